@@ -1,0 +1,63 @@
+-- Accounts, people, roles, personal access tokens and the events outbox.
+
+CREATE TABLE accounts (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE people (
+    id                 UUID PRIMARY KEY,
+    account_id         TEXT NOT NULL REFERENCES accounts (id),
+    name               TEXT NOT NULL,
+    primary_email      TEXT NOT NULL,
+    primary_email_key  TEXT NOT NULL,
+    job_title          TEXT,
+    employee_number    TEXT,
+    disabled           BOOLEAN NOT NULL DEFAULT FALSE,
+    source             TEXT NOT NULL CHECK (source IN ('manual', 'scim')),
+    created_at         TIMESTAMPTZ NOT NULL,
+    updated_at         TIMESTAMPTZ NOT NULL
+);
+CREATE UNIQUE INDEX people_email_per_account ON people (account_id, primary_email_key);
+CREATE INDEX people_by_account_name ON people (account_id, name, id);
+CREATE INDEX people_by_account_created ON people (account_id, created_at, id);
+
+CREATE TABLE person_roles (
+    person_id   UUID NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+    account_id  TEXT NOT NULL REFERENCES accounts (id),
+    role        TEXT NOT NULL CHECK (role IN ('account_administrator', 'directory_administrator', 'specialist')),
+    PRIMARY KEY (person_id, role)
+);
+CREATE INDEX person_roles_by_account_role ON person_roles (account_id, role);
+
+CREATE TABLE personal_access_tokens (
+    id            UUID PRIMARY KEY,
+    account_id    TEXT NOT NULL REFERENCES accounts (id),
+    person_id     UUID NOT NULL REFERENCES people (id),
+    name          TEXT NOT NULL,
+    description   TEXT,
+    scopes        TEXT NOT NULL,
+    secret_hash   BYTEA NOT NULL,
+    expires_at    TIMESTAMPTZ NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL,
+    last_used_at  TIMESTAMPTZ,
+    revoked_at    TIMESTAMPTZ
+);
+CREATE UNIQUE INDEX personal_access_tokens_by_hash ON personal_access_tokens (secret_hash);
+CREATE INDEX personal_access_tokens_by_owner ON personal_access_tokens (account_id, person_id, created_at, id);
+CREATE INDEX personal_access_tokens_by_account ON personal_access_tokens (account_id, created_at, id);
+
+-- The outbox: every changing command appends here in its own transaction.
+CREATE TABLE events (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account_id   TEXT NOT NULL REFERENCES accounts (id),
+    name         TEXT NOT NULL,
+    object_id    TEXT NOT NULL,
+    person_id    UUID,
+    person_name  TEXT,
+    payload      JSONB NOT NULL,
+    created_at   TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX events_by_account ON events (account_id, id);

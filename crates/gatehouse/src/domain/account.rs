@@ -1,0 +1,102 @@
+//! Accounts: the tenant every other record belongs to.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// An account id is a lowercase slug, like `acme` in `acme.xurrent.com`: it appears in URLs and
+/// headers, so it is restricted to characters that never need escaping.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AccountId(String);
+
+pub const ACCOUNT_ID_MAX_LENGTH: usize = 63;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "account id must be 2 to 63 characters of lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen"
+)]
+pub struct AccountIdError;
+
+impl AccountId {
+    pub fn parse(raw: &str) -> Result<Self, AccountIdError> {
+        let bytes = raw.as_bytes();
+        let valid_length = (2..=ACCOUNT_ID_MAX_LENGTH).contains(&bytes.len());
+        let valid_characters = bytes
+            .iter()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || *byte == b'-');
+        let valid_ends =
+            bytes.first().is_some_and(u8::is_ascii_lowercase) && bytes.last() != Some(&b'-');
+        if valid_length && valid_characters && valid_ends {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(AccountIdError)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for AccountId {
+    type Error = AccountIdError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<AccountId> for String {
+    fn from(id: AccountId) -> Self {
+        id.0
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_id_accepts_lowercase_slugs() {
+        for id in ["acme", "widget-it", "a1", "x-2-y"] {
+            assert_eq!(
+                AccountId::parse(id).map(|id| id.to_string()),
+                Ok(id.to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn account_id_rejects_anything_that_would_need_escaping_or_looks_odd() {
+        let too_long = "a".repeat(64);
+        for id in [
+            "",
+            "a",
+            "Acme",
+            "1acme",
+            "acme-",
+            "ac me",
+            "acme.com",
+            "ac_me",
+            "-acme",
+            too_long.as_str(),
+        ] {
+            assert_eq!(AccountId::parse(id), Err(AccountIdError), "{id:?}");
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The records Gatehouse keeps, as plain data: what every layer passes around.
+//!
+//! Nothing here does I/O. Ids and states are newtypes and enums so that a person id can't be
+//! passed where a token id is expected and a status is never a free-form string.
+
+mod account;
+mod event;
+mod person;
+mod token;
+
+pub use account::{ACCOUNT_ID_MAX_LENGTH, Account, AccountId, AccountIdError};
+pub use event::{Actor, Event, NewEvent};
+pub use person::{Person, PersonId, PersonSource};
+pub use token::{PersonalAccessToken, TokenId, TokenStatus};
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+/// Timestamps are kept to the microsecond, the precision PostgreSQL stores, so that a record
+/// reads back equal to what was written on either backend.
+pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
+}

@@ -1,0 +1,66 @@
+//! People: the members of an account, created by hand or by the provisioning client.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::AccountId;
+use crate::auth::RoleSet;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PersonId(pub Uuid);
+
+impl std::fmt::Display for PersonId {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(formatter)
+    }
+}
+
+/// Who owns a person record. `scim` people are changed only by the provisioning client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonSource {
+    Manual,
+    Scim,
+}
+
+impl PersonSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::Scim => "scim",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "manual" => Some(Self::Manual),
+            "scim" => Some(Self::Scim),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    pub id: PersonId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub primary_email: String,
+    pub job_title: Option<String>,
+    pub employee_number: Option<String>,
+    pub disabled: bool,
+    pub source: PersonSource,
+    pub roles: RoleSet,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Person {
+    /// The key that makes a primary email unique within an account: emails compare
+    /// case-insensitively, and folding here (not in SQL) makes both backends agree on Unicode.
+    pub fn email_key(email: &str) -> String {
+        email.trim().to_lowercase()
+    }
+}

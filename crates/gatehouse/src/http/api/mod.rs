@@ -1,0 +1,168 @@
+//! REST API v1 (Xurrent conventions, spec/README.md "REST conventions"): one file per resource.
+//! Every route is registered through `OpenApiRouter`, so the document at `/v1/openapi.json` is
+//! generated from the same list the router serves.
+
+mod me;
+mod people;
+mod tokens;
+
+use axum::Json;
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{OpenApi, SecurityRequirement};
+use utoipa_axum::router::OpenApiRouter;
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use super::pagination::{Page, pagination_headers, parse_sort, select_fields};
+use crate::store::{Listing, SortDirection, SortField};
+
+pub const BEARER_SCHEME: &str = "bearer";
+
+pub fn router(state: AppState) -> (axum::Router<AppState>, OpenApi) {
+    let (router, mut openapi) = OpenApiRouter::new()
+        .merge(me::router())
+        .merge(people::router())
+        .merge(tokens::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            super::authenticate::require_bearer,
+        ))
+        .split_for_parts();
+    describe(&mut openapi);
+    (router, openapi)
+}
+
+fn describe(openapi: &mut OpenApi) {
+    openapi.info.title = "Gatehouse REST API".to_owned();
+    openapi.info.version = "1".to_owned();
+    openapi.info.description = Some(
+        "People, personal access tokens and (in later versions) webhooks of a Gatehouse account. \
+         Authenticate with `Authorization: Bearer <personal access token>`; pick the account with \
+         the `X-Gatehouse-Account` header. Lists paginate with `page`/`per_page` and a `Link` header."
+            .to_owned(),
+    );
+    let components = openapi.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        BEARER_SCHEME,
+        SecurityScheme::Http(
+            Http::builder()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("gth_pat_…")
+                .build(),
+        ),
+    );
+    openapi.security = Some(vec![SecurityRequirement::new(
+        BEARER_SCHEME,
+        Vec::<String>::new(),
+    )]);
+}
+
+/// What any unknown path answers, in our JSON error format.
+pub async fn not_found(uri: Uri) -> Response {
+    ApiError::not_found("Route")
+        .with_message(&format!("No route for {}", uri.path()))
+        .into_response()
+}
+
+/// The sort fields a list accepts, as `?sort=` spells them, and what the store calls them.
+pub type SortFields = &'static [(&'static str, SortField)];
+
+pub fn sort_from_query(
+    raw: Option<&str>,
+    fields: SortFields,
+) -> ApiResult<Vec<(SortField, SortDirection)>> {
+    let allowed: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+    let parsed = parse_sort(raw, &allowed, "created_at")?;
+    Ok(parsed
+        .into_iter()
+        .filter_map(|(name, direction)| {
+            let field = fields.iter().find(|(candidate, _)| *candidate == name)?.1;
+            let direction = match direction {
+                super::pagination::SortDirection::Ascending => SortDirection::Ascending,
+                super::pagination::SortDirection::Descending => SortDirection::Descending,
+            };
+            Some((field, direction))
+        })
+        .collect())
+}
+
+/// A page of a collection: a JSON array, `Link` and `X-Pagination-*` headers, and `?fields=`.
+pub fn list_response<T: Serialize>(
+    state: &AppState,
+    uri: &Uri,
+    page: Page,
+    listing: Listing<T>,
+    fields: Option<&str>,
+) -> ApiResult<Response> {
+    let body = select_fields(
+        serde_json::to_value(&listing.items).map_err(ApiError::internal_with)?,
+        fields,
+    )?;
+    let headers = pagination_headers(&state.base_url, uri, page, listing.total);
+    Ok((StatusCode::OK, headers, Json(body)).into_response())
+}
+
+/// One record, honouring `?fields=`.
+pub fn record_response<T: Serialize>(
+    status: StatusCode,
+    record: &T,
+    fields: Option<&str>,
+) -> ApiResult<Response> {
+    let body = select_fields(
+        serde_json::to_value(record).map_err(ApiError::internal_with)?,
+        fields,
+    )?;
+    Ok((status, Json(body)).into_response())
+}
+
+/// The error body, for the OpenAPI document (`ApiError` renders it).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub message: String,
+    pub errors: Vec<String>,
+}
+
+/// `Query`, `Json` and `Path` whose rejections answer in our JSON error format.
+pub struct ApiQuery<T>(pub T);
+pub struct ApiJson<T>(pub T);
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Self(value))
+    }
+}
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(value) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(Self(value))
+    }
+}
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<T>::from_request(request, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// Deserializes a field that may be absent (leave as is), `null` (clear) or a value (set).
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}

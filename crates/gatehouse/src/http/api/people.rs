@@ -1,0 +1,212 @@
+//! `/v1/people`: the account's people. Reading needs `people:read`; creating and changing
+//! needs `people:write` and an administrator. SCIM-provisioned people are read-only here.
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::{
+    ApiJson, ApiPath, ApiQuery, ErrorBody, SortFields, double_option, list_response,
+    record_response, sort_from_query,
+};
+use crate::auth::RoleSet;
+use crate::domain::PersonId;
+use crate::http::AppState;
+use crate::http::error::ApiResult;
+use crate::http::pagination::Page;
+use crate::service::{NewPerson, PersonChanges, PersonView, Principal};
+use crate::store::{ListQuery, SortField};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_people, create_person))
+        .routes(routes!(get_person, update_person))
+}
+
+const SORT_FIELDS: SortFields = &[
+    ("name", SortField::Name),
+    ("created_at", SortField::CreatedAt),
+    ("updated_at", SortField::UpdatedAt),
+];
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// Page number, from 1.
+    pub page: Option<String>,
+    /// Records per page, 1 to 100 (default 25).
+    pub per_page: Option<String>,
+    /// `name`, `created_at` or `updated_at`; prefix `-` for descending. Default `created_at`.
+    pub sort: Option<String>,
+    /// Comma-separated fields to return.
+    pub fields: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct FieldsParams {
+    /// Comma-separated fields to return.
+    pub fields: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePersonBody {
+    pub name: String,
+    pub primary_email: String,
+    pub job_title: Option<String>,
+    pub employee_number: Option<String>,
+    #[serde(default)]
+    pub disabled: bool,
+    /// `account_administrator`, `directory_administrator`, `specialist`.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub roles: RoleSet,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePersonBody {
+    pub name: Option<String>,
+    pub primary_email: Option<String>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub job_title: Option<Option<String>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub employee_number: Option<Option<String>>,
+    pub disabled: Option<bool>,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub roles: Option<RoleSet>,
+}
+
+/// The account's people, oldest first unless `sort` says otherwise.
+#[utoipa::path(
+    get, path = "/v1/people", tag = "people", params(ListParams),
+    responses(
+        (status = 200, description = "A page of people; see the Link and X-Pagination-* headers", body = [PersonView]),
+        (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn list_people(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiQuery(params): ApiQuery<ListParams>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let page = Page::from_query(&params.page, &params.per_page)?;
+    let query = ListQuery {
+        offset: page.offset(),
+        limit: page.limit(),
+        sort: sort_from_query(params.sort.as_deref(), SORT_FIELDS)?,
+    };
+    let listing = state.services.people(&principal, &query).await?;
+    let views = crate::store::Listing {
+        items: listing
+            .items
+            .iter()
+            .map(PersonView::from)
+            .collect::<Vec<_>>(),
+        total: listing.total,
+    };
+    list_response(&state, &uri, page, views, params.fields.as_deref())
+}
+
+/// Creates a person by hand (`source = manual`). Needs `people:write` and an administrator;
+/// only an account administrator may give the `account_administrator` role.
+#[utoipa::path(
+    post, path = "/v1/people", tag = "people", request_body = CreatePersonBody,
+    responses(
+        (status = 201, description = "Created", body = PersonView),
+        (status = 409, description = "The primary email is taken in this account", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn create_person(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiJson(body): ApiJson<CreatePersonBody>,
+) -> ApiResult<Response> {
+    let account = state.services.account(&principal.account_id).await?;
+    let new = NewPerson {
+        name: body.name,
+        primary_email: body.primary_email,
+        job_title: body.job_title,
+        employee_number: body.employee_number,
+        disabled: body.disabled,
+        roles: body.roles,
+    };
+    let person = state
+        .services
+        .create_person(&account, Some(&principal), new)
+        .await?;
+    record_response(StatusCode::CREATED, &PersonView::from(&person), None)
+}
+
+#[utoipa::path(
+    get, path = "/v1/people/{id}", tag = "people",
+    params(("id" = Uuid, Path, description = "Person id"), FieldsParams),
+    responses(
+        (status = 200, body = PersonView),
+        (status = 404, description = "No such person in this account", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn get_person(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(params): ApiQuery<FieldsParams>,
+) -> ApiResult<Response> {
+    let person = state.services.person(&principal, PersonId(id)).await?;
+    record_response(
+        StatusCode::OK,
+        &PersonView::from(&person),
+        params.fields.as_deref(),
+    )
+}
+
+/// Changes the given fields. People provisioned by SCIM answer 422 for every field but `roles`.
+#[utoipa::path(
+    patch, path = "/v1/people/{id}", tag = "people", request_body = UpdatePersonBody,
+    params(("id" = Uuid, Path, description = "Person id")),
+    responses(
+        (status = 200, body = PersonView),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "The primary email is taken in this account", body = ErrorBody),
+        (status = 422, description = "Invalid fields, or a SCIM-provisioned person", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn update_person(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<UpdatePersonBody>,
+) -> ApiResult<Response> {
+    let changes = PersonChanges {
+        name: body.name,
+        primary_email: body.primary_email,
+        job_title: body.job_title,
+        employee_number: body.employee_number,
+        disabled: body.disabled,
+        roles: body.roles,
+    };
+    let person = state
+        .services
+        .update_person(
+            Some(&principal),
+            &principal.account_id,
+            PersonId(id),
+            changes,
+        )
+        .await?;
+    record_response(StatusCode::OK, &PersonView::from(&person), None)
+}

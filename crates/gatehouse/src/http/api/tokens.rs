@@ -1,0 +1,214 @@
+//! `/v1/personal_access_tokens`: the caller's tokens (administrators: any of the account's).
+//! The secret is in the create response only.
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::{
+    ApiJson, ApiPath, ApiQuery, ErrorBody, SortFields, list_response, record_response,
+    sort_from_query,
+};
+use crate::auth::ScopeSet;
+use crate::domain::{PersonId, TokenId};
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::pagination::Page;
+use crate::service::{NewToken, Principal, TokenExpiry, TokenView};
+use crate::store::{ListQuery, Listing, SortField, TokenOwnerFilter};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(get_token))
+        .routes(routes!(revoke_token))
+}
+
+const SORT_FIELDS: SortFields = &[
+    ("name", SortField::Name),
+    ("created_at", SortField::CreatedAt),
+    ("expires_at", SortField::ExpiresAt),
+];
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// Page number, from 1.
+    pub page: Option<String>,
+    /// Records per page, 1 to 100 (default 25).
+    pub per_page: Option<String>,
+    /// `name`, `created_at` or `expires_at`; prefix `-` for descending. Default `created_at`.
+    pub sort: Option<String>,
+    /// Comma-separated fields to return.
+    pub fields: Option<String>,
+    /// Whose tokens: omitted for the caller's own; a person id, or `all`, for administrators.
+    pub person_id: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct FieldsParams {
+    /// Comma-separated fields to return.
+    pub fields: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenBody {
+    pub name: String,
+    pub description: Option<String>,
+    /// Deny by default: a token with no scopes can do nothing. `people:read`, `scim:write`, …
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub scopes: ScopeSet,
+    /// Lifetime in days: 7, 30, 60, 90, 180 or 365. Give this or `expires_at`.
+    pub expires_in: Option<u32>,
+    /// An exact expiry at most 365 days from now. Give this or `expires_in`.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The create response: the record plus the secret, which is never shown again.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedTokenView {
+    #[serde(flatten)]
+    pub token: TokenView,
+    /// The bearer token. Store it now: Gatehouse keeps only its SHA-256 hash.
+    pub token_secret: String,
+}
+
+/// The caller's tokens; `person_id` (an id or `all`) lets administrators see others'.
+#[utoipa::path(
+    get, path = "/v1/personal_access_tokens", tag = "personal_access_tokens", params(ListParams),
+    responses(
+        (status = 200, description = "A page of tokens; see the Link and X-Pagination-* headers", body = [TokenView]),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "Lacks the scope, or asks for others' tokens without being an administrator", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    )
+)]
+async fn list_tokens(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiQuery(params): ApiQuery<ListParams>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let page = Page::from_query(&params.page, &params.per_page)?;
+    let owner = match params.person_id.as_deref() {
+        None => TokenOwnerFilter::Person(principal.person_id),
+        Some("all") => TokenOwnerFilter::Everyone,
+        Some(raw) => TokenOwnerFilter::Person(PersonId(
+            Uuid::parse_str(raw)
+                .map_err(|_| ApiError::bad_request("person_id must be a person id or `all`"))?,
+        )),
+    };
+    let query = ListQuery {
+        offset: page.offset(),
+        limit: page.limit(),
+        sort: sort_from_query(params.sort.as_deref(), SORT_FIELDS)?,
+    };
+    let listing = state.services.tokens(&principal, owner, &query).await?;
+    let now = state.services.clock.now();
+    let views = Listing {
+        items: listing
+            .items
+            .iter()
+            .map(|token| TokenView::new(token, now))
+            .collect::<Vec<_>>(),
+        total: listing.total,
+    };
+    list_response(&state, &uri, page, views, params.fields.as_deref())
+}
+
+/// Creates a token for the caller. Its scopes may not exceed what the caller's roles permit.
+#[utoipa::path(
+    post, path = "/v1/personal_access_tokens", tag = "personal_access_tokens", request_body = CreateTokenBody,
+    responses(
+        (status = 201, description = "Created; `token_secret` is shown this once", body = CreatedTokenView),
+        (status = 422, description = "Invalid fields, an expiry outside the allowed choices, or scopes beyond the caller's roles", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn create_token(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiJson(body): ApiJson<CreateTokenBody>,
+) -> ApiResult<Response> {
+    let expiry = match (body.expires_in, body.expires_at) {
+        (Some(days), None) => TokenExpiry::InDays(days),
+        (None, Some(at)) => TokenExpiry::At(at),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::unprocessable(
+                "Give expires_in or expires_at, not both".to_owned(),
+                Vec::new(),
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::unprocessable(
+                "expires_in or expires_at is required: tokens always expire".to_owned(),
+                Vec::new(),
+            ));
+        }
+    };
+    let new = NewToken {
+        name: body.name,
+        description: body.description,
+        scopes: body.scopes,
+        expiry,
+    };
+    let created = state.services.create_own_token(&principal, new).await?;
+    let view = CreatedTokenView {
+        token: TokenView::new(&created.token, state.services.clock.now()),
+        token_secret: created.secret.expose().to_owned(),
+    };
+    record_response(StatusCode::CREATED, &view, None)
+}
+
+#[utoipa::path(
+    get, path = "/v1/personal_access_tokens/{id}", tag = "personal_access_tokens",
+    params(("id" = Uuid, Path, description = "Token id"), FieldsParams),
+    responses(
+        (status = 200, body = TokenView),
+        (status = 404, description = "No such token, or not one the caller may see", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn get_token(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(params): ApiQuery<FieldsParams>,
+) -> ApiResult<Response> {
+    let token = state.services.token(&principal, TokenId(id)).await?;
+    record_response(
+        StatusCode::OK,
+        &TokenView::new(&token, state.services.clock.now()),
+        params.fields.as_deref(),
+    )
+}
+
+/// Revokes a token at once; revoking a revoked token changes nothing.
+#[utoipa::path(
+    post, path = "/v1/personal_access_tokens/{id}/revoke", tag = "personal_access_tokens",
+    params(("id" = Uuid, Path, description = "Token id")),
+    responses(
+        (status = 200, description = "The revoked token", body = TokenView),
+        (status = 404, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    let token = state.services.revoke_token(&principal, TokenId(id)).await?;
+    record_response(
+        StatusCode::OK,
+        &TokenView::new(&token, state.services.clock.now()),
+        None,
+    )
+}

@@ -1,0 +1,72 @@
+//! HTTP: the routers and what they share. Handlers authenticate (middleware), parse, call one
+//! service function and map the result; the rules live in `service`.
+
+mod api;
+mod authenticate;
+pub mod error;
+mod health;
+pub mod metrics;
+pub mod pagination;
+pub mod rate_limit;
+mod service_error;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::service::Services;
+use rate_limit::RateLimiter;
+
+/// What every handler can reach, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    /// The public URL, without a trailing slash: the prefix of every link we hand out.
+    pub base_url: Arc<str>,
+    pub rate_limiter: Arc<RateLimiter>,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn new(services: Services, base_url: &str, rate_limit_per_minute: u32) -> Self {
+        Self {
+            services,
+            base_url: Arc::from(base_url.trim_end_matches('/')),
+            rate_limiter: Arc::new(RateLimiter::new(
+                rate_limit_per_minute,
+                Duration::from_secs(60),
+            )),
+            metrics: metrics::install_recorder(),
+        }
+    }
+}
+
+/// The whole service: health and metrics, the OpenAPI document and REST API v1.
+pub fn router(state: AppState) -> Router {
+    let (api_router, openapi) = api::router(state.clone());
+    let openapi = Arc::new(openapi);
+    Router::new()
+        .merge(health::router())
+        .merge(api_router)
+        .route(
+            "/v1/openapi.json",
+            axum::routing::get(move || {
+                let openapi = openapi.clone();
+                async move { axum::Json(openapi.as_ref().clone()) }
+            }),
+        )
+        .fallback(api::not_found)
+        .with_state(state)
+        .layer(axum::middleware::from_fn(metrics::track_http_metrics))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::new())
+}
+
+/// The OpenAPI document the router serves, for tests and tooling.
+pub fn openapi_document(state: AppState) -> utoipa::openapi::OpenApi {
+    api::router(state).1
+}

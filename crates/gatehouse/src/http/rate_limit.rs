@@ -1,0 +1,367 @@
+//! Per-token rate limiting, in process: a fixed window per key. A fixed window is the simplest
+//! scheme whose numbers clients can read straight off the headers (limit, remaining, seconds
+//! to reset); its known weakness, up to twice the limit across a window boundary, is fine for
+//! protecting the service from runaway scripts, which is all this is for. State lives in this
+//! process only, so with several replicas each allows the full limit.
+//!
+//! Keys are spread over sharded mutexes so concurrent requests rarely contend, and locks are
+//! held only for a map lookup (never across an await). Expired windows are swept out every
+//! `SWEEP_EVERY_CHECKS` checks of a shard, so memory holds the keys active in the current
+//! window plus at most that many newcomers per shard, never every key ever seen.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use uuid::Uuid;
+
+const SHARD_COUNT: usize = 16;
+/// How many checks a shard handles between sweeps: bounds the stale windows a shard can hold
+/// while keeping the sweep's cost per check negligible.
+const SWEEP_EVERY_CHECKS: u32 = 256;
+
+/// The verdict for one request and the numbers for its headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateDecision {
+    pub allowed: bool,
+    /// Requests allowed per window; 0 when limiting is disabled.
+    pub limit: u32,
+    /// Requests left in the current window after this one.
+    pub remaining: u32,
+    /// Whole seconds (rounded up) until the window resets.
+    pub reset_after_secs: u64,
+}
+
+impl RateDecision {
+    /// `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (seconds until the
+    /// window resets) and, when refused, `Retry-After`; nothing when limiting is disabled.
+    pub fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if self.limit == 0 {
+            return headers;
+        }
+        headers.insert(
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderValue::from(self.limit),
+        );
+        headers.insert(
+            HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderValue::from(self.remaining),
+        );
+        headers.insert(
+            HeaderName::from_static("x-ratelimit-reset"),
+            HeaderValue::from(self.reset_after_secs),
+        );
+        if !self.allowed {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(self.reset_after_secs),
+            );
+        }
+        headers
+    }
+}
+
+/// One key's current window.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    started_at: Instant,
+    used: u32,
+}
+
+#[derive(Debug, Default)]
+struct Shard {
+    windows: HashMap<Uuid, Window>,
+    checks_since_sweep: u32,
+}
+
+/// Counts requests per key (a token id) in fixed windows. Share it through an `Arc`.
+#[derive(Debug)]
+pub struct RateLimiter {
+    limit: u32,
+    window: Duration,
+    shards: Vec<Mutex<Shard>>,
+    shard_hasher: RandomState,
+}
+
+impl RateLimiter {
+    /// Allows `limit` requests per key per `window`; `limit == 0` disables limiting.
+    pub fn new(limit: u32, window: Duration) -> Self {
+        Self {
+            limit,
+            window,
+            shards: (0..SHARD_COUNT)
+                .map(|_| Mutex::new(Shard::default()))
+                .collect(),
+            shard_hasher: RandomState::new(),
+        }
+    }
+
+    /// Counts one request by `key` at `now` and says whether it may proceed. Refused requests
+    /// do not count, so a client that keeps retrying is let in as soon as the window resets.
+    pub fn check(&self, key: Uuid, now: Instant) -> RateDecision {
+        if self.limit == 0 {
+            return RateDecision {
+                allowed: true,
+                limit: 0,
+                remaining: 0,
+                reset_after_secs: 0,
+            };
+        }
+        let mut shard = self.shard(key);
+        shard.checks_since_sweep += 1;
+        if shard.checks_since_sweep >= SWEEP_EVERY_CHECKS {
+            shard.checks_since_sweep = 0;
+            let window = self.window;
+            shard
+                .windows
+                .retain(|_, kept| !is_expired(kept, window, now));
+        }
+        let window = shard.windows.entry(key).or_insert(Window {
+            started_at: now,
+            used: 0,
+        });
+        if is_expired(window, self.window, now) {
+            *window = Window {
+                started_at: now,
+                used: 0,
+            };
+        }
+        let allowed = window.used < self.limit;
+        if allowed {
+            window.used += 1;
+        }
+        // `now` may be a little older than `started_at` when threads race for the lock; then
+        // the window has simply not advanced.
+        let elapsed = now.saturating_duration_since(window.started_at);
+        RateDecision {
+            allowed,
+            limit: self.limit,
+            remaining: self.limit - window.used,
+            reset_after_secs: ceil_secs(self.window.saturating_sub(elapsed)),
+        }
+    }
+
+    /// How many keys currently hold a window (expired ones linger until their shard's sweep).
+    pub fn tracked_keys(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| lock(shard).windows.len())
+            .sum()
+    }
+
+    fn shard(&self, key: Uuid) -> std::sync::MutexGuard<'_, Shard> {
+        lock(&self.shards[self.shard_index(key)])
+    }
+
+    /// Hashing (rather than taking the id's low bits) spreads any ids evenly, even sequential
+    /// ones; the truncating cast keeps the low bits, which is all `%` needs.
+    fn shard_index(&self, key: Uuid) -> usize {
+        (self.shard_hasher.hash_one(key) as usize) % SHARD_COUNT
+    }
+}
+
+/// A panic while holding a shard leaves at worst a miscounted window, so poisoning is ignored
+/// rather than turning every later request into a 500.
+fn lock(shard: &Mutex<Shard>) -> std::sync::MutexGuard<'_, Shard> {
+    shard.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn is_expired(window: &Window, length: Duration, now: Instant) -> bool {
+    now.saturating_duration_since(window.started_at) >= length
+}
+
+/// Rounds up, so a client that waits the advertised seconds finds the window reset.
+fn ceil_secs(duration: Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    fn key(number: u128) -> Uuid {
+        Uuid::from_u128(number)
+    }
+
+    #[test]
+    fn counts_down_then_refuses_once_exhausted() {
+        let limiter = RateLimiter::new(3, MINUTE);
+        let start = Instant::now();
+        let remaining: Vec<(bool, u32)> = (0..4)
+            .map(|second| {
+                let decision = limiter.check(key(1), start + Duration::from_secs(second));
+                (decision.allowed, decision.remaining)
+            })
+            .collect();
+        assert_eq!(remaining, [(true, 2), (true, 1), (true, 0), (false, 0)]);
+    }
+
+    #[test]
+    fn reset_counts_whole_seconds_up_to_the_window_end() {
+        let limiter = RateLimiter::new(3, MINUTE);
+        let start = Instant::now();
+        assert_eq!(limiter.check(key(1), start).reset_after_secs, 60);
+        assert_eq!(
+            limiter
+                .check(key(1), start + Duration::from_millis(10_500))
+                .reset_after_secs,
+            50
+        );
+        assert_eq!(
+            limiter
+                .check(key(1), start + Duration::from_secs(59))
+                .reset_after_secs,
+            1
+        );
+    }
+
+    #[test]
+    fn a_new_window_starts_after_the_old_one_ends() {
+        let limiter = RateLimiter::new(2, MINUTE);
+        let start = Instant::now();
+        limiter.check(key(1), start);
+        limiter.check(key(1), start);
+        assert!(
+            !limiter
+                .check(key(1), start + Duration::from_secs(59))
+                .allowed
+        );
+        let decision = limiter.check(key(1), start + MINUTE);
+        assert!(decision.allowed);
+        assert_eq!(decision.remaining, 1);
+        assert_eq!(decision.reset_after_secs, 60);
+    }
+
+    #[test]
+    fn keys_are_limited_independently() {
+        let limiter = RateLimiter::new(1, MINUTE);
+        let now = Instant::now();
+        assert!(limiter.check(key(1), now).allowed);
+        assert!(!limiter.check(key(1), now).allowed);
+        assert!(limiter.check(key(2), now).allowed);
+    }
+
+    #[test]
+    fn refused_requests_do_not_extend_the_wait() {
+        let limiter = RateLimiter::new(1, MINUTE);
+        let start = Instant::now();
+        limiter.check(key(1), start);
+        for second in 1..60 {
+            assert!(
+                !limiter
+                    .check(key(1), start + Duration::from_secs(second))
+                    .allowed
+            );
+        }
+        assert!(limiter.check(key(1), start + MINUTE).allowed);
+    }
+
+    #[test]
+    fn zero_limit_disables_limiting_and_headers() {
+        let limiter = RateLimiter::new(0, MINUTE);
+        let now = Instant::now();
+        for _ in 0..1_000 {
+            assert!(limiter.check(key(1), now).allowed);
+        }
+        assert!(limiter.check(key(1), now).headers().is_empty());
+        assert_eq!(limiter.tracked_keys(), 0);
+    }
+
+    #[test]
+    fn headers_report_the_numbers_and_retry_after_only_when_refused() {
+        let allowed = RateDecision {
+            allowed: true,
+            limit: 3,
+            remaining: 2,
+            reset_after_secs: 42,
+        };
+        let headers = allowed.headers();
+        assert_eq!(headers["x-ratelimit-limit"], "3");
+        assert_eq!(headers["x-ratelimit-remaining"], "2");
+        assert_eq!(headers["x-ratelimit-reset"], "42");
+        assert!(!headers.contains_key("retry-after"));
+        let refused = RateDecision {
+            allowed: false,
+            remaining: 0,
+            ..allowed
+        };
+        assert_eq!(refused.headers()["retry-after"], "42");
+    }
+
+    #[test]
+    fn expired_windows_are_pruned_so_memory_tracks_active_keys() {
+        let limiter = RateLimiter::new(5, MINUTE);
+        let start = Instant::now();
+        for number in 0..1_000 {
+            limiter.check(key(number), start);
+        }
+        assert_eq!(limiter.tracked_keys(), 1_000);
+        // A window later, one active key per shard, each checked enough to trigger a sweep.
+        let later = start + MINUTE;
+        let mut active: Vec<Option<Uuid>> = vec![None; SHARD_COUNT];
+        let mut candidate = 1_000_000;
+        while active.iter().any(Option::is_none) {
+            let index = limiter.shard_index(key(candidate));
+            active[index].get_or_insert(key(candidate));
+            candidate += 1;
+        }
+        for active_key in active.into_iter().flatten() {
+            for _ in 0..SWEEP_EVERY_CHECKS {
+                limiter.check(active_key, later);
+            }
+        }
+        assert_eq!(
+            limiter.tracked_keys(),
+            SHARD_COUNT,
+            "only the active keys' windows remain"
+        );
+    }
+
+    #[test]
+    fn windows_still_running_survive_a_sweep() {
+        let limiter = RateLimiter::new(2, MINUTE);
+        let start = Instant::now();
+        limiter.check(key(1), start);
+        limiter.check(key(1), start);
+        let index = limiter.shard_index(key(1));
+        let neighbour = (2..)
+            .map(key)
+            .find(|candidate| limiter.shard_index(*candidate) == index)
+            .expect("a key");
+        for _ in 0..SWEEP_EVERY_CHECKS {
+            limiter.check(neighbour, start + Duration::from_secs(30));
+        }
+        assert!(
+            !limiter
+                .check(key(1), start + Duration::from_secs(31))
+                .allowed,
+            "the count survived"
+        );
+    }
+
+    #[test]
+    fn concurrent_checks_never_allow_more_than_the_limit() {
+        let limiter = std::sync::Arc::new(RateLimiter::new(100, MINUTE));
+        let now = Instant::now();
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let limiter = limiter.clone();
+                std::thread::spawn(move || {
+                    (0..50)
+                        .filter(|_| limiter.check(key(7), now).allowed)
+                        .count()
+                })
+            })
+            .collect();
+        let allowed: usize = threads
+            .into_iter()
+            .map(|thread| thread.join().expect("thread"))
+            .sum();
+        assert_eq!(allowed, 100);
+    }
+}

@@ -1,0 +1,22 @@
+//! The one mapping from service errors to REST responses (RFC 6750 for token problems, our JSON
+//! error body for the rest). Store failures are logged here and answered without detail.
+
+use super::error::ApiError;
+use crate::service::{AuthFailure, ServiceError};
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::Unauthenticated(AuthFailure::Missing) => ApiError::missing_token(),
+            ServiceError::Unauthenticated(failure) => ApiError::invalid_token(&failure.to_string()),
+            ServiceError::InsufficientScope { scope, reason } => {
+                ApiError::insufficient_scope(&scope.to_string()).with_message(&reason)
+            }
+            ServiceError::Forbidden(message) => ApiError::forbidden(message),
+            ServiceError::NotFound(what) => ApiError::not_found(what),
+            ServiceError::Conflict(message) => ApiError::conflict(message),
+            ServiceError::Invalid { message, errors } => ApiError::unprocessable(message, errors),
+            ServiceError::Store(error) => ApiError::internal_with(error),
+        }
+    }
+}

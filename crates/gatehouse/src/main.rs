@@ -1,0 +1,318 @@
+//! The `gatehouse` binary: the server (`serve`) and the admin CLI that works directly on the
+//! database, for bootstrap and scripting. Every CLI command prints a human table, or JSON with
+//! `--json`.
+
+mod output;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use gatehouse::auth::{RoleSet, ScopeSet};
+use gatehouse::config::{DatabaseSettings, LogSettings, ServeSettings};
+use gatehouse::domain::{AccountId, TokenId};
+use gatehouse::http::{AppState, router};
+use gatehouse::service::{
+    NewAccount, NewPerson, NewToken, Services, SystemClock, TokenExpiry, TokenView,
+};
+use gatehouse::store::{self, ListQuery, TokenOwnerFilter};
+use output::Output;
+
+#[derive(Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "SCIM provisioning, webhooks and personal access tokens"
+)]
+struct Cli {
+    #[command(flatten)]
+    database: DatabaseSettings,
+    #[command(flatten)]
+    log: LogSettings,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service (applies migrations first).
+    Serve(ServeSettings),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Accounts: the tenants.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// People of an account.
+    #[command(subcommand)]
+    Person(PersonCommand),
+    /// Personal access tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account; its id is a lowercase slug such as `acme`.
+    Create {
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List accounts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PersonCommand {
+    /// Create a person (source `manual`).
+    Create {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// account_administrator, directory_administrator or specialist; repeatable.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token for a person; prints the secret alone on stdout, once.
+    Create {
+        #[arg(long)]
+        account: String,
+        /// The owner's primary email.
+        #[arg(long)]
+        person: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// people:read, people:write, personal_access_tokens:read, …; repeatable. None = deny all.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Lifetime in days: 7, 30, 60, 90, 180 or 365.
+        #[arg(long, default_value_t = 30)]
+        expires_in: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List an account's tokens (never their secrets).
+    List {
+        #[arg(long)]
+        account: String,
+        /// Only this person's tokens (primary email).
+        #[arg(long)]
+        person: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token at once.
+    Revoke {
+        #[arg(long)]
+        account: String,
+        id: uuid::Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    gatehouse::telemetry::init(&cli.log);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let store = store::connect(&cli.database.database_url)
+        .await
+        .with_context(|| format!("opening {}", store::redact_url(&cli.database.database_url)))?;
+    store.migrate().await.context("applying migrations")?;
+    let services = Services::new(store, Arc::new(SystemClock));
+    match cli.command {
+        Command::Serve(settings) => serve(services, settings).await,
+        Command::Migrate => {
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Account(command) => account(&services, command).await,
+        Command::Person(command) => person(&services, command).await,
+        Command::Token(command) => token(&services, command).await,
+    }
+}
+
+async fn serve(services: Services, settings: ServeSettings) -> anyhow::Result<()> {
+    let state = AppState::new(
+        services,
+        &settings.base_url(),
+        settings.rate_limit_per_minute,
+    );
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    tracing::info!(address = %listener.local_addr()?, base_url = %settings.base_url(), "gatehouse serving");
+    let grace = Duration::from_secs(settings.shutdown_grace_secs);
+    let (signalled_sender, signalled) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing requests in flight");
+        let _ = signalled_sender.send(());
+    });
+    let server = tokio::spawn(async move { server.await });
+    tokio::select! {
+        result = server => result.context("server task")?.context("serving")?,
+        () = async {
+            let _ = signalled.await;
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; exiting"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
+
+fn account_id(raw: &str) -> anyhow::Result<AccountId> {
+    AccountId::parse(raw).map_err(|error| anyhow::anyhow!("{raw:?}: {error}"))
+}
+
+async fn account(services: &Services, command: AccountCommand) -> anyhow::Result<()> {
+    match command {
+        AccountCommand::Create { id, name, json } => {
+            let account = services.create_account(NewAccount { id, name }).await?;
+            Output::new(json).accounts(&[account])
+        }
+        AccountCommand::List { json } => Output::new(json).accounts(&services.accounts().await?),
+    }
+}
+
+async fn person(services: &Services, command: PersonCommand) -> anyhow::Result<()> {
+    match command {
+        PersonCommand::Create {
+            account,
+            email,
+            name,
+            roles,
+            json,
+        } => {
+            let account = services.account(&account_id(&account)?).await?;
+            let roles = RoleSet::parse(&roles)?;
+            let new = NewPerson {
+                name,
+                primary_email: email,
+                job_title: None,
+                employee_number: None,
+                disabled: false,
+                roles,
+            };
+            let person = services.create_person(&account, None, new).await?;
+            Output::new(json).people(&[person])
+        }
+    }
+}
+
+async fn token(services: &Services, command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create {
+            account,
+            person,
+            name,
+            description,
+            scopes,
+            expires_in,
+            json,
+        } => {
+            let account = services.account(&account_id(&account)?).await?;
+            let owner = services.person_by_email(&account.id, &person).await?;
+            let scopes = ScopeSet::parse(&scopes)?;
+            let new = NewToken {
+                name,
+                description,
+                scopes,
+                expiry: TokenExpiry::InDays(expires_in),
+            };
+            let created = services.create_token(&account, None, &owner, new).await?;
+            let view = TokenView::new(&created.token, services.clock.now());
+            Output::new(json).created_token(&view, created.secret.expose())
+        }
+        TokenCommand::List {
+            account,
+            person,
+            json,
+        } => {
+            let account = services.account(&account_id(&account)?).await?;
+            let owner = match person {
+                Some(email) => TokenOwnerFilter::Person(
+                    services.person_by_email(&account.id, &email).await?.id,
+                ),
+                None => TokenOwnerFilter::Everyone,
+            };
+            let mut views = Vec::new();
+            let mut query = ListQuery {
+                offset: 0,
+                limit: 100,
+                sort: Vec::new(),
+            };
+            loop {
+                let listing = services.tokens_as_operator(&account, owner, &query).await?;
+                let fetched = listing.items.len();
+                views.extend(
+                    listing
+                        .items
+                        .iter()
+                        .map(|token| TokenView::new(token, services.clock.now())),
+                );
+                if fetched < query.limit as usize {
+                    break;
+                }
+                query.offset += u64::from(query.limit);
+            }
+            Output::new(json).tokens(&views)
+        }
+        TokenCommand::Revoke { account, id, json } => {
+            let account = services.account(&account_id(&account)?).await?;
+            let token = services
+                .revoke_token_as_operator(&account, TokenId(id))
+                .await?;
+            Output::new(json).tokens(&[TokenView::new(&token, services.clock.now())])
+        }
+    }
+}

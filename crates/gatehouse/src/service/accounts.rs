@@ -1,0 +1,49 @@
+//! Accounts are created by the admin CLI only: there is no tenant above an account to do it.
+
+use super::validate::{NAME_MAX_CHARS, Problems};
+use super::{ServiceError, ServiceResult, Services};
+use crate::domain::{Account, AccountId};
+use crate::store::StoreError;
+
+pub struct NewAccount {
+    pub id: String,
+    pub name: String,
+}
+
+impl Services {
+    pub async fn create_account(&self, new: NewAccount) -> ServiceResult<Account> {
+        let mut problems = Problems::default();
+        let id = AccountId::parse(&new.id);
+        if let Err(error) = &id {
+            problems.push(error.to_string());
+        }
+        problems.required_text("name", &new.name, NAME_MAX_CHARS);
+        problems.into_result()?;
+        let now = self.clock.now();
+        let account = Account {
+            id: id.map_err(|error| ServiceError::invalid(vec![error.to_string()]))?,
+            name: new.name.trim().to_owned(),
+            created_at: now,
+            updated_at: now,
+        };
+        match self.store.insert_account(&account).await {
+            Ok(()) => Ok(account),
+            Err(StoreError::Conflict(_)) => Err(ServiceError::Conflict(format!(
+                "account {} already exists",
+                account.id
+            ))),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    pub async fn account(&self, id: &AccountId) -> ServiceResult<Account> {
+        self.store
+            .account(id)
+            .await?
+            .ok_or(ServiceError::NotFound("Account"))
+    }
+
+    pub async fn accounts(&self) -> ServiceResult<Vec<Account>> {
+        Ok(self.store.accounts().await?)
+    }
+}

@@ -1,0 +1,45 @@
+//! What a service call can fail with, independent of the protocol that reports it.
+
+use crate::auth::Scope;
+use crate::store::StoreError;
+
+use super::AuthFailure;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The bearer token cannot be used at all (RFC 6750 `invalid_token`).
+    #[error("{0}")]
+    Unauthenticated(AuthFailure),
+    /// The token is fine but lacks a scope, or its owner's roles do not allow it.
+    #[error("{reason}")]
+    InsufficientScope { scope: Scope, reason: String },
+    /// A rule other than scopes forbids the change.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The record does not exist in the caller's account (or the caller may not see it).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request names a record state that conflicts with what is stored.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request is well-formed but breaks a rule; `errors` lists each problem.
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        errors: Vec<String>,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl ServiceError {
+    pub fn invalid(errors: Vec<String>) -> Self {
+        let message = match errors.as_slice() {
+            [only] => only.clone(),
+            _ => "Validation failed".to_owned(),
+        };
+        Self::Invalid { message, errors }
+    }
+}

@@ -1,0 +1,305 @@
+//! Personal access tokens: created by a person for themselves, shown once, stored as a hash.
+//! Administrators may list and revoke every token of their account; everyone else sees only
+//! their own, and someone else's token is "not found" to them rather than "forbidden".
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::validate::{DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
+use super::{Principal, ServiceError, ServiceResult, Services};
+use crate::auth::{Access, Resource, Scope, ScopeSet, TokenSecret, role_permits};
+use crate::domain::{Account, NewEvent, Person, PersonalAccessToken, TokenId, TokenStatus};
+use crate::store::{ListQuery, Listing, TokenOwnerFilter};
+
+/// The lifetimes a token may be given, in days. There are no non-expiring tokens.
+pub const TOKEN_EXPIRY_CHOICES_DAYS: [u32; 6] = [7, 30, 60, 90, 180, 365];
+/// The longest a token may live, whichever way its expiry is given.
+pub const TOKEN_MAX_LIFETIME_DAYS: i64 = 365;
+
+pub enum TokenExpiry {
+    /// One of `TOKEN_EXPIRY_CHOICES_DAYS`.
+    InDays(u32),
+    /// A moment within `TOKEN_MAX_LIFETIME_DAYS` from now.
+    At(DateTime<Utc>),
+}
+
+pub struct NewToken {
+    pub name: String,
+    pub description: Option<String>,
+    pub scopes: ScopeSet,
+    pub expiry: TokenExpiry,
+}
+
+/// The record and the secret: the only moment the secret exists outside the caller's hands.
+pub struct CreatedToken {
+    pub token: PersonalAccessToken,
+    pub secret: TokenSecret,
+}
+
+/// The token as REST and events show it; never includes the secret or its hash.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenView {
+    pub id: Uuid,
+    pub account_id: String,
+    pub person_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    #[schema(value_type = Vec<String>, example = json!(["people:read"]))]
+    pub scopes: ScopeSet,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Derived from `expires_at` and `revoked_at` at the time of the response.
+    pub status: TokenStatus,
+}
+
+impl TokenView {
+    pub fn new(token: &PersonalAccessToken, now: DateTime<Utc>) -> Self {
+        Self {
+            id: token.id.0,
+            account_id: token.account_id.to_string(),
+            person_id: token.person_id.0,
+            name: token.name.clone(),
+            description: token.description.clone(),
+            scopes: token.scopes.clone(),
+            expires_at: token.expires_at,
+            created_at: token.created_at,
+            last_used_at: token.last_used_at,
+            revoked_at: token.revoked_at,
+            status: token.status(now),
+        }
+    }
+}
+
+pub fn token_json(token: &PersonalAccessToken, now: DateTime<Utc>) -> serde_json::Value {
+    json!(TokenView::new(token, now))
+}
+
+const TOKEN_SCOPE_READ: Scope = Scope {
+    resource: Resource::PersonalAccessTokens,
+    access: Access::Read,
+};
+const TOKEN_SCOPE_WRITE: Scope = Scope {
+    resource: Resource::PersonalAccessTokens,
+    access: Access::Write,
+};
+
+impl Services {
+    /// Creates a token for `owner`. `principal` is the caller acting through the API (it must be
+    /// the owner: tokens are personal); `None` for the admin CLI.
+    pub async fn create_token(
+        &self,
+        account: &Account,
+        principal: Option<&Principal>,
+        owner: &Person,
+        new: NewToken,
+    ) -> ServiceResult<CreatedToken> {
+        if let Some(principal) = principal {
+            principal.require(TOKEN_SCOPE_WRITE)?;
+        }
+        let now = self.clock.now();
+        let mut problems = Problems::default();
+        problems.required_text("name", &new.name, NAME_MAX_CHARS);
+        problems.optional_text(
+            "description",
+            new.description.as_deref(),
+            DESCRIPTION_MAX_CHARS,
+        );
+        let expires_at = match new.expiry {
+            TokenExpiry::InDays(days) if TOKEN_EXPIRY_CHOICES_DAYS.contains(&days) => {
+                Some(now + Duration::days(i64::from(days)))
+            }
+            TokenExpiry::InDays(days) => {
+                problems.push(format!(
+                    "expires_in must be one of {TOKEN_EXPIRY_CHOICES_DAYS:?} days, not {days}"
+                ));
+                None
+            }
+            TokenExpiry::At(at) if at <= now => {
+                problems.push("expires_at must be in the future".to_owned());
+                None
+            }
+            TokenExpiry::At(at) if at > now + Duration::days(TOKEN_MAX_LIFETIME_DAYS) => {
+                problems.push(format!(
+                    "expires_at must be at most {TOKEN_MAX_LIFETIME_DAYS} days from now"
+                ));
+                None
+            }
+            TokenExpiry::At(at) => Some(at),
+        };
+        for scope in new.scopes.iter() {
+            if !role_permits(&owner.roles, scope) {
+                problems.push(format!(
+                    "scope {scope} is not permitted by the roles of {}",
+                    owner.name
+                ));
+            }
+        }
+        if owner.disabled {
+            problems.push(format!("{} is disabled and cannot own tokens", owner.name));
+        }
+        problems.into_result()?;
+        let Some(expires_at) = expires_at else {
+            return Err(ServiceError::invalid(vec![
+                "expires_at is required".to_owned(),
+            ]));
+        };
+        let secret = TokenSecret::generate();
+        let token = PersonalAccessToken {
+            id: TokenId(Uuid::now_v7()),
+            account_id: account.id.clone(),
+            person_id: owner.id,
+            name: new.name.trim().to_owned(),
+            description: new
+                .description
+                .map(|text| text.trim().to_owned())
+                .filter(|text| !text.is_empty()),
+            scopes: new.scopes,
+            expires_at: crate::domain::truncate_to_micros(expires_at),
+            created_at: now,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        let actor = principal.map(Principal::actor);
+        let event = NewEvent::new(
+            &account.id,
+            "personal_access_token.create",
+            token.id,
+            actor.as_ref(),
+            token_json(&token, now),
+            now,
+        );
+        self.store
+            .insert_token(&token, &secret.hash(), &event)
+            .await?;
+        Ok(CreatedToken { token, secret })
+    }
+
+    /// Creates a token for the caller themselves: tokens are personal.
+    pub async fn create_own_token(
+        &self,
+        principal: &Principal,
+        new: NewToken,
+    ) -> ServiceResult<CreatedToken> {
+        principal.require(TOKEN_SCOPE_WRITE)?;
+        let account = self.account(&principal.account_id).await?;
+        let owner = self
+            .store
+            .person(&principal.account_id, principal.person_id)
+            .await?
+            .ok_or(ServiceError::NotFound("Person"))?;
+        self.create_token(&account, Some(principal), &owner, new)
+            .await
+    }
+
+    /// A token the principal may see: their own, or any of the account's for administrators.
+    pub async fn token(
+        &self,
+        principal: &Principal,
+        id: TokenId,
+    ) -> ServiceResult<PersonalAccessToken> {
+        principal.require(TOKEN_SCOPE_READ)?;
+        self.store
+            .token(&principal.account_id, id)
+            .await?
+            .filter(|token| {
+                token.person_id == principal.person_id || principal.roles.is_administrator()
+            })
+            .ok_or(ServiceError::NotFound("Personal access token"))
+    }
+
+    /// Lists tokens; `owner` other than the principal themselves needs an administrator.
+    pub async fn tokens(
+        &self,
+        principal: &Principal,
+        owner: TokenOwnerFilter,
+        query: &ListQuery,
+    ) -> ServiceResult<Listing<PersonalAccessToken>> {
+        principal.require(TOKEN_SCOPE_READ)?;
+        if owner != TokenOwnerFilter::Person(principal.person_id)
+            && !principal.roles.is_administrator()
+        {
+            return Err(ServiceError::Forbidden(
+                "Only account and directory administrators may list other people's tokens"
+                    .to_owned(),
+            ));
+        }
+        Ok(self
+            .store
+            .tokens(&principal.account_id, owner, query)
+            .await?)
+    }
+
+    /// Revokes a token the principal may see; revoking a revoked token changes nothing.
+    pub async fn revoke_token(
+        &self,
+        principal: &Principal,
+        id: TokenId,
+    ) -> ServiceResult<PersonalAccessToken> {
+        principal.require(TOKEN_SCOPE_WRITE)?;
+        let token = self.token(principal, id).await?;
+        self.revoke(&token, Some(principal)).await
+    }
+
+    /// Revokes any token of an account, for the admin CLI.
+    pub async fn revoke_token_as_operator(
+        &self,
+        account: &Account,
+        id: TokenId,
+    ) -> ServiceResult<PersonalAccessToken> {
+        let token = self
+            .store
+            .token(&account.id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("Personal access token"))?;
+        self.revoke(&token, None).await
+    }
+
+    async fn revoke(
+        &self,
+        token: &PersonalAccessToken,
+        principal: Option<&Principal>,
+    ) -> ServiceResult<PersonalAccessToken> {
+        if token.revoked_at.is_some() {
+            return Ok(token.clone());
+        }
+        let now = self.clock.now();
+        let mut revoked = token.clone();
+        revoked.revoked_at = Some(now);
+        let actor = principal.map(Principal::actor);
+        let event = NewEvent::new(
+            &token.account_id,
+            "personal_access_token.revoke",
+            token.id,
+            actor.as_ref(),
+            token_json(&revoked, now),
+            now,
+        );
+        if self
+            .store
+            .revoke_token(&token.account_id, token.id, now, &event)
+            .await?
+        {
+            Ok(revoked)
+        } else {
+            // Revoked concurrently by someone else: report what is stored.
+            self.store
+                .token(&token.account_id, token.id)
+                .await?
+                .ok_or(ServiceError::NotFound("Personal access token"))
+        }
+    }
+
+    /// Every token of an account, for the admin CLI.
+    pub async fn tokens_as_operator(
+        &self,
+        account: &Account,
+        owner: TokenOwnerFilter,
+        query: &ListQuery,
+    ) -> ServiceResult<Listing<PersonalAccessToken>> {
+        Ok(self.store.tokens(&account.id, owner, query).await?)
+    }
+}

@@ -1,0 +1,95 @@
+//! Field rules shared by the commands: lengths and formats, collected rather than failing on the
+//! first, so one response lists every problem.
+
+pub const NAME_MAX_CHARS: usize = 120;
+pub const DESCRIPTION_MAX_CHARS: usize = 2_000;
+pub const EMAIL_MAX_CHARS: usize = 254;
+pub const SHORT_TEXT_MAX_CHARS: usize = 120;
+
+#[derive(Default)]
+pub struct Problems(Vec<String>);
+
+impl Problems {
+    pub fn required_text(&mut self, field: &str, value: &str, max_chars: usize) {
+        if value.trim().is_empty() {
+            self.0.push(format!("{field} can't be blank"));
+        } else {
+            self.optional_text(field, Some(value), max_chars);
+        }
+    }
+
+    pub fn optional_text(&mut self, field: &str, value: Option<&str>, max_chars: usize) {
+        if let Some(value) = value {
+            if value.chars().count() > max_chars {
+                self.0.push(format!(
+                    "{field} is too long (maximum is {max_chars} characters)"
+                ));
+            }
+            if value
+                .chars()
+                .any(|character| character.is_control() && character != '\n')
+            {
+                self.0.push(format!("{field} contains control characters"));
+            }
+        }
+    }
+
+    pub fn email(&mut self, field: &str, value: &str) {
+        self.required_text(field, value, EMAIL_MAX_CHARS);
+        let trimmed = value.trim();
+        let well_formed = trimmed.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        }) && !trimmed.contains(char::is_whitespace)
+            && trimmed.matches('@').count() == 1;
+        if !trimmed.is_empty() && !well_formed {
+            self.0.push(format!("{field} is not a valid email address"));
+        }
+    }
+
+    pub fn push(&mut self, problem: String) {
+        self.0.push(problem);
+    }
+
+    pub fn into_result(self) -> Result<(), super::ServiceError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(super::ServiceError::invalid(self.0))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_collect_every_broken_rule() {
+        let mut problems = Problems::default();
+        problems.required_text("name", " ", 10);
+        problems.email("primary_email", "not-an-email");
+        problems.optional_text("job_title", Some("x".repeat(11).as_str()), 10);
+        let error = problems.into_result().expect_err("three problems");
+        let super::super::ServiceError::Invalid { errors, .. } = error else {
+            panic!("invalid")
+        };
+        assert_eq!(
+            errors,
+            vec![
+                "name can't be blank",
+                "primary_email is not a valid email address",
+                "job_title is too long (maximum is 10 characters)"
+            ]
+        );
+    }
+
+    #[test]
+    fn well_formed_emails_pass() {
+        let mut problems = Problems::default();
+        problems.email("primary_email", "Ada.Lovelace@example.org");
+        assert!(problems.into_result().is_ok());
+    }
+}

@@ -1,0 +1,217 @@
+//! Storage: one interface, two backends (DESIGN.md principle 4).
+//!
+//! `Store` is what services call. Each write method takes the event(s) the command appends and
+//! writes rows and events in one transaction, so an acknowledged change always has its event and
+//! a failed one has none. The SQL is written once in `shared.rs` and compiled for SQLite and for
+//! PostgreSQL; what differs between the two lives in `sqlite.rs` and `postgres.rs`.
+
+mod postgres;
+mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+use crate::auth::{RoleSet, ScopeSet, TokenHash};
+use crate::domain::{
+    Account, AccountId, Event, NewEvent, Person, PersonId, PersonalAccessToken, TokenId,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write; the string names the constraint.
+    #[error("conflict on {0}")]
+    Conflict(String),
+    /// A row the command refers to does not exist (a foreign key failed).
+    #[error("missing referenced record: {0}")]
+    MissingReference(String),
+    #[error("unsupported database URL {0:?}: expected sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One page of a list, and how many rows the whole list has.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortDirection {
+    Ascending,
+    Descending,
+}
+
+/// The columns a list may be sorted by. Every order ends with the id, so pages are stable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortField {
+    Name,
+    CreatedAt,
+    UpdatedAt,
+    ExpiresAt,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListQuery {
+    pub offset: u64,
+    pub limit: u32,
+    pub sort: Vec<(SortField, SortDirection)>,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        Self {
+            offset: 0,
+            limit: 25,
+            sort: Vec::new(),
+        }
+    }
+}
+
+/// Which tokens a list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenOwnerFilter {
+    Everyone,
+    Person(PersonId),
+}
+
+/// Everything needed to decide whether a bearer token may act, read in one query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    pub token_id: TokenId,
+    pub secret_hash: TokenHash,
+    pub account_id: AccountId,
+    pub person_id: PersonId,
+    pub person_name: String,
+    pub person_disabled: bool,
+    pub roles: RoleSet,
+    pub scopes: ScopeSet,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies the backend's migrations; safe to call on every start.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// A cheap round trip, for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn insert_account(&self, account: &Account) -> StoreResult<()>;
+    async fn account(&self, id: &AccountId) -> StoreResult<Option<Account>>;
+    async fn accounts(&self) -> StoreResult<Vec<Account>>;
+
+    async fn insert_person(&self, person: &Person, event: &NewEvent) -> StoreResult<()>;
+    /// Replaces every field and the roles of an existing person.
+    async fn update_person(&self, person: &Person, event: &NewEvent) -> StoreResult<()>;
+    async fn person(&self, account: &AccountId, id: PersonId) -> StoreResult<Option<Person>>;
+    async fn person_by_email(
+        &self,
+        account: &AccountId,
+        email: &str,
+    ) -> StoreResult<Option<Person>>;
+    async fn people(&self, account: &AccountId, query: &ListQuery) -> StoreResult<Listing<Person>>;
+
+    async fn insert_token(
+        &self,
+        token: &PersonalAccessToken,
+        secret_hash: &TokenHash,
+        event: &NewEvent,
+    ) -> StoreResult<()>;
+    async fn token(
+        &self,
+        account: &AccountId,
+        id: TokenId,
+    ) -> StoreResult<Option<PersonalAccessToken>>;
+    async fn tokens(
+        &self,
+        account: &AccountId,
+        owner: TokenOwnerFilter,
+        query: &ListQuery,
+    ) -> StoreResult<Listing<PersonalAccessToken>>;
+    /// Sets `revoked_at` if the token is not yet revoked; returns whether it changed. The event
+    /// is appended only when it did.
+    async fn revoke_token(
+        &self,
+        account: &AccountId,
+        id: TokenId,
+        revoked_at: DateTime<Utc>,
+        event: &NewEvent,
+    ) -> StoreResult<bool>;
+    async fn credential(&self, secret_hash: &TokenHash) -> StoreResult<Option<Credential>>;
+    /// Records use of a token, unless it was already recorded after `unless_used_after`.
+    async fn touch_token(
+        &self,
+        id: TokenId,
+        used_at: DateTime<Utc>,
+        unless_used_after: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Outbox rows of an account with ids above `after_id`, oldest first.
+    async fn events_after(
+        &self,
+        account: &AccountId,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>>;
+}
+
+/// Opens the store a database URL names: `sqlite://PATH` (created if missing) or `postgres://…`.
+pub async fn connect(database_url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+    if database_url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(
+            SqliteStore::connect(database_url).await?,
+        ))
+    } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(
+            PostgresStore::connect(database_url).await?,
+        ))
+    } else {
+        Err(StoreError::UnsupportedUrl(redact_url(database_url)))
+    }
+}
+
+/// A database URL without its password, for error messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redact_url_hides_only_the_password() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,67 @@
+//! The embedded default: one SQLite file in WAL mode.
+//!
+//! SQLite allows one writer at a time, so write transactions start with `BEGIN IMMEDIATE`: a
+//! writer waits for the lock up front (bounded by `busy_timeout`) instead of failing half-way
+//! when a read transaction tries to upgrade.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Pool, Sqlite, Transaction};
+
+use super::Store;
+use crate::domain::{
+    Account, AccountId, Actor, Event, NewEvent, Person, PersonId, PersonalAccessToken, TokenId,
+};
+
+type Db = Sqlite;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+pub struct SqliteStore {
+    pool: Pool<Sqlite>,
+}
+
+type Backend = SqliteStore;
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file a `sqlite://PATH` URL names, and the folder
+    /// it lives in.
+    pub async fn connect(database_url: &str) -> Result<Self, super::StoreError> {
+        let options = SqliteConnectOptions::from_str(database_url)?;
+        if let Some(folder) = options
+            .get_filename()
+            .parent()
+            .filter(|folder| !folder.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(folder).map_err(|error| sqlx::Error::Io(error))?;
+        }
+        Self::connect_with(options).await
+    }
+
+    pub async fn connect_with(options: SqliteConnectOptions) -> Result<Self, super::StoreError> {
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // With WAL, NORMAL still never corrupts the database; a power loss may drop the last
+            // commits, while a process crash (kill -9) loses nothing.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+include!("shared.rs");

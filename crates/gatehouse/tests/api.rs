@@ -1,0 +1,903 @@
+//! REST API v1 black-box tests: the real router on 127.0.0.1, over SQLite and PostgreSQL.
+
+mod common;
+
+use chrono::Duration;
+use common::{ALL_SCOPES, Backend, TestServer, TestServerOptions};
+use gatehouse::domain::{NewEvent, Person, PersonId, PersonSource};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const ACCOUNT_HEADER: &str = "X-Gatehouse-Account";
+
+async fn json_body(response: reqwest::Response) -> Value {
+    response.json().await.expect("JSON body")
+}
+
+fn www_authenticate(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("www-authenticate")
+        .map(|value| value.to_str().expect("ascii").to_owned())
+        .unwrap_or_default()
+}
+
+async fn me_returns_the_token_owner(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let ada = server
+        .person(&acme, "ada@example.org", &["specialist"])
+        .await;
+    let token = server.token(&acme, &ada, &["people:read"]).await;
+    let response = server
+        .get("/v1/me", &token)
+        .header(ACCOUNT_HEADER, "acme")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = json_body(response).await;
+    assert_eq!(body["id"], json!(ada.id));
+    assert_eq!(body["primary_email"], "ada@example.org");
+    assert_eq!(body["roles"], json!(["specialist"]));
+    // Without the account header the token's own account is used.
+    let response = server
+        .get("/v1/me?fields=name", &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        json_body(response).await,
+        json!({ "id": ada.id, "name": "ada" })
+    );
+}
+
+async fn missing_malformed_and_unknown_tokens_get_rfc6750_challenges(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let ada = server
+        .person(&acme, "ada@example.org", &["specialist"])
+        .await;
+    let token = server.token(&acme, &ada, &["people:read"]).await;
+
+    let response = server
+        .client
+        .get(server.url("/v1/me"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        www_authenticate(&response),
+        r#"Bearer realm="gatehouse""#,
+        "no error code without credentials"
+    );
+
+    let mut typo = token.clone();
+    let last = typo.pop().expect("non-empty");
+    typo.push(if last == 'a' { 'b' } else { 'a' });
+    let unknown = gatehouse::auth::TokenSecret::generate();
+    for (bad, description) in [
+        ("not-a-token", "malformed"),
+        (typo.as_str(), "malformed"),
+        (unknown.expose(), "not known"),
+    ] {
+        let response = server.get("/v1/me", bad).send().await.expect("request");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{description}");
+        let challenge = www_authenticate(&response);
+        assert!(
+            challenge.starts_with(r#"Bearer realm="gatehouse", error="invalid_token""#),
+            "{challenge}"
+        );
+        assert!(challenge.contains(description), "{challenge}");
+        let body = json_body(response).await;
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|message| !message.contains(bad)),
+            "{body}"
+        );
+    }
+    let response = server
+        .client
+        .get(server.url("/v1/me"))
+        .header("authorization", format!("Basic {token}"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn expired_and_revoked_tokens_are_refused(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let ada = server
+        .person(&acme, "ada@example.org", &["specialist"])
+        .await;
+    let short_lived = server
+        .token(
+            &acme,
+            &ada,
+            &["people:read", "personal_access_tokens:write"],
+        )
+        .await;
+    let to_revoke = server.token(&acme, &ada, &["people:read"]).await;
+
+    let listed = json_body(
+        server
+            .get("/v1/personal_access_tokens", &short_lived)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let revoke_id = listed.as_array().expect("array")[1]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let response = server
+        .post(
+            &format!("/v1/personal_access_tokens/{revoke_id}/revoke"),
+            &short_lived,
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(json_body(response).await["status"], "revoked");
+    let response = server
+        .get("/v1/me", &to_revoke)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(www_authenticate(&response).contains("revoked"));
+
+    server.clock.advance(Duration::days(30));
+    let response = server
+        .get("/v1/me", &short_lived)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(www_authenticate(&response).contains("expired"));
+}
+
+async fn scopes_deny_by_default_and_name_the_missing_scope(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["account_administrator"])
+        .await;
+    let nothing = server.token(&acme, &admin, &[]).await;
+    let response = server
+        .get("/v1/me", &nothing)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        www_authenticate(&response),
+        r#"Bearer realm="gatehouse", error="insufficient_scope", scope="people:read", error_description="this token lacks the people:read scope""#
+    );
+    let reader = server.token(&acme, &admin, &["people:read"]).await;
+    let response = server
+        .post("/v1/people", &reader)
+        .json(&json!({ "name": "Bob", "primary_email": "bob@example.org" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(www_authenticate(&response).contains(r#"scope="people:write""#));
+    let writer = server.token(&acme, &admin, &["people:write"]).await;
+    let response = server
+        .get("/v1/people", &writer)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK, "write implies read");
+}
+
+async fn a_removed_role_takes_effect_on_the_next_request(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let owner = server
+        .person(&acme, "owner@example.org", &["account_administrator"])
+        .await;
+    let director = server
+        .person(&acme, "director@example.org", &["directory_administrator"])
+        .await;
+    let owner_token = server.token(&acme, &owner, &["people:write"]).await;
+    let director_token = server.token(&acme, &director, &["people:write"]).await;
+    let body = json!({ "name": "Carol", "primary_email": "carol@example.org" });
+    let response = server
+        .post("/v1/people", &director_token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    let response = server
+        .patch(&format!("/v1/people/{}", director.id), &owner_token)
+        .json(&json!({ "roles": ["specialist"] }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = json!({ "name": "Dan", "primary_email": "dan@example.org" });
+    let response = server
+        .post("/v1/people", &director_token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(www_authenticate(&response).contains("insufficient_scope"));
+    assert!(
+        json_body(response).await["message"]
+            .as_str()
+            .expect("message")
+            .contains("roles")
+    );
+}
+
+async fn only_account_administrators_grant_account_administrator(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let director = server
+        .person(&acme, "director@example.org", &["directory_administrator"])
+        .await;
+    let token = server.token(&acme, &director, &["people:write"]).await;
+    let response = server
+        .post("/v1/people", &token)
+        .json(&json!({ "name": "Eve", "primary_email": "eve@example.org", "roles": ["account_administrator"] }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let people = json_body(
+        server
+            .get("/v1/people", &token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(
+        people.as_array().expect("array").len(),
+        1,
+        "nothing was created"
+    );
+}
+
+async fn people_crud_validates_and_reports_conflicts(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["account_administrator"])
+        .await;
+    let token = server.token(&acme, &admin, &["people:write"]).await;
+
+    let response = server
+        .post("/v1/people", &token)
+        .json(&json!({ "name": "Bob", "primary_email": "bob@example.org", "job_title": "Engineer", "roles": ["specialist"] }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let bob = json_body(response).await;
+    assert_eq!(bob["source"], "manual");
+    let bob_path = format!("/v1/people/{}", bob["id"].as_str().expect("id"));
+
+    let response = server
+        .post("/v1/people", &token)
+        .json(&json!({ "name": "Bobby", "primary_email": "BOB@example.org" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+
+    let response = server
+        .post("/v1/people", &token)
+        .json(&json!({ "name": "", "primary_email": "nope" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = json_body(response).await;
+    assert_eq!(
+        body["errors"],
+        json!([
+            "name can't be blank",
+            "primary_email is not a valid email address"
+        ])
+    );
+
+    let response = server
+        .post("/v1/people", &token)
+        .json(&json!({ "name": "X", "primary_email": "x@example.org", "source": "scim" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown fields are refused"
+    );
+
+    let response = server
+        .post("/v1/people", &token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(json_body(response).await["message"].is_string());
+
+    let response = server
+        .patch(&bob_path, &token)
+        .json(&json!({ "job_title": null, "name": "Robert" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let updated = json_body(response).await;
+    assert_eq!(
+        (updated["name"].clone(), updated["job_title"].clone()),
+        (json!("Robert"), Value::Null)
+    );
+
+    let response = server.get(&bob_path, &token).send().await.expect("request");
+    assert_eq!(json_body(response).await["name"], "Robert");
+    let response = server
+        .get(&format!("/v1/people/{}", uuid::Uuid::now_v7()), &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = server
+        .get("/v1/people/not-a-uuid", &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(json_body(response).await["message"].is_string());
+
+    let names: Vec<String> = server
+        .services
+        .store
+        .events_after(&acme.id, 0, 100)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|event| event.name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "person.create",
+            "personal_access_token.create",
+            "person.create",
+            "person.update"
+        ]
+    );
+}
+
+async fn scim_people_are_read_only_except_roles(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["account_administrator"])
+        .await;
+    let token = server.token(&acme, &admin, &["people:write"]).await;
+    let provisioned = Person {
+        id: PersonId(uuid::Uuid::now_v7()),
+        account_id: acme.id.clone(),
+        name: "Sam Scim".to_owned(),
+        primary_email: "sam@example.org".to_owned(),
+        job_title: None,
+        employee_number: None,
+        disabled: false,
+        source: PersonSource::Scim,
+        roles: Default::default(),
+        created_at: common::start_time(),
+        updated_at: common::start_time(),
+    };
+    let event = NewEvent::new(
+        &acme.id,
+        "person.create",
+        provisioned.id,
+        None,
+        json!({}),
+        common::start_time(),
+    );
+    server
+        .services
+        .store
+        .insert_person(&provisioned, &event)
+        .await
+        .expect("insert");
+    let path = format!("/v1/people/{}", provisioned.id);
+    let response = server
+        .patch(&path, &token)
+        .json(&json!({ "name": "Renamed" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = json_body(response).await;
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("provisioned by the SCIM client"),
+        "{body}"
+    );
+    assert_eq!(body["errors"], json!(["name is read-only for SCIM people"]));
+    let response = server
+        .patch(&path, &token)
+        .json(&json!({ "roles": ["specialist"] }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(json_body(response).await["name"], "Sam Scim");
+}
+
+async fn pagination_headers_and_edges(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["account_administrator"])
+        .await;
+    for index in 0..4 {
+        server
+            .person(&acme, &format!("p{index}@example.org"), &["specialist"])
+            .await;
+    }
+    let token = server.token(&acme, &admin, &["people:read"]).await;
+    let response = server
+        .get("/v1/people?per_page=2&page=2&sort=-name", &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|value| value.to_str().expect("ascii").to_owned())
+    };
+    assert_eq!(header("x-pagination-total-entries").as_deref(), Some("5"));
+    assert_eq!(header("x-pagination-total-pages").as_deref(), Some("3"));
+    assert_eq!(header("x-pagination-current-page").as_deref(), Some("2"));
+    assert_eq!(header("x-pagination-per-page").as_deref(), Some("2"));
+    let link = header("link").expect("Link header");
+    for rel in ["first", "prev", "next", "last"] {
+        assert!(link.contains(&format!("rel=\"{rel}\"")), "{link}");
+    }
+    let next = format!(
+        "<{}/v1/people?per_page=2&page=3&sort=-name>; rel=\"next\"",
+        server.base_url
+    );
+    assert!(link.contains(&next), "{link}");
+    let names: Vec<String> = json_body(response)
+        .await
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|person| person["name"].as_str().expect("name").to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["p1", "p0"],
+        "descending by name: p3 p2 | p1 p0 | admin"
+    );
+
+    let response = server
+        .get("/v1/people?per_page=2&page=9", &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(json_body(response).await, json!([]));
+    for bad in [
+        "per_page=0",
+        "per_page=101",
+        "page=0",
+        "page=abc",
+        "sort=password",
+        "fields=nonsense",
+    ] {
+        let response = server
+            .get(&format!("/v1/people?{bad}"), &token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert!(json_body(response).await["message"].is_string());
+    }
+    let response = server
+        .get("/v1/people?per_page=100", &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        json_body(response).await.as_array().expect("array").len(),
+        5
+    );
+}
+
+async fn tokens_are_personal_unless_you_administer(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["directory_administrator"])
+        .await;
+    let ada = server
+        .person(&acme, "ada@example.org", &["specialist"])
+        .await;
+    let bob = server
+        .person(&acme, "bob@example.org", &["specialist"])
+        .await;
+    let admin_token = server
+        .token(&acme, &admin, &["personal_access_tokens:write"])
+        .await;
+    let ada_token = server
+        .token(&acme, &ada, &["personal_access_tokens:write"])
+        .await;
+    let bob_token = server
+        .token(&acme, &bob, &["personal_access_tokens:write"])
+        .await;
+
+    let response = server
+        .post("/v1/personal_access_tokens", &ada_token)
+        .json(&json!({ "name": "ci", "scopes": ["people:read"], "expires_in": 90, "description": "deploys" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created = json_body(response).await;
+    let secret = created["token_secret"]
+        .as_str()
+        .expect("secret shown once")
+        .to_owned();
+    assert!(secret.starts_with("gth_pat_"));
+    assert_eq!(
+        created["expires_at"],
+        json!(common::start_time() + Duration::days(90))
+    );
+    let id = created["id"].as_str().expect("id").to_owned();
+
+    let response = server
+        .get(&format!("/v1/personal_access_tokens/{id}"), &ada_token)
+        .send()
+        .await
+        .expect("request");
+    let shown = json_body(response).await;
+    assert_eq!(shown["name"], "ci");
+    assert!(shown.get("token_secret").is_none(), "never shown again");
+    let listed = server
+        .get("/v1/personal_access_tokens", &ada_token)
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("text");
+    assert!(!listed.contains(&secret));
+
+    let response = server
+        .get(&format!("/v1/personal_access_tokens/{id}"), &bob_token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.status(),
+        StatusCode::NOT_FOUND,
+        "someone else's token is not found"
+    );
+    let response = server
+        .post(
+            &format!("/v1/personal_access_tokens/{id}/revoke"),
+            &bob_token,
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = server
+        .get("/v1/personal_access_tokens?person_id=all", &bob_token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    let all = json_body(
+        server
+            .get("/v1/personal_access_tokens?person_id=all", &admin_token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(all.as_array().expect("array").len(), 4);
+    let adas = json_body(
+        server
+            .get(
+                &format!("/v1/personal_access_tokens?person_id={}", ada.id),
+                &admin_token,
+            )
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(adas.as_array().expect("array").len(), 2);
+    let response = server
+        .post(
+            &format!("/v1/personal_access_tokens/{id}/revoke"),
+            &admin_token,
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = server.get("/v1/me", &secret).send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn token_creation_rules(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let ada = server
+        .person(&acme, "ada@example.org", &["specialist"])
+        .await;
+    let token = server
+        .token(&acme, &ada, &["personal_access_tokens:write"])
+        .await;
+    let cases = [
+        (
+            json!({ "name": "x", "scopes": [] }),
+            "expires_in or expires_at is required",
+        ),
+        (
+            json!({ "name": "x", "expires_in": 3 }),
+            "expires_in must be one of",
+        ),
+        (
+            json!({ "name": "x", "expires_at": common::start_time() + Duration::days(400) }),
+            "at most 365 days",
+        ),
+        (
+            json!({ "name": "x", "expires_at": common::start_time() - Duration::days(1) }),
+            "in the future",
+        ),
+        (
+            json!({ "name": "x", "expires_in": 30, "scopes": ["webhooks:write"] }),
+            "not permitted by the roles",
+        ),
+        (
+            json!({ "name": "", "expires_in": 30 }),
+            "name can't be blank",
+        ),
+    ];
+    for (body, expected) in cases {
+        let response = server
+            .post("/v1/personal_access_tokens", &token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+        let text = response.text().await.expect("text");
+        assert!(text.contains(expected), "{body}: {text}");
+    }
+    let response = server
+        .post("/v1/personal_access_tokens", &token)
+        .json(&json!({ "name": "x", "expires_in": 30, "scopes": ["root:write"] }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown scope"
+    );
+    let response = server
+        .post("/v1/personal_access_tokens", &token)
+        .json(&json!({ "name": "x", "expires_at": common::start_time() + Duration::days(365) }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "exactly a year is allowed"
+    );
+}
+
+async fn cross_account_requests_never_reach_another_account(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let globex = server.account("globex").await;
+    let acme_admin = server
+        .person(&acme, "admin@acme.example", &["account_administrator"])
+        .await;
+    let globex_admin = server
+        .person(&globex, "admin@globex.example", &["account_administrator"])
+        .await;
+    let acme_token = server.token(&acme, &acme_admin, ALL_SCOPES).await;
+    let _globex_token = server.token(&globex, &globex_admin, ALL_SCOPES).await;
+    let globex_tokens = server
+        .services
+        .tokens_as_operator(
+            &globex,
+            gatehouse::store::TokenOwnerFilter::Everyone,
+            &Default::default(),
+        )
+        .await
+        .expect("tokens");
+    let globex_token_id = globex_tokens.items[0].id;
+
+    // Every endpoint, asked for the other account by header: refused before any handler runs.
+    let endpoints = [
+        ("GET", "/v1/me".to_owned()),
+        ("GET", "/v1/people".to_owned()),
+        ("POST", "/v1/people".to_owned()),
+        ("GET", format!("/v1/people/{}", globex_admin.id)),
+        ("PATCH", format!("/v1/people/{}", globex_admin.id)),
+        ("GET", "/v1/personal_access_tokens".to_owned()),
+        ("POST", "/v1/personal_access_tokens".to_owned()),
+        (
+            "GET",
+            format!("/v1/personal_access_tokens/{globex_token_id}"),
+        ),
+        (
+            "POST",
+            format!("/v1/personal_access_tokens/{globex_token_id}/revoke"),
+        ),
+    ];
+    for (method, path) in &endpoints {
+        let request = server
+            .client
+            .request(method.parse().expect("method"), server.url(path))
+            .bearer_auth(&acme_token)
+            .header(ACCOUNT_HEADER, "globex")
+            .json(
+                &json!({ "name": "Mallory", "primary_email": "m@example.org", "expires_in": 30 }),
+            );
+        let response = request.send().await.expect("request");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "{method} {path}"
+        );
+        assert!(
+            www_authenticate(&response).contains("not valid for account globex"),
+            "{method} {path}"
+        );
+    }
+    // And the other account's ids, in the token's own account: not found.
+    for (method, path) in &endpoints[3..] {
+        if !path.contains(&globex_admin.id.to_string())
+            && !path.contains(&globex_token_id.to_string())
+        {
+            continue;
+        }
+        let response = server
+            .client
+            .request(method.parse().expect("method"), server.url(path))
+            .bearer_auth(&acme_token)
+            .json(&json!({ "name": "Mallory" }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
+    }
+    let listed = server
+        .get("/v1/personal_access_tokens?person_id=all", &acme_token)
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("text");
+    assert!(!listed.contains(&globex_token_id.to_string()));
+    let still = server
+        .services
+        .tokens_as_operator(
+            &globex,
+            gatehouse::store::TokenOwnerFilter::Everyone,
+            &Default::default(),
+        )
+        .await
+        .expect("tokens");
+    assert!(
+        still.items[0].revoked_at.is_none(),
+        "globex's token untouched"
+    );
+}
+
+async fn rate_limit_headers_and_429(backend: Backend) {
+    let server = TestServer::start_with(
+        backend,
+        TestServerOptions {
+            rate_limit_per_minute: 3,
+        },
+    )
+    .await;
+    let acme = server.account("acme").await;
+    let ada = server
+        .person(&acme, "ada@example.org", &["specialist"])
+        .await;
+    let token = server.token(&acme, &ada, &["people:read"]).await;
+    let other = server.token(&acme, &ada, &["people:read"]).await;
+    for remaining in ["2", "1", "0"] {
+        let response = server.get("/v1/me", &token).send().await.expect("request");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["x-ratelimit-limit"], "3");
+        assert_eq!(response.headers()["x-ratelimit-remaining"], remaining);
+        assert!(response.headers().contains_key("x-ratelimit-reset"));
+    }
+    let response = server.get("/v1/me", &token).send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    assert!(json_body(response).await["message"].is_string());
+    let response = server.get("/v1/me", &other).send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::OK, "limits are per token");
+}
+
+async fn last_used_at_is_recorded_at_most_once_a_minute(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let ada = server
+        .person(&acme, "ada@example.org", &["specialist"])
+        .await;
+    let token = server
+        .token(&acme, &ada, &["personal_access_tokens:read"])
+        .await;
+    let last_used = || async {
+        let body = json_body(
+            server
+                .get("/v1/personal_access_tokens", &token)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await;
+        body[0]["last_used_at"].clone()
+    };
+    let first = last_used().await;
+    assert_eq!(first, json!(common::start_time()));
+    server.clock.advance(Duration::seconds(30));
+    assert_eq!(last_used().await, first, "not rewritten within a minute");
+    server.clock.advance(Duration::seconds(31));
+    assert_eq!(
+        last_used().await,
+        json!(common::start_time() + Duration::seconds(61))
+    );
+}
+
+both_backends!(
+    me_returns_the_token_owner,
+    missing_malformed_and_unknown_tokens_get_rfc6750_challenges,
+    expired_and_revoked_tokens_are_refused,
+    scopes_deny_by_default_and_name_the_missing_scope,
+    a_removed_role_takes_effect_on_the_next_request,
+    only_account_administrators_grant_account_administrator,
+    people_crud_validates_and_reports_conflicts,
+    scim_people_are_read_only_except_roles,
+    pagination_headers_and_edges,
+    tokens_are_personal_unless_you_administer,
+    token_creation_rules,
+    cross_account_requests_never_reach_another_account,
+    rate_limit_headers_and_429,
+    last_used_at_is_recorded_at_most_once_a_minute,
+);

@@ -1,0 +1,255 @@
+//! The test harness: real stores (a temporary SQLite file, or a fresh schema in the PostgreSQL
+//! at `GATEHOUSE_TEST_POSTGRES_URL`) and a `TestServer` running the real router on a free port.
+//! The same test body runs on both backends through `both_backends!`.
+#![allow(dead_code)]
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use gatehouse::auth::{RoleSet, ScopeSet};
+use gatehouse::domain::{Account, Person};
+use gatehouse::http::{AppState, router};
+use gatehouse::service::{ManualClock, NewAccount, NewPerson, NewToken, Services, TokenExpiry};
+use gatehouse::store::{PostgresStore, SqliteStore, Store};
+use sqlx::postgres::PgConnectOptions;
+
+pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Keeps a test's database alive; drops the PostgreSQL schema or the SQLite folder at the end.
+pub struct DatabaseGuard {
+    _sqlite_folder: Option<tempfile::TempDir>,
+    postgres_schema: Option<(String, String)>,
+}
+
+impl Drop for DatabaseGuard {
+    fn drop(&mut self) {
+        if let Some((url, schema)) = self.postgres_schema.take() {
+            // Drop the schema from a fresh thread: Drop can't await, and the test's runtime may
+            // be shutting down.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime.block_on(async {
+                    let pool = sqlx::PgPool::connect(&url).await.ok()?;
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                    )))
+                    .execute(&pool)
+                    .await
+                    .ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("GATEHOUSE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_owned())
+}
+
+/// A migrated, empty store of the given backend, private to the calling test.
+pub async fn store(backend: Backend) -> (Arc<dyn Store>, DatabaseGuard) {
+    match backend {
+        Backend::Sqlite => {
+            let folder = tempfile::tempdir().expect("temporary folder");
+            let url = format!("sqlite://{}/gatehouse.db", folder.path().display());
+            let store = SqliteStore::connect(&url).await.expect("open SQLite");
+            store.migrate().await.expect("migrate SQLite");
+            (
+                Arc::new(store),
+                DatabaseGuard {
+                    _sqlite_folder: Some(folder),
+                    postgres_schema: None,
+                },
+            )
+        }
+        Backend::Postgres => {
+            let url = postgres_url();
+            let schema = format!("test_{}", uuid::Uuid::new_v4().simple());
+            let admin = sqlx::PgPool::connect(&url).await.unwrap_or_else(|error| {
+                panic!("PostgreSQL at {url} is required for the tests (run scripts/test, which starts one): {error}")
+            });
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                .execute(&admin)
+                .await
+                .expect("create schema");
+            admin.close().await;
+            let options = PgConnectOptions::from_str(&url)
+                .expect("PostgreSQL URL")
+                .options([("search_path", schema.as_str())]);
+            let store = PostgresStore::connect_with(options)
+                .await
+                .expect("open PostgreSQL");
+            store.migrate().await.expect("migrate PostgreSQL");
+            (
+                Arc::new(store),
+                DatabaseGuard {
+                    _sqlite_folder: None,
+                    postgres_schema: Some((url, schema)),
+                },
+            )
+        }
+    }
+}
+
+/// Runs each named `async fn name(backend: Backend)` once per backend, as `sqlite::name` and
+/// `postgres::name`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+pub fn start_time() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+/// The real router on 127.0.0.1 with a manual clock, over a private store.
+pub struct TestServer {
+    pub base_url: String,
+    pub services: Services,
+    pub clock: Arc<ManualClock>,
+    pub client: reqwest::Client,
+    _database: DatabaseGuard,
+}
+
+pub struct TestServerOptions {
+    pub rate_limit_per_minute: u32,
+}
+
+impl Default for TestServerOptions {
+    fn default() -> Self {
+        Self {
+            rate_limit_per_minute: 0,
+        }
+    }
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, TestServerOptions::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, options: TestServerOptions) -> Self {
+        let (store, database) = store(backend).await;
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let services = Services::new(store, clock.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base_url = format!("http://{}", listener.local_addr().expect("address"));
+        let state = AppState::new(services.clone(), &base_url, options.rate_limit_per_minute);
+        tokio::spawn(async move { axum::serve(listener, router(state)).await });
+        Self {
+            base_url,
+            services,
+            clock,
+            client: reqwest::Client::new(),
+            _database: database,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub async fn account(&self, id: &str) -> Account {
+        self.services
+            .create_account(NewAccount {
+                id: id.to_owned(),
+                name: format!("{id} Inc."),
+            })
+            .await
+            .expect("create account")
+    }
+
+    pub async fn person(&self, account: &Account, email: &str, roles: &[&str]) -> Person {
+        let new = NewPerson {
+            name: email.split('@').next().unwrap_or(email).to_owned(),
+            primary_email: email.to_owned(),
+            job_title: None,
+            employee_number: None,
+            disabled: false,
+            roles: RoleSet::parse(roles).expect("roles"),
+        };
+        self.services
+            .create_person(account, None, new)
+            .await
+            .expect("create person")
+    }
+
+    /// A token for `person` with `scopes`, valid for 30 days; returns the secret.
+    pub async fn token(&self, account: &Account, person: &Person, scopes: &[&str]) -> String {
+        let new = NewToken {
+            name: "test".to_owned(),
+            description: None,
+            scopes: ScopeSet::parse(scopes).expect("scopes"),
+            expiry: TokenExpiry::InDays(30),
+        };
+        let created = self
+            .services
+            .create_token(account, None, person, new)
+            .await
+            .expect("create token");
+        created.secret.expose().to_owned()
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path)).bearer_auth(token)
+    }
+
+    pub fn post(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path)).bearer_auth(token)
+    }
+
+    pub fn patch(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client.patch(self.url(path)).bearer_auth(token)
+    }
+}
+
+/// Every scope there is, for tokens that should be stopped only by roles.
+pub const ALL_SCOPES: &[&str] = &[
+    "people:read",
+    "people:write",
+    "personal_access_tokens:read",
+    "personal_access_tokens:write",
+    "webhooks:read",
+    "webhooks:write",
+    "webhook_policies:read",
+    "webhook_policies:write",
+    "webhook_deliveries:read",
+    "webhook_deliveries:write",
+    "scim:read",
+    "scim:write",
+    "events:read",
+    "events:write",
+];

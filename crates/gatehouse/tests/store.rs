@@ -1,0 +1,592 @@
+//! Every storage function, on SQLite and on PostgreSQL, through the `Store` trait.
+
+mod common;
+
+use chrono::Duration;
+use common::{Backend, start_time, store};
+use gatehouse::auth::{Role, RoleSet, ScopeSet, TokenSecret};
+use gatehouse::domain::{
+    Account, AccountId, Actor, NewEvent, Person, PersonId, PersonSource, PersonalAccessToken,
+    TokenId,
+};
+use gatehouse::store::{ListQuery, SortDirection, SortField, Store, StoreError, TokenOwnerFilter};
+use serde_json::json;
+use uuid::Uuid;
+
+fn account(id: &str) -> Account {
+    Account {
+        id: AccountId::parse(id).expect("slug"),
+        name: format!("{id} Inc."),
+        created_at: start_time(),
+        updated_at: start_time(),
+    }
+}
+
+fn person(account: &Account, email: &str, name: &str, minutes: i64) -> Person {
+    Person {
+        id: PersonId(Uuid::now_v7()),
+        account_id: account.id.clone(),
+        name: name.to_owned(),
+        primary_email: email.to_owned(),
+        job_title: Some("Engineer".to_owned()),
+        employee_number: None,
+        disabled: false,
+        source: PersonSource::Manual,
+        roles: RoleSet::parse(["specialist"]).expect("roles"),
+        created_at: start_time() + Duration::minutes(minutes),
+        updated_at: start_time() + Duration::minutes(minutes),
+    }
+}
+
+fn token(account: &Account, owner: &Person, name: &str, minutes: i64) -> PersonalAccessToken {
+    PersonalAccessToken {
+        id: TokenId(Uuid::now_v7()),
+        account_id: account.id.clone(),
+        person_id: owner.id,
+        name: name.to_owned(),
+        description: None,
+        scopes: ScopeSet::parse(["people:read"]).expect("scopes"),
+        expires_at: start_time() + Duration::days(30),
+        created_at: start_time() + Duration::minutes(minutes),
+        last_used_at: None,
+        revoked_at: None,
+    }
+}
+
+fn event(account: &Account, name: &str, object_id: impl ToString) -> NewEvent {
+    NewEvent::new(
+        &account.id,
+        name,
+        object_id,
+        None,
+        json!({ "marker": name }),
+        start_time(),
+    )
+}
+
+async fn event_names(store: &dyn Store, account: &Account) -> Vec<String> {
+    store
+        .events_after(&account.id, 0, 100)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|event| event.name)
+        .collect()
+}
+
+async fn seeded(backend: Backend) -> (std::sync::Arc<dyn Store>, common::DatabaseGuard, Account) {
+    let (store, guard) = store(backend).await;
+    let acme = account("acme");
+    store.insert_account(&acme).await.expect("insert account");
+    (store, guard, acme)
+}
+
+async fn migrate_twice_and_ping(backend: Backend) {
+    let (store, _guard) = store(backend).await;
+    store.migrate().await.expect("second migrate is a no-op");
+    store.ping().await.expect("ping");
+}
+
+async fn accounts_round_trip_and_refuse_duplicates(backend: Backend) {
+    let (store, _guard, acme) = seeded(backend).await;
+    let globex = account("globex");
+    store.insert_account(&globex).await.expect("insert");
+    assert_eq!(
+        store.account(&acme.id).await.expect("read"),
+        Some(acme.clone())
+    );
+    assert_eq!(
+        store
+            .account(&AccountId::parse("nobody").expect("slug"))
+            .await
+            .expect("read"),
+        None
+    );
+    assert_eq!(
+        store.accounts().await.expect("list"),
+        vec![acme.clone(), globex]
+    );
+    assert!(matches!(
+        store.insert_account(&acme).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+async fn person_round_trips_with_roles_and_event(backend: Backend) {
+    let (store, _guard, acme) = seeded(backend).await;
+    let mut ada = person(&acme, "Ada@Example.org", "Ada", 0);
+    ada.roles = RoleSet::parse(["account_administrator", "specialist"]).expect("roles");
+    store
+        .insert_person(&ada, &event(&acme, "person.create", ada.id))
+        .await
+        .expect("insert");
+    assert_eq!(
+        store.person(&acme.id, ada.id).await.expect("read"),
+        Some(ada.clone())
+    );
+    assert_eq!(
+        store
+            .person_by_email(&acme.id, "ada@EXAMPLE.org")
+            .await
+            .expect("by email"),
+        Some(ada.clone())
+    );
+    assert_eq!(
+        event_names(store.as_ref(), &acme).await,
+        vec!["person.create"]
+    );
+}
+
+async fn duplicate_email_conflicts_case_insensitively_and_appends_nothing(backend: Backend) {
+    let (store, _guard, acme) = seeded(backend).await;
+    let ada = person(&acme, "ada@example.org", "Ada", 0);
+    store
+        .insert_person(&ada, &event(&acme, "person.create", ada.id))
+        .await
+        .expect("insert");
+    let twin = person(&acme, "ADA@example.org", "Twin", 1);
+    let result = store
+        .insert_person(&twin, &event(&acme, "person.create", twin.id))
+        .await;
+    assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+    assert_eq!(
+        event_names(store.as_ref(), &acme).await,
+        vec!["person.create"],
+        "the failed insert left no event"
+    );
+    assert_eq!(store.person(&acme.id, twin.id).await.expect("read"), None);
+}
+
+async fn same_email_in_another_account_is_allowed(backend: Backend) {
+    let (store, _guard, acme) = seeded(backend).await;
+    let globex = account("globex");
+    store.insert_account(&globex).await.expect("insert");
+    let ada = person(&acme, "ada@example.org", "Ada", 0);
+    let other = person(&globex, "ada@example.org", "Ada", 0);
+    store
+        .insert_person(&ada, &event(&acme, "person.create", ada.id))
+        .await
+        .expect("insert");
+    store
+        .insert_person(&other, &event(&globex, "person.create", other.id))
+        .await
+        .expect("insert in other account");
+    assert_eq!(
+        store.person(&acme.id, other.id).await.expect("read"),
+        None,
+        "scoped by account"
+    );
+}
+
+async fn person_in_unknown_account_is_a_missing_reference(backend: Backend) {
+    let (store, _guard) = store(backend).await;
+    let ghost = account("ghost");
+    let ada = person(&ghost, "ada@example.org", "Ada", 0);
+    let result = store
+        .insert_person(&ada, &event(&ghost, "person.create", ada.id))
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::MissingReference(_))),
+        "{result:?}"
+    );
+}
+
+async fn update_person_replaces_fields_and_roles(backend: Backend) {
+    let (store, _guard, acme) = seeded(backend).await;
+    let ada = person(&acme, "ada@example.org", "Ada", 0);
+    store
+        .insert_person(&ada, &event(&acme, "person.create", ada.id))
+        .await
+        .expect("insert");
+    let mut changed = ada.clone();
+    changed.name = "Ada Lovelace".to_owned();
+    changed.job_title = None;
+    changed.disabled = true;
+    changed.roles = RoleSet::parse(["directory_administrator"]).expect("roles");
+    changed.updated_at = start_time() + Duration::hours(1);
+    store
+        .update_person(&changed, &event(&acme, "person.update", ada.id))
+        .await
+        .expect("update");
+    assert_eq!(
+        store.person(&acme.id, ada.id).await.expect("read"),
+        Some(changed)
+    );
+    assert_eq!(
+        event_names(store.as_ref(), &acme).await,
+        vec!["person.create", "person.update"]
+    );
+}
+
+async fn people_paginate_in_stable_order(backend: Backend) {
+    let (store, _guard, acme) = seeded(backend).await;
+    // Same created_at for all: the id breaks ties, so pages never overlap or skip.
+    let mut people = Vec::new();
+    for index in 0..7 {
+        let mut someone = person(
+            &acme,
+            &format!("p{index}@example.org"),
+            &format!("Person {}", 6 - index),
+            0,
+        );
+        someone.roles = RoleSet::parse(["specialist", "directory_administrator"]).expect("roles");
+        store
+            .insert_person(&someone, &event(&acme, "person.create", someone.id))
+            .await
+            .expect("insert");
+        people.push(someone);
+    }
+    let mut seen = Vec::new();
+    for page in 0..3 {
+        let listing = store
+            .people(
+                &acme.id,
+                &ListQuery {
+                    offset: page * 3,
+                    limit: 3,
+                    sort: Vec::new(),
+                },
+            )
+            .await
+            .expect("page");
+        assert_eq!(listing.total, 7);
+        assert!(
+            listing
+                .items
+                .iter()
+                .all(|person| person.roles.iter().count() == 2),
+            "roles joined without duplicating people"
+        );
+        seen.extend(listing.items.into_iter().map(|person| person.id));
+    }
+    let mut expected: Vec<PersonId> = people.iter().map(|person| person.id).collect();
+    expected.sort();
+    assert_eq!(seen, expected);
+    let by_name = store
+        .people(
+            &acme.id,
+            &ListQuery {
+                offset: 0,
+                limit: 2,
+                sort: vec![(SortField::Name, SortDirection::Ascending)],
+            },
+        )
+        .await
+        .expect("sorted");
+    assert_eq!(
+        by_name
+            .items
+            .iter()
+            .map(|person| person.name.as_str())
+            .collect::<Vec<_>>(),
+        ["Person 0", "Person 1"]
+    );
+    let descending = store
+        .people(
+            &acme.id,
+            &ListQuery {
+                offset: 0,
+                limit: 1,
+                sort: vec![(SortField::Name, SortDirection::Descending)],
+            },
+        )
+        .await
+        .expect("sorted");
+    assert_eq!(descending.items[0].name, "Person 6");
+    let beyond = store
+        .people(
+            &acme.id,
+            &ListQuery {
+                offset: 70,
+                limit: 3,
+                sort: Vec::new(),
+            },
+        )
+        .await
+        .expect("beyond");
+    assert_eq!((beyond.items.len(), beyond.total), (0, 7));
+}
+
+async fn tokens_round_trip_list_and_filter_by_owner(backend: Backend) {
+    let (store, _guard, acme) = seeded(backend).await;
+    let ada = person(&acme, "ada@example.org", "Ada", 0);
+    let bob = person(&acme, "bob@example.org", "Bob", 0);
+    for someone in [&ada, &bob] {
+        store
+            .insert_person(someone, &event(&acme, "person.create", someone.id))
+            .await
+            .expect("insert");
+    }
+    let first = token(&acme, &ada, "first", 1);
+    let second = token(&acme, &ada, "second", 2);
+    let bobs = token(&acme, &bob, "bobs", 3);
+    for each in [&first, &second, &bobs] {
+        let secret = TokenSecret::generate();
+        store
+            .insert_token(
+                each,
+                &secret.hash(),
+                &event(&acme, "personal_access_token.create", each.id),
+            )
+            .await
+            .expect("insert");
+    }
+    assert_eq!(
+        store.token(&acme.id, first.id).await.expect("read"),
+        Some(first.clone())
+    );
+    let everyone = store
+        .tokens(&acme.id, TokenOwnerFilter::Everyone, &ListQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(
+        everyone.items,
+        vec![first.clone(), second.clone(), bobs.clone()]
+    );
+    let adas = store
+        .tokens(
+            &acme.id,
+            TokenOwnerFilter::Person(ada.id),
+            &ListQuery {
+                offset: 1,
+                limit: 5,
+                sort: Vec::new(),
+            },
+        )
+        .await
+        .expect("list");
+    assert_eq!((adas.items, adas.total), (vec![second], 2));
+    let newest_first = store
+        .tokens(
+            &acme.id,
+            TokenOwnerFilter::Everyone,
+            &ListQuery {
+                offset: 0,
+                limit: 1,
+                sort: vec![(SortField::CreatedAt, SortDirection::Descending)],
+            },
+        )
+        .await
+        .expect("list");
+    assert_eq!(newest_first.items, vec![bobs]);
+}
+
+async fn credential_reads_token_owner_and_current_roles(backend: Backend) {
+    let (store, _guard, acme) = seeded(backend).await;
+    let mut ada = person(&acme, "ada@example.org", "Ada", 0);
+    ada.roles = RoleSet::parse(["account_administrator", "specialist"]).expect("roles");
+    store
+        .insert_person(&ada, &event(&acme, "person.create", ada.id))
+        .await
+        .expect("insert");
+    let record = token(&acme, &ada, "cli", 0);
+    let secret = TokenSecret::generate();
+    store
+        .insert_token(
+            &record,
+            &secret.hash(),
+            &event(&acme, "personal_access_token.create", record.id),
+        )
+        .await
+        .expect("insert");
+
+    let credential = store
+        .credential(&secret.hash())
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(credential.token_id, record.id);
+    assert_eq!(credential.account_id, acme.id);
+    assert_eq!(credential.person_name, "Ada");
+    assert!(credential.roles.contains(Role::AccountAdministrator));
+    assert_eq!(credential.scopes, record.scopes);
+    assert!(credential.secret_hash.ct_eq(&secret.hash()));
+
+    let mut downgraded = ada.clone();
+    downgraded.roles = RoleSet::default();
+    store
+        .update_person(&downgraded, &event(&acme, "person.update", ada.id))
+        .await
+        .expect("update");
+    let credential = store
+        .credential(&secret.hash())
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert!(credential.roles.is_empty(), "roles are read fresh");
+    assert_eq!(
+        store
+            .credential(&TokenSecret::generate().hash())
+            .await
+            .expect("lookup"),
+        None
+    );
+}
+
+async fn revoke_token_is_idempotent_and_appends_one_event(backend: Backend) {
+    let (store, _guard, acme) = seeded(backend).await;
+    let ada = person(&acme, "ada@example.org", "Ada", 0);
+    store
+        .insert_person(&ada, &event(&acme, "person.create", ada.id))
+        .await
+        .expect("insert");
+    let record = token(&acme, &ada, "cli", 0);
+    store
+        .insert_token(
+            &record,
+            &TokenSecret::generate().hash(),
+            &event(&acme, "personal_access_token.create", record.id),
+        )
+        .await
+        .expect("insert");
+    let at = start_time() + Duration::hours(2);
+    let revoke = event(&acme, "personal_access_token.revoke", record.id);
+    assert!(
+        store
+            .revoke_token(&acme.id, record.id, at, &revoke)
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        !store
+            .revoke_token(&acme.id, record.id, at + Duration::hours(1), &revoke)
+            .await
+            .expect("again")
+    );
+    let stored = store
+        .token(&acme.id, record.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(
+        stored.revoked_at,
+        Some(at),
+        "the first revocation time stays"
+    );
+    assert_eq!(
+        event_names(store.as_ref(), &acme).await,
+        vec![
+            "person.create",
+            "personal_access_token.create",
+            "personal_access_token.revoke"
+        ]
+    );
+    let other = account("globex");
+    store.insert_account(&other).await.expect("insert");
+    assert!(
+        !store
+            .revoke_token(&other.id, record.id, at, &event(&other, "x", record.id))
+            .await
+            .expect("other account")
+    );
+}
+
+async fn touch_token_writes_at_most_once_per_resolution(backend: Backend) {
+    let (store, _guard, acme) = seeded(backend).await;
+    let ada = person(&acme, "ada@example.org", "Ada", 0);
+    store
+        .insert_person(&ada, &event(&acme, "person.create", ada.id))
+        .await
+        .expect("insert");
+    let record = token(&acme, &ada, "cli", 0);
+    store
+        .insert_token(
+            &record,
+            &TokenSecret::generate().hash(),
+            &event(&acme, "personal_access_token.create", record.id),
+        )
+        .await
+        .expect("insert");
+    let first_use = start_time() + Duration::minutes(5);
+    store
+        .touch_token(record.id, first_use, first_use - Duration::minutes(1))
+        .await
+        .expect("touch");
+    let soon = first_use + Duration::seconds(30);
+    store
+        .touch_token(record.id, soon, soon - Duration::minutes(1))
+        .await
+        .expect("touch");
+    assert_eq!(
+        store
+            .token(&acme.id, record.id)
+            .await
+            .expect("read")
+            .expect("found")
+            .last_used_at,
+        Some(first_use)
+    );
+    let later = first_use + Duration::seconds(61);
+    store
+        .touch_token(record.id, later, later - Duration::minutes(1))
+        .await
+        .expect("touch");
+    assert_eq!(
+        store
+            .token(&acme.id, record.id)
+            .await
+            .expect("read")
+            .expect("found")
+            .last_used_at,
+        Some(later)
+    );
+}
+
+async fn events_are_ordered_scoped_and_carry_the_actor(backend: Backend) {
+    let (store, _guard, acme) = seeded(backend).await;
+    let globex = account("globex");
+    store.insert_account(&globex).await.expect("insert");
+    let ada = person(&acme, "ada@example.org", "Ada", 0);
+    let mut create = event(&acme, "person.create", ada.id);
+    create.actor = Some(Actor {
+        person_id: ada.id,
+        person_name: "Ada".to_owned(),
+    });
+    store.insert_person(&ada, &create).await.expect("insert");
+    let gus = person(&globex, "gus@example.org", "Gus", 0);
+    store
+        .insert_person(&gus, &event(&globex, "person.create", gus.id))
+        .await
+        .expect("insert");
+    let mut updated = ada.clone();
+    updated.name = "Ada L".to_owned();
+    store
+        .update_person(&updated, &event(&acme, "person.update", ada.id))
+        .await
+        .expect("update");
+
+    let events = store.events_after(&acme.id, 0, 10).await.expect("events");
+    assert_eq!(events.len(), 2, "only acme's");
+    assert!(events[0].id < events[1].id);
+    assert_eq!(
+        events[0].actor,
+        Some(Actor {
+            person_id: ada.id,
+            person_name: "Ada".to_owned()
+        })
+    );
+    assert_eq!(events[0].payload, json!({ "marker": "person.create" }));
+    assert_eq!(events[0].object_id, ada.id.to_string());
+    let after_first = store
+        .events_after(&acme.id, events[0].id, 10)
+        .await
+        .expect("events");
+    assert_eq!(after_first.len(), 1);
+    assert_eq!(after_first[0].name, "person.update");
+}
+
+both_backends!(
+    migrate_twice_and_ping,
+    accounts_round_trip_and_refuse_duplicates,
+    person_round_trips_with_roles_and_event,
+    duplicate_email_conflicts_case_insensitively_and_appends_nothing,
+    same_email_in_another_account_is_allowed,
+    person_in_unknown_account_is_a_missing_reference,
+    update_person_replaces_fields_and_roles,
+    people_paginate_in_stable_order,
+    tokens_round_trip_list_and_filter_by_owner,
+    credential_reads_token_owner_and_current_roles,
+    revoke_token_is_idempotent_and_appends_one_event,
+    touch_token_writes_at_most_once_per_resolution,
+    events_are_ordered_scoped_and_carry_the_actor,
+);

@@ -1,0 +1,4 @@
+//! SCIM 2.0 protocol (RFC 7643, RFC 7644) as pure functions over plain types: schemas, resource
+//! types, the filter grammar and its AST, PATCH application and SCIM errors. No I/O, so it can
+//! be unit-tested, fuzzed and benchmarked on its own; `gatehouse` depends on it, never the
+//! other way round. It is filled in by the SCIM provisioning work.
