@@ -37,7 +37,7 @@ impl SqliteStore {
             .parent()
             .filter(|folder| !folder.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(folder).map_err(|error| sqlx::Error::Io(error))?;
+            std::fs::create_dir_all(folder).map_err(sqlx::Error::Io)?;
         }
         Self::connect_with(options).await
     }

@@ -142,17 +142,12 @@ pub struct TestServer {
     _database: DatabaseGuard,
 }
 
+/// Rate limiting is off unless a test turns it on.
+#[derive(Default)]
 pub struct TestServerOptions {
     pub rate_limit_per_minute: u32,
 }
 
-impl Default for TestServerOptions {
-    fn default() -> Self {
-        Self {
-            rate_limit_per_minute: 0,
-        }
-    }
-}
 
 impl TestServer {
     pub async fn start(backend: Backend) -> Self {
