@@ -147,16 +147,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening {}", store::redact_url(&cli.database.database_url)))?;
     store.migrate().await.context("applying migrations")?;
-    let services = Services::new(store, Arc::new(SystemClock));
+    let cli_services = |store| Services::new(store, Arc::new(SystemClock));
     match cli.command {
-        Command::Serve(settings) => serve(services, settings).await,
+        Command::Serve(settings) => {
+            let cache_ttl = Duration::from_secs(settings.credential_cache_ttl_secs);
+            let services =
+                Services::with_credential_cache_ttl(store, Arc::new(SystemClock), cache_ttl);
+            services.follow_credential_changes();
+            serve(services, settings).await
+        }
         Command::Migrate => {
             eprintln!("migrations applied");
             Ok(())
         }
-        Command::Account(command) => account(&services, command).await,
-        Command::Person(command) => person(&services, command).await,
-        Command::Token(command) => token(&services, command).await,
+        Command::Account(command) => account(&cli_services(store), command).await,
+        Command::Person(command) => person(&cli_services(store), command).await,
+        Command::Token(command) => token(&cli_services(store), command).await,
     }
 }
 

@@ -901,3 +901,115 @@ both_backends!(
     rate_limit_headers_and_429,
     last_used_at_is_recorded_at_most_once_a_minute,
 );
+
+/// Two `gatehouse serve` processes on one PostgreSQL database: a token revoked through one is
+/// refused by the other at once, though the other had it cached (LISTEN/NOTIFY).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_revocation_on_one_node_reaches_the_other_at_once() {
+    use gatehouse::service::Services;
+    let server = TestServer::start(Backend::Postgres).await;
+    let acme = server.account("acme").await;
+    let ada = server
+        .person(&acme, "ada@example.org", &["specialist"])
+        .await;
+    let token = server
+        .token(
+            &acme,
+            &ada,
+            &["people:read", "personal_access_tokens:write"],
+        )
+        .await;
+    // The second node: same database, its own cache, a long TTL so only a notification helps.
+    let other_node = Services::with_credential_cache_ttl(
+        server.services.store.clone(),
+        server.clock.clone(),
+        std::time::Duration::from_secs(3_600),
+    );
+    other_node.follow_credential_changes();
+    other_node
+        .authenticate(&token, None)
+        .await
+        .expect("cached on the other node");
+
+    let listed = json_body(
+        server
+            .get("/v1/personal_access_tokens", &token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let id = listed[0]["id"].as_str().expect("id").to_owned();
+    let response = server
+        .post(&format!("/v1/personal_access_tokens/{id}/revoke"), &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // Notifications are asynchronous; allow them a bounded moment to arrive.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match other_node.authenticate(&token, None).await {
+            Err(gatehouse::service::ServiceError::Unauthenticated(failure)) => {
+                assert_eq!(failure, gatehouse::service::AuthFailure::Revoked);
+                break;
+            }
+            Ok(_) => assert!(
+                std::time::Instant::now() < deadline,
+                "the other node still accepts a revoked token"
+            ),
+            Err(error) => panic!("{error}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The cache never outlives its TTL, even for a change nothing signals (the admin CLI writing
+/// the SQLite file of a running server).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_unsignalled_revocation_is_seen_within_the_cache_ttl() {
+    use gatehouse::service::Services;
+    let server = TestServer::start(Backend::Sqlite).await;
+    let acme = server.account("acme").await;
+    let ada = server
+        .person(&acme, "ada@example.org", &["specialist"])
+        .await;
+    let token = server.token(&acme, &ada, &["people:read"]).await;
+    let ttl = std::time::Duration::from_millis(300);
+    let running_server = Services::with_credential_cache_ttl(
+        server.services.store.clone(),
+        server.clock.clone(),
+        ttl,
+    );
+    running_server
+        .authenticate(&token, None)
+        .await
+        .expect("cached");
+    // The "CLI": another Services over the same file, whose invalidation can't reach the server.
+    let listing = server
+        .services
+        .tokens_as_operator(
+            &acme,
+            gatehouse::store::TokenOwnerFilter::Everyone,
+            &Default::default(),
+        )
+        .await
+        .expect("tokens");
+    server
+        .services
+        .revoke_token_as_operator(&acme, listing.items[0].id)
+        .await
+        .expect("revoke");
+    let revoked_at = std::time::Instant::now();
+    loop {
+        match running_server.authenticate(&token, None).await {
+            Err(_) => break,
+            Ok(_) => assert!(
+                revoked_at.elapsed() < ttl + std::time::Duration::from_millis(200),
+                "served past the TTL"
+            ),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -9,18 +9,34 @@ const BINARY: &str = env!("CARGO_BIN_EXE_gatehouse");
 
 /// `--flag` → (variable, default) as `--help` prints them.
 fn settings_from_help(arguments: &[&str]) -> BTreeMap<String, (String, Option<String>)> {
-    let output = Command::new(BINARY).args(arguments).output().expect("run --help");
+    let output = Command::new(BINARY)
+        .args(arguments)
+        .output()
+        .expect("run --help");
     let help = String::from_utf8(output.stdout).expect("utf-8");
     let mut settings = BTreeMap::new();
     let mut flag: Option<String> = None;
     for line in help.lines() {
         let trimmed = line.trim_start();
         if let Some(rest) = trimmed.strip_prefix("--") {
-            flag = Some(format!("--{}", rest.split([' ', '<']).next().unwrap_or_default()));
+            flag = Some(format!(
+                "--{}",
+                rest.split([' ', '<']).next().unwrap_or_default()
+            ));
         }
         if let (Some(current), Some(start)) = (&flag, line.find("[env: ")) {
-            let variable = line[start + 6..].split(['=', ']']).next().unwrap_or_default().to_owned();
-            let default = line.find("[default: ").map(|at| line[at + 10..].split(']').next().unwrap_or_default().to_owned());
+            let variable = line[start + 6..]
+                .split(['=', ']'])
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let default = line.find("[default: ").map(|at| {
+                line[at + 10..]
+                    .split(']')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            });
             settings.insert(current.clone(), (variable, default));
             flag = None;
         }
@@ -30,7 +46,8 @@ fn settings_from_help(arguments: &[&str]) -> BTreeMap<String, (String, Option<St
 
 #[test]
 fn readme_configuration_table_matches_the_binary() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).expect("README");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README");
     let mut from_binary = settings_from_help(&["--help"]);
     from_binary.extend(settings_from_help(&["serve", "--help"]));
     assert!(from_binary.len() >= 7, "{from_binary:?}");
@@ -39,7 +56,11 @@ fn readme_configuration_table_matches_the_binary() {
         .lines()
         .skip_while(|line| !line.starts_with("## Configuration"))
         .filter(|line| line.starts_with("| `--"))
-        .map(|line| line.split('|').map(|cell| cell.trim().trim_matches('`').to_owned()).collect())
+        .map(|line| {
+            line.split('|')
+                .map(|cell| cell.trim().trim_matches('`').to_owned())
+                .collect()
+        })
         .collect();
     for (flag, (variable, default)) in &from_binary {
         let row = table_rows
@@ -52,6 +73,10 @@ fn readme_configuration_table_matches_the_binary() {
         }
     }
     for row in &table_rows {
-        assert!(from_binary.contains_key(&row[1]), "README lists {} which the binary does not have", row[1]);
+        assert!(
+            from_binary.contains_key(&row[1]),
+            "README lists {} which the binary does not have",
+            row[1]
+        );
     }
 }

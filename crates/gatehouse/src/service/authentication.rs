@@ -2,11 +2,15 @@
 //! the token can't be used. The format check rejects typos before any database work; the
 //! roles are read on every request, so a role taken away stops working at once.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use chrono::Duration;
 
 use super::{ServiceError, ServiceResult, Services};
-use crate::auth::{RoleSet, Scope, ScopeSet, TokenSecret, role_permits};
+use crate::auth::{RoleSet, Scope, ScopeSet, TokenHash, TokenSecret, role_permits};
 use crate::domain::{AccountId, Actor, PersonId, TokenId};
+use crate::store::Credential;
 
 /// `last_used_at` is written at most this often per token, so reads don't become writes.
 pub const LAST_USED_RESOLUTION_SECS: i64 = 60;
@@ -81,7 +85,6 @@ impl Services {
             .map_err(|error| unauthenticated(AuthFailure::Malformed(error.to_string())))?;
         let hash = secret.hash();
         let credential = self
-            .store
             .credential(&hash)
             .await?
             .ok_or(unauthenticated(AuthFailure::Unknown))?;
@@ -106,19 +109,43 @@ impl Services {
             )));
         }
         let recent = now - Duration::seconds(LAST_USED_RESOLUTION_SECS);
+        let generation_before_touch = self.credentials.generation();
         if credential.last_used_at.is_none_or(|used| used <= recent) {
             self.store
                 .touch_token(credential.token_id, now, recent)
                 .await?;
+            let mut touched = Credential::clone(&credential);
+            touched.last_used_at = Some(now);
+            self.credentials.insert(
+                &hash,
+                Arc::new(touched),
+                generation_before_touch,
+                Instant::now(),
+            );
         }
         Ok(Principal {
             token_id: credential.token_id,
-            account_id: credential.account_id,
+            account_id: credential.account_id.clone(),
             person_id: credential.person_id,
-            person_name: credential.person_name,
-            roles: credential.roles,
-            scopes: credential.scopes,
+            person_name: credential.person_name.clone(),
+            roles: credential.roles.clone(),
+            scopes: credential.scopes.clone(),
         })
+    }
+
+    /// The credential for a token hash: from the cache when fresh, else from the store.
+    async fn credential(&self, hash: &TokenHash) -> ServiceResult<Option<Arc<Credential>>> {
+        if let Some(cached) = self.credentials.get(hash, Instant::now()) {
+            return Ok(Some(cached));
+        }
+        let generation = self.credentials.generation();
+        let Some(credential) = self.store.credential(hash).await? else {
+            return Ok(None);
+        };
+        let credential = Arc::new(credential);
+        self.credentials
+            .insert(hash, credential.clone(), generation, Instant::now());
+        Ok(Some(credential))
     }
 }
 

@@ -254,7 +254,10 @@ impl Services {
             person.updated_at,
         );
         match self.store.update_person(&person, &event).await {
-            Ok(()) => Ok(person),
+            Ok(()) => {
+                self.credentials_changed();
+                Ok(person)
+            }
             Err(StoreError::Conflict(_)) => Err(email_taken(&person.primary_email)),
             Err(error) => Err(error.into()),
         }

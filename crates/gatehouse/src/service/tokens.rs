@@ -278,11 +278,12 @@ impl Services {
             token_json(&revoked, now),
             now,
         );
-        if self
+        let changed = self
             .store
             .revoke_token(&token.account_id, token.id, now, &event)
-            .await?
-        {
+            .await?;
+        self.credentials_changed();
+        if changed {
             Ok(revoked)
         } else {
             // Revoked concurrently by someone else: report what is stored.

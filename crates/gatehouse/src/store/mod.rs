@@ -158,6 +158,11 @@ pub trait Store: Send + Sync + 'static {
         unless_used_after: DateTime<Utc>,
     ) -> StoreResult<()>;
 
+    /// Calls `on_change` whenever another process may have changed a credential (revoked a
+    /// token, changed a person's roles or disabled them). PostgreSQL uses LISTEN/NOTIFY; an
+    /// embedded SQLite database has no such channel, so this does nothing there.
+    fn follow_credential_changes(&self, on_change: std::sync::Arc<dyn Fn() + Send + Sync>);
+
     /// Outbox rows of an account with ids above `after_id`, oldest first.
     async fn events_after(
         &self,

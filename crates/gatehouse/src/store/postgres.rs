@@ -40,4 +40,49 @@ impl PostgresStore {
     }
 }
 
+/// The channel every process listens on; the payload is empty, a wake-up is all it carries.
+const CREDENTIALS_CHANNEL: &str = "gatehouse_credentials";
+
+/// Queued in the transaction, so PostgreSQL delivers it exactly when (and only if) it commits.
+async fn notify_credentials_changed(
+    connection: &mut sqlx::PgConnection,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(CREDENTIALS_CHANNEL)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// Listens for credential changes in the background. When the listening connection is lost,
+/// notifications may have been missed, so that counts as a change too.
+fn follow_credential_changes(
+    pool: &Pool<Postgres>,
+    on_change: std::sync::Arc<dyn Fn() + Send + Sync>,
+) {
+    let pool = pool.clone();
+    tokio::spawn(async move {
+        loop {
+            let listening = async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+                listener.listen(CREDENTIALS_CHANNEL).await?;
+                loop {
+                    listener.try_recv().await?;
+                    on_change();
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), sqlx::Error>(())
+            };
+            if let Err(error) = listening.await {
+                if pool.is_closed() {
+                    return;
+                }
+                tracing::warn!(%error, "lost the credential-change listener; retrying");
+            }
+            on_change();
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
+}
+
 include!("shared.rs");

@@ -328,6 +328,7 @@ impl Store for Backend {
             .await?;
         insert_roles(&mut transaction, person).await?;
         append_event(&mut transaction, event).await?;
+        notify_credentials_changed(&mut transaction).await?;
         transaction.commit().await?;
         Ok(())
     }
@@ -473,6 +474,7 @@ impl Store for Backend {
             == 1;
         if changed {
             append_event(&mut transaction, event).await?;
+            notify_credentials_changed(&mut transaction).await?;
         }
         transaction.commit().await?;
         Ok(changed)
@@ -531,6 +533,10 @@ impl Store for Backend {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    fn follow_credential_changes(&self, on_change: std::sync::Arc<dyn Fn() + Send + Sync>) {
+        follow_credential_changes(&self.pool, on_change);
     }
 
     async fn events_after(&self, account: &AccountId, after_id: i64, limit: u32) -> StoreResult<Vec<Event>> {

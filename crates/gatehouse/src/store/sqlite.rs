@@ -64,4 +64,18 @@ impl SqliteStore {
     }
 }
 
+/// Another process writing the same SQLite file (the admin CLI) can't signal us; the credential
+/// cache's short time-to-live bounds how long such a change goes unseen.
+async fn notify_credentials_changed(
+    _connection: &mut sqlx::SqliteConnection,
+) -> Result<(), sqlx::Error> {
+    Ok(())
+}
+
+fn follow_credential_changes(
+    _pool: &Pool<Sqlite>,
+    _on_change: std::sync::Arc<dyn Fn() + Send + Sync>,
+) {
+}
+
 include!("shared.rs");

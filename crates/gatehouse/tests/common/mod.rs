@@ -148,7 +148,6 @@ pub struct TestServerOptions {
     pub rate_limit_per_minute: u32,
 }
 
-
 impl TestServer {
     pub async fn start(backend: Backend) -> Self {
         Self::start_with(backend, TestServerOptions::default()).await
