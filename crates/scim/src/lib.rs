@@ -2,6 +2,7 @@
 //! types, the filter grammar and its AST, PATCH application and SCIM errors. No I/O, so it can
 //! be unit-tested, fuzzed and benchmarked on its own; `gatehouse` depends on it, never the
 //! other way round. It is filled in by the SCIM provisioning work.
+
 pub mod error;
 pub mod filter;
 pub mod patch;
