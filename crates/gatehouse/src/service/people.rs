@@ -89,14 +89,19 @@ pub fn person_json(person: &Person) -> serde_json::Value {
     json!(PersonView::from(person))
 }
 
-fn validate_new_person(new: &NewPerson) -> ServiceResult<()> {
+/// The field rules a person must satisfy, whether new or changed.
+fn validate_person(person: &Person) -> ServiceResult<()> {
     let mut problems = Problems::default();
-    problems.required_text("name", &new.name, NAME_MAX_CHARS);
-    problems.email("primary_email", &new.primary_email);
-    problems.optional_text("job_title", new.job_title.as_deref(), SHORT_TEXT_MAX_CHARS);
+    problems.required_text("name", &person.name, NAME_MAX_CHARS);
+    problems.email("primary_email", &person.primary_email);
+    problems.optional_text(
+        "job_title",
+        person.job_title.as_deref(),
+        SHORT_TEXT_MAX_CHARS,
+    );
     problems.optional_text(
         "employee_number",
-        new.employee_number.as_deref(),
+        person.employee_number.as_deref(),
         SHORT_TEXT_MAX_CHARS,
     );
     problems.into_result()
@@ -142,7 +147,6 @@ impl Services {
             })?;
             check_role_change(principal, &RoleSet::default(), &new.roles)?;
         }
-        validate_new_person(&new)?;
         let now = self.clock.now();
         let person = Person {
             id: PersonId(Uuid::now_v7()),
@@ -157,6 +161,7 @@ impl Services {
             created_at: now,
             updated_at: now,
         };
+        validate_person(&person)?;
         let actor = principal.map(Principal::actor);
         let event = NewEvent::new(
             &account.id,
@@ -226,20 +231,7 @@ impl Services {
         if let Some(principal) = principal {
             check_role_change(principal, &before.roles, &person.roles)?;
         }
-        let mut problems = Problems::default();
-        problems.required_text("name", &person.name, NAME_MAX_CHARS);
-        problems.email("primary_email", &person.primary_email);
-        problems.optional_text(
-            "job_title",
-            person.job_title.as_deref(),
-            SHORT_TEXT_MAX_CHARS,
-        );
-        problems.optional_text(
-            "employee_number",
-            person.employee_number.as_deref(),
-            SHORT_TEXT_MAX_CHARS,
-        );
-        problems.into_result()?;
+        validate_person(&person)?;
         if person == before {
             return Ok(before);
         }
