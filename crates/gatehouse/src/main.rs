@@ -15,7 +15,8 @@ use gatehouse::config::{DatabaseSettings, LogSettings, ServeSettings};
 use gatehouse::domain::{AccountId, TokenId};
 use gatehouse::http::{AppState, router};
 use gatehouse::service::{
-    NewAccount, NewPerson, NewToken, Services, SystemClock, TokenExpiry, TokenView,
+    DEFAULT_TOKEN_EXPIRY_DAYS, NewAccount, NewPerson, NewToken, Services, SystemClock, TokenExpiry,
+    TokenView,
 };
 use gatehouse::store::{self, ListQuery, TokenOwnerFilter};
 use output::Output;
@@ -104,7 +105,7 @@ enum TokenCommand {
         #[arg(long = "scope")]
         scopes: Vec<String>,
         /// Lifetime in days: 7, 30, 60, 90, 180 or 365.
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = DEFAULT_TOKEN_EXPIRY_DAYS)]
         expires_in: u32,
         #[arg(long)]
         json: bool,

@@ -660,10 +660,6 @@ async fn token_creation_rules(backend: Backend) {
         .await;
     let cases = [
         (
-            json!({ "name": "x", "scopes": [] }),
-            "expires_in or expires_at is required",
-        ),
-        (
             json!({ "name": "x", "expires_in": 3 }),
             "expires_in must be one of",
         ),
@@ -720,6 +716,31 @@ async fn token_creation_rules(backend: Backend) {
         response.status(),
         StatusCode::CREATED,
         "exactly a year is allowed"
+    );
+    let response = server
+        .post("/v1/personal_access_tokens", &token)
+        .json(&json!({ "name": "no choice" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created = json_body(response).await;
+    assert_eq!(
+        created["expires_at"],
+        json!(common::start_time() + Duration::days(30)),
+        "30 days when no expiry is chosen"
+    );
+    assert_eq!(created["scopes"], json!([]), "no scopes: deny all");
+    let response = server
+        .post("/v1/personal_access_tokens", &token)
+        .json(&json!({ "name": "x", "description": "line one\nline two" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "descriptions may span lines"
     );
 }
 

@@ -19,7 +19,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use credential_cache::{CredentialCache, DEFAULT_CREDENTIAL_CACHE_TTL};
 pub use error::{ServiceError, ServiceResult};
 pub use people::{NewPerson, PersonChanges, PersonView};
-pub use tokens::{CreatedToken, NewToken, TOKEN_EXPIRY_CHOICES_DAYS, TokenExpiry, TokenView};
+pub use tokens::{
+    CreatedToken, DEFAULT_TOKEN_EXPIRY_DAYS, NewToken, TOKEN_EXPIRY_CHOICES_DAYS, TokenExpiry,
+    TokenView,
+};
 
 use crate::store::Store;
 

@@ -15,6 +15,8 @@ use crate::store::{ListQuery, Listing, TokenOwnerFilter};
 
 /// The lifetimes a token may be given, in days. There are no non-expiring tokens.
 pub const TOKEN_EXPIRY_CHOICES_DAYS: [u32; 6] = [7, 30, 60, 90, 180, 365];
+/// The lifetime of a token created without a choice, in the API and the CLI.
+pub const DEFAULT_TOKEN_EXPIRY_DAYS: u32 = 30;
 /// The longest a token may live, whichever way its expiry is given.
 pub const TOKEN_MAX_LIFETIME_DAYS: i64 = 365;
 
@@ -103,7 +105,7 @@ impl Services {
         let now = self.clock.now();
         let mut problems = Problems::default();
         problems.required_text("name", &new.name, NAME_MAX_CHARS);
-        problems.optional_text(
+        problems.multiline_text(
             "description",
             new.description.as_deref(),
             DESCRIPTION_MAX_CHARS,

@@ -18,19 +18,36 @@ impl Problems {
         }
     }
 
+    /// A single-line text: names, titles, numbers. No control characters at all.
     pub fn optional_text(&mut self, field: &str, value: Option<&str>, max_chars: usize) {
-        if let Some(value) = value {
-            if value.chars().count() > max_chars {
-                self.0.push(format!(
-                    "{field} is too long (maximum is {max_chars} characters)"
-                ));
-            }
-            if value
-                .chars()
-                .any(|character| character.is_control() && character != '\n')
-            {
-                self.0.push(format!("{field} contains control characters"));
-            }
+        self.text(field, value, max_chars, |_| false);
+    }
+
+    /// A text that may span lines (descriptions): newlines and tabs are allowed.
+    pub fn multiline_text(&mut self, field: &str, value: Option<&str>, max_chars: usize) {
+        self.text(field, value, max_chars, |character| {
+            matches!(character, '\n' | '\r' | '\t')
+        });
+    }
+
+    fn text(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        max_chars: usize,
+        allowed: fn(char) -> bool,
+    ) {
+        let Some(value) = value else { return };
+        if value.chars().count() > max_chars {
+            self.0.push(format!(
+                "{field} is too long (maximum is {max_chars} characters)"
+            ));
+        }
+        if value
+            .chars()
+            .any(|character| character.is_control() && !allowed(character))
+        {
+            self.0.push(format!("{field} contains control characters"));
         }
     }
 
@@ -82,6 +99,25 @@ mod tests {
                 "name can't be blank",
                 "primary_email is not a valid email address",
                 "job_title is too long (maximum is 10 characters)"
+            ]
+        );
+    }
+
+    #[test]
+    fn names_are_single_line_but_descriptions_may_span_lines() {
+        let mut problems = Problems::default();
+        problems.required_text("name", "two\nlines", 50);
+        problems.multiline_text("description", Some("two\nlines\tand a tab"), 50);
+        problems.multiline_text("description", Some("bell\u{7}"), 50);
+        let error = problems.into_result().expect_err("two problems");
+        let super::super::ServiceError::Invalid { errors, .. } = error else {
+            panic!("invalid")
+        };
+        assert_eq!(
+            errors,
+            vec![
+                "name contains control characters",
+                "description contains control characters"
             ]
         );
     }

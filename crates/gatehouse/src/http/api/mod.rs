@@ -120,6 +120,41 @@ pub fn record_response<T: Serialize>(
     Ok((status, Json(body)).into_response())
 }
 
+/// A role name, as the OpenAPI document lists them.
+pub struct RoleName;
+
+impl utoipa::PartialSchema for RoleName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_enum(
+            crate::auth::Role::ALL
+                .iter()
+                .map(|role| role.as_str().to_owned()),
+        )
+    }
+}
+
+impl utoipa::ToSchema for RoleName {}
+
+/// A scope name (`people:read`, …), as the OpenAPI document lists them.
+pub struct ScopeName;
+
+impl utoipa::PartialSchema for ScopeName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_enum(crate::auth::Scope::ALL.iter().map(ToString::to_string))
+    }
+}
+
+impl utoipa::ToSchema for ScopeName {}
+
+fn string_enum(
+    values: impl Iterator<Item = String>,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values))
+        .into()
+}
+
 /// The error body, for the OpenAPI document (`ApiError` renders it).
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {

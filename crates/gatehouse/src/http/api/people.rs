@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::{
-    ApiJson, ApiPath, ApiQuery, ErrorBody, SortFields, double_option, list_response,
+    ApiJson, ApiPath, ApiQuery, ErrorBody, RoleName, SortFields, double_option, list_response,
     record_response, sort_from_query,
 };
 use crate::auth::RoleSet;
@@ -55,7 +55,13 @@ pub struct FieldsParams {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePersonBody {
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
+    #[schema(format = Email, max_length = 254, example = "ada@example.org")]
     pub primary_email: String,
     pub job_title: Option<String>,
     pub employee_number: Option<String>,
@@ -63,14 +69,20 @@ pub struct CreatePersonBody {
     pub disabled: bool,
     /// `account_administrator`, `directory_administrator`, `specialist`.
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<RoleName>)]
     pub roles: RoleSet,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePersonBody {
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     pub primary_email: Option<String>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
@@ -81,7 +93,7 @@ pub struct UpdatePersonBody {
     #[schema(value_type = Option<String>)]
     pub employee_number: Option<Option<String>>,
     pub disabled: Option<bool>,
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Option<Vec<RoleName>>)]
     pub roles: Option<RoleSet>,
 }
 
@@ -126,7 +138,7 @@ async fn list_people(
         (status = 201, description = "Created", body = PersonView),
         (status = 409, description = "The primary email is taken in this account", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn create_person(
@@ -156,7 +168,7 @@ async fn create_person(
     responses(
         (status = 200, body = PersonView),
         (status = 404, description = "No such person in this account", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn get_person(
@@ -182,7 +194,7 @@ async fn get_person(
         (status = 404, body = ErrorBody),
         (status = 409, description = "The primary email is taken in this account", body = ErrorBody),
         (status = 422, description = "Invalid fields, or a SCIM-provisioned person", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn update_person(

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::{
-    ApiJson, ApiPath, ApiQuery, ErrorBody, SortFields, list_response, record_response,
+    ApiJson, ApiPath, ApiQuery, ErrorBody, ScopeName, SortFields, list_response, record_response,
     sort_from_query,
 };
 use crate::auth::ScopeSet;
@@ -20,7 +20,7 @@ use crate::domain::{PersonId, TokenId};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::pagination::Page;
-use crate::service::{NewToken, Principal, TokenExpiry, TokenView};
+use crate::service::{DEFAULT_TOKEN_EXPIRY_DAYS, NewToken, Principal, TokenExpiry, TokenView};
 use crate::store::{ListQuery, Listing, SortField, TokenOwnerFilter};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -59,13 +59,20 @@ pub struct FieldsParams {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenBody {
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     pub description: Option<String>,
     /// Deny by default: a token with no scopes can do nothing. `people:read`, `scim:write`, …
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<ScopeName>)]
     pub scopes: ScopeSet,
-    /// Lifetime in days: 7, 30, 60, 90, 180 or 365. Give this or `expires_at`.
+    /// Lifetime in days: 7, 30, 60, 90, 180 or 365. Give this or `expires_at`; with neither,
+    /// the token lives 30 days (there are no tokens that never expire).
+    #[schema(minimum = 7, maximum = 365, example = 30)]
     pub expires_in: Option<u32>,
     /// An exact expiry at most 365 days from now. Give this or `expires_in`.
     pub expires_at: Option<DateTime<Utc>>,
@@ -129,7 +136,7 @@ async fn list_tokens(
     responses(
         (status = 201, description = "Created; `token_secret` is shown this once", body = CreatedTokenView),
         (status = 422, description = "Invalid fields, an expiry outside the allowed choices, or scopes beyond the caller's roles", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn create_token(
@@ -146,12 +153,7 @@ async fn create_token(
                 Vec::new(),
             ));
         }
-        (None, None) => {
-            return Err(ApiError::unprocessable(
-                "expires_in or expires_at is required: tokens always expire".to_owned(),
-                Vec::new(),
-            ));
-        }
+        (None, None) => TokenExpiry::InDays(DEFAULT_TOKEN_EXPIRY_DAYS),
     };
     let new = NewToken {
         name: body.name,
@@ -173,7 +175,7 @@ async fn create_token(
     responses(
         (status = 200, body = TokenView),
         (status = 404, description = "No such token, or not one the caller may see", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn get_token(
@@ -197,7 +199,7 @@ async fn get_token(
     responses(
         (status = 200, description = "The revoked token", body = TokenView),
         (status = 404, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn revoke_token(
