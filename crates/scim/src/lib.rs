@@ -7,3 +7,4 @@ pub mod error;
 pub mod filter;
 pub mod patch;
 pub mod path;
+pub mod schema;
