@@ -8,3 +8,4 @@ pub mod filter;
 pub mod patch;
 pub mod path;
 pub mod schema;
+pub mod sql;
