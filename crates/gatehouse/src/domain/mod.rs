@@ -6,11 +6,13 @@
 mod account;
 mod event;
 mod person;
+mod scim_user;
 mod token;
 
 pub use account::{ACCOUNT_ID_MAX_LENGTH, Account, AccountId, AccountIdError};
 pub use event::{Actor, Event, NewEvent};
 pub use person::{Person, PersonId, PersonSource};
+pub use scim_user::{ScimUserId, ScimUserRecord, ScimValue, case_insensitive_key};
 pub use token::{PersonalAccessToken, TokenId, TokenStatus};
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -6,17 +6,20 @@
 //! PostgreSQL; what differs between the two lives in `sqlite.rs` and `postgres.rs`.
 
 mod postgres;
+mod scim_columns;
 mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use postgres::PostgresStore;
+pub use scim_columns::{MULTI_VALUED_USER_ATTRIBUTES, ScimUserColumns};
 pub use sqlite::SqliteStore;
 
 use crate::auth::{RoleSet, ScopeSet, TokenHash};
 use crate::domain::{
-    Account, AccountId, Event, NewEvent, Person, PersonId, PersonalAccessToken, TokenId,
+    Account, AccountId, Event, NewEvent, Person, PersonId, PersonalAccessToken, ScimUserId,
+    ScimUserRecord, TokenId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +86,13 @@ impl Default for ListQuery {
 pub enum TokenOwnerFilter {
     Everyone,
     Person(PersonId),
+}
+
+/// What a SCIM write does to the linked person: create them, or change them in place.
+#[derive(Clone, Copy, Debug)]
+pub enum PersonWrite<'a> {
+    Insert(&'a Person),
+    Update(&'a Person),
 }
 
 /// Everything needed to decide whether a bearer token may act, read in one query.
@@ -157,6 +167,53 @@ pub trait Store: Send + Sync + 'static {
         used_at: DateTime<Utc>,
         unless_used_after: DateTime<Utc>,
     ) -> StoreResult<()>;
+
+    /// Which SQL dialect this store speaks, for the SCIM filter compiler.
+    fn dialect(&self) -> scim::sql::Dialect;
+
+    /// Creates a SCIM User, its filter rows and the person it is linked to (or the change to an
+    /// existing person it now owns), with its events, in one transaction.
+    async fn insert_scim_user(
+        &self,
+        user: &ScimUserRecord,
+        person: PersonWrite<'_>,
+        events: &[NewEvent],
+    ) -> StoreResult<()>;
+    /// Replaces a SCIM User whose stored version is `expected_version` (optimistic concurrency:
+    /// `Ok(false)` when someone else changed it first), its filter rows and its person.
+    async fn replace_scim_user(
+        &self,
+        user: &ScimUserRecord,
+        expected_version: i64,
+        person: &Person,
+        events: &[NewEvent],
+    ) -> StoreResult<bool>;
+    /// Deletes a SCIM User at `expected_version` and updates its (never deleted) person.
+    async fn delete_scim_user(
+        &self,
+        account: &AccountId,
+        id: ScimUserId,
+        expected_version: i64,
+        person: &Person,
+        events: &[NewEvent],
+    ) -> StoreResult<bool>;
+    /// One SCIM User; its `values` are left empty (the representation is `resource`).
+    async fn scim_user(
+        &self,
+        account: &AccountId,
+        id: ScimUserId,
+    ) -> StoreResult<Option<ScimUserRecord>>;
+    /// A page of an account's SCIM Users. `filter` comes from `scim::sql::compile_filter` over
+    /// `scim_user_columns()`, with placeholders from `$2` (`$1` is the account); `order_by` from
+    /// `scim::sql::compile_sort`, or creation order.
+    async fn scim_users(
+        &self,
+        account: &AccountId,
+        filter: Option<&scim::sql::SqlFragment>,
+        order_by: Option<&str>,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<Listing<ScimUserRecord>>;
 
     /// Calls `on_change` whenever another process may have changed a credential (revoked a
     /// token, changed a person's roles or disabled them). PostgreSQL uses LISTEN/NOTIFY; an

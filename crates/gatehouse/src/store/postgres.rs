@@ -85,4 +85,7 @@ fn follow_credential_changes(
     });
 }
 
+const DIALECT: scim::sql::Dialect = scim::sql::Dialect::Postgres;
+
 include!("shared.rs");
+include!("shared_scim.rs");

@@ -234,6 +234,58 @@ async fn insert_roles(
     Ok(())
 }
 
+async fn insert_person_row(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    person: &Person,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO people (id, account_id, name, primary_email, primary_email_key, job_title, \
+         employee_number, disabled, source, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(person.id.0)
+    .bind(person.account_id.as_str())
+    .bind(&person.name)
+    .bind(&person.primary_email)
+    .bind(Person::email_key(&person.primary_email))
+    .bind(&person.job_title)
+    .bind(&person.employee_number)
+    .bind(person.disabled)
+    .bind(person.source.as_str())
+    .bind(truncate_to_micros(person.created_at))
+    .bind(truncate_to_micros(person.updated_at))
+    .execute(&mut *connection)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// Every field of a person but their roles.
+async fn update_person_row(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    person: &Person,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE people SET name = $3, primary_email = $4, primary_email_key = $5, job_title = $6, \
+         employee_number = $7, disabled = $8, source = $9, updated_at = $10 \
+         WHERE account_id = $1 AND id = $2",
+    )
+    .bind(person.account_id.as_str())
+    .bind(person.id.0)
+    .bind(&person.name)
+    .bind(&person.primary_email)
+    .bind(Person::email_key(&person.primary_email))
+    .bind(&person.job_title)
+    .bind(&person.employee_number)
+    .bind(person.disabled)
+    .bind(person.source.as_str())
+    .bind(truncate_to_micros(person.updated_at))
+    .execute(&mut *connection)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
 #[async_trait]
 impl Store for Backend {
     async fn migrate(&self) -> StoreResult<()> {
@@ -277,25 +329,7 @@ impl Store for Backend {
 
     async fn insert_person(&self, person: &Person, event: &NewEvent) -> StoreResult<()> {
         let mut transaction = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO people (id, account_id, name, primary_email, primary_email_key, job_title, \
-             employee_number, disabled, source, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(person.id.0)
-        .bind(person.account_id.as_str())
-        .bind(&person.name)
-        .bind(&person.primary_email)
-        .bind(Person::email_key(&person.primary_email))
-        .bind(&person.job_title)
-        .bind(&person.employee_number)
-        .bind(person.disabled)
-        .bind(person.source.as_str())
-        .bind(truncate_to_micros(person.created_at))
-        .bind(truncate_to_micros(person.updated_at))
-        .execute(&mut *transaction)
-        .await
-        .map_err(classify)?;
+        insert_person_row(&mut transaction, person).await?;
         insert_roles(&mut transaction, person).await?;
         append_event(&mut transaction, event).await?;
         transaction.commit().await?;
@@ -304,24 +338,7 @@ impl Store for Backend {
 
     async fn update_person(&self, person: &Person, event: &NewEvent) -> StoreResult<()> {
         let mut transaction = self.begin_write().await?;
-        sqlx::query(
-            "UPDATE people SET name = $3, primary_email = $4, primary_email_key = $5, job_title = $6, \
-             employee_number = $7, disabled = $8, source = $9, updated_at = $10 \
-             WHERE account_id = $1 AND id = $2",
-        )
-        .bind(person.account_id.as_str())
-        .bind(person.id.0)
-        .bind(&person.name)
-        .bind(&person.primary_email)
-        .bind(Person::email_key(&person.primary_email))
-        .bind(&person.job_title)
-        .bind(&person.employee_number)
-        .bind(person.disabled)
-        .bind(person.source.as_str())
-        .bind(truncate_to_micros(person.updated_at))
-        .execute(&mut *transaction)
-        .await
-        .map_err(classify)?;
+        update_person_row(&mut transaction, person).await?;
         sqlx::query("DELETE FROM person_roles WHERE person_id = $1")
             .bind(person.id.0)
             .execute(&mut *transaction)
@@ -533,6 +550,56 @@ impl Store for Backend {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    fn dialect(&self) -> scim::sql::Dialect {
+        DIALECT
+    }
+
+    async fn insert_scim_user(
+        &self,
+        user: &ScimUserRecord,
+        person: PersonWrite<'_>,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        insert_scim_user(self.begin_write().await?, user, person, events).await
+    }
+
+    async fn replace_scim_user(
+        &self,
+        user: &ScimUserRecord,
+        expected_version: i64,
+        person: &Person,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        replace_scim_user(self.begin_write().await?, user, expected_version, person, events).await
+    }
+
+    async fn delete_scim_user(
+        &self,
+        account: &AccountId,
+        id: ScimUserId,
+        expected_version: i64,
+        person: &Person,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        let transaction = self.begin_write().await?;
+        delete_scim_user(transaction, account, id, expected_version, person, events).await
+    }
+
+    async fn scim_user(&self, account: &AccountId, id: ScimUserId) -> StoreResult<Option<ScimUserRecord>> {
+        scim_user(&self.pool, account, id).await
+    }
+
+    async fn scim_users(
+        &self,
+        account: &AccountId,
+        filter: Option<&SqlFragment>,
+        order_by: Option<&str>,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<Listing<ScimUserRecord>> {
+        scim_users(&self.pool, account, filter, order_by, offset, limit).await
     }
 
     fn follow_credential_changes(&self, on_change: std::sync::Arc<dyn Fn() + Send + Sync>) {

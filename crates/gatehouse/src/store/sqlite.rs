@@ -78,4 +78,7 @@ fn follow_credential_changes(
 ) {
 }
 
+const DIALECT: scim::sql::Dialect = scim::sql::Dialect::Sqlite;
+
 include!("shared.rs");
+include!("shared_scim.rs");

@@ -1,0 +1,66 @@
+//! SCIM Users as stored: the representation the provisioning client sent, plus the projections
+//! of it that filters and sorting need as columns. Each SCIM User is linked to one person.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{AccountId, PersonId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ScimUserId(pub Uuid);
+
+impl std::fmt::Display for ScimUserId {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(formatter)
+    }
+}
+
+/// One element of a multi-valued attribute (`emails`, `phoneNumbers`, …), as a row for filters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScimValue {
+    /// The attribute's canonical name: `emails`, `phoneNumbers`, `ims`, …
+    pub attribute: String,
+    pub position: i32,
+    pub value: Option<String>,
+    pub value_type: Option<String>,
+    pub primary: bool,
+    pub display: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScimUserRecord {
+    pub id: ScimUserId,
+    pub account_id: AccountId,
+    pub person_id: PersonId,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub title: Option<String>,
+    pub user_type: Option<String>,
+    pub active: bool,
+    pub employee_number: Option<String>,
+    pub department: Option<String>,
+    pub organization: Option<String>,
+    pub manager_id: Option<ScimUserId>,
+    /// A password hash (never the password); never returned.
+    pub password_hash: Option<String>,
+    /// What the client sent, less `id`, `meta`, `password` and `groups`.
+    pub resource: serde_json::Value,
+    /// Rows for filtering on multi-valued attributes; written, never read back (the
+    /// representation is `resource`).
+    pub values: Vec<ScimValue>,
+    /// Grows by one on every change; the weak ETag is `W/"{version}"`.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The lower-cased form stored beside case-insensitive attributes (RFC 7643 §2.1), folded in
+/// Rust so both backends agree on Unicode.
+pub fn case_insensitive_key(value: &str) -> String {
+    value.to_lowercase()
+}

@@ -1,0 +1,108 @@
+//! Where each filterable SCIM User attribute lives in the tables of `0002_scim_users.sql`, for
+//! `scim::sql::compile_filter`. Names match case-insensitively (RFC 7643 §2.1), with or without
+//! their schema URN.
+
+use scim::filter::AttributePath;
+use scim::sql::{Column, ColumnMap, ValueKind};
+
+const CORE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// The multi-valued attributes kept as rows of `scim_user_values`.
+pub const MULTI_VALUED_USER_ATTRIBUTES: &[&str] = &[
+    "emails",
+    "phoneNumbers",
+    "ims",
+    "photos",
+    "entitlements",
+    "roles",
+    "x509Certificates",
+    "addresses",
+];
+
+const CASE_INSENSITIVE: ValueKind = ValueKind::String { case_exact: false };
+const CASE_EXACT: ValueKind = ValueKind::String { case_exact: true };
+
+/// The column map of SCIM Users; the main table is aliased `u`.
+pub struct ScimUserColumns;
+
+fn scalar(expression: &str, kind: ValueKind, lowered: Option<&str>) -> Column {
+    Column::Scalar {
+        expression: expression.to_owned(),
+        kind,
+        lowered: lowered.map(str::to_owned),
+    }
+}
+
+impl ColumnMap for ScimUserColumns {
+    fn column(&self, path: &AttributePath) -> Option<Column> {
+        let schema = path.schema_urn.as_deref().map(str::to_ascii_lowercase);
+        let attribute = path.attribute.to_ascii_lowercase();
+        let sub_attribute = path.sub_attribute.as_deref().map(str::to_ascii_lowercase);
+        let in_core = schema
+            .as_deref()
+            .is_none_or(|urn| urn.eq_ignore_ascii_case(CORE_USER_SCHEMA));
+        let in_enterprise = schema
+            .as_deref()
+            .is_some_and(|urn| urn.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA));
+        if in_enterprise {
+            return match (attribute.as_str(), sub_attribute.as_deref()) {
+                ("employeenumber", None) => {
+                    Some(scalar("u.employee_number", CASE_INSENSITIVE, None))
+                }
+                ("department", None) => Some(scalar("u.department", CASE_INSENSITIVE, None)),
+                ("organization", None) => Some(scalar("u.organization", CASE_INSENSITIVE, None)),
+                _ => None,
+            };
+        }
+        if !in_core {
+            return None;
+        }
+        match (attribute.as_str(), sub_attribute.as_deref()) {
+            ("username", None) => Some(scalar(
+                "u.user_name",
+                CASE_INSENSITIVE,
+                Some("u.user_name_key"),
+            )),
+            ("externalid", None) => Some(scalar("u.external_id", CASE_EXACT, None)),
+            ("displayname", None) => Some(scalar(
+                "u.display_name",
+                CASE_INSENSITIVE,
+                Some("u.display_name_key"),
+            )),
+            ("name", Some("givenname")) => Some(scalar("u.given_name", CASE_INSENSITIVE, None)),
+            ("name", Some("familyname")) => Some(scalar(
+                "u.family_name",
+                CASE_INSENSITIVE,
+                Some("u.family_name_key"),
+            )),
+            ("title", None) => Some(scalar("u.title", CASE_INSENSITIVE, None)),
+            ("usertype", None) => Some(scalar("u.user_type", CASE_INSENSITIVE, None)),
+            ("active", None) => Some(scalar("u.active", ValueKind::Boolean, None)),
+            ("meta", Some("created")) => Some(scalar("u.created_at", ValueKind::DateTime, None)),
+            ("meta", Some("lastmodified")) => {
+                Some(scalar("u.updated_at", ValueKind::DateTime, None))
+            }
+            (multi_valued, None) => MULTI_VALUED_USER_ATTRIBUTES
+                .iter()
+                .find(|name| name.eq_ignore_ascii_case(multi_valued))
+                .map(|name| Column::MultiValued {
+                    table: "scim_user_values".to_owned(),
+                    owner_column: "scim_user_id".to_owned(),
+                    owner_expression: "u.id".to_owned(),
+                    attribute_name: (*name).to_owned(),
+                    sub_attributes: vec![
+                        ("value".to_owned(), "value".to_owned(), CASE_INSENSITIVE),
+                        ("type".to_owned(), "type".to_owned(), CASE_INSENSITIVE),
+                        (
+                            "primary".to_owned(),
+                            "is_primary".to_owned(),
+                            ValueKind::Boolean,
+                        ),
+                        ("display".to_owned(), "display".to_owned(), CASE_INSENSITIVE),
+                    ],
+                }),
+            _ => None,
+        }
+    }
+}

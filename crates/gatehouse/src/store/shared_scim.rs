@@ -1,0 +1,295 @@
+// SCIM Users: the SQL both backends share, included beside `shared.rs` (same conventions).
+
+use crate::domain::{ScimUserId, ScimUserRecord, case_insensitive_key};
+use crate::store::PersonWrite;
+use scim::sql::{SqlFragment, SqlValue};
+
+#[derive(FromRow)]
+struct ScimUserRow {
+    id: Uuid,
+    account_id: String,
+    person_id: Uuid,
+    user_name: String,
+    external_id: Option<String>,
+    display_name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    title: Option<String>,
+    user_type: Option<String>,
+    active: bool,
+    employee_number: Option<String>,
+    department: Option<String>,
+    organization: Option<String>,
+    manager_id: Option<Uuid>,
+    password_hash: Option<String>,
+    resource: Json<serde_json::Value>,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl ScimUserRow {
+    fn into_record(self) -> StoreResult<ScimUserRecord> {
+        Ok(ScimUserRecord {
+            id: ScimUserId(self.id),
+            account_id: parse_account_id(&self.account_id)?,
+            person_id: PersonId(self.person_id),
+            user_name: self.user_name,
+            external_id: self.external_id,
+            display_name: self.display_name,
+            given_name: self.given_name,
+            family_name: self.family_name,
+            title: self.title,
+            user_type: self.user_type,
+            active: self.active,
+            employee_number: self.employee_number,
+            department: self.department,
+            organization: self.organization,
+            manager_id: self.manager_id.map(ScimUserId),
+            password_hash: self.password_hash,
+            resource: self.resource.0,
+            values: Vec::new(),
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+const SCIM_USER_COLUMNS: &str = "u.id, u.account_id, u.person_id, u.user_name, u.external_id, \
+     u.display_name, u.given_name, u.family_name, u.title, u.user_type, u.active, \
+     u.employee_number, u.department, u.organization, u.manager_id, u.password_hash, u.resource, \
+     u.version, u.created_at, u.updated_at";
+
+async fn write_person(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    person: PersonWrite<'_>,
+) -> StoreResult<()> {
+    match person {
+        PersonWrite::Insert(person) => {
+            insert_person_row(connection, person).await?;
+            insert_roles(connection, person).await
+        }
+        PersonWrite::Update(person) => update_person_row(connection, person).await,
+    }
+}
+
+/// Writes the columns of a SCIM User; `INSERT` or, with `replace`, `UPDATE` at the version.
+async fn write_scim_user_row(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    user: &ScimUserRecord,
+    expected_version: Option<i64>,
+) -> StoreResult<bool> {
+    let sql = match expected_version {
+        None => {
+            "INSERT INTO scim_users (account_id, id, person_id, user_name, user_name_key, \
+             external_id, display_name, display_name_key, given_name, family_name, \
+             family_name_key, title, user_type, active, employee_number, department, \
+             organization, manager_id, password_hash, resource, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21, $22, $23)"
+        }
+        Some(_) => {
+            "UPDATE scim_users SET person_id = $3, user_name = $4, user_name_key = $5, \
+             external_id = $6, display_name = $7, display_name_key = $8, given_name = $9, \
+             family_name = $10, family_name_key = $11, title = $12, user_type = $13, \
+             active = $14, employee_number = $15, department = $16, organization = $17, \
+             manager_id = $18, password_hash = $19, resource = $20, version = $21, \
+             created_at = $22, updated_at = $23 \
+             WHERE account_id = $1 AND id = $2 AND version = $24"
+        }
+    };
+    let result = sqlx::query(sql)
+        .bind(user.account_id.as_str())
+        .bind(user.id.0)
+        .bind(user.person_id.0)
+        .bind(&user.user_name)
+        .bind(case_insensitive_key(&user.user_name))
+        .bind(&user.external_id)
+        .bind(&user.display_name)
+        .bind(user.display_name.as_deref().map(case_insensitive_key))
+        .bind(&user.given_name)
+        .bind(&user.family_name)
+        .bind(user.family_name.as_deref().map(case_insensitive_key))
+        .bind(&user.title)
+        .bind(&user.user_type)
+        .bind(user.active)
+        .bind(&user.employee_number)
+        .bind(&user.department)
+        .bind(&user.organization)
+        .bind(user.manager_id.map(|manager| manager.0))
+        .bind(&user.password_hash)
+        .bind(Json(&user.resource))
+        .bind(user.version)
+        .bind(truncate_to_micros(user.created_at))
+        .bind(truncate_to_micros(user.updated_at))
+        .bind(expected_version)
+        .execute(&mut *connection)
+        .await
+        .map_err(classify)?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Replaces the filter rows of a SCIM User with those of `user.values`.
+async fn write_scim_values(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    user: &ScimUserRecord,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM scim_user_values WHERE scim_user_id = $1")
+        .bind(user.id.0)
+        .execute(&mut *connection)
+        .await?;
+    for value in &user.values {
+        sqlx::query(
+            "INSERT INTO scim_user_values (scim_user_id, account_id, attribute, position, value, \
+             value_key, type, is_primary, display) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(user.id.0)
+        .bind(user.account_id.as_str())
+        .bind(&value.attribute)
+        .bind(value.position)
+        .bind(&value.value)
+        .bind(value.value.as_deref().map(case_insensitive_key))
+        .bind(&value.value_type)
+        .bind(value.primary)
+        .bind(&value.display)
+        .execute(&mut *connection)
+        .await
+        .map_err(classify)?;
+    }
+    Ok(())
+}
+
+async fn append_events(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    events: &[NewEvent],
+) -> StoreResult<()> {
+    for event in events {
+        append_event(connection, event).await?;
+    }
+    Ok(())
+}
+
+async fn insert_scim_user(
+    mut transaction: Transaction<'static, Db>,
+    user: &ScimUserRecord,
+    person: PersonWrite<'_>,
+    events: &[NewEvent],
+) -> StoreResult<()> {
+    write_person(&mut transaction, person).await?;
+    write_scim_user_row(&mut transaction, user, None).await?;
+    write_scim_values(&mut transaction, user).await?;
+    append_events(&mut transaction, events).await?;
+    notify_credentials_changed(&mut transaction).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+async fn replace_scim_user(
+    mut transaction: Transaction<'static, Db>,
+    user: &ScimUserRecord,
+    expected_version: i64,
+    person: &Person,
+    events: &[NewEvent],
+) -> StoreResult<bool> {
+    if !write_scim_user_row(&mut transaction, user, Some(expected_version)).await? {
+        return Ok(false);
+    }
+    write_scim_values(&mut transaction, user).await?;
+    update_person_row(&mut transaction, person).await?;
+    append_events(&mut transaction, events).await?;
+    notify_credentials_changed(&mut transaction).await?;
+    transaction.commit().await?;
+    Ok(true)
+}
+
+async fn delete_scim_user(
+    mut transaction: Transaction<'static, Db>,
+    account: &AccountId,
+    id: ScimUserId,
+    expected_version: i64,
+    person: &Person,
+    events: &[NewEvent],
+) -> StoreResult<bool> {
+    let deleted = sqlx::query("DELETE FROM scim_users WHERE account_id = $1 AND id = $2 AND version = $3")
+        .bind(account.as_str())
+        .bind(id.0)
+        .bind(expected_version)
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected()
+        == 1;
+    if !deleted {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE scim_users SET manager_id = NULL WHERE account_id = $1 AND manager_id = $2")
+        .bind(account.as_str())
+        .bind(id.0)
+        .execute(&mut *transaction)
+        .await?;
+    update_person_row(&mut transaction, person).await?;
+    append_events(&mut transaction, events).await?;
+    notify_credentials_changed(&mut transaction).await?;
+    transaction.commit().await?;
+    Ok(true)
+}
+
+async fn scim_user(pool: &Pool<Db>, account: &AccountId, id: ScimUserId) -> StoreResult<Option<ScimUserRecord>> {
+    let row: Option<ScimUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {SCIM_USER_COLUMNS} FROM scim_users u WHERE u.account_id = $1 AND u.id = $2"
+    )))
+    .bind(account.as_str())
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await?;
+    row.map(ScimUserRow::into_record).transpose()
+}
+
+/// Binds compiled filter values in order, after whatever the query already bound.
+macro_rules! bind_sql_values {
+    ($query:expr, $values:expr) => {{
+        let mut query = $query;
+        for value in $values {
+            query = match value {
+                SqlValue::Text(text) => query.bind(text.clone()),
+                SqlValue::Integer(integer) => query.bind(*integer),
+                SqlValue::Real(real) => query.bind(*real),
+                SqlValue::Boolean(boolean) => query.bind(*boolean),
+                SqlValue::Null => query.bind(Option::<String>::None),
+            };
+        }
+        query
+    }};
+}
+
+async fn scim_users(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    filter: Option<&SqlFragment>,
+    order_by: Option<&str>,
+    offset: u64,
+    limit: u32,
+) -> StoreResult<Listing<ScimUserRecord>> {
+    let (condition, binds): (&str, &[SqlValue]) = match filter {
+        Some(fragment) => (fragment.sql.as_str(), fragment.binds.as_slice()),
+        None => ("1 = 1", &[]),
+    };
+    let count_sql = format!("SELECT COUNT(*) FROM scim_users u WHERE u.account_id = $1 AND ({condition})");
+    let count_query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql)).bind(account.as_str());
+    let (total,) = bind_sql_values!(count_query, binds).fetch_one(pool).await?;
+    let limit_placeholder = 2 + binds.len();
+    let order = order_by.unwrap_or("u.created_at ASC");
+    let page_sql = format!(
+        "SELECT {SCIM_USER_COLUMNS} FROM scim_users u WHERE u.account_id = $1 AND ({condition}) \
+         ORDER BY {order}, u.id ASC LIMIT ${limit_placeholder} OFFSET ${}",
+        limit_placeholder + 1
+    );
+    let page_query = sqlx::query_as::<_, ScimUserRow>(sqlx::AssertSqlSafe(page_sql)).bind(account.as_str());
+    let rows = bind_sql_values!(page_query, binds)
+        .bind(i64::from(limit))
+        .bind(offset_as_i64(offset))
+        .fetch_all(pool)
+        .await?;
+    let items = rows.into_iter().map(ScimUserRow::into_record).collect::<StoreResult<_>>()?;
+    Ok(Listing { items, total: count_as_u64(total) })
+}
