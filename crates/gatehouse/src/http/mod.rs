@@ -8,6 +8,7 @@ mod health;
 pub mod metrics;
 pub mod pagination;
 pub mod rate_limit;
+mod scim;
 mod service_error;
 
 use std::sync::Arc;
@@ -20,6 +21,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::service::Services;
 use rate_limit::RateLimiter;
+
+pub use authenticate::ACCOUNT_HEADER;
 
 /// What every handler can reach, cheap to clone.
 #[derive(Clone)]
@@ -52,6 +55,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(api_router)
+        .merge(scim::router(state.clone()))
         .route(
             "/v1/openapi.json",
             axum::routing::get(move || {

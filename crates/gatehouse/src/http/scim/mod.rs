@@ -1,0 +1,36 @@
+//! The SCIM 2.0 service provider (RFC 7644) at `/scim/v2`, and at `/accounts/{account}/scim/v2`
+//! for clients that cannot send the account header. Answers are `application/scim+json`;
+//! errors are SCIM error messages (RFC 7644 §3.12).
+//!
+//! This is the first part of the SCIM work: authentication, errors and the discovery endpoints
+//! (`/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`). The ServiceProviderConfig
+//! advertises only what is served.
+
+mod authenticate;
+mod discovery;
+mod response;
+
+use axum::Router;
+use axum::routing::get;
+
+use super::AppState;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let endpoints = Router::new()
+        .route(
+            "/ServiceProviderConfig",
+            get(discovery::service_provider_config),
+        )
+        .route("/ResourceTypes", get(discovery::resource_types))
+        .route("/ResourceTypes/{id}", get(discovery::resource_type))
+        .route("/Schemas", get(discovery::schemas))
+        .route("/Schemas/{id}", get(discovery::schema))
+        .fallback(discovery::not_found)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            authenticate::require_scim_bearer,
+        ));
+    Router::new()
+        .nest("/scim/v2", endpoints.clone())
+        .nest("/accounts/{account}/scim/v2", endpoints)
+}

@@ -1,0 +1,253 @@
+//! SCIM discovery (RFC 7644 §4), authentication and error messages (§3.12), on both backends.
+
+mod common;
+
+use common::{Backend, TestServer};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+async fn scim_json(response: reqwest::Response) -> Value {
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .map(|value| value.to_str().expect("ascii")),
+        Some("application/scim+json"),
+        "SCIM media type"
+    );
+    response.json().await.expect("JSON")
+}
+
+async fn admin_server(backend: Backend) -> (TestServer, String) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["directory_administrator"])
+        .await;
+    let token = server.token(&acme, &admin, &["scim:write"]).await;
+    (server, token)
+}
+
+async fn service_provider_config_says_what_is_served(backend: Backend) {
+    let (server, token) = admin_server(backend).await;
+    let response = server
+        .get("/scim/v2/ServiceProviderConfig", &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let config = scim_json(response).await;
+    assert_eq!(
+        config["schemas"][0],
+        "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+    );
+    assert_eq!(
+        config["authenticationSchemes"][0]["type"],
+        "oauthbearertoken"
+    );
+    assert_eq!(config["filter"]["supported"], true);
+    assert_eq!(config["bulk"]["supported"], false, "not served yet");
+    assert_eq!(
+        config["meta"]["location"],
+        format!("{}/scim/v2/ServiceProviderConfig", server.base_url)
+    );
+
+    let response = server
+        .get("/accounts/acme/scim/v2/ServiceProviderConfig", &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the account may be named in the path"
+    );
+    let config = scim_json(response).await;
+    assert_eq!(
+        config["meta"]["location"],
+        format!(
+            "{}/accounts/acme/scim/v2/ServiceProviderConfig",
+            server.base_url
+        )
+    );
+}
+
+async fn resource_types_and_schemas_are_listed_and_found(backend: Backend) {
+    let (server, token) = admin_server(backend).await;
+    let types = scim_json(
+        server
+            .get("/scim/v2/ResourceTypes", &token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(types["schemas"][0], LIST_RESPONSE);
+    assert_eq!(types["totalResults"], 2);
+    let names: Vec<&str> = types["Resources"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|item| item["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["User", "Group"]);
+    let user = scim_json(
+        server
+            .get("/scim/v2/ResourceTypes/User", &token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(user["endpoint"], "/Users");
+    assert_eq!(
+        user["schemaExtensions"][0]["schema"],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    );
+
+    let schemas = scim_json(
+        server
+            .get("/scim/v2/Schemas", &token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(schemas["totalResults"], 4);
+    let core = scim_json(
+        server
+            .get(
+                "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+                &token,
+            )
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let user_name = core["attributes"]
+        .as_array()
+        .expect("attributes")
+        .iter()
+        .find(|attribute| attribute["name"] == "userName")
+        .expect("userName");
+    assert_eq!(user_name["uniqueness"], "server");
+    assert_eq!(user_name["caseExact"], false);
+    let password = core["attributes"]
+        .as_array()
+        .expect("attributes")
+        .iter()
+        .find(|attribute| attribute["name"] == "password")
+        .expect("password");
+    assert_eq!(
+        (
+            password["mutability"].as_str(),
+            password["returned"].as_str()
+        ),
+        (Some("writeOnly"), Some("never"))
+    );
+    let group_extension = scim_json(
+        server
+            .get(
+                "/scim/v2/Schemas/urn:gatehouse:params:scim:schemas:extension:2.0:Group",
+                &token,
+            )
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(group_extension["attributes"][0]["name"], "groupType");
+
+    let response = server
+        .get("/scim/v2/Schemas/urn:nope", &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let error = scim_json(response).await;
+    assert_eq!(
+        (error["schemas"][0].as_str(), error["status"].as_str()),
+        (Some(ERROR), Some("404"))
+    );
+    let response = server
+        .get("/scim/v2/Nothing", &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(scim_json(response).await["status"], "404");
+}
+
+async fn scim_refuses_missing_wrong_and_underprivileged_tokens_in_scim_format(backend: Backend) {
+    let (server, token) = admin_server(backend).await;
+    let acme = server
+        .services
+        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
+        .await
+        .expect("acme");
+    let globex = server.account("globex").await;
+    let _ = globex;
+
+    let response = server
+        .client
+        .get(server.url("/scim/v2/Schemas"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        r#"Bearer realm="gatehouse""#
+    );
+    let error = scim_json(response).await;
+    assert_eq!(
+        (error["schemas"][0].as_str(), error["status"].as_str()),
+        (Some(ERROR), Some("401"))
+    );
+
+    let response = server
+        .get("/accounts/globex/scim/v2/Schemas", &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "another account's path"
+    );
+    assert!(
+        response.headers()["www-authenticate"]
+            .to_str()
+            .expect("ascii")
+            .contains("invalid_token")
+    );
+    assert_eq!(scim_json(response).await["status"], "401");
+
+    let reader = server
+        .person(&acme, "reader@example.org", &["specialist"])
+        .await;
+    let people_only = server.token(&acme, &reader, &["people:read"]).await;
+    let response = server
+        .get("/scim/v2/Schemas", &people_only)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        response.headers()["www-authenticate"]
+            .to_str()
+            .expect("ascii")
+            .contains(r#"scope="scim:read""#)
+    );
+    assert_eq!(scim_json(response).await["status"], "403");
+}
+
+both_backends!(
+    service_provider_config_says_what_is_served,
+    resource_types_and_schemas_are_listed_and_found,
+    scim_refuses_missing_wrong_and_underprivileged_tokens_in_scim_format,
+);
