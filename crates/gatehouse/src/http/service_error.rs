@@ -16,6 +16,11 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(what) => ApiError::not_found(what),
             ServiceError::Conflict(message) => ApiError::conflict(message),
             ServiceError::Invalid { message, errors } => ApiError::unprocessable(message, errors),
+            ServiceError::Scim(error) => {
+                let status = axum::http::StatusCode::from_u16(error.status)
+                    .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+                ApiError::new(status, error.detail)
+            }
             ServiceError::Store(error) => ApiError::internal_with(error),
         }
     }

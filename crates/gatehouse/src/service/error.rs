@@ -28,6 +28,9 @@ pub enum ServiceError {
         message: String,
         errors: Vec<String>,
     },
+    /// A SCIM protocol error, with its status and `scimType` (RFC 7644 §3.12).
+    #[error("{}", .0.detail)]
+    Scim(scim::error::ScimError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

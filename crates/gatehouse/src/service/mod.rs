@@ -7,6 +7,7 @@ mod clock;
 mod credential_cache;
 mod error;
 mod people;
+pub mod scim;
 mod tokens;
 mod validate;
 

@@ -85,7 +85,7 @@ impl From<&Person> for PersonView {
     }
 }
 
-pub fn person_json(person: &Person) -> serde_json::Value {
+pub(crate) fn person_json(person: &Person) -> serde_json::Value {
     json!(PersonView::from(person))
 }
 

@@ -14,7 +14,7 @@ use crate::http::AppState;
 const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// The SCIM base URL the request came through: `…/scim/v2` or `…/accounts/{account}/scim/v2`.
-fn scim_base_url(state: &AppState, uri: &axum::http::Uri) -> String {
+pub(super) fn scim_base_url(state: &AppState, uri: &axum::http::Uri) -> String {
     let path = uri.path();
     let base_path = path
         .find("/scim/v2")
@@ -22,11 +22,11 @@ fn scim_base_url(state: &AppState, uri: &axum::http::Uri) -> String {
     format!("{}{}", state.base_url, base_path)
 }
 
-/// What is served today. Bulk and PATCH are switched on as their endpoints arrive.
+/// What is served today. Bulk is switched on when its endpoint arrives.
 fn served_capabilities() -> ServiceProviderConfig {
     let defaults = ServiceProviderConfig::default();
     ServiceProviderConfig {
-        patch_supported: false,
+        patch_supported: true,
         bulk: BulkSettings {
             supported: false,
             max_operations: 0,

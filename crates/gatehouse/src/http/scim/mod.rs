@@ -2,13 +2,14 @@
 //! for clients that cannot send the account header. Answers are `application/scim+json`;
 //! errors are SCIM error messages (RFC 7644 §3.12).
 //!
-//! This is the first part of the SCIM work: authentication, errors and the discovery endpoints
-//! (`/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`). The ServiceProviderConfig
-//! advertises only what is served.
+//! Served so far: authentication, errors, discovery (`/ServiceProviderConfig`,
+//! `/ResourceTypes`, `/Schemas`) and `/Users`. Groups, Bulk, `/.search` and `/Me` are to come;
+//! the ServiceProviderConfig advertises only what is served.
 
 mod authenticate;
 mod discovery;
 mod response;
+mod users;
 
 use axum::Router;
 use axum::routing::get;
@@ -25,6 +26,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ResourceTypes/{id}", get(discovery::resource_type))
         .route("/Schemas", get(discovery::schemas))
         .route("/Schemas/{id}", get(discovery::schema))
+        .route("/Users", get(users::list).post(users::create))
+        .route(
+            "/Users/{id}",
+            get(users::get_one)
+                .put(users::replace)
+                .patch(users::patch)
+                .delete(users::delete),
+        )
         .fallback(discovery::not_found)
         .route_layer(axum::middleware::from_fn_with_state(
             state,

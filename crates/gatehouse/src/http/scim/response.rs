@@ -1,7 +1,7 @@
 //! SCIM responses: JSON with the `application/scim+json` media type, and the mapping of
 //! service errors to SCIM error messages.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scim::error::ScimError;
 
@@ -24,46 +24,51 @@ impl IntoResponse for ScimResponse {
     }
 }
 
-/// A SCIM error message, keeping any `WWW-Authenticate` challenge RFC 6750 asks for.
-pub struct ScimFailure {
+/// A SCIM error message, keeping any `WWW-Authenticate` challenge RFC 6750 asks for. Boxed, so
+/// results that may carry one stay small.
+pub struct ScimFailure(Box<Failure>);
+
+struct Failure {
     error: ScimError,
-    headers: axum::http::HeaderMap,
+    headers: HeaderMap,
 }
 
 impl From<ScimError> for ScimFailure {
     fn from(error: ScimError) -> Self {
-        Self {
+        Self(Box::new(Failure {
             error,
-            headers: axum::http::HeaderMap::new(),
-        }
+            headers: HeaderMap::new(),
+        }))
     }
 }
 
 impl From<ServiceError> for ScimFailure {
     fn from(error: ServiceError) -> Self {
+        if let ServiceError::Scim(error) = error {
+            return Self::from(error);
+        }
         // Reuse the REST mapping for status and challenge; the body becomes a SCIM message.
         let detail = match &error {
             ServiceError::Store(_) => "Internal error".to_owned(),
             other => other.to_string(),
         };
         let api_error = ApiError::from(error);
-        let mut headers = axum::http::HeaderMap::new();
+        let mut headers = HeaderMap::new();
         if let Some(challenge) = api_error.headers().get(header::WWW_AUTHENTICATE) {
             headers.insert(header::WWW_AUTHENTICATE, challenge.clone());
         }
-        Self {
-            error: ScimError::new(api_error.status().as_u16(), None, detail),
-            headers,
-        }
+        let error = ScimError::new(api_error.status().as_u16(), None, detail);
+        Self(Box::new(Failure { error, headers }))
     }
 }
 
 impl IntoResponse for ScimFailure {
     fn into_response(self) -> Response {
+        let Failure { error, headers } = *self.0;
         let status =
-            StatusCode::from_u16(self.error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = ScimResponse(status, self.error.to_json()).into_response();
-        response.headers_mut().extend(self.headers);
+            StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = ScimResponse(status, error.to_json()).into_response();
+        response.headers_mut().extend(headers);
         response
     }
 }

@@ -1,0 +1,9 @@
+//! SCIM provisioning: the provisioning client's commands on SCIM Users (Groups follow). Each
+//! command validates the representation, maps it to the linked person, and writes both with
+//! their events in one transaction.
+
+mod projection;
+mod users;
+
+pub use projection::{UserProjection, project_user};
+pub use users::{ScimListQuery, SortOrder};

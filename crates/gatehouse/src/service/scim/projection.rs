@@ -1,0 +1,322 @@
+//! From a SCIM User representation to what Gatehouse stores: the cleaned resource, the indexed
+//! columns, the filter rows of multi-valued attributes, and the person fields the spec maps
+//! (spec/README.md "SCIM Users"). Pure: no I/O.
+
+use scim::error::ScimError;
+use scim::schema::{ENTERPRISE_USER_SCHEMA_URN, USER_SCHEMA_URN};
+use serde_json::{Map, Value};
+
+use crate::domain::{ScimUserId, ScimValue};
+use crate::store::MULTI_VALUED_USER_ATTRIBUTES;
+
+/// Attributes the server owns or never keeps: dropped from what the client sent.
+const NOT_STORED: &[&str] = &["id", "meta", "password", "groups"];
+
+/// Everything a SCIM User's representation says, in the shapes the store and the person need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserProjection {
+    pub resource: Value,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub formatted_name: Option<String>,
+    pub title: Option<String>,
+    pub user_type: Option<String>,
+    pub active: bool,
+    pub employee_number: Option<String>,
+    pub department: Option<String>,
+    pub organization: Option<String>,
+    pub manager_id: Option<ScimUserId>,
+    pub values: Vec<ScimValue>,
+    pub primary_email: Option<String>,
+}
+
+impl UserProjection {
+    /// The person's name: displayName, else name.formatted, else given and family name, else
+    /// the userName.
+    pub fn person_name(&self) -> String {
+        let joined = [self.given_name.as_deref(), self.family_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.display_name
+            .clone()
+            .or_else(|| self.formatted_name.clone())
+            .or_else(|| (!joined.is_empty()).then_some(joined))
+            .unwrap_or_else(|| self.user_name.clone())
+    }
+}
+
+/// Finds a key case-insensitively (RFC 7643 §2.1: attribute names are case-insensitive).
+fn get<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    object
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value)
+}
+
+fn optional_string(
+    object: &Map<String, Value>,
+    name: &str,
+    context: &str,
+) -> Result<Option<String>, ScimError> {
+    match get(object, name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if text.is_empty() => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(ScimError::invalid_value(format!(
+            "{context}{name} must be a string"
+        ))),
+    }
+}
+
+/// `active` as a boolean; Entra ID sends `"True"`/`"False"` strings, accepted here.
+fn active(object: &Map<String, Value>) -> Result<bool, ScimError> {
+    match get(object, "active") {
+        None | Some(Value::Null) => Ok(true),
+        Some(Value::Bool(active)) => Ok(*active),
+        Some(Value::String(text)) if text.eq_ignore_ascii_case("true") => Ok(true),
+        Some(Value::String(text)) if text.eq_ignore_ascii_case("false") => Ok(false),
+        Some(_) => Err(ScimError::invalid_value("active must be a boolean")),
+    }
+}
+
+fn multi_valued_rows(object: &Map<String, Value>) -> Result<Vec<ScimValue>, ScimError> {
+    let mut rows = Vec::new();
+    for attribute in MULTI_VALUED_USER_ATTRIBUTES {
+        let elements = match get(object, attribute) {
+            None | Some(Value::Null) => continue,
+            Some(Value::Array(elements)) => elements,
+            Some(_) => {
+                return Err(ScimError::invalid_value(format!(
+                    "{attribute} must be an array"
+                )));
+            }
+        };
+        for (position, element) in elements.iter().enumerate() {
+            let Value::Object(element) = element else {
+                return Err(ScimError::invalid_value(format!(
+                    "each of {attribute} must be an object"
+                )));
+            };
+            let context = format!("{attribute}[{position}].");
+            // Addresses have no `value`; their formatted form stands in for it.
+            let value = match optional_string(element, "value", &context)? {
+                Some(value) => Some(value),
+                None => optional_string(element, "formatted", &context)?,
+            };
+            let primary = match get(element, "primary") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(primary)) => *primary,
+                Some(Value::String(text)) => text.eq_ignore_ascii_case("true"),
+                Some(_) => {
+                    return Err(ScimError::invalid_value(format!(
+                        "{context}primary must be a boolean"
+                    )));
+                }
+            };
+            rows.push(ScimValue {
+                attribute: (*attribute).to_owned(),
+                position: i32::try_from(position).unwrap_or(i32::MAX),
+                value,
+                value_type: optional_string(element, "type", &context)?,
+                primary,
+                display: optional_string(element, "display", &context)?,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// The primary email, else the first work email, else the first email.
+fn primary_email(values: &[ScimValue]) -> Option<String> {
+    let emails: Vec<&ScimValue> = values
+        .iter()
+        .filter(|row| row.attribute == "emails" && row.value.is_some())
+        .collect();
+    emails
+        .iter()
+        .find(|row| row.primary)
+        .or_else(|| {
+            emails.iter().find(|row| {
+                row.value_type
+                    .as_deref()
+                    .is_some_and(|kind| kind.eq_ignore_ascii_case("work"))
+            })
+        })
+        .or_else(|| emails.first())
+        .and_then(|row| row.value.clone())
+}
+
+/// Projects a User representation (POST or PUT body, or the result of a PATCH).
+pub fn project_user(body: &Value) -> Result<UserProjection, ScimError> {
+    let Value::Object(object) = body else {
+        return Err(ScimError::invalid_syntax(
+            "a SCIM User must be a JSON object",
+        ));
+    };
+    let user_name = optional_string(object, "userName", "")?
+        .filter(|name| !name.trim().is_empty())
+        .ok_or_else(|| ScimError::invalid_value("userName is required"))?;
+    let name = match get(object, "name") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(name)) => name.clone(),
+        Some(_) => return Err(ScimError::invalid_value("name must be an object")),
+    };
+    let enterprise = match get(object, ENTERPRISE_USER_SCHEMA_URN) {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(extension)) => extension.clone(),
+        Some(_) => {
+            return Err(ScimError::invalid_value(
+                "the enterprise extension must be an object",
+            ));
+        }
+    };
+    let manager_id = match get(&enterprise, "manager") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(manager)) => optional_string(manager, "value", "manager.")?,
+        // Entra ID sends the manager as a bare id.
+        Some(Value::String(id)) if !id.is_empty() => Some(id.clone()),
+        Some(Value::String(_)) => None,
+        Some(_) => return Err(ScimError::invalid_value("manager must be an object")),
+    }
+    .map(|id| {
+        uuid::Uuid::parse_str(&id).map(ScimUserId).map_err(|_| {
+            ScimError::invalid_value(format!(
+                "manager {id} is not a SCIM User id of this account"
+            ))
+        })
+    })
+    .transpose()?;
+    let values = multi_valued_rows(object)?;
+
+    let mut resource: Map<String, Value> = object
+        .iter()
+        .filter(|(key, _)| !NOT_STORED.iter().any(|name| key.eq_ignore_ascii_case(name)))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let mut schemas = vec![Value::from(USER_SCHEMA_URN)];
+    if !enterprise.is_empty() {
+        schemas.push(Value::from(ENTERPRISE_USER_SCHEMA_URN));
+    }
+    resource.retain(|key, _| !key.eq_ignore_ascii_case("schemas"));
+    resource.insert("schemas".to_owned(), Value::Array(schemas));
+    if let Some(active_key) = resource
+        .keys()
+        .find(|key| key.eq_ignore_ascii_case("active"))
+        .cloned()
+    {
+        resource.insert(active_key, Value::Bool(active(object)?));
+    }
+
+    Ok(UserProjection {
+        user_name,
+        external_id: optional_string(object, "externalId", "")?,
+        display_name: optional_string(object, "displayName", "")?,
+        given_name: optional_string(&name, "givenName", "name.")?,
+        family_name: optional_string(&name, "familyName", "name.")?,
+        formatted_name: optional_string(&name, "formatted", "name.")?,
+        title: optional_string(object, "title", "")?,
+        user_type: optional_string(object, "userType", "")?,
+        active: active(object)?,
+        employee_number: optional_string(&enterprise, "employeeNumber", "")?,
+        department: optional_string(&enterprise, "department", "")?,
+        organization: optional_string(&enterprise, "organization", "")?,
+        manager_id,
+        primary_email: primary_email(&values),
+        values,
+        resource: Value::Object(resource),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn rfc_full_user_projects_to_columns_rows_and_person_fields() {
+        let projection = project_user(&json!({
+            "schemas": [USER_SCHEMA_URN, ENTERPRISE_USER_SCHEMA_URN],
+            "id": "ignored", "password": "t1meMa$heen", "meta": {"version": "x"},
+            "userName": "bjensen@example.com",
+            "externalId": "701984",
+            "name": {"formatted": "Ms. Barbara J Jensen, III", "familyName": "Jensen", "givenName": "Barbara"},
+            "title": "Tour Guide", "userType": "Employee", "active": "False",
+            "emails": [
+                {"value": "babs@jensen.org", "type": "home"},
+                {"value": "bjensen@example.com", "type": "work", "primary": true}
+            ],
+            "addresses": [{"type": "work", "formatted": "100 Universal City Plaza"}],
+            ENTERPRISE_USER_SCHEMA_URN: {"employeeNumber": "701984", "department": "Tour Operations",
+                "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d"}}
+        }))
+        .expect("valid");
+        assert_eq!(projection.user_name, "bjensen@example.com");
+        assert!(!projection.active, "Entra's string booleans");
+        assert_eq!(
+            projection.primary_email.as_deref(),
+            Some("bjensen@example.com")
+        );
+        assert_eq!(projection.person_name(), "Ms. Barbara J Jensen, III");
+        assert_eq!(projection.employee_number.as_deref(), Some("701984"));
+        assert_eq!(projection.values.len(), 3);
+        assert_eq!(
+            projection.values[2].value.as_deref(),
+            Some("100 Universal City Plaza")
+        );
+        let stored = projection.resource.as_object().expect("object");
+        for dropped in ["id", "password", "meta"] {
+            assert!(!stored.contains_key(dropped), "{dropped} is not stored");
+        }
+        assert_eq!(stored["active"], json!(false));
+        assert_eq!(
+            stored["schemas"],
+            json!([USER_SCHEMA_URN, ENTERPRISE_USER_SCHEMA_URN])
+        );
+    }
+
+    #[test]
+    fn user_name_is_required_and_types_are_checked() {
+        for (body, detail) in [
+            (json!({"displayName": "x"}), "userName is required"),
+            (json!({"userName": "  "}), "userName is required"),
+            (
+                json!({"userName": "x", "active": 3}),
+                "active must be a boolean",
+            ),
+            (
+                json!({"userName": "x", "emails": "a@b.c"}),
+                "emails must be an array",
+            ),
+            (
+                json!({"userName": "x", "title": ["a"]}),
+                "title must be a string",
+            ),
+            (json!({"userName": 7}), "userName must be a string"),
+        ] {
+            let error = project_user(&body).expect_err("invalid");
+            assert_eq!(
+                (error.status, error.detail.as_str()),
+                (400, detail),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn person_name_falls_back_to_given_and_family_then_user_name() {
+        let named = project_user(
+            &json!({"userName": "u", "name": {"givenName": "Ada", "familyName": "Lovelace"}}),
+        )
+        .expect("valid");
+        assert_eq!(named.person_name(), "Ada Lovelace");
+        let bare = project_user(&json!({"userName": "ada"})).expect("valid");
+        assert_eq!(bare.person_name(), "ada");
+        assert!(bare.active, "active defaults to true");
+    }
+}

@@ -1,0 +1,460 @@
+//! SCIM User commands. A SCIM User owns a person (`source = scim`): creating one creates the
+//! person, or takes over a hand-made person with the same primary email; `active = false`
+//! disables the person; deleting the SCIM User disables the person, who is never deleted.
+
+use chrono::{DateTime, Utc};
+use scim::error::ScimError;
+use scim::filter::{AttributePath, FilterLimits, parse_filter_with};
+use scim::patch::{apply_operations, parse_patch_request};
+use scim::schema::ResourceKind;
+use scim::sql::{compile_filter, compile_sort};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::projection::{UserProjection, project_user};
+use crate::auth::{Access, Resource, Scope};
+use crate::domain::{NewEvent, Person, PersonId, PersonSource, ScimUserId, ScimUserRecord};
+use crate::service::people::person_json;
+use crate::service::{Principal, ServiceError, ServiceResult, Services};
+use crate::store::{Listing, PersonWrite, ScimUserColumns, StoreError};
+
+const READ: Scope = Scope {
+    resource: Resource::Scim,
+    access: Access::Read,
+};
+const WRITE: Scope = Scope {
+    resource: Resource::Scim,
+    access: Access::Write,
+};
+
+/// The most resources one list answers, as the ServiceProviderConfig advertises.
+pub const MAX_RESULTS: u32 = 200;
+/// The page size when the client gives no `count`.
+pub const DEFAULT_COUNT: u32 = 100;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortOrder {
+    Ascending,
+    Descending,
+}
+
+/// A list request (RFC 7644 §3.4.2): filter, sort and 1-based index pagination.
+#[derive(Clone, Debug, Default)]
+pub struct ScimListQuery {
+    pub filter: Option<String>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<SortOrder>,
+    pub start_index: Option<i64>,
+    pub count: Option<i64>,
+}
+
+fn scim(error: ScimError) -> ServiceError {
+    ServiceError::Scim(error)
+}
+
+fn not_found(id: impl std::fmt::Display) -> ServiceError {
+    scim(ScimError::not_found(format!("User {id} not found")))
+}
+
+fn precondition(expected: Option<i64>, stored: i64) -> ServiceResult<()> {
+    match expected {
+        Some(version) if version != stored => Err(scim(ScimError::precondition_failed(format!(
+            "the User has changed: its version is W/\"{stored}\", not W/\"{version}\""
+        )))),
+        _ => Ok(()),
+    }
+}
+
+/// The person a projection describes, as a change to `person`.
+fn apply_to_person(
+    person: &mut Person,
+    projection: &UserProjection,
+    email: String,
+    now: DateTime<Utc>,
+) {
+    person.name = projection.person_name();
+    person.primary_email = email;
+    person.job_title = projection.title.clone();
+    person.employee_number = projection.employee_number.clone();
+    person.disabled = !projection.active;
+    person.source = PersonSource::Scim;
+    person.updated_at = now.max(person.updated_at);
+}
+
+fn required_email(projection: &UserProjection) -> ServiceResult<String> {
+    projection
+        .primary_email
+        .clone()
+        .or_else(|| projection.user_name.contains('@').then(|| projection.user_name.clone()))
+        .ok_or_else(|| {
+            scim(ScimError::invalid_value(
+                "a SCIM User needs an email for its person: send emails, or a userName that is an email address",
+            ))
+        })
+}
+
+fn record_from(
+    projection: UserProjection,
+    id: ScimUserId,
+    principal: &Principal,
+    person_id: PersonId,
+    version: i64,
+    created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> ScimUserRecord {
+    ScimUserRecord {
+        id,
+        account_id: principal.account_id.clone(),
+        person_id,
+        user_name: projection.user_name,
+        external_id: projection.external_id,
+        display_name: projection.display_name,
+        given_name: projection.given_name,
+        family_name: projection.family_name,
+        title: projection.title,
+        user_type: projection.user_type,
+        active: projection.active,
+        employee_number: projection.employee_number,
+        department: projection.department,
+        organization: projection.organization,
+        manager_id: projection.manager_id,
+        password_hash: None,
+        resource: projection.resource,
+        values: projection.values,
+        version,
+        created_at,
+        updated_at: now,
+    }
+}
+
+/// Which unique rule a conflicting write broke, in SCIM's words.
+fn conflict(constraint: &str, record: &ScimUserRecord, email: &str) -> ServiceError {
+    let detail = if constraint.contains("person") {
+        format!("the person with email {email} is already provisioned by another SCIM User")
+    } else if constraint.contains("email") {
+        format!("email {email} is already the primary email of another person of this account")
+    } else {
+        format!(
+            "userName {} is already taken in this account",
+            record.user_name
+        )
+    };
+    scim(ScimError::uniqueness(detail))
+}
+
+fn event(
+    principal: &Principal,
+    name: &str,
+    object_id: impl ToString,
+    payload: Value,
+    at: DateTime<Utc>,
+) -> NewEvent {
+    NewEvent::new(
+        &principal.account_id,
+        name,
+        object_id,
+        Some(&principal.actor()),
+        payload,
+        at,
+    )
+}
+
+/// The stored resource, for events (never with a password: it is never stored).
+fn user_event_payload(record: &ScimUserRecord) -> Value {
+    json!({ "id": record.id, "userName": record.user_name, "active": record.active, "resource": record.resource })
+}
+
+impl Services {
+    pub async fn create_scim_user(
+        &self,
+        principal: &Principal,
+        body: &Value,
+    ) -> ServiceResult<ScimUserRecord> {
+        principal.require(WRITE)?;
+        let projection = project_user(body).map_err(scim)?;
+        let email = required_email(&projection)?;
+        let now = self.clock.now();
+        let existing = self
+            .store
+            .person_by_email(&principal.account_id, &email)
+            .await?;
+        let (person, person_is_new) = match existing {
+            Some(mut person) => {
+                apply_to_person(&mut person, &projection, email.clone(), now);
+                (person, false)
+            }
+            None => {
+                let mut person = Person {
+                    id: PersonId(Uuid::now_v7()),
+                    account_id: principal.account_id.clone(),
+                    name: String::new(),
+                    primary_email: String::new(),
+                    job_title: None,
+                    employee_number: None,
+                    disabled: false,
+                    source: PersonSource::Scim,
+                    roles: crate::auth::RoleSet::default(),
+                    created_at: now,
+                    updated_at: now,
+                };
+                apply_to_person(&mut person, &projection, email.clone(), now);
+                (person, true)
+            }
+        };
+        let record = record_from(
+            projection,
+            ScimUserId(Uuid::now_v7()),
+            principal,
+            person.id,
+            1,
+            now,
+            now,
+        );
+        let events = [
+            event(
+                principal,
+                "scim_user.create",
+                record.id,
+                user_event_payload(&record),
+                now,
+            ),
+            event(
+                principal,
+                if person_is_new {
+                    "person.create"
+                } else {
+                    "person.update"
+                },
+                person.id,
+                person_json(&person),
+                now,
+            ),
+        ];
+        let write = if person_is_new {
+            PersonWrite::Insert(&person)
+        } else {
+            PersonWrite::Update(&person)
+        };
+        match self.store.insert_scim_user(&record, write, &events).await {
+            Ok(()) => {
+                self.credentials_changed();
+                Ok(record)
+            }
+            Err(StoreError::Conflict(constraint)) => Err(conflict(&constraint, &record, &email)),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    pub async fn scim_user(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> ServiceResult<ScimUserRecord> {
+        principal.require(READ)?;
+        let uuid = Uuid::parse_str(id).map_err(|_| not_found(id))?;
+        self.store
+            .scim_user(&principal.account_id, ScimUserId(uuid))
+            .await?
+            .ok_or_else(|| not_found(id))
+    }
+
+    pub async fn scim_users(
+        &self,
+        principal: &Principal,
+        query: &ScimListQuery,
+    ) -> ServiceResult<(Listing<ScimUserRecord>, u64)> {
+        principal.require(READ)?;
+        let dialect = self.store.dialect();
+        let filter = match query.filter.as_deref() {
+            Some(text) => {
+                let filter = parse_filter_with(text, &FilterLimits::default())
+                    .map_err(|error| scim(error.into()))?;
+                Some(
+                    compile_filter(&filter, &ScimUserColumns, dialect, 2)
+                        .map_err(|error| scim(error.into()))?,
+                )
+            }
+            None => None,
+        };
+        let order_by = match query.sort_by.as_deref() {
+            Some(path) => {
+                let path = AttributePath::parse(path)
+                    .map_err(|error| scim(ScimError::invalid_value(error.to_string())))?;
+                let descending = query.sort_order == Some(SortOrder::Descending);
+                Some(
+                    compile_sort(&path, descending, &ScimUserColumns, dialect)
+                        .map_err(|error| scim(error.into()))?,
+                )
+            }
+            None => None,
+        };
+        // RFC 7644 §3.4.2.4: a startIndex below 1 means 1; a negative count means 0.
+        let start_index = u64::try_from(query.start_index.unwrap_or(1).max(1)).unwrap_or(1);
+        let count = query
+            .count
+            .map_or(DEFAULT_COUNT, |count| {
+                u32::try_from(count.max(0)).unwrap_or(MAX_RESULTS)
+            })
+            .min(MAX_RESULTS);
+        let listing = self
+            .store
+            .scim_users(
+                &principal.account_id,
+                filter.as_ref(),
+                order_by.as_deref(),
+                start_index - 1,
+                count,
+            )
+            .await?;
+        Ok((listing, start_index))
+    }
+
+    /// PUT: the representation replaces the stored one.
+    pub async fn replace_scim_user(
+        &self,
+        principal: &Principal,
+        id: &str,
+        body: &Value,
+        expected_version: Option<i64>,
+    ) -> ServiceResult<ScimUserRecord> {
+        principal.require(WRITE)?;
+        let current = self.scim_user(principal, id).await?;
+        precondition(expected_version, current.version)?;
+        let projection = project_user(body).map_err(scim)?;
+        self.write_scim_user(principal, current, projection).await
+    }
+
+    /// PATCH (RFC 7644 §3.5.2): the operations apply to the stored representation.
+    pub async fn patch_scim_user(
+        &self,
+        principal: &Principal,
+        id: &str,
+        body: Value,
+        expected_version: Option<i64>,
+    ) -> ServiceResult<ScimUserRecord> {
+        principal.require(WRITE)?;
+        let current = self.scim_user(principal, id).await?;
+        precondition(expected_version, current.version)?;
+        let operations = parse_patch_request(body).map_err(scim)?;
+        let mut resource = current.resource.clone();
+        apply_operations(&mut resource, &operations, &ResourceKind::User).map_err(scim)?;
+        let projection = project_user(&resource).map_err(scim)?;
+        self.write_scim_user(principal, current, projection).await
+    }
+
+    async fn write_scim_user(
+        &self,
+        principal: &Principal,
+        current: ScimUserRecord,
+        projection: UserProjection,
+    ) -> ServiceResult<ScimUserRecord> {
+        let email = required_email(&projection)?;
+        let mut person = self
+            .store
+            .person(&principal.account_id, current.person_id)
+            .await?
+            .ok_or_else(|| not_found(current.id))?;
+        let person_before = person.clone();
+        let now = self.clock.now().max(current.updated_at);
+        apply_to_person(&mut person, &projection, email.clone(), now);
+        let record = record_from(
+            projection,
+            current.id,
+            principal,
+            current.person_id,
+            current.version + 1,
+            current.created_at,
+            now,
+        );
+        let mut events = vec![event(
+            principal,
+            "scim_user.update",
+            record.id,
+            user_event_payload(&record),
+            now,
+        )];
+        if person_differs(&person_before, &person) {
+            events.push(event(
+                principal,
+                "person.update",
+                person.id,
+                person_json(&person),
+                now,
+            ));
+        }
+        match self
+            .store
+            .replace_scim_user(&record, current.version, &person, &events)
+            .await
+        {
+            Ok(true) => {
+                self.credentials_changed();
+                Ok(record)
+            }
+            Ok(false) => Err(scim(ScimError::precondition_failed(
+                "the User was changed by another request; retry",
+            ))),
+            Err(StoreError::Conflict(constraint)) => Err(conflict(&constraint, &record, &email)),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// DELETE: the SCIM User goes, its person stays, disabled.
+    pub async fn delete_scim_user(
+        &self,
+        principal: &Principal,
+        id: &str,
+        expected_version: Option<i64>,
+    ) -> ServiceResult<()> {
+        principal.require(WRITE)?;
+        let current = self.scim_user(principal, id).await?;
+        precondition(expected_version, current.version)?;
+        let mut person = self
+            .store
+            .person(&principal.account_id, current.person_id)
+            .await?
+            .ok_or_else(|| not_found(current.id))?;
+        let now = self.clock.now().max(person.updated_at);
+        person.disabled = true;
+        person.updated_at = now;
+        let events = [
+            event(
+                principal,
+                "scim_user.delete",
+                current.id,
+                user_event_payload(&current),
+                now,
+            ),
+            event(
+                principal,
+                "person.update",
+                person.id,
+                person_json(&person),
+                now,
+            ),
+        ];
+        if !self
+            .store
+            .delete_scim_user(
+                &principal.account_id,
+                current.id,
+                current.version,
+                &person,
+                &events,
+            )
+            .await?
+        {
+            return Err(scim(ScimError::precondition_failed(
+                "the User was changed by another request; retry",
+            )));
+        }
+        self.credentials_changed();
+        Ok(())
+    }
+}
+
+fn person_differs(before: &Person, after: &Person) -> bool {
+    let mut comparable = after.clone();
+    comparable.updated_at = before.updated_at;
+    comparable != *before
+}

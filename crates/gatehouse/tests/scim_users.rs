@@ -1,0 +1,472 @@
+//! SCIM `/Users` end to end (RFC 7644 §3.2–3.6) on both backends: the provisioning client's
+//! create, read, list, replace, patch and delete, and what each does to the linked person.
+
+mod common;
+
+use common::{Backend, TestServer};
+use gatehouse::domain::{AccountId, PersonId, PersonSource};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+async fn body(response: reqwest::Response) -> Value {
+    response.json().await.expect("JSON")
+}
+
+async fn provisioning(backend: Backend) -> (TestServer, String) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["directory_administrator"])
+        .await;
+    let token = server.token(&acme, &admin, &["scim:write"]).await;
+    (server, token)
+}
+
+fn barbara() -> Value {
+    json!({
+        "schemas": [USER, ENTERPRISE],
+        "userName": "bjensen@example.com",
+        "externalId": "701984",
+        "name": { "givenName": "Barbara", "familyName": "Jensen" },
+        "displayName": "Babs Jensen",
+        "title": "Tour Guide",
+        "password": "t1meMa$heen",
+        "emails": [{ "value": "bjensen@example.com", "type": "work", "primary": true }],
+        ENTERPRISE: { "employeeNumber": "701984", "department": "Tours" }
+    })
+}
+
+async fn create(server: &TestServer, token: &str, user: &Value) -> Value {
+    let response = server
+        .post("/scim/v2/Users", token)
+        .json(user)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED, "{user}");
+    body(response).await
+}
+
+async fn account_events(server: &TestServer) -> Vec<String> {
+    let acme = AccountId::parse("acme").expect("slug");
+    server
+        .services
+        .store
+        .events_after(&acme, 0, 100)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|event| event.name)
+        .collect()
+}
+
+async fn create_returns_the_user_with_meta_and_provisions_a_person(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    let response = server
+        .post("/scim/v2/Users", &token)
+        .json(&barbara())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["content-type"], "application/scim+json");
+    assert_eq!(response.headers()["etag"], "W/\"1\"");
+    let location = response.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let user = body(response).await;
+    let id = user["id"].as_str().expect("id");
+    assert_eq!(location, format!("{}/scim/v2/Users/{id}", server.base_url));
+    assert_eq!(user["meta"]["location"], location);
+    assert_eq!(user["meta"]["resourceType"], "User");
+    assert_eq!(user["meta"]["version"], "W/\"1\"");
+    assert!(
+        user.get("password").is_none(),
+        "the password is never returned"
+    );
+    assert_eq!(user[ENTERPRISE]["employeeNumber"], "701984");
+
+    let fetched = body(
+        server
+            .get(&format!("/scim/v2/Users/{id}"), &token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(fetched, user);
+
+    let acme = AccountId::parse("acme").expect("slug");
+    let person = server
+        .services
+        .person_by_email(&acme, "bjensen@example.com")
+        .await
+        .expect("person");
+    assert_eq!(
+        (person.source, person.name.as_str()),
+        (PersonSource::Scim, "Babs Jensen")
+    );
+    assert_eq!(person.job_title.as_deref(), Some("Tour Guide"));
+    assert_eq!(person.employee_number.as_deref(), Some("701984"));
+    assert!(
+        account_events(&server)
+            .await
+            .ends_with(&["scim_user.create".to_owned(), "person.create".to_owned()])
+    );
+}
+
+async fn user_name_clashes_are_409_uniqueness_and_change_nothing(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    create(&server, &token, &barbara()).await;
+    let events_before = account_events(&server).await.len();
+    let mut twin = barbara();
+    twin["userName"] = json!("BJENSEN@example.com");
+    twin["emails"] = json!([{ "value": "twin@example.com" }]);
+    let response = server
+        .post("/scim/v2/Users", &token)
+        .json(&twin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let error = body(response).await;
+    assert_eq!(
+        (error["status"].as_str(), error["scimType"].as_str()),
+        (Some("409"), Some("uniqueness"))
+    );
+    assert_eq!(account_events(&server).await.len(), events_before);
+    let acme = AccountId::parse("acme").expect("slug");
+    assert!(
+        server
+            .services
+            .person_by_email(&acme, "twin@example.com")
+            .await
+            .is_err(),
+        "no person was made"
+    );
+
+    for (bad, scim_type) in [
+        (json!({ "displayName": "no userName" }), "invalidValue"),
+        (json!({ "userName": "x@y.z", "active": 7 }), "invalidValue"),
+    ] {
+        let response = server
+            .post("/scim/v2/Users", &token)
+            .json(&bad)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(body(response).await["scimType"], scim_type);
+    }
+    let response = server
+        .post("/scim/v2/Users", &token)
+        .header("content-type", "application/scim+json")
+        .body("{nope")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body(response).await["scimType"], "invalidSyntax");
+}
+
+async fn list_filters_sorts_and_pages(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    for name in ["carol", "alice", "bob"] {
+        create(&server, &token, &json!({ "userName": format!("{name}@example.org"), "emails": [{ "value": format!("{name}@example.org"), "type": "work" }] })).await;
+    }
+    let list = |query: &str| {
+        let request = server.get(&format!("/scim/v2/Users?{query}"), &token);
+        async move {
+            let response = request.send().await.expect("request");
+            (response.status(), body(response).await)
+        }
+    };
+    let (status, page) = list("filter=userName%20eq%20%22ALICE@example.org%22").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        page["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+    );
+    assert_eq!(
+        (page["totalResults"].as_u64(), page["itemsPerPage"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(page["Resources"][0]["userName"], "alice@example.org");
+
+    let (_, page) = list("sortBy=userName&sortOrder=descending&startIndex=2&count=1").await;
+    assert_eq!(
+        (page["totalResults"].as_u64(), page["startIndex"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(page["Resources"][0]["userName"], "bob@example.org");
+
+    let (_, page) = list("filter=emails%5Btype%20eq%20%22work%22%20and%20value%20sw%20%22c%22%5D&attributes=userName").await;
+    assert_eq!(page["totalResults"], 1);
+    let only = page["Resources"][0].as_object().expect("object");
+    assert!(
+        only.contains_key("userName") && only.contains_key("id") && !only.contains_key("emails"),
+        "{only:?}"
+    );
+
+    let (_, page) = list("count=0").await;
+    assert_eq!(
+        (
+            page["totalResults"].as_u64(),
+            page["Resources"].as_array().map(Vec::len)
+        ),
+        (Some(3), Some(0))
+    );
+
+    for bad in [
+        "filter=userName%20eq",
+        "filter=password%20eq%20%22x%22",
+        "filter=nosuch%20pr",
+    ] {
+        let (status, error) = list(bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(error["scimType"], "invalidFilter", "{bad}");
+    }
+    let deep = format!(
+        "filter={}userName%20pr{}",
+        "(".repeat(3000),
+        ")".repeat(3000)
+    );
+    let (status, error) = list(&deep).await;
+    assert_eq!(
+        (status, error["scimType"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalidFilter")),
+        "hostile depth"
+    );
+}
+
+async fn put_replaces_and_if_match_guards_it(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    let user = create(&server, &token, &barbara()).await;
+    let path = format!("/scim/v2/Users/{}", user["id"].as_str().expect("id"));
+    let mut replacement = barbara();
+    replacement["title"] = json!("Head of Tours");
+    replacement["displayName"] = json!("Barbara Jensen");
+    let response = server
+        .client
+        .put(server.url(&path))
+        .bearer_auth(&token)
+        .header("if-match", "W/\"7\"")
+        .json(&replacement)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+    let response = server
+        .client
+        .put(server.url(&path))
+        .bearer_auth(&token)
+        .header("if-match", "W/\"1\"")
+        .json(&replacement)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["etag"], "W/\"2\"");
+    let replaced = body(response).await;
+    assert_eq!(
+        (
+            replaced["title"].as_str(),
+            replaced["meta"]["version"].as_str()
+        ),
+        (Some("Head of Tours"), Some("W/\"2\""))
+    );
+    let response = server
+        .get(&path, &token)
+        .header("if-none-match", "W/\"2\"")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    let acme = AccountId::parse("acme").expect("slug");
+    let person = server
+        .services
+        .person_by_email(&acme, "bjensen@example.com")
+        .await
+        .expect("person");
+    assert_eq!(
+        (person.name.as_str(), person.job_title.as_deref()),
+        ("Barbara Jensen", Some("Head of Tours"))
+    );
+}
+
+/// Entra ID deactivates with a capitalised op and a string boolean:
+/// `{"op": "Replace", "path": "active", "value": "False"}`.
+async fn entra_style_patch_deactivates_the_person(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    let user = create(&server, &token, &barbara()).await;
+    let path = format!("/scim/v2/Users/{}", user["id"].as_str().expect("id"));
+    let patch = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            { "op": "Replace", "path": "active", "value": "False" },
+            { "op": "Add", "path": "emails[type eq \"home\"].value", "value": "babs@home.example" }
+        ]
+    });
+    let response = server
+        .patch(&path, &token)
+        .json(&patch)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let patched = body(response).await;
+    assert_eq!(patched["active"], false);
+    assert_eq!(patched["emails"].as_array().map(Vec::len), Some(2));
+    let acme = AccountId::parse("acme").expect("slug");
+    let person = server
+        .services
+        .person_by_email(&acme, "bjensen@example.com")
+        .await
+        .expect("person");
+    assert!(person.disabled, "active=false disables the person");
+    let filtered = body(
+        server
+            .get(
+                "/scim/v2/Users?filter=emails.value%20eq%20%22babs@home.example%22",
+                &token,
+            )
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(filtered["totalResults"], 1, "filter rows follow the patch");
+
+    let bad = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{ "op": "remove" }] });
+    let response = server
+        .patch(&path, &token)
+        .json(&bad)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body(response).await["scimType"], "noTarget");
+}
+
+async fn delete_removes_the_user_and_disables_the_person(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    let user = create(&server, &token, &barbara()).await;
+    let path = format!("/scim/v2/Users/{}", user["id"].as_str().expect("id"));
+    let response = server
+        .client
+        .delete(server.url(&path))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = server.get(&path, &token).send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(body(response).await["status"], "404");
+    let acme = AccountId::parse("acme").expect("slug");
+    let person = server
+        .services
+        .person_by_email(&acme, "bjensen@example.com")
+        .await
+        .expect("people are never deleted");
+    assert!(person.disabled);
+    assert!(
+        account_events(&server)
+            .await
+            .ends_with(&["scim_user.delete".to_owned(), "person.update".to_owned()])
+    );
+}
+
+async fn a_hand_made_person_with_the_same_email_is_taken_over(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    let acme = server
+        .services
+        .account(&AccountId::parse("acme").expect("slug"))
+        .await
+        .expect("acme");
+    let manual = server
+        .person(&acme, "bjensen@example.com", &["specialist"])
+        .await;
+    let user = create(&server, &token, &barbara()).await;
+    let person = server
+        .services
+        .person_by_email(&acme.id, "bjensen@example.com")
+        .await
+        .expect("person");
+    assert_eq!(
+        (person.id, person.source),
+        (manual.id, PersonSource::Scim),
+        "linked, not duplicated"
+    );
+    assert!(
+        person.roles.contains(gatehouse::auth::Role::Specialist),
+        "roles are kept"
+    );
+    let _: PersonId = person.id;
+    assert!(user["id"].is_string());
+}
+
+async fn other_accounts_never_see_or_touch_a_user(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    let user = create(&server, &token, &barbara()).await;
+    let globex = server.account("globex").await;
+    let intruder = server
+        .person(&globex, "admin@globex.example", &["account_administrator"])
+        .await;
+    let intruder_token = server.token(&globex, &intruder, &["scim:write"]).await;
+    let path = format!("/scim/v2/Users/{}", user["id"].as_str().expect("id"));
+    assert_eq!(
+        server
+            .get(&path, &intruder_token)
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        server
+            .client
+            .delete(server.url(&path))
+            .bearer_auth(&intruder_token)
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let listed = body(
+        server
+            .get("/scim/v2/Users", &intruder_token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(listed["totalResults"], 0);
+    assert_eq!(
+        server
+            .get(&path, &token)
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::OK,
+        "still there"
+    );
+}
+
+both_backends!(
+    create_returns_the_user_with_meta_and_provisions_a_person,
+    user_name_clashes_are_409_uniqueness_and_change_nothing,
+    list_filters_sorts_and_pages,
+    put_replaces_and_if_match_guards_it,
+    entra_style_patch_deactivates_the_person,
+    delete_removes_the_user_and_disables_the_person,
+    a_hand_made_person_with_the_same_email_is_taken_over,
+    other_accounts_never_see_or_touch_a_user,
+);
