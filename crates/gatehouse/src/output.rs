@@ -44,7 +44,7 @@ impl Output {
                 vec![
                     person.id.to_string(),
                     person.name.clone(),
-                    person.primary_email.clone(),
+                    person.primary_email.clone().unwrap_or_default(),
                     person
                         .roles
                         .iter()

@@ -396,7 +396,7 @@ async fn scim_people_are_read_only_except_roles(backend: Backend) {
         id: PersonId(uuid::Uuid::now_v7()),
         account_id: acme.id.clone(),
         name: "Sam Scim".to_owned(),
-        primary_email: "sam@example.org".to_owned(),
+        primary_email: Some("sam@example.org".to_owned()),
         job_title: None,
         employee_number: None,
         disabled: false,

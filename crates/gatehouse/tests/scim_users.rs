@@ -460,7 +460,51 @@ async fn other_accounts_never_see_or_touch_a_user(backend: Backend) {
     );
 }
 
+/// RFC 7643 requires only a userName; such a User still provisions a person, without an email.
+async fn a_user_with_only_a_user_name_is_accepted(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    let user = create(
+        &server,
+        &token,
+        &json!({ "schemas": [USER], "userName": "kq7_rz" }),
+    )
+    .await;
+    assert_eq!(user["userName"], "kq7_rz");
+    let second = create(&server, &token, &json!({ "userName": "second" })).await;
+    assert_ne!(
+        user["id"], second["id"],
+        "two email-less people don't clash"
+    );
+    let acme = AccountId::parse("acme").expect("slug");
+    let people = server
+        .services
+        .store
+        .people(
+            &acme,
+            &gatehouse::store::ListQuery {
+                offset: 0,
+                limit: 10,
+                sort: Vec::new(),
+            },
+        )
+        .await
+        .expect("people");
+    let provisioned: Vec<_> = people
+        .items
+        .iter()
+        .filter(|person| person.source == PersonSource::Scim)
+        .collect();
+    assert_eq!(provisioned.len(), 2);
+    assert!(
+        provisioned
+            .iter()
+            .all(|person| person.primary_email.is_none())
+    );
+    assert_eq!(provisioned[0].name, "kq7_rz");
+}
+
 both_backends!(
+    a_user_with_only_a_user_name_is_accepted,
     create_returns_the_user_with_meta_and_provisions_a_person,
     user_name_clashes_are_409_uniqueness_and_change_nothing,
     list_filters_sorts_and_pages,

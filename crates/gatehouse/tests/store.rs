@@ -27,7 +27,7 @@ fn person(account: &Account, email: &str, name: &str, minutes: i64) -> Person {
         id: PersonId(Uuid::now_v7()),
         account_id: account.id.clone(),
         name: name.to_owned(),
-        primary_email: email.to_owned(),
+        primary_email: Some(email.to_owned()),
         job_title: Some("Engineer".to_owned()),
         employee_number: None,
         disabled: false,

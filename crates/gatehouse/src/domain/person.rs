@@ -47,7 +47,8 @@ pub struct Person {
     pub id: PersonId,
     pub account_id: AccountId,
     pub name: String,
-    pub primary_email: String,
+    /// Required for people made by hand; a SCIM User may arrive without any email.
+    pub primary_email: Option<String>,
     pub job_title: Option<String>,
     pub employee_number: Option<String>,
     pub disabled: bool,

@@ -55,7 +55,7 @@ pub struct PersonView {
     pub id: Uuid,
     pub account_id: String,
     pub name: String,
-    pub primary_email: String,
+    pub primary_email: Option<String>,
     pub job_title: Option<String>,
     pub employee_number: Option<String>,
     pub disabled: bool,
@@ -93,7 +93,13 @@ pub(crate) fn person_json(person: &Person) -> serde_json::Value {
 fn validate_person(person: &Person) -> ServiceResult<()> {
     let mut problems = Problems::default();
     problems.required_text("name", &person.name, NAME_MAX_CHARS);
-    problems.email("primary_email", &person.primary_email);
+    match &person.primary_email {
+        Some(email) => problems.email("primary_email", email),
+        None if person.source == PersonSource::Manual => {
+            problems.push("primary_email can't be blank".to_owned());
+        }
+        None => {}
+    }
     problems.optional_text(
         "job_title",
         person.job_title.as_deref(),
@@ -152,7 +158,7 @@ impl Services {
             id: PersonId(Uuid::now_v7()),
             account_id: account.id.clone(),
             name: new.name.trim().to_owned(),
-            primary_email: new.primary_email.trim().to_owned(),
+            primary_email: Some(new.primary_email.trim().to_owned()),
             job_title: new.job_title.map(|title| title.trim().to_owned()),
             employee_number: new.employee_number.map(|number| number.trim().to_owned()),
             disabled: new.disabled,
@@ -173,7 +179,9 @@ impl Services {
         );
         match self.store.insert_person(&person, &event).await {
             Ok(()) => Ok(person),
-            Err(StoreError::Conflict(_)) => Err(email_taken(&person.primary_email)),
+            Err(StoreError::Conflict(_)) => Err(email_taken(
+                person.primary_email.as_deref().unwrap_or_default(),
+            )),
             Err(error) => Err(error.into()),
         }
     }
@@ -214,7 +222,7 @@ impl Services {
             person.name = name.trim().to_owned();
         }
         if let Some(email) = changes.primary_email {
-            person.primary_email = email.trim().to_owned();
+            person.primary_email = Some(email.trim().to_owned());
         }
         if let Some(job_title) = changes.job_title {
             person.job_title = job_title.map(|title| title.trim().to_owned());
@@ -250,7 +258,9 @@ impl Services {
                 self.credentials_changed();
                 Ok(person)
             }
-            Err(StoreError::Conflict(_)) => Err(email_taken(&person.primary_email)),
+            Err(StoreError::Conflict(_)) => Err(email_taken(
+                person.primary_email.as_deref().unwrap_or_default(),
+            )),
             Err(error) => Err(error.into()),
         }
     }

@@ -39,7 +39,7 @@ struct PersonRoleRow {
     id: Uuid,
     account_id: String,
     name: String,
-    primary_email: String,
+    primary_email: Option<String>,
     job_title: Option<String>,
     employee_number: Option<String>,
     disabled: bool,
@@ -247,7 +247,7 @@ async fn insert_person_row(
     .bind(person.account_id.as_str())
     .bind(&person.name)
     .bind(&person.primary_email)
-    .bind(Person::email_key(&person.primary_email))
+    .bind(person.primary_email.as_deref().map(Person::email_key))
     .bind(&person.job_title)
     .bind(&person.employee_number)
     .bind(person.disabled)
@@ -274,7 +274,7 @@ async fn update_person_row(
     .bind(person.id.0)
     .bind(&person.name)
     .bind(&person.primary_email)
-    .bind(Person::email_key(&person.primary_email))
+    .bind(person.primary_email.as_deref().map(Person::email_key))
     .bind(&person.job_title)
     .bind(&person.employee_number)
     .bind(person.disabled)

@@ -69,7 +69,7 @@ fn precondition(expected: Option<i64>, stored: i64) -> ServiceResult<()> {
 fn apply_to_person(
     person: &mut Person,
     projection: &UserProjection,
-    email: String,
+    email: Option<String>,
     now: DateTime<Utc>,
 ) {
     person.name = projection.person_name();
@@ -81,16 +81,16 @@ fn apply_to_person(
     person.updated_at = now.max(person.updated_at);
 }
 
-fn required_email(projection: &UserProjection) -> ServiceResult<String> {
-    projection
-        .primary_email
-        .clone()
-        .or_else(|| projection.user_name.contains('@').then(|| projection.user_name.clone()))
-        .ok_or_else(|| {
-            scim(ScimError::invalid_value(
-                "a SCIM User needs an email for its person: send emails, or a userName that is an email address",
-            ))
-        })
+/// The person's primary email: the User's primary (or first work, or first) email, else its
+/// userName when that is an email address. RFC 7643 requires only a userName, so a SCIM User may
+/// come without any email, and so may its person.
+fn person_email(projection: &UserProjection) -> Option<String> {
+    projection.primary_email.clone().or_else(|| {
+        projection
+            .user_name
+            .contains('@')
+            .then(|| projection.user_name.clone())
+    })
 }
 
 fn record_from(
@@ -128,7 +128,8 @@ fn record_from(
 }
 
 /// Which unique rule a conflicting write broke, in SCIM's words.
-fn conflict(constraint: &str, record: &ScimUserRecord, email: &str) -> ServiceError {
+fn conflict(constraint: &str, record: &ScimUserRecord, email: Option<&str>) -> ServiceError {
+    let email = email.unwrap_or_default();
     let detail = if constraint.contains("person") {
         format!("the person with email {email} is already provisioned by another SCIM User")
     } else if constraint.contains("email") {
@@ -172,12 +173,16 @@ impl Services {
     ) -> ServiceResult<ScimUserRecord> {
         principal.require(WRITE)?;
         let projection = project_user(body).map_err(scim)?;
-        let email = required_email(&projection)?;
+        let email = person_email(&projection);
         let now = self.clock.now();
-        let existing = self
-            .store
-            .person_by_email(&principal.account_id, &email)
-            .await?;
+        let existing = match &email {
+            Some(email) => {
+                self.store
+                    .person_by_email(&principal.account_id, email)
+                    .await?
+            }
+            None => None,
+        };
         let (person, person_is_new) = match existing {
             Some(mut person) => {
                 apply_to_person(&mut person, &projection, email.clone(), now);
@@ -188,7 +193,7 @@ impl Services {
                     id: PersonId(Uuid::now_v7()),
                     account_id: principal.account_id.clone(),
                     name: String::new(),
-                    primary_email: String::new(),
+                    primary_email: None,
                     job_title: None,
                     employee_number: None,
                     disabled: false,
@@ -240,7 +245,9 @@ impl Services {
                 self.credentials_changed();
                 Ok(record)
             }
-            Err(StoreError::Conflict(constraint)) => Err(conflict(&constraint, &record, &email)),
+            Err(StoreError::Conflict(constraint)) => {
+                Err(conflict(&constraint, &record, email.as_deref()))
+            }
             Err(error) => Err(error.into()),
         }
     }
@@ -348,7 +355,7 @@ impl Services {
         current: ScimUserRecord,
         projection: UserProjection,
     ) -> ServiceResult<ScimUserRecord> {
-        let email = required_email(&projection)?;
+        let email = person_email(&projection);
         let mut person = self
             .store
             .person(&principal.account_id, current.person_id)
@@ -394,7 +401,9 @@ impl Services {
             Ok(false) => Err(scim(ScimError::precondition_failed(
                 "the User was changed by another request; retry",
             ))),
-            Err(StoreError::Conflict(constraint)) => Err(conflict(&constraint, &record, &email)),
+            Err(StoreError::Conflict(constraint)) => {
+                Err(conflict(&constraint, &record, email.as_deref()))
+            }
             Err(error) => Err(error.into()),
         }
     }
