@@ -503,8 +503,74 @@ async fn a_user_with_only_a_user_name_is_accepted(backend: Backend) {
     assert_eq!(provisioned[0].name, "kq7_rz");
 }
 
+/// `POST /.search` (RFC 7644 §3.4.3) takes the list parameters as a JSON body and needs only
+/// `scim:read`.
+async fn search_takes_parameters_in_the_body(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    for name in ["alice", "bob"] {
+        create(
+            &server,
+            &token,
+            &json!({ "userName": name, "title": format!("{name} title") }),
+        )
+        .await;
+    }
+    let acme = server
+        .services
+        .account(&AccountId::parse("acme").expect("slug"))
+        .await
+        .expect("acme");
+    let reader = server
+        .person(&acme, "reader@example.org", &["directory_administrator"])
+        .await;
+    let read_only = server.token(&acme, &reader, &["scim:read"]).await;
+    for path in ["/scim/v2/Users/.search", "/scim/v2/.search"] {
+        let request = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "userName sw \"b\"",
+            "attributes": ["userName"],
+            "startIndex": 1,
+            "count": 10
+        });
+        let response = server
+            .post(path, &read_only)
+            .json(&request)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let page = body(response).await;
+        assert_eq!(page["totalResults"], 1, "{path}");
+        assert_eq!(page["Resources"][0]["userName"], "bob");
+        assert!(
+            page["Resources"][0].get("title").is_none(),
+            "attributes honoured"
+        );
+    }
+    let response = server
+        .post("/scim/v2/.search", &read_only)
+        .json(&json!({ "schemas": ["urn:nope"] }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body(response).await["scimType"], "invalidSyntax");
+    let response = server
+        .post("/scim/v2/Users", &read_only)
+        .json(&json!({ "userName": "carol" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "creating needs scim:write"
+    );
+}
+
 both_backends!(
     a_user_with_only_a_user_name_is_accepted,
+    search_takes_parameters_in_the_body,
     create_returns_the_user_with_meta_and_provisions_a_person,
     user_name_clashes_are_409_uniqueness_and_change_nothing,
     list_filters_sorts_and_pages,

@@ -1,6 +1,7 @@
 //! The bearer-token gate in front of `/scim/v2`: the same tokens as REST, acting in the account
 //! the path or the `X-Gatehouse-Account` header names. Which scope a request needs follows its
-//! method: `scim:read` to read, `scim:write` to change; both need an administrator.
+//! method: `scim:read` to read (`POST /.search` reads too), `scim:write` to change; both need
+//! an administrator.
 
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, header};
@@ -19,7 +20,9 @@ pub async fn require_scim_bearer(
     mut request: Request,
     next: Next,
 ) -> Response {
-    match authenticate(&state, path, request.headers(), request.method()).await {
+    let reading = matches!(*request.method(), Method::GET | Method::HEAD)
+        || request.uri().path().ends_with("/.search");
+    match authenticate(&state, path, request.headers(), reading).await {
         Ok(principal) => {
             request.extensions_mut().insert(principal);
             next.run(request).await
@@ -32,7 +35,7 @@ async fn authenticate(
     state: &AppState,
     path: Option<Path<HashMap<String, String>>>,
     headers: &HeaderMap,
-    method: &Method,
+    reading: bool,
 ) -> Result<crate::service::Principal, ServiceError> {
     let bearer = bearer_token(headers)?;
     let from_path = path
@@ -46,11 +49,7 @@ async fn authenticate(
         .services
         .authenticate(bearer, account.as_deref())
         .await?;
-    let access = if matches!(*method, Method::GET | Method::HEAD) {
-        Access::Read
-    } else {
-        Access::Write
-    };
+    let access = if reading { Access::Read } else { Access::Write };
     principal.require(Scope {
         resource: Resource::Scim,
         access,

@@ -12,7 +12,7 @@ mod response;
 mod users;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use super::AppState;
 
@@ -27,6 +27,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/Schemas", get(discovery::schemas))
         .route("/Schemas/{id}", get(discovery::schema))
         .route("/Users", get(users::list).post(users::create))
+        .route("/Users/.search", post(users::search))
+        // Only Users are served so far, so a search at the root searches Users.
+        .route("/.search", post(users::search))
         .route(
             "/Users/{id}",
             get(users::get_one)

@@ -179,6 +179,71 @@ pub async fn list(
     OriginalUri(uri): OriginalUri,
     Query(parameters): Query<ListParameters>,
 ) -> ScimResult {
+    list_users(&state, &principal, &uri, parameters).await
+}
+
+/// The body of `POST /.search` (RFC 7644 §3.4.3): the list parameters, in JSON, so filters
+/// stay out of URLs and logs. Numbers may be JSON numbers or strings.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct SearchRequest {
+    schemas: Option<Vec<String>>,
+    filter: Option<String>,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
+    start_index: Option<Value>,
+    count: Option<Value>,
+    attributes: Option<Vec<String>>,
+    excluded_attributes: Option<Vec<String>>,
+}
+
+const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+pub async fn search(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> ScimResult {
+    let request: SearchRequest = serde_json::from_value(json_body(&body)?).map_err(|error| {
+        ScimFailure::from(ScimError::invalid_syntax(format!(
+            "not a SearchRequest: {error}"
+        )))
+    })?;
+    let declared = request.schemas.as_deref().unwrap_or_default();
+    if !declared.is_empty()
+        && !declared
+            .iter()
+            .any(|schema| schema.eq_ignore_ascii_case(SEARCH_REQUEST_SCHEMA))
+    {
+        return Err(ScimError::invalid_syntax(format!(
+            "a search request declares the {SEARCH_REQUEST_SCHEMA} schema"
+        ))
+        .into());
+    }
+    let text = |value: Option<Value>| match value {
+        Some(Value::String(text)) => Some(text),
+        Some(other) => Some(other.to_string()),
+        None => None,
+    };
+    let parameters = ListParameters {
+        filter: request.filter,
+        sort_by: request.sort_by,
+        sort_order: request.sort_order,
+        start_index: text(request.start_index),
+        count: text(request.count),
+        attributes: request.attributes.map(|names| names.join(",")),
+        excluded_attributes: request.excluded_attributes.map(|names| names.join(",")),
+    };
+    list_users(&state, &principal, &uri, parameters).await
+}
+
+async fn list_users(
+    state: &AppState,
+    principal: &Principal,
+    uri: &axum::http::Uri,
+    parameters: ListParameters,
+) -> ScimResult {
     let sort_order = match parameters.sort_order.as_deref() {
         None => None,
         Some(order) if order.eq_ignore_ascii_case("ascending") => Some(SortOrder::Ascending),
@@ -197,8 +262,8 @@ pub async fn list(
         start_index: integer("startIndex", parameters.start_index.as_deref())?,
         count: integer("count", parameters.count.as_deref())?,
     };
-    let (listing, start_index) = state.services.scim_users(&principal, &query).await?;
-    let base_url = scim_base_url(&state, &uri);
+    let (listing, start_index) = state.services.scim_users(principal, &query).await?;
+    let base_url = scim_base_url(state, uri);
     let resources: Vec<Value> = listing
         .items
         .iter()
