@@ -6,12 +6,14 @@
 mod account;
 mod event;
 mod person;
+mod scim_group;
 mod scim_user;
 mod token;
 
 pub use account::{ACCOUNT_ID_MAX_LENGTH, Account, AccountId, AccountIdError};
 pub use event::{Actor, Event, NewEvent};
 pub use person::{Person, PersonId, PersonSource};
+pub use scim_group::{GroupMember, MemberType, MembershipChange, ScimGroupId, ScimGroupRecord};
 pub use scim_user::{ScimUserId, ScimUserRecord, ScimValue, case_insensitive_key};
 pub use token::{PersonalAccessToken, TokenId, TokenStatus};
 

@@ -13,13 +13,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use postgres::PostgresStore;
-pub use scim_columns::{MULTI_VALUED_USER_ATTRIBUTES, ScimUserColumns};
+pub use scim_columns::{MULTI_VALUED_USER_ATTRIBUTES, ScimGroupColumns, ScimUserColumns};
 pub use sqlite::SqliteStore;
 
 use crate::auth::{RoleSet, ScopeSet, TokenHash};
 use crate::domain::{
-    Account, AccountId, Event, NewEvent, Person, PersonId, PersonalAccessToken, ScimUserId,
-    ScimUserRecord, TokenId,
+    Account, AccountId, Event, GroupMember, MemberType, MembershipChange, NewEvent, Person,
+    PersonId, PersonalAccessToken, ScimGroupId, ScimGroupRecord, ScimUserId, ScimUserRecord,
+    TokenId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -214,6 +215,56 @@ pub trait Store: Send + Sync + 'static {
         offset: u64,
         limit: u32,
     ) -> StoreResult<Listing<ScimUserRecord>>;
+
+    /// Creates a SCIM Group and its members, with its events.
+    async fn insert_scim_group(
+        &self,
+        group: &ScimGroupRecord,
+        members: &[(uuid::Uuid, MemberType)],
+        events: &[NewEvent],
+    ) -> StoreResult<()>;
+    /// Replaces a SCIM Group at `expected_version` and applies `members` as row inserts and
+    /// deletes; `Ok(false)` when someone else changed it first.
+    async fn replace_scim_group(
+        &self,
+        group: &ScimGroupRecord,
+        expected_version: i64,
+        members: &MembershipChange,
+        events: &[NewEvent],
+    ) -> StoreResult<bool>;
+    async fn delete_scim_group(
+        &self,
+        account: &AccountId,
+        id: ScimGroupId,
+        expected_version: i64,
+        events: &[NewEvent],
+    ) -> StoreResult<bool>;
+    async fn scim_group(
+        &self,
+        account: &AccountId,
+        id: ScimGroupId,
+    ) -> StoreResult<Option<ScimGroupRecord>>;
+    /// A page of SCIM Groups (table alias `g`; filter placeholders from `$2`).
+    async fn scim_groups(
+        &self,
+        account: &AccountId,
+        filter: Option<&scim::sql::SqlFragment>,
+        order_by: Option<&str>,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<Listing<ScimGroupRecord>>;
+    /// The members of some groups, with their display names, ordered by group then member id.
+    async fn scim_group_members(
+        &self,
+        account: &AccountId,
+        groups: &[ScimGroupId],
+    ) -> StoreResult<Vec<(ScimGroupId, GroupMember)>>;
+    /// Which of `ids` are SCIM Users or SCIM Groups of the account, and which kind each is.
+    async fn scim_member_kinds(
+        &self,
+        account: &AccountId,
+        ids: &[uuid::Uuid],
+    ) -> StoreResult<Vec<(uuid::Uuid, MemberType)>>;
 
     /// Calls `on_change` whenever another process may have changed a credential (revoked a
     /// token, changed a person's roles or disabled them). PostgreSQL uses LISTEN/NOTIFY; an

@@ -89,3 +89,4 @@ const DIALECT: scim::sql::Dialect = scim::sql::Dialect::Postgres;
 
 include!("shared.rs");
 include!("shared_scim.rs");
+include!("shared_scim_groups.rs");

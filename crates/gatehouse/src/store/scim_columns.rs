@@ -106,3 +106,47 @@ impl ColumnMap for ScimUserColumns {
         }
     }
 }
+
+const CORE_GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const GATEHOUSE_GROUP_SCHEMA: &str = "urn:gatehouse:params:scim:schemas:extension:2.0:Group";
+
+/// The column map of SCIM Groups; the main table is aliased `g`.
+pub struct ScimGroupColumns;
+
+impl ColumnMap for ScimGroupColumns {
+    fn column(&self, path: &AttributePath) -> Option<Column> {
+        let attribute = path.attribute.to_ascii_lowercase();
+        let sub_attribute = path.sub_attribute.as_deref().map(str::to_ascii_lowercase);
+        let schema = path.schema_urn.as_deref();
+        if schema.is_some_and(|urn| urn.eq_ignore_ascii_case(GATEHOUSE_GROUP_SCHEMA)) {
+            return (attribute == "grouptype" && sub_attribute.is_none())
+                .then(|| scalar("g.group_type", CASE_INSENSITIVE, None));
+        }
+        if !schema.is_none_or(|urn| urn.eq_ignore_ascii_case(CORE_GROUP_SCHEMA)) {
+            return None;
+        }
+        match (attribute.as_str(), sub_attribute.as_deref()) {
+            ("displayname", None) => Some(scalar(
+                "g.display_name",
+                CASE_INSENSITIVE,
+                Some("g.display_name_key"),
+            )),
+            ("externalid", None) => Some(scalar("g.external_id", CASE_EXACT, None)),
+            ("meta", Some("created")) => Some(scalar("g.created_at", ValueKind::DateTime, None)),
+            ("meta", Some("lastmodified")) => {
+                Some(scalar("g.updated_at", ValueKind::DateTime, None))
+            }
+            ("members", None) => Some(Column::MultiValued {
+                table: "scim_group_members".to_owned(),
+                owner_column: "group_id".to_owned(),
+                owner_expression: "g.id".to_owned(),
+                attribute_name: "members".to_owned(),
+                sub_attributes: vec![
+                    ("value".to_owned(), "value".to_owned(), CASE_EXACT),
+                    ("type".to_owned(), "type".to_owned(), CASE_INSENSITIVE),
+                ],
+            }),
+            _ => None,
+        }
+    }
+}

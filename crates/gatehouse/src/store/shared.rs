@@ -602,6 +602,62 @@ impl Store for Backend {
         scim_users(&self.pool, account, filter, order_by, offset, limit).await
     }
 
+    async fn insert_scim_group(
+        &self,
+        group: &ScimGroupRecord,
+        members: &[(Uuid, MemberType)],
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        insert_scim_group(self.begin_write().await?, group, members, events).await
+    }
+
+    async fn replace_scim_group(
+        &self,
+        group: &ScimGroupRecord,
+        expected_version: i64,
+        members: &MembershipChange,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        replace_scim_group(self.begin_write().await?, group, expected_version, members, events).await
+    }
+
+    async fn delete_scim_group(
+        &self,
+        account: &AccountId,
+        id: ScimGroupId,
+        expected_version: i64,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        delete_scim_group(self.begin_write().await?, account, id, expected_version, events).await
+    }
+
+    async fn scim_group(&self, account: &AccountId, id: ScimGroupId) -> StoreResult<Option<ScimGroupRecord>> {
+        scim_group(&self.pool, account, id).await
+    }
+
+    async fn scim_groups(
+        &self,
+        account: &AccountId,
+        filter: Option<&SqlFragment>,
+        order_by: Option<&str>,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<Listing<ScimGroupRecord>> {
+        scim_groups(&self.pool, account, filter, order_by, offset, limit).await
+    }
+
+    async fn scim_group_members(
+        &self,
+        account: &AccountId,
+        groups: &[ScimGroupId],
+    ) -> StoreResult<Vec<(ScimGroupId, GroupMember)>> {
+        scim_group_members(&self.pool, account, groups).await
+    }
+
+    async fn scim_member_kinds(&self, account: &AccountId, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, MemberType)>> {
+        scim_member_kinds(&self.pool, account, ids).await
+    }
+
     fn follow_credential_changes(&self, on_change: std::sync::Arc<dyn Fn() + Send + Sync>) {
         follow_credential_changes(&self.pool, on_change);
     }

@@ -222,6 +222,11 @@ async fn delete_scim_user(
     if !deleted {
         return Ok(false);
     }
+    sqlx::query("DELETE FROM scim_group_members WHERE account_id = $1 AND member_id = $2")
+        .bind(account.as_str())
+        .bind(id.0)
+        .execute(&mut *transaction)
+        .await?;
     sqlx::query("UPDATE scim_users SET manager_id = NULL WHERE account_id = $1 AND manager_id = $2")
         .bind(account.as_str())
         .bind(id.0)

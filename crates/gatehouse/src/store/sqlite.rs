@@ -82,3 +82,4 @@ const DIALECT: scim::sql::Dialect = scim::sql::Dialect::Sqlite;
 
 include!("shared.rs");
 include!("shared_scim.rs");
+include!("shared_scim_groups.rs");

@@ -3,11 +3,12 @@
 //! errors are SCIM error messages (RFC 7644 §3.12).
 //!
 //! Served so far: authentication, errors, discovery (`/ServiceProviderConfig`,
-//! `/ResourceTypes`, `/Schemas`) and `/Users`. Groups, Bulk, `/.search` and `/Me` are to come;
+//! `/ResourceTypes`, `/Schemas`), `/Users`, `/Groups` and `/.search` (Users). Bulk and `/Me` are to come;
 //! the ServiceProviderConfig advertises only what is served.
 
 mod authenticate;
 mod discovery;
+mod groups;
 mod response;
 mod users;
 
@@ -28,6 +29,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/Schemas/{id}", get(discovery::schema))
         .route("/Users", get(users::list).post(users::create))
         .route("/Users/.search", post(users::search))
+        .route("/Groups", get(groups::list).post(groups::create))
+        .route(
+            "/Groups/{id}",
+            get(groups::get_one)
+                .put(groups::replace)
+                .patch(groups::patch)
+                .delete(groups::delete),
+        )
         // Only Users are served so far, so a search at the root searches Users.
         .route("/.search", post(users::search))
         .route(

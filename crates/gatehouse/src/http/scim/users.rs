@@ -21,28 +21,28 @@ use crate::service::scim::{ScimListQuery, SortOrder};
 
 const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
-type ScimResult = Result<Response, ScimFailure>;
+pub(super) type ScimResult = Result<Response, ScimFailure>;
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ListParameters {
-    filter: Option<String>,
-    sort_by: Option<String>,
-    sort_order: Option<String>,
-    start_index: Option<String>,
-    count: Option<String>,
-    attributes: Option<String>,
-    excluded_attributes: Option<String>,
+    pub(super) filter: Option<String>,
+    pub(super) sort_by: Option<String>,
+    pub(super) sort_order: Option<String>,
+    pub(super) start_index: Option<String>,
+    pub(super) count: Option<String>,
+    pub(super) attributes: Option<String>,
+    pub(super) excluded_attributes: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectionParameters {
-    attributes: Option<String>,
-    excluded_attributes: Option<String>,
+    pub(super) attributes: Option<String>,
+    pub(super) excluded_attributes: Option<String>,
 }
 
-fn integer(name: &str, raw: Option<&str>) -> Result<Option<i64>, ScimFailure> {
+pub(super) fn integer(name: &str, raw: Option<&str>) -> Result<Option<i64>, ScimFailure> {
     raw.map(|text| {
         text.trim()
             .parse::<i64>()
@@ -52,12 +52,12 @@ fn integer(name: &str, raw: Option<&str>) -> Result<Option<i64>, ScimFailure> {
     .map_err(ScimFailure::from)
 }
 
-fn etag(version: i64) -> String {
+pub(super) fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
 }
 
 /// The version an `If-Match` header names; `*` names any.
-fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, ScimFailure> {
+pub(super) fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, ScimFailure> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
@@ -95,7 +95,11 @@ fn representation(record: &ScimUserRecord, base_url: &str) -> Value {
 
 /// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5), at the level of top-level
 /// attributes and extension objects; `id` and `schemas` are always returned.
-fn select(mut resource: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value {
+pub(super) fn select(
+    mut resource: Value,
+    attributes: Option<&str>,
+    excluded: Option<&str>,
+) -> Value {
     let names = |list: &str| -> Vec<String> {
         list.split(',')
             .map(|name| {
@@ -161,7 +165,7 @@ fn single(
     response
 }
 
-fn json_body(body: &Bytes) -> Result<Value, ScimFailure> {
+pub(super) fn json_body(body: &Bytes) -> Result<Value, ScimFailure> {
     serde_json::from_slice(body).map_err(|error| {
         ScimFailure::from(ScimError::invalid_syntax(format!(
             "the body is not valid JSON: {error}"
@@ -169,7 +173,7 @@ fn json_body(body: &Bytes) -> Result<Value, ScimFailure> {
     })
 }
 
-fn id_of(parameters: &HashMap<String, String>) -> &str {
+pub(super) fn id_of(parameters: &HashMap<String, String>) -> &str {
     parameters.get("id").map_or("", String::as_str)
 }
 
@@ -238,12 +242,8 @@ pub async fn search(
     list_users(&state, &principal, &uri, parameters).await
 }
 
-async fn list_users(
-    state: &AppState,
-    principal: &Principal,
-    uri: &axum::http::Uri,
-    parameters: ListParameters,
-) -> ScimResult {
+/// The list parameters of a query string or a `.search` body, checked.
+pub(super) fn list_query(parameters: &ListParameters) -> Result<ScimListQuery, ScimFailure> {
     let sort_order = match parameters.sort_order.as_deref() {
         None => None,
         Some(order) if order.eq_ignore_ascii_case("ascending") => Some(SortOrder::Ascending),
@@ -262,6 +262,16 @@ async fn list_users(
         start_index: integer("startIndex", parameters.start_index.as_deref())?,
         count: integer("count", parameters.count.as_deref())?,
     };
+    Ok(query)
+}
+
+async fn list_users(
+    state: &AppState,
+    principal: &Principal,
+    uri: &axum::http::Uri,
+    parameters: ListParameters,
+) -> ScimResult {
+    let query = list_query(&parameters)?;
     let (listing, start_index) = state.services.scim_users(principal, &query).await?;
     let base_url = scim_base_url(state, uri);
     let resources: Vec<Value> = listing

@@ -2,8 +2,10 @@
 //! command validates the representation, maps it to the linked person, and writes both with
 //! their events in one transaction.
 
+mod groups;
 mod projection;
 mod users;
 
+pub use groups::GroupWithMembers;
 pub use projection::{UserProjection, project_user};
 pub use users::{ScimListQuery, SortOrder};

@@ -1,0 +1,79 @@
+//! SCIM Groups as stored: display name, group type and the client's representation; members
+//! live in their own table and are read and written as rows, never as one array.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::AccountId;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ScimGroupId(pub Uuid);
+
+impl std::fmt::Display for ScimGroupId {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(formatter)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MemberType {
+    User,
+    Group,
+}
+
+impl MemberType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "User",
+            Self::Group => "Group",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        if raw.eq_ignore_ascii_case("User") {
+            Some(Self::User)
+        } else if raw.eq_ignore_ascii_case("Group") {
+            Some(Self::Group)
+        } else {
+            None
+        }
+    }
+}
+
+/// One member of a group, with the name shown beside it (`display`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupMember {
+    pub id: Uuid,
+    pub member_type: MemberType,
+    pub display: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScimGroupRecord {
+    pub id: ScimGroupId,
+    pub account_id: AccountId,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    /// `team`, `organization`, `site`, `skill_pool` or `role`.
+    pub group_type: String,
+    /// What the client sent, less `id`, `meta` and `members`.
+    pub resource: serde_json::Value,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a write does to a group's members.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MembershipChange {
+    Unchanged,
+    /// The members become exactly these.
+    Replace(Vec<(Uuid, MemberType)>),
+    /// Add these (ignoring those already in), remove those (ignoring those not in).
+    Edit {
+        added: Vec<(Uuid, MemberType)>,
+        removed: Vec<Uuid>,
+    },
+}

@@ -1,0 +1,227 @@
+//! `/Groups` (RFC 7644 §3.2–3.6): thin handlers over the SCIM Group commands, sharing the
+//! parameter and ETag handling of `/Users`.
+
+use std::collections::HashMap;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::discovery::scim_base_url;
+use super::response::ScimResponse;
+use super::users::{
+    ListParameters, ProjectionParameters, ScimResult, etag, expected_version, id_of, json_body,
+    list_query, select,
+};
+use crate::domain::MemberType;
+use crate::http::AppState;
+use crate::service::Principal;
+use crate::service::scim::GroupWithMembers;
+
+const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/// The representation of a group (RFC 7643 §4.2) with its members.
+fn representation(group: &GroupWithMembers, base_url: &str) -> Value {
+    let record = &group.group;
+    let mut resource = match &record.resource {
+        Value::Object(object) => object.clone(),
+        _ => Map::new(),
+    };
+    resource.insert("id".to_owned(), Value::from(record.id.to_string()));
+    resource.insert(
+        "displayName".to_owned(),
+        Value::from(record.display_name.clone()),
+    );
+    let members: Vec<Value> = group
+        .members
+        .iter()
+        .map(|member| {
+            let endpoint = match member.member_type {
+                MemberType::User => "Users",
+                MemberType::Group => "Groups",
+            };
+            json!({
+                "value": member.id.to_string(),
+                "$ref": format!("{base_url}/{endpoint}/{}", member.id),
+                "display": member.display,
+                "type": member.member_type.as_str(),
+            })
+        })
+        .collect();
+    resource.insert("members".to_owned(), Value::Array(members));
+    resource.insert(
+        "meta".to_owned(),
+        json!({
+            "resourceType": "Group",
+            "created": record.created_at,
+            "lastModified": record.updated_at,
+            "location": format!("{base_url}/Groups/{}", record.id),
+            "version": etag(record.version),
+        }),
+    );
+    Value::Object(resource)
+}
+
+fn single(
+    status: StatusCode,
+    group: &GroupWithMembers,
+    base_url: &str,
+    parameters: &ProjectionParameters,
+) -> Response {
+    let body = select(
+        representation(group, base_url),
+        parameters.attributes.as_deref(),
+        parameters.excluded_attributes.as_deref(),
+    );
+    let mut response = ScimResponse(status, body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&etag(group.group.version)) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    if status == StatusCode::CREATED
+        && let Ok(value) = HeaderValue::from_str(&format!("{base_url}/Groups/{}", group.group.id))
+    {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    OriginalUri(uri): OriginalUri,
+    Query(parameters): Query<ListParameters>,
+) -> ScimResult {
+    let query = list_query(&parameters)?;
+    let (listing, start_index) = state.services.scim_groups(&principal, &query).await?;
+    let base_url = scim_base_url(&state, &uri);
+    let resources: Vec<Value> = listing
+        .items
+        .iter()
+        .map(|group| {
+            select(
+                representation(group, &base_url),
+                parameters.attributes.as_deref(),
+                parameters.excluded_attributes.as_deref(),
+            )
+        })
+        .collect();
+    Ok(ScimResponse(
+        StatusCode::OK,
+        json!({
+            "schemas": [LIST_RESPONSE_SCHEMA],
+            "totalResults": listing.total,
+            "itemsPerPage": resources.len(),
+            "startIndex": start_index,
+            "Resources": resources,
+        }),
+    )
+    .into_response())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    OriginalUri(uri): OriginalUri,
+    Query(parameters): Query<ProjectionParameters>,
+    body: Bytes,
+) -> ScimResult {
+    let group = state
+        .services
+        .create_scim_group(&principal, &json_body(&body)?)
+        .await?;
+    Ok(single(
+        StatusCode::CREATED,
+        &group,
+        &scim_base_url(&state, &uri),
+        &parameters,
+    ))
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    OriginalUri(uri): OriginalUri,
+    Path(path): Path<HashMap<String, String>>,
+    Query(parameters): Query<ProjectionParameters>,
+    headers: HeaderMap,
+) -> ScimResult {
+    let group = state.services.scim_group(&principal, id_of(&path)).await?;
+    let current = etag(group.group.version);
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .any(|tag| tag.trim() == current || tag.trim() == "*")
+        });
+    if unchanged {
+        return Ok(StatusCode::NOT_MODIFIED.into_response());
+    }
+    Ok(single(
+        StatusCode::OK,
+        &group,
+        &scim_base_url(&state, &uri),
+        &parameters,
+    ))
+}
+
+pub async fn replace(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    OriginalUri(uri): OriginalUri,
+    Path(path): Path<HashMap<String, String>>,
+    Query(parameters): Query<ProjectionParameters>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ScimResult {
+    let expected = expected_version(&headers)?;
+    let group = state
+        .services
+        .replace_scim_group(&principal, id_of(&path), &json_body(&body)?, expected)
+        .await?;
+    Ok(single(
+        StatusCode::OK,
+        &group,
+        &scim_base_url(&state, &uri),
+        &parameters,
+    ))
+}
+
+pub async fn patch(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    OriginalUri(uri): OriginalUri,
+    Path(path): Path<HashMap<String, String>>,
+    Query(parameters): Query<ProjectionParameters>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ScimResult {
+    let expected = expected_version(&headers)?;
+    let group = state
+        .services
+        .patch_scim_group(&principal, id_of(&path), json_body(&body)?, expected)
+        .await?;
+    Ok(single(
+        StatusCode::OK,
+        &group,
+        &scim_base_url(&state, &uri),
+        &parameters,
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(path): Path<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> ScimResult {
+    let expected = expected_version(&headers)?;
+    state
+        .services
+        .delete_scim_group(&principal, id_of(&path), expected)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

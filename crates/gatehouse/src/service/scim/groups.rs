@@ -1,0 +1,487 @@
+//! SCIM Group commands. A group holds a display name, a group type (our extension) and members,
+//! which are SCIM Users or Groups of the same account. Membership changes are applied as row
+//! inserts and deletes: a PATCH that adds one member writes one row, whatever the group's size.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use scim::error::ScimError;
+use scim::filter::{AttributePath, FilterLimits, parse_filter_with};
+use scim::patch::{apply_operations, parse_patch_request, split_member_operations};
+use scim::schema::{
+    DEFAULT_GROUP_TYPE, GATEHOUSE_GROUP_SCHEMA_URN, GROUP_SCHEMA_URN, GROUP_TYPES, ResourceKind,
+};
+use scim::sql::{compile_filter, compile_sort};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::users::{DEFAULT_COUNT, MAX_RESULTS, ScimListQuery, SortOrder};
+use crate::auth::{Access, Resource, Scope};
+use crate::domain::{
+    GroupMember, MemberType, MembershipChange, NewEvent, ScimGroupId, ScimGroupRecord,
+};
+use crate::service::{Principal, ServiceError, ServiceResult, Services};
+use crate::store::{Listing, ScimGroupColumns};
+
+const READ: Scope = Scope {
+    resource: Resource::Scim,
+    access: Access::Read,
+};
+const WRITE: Scope = Scope {
+    resource: Resource::Scim,
+    access: Access::Write,
+};
+
+/// A group and its members, as the representation needs them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupWithMembers {
+    pub group: ScimGroupRecord,
+    pub members: Vec<GroupMember>,
+}
+
+struct GroupProjection {
+    display_name: String,
+    external_id: Option<String>,
+    group_type: String,
+    resource: Value,
+    /// `None` when the representation has no `members` (a PATCH result: members are rows).
+    members: Option<Vec<String>>,
+}
+
+fn scim(error: ScimError) -> ServiceError {
+    ServiceError::Scim(error)
+}
+
+fn not_found(id: impl std::fmt::Display) -> ServiceError {
+    scim(ScimError::not_found(format!("Group {id} not found")))
+}
+
+fn get<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    object
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value)
+}
+
+fn project_group(body: &Value) -> Result<GroupProjection, ScimError> {
+    let Value::Object(object) = body else {
+        return Err(ScimError::invalid_syntax(
+            "a SCIM Group must be a JSON object",
+        ));
+    };
+    let display_name = match get(object, "displayName") {
+        Some(Value::String(name)) if !name.trim().is_empty() => name.clone(),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            return Err(ScimError::invalid_value("displayName is required"));
+        }
+        Some(_) => return Err(ScimError::invalid_value("displayName must be a string")),
+    };
+    let external_id = match get(object, "externalId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => Some(id.clone()).filter(|id| !id.is_empty()),
+        Some(_) => return Err(ScimError::invalid_value("externalId must be a string")),
+    };
+    let group_type = match get(object, GATEHOUSE_GROUP_SCHEMA_URN) {
+        None | Some(Value::Null) => DEFAULT_GROUP_TYPE.to_owned(),
+        Some(Value::Object(extension)) => match get(extension, "groupType") {
+            None | Some(Value::Null) => DEFAULT_GROUP_TYPE.to_owned(),
+            Some(Value::String(kind)) if GROUP_TYPES.contains(&kind.as_str()) => kind.clone(),
+            Some(other) => {
+                return Err(ScimError::invalid_value(format!(
+                    "groupType must be one of {}, not {other}",
+                    GROUP_TYPES.join(", ")
+                )));
+            }
+        },
+        Some(_) => {
+            return Err(ScimError::invalid_value(
+                "the Gatehouse Group extension must be an object",
+            ));
+        }
+    };
+    let members = match get(object, "members") {
+        None => None,
+        Some(Value::Null) => Some(Vec::new()),
+        Some(Value::Array(members)) => Some(
+            members
+                .iter()
+                .map(|member| match member.get("value") {
+                    Some(Value::String(id)) => Ok(id.clone()),
+                    _ => Err(ScimError::invalid_value("each member needs a string value")),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        Some(_) => return Err(ScimError::invalid_value("members must be an array")),
+    };
+    let mut resource: Map<String, Value> = object
+        .iter()
+        .filter(|(key, _)| {
+            !["id", "meta", "members", "schemas"]
+                .iter()
+                .any(|name| key.eq_ignore_ascii_case(name))
+        })
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let mut schemas = vec![Value::from(GROUP_SCHEMA_URN)];
+    if resource
+        .keys()
+        .any(|key| key.eq_ignore_ascii_case(GATEHOUSE_GROUP_SCHEMA_URN))
+    {
+        schemas.push(Value::from(GATEHOUSE_GROUP_SCHEMA_URN));
+    }
+    resource.insert("schemas".to_owned(), Value::Array(schemas));
+    Ok(GroupProjection {
+        display_name,
+        external_id,
+        group_type,
+        resource: Value::Object(resource),
+        members,
+    })
+}
+
+fn event(
+    principal: &Principal,
+    name: &str,
+    group: &ScimGroupRecord,
+    payload: Value,
+    at: DateTime<Utc>,
+) -> NewEvent {
+    NewEvent::new(
+        &principal.account_id,
+        name,
+        group.id,
+        Some(&principal.actor()),
+        payload,
+        at,
+    )
+}
+
+impl Services {
+    /// Resolves member ids to Users or Groups of the account; any other id is refused.
+    async fn resolve_members(
+        &self,
+        principal: &Principal,
+        ids: &[String],
+    ) -> ServiceResult<Vec<(Uuid, MemberType)>> {
+        let mut parsed = Vec::with_capacity(ids.len());
+        for id in ids {
+            let uuid = Uuid::parse_str(id).map_err(|_| {
+                scim(ScimError::invalid_value(format!(
+                    "member {id} is not a User or Group of this account"
+                )))
+            })?;
+            if !parsed.contains(&uuid) {
+                parsed.push(uuid);
+            }
+        }
+        let kinds: HashMap<Uuid, MemberType> = self
+            .store
+            .scim_member_kinds(&principal.account_id, &parsed)
+            .await?
+            .into_iter()
+            .collect();
+        parsed
+            .into_iter()
+            .map(|id| {
+                kinds.get(&id).map(|kind| (id, *kind)).ok_or_else(|| {
+                    scim(ScimError::invalid_value(format!(
+                        "member {id} is not a User or Group of this account"
+                    )))
+                })
+            })
+            .collect()
+    }
+
+    async fn with_members(
+        &self,
+        principal: &Principal,
+        group: ScimGroupRecord,
+    ) -> ServiceResult<GroupWithMembers> {
+        let members = self
+            .store
+            .scim_group_members(&principal.account_id, &[group.id])
+            .await?;
+        Ok(GroupWithMembers {
+            group,
+            members: members.into_iter().map(|(_, member)| member).collect(),
+        })
+    }
+
+    pub async fn create_scim_group(
+        &self,
+        principal: &Principal,
+        body: &Value,
+    ) -> ServiceResult<GroupWithMembers> {
+        principal.require(WRITE)?;
+        let projection = project_group(body).map_err(scim)?;
+        let members = self
+            .resolve_members(principal, projection.members.as_deref().unwrap_or_default())
+            .await?;
+        let now = self.clock.now();
+        let group = ScimGroupRecord {
+            id: ScimGroupId(Uuid::now_v7()),
+            account_id: principal.account_id.clone(),
+            display_name: projection.display_name,
+            external_id: projection.external_id,
+            group_type: projection.group_type,
+            resource: projection.resource,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let payload = json!({ "id": group.id, "displayName": group.display_name, "groupType": group.group_type, "members_added": members.len() });
+        self.store
+            .insert_scim_group(
+                &group,
+                &members,
+                &[event(principal, "scim_group.create", &group, payload, now)],
+            )
+            .await?;
+        self.with_members(principal, group).await
+    }
+
+    pub async fn scim_group(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> ServiceResult<GroupWithMembers> {
+        principal.require(READ)?;
+        let group = self.stored_group(principal, id).await?;
+        self.with_members(principal, group).await
+    }
+
+    async fn stored_group(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> ServiceResult<ScimGroupRecord> {
+        let uuid = Uuid::parse_str(id).map_err(|_| not_found(id))?;
+        self.store
+            .scim_group(&principal.account_id, ScimGroupId(uuid))
+            .await?
+            .ok_or_else(|| not_found(id))
+    }
+
+    pub async fn scim_groups(
+        &self,
+        principal: &Principal,
+        query: &ScimListQuery,
+    ) -> ServiceResult<(Listing<GroupWithMembers>, u64)> {
+        principal.require(READ)?;
+        let dialect = self.store.dialect();
+        let filter = match query.filter.as_deref() {
+            Some(text) => {
+                let filter = parse_filter_with(text, &FilterLimits::default())
+                    .map_err(|error| scim(error.into()))?;
+                Some(
+                    compile_filter(&filter, &ScimGroupColumns, dialect, 2)
+                        .map_err(|error| scim(error.into()))?,
+                )
+            }
+            None => None,
+        };
+        let order_by = match query.sort_by.as_deref() {
+            Some(path) => {
+                let path = AttributePath::parse(path)
+                    .map_err(|error| scim(ScimError::invalid_value(error.to_string())))?;
+                let descending = query.sort_order == Some(SortOrder::Descending);
+                Some(
+                    compile_sort(&path, descending, &ScimGroupColumns, dialect)
+                        .map_err(|error| scim(error.into()))?,
+                )
+            }
+            None => None,
+        };
+        let start_index = u64::try_from(query.start_index.unwrap_or(1).max(1)).unwrap_or(1);
+        let count = query
+            .count
+            .map_or(DEFAULT_COUNT, |count| {
+                u32::try_from(count.max(0)).unwrap_or(MAX_RESULTS)
+            })
+            .min(MAX_RESULTS);
+        let listing = self
+            .store
+            .scim_groups(
+                &principal.account_id,
+                filter.as_ref(),
+                order_by.as_deref(),
+                start_index - 1,
+                count,
+            )
+            .await?;
+        let ids: Vec<ScimGroupId> = listing.items.iter().map(|group| group.id).collect();
+        let mut members: HashMap<ScimGroupId, Vec<GroupMember>> = HashMap::new();
+        for (group_id, member) in self
+            .store
+            .scim_group_members(&principal.account_id, &ids)
+            .await?
+        {
+            members.entry(group_id).or_default().push(member);
+        }
+        let items = listing
+            .items
+            .into_iter()
+            .map(|group| {
+                let members = members.remove(&group.id).unwrap_or_default();
+                GroupWithMembers { group, members }
+            })
+            .collect();
+        Ok((
+            Listing {
+                items,
+                total: listing.total,
+            },
+            start_index,
+        ))
+    }
+
+    pub async fn replace_scim_group(
+        &self,
+        principal: &Principal,
+        id: &str,
+        body: &Value,
+        expected_version: Option<i64>,
+    ) -> ServiceResult<GroupWithMembers> {
+        principal.require(WRITE)?;
+        let current = self.stored_group(principal, id).await?;
+        check_version(expected_version, current.version)?;
+        let projection = project_group(body).map_err(scim)?;
+        let members = self
+            .resolve_members(principal, projection.members.as_deref().unwrap_or_default())
+            .await?;
+        self.write_group(
+            principal,
+            current,
+            projection,
+            MembershipChange::Replace(members),
+        )
+        .await
+    }
+
+    pub async fn patch_scim_group(
+        &self,
+        principal: &Principal,
+        id: &str,
+        body: Value,
+        expected_version: Option<i64>,
+    ) -> ServiceResult<GroupWithMembers> {
+        principal.require(WRITE)?;
+        let current = self.stored_group(principal, id).await?;
+        check_version(expected_version, current.version)?;
+        let operations = parse_patch_request(body).map_err(scim)?;
+        let (member_changes, other_operations) =
+            split_member_operations(&operations).map_err(scim)?;
+        let mut resource = current.resource.clone();
+        if let Value::Object(object) = &mut resource {
+            object.insert(
+                "displayName".to_owned(),
+                Value::from(current.display_name.clone()),
+            );
+        }
+        apply_operations(&mut resource, &other_operations, &ResourceKind::Group).map_err(scim)?;
+        let projection = project_group(&resource).map_err(scim)?;
+        let membership = if member_changes.remove_all && member_changes.replaced_with.is_none() {
+            MembershipChange::Replace(Vec::new())
+        } else if let Some(replacement) = &member_changes.replaced_with {
+            MembershipChange::Replace(self.resolve_members(principal, replacement).await?)
+        } else if member_changes.added.is_empty() && member_changes.removed.is_empty() {
+            MembershipChange::Unchanged
+        } else {
+            MembershipChange::Edit {
+                added: self
+                    .resolve_members(principal, &member_changes.added)
+                    .await?,
+                // An id that is no member (or no id at all) is simply not removed.
+                removed: member_changes
+                    .removed
+                    .iter()
+                    .filter_map(|id| Uuid::parse_str(id).ok())
+                    .collect(),
+            }
+        };
+        self.write_group(principal, current, projection, membership)
+            .await
+    }
+
+    async fn write_group(
+        &self,
+        principal: &Principal,
+        current: ScimGroupRecord,
+        projection: GroupProjection,
+        membership: MembershipChange,
+    ) -> ServiceResult<GroupWithMembers> {
+        let now = self.clock.now().max(current.updated_at);
+        let group = ScimGroupRecord {
+            display_name: projection.display_name,
+            external_id: projection.external_id,
+            group_type: projection.group_type,
+            resource: projection.resource,
+            version: current.version + 1,
+            updated_at: now,
+            ..current.clone()
+        };
+        let payload = match &membership {
+            MembershipChange::Unchanged => {
+                json!({ "id": group.id, "displayName": group.display_name })
+            }
+            MembershipChange::Replace(members) => {
+                json!({ "id": group.id, "displayName": group.display_name, "members_replaced_with": members.len() })
+            }
+            MembershipChange::Edit { added, removed } => json!({
+                "id": group.id, "displayName": group.display_name,
+                "members_added": added.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+                "members_removed": removed,
+            }),
+        };
+        let events = [event(principal, "scim_group.update", &group, payload, now)];
+        if !self
+            .store
+            .replace_scim_group(&group, current.version, &membership, &events)
+            .await?
+        {
+            return Err(scim(ScimError::precondition_failed(
+                "the Group was changed by another request; retry",
+            )));
+        }
+        self.with_members(principal, group).await
+    }
+
+    pub async fn delete_scim_group(
+        &self,
+        principal: &Principal,
+        id: &str,
+        expected_version: Option<i64>,
+    ) -> ServiceResult<()> {
+        principal.require(WRITE)?;
+        let current = self.stored_group(principal, id).await?;
+        check_version(expected_version, current.version)?;
+        let now = self.clock.now();
+        let payload = json!({ "id": current.id, "displayName": current.display_name });
+        let events = [event(
+            principal,
+            "scim_group.delete",
+            &current,
+            payload,
+            now,
+        )];
+        if !self
+            .store
+            .delete_scim_group(&principal.account_id, current.id, current.version, &events)
+            .await?
+        {
+            return Err(scim(ScimError::precondition_failed(
+                "the Group was changed by another request; retry",
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn check_version(expected: Option<i64>, stored: i64) -> ServiceResult<()> {
+    match expected {
+        Some(version) if version != stored => Err(scim(ScimError::precondition_failed(format!(
+            "the Group has changed: its version is W/\"{stored}\", not W/\"{version}\""
+        )))),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,282 @@
+// SCIM Groups and their members: the SQL both backends share, included beside `shared.rs`.
+
+use crate::domain::{GroupMember, MemberType, MembershipChange, ScimGroupId, ScimGroupRecord};
+
+#[derive(FromRow)]
+struct ScimGroupRow {
+    id: Uuid,
+    account_id: String,
+    display_name: String,
+    external_id: Option<String>,
+    group_type: String,
+    resource: Json<serde_json::Value>,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl ScimGroupRow {
+    fn into_record(self) -> StoreResult<ScimGroupRecord> {
+        Ok(ScimGroupRecord {
+            id: ScimGroupId(self.id),
+            account_id: parse_account_id(&self.account_id)?,
+            display_name: self.display_name,
+            external_id: self.external_id,
+            group_type: self.group_type,
+            resource: self.resource.0,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct MemberRow {
+    group_id: Uuid,
+    member_id: Uuid,
+    type_name: String,
+    display: Option<String>,
+}
+
+const SCIM_GROUP_COLUMNS: &str = "g.id, g.account_id, g.display_name, g.external_id, g.group_type, \
+     g.resource, g.version, g.created_at, g.updated_at";
+
+async fn write_scim_group_row(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    group: &ScimGroupRecord,
+    expected_version: Option<i64>,
+) -> StoreResult<bool> {
+    let sql = match expected_version {
+        None => {
+            "INSERT INTO scim_groups (account_id, id, display_name, display_name_key, external_id, \
+             group_type, resource, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        }
+        Some(_) => {
+            "UPDATE scim_groups SET display_name = $3, display_name_key = $4, external_id = $5, \
+             group_type = $6, resource = $7, version = $8, created_at = $9, updated_at = $10 \
+             WHERE account_id = $1 AND id = $2 AND version = $11"
+        }
+    };
+    let result = sqlx::query(sql)
+        .bind(group.account_id.as_str())
+        .bind(group.id.0)
+        .bind(&group.display_name)
+        .bind(case_insensitive_key(&group.display_name))
+        .bind(&group.external_id)
+        .bind(&group.group_type)
+        .bind(Json(&group.resource))
+        .bind(group.version)
+        .bind(truncate_to_micros(group.created_at))
+        .bind(truncate_to_micros(group.updated_at))
+        .bind(expected_version)
+        .execute(&mut *connection)
+        .await
+        .map_err(classify)?;
+    Ok(result.rows_affected() == 1)
+}
+
+async fn add_members(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    group: &ScimGroupRecord,
+    members: &[(Uuid, MemberType)],
+) -> StoreResult<()> {
+    for (member_id, member_type) in members {
+        sqlx::query(
+            "INSERT INTO scim_group_members (group_id, account_id, member_id, value, type) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (group_id, member_id) DO NOTHING",
+        )
+        .bind(group.id.0)
+        .bind(group.account_id.as_str())
+        .bind(*member_id)
+        .bind(member_id.to_string())
+        .bind(member_type.as_str())
+        .execute(&mut *connection)
+        .await
+        .map_err(classify)?;
+    }
+    Ok(())
+}
+
+async fn remove_members(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    group: &ScimGroupRecord,
+    members: &[Uuid],
+) -> StoreResult<()> {
+    for member_id in members {
+        sqlx::query("DELETE FROM scim_group_members WHERE group_id = $1 AND member_id = $2")
+            .bind(group.id.0)
+            .bind(*member_id)
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn insert_scim_group(
+    mut transaction: Transaction<'static, Db>,
+    group: &ScimGroupRecord,
+    members: &[(Uuid, MemberType)],
+    events: &[NewEvent],
+) -> StoreResult<()> {
+    write_scim_group_row(&mut transaction, group, None).await?;
+    add_members(&mut transaction, group, members).await?;
+    append_events(&mut transaction, events).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+async fn replace_scim_group(
+    mut transaction: Transaction<'static, Db>,
+    group: &ScimGroupRecord,
+    expected_version: i64,
+    members: &MembershipChange,
+    events: &[NewEvent],
+) -> StoreResult<bool> {
+    if !write_scim_group_row(&mut transaction, group, Some(expected_version)).await? {
+        return Ok(false);
+    }
+    match members {
+        MembershipChange::Unchanged => {}
+        MembershipChange::Replace(members) => {
+            sqlx::query("DELETE FROM scim_group_members WHERE group_id = $1")
+                .bind(group.id.0)
+                .execute(&mut *transaction)
+                .await?;
+            add_members(&mut transaction, group, members).await?;
+        }
+        MembershipChange::Edit { added, removed } => {
+            remove_members(&mut transaction, group, removed).await?;
+            add_members(&mut transaction, group, added).await?;
+        }
+    }
+    append_events(&mut transaction, events).await?;
+    transaction.commit().await?;
+    Ok(true)
+}
+
+async fn delete_scim_group(
+    mut transaction: Transaction<'static, Db>,
+    account: &AccountId,
+    id: ScimGroupId,
+    expected_version: i64,
+    events: &[NewEvent],
+) -> StoreResult<bool> {
+    let deleted = sqlx::query("DELETE FROM scim_groups WHERE account_id = $1 AND id = $2 AND version = $3")
+        .bind(account.as_str())
+        .bind(id.0)
+        .bind(expected_version)
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected()
+        == 1;
+    if !deleted {
+        return Ok(false);
+    }
+    // A deleted group is no longer a member of other groups.
+    sqlx::query("DELETE FROM scim_group_members WHERE account_id = $1 AND member_id = $2")
+        .bind(account.as_str())
+        .bind(id.0)
+        .execute(&mut *transaction)
+        .await?;
+    append_events(&mut transaction, events).await?;
+    transaction.commit().await?;
+    Ok(true)
+}
+
+async fn scim_group(pool: &Pool<Db>, account: &AccountId, id: ScimGroupId) -> StoreResult<Option<ScimGroupRecord>> {
+    let row: Option<ScimGroupRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {SCIM_GROUP_COLUMNS} FROM scim_groups g WHERE g.account_id = $1 AND g.id = $2"
+    )))
+    .bind(account.as_str())
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await?;
+    row.map(ScimGroupRow::into_record).transpose()
+}
+
+async fn scim_groups(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    filter: Option<&SqlFragment>,
+    order_by: Option<&str>,
+    offset: u64,
+    limit: u32,
+) -> StoreResult<Listing<ScimGroupRecord>> {
+    let (condition, binds): (&str, &[SqlValue]) = match filter {
+        Some(fragment) => (fragment.sql.as_str(), fragment.binds.as_slice()),
+        None => ("1 = 1", &[]),
+    };
+    let count_sql = format!("SELECT COUNT(*) FROM scim_groups g WHERE g.account_id = $1 AND ({condition})");
+    let count_query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql)).bind(account.as_str());
+    let (total,) = bind_sql_values!(count_query, binds).fetch_one(pool).await?;
+    let limit_placeholder = 2 + binds.len();
+    let order = order_by.unwrap_or("g.created_at ASC");
+    let page_sql = format!(
+        "SELECT {SCIM_GROUP_COLUMNS} FROM scim_groups g WHERE g.account_id = $1 AND ({condition}) \
+         ORDER BY {order}, g.id ASC LIMIT ${limit_placeholder} OFFSET ${}",
+        limit_placeholder + 1
+    );
+    let page_query = sqlx::query_as::<_, ScimGroupRow>(sqlx::AssertSqlSafe(page_sql)).bind(account.as_str());
+    let rows = bind_sql_values!(page_query, binds)
+        .bind(i64::from(limit))
+        .bind(offset_as_i64(offset))
+        .fetch_all(pool)
+        .await?;
+    let items = rows.into_iter().map(ScimGroupRow::into_record).collect::<StoreResult<_>>()?;
+    Ok(Listing { items, total: count_as_u64(total) })
+}
+
+async fn scim_group_members(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    groups: &[ScimGroupId],
+) -> StoreResult<Vec<(ScimGroupId, GroupMember)>> {
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::QueryBuilder::<Db>::new(
+        "SELECT m.group_id, m.member_id, m.type AS type_name, \
+         COALESCE(u.display_name, u.user_name, mg.display_name) AS display \
+         FROM scim_group_members m \
+         LEFT JOIN scim_users u ON u.id = m.member_id \
+         LEFT JOIN scim_groups mg ON mg.id = m.member_id \
+         WHERE m.account_id = ",
+    );
+    query.push_bind(account.as_str().to_owned()).push(" AND m.group_id IN (");
+    let mut separated = query.separated(", ");
+    for group in groups {
+        separated.push_bind(group.0);
+    }
+    query.push(") ORDER BY m.group_id, m.member_id");
+    let rows: Vec<MemberRow> = query.build_query_as().fetch_all(pool).await?;
+    rows.into_iter()
+        .map(|row| {
+            let member_type = MemberType::parse(&row.type_name)
+                .ok_or_else(|| StoreError::Corrupt(format!("member type {:?}", row.type_name)))?;
+            Ok((ScimGroupId(row.group_id), GroupMember { id: row.member_id, member_type, display: row.display }))
+        })
+        .collect()
+}
+
+async fn scim_member_kinds(pool: &Pool<Db>, account: &AccountId, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, MemberType)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    for (table, member_type) in [("scim_users", MemberType::User), ("scim_groups", MemberType::Group)] {
+        for chunk in ids.chunks(500) {
+            let mut query = sqlx::QueryBuilder::<Db>::new(format!("SELECT id FROM {table} WHERE account_id = "));
+            query.push_bind(account.as_str().to_owned()).push(" AND id IN (");
+            let mut separated = query.separated(", ");
+            for id in chunk {
+                separated.push_bind(*id);
+            }
+            query.push(")");
+            let rows: Vec<(Uuid,)> = query.build_query_as().fetch_all(pool).await?;
+            found.extend(rows.into_iter().map(|(id,)| (id, member_type)));
+        }
+    }
+    Ok(found)
+}

@@ -1,0 +1,358 @@
+//! SCIM `/Groups` end to end on both backends: display name, group type and members, with
+//! membership changed row by row.
+
+mod common;
+
+use common::{Backend, TestServer};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const GATEHOUSE_GROUP: &str = "urn:gatehouse:params:scim:schemas:extension:2.0:Group";
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+async fn body(response: reqwest::Response) -> Value {
+    response.json().await.expect("JSON")
+}
+
+async fn provisioning(backend: Backend) -> (TestServer, String, Vec<String>) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["account_administrator"])
+        .await;
+    let token = server.token(&acme, &admin, &["scim:write"]).await;
+    let mut users = Vec::new();
+    for name in ["ada", "bob", "cy"] {
+        let response = server
+            .post("/scim/v2/Users", &token)
+            .json(&json!({ "userName": name, "displayName": name.to_uppercase() }))
+            .send()
+            .await
+            .expect("request");
+        users.push(body(response).await["id"].as_str().expect("id").to_owned());
+    }
+    (server, token, users)
+}
+
+fn member_ids(group: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = group["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|member| member["value"].as_str().expect("value").to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn sorted(ids: &[&String]) -> Vec<String> {
+    let mut ids: Vec<String> = ids.iter().map(|id| (*id).clone()).collect();
+    ids.sort();
+    ids
+}
+
+async fn create_group_with_members_and_group_type(backend: Backend) {
+    let (server, token, users) = provisioning(backend).await;
+    let response = server
+        .post("/scim/v2/Groups", &token)
+        .json(&json!({
+            "schemas": [GROUP, GATEHOUSE_GROUP],
+            "displayName": "Tour Guides",
+            "externalId": "g-1",
+            GATEHOUSE_GROUP: { "groupType": "skill_pool" },
+            "members": [{ "value": users[0] }, { "value": users[1], "type": "User" }]
+        }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["etag"], "W/\"1\"");
+    let group = body(response).await;
+    assert_eq!(group["displayName"], "Tour Guides");
+    assert_eq!(group[GATEHOUSE_GROUP]["groupType"], "skill_pool");
+    assert_eq!(member_ids(&group), sorted(&[&users[0], &users[1]]));
+    let ada = group["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .find(|member| member["value"] == users[0].as_str())
+        .expect("ada");
+    assert_eq!(
+        (ada["display"].as_str(), ada["type"].as_str()),
+        (Some("ADA"), Some("User"))
+    );
+    assert_eq!(
+        ada["$ref"],
+        format!("{}/scim/v2/Users/{}", server.base_url, users[0])
+    );
+    let fetched = body(
+        server
+            .get(
+                &format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id")),
+                &token,
+            )
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(fetched, group);
+
+    let plain = body(
+        server
+            .post("/scim/v2/Groups", &token)
+            .json(&json!({ "displayName": "Plain" }))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(plain["members"], json!([]));
+    let filtered = body(
+        server
+            .get("/scim/v2/Groups?filter=urn:gatehouse:params:scim:schemas:extension:2.0:Group:groupType%20eq%20%22team%22", &token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(
+        (
+            filtered["totalResults"].as_u64(),
+            filtered["Resources"][0]["displayName"].as_str()
+        ),
+        (Some(1), Some("Plain")),
+        "team is the default"
+    );
+}
+
+async fn bad_groups_are_refused_with_scim_errors(backend: Backend) {
+    let (server, token, _users) = provisioning(backend).await;
+    let globex = server.account("globex").await;
+    let outsider = server
+        .person(&globex, "admin@globex.example", &["account_administrator"])
+        .await;
+    let outsider_token = server.token(&globex, &outsider, &["scim:write"]).await;
+    let foreign = body(
+        server
+            .post("/scim/v2/Users", &outsider_token)
+            .json(&json!({ "userName": "zed" }))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    for bad in [
+        json!({ "members": [] }),
+        json!({ "displayName": "X", GATEHOUSE_GROUP: { "groupType": "guild" } }),
+        json!({ "displayName": "X", "members": [{ "value": "not-an-id" }] }),
+        json!({ "displayName": "X", "members": [{ "value": foreign["id"] }] }),
+    ] {
+        let response = server
+            .post("/scim/v2/Groups", &token)
+            .json(&bad)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(body(response).await["scimType"], "invalidValue", "{bad}");
+    }
+    let listed = body(
+        server
+            .get("/scim/v2/Groups", &token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(listed["totalResults"], 0, "nothing was created");
+}
+
+/// Entra ID's membership churn: `Add` with a value array, `Remove` with a value filter, and
+/// `Remove` with a value array (which must remove only those members, not all).
+async fn patch_changes_membership_row_by_row(backend: Backend) {
+    let (server, token, users) = provisioning(backend).await;
+    let group = body(
+        server
+            .post("/scim/v2/Groups", &token)
+            .json(&json!({ "displayName": "Ops", "members": [{ "value": users[0] }] }))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let path = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
+    let patch = |operations: Value| json!({ "schemas": [PATCH_OP], "Operations": operations });
+
+    let response = server.patch(&path, &token).json(&patch(json!([{ "op": "Add", "path": "members", "value": [{ "value": users[1] }, { "value": users[2] }] }]))).send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        member_ids(&body(response).await),
+        sorted(&[&users[0], &users[1], &users[2]])
+    );
+
+    let remove_by_filter =
+        json!([{ "op": "Remove", "path": format!("members[value eq \"{}\"]", users[0]) }]);
+    let updated = body(
+        server
+            .patch(&path, &token)
+            .json(&patch(remove_by_filter))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(member_ids(&updated), sorted(&[&users[1], &users[2]]));
+
+    let remove_by_value =
+        json!([{ "op": "Remove", "path": "members", "value": [{ "value": users[1] }] }]);
+    let updated = body(
+        server
+            .patch(&path, &token)
+            .json(&patch(remove_by_value))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(
+        member_ids(&updated),
+        vec![users[2].clone()],
+        "only the named member goes"
+    );
+
+    let rename = json!([{ "op": "Replace", "path": "displayName", "value": "Operations" }]);
+    let renamed = body(
+        server
+            .patch(&path, &token)
+            .json(&patch(rename))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(
+        (
+            renamed["displayName"].as_str(),
+            renamed["meta"]["version"].as_str()
+        ),
+        (Some("Operations"), Some("W/\"5\""))
+    );
+    assert_eq!(
+        member_ids(&renamed),
+        vec![users[2].clone()],
+        "members untouched by a rename"
+    );
+
+    let by_member = body(
+        server
+            .get(
+                &format!(
+                    "/scim/v2/Groups?filter=members%5Bvalue%20eq%20%22{}%22%5D",
+                    users[2]
+                ),
+                &token,
+            )
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(by_member["totalResults"], 1);
+
+    let response = server
+        .client
+        .delete(server.url(&format!("/scim/v2/Users/{}", users[2])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let after = body(server.get(&path, &token).send().await.expect("request")).await;
+    assert_eq!(
+        after["members"],
+        json!([]),
+        "a deleted User leaves its groups"
+    );
+}
+
+async fn put_replaces_members_and_delete_removes_the_group(backend: Backend) {
+    let (server, token, users) = provisioning(backend).await;
+    let group = body(
+        server
+            .post("/scim/v2/Groups", &token)
+            .json(&json!({ "displayName": "Ops", "members": [{ "value": users[0] }] }))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let path = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
+    let response = server
+        .client
+        .put(server.url(&path))
+        .bearer_auth(&token)
+        .header("if-match", "W/\"1\"")
+        .json(&json!({ "displayName": "Ops", "members": [{ "value": users[1] }, { "value": users[2] }] }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        member_ids(&body(response).await),
+        sorted(&[&users[1], &users[2]])
+    );
+    let response = server
+        .client
+        .delete(server.url(&path))
+        .bearer_auth(&token)
+        .header("if-match", "W/\"1\"")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+    let response = server
+        .client
+        .delete(server.url(&path))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        server
+            .get(&path, &token)
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let acme = gatehouse::domain::AccountId::parse("acme").expect("slug");
+    let names: Vec<String> = server
+        .services
+        .store
+        .events_after(&acme, 0, 100)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|event| event.name)
+        .filter(|name| name.starts_with("scim_group"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "scim_group.create",
+            "scim_group.update",
+            "scim_group.delete"
+        ]
+    );
+}
+
+both_backends!(
+    create_group_with_members_and_group_type,
+    bad_groups_are_refused_with_scim_errors,
+    patch_changes_membership_row_by_row,
+    put_replaces_members_and_delete_removes_the_group,
+);
