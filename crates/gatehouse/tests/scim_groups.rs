@@ -350,7 +350,64 @@ async fn put_replaces_members_and_delete_removes_the_group(backend: Backend) {
     );
 }
 
+/// `POST /.search` at the root lists Users, then Groups, and pages across both.
+async fn root_search_spans_users_and_groups(backend: Backend) {
+    let (server, token, users) = provisioning(backend).await;
+    for name in ["Ops", "Sales"] {
+        server
+            .post("/scim/v2/Groups", &token)
+            .json(&json!({ "displayName": name }))
+            .send()
+            .await
+            .expect("request");
+    }
+    let search = |request: Value| {
+        let call = server.post("/scim/v2/.search", &token).json(&request);
+        async move { body(call.send().await.expect("request")).await }
+    };
+    let groups_only = search(json!({ "filter": "displayName eq \"ops\"" })).await;
+    assert_eq!(
+        (
+            groups_only["totalResults"].as_u64(),
+            groups_only["Resources"][0]["meta"]["resourceType"].as_str()
+        ),
+        (Some(1), Some("Group"))
+    );
+    let users_only = search(json!({ "filter": "userName eq \"ada\"" })).await;
+    assert_eq!(
+        (
+            users_only["totalResults"].as_u64(),
+            users_only["Resources"][0]["id"].as_str()
+        ),
+        (Some(1), Some(users[0].as_str()))
+    );
+    let page = search(json!({ "startIndex": 3, "count": 2 })).await;
+    assert_eq!(page["totalResults"], 5);
+    let kinds: Vec<&str> = page["Resources"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|resource| resource["meta"]["resourceType"].as_str().expect("type"))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["User", "Group"],
+        "the third User, then the first Group"
+    );
+    let group_search = body(
+        server
+            .post("/scim/v2/Groups/.search", &token)
+            .json(&json!({ "filter": "displayName sw \"s\"" }))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(group_search["Resources"][0]["displayName"], "Sales");
+}
+
 both_backends!(
+    root_search_spans_users_and_groups,
     create_group_with_members_and_group_type,
     bad_groups_are_refused_with_scim_errors,
     patch_changes_membership_row_by_row,

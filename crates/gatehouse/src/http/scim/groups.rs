@@ -24,7 +24,7 @@ use crate::service::scim::GroupWithMembers;
 const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// The representation of a group (RFC 7643 §4.2) with its members.
-fn representation(group: &GroupWithMembers, base_url: &str) -> Value {
+pub(super) fn representation(group: &GroupWithMembers, base_url: &str) -> Value {
     let record = &group.group;
     let mut resource = match &record.resource {
         Value::Object(object) => object.clone(),
@@ -119,6 +119,22 @@ pub async fn list(
         }),
     )
     .into_response())
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> ScimResult {
+    let parameters = super::users::search_parameters(&body)?;
+    list(
+        State(state),
+        Extension(principal),
+        OriginalUri(uri),
+        Query(parameters),
+    )
+    .await
 }
 
 pub async fn create(

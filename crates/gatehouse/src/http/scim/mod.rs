@@ -3,13 +3,14 @@
 //! errors are SCIM error messages (RFC 7644 §3.12).
 //!
 //! Served so far: authentication, errors, discovery (`/ServiceProviderConfig`,
-//! `/ResourceTypes`, `/Schemas`), `/Users`, `/Groups` and `/.search` (Users). Bulk and `/Me` are to come;
+//! `/ResourceTypes`, `/Schemas`), `/Users`, `/Groups` and `/.search`. Bulk and `/Me` are to come;
 //! the ServiceProviderConfig advertises only what is served.
 
 mod authenticate;
 mod discovery;
 mod groups;
 mod response;
+mod search;
 mod users;
 
 use axum::Router;
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/Users", get(users::list).post(users::create))
         .route("/Users/.search", post(users::search))
         .route("/Groups", get(groups::list).post(groups::create))
+        .route("/Groups/.search", post(groups::search))
         .route(
             "/Groups/{id}",
             get(groups::get_one)
@@ -37,8 +39,7 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .patch(groups::patch)
                 .delete(groups::delete),
         )
-        // Only Users are served so far, so a search at the root searches Users.
-        .route("/.search", post(users::search))
+        .route("/.search", post(search::search_all))
         .route(
             "/Users/{id}",
             get(users::get_one)

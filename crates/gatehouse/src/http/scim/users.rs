@@ -74,7 +74,7 @@ pub(super) fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, ScimF
 }
 
 /// The representation of a stored SCIM User (RFC 7643 §4.1, §3.1 `meta`).
-fn representation(record: &ScimUserRecord, base_url: &str) -> Value {
+pub(super) fn representation(record: &ScimUserRecord, base_url: &str) -> Value {
     let mut resource = match &record.resource {
         Value::Object(object) => object.clone(),
         _ => Map::new(),
@@ -201,15 +201,9 @@ struct SearchRequest {
     excluded_attributes: Option<Vec<String>>,
 }
 
-const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
-
-pub async fn search(
-    State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    OriginalUri(uri): OriginalUri,
-    body: Bytes,
-) -> ScimResult {
-    let request: SearchRequest = serde_json::from_value(json_body(&body)?).map_err(|error| {
+/// The list parameters of a `SearchRequest` body.
+pub(super) fn search_parameters(body: &Bytes) -> Result<ListParameters, ScimFailure> {
+    let request: SearchRequest = serde_json::from_value(json_body(body)?).map_err(|error| {
         ScimFailure::from(ScimError::invalid_syntax(format!(
             "not a SearchRequest: {error}"
         )))
@@ -239,6 +233,18 @@ pub async fn search(
         attributes: request.attributes.map(|names| names.join(",")),
         excluded_attributes: request.excluded_attributes.map(|names| names.join(",")),
     };
+    Ok(parameters)
+}
+
+const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+pub async fn search(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> ScimResult {
+    let parameters = search_parameters(&body)?;
     list_users(&state, &principal, &uri, parameters).await
 }
 

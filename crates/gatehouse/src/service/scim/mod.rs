@@ -4,8 +4,10 @@
 
 mod groups;
 mod projection;
+mod search;
 mod users;
 
 pub use groups::GroupWithMembers;
 pub use projection::{UserProjection, project_user};
+pub use search::ScimResource;
 pub use users::{ScimListQuery, SortOrder};
