@@ -12,7 +12,7 @@ use crate::service::{Principal, ServiceError, ServiceResult, Services};
 use crate::store::Listing;
 
 pub enum ScimResource {
-    User(ScimUserRecord),
+    User(Box<ScimUserRecord>),
     Group(GroupWithMembers),
 }
 
@@ -71,7 +71,12 @@ impl Services {
                 ..query.clone()
             };
             let users = empty_when_not_applicable(self.scim_users(principal, &page).await)?;
-            items.extend(users.items.into_iter().map(ScimResource::User));
+            items.extend(
+                users
+                    .items
+                    .into_iter()
+                    .map(|user| ScimResource::User(Box::new(user))),
+            );
         }
         let remaining = count - u64::try_from(items.len()).unwrap_or(count);
         if remaining > 0 && offset + count > users_total {
