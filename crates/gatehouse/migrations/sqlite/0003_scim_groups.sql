@@ -26,6 +26,8 @@ CREATE TABLE scim_group_members (
     attribute    TEXT NOT NULL DEFAULT 'members',
     value        TEXT NOT NULL,
     type         TEXT NOT NULL CHECK (type IN ('User', 'Group')),
+    -- The name the client gave the member, if any (RFC 7643 §2.4 `display`, immutable).
+    display      TEXT,
     PRIMARY KEY (group_id, member_id)
 ) STRICT;
 CREATE INDEX scim_group_members_by_member ON scim_group_members (account_id, member_id);

@@ -13,7 +13,9 @@ mod token;
 pub use account::{ACCOUNT_ID_MAX_LENGTH, Account, AccountId, AccountIdError};
 pub use event::{Actor, Event, NewEvent};
 pub use person::{Person, PersonId, PersonSource};
-pub use scim_group::{GroupMember, MemberType, MembershipChange, ScimGroupId, ScimGroupRecord};
+pub use scim_group::{
+    GroupMember, MemberType, MembershipChange, NewMember, ScimGroupId, ScimGroupRecord,
+};
 pub use scim_user::{ScimUserId, ScimUserRecord, ScimValue, case_insensitive_key};
 pub use token::{PersonalAccessToken, TokenId, TokenStatus};
 

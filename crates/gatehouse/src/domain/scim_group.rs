@@ -65,15 +65,24 @@ pub struct ScimGroupRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A member as a write names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMember {
+    pub id: Uuid,
+    pub member_type: MemberType,
+    /// The display name the client sent, kept as given.
+    pub display: Option<String>,
+}
+
 /// What a write does to a group's members.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MembershipChange {
     Unchanged,
     /// The members become exactly these.
-    Replace(Vec<(Uuid, MemberType)>),
+    Replace(Vec<NewMember>),
     /// Add these (ignoring those already in), remove those (ignoring those not in).
     Edit {
-        added: Vec<(Uuid, MemberType)>,
+        added: Vec<NewMember>,
         removed: Vec<Uuid>,
     },
 }

@@ -18,9 +18,9 @@ pub use sqlite::SqliteStore;
 
 use crate::auth::{RoleSet, ScopeSet, TokenHash};
 use crate::domain::{
-    Account, AccountId, Event, GroupMember, MemberType, MembershipChange, NewEvent, Person,
-    PersonId, PersonalAccessToken, ScimGroupId, ScimGroupRecord, ScimUserId, ScimUserRecord,
-    TokenId,
+    Account, AccountId, Event, GroupMember, MemberType, MembershipChange, NewEvent, NewMember,
+    Person, PersonId, PersonalAccessToken, ScimGroupId, ScimGroupRecord, ScimUserId,
+    ScimUserRecord, TokenId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -220,7 +220,7 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_scim_group(
         &self,
         group: &ScimGroupRecord,
-        members: &[(uuid::Uuid, MemberType)],
+        members: &[NewMember],
         events: &[NewEvent],
     ) -> StoreResult<()>;
     /// Replaces a SCIM Group at `expected_version` and applies `members` as row inserts and

@@ -605,7 +605,7 @@ impl Store for Backend {
     async fn insert_scim_group(
         &self,
         group: &ScimGroupRecord,
-        members: &[(Uuid, MemberType)],
+        members: &[NewMember],
         events: &[NewEvent],
     ) -> StoreResult<()> {
         insert_scim_group(self.begin_write().await?, group, members, events).await

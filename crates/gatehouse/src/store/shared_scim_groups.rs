@@ -1,6 +1,8 @@
 // SCIM Groups and their members: the SQL both backends share, included beside `shared.rs`.
 
-use crate::domain::{GroupMember, MemberType, MembershipChange, ScimGroupId, ScimGroupRecord};
+use crate::domain::{
+    GroupMember, MemberType, MembershipChange, NewMember, ScimGroupId, ScimGroupRecord,
+};
 
 #[derive(FromRow)]
 struct ScimGroupRow {
@@ -80,18 +82,19 @@ async fn write_scim_group_row(
 async fn add_members(
     connection: &mut <Db as sqlx::Database>::Connection,
     group: &ScimGroupRecord,
-    members: &[(Uuid, MemberType)],
+    members: &[NewMember],
 ) -> StoreResult<()> {
-    for (member_id, member_type) in members {
+    for member in members {
         sqlx::query(
-            "INSERT INTO scim_group_members (group_id, account_id, member_id, value, type) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (group_id, member_id) DO NOTHING",
+            "INSERT INTO scim_group_members (group_id, account_id, member_id, value, type, display) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (group_id, member_id) DO NOTHING",
         )
         .bind(group.id.0)
         .bind(group.account_id.as_str())
-        .bind(*member_id)
-        .bind(member_id.to_string())
-        .bind(member_type.as_str())
+        .bind(member.id)
+        .bind(member.id.to_string())
+        .bind(member.member_type.as_str())
+        .bind(&member.display)
         .execute(&mut *connection)
         .await
         .map_err(classify)?;
@@ -117,7 +120,7 @@ async fn remove_members(
 async fn insert_scim_group(
     mut transaction: Transaction<'static, Db>,
     group: &ScimGroupRecord,
-    members: &[(Uuid, MemberType)],
+    members: &[NewMember],
     events: &[NewEvent],
 ) -> StoreResult<()> {
     write_scim_group_row(&mut transaction, group, None).await?;
@@ -238,7 +241,7 @@ async fn scim_group_members(
     }
     let mut query = sqlx::QueryBuilder::<Db>::new(
         "SELECT m.group_id, m.member_id, m.type AS type_name, \
-         COALESCE(u.display_name, u.user_name, mg.display_name) AS display \
+         COALESCE(m.display, u.display_name, u.user_name, mg.display_name) AS display \
          FROM scim_group_members m \
          LEFT JOIN scim_users u ON u.id = m.member_id \
          LEFT JOIN scim_groups mg ON mg.id = m.member_id \

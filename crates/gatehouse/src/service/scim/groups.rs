@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::users::{DEFAULT_COUNT, MAX_RESULTS, ScimListQuery, SortOrder};
 use crate::auth::{Access, Resource, Scope};
 use crate::domain::{
-    GroupMember, MemberType, MembershipChange, NewEvent, ScimGroupId, ScimGroupRecord,
+    GroupMember, MemberType, MembershipChange, NewEvent, NewMember, ScimGroupId, ScimGroupRecord,
 };
 use crate::service::{Principal, ServiceError, ServiceResult, Services};
 use crate::store::{Listing, ScimGroupColumns};
@@ -45,7 +45,61 @@ struct GroupProjection {
     group_type: String,
     resource: Value,
     /// `None` when the representation has no `members` (a PATCH result: members are rows).
-    members: Option<Vec<String>>,
+    members: Option<Vec<MemberReference>>,
+}
+
+/// A member as a request names it: its id and, optionally, the display name the client gave.
+#[derive(Clone, Debug)]
+struct MemberReference {
+    id: String,
+    display: Option<String>,
+}
+
+/// The member references of a `members` value: an array of `{value, display, …}` objects.
+fn member_references(value: &Value) -> Result<Vec<MemberReference>, ScimError> {
+    let Value::Array(members) = value else {
+        return Err(ScimError::invalid_value("members must be an array"));
+    };
+    members
+        .iter()
+        .map(
+            |member| match (member.get("value"), member.get("display")) {
+                (Some(Value::String(id)), display) => Ok(MemberReference {
+                    id: id.clone(),
+                    display: display.and_then(Value::as_str).map(str::to_owned),
+                }),
+                _ => Err(ScimError::invalid_value("each member needs a string value")),
+            },
+        )
+        .collect()
+}
+
+/// The display names PATCH operations give to members they add, by member id.
+fn patched_member_displays(operations: &[scim::patch::PatchOperation]) -> HashMap<String, String> {
+    let mut displays = HashMap::new();
+    for operation in operations {
+        let members = match (&operation.path, &operation.value) {
+            (Some(path), Some(value))
+                if path.attribute.attribute.eq_ignore_ascii_case("members")
+                    && path.value_filter.is_none() =>
+            {
+                Some(value)
+            }
+            (None, Some(Value::Object(object))) => object
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case("members"))
+                .map(|(_, value)| value),
+            _ => None,
+        };
+        if let Some(references) = members.and_then(|value| member_references(value).ok()) {
+            for reference in references {
+                if let Some(display) = reference.display {
+                    displays.insert(reference.id, display);
+                }
+            }
+        }
+    }
+    displays
 }
 
 fn scim(error: ScimError) -> ServiceError {
@@ -102,16 +156,7 @@ fn project_group(body: &Value) -> Result<GroupProjection, ScimError> {
     let members = match get(object, "members") {
         None => None,
         Some(Value::Null) => Some(Vec::new()),
-        Some(Value::Array(members)) => Some(
-            members
-                .iter()
-                .map(|member| match member.get("value") {
-                    Some(Value::String(id)) => Ok(id.clone()),
-                    _ => Err(ScimError::invalid_value("each member needs a string value")),
-                })
-                .collect::<Result<_, _>>()?,
-        ),
-        Some(_) => return Err(ScimError::invalid_value("members must be an array")),
+        Some(value) => Some(member_references(value)?),
     };
     let mut resource: Map<String, Value> = object
         .iter()
@@ -161,32 +206,40 @@ impl Services {
     async fn resolve_members(
         &self,
         principal: &Principal,
-        ids: &[String],
-    ) -> ServiceResult<Vec<(Uuid, MemberType)>> {
-        let mut parsed = Vec::with_capacity(ids.len());
-        for id in ids {
-            let uuid = Uuid::parse_str(id).map_err(|_| {
+        references: &[MemberReference],
+    ) -> ServiceResult<Vec<NewMember>> {
+        // Parse and de-duplicate (a repeated id keeps its first display name), keeping order.
+        let mut parsed: Vec<(Uuid, Option<String>)> = Vec::with_capacity(references.len());
+        for reference in references {
+            let uuid = Uuid::parse_str(&reference.id).map_err(|_| {
                 scim(ScimError::invalid_value(format!(
-                    "member {id} is not a User or Group of this account"
+                    "member {} is not a User or Group of this account",
+                    reference.id
                 )))
             })?;
-            if !parsed.contains(&uuid) {
-                parsed.push(uuid);
+            if !parsed.iter().any(|(id, _)| *id == uuid) {
+                parsed.push((uuid, reference.display.clone()));
             }
         }
+        let ids: Vec<Uuid> = parsed.iter().map(|(id, _)| *id).collect();
         let kinds: HashMap<Uuid, MemberType> = self
             .store
-            .scim_member_kinds(&principal.account_id, &parsed)
+            .scim_member_kinds(&principal.account_id, &ids)
             .await?
             .into_iter()
             .collect();
         parsed
             .into_iter()
-            .map(|id| {
-                kinds.get(&id).map(|kind| (id, *kind)).ok_or_else(|| {
+            .map(|(id, display)| {
+                let member_type = *kinds.get(&id).ok_or_else(|| {
                     scim(ScimError::invalid_value(format!(
                         "member {id} is not a User or Group of this account"
                     )))
+                })?;
+                Ok(NewMember {
+                    id,
+                    member_type,
+                    display,
                 })
             })
             .collect()
@@ -380,16 +433,28 @@ impl Services {
         }
         apply_operations(&mut resource, &other_operations, &ResourceKind::Group).map_err(scim)?;
         let projection = project_group(&resource).map_err(scim)?;
+        let displays = patched_member_displays(&operations);
+        let references = |ids: &[String]| -> Vec<MemberReference> {
+            ids.iter()
+                .map(|id| MemberReference {
+                    id: id.clone(),
+                    display: displays.get(id).cloned(),
+                })
+                .collect()
+        };
         let membership = if member_changes.remove_all && member_changes.replaced_with.is_none() {
             MembershipChange::Replace(Vec::new())
         } else if let Some(replacement) = &member_changes.replaced_with {
-            MembershipChange::Replace(self.resolve_members(principal, replacement).await?)
+            MembershipChange::Replace(
+                self.resolve_members(principal, &references(replacement))
+                    .await?,
+            )
         } else if member_changes.added.is_empty() && member_changes.removed.is_empty() {
             MembershipChange::Unchanged
         } else {
             MembershipChange::Edit {
                 added: self
-                    .resolve_members(principal, &member_changes.added)
+                    .resolve_members(principal, &references(&member_changes.added))
                     .await?,
                 // An id that is no member (or no id at all) is simply not removed.
                 removed: member_changes
@@ -429,7 +494,7 @@ impl Services {
             }
             MembershipChange::Edit { added, removed } => json!({
                 "id": group.id, "displayName": group.display_name,
-                "members_added": added.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+                "members_added": added.iter().map(|member| member.id).collect::<Vec<_>>(),
                 "members_removed": removed,
             }),
         };
