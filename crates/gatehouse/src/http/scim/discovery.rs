@@ -6,12 +6,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use scim::error::ScimError;
 use scim::schema::{self, BulkSettings, ServiceProviderConfig};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::response::{ScimFailure, ScimResponse};
+use super::response::{ScimFailure, ScimResponse, list_message};
 use crate::http::AppState;
-
-const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// The SCIM base URL the request came through: `…/scim/v2` or `…/accounts/{account}/scim/v2`.
 pub(super) fn scim_base_url(state: &AppState, uri: &axum::http::Uri) -> String {
@@ -36,16 +34,6 @@ fn served_capabilities() -> ServiceProviderConfig {
     }
 }
 
-fn list_response(resources: Vec<Value>) -> Value {
-    json!({
-        "schemas": [LIST_RESPONSE_SCHEMA],
-        "totalResults": resources.len(),
-        "itemsPerPage": resources.len(),
-        "startIndex": 1,
-        "Resources": resources,
-    })
-}
-
 pub async fn service_provider_config(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
@@ -62,11 +50,15 @@ pub async fn resource_types(
     OriginalUri(uri): OriginalUri,
 ) -> Response {
     let base_url = scim_base_url(&state, &uri);
-    let resources = schema::resource_types()
+    let resources: Vec<Value> = schema::resource_types()
         .iter()
         .map(|resource_type| resource_type.to_json(&base_url))
         .collect();
-    ScimResponse(StatusCode::OK, list_response(resources)).into_response()
+    ScimResponse(
+        StatusCode::OK,
+        list_message(resources.len() as u64, 1, resources),
+    )
+    .into_response()
 }
 
 pub async fn resource_type(
@@ -90,11 +82,15 @@ pub async fn resource_type(
 
 pub async fn schemas(State(state): State<AppState>, OriginalUri(uri): OriginalUri) -> Response {
     let base_url = scim_base_url(&state, &uri);
-    let resources = schema::schemas()
+    let resources: Vec<Value> = schema::schemas()
         .iter()
         .map(|definition| definition.to_json(&base_url))
         .collect();
-    ScimResponse(StatusCode::OK, list_response(resources)).into_response()
+    ScimResponse(
+        StatusCode::OK,
+        list_message(resources.len() as u64, 1, resources),
+    )
+    .into_response()
 }
 
 pub async fn schema(

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::discovery::scim_base_url;
-use super::response::ScimResponse;
+use super::response::{ScimResponse, list_message};
 use super::users::{
     ListParameters, ProjectionParameters, ScimResult, etag, expected_version, id_of, json_body,
     list_query, select,
@@ -20,8 +20,6 @@ use crate::domain::MemberType;
 use crate::http::AppState;
 use crate::service::Principal;
 use crate::service::scim::GroupWithMembers;
-
-const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// The representation of a group (RFC 7643 §4.2) with its members.
 pub(super) fn representation(group: &GroupWithMembers, base_url: &str) -> Value {
@@ -110,13 +108,7 @@ pub async fn list(
         .collect();
     Ok(ScimResponse(
         StatusCode::OK,
-        json!({
-            "schemas": [LIST_RESPONSE_SCHEMA],
-            "totalResults": listing.total,
-            "itemsPerPage": resources.len(),
-            "startIndex": start_index,
-            "Resources": resources,
-        }),
+        list_message(listing.total, start_index, resources),
     )
     .into_response())
 }

@@ -24,6 +24,23 @@ impl IntoResponse for ScimResponse {
     }
 }
 
+const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/// A `ListResponse` message (RFC 7644 §3.4.2): one page of resources and where it starts.
+pub fn list_message(
+    total: u64,
+    start_index: u64,
+    resources: Vec<serde_json::Value>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": total,
+        "itemsPerPage": resources.len(),
+        "startIndex": start_index,
+        "Resources": resources,
+    })
+}
+
 /// A SCIM error message, keeping any `WWW-Authenticate` challenge RFC 6750 asks for. Boxed, so
 /// results that may carry one stay small.
 pub struct ScimFailure(Box<Failure>);

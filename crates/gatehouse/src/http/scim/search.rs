@@ -5,16 +5,14 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::discovery::scim_base_url;
-use super::response::ScimResponse;
+use super::response::{ScimResponse, list_message};
 use super::users::{ScimResult, list_query, search_parameters, select};
 use crate::http::AppState;
 use crate::service::Principal;
 use crate::service::scim::ScimResource;
-
-const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 pub async fn search_all(
     State(state): State<AppState>,
@@ -43,13 +41,7 @@ pub async fn search_all(
         .collect();
     Ok(ScimResponse(
         StatusCode::OK,
-        json!({
-            "schemas": [LIST_RESPONSE_SCHEMA],
-            "totalResults": listing.total,
-            "itemsPerPage": resources.len(),
-            "startIndex": start_index,
-            "Resources": resources,
-        }),
+        list_message(listing.total, start_index, resources),
     )
     .into_response())
 }

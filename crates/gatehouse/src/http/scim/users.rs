@@ -13,13 +13,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::discovery::scim_base_url;
-use super::response::{ScimFailure, ScimResponse};
+use super::response::{ScimFailure, ScimResponse, list_message};
 use crate::domain::ScimUserRecord;
 use crate::http::AppState;
 use crate::service::Principal;
 use crate::service::scim::{ScimListQuery, SortOrder};
-
-const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 pub(super) type ScimResult = Result<Response, ScimFailure>;
 
@@ -293,13 +291,7 @@ async fn list_users(
         .collect();
     Ok(ScimResponse(
         StatusCode::OK,
-        json!({
-            "schemas": [LIST_RESPONSE_SCHEMA],
-            "totalResults": listing.total,
-            "itemsPerPage": resources.len(),
-            "startIndex": start_index,
-            "Resources": resources,
-        }),
+        list_message(listing.total, start_index, resources),
     )
     .into_response())
 }

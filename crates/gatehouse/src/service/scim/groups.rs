@@ -6,16 +6,14 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use scim::error::ScimError;
-use scim::filter::{AttributePath, FilterLimits, parse_filter_with};
 use scim::patch::{apply_operations, parse_patch_request, split_member_operations};
 use scim::schema::{
     DEFAULT_GROUP_TYPE, GATEHOUSE_GROUP_SCHEMA_URN, GROUP_SCHEMA_URN, GROUP_TYPES, ResourceKind,
 };
-use scim::sql::{compile_filter, compile_sort};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::users::{DEFAULT_COUNT, MAX_RESULTS, ScimListQuery, SortOrder};
+use super::users::{ListPlan, ScimListQuery};
 use crate::auth::{Access, Resource, Scope};
 use crate::domain::{
     GroupMember, MemberType, MembershipChange, NewEvent, NewMember, ScimGroupId, ScimGroupRecord,
@@ -321,45 +319,15 @@ impl Services {
         query: &ScimListQuery,
     ) -> ServiceResult<(Listing<GroupWithMembers>, u64)> {
         principal.require(READ)?;
-        let dialect = self.store.dialect();
-        let filter = match query.filter.as_deref() {
-            Some(text) => {
-                let filter = parse_filter_with(text, &FilterLimits::default())
-                    .map_err(|error| scim(error.into()))?;
-                Some(
-                    compile_filter(&filter, &ScimGroupColumns, dialect, 2)
-                        .map_err(|error| scim(error.into()))?,
-                )
-            }
-            None => None,
-        };
-        let order_by = match query.sort_by.as_deref() {
-            Some(path) => {
-                let path = AttributePath::parse(path)
-                    .map_err(|error| scim(ScimError::invalid_value(error.to_string())))?;
-                let descending = query.sort_order == Some(SortOrder::Descending);
-                Some(
-                    compile_sort(&path, descending, &ScimGroupColumns, dialect)
-                        .map_err(|error| scim(error.into()))?,
-                )
-            }
-            None => None,
-        };
-        let start_index = u64::try_from(query.start_index.unwrap_or(1).max(1)).unwrap_or(1);
-        let count = query
-            .count
-            .map_or(DEFAULT_COUNT, |count| {
-                u32::try_from(count.max(0)).unwrap_or(MAX_RESULTS)
-            })
-            .min(MAX_RESULTS);
+        let plan = ListPlan::new(query, &ScimGroupColumns, self.store.dialect())?;
         let listing = self
             .store
             .scim_groups(
                 &principal.account_id,
-                filter.as_ref(),
-                order_by.as_deref(),
-                start_index - 1,
-                count,
+                plan.filter.as_ref(),
+                plan.order_by.as_deref(),
+                plan.offset(),
+                plan.count,
             )
             .await?;
         let ids: Vec<ScimGroupId> = listing.items.iter().map(|group| group.id).collect();
@@ -384,7 +352,7 @@ impl Services {
                 items,
                 total: listing.total,
             },
-            start_index,
+            plan.start_index,
         ))
     }
 

@@ -38,6 +38,66 @@ pub enum SortOrder {
     Descending,
 }
 
+/// A list request compiled for the store: the WHERE fragment, the ORDER BY and the window.
+pub(super) struct ListPlan {
+    pub filter: Option<scim::sql::SqlFragment>,
+    pub order_by: Option<String>,
+    pub start_index: u64,
+    pub count: u32,
+}
+
+impl ListPlan {
+    /// Parses and compiles a list request over a resource type's columns (filter placeholders
+    /// from `$2`: `$1` is the account).
+    pub fn new(
+        query: &ScimListQuery,
+        columns: &dyn scim::sql::ColumnMap,
+        dialect: scim::sql::Dialect,
+    ) -> ServiceResult<Self> {
+        let filter = match query.filter.as_deref() {
+            Some(text) => {
+                let filter = parse_filter_with(text, &FilterLimits::default())
+                    .map_err(|error| scim(error.into()))?;
+                Some(
+                    compile_filter(&filter, columns, dialect, 2)
+                        .map_err(|error| scim(error.into()))?,
+                )
+            }
+            None => None,
+        };
+        let order_by = match query.sort_by.as_deref() {
+            Some(path) => {
+                let path = AttributePath::parse(path)
+                    .map_err(|error| scim(ScimError::invalid_value(error.to_string())))?;
+                let descending = query.sort_order == Some(SortOrder::Descending);
+                Some(
+                    compile_sort(&path, descending, columns, dialect)
+                        .map_err(|error| scim(error.into()))?,
+                )
+            }
+            None => None,
+        };
+        // RFC 7644 §3.4.2.4: a startIndex below 1 means 1; a negative count means 0.
+        let start_index = u64::try_from(query.start_index.unwrap_or(1).max(1)).unwrap_or(1);
+        let count = query
+            .count
+            .map_or(DEFAULT_COUNT, |count| {
+                u32::try_from(count.max(0)).unwrap_or(MAX_RESULTS)
+            })
+            .min(MAX_RESULTS);
+        Ok(Self {
+            filter,
+            order_by,
+            start_index,
+            count,
+        })
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.start_index - 1
+    }
+}
+
 /// A list request (RFC 7644 §3.4.2): filter, sort and 1-based index pagination.
 #[derive(Clone, Debug, Default)]
 pub struct ScimListQuery {
@@ -271,49 +331,18 @@ impl Services {
         query: &ScimListQuery,
     ) -> ServiceResult<(Listing<ScimUserRecord>, u64)> {
         principal.require(READ)?;
-        let dialect = self.store.dialect();
-        let filter = match query.filter.as_deref() {
-            Some(text) => {
-                let filter = parse_filter_with(text, &FilterLimits::default())
-                    .map_err(|error| scim(error.into()))?;
-                Some(
-                    compile_filter(&filter, &ScimUserColumns, dialect, 2)
-                        .map_err(|error| scim(error.into()))?,
-                )
-            }
-            None => None,
-        };
-        let order_by = match query.sort_by.as_deref() {
-            Some(path) => {
-                let path = AttributePath::parse(path)
-                    .map_err(|error| scim(ScimError::invalid_value(error.to_string())))?;
-                let descending = query.sort_order == Some(SortOrder::Descending);
-                Some(
-                    compile_sort(&path, descending, &ScimUserColumns, dialect)
-                        .map_err(|error| scim(error.into()))?,
-                )
-            }
-            None => None,
-        };
-        // RFC 7644 §3.4.2.4: a startIndex below 1 means 1; a negative count means 0.
-        let start_index = u64::try_from(query.start_index.unwrap_or(1).max(1)).unwrap_or(1);
-        let count = query
-            .count
-            .map_or(DEFAULT_COUNT, |count| {
-                u32::try_from(count.max(0)).unwrap_or(MAX_RESULTS)
-            })
-            .min(MAX_RESULTS);
+        let plan = ListPlan::new(query, &ScimUserColumns, self.store.dialect())?;
         let listing = self
             .store
             .scim_users(
                 &principal.account_id,
-                filter.as_ref(),
-                order_by.as_deref(),
-                start_index - 1,
-                count,
+                plan.filter.as_ref(),
+                plan.order_by.as_deref(),
+                plan.offset(),
+                plan.count,
             )
             .await?;
-        Ok((listing, start_index))
+        Ok((listing, plan.start_index))
     }
 
     /// PUT: the representation replaces the stored one.
