@@ -50,6 +50,11 @@ async fn service_provider_config_says_what_is_served(backend: Backend) {
     );
     assert_eq!(config["filter"]["supported"], true);
     assert_eq!(config["bulk"]["supported"], false, "not served yet");
+    assert_eq!(config["patch"]["supported"], true);
+    assert_eq!(
+        config["pagination"]["cursor"], false,
+        "index pagination only, so far"
+    );
     assert_eq!(
         config["meta"]["location"],
         format!("{}/scim/v2/ServiceProviderConfig", server.base_url)

@@ -5,7 +5,7 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use scim::error::ScimError;
-use scim::schema::{self, BulkSettings, ServiceProviderConfig};
+use scim::schema::{self, BulkSettings, PaginationSettings, ServiceProviderConfig};
 use serde_json::Value;
 
 use super::response::{ScimFailure, ScimResponse, list_message};
@@ -20,7 +20,7 @@ pub(super) fn scim_base_url(state: &AppState, uri: &axum::http::Uri) -> String {
     format!("{}{}", state.base_url, base_path)
 }
 
-/// What is served today. Bulk is switched on when its endpoint arrives.
+/// What is served today: bulk and cursor pagination are switched on when they arrive.
 fn served_capabilities() -> ServiceProviderConfig {
     let defaults = ServiceProviderConfig::default();
     ServiceProviderConfig {
@@ -29,6 +29,11 @@ fn served_capabilities() -> ServiceProviderConfig {
             supported: false,
             max_operations: 0,
             max_payload_size_bytes: 0,
+        },
+        // Index pagination only, until RFC 9865 cursors are served.
+        pagination: PaginationSettings {
+            cursor: false,
+            ..defaults.pagination.clone()
         },
         ..defaults
     }
