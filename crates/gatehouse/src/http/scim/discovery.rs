@@ -33,7 +33,7 @@ fn served_capabilities() -> ServiceProviderConfig {
         // Index pagination only, until RFC 9865 cursors are served.
         pagination: PaginationSettings {
             cursor: false,
-            ..defaults.pagination.clone()
+            ..defaults.pagination
         },
         ..defaults
     }
