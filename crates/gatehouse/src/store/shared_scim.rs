@@ -267,6 +267,45 @@ macro_rules! bind_sql_values {
     }};
 }
 
+/// One filtered, ordered page of a SCIM resource table and the size of the whole result.
+/// `table` is the table with its alias (`scim_users u`), `alias` that alias; the filter's
+/// placeholders start at `$2` (`$1` is the account).
+async fn filtered_page<Row>(
+    pool: &Pool<Db>,
+    (table, alias, columns): (&str, &str, &str),
+    account: &AccountId,
+    filter: Option<&SqlFragment>,
+    order_by: Option<&str>,
+    offset: u64,
+    limit: u32,
+) -> StoreResult<(Vec<Row>, u64)>
+where
+    Row: for<'row> FromRow<'row, <Db as sqlx::Database>::Row> + Send + Unpin,
+{
+    let (condition, binds): (&str, &[SqlValue]) = match filter {
+        Some(fragment) => (fragment.sql.as_str(), fragment.binds.as_slice()),
+        None => ("1 = 1", &[]),
+    };
+    let count_sql = format!("SELECT COUNT(*) FROM {table} WHERE {alias}.account_id = $1 AND ({condition})");
+    let count_query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql)).bind(account.as_str());
+    let (total,) = bind_sql_values!(count_query, binds).fetch_one(pool).await?;
+    let limit_placeholder = 2 + binds.len();
+    let default_order = format!("{alias}.created_at ASC");
+    let order = order_by.unwrap_or(&default_order);
+    let page_sql = format!(
+        "SELECT {columns} FROM {table} WHERE {alias}.account_id = $1 AND ({condition}) \
+         ORDER BY {order}, {alias}.id ASC LIMIT ${limit_placeholder} OFFSET ${}",
+        limit_placeholder + 1
+    );
+    let page_query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(page_sql)).bind(account.as_str());
+    let rows = bind_sql_values!(page_query, binds)
+        .bind(i64::from(limit))
+        .bind(offset_as_i64(offset))
+        .fetch_all(pool)
+        .await?;
+    Ok((rows, count_as_u64(total)))
+}
+
 async fn scim_users(
     pool: &Pool<Db>,
     account: &AccountId,
@@ -275,26 +314,9 @@ async fn scim_users(
     offset: u64,
     limit: u32,
 ) -> StoreResult<Listing<ScimUserRecord>> {
-    let (condition, binds): (&str, &[SqlValue]) = match filter {
-        Some(fragment) => (fragment.sql.as_str(), fragment.binds.as_slice()),
-        None => ("1 = 1", &[]),
-    };
-    let count_sql = format!("SELECT COUNT(*) FROM scim_users u WHERE u.account_id = $1 AND ({condition})");
-    let count_query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql)).bind(account.as_str());
-    let (total,) = bind_sql_values!(count_query, binds).fetch_one(pool).await?;
-    let limit_placeholder = 2 + binds.len();
-    let order = order_by.unwrap_or("u.created_at ASC");
-    let page_sql = format!(
-        "SELECT {SCIM_USER_COLUMNS} FROM scim_users u WHERE u.account_id = $1 AND ({condition}) \
-         ORDER BY {order}, u.id ASC LIMIT ${limit_placeholder} OFFSET ${}",
-        limit_placeholder + 1
-    );
-    let page_query = sqlx::query_as::<_, ScimUserRow>(sqlx::AssertSqlSafe(page_sql)).bind(account.as_str());
-    let rows = bind_sql_values!(page_query, binds)
-        .bind(i64::from(limit))
-        .bind(offset_as_i64(offset))
-        .fetch_all(pool)
-        .await?;
+    let table = ("scim_users u", "u", SCIM_USER_COLUMNS);
+    let (rows, total) =
+        filtered_page::<ScimUserRow>(pool, table, account, filter, order_by, offset, limit).await?;
     let items = rows.into_iter().map(ScimUserRow::into_record).collect::<StoreResult<_>>()?;
-    Ok(Listing { items, total: count_as_u64(total) })
+    Ok(Listing { items, total })
 }

@@ -207,28 +207,11 @@ async fn scim_groups(
     offset: u64,
     limit: u32,
 ) -> StoreResult<Listing<ScimGroupRecord>> {
-    let (condition, binds): (&str, &[SqlValue]) = match filter {
-        Some(fragment) => (fragment.sql.as_str(), fragment.binds.as_slice()),
-        None => ("1 = 1", &[]),
-    };
-    let count_sql = format!("SELECT COUNT(*) FROM scim_groups g WHERE g.account_id = $1 AND ({condition})");
-    let count_query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql)).bind(account.as_str());
-    let (total,) = bind_sql_values!(count_query, binds).fetch_one(pool).await?;
-    let limit_placeholder = 2 + binds.len();
-    let order = order_by.unwrap_or("g.created_at ASC");
-    let page_sql = format!(
-        "SELECT {SCIM_GROUP_COLUMNS} FROM scim_groups g WHERE g.account_id = $1 AND ({condition}) \
-         ORDER BY {order}, g.id ASC LIMIT ${limit_placeholder} OFFSET ${}",
-        limit_placeholder + 1
-    );
-    let page_query = sqlx::query_as::<_, ScimGroupRow>(sqlx::AssertSqlSafe(page_sql)).bind(account.as_str());
-    let rows = bind_sql_values!(page_query, binds)
-        .bind(i64::from(limit))
-        .bind(offset_as_i64(offset))
-        .fetch_all(pool)
-        .await?;
+    let table = ("scim_groups g", "g", SCIM_GROUP_COLUMNS);
+    let (rows, total) =
+        filtered_page::<ScimGroupRow>(pool, table, account, filter, order_by, offset, limit).await?;
     let items = rows.into_iter().map(ScimGroupRow::into_record).collect::<StoreResult<_>>()?;
-    Ok(Listing { items, total: count_as_u64(total) })
+    Ok(Listing { items, total })
 }
 
 async fn scim_group_members(

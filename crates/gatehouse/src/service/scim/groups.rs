@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::users::{ListPlan, ScimListQuery};
+use super::{check_version, scim};
 use crate::auth::{Access, Resource, Scope};
 use crate::domain::{
     GroupMember, MemberType, MembershipChange, NewEvent, NewMember, ScimGroupId, ScimGroupRecord,
@@ -98,10 +99,6 @@ fn patched_member_displays(operations: &[scim::patch::PatchOperation]) -> HashMa
         }
     }
     displays
-}
-
-fn scim(error: ScimError) -> ServiceError {
-    ServiceError::Scim(error)
 }
 
 fn not_found(id: impl std::fmt::Display) -> ServiceError {
@@ -365,7 +362,7 @@ impl Services {
     ) -> ServiceResult<GroupWithMembers> {
         principal.require(WRITE)?;
         let current = self.stored_group(principal, id).await?;
-        check_version(expected_version, current.version)?;
+        check_version("Group", expected_version, current.version)?;
         let projection = project_group(body).map_err(scim)?;
         let members = self
             .resolve_members(principal, projection.members.as_deref().unwrap_or_default())
@@ -388,7 +385,7 @@ impl Services {
     ) -> ServiceResult<GroupWithMembers> {
         principal.require(WRITE)?;
         let current = self.stored_group(principal, id).await?;
-        check_version(expected_version, current.version)?;
+        check_version("Group", expected_version, current.version)?;
         let operations = parse_patch_request(body).map_err(scim)?;
         let (member_changes, other_operations) =
             split_member_operations(&operations).map_err(scim)?;
@@ -487,7 +484,7 @@ impl Services {
     ) -> ServiceResult<()> {
         principal.require(WRITE)?;
         let current = self.stored_group(principal, id).await?;
-        check_version(expected_version, current.version)?;
+        check_version("Group", expected_version, current.version)?;
         let now = self.clock.now();
         let payload = json!({ "id": current.id, "displayName": current.display_name });
         let events = [event(
@@ -507,14 +504,5 @@ impl Services {
             )));
         }
         Ok(())
-    }
-}
-
-fn check_version(expected: Option<i64>, stored: i64) -> ServiceResult<()> {
-    match expected {
-        Some(version) if version != stored => Err(scim(ScimError::precondition_failed(format!(
-            "the Group has changed: its version is W/\"{stored}\", not W/\"{version}\""
-        )))),
-        _ => Ok(()),
     }
 }

@@ -11,3 +11,22 @@ pub use groups::GroupWithMembers;
 pub use projection::{UserProjection, project_user};
 pub use search::ScimResource;
 pub use users::{ScimListQuery, SortOrder};
+
+use scim::error::ScimError;
+
+use crate::service::{ServiceError, ServiceResult};
+
+/// A SCIM protocol error as a service error.
+fn scim(error: ScimError) -> ServiceError {
+    ServiceError::Scim(error)
+}
+
+/// `If-Match`: the write goes ahead only at the version the client last saw (412 otherwise).
+fn check_version(resource: &str, expected: Option<i64>, stored: i64) -> ServiceResult<()> {
+    match expected {
+        Some(version) if version != stored => Err(scim(ScimError::precondition_failed(format!(
+            "the {resource} has changed: its version is W/\"{stored}\", not W/\"{version}\""
+        )))),
+        _ => Ok(()),
+    }
+}

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::projection::{UserProjection, project_user};
+use super::{check_version, scim};
 use crate::auth::{Access, Resource, Scope};
 use crate::domain::{NewEvent, Person, PersonId, PersonSource, ScimUserId, ScimUserRecord};
 use crate::service::people::person_json;
@@ -108,21 +109,8 @@ pub struct ScimListQuery {
     pub count: Option<i64>,
 }
 
-fn scim(error: ScimError) -> ServiceError {
-    ServiceError::Scim(error)
-}
-
 fn not_found(id: impl std::fmt::Display) -> ServiceError {
     scim(ScimError::not_found(format!("User {id} not found")))
-}
-
-fn precondition(expected: Option<i64>, stored: i64) -> ServiceResult<()> {
-    match expected {
-        Some(version) if version != stored => Err(scim(ScimError::precondition_failed(format!(
-            "the User has changed: its version is W/\"{stored}\", not W/\"{version}\""
-        )))),
-        _ => Ok(()),
-    }
 }
 
 /// The person a projection describes, as a change to `person`.
@@ -355,7 +343,7 @@ impl Services {
     ) -> ServiceResult<ScimUserRecord> {
         principal.require(WRITE)?;
         let current = self.scim_user(principal, id).await?;
-        precondition(expected_version, current.version)?;
+        check_version("User", expected_version, current.version)?;
         let projection = project_user(body).map_err(scim)?;
         self.write_scim_user(principal, current, projection).await
     }
@@ -370,7 +358,7 @@ impl Services {
     ) -> ServiceResult<ScimUserRecord> {
         principal.require(WRITE)?;
         let current = self.scim_user(principal, id).await?;
-        precondition(expected_version, current.version)?;
+        check_version("User", expected_version, current.version)?;
         let operations = parse_patch_request(body).map_err(scim)?;
         let mut resource = current.resource.clone();
         apply_operations(&mut resource, &operations, &ResourceKind::User).map_err(scim)?;
@@ -446,7 +434,7 @@ impl Services {
     ) -> ServiceResult<()> {
         principal.require(WRITE)?;
         let current = self.scim_user(principal, id).await?;
-        precondition(expected_version, current.version)?;
+        check_version("User", expected_version, current.version)?;
         let mut person = self
             .store
             .person(&principal.account_id, current.person_id)
