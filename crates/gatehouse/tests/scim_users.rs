@@ -568,7 +568,45 @@ async fn search_takes_parameters_in_the_body(backend: Backend) {
     );
 }
 
+/// `/Me` (RFC 7644 §3.11) is the caller's own SCIM User; it is read-only here (501 otherwise).
+async fn me_is_the_callers_own_user(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    let response = server
+        .get("/scim/v2/Me", &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.status(),
+        StatusCode::NOT_FOUND,
+        "not provisioned yet"
+    );
+    assert_eq!(body(response).await["status"], "404");
+    let mine = create(&server, &token, &json!({ "userName": "admin", "emails": [{ "value": "admin@example.org", "primary": true }] })).await;
+    let response = server
+        .get("/scim/v2/Me", &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let me = body(response).await;
+    assert_eq!(me["id"], mine["id"]);
+    assert_eq!(
+        me["meta"]["location"], mine["meta"]["location"],
+        "located under /Users"
+    );
+    let response = server
+        .patch("/scim/v2/Me", &token)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(body(response).await["status"], "501");
+}
+
 both_backends!(
+    me_is_the_callers_own_user,
     a_user_with_only_a_user_name_is_accepted,
     search_takes_parameters_in_the_body,
     create_returns_the_user_with_meta_and_provisions_a_person,

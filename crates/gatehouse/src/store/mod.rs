@@ -204,6 +204,12 @@ pub trait Store: Send + Sync + 'static {
         account: &AccountId,
         id: ScimUserId,
     ) -> StoreResult<Option<ScimUserRecord>>;
+    /// The SCIM User linked to a person, if the provisioning client made one.
+    async fn scim_user_of_person(
+        &self,
+        account: &AccountId,
+        person: PersonId,
+    ) -> StoreResult<Option<ScimUserRecord>>;
     /// A page of an account's SCIM Users. `filter` comes from `scim::sql::compile_filter` over
     /// `scim_user_columns()`, with placeholders from `$2` (`$1` is the account); `order_by` from
     /// `scim::sql::compile_sort`, or creation order.

@@ -591,6 +591,10 @@ impl Store for Backend {
         scim_user(&self.pool, account, id).await
     }
 
+    async fn scim_user_of_person(&self, account: &AccountId, person: PersonId) -> StoreResult<Option<ScimUserRecord>> {
+        scim_user_of_person(&self.pool, account, person).await
+    }
+
     async fn scim_users(
         &self,
         account: &AccountId,

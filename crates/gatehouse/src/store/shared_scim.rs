@@ -250,6 +250,21 @@ async fn scim_user(pool: &Pool<Db>, account: &AccountId, id: ScimUserId) -> Stor
     row.map(ScimUserRow::into_record).transpose()
 }
 
+async fn scim_user_of_person(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    person: PersonId,
+) -> StoreResult<Option<ScimUserRecord>> {
+    let row: Option<ScimUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {SCIM_USER_COLUMNS} FROM scim_users u WHERE u.account_id = $1 AND u.person_id = $2"
+    )))
+    .bind(account.as_str())
+    .bind(person.0)
+    .fetch_optional(pool)
+    .await?;
+    row.map(ScimUserRow::into_record).transpose()
+}
+
 /// Binds compiled filter values in order, after whatever the query already bound.
 macro_rules! bind_sql_values {
     ($query:expr, $values:expr) => {{

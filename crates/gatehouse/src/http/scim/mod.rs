@@ -3,7 +3,7 @@
 //! errors are SCIM error messages (RFC 7644 §3.12).
 //!
 //! Served so far: authentication, errors, discovery (`/ServiceProviderConfig`,
-//! `/ResourceTypes`, `/Schemas`), `/Users`, `/Groups` and `/.search`. Bulk and `/Me` are to come;
+//! `/ResourceTypes`, `/Schemas`), `/Users`, `/Groups`, `/.search` and `GET /Me`. Bulk is to come;
 //! the ServiceProviderConfig advertises only what is served.
 
 mod authenticate;
@@ -30,6 +30,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/Schemas/{id}", get(discovery::schema))
         .route("/Users", get(users::list).post(users::create))
         .route("/Users/.search", post(users::search))
+        .route(
+            "/Me",
+            get(users::me)
+                .post(users::me_not_implemented)
+                .put(users::me_not_implemented)
+                .patch(users::me_not_implemented)
+                .delete(users::me_not_implemented),
+        )
         .route("/Groups", get(groups::list).post(groups::create))
         .route("/Groups/.search", post(groups::search))
         .route(

@@ -404,3 +404,30 @@ pub async fn delete(
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// `GET /Me`: the caller's own SCIM User, at its `/Users` location.
+pub async fn me(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    OriginalUri(uri): OriginalUri,
+    Query(parameters): Query<ProjectionParameters>,
+) -> ScimResult {
+    let record = state.services.scim_me(&principal).await?;
+    Ok(single(
+        StatusCode::OK,
+        &record,
+        &scim_base_url(&state, &uri),
+        &parameters,
+    ))
+}
+
+/// `/Me` is read-only here: people change themselves in the identity provider, which then
+/// provisions the change (RFC 7644 §3.11 answers 501 for what a provider doesn't support).
+pub async fn me_not_implemented() -> ScimResult {
+    Err(ScimError::new(
+        501,
+        None,
+        "/Me supports GET only: change the User in the identity provider",
+    )
+    .into())
+}

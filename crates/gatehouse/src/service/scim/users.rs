@@ -333,6 +333,20 @@ impl Services {
         Ok((listing, plan.start_index))
     }
 
+    /// `/Me` (RFC 7644 §3.11): the SCIM User provisioned for the token's owner.
+    pub async fn scim_me(&self, principal: &Principal) -> ServiceResult<ScimUserRecord> {
+        principal.require(READ)?;
+        self.store
+            .scim_user_of_person(&principal.account_id, principal.person_id)
+            .await?
+            .ok_or_else(|| {
+                scim(ScimError::not_found(format!(
+                    "{} has no SCIM User: the provisioning client has not provisioned them",
+                    principal.person_name
+                )))
+            })
+    }
+
     /// PUT: the representation replaces the stored one.
     pub async fn replace_scim_user(
         &self,
