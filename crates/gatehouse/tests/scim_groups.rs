@@ -304,6 +304,18 @@ async fn put_replaces_members_and_delete_removes_the_group(backend: Backend) {
         sorted(&[&users[1], &users[2]])
     );
     let response = server
+        .get(&path, &token)
+        .header("if-none-match", "W/\"2\"")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        response.headers()["etag"],
+        "W/\"2\"",
+        "a 304 names the version it confirms"
+    );
+    let response = server
         .client
         .delete(server.url(&path))
         .bearer_auth(&token)

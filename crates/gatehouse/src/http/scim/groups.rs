@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::discovery::scim_base_url;
-use super::response::{ScimResponse, list_message};
+use super::response::{ScimResponse, etag, list_message, not_modified, resource_response};
 use super::users::{
-    ListParameters, ProjectionParameters, ScimResult, etag, expected_version, id_of, json_body,
+    ListParameters, ProjectionParameters, ScimResult, expected_version, id_of, json_body,
     list_query, select,
 };
 use crate::domain::MemberType;
@@ -74,16 +74,8 @@ fn single(
         parameters.attributes.as_deref(),
         parameters.excluded_attributes.as_deref(),
     );
-    let mut response = ScimResponse(status, body).into_response();
-    if let Ok(value) = HeaderValue::from_str(&etag(group.group.version)) {
-        response.headers_mut().insert(header::ETAG, value);
-    }
-    if status == StatusCode::CREATED
-        && let Ok(value) = HeaderValue::from_str(&format!("{base_url}/Groups/{}", group.group.id))
-    {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
+    let location = format!("{base_url}/Groups/{}", group.group.id);
+    resource_response(status, body, group.group.version, &location)
 }
 
 pub async fn list(
@@ -157,16 +149,8 @@ pub async fn get_one(
     headers: HeaderMap,
 ) -> ScimResult {
     let group = state.services.scim_group(&principal, id_of(&path)).await?;
-    let current = etag(group.group.version);
-    let unchanged = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|tags| {
-            tags.split(',')
-                .any(|tag| tag.trim() == current || tag.trim() == "*")
-        });
-    if unchanged {
-        return Ok(StatusCode::NOT_MODIFIED.into_response());
+    if let Some(response) = not_modified(&headers, group.group.version) {
+        return Ok(response);
     }
     Ok(single(
         StatusCode::OK,

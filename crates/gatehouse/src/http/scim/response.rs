@@ -24,6 +24,49 @@ impl IntoResponse for ScimResponse {
     }
 }
 
+/// The weak ETag of a resource version (RFC 7644 §3.14).
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// One resource with its ETag, and its `Location` when it was just created.
+pub fn resource_response(
+    status: StatusCode,
+    body: serde_json::Value,
+    version: i64,
+    location: &str,
+) -> Response {
+    let mut response = ScimResponse(status, body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&etag(version)) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    if status == StatusCode::CREATED
+        && let Ok(value) = HeaderValue::from_str(location)
+    {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// `304 Not Modified` (with the ETag) when `If-None-Match` names the current version or `*`.
+pub fn not_modified(headers: &HeaderMap, version: i64) -> Option<Response> {
+    let current = etag(version);
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .any(|tag| tag.trim() == current || tag.trim() == "*")
+        });
+    unchanged.then(|| {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(value) = HeaderValue::from_str(&current) {
+            response.headers_mut().insert(header::ETAG, value);
+        }
+        response
+    })
+}
+
 const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// A `ListResponse` message (RFC 7644 §3.4.2): one page of resources and where it starts.

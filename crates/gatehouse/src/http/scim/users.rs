@@ -6,14 +6,16 @@ use std::collections::HashMap;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scim::error::ScimError;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::discovery::scim_base_url;
-use super::response::{ScimFailure, ScimResponse, list_message};
+use super::response::{
+    ScimFailure, ScimResponse, etag, list_message, not_modified, resource_response,
+};
 use crate::domain::ScimUserRecord;
 use crate::http::AppState;
 use crate::service::Principal;
@@ -48,10 +50,6 @@ pub(super) fn integer(name: &str, raw: Option<&str>) -> Result<Option<i64>, Scim
     })
     .transpose()
     .map_err(ScimFailure::from)
-}
-
-pub(super) fn etag(version: i64) -> String {
-    format!("W/\"{version}\"")
 }
 
 /// The version an `If-Match` header names; `*` names any.
@@ -151,16 +149,8 @@ fn single(
         parameters.attributes.as_deref(),
         parameters.excluded_attributes.as_deref(),
     );
-    let mut response = ScimResponse(status, body).into_response();
-    if let Ok(value) = HeaderValue::from_str(&etag(record.version)) {
-        response.headers_mut().insert(header::ETAG, value);
-    }
-    if status == StatusCode::CREATED
-        && let Ok(value) = HeaderValue::from_str(&format!("{base_url}/Users/{}", record.id))
-    {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
+    let location = format!("{base_url}/Users/{}", record.id);
+    resource_response(status, body, record.version, &location)
 }
 
 pub(super) fn json_body(body: &Bytes) -> Result<Value, ScimFailure> {
@@ -324,19 +314,7 @@ pub async fn get_one(
     headers: HeaderMap,
 ) -> ScimResult {
     let record = state.services.scim_user(&principal, id_of(&path)).await?;
-    let current = etag(record.version);
-    let unchanged = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|tags| {
-            tags.split(',')
-                .any(|tag| tag.trim() == current || tag.trim() == "*")
-        });
-    if unchanged {
-        let mut response = StatusCode::NOT_MODIFIED.into_response();
-        if let Ok(value) = HeaderValue::from_str(&current) {
-            response.headers_mut().insert(header::ETAG, value);
-        }
+    if let Some(response) = not_modified(&headers, record.version) {
         return Ok(response);
     }
     Ok(single(
