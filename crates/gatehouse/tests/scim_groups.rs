@@ -418,7 +418,117 @@ async fn root_search_spans_users_and_groups(backend: Backend) {
     assert_eq!(group_search["Resources"][0]["displayName"], "Sales");
 }
 
+/// RFC 7644 §3.4.2.5 and §3.9: `attributes` and `excludedAttributes` on reads and writes, down
+/// to sub-attributes. Excluding `members` also spares the server reading them (Entra asks for
+/// groups with `excludedAttributes=members`).
+async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(backend: Backend) {
+    let (server, token, users) = provisioning(backend).await;
+    let group = body(
+        server
+            .post("/scim/v2/Groups?excludedAttributes=members", &token)
+            .json(&json!({
+                "displayName": "Tour Guides",
+                "members": [{ "value": users[0] }, { "value": users[1] }]
+            }))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert!(group.get("members").is_none(), "{group}");
+    assert_eq!(group["displayName"], "Tour Guides");
+    let location = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
+
+    let values_only = body(
+        server
+            .get(&format!("{location}?attributes=members.value"), &token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert!(values_only.get("displayName").is_none(), "{values_only}");
+    assert_eq!(values_only["id"], group["id"]);
+    let mut values: Vec<Value> = values_only["members"].as_array().expect("members").clone();
+    values.sort_by_key(|member| member["value"].as_str().map(str::to_owned));
+    let mut expected = vec![json!({ "value": users[0] }), json!({ "value": users[1] })];
+    expected.sort_by_key(|member| member["value"].as_str().map(str::to_owned));
+    assert_eq!(values, expected);
+
+    let patched = server
+        .patch(&format!("{location}?excludedAttributes=members"), &token)
+        .json(&json!({
+            "schemas": [PATCH_OP],
+            "Operations": [{ "op": "add", "path": "members", "value": [{ "value": users[2] }] }]
+        }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(patched.status(), StatusCode::OK);
+    let patched = body(patched).await;
+    assert!(patched.get("members").is_none(), "{patched}");
+    assert_eq!(patched["meta"]["version"], "W/\"2\"");
+    let full = body(server.get(&location, &token).send().await.expect("request")).await;
+    assert_eq!(full["members"].as_array().map(Vec::len), Some(3));
+
+    let listed = body(
+        server
+            .get(
+                "/scim/v2/Groups?excludedAttributes=members,meta.location",
+                &token,
+            )
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let listed_group = &listed["Resources"][0];
+    assert!(listed_group.get("members").is_none(), "{listed}");
+    assert!(listed_group["meta"].get("location").is_none(), "{listed}");
+    assert_eq!(listed_group["meta"]["resourceType"], "Group");
+
+    let user = body(
+        server
+            .get(
+                &format!(
+                    "/scim/v2/Users/{}?attributes=name.givenName,USERNAME",
+                    users[0]
+                ),
+                &token,
+            )
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(user["userName"], "ada");
+    assert!(
+        user.get("displayName").is_none() && user.get("meta").is_none(),
+        "{user}"
+    );
+
+    // A list that is no list of attribute paths is 400 invalidValue, before anything changes.
+    let refused = server
+        .post("/scim/v2/Groups?attributes=members%5Bvalue", &token)
+        .json(&json!({ "displayName": "Never" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body(refused).await["scimType"], "invalidValue");
+    let all = body(
+        server
+            .get("/scim/v2/Groups", &token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(all["totalResults"], 1);
+}
+
 both_backends!(
+    attributes_select_sub_attributes_and_excluded_members_are_left_out,
     root_search_spans_users_and_groups,
     create_group_with_members_and_group_type,
     bad_groups_are_refused_with_scim_errors,

@@ -7,5 +7,6 @@ pub mod error;
 pub mod filter;
 pub mod patch;
 pub mod path;
+pub mod projection;
 pub mod schema;
 pub mod sql;

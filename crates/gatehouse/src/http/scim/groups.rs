@@ -8,15 +8,17 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use scim::projection::AttributeSelection;
 use serde_json::{Map, Value, json};
 
 use super::discovery::scim_base_url;
-use super::response::{ScimResponse, etag, list_message, not_modified, resource_response};
-use super::users::{
-    ListParameters, ProjectionParameters, ScimResult, expected_version, id_of, json_body,
-    list_query, select,
+use super::parameters::{
+    Kind, ListParameters, ProjectionParameters, expected_version, id_of, json_body, list_query,
+    members_for, search_parameters,
 };
-use crate::domain::MemberType;
+use super::response::{ScimResponse, etag, list_message, not_modified, resource_response};
+use super::users::ScimResult;
+use crate::domain::{GroupMember, MemberType};
 use crate::http::AppState;
 use crate::service::Principal;
 use crate::service::scim::GroupWithMembers;
@@ -33,23 +35,9 @@ pub(super) fn representation(group: &GroupWithMembers, base_url: &str) -> Value 
         "displayName".to_owned(),
         Value::from(record.display_name.clone()),
     );
-    let members: Vec<Value> = group
-        .members
-        .iter()
-        .map(|member| {
-            let endpoint = match member.member_type {
-                MemberType::User => "Users",
-                MemberType::Group => "Groups",
-            };
-            json!({
-                "value": member.id.to_string(),
-                "$ref": format!("{base_url}/{endpoint}/{}", member.id),
-                "display": member.display,
-                "type": member.member_type.as_str(),
-            })
-        })
-        .collect();
-    resource.insert("members".to_owned(), Value::Array(members));
+    if let Some(members) = &group.members {
+        resource.insert("members".to_owned(), member_values(members, base_url));
+    }
     resource.insert(
         "meta".to_owned(),
         json!({
@@ -63,17 +51,32 @@ pub(super) fn representation(group: &GroupWithMembers, base_url: &str) -> Value 
     Value::Object(resource)
 }
 
+/// `members` values (RFC 7643 §4.2): id, `$ref` to the member's own location, display, type.
+fn member_values(members: &[GroupMember], base_url: &str) -> Value {
+    members
+        .iter()
+        .map(|member| {
+            let endpoint = match member.member_type {
+                MemberType::User => "Users",
+                MemberType::Group => "Groups",
+            };
+            json!({
+                "value": member.id.to_string(),
+                "$ref": format!("{base_url}/{endpoint}/{}", member.id),
+                "display": member.display,
+                "type": member.member_type.as_str(),
+            })
+        })
+        .collect()
+}
+
 fn single(
     status: StatusCode,
     group: &GroupWithMembers,
     base_url: &str,
-    parameters: &ProjectionParameters,
+    selection: &AttributeSelection,
 ) -> Response {
-    let body = select(
-        representation(group, base_url),
-        parameters.attributes.as_deref(),
-        parameters.excluded_attributes.as_deref(),
-    );
+    let body = selection.apply(representation(group, base_url));
     let location = format!("{base_url}/Groups/{}", group.group.id);
     resource_response(status, body, group.group.version, &location)
 }
@@ -85,18 +88,16 @@ pub async fn list(
     Query(parameters): Query<ListParameters>,
 ) -> ScimResult {
     let query = list_query(&parameters)?;
-    let (listing, start_index) = state.services.scim_groups(&principal, &query).await?;
+    let selection = parameters.selection(Kind::Group)?;
+    let (listing, start_index) = state
+        .services
+        .scim_groups(&principal, &query, members_for(&selection))
+        .await?;
     let base_url = scim_base_url(&state, &uri);
     let resources: Vec<Value> = listing
         .items
         .iter()
-        .map(|group| {
-            select(
-                representation(group, &base_url),
-                parameters.attributes.as_deref(),
-                parameters.excluded_attributes.as_deref(),
-            )
-        })
+        .map(|group| selection.apply(representation(group, &base_url)))
         .collect();
     Ok(ScimResponse(
         StatusCode::OK,
@@ -111,7 +112,7 @@ pub async fn search(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> ScimResult {
-    let parameters = super::users::search_parameters(&body)?;
+    let parameters = search_parameters(&body)?;
     list(
         State(state),
         Extension(principal),
@@ -128,15 +129,16 @@ pub async fn create(
     Query(parameters): Query<ProjectionParameters>,
     body: Bytes,
 ) -> ScimResult {
+    let selection = parameters.selection(Kind::Group)?;
     let group = state
         .services
-        .create_scim_group(&principal, &json_body(&body)?)
+        .create_scim_group(&principal, &json_body(&body)?, members_for(&selection))
         .await?;
     Ok(single(
         StatusCode::CREATED,
         &group,
         &scim_base_url(&state, &uri),
-        &parameters,
+        &selection,
     ))
 }
 
@@ -148,7 +150,11 @@ pub async fn get_one(
     Query(parameters): Query<ProjectionParameters>,
     headers: HeaderMap,
 ) -> ScimResult {
-    let group = state.services.scim_group(&principal, id_of(&path)).await?;
+    let selection = parameters.selection(Kind::Group)?;
+    let group = state
+        .services
+        .scim_group(&principal, id_of(&path), members_for(&selection))
+        .await?;
     if let Some(response) = not_modified(&headers, group.group.version) {
         return Ok(response);
     }
@@ -156,7 +162,7 @@ pub async fn get_one(
         StatusCode::OK,
         &group,
         &scim_base_url(&state, &uri),
-        &parameters,
+        &selection,
     ))
 }
 
@@ -169,16 +175,23 @@ pub async fn replace(
     headers: HeaderMap,
     body: Bytes,
 ) -> ScimResult {
+    let selection = parameters.selection(Kind::Group)?;
     let expected = expected_version(&headers)?;
     let group = state
         .services
-        .replace_scim_group(&principal, id_of(&path), &json_body(&body)?, expected)
+        .replace_scim_group(
+            &principal,
+            id_of(&path),
+            &json_body(&body)?,
+            expected,
+            members_for(&selection),
+        )
         .await?;
     Ok(single(
         StatusCode::OK,
         &group,
         &scim_base_url(&state, &uri),
-        &parameters,
+        &selection,
     ))
 }
 
@@ -191,16 +204,23 @@ pub async fn patch(
     headers: HeaderMap,
     body: Bytes,
 ) -> ScimResult {
+    let selection = parameters.selection(Kind::Group)?;
     let expected = expected_version(&headers)?;
     let group = state
         .services
-        .patch_scim_group(&principal, id_of(&path), json_body(&body)?, expected)
+        .patch_scim_group(
+            &principal,
+            id_of(&path),
+            json_body(&body)?,
+            expected,
+            members_for(&selection),
+        )
         .await?;
     Ok(single(
         StatusCode::OK,
         &group,
         &scim_base_url(&state, &uri),
-        &parameters,
+        &selection,
     ))
 }
 

@@ -9,6 +9,7 @@
 mod authenticate;
 mod discovery;
 mod groups;
+mod parameters;
 mod response;
 mod search;
 mod users;

@@ -8,8 +8,9 @@ use axum::response::IntoResponse;
 use serde_json::Value;
 
 use super::discovery::scim_base_url;
+use super::parameters::{Kind, list_query, members_for, search_parameters};
 use super::response::{ScimResponse, list_message};
-use super::users::{ScimResult, list_query, search_parameters, select};
+use super::users::ScimResult;
 use crate::http::AppState;
 use crate::service::Principal;
 use crate::service::scim::ScimResource;
@@ -22,7 +23,12 @@ pub async fn search_all(
 ) -> ScimResult {
     let parameters = search_parameters(&body)?;
     let query = list_query(&parameters)?;
-    let (listing, start_index) = state.services.scim_search_all(&principal, &query).await?;
+    let user_selection = parameters.selection(Kind::User)?;
+    let group_selection = parameters.selection(Kind::Group)?;
+    let (listing, start_index) = state
+        .services
+        .scim_search_all(&principal, &query, members_for(&group_selection))
+        .await?;
     let base_url = scim_base_url(&state, &uri);
     let resources: Vec<Value> = listing
         .items
@@ -32,11 +38,10 @@ pub async fn search_all(
                 ScimResource::User(user) => super::users::representation(user, &base_url),
                 ScimResource::Group(group) => super::groups::representation(group, &base_url),
             };
-            select(
-                representation,
-                parameters.attributes.as_deref(),
-                parameters.excluded_attributes.as_deref(),
-            )
+            match resource {
+                ScimResource::User(_) => user_selection.apply(representation),
+                ScimResource::Group(_) => group_selection.apply(representation),
+            }
         })
         .collect();
     Ok(ScimResponse(

@@ -31,11 +31,21 @@ const WRITE: Scope = Scope {
     access: Access::Write,
 };
 
-/// A group and its members, as the representation needs them.
+/// A group and, when they were asked for, its members.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupWithMembers {
     pub group: ScimGroupRecord,
-    pub members: Vec<GroupMember>,
+    /// `None` when the caller said it would not show them ([`Members::Skip`]).
+    pub members: Option<Vec<GroupMember>>,
+}
+
+/// Whether a command loads the group's members for its answer. A response that leaves them out
+/// (`excludedAttributes=members`, a PATCH answered with 204) skips reading what may be 100,000
+/// rows, so a membership change costs the same whatever the group's size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Members {
+    Load,
+    Skip,
 }
 
 struct GroupProjection {
@@ -244,14 +254,21 @@ impl Services {
         &self,
         principal: &Principal,
         group: ScimGroupRecord,
+        members: Members,
     ) -> ServiceResult<GroupWithMembers> {
+        if members == Members::Skip {
+            return Ok(GroupWithMembers {
+                group,
+                members: None,
+            });
+        }
         let members = self
             .store
             .scim_group_members(&principal.account_id, &[group.id])
             .await?;
         Ok(GroupWithMembers {
             group,
-            members: members.into_iter().map(|(_, member)| member).collect(),
+            members: Some(members.into_iter().map(|(_, member)| member).collect()),
         })
     }
 
@@ -259,10 +276,11 @@ impl Services {
         &self,
         principal: &Principal,
         body: &Value,
+        members: Members,
     ) -> ServiceResult<GroupWithMembers> {
         principal.require(WRITE)?;
         let projection = project_group(body).map_err(scim)?;
-        let members = self
+        let new_members = self
             .resolve_members(principal, projection.members.as_deref().unwrap_or_default())
             .await?;
         let now = self.clock.now();
@@ -277,25 +295,26 @@ impl Services {
             created_at: now,
             updated_at: now,
         };
-        let payload = json!({ "id": group.id, "displayName": group.display_name, "groupType": group.group_type, "members_added": members.len() });
+        let payload = json!({ "id": group.id, "displayName": group.display_name, "groupType": group.group_type, "members_added": new_members.len() });
         self.store
             .insert_scim_group(
                 &group,
-                &members,
+                &new_members,
                 &[event(principal, "scim_group.create", &group, payload, now)],
             )
             .await?;
-        self.with_members(principal, group).await
+        self.with_members(principal, group, members).await
     }
 
     pub async fn scim_group(
         &self,
         principal: &Principal,
         id: &str,
+        members: Members,
     ) -> ServiceResult<GroupWithMembers> {
         principal.require(READ)?;
         let group = self.stored_group(principal, id).await?;
-        self.with_members(principal, group).await
+        self.with_members(principal, group, members).await
     }
 
     async fn stored_group(
@@ -314,6 +333,7 @@ impl Services {
         &self,
         principal: &Principal,
         query: &ScimListQuery,
+        members: Members,
     ) -> ServiceResult<(Listing<GroupWithMembers>, u64)> {
         principal.require(READ)?;
         let plan = ListPlan::new(query, &ScimGroupColumns, self.store.dialect())?;
@@ -327,21 +347,27 @@ impl Services {
                 plan.count,
             )
             .await?;
-        let ids: Vec<ScimGroupId> = listing.items.iter().map(|group| group.id).collect();
-        let mut members: HashMap<ScimGroupId, Vec<GroupMember>> = HashMap::new();
-        for (group_id, member) in self
-            .store
-            .scim_group_members(&principal.account_id, &ids)
-            .await?
-        {
-            members.entry(group_id).or_default().push(member);
+        let mut members_by_group: HashMap<ScimGroupId, Vec<GroupMember>> = HashMap::new();
+        if members == Members::Load {
+            let ids: Vec<ScimGroupId> = listing.items.iter().map(|group| group.id).collect();
+            for (group_id, member) in self
+                .store
+                .scim_group_members(&principal.account_id, &ids)
+                .await?
+            {
+                members_by_group.entry(group_id).or_default().push(member);
+            }
         }
         let items = listing
             .items
             .into_iter()
             .map(|group| {
-                let members = members.remove(&group.id).unwrap_or_default();
-                GroupWithMembers { group, members }
+                let group_members = (members == Members::Load)
+                    .then(|| members_by_group.remove(&group.id).unwrap_or_default());
+                GroupWithMembers {
+                    group,
+                    members: group_members,
+                }
             })
             .collect();
         Ok((
@@ -359,19 +385,21 @@ impl Services {
         id: &str,
         body: &Value,
         expected_version: Option<i64>,
+        members: Members,
     ) -> ServiceResult<GroupWithMembers> {
         principal.require(WRITE)?;
         let current = self.stored_group(principal, id).await?;
         check_version("Group", expected_version, current.version)?;
         let projection = project_group(body).map_err(scim)?;
-        let members = self
+        let new_members = self
             .resolve_members(principal, projection.members.as_deref().unwrap_or_default())
             .await?;
         self.write_group(
             principal,
             current,
             projection,
-            MembershipChange::Replace(members),
+            MembershipChange::Replace(new_members),
+            members,
         )
         .await
     }
@@ -382,6 +410,7 @@ impl Services {
         id: &str,
         body: Value,
         expected_version: Option<i64>,
+        members: Members,
     ) -> ServiceResult<GroupWithMembers> {
         principal.require(WRITE)?;
         let current = self.stored_group(principal, id).await?;
@@ -429,7 +458,7 @@ impl Services {
                     .collect(),
             }
         };
-        self.write_group(principal, current, projection, membership)
+        self.write_group(principal, current, projection, membership, members)
             .await
     }
 
@@ -439,6 +468,7 @@ impl Services {
         current: ScimGroupRecord,
         projection: GroupProjection,
         membership: MembershipChange,
+        members: Members,
     ) -> ServiceResult<GroupWithMembers> {
         let now = self.clock.now().max(current.updated_at);
         let group = ScimGroupRecord {
@@ -473,7 +503,7 @@ impl Services {
                 "the Group was changed by another request; retry",
             )));
         }
-        self.with_members(principal, group).await
+        self.with_members(principal, group, members).await
     }
 
     pub async fn delete_scim_group(

@@ -7,7 +7,7 @@ mod projection;
 mod search;
 mod users;
 
-pub use groups::GroupWithMembers;
+pub use groups::{GroupWithMembers, Members};
 pub use projection::{UserProjection, project_user};
 pub use search::ScimResource;
 pub use users::{ScimListQuery, SortOrder};

@@ -5,7 +5,7 @@
 use scim::error::ScimType;
 use scim::filter::{FilterLimits, parse_filter_with};
 
-use super::groups::GroupWithMembers;
+use super::groups::{GroupWithMembers, Members};
 use super::users::ScimListQuery;
 use crate::domain::ScimUserRecord;
 use crate::service::{Principal, ServiceError, ServiceResult, Services};
@@ -38,6 +38,7 @@ impl Services {
         &self,
         principal: &Principal,
         query: &ScimListQuery,
+        members: Members,
     ) -> ServiceResult<(Listing<ScimResource>, u64)> {
         if let Some(text) = query.filter.as_deref() {
             parse_filter_with(text, &FilterLimits::default())
@@ -60,7 +61,8 @@ impl Services {
         let users_total =
             empty_when_not_applicable(self.scim_users(principal, &counting).await)?.total;
         let groups_total =
-            empty_when_not_applicable(self.scim_groups(principal, &counting).await)?.total;
+            empty_when_not_applicable(self.scim_groups(principal, &counting, Members::Skip).await)?
+                .total;
 
         let offset = start_index - 1;
         let mut items = Vec::new();
@@ -86,7 +88,8 @@ impl Services {
                 count: Some(to_i64(remaining)),
                 ..query.clone()
             };
-            let groups = empty_when_not_applicable(self.scim_groups(principal, &page).await)?;
+            let groups =
+                empty_when_not_applicable(self.scim_groups(principal, &page, members).await)?;
             items.extend(groups.items.into_iter().map(ScimResource::Group));
         }
         Ok((
