@@ -67,6 +67,25 @@ fn comparison_values_cover_every_json_literal() {
 }
 
 #[test]
+fn long_numbers_parse_to_the_nearest_float_and_round_trip_through_display() {
+    // Found by the `filter` fuzz target: without correct rounding this parsed one ULP away
+    // from the nearest float, and its rendering `5.5555555555555556e+32` parsed to yet
+    // another one, so `Display` did not round-trip.
+    let digits = "5".repeat(33);
+    let filter = parse_filter(&format!("t co {digits}")).unwrap();
+    let nearest = Number::from_f64(digits.parse::<f64>().unwrap()).unwrap();
+    assert_eq!(
+        filter,
+        compare(
+            "t",
+            CompareOperator::Contains,
+            ComparisonValue::Number(nearest)
+        )
+    );
+    assert_eq!(parse_filter(&filter.to_string()).unwrap(), filter);
+}
+
+#[test]
 fn string_values_are_decoded() {
     assert_eq!(
         parse_filter(r#"name.familyName co "O'Malley \"\u00e9\"""#).unwrap(),
