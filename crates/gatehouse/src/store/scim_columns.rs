@@ -59,6 +59,7 @@ impl ColumnMap for ScimUserColumns {
             return None;
         }
         match (attribute.as_str(), sub_attribute.as_deref()) {
+            ("id", None) => Some(scalar("u.id", ValueKind::Identifier, None)),
             ("username", None) => Some(scalar(
                 "u.user_name",
                 CASE_INSENSITIVE,
@@ -126,6 +127,7 @@ impl ColumnMap for ScimGroupColumns {
             return None;
         }
         match (attribute.as_str(), sub_attribute.as_deref()) {
+            ("id", None) => Some(scalar("g.id", ValueKind::Identifier, None)),
             ("displayname", None) => Some(scalar(
                 "g.display_name",
                 CASE_INSENSITIVE,
@@ -142,7 +144,12 @@ impl ColumnMap for ScimGroupColumns {
                 owner_expression: "g.id".to_owned(),
                 attribute_name: "members".to_owned(),
                 sub_attributes: vec![
-                    ("value".to_owned(), "value".to_owned(), CASE_EXACT),
+                    // Member ids compare as UUIDs, through the (group_id, member_id) key.
+                    (
+                        "value".to_owned(),
+                        "member_id".to_owned(),
+                        ValueKind::Identifier,
+                    ),
                     ("type".to_owned(), "type".to_owned(), CASE_INSENSITIVE),
                 ],
             }),

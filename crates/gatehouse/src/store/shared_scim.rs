@@ -275,6 +275,7 @@ macro_rules! bind_sql_values {
                 SqlValue::Integer(integer) => query.bind(*integer),
                 SqlValue::Real(real) => query.bind(*real),
                 SqlValue::Boolean(boolean) => query.bind(*boolean),
+                SqlValue::Uuid(bytes) => query.bind(Uuid::from_bytes(*bytes)),
                 SqlValue::Null => query.bind(Option::<String>::None),
             };
         }

@@ -21,6 +21,10 @@ pub enum ValueKind {
     Reference {
         case_exact: bool,
     },
+    /// A server-assigned UUID such as `id` (RFC 7643 §3.1: case-exact, issued by the service
+    /// provider), stored as a native UUID (PostgreSQL `uuid`, SQLite 16-byte blob) and compared
+    /// by value. Only `eq`, `ne` and `pr` apply; a literal that is no UUID names no resource.
+    Identifier,
 }
 
 impl ValueKind {
@@ -28,7 +32,9 @@ impl ValueKind {
     pub(crate) fn text_case_exact(self) -> Option<bool> {
         match self {
             Self::String { case_exact } | Self::Reference { case_exact } => Some(case_exact),
-            Self::Boolean | Self::Integer | Self::Decimal | Self::DateTime => None,
+            Self::Boolean | Self::Integer | Self::Decimal | Self::DateTime | Self::Identifier => {
+                None
+            }
         }
     }
 
@@ -41,6 +47,7 @@ impl ValueKind {
             Self::Decimal => "decimal",
             Self::DateTime => "dateTime",
             Self::Reference { .. } => "reference",
+            Self::Identifier => "identifier",
         }
     }
 }

@@ -111,7 +111,49 @@ pub(crate) fn compare(
             };
             compare_date_time(target, operator, operand, dialect, binds)
         }
+        ValueKind::Identifier => {
+            let ComparisonValue::String(operand) = value else {
+                return Err(wrong_value_type(target, value));
+            };
+            let expression = target.expression;
+            Ok(match (parse_uuid(operand), operator) {
+                (Some(bytes), _) => {
+                    let placeholder = binds.push(SqlValue::Uuid(bytes));
+                    ordinary_comparison(expression, expression, operator, &placeholder)
+                }
+                // No resource has an id that is no UUID: `eq` matches nothing, `ne` all.
+                (None, CompareOperator::NotEqual) => {
+                    Expression::definite_atom(format!("{expression} IS NOT NULL"))
+                }
+                (None, _) => Expression::definite_atom("1 = 0".to_owned()),
+            })
+        }
     }
+}
+
+/// The 16 bytes of a UUID in its hyphenated form (any case), as ids are issued.
+fn parse_uuid(text: &str) -> Option<[u8; 16]> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 36 || [8, 13, 18, 23].iter().any(|&index| bytes[index] != b'-') {
+        return None;
+    }
+    let digits: Vec<u8> = bytes
+        .iter()
+        .filter(|&&byte| byte != b'-')
+        .map(|&byte| {
+            char::from(byte)
+                .to_digit(16)
+                .and_then(|digit| u8::try_from(digit).ok())
+        })
+        .collect::<Option<_>>()?;
+    if digits.len() != 32 {
+        return None;
+    }
+    let mut uuid = [0u8; 16];
+    for (index, pair) in digits.chunks(2).enumerate() {
+        uuid[index] = pair[0] << 4 | pair[1];
+    }
+    Some(uuid)
 }
 
 /// Rejects operators the attribute type has no meaning for: RFC 7644 §3.4.2.2 defines
@@ -134,14 +176,14 @@ fn check_operator_applies(
     );
     let applies = match target.kind {
         ValueKind::String { .. } | ValueKind::Reference { .. } => true,
-        ValueKind::Boolean => !is_substring && !is_ordering,
+        ValueKind::Boolean | ValueKind::Identifier => !is_substring && !is_ordering,
         ValueKind::Integer | ValueKind::Decimal | ValueKind::DateTime => !is_substring,
     };
     if applies {
         return Ok(());
     }
     let supported = match target.kind {
-        ValueKind::Boolean => "eq, ne and pr",
+        ValueKind::Boolean | ValueKind::Identifier => "eq, ne and pr",
         _ => "eq, ne, gt, ge, lt, le and pr",
     };
     Err(CompileError::UnsupportedComparison(format!(
@@ -174,7 +216,9 @@ fn compare_with_null(
 
 fn wrong_value_type(target: &Target<'_>, value: &ComparisonValue) -> CompileError {
     let expected = match target.kind {
-        ValueKind::String { .. } | ValueKind::Reference { .. } => "a string",
+        ValueKind::String { .. } | ValueKind::Reference { .. } | ValueKind::Identifier => {
+            "a string"
+        }
         ValueKind::Boolean => "true or false",
         ValueKind::Integer | ValueKind::Decimal => "a number",
         ValueKind::DateTime => "a date-time string",

@@ -10,6 +10,8 @@ pub enum SqlValue {
     Integer(i64),
     Real(f64),
     Boolean(bool),
+    /// A UUID's 16 bytes, bound as the backend's UUID type.
+    Uuid([u8; 16]),
     /// Not produced by the filter compiler (`eq null` becomes `IS NULL`), but part of the
     /// type so a store can bind its own values through the same enum.
     Null,

@@ -72,6 +72,7 @@ impl ColumnMap for UserColumns {
             ("profileurl", None) => {
                 scalar("u.profile_url", ValueKind::Reference { case_exact: false })
             }
+            ("id", None) => scalar("u.id", ValueKind::Identifier),
             ("active", None) => scalar("u.active", ValueKind::Boolean),
             ("logincount", None) => scalar("u.login_count", ValueKind::Integer),
             ("riskscore", None) => scalar("u.risk_score", ValueKind::Decimal),

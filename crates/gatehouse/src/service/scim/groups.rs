@@ -424,6 +424,10 @@ impl Services {
                 "displayName".to_owned(),
                 Value::from(current.display_name.clone()),
             );
+            // Okta restates the group's own id in `replace` values; the id is part of the
+            // resource the operations apply to, so restating it is no change (and altering it
+            // stays a mutability error).
+            object.insert("id".to_owned(), Value::from(current.id.to_string()));
         }
         apply_operations(&mut resource, &other_operations, &ResourceKind::Group).map_err(scim)?;
         let projection = project_group(&resource).map_err(scim)?;

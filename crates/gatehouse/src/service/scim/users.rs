@@ -375,6 +375,11 @@ impl Services {
         check_version("User", expected_version, current.version)?;
         let operations = parse_patch_request(body).map_err(scim)?;
         let mut resource = current.resource.clone();
+        // The id belongs to the resource the operations see, so a client restating it (as
+        // Okta does for groups) changes nothing; `project_user` drops it again.
+        if let Value::Object(object) = &mut resource {
+            object.insert("id".to_owned(), Value::from(current.id.to_string()));
+        }
         apply_operations(&mut resource, &operations, &ResourceKind::User).map_err(scim)?;
         let projection = project_user(&resource).map_err(scim)?;
         self.write_scim_user(principal, current, projection).await

@@ -490,3 +490,43 @@ fn strings_compared_with_non_strings_are_invalid() {
         );
     }
 }
+
+#[test]
+fn ids_compare_as_uuids_in_any_case() {
+    let bytes = [
+        0x01, 0x9a, 0x3f, 0x2e, 0x7c, 0x10, 0x7d, 0x3e, 0x8a, 0x11, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6,
+        0x07,
+    ];
+    assert_compiles_on_both(
+        r#"id eq "019A3F2E-7c10-7d3e-8a11-b2c3d4e5f607""#,
+        "u.id = $1",
+        &[crate::sql::fragment::SqlValue::Uuid(bytes)],
+    );
+}
+
+#[test]
+fn an_id_that_is_no_uuid_matches_nothing_with_eq_and_everything_with_ne() {
+    assert_compiles_on_both(r#"id eq "2819c223""#, "1 = 0", &[]);
+    assert_compiles_on_both(r#"id ne "2819c223""#, "u.id IS NOT NULL", &[]);
+    assert_compiles_on_both(
+        r#"id eq "019a3f2e-7c10-7d3e-8a11-b2c3d4e5f6zz""#,
+        "1 = 0",
+        &[],
+    );
+    assert_compiles_on_both("id pr", "u.id IS NOT NULL", &[]);
+}
+
+#[test]
+fn ids_reject_ordering_and_substring_operators_and_non_strings() {
+    for operator in ["gt", "co", "sw"] {
+        let error = try_compiled(&format!(r#"id {operator} "x""#), Sqlite);
+        assert!(
+            matches!(error, Err(CompileError::UnsupportedComparison(_))),
+            "{operator}: {error:?}"
+        );
+    }
+    assert!(matches!(
+        try_compiled("id eq 5", Postgres),
+        Err(CompileError::InvalidValue(_))
+    ));
+}
