@@ -12,11 +12,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gatehouse::auth::{RoleSet, ScopeSet};
 use gatehouse::config::{DatabaseSettings, LogSettings, ServeSettings};
-use gatehouse::domain::{AccountId, TokenId};
+use gatehouse::domain::{AccountId, ScimPatchResponse, TokenId};
 use gatehouse::http::{AppState, router};
 use gatehouse::service::{
-    DEFAULT_TOKEN_EXPIRY_DAYS, NewAccount, NewPerson, NewToken, Services, SystemClock, TokenExpiry,
-    TokenView,
+    AccountChanges, DEFAULT_TOKEN_EXPIRY_DAYS, NewAccount, NewPerson, NewToken, Services,
+    SystemClock, TokenExpiry, TokenView,
 };
 use gatehouse::store::{self, ListQuery, TokenOwnerFilter};
 use output::Output;
@@ -68,6 +68,22 @@ enum AccountCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change an account's name or settings.
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// What a successful SCIM PATCH answers: `resource` (200 with the resource, the
+        /// default) or `no-content` (204, as Entra ID's guide prefers).
+        #[arg(long, value_parser = parse_scim_patch_response)]
+        scim_patch_response: Option<ScimPatchResponse>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_scim_patch_response(raw: &str) -> Result<ScimPatchResponse, String> {
+    ScimPatchResponse::parse(raw).ok_or_else(|| "use resource or no-content".to_owned())
 }
 
 #[derive(Subcommand)]
@@ -228,6 +244,19 @@ async fn account(services: &Services, command: AccountCommand) -> anyhow::Result
             Output::new(json).accounts(&[account])
         }
         AccountCommand::List { json } => Output::new(json).accounts(&services.accounts().await?),
+        AccountCommand::Update {
+            id,
+            name,
+            scim_patch_response,
+            json,
+        } => {
+            let changes = AccountChanges {
+                name,
+                scim_patch_response,
+            };
+            let account = services.update_account(&account_id(&id)?, changes).await?;
+            Output::new(json).accounts(&[account])
+        }
     }
 }
 

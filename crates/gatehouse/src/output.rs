@@ -25,11 +25,12 @@ impl Output {
                 vec![
                     account.id.to_string(),
                     account.name.clone(),
+                    account.scim_patch_response.as_str().to_owned(),
                     account.created_at.to_rfc3339(),
                 ]
             })
             .collect();
-        print_table(&["ID", "NAME", "CREATED"], rows);
+        print_table(&["ID", "NAME", "SCIM PATCH RESPONSE", "CREATED"], rows);
         Ok(())
     }
 

@@ -302,3 +302,57 @@ fn cli_errors_are_clear_and_change_nothing() {
         String::from_utf8_lossy(&output.stderr).contains("expected sqlite://PATH or postgres://")
     );
 }
+
+#[test]
+fn account_update_changes_the_scim_patch_response_setting() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let database_url = format!("sqlite://{}/gatehouse.db", folder.path().display());
+    succeed(
+        &database_url,
+        &["account", "create", "acme", "--name", "Acme"],
+    );
+    let (stdout, _) = succeed(&database_url, &["account", "list", "--json"]);
+    let accounts: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(accounts[0]["scim_patch_response"], "resource");
+
+    let (stdout, _) = succeed(
+        &database_url,
+        &[
+            "account",
+            "update",
+            "acme",
+            "--scim-patch-response",
+            "no-content",
+            "--name",
+            "Acme Inc.",
+            "--json",
+        ],
+    );
+    let updated: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(updated[0]["scim_patch_response"], "no_content");
+    assert_eq!(updated[0]["name"], "Acme Inc.");
+    let (stdout, _) = succeed(&database_url, &["account", "list"]);
+    assert!(stdout.contains("no_content"), "{stdout}");
+
+    let refused = gatehouse(
+        &database_url,
+        &[
+            "account",
+            "update",
+            "acme",
+            "--scim-patch-response",
+            "maybe",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("use resource or no-content"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let missing = gatehouse(
+        &database_url,
+        &["account", "update", "nobody", "--name", "X"],
+    );
+    assert!(!missing.status.success());
+}

@@ -527,7 +527,85 @@ async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(back
     assert_eq!(all["totalResults"], 1);
 }
 
+/// Entra ID's guide prefers PATCH → 204; an account setting switches from RFC 7644 §3.5.2's
+/// default (200 with the resource) to that, for Users and Groups alike.
+async fn patch_answers_204_when_the_account_asks_for_it(backend: Backend) {
+    let (server, token, users) = provisioning(backend).await;
+    let group = body(
+        server
+            .post("/scim/v2/Groups", &token)
+            .json(&json!({ "displayName": "Tour Guides", "members": [{ "value": users[0] }] }))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let location = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
+    let add = |user: &str| {
+        json!({
+            "schemas": [PATCH_OP],
+            "Operations": [{ "op": "add", "path": "members", "value": [{ "value": user }] }]
+        })
+    };
+    let answered = server
+        .patch(&location, &token)
+        .json(&add(&users[1]))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        answered.status(),
+        StatusCode::OK,
+        "the default answers the resource"
+    );
+
+    let acme = gatehouse::domain::AccountId::parse("acme").expect("slug");
+    server
+        .services
+        .update_account(
+            &acme,
+            gatehouse::service::AccountChanges {
+                scim_patch_response: Some(gatehouse::domain::ScimPatchResponse::NoContent),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("setting");
+    let silent = server
+        .patch(&location, &token)
+        .json(&add(&users[2]))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(silent.status(), StatusCode::NO_CONTENT);
+    assert_eq!(silent.headers()["etag"], "W/\"3\"");
+    assert_eq!(silent.text().await.expect("body"), "");
+    let stored = body(server.get(&location, &token).send().await.expect("request")).await;
+    assert_eq!(stored["members"].as_array().map(Vec::len), Some(3));
+
+    let user = server
+        .patch(&format!("/scim/v2/Users/{}", users[0]), &token)
+        .json(&json!({
+            "schemas": [PATCH_OP],
+            "Operations": [{ "op": "Replace", "path": "active", "value": "False" }]
+        }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(user.status(), StatusCode::NO_CONTENT);
+    assert_eq!(user.headers()["etag"], "W/\"2\"");
+    // A refused PATCH still says why, in a SCIM error.
+    let refused = server
+        .patch(&location, &token)
+        .json(&json!({ "schemas": [PATCH_OP], "Operations": [{ "op": "jump" }] }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+}
+
 both_backends!(
+    patch_answers_204_when_the_account_asks_for_it,
     attributes_select_sub_attributes_and_excluded_members_are_left_out,
     root_search_spans_users_and_groups,
     create_group_with_members_and_group_type,

@@ -86,6 +86,7 @@ async fn seeded(backend: Backend) -> (Arc<dyn Store>, common::DatabaseGuard, Acc
     let account = Account {
         id: id.clone(),
         name: "Acme".to_owned(),
+        scim_patch_response: Default::default(),
         created_at: start_time(),
         updated_at: start_time(),
     };

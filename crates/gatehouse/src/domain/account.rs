@@ -63,8 +63,37 @@ impl From<AccountId> for String {
 pub struct Account {
     pub id: AccountId,
     pub name: String,
+    pub scim_patch_response: ScimPatchResponse,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// What a successful SCIM PATCH answers: the resource (200, RFC 7644 §3.5.2's default, with
+/// `attributes`/`excludedAttributes` honoured) or no content (204, which Entra ID's guide
+/// prefers).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScimPatchResponse {
+    #[default]
+    Resource,
+    NoContent,
+}
+
+impl ScimPatchResponse {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Resource => "resource",
+            Self::NoContent => "no_content",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "resource" => Some(Self::Resource),
+            "no_content" | "no-content" => Some(Self::NoContent),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

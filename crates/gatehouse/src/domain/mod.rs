@@ -10,7 +10,7 @@ mod scim_group;
 mod scim_user;
 mod token;
 
-pub use account::{ACCOUNT_ID_MAX_LENGTH, Account, AccountId, AccountIdError};
+pub use account::{ACCOUNT_ID_MAX_LENGTH, Account, AccountId, AccountIdError, ScimPatchResponse};
 pub use event::{Actor, Event, NewEvent};
 pub use person::{Person, PersonId, PersonSource};
 pub use scim_group::{

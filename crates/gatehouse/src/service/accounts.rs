@@ -2,12 +2,19 @@
 
 use super::validate::{NAME_MAX_CHARS, Problems};
 use super::{ServiceError, ServiceResult, Services};
-use crate::domain::{Account, AccountId};
+use crate::domain::{Account, AccountId, ScimPatchResponse};
 use crate::store::StoreError;
 
 pub struct NewAccount {
     pub id: String,
     pub name: String,
+}
+
+/// The account fields an operator may change; `None` keeps the current value.
+#[derive(Clone, Debug, Default)]
+pub struct AccountChanges {
+    pub name: Option<String>,
+    pub scim_patch_response: Option<ScimPatchResponse>,
 }
 
 impl Services {
@@ -23,6 +30,7 @@ impl Services {
         let account = Account {
             id: id.map_err(|error| ServiceError::invalid(vec![error.to_string()]))?,
             name: new.name.trim().to_owned(),
+            scim_patch_response: ScimPatchResponse::default(),
             created_at: now,
             updated_at: now,
         };
@@ -41,6 +49,29 @@ impl Services {
             .account(id)
             .await?
             .ok_or(ServiceError::NotFound("Account"))
+    }
+
+    /// Changes an account's name or settings (the admin CLI's `account update`).
+    pub async fn update_account(
+        &self,
+        id: &AccountId,
+        changes: AccountChanges,
+    ) -> ServiceResult<Account> {
+        let mut account = self.account(id).await?;
+        if let Some(name) = &changes.name {
+            let mut problems = Problems::default();
+            problems.required_text("name", name, NAME_MAX_CHARS);
+            problems.into_result()?;
+            account.name = name.trim().to_owned();
+        }
+        if let Some(response) = changes.scim_patch_response {
+            account.scim_patch_response = response;
+        }
+        account.updated_at = self.clock.now().max(account.updated_at);
+        if !self.store.update_account(&account).await? {
+            return Err(ServiceError::NotFound("Account"));
+        }
+        Ok(account)
     }
 
     pub async fn accounts(&self) -> ServiceResult<Vec<Account>> {

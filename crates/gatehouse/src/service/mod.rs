@@ -14,7 +14,7 @@ mod validate;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use accounts::NewAccount;
+pub use accounts::{AccountChanges, NewAccount};
 pub use authentication::{AuthFailure, Principal};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credential_cache::{CredentialCache, DEFAULT_CREDENTIAL_CACHE_TTL};

@@ -121,6 +121,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn insert_account(&self, account: &Account) -> StoreResult<()>;
     async fn account(&self, id: &AccountId) -> StoreResult<Option<Account>>;
+    /// Writes an account's name and settings; `Ok(false)` when there is no such account.
+    async fn update_account(&self, account: &Account) -> StoreResult<bool>;
     async fn accounts(&self) -> StoreResult<Vec<Account>>;
 
     async fn insert_person(&self, person: &Person, event: &NewEvent) -> StoreResult<()>;

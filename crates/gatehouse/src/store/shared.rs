@@ -7,7 +7,7 @@ use sqlx::{FromRow, types::Json};
 use uuid::Uuid;
 
 use crate::auth::{Role, RoleSet, ScopeSet, TokenHash};
-use crate::domain::{PersonSource, truncate_to_micros};
+use crate::domain::{PersonSource, ScimPatchResponse, truncate_to_micros};
 use crate::store::{
     Credential, ListQuery, Listing, SortDirection, SortField, StoreError, StoreResult,
     TokenOwnerFilter,
@@ -17,6 +17,7 @@ use crate::store::{
 struct AccountRow {
     id: String,
     name: String,
+    scim_patch_response: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -26,11 +27,16 @@ impl AccountRow {
         Ok(Account {
             id: parse_account_id(&self.id)?,
             name: self.name,
+            scim_patch_response: ScimPatchResponse::parse(&self.scim_patch_response).ok_or_else(
+                || StoreError::Corrupt(format!("scim_patch_response {:?}", self.scim_patch_response)),
+            )?,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
     }
 }
+
+const ACCOUNT_COLUMNS: &str = "id, name, scim_patch_response, created_at, updated_at";
 
 /// A person row, joined with at most one of its roles: a person with three roles comes back
 /// as three rows, folded by `fold_people`.
@@ -299,9 +305,13 @@ impl Store for Backend {
     }
 
     async fn insert_account(&self, account: &Account) -> StoreResult<()> {
-        sqlx::query("INSERT INTO accounts (id, name, created_at, updated_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query(
+            "INSERT INTO accounts (id, name, scim_patch_response, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
             .bind(account.id.as_str())
             .bind(&account.name)
+            .bind(account.scim_patch_response.as_str())
             .bind(truncate_to_micros(account.created_at))
             .bind(truncate_to_micros(account.updated_at))
             .execute(&self.pool)
@@ -312,16 +322,30 @@ impl Store for Backend {
 
     async fn account(&self, id: &AccountId) -> StoreResult<Option<Account>> {
         let row: Option<AccountRow> =
-            sqlx::query_as("SELECT id, name, created_at, updated_at FROM accounts WHERE id = $1")
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1")))
                 .bind(id.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
         row.map(AccountRow::into_account).transpose()
     }
 
+    async fn update_account(&self, account: &Account) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE accounts SET name = $2, scim_patch_response = $3, updated_at = $4 WHERE id = $1",
+        )
+        .bind(account.id.as_str())
+        .bind(&account.name)
+        .bind(account.scim_patch_response.as_str())
+        .bind(truncate_to_micros(account.updated_at))
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(result.rows_affected() == 1)
+    }
+
     async fn accounts(&self) -> StoreResult<Vec<Account>> {
         let rows: Vec<AccountRow> =
-            sqlx::query_as("SELECT id, name, created_at, updated_at FROM accounts ORDER BY id")
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id")))
                 .fetch_all(&self.pool)
                 .await?;
         rows.into_iter().map(AccountRow::into_account).collect()

@@ -16,12 +16,14 @@ use super::parameters::{
     Kind, ListParameters, ProjectionParameters, expected_version, id_of, json_body, list_query,
     members_for, search_parameters,
 };
-use super::response::{ScimResponse, etag, list_message, not_modified, resource_response};
+use super::response::{
+    ScimResponse, etag, list_message, no_content, not_modified, resource_response,
+};
 use super::users::ScimResult;
-use crate::domain::{GroupMember, MemberType};
+use crate::domain::{GroupMember, MemberType, ScimPatchResponse};
 use crate::http::AppState;
 use crate::service::Principal;
-use crate::service::scim::GroupWithMembers;
+use crate::service::scim::{GroupWithMembers, Members};
 
 /// The representation of a group (RFC 7643 §4.2) with its members.
 pub(super) fn representation(group: &GroupWithMembers, base_url: &str) -> Value {
@@ -206,6 +208,11 @@ pub async fn patch(
 ) -> ScimResult {
     let selection = parameters.selection(Kind::Group)?;
     let expected = expected_version(&headers)?;
+    let answer = state.services.scim_patch_response(&principal).await?;
+    let members = match answer {
+        ScimPatchResponse::NoContent => Members::Skip,
+        ScimPatchResponse::Resource => members_for(&selection),
+    };
     let group = state
         .services
         .patch_scim_group(
@@ -213,9 +220,12 @@ pub async fn patch(
             id_of(&path),
             json_body(&body)?,
             expected,
-            members_for(&selection),
+            members,
         )
         .await?;
+    if answer == ScimPatchResponse::NoContent {
+        return Ok(no_content(group.group.version));
+    }
     Ok(single(
         StatusCode::OK,
         &group,

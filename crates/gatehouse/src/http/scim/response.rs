@@ -48,6 +48,16 @@ pub fn resource_response(
     response
 }
 
+/// `204 No Content` for a write whose answer the account asked to leave out, still with the
+/// new version's ETag so the client can send `If-Match` next time.
+pub fn no_content(version: i64) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Ok(value) = HeaderValue::from_str(&etag(version)) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
 /// `304 Not Modified` (with the ETag) when `If-None-Match` names the current version or `*`.
 pub fn not_modified(headers: &HeaderMap, version: i64) -> Option<Response> {
     let current = etag(version);

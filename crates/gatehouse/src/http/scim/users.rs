@@ -18,9 +18,9 @@ use super::parameters::{
     search_parameters,
 };
 use super::response::{
-    ScimFailure, ScimResponse, etag, list_message, not_modified, resource_response,
+    ScimFailure, ScimResponse, etag, list_message, no_content, not_modified, resource_response,
 };
-use crate::domain::ScimUserRecord;
+use crate::domain::{ScimPatchResponse, ScimUserRecord};
 use crate::http::AppState;
 use crate::service::Principal;
 
@@ -173,10 +173,14 @@ pub async fn patch(
 ) -> ScimResult {
     let selection = parameters.selection(Kind::User)?;
     let expected = expected_version(&headers)?;
+    let answer = state.services.scim_patch_response(&principal).await?;
     let record = state
         .services
         .patch_scim_user(&principal, id_of(&path), json_body(&body)?, expected)
         .await?;
+    if answer == ScimPatchResponse::NoContent {
+        return Ok(no_content(record.version));
+    }
     Ok(single(
         StatusCode::OK,
         &record,

@@ -14,7 +14,21 @@ pub use users::{ScimListQuery, SortOrder};
 
 use scim::error::ScimError;
 
-use crate::service::{ServiceError, ServiceResult};
+use crate::domain::ScimPatchResponse;
+use crate::service::{Principal, ServiceError, ServiceResult, Services};
+
+impl Services {
+    /// What the caller's account answers to a successful PATCH: the resource or 204.
+    pub async fn scim_patch_response(
+        &self,
+        principal: &Principal,
+    ) -> ServiceResult<ScimPatchResponse> {
+        Ok(self
+            .account(&principal.account_id)
+            .await?
+            .scim_patch_response)
+    }
+}
 
 /// A SCIM protocol error as a service error.
 fn scim(error: ScimError) -> ServiceError {
