@@ -410,6 +410,86 @@ async fn a_hand_made_person_with_the_same_email_is_taken_over(backend: Backend) 
     assert!(user["id"].is_string());
 }
 
+/// Emails are not unique in SCIM (RFC 7643 §4.1, `uniqueness: none`): a second User with an
+/// address another User's person already has is provisioned all the same, with a person of its
+/// own that has no primary email (a person's primary email is unique). The Microsoft reference
+/// collection creates users this way.
+async fn users_sharing_an_email_each_get_a_person(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    let acme = AccountId::parse("acme").expect("slug");
+    let first = create(&server, &token, &barbara()).await;
+    let mut twin = barbara();
+    twin["userName"] = json!("babs.twin");
+    twin["externalId"] = json!("701985");
+    let response = server
+        .post("/scim/v2/Users", &token)
+        .json(&twin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let second: Value = response.json().await.expect("JSON");
+    assert_eq!(
+        second["emails"][0]["value"], "bjensen@example.com",
+        "the User keeps it"
+    );
+
+    let holder = server
+        .services
+        .person_by_email(&acme, "bjensen@example.com")
+        .await
+        .expect("person");
+    let first_record = server
+        .services
+        .store
+        .scim_user_of_person(&acme, holder.id)
+        .await
+        .expect("query")
+        .expect("linked");
+    assert_eq!(
+        first_record.id.0.to_string(),
+        first["id"].as_str().expect("id")
+    );
+
+    // Changing the second User's email to the first's address keeps it off its person too,
+    // while a fresh address goes onto it.
+    let path = format!("/scim/v2/Users/{}", second["id"].as_str().expect("id"));
+    let mut moved = twin.clone();
+    moved["emails"] = json!([{ "value": "twin@example.com", "primary": true }]);
+    let replaced = server
+        .client
+        .put(server.url(&path))
+        .bearer_auth(&token)
+        .json(&moved)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(replaced.status(), StatusCode::OK);
+    let twin_person = server
+        .services
+        .person_by_email(&acme, "twin@example.com")
+        .await
+        .expect("the fresh address is the person's");
+    assert_ne!(twin_person.id, holder.id);
+    let back = server
+        .client
+        .put(server.url(&path))
+        .bearer_auth(&token)
+        .json(&twin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(back.status(), StatusCode::OK);
+    assert!(
+        server
+            .services
+            .person_by_email(&acme, "twin@example.com")
+            .await
+            .is_err(),
+        "the old address left the person"
+    );
+}
+
 async fn other_accounts_never_see_or_touch_a_user(backend: Backend) {
     let (server, token) = provisioning(backend).await;
     let user = create(&server, &token, &barbara()).await;
@@ -606,6 +686,7 @@ async fn me_is_the_callers_own_user(backend: Backend) {
 }
 
 both_backends!(
+    users_sharing_an_email_each_get_a_person,
     me_is_the_callers_own_user,
     a_user_with_only_a_user_name_is_accepted,
     search_takes_parameters_in_the_body,

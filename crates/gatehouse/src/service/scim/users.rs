@@ -221,7 +221,7 @@ impl Services {
     ) -> ServiceResult<ScimUserRecord> {
         principal.require(WRITE)?;
         let projection = project_user(body).map_err(scim)?;
-        let email = person_email(&projection);
+        let mut email = person_email(&projection);
         let now = self.clock.now();
         let existing = match &email {
             Some(email) => {
@@ -230,6 +230,15 @@ impl Services {
                     .await?
             }
             None => None,
+        };
+        // A person already provisioned by another SCIM User keeps its email; this User gets a
+        // person of its own without one (see `is_provisioned`).
+        let existing = match existing {
+            Some(person) if self.is_provisioned(principal, person.id).await? => {
+                email = None;
+                None
+            }
+            other => other,
         };
         let (person, person_is_new) = match existing {
             Some(mut person) => {
@@ -385,18 +394,42 @@ impl Services {
         self.write_scim_user(principal, current, projection).await
     }
 
+    /// Whether a SCIM User already provisions the person.
+    ///
+    /// Emails are not unique in SCIM (RFC 7643 §4.1 gives `emails` `uniqueness: none`, and
+    /// identity providers do send two users with one address), but a person's primary email
+    /// is. So a User whose email belongs to another person is still provisioned, its person
+    /// simply has no primary email (the SCIM User keeps all its emails); only a hand-made
+    /// person with that email, provisioned by no one yet, is taken over.
+    async fn is_provisioned(&self, principal: &Principal, person: PersonId) -> ServiceResult<bool> {
+        Ok(self
+            .store
+            .scim_user_of_person(&principal.account_id, person)
+            .await?
+            .is_some())
+    }
+
     async fn write_scim_user(
         &self,
         principal: &Principal,
         current: ScimUserRecord,
         projection: UserProjection,
     ) -> ServiceResult<ScimUserRecord> {
-        let email = person_email(&projection);
+        let mut email = person_email(&projection);
         let mut person = self
             .store
             .person(&principal.account_id, current.person_id)
             .await?
             .ok_or_else(|| not_found(current.id))?;
+        if let Some(address) = &email
+            && let Some(holder) = self
+                .store
+                .person_by_email(&principal.account_id, address)
+                .await?
+            && holder.id != person.id
+        {
+            email = None;
+        }
         let person_before = person.clone();
         let now = self.clock.now().max(current.updated_at);
         apply_to_person(&mut person, &projection, email.clone(), now);
