@@ -267,6 +267,20 @@ pub trait Store: Send + Sync + 'static {
         account: &AccountId,
         groups: &[ScimGroupId],
     ) -> StoreResult<Vec<(ScimGroupId, GroupMember)>>;
+    /// One page of a group's members, in member id order, and how many it has in all.
+    async fn scim_group_member_page(
+        &self,
+        account: &AccountId,
+        group: ScimGroupId,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<Listing<GroupMember>>;
+    /// How many members each of some groups has (groups without members are left out).
+    async fn scim_group_member_counts(
+        &self,
+        account: &AccountId,
+        groups: &[ScimGroupId],
+    ) -> StoreResult<Vec<(ScimGroupId, u64)>>;
     /// Which of `ids` are SCIM Users or SCIM Groups of the account, and which kind each is.
     async fn scim_member_kinds(
         &self,

@@ -682,6 +682,24 @@ impl Store for Backend {
         scim_group_members(&self.pool, account, groups).await
     }
 
+    async fn scim_group_member_page(
+        &self,
+        account: &AccountId,
+        group: ScimGroupId,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<Listing<GroupMember>> {
+        scim_group_member_page(&self.pool, account, group, offset, limit).await
+    }
+
+    async fn scim_group_member_counts(
+        &self,
+        account: &AccountId,
+        groups: &[ScimGroupId],
+    ) -> StoreResult<Vec<(ScimGroupId, u64)>> {
+        scim_group_member_counts(&self.pool, account, groups).await
+    }
+
     async fn scim_member_kinds(&self, account: &AccountId, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, MemberType)>> {
         scim_member_kinds(&self.pool, account, ids).await
     }

@@ -222,14 +222,7 @@ async fn scim_group_members(
     if groups.is_empty() {
         return Ok(Vec::new());
     }
-    let mut query = sqlx::QueryBuilder::<Db>::new(
-        "SELECT m.group_id, m.member_id, m.type AS type_name, \
-         COALESCE(m.display, u.display_name, u.user_name, mg.display_name) AS display \
-         FROM scim_group_members m \
-         LEFT JOIN scim_users u ON u.id = m.member_id \
-         LEFT JOIN scim_groups mg ON mg.id = m.member_id \
-         WHERE m.account_id = ",
-    );
+    let mut query = sqlx::QueryBuilder::<Db>::new(format!("SELECT {MEMBER_COLUMNS} WHERE m.account_id = "));
     query.push_bind(account.as_str().to_owned()).push(" AND m.group_id IN (");
     let mut separated = query.separated(", ");
     for group in groups {
@@ -237,13 +230,71 @@ async fn scim_group_members(
     }
     query.push(") ORDER BY m.group_id, m.member_id");
     let rows: Vec<MemberRow> = query.build_query_as().fetch_all(pool).await?;
-    rows.into_iter()
-        .map(|row| {
-            let member_type = MemberType::parse(&row.type_name)
-                .ok_or_else(|| StoreError::Corrupt(format!("member type {:?}", row.type_name)))?;
-            Ok((ScimGroupId(row.group_id), GroupMember { id: row.member_id, member_type, display: row.display }))
-        })
-        .collect()
+    rows.into_iter().map(member_of_row).collect()
+}
+
+const MEMBER_COLUMNS: &str = "m.group_id, m.member_id, m.type AS type_name, \
+     COALESCE(m.display, u.display_name, u.user_name, mg.display_name) AS display \
+     FROM scim_group_members m \
+     LEFT JOIN scim_users u ON u.id = m.member_id \
+     LEFT JOIN scim_groups mg ON mg.id = m.member_id";
+
+fn member_of_row(row: MemberRow) -> StoreResult<(ScimGroupId, GroupMember)> {
+    let member_type = MemberType::parse(&row.type_name)
+        .ok_or_else(|| StoreError::Corrupt(format!("member type {:?}", row.type_name)))?;
+    Ok((ScimGroupId(row.group_id), GroupMember { id: row.member_id, member_type, display: row.display }))
+}
+
+async fn scim_group_member_page(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    group: ScimGroupId,
+    offset: u64,
+    limit: u32,
+) -> StoreResult<Listing<GroupMember>> {
+    let (total,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM scim_group_members WHERE group_id = $1 AND account_id = $2",
+    )
+    .bind(group.0)
+    .bind(account.as_str())
+    .fetch_one(pool)
+    .await?;
+    let rows: Vec<MemberRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {MEMBER_COLUMNS} WHERE m.group_id = $1 AND m.account_id = $2 \
+         ORDER BY m.member_id LIMIT $3 OFFSET $4"
+    )))
+    .bind(group.0)
+    .bind(account.as_str())
+    .bind(i64::from(limit))
+    .bind(offset_as_i64(offset))
+    .fetch_all(pool)
+    .await?;
+    let items = rows
+        .into_iter()
+        .map(|row| member_of_row(row).map(|(_, member)| member))
+        .collect::<StoreResult<_>>()?;
+    Ok(Listing { items, total: count_as_u64(total) })
+}
+
+async fn scim_group_member_counts(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    groups: &[ScimGroupId],
+) -> StoreResult<Vec<(ScimGroupId, u64)>> {
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::QueryBuilder::<Db>::new(
+        "SELECT group_id, COUNT(*) FROM scim_group_members WHERE account_id = ",
+    );
+    query.push_bind(account.as_str().to_owned()).push(" AND group_id IN (");
+    let mut separated = query.separated(", ");
+    for group in groups {
+        separated.push_bind(group.0);
+    }
+    query.push(") GROUP BY group_id");
+    let rows: Vec<(Uuid, i64)> = query.build_query_as().fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|(group, count)| (ScimGroupId(group), count_as_u64(count))).collect())
 }
 
 async fn scim_member_kinds(pool: &Pool<Db>, account: &AccountId, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, MemberType)>> {

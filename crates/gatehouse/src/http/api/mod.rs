@@ -4,6 +4,8 @@
 
 mod me;
 mod people;
+mod scim_groups;
+mod scim_users;
 mod tokens;
 
 use axum::Json;
@@ -28,6 +30,8 @@ pub fn router(state: AppState) -> (axum::Router<AppState>, OpenApi) {
         .merge(me::router())
         .merge(people::router())
         .merge(tokens::router())
+        .merge(scim_users::router())
+        .merge(scim_groups::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             super::authenticate::require_bearer,
@@ -41,7 +45,7 @@ fn describe(openapi: &mut OpenApi) {
     openapi.info.title = "Gatehouse REST API".to_owned();
     openapi.info.version = "1".to_owned();
     openapi.info.description = Some(
-        "People, personal access tokens and (in later versions) webhooks of a Gatehouse account. \
+        "People, personal access tokens, provisioned SCIM Users and Groups (read-only) and (in later versions) webhooks of a Gatehouse account. \
          Authenticate with `Authorization: Bearer <personal access token>`; pick the account with \
          the `X-Gatehouse-Account` header. Lists paginate with `page`/`per_page` and a `Link` header."
             .to_owned(),

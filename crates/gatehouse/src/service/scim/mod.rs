@@ -2,11 +2,13 @@
 //! command validates the representation, maps it to the linked person, and writes both with
 //! their events in one transaction.
 
+mod browse;
 mod groups;
 mod projection;
 mod search;
 mod users;
 
+pub use browse::{BrowseQuery, GroupSummary};
 pub use groups::{GroupWithMembers, Members};
 pub use projection::{UserProjection, project_user};
 pub use search::ScimResource;

@@ -1,0 +1,345 @@
+//! REST read access to SCIM records (`/v1/scim_users`, `/v1/scim_groups`, members), on both
+//! backends: what the provisioning client wrote, paginated, searchable, never writable here.
+
+mod common;
+
+use common::{Backend, TestServer};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn json_body(response: reqwest::Response) -> Value {
+    response.json().await.expect("JSON body")
+}
+
+struct Provisioned {
+    server: TestServer,
+    /// `scim:read` for an administrator.
+    reader: String,
+    users: Vec<String>,
+    group: String,
+}
+
+async fn provisioned(backend: Backend) -> Provisioned {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["directory_administrator"])
+        .await;
+    let writer = server.token(&acme, &admin, &["scim:write"]).await;
+    let reader = server.token(&acme, &admin, &["scim:read"]).await;
+    let mut users = Vec::new();
+    for (name, active) in [("ada", true), ("bob", false), ("cy", true)] {
+        let user = json_body(
+            server
+                .post("/scim/v2/Users", &writer)
+                .json(&json!({
+                    "userName": name,
+                    "active": active,
+                    "name": { "givenName": name.to_uppercase(), "familyName": "Lovelace" },
+                    "emails": [{ "value": format!("{name}@example.org"), "primary": true }]
+                }))
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await;
+        users.push(user["id"].as_str().expect("id").to_owned());
+    }
+    let group = json_body(
+        server
+            .post("/scim/v2/Groups", &writer)
+            .json(&json!({
+                "displayName": "Tour Guides",
+                "externalId": "g-1",
+                "members": [{ "value": users[0] }, { "value": users[2] }]
+            }))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    Provisioned {
+        server,
+        reader,
+        users,
+        group: group["id"].as_str().expect("id").to_owned(),
+    }
+}
+
+fn total(response: &reqwest::Response) -> u64 {
+    response.headers()["x-pagination-total-entries"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("number")
+}
+
+async fn scim_users_are_listed_searched_and_read(backend: Backend) {
+    let Provisioned {
+        server,
+        reader,
+        users,
+        ..
+    } = provisioned(backend).await;
+    let response = server
+        .get("/v1/scim_users?per_page=2", &reader)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(total(&response), 3);
+    assert!(
+        response.headers()["link"]
+            .to_str()
+            .expect("ascii")
+            .contains("rel=\"next\"")
+    );
+    let page = json_body(response).await;
+    assert_eq!(page.as_array().map(Vec::len), Some(2));
+    assert_eq!(page[0]["user_name"], "ada");
+    assert_eq!(page[0]["given_name"], "ADA");
+    assert_eq!(page[0]["scim"]["emails"][0]["value"], "ada@example.org");
+    assert!(page[0]["person_id"].is_string());
+
+    let names = |value: &Value| -> Vec<String> {
+        value
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|user| user["user_name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    let sorted = json_body(
+        server
+            .get("/v1/scim_users?sort=-user_name&fields=user_name", &reader)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(names(&sorted), ["cy", "bob", "ada"]);
+    assert_eq!(sorted[0], json!({ "id": users[2], "user_name": "cy" }));
+    let searched = json_body(
+        server
+            .get("/v1/scim_users?q=BOB%40example", &reader)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(names(&searched), ["bob"], "q looks in emails too");
+    let filtered = json_body(
+        server
+            .get(
+                "/v1/scim_users?filter=active%20eq%20true&q=lovelace",
+                &reader,
+            )
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(names(&filtered), ["ada", "cy"]);
+
+    let one = json_body(
+        server
+            .get(&format!("/v1/scim_users/{}", users[1]), &reader)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(
+        (one["user_name"].as_str(), one["active"].as_bool()),
+        (Some("bob"), Some(false))
+    );
+    assert!(one["scim"].get("password").is_none());
+
+    for (query, message) in [
+        ("filter=userName%20zz%20%22a%22", "zz"),
+        ("sort=user_name,created_at", "one field"),
+        ("sort=password", "password"),
+    ] {
+        let refused = server
+            .get(&format!("/v1/scim_users?{query}"), &reader)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{query}");
+        let body = json_body(refused).await;
+        assert!(
+            body["message"].as_str().expect("message").contains(message),
+            "{query}: {body}"
+        );
+    }
+    let missing = server
+        .get(
+            "/v1/scim_users/0190c0de-0000-7000-8000-000000000000",
+            &reader,
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+async fn scim_groups_show_member_counts_and_member_pages(backend: Backend) {
+    let Provisioned {
+        server,
+        reader,
+        users,
+        group,
+    } = provisioned(backend).await;
+    let groups = json_body(
+        server
+            .get("/v1/scim_groups?q=guides", &reader)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(groups[0]["display_name"], "Tour Guides");
+    assert_eq!(groups[0]["group_type"], "team");
+    assert_eq!(groups[0]["member_count"], 2);
+    let one = json_body(
+        server
+            .get(&format!("/v1/scim_groups/{group}"), &reader)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(
+        (one["external_id"].as_str(), one["member_count"].as_u64()),
+        (Some("g-1"), Some(2))
+    );
+
+    let first_page = server
+        .get(
+            &format!("/v1/scim_groups/{group}/members?per_page=1"),
+            &reader,
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(total(&first_page), 2);
+    let first_page = json_body(first_page).await;
+    let second_page = json_body(
+        server
+            .get(
+                &format!("/v1/scim_groups/{group}/members?per_page=1&page=2"),
+                &reader,
+            )
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let mut seen = vec![
+        first_page[0]["id"].as_str().expect("id").to_owned(),
+        second_page[0]["id"].as_str().expect("id").to_owned(),
+    ];
+    seen.sort();
+    let mut expected = vec![users[0].clone(), users[2].clone()];
+    expected.sort();
+    assert_eq!(seen, expected);
+    assert_eq!(first_page[0]["type"], "User");
+    assert!(first_page[0]["display"].is_string());
+}
+
+/// Only administrators with `scim:read` see SCIM records, only their own account's, and
+/// nothing is writable over REST.
+async fn scim_records_need_an_administrator_with_scim_read(backend: Backend) {
+    let Provisioned {
+        server,
+        reader,
+        users,
+        group,
+    } = provisioned(backend).await;
+    let acme = server
+        .services
+        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
+        .await
+        .expect("acme");
+    // Roles are checked on every request: an administrator's token stops working for SCIM
+    // records the moment they become a specialist.
+    let demoted = server
+        .person(&acme, "former@example.org", &["account_administrator"])
+        .await;
+    let specialist_token = server.token(&acme, &demoted, &["scim:read"]).await;
+    server
+        .services
+        .update_person(
+            None,
+            &acme.id,
+            demoted.id,
+            gatehouse::service::PersonChanges {
+                roles: Some(gatehouse::auth::RoleSet::parse(["specialist"]).expect("roles")),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("demote");
+    let admin = server
+        .services
+        .person_by_email(&acme.id, "admin@example.org")
+        .await
+        .expect("admin");
+    let people_token = server.token(&acme, &admin, &["people:read"]).await;
+    for token in [&specialist_token, &people_token] {
+        let response = server
+            .get("/v1/scim_users", token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(
+            response.headers()["www-authenticate"]
+                .to_str()
+                .expect("ascii")
+                .contains("insufficient_scope")
+        );
+    }
+
+    let globex = server.account("globex").await;
+    let intruder = server
+        .person(&globex, "admin@globex.example", &["account_administrator"])
+        .await;
+    let intruder_token = server.token(&globex, &intruder, &["scim:read"]).await;
+    for path in [
+        format!("/v1/scim_users/{}", users[0]),
+        format!("/v1/scim_groups/{group}"),
+        format!("/v1/scim_groups/{group}/members"),
+    ] {
+        let response = server
+            .get(&path, &intruder_token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let listed = server
+        .get("/v1/scim_users", &intruder_token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(total(&listed), 0);
+
+    for request in [
+        server
+            .post("/v1/scim_users", &reader)
+            .json(&json!({ "user_name": "x" })),
+        server
+            .patch(&format!("/v1/scim_groups/{group}"), &reader)
+            .json(&json!({})),
+    ] {
+        let response = request.send().await.expect("request");
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+}
+
+both_backends!(
+    scim_users_are_listed_searched_and_read,
+    scim_groups_show_member_counts_and_member_pages,
+    scim_records_need_an_administrator_with_scim_read,
+);
