@@ -251,7 +251,51 @@ async fn scim_refuses_missing_wrong_and_underprivileged_tokens_in_scim_format(ba
     assert_eq!(scim_json(response).await["status"], "403");
 }
 
+/// Endpoint names are matched ignoring case and a trailing slash (Microsoft's reference tests
+/// send `/users` and `/Users/?filter=…`), at both base URLs, still behind authentication; what
+/// names no endpoint stays a SCIM 404.
+async fn endpoint_names_ignore_case_and_a_trailing_slash(backend: Backend) {
+    let (server, token) = admin_server(backend).await;
+    let created = server
+        .post("/scim/v2/users/", &token)
+        .json(&serde_json::json!({ "userName": "ada" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    for path in [
+        "/scim/v2/USERS?filter=userName%20eq%20%22ada%22",
+        "/scim/v2/Users/?filter=userName%20eq%20%22ada%22",
+        "/accounts/acme/scim/v2/users/?filter=userName%20eq%20%22ada%22",
+    ] {
+        let response = server.get(path, &token).send().await.expect("request");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(scim_json(response).await["totalResults"], 1, "{path}");
+    }
+    let config = server
+        .get("/scim/v2/serviceproviderconfig", &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(config.status(), StatusCode::OK);
+    let unauthenticated = server
+        .client
+        .get(server.url("/scim/v2/users/"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
+    let unknown = server
+        .get("/scim/v2/serviceConfiguration", &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(scim_json(unknown).await["status"], "404");
+}
+
 both_backends!(
+    endpoint_names_ignore_case_and_a_trailing_slash,
     service_provider_config_says_what_is_served,
     resource_types_and_schemas_are_listed_and_found,
     scim_refuses_missing_wrong_and_underprivileged_tokens_in_scim_format,
