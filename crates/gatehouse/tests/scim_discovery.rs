@@ -49,7 +49,18 @@ async fn service_provider_config_says_what_is_served(backend: Backend) {
         "oauthbearertoken"
     );
     assert_eq!(config["filter"]["supported"], true);
-    assert_eq!(config["bulk"]["supported"], false, "not served yet");
+    assert_eq!(
+        (
+            &config["bulk"]["supported"],
+            &config["bulk"]["maxOperations"],
+            &config["bulk"]["maxPayloadSize"]
+        ),
+        (
+            &Value::from(true),
+            &Value::from(1000),
+            &Value::from(1_048_576)
+        )
+    );
     assert_eq!(config["patch"]["supported"], true);
     assert_eq!(
         config["pagination"]["cursor"], false,

@@ -116,6 +116,13 @@ impl ScimError {
         Self::new(scim_type.status(), Some(scim_type), detail)
     }
 
+    /// The same error under another status, for the few places RFC 7644 pairs a `scimType`
+    /// with a status other than its usual one (409 `invalidValue` for bulkId references).
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+
     pub fn invalid_filter(detail: impl Into<String>) -> Self {
         Self::with_type(ScimType::InvalidFilter, detail)
     }

@@ -3,6 +3,7 @@
 //! be unit-tested, fuzzed and benchmarked on its own; `gatehouse` depends on it, never the
 //! other way round. It is filled in by the SCIM provisioning work.
 
+pub mod bulk;
 pub mod error;
 pub mod filter;
 pub mod patch;

@@ -20,15 +20,17 @@ pub(super) fn scim_base_url(state: &AppState, uri: &axum::http::Uri) -> String {
     format!("{}{}", state.base_url, base_path)
 }
 
-/// What is served today: bulk and cursor pagination are switched on when they arrive.
+/// What is served today: cursor pagination is switched on when it arrives.
 fn served_capabilities() -> ServiceProviderConfig {
     let defaults = ServiceProviderConfig::default();
     ServiceProviderConfig {
         patch_supported: true,
         bulk: BulkSettings {
-            supported: false,
-            max_operations: 0,
-            max_payload_size_bytes: 0,
+            supported: true,
+            max_operations: u32::try_from(super::bulk::BULK_LIMITS.max_operations)
+                .unwrap_or(u32::MAX),
+            max_payload_size_bytes: u64::try_from(super::bulk::BULK_LIMITS.max_payload_bytes)
+                .unwrap_or(u64::MAX),
         },
         // Index pagination only, until RFC 9865 cursors are served.
         pagination: PaginationSettings {

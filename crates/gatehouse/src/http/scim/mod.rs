@@ -2,11 +2,12 @@
 //! for clients that cannot send the account header. Answers are `application/scim+json`;
 //! errors are SCIM error messages (RFC 7644 §3.12).
 //!
-//! Served so far: authentication, errors, discovery (`/ServiceProviderConfig`,
-//! `/ResourceTypes`, `/Schemas`), `/Users`, `/Groups`, `/.search` and `GET /Me`. Bulk is to come;
-//! the ServiceProviderConfig advertises only what is served.
+//! Served: authentication, errors, discovery (`/ServiceProviderConfig`, `/ResourceTypes`,
+//! `/Schemas`), `/Users`, `/Groups`, `/.search`, `/Bulk` and `GET /Me`; the
+//! ServiceProviderConfig advertises only what is served.
 
 mod authenticate;
+mod bulk;
 mod discovery;
 mod groups;
 mod parameters;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .delete(groups::delete),
         )
         .route("/.search", post(search::search_all))
+        .route("/Bulk", post(bulk::bulk))
         .route(
             "/Users/{id}",
             get(users::get_one)
@@ -74,7 +76,8 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 /// The endpoint names of RFC 7644 §3.2 and §4, as served.
-const ENDPOINTS: [&str; 7] = [
+const ENDPOINTS: [&str; 8] = [
+    "Bulk",
     "Users",
     "Groups",
     "Me",

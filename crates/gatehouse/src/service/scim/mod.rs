@@ -3,6 +3,7 @@
 //! their events in one transaction.
 
 mod browse;
+mod bulk;
 mod groups;
 mod projection;
 mod search;

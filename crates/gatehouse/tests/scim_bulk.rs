@@ -1,0 +1,341 @@
+//! `/Bulk` (RFC 7644 §3.7) end to end on both backends: bulkId references in any order,
+//! per-operation results and errors, failOnErrors, versions, and the advertised limits.
+
+mod common;
+
+use common::{Backend, TestServer};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+async fn body(response: reqwest::Response) -> Value {
+    response.json().await.expect("JSON")
+}
+
+async fn provisioning(backend: Backend) -> (TestServer, String) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["directory_administrator"])
+        .await;
+    let token = server.token(&acme, &admin, &["scim:write"]).await;
+    (server, token)
+}
+
+async fn bulk(server: &TestServer, token: &str, request: &Value) -> reqwest::Response {
+    server
+        .post("/scim/v2/Bulk", token)
+        .json(request)
+        .send()
+        .await
+        .expect("request")
+}
+
+/// §3.7.2: a group may name users created later in the same request; the server runs the
+/// producers first and answers in request order.
+async fn bulk_ids_resolve_across_operations_in_any_order(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    let response = bulk(
+        &server,
+        &token,
+        &json!({
+            "schemas": [BULK_REQUEST],
+            "Operations": [
+                {
+                    "method": "POST", "path": "/Groups", "bulkId": "guides",
+                    "data": {
+                        "displayName": "Tour Guides",
+                        "members": [{ "value": "bulkId:alice" }, { "value": "bulkId:bob" }]
+                    }
+                },
+                { "method": "POST", "path": "/Users", "bulkId": "alice", "data": { "userName": "alice" } },
+                { "method": "POST", "path": "/Users", "bulkId": "bob", "data": { "userName": "bob" } },
+                {
+                    "method": "PATCH", "path": "/Users/bulkId:alice",
+                    "data": {
+                        "schemas": [PATCH_OP],
+                        "Operations": [{ "op": "replace", "path": "active", "value": false }]
+                    }
+                },
+                { "method": "DELETE", "path": "/Users/0190c0de-0000-7000-8000-000000000000" },
+                { "method": "GET", "path": "/Users" }
+            ]
+        }),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/scim+json");
+    let answer = body(response).await;
+    assert_eq!(answer["schemas"], json!([BULK_RESPONSE]));
+    let operations = answer["Operations"].as_array().expect("operations");
+    let statuses: Vec<&str> = operations
+        .iter()
+        .map(|operation| operation["status"].as_str().expect("status"))
+        .collect();
+    assert_eq!(statuses, ["201", "201", "201", "200", "404", "400"]);
+    assert_eq!(operations[0]["bulkId"], "guides");
+    assert_eq!(operations[0]["version"], "W/\"1\"");
+    let alice_location = operations[1]["location"].as_str().expect("location");
+    assert!(alice_location.starts_with(&format!("{}/scim/v2/Users/", server.base_url)));
+    assert_eq!(
+        operations[3]["location"], alice_location,
+        "bulkId path resolved"
+    );
+    assert_eq!(operations[3]["version"], "W/\"2\"");
+    assert_eq!(operations[4]["response"]["status"], "404");
+    assert_eq!(operations[5]["response"]["scimType"], "invalidSyntax");
+    assert_eq!(operations[5]["method"], "GET");
+
+    let group_location = operations[0]["location"].as_str().expect("location");
+    let group = body(
+        server
+            .client
+            .get(group_location)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let mut members: Vec<&str> = group["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|member| member["display"].as_str().expect("display"))
+        .collect();
+    members.sort_unstable();
+    assert_eq!(members, ["alice", "bob"]);
+    let alice = body(
+        server
+            .client
+            .get(alice_location)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(alice["active"], false);
+
+    // Each operation wrote its own events.
+    let acme = gatehouse::domain::AccountId::parse("acme").expect("slug");
+    let names: Vec<String> = server
+        .services
+        .store
+        .events_after(&acme, 0, 100)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|event| event.name)
+        .filter(|name| name.starts_with("scim_"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "scim_user.create",
+            "scim_user.create",
+            "scim_group.create",
+            "scim_user.update"
+        ]
+    );
+}
+
+/// §3.7.3: failOnErrors stops after that many errors; what was not run is not answered and
+/// not done. References to unknown, failed or circular bulkIds are 409 invalidValue.
+async fn fail_on_errors_stops_and_bad_references_are_409(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    let answer = body(
+        bulk(
+            &server,
+            &token,
+            &json!({
+                "schemas": [BULK_REQUEST],
+                "failOnErrors": 1,
+                "Operations": [
+                    { "method": "POST", "path": "/Users", "bulkId": "x", "data": { "displayName": "no userName" } },
+                    { "method": "POST", "path": "/Users", "bulkId": "y", "data": { "userName": "never" } }
+                ]
+            }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(answer["Operations"].as_array().map(Vec::len), Some(1));
+    assert_eq!(answer["Operations"][0]["status"], "400");
+    let listed = body(
+        server
+            .get("/scim/v2/Users?filter=userName%20eq%20%22never%22", &token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(listed["totalResults"], 0, "not run after failOnErrors");
+
+    let answer = body(
+        bulk(
+            &server,
+            &token,
+            &json!({
+                "schemas": [BULK_REQUEST],
+                "Operations": [
+                    { "method": "POST", "path": "/Users", "bulkId": "a", "data": { "userName": "a", "x": "bulkId:b" } },
+                    { "method": "POST", "path": "/Users", "bulkId": "b", "data": { "userName": "b", "x": "bulkId:a" } },
+                    { "method": "POST", "path": "/Groups", "bulkId": "g", "data": { "displayName": "G", "members": [{ "value": "bulkId:nobody" }] } },
+                    { "method": "POST", "path": "/Users", "bulkId": "dup", "data": {} },
+                    { "method": "POST", "path": "/Groups", "bulkId": "h", "data": { "displayName": "H", "members": [{ "value": "bulkId:dup" }] } }
+                ]
+            }),
+        )
+        .await,
+    )
+    .await;
+    let operations = answer["Operations"].as_array().expect("operations");
+    let outcome: Vec<(&str, &str)> = operations
+        .iter()
+        .map(|operation| {
+            (
+                operation["status"].as_str().expect("status"),
+                operation["response"]["scimType"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcome,
+        [
+            ("409", "invalidValue"),
+            ("409", "invalidValue"),
+            ("409", "invalidValue"),
+            ("400", "invalidValue"),
+            ("409", "invalidValue")
+        ],
+        "{answer}"
+    );
+    assert!(
+        operations[4]["response"]["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("failed")
+    );
+}
+
+/// Versions guard bulk writes like If-Match (§3.14): a stale one is 412 for that operation.
+async fn operation_versions_are_checked(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    let user = body(
+        server
+            .post("/scim/v2/Users", &token)
+            .json(&json!({ "userName": "ada" }))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let path = format!("/Users/{}", user["id"].as_str().expect("id"));
+    let answer = body(
+        bulk(
+            &server,
+            &token,
+            &json!({
+                "schemas": [BULK_REQUEST],
+                "Operations": [
+                    { "method": "PUT", "path": path, "version": "W/\"7\"", "data": { "userName": "ada2" } },
+                    { "method": "PUT", "path": path, "version": "W/\"1\"", "data": { "userName": "ada3" } },
+                    { "method": "DELETE", "path": path, "version": "W/\"2\"" }
+                ]
+            }),
+        )
+        .await,
+    )
+    .await;
+    let statuses: Vec<&str> = answer["Operations"]
+        .as_array()
+        .expect("operations")
+        .iter()
+        .map(|operation| operation["status"].as_str().expect("status"))
+        .collect();
+    assert_eq!(statuses, ["412", "200", "204"]);
+}
+
+/// §3.7.4: requests over maxOperations or maxPayloadSize are 413, naming the limit, and run
+/// nothing; a malformed request is 400; bulk writes need scim:write.
+async fn limits_and_malformed_requests_are_refused_whole(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    let operation =
+        json!({ "method": "POST", "path": "/Users", "bulkId": "x", "data": { "userName": "u" } });
+    let too_many = json!({ "schemas": [BULK_REQUEST], "Operations": vec![operation; 1001] });
+    let response = bulk(&server, &token, &too_many).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let error = body(response).await;
+    assert_eq!(error["status"], "413");
+    assert!(
+        error["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("maxOperations is 1000"),
+        "{error}"
+    );
+    for size in [1_100_000, 3_000_000] {
+        let padding = "x".repeat(size);
+        let response = bulk(
+            &server,
+            &token,
+            &json!({ "schemas": [BULK_REQUEST], "Operations": [], "padding": padding }),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{size}");
+        assert!(
+            body(response).await["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("maxPayloadSize"),
+        );
+    }
+    let malformed = server
+        .post("/scim/v2/Bulk", &token)
+        .header("content-type", "application/scim+json")
+        .body("{\"Operations\": [")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body(malformed).await["scimType"], "invalidSyntax");
+    let users = body(
+        server
+            .get("/scim/v2/Users", &token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(users["totalResults"], 0, "nothing ran");
+
+    let acme = server
+        .services
+        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
+        .await
+        .expect("acme");
+    let admin = server
+        .services
+        .person_by_email(&acme.id, "admin@example.org")
+        .await
+        .expect("admin");
+    let reader = server.token(&acme, &admin, &["scim:read"]).await;
+    let response = bulk(
+        &server,
+        &reader,
+        &json!({ "schemas": [BULK_REQUEST], "Operations": [] }),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+both_backends!(
+    bulk_ids_resolve_across_operations_in_any_order,
+    fail_on_errors_stops_and_bad_references_are_409,
+    operation_versions_are_checked,
+    limits_and_malformed_requests_are_refused_whole,
+);
