@@ -62,10 +62,9 @@ async fn service_provider_config_says_what_is_served(backend: Backend) {
         )
     );
     assert_eq!(config["patch"]["supported"], true);
-    assert_eq!(
-        config["pagination"]["cursor"], false,
-        "index pagination only, so far"
-    );
+    assert_eq!(config["pagination"]["cursor"], true);
+    assert_eq!(config["pagination"]["index"], true);
+    assert_eq!(config["pagination"]["cursorTimeout"], 3600);
     assert_eq!(
         config["meta"]["location"],
         format!("{}/scim/v2/ServiceProviderConfig", server.base_url)

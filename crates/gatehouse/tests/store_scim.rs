@@ -12,7 +12,7 @@ use gatehouse::domain::{
     Account, AccountId, NewEvent, Person, PersonId, PersonSource, ScimUserId, ScimUserRecord,
     ScimValue,
 };
-use gatehouse::store::{PersonWrite, ScimUserColumns, Store, StoreError};
+use gatehouse::store::{PersonWrite, ScimPage, ScimUserColumns, Store, StoreError};
 use scim::filter::{AttributePath, parse_filter};
 use scim::sql::{compile_filter, compile_sort};
 use serde_json::json;
@@ -231,7 +231,14 @@ async fn replace_and_delete_honour_the_version(backend: Backend) {
         compile_filter(&by_old_email, &ScimUserColumns, store.dialect(), 2).expect("compile");
     assert_eq!(
         store
-            .scim_users(&account, Some(&fragment), None, 0, 10)
+            .scim_users(
+                &account,
+                &ScimPage {
+                    filter: Some(&fragment),
+                    limit: 10,
+                    ..ScimPage::default()
+                },
+            )
             .await
             .expect("list")
             .total,
@@ -329,7 +336,14 @@ async fn compiled_filters_select_the_right_users(backend: Backend) {
         let fragment =
             compile_filter(&filter, &ScimUserColumns, store.dialect(), 2).expect("compile");
         let listing = store
-            .scim_users(&account, Some(&fragment), None, 0, 10)
+            .scim_users(
+                &account,
+                &ScimPage {
+                    filter: Some(&fragment),
+                    limit: 10,
+                    ..ScimPage::default()
+                },
+            )
             .await
             .unwrap_or_else(|error| panic!("{text}: {error}"));
         let names: Vec<&str> = listing
@@ -343,7 +357,14 @@ async fn compiled_filters_select_the_right_users(backend: Backend) {
     let path = AttributePath::parse("userName").expect("path");
     let order = compile_sort(&path, true, &ScimUserColumns, store.dialect()).expect("sort");
     let sorted = store
-        .scim_users(&account, None, Some(&order), 0, 2)
+        .scim_users(
+            &account,
+            &ScimPage {
+                order_by: Some(&order),
+                limit: 2,
+                ..ScimPage::default()
+            },
+        )
         .await
         .expect("list");
     // Code point order on both backends: "ána…" sorts after "jsmith".

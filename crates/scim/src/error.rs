@@ -36,10 +36,16 @@ pub enum ScimType {
     InvalidVers,
     /// The request cannot be completed because it would expose sensitive information.
     Sensitive,
+    /// RFC 9865: the `cursor` is not one this service provider issued for this query.
+    InvalidCursor,
+    /// RFC 9865: the `cursor` was issued longer ago than `cursorTimeout`.
+    ExpiredCursor,
+    /// RFC 9865: the `count` is not a page size the service provider accepts.
+    InvalidCount,
 }
 
 impl ScimType {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 13] = [
         Self::InvalidFilter,
         Self::TooMany,
         Self::Uniqueness,
@@ -50,6 +56,9 @@ impl ScimType {
         Self::InvalidValue,
         Self::InvalidVers,
         Self::Sensitive,
+        Self::InvalidCursor,
+        Self::ExpiredCursor,
+        Self::InvalidCount,
     ];
 
     /// The keyword exactly as RFC 7644 spells it (camelCase), e.g. `invalidFilter`.
@@ -65,6 +74,9 @@ impl ScimType {
             Self::InvalidValue => "invalidValue",
             Self::InvalidVers => "invalidVers",
             Self::Sensitive => "sensitive",
+            Self::InvalidCursor => "invalidCursor",
+            Self::ExpiredCursor => "expiredCursor",
+            Self::InvalidCount => "invalidCount",
         }
     }
 
@@ -251,6 +263,9 @@ mod tests {
                 "invalidValue",
                 "invalidVers",
                 "sensitive",
+                "invalidCursor",
+                "expiredCursor",
+                "invalidCount",
             ]
         );
         assert_eq!(ScimType::NoTarget.to_string(), "noTarget");

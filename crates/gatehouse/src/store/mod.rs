@@ -112,6 +112,19 @@ pub struct Credential {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
+/// Which SCIM records a list reads: `filter` from `scim::sql::compile_filter` (placeholders
+/// from `$2`; `$1` is the account), `order_by` from `scim::sql::compile_sort` (creation order
+/// when `None`), and the window: `after` a `(created_at, id)` in creation order (a cursor's
+/// index seek), then `offset` rows skipped and at most `limit` read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ScimPage<'a> {
+    pub filter: Option<&'a scim::sql::SqlFragment>,
+    pub order_by: Option<&'a str>,
+    pub after: Option<(DateTime<Utc>, uuid::Uuid)>,
+    pub offset: u64,
+    pub limit: u32,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Applies the backend's migrations; safe to call on every start.
@@ -212,16 +225,11 @@ pub trait Store: Send + Sync + 'static {
         account: &AccountId,
         person: PersonId,
     ) -> StoreResult<Option<ScimUserRecord>>;
-    /// A page of an account's SCIM Users. `filter` comes from `scim::sql::compile_filter` over
-    /// `scim_user_columns()`, with placeholders from `$2` (`$1` is the account); `order_by` from
-    /// `scim::sql::compile_sort`, or creation order.
+    /// A page of an account's SCIM Users (table alias `u`); `total` counts every match.
     async fn scim_users(
         &self,
         account: &AccountId,
-        filter: Option<&scim::sql::SqlFragment>,
-        order_by: Option<&str>,
-        offset: u64,
-        limit: u32,
+        page: &ScimPage<'_>,
     ) -> StoreResult<Listing<ScimUserRecord>>;
 
     /// Creates a SCIM Group and its members, with its events.
@@ -252,14 +260,11 @@ pub trait Store: Send + Sync + 'static {
         account: &AccountId,
         id: ScimGroupId,
     ) -> StoreResult<Option<ScimGroupRecord>>;
-    /// A page of SCIM Groups (table alias `g`; filter placeholders from `$2`).
+    /// A page of SCIM Groups (table alias `g`), as `scim_users`.
     async fn scim_groups(
         &self,
         account: &AccountId,
-        filter: Option<&scim::sql::SqlFragment>,
-        order_by: Option<&str>,
-        offset: u64,
-        limit: u32,
+        page: &ScimPage<'_>,
     ) -> StoreResult<Listing<ScimGroupRecord>>;
     /// The members of some groups, with their display names, ordered by group then member id.
     async fn scim_group_members(

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::auth::{Role, RoleSet, ScopeSet, TokenHash};
 use crate::domain::{PersonSource, ScimPatchResponse, truncate_to_micros};
 use crate::store::{
-    Credential, ListQuery, Listing, SortDirection, SortField, StoreError, StoreResult,
+    ScimPage, Credential, ListQuery, Listing, SortDirection, SortField, StoreError, StoreResult,
     TokenOwnerFilter,
 };
 
@@ -622,12 +622,9 @@ impl Store for Backend {
     async fn scim_users(
         &self,
         account: &AccountId,
-        filter: Option<&SqlFragment>,
-        order_by: Option<&str>,
-        offset: u64,
-        limit: u32,
+        page: &ScimPage<'_>,
     ) -> StoreResult<Listing<ScimUserRecord>> {
-        scim_users(&self.pool, account, filter, order_by, offset, limit).await
+        scim_users(&self.pool, account, page).await
     }
 
     async fn insert_scim_group(
@@ -666,12 +663,9 @@ impl Store for Backend {
     async fn scim_groups(
         &self,
         account: &AccountId,
-        filter: Option<&SqlFragment>,
-        order_by: Option<&str>,
-        offset: u64,
-        limit: u32,
+        page: &ScimPage<'_>,
     ) -> StoreResult<Listing<ScimGroupRecord>> {
-        scim_groups(&self.pool, account, filter, order_by, offset, limit).await
+        scim_groups(&self.pool, account, page).await
     }
 
     async fn scim_group_members(

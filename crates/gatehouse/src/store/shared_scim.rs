@@ -2,7 +2,7 @@
 
 use crate::domain::{ScimUserId, ScimUserRecord, case_insensitive_key};
 use crate::store::PersonWrite;
-use scim::sql::{SqlFragment, SqlValue};
+use scim::sql::SqlValue;
 
 #[derive(FromRow)]
 struct ScimUserRow {
@@ -290,14 +290,12 @@ async fn filtered_page<Row>(
     pool: &Pool<Db>,
     (table, alias, columns): (&str, &str, &str),
     account: &AccountId,
-    filter: Option<&SqlFragment>,
-    order_by: Option<&str>,
-    offset: u64,
-    limit: u32,
+    page: &ScimPage<'_>,
 ) -> StoreResult<(Vec<Row>, u64)>
 where
     Row: for<'row> FromRow<'row, <Db as sqlx::Database>::Row> + Send + Unpin,
 {
+    let ScimPage { filter, order_by, after, offset, limit } = *page;
     let (condition, binds): (&str, &[SqlValue]) = match filter {
         Some(fragment) => (fragment.sql.as_str(), fragment.binds.as_slice()),
         None => ("1 = 1", &[]),
@@ -305,16 +303,32 @@ where
     let count_sql = format!("SELECT COUNT(*) FROM {table} WHERE {alias}.account_id = $1 AND ({condition})");
     let count_query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql)).bind(account.as_str());
     let (total,) = bind_sql_values!(count_query, binds).fetch_one(pool).await?;
-    let limit_placeholder = 2 + binds.len();
+    let mut next_placeholder = 2 + binds.len();
+    // A cursor seeks past (created_at, id) in creation order, written so both backends use
+    // the (account_id, created_at, id) index.
+    let seek = match after {
+        Some(_) => {
+            let (at, id) = (next_placeholder, next_placeholder + 1);
+            next_placeholder += 2;
+            format!(
+                " AND {alias}.created_at >= ${at} AND ({alias}.created_at > ${at} OR {alias}.id > ${id})"
+            )
+        }
+        None => String::new(),
+    };
     let default_order = format!("{alias}.created_at ASC");
     let order = order_by.unwrap_or(&default_order);
     let page_sql = format!(
-        "SELECT {columns} FROM {table} WHERE {alias}.account_id = $1 AND ({condition}) \
-         ORDER BY {order}, {alias}.id ASC LIMIT ${limit_placeholder} OFFSET ${}",
-        limit_placeholder + 1
+        "SELECT {columns} FROM {table} WHERE {alias}.account_id = $1 AND ({condition}){seek} \
+         ORDER BY {order}, {alias}.id ASC LIMIT ${next_placeholder} OFFSET ${}",
+        next_placeholder + 1
     );
     let page_query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(page_sql)).bind(account.as_str());
-    let rows = bind_sql_values!(page_query, binds)
+    let mut page_query = bind_sql_values!(page_query, binds);
+    if let Some((created_at, id)) = after {
+        page_query = page_query.bind(truncate_to_micros(created_at)).bind(id);
+    }
+    let rows = page_query
         .bind(i64::from(limit))
         .bind(offset_as_i64(offset))
         .fetch_all(pool)
@@ -325,14 +339,10 @@ where
 async fn scim_users(
     pool: &Pool<Db>,
     account: &AccountId,
-    filter: Option<&SqlFragment>,
-    order_by: Option<&str>,
-    offset: u64,
-    limit: u32,
+    page: &ScimPage<'_>,
 ) -> StoreResult<Listing<ScimUserRecord>> {
     let table = ("scim_users u", "u", SCIM_USER_COLUMNS);
-    let (rows, total) =
-        filtered_page::<ScimUserRow>(pool, table, account, filter, order_by, offset, limit).await?;
+    let (rows, total) = filtered_page::<ScimUserRow>(pool, table, account, page).await?;
     let items = rows.into_iter().map(ScimUserRow::into_record).collect::<StoreResult<_>>()?;
     Ok(Listing { items, total })
 }

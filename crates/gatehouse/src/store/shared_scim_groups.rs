@@ -202,14 +202,10 @@ async fn scim_group(pool: &Pool<Db>, account: &AccountId, id: ScimGroupId) -> St
 async fn scim_groups(
     pool: &Pool<Db>,
     account: &AccountId,
-    filter: Option<&SqlFragment>,
-    order_by: Option<&str>,
-    offset: u64,
-    limit: u32,
+    page: &ScimPage<'_>,
 ) -> StoreResult<Listing<ScimGroupRecord>> {
     let table = ("scim_groups g", "g", SCIM_GROUP_COLUMNS);
-    let (rows, total) =
-        filtered_page::<ScimGroupRow>(pool, table, account, filter, order_by, offset, limit).await?;
+    let (rows, total) = filtered_page::<ScimGroupRow>(pool, table, account, page).await?;
     let items = rows.into_iter().map(ScimGroupRow::into_record).collect::<StoreResult<_>>()?;
     Ok(Listing { items, total })
 }

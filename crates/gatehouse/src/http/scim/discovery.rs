@@ -8,7 +8,7 @@ use scim::error::ScimError;
 use scim::schema::{self, BulkSettings, PaginationSettings, ServiceProviderConfig};
 use serde_json::Value;
 
-use super::response::{ScimFailure, ScimResponse, list_message};
+use super::response::{ScimFailure, ScimResponse, whole_list_message};
 use crate::http::AppState;
 
 /// The SCIM base URL the request came through: `…/scim/v2` or `…/accounts/{account}/scim/v2`.
@@ -20,7 +20,7 @@ pub(super) fn scim_base_url(state: &AppState, uri: &axum::http::Uri) -> String {
     format!("{}{}", state.base_url, base_path)
 }
 
-/// What is served today: cursor pagination is switched on when it arrives.
+/// What is served, with the limits the handlers enforce.
 fn served_capabilities() -> ServiceProviderConfig {
     let defaults = ServiceProviderConfig::default();
     ServiceProviderConfig {
@@ -32,9 +32,12 @@ fn served_capabilities() -> ServiceProviderConfig {
             max_payload_size_bytes: u64::try_from(super::bulk::BULK_LIMITS.max_payload_bytes)
                 .unwrap_or(u64::MAX),
         },
-        // Index pagination only, until RFC 9865 cursors are served.
+        // Both kinds, index by default (what Entra ID and Okta use); cursors expire as the
+        // service checks them.
         pagination: PaginationSettings {
-            cursor: false,
+            cursor: true,
+            cursor_timeout_seconds: u32::try_from(crate::service::scim::CURSOR_TIMEOUT_SECONDS)
+                .unwrap_or(u32::MAX),
             ..defaults.pagination
         },
         ..defaults
@@ -61,11 +64,7 @@ pub async fn resource_types(
         .iter()
         .map(|resource_type| resource_type.to_json(&base_url))
         .collect();
-    ScimResponse(
-        StatusCode::OK,
-        list_message(resources.len() as u64, 1, resources),
-    )
-    .into_response()
+    ScimResponse(StatusCode::OK, whole_list_message(resources)).into_response()
 }
 
 pub async fn resource_type(
@@ -93,11 +92,7 @@ pub async fn schemas(State(state): State<AppState>, OriginalUri(uri): OriginalUr
         .iter()
         .map(|definition| definition.to_json(&base_url))
         .collect();
-    ScimResponse(
-        StatusCode::OK,
-        list_message(resources.len() as u64, 1, resources),
-    )
-    .into_response()
+    ScimResponse(StatusCode::OK, whole_list_message(resources)).into_response()
 }
 
 pub async fn schema(

@@ -91,21 +91,17 @@ pub async fn list(
 ) -> ScimResult {
     let query = list_query(&parameters)?;
     let selection = parameters.selection(Kind::Group)?;
-    let (listing, start_index) = state
+    let page = state
         .services
         .scim_groups(&principal, &query, members_for(&selection))
         .await?;
     let base_url = scim_base_url(&state, &uri);
-    let resources: Vec<Value> = listing
+    let resources: Vec<Value> = page
         .items
         .iter()
         .map(|group| selection.apply(representation(group, &base_url)))
         .collect();
-    Ok(ScimResponse(
-        StatusCode::OK,
-        list_message(listing.total, start_index, resources),
-    )
-    .into_response())
+    Ok(ScimResponse(StatusCode::OK, list_message(&page, resources)).into_response())
 }
 
 pub async fn search(

@@ -59,6 +59,8 @@ pub struct ListParameters {
     pub(super) sort_by: Option<String>,
     pub(super) sort_order: Option<String>,
     pub(super) start_index: Option<String>,
+    /// RFC 9865: empty for the first page, then the `nextCursor` of the previous one.
+    pub(super) cursor: Option<String>,
     pub(super) count: Option<String>,
     pub(super) attributes: Option<String>,
     pub(super) excluded_attributes: Option<String>,
@@ -140,6 +142,7 @@ struct SearchRequest {
     sort_by: Option<String>,
     sort_order: Option<String>,
     start_index: Option<Value>,
+    cursor: Option<String>,
     count: Option<Value>,
     attributes: Option<Vec<String>>,
     excluded_attributes: Option<Vec<String>>,
@@ -173,6 +176,7 @@ pub(super) fn search_parameters(body: &Bytes) -> Result<ListParameters, ScimFail
         sort_by: request.sort_by,
         sort_order: request.sort_order,
         start_index: text(request.start_index),
+        cursor: request.cursor,
         count: text(request.count),
         attributes: request.attributes.map(|names| names.join(",")),
         excluded_attributes: request.excluded_attributes.map(|names| names.join(",")),
@@ -200,6 +204,7 @@ pub(super) fn list_query(parameters: &ListParameters) -> Result<ScimListQuery, S
         sort_by: parameters.sort_by.clone(),
         sort_order,
         start_index: integer("startIndex", parameters.start_index.as_deref())?,
+        cursor: parameters.cursor.clone(),
         count: integer("count", parameters.count.as_deref())?,
     };
     Ok(query)

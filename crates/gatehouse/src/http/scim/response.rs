@@ -7,6 +7,7 @@ use scim::error::ScimError;
 
 use crate::http::error::ApiError;
 use crate::service::ServiceError;
+use crate::service::scim::ListPage;
 
 pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
 
@@ -79,19 +80,33 @@ pub fn not_modified(headers: &HeaderMap, version: i64) -> Option<Response> {
 
 const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
-/// A `ListResponse` message (RFC 7644 §3.4.2): one page of resources and where it starts.
-pub fn list_message(
-    total: u64,
-    start_index: u64,
-    resources: Vec<serde_json::Value>,
-) -> serde_json::Value {
-    serde_json::json!({
+/// A `ListResponse` message (RFC 7644 §3.4.2): one page of resources and where it starts, by
+/// index, or (RFC 9865) the cursor of the next page when one follows.
+pub fn list_message<T>(page: &ListPage<T>, resources: Vec<serde_json::Value>) -> serde_json::Value {
+    let mut message = serde_json::json!({
         "schemas": [LIST_RESPONSE_SCHEMA],
-        "totalResults": total,
+        "totalResults": page.total,
         "itemsPerPage": resources.len(),
-        "startIndex": start_index,
         "Resources": resources,
-    })
+    });
+    if let Some(start_index) = page.start_index {
+        message["startIndex"] = serde_json::Value::from(start_index);
+    }
+    if let Some(cursor) = &page.next_cursor {
+        message["nextCursor"] = serde_json::Value::from(cursor.clone());
+    }
+    message
+}
+
+/// A `ListResponse` holding the whole list (discovery endpoints do not paginate).
+pub fn whole_list_message(resources: Vec<serde_json::Value>) -> serde_json::Value {
+    let page = ListPage::<()> {
+        items: Vec::new(),
+        total: u64::try_from(resources.len()).unwrap_or(u64::MAX),
+        start_index: Some(1),
+        next_cursor: None,
+    };
+    list_message(&page, resources)
 }
 
 /// A SCIM error message, keeping any `WWW-Authenticate` challenge RFC 6750 asks for. Boxed, so

@@ -25,12 +25,12 @@ pub async fn search_all(
     let query = list_query(&parameters)?;
     let user_selection = parameters.selection(Kind::User)?;
     let group_selection = parameters.selection(Kind::Group)?;
-    let (listing, start_index) = state
+    let page = state
         .services
         .scim_search_all(&principal, &query, members_for(&group_selection))
         .await?;
     let base_url = scim_base_url(&state, &uri);
-    let resources: Vec<Value> = listing
+    let resources: Vec<Value> = page
         .items
         .iter()
         .map(|resource| {
@@ -44,9 +44,5 @@ pub async fn search_all(
             }
         })
         .collect();
-    Ok(ScimResponse(
-        StatusCode::OK,
-        list_message(listing.total, start_index, resources),
-    )
-    .into_response())
+    Ok(ScimResponse(StatusCode::OK, list_message(&page, resources)).into_response())
 }

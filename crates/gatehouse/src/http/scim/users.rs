@@ -84,18 +84,14 @@ async fn list_users(
 ) -> ScimResult {
     let query = list_query(&parameters)?;
     let selection = parameters.selection(Kind::User)?;
-    let (listing, start_index) = state.services.scim_users(principal, &query).await?;
+    let page = state.services.scim_users(principal, &query).await?;
     let base_url = scim_base_url(state, uri);
-    let resources: Vec<Value> = listing
+    let resources: Vec<Value> = page
         .items
         .iter()
         .map(|record| selection.apply(representation(record, &base_url)))
         .collect();
-    Ok(ScimResponse(
-        StatusCode::OK,
-        list_message(listing.total, start_index, resources),
-    )
-    .into_response())
+    Ok(ScimResponse(StatusCode::OK, list_message(&page, resources)).into_response())
 }
 
 pub async fn create(

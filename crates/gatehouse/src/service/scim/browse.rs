@@ -63,6 +63,7 @@ fn combined_filter(query: &BrowseQuery, search_attributes: &[&str]) -> Option<St
 fn list_query(query: &BrowseQuery, search_attributes: &[&str]) -> ScimListQuery {
     let to_i64 = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
     ScimListQuery {
+        cursor: None,
         filter: combined_filter(query, search_attributes),
         sort_by: query.sort.as_ref().map(|(path, _)| path.clone()),
         sort_order: query.sort.as_ref().map(|(_, descending)| {
@@ -83,10 +84,13 @@ impl Services {
         principal: &Principal,
         query: &BrowseQuery,
     ) -> ServiceResult<Listing<ScimUserRecord>> {
-        let (listing, _) = self
+        let page = self
             .scim_users(principal, &list_query(query, USER_SEARCH_ATTRIBUTES))
             .await?;
-        Ok(listing)
+        Ok(Listing {
+            items: page.items,
+            total: page.total,
+        })
     }
 
     pub async fn browse_scim_groups(
@@ -94,7 +98,7 @@ impl Services {
         principal: &Principal,
         query: &BrowseQuery,
     ) -> ServiceResult<Listing<GroupSummary>> {
-        let (listing, _) = self
+        let listing = self
             .scim_groups(
                 principal,
                 &list_query(query, GROUP_SEARCH_ATTRIBUTES),

@@ -13,14 +13,14 @@ use scim::schema::{
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::users::{ListPlan, ScimListQuery};
+use super::users::{ListPage, ListPlan, ScimListQuery};
 use super::{check_version, scim};
 use crate::auth::{Access, Resource, Scope};
 use crate::domain::{
     GroupMember, MemberType, MembershipChange, NewEvent, NewMember, ScimGroupId, ScimGroupRecord,
 };
 use crate::service::{Principal, ServiceError, ServiceResult, Services};
-use crate::store::{Listing, ScimGroupColumns};
+use crate::store::ScimGroupColumns;
 
 const READ: Scope = Scope {
     resource: Resource::Scim,
@@ -334,19 +334,15 @@ impl Services {
         principal: &Principal,
         query: &ScimListQuery,
         members: Members,
-    ) -> ServiceResult<(Listing<GroupWithMembers>, u64)> {
+    ) -> ServiceResult<ListPage<GroupWithMembers>> {
         principal.require(READ)?;
-        let plan = ListPlan::new(query, &ScimGroupColumns, self.store.dialect())?;
+        let now = self.clock.now();
+        let plan = ListPlan::new(query, &ScimGroupColumns, self.store.dialect(), "Group", now)?;
         let listing = self
             .store
-            .scim_groups(
-                &principal.account_id,
-                plan.filter.as_ref(),
-                plan.order_by.as_deref(),
-                plan.offset(),
-                plan.count,
-            )
+            .scim_groups(&principal.account_id, &plan.store_page())
             .await?;
+        let listing = plan.page(listing, |group| (group.created_at, group.id.0), now);
         let mut members_by_group: HashMap<ScimGroupId, Vec<GroupMember>> = HashMap::new();
         if members == Members::Load {
             let ids: Vec<ScimGroupId> = listing.items.iter().map(|group| group.id).collect();
@@ -370,13 +366,12 @@ impl Services {
                 }
             })
             .collect();
-        Ok((
-            Listing {
-                items,
-                total: listing.total,
-            },
-            plan.start_index,
-        ))
+        Ok(ListPage {
+            items,
+            total: listing.total,
+            start_index: listing.start_index,
+            next_cursor: listing.next_cursor,
+        })
     }
 
     pub async fn replace_scim_group(

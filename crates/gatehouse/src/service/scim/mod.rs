@@ -4,16 +4,18 @@
 
 mod browse;
 mod bulk;
+mod cursor;
 mod groups;
 mod projection;
 mod search;
 mod users;
 
 pub use browse::{BrowseQuery, GroupSummary};
+pub use cursor::CURSOR_TIMEOUT_SECONDS;
 pub use groups::{GroupWithMembers, Members};
 pub use projection::{UserProjection, project_user};
 pub use search::ScimResource;
-pub use users::{ScimListQuery, SortOrder};
+pub use users::{ListPage, ScimListQuery, SortOrder};
 
 use scim::error::ScimError;
 

@@ -2,11 +2,11 @@
 //! come first, then Groups, each in its own order, so pages are stable; a filter naming an
 //! attribute one type lacks simply matches nothing of that type.
 
-use scim::error::ScimType;
+use scim::error::{ScimError, ScimType};
 use scim::filter::{FilterLimits, parse_filter_with};
 
 use super::groups::{GroupWithMembers, Members};
-use super::users::ScimListQuery;
+use super::users::{ListPage, ScimListQuery};
 use crate::domain::ScimUserRecord;
 use crate::service::{Principal, ServiceError, ServiceResult, Services};
 use crate::store::Listing;
@@ -18,11 +18,12 @@ pub enum ScimResource {
 
 /// A type the filter can't apply to contributes nothing: the filter's syntax was checked
 /// already, so an `invalidFilter` here means an attribute that type doesn't have.
-fn empty_when_not_applicable<T>(
-    result: ServiceResult<(Listing<T>, u64)>,
-) -> ServiceResult<Listing<T>> {
+fn empty_when_not_applicable<T>(result: ServiceResult<ListPage<T>>) -> ServiceResult<Listing<T>> {
     match result {
-        Ok((listing, _)) => Ok(listing),
+        Ok(page) => Ok(Listing {
+            items: page.items,
+            total: page.total,
+        }),
         Err(ServiceError::Scim(error)) if error.scim_type == Some(ScimType::InvalidFilter) => {
             Ok(Listing {
                 items: Vec::new(),
@@ -39,7 +40,13 @@ impl Services {
         principal: &Principal,
         query: &ScimListQuery,
         members: Members,
-    ) -> ServiceResult<(Listing<ScimResource>, u64)> {
+    ) -> ServiceResult<ListPage<ScimResource>> {
+        if query.cursor.is_some() {
+            return Err(ServiceError::Scim(ScimError::invalid_value(
+                "cursor pagination is served by /Users and /Groups (and their /.search); \
+                 page a search across both with startIndex",
+            )));
+        }
         if let Some(text) = query.filter.as_deref() {
             parse_filter_with(text, &FilterLimits::default())
                 .map_err(|error| ServiceError::Scim(error.into()))?;
@@ -92,13 +99,12 @@ impl Services {
                 empty_when_not_applicable(self.scim_groups(principal, &page, members).await)?;
             items.extend(groups.items.into_iter().map(ScimResource::Group));
         }
-        Ok((
-            Listing {
-                items,
-                total: users_total + groups_total,
-            },
-            start_index,
-        ))
+        Ok(ListPage {
+            items,
+            total: users_total + groups_total,
+            start_index: Some(start_index),
+            next_cursor: None,
+        })
     }
 }
 

@@ -11,13 +11,14 @@ use scim::sql::{compile_filter, compile_sort};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::cursor::{self, Position};
 use super::projection::{UserProjection, project_user};
 use super::{check_version, scim};
 use crate::auth::{Access, Resource, Scope};
 use crate::domain::{NewEvent, Person, PersonId, PersonSource, ScimUserId, ScimUserRecord};
 use crate::service::people::person_json;
 use crate::service::{Principal, ServiceError, ServiceResult, Services};
-use crate::store::{Listing, PersonWrite, ScimUserColumns, StoreError};
+use crate::store::{Listing, PersonWrite, ScimPage, ScimUserColumns, StoreError};
 
 const READ: Scope = Scope {
     resource: Resource::Scim,
@@ -39,12 +40,35 @@ pub enum SortOrder {
     Descending,
 }
 
+/// Which page a list request asks for: from a 1-based index (RFC 7644 §3.4.2.4) or where a
+/// cursor says (RFC 9865), with the fingerprint the next cursor is bound to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Window {
+    Index {
+        start_index: u64,
+    },
+    Cursor {
+        position: Position,
+        fingerprint: String,
+    },
+}
+
 /// A list request compiled for the store: the WHERE fragment, the ORDER BY and the window.
 pub(super) struct ListPlan {
     pub filter: Option<scim::sql::SqlFragment>,
     pub order_by: Option<String>,
-    pub start_index: u64,
+    pub window: Window,
     pub count: u32,
+}
+
+/// One page of a list, as the `ListResponse` needs it: `startIndex` for index pagination,
+/// `nextCursor` (when more follow) for cursor pagination.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListPage<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub start_index: Option<u64>,
+    pub next_cursor: Option<String>,
 }
 
 impl ListPlan {
@@ -54,6 +78,8 @@ impl ListPlan {
         query: &ScimListQuery,
         columns: &dyn scim::sql::ColumnMap,
         dialect: scim::sql::Dialect,
+        resource_type: &str,
+        now: DateTime<Utc>,
     ) -> ServiceResult<Self> {
         let filter = match query.filter.as_deref() {
             Some(text) => {
@@ -78,8 +104,26 @@ impl ListPlan {
             }
             None => None,
         };
-        // RFC 7644 §3.4.2.4: a startIndex below 1 means 1; a negative count means 0.
-        let start_index = u64::try_from(query.start_index.unwrap_or(1).max(1)).unwrap_or(1);
+        let window = match (&query.cursor, query.start_index) {
+            (Some(_), Some(_)) => {
+                return Err(scim(ScimError::invalid_value(
+                    "give startIndex or cursor, not both",
+                )));
+            }
+            (Some(cursor), None) => {
+                let fingerprint = cursor::fingerprint(resource_type, query);
+                let position = cursor::decode(cursor, &fingerprint, now).map_err(scim)?;
+                Window::Cursor {
+                    position,
+                    fingerprint,
+                }
+            }
+            // RFC 7644 §3.4.2.4: a startIndex below 1 means 1.
+            (None, start_index) => Window::Index {
+                start_index: u64::try_from(start_index.unwrap_or(1).max(1)).unwrap_or(1),
+            },
+        };
+        // A negative count means 0 (RFC 7644 §3.4.2.4); more than the maximum gets the maximum.
         let count = query
             .count
             .map_or(DEFAULT_COUNT, |count| {
@@ -89,19 +133,101 @@ impl ListPlan {
         Ok(Self {
             filter,
             order_by,
-            start_index,
+            window,
             count,
         })
     }
 
+    /// What the store reads for this plan.
+    pub fn store_page(&self) -> ScimPage<'_> {
+        ScimPage {
+            filter: self.filter.as_ref(),
+            order_by: self.order_by.as_deref(),
+            after: self.after(),
+            offset: self.offset(),
+            limit: self.limit(),
+        }
+    }
+
+    /// How many matching records come before the page (0 after a creation-order cursor,
+    /// which seeks instead).
     pub fn offset(&self) -> u64 {
-        self.start_index - 1
+        match &self.window {
+            Window::Index { start_index } => start_index - 1,
+            Window::Cursor {
+                position: Position::Offset(offset),
+                ..
+            } => *offset,
+            Window::Cursor { .. } => 0,
+        }
+    }
+
+    /// The record a creation-order cursor page starts after.
+    pub fn after(&self) -> Option<(DateTime<Utc>, Uuid)> {
+        match &self.window {
+            Window::Cursor {
+                position: Position::After { created_at, id },
+                ..
+            } => Some((*created_at, *id)),
+            _ => None,
+        }
+    }
+
+    /// How many rows to read: one more than the page for cursors, to know whether more follow.
+    pub fn limit(&self) -> u32 {
+        match &self.window {
+            Window::Index { .. } => self.count,
+            Window::Cursor { .. } => self.count.saturating_add(1),
+        }
+    }
+
+    /// The page the store's rows make, with the cursor of the next one; `key` gives a
+    /// record's creation time and id.
+    pub fn page<T>(
+        &self,
+        listing: Listing<T>,
+        key: impl Fn(&T) -> (DateTime<Utc>, Uuid),
+        now: DateTime<Utc>,
+    ) -> ListPage<T> {
+        let Listing { mut items, total } = listing;
+        match &self.window {
+            Window::Index { start_index } => ListPage {
+                items,
+                total,
+                start_index: Some(*start_index),
+                next_cursor: None,
+            },
+            Window::Cursor { fingerprint, .. } => {
+                let count = usize::try_from(self.count).unwrap_or(usize::MAX);
+                let more = items.len() > count;
+                items.truncate(count);
+                let next = match (more, items.last()) {
+                    (true, Some(last)) if self.order_by.is_none() => {
+                        let (created_at, id) = key(last);
+                        Some(Position::After { created_at, id })
+                    }
+                    (true, Some(_)) => Some(Position::Offset(
+                        self.offset() + u64::try_from(items.len()).unwrap_or(u64::MAX),
+                    )),
+                    _ => None,
+                };
+                ListPage {
+                    items,
+                    total,
+                    start_index: None,
+                    next_cursor: next.map(|position| cursor::encode(position, fingerprint, now)),
+                }
+            }
+        }
     }
 }
 
-/// A list request (RFC 7644 §3.4.2): filter, sort and 1-based index pagination.
+/// A list request (RFC 7644 §3.4.2): filter, sort, and 1-based index or (RFC 9865) cursor
+/// pagination.
 #[derive(Clone, Debug, Default)]
 pub struct ScimListQuery {
+    /// `Some("")` asks for the first page of cursor pagination.
+    pub cursor: Option<String>,
     pub filter: Option<String>,
     pub sort_by: Option<String>,
     pub sort_order: Option<SortOrder>,
@@ -326,20 +452,15 @@ impl Services {
         &self,
         principal: &Principal,
         query: &ScimListQuery,
-    ) -> ServiceResult<(Listing<ScimUserRecord>, u64)> {
+    ) -> ServiceResult<ListPage<ScimUserRecord>> {
         principal.require(READ)?;
-        let plan = ListPlan::new(query, &ScimUserColumns, self.store.dialect())?;
+        let now = self.clock.now();
+        let plan = ListPlan::new(query, &ScimUserColumns, self.store.dialect(), "User", now)?;
         let listing = self
             .store
-            .scim_users(
-                &principal.account_id,
-                plan.filter.as_ref(),
-                plan.order_by.as_deref(),
-                plan.offset(),
-                plan.count,
-            )
+            .scim_users(&principal.account_id, &plan.store_page())
             .await?;
-        Ok((listing, plan.start_index))
+        Ok(plan.page(listing, |user| (user.created_at, user.id.0), now))
     }
 
     /// `/Me` (RFC 7644 §3.11): the SCIM User provisioned for the token's owner.
