@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{Duration, TimeZone};
 use common::{Backend, start_time, store};
 use gatehouse::auth::RoleSet;
 use gatehouse::domain::{
@@ -380,7 +380,86 @@ async fn compiled_filters_select_the_right_users(backend: Backend) {
     assert_eq!(babs.user_name, "bjensen");
 }
 
+/// `meta.created`/`meta.lastModified` filters compare instants on both backends, whatever
+/// fraction digits a timestamp has (SQLite keeps them as text in the shape sqlx writes:
+/// `…:00+00:00`, `…:00.500+00:00`, `…:00.000100+00:00`).
+async fn date_time_filters_compare_instants_at_every_precision(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    let base = chrono::Utc
+        .with_ymd_and_hms(2026, 1, 2, 3, 4, 5)
+        .single()
+        .expect("time");
+    let offsets_us = [0, 100, 123_456, 500_000];
+    for (index, offset) in offsets_us.iter().enumerate() {
+        let owner = person(&account, &format!("u{index}@example.org"));
+        let mut record = user(&owner, &format!("u{index}"), 0);
+        record.created_at = base + Duration::microseconds(*offset);
+        record.updated_at = record.created_at;
+        store
+            .insert_scim_user(&record, PersonWrite::Insert(&owner), &[])
+            .await
+            .expect("insert");
+    }
+    let count = |filter: String| {
+        let store = store.clone();
+        async move {
+            let parsed = parse_filter(&filter).expect("filter");
+            let fragment =
+                compile_filter(&parsed, &ScimUserColumns, store.dialect(), 2).expect("compile");
+            store
+                .scim_users(
+                    &account_for_count(),
+                    &ScimPage {
+                        filter: Some(&fragment),
+                        limit: 10,
+                        ..ScimPage::default()
+                    },
+                )
+                .await
+                .expect("list")
+                .total
+        }
+    };
+    for instant in [
+        "2026-01-02T03:04:05Z",
+        "2026-01-02T03:04:05.0001Z",
+        "2026-01-02T05:04:05.123456+02:00",
+        "2026-01-02T03:04:05.5Z",
+    ] {
+        assert_eq!(
+            count(format!(r#"meta.created eq "{instant}""#)).await,
+            1,
+            "{instant}"
+        );
+    }
+    assert_eq!(
+        count(r#"meta.created gt "2026-01-02T03:04:05.0001Z""#.to_owned()).await,
+        2
+    );
+    assert_eq!(
+        count(r#"meta.created ge "2026-01-02T03:04:05.0001Z""#.to_owned()).await,
+        3
+    );
+    assert_eq!(
+        count(r#"meta.lastModified lt "2026-01-02T03:04:05.5Z""#.to_owned()).await,
+        3
+    );
+    assert_eq!(
+        count(r#"meta.created le "2026-01-02T03:04:05Z""#.to_owned()).await,
+        1
+    );
+    assert_eq!(
+        count(r#"meta.created gt "2026-01-02T03:04:04.999999Z""#.to_owned()).await,
+        4
+    );
+}
+
+fn account_for_count() -> AccountId {
+    AccountId::parse("acme").expect("slug")
+}
+
 both_backends!(
+    date_time_filters_compare_instants_at_every_precision,
     scim_user_round_trips_with_its_person_and_events,
     user_name_is_unique_case_insensitively_and_a_clash_writes_nothing,
     replace_and_delete_honour_the_version,

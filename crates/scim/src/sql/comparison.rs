@@ -307,7 +307,11 @@ fn compare_date_time(
     } else {
         operator
     };
-    let placeholder = binds.push(SqlValue::Text(normalized.text));
+    let text = match dialect {
+        Dialect::Sqlite => normalized.sqlite_text,
+        Dialect::Postgres => normalized.text,
+    };
+    let placeholder = binds.push(SqlValue::Text(text));
     Ok(ordinary_comparison(
         target.expression,
         target.expression,

@@ -1,8 +1,8 @@
 //! Normalising a filter's DateTime operand (RFC 7643 §2.3.5: an `xsd:dateTime`, in practice
-//! RFC 3339) to the one spelling the store uses: UTC, six fractional digits, `Z`, e.g.
-//! `2011-05-13T04:42:34.000000Z`. On SQLite timestamps are stored as that text, so only an
-//! identically shaped operand compares correctly as text; on PostgreSQL the same text casts
-//! to `timestamptz`. Done here rather than with a date library because the crate keeps its
+//! RFC 3339) to the spelling each store compares: on PostgreSQL UTC text with six fractional
+//! digits and `Z` (`2011-05-13T04:42:34.000000Z`), cast to `timestamptz`; on SQLite, where
+//! timestamps are text, exactly the shape sqlx writes (see `sqlite_text`), so that text
+//! comparison is instant comparison. Done here rather than with a date library because the crate keeps its
 //! dependencies to JSON and errors, and the arithmetic is a few lines of proleptic Gregorian.
 
 /// A date-time operand as a UTC instant with microsecond precision.
@@ -10,6 +10,12 @@
 pub(crate) struct NormalizedDateTime {
     /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
     pub(crate) text: String,
+    /// The same instant as SQLite holds it: sqlx writes a `DateTime<Utc>` as RFC 3339 with
+    /// `+00:00` and only the fractional digits it needs, in groups of three
+    /// (`…:34+00:00`, `…:34.500+00:00`, `…:34.000100+00:00`). Text comparison then orders
+    /// instants correctly (the `+` sorts below every digit), so an operand spelled the same way
+    /// compares exactly with `=`, `<` and `>`.
+    pub(crate) sqlite_text: String,
     /// The operand had non-zero digits beyond the sixth fractional one, so it lies strictly
     /// between `text` and the next microsecond; no stored (microsecond) value equals it.
     pub(crate) finer_than_stored: bool,
@@ -90,14 +96,20 @@ pub(crate) fn normalize_date_time(text: &str) -> Option<NormalizedDateTime> {
         return None;
     }
     let second_of_day = utc_seconds.rem_euclid(SECONDS_PER_DAY);
-    let text = format!(
-        "{utc_year:04}-{utc_month:02}-{utc_day:02}T{:02}:{:02}:{:02}.{microseconds:06}Z",
+    let whole_seconds = format!(
+        "{utc_year:04}-{utc_month:02}-{utc_day:02}T{:02}:{:02}:{:02}",
         second_of_day / 3600,
         second_of_day % 3600 / 60,
         second_of_day % 60,
     );
+    let sqlite_fraction = match microseconds {
+        0 => String::new(),
+        _ if microseconds % 1000 == 0 => format!(".{:03}", microseconds / 1000),
+        _ => format!(".{microseconds:06}"),
+    };
     Some(NormalizedDateTime {
-        text,
+        text: format!("{whole_seconds}.{microseconds:06}Z"),
+        sqlite_text: format!("{whole_seconds}{sqlite_fraction}+00:00"),
         finer_than_stored,
     })
 }
@@ -224,6 +236,7 @@ mod tests {
             dotnet,
             Some(NormalizedDateTime {
                 text: "2024-01-02T03:04:05.123456Z".to_owned(),
+                sqlite_text: "2024-01-02T03:04:05.123456+00:00".to_owned(),
                 finer_than_stored: false,
             })
         );
@@ -232,8 +245,27 @@ mod tests {
             finer,
             Some(NormalizedDateTime {
                 text: "2024-01-02T03:04:05.123456Z".to_owned(),
+                sqlite_text: "2024-01-02T03:04:05.123456+00:00".to_owned(),
                 finer_than_stored: true,
             })
+        );
+    }
+
+    #[test]
+    fn sqlite_text_has_the_fraction_digits_sqlx_writes() {
+        let sqlite = |text: &str| normalize_date_time(text).expect("valid").sqlite_text;
+        assert_eq!(sqlite("2024-01-02T03:04:05Z"), "2024-01-02T03:04:05+00:00");
+        assert_eq!(
+            sqlite("2024-01-02T03:04:05.5Z"),
+            "2024-01-02T03:04:05.500+00:00"
+        );
+        assert_eq!(
+            sqlite("2024-01-02T05:04:05.0001+02:00"),
+            "2024-01-02T03:04:05.000100+00:00"
+        );
+        assert_eq!(
+            sqlite("2024-01-02T03:04:05.123456Z"),
+            "2024-01-02T03:04:05.123456+00:00"
         );
     }
 
