@@ -121,17 +121,7 @@ async fn bulk_ids_resolve_across_operations_in_any_order(backend: Backend) {
     assert_eq!(alice["active"], false);
 
     // Each operation wrote its own events.
-    let acme = gatehouse::domain::AccountId::parse("acme").expect("slug");
-    let names: Vec<String> = server
-        .services
-        .store
-        .events_after(&acme, 0, 100)
-        .await
-        .expect("events")
-        .into_iter()
-        .map(|event| event.name)
-        .filter(|name| name.starts_with("scim_"))
-        .collect();
+    let names = server.event_names("acme", "scim_").await;
     assert_eq!(
         names,
         [

@@ -341,17 +341,7 @@ async fn put_replaces_members_and_delete_removes_the_group(backend: Backend) {
             .status(),
         StatusCode::NOT_FOUND
     );
-    let acme = gatehouse::domain::AccountId::parse("acme").expect("slug");
-    let names: Vec<String> = server
-        .services
-        .store
-        .events_after(&acme, 0, 100)
-        .await
-        .expect("events")
-        .into_iter()
-        .map(|event| event.name)
-        .filter(|name| name.starts_with("scim_group"))
-        .collect();
+    let names = server.event_names("acme", "scim_group").await;
     assert_eq!(
         names,
         [

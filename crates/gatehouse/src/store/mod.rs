@@ -50,6 +50,16 @@ pub struct Listing<T> {
     pub total: u64,
 }
 
+impl<T> Listing<T> {
+    /// The same page with each item turned into a view of it.
+    pub fn views<'a, V>(&'a self, view: impl FnMut(&'a T) -> V) -> Listing<V> {
+        Listing {
+            items: self.items.iter().map(view).collect(),
+            total: self.total,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SortDirection {
     Ascending,

@@ -217,6 +217,21 @@ impl TestServer {
         created.secret.expose().to_owned()
     }
 
+    /// The names of the events the account's outbox holds, oldest first, that start with
+    /// `prefix`.
+    pub async fn event_names(&self, account: &str, prefix: &str) -> Vec<String> {
+        let account = gatehouse::domain::AccountId::parse(account).expect("slug");
+        self.services
+            .store
+            .events_after(&account, 0, 1000)
+            .await
+            .expect("events")
+            .into_iter()
+            .map(|event| event.name)
+            .filter(|name| name.starts_with(prefix))
+            .collect()
+    }
+
     pub fn get(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
         self.client.get(self.url(path)).bearer_auth(token)
     }

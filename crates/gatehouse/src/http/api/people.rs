@@ -119,14 +119,7 @@ async fn list_people(
         sort: sort_from_query(params.sort.as_deref(), SORT_FIELDS)?,
     };
     let listing = state.services.people(&principal, &query).await?;
-    let views = crate::store::Listing {
-        items: listing
-            .items
-            .iter()
-            .map(PersonView::from)
-            .collect::<Vec<_>>(),
-        total: listing.total,
-    };
+    let views = listing.views(PersonView::from);
     list_response(&state, &uri, page, views, params.fields.as_deref())
 }
 

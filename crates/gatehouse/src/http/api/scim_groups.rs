@@ -20,7 +20,6 @@ use crate::http::error::ApiResult;
 use crate::http::pagination::Page;
 use crate::service::Principal;
 use crate::service::scim::GroupSummary;
-use crate::store::Listing;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -123,10 +122,7 @@ async fn list_scim_groups(
         .services
         .browse_scim_groups(&principal, &query)
         .await?;
-    let views = Listing {
-        items: listing.items.iter().map(ScimGroupView::from).collect(),
-        total: listing.total,
-    };
+    let views = listing.views(ScimGroupView::from);
     list_response(&state, &uri, page, views, params.fields.as_deref())
 }
 
@@ -178,13 +174,6 @@ async fn list_scim_group_members(
         .services
         .browse_scim_group_members(&principal, &id.to_string(), page.offset(), page.limit())
         .await?;
-    let views = Listing {
-        items: listing
-            .items
-            .iter()
-            .map(ScimGroupMemberView::from)
-            .collect(),
-        total: listing.total,
-    };
+    let views = listing.views(ScimGroupMemberView::from);
     list_response(&state, &uri, page, views, params.fields.as_deref())
 }

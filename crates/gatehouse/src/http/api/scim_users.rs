@@ -18,7 +18,6 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::pagination::{Page, SortDirection, parse_sort};
 use crate::service::Principal;
 use crate::service::scim::BrowseQuery;
-use crate::store::Listing;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -169,10 +168,7 @@ async fn list_scim_users(
         params.filter.as_deref(),
     )?;
     let listing = state.services.browse_scim_users(&principal, &query).await?;
-    let views = Listing {
-        items: listing.items.iter().map(ScimUserView::from).collect(),
-        total: listing.total,
-    };
+    let views = listing.views(ScimUserView::from);
     list_response(&state, &uri, page, views, params.fields.as_deref())
 }
 

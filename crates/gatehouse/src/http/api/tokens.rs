@@ -21,7 +21,7 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::pagination::Page;
 use crate::service::{DEFAULT_TOKEN_EXPIRY_DAYS, NewToken, Principal, TokenExpiry, TokenView};
-use crate::store::{ListQuery, Listing, SortField, TokenOwnerFilter};
+use crate::store::{ListQuery, SortField, TokenOwnerFilter};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -119,14 +119,7 @@ async fn list_tokens(
     };
     let listing = state.services.tokens(&principal, owner, &query).await?;
     let now = state.services.clock.now();
-    let views = Listing {
-        items: listing
-            .items
-            .iter()
-            .map(|token| TokenView::new(token, now))
-            .collect::<Vec<_>>(),
-        total: listing.total,
-    };
+    let views = listing.views(|token| TokenView::new(token, now));
     list_response(&state, &uri, page, views, params.fields.as_deref())
 }
 
