@@ -594,7 +594,68 @@ async fn patch_answers_204_when_the_account_asks_for_it(backend: Backend) {
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
 }
 
+/// Membership is written in multi-row statements of 500: a PUT with more members than one
+/// statement holds keeps them all, and a PATCH removing more than 500 removes exactly those.
+async fn large_memberships_are_written_in_batches(backend: Backend) {
+    let (server, token, _) = provisioning(backend).await;
+    let mut ids = Vec::new();
+    for index in 0..1_101 {
+        let user = body(
+            server
+                .post("/scim/v2/Users", &token)
+                .json(&json!({ "userName": format!("member{index}") }))
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await;
+        ids.push(user["id"].as_str().expect("id").to_owned());
+    }
+    let members: Vec<Value> = ids.iter().map(|id| json!({ "value": id })).collect();
+    let group = body(
+        server
+            .post("/scim/v2/Groups?excludedAttributes=members", &token)
+            .json(&json!({ "displayName": "Everyone" }))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let location = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
+    let replaced = server
+        .client
+        .put(server.url(&format!("{location}?excludedAttributes=members")))
+        .bearer_auth(&token)
+        .json(&json!({ "displayName": "Everyone", "members": members }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(replaced.status(), StatusCode::OK);
+    let count = |group: Value| group["members"].as_array().map(Vec::len);
+    let full = body(server.get(&location, &token).send().await.expect("request")).await;
+    assert_eq!(count(full), Some(1_101));
+
+    let removed: Vec<Value> = ids[..601].iter().map(|id| json!({ "value": id })).collect();
+    let patched = server
+        .patch(&format!("{location}?excludedAttributes=members"), &token)
+        .json(&json!({
+            "schemas": [PATCH_OP],
+            "Operations": [{ "op": "Remove", "path": "members", "value": removed }]
+        }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(patched.status(), StatusCode::OK);
+    let rest = body(server.get(&location, &token).send().await.expect("request")).await;
+    let mut left = member_ids(&rest);
+    left.sort();
+    let mut expected = ids[601..].to_vec();
+    expected.sort();
+    assert_eq!(left, expected);
+}
+
 both_backends!(
+    large_memberships_are_written_in_batches,
     patch_answers_204_when_the_account_asks_for_it,
     attributes_select_sub_attributes_and_excluded_members_are_left_out,
     root_search_spans_users_and_groups,
