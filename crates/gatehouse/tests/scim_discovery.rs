@@ -304,7 +304,35 @@ async fn endpoint_names_ignore_case_and_a_trailing_slash(backend: Backend) {
     assert_eq!(scim_json(unknown).await["status"], "404");
 }
 
+/// RFC 7644 §3.12 `sensitive`: a password in a filter in the URI is refused with 403 (it would
+/// sit in access logs); in a `.search` body it is an ordinary unknown attribute.
+async fn a_password_filter_in_the_uri_is_sensitive(backend: Backend) {
+    let (server, token) = admin_server(backend).await;
+    for path in [
+        "/scim/v2/Users?filter=password%20eq%20%22t1meMa%24heen%22",
+        "/scim/v2/Groups?filter=urn:ietf:params:scim:schemas:core:2.0:User:password%20pr",
+    ] {
+        let response = server.get(path, &token).send().await.expect("request");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        let error = scim_json(response).await;
+        assert_eq!(error["scimType"], "sensitive", "{path}");
+        assert!(!error["detail"].as_str().expect("detail").contains("t1meMa"));
+    }
+    let searched = server
+        .post("/scim/v2/Users/.search", &token)
+        .json(&serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "password eq \"x\""
+        }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(searched.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(scim_json(searched).await["scimType"], "invalidFilter");
+}
+
 both_backends!(
+    a_password_filter_in_the_uri_is_sensitive,
     endpoint_names_ignore_case_and_a_trailing_slash,
     service_provider_config_says_what_is_served,
     resource_types_and_schemas_are_listed_and_found,

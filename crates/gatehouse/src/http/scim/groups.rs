@@ -89,13 +89,23 @@ pub async fn list(
     OriginalUri(uri): OriginalUri,
     Query(parameters): Query<ListParameters>,
 ) -> ScimResult {
+    parameters.refuse_password_in_uri()?;
+    list_groups(&state, &principal, &uri, parameters).await
+}
+
+async fn list_groups(
+    state: &AppState,
+    principal: &Principal,
+    uri: &axum::http::Uri,
+    parameters: ListParameters,
+) -> ScimResult {
     let query = list_query(&parameters)?;
     let selection = parameters.selection(Kind::Group)?;
     let page = state
         .services
-        .scim_groups(&principal, &query, members_for(&selection))
+        .scim_groups(principal, &query, members_for(&selection))
         .await?;
-    let base_url = scim_base_url(&state, &uri);
+    let base_url = scim_base_url(state, uri);
     let resources: Vec<Value> = page
         .items
         .iter()
@@ -111,13 +121,7 @@ pub async fn search(
     body: Bytes,
 ) -> ScimResult {
     let parameters = search_parameters(&body)?;
-    list(
-        State(state),
-        Extension(principal),
-        OriginalUri(uri),
-        Query(parameters),
-    )
-    .await
+    list_groups(&state, &principal, &uri, parameters).await
 }
 
 pub async fn create(

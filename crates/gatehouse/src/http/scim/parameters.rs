@@ -101,6 +101,33 @@ pub(super) fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, ScimF
 }
 
 impl ListParameters {
+    /// RFC 7644 §3.12 `sensitive`: a filter on `password` in a request URI would put a
+    /// password where proxies and access logs keep it. Refused with 403 before anything else;
+    /// the same filter in a `.search` body is an ordinary `invalidFilter` (passwords are never
+    /// stored, so never compared).
+    pub fn refuse_password_in_uri(&self) -> Result<(), ScimFailure> {
+        let Some(filter) = self.filter.as_deref() else {
+            return Ok(());
+        };
+        let Ok(parsed) = scim::filter::parse_filter(filter) else {
+            return Ok(());
+        };
+        let names_password = parsed.attribute_paths().iter().any(|path| {
+            path.attribute.eq_ignore_ascii_case("password")
+                && path
+                    .schema_urn
+                    .as_deref()
+                    .is_none_or(|urn| urn.eq_ignore_ascii_case(USER_SCHEMA_URN))
+        });
+        if names_password {
+            return Err(ScimError::sensitive(
+                "a filter on password does not belong in a URI (and passwords are never compared)",
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     pub fn selection(&self, kind: Kind) -> Result<AttributeSelection, ScimFailure> {
         selection(
             self.attributes.as_deref(),

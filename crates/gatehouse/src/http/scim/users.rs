@@ -63,6 +63,7 @@ pub async fn list(
     OriginalUri(uri): OriginalUri,
     Query(parameters): Query<ListParameters>,
 ) -> ScimResult {
+    parameters.refuse_password_in_uri()?;
     list_users(&state, &principal, &uri, parameters).await
 }
 
