@@ -128,7 +128,7 @@ async fn create_group_with_members_and_group_type(backend: Backend) {
 }
 
 async fn bad_groups_are_refused_with_scim_errors(backend: Backend) {
-    let (server, token, _users) = provisioning(backend).await;
+    let (server, token, users) = provisioning(backend).await;
     let globex = server.account("globex").await;
     let outsider = server
         .person(&globex, "admin@globex.example", &["account_administrator"])
@@ -167,6 +167,31 @@ async fn bad_groups_are_refused_with_scim_errors(backend: Backend) {
     )
     .await;
     assert_eq!(listed["totalResults"], 0, "nothing was created");
+
+    // A member named twice is one member; the first display given wins.
+    let twice = server
+        .post("/scim/v2/Groups", &token)
+        .json(&json!({
+            "displayName": "Twice",
+            "members": [
+                { "value": users[0], "display": "First" },
+                { "value": users[1] },
+                { "value": users[0], "display": "Second" }
+            ]
+        }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(twice.status(), StatusCode::CREATED);
+    let twice = body(twice).await;
+    assert_eq!(member_ids(&twice), sorted(&[&users[0], &users[1]]));
+    let first = twice["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .find(|member| member["value"] == users[0].as_str())
+        .expect("member");
+    assert_eq!(first["display"], "First");
 }
 
 /// Entra ID's membership churn: `Add` with a value array, `Remove` with a value filter, and

@@ -2,7 +2,7 @@
 //! which are SCIM Users or Groups of the same account. Membership changes are applied as row
 //! inserts and deletes: a PATCH that adds one member writes one row, whatever the group's size.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use scim::error::ScimError;
@@ -215,6 +215,7 @@ impl Services {
     ) -> ServiceResult<Vec<NewMember>> {
         // Parse and de-duplicate (a repeated id keeps its first display name), keeping order.
         let mut parsed: Vec<(Uuid, Option<String>)> = Vec::with_capacity(references.len());
+        let mut seen: HashSet<Uuid> = HashSet::with_capacity(references.len());
         for reference in references {
             let uuid = Uuid::parse_str(&reference.id).map_err(|_| {
                 scim(ScimError::invalid_value(format!(
@@ -222,7 +223,7 @@ impl Services {
                     reference.id
                 )))
             })?;
-            if !parsed.iter().any(|(id, _)| *id == uuid) {
+            if seen.insert(uuid) {
                 parsed.push((uuid, reference.display.clone()));
             }
         }
