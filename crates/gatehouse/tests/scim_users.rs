@@ -221,10 +221,7 @@ async fn list_filters_sorts_and_pages(backend: Backend) {
         (Some(3), Some(0))
     );
 
-    for bad in [
-        "filter=userName%20eq",
-        "filter=nosuch%20pr",
-    ] {
+    for bad in ["filter=userName%20eq", "filter=nosuch%20pr"] {
         let (status, error) = list(bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(error["scimType"], "invalidFilter", "{bad}");
