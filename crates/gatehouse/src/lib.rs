@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod service;
