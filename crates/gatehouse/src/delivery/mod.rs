@@ -1,5 +1,6 @@
 //! Webhook delivery: the durable state machine that sends what the outbox holds (DESIGN.md
-//! principle 2). So far the pure retry schedule; the worker, signer and SSRF guard follow with
-//! the webhooks work.
+//! principle 2). So far its pure parts: the retry schedule and the SSRF guard's address rules;
+//! the worker and the signer come with the webhooks and policies work.
 
 pub mod retry;
+pub mod ssrf;
