@@ -5,6 +5,7 @@
 
 mod account;
 mod event;
+mod event_catalog;
 mod person;
 mod scim_group;
 mod scim_user;
@@ -12,6 +13,10 @@ mod token;
 
 pub use account::{ACCOUNT_ID_MAX_LENGTH, Account, AccountId, AccountIdError, ScimPatchResponse};
 pub use event::{Actor, Event, NewEvent};
+pub use event_catalog::{
+    CATALOG, CatalogEvent, EVENT_NAME_MAX_LENGTH, EventNameError, EventPattern,
+    check_custom_event_name,
+};
 pub use person::{Person, PersonId, PersonSource};
 pub use scim_group::{
     GroupMember, MemberType, MembershipChange, NewMember, ScimGroupId, ScimGroupRecord,
