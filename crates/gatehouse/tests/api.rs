@@ -399,6 +399,8 @@ async fn scim_people_are_read_only_except_roles(backend: Backend) {
         primary_email: Some("sam@example.org".to_owned()),
         job_title: None,
         employee_number: None,
+        work_phone: None,
+        mobile_phone: None,
         disabled: false,
         source: PersonSource::Scim,
         roles: Default::default(),

@@ -486,6 +486,58 @@ async fn users_sharing_an_email_each_get_a_person(backend: Backend) {
     );
 }
 
+/// spec/README.md "SCIM Users": `phoneNumbers` of type work and mobile become the person's
+/// phones, and a PATCH that changes one updates the person (with its `person.update` event).
+async fn work_and_mobile_phones_reach_the_person(backend: Backend) {
+    let (server, token) = provisioning(backend).await;
+    let mut user = barbara();
+    user["phoneNumbers"] = json!([
+        { "value": "+1 555 0100", "type": "work", "primary": true },
+        { "value": "+1 555 0199", "type": "mobile" },
+        { "value": "+1 555 0142", "type": "home" }
+    ]);
+    let created = create(&server, &token, &user).await;
+    let acme = AccountId::parse("acme").expect("slug");
+    let person = server
+        .services
+        .person_by_email(&acme, "bjensen@example.com")
+        .await
+        .expect("person");
+    assert_eq!(
+        (person.work_phone.as_deref(), person.mobile_phone.as_deref()),
+        (Some("+1 555 0100"), Some("+1 555 0199"))
+    );
+
+    let path = format!("/scim/v2/Users/{}", created["id"].as_str().expect("id"));
+    let patched = server
+        .patch(&path, &token)
+        .json(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                { "op": "replace", "path": "phoneNumbers[type eq \"work\"].value", "value": "+1 555 0111" },
+                { "op": "remove", "path": "phoneNumbers[type eq \"mobile\"]" }
+            ]
+        }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(patched.status(), StatusCode::OK);
+    let person = server
+        .services
+        .person_by_email(&acme, "bjensen@example.com")
+        .await
+        .expect("person");
+    assert_eq!(
+        (person.work_phone.as_deref(), person.mobile_phone.as_deref()),
+        (Some("+1 555 0111"), None)
+    );
+    assert_eq!(
+        server.event_names("acme", "person.").await,
+        ["person.create", "person.create", "person.update"],
+        "the admin, Barbara, then her phones"
+    );
+}
+
 async fn other_accounts_never_see_or_touch_a_user(backend: Backend) {
     let (server, token) = provisioning(backend).await;
     let user = create(&server, &token, &barbara()).await;
@@ -682,6 +734,7 @@ async fn me_is_the_callers_own_user(backend: Backend) {
 }
 
 both_backends!(
+    work_and_mobile_phones_reach_the_person,
     users_sharing_an_email_each_get_a_person,
     me_is_the_callers_own_user,
     a_user_with_only_a_user_name_is_accepted,

@@ -31,6 +31,8 @@ fn person(account: &Account, email: &str, name: &str, minutes: i64) -> Person {
         primary_email: Some(email.to_owned()),
         job_title: Some("Engineer".to_owned()),
         employee_number: None,
+        work_phone: None,
+        mobile_phone: None,
         disabled: false,
         source: PersonSource::Manual,
         roles: RoleSet::parse(["specialist"]).expect("roles"),

@@ -26,6 +26,8 @@ fn person(account: &AccountId, email: &str) -> Person {
         primary_email: Some(email.to_owned()),
         job_title: None,
         employee_number: None,
+        work_phone: None,
+        mobile_phone: None,
         disabled: false,
         source: PersonSource::Scim,
         roles: RoleSet::default(),

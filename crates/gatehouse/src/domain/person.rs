@@ -51,6 +51,9 @@ pub struct Person {
     pub primary_email: Option<String>,
     pub job_title: Option<String>,
     pub employee_number: Option<String>,
+    /// Phones come from SCIM provisioning (`phoneNumbers` of type `work` and `mobile`).
+    pub work_phone: Option<String>,
+    pub mobile_phone: Option<String>,
     pub disabled: bool,
     pub source: PersonSource,
     pub roles: RoleSet,

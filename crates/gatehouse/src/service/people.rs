@@ -58,6 +58,10 @@ pub struct PersonView {
     pub primary_email: Option<String>,
     pub job_title: Option<String>,
     pub employee_number: Option<String>,
+    /// From SCIM provisioning (`phoneNumbers` of type `work`).
+    pub work_phone: Option<String>,
+    /// From SCIM provisioning (`phoneNumbers` of type `mobile`).
+    pub mobile_phone: Option<String>,
     pub disabled: bool,
     /// `manual`, or `scim` when the provisioning client owns the record.
     pub source: PersonSource,
@@ -76,6 +80,8 @@ impl From<&Person> for PersonView {
             primary_email: person.primary_email.clone(),
             job_title: person.job_title.clone(),
             employee_number: person.employee_number.clone(),
+            work_phone: person.work_phone.clone(),
+            mobile_phone: person.mobile_phone.clone(),
             disabled: person.disabled,
             source: person.source,
             roles: person.roles.clone(),
@@ -161,6 +167,8 @@ impl Services {
             primary_email: Some(new.primary_email.trim().to_owned()),
             job_title: new.job_title.map(|title| title.trim().to_owned()),
             employee_number: new.employee_number.map(|number| number.trim().to_owned()),
+            work_phone: None,
+            mobile_phone: None,
             disabled: new.disabled,
             source: PersonSource::Manual,
             roles: new.roles,

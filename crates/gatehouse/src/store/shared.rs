@@ -48,6 +48,8 @@ struct PersonRoleRow {
     primary_email: Option<String>,
     job_title: Option<String>,
     employee_number: Option<String>,
+    work_phone: Option<String>,
+    mobile_phone: Option<String>,
     disabled: bool,
     source: String,
     created_at: DateTime<Utc>,
@@ -144,6 +146,8 @@ fn fold_people(rows: Vec<PersonRoleRow>) -> StoreResult<Vec<Person>> {
             primary_email: row.primary_email,
             job_title: row.job_title,
             employee_number: row.employee_number,
+            work_phone: row.work_phone,
+            mobile_phone: row.mobile_phone,
             disabled: row.disabled,
             source,
             roles: role.into_iter().collect::<RoleSet>(),
@@ -197,7 +201,8 @@ fn order_by(sort: &[(SortField, SortDirection)], table: &str) -> String {
 }
 
 const PERSON_COLUMNS: &str = "p.id, p.account_id, p.name, p.primary_email, p.job_title, \
-     p.employee_number, p.disabled, p.source, p.created_at, p.updated_at, r.role";
+     p.employee_number, p.work_phone, p.mobile_phone, p.disabled, p.source, p.created_at, \
+     p.updated_at, r.role";
 
 const TOKEN_COLUMNS: &str = "id, account_id, person_id, name, description, scopes, expires_at, \
      created_at, last_used_at, revoked_at";
@@ -246,8 +251,8 @@ async fn insert_person_row(
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO people (id, account_id, name, primary_email, primary_email_key, job_title, \
-         employee_number, disabled, source, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         employee_number, disabled, source, created_at, updated_at, work_phone, mobile_phone) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(person.id.0)
     .bind(person.account_id.as_str())
@@ -260,6 +265,8 @@ async fn insert_person_row(
     .bind(person.source.as_str())
     .bind(truncate_to_micros(person.created_at))
     .bind(truncate_to_micros(person.updated_at))
+    .bind(&person.work_phone)
+    .bind(&person.mobile_phone)
     .execute(&mut *connection)
     .await
     .map_err(classify)?;
@@ -273,8 +280,8 @@ async fn update_person_row(
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE people SET name = $3, primary_email = $4, primary_email_key = $5, job_title = $6, \
-         employee_number = $7, disabled = $8, source = $9, updated_at = $10 \
-         WHERE account_id = $1 AND id = $2",
+         employee_number = $7, disabled = $8, source = $9, updated_at = $10, work_phone = $11, \
+         mobile_phone = $12 WHERE account_id = $1 AND id = $2",
     )
     .bind(person.account_id.as_str())
     .bind(person.id.0)
@@ -286,6 +293,8 @@ async fn update_person_row(
     .bind(person.disabled)
     .bind(person.source.as_str())
     .bind(truncate_to_micros(person.updated_at))
+    .bind(&person.work_phone)
+    .bind(&person.mobile_phone)
     .execute(&mut *connection)
     .await
     .map_err(classify)?;

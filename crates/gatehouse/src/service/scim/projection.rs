@@ -31,6 +31,9 @@ pub struct UserProjection {
     pub manager_id: Option<ScimUserId>,
     pub values: Vec<ScimValue>,
     pub primary_email: Option<String>,
+    /// The `phoneNumbers` of type `work` (the primary one if several) and `mobile`.
+    pub work_phone: Option<String>,
+    pub mobile_phone: Option<String>,
 }
 
 impl UserProjection {
@@ -151,6 +154,26 @@ fn primary_email(values: &[ScimValue]) -> Option<String> {
         .and_then(|row| row.value.clone())
 }
 
+/// The phone number of `kind` (`work`, `mobile`): the primary one of that type, else the first.
+fn phone(values: &[ScimValue], kind: &str) -> Option<String> {
+    let phones: Vec<&ScimValue> = values
+        .iter()
+        .filter(|row| {
+            row.attribute == "phoneNumbers"
+                && row.value.is_some()
+                && row
+                    .value_type
+                    .as_deref()
+                    .is_some_and(|value_type| value_type.eq_ignore_ascii_case(kind))
+        })
+        .collect();
+    phones
+        .iter()
+        .find(|row| row.primary)
+        .or_else(|| phones.first())
+        .and_then(|row| row.value.clone())
+}
+
 /// Projects a User representation (POST or PUT body, or the result of a PATCH).
 pub fn project_user(body: &Value) -> Result<UserProjection, ScimError> {
     let Value::Object(object) = body else {
@@ -227,6 +250,8 @@ pub fn project_user(body: &Value) -> Result<UserProjection, ScimError> {
         organization: optional_string(&enterprise, "organization", "")?,
         manager_id,
         primary_email: primary_email(&values),
+        work_phone: phone(&values, "work"),
+        mobile_phone: phone(&values, "mobile"),
         values,
         resource: Value::Object(resource),
     })
@@ -252,6 +277,11 @@ mod tests {
                 {"value": "bjensen@example.com", "type": "work", "primary": true}
             ],
             "addresses": [{"type": "work", "formatted": "100 Universal City Plaza"}],
+            "phoneNumbers": [
+                {"value": "555-555-5555", "type": "work"},
+                {"value": "555-555-4444", "type": "mobile"},
+                {"value": "555-555-3333", "type": "work", "primary": true}
+            ],
             ENTERPRISE_USER_SCHEMA_URN: {"employeeNumber": "701984", "department": "Tour Operations",
                 "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d"}}
         }))
@@ -264,11 +294,18 @@ mod tests {
         );
         assert_eq!(projection.person_name(), "Ms. Barbara J Jensen, III");
         assert_eq!(projection.employee_number.as_deref(), Some("701984"));
-        assert_eq!(projection.values.len(), 3);
+        assert_eq!(projection.values.len(), 6);
+        assert_eq!(projection.values[2].value.as_deref(), Some("555-555-5555"));
         assert_eq!(
-            projection.values[2].value.as_deref(),
+            projection.values[5].value.as_deref(),
             Some("100 Universal City Plaza")
         );
+        assert_eq!(
+            projection.work_phone.as_deref(),
+            Some("555-555-3333"),
+            "primary work phone"
+        );
+        assert_eq!(projection.mobile_phone.as_deref(), Some("555-555-4444"));
         let stored = projection.resource.as_object().expect("object");
         for dropped in ["id", "password", "meta"] {
             assert!(!stored.contains_key(dropped), "{dropped} is not stored");

@@ -250,6 +250,8 @@ fn apply_to_person(
     person.primary_email = email;
     person.job_title = projection.title.clone();
     person.employee_number = projection.employee_number.clone();
+    person.work_phone = projection.work_phone.clone();
+    person.mobile_phone = projection.mobile_phone.clone();
     person.disabled = !projection.active;
     person.source = PersonSource::Scim;
     person.updated_at = now.max(person.updated_at);
@@ -379,6 +381,8 @@ impl Services {
                     primary_email: None,
                     job_title: None,
                     employee_number: None,
+                    work_phone: None,
+                    mobile_phone: None,
                     disabled: false,
                     source: PersonSource::Scim,
                     roles: crate::auth::RoleSet::default(),
