@@ -268,14 +268,23 @@ async fn limits_and_malformed_requests_are_refused_whole(backend: Backend) {
             .contains("maxOperations is 1000"),
         "{error}"
     );
+    // Oversized bodies go on connections of their own: the server may answer 413 and close
+    // the connection before the client has sent everything (a body beyond the HTTP layer's
+    // own limit is never read whole), and a pooled connection would carry that into the next
+    // request. Then the client may see the close instead of the answer; either way nothing runs.
     for size in [1_100_000, 3_000_000] {
         let padding = "x".repeat(size);
-        let response = bulk(
-            &server,
-            &token,
-            &json!({ "schemas": [BULK_REQUEST], "Operations": [], "padding": padding }),
-        )
-        .await;
+        let sent = reqwest::Client::new()
+            .post(server.url("/scim/v2/Bulk"))
+            .bearer_auth(&token)
+            .json(&json!({ "schemas": [BULK_REQUEST], "Operations": [], "padding": padding }))
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(error) if size > 2_000_000 && error.is_request() => continue,
+            Err(error) => panic!("{size}: {error}"),
+        };
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{size}");
         assert!(
             body(response).await["detail"]
