@@ -58,6 +58,58 @@ pub struct ServeSettings {
     /// How long shutdown waits for requests in flight after SIGTERM/SIGINT.
     #[arg(long, env = "GATEHOUSE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
+    #[command(flatten)]
+    pub delivery: DeliverySettings,
+}
+
+/// How webhooks are sent.
+#[derive(Args, Clone, Debug)]
+pub struct DeliverySettings {
+    /// Whether this process sends webhooks; turn off for API-only nodes.
+    #[arg(long, env = "GATEHOUSE_DELIVERY_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub delivery_enabled: bool,
+    /// How long one attempt may take (connect, send, response); a 2xx within it succeeds.
+    #[arg(long, env = "GATEHOUSE_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    pub webhook_timeout_secs: u64,
+    /// Let webhooks reach loopback, private, link-local and other internal addresses (for
+    /// development and tests; the SSRF guard refuses them otherwise).
+    #[arg(long, env = "GATEHOUSE_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_private_targets: bool,
+    /// Comma-separated CIDRs webhooks may reach even though they are internal, e.g.
+    /// `10.1.0.0/16,fd00::/8`.
+    #[arg(long, env = "GATEHOUSE_ALLOWED_TARGET_NETWORKS", value_delimiter = ',')]
+    pub allowed_target_networks: Vec<crate::delivery::ssrf::Network>,
+    /// Attempts in flight at once in this process.
+    #[arg(long, env = "GATEHOUSE_DELIVERY_CONCURRENCY", default_value_t = 512)]
+    pub delivery_concurrency: usize,
+    /// Attempts in flight at once to one webhook, so a slow receiver can't hold up the rest.
+    #[arg(
+        long,
+        env = "GATEHOUSE_DELIVERY_CONCURRENCY_PER_WEBHOOK",
+        default_value_t = 32
+    )]
+    pub delivery_concurrency_per_webhook: usize,
+    /// How often to look for due deliveries when nothing signals new ones.
+    #[arg(
+        long,
+        env = "GATEHOUSE_DELIVERY_POLL_INTERVAL_MS",
+        default_value_t = 1000
+    )]
+    pub delivery_poll_interval_ms: u64,
+    /// The `instance_name` webhook messages carry.
+    #[arg(long, env = "GATEHOUSE_INSTANCE_NAME", default_value = "gatehouse")]
+    pub instance_name: String,
+    /// Where exception notices are mailed: `smtp://host:port`, `smtp://host?tls=required`,
+    /// `smtps://user:password@host`. Without it they are only stored (and shown in the API).
+    #[arg(long, env = "GATEHOUSE_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The From address of exception notices.
+    #[arg(
+        long,
+        env = "GATEHOUSE_SMTP_FROM",
+        default_value = "gatehouse@localhost"
+    )]
+    pub smtp_from: String,
 }
 
 impl ServeSettings {

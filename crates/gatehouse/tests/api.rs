@@ -853,6 +853,7 @@ async fn rate_limit_headers_and_429(backend: Backend) {
         backend,
         TestServerOptions {
             rate_limit_per_minute: 3,
+            ..TestServerOptions::default()
         },
     )
     .await;

@@ -1,9 +1,19 @@
 //! Webhook delivery: the durable state machine that sends what the outbox holds (DESIGN.md
-//! principle 2). So far its pure parts: the message envelope, the retry schedule and the SSRF
-//! guard's address rules, and the exception emails (`mail`); the worker and the signer come with
-//! the webhooks and policies work.
+//! principle 2). Pure parts: the message envelope (`message`), the retry schedule (`retry`),
+//! the SSRF guard's address rules (`ssrf`) and the exception emails' text (`mail`). With I/O:
+//! the HTTP sender that applies the guard to the address it connects to (`sender`), the mailer
+//! (`mail`) and the worker that leases, sends and records (`worker`).
 
 pub mod mail;
 pub mod message;
 pub mod retry;
+pub mod sender;
 pub mod ssrf;
+pub mod worker;
+
+/// Makes ring the process's TLS crypto provider. reqwest is built without one of its own (its
+/// default, aws-lc-rs, needs cmake to build); every HTTP client in the process — the sender's
+/// and any other — then uses ring. Safe to call many times.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -10,6 +10,7 @@ mod person;
 mod scim_group;
 mod scim_user;
 mod token;
+mod webhook;
 
 pub use account::{ACCOUNT_ID_MAX_LENGTH, Account, AccountId, AccountIdError, ScimPatchResponse};
 pub use event::{Actor, Event, NewEvent};
@@ -23,6 +24,12 @@ pub use scim_group::{
 };
 pub use scim_user::{ScimUserId, ScimUserRecord, ScimValue, case_insensitive_key};
 pub use token::{PersonalAccessToken, TokenId, TokenStatus};
+pub use webhook::{
+    CONSECUTIVE_FAILURES_BEFORE_DISABLE, DISABLED_EVENT, Delivery, DeliveryAttempt, DeliveryId,
+    DeliveryStatus, DisabledReason, EXCEPTION_EVENT, EXCEPTION_NOTIFICATION_INTERVAL_MINUTES,
+    FailureConsequences, NotificationKind, VERIFY_EVENT, Webhook, WebhookHealth, WebhookId,
+    WebhookNotification, failure_consequences,
+};
 
 use chrono::{DateTime, SubsecRound, Utc};
 

@@ -5,11 +5,14 @@ mod accounts;
 mod authentication;
 mod clock;
 mod credential_cache;
+mod deliveries;
 mod error;
+mod events;
 mod people;
 pub mod scim;
 mod tokens;
 mod validate;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,14 +21,24 @@ pub use accounts::{AccountChanges, NewAccount};
 pub use authentication::{AuthFailure, Principal};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credential_cache::{CredentialCache, DEFAULT_CREDENTIAL_CACHE_TTL};
+pub use deliveries::{DeliveryView, MAX_REDELIVERIES_PER_CALL};
 pub use error::{ServiceError, ServiceResult};
+pub use events::{IDEMPOTENCY_KEY_LIFETIME_HOURS, PublishEvent, PublishedEvent};
 pub use people::{NewPerson, PersonChanges, PersonView};
 pub use tokens::{
     CreatedToken, DEFAULT_TOKEN_EXPIRY_DAYS, NewToken, TOKEN_EXPIRY_CHOICES_DAYS, TokenExpiry,
     TokenView,
 };
+pub use webhooks::{
+    MAX_RATE_LIMIT_PER_SECOND, NewWebhook, VERIFICATION_PATH, WebhookChanges, WebhookState,
+    WebhookView,
+};
 
+use crate::delivery::sender::{Sender, SenderSettings};
 use crate::store::Store;
+
+/// The base URL links use when nothing else is configured (the CLI, tests).
+pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8080";
 
 /// Everything a request needs, cheap to clone: held in axum's `State`.
 #[derive(Clone)]
@@ -33,6 +46,10 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     credentials: Arc<CredentialCache>,
+    /// The public URL, without a trailing slash: verification callbacks and links start with it.
+    pub base_url: Arc<str>,
+    /// Sends webhook requests, and checks webhook URIs against the SSRF rules.
+    pub sender: Arc<Sender>,
 }
 
 impl Services {
@@ -46,11 +63,26 @@ impl Services {
         clock: Arc<dyn Clock>,
         ttl: Duration,
     ) -> Self {
+        crate::delivery::install_crypto_provider();
         Self {
             store,
             clock,
             credentials: Arc::new(CredentialCache::new(ttl)),
+            base_url: Arc::from(DEFAULT_BASE_URL),
+            sender: Arc::new(Sender::new(SenderSettings::default())),
         }
+    }
+
+    /// The same services with another public base URL.
+    pub fn with_base_url(mut self, base_url: &str) -> Self {
+        self.base_url = Arc::from(base_url.trim_end_matches('/'));
+        self
+    }
+
+    /// The same services sending webhooks with other settings (timeout, allowed targets).
+    pub fn with_sender(mut self, settings: SenderSettings) -> Self {
+        self.sender = Arc::new(Sender::new(settings));
+        self
     }
 
     /// Starts following credential changes other processes make (PostgreSQL LISTEN/NOTIFY), so
@@ -65,5 +97,14 @@ impl Services {
     /// Called by every command that can weaken a credential, after it committed.
     fn credentials_changed(&self) {
         self.credentials.invalidate_all();
+    }
+}
+
+/// The API's caller must hold `scope` (and their roles permit it); the admin CLI (`None`) may
+/// do anything.
+fn require_scope(principal: Option<&Principal>, scope: crate::auth::Scope) -> ServiceResult<()> {
+    match principal {
+        Some(principal) => principal.require(scope),
+        None => Ok(()),
     }
 }

@@ -8,6 +8,7 @@
 mod postgres;
 mod scim_columns;
 mod sqlite;
+pub mod webhooks;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -15,12 +16,19 @@ use chrono::{DateTime, Utc};
 pub use postgres::PostgresStore;
 pub use scim_columns::{MULTI_VALUED_USER_ATTRIBUTES, ScimGroupColumns, ScimUserColumns};
 pub use sqlite::SqliteStore;
+pub use webhooks::{
+    AttemptRecord, ClaimedDelivery, DeliveryFilter, IdempotencyKey, Published, QueueStats,
+    Redelivery, WebhookFilter, WorkerId,
+};
 
 use crate::auth::{RoleSet, ScopeSet, TokenHash};
 use crate::domain::{
     Account, AccountId, Event, GroupMember, MemberType, MembershipChange, NewEvent, NewMember,
     Person, PersonId, PersonalAccessToken, ScimGroupId, ScimGroupRecord, ScimUserId,
     ScimUserRecord, TokenId,
+};
+use crate::domain::{
+    Delivery, DeliveryAttempt, DeliveryId, Webhook, WebhookId, WebhookNotification,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -307,6 +315,126 @@ pub trait Store: Send + Sync + 'static {
     /// token, changed a person's roles or disabled them). PostgreSQL uses LISTEN/NOTIFY; an
     /// embedded SQLite database has no such channel, so this does nothing there.
     fn follow_credential_changes(&self, on_change: std::sync::Arc<dyn Fn() + Send + Sync>);
+
+    /// Creates a webhook waiting for the owner of its URI to present `verification_hash`'s
+    /// secret, with its events (the `webhook.verify` event fans out to it alone).
+    async fn insert_webhook(
+        &self,
+        webhook: &Webhook,
+        verification_hash: &[u8],
+        events: &[NewEvent],
+    ) -> StoreResult<()>;
+    /// Writes an administrator's change; a new verification hash replaces the old one.
+    /// `reset_failures` zeroes the run of failures. Deliveries are parked or made due again
+    /// as the webhook became inactive or active. `Ok(false)`: no such webhook.
+    async fn update_webhook(
+        &self,
+        webhook: &Webhook,
+        new_verification_hash: Option<&[u8]>,
+        reset_failures: bool,
+        events: &[NewEvent],
+    ) -> StoreResult<bool>;
+    /// The webhook waiting for the verification secret whose hash is `hash`.
+    async fn webhook_awaiting_verification(&self, hash: &[u8]) -> StoreResult<Option<Webhook>>;
+    /// Marks `webhook` (its `verified_at` set) verified if it still waits for `hash`.
+    async fn verify_webhook(
+        &self,
+        webhook: &Webhook,
+        hash: &[u8],
+        events: &[NewEvent],
+    ) -> StoreResult<bool>;
+    /// Deletes a webhook with its deliveries, attempts and notices.
+    async fn delete_webhook(
+        &self,
+        account: &AccountId,
+        id: WebhookId,
+        events: &[NewEvent],
+    ) -> StoreResult<bool>;
+    async fn webhook(&self, account: &AccountId, id: WebhookId) -> StoreResult<Option<Webhook>>;
+    async fn webhooks(
+        &self,
+        account: &AccountId,
+        filter: WebhookFilter,
+        query: &ListQuery,
+    ) -> StoreResult<Listing<Webhook>>;
+
+    async fn deliveries(
+        &self,
+        account: &AccountId,
+        filter: &DeliveryFilter,
+        query: &ListQuery,
+    ) -> StoreResult<Listing<Delivery>>;
+    async fn delivery(&self, account: &AccountId, id: DeliveryId) -> StoreResult<Option<Delivery>>;
+    /// Every attempt of a delivery, first to last.
+    async fn delivery_attempts(
+        &self,
+        account: &AccountId,
+        id: DeliveryId,
+    ) -> StoreResult<Vec<DeliveryAttempt>>;
+    /// New deliveries repeating finished ones that were not redelivered yet.
+    async fn redeliver(
+        &self,
+        account: &AccountId,
+        originals: &[DeliveryId],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Redelivery>>;
+    async fn failed_deliveries_since(
+        &self,
+        account: &AccountId,
+        webhook: WebhookId,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryId>>;
+
+    /// Leases due deliveries to a worker (see `shared_webhooks.rs`).
+    async fn claim_due_deliveries(
+        &self,
+        worker: WorkerId,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+        excluded: &[WebhookId],
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Gives leased deliveries back unsent; `park` takes them off the schedule.
+    async fn release_deliveries(
+        &self,
+        worker: WorkerId,
+        ids: &[DeliveryId],
+        park: bool,
+    ) -> StoreResult<()>;
+    /// Records attempts, their deliveries' new state and their webhooks' health, in one
+    /// transaction; returns how many were recorded (the lease still held).
+    async fn record_attempts(
+        &self,
+        worker: WorkerId,
+        records: &[AttemptRecord],
+        now: DateTime<Utc>,
+        base_url: &str,
+    ) -> StoreResult<u64>;
+    async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<QueueStats>;
+    /// Woken when deliveries may have become due (here, or on PostgreSQL in any process).
+    fn deliveries_signal(&self) -> std::sync::Arc<tokio::sync::Notify>;
+
+    async fn notifications(
+        &self,
+        account: &AccountId,
+        query: &ListQuery,
+    ) -> StoreResult<Listing<WebhookNotification>>;
+    async fn unsent_notifications(&self, limit: u32) -> StoreResult<Vec<WebhookNotification>>;
+    async fn mark_notification(
+        &self,
+        id: uuid::Uuid,
+        sent_at: Option<DateTime<Utc>>,
+        send_error: Option<&str>,
+    ) -> StoreResult<()>;
+
+    /// Appends an event another application published, honouring its idempotency key.
+    async fn publish_event(
+        &self,
+        event: &NewEvent,
+        key: Option<&IdempotencyKey>,
+    ) -> StoreResult<Published>;
+    async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 
     /// Outbox rows of an account with ids above `after_id`, oldest first.
     async fn events_after(

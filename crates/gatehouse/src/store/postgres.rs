@@ -18,6 +18,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 
 pub struct PostgresStore {
     pool: Pool<Postgres>,
+    deliveries_signal: std::sync::Arc<tokio::sync::Notify>,
 }
 
 type Backend = PostgresStore;
@@ -32,7 +33,23 @@ impl PostgresStore {
             .max_connections(16)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self::with_pool(pool))
+    }
+
+    /// Also starts listening for deliveries other processes made due, so their commits wake
+    /// this process's workers too.
+    fn with_pool(pool: Pool<Postgres>) -> Self {
+        let deliveries_signal = std::sync::Arc::new(tokio::sync::Notify::new());
+        let signal = deliveries_signal.clone();
+        listen(
+            &pool,
+            DELIVERIES_CHANNEL,
+            std::sync::Arc::new(move || signal.notify_one()),
+        );
+        Self {
+            pool,
+            deliveries_signal,
+        }
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
@@ -54,10 +71,34 @@ async fn notify_credentials_changed(
     Ok(())
 }
 
-/// Listens for credential changes in the background. When the listening connection is lost,
-/// notifications may have been missed, so that counts as a change too.
+/// Listens for credential changes in the background.
 fn follow_credential_changes(
     pool: &Pool<Postgres>,
+    on_change: std::sync::Arc<dyn Fn() + Send + Sync>,
+) {
+    listen(pool, CREDENTIALS_CHANNEL, on_change);
+}
+
+/// The channel that says deliveries were made due; every process's workers listen.
+const DELIVERIES_CHANNEL: &str = "gatehouse_deliveries";
+
+async fn notify_deliveries_ready(connection: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(DELIVERIES_CHANNEL)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// Claims take row locks and skip rows another worker has locked, so workers on many nodes
+/// never lease the same delivery.
+const CLAIM_LOCK: &str = "FOR UPDATE OF d SKIP LOCKED";
+
+/// Calls `on_change` for every notification on `channel`, in the background. When the
+/// listening connection is lost, notifications may have been missed, so that counts as one too.
+fn listen(
+    pool: &Pool<Postgres>,
+    channel: &'static str,
     on_change: std::sync::Arc<dyn Fn() + Send + Sync>,
 ) {
     let pool = pool.clone();
@@ -65,7 +106,7 @@ fn follow_credential_changes(
         loop {
             let listening = async {
                 let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
-                listener.listen(CREDENTIALS_CHANNEL).await?;
+                listener.listen(channel).await?;
                 loop {
                     listener.try_recv().await?;
                     on_change();
@@ -77,7 +118,7 @@ fn follow_credential_changes(
                 if pool.is_closed() {
                     return;
                 }
-                tracing::warn!(%error, "lost the credential-change listener; retrying");
+                tracing::warn!(%error, channel, "lost a PostgreSQL listener; retrying");
             }
             on_change();
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
@@ -90,3 +131,4 @@ const DIALECT: scim::sql::Dialect = scim::sql::Dialect::Postgres;
 include!("shared.rs");
 include!("shared_scim.rs");
 include!("shared_scim_groups.rs");
+include!("shared_webhooks.rs");

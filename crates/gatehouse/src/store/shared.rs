@@ -8,7 +8,10 @@ use uuid::Uuid;
 
 use crate::auth::{Role, RoleSet, ScopeSet, TokenHash};
 use crate::domain::{PersonSource, ScimPatchResponse, truncate_to_micros};
+use crate::domain::{Delivery, DeliveryAttempt, DeliveryId, Webhook, WebhookId, WebhookNotification};
 use crate::store::{
+    AttemptRecord, ClaimedDelivery, DeliveryFilter, IdempotencyKey, Published, QueueStats,
+    Redelivery, WebhookFilter, WorkerId,
     ScimPage, Credential, ListQuery, Listing, SortDirection, SortField, StoreError, StoreResult,
     TokenOwnerFilter,
 };
@@ -207,7 +210,13 @@ const PERSON_COLUMNS: &str = "p.id, p.account_id, p.name, p.primary_email, p.job
 const TOKEN_COLUMNS: &str = "id, account_id, person_id, name, description, scopes, expires_at, \
      created_at, last_used_at, revoked_at";
 
-async fn append_event(connection: &mut <Db as sqlx::Database>::Connection, event: &NewEvent) -> StoreResult<i64> {
+/// An event appended: its id and how many deliveries it fanned out to.
+struct Appended {
+    id: i64,
+    deliveries: u64,
+}
+
+async fn append_event(connection: &mut <Db as sqlx::Database>::Connection, event: &NewEvent) -> StoreResult<Appended> {
     let (person_id, person_name) = match &event.actor {
         Some(actor) => (Some(actor.person_id.0), Some(actor.person_name.as_str())),
         None => (None, None),
@@ -226,7 +235,8 @@ async fn append_event(connection: &mut <Db as sqlx::Database>::Connection, event
     .fetch_one(&mut *connection)
     .await
     .map_err(classify)?;
-    Ok(id)
+    let deliveries = fan_out(connection, id, event).await?;
+    Ok(Appended { id, deliveries })
 }
 
 async fn insert_roles(
@@ -366,6 +376,7 @@ impl Store for Backend {
         insert_roles(&mut transaction, person).await?;
         append_event(&mut transaction, event).await?;
         transaction.commit().await?;
+        self.deliveries_signal.notify_one();
         Ok(())
     }
 
@@ -380,6 +391,7 @@ impl Store for Backend {
         append_event(&mut transaction, event).await?;
         notify_credentials_changed(&mut transaction).await?;
         transaction.commit().await?;
+        self.deliveries_signal.notify_one();
         Ok(())
     }
 
@@ -456,6 +468,7 @@ impl Store for Backend {
         .map_err(classify)?;
         append_event(&mut transaction, event).await?;
         transaction.commit().await?;
+        self.deliveries_signal.notify_one();
         Ok(())
     }
 
@@ -527,6 +540,7 @@ impl Store for Backend {
             notify_credentials_changed(&mut transaction).await?;
         }
         transaction.commit().await?;
+        self.deliveries_signal.notify_one();
         Ok(changed)
     }
 
@@ -595,7 +609,11 @@ impl Store for Backend {
         person: PersonWrite<'_>,
         events: &[NewEvent],
     ) -> StoreResult<()> {
-        insert_scim_user(self.begin_write().await?, user, person, events).await
+        let result = insert_scim_user(self.begin_write().await?, user, person, events).await;
+        if result.is_ok() {
+            self.deliveries_signal.notify_one();
+        }
+        result
     }
 
     async fn replace_scim_user(
@@ -605,7 +623,11 @@ impl Store for Backend {
         person: &Person,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        replace_scim_user(self.begin_write().await?, user, expected_version, person, events).await
+        let result = replace_scim_user(self.begin_write().await?, user, expected_version, person, events).await;
+        if result.is_ok() {
+            self.deliveries_signal.notify_one();
+        }
+        result
     }
 
     async fn delete_scim_user(
@@ -617,7 +639,11 @@ impl Store for Backend {
         events: &[NewEvent],
     ) -> StoreResult<bool> {
         let transaction = self.begin_write().await?;
-        delete_scim_user(transaction, account, id, expected_version, person, events).await
+        let result = delete_scim_user(transaction, account, id, expected_version, person, events).await;
+        if result.is_ok() {
+            self.deliveries_signal.notify_one();
+        }
+        result
     }
 
     async fn scim_user(&self, account: &AccountId, id: ScimUserId) -> StoreResult<Option<ScimUserRecord>> {
@@ -642,7 +668,11 @@ impl Store for Backend {
         members: &[NewMember],
         events: &[NewEvent],
     ) -> StoreResult<()> {
-        insert_scim_group(self.begin_write().await?, group, members, events).await
+        let result = insert_scim_group(self.begin_write().await?, group, members, events).await;
+        if result.is_ok() {
+            self.deliveries_signal.notify_one();
+        }
+        result
     }
 
     async fn replace_scim_group(
@@ -652,7 +682,11 @@ impl Store for Backend {
         members: &MembershipChange,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        replace_scim_group(self.begin_write().await?, group, expected_version, members, events).await
+        let result = replace_scim_group(self.begin_write().await?, group, expected_version, members, events).await;
+        if result.is_ok() {
+            self.deliveries_signal.notify_one();
+        }
+        result
     }
 
     async fn delete_scim_group(
@@ -662,7 +696,11 @@ impl Store for Backend {
         expected_version: i64,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        delete_scim_group(self.begin_write().await?, account, id, expected_version, events).await
+        let result = delete_scim_group(self.begin_write().await?, account, id, expected_version, events).await;
+        if result.is_ok() {
+            self.deliveries_signal.notify_one();
+        }
+        result
     }
 
     async fn scim_group(&self, account: &AccountId, id: ScimGroupId) -> StoreResult<Option<ScimGroupRecord>> {
@@ -709,6 +747,134 @@ impl Store for Backend {
 
     fn follow_credential_changes(&self, on_change: std::sync::Arc<dyn Fn() + Send + Sync>) {
         follow_credential_changes(&self.pool, on_change);
+    }
+
+    async fn insert_webhook(&self, webhook: &Webhook, verification_hash: &[u8], events: &[NewEvent]) -> StoreResult<()> {
+        insert_webhook(self.begin_write().await?, webhook, verification_hash, events).await?;
+        self.deliveries_signal.notify_one();
+        Ok(())
+    }
+
+    async fn update_webhook(
+        &self,
+        webhook: &Webhook,
+        new_verification_hash: Option<&[u8]>,
+        reset_failures: bool,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        let updated = update_webhook(self.begin_write().await?, webhook, new_verification_hash, reset_failures, events).await?;
+        self.deliveries_signal.notify_one();
+        Ok(updated)
+    }
+
+    async fn webhook_awaiting_verification(&self, hash: &[u8]) -> StoreResult<Option<Webhook>> {
+        webhook_awaiting_verification(&self.pool, hash).await
+    }
+
+    async fn verify_webhook(&self, webhook: &Webhook, hash: &[u8], events: &[NewEvent]) -> StoreResult<bool> {
+        let verified = verify_webhook(self.begin_write().await?, webhook, hash, events).await?;
+        self.deliveries_signal.notify_one();
+        Ok(verified)
+    }
+
+    async fn delete_webhook(&self, account: &AccountId, id: WebhookId, events: &[NewEvent]) -> StoreResult<bool> {
+        let deleted = delete_webhook(self.begin_write().await?, account, id, events).await?;
+        self.deliveries_signal.notify_one();
+        Ok(deleted)
+    }
+
+    async fn webhook(&self, account: &AccountId, id: WebhookId) -> StoreResult<Option<Webhook>> {
+        webhook(&self.pool, account, id).await
+    }
+
+    async fn webhooks(&self, account: &AccountId, filter: WebhookFilter, query: &ListQuery) -> StoreResult<Listing<Webhook>> {
+        webhooks(&self.pool, account, filter, query).await
+    }
+
+    async fn deliveries(&self, account: &AccountId, filter: &DeliveryFilter, query: &ListQuery) -> StoreResult<Listing<Delivery>> {
+        deliveries(&self.pool, account, filter, query).await
+    }
+
+    async fn delivery(&self, account: &AccountId, id: DeliveryId) -> StoreResult<Option<Delivery>> {
+        delivery(&self.pool, account, id).await
+    }
+
+    async fn delivery_attempts(&self, account: &AccountId, id: DeliveryId) -> StoreResult<Vec<DeliveryAttempt>> {
+        delivery_attempts(&self.pool, account, id).await
+    }
+
+    async fn redeliver(&self, account: &AccountId, originals: &[DeliveryId], now: DateTime<Utc>) -> StoreResult<Vec<Redelivery>> {
+        let made = redeliver(self.begin_write().await?, account, originals, now).await?;
+        self.deliveries_signal.notify_one();
+        Ok(made)
+    }
+
+    async fn failed_deliveries_since(
+        &self,
+        account: &AccountId,
+        webhook: WebhookId,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryId>> {
+        failed_deliveries_since(&self.pool, account, webhook, since, limit).await
+    }
+
+    async fn claim_due_deliveries(
+        &self,
+        worker: WorkerId,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+        excluded: &[WebhookId],
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        claim_due_deliveries(&self.pool, worker, now, lease_until, limit, excluded).await
+    }
+
+    async fn release_deliveries(&self, worker: WorkerId, ids: &[DeliveryId], park: bool) -> StoreResult<()> {
+        release_deliveries(&self.pool, worker, ids, park).await
+    }
+
+    async fn record_attempts(
+        &self,
+        worker: WorkerId,
+        records: &[AttemptRecord],
+        now: DateTime<Utc>,
+        base_url: &str,
+    ) -> StoreResult<u64> {
+        let recorded = record_attempts(self.begin_write().await?, worker, records, now, base_url).await?;
+        // Retries due at once, or the notices' own events, may wait.
+        self.deliveries_signal.notify_one();
+        Ok(recorded)
+    }
+
+    async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<QueueStats> {
+        queue_stats(&self.pool, now).await
+    }
+
+    fn deliveries_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.deliveries_signal.clone()
+    }
+
+    async fn notifications(&self, account: &AccountId, query: &ListQuery) -> StoreResult<Listing<WebhookNotification>> {
+        notifications(&self.pool, account, query).await
+    }
+
+    async fn unsent_notifications(&self, limit: u32) -> StoreResult<Vec<WebhookNotification>> {
+        unsent_notifications(&self.pool, limit).await
+    }
+
+    async fn mark_notification(&self, id: Uuid, sent_at: Option<DateTime<Utc>>, send_error: Option<&str>) -> StoreResult<()> {
+        mark_notification(&self.pool, id, sent_at, send_error).await
+    }
+
+    async fn publish_event(&self, event: &NewEvent, key: Option<&IdempotencyKey>) -> StoreResult<Published> {
+        let published = publish_event(self.begin_write().await?, event, key).await?;
+        self.deliveries_signal.notify_one();
+        Ok(published)
+    }
+
+    async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        purge_idempotency_keys(&self.pool, before).await
     }
 
     async fn events_after(&self, account: &AccountId, after_id: i64, limit: u32) -> StoreResult<Vec<Event>> {

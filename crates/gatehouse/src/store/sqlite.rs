@@ -23,6 +23,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 pub struct SqliteStore {
     pool: Pool<Sqlite>,
+    deliveries_signal: std::sync::Arc<tokio::sync::Notify>,
 }
 
 type Backend = SqliteStore;
@@ -56,7 +57,14 @@ impl SqliteStore {
             .min_connections(1)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self::with_pool(pool))
+    }
+
+    fn with_pool(pool: Pool<Sqlite>) -> Self {
+        Self {
+            pool,
+            deliveries_signal: std::sync::Arc::new(tokio::sync::Notify::new()),
+        }
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
@@ -78,8 +86,20 @@ fn follow_credential_changes(
 ) {
 }
 
+/// One SQLite file has one writer at a time, so a claim (a single `UPDATE`) can't interleave
+/// with another; there is nothing to skip.
+const CLAIM_LOCK: &str = "";
+
+/// Only this process uses an embedded database; the store's own signal is enough.
+async fn notify_deliveries_ready(
+    _connection: &mut sqlx::SqliteConnection,
+) -> Result<(), sqlx::Error> {
+    Ok(())
+}
+
 const DIALECT: scim::sql::Dialect = scim::sql::Dialect::Sqlite;
 
 include!("shared.rs");
 include!("shared_scim.rs");
 include!("shared_scim_groups.rs");
+include!("shared_webhooks.rs");

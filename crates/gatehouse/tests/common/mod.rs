@@ -3,11 +3,15 @@
 //! The same test body runs on both backends through `both_backends!`.
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use gatehouse::auth::{RoleSet, ScopeSet};
+use gatehouse::delivery::sender::{SenderSettings, TargetPolicy};
+use gatehouse::delivery::worker::{self, Jitter, WorkerSettings};
 use gatehouse::domain::{Account, Person};
 use gatehouse::http::{AppState, router};
 use gatehouse::service::{ManualClock, NewAccount, NewPerson, NewToken, Services, TokenExpiry};
@@ -139,13 +143,33 @@ pub struct TestServer {
     pub services: Services,
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
+    /// Dropping it stops the delivery worker.
+    _stop_delivery: Option<tokio::sync::watch::Sender<bool>>,
     _database: DatabaseGuard,
 }
 
-/// Rate limiting is off unless a test turns it on.
+/// Rate limiting is off unless a test turns it on; so is the delivery worker.
 #[derive(Default)]
 pub struct TestServerOptions {
     pub rate_limit_per_minute: u32,
+    /// Run a delivery worker (with `worker`'s settings, or test defaults: poll every 20 ms,
+    /// no jitter) that sends to receivers on 127.0.0.1.
+    pub deliver: bool,
+    pub worker: Option<WorkerSettings>,
+    /// The attempt timeout; 2 s unless given.
+    pub webhook_timeout: Option<std::time::Duration>,
+    /// Apply the SSRF rules as production does (tests otherwise may reach 127.0.0.1).
+    pub refuse_private_targets: bool,
+}
+
+/// Worker settings for tests: quick polling and a fixed (zero) jitter, so the retry schedule
+/// is exact.
+pub fn test_worker_settings() -> WorkerSettings {
+    WorkerSettings {
+        poll_interval: std::time::Duration::from_millis(20),
+        jitter: Jitter::Fixed(0.0),
+        ..WorkerSettings::default()
+    }
 }
 
 impl TestServer {
@@ -156,18 +180,37 @@ impl TestServer {
     pub async fn start_with(backend: Backend, options: TestServerOptions) -> Self {
         let (store, database) = store(backend).await;
         let clock = Arc::new(ManualClock::new(start_time()));
-        let services = Services::new(store, clock.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base_url = format!("http://{}", listener.local_addr().expect("address"));
+        let services = Services::new(store, clock.clone())
+            .with_base_url(&base_url)
+            .with_sender(SenderSettings {
+                timeout: options
+                    .webhook_timeout
+                    .unwrap_or(std::time::Duration::from_secs(2)),
+                targets: TargetPolicy {
+                    allow_private: !options.refuse_private_targets,
+                    allowed_networks: Vec::new(),
+                },
+                ..SenderSettings::default()
+            });
         let state = AppState::new(services.clone(), &base_url, options.rate_limit_per_minute);
         tokio::spawn(async move { axum::serve(listener, router(state)).await });
+        let stop_delivery = options.deliver.then(|| {
+            let (stop, shutdown) = tokio::sync::watch::channel(false);
+            let settings = options.worker.unwrap_or_else(test_worker_settings);
+            tokio::spawn(worker::run(services.clone(), settings, shutdown.clone()));
+            tokio::spawn(worker::run_upkeep(services.clone(), None, shutdown));
+            stop
+        });
         Self {
             base_url,
             services,
             clock,
             client: reqwest::Client::new(),
+            _stop_delivery: stop_delivery,
             _database: database,
         }
     }
@@ -242,6 +285,10 @@ impl TestServer {
 
     pub fn patch(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
         self.client.patch(self.url(path)).bearer_auth(token)
+    }
+
+    pub fn delete(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client.delete(self.url(path)).bearer_auth(token)
     }
 }
 

@@ -2,11 +2,14 @@
 //! Every route is registered through `OpenApiRouter`, so the document at `/v1/openapi.json` is
 //! generated from the same list the router serves.
 
+mod deliveries;
+mod events;
 mod me;
 mod people;
 mod scim_groups;
 mod scim_users;
 mod tokens;
+mod webhooks;
 
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts};
@@ -32,10 +35,14 @@ pub fn router(state: AppState) -> (axum::Router<AppState>, OpenApi) {
         .merge(tokens::router())
         .merge(scim_users::router())
         .merge(scim_groups::router())
+        .merge(webhooks::router())
+        .merge(deliveries::router())
+        .merge(events::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             super::authenticate::require_bearer,
         ))
+        .merge(webhooks::public_router())
         .split_for_parts();
     describe(&mut openapi);
     (router, openapi)
@@ -45,7 +52,7 @@ fn describe(openapi: &mut OpenApi) {
     openapi.info.title = "Gatehouse REST API".to_owned();
     openapi.info.version = "1".to_owned();
     openapi.info.description = Some(
-        "People, personal access tokens, provisioned SCIM Users and Groups (read-only) and (in later versions) webhooks of a Gatehouse account. \
+        "People, personal access tokens, provisioned SCIM Users and Groups (read-only), webhooks, their deliveries and published events of a Gatehouse account. \
          Authenticate with `Authorization: Bearer <personal access token>`; pick the account with \
          the `X-Gatehouse-Account` header. Lists paginate with `page`/`per_page` and a `Link` header."
             .to_owned(),

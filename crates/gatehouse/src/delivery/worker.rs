@@ -1,0 +1,488 @@
+//! The delivery worker: leases due deliveries in batches, sends each (at most
+//! `max_in_flight` at once, at most `max_in_flight_per_webhook` to one webhook, and no faster
+//! than a webhook's rate limit), and records the outcomes in batches — one transaction for many
+//! attempts, with their retries, failure counts and notices.
+//!
+//! Nothing lives only here: a delivery is leased, not taken. If this process dies mid-send the
+//! lease runs out and any worker sends it again (at least once). Wake-ups come from the store's
+//! signal (this process's commits, and on PostgreSQL every process's); polling is the fallback.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use super::message::{Envelope, message_body};
+use super::retry::{NextAttempt, next_attempt, random_jitter};
+use super::sender::{AttemptOutcome, OutgoingRequest};
+use crate::domain::{DeliveryAttempt, Event, WebhookId};
+use crate::service::Services;
+use crate::store::{AttemptRecord, ClaimedDelivery, WorkerId};
+
+pub const DELIVERIES_TOTAL: &str = "gatehouse_webhook_deliveries_total";
+pub const ATTEMPT_DURATION_SECONDS: &str = "gatehouse_webhook_attempt_duration_seconds";
+pub const QUEUE_DUE: &str = "gatehouse_webhook_queue_due";
+pub const QUEUE_PENDING: &str = "gatehouse_webhook_queue_pending";
+pub const OLDEST_DUE_AGE_SECONDS: &str = "gatehouse_webhook_oldest_due_age_seconds";
+
+/// How retries are spread.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Jitter {
+    /// ±`JITTER_PERCENT`, at random (production).
+    Random,
+    /// Always this value in `[-1, 1]` (tests that pin the schedule).
+    Fixed(f64),
+}
+
+#[derive(Clone, Debug)]
+pub struct WorkerSettings {
+    /// Deliveries leased per claim.
+    pub batch_size: u32,
+    /// How long a lease lasts; must outlast an attempt (the sender's timeout) with room to
+    /// record it.
+    pub lease: Duration,
+    /// How often to look for due deliveries when nothing signals.
+    pub poll_interval: Duration,
+    /// Attempts in flight at once, across all webhooks.
+    pub max_in_flight: usize,
+    /// Attempts in flight at once to one webhook: a slow receiver holds only these.
+    pub max_in_flight_per_webhook: usize,
+    /// Outcomes recorded per transaction, at most.
+    pub record_batch_size: usize,
+    /// The `instance_name` messages carry.
+    pub instance_name: String,
+    pub jitter: Jitter,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 256,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(1),
+            max_in_flight: 512,
+            max_in_flight_per_webhook: 32,
+            record_batch_size: 512,
+            instance_name: "gatehouse".to_owned(),
+            jitter: Jitter::Random,
+        }
+    }
+}
+
+/// Per-webhook bookkeeping of this process: attempts in flight, and for rate-limited webhooks
+/// the earliest moment the next attempt may start (a virtual schedule: each attempt books the
+/// next free slot).
+#[derive(Default)]
+struct Slots {
+    in_flight: usize,
+    next_free: Option<Instant>,
+}
+
+/// Runs the worker until `shutdown` turns true; attempts in flight then finish and are recorded.
+pub async fn run(
+    services: Services,
+    settings: WorkerSettings,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let worker = Arc::new(Worker {
+        id: uuid::Uuid::now_v7(),
+        permits: Arc::new(Semaphore::new(settings.max_in_flight)),
+        services,
+        settings,
+        slots: Mutex::new(HashMap::new()),
+    });
+    let (outcomes, receiver) = mpsc::unbounded_channel();
+    let recorder = tokio::spawn(record_outcomes(worker.clone(), receiver));
+    let signal = worker.services.store.deliveries_signal();
+    tracing::info!(worker = %worker.id, "delivery worker started");
+    while !*shutdown.borrow() {
+        if worker.permits.available_permits() == 0 {
+            // Every slot is busy: wait for one to free up.
+            tokio::select! {
+                permit = worker.permits.acquire() => drop(permit),
+                changed = shutdown.changed() => if changed.is_err() { break } else { continue },
+            }
+        }
+        let claimed = match worker.claim_and_dispatch(&outcomes).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(%error, "claiming due deliveries failed; retrying");
+                0
+            }
+        };
+        if claimed > 0 {
+            continue;
+        }
+        tokio::select! {
+            () = signal.notified() => {}
+            () = tokio::time::sleep(worker.settings.poll_interval) => {}
+            // The sender gone counts as the order to stop.
+            changed = shutdown.changed() => if changed.is_err() { break },
+        }
+    }
+    drop(outcomes);
+    // Attempts in flight hold a permit until they have handed their outcome to the recorder.
+    let all = u32::try_from(worker.settings.max_in_flight).unwrap_or(u32::MAX);
+    let _ = worker.permits.acquire_many(all).await;
+    let _ = recorder.await;
+    tracing::info!(worker = %worker.id, "delivery worker stopped");
+}
+
+struct Worker {
+    id: WorkerId,
+    services: Services,
+    settings: WorkerSettings,
+    slots: Mutex<HashMap<WebhookId, Slots>>,
+    permits: Arc<Semaphore>,
+}
+
+/// What to do with one claimed delivery.
+enum Plan {
+    Send {
+        delay: Duration,
+    },
+    /// The webhook can take no more now: give the lease back.
+    Release,
+}
+
+impl Worker {
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<WebhookId, Slots>> {
+        self.slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Webhooks this process should not claim for now: at their concurrency cap, or booked
+    /// beyond the next second by their rate limit.
+    fn saturated_webhooks(&self) -> Vec<WebhookId> {
+        let horizon = Instant::now() + Duration::from_secs(1);
+        let mut slots = self.slots();
+        slots.retain(|_, slot| {
+            slot.in_flight > 0 || slot.next_free.is_some_and(|at| at > Instant::now())
+        });
+        slots
+            .iter()
+            .filter(|(_, slot)| {
+                slot.in_flight >= self.settings.max_in_flight_per_webhook
+                    || slot.next_free.is_some_and(|at| at > horizon)
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Books a slot for one delivery to `webhook`, or says to give it back.
+    fn plan(&self, webhook: WebhookId, rate_limit_per_second: Option<u32>) -> Plan {
+        let mut slots = self.slots();
+        let slot = slots.entry(webhook).or_default();
+        if slot.in_flight >= self.settings.max_in_flight_per_webhook {
+            return Plan::Release;
+        }
+        let now = Instant::now();
+        let mut delay = Duration::ZERO;
+        if let Some(rate) = rate_limit_per_second.filter(|rate| *rate > 0) {
+            let start = slot.next_free.filter(|at| *at > now).unwrap_or(now);
+            delay = start - now;
+            if delay > self.settings.lease / 2 {
+                return Plan::Release;
+            }
+            slot.next_free = Some(start + Duration::from_secs_f64(1.0 / f64::from(rate)));
+        }
+        slot.in_flight += 1;
+        Plan::Send { delay }
+    }
+
+    fn finished(&self, webhook: WebhookId) {
+        if let Some(slot) = self.slots().get_mut(&webhook) {
+            slot.in_flight = slot.in_flight.saturating_sub(1);
+        }
+    }
+
+    /// Leases a batch and starts sending it; returns how many deliveries were leased.
+    async fn claim_and_dispatch(
+        self: &Arc<Self>,
+        outcomes: &mpsc::UnboundedSender<AttemptRecord>,
+    ) -> Result<usize, crate::store::StoreError> {
+        let capacity = self.permits.available_permits().max(1);
+        let limit = u32::try_from(capacity)
+            .unwrap_or(u32::MAX)
+            .min(self.settings.batch_size);
+        let now = self.services.clock.now();
+        let lease_until =
+            now + chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::MAX);
+        let excluded = self.saturated_webhooks();
+        let claimed = self
+            .services
+            .store
+            .claim_due_deliveries(self.id, now, lease_until, limit, &excluded)
+            .await?;
+        let count = claimed.len();
+        let mut parked = Vec::new();
+        let mut released = Vec::new();
+        for delivery in claimed {
+            if !delivery.deliverable {
+                parked.push(delivery.id);
+                continue;
+            }
+            match self.plan(delivery.webhook_id, delivery.rate_limit_per_second) {
+                Plan::Release => released.push(delivery.id),
+                Plan::Send { delay } => {
+                    let permit = match self.permits.clone().try_acquire_owned() {
+                        Ok(permit) => permit,
+                        Err(_) => match self.permits.clone().acquire_owned().await {
+                            Ok(permit) => permit,
+                            Err(_) => {
+                                self.finished(delivery.webhook_id);
+                                released.push(delivery.id);
+                                continue;
+                            }
+                        },
+                    };
+                    let worker = self.clone();
+                    let outcomes = outcomes.clone();
+                    tokio::spawn(async move {
+                        if !delay.is_zero() {
+                            tokio::time::sleep(delay).await;
+                        }
+                        let webhook = delivery.webhook_id;
+                        let record = worker.attempt(delivery).await;
+                        worker.finished(webhook);
+                        // The recorder outlives every sender; if it is gone the process is
+                        // stopping and the lease will run out.
+                        let _ = outcomes.send(record);
+                        drop(permit);
+                    });
+                }
+            }
+        }
+        let store = &self.services.store;
+        if !parked.is_empty() {
+            store.release_deliveries(self.id, &parked, true).await?;
+        }
+        if !released.is_empty() {
+            store.release_deliveries(self.id, &released, false).await?;
+        }
+        Ok(count)
+    }
+
+    /// Sends one delivery and describes what came of it.
+    async fn attempt(&self, delivery: ClaimedDelivery) -> AttemptRecord {
+        let body = match delivery.request_body {
+            Some(body) => body,
+            None => self.message(&delivery),
+        };
+        let attempt_number = delivery.attempts_made + 1;
+        let headers = vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            ("x-gatehouse-delivery".to_owned(), delivery.id.to_string()),
+            ("x-gatehouse-event".to_owned(), delivery.event.clone()),
+            ("x-gatehouse-attempt".to_owned(), attempt_number.to_string()),
+            (
+                "x-gatehouse-webhook".to_owned(),
+                delivery.webhook_id.to_string(),
+            ),
+        ];
+        let sent_at = self.services.clock.now();
+        let outcome = self
+            .services
+            .sender
+            .send(&OutgoingRequest {
+                uri: &delivery.uri,
+                headers: &headers,
+                body: &body,
+            })
+            .await;
+        let succeeded = outcome.succeeded();
+        let next_attempt_at = if succeeded {
+            None
+        } else {
+            let jitter = match self.settings.jitter {
+                Jitter::Random => random_jitter(),
+                Jitter::Fixed(value) => value,
+            };
+            match next_attempt(attempt_number, outcome.status, outcome.retry_after, jitter) {
+                NextAttempt::After(wait) => Some(
+                    self.services.clock.now()
+                        + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX),
+                ),
+                NextAttempt::GiveUp => None,
+            }
+        };
+        observe(&outcome, succeeded, next_attempt_at.is_some());
+        AttemptRecord {
+            delivery_id: delivery.id,
+            webhook_id: delivery.webhook_id,
+            account_id: delivery.account_id,
+            event: delivery.event,
+            request_body: body,
+            failure: (!succeeded).then(|| failure_text(&outcome)),
+            attempt: DeliveryAttempt {
+                attempt: attempt_number,
+                request_uri: delivery.uri,
+                request_headers: headers,
+                response_status: outcome.status,
+                response_headers: outcome.response_headers,
+                response_body: outcome.response_body,
+                duration_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
+                error: outcome.error,
+                sent_at,
+            },
+            succeeded,
+            next_attempt_at,
+        }
+    }
+
+    /// The message bytes, built once: the first attempt's body is stored and resent as is.
+    fn message(&self, delivery: &ClaimedDelivery) -> Vec<u8> {
+        let event = Event {
+            id: delivery.event_id,
+            account_id: delivery.account_id.clone(),
+            name: delivery.event.clone(),
+            object_id: delivery.object_id.clone(),
+            actor: delivery.actor.clone(),
+            payload: delivery.payload.clone(),
+            created_at: delivery.event_created_at,
+        };
+        let envelope = Envelope {
+            webhook_id: delivery.webhook_id.0,
+            webhook_name: &delivery.webhook_name,
+            base_url: &self.services.base_url,
+            instance_name: &self.settings.instance_name,
+        };
+        message_body(&envelope, &event)
+    }
+}
+
+/// What a failed attempt is called in notices: `HTTP 503`, or the connection-level error.
+fn failure_text(outcome: &AttemptOutcome) -> String {
+    match (&outcome.error, outcome.status) {
+        (Some(error), Some(status)) => format!("HTTP {status}, then {error}"),
+        (Some(error), None) => error.clone(),
+        (None, Some(status)) => format!("HTTP {status}"),
+        (None, None) => "no response".to_owned(),
+    }
+}
+
+fn observe(outcome: &AttemptOutcome, succeeded: bool, retrying: bool) {
+    let label = if succeeded {
+        "succeeded"
+    } else if retrying {
+        "retrying"
+    } else {
+        "failed"
+    };
+    metrics::counter!(DELIVERIES_TOTAL, "outcome" => label).increment(1);
+    metrics::histogram!(ATTEMPT_DURATION_SECONDS).record(outcome.duration.as_secs_f64());
+}
+
+/// Records outcomes as they come, many per transaction. A failed write is retried: the
+/// attempts happened and the leases are still held, so giving up would only resend them.
+async fn record_outcomes(
+    worker: Arc<Worker>,
+    mut receiver: mpsc::UnboundedReceiver<AttemptRecord>,
+) {
+    let mut batch = Vec::with_capacity(worker.settings.record_batch_size);
+    loop {
+        if receiver
+            .recv_many(&mut batch, worker.settings.record_batch_size)
+            .await
+            == 0
+        {
+            return;
+        }
+        let mut wait = Duration::from_millis(50);
+        for _ in 0..10 {
+            let now = worker.services.clock.now();
+            match worker
+                .services
+                .store
+                .record_attempts(worker.id, &batch, now, &worker.services.base_url)
+                .await
+            {
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(%error, attempts = batch.len(), "recording delivery attempts failed; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        batch.clear();
+    }
+}
+
+/// Keeps the queue gauges current, forgets expired idempotency keys and mails stored notices,
+/// until `shutdown`.
+pub async fn run_upkeep(
+    services: Services,
+    mailer: Option<Arc<super::mail::Mailer>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut last_purge: Option<Instant> = None;
+    while !*shutdown.borrow() {
+        let now = services.clock.now();
+        match services.store.queue_stats(now).await {
+            Ok(stats) => {
+                metrics::gauge!(QUEUE_DUE).set(stats.due as f64);
+                metrics::gauge!(QUEUE_PENDING).set(stats.pending as f64);
+                let age = stats.oldest_due_at.map_or(0.0, |oldest| {
+                    (now - oldest).num_milliseconds().max(0) as f64 / 1000.0
+                });
+                metrics::gauge!(OLDEST_DUE_AGE_SECONDS).set(age);
+            }
+            Err(error) => tracing::warn!(%error, "reading the delivery queue's size failed"),
+        }
+        if last_purge.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
+            if let Err(error) = services.purge_idempotency_keys(Utc::now()).await {
+                tracing::warn!(%error, "forgetting expired idempotency keys failed");
+            }
+            last_purge = Some(Instant::now());
+        }
+        if let Some(mailer) = &mailer {
+            mail_notifications(&services, mailer).await;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            changed = shutdown.changed() => if changed.is_err() { break },
+        }
+    }
+}
+
+async fn mail_notifications(services: &Services, mailer: &super::mail::Mailer) {
+    let unsent = match services.store.unsent_notifications(50).await {
+        Ok(unsent) => unsent,
+        Err(error) => {
+            tracing::warn!(%error, "reading unsent notifications failed");
+            return;
+        }
+    };
+    for notification in unsent {
+        let mail = super::mail::ComposedMail {
+            subject: notification.subject.clone(),
+            text: notification.body.clone(),
+        };
+        let result = if notification.recipients.is_empty() {
+            Err("no recipients: the webhook names none and the account has no administrator with an email".to_owned())
+        } else {
+            mailer
+                .send(&notification.recipients, &mail)
+                .await
+                .map_err(|error| error.to_string())
+        };
+        let (sent_at, error) = match &result {
+            Ok(()) => (Some(services.clock.now()), None),
+            Err(error) => {
+                tracing::warn!(notification = %notification.id, %error, "mailing a webhook notice failed");
+                (None, Some(error.as_str()))
+            }
+        };
+        if let Err(error) = services
+            .store
+            .mark_notification(notification.id, sent_at, error)
+            .await
+        {
+            tracing::warn!(%error, "recording a mailed notice failed");
+        }
+    }
+}

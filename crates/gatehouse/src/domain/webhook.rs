@@ -1,0 +1,280 @@
+//! Webhooks, their deliveries and the attempts of each delivery, as plain records; and the
+//! health rules Xurrent documents for a failing webhook (one exception notification per 20
+//! minutes, disabled after 20 consecutive failed attempts).
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::AccountId;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct WebhookId(pub Uuid);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DeliveryId(pub Uuid);
+
+impl std::fmt::Display for WebhookId {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(formatter)
+    }
+}
+
+impl std::fmt::Display for DeliveryId {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(formatter)
+    }
+}
+
+/// After this many failed attempts in a row (across messages) a webhook is disabled.
+pub const CONSECUTIVE_FAILURES_BEFORE_DISABLE: u32 = 20;
+
+/// At most one exception notification per webhook in this many minutes.
+pub const EXCEPTION_NOTIFICATION_INTERVAL_MINUTES: i64 = 20;
+
+/// The event name of the ownership check sent to a new or changed URI.
+pub const VERIFY_EVENT: &str = "webhook.verify";
+pub const EXCEPTION_EVENT: &str = "webhook.exception";
+pub const DISABLED_EVENT: &str = "webhook.disabled";
+
+/// Why a webhook is disabled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DisabledReason {
+    /// An administrator disabled it.
+    Manual,
+    /// `CONSECUTIVE_FAILURES_BEFORE_DISABLE` attempts in a row failed.
+    Failures,
+}
+
+impl DisabledReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::Failures => "failures",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "manual" => Some(Self::Manual),
+            "failures" => Some(Self::Failures),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: WebhookId,
+    pub account_id: AccountId,
+    pub name: String,
+    /// What it listens to: a catalog event, `namespace.*`, or a custom event name.
+    pub event: String,
+    pub uri: String,
+    pub disabled: bool,
+    pub disabled_reason: Option<DisabledReason>,
+    pub description: Option<String>,
+    pub webhook_policy_id: Option<Uuid>,
+    /// Who hears about failures; empty means every account administrator.
+    pub mail_exceptions_to: Vec<String>,
+    /// Deliver strictly in event order, one message at a time.
+    pub ordered: bool,
+    /// At most this many attempts per second to this webhook (per process).
+    pub rate_limit_per_second: Option<u32>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub verification_sent_at: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub last_exception_at: Option<DateTime<Utc>>,
+    pub last_delivery_id: Option<DeliveryId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Webhook {
+    /// Whether events fan out to it and its deliveries go out.
+    pub fn active(&self) -> bool {
+        !self.disabled && self.verified_at.is_some()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "pending" => Some(Self::Pending),
+            "succeeded" => Some(Self::Succeeded),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// One message for one webhook, with the outcome of its latest attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery {
+    pub id: DeliveryId,
+    pub account_id: AccountId,
+    pub webhook_id: WebhookId,
+    pub event_id: i64,
+    pub event: String,
+    pub status: DeliveryStatus,
+    /// Attempts made so far.
+    pub attempt: u32,
+    /// When the next attempt is due; `None` when done, or parked while the webhook is inactive.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The exact bytes sent, once the first attempt built them.
+    pub request_body: Option<Vec<u8>>,
+    pub response_status: Option<u16>,
+    pub duration_ms: Option<u64>,
+    pub error: Option<String>,
+    pub redelivery_of_id: Option<DeliveryId>,
+    pub redelivered_by_id: Option<DeliveryId>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One try to send a delivery.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DeliveryAttempt {
+    pub attempt: u32,
+    pub request_uri: String,
+    #[schema(value_type = Vec<Vec<String>>)]
+    pub request_headers: Vec<(String, String)>,
+    pub response_status: Option<u16>,
+    #[schema(value_type = Vec<Vec<String>>)]
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: String,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+    pub sent_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    Exception,
+    Disabled,
+}
+
+impl NotificationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Exception => "exception",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "exception" => Some(Self::Exception),
+            "disabled" => Some(Self::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// An exception or disabled notice, kept whether or not it could be mailed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct WebhookNotification {
+    pub id: Uuid,
+    #[schema(value_type = String)]
+    pub account_id: AccountId,
+    pub webhook_id: Uuid,
+    pub delivery_id: Option<Uuid>,
+    pub kind: NotificationKind,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub send_error: Option<String>,
+}
+
+/// A webhook's failure record after a batch of attempts was counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WebhookHealth {
+    pub consecutive_failures: u32,
+    pub disabled: bool,
+    pub last_exception_at: Option<DateTime<Utc>>,
+}
+
+/// What a webhook's failures call for now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FailureConsequences {
+    /// Send (and record) an exception notification.
+    pub notify_exception: bool,
+    /// Disable the webhook and send the separate "disabled" notification.
+    pub disable: bool,
+}
+
+/// Xurrent's rules, after a failed attempt left `health`.
+pub fn failure_consequences(health: &WebhookHealth, now: DateTime<Utc>) -> FailureConsequences {
+    let interval = Duration::minutes(EXCEPTION_NOTIFICATION_INTERVAL_MINUTES);
+    FailureConsequences {
+        notify_exception: health
+            .last_exception_at
+            .is_none_or(|last| now - last >= interval),
+        disable: !health.disabled
+            && health.consecutive_failures >= CONSECUTIVE_FAILURES_BEFORE_DISABLE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn at(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 29, 12, minute, 0)
+            .single()
+            .expect("time")
+    }
+
+    #[test]
+    fn first_failure_notifies_then_not_again_for_twenty_minutes() {
+        let mut health = WebhookHealth {
+            consecutive_failures: 1,
+            disabled: false,
+            last_exception_at: None,
+        };
+        assert!(failure_consequences(&health, at(0)).notify_exception);
+        health.last_exception_at = Some(at(0));
+        assert!(!failure_consequences(&health, at(19)).notify_exception);
+        assert!(failure_consequences(&health, at(20)).notify_exception);
+    }
+
+    #[test]
+    fn twentieth_consecutive_failure_disables_once() {
+        let mut health = WebhookHealth {
+            consecutive_failures: 19,
+            disabled: false,
+            last_exception_at: None,
+        };
+        assert!(!failure_consequences(&health, at(0)).disable);
+        health.consecutive_failures = 20;
+        assert!(failure_consequences(&health, at(0)).disable);
+        health.disabled = true;
+        health.consecutive_failures = 21;
+        assert!(!failure_consequences(&health, at(0)).disable);
+    }
+}

@@ -1,0 +1,242 @@
+//! `/v1/webhook_deliveries`: every message the account's webhooks sent or will send, each with
+//! all its attempts, and redelivery. `/v1/webhook_notifications`: the exception and disabled
+//! notices (kept whether or not SMTP is configured). Administrators only.
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::{
+    ApiPath, ApiQuery, ErrorBody, SortFields, list_response, record_response, sort_from_query,
+};
+use crate::domain::{DeliveryId, DeliveryStatus, WebhookId, WebhookNotification};
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::pagination::Page;
+use crate::service::{DeliveryView, Principal};
+use crate::store::{DeliveryFilter, ListQuery, SortField};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_deliveries))
+        .routes(routes!(get_delivery))
+        .routes(routes!(redeliver))
+        .routes(routes!(list_notifications))
+}
+
+const SORT_FIELDS: SortFields = &[
+    ("created_at", SortField::CreatedAt),
+    ("updated_at", SortField::UpdatedAt),
+];
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct DeliveryListParams {
+    /// Page number, from 1.
+    pub page: Option<String>,
+    /// Records per page, 1 to 100 (default 25).
+    pub per_page: Option<String>,
+    /// `created_at` or `updated_at`; prefix `-` for descending (`-created_at`: newest first).
+    /// Default `created_at`.
+    pub sort: Option<String>,
+    /// Comma-separated fields to return.
+    pub fields: Option<String>,
+    /// Only this webhook's deliveries.
+    pub webhook_id: Option<String>,
+    /// Only deliveries of this event.
+    pub event: Option<String>,
+    /// `pending`, `succeeded` or `failed`.
+    pub status: Option<String>,
+    /// Only deliveries created at or after this moment (RFC 3339).
+    pub created_after: Option<String>,
+    /// Only deliveries created before this moment (RFC 3339).
+    pub created_before: Option<String>,
+}
+
+impl DeliveryListParams {
+    fn filter(&self) -> ApiResult<DeliveryFilter> {
+        let time = |name: &str, raw: &Option<String>| -> ApiResult<Option<DateTime<Utc>>> {
+            raw.as_deref()
+                .map(|raw| {
+                    DateTime::parse_from_rfc3339(raw)
+                        .map(|at| at.with_timezone(&Utc))
+                        .map_err(|_| {
+                            ApiError::bad_request(format!(
+                                "{name} must be an RFC 3339 date-time such as 2026-11-29T12:00:00Z"
+                            ))
+                        })
+                })
+                .transpose()
+        };
+        Ok(DeliveryFilter {
+            webhook_id: self
+                .webhook_id
+                .as_deref()
+                .map(|raw| {
+                    Uuid::parse_str(raw)
+                        .map(WebhookId)
+                        .map_err(|_| ApiError::bad_request("webhook_id must be a UUID"))
+                })
+                .transpose()?,
+            status: self
+                .status
+                .as_deref()
+                .map(|raw| {
+                    DeliveryStatus::parse(raw).ok_or_else(|| {
+                        ApiError::bad_request("status must be pending, succeeded or failed")
+                    })
+                })
+                .transpose()?,
+            event: self.event.clone(),
+            created_after: time("created_after", &self.created_after)?,
+            created_before: time("created_before", &self.created_before)?,
+        })
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PageParams {
+    /// Page number, from 1.
+    pub page: Option<String>,
+    /// Records per page, 1 to 100 (default 25).
+    pub per_page: Option<String>,
+}
+
+pub(super) async fn delivery_list(
+    state: AppState,
+    principal: Principal,
+    params: DeliveryListParams,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let page = Page::from_query(&params.page, &params.per_page)?;
+    let query = ListQuery {
+        offset: page.offset(),
+        limit: page.limit(),
+        sort: sort_from_query(params.sort.as_deref(), SORT_FIELDS)?,
+    };
+    let filter = params.filter()?;
+    let account = state.services.account(&principal.account_id).await?;
+    let listing = state
+        .services
+        .deliveries(&account, Some(&principal), &filter, &query)
+        .await?;
+    let views = listing.views(DeliveryView::new);
+    list_response(&state, &uri, page, views, params.fields.as_deref())
+}
+
+/// The account's webhook deliveries, filtered by webhook, event, status and creation time.
+/// Needs `webhook_deliveries:read` and an administrator.
+#[utoipa::path(
+    get, path = "/v1/webhook_deliveries", tag = "webhook deliveries", params(DeliveryListParams),
+    responses(
+        (status = 200, description = "A page of deliveries", body = [DeliveryView]),
+        (status = 400, description = "Bad filter, page, per_page, sort or fields", body = ErrorBody),
+        (status = 404, description = "The webhook_id names no webhook of this account", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn list_deliveries(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiQuery(params): ApiQuery<DeliveryListParams>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    delivery_list(state, principal, params, uri).await
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct FieldsParams {
+    /// Comma-separated fields to return.
+    pub fields: Option<String>,
+}
+
+/// One delivery: the message, the last request and response, and every attempt.
+#[utoipa::path(
+    get, path = "/v1/webhook_deliveries/{id}", tag = "webhook deliveries",
+    params(("id" = Uuid, Path, description = "Delivery id"), FieldsParams),
+    responses(
+        (status = 200, body = DeliveryView),
+        (status = 404, description = "No such delivery in this account", body = ErrorBody),
+        (status = 400, description = "Malformed id or query parameter", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn get_delivery(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(params): ApiQuery<FieldsParams>,
+) -> ApiResult<Response> {
+    let account = state.services.account(&principal.account_id).await?;
+    let (delivery, attempts) = state
+        .services
+        .delivery(&account, Some(&principal), DeliveryId(id))
+        .await?;
+    record_response(
+        StatusCode::OK,
+        &DeliveryView::with_attempts(&delivery, attempts),
+        params.fields.as_deref(),
+    )
+}
+
+/// Sends a finished delivery's message again, as a new delivery linked to this one
+/// (`redelivery_of_id` / `redelivered_by_id`).
+#[utoipa::path(
+    post, path = "/v1/webhook_deliveries/{id}/redeliver", tag = "webhook deliveries",
+    params(("id" = Uuid, Path, description = "Delivery id")),
+    responses(
+        (status = 202, description = "The new delivery, queued", body = DeliveryView),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Still pending, or already redelivered", body = ErrorBody),
+        (status = 400, description = "Malformed id", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn redeliver(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    let account = state.services.account(&principal.account_id).await?;
+    let delivery = state
+        .services
+        .redeliver(&account, Some(&principal), DeliveryId(id))
+        .await?;
+    record_response(StatusCode::ACCEPTED, &DeliveryView::new(&delivery), None)
+}
+
+/// Exception and disabled notices about the account's webhooks, newest first, with whether
+/// they were mailed.
+#[utoipa::path(
+    get, path = "/v1/webhook_notifications", tag = "webhook deliveries", params(PageParams),
+    responses(
+        (status = 200, description = "A page of notices", body = [WebhookNotification]),
+        (status = 400, description = "Bad page or per_page", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn list_notifications(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiQuery(params): ApiQuery<PageParams>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let page = Page::from_query(&params.page, &params.per_page)?;
+    let query = ListQuery {
+        offset: page.offset(),
+        limit: page.limit(),
+        sort: vec![(
+            crate::store::SortField::CreatedAt,
+            crate::store::SortDirection::Descending,
+        )],
+    };
+    let account = state.services.account(&principal.account_id).await?;
+    let listing = state
+        .services
+        .webhook_notifications(&account, Some(&principal), &query)
+        .await?;
+    list_response(&state, &uri, page, listing, None)
+}

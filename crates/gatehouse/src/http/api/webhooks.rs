@@ -1,0 +1,453 @@
+//! `/v1/webhooks`: the account's webhooks (account and directory administrators), their
+//! predefined filters `enabled` and `disabled`, re-sending the verification message and
+//! redelivering what failed. `/v1/webhook_verifications/{secret}` is the callback a
+//! verification message carries; it takes no token (the secret is the credential).
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::deliveries::{DeliveryListParams, delivery_list};
+use super::{
+    ApiJson, ApiPath, ApiQuery, ErrorBody, SortFields, double_option, list_response,
+    record_response, sort_from_query,
+};
+use crate::domain::WebhookId;
+use crate::http::AppState;
+use crate::http::error::ApiResult;
+use crate::http::pagination::Page;
+use crate::service::{DeliveryView, NewWebhook, Principal, WebhookChanges, WebhookView};
+use crate::store::{ListQuery, SortField, WebhookFilter};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_webhooks, create_webhook))
+        .routes(routes!(list_enabled_webhooks))
+        .routes(routes!(list_disabled_webhooks))
+        .routes(routes!(get_webhook, update_webhook, delete_webhook))
+        .routes(routes!(resend_verification))
+        .routes(routes!(list_webhook_deliveries))
+        .routes(routes!(redeliver_failed))
+}
+
+/// Routes that take no bearer token.
+pub fn public_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(verify_webhook))
+}
+
+const SORT_FIELDS: SortFields = &[
+    ("name", SortField::Name),
+    ("created_at", SortField::CreatedAt),
+    ("updated_at", SortField::UpdatedAt),
+];
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// Page number, from 1.
+    pub page: Option<String>,
+    /// Records per page, 1 to 100 (default 25).
+    pub per_page: Option<String>,
+    /// `name`, `created_at` or `updated_at`; prefix `-` for descending. Default `created_at`.
+    pub sort: Option<String>,
+    /// Comma-separated fields to return.
+    pub fields: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct FieldsParams {
+    /// Comma-separated fields to return.
+    pub fields: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhookBody {
+    /// What it listens to: a catalog event (`GET /v1/events/catalog`), a namespace wildcard
+    /// such as `person.*`, or a custom event such as `app.invoice.paid`.
+    #[schema(example = "scim_user.create", max_length = 100)]
+    pub event: String,
+    /// Where messages are POSTed: `http` or `https`, a public address unless the server allows
+    /// private targets.
+    #[schema(example = "https://example.org/hooks/gatehouse", max_length = 2048)]
+    pub uri: String,
+    /// Defaults to the event.
+    #[schema(max_length = 120)]
+    pub name: Option<String>,
+    /// Sends nothing while true.
+    #[serde(default)]
+    pub disabled: bool,
+    pub description: Option<String>,
+    /// The webhook policy whose key signs its messages.
+    pub webhook_policy_id: Option<Uuid>,
+    /// Addresses (comma or newline separated, at most 10) that hear about failures; when
+    /// empty, every account administrator does.
+    pub mail_exceptions_to: Option<String>,
+    /// Deliver strictly in event order, one message at a time.
+    #[serde(default)]
+    pub ordered: bool,
+    /// At most this many attempts per second (per server process).
+    #[schema(minimum = 1, maximum = 10000)]
+    pub rate_limit_per_second: Option<u32>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWebhookBody {
+    #[schema(max_length = 100)]
+    pub event: Option<String>,
+    /// A new URI must be verified again; until then the webhook sends nothing else.
+    #[schema(max_length = 2048)]
+    pub uri: Option<String>,
+    #[schema(max_length = 120)]
+    pub name: Option<String>,
+    /// `false` re-enables a webhook (also one disabled after repeated failures) and restarts
+    /// its failure count.
+    pub disabled: Option<bool>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// `null` unlinks the policy.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub webhook_policy_id: Option<Option<Uuid>>,
+    /// `null` or `""`: every account administrator.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub mail_exceptions_to: Option<Option<String>>,
+    pub ordered: Option<bool>,
+    /// `null` removes the limit.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000)]
+    pub rate_limit_per_second: Option<Option<u32>>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeliverFailedBody {
+    /// Failed deliveries created at or after this moment are sent again.
+    pub since: DateTime<Utc>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RedeliveredCount {
+    /// How many new deliveries were queued (at most 10,000 per call; call again for more).
+    pub redelivered: u64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Verified {
+    pub message: String,
+    pub webhook_id: Uuid,
+}
+
+async fn list(
+    state: AppState,
+    principal: Principal,
+    params: ListParams,
+    uri: Uri,
+    filter: WebhookFilter,
+) -> ApiResult<Response> {
+    let page = Page::from_query(&params.page, &params.per_page)?;
+    let query = ListQuery {
+        offset: page.offset(),
+        limit: page.limit(),
+        sort: sort_from_query(params.sort.as_deref(), SORT_FIELDS)?,
+    };
+    let account = state.services.account(&principal.account_id).await?;
+    let listing = state
+        .services
+        .webhooks(&account, Some(&principal), filter, &query)
+        .await?;
+    let views = listing.views(WebhookView::new);
+    list_response(&state, &uri, page, views, params.fields.as_deref())
+}
+
+/// The account's webhooks. Needs `webhooks:read` and an administrator.
+#[utoipa::path(
+    get, path = "/v1/webhooks", tag = "webhooks", params(ListParams),
+    responses(
+        (status = 200, description = "A page of webhooks; see the Link and X-Pagination-* headers", body = [WebhookView]),
+        (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn list_webhooks(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiQuery(params): ApiQuery<ListParams>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    list(state, principal, params, uri, WebhookFilter::default()).await
+}
+
+/// The predefined filter `enabled`.
+#[utoipa::path(
+    get, path = "/v1/webhooks/enabled", tag = "webhooks", params(ListParams),
+    responses(
+        (status = 200, description = "A page of enabled webhooks", body = [WebhookView]),
+        (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn list_enabled_webhooks(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiQuery(params): ApiQuery<ListParams>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let filter = WebhookFilter {
+        disabled: Some(false),
+    };
+    list(state, principal, params, uri, filter).await
+}
+
+/// The predefined filter `disabled`.
+#[utoipa::path(
+    get, path = "/v1/webhooks/disabled", tag = "webhooks", params(ListParams),
+    responses(
+        (status = 200, description = "A page of disabled webhooks", body = [WebhookView]),
+        (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn list_disabled_webhooks(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiQuery(params): ApiQuery<ListParams>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let filter = WebhookFilter {
+        disabled: Some(true),
+    };
+    list(state, principal, params, uri, filter).await
+}
+
+/// Creates a webhook and sends its `webhook.verify` message at once; it receives nothing else
+/// until the callback in that message is called. Needs `webhooks:write` and an administrator.
+#[utoipa::path(
+    post, path = "/v1/webhooks", tag = "webhooks", request_body = CreateWebhookBody,
+    responses(
+        (status = 201, description = "Created, unverified", body = WebhookView),
+        (status = 422, description = "Invalid fields, or a URI the SSRF rules refuse", body = ErrorBody),
+        (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn create_webhook(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiJson(body): ApiJson<CreateWebhookBody>,
+) -> ApiResult<Response> {
+    let account = state.services.account(&principal.account_id).await?;
+    let new = NewWebhook {
+        name: body.name,
+        event: body.event,
+        uri: body.uri,
+        disabled: body.disabled,
+        description: body.description,
+        webhook_policy_id: body.webhook_policy_id,
+        mail_exceptions_to: body.mail_exceptions_to,
+        ordered: body.ordered,
+        rate_limit_per_second: body.rate_limit_per_second,
+    };
+    let webhook = state
+        .services
+        .create_webhook(&account, Some(&principal), new)
+        .await?;
+    record_response(StatusCode::CREATED, &WebhookView::new(&webhook), None)
+}
+
+#[utoipa::path(
+    get, path = "/v1/webhooks/{id}", tag = "webhooks",
+    params(("id" = Uuid, Path, description = "Webhook id"), FieldsParams),
+    responses(
+        (status = 200, body = WebhookView),
+        (status = 404, description = "No such webhook in this account", body = ErrorBody),
+        (status = 400, description = "Malformed id or query parameter", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn get_webhook(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(params): ApiQuery<FieldsParams>,
+) -> ApiResult<Response> {
+    let account = state.services.account(&principal.account_id).await?;
+    let webhook = state
+        .services
+        .webhook(&account, Some(&principal), WebhookId(id))
+        .await?;
+    record_response(
+        StatusCode::OK,
+        &WebhookView::new(&webhook),
+        params.fields.as_deref(),
+    )
+}
+
+/// Changes the given fields. A new URI is unverified until its owner calls the callback of the
+/// new `webhook.verify` message.
+#[utoipa::path(
+    patch, path = "/v1/webhooks/{id}", tag = "webhooks", request_body = UpdateWebhookBody,
+    params(("id" = Uuid, Path, description = "Webhook id")),
+    responses(
+        (status = 200, body = WebhookView),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn update_webhook(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<UpdateWebhookBody>,
+) -> ApiResult<Response> {
+    let account = state.services.account(&principal.account_id).await?;
+    let changes = WebhookChanges {
+        name: body.name,
+        event: body.event,
+        uri: body.uri,
+        disabled: body.disabled,
+        description: body.description,
+        webhook_policy_id: body.webhook_policy_id,
+        mail_exceptions_to: body
+            .mail_exceptions_to
+            .map(|text| text.filter(|text| !text.trim().is_empty())),
+        ordered: body.ordered,
+        rate_limit_per_second: body.rate_limit_per_second,
+    };
+    let webhook = state
+        .services
+        .update_webhook(&account, Some(&principal), WebhookId(id), changes)
+        .await?;
+    record_response(StatusCode::OK, &WebhookView::new(&webhook), None)
+}
+
+/// Deletes a webhook with its deliveries.
+#[utoipa::path(
+    delete, path = "/v1/webhooks/{id}", tag = "webhooks",
+    params(("id" = Uuid, Path, description = "Webhook id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, body = ErrorBody),
+        (status = 400, description = "Malformed id", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn delete_webhook(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    let account = state.services.account(&principal.account_id).await?;
+    state
+        .services
+        .delete_webhook(&account, Some(&principal), WebhookId(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends a new `webhook.verify` message; the previous callback stops working.
+#[utoipa::path(
+    post, path = "/v1/webhooks/{id}/verification", tag = "webhooks",
+    params(("id" = Uuid, Path, description = "Webhook id")),
+    responses(
+        (status = 202, description = "Queued", body = WebhookView),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Already verified", body = ErrorBody),
+        (status = 400, description = "Malformed id", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn resend_verification(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    let account = state.services.account(&principal.account_id).await?;
+    let webhook = state
+        .services
+        .resend_verification(&account, Some(&principal), WebhookId(id))
+        .await?;
+    record_response(StatusCode::ACCEPTED, &WebhookView::new(&webhook), None)
+}
+
+/// A webhook's deliveries (as `GET /v1/webhook_deliveries?webhook_id=…`).
+#[utoipa::path(
+    get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks",
+    params(("id" = Uuid, Path, description = "Webhook id"), DeliveryListParams),
+    responses(
+        (status = 200, description = "A page of deliveries", body = [DeliveryView]),
+        (status = 404, body = ErrorBody),
+        (status = 400, description = "Malformed id or query parameter", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn list_webhook_deliveries(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(mut params): ApiQuery<DeliveryListParams>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    params.webhook_id = Some(id.to_string());
+    delivery_list(state, principal, params, uri).await
+}
+
+/// Redelivers every failed delivery of the webhook created since `since` that was not
+/// redelivered yet.
+#[utoipa::path(
+    post, path = "/v1/webhooks/{id}/redeliver_failed", tag = "webhooks",
+    request_body = RedeliverFailedBody,
+    params(("id" = Uuid, Path, description = "Webhook id")),
+    responses(
+        (status = 202, description = "Queued", body = RedeliveredCount),
+        (status = 404, body = ErrorBody),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn redeliver_failed(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<RedeliverFailedBody>,
+) -> ApiResult<Response> {
+    let account = state.services.account(&principal.account_id).await?;
+    let redelivered = state
+        .services
+        .redeliver_failed(&account, Some(&principal), WebhookId(id), body.since)
+        .await?;
+    record_response(
+        StatusCode::ACCEPTED,
+        &RedeliveredCount { redelivered },
+        None,
+    )
+}
+
+/// The callback a `webhook.verify` message carries: calling it proves the caller received the
+/// message, and activates the webhook. Works once; no token needed.
+#[utoipa::path(
+    get, path = "/v1/webhook_verifications/{secret}", tag = "webhooks", security(()),
+    params(("secret" = String, Path, description = "The one-time secret from the verification message")),
+    responses(
+        (status = 200, description = "Verified", body = Verified),
+        (status = 404, description = "Unknown, already used or replaced", body = ErrorBody),
+    )
+)]
+async fn verify_webhook(
+    State(state): State<AppState>,
+    ApiPath(secret): ApiPath<String>,
+) -> ApiResult<Response> {
+    let webhook = state.services.verify_webhook(&secret).await?;
+    record_response(
+        StatusCode::OK,
+        &Verified {
+            message: format!("Webhook {:?} is verified", webhook.name),
+            webhook_id: webhook.id.0,
+        },
+        None,
+    )
+}

@@ -1,0 +1,261 @@
+//! Webhook deliveries as administrators see them: the message sent, every attempt, and
+//! redelivery (a new delivery of the same bytes, linked to the one it repeats).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
+use crate::auth::{Access, Resource, Scope};
+use crate::domain::{
+    Account, Delivery, DeliveryAttempt, DeliveryId, DeliveryStatus, VERIFY_EVENT, WebhookId,
+    WebhookNotification,
+};
+use crate::store::{DeliveryFilter, ListQuery, Listing};
+
+const DELIVERIES_READ: Scope = Scope {
+    resource: Resource::WebhookDeliveries,
+    access: Access::Read,
+};
+const DELIVERIES_WRITE: Scope = Scope {
+    resource: Resource::WebhookDeliveries,
+    access: Access::Write,
+};
+
+/// The most deliveries one "redeliver failed" call repeats; call again for more.
+pub const MAX_REDELIVERIES_PER_CALL: u32 = 10_000;
+
+/// A delivery as REST shows it. The list leaves out the attempts and the last response; the
+/// single-delivery view has them.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct DeliveryView {
+    pub id: Uuid,
+    pub webhook_id: Uuid,
+    pub event: String,
+    pub event_id: i64,
+    /// The message sent (the JSON body), once the first attempt built it.
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<serde_json::Value>,
+    /// Attempts made so far.
+    pub attempt: u32,
+    pub status: DeliveryStatus,
+    pub response_status: Option<u16>,
+    pub duration_ms: Option<u64>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// When the next attempt is due; absent when finished, or while the webhook is disabled or
+    /// unverified (the delivery waits).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub redelivery_of_id: Option<Uuid>,
+    pub redelivered_by_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub request_headers: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub response_headers: Option<serde_json::Value>,
+    /// The first 64 KiB of the last response's body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<Vec<DeliveryAttempt>>,
+}
+
+impl DeliveryView {
+    pub fn new(delivery: &Delivery) -> Self {
+        Self {
+            id: delivery.id.0,
+            webhook_id: delivery.webhook_id.0,
+            event: delivery.event.clone(),
+            event_id: delivery.event_id,
+            payload: delivery
+                .request_body
+                .as_deref()
+                .and_then(|body| serde_json::from_slice(body).ok())
+                .map(|message| redact_verification(&delivery.event, message)),
+            attempt: delivery.attempt,
+            status: delivery.status,
+            response_status: delivery.response_status,
+            duration_ms: delivery.duration_ms,
+            error: delivery.error.clone(),
+            created_at: delivery.created_at,
+            sent_at: delivery.sent_at,
+            next_attempt_at: delivery.next_attempt_at,
+            redelivery_of_id: delivery.redelivery_of_id.map(|id| id.0),
+            redelivered_by_id: delivery.redelivered_by_id.map(|id| id.0),
+            request_uri: None,
+            request_headers: None,
+            response_headers: None,
+            response_body: None,
+            attempts: None,
+        }
+    }
+
+    /// The view with the last attempt's request and response, and every attempt.
+    pub fn with_attempts(delivery: &Delivery, attempts: Vec<DeliveryAttempt>) -> Self {
+        let mut view = Self::new(delivery);
+        if let Some(last) = attempts.last() {
+            view.request_uri = Some(last.request_uri.clone());
+            view.request_headers = Some(headers_object(&last.request_headers));
+            view.response_headers = Some(headers_object(&last.response_headers));
+            view.response_body = Some(last.response_body.clone());
+        }
+        view.attempts = Some(attempts);
+        view
+    }
+}
+
+fn headers_object(headers: &[(String, String)]) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    for (name, value) in headers {
+        object.insert(name.clone(), serde_json::Value::String(value.clone()));
+    }
+    serde_json::Value::Object(object)
+}
+
+/// A verification message's callback is a one-time secret for the owner of the URI: the
+/// delivery record shows where it pointed, not the secret.
+fn redact_verification(event: &str, mut message: serde_json::Value) -> serde_json::Value {
+    if event == VERIFY_EVENT
+        && let Some(callback) = message.pointer_mut("/payload/callback")
+        && let Some(text) = callback.as_str()
+        && let Some(cut) = text.rfind('/')
+    {
+        *callback = serde_json::Value::String(format!("{}/[redacted]", &text[..cut]));
+    }
+    message
+}
+
+impl Services {
+    pub async fn deliveries(
+        &self,
+        account: &Account,
+        principal: Option<&Principal>,
+        filter: &DeliveryFilter,
+        query: &ListQuery,
+    ) -> ServiceResult<Listing<Delivery>> {
+        require_scope(principal, DELIVERIES_READ)?;
+        if let Some(webhook) = filter.webhook_id {
+            self.webhook_of(account, webhook).await?;
+        }
+        Ok(self.store.deliveries(&account.id, filter, query).await?)
+    }
+
+    /// One delivery with every attempt.
+    pub async fn delivery(
+        &self,
+        account: &Account,
+        principal: Option<&Principal>,
+        id: DeliveryId,
+    ) -> ServiceResult<(Delivery, Vec<DeliveryAttempt>)> {
+        require_scope(principal, DELIVERIES_READ)?;
+        let delivery = self
+            .store
+            .delivery(&account.id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("Webhook delivery"))?;
+        let attempts = self.store.delivery_attempts(&account.id, id).await?;
+        Ok((delivery, attempts))
+    }
+
+    /// Sends a finished delivery's message again, as a new delivery linked to it. A delivery
+    /// still pending will be tried anyway; one already redelivered points to its redelivery.
+    pub async fn redeliver(
+        &self,
+        account: &Account,
+        principal: Option<&Principal>,
+        id: DeliveryId,
+    ) -> ServiceResult<Delivery> {
+        require_scope(principal, DELIVERIES_WRITE)?;
+        let original = self
+            .store
+            .delivery(&account.id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("Webhook delivery"))?;
+        if original.status == DeliveryStatus::Pending {
+            return Err(ServiceError::Conflict(
+                "the delivery is still pending; it is redelivered only once it has succeeded or failed".to_owned(),
+            ));
+        }
+        if let Some(by) = original.redelivered_by_id {
+            return Err(ServiceError::Conflict(format!(
+                "the delivery was already redelivered as {by}; redeliver that one"
+            )));
+        }
+        let made = self
+            .store
+            .redeliver(&account.id, &[id], self.clock.now())
+            .await?;
+        let Some(redelivery) = made.first() else {
+            return Err(ServiceError::Conflict(
+                "the delivery was redelivered by someone else at the same time".to_owned(),
+            ));
+        };
+        self.store
+            .delivery(&account.id, redelivery.new)
+            .await?
+            .ok_or(ServiceError::NotFound("Webhook delivery"))
+    }
+
+    /// Redelivers every failed delivery of a webhook created since `since` that was not
+    /// redelivered yet (at most `MAX_REDELIVERIES_PER_CALL`); returns how many.
+    pub async fn redeliver_failed(
+        &self,
+        account: &Account,
+        principal: Option<&Principal>,
+        webhook: WebhookId,
+        since: DateTime<Utc>,
+    ) -> ServiceResult<u64> {
+        require_scope(principal, DELIVERIES_WRITE)?;
+        self.webhook_of(account, webhook).await?;
+        let failed = self
+            .store
+            .failed_deliveries_since(&account.id, webhook, since, MAX_REDELIVERIES_PER_CALL)
+            .await?;
+        let mut made = 0;
+        for chunk in failed.chunks(500) {
+            made += self
+                .store
+                .redeliver(&account.id, chunk, self.clock.now())
+                .await?
+                .len() as u64;
+        }
+        Ok(made)
+    }
+
+    /// Exception and disabled notices, newest first, whether or not they were mailed.
+    pub async fn webhook_notifications(
+        &self,
+        account: &Account,
+        principal: Option<&Principal>,
+        query: &ListQuery,
+    ) -> ServiceResult<Listing<WebhookNotification>> {
+        require_scope(principal, super::webhooks::WEBHOOKS_READ)?;
+        Ok(self.store.notifications(&account.id, query).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::redact_verification;
+
+    #[test]
+    fn verification_callback_secret_is_redacted_in_views() {
+        let message =
+            json!({ "payload": { "callback": "http://h/v1/webhook_verifications/ghv_secret" } });
+        let shown = redact_verification("webhook.verify", message.clone());
+        assert_eq!(
+            shown["payload"]["callback"],
+            "http://h/v1/webhook_verifications/[redacted]"
+        );
+        assert_eq!(
+            redact_verification("person.create", message.clone()),
+            message
+        );
+    }
+}

@@ -1,0 +1,504 @@
+//! Webhooks: maintained by account and directory administrators. A new webhook, or one whose
+//! URI changed, is inactive until the owner of the URI calls back the one-time URL its
+//! `webhook.verify` message carries; until then it is sent nothing else.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::validate::{DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
+use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
+use crate::auth::{Access, Resource, Scope};
+use crate::delivery::message::node_id;
+use crate::domain::{
+    Account, DeliveryId, DisabledReason, EventPattern, NewEvent, VERIFY_EVENT, Webhook, WebhookId,
+};
+use crate::store::{ListQuery, Listing, WebhookFilter};
+
+pub(super) const WEBHOOKS_READ: Scope = Scope {
+    resource: Resource::Webhooks,
+    access: Access::Read,
+};
+pub(super) const WEBHOOKS_WRITE: Scope = Scope {
+    resource: Resource::Webhooks,
+    access: Access::Write,
+};
+
+/// The highest per-webhook rate limit accepted, in attempts per second.
+pub const MAX_RATE_LIMIT_PER_SECOND: u32 = 10_000;
+
+/// The prefix of verification secrets, so they are recognisable in a URL.
+const VERIFICATION_PREFIX: &str = "ghv_";
+
+/// A webhook as an administrator describes it.
+#[derive(Clone, Debug, Default)]
+pub struct NewWebhook {
+    pub name: Option<String>,
+    pub event: String,
+    pub uri: String,
+    pub disabled: bool,
+    pub description: Option<String>,
+    pub webhook_policy_id: Option<Uuid>,
+    pub mail_exceptions_to: Option<String>,
+    pub ordered: bool,
+    pub rate_limit_per_second: Option<u32>,
+}
+
+/// What a change names; `None` leaves a field as it is, `Some(None)` clears an optional one.
+#[derive(Clone, Debug, Default)]
+pub struct WebhookChanges {
+    pub name: Option<String>,
+    pub event: Option<String>,
+    pub uri: Option<String>,
+    pub disabled: Option<bool>,
+    pub description: Option<Option<String>>,
+    pub webhook_policy_id: Option<Option<Uuid>>,
+    pub mail_exceptions_to: Option<Option<String>>,
+    pub ordered: Option<bool>,
+    pub rate_limit_per_second: Option<Option<u32>>,
+}
+
+/// Where a webhook stands, derived from its fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookState {
+    /// Waiting for the owner of the URI to call the verification callback.
+    Unverified,
+    Disabled,
+    /// Active, but its latest attempt failed.
+    Failing,
+    Active,
+}
+
+/// The webhook as REST, the CLI and events show it. The verification secret is never part of it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct WebhookView {
+    pub id: Uuid,
+    #[serde(rename = "nodeID")]
+    pub node_id: String,
+    pub account_id: String,
+    pub name: String,
+    /// A catalog event, a namespace wildcard such as `person.*`, or a custom event name.
+    pub event: String,
+    pub uri: String,
+    pub disabled: bool,
+    pub disabled_reason: Option<DisabledReason>,
+    pub description: Option<String>,
+    pub webhook_policy_id: Option<Uuid>,
+    /// Comma-separated addresses; empty means every account administrator.
+    pub mail_exceptions_to: String,
+    pub ordered: bool,
+    pub rate_limit_per_second: Option<u32>,
+    pub verified: bool,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub verification_sent_at: Option<DateTime<Utc>>,
+    pub state: WebhookState,
+    pub consecutive_failures: u32,
+    pub last_delivery_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl WebhookView {
+    pub fn new(webhook: &Webhook) -> Self {
+        let state = if webhook.disabled {
+            WebhookState::Disabled
+        } else if webhook.verified_at.is_none() {
+            WebhookState::Unverified
+        } else if webhook.consecutive_failures > 0 {
+            WebhookState::Failing
+        } else {
+            WebhookState::Active
+        };
+        Self {
+            id: webhook.id.0,
+            node_id: node_id("Webhook", &webhook.id.to_string()),
+            account_id: webhook.account_id.to_string(),
+            name: webhook.name.clone(),
+            event: webhook.event.clone(),
+            uri: webhook.uri.clone(),
+            disabled: webhook.disabled,
+            disabled_reason: webhook.disabled_reason,
+            description: webhook.description.clone(),
+            webhook_policy_id: webhook.webhook_policy_id,
+            mail_exceptions_to: webhook.mail_exceptions_to.join(", "),
+            ordered: webhook.ordered,
+            rate_limit_per_second: webhook.rate_limit_per_second,
+            verified: webhook.verified_at.is_some(),
+            verified_at: webhook.verified_at,
+            verification_sent_at: webhook.verification_sent_at,
+            state,
+            consecutive_failures: webhook.consecutive_failures,
+            last_delivery_id: webhook.last_delivery_id.map(|id| id.0),
+            created_at: webhook.created_at,
+            updated_at: webhook.updated_at,
+        }
+    }
+}
+
+/// A one-time verification secret and the hash the store keeps of it.
+struct Verification {
+    secret: String,
+    hash: Vec<u8>,
+}
+
+impl Verification {
+    fn generate() -> ServiceResult<Self> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|error| {
+            ServiceError::Forbidden(format!("no randomness available: {error}"))
+        })?;
+        let secret = format!(
+            "{VERIFICATION_PREFIX}{}",
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+        );
+        let hash = verification_hash(&secret);
+        Ok(Self { secret, hash })
+    }
+}
+
+fn verification_hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// The path of the callback a verification message carries, below the base URL.
+pub const VERIFICATION_PATH: &str = "/v1/webhook_verifications";
+
+impl Services {
+    pub async fn create_webhook(
+        &self,
+        account: &Account,
+        principal: Option<&Principal>,
+        new: NewWebhook,
+    ) -> ServiceResult<Webhook> {
+        require_scope(principal, WEBHOOKS_WRITE)?;
+        let now = self.clock.now();
+        let mut webhook = Webhook {
+            id: WebhookId(Uuid::now_v7()),
+            account_id: account.id.clone(),
+            name: String::new(),
+            event: new.event,
+            uri: new.uri.trim().to_owned(),
+            disabled: new.disabled,
+            disabled_reason: new.disabled.then_some(DisabledReason::Manual),
+            description: new.description,
+            webhook_policy_id: new.webhook_policy_id,
+            mail_exceptions_to: Vec::new(),
+            ordered: new.ordered,
+            rate_limit_per_second: new.rate_limit_per_second,
+            verified_at: None,
+            verification_sent_at: Some(now),
+            consecutive_failures: 0,
+            last_exception_at: None,
+            last_delivery_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        webhook.name = new.name.unwrap_or_else(|| webhook.event.clone());
+        self.check_webhook(&mut webhook, new.mail_exceptions_to.as_deref(), true)
+            .await?;
+        let verification = Verification::generate()?;
+        let actor = principal.map(Principal::actor);
+        let events = [
+            NewEvent::new(
+                &account.id,
+                "webhook.create",
+                webhook.id,
+                actor.as_ref(),
+                json!(WebhookView::new(&webhook)),
+                now,
+            ),
+            self.verification_event(&webhook, &verification, now),
+        ];
+        self.store
+            .insert_webhook(&webhook, &verification.hash, &events)
+            .await?;
+        Ok(webhook)
+    }
+
+    fn verification_event(
+        &self,
+        webhook: &Webhook,
+        verification: &Verification,
+        now: DateTime<Utc>,
+    ) -> NewEvent {
+        NewEvent::new(
+            &webhook.account_id,
+            VERIFY_EVENT,
+            webhook.id,
+            None,
+            json!({
+                "webhook_id": webhook.id,
+                "uri": webhook.uri,
+                "callback": format!("{}{VERIFICATION_PATH}/{}", self.base_url, verification.secret),
+            }),
+            now,
+        )
+    }
+
+    /// Validates and normalises a webhook's fields in place; `check_target` resolves the URI's
+    /// host (at creation and whenever the URI changes).
+    async fn check_webhook(
+        &self,
+        webhook: &mut Webhook,
+        mail_exceptions_to: Option<&str>,
+        check_target: bool,
+    ) -> ServiceResult<()> {
+        let mut problems = Problems::default();
+        problems.required_text("name", &webhook.name, NAME_MAX_CHARS);
+        problems.multiline_text(
+            "description",
+            webhook.description.as_deref(),
+            DESCRIPTION_MAX_CHARS,
+        );
+        if webhook.event == VERIFY_EVENT {
+            problems.push(format!(
+                "event {VERIFY_EVENT} is sent only to the webhook being verified; it can't be subscribed to"
+            ));
+        } else if let Err(error) = EventPattern::parse(&webhook.event) {
+            problems.push(error.to_string());
+        }
+        if let Some(rate) = webhook.rate_limit_per_second
+            && !(1..=MAX_RATE_LIMIT_PER_SECOND).contains(&rate)
+        {
+            problems.push(format!(
+                "rate_limit_per_second must be between 1 and {MAX_RATE_LIMIT_PER_SECOND}, not {rate}"
+            ));
+        }
+        if let Some(text) = mail_exceptions_to {
+            match crate::delivery::mail::parse_recipients(text) {
+                Ok(recipients) => webhook.mail_exceptions_to = recipients,
+                Err(errors) => {
+                    for error in errors {
+                        problems.push(format!("mail_exceptions_to: {error}"));
+                    }
+                }
+            }
+        }
+        match crate::delivery::sender::check_uri_syntax(&webhook.uri) {
+            Err(problem) => problems.push(format!("uri: {problem}")),
+            Ok(_) if check_target => {
+                if let Err(problem) = self.sender.check_uri(&webhook.uri).await {
+                    problems.push(format!("uri: {problem}"));
+                }
+            }
+            Ok(_) => {}
+        }
+        problems.into_result()
+    }
+
+    pub async fn update_webhook(
+        &self,
+        account: &Account,
+        principal: Option<&Principal>,
+        id: WebhookId,
+        changes: WebhookChanges,
+    ) -> ServiceResult<Webhook> {
+        require_scope(principal, WEBHOOKS_WRITE)?;
+        let before = self.webhook_of(account, id).await?;
+        let now = self.clock.now();
+        let mut webhook = before.clone();
+        if let Some(name) = changes.name {
+            webhook.name = name;
+        }
+        if let Some(event) = changes.event {
+            webhook.event = event;
+        }
+        if let Some(uri) = changes.uri {
+            webhook.uri = uri.trim().to_owned();
+        }
+        if let Some(description) = changes.description {
+            webhook.description = description;
+        }
+        if let Some(policy) = changes.webhook_policy_id {
+            webhook.webhook_policy_id = policy;
+        }
+        if let Some(ordered) = changes.ordered {
+            webhook.ordered = ordered;
+        }
+        if let Some(rate) = changes.rate_limit_per_second {
+            webhook.rate_limit_per_second = rate;
+        }
+        let mut reset_failures = false;
+        if let Some(disabled) = changes.disabled
+            && disabled != webhook.disabled
+        {
+            webhook.disabled = disabled;
+            webhook.disabled_reason = disabled.then_some(DisabledReason::Manual);
+            // Re-enabling gives the webhook a fresh run: Xurrent's count starts over.
+            reset_failures = !disabled;
+        }
+        let uri_changed = webhook.uri != before.uri;
+        let mail = match &changes.mail_exceptions_to {
+            Some(Some(text)) => Some(text.as_str()),
+            Some(None) => {
+                webhook.mail_exceptions_to.clear();
+                None
+            }
+            None => None,
+        };
+        self.check_webhook(&mut webhook, mail, uri_changed).await?;
+        let verification = if uri_changed {
+            webhook.verified_at = None;
+            webhook.verification_sent_at = Some(now);
+            Some(Verification::generate()?)
+        } else {
+            None
+        };
+        if webhook == before {
+            return Ok(webhook);
+        }
+        webhook.updated_at = now;
+        let actor = principal.map(Principal::actor);
+        let mut events = vec![NewEvent::new(
+            &account.id,
+            "webhook.update",
+            webhook.id,
+            actor.as_ref(),
+            json!(WebhookView::new(&webhook)),
+            now,
+        )];
+        if let Some(verification) = &verification {
+            events.push(self.verification_event(&webhook, verification, now));
+        }
+        let updated = self
+            .store
+            .update_webhook(
+                &webhook,
+                verification
+                    .as_ref()
+                    .map(|verification| verification.hash.as_slice()),
+                reset_failures,
+                &events,
+            )
+            .await?;
+        if !updated {
+            return Err(ServiceError::NotFound("Webhook"));
+        }
+        if reset_failures {
+            webhook.consecutive_failures = 0;
+        }
+        Ok(webhook)
+    }
+
+    /// Sends a new `webhook.verify` message (a new one-time callback; the old one stops working).
+    pub async fn resend_verification(
+        &self,
+        account: &Account,
+        principal: Option<&Principal>,
+        id: WebhookId,
+    ) -> ServiceResult<Webhook> {
+        require_scope(principal, WEBHOOKS_WRITE)?;
+        let mut webhook = self.webhook_of(account, id).await?;
+        if webhook.verified_at.is_some() {
+            return Err(ServiceError::Conflict(
+                "the webhook is already verified; change its URI to verify a new one".to_owned(),
+            ));
+        }
+        let now = self.clock.now();
+        webhook.verification_sent_at = Some(now);
+        webhook.updated_at = now;
+        let verification = Verification::generate()?;
+        let events = [self.verification_event(&webhook, &verification, now)];
+        if !self
+            .store
+            .update_webhook(&webhook, Some(&verification.hash), false, &events)
+            .await?
+        {
+            return Err(ServiceError::NotFound("Webhook"));
+        }
+        Ok(webhook)
+    }
+
+    /// The verification callback: anyone holding the one-time secret may call it once.
+    pub async fn verify_webhook(&self, secret: &str) -> ServiceResult<Webhook> {
+        if !secret.starts_with(VERIFICATION_PREFIX) || secret.len() > 100 {
+            return Err(ServiceError::NotFound("Verification"));
+        }
+        let hash = verification_hash(secret);
+        let mut webhook = self
+            .store
+            .webhook_awaiting_verification(&hash)
+            .await?
+            .ok_or(ServiceError::NotFound("Verification"))?;
+        let now = self.clock.now();
+        webhook.verified_at = Some(now);
+        webhook.updated_at = now;
+        let event = NewEvent::new(
+            &webhook.account_id,
+            "webhook.update",
+            webhook.id,
+            None,
+            json!(WebhookView::new(&webhook)),
+            now,
+        );
+        if !self.store.verify_webhook(&webhook, &hash, &[event]).await? {
+            return Err(ServiceError::NotFound("Verification"));
+        }
+        Ok(webhook)
+    }
+
+    pub async fn delete_webhook(
+        &self,
+        account: &Account,
+        principal: Option<&Principal>,
+        id: WebhookId,
+    ) -> ServiceResult<()> {
+        require_scope(principal, WEBHOOKS_WRITE)?;
+        let webhook = self.webhook_of(account, id).await?;
+        let actor = principal.map(Principal::actor);
+        let event = NewEvent::new(
+            &account.id,
+            "webhook.delete",
+            id,
+            actor.as_ref(),
+            json!({ "id": webhook.id, "name": webhook.name, "event": webhook.event, "uri": webhook.uri }),
+            self.clock.now(),
+        );
+        if !self.store.delete_webhook(&account.id, id, &[event]).await? {
+            return Err(ServiceError::NotFound("Webhook"));
+        }
+        Ok(())
+    }
+
+    pub async fn webhook(
+        &self,
+        account: &Account,
+        principal: Option<&Principal>,
+        id: WebhookId,
+    ) -> ServiceResult<Webhook> {
+        require_scope(principal, WEBHOOKS_READ)?;
+        self.webhook_of(account, id).await
+    }
+
+    pub(super) async fn webhook_of(
+        &self,
+        account: &Account,
+        id: WebhookId,
+    ) -> ServiceResult<Webhook> {
+        self.store
+            .webhook(&account.id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("Webhook"))
+    }
+
+    pub async fn webhooks(
+        &self,
+        account: &Account,
+        principal: Option<&Principal>,
+        filter: WebhookFilter,
+        query: &ListQuery,
+    ) -> ServiceResult<Listing<Webhook>> {
+        require_scope(principal, WEBHOOKS_READ)?;
+        Ok(self.store.webhooks(&account.id, filter, query).await?)
+    }
+
+    /// The delivery a webhook's "last delivery" link points to, if any.
+    pub fn last_delivery_link(&self, webhook: &Webhook) -> Option<String> {
+        webhook
+            .last_delivery_id
+            .map(|DeliveryId(id)| format!("{}/v1/webhook_deliveries/{id}", self.base_url))
+    }
+}

@@ -1,0 +1,104 @@
+//! What the store takes and gives for webhooks and the delivery queue, beside the `Store`
+//! methods that use them.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::{AccountId, Actor, DeliveryAttempt, DeliveryId, DeliveryStatus, WebhookId};
+
+/// Which webhooks a list shows (Xurrent's predefined filters `enabled` and `disabled`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WebhookFilter {
+    pub disabled: Option<bool>,
+}
+
+/// Which deliveries a list shows; every field narrows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeliveryFilter {
+    pub webhook_id: Option<WebhookId>,
+    pub status: Option<DeliveryStatus>,
+    pub event: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+/// A delivery a worker leased, with what it needs to send it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimedDelivery {
+    pub id: DeliveryId,
+    pub account_id: AccountId,
+    pub webhook_id: WebhookId,
+    pub event_id: i64,
+    pub event: String,
+    /// Attempts made before this one.
+    pub attempts_made: u32,
+    /// The bytes earlier attempts sent; `None` before the first attempt.
+    pub request_body: Option<Vec<u8>>,
+    pub webhook_name: String,
+    pub uri: String,
+    /// Whether the webhook may receive this delivery now (enabled and verified, or this is its
+    /// verification message). A claimed delivery that may not is parked again, unsent.
+    pub deliverable: bool,
+    pub rate_limit_per_second: Option<u32>,
+    pub object_id: String,
+    pub actor: Option<Actor>,
+    pub payload: serde_json::Value,
+    pub event_created_at: DateTime<Utc>,
+}
+
+/// The outcome of one attempt, as the worker hands it back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttemptRecord {
+    pub delivery_id: DeliveryId,
+    pub webhook_id: WebhookId,
+    pub account_id: AccountId,
+    pub event: String,
+    /// The message bytes: kept the first time, unchanged by later attempts.
+    pub request_body: Vec<u8>,
+    pub attempt: DeliveryAttempt,
+    pub succeeded: bool,
+    /// When a failed delivery is tried again; `None` once it has had every attempt.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Short text for notifications: `HTTP 503`, `timed out after 10 s`, …
+    pub failure: Option<String>,
+}
+
+/// What publishing an event with an idempotency key came to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Published {
+    /// Appended now: the event id and how many deliveries it fanned out to.
+    Created { event_id: i64, deliveries: u64 },
+    /// The key was used for the same request within its lifetime: the first event's id.
+    Replayed { event_id: i64, deliveries: u64 },
+    /// The key was used for a different request within its lifetime.
+    KeyReused,
+}
+
+/// An idempotency key and the fingerprint of the request that used it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub key: String,
+    pub request_hash: Vec<u8>,
+    /// Keys used before this moment have expired and may be used again.
+    pub valid_after: DateTime<Utc>,
+}
+
+/// How much the delivery queue holds, for `/metrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct QueueStats {
+    /// Pending deliveries that are due (not parked, not waiting for a retry).
+    pub due: u64,
+    /// Pending deliveries in all.
+    pub pending: u64,
+    pub oldest_due_at: Option<DateTime<Utc>>,
+}
+
+/// A redelivery made: the new delivery and the one it repeats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Redelivery {
+    pub original: DeliveryId,
+    pub new: DeliveryId,
+}
+
+/// Who holds a lease: one id per worker process.
+pub type WorkerId = Uuid;

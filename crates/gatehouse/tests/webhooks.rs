@@ -1,0 +1,1074 @@
+//! Webhooks end to end on both backends, against real receivers on 127.0.0.1: verification,
+//! the message and its headers, fan-out, the retry schedule on a test clock, exception notices
+//! and their rate limit, auto-disable, redelivery and idempotent publishing.
+
+mod common;
+
+use std::time::Duration;
+
+use common::receiver::{Receiver, Reply};
+use common::{Backend, TestServer, TestServerOptions};
+use gatehouse::delivery::retry::RETRY_SCHEDULE_SECS;
+use gatehouse::service::Clock;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const ADMIN_SCOPES: &[&str] = &[
+    "webhooks:read",
+    "webhooks:write",
+    "webhook_deliveries:read",
+    "webhook_deliveries:write",
+    "events:write",
+    "people:write",
+];
+
+/// A delivering server, an account administrator's token and a receiver.
+async fn setup(backend: Backend) -> (TestServer, String, Receiver) {
+    let server = TestServer::start_with(
+        backend,
+        TestServerOptions {
+            deliver: true,
+            ..TestServerOptions::default()
+        },
+    )
+    .await;
+    let acme = server.account("acme").await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["account_administrator"])
+        .await;
+    let token = server.token(&acme, &admin, ADMIN_SCOPES).await;
+    (server, token, Receiver::start().await)
+}
+
+async fn json_of(response: reqwest::Response) -> Value {
+    response.json().await.expect("JSON body")
+}
+
+async fn create_webhook(server: &TestServer, token: &str, body: Value) -> Value {
+    let response = server
+        .post("/v1/webhooks", token)
+        .json(&body)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    json_of(response).await
+}
+
+/// Creates a webhook for `event` at the receiver and waits until it is verified.
+async fn verified_webhook(
+    server: &TestServer,
+    token: &str,
+    receiver: &Receiver,
+    event: &str,
+) -> Value {
+    let webhook = create_webhook(
+        server,
+        token,
+        json!({ "event": event, "uri": receiver.url }),
+    )
+    .await;
+    let id = webhook["id"].as_str().expect("id").to_owned();
+    eventually(server, token, &format!("/v1/webhooks/{id}"), |webhook| {
+        webhook["verified"] == true
+    })
+    .await
+}
+
+async fn publish(server: &TestServer, token: &str, event: &str, object_id: &str) -> Value {
+    let response = server
+        .post("/v1/events", token)
+        .json(&json!({ "event": event, "object_id": object_id, "payload": { "n": object_id } }))
+        .send()
+        .await
+        .expect("POST /v1/events");
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    json_of(response).await
+}
+
+/// GETs `path` until `done` holds (10 s at most), and returns that answer.
+async fn eventually(
+    server: &TestServer,
+    token: &str,
+    path: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = json_of(server.get(path, token).send().await.expect("GET")).await;
+        if done(&body) {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{path} never reached the expected state: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Moves the test clock and wakes the worker.
+fn advance(server: &TestServer, seconds: u64) {
+    server.clock.advance(chrono::Duration::seconds(
+        i64::try_from(seconds).expect("seconds"),
+    ));
+    server.services.store.deliveries_signal().notify_one();
+}
+
+async fn verification_activates_the_webhook_and_messages_follow(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    receiver.complete_verifications(false);
+    let webhook = create_webhook(
+        &server,
+        &token,
+        json!({ "event": "app.*", "uri": receiver.url }),
+    )
+    .await;
+    assert_eq!(webhook["state"], "unverified");
+    let id = webhook["id"].as_str().expect("id").to_owned();
+
+    // The verification message goes out at once, while unverified.
+    let verify = receiver
+        .wait_for(1, |request| request.event() == "webhook.verify")
+        .await;
+    let message = verify[0].json();
+    assert_eq!(message["event"], "webhook.verify");
+    assert_eq!(message["webhook_id"], id.as_str());
+    let callback = message["payload"]["callback"]
+        .as_str()
+        .expect("callback")
+        .to_owned();
+    assert!(callback.starts_with(&format!(
+        "{}/v1/webhook_verifications/ghv_",
+        server.base_url
+    )));
+
+    // Until the callback is called, events are not delivered.
+    assert_eq!(
+        publish(&server, &token, "app.invoice.paid", "inv_1").await["deliveries"],
+        0
+    );
+
+    let answer = server.client.get(&callback).send().await.expect("callback");
+    assert_eq!(answer.status(), StatusCode::OK);
+    // The secret works once.
+    let again = server
+        .client
+        .get(&callback)
+        .send()
+        .await
+        .expect("callback again");
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    let shown = json_of(
+        server
+            .get(&format!("/v1/webhooks/{id}"), &token)
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await;
+    assert_eq!(shown["verified"], true);
+    assert_eq!(shown["state"], "active");
+
+    assert_eq!(
+        publish(&server, &token, "app.invoice.paid", "inv_2").await["deliveries"],
+        1
+    );
+    let messages = receiver.wait_for_messages(1).await;
+    assert_eq!(messages.len(), 1);
+    let body = messages[0].json();
+    assert_eq!(
+        body["object_id"], "inv_2",
+        "the event published before verification was not sent"
+    );
+    assert_eq!(body["event"], "app.invoice.paid");
+    assert_eq!(body["payload"], json!({ "n": "inv_2" }));
+    assert_eq!(body["account_id"], "acme");
+    assert_eq!(body["webhook_id"], id.as_str());
+    assert_eq!(body["person_name"], "admin");
+    assert_eq!(messages[0].header("x-gatehouse-attempt"), Some("1"));
+    assert_eq!(messages[0].header("content-type"), Some("application/json"));
+    assert!(messages[0].header("x-gatehouse-delivery").is_some());
+
+    // The stored delivery shows the callback without its secret.
+    let deliveries = json_of(
+        server
+            .get(
+                &format!("/v1/webhook_deliveries?webhook_id={id}&event=webhook.verify"),
+                &token,
+            )
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await;
+    let shown_callback = deliveries[0]["payload"]["payload"]["callback"]
+        .as_str()
+        .expect("callback");
+    assert!(shown_callback.ends_with("/[redacted]"), "{shown_callback}");
+    assert!(!deliveries.to_string().contains("ghv_"));
+}
+
+async fn changing_the_uri_needs_a_new_verification(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
+    let id = webhook["id"].as_str().expect("id");
+    let second = Receiver::start().await;
+    second.complete_verifications(false);
+    let changed = json_of(
+        server
+            .patch(&format!("/v1/webhooks/{id}"), &token)
+            .json(&json!({ "uri": second.url }))
+            .send()
+            .await
+            .expect("PATCH"),
+    )
+    .await;
+    assert_eq!(changed["verified"], false);
+    second
+        .wait_for(1, |request| request.event() == "webhook.verify")
+        .await;
+    assert_eq!(
+        publish(&server, &token, "app.x.y", "1").await["deliveries"],
+        0
+    );
+
+    // Sending the verification again replaces the secret.
+    let resent = server
+        .post(&format!("/v1/webhooks/{id}/verification"), &token)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(resent.status(), StatusCode::ACCEPTED);
+    let verifications = second
+        .wait_for(2, |request| request.event() == "webhook.verify")
+        .await;
+    let old = verifications[0].json()["payload"]["callback"]
+        .as_str()
+        .expect("callback")
+        .to_owned();
+    let new = verifications[1].json()["payload"]["callback"]
+        .as_str()
+        .expect("callback")
+        .to_owned();
+    assert_ne!(old, new);
+    assert_eq!(
+        server.client.get(&old).send().await.expect("old").status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        server.client.get(&new).send().await.expect("new").status(),
+        StatusCode::OK
+    );
+    let again = server
+        .post(&format!("/v1/webhooks/{id}/verification"), &token)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+}
+
+async fn events_fan_out_to_every_matching_active_webhook(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    verified_webhook(&server, &token, &receiver, "app.invoice.paid").await;
+    verified_webhook(&server, &token, &receiver, "app.*").await;
+    verified_webhook(&server, &token, &receiver, "app.order.shipped").await;
+    let disabled = verified_webhook(&server, &token, &receiver, "app.*").await;
+    let disabled_id = disabled["id"].as_str().expect("id");
+    let response = server
+        .patch(&format!("/v1/webhooks/{disabled_id}"), &token)
+        .json(&json!({ "disabled": true }))
+        .send()
+        .await
+        .expect("PATCH");
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let published = publish(&server, &token, "app.invoice.paid", "inv_9").await;
+    assert_eq!(published["deliveries"], 2);
+    let messages = receiver.wait_for_messages(2).await;
+    let mut webhooks: Vec<String> = messages
+        .iter()
+        .map(|request| {
+            request.json()["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    webhooks.sort();
+    assert_eq!(webhooks, ["app.*", "app.invoice.paid"]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        receiver.messages().len(),
+        2,
+        "nothing went to the disabled webhook"
+    );
+}
+
+async fn failed_attempts_follow_the_retry_schedule_and_notices_are_rate_limited(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
+    let id = webhook["id"].as_str().expect("id");
+    receiver.answer_by_default(Reply::Status(503));
+    publish(&server, &token, "app.invoice.paid", "inv_1").await;
+    receiver.wait_for_messages(1).await;
+    let deliveries_path = format!("/v1/webhook_deliveries?webhook_id={id}&event=app.invoice.paid");
+    let mut expected_at = server.clock.now();
+    for attempt in 1..=10_u32 {
+        let deliveries = eventually(&server, &token, &deliveries_path, |list| {
+            list[0]["attempt"] == attempt
+        })
+        .await;
+        let delivery = &deliveries[0];
+        assert_eq!(delivery["response_status"], 503);
+        if attempt == 10 {
+            assert_eq!(delivery["status"], "failed");
+            assert!(delivery["next_attempt_at"].is_null());
+            break;
+        }
+        assert_eq!(delivery["status"], "pending");
+        let wait = RETRY_SCHEDULE_SECS[attempt as usize];
+        expected_at += chrono::Duration::seconds(i64::try_from(wait).expect("wait"));
+        let next: chrono::DateTime<chrono::Utc> =
+            serde_json::from_value(delivery["next_attempt_at"].clone()).expect("next_attempt_at");
+        assert_eq!(
+            next,
+            expected_at,
+            "attempt {} is due {wait} s after attempt {attempt}",
+            attempt + 1
+        );
+        // A second early, nothing is sent.
+        advance(&server, wait - 1);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(receiver.messages().len(), attempt as usize);
+        advance(&server, 1);
+        receiver.wait_for_messages(attempt as usize + 1).await;
+    }
+    let attempts = receiver.messages();
+    assert_eq!(attempts.len(), 10);
+    let bodies: Vec<&Vec<u8>> = attempts.iter().map(|request| &request.body).collect();
+    assert!(
+        bodies.windows(2).all(|pair| pair[0] == pair[1]),
+        "every attempt sends the same bytes"
+    );
+    let numbers: Vec<&str> = attempts
+        .iter()
+        .map(|request| request.header("x-gatehouse-attempt").unwrap_or_default())
+        .collect();
+    assert_eq!(numbers, ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]);
+
+    // Attempts at 0 s, 5 s, 305 s, 2,105 s (> 20 min) and later: one notice per 20 minutes
+    // means notices after attempts 1, 4, 5, 6, 7, 8, 9 and 10.
+    let notices = json_of(
+        server
+            .get("/v1/webhook_notifications?per_page=100", &token)
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await;
+    let notices = notices.as_array().expect("array");
+    assert_eq!(notices.len(), 8, "{notices:?}");
+    assert!(notices.iter().all(|notice| notice["kind"] == "exception"));
+    assert_eq!(notices[0]["recipients"], json!(["admin@example.org"]));
+    assert!(
+        notices[0]["body"]
+            .as_str()
+            .expect("body")
+            .contains("HTTP 503")
+    );
+    let exception_events = server.event_names("acme", "webhook.exception").await;
+    assert_eq!(exception_events.len(), 8);
+
+    // The delivery view has every attempt.
+    let list = json_of(
+        server
+            .get(&deliveries_path, &token)
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await;
+    let delivery_id = list[0]["id"].as_str().expect("id");
+    let detail = json_of(
+        server
+            .get(&format!("/v1/webhook_deliveries/{delivery_id}"), &token)
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await;
+    assert_eq!(detail["attempts"].as_array().expect("attempts").len(), 10);
+    assert_eq!(detail["response_body"], "ok");
+    assert_eq!(detail["request_uri"], receiver.url.as_str());
+}
+
+async fn twenty_consecutive_failures_disable_the_webhook(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
+    let id = webhook["id"].as_str().expect("id");
+    let response = server
+        .patch(&format!("/v1/webhooks/{id}"), &token)
+        .json(&json!({ "mail_exceptions_to": "ops@example.org, oncall@example.org" }))
+        .send()
+        .await
+        .expect("PATCH");
+    assert_eq!(response.status(), StatusCode::OK);
+    receiver.answer_by_default(Reply::Status(500));
+    for n in 0..20 {
+        publish(&server, &token, "app.tick.tock", &n.to_string()).await;
+    }
+    let disabled = eventually(&server, &token, &format!("/v1/webhooks/{id}"), |webhook| {
+        webhook["disabled"] == true
+    })
+    .await;
+    assert_eq!(disabled["disabled_reason"], "failures");
+    assert_eq!(disabled["consecutive_failures"], 20);
+    let notices = json_of(
+        server
+            .get("/v1/webhook_notifications", &token)
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await;
+    let mut kinds: Vec<&str> = notices
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap_or_default())
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(
+        kinds,
+        ["disabled", "exception"],
+        "one exception notice (rate limit) and the disabled notice"
+    );
+    assert_eq!(
+        notices[0]["recipients"],
+        json!(["ops@example.org", "oncall@example.org"])
+    );
+    assert_eq!(
+        server.event_names("acme", "webhook.disabled").await.len(),
+        1
+    );
+
+    // Disabled: retries wait, parked, and nothing more is sent.
+    let pending = json_of(
+        server
+            .get(
+                &format!("/v1/webhook_deliveries?webhook_id={id}&status=pending&per_page=100"),
+                &token,
+            )
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await;
+    assert_eq!(pending.as_array().expect("array").len(), 20);
+    assert!(
+        pending
+            .as_array()
+            .expect("array")
+            .iter()
+            .all(|d| d["next_attempt_at"].is_null())
+    );
+    advance(&server, 3600);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(receiver.messages().len(), 20);
+
+    // Re-enabling resumes them and restarts the count.
+    receiver.answer_by_default(Reply::Status(200));
+    let enabled = json_of(
+        server
+            .patch(&format!("/v1/webhooks/{id}"), &token)
+            .json(&json!({ "disabled": false }))
+            .send()
+            .await
+            .expect("PATCH"),
+    )
+    .await;
+    assert_eq!(enabled["consecutive_failures"], 0);
+    receiver.wait_for_messages(40).await;
+    eventually(
+        &server,
+        &token,
+        &format!("/v1/webhook_deliveries?webhook_id={id}&status=succeeded&event=app.tick.tock&per_page=100"),
+        |list| list.as_array().is_some_and(|list| list.len() == 20),
+    )
+    .await;
+}
+
+async fn redelivery_sends_the_same_bytes_as_a_linked_delivery(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
+    let id = webhook["id"].as_str().expect("id");
+    publish(&server, &token, "app.invoice.paid", "inv_1").await;
+    receiver.wait_for_messages(1).await;
+    let list = eventually(
+        &server,
+        &token,
+        &format!("/v1/webhooks/{id}/deliveries?event=app.invoice.paid"),
+        |list| list[0]["status"] == "succeeded",
+    )
+    .await;
+    let original = list[0]["id"].as_str().expect("id").to_owned();
+    let redelivered = server
+        .post(
+            &format!("/v1/webhook_deliveries/{original}/redeliver"),
+            &token,
+        )
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(redelivered.status(), StatusCode::ACCEPTED);
+    let redelivery = json_of(redelivered).await;
+    assert_eq!(redelivery["redelivery_of_id"], original.as_str());
+    let messages = receiver.wait_for_messages(2).await;
+    assert_eq!(messages[0].body, messages[1].body);
+    assert_ne!(
+        messages[0].header("x-gatehouse-delivery"),
+        messages[1].header("x-gatehouse-delivery")
+    );
+    let shown = json_of(
+        server
+            .get(&format!("/v1/webhook_deliveries/{original}"), &token)
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await;
+    assert_eq!(shown["redelivered_by_id"], redelivery["id"]);
+    let twice = server
+        .post(
+            &format!("/v1/webhook_deliveries/{original}/redeliver"),
+            &token,
+        )
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(twice.status(), StatusCode::CONFLICT);
+}
+
+async fn redeliver_failed_since_repeats_only_failed_deliveries(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
+    let id = webhook["id"].as_str().expect("id");
+    let since = server.clock.now();
+    publish(&server, &token, "app.ok.one", "1").await;
+    receiver.wait_for_messages(1).await;
+    receiver.answer_by_default(Reply::Status(400));
+    publish(&server, &token, "app.bad.one", "2").await;
+    // Every attempt fails: walk the clock through the whole schedule.
+    for attempt in 1..10_usize {
+        receiver.wait_for_messages(1 + attempt).await;
+        let path = format!("/v1/webhooks/{id}/deliveries?event=app.bad.one");
+        eventually(&server, &token, &path, |list| list[0]["attempt"] == attempt).await;
+        advance(&server, 86_400);
+    }
+    let path = format!("/v1/webhooks/{id}/deliveries?event=app.bad.one");
+    let failed = eventually(&server, &token, &path, |list| list[0]["status"] == "failed").await;
+    assert_eq!(failed[0]["attempt"], 10);
+
+    receiver.answer_by_default(Reply::Status(200));
+    let redone = json_of(
+        server
+            .post(&format!("/v1/webhooks/{id}/redeliver_failed"), &token)
+            .json(&json!({ "since": since }))
+            .send()
+            .await
+            .expect("POST"),
+    )
+    .await;
+    assert_eq!(
+        redone["redelivered"], 1,
+        "only the failed delivery is sent again"
+    );
+    let messages = receiver.wait_for_messages(12).await;
+    assert_eq!(messages[11].json()["object_id"], "2");
+    let list = eventually(&server, &token, &path, |list| {
+        list.as_array()
+            .is_some_and(|list| list.len() == 2 && list[1]["status"] == "succeeded")
+    })
+    .await;
+    assert_eq!(list[1]["redelivery_of_id"], list[0]["id"]);
+    let again = json_of(
+        server
+            .post(&format!("/v1/webhooks/{id}/redeliver_failed"), &token)
+            .json(&json!({ "since": since }))
+            .send()
+            .await
+            .expect("POST"),
+    )
+    .await;
+    assert_eq!(
+        again["redelivered"], 0,
+        "a redelivered delivery is not repeated twice"
+    );
+}
+
+async fn idempotency_key_replays_within_24_hours(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    verified_webhook(&server, &token, &receiver, "app.*").await;
+    let send = |body: Value, key: &str| {
+        server
+            .post("/v1/events", &token)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let body = json!({ "event": "app.invoice.paid", "object_id": "inv_7", "payload": { "a": 1 } });
+    let first = send(body.clone(), "key-1").await.expect("POST");
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first = json_of(first).await;
+    let second = send(body.clone(), "key-1").await.expect("POST");
+    assert_eq!(second.status(), StatusCode::ACCEPTED);
+    assert_eq!(second.headers()["idempotent-replayed"], "true");
+    let second = json_of(second).await;
+    assert_eq!(second["id"], first["id"]);
+    assert_eq!(second["deliveries"], 1);
+    let other = send(
+        json!({ "event": "app.invoice.paid", "object_id": "inv_8" }),
+        "key-1",
+    )
+    .await
+    .expect("POST");
+    assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    receiver.wait_for_messages(1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(receiver.messages().len(), 1, "published once");
+
+    // After 24 hours the key is free again.
+    advance(&server, 24 * 3600 + 1);
+    let later = json_of(send(body, "key-1").await.expect("POST")).await;
+    assert_ne!(later["id"], first["id"]);
+    assert_eq!(later["replayed"], false);
+}
+
+async fn publishing_checks_names_payloads_and_scopes(backend: Backend) {
+    let (server, token, _receiver) = setup(backend).await;
+    for (body, expected) in [
+        (json!({ "event": "person.create" }), "namespace Gatehouse"),
+        (json!({ "event": "Bad Name" }), "lower-case"),
+        (
+            json!({ "event": "app.x", "payload": [1] }),
+            "payload must be a JSON object",
+        ),
+    ] {
+        let response = server
+            .post("/v1/events", &token)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+        let error = json_of(response).await;
+        assert!(error.to_string().contains(expected), "{error}");
+    }
+    let acme = server
+        .services
+        .account(&gatehouse::domain::AccountId::parse("acme").expect("id"))
+        .await
+        .expect("account");
+    let specialist = server
+        .person(&acme, "spec@example.org", &["specialist"])
+        .await;
+    let weak = server.token(&acme, &specialist, &["people:read"]).await;
+    let refused = server
+        .post("/v1/events", &weak)
+        .json(&json!({ "event": "app.x" }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let refused = server.get("/v1/webhooks", &weak).send().await.expect("GET");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let catalog = json_of(
+        server
+            .get("/v1/events/catalog", &weak)
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await;
+    assert!(
+        catalog
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|event| event["name"] == "scim_user.create")
+    );
+}
+
+async fn webhooks_refuse_bad_fields(backend: Backend) {
+    let (server, token, _receiver) = setup(backend).await;
+    for (body, expected) in [
+        (
+            json!({ "event": "webhook.verify", "uri": "https://example.org/h" }),
+            "can't be subscribed",
+        ),
+        (
+            json!({ "event": "app.*", "uri": "ftp://example.org/h" }),
+            "uri",
+        ),
+        (
+            json!({ "event": "app.*", "uri": "https://example.org/h", "rate_limit_per_second": 0 }),
+            "rate_limit_per_second",
+        ),
+        (
+            json!({ "event": "app.*", "uri": "https://example.org/h", "mail_exceptions_to": "not-an-address" }),
+            "mail_exceptions_to",
+        ),
+    ] {
+        let response = server
+            .post("/v1/webhooks", &token)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+        let error = json_of(response).await;
+        assert!(error.to_string().contains(expected), "{error}");
+    }
+    let listed = json_of(
+        server
+            .get("/v1/webhooks", &token)
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await;
+    assert_eq!(listed, json!([]), "nothing was created");
+}
+
+async fn slow_and_broken_receivers_do_not_delay_others(backend: Backend) {
+    let (server, token, fast) = setup(backend).await;
+    let slow = Receiver::start().await;
+    verified_webhook(&server, &token, &fast, "app.*").await;
+    verified_webhook(&server, &token, &slow, "app.*").await;
+    slow.answer_by_default(Reply::Hang);
+    for n in 0..50 {
+        publish(&server, &token, "app.burst.event", &n.to_string()).await;
+    }
+    let started = std::time::Instant::now();
+    fast.wait_for_messages(50).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the fast receiver waited on the hanging one"
+    );
+}
+
+async fn every_kind_of_failure_is_recorded(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
+    let id = webhook["id"].as_str().expect("id");
+    receiver.script([
+        Reply::CloseMidResponse,
+        Reply::RetryAfter(429, "120".to_owned()),
+        Reply::Hang,
+    ]);
+    for event in ["app.a.closed", "app.b.limited", "app.c.hung"] {
+        publish(&server, &token, event, "1").await;
+    }
+    let list = eventually(
+        &server,
+        &token,
+        &format!("/v1/webhooks/{id}/deliveries?status=pending&per_page=100"),
+        |list| {
+            list.as_array()
+                .is_some_and(|list| list.iter().filter(|d| d["attempt"] == 1).count() == 3)
+        },
+    )
+    .await;
+    let by_event = |name: &str| {
+        list.as_array()
+            .expect("array")
+            .iter()
+            .find(|d| d["event"] == name)
+            .cloned()
+            .expect("delivery")
+    };
+    let closed = by_event("app.a.closed");
+    assert!(
+        closed["error"]
+            .as_str()
+            .is_some_and(|error| !error.is_empty()),
+        "{closed}"
+    );
+    let limited = by_event("app.b.limited");
+    assert_eq!(limited["response_status"], 429);
+    let sent: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(limited["sent_at"].clone()).expect("sent_at");
+    let next: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(limited["next_attempt_at"].clone()).expect("next");
+    assert_eq!((next - sent).num_seconds(), 120, "Retry-After is honoured");
+    let hung = by_event("app.c.hung");
+    assert!(hung["response_status"].is_null());
+    assert!(
+        hung["error"].as_str().expect("error").contains("timed out"),
+        "{hung}"
+    );
+
+    // Connection refused: a receiver that is gone.
+    let gone = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}/hook", listener.local_addr().expect("address"))
+    };
+    let refused = create_webhook(&server, &token, json!({ "event": "app.*", "uri": gone })).await;
+    let refused_id = refused["id"].as_str().expect("id");
+    let verify = eventually(
+        &server,
+        &token,
+        &format!("/v1/webhooks/{refused_id}/deliveries"),
+        |list| list[0]["attempt"] == 1,
+    )
+    .await;
+    assert!(
+        verify[0]["error"]
+            .as_str()
+            .expect("error")
+            .contains("refused"),
+        "{}",
+        verify[0]
+    );
+}
+
+async fn ordered_webhooks_deliver_strictly_in_event_order(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
+    let id = webhook["id"].as_str().expect("id");
+    let response = server
+        .patch(&format!("/v1/webhooks/{id}"), &token)
+        .json(&json!({ "ordered": true }))
+        .send()
+        .await
+        .expect("PATCH");
+    assert_eq!(json_of(response).await["ordered"], true);
+    receiver.script([Reply::Status(503)]);
+    for n in 1..=3 {
+        publish(&server, &token, "app.step.done", &n.to_string()).await;
+    }
+    receiver.wait_for_messages(1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        receiver.messages().len(),
+        1,
+        "later events wait while the first is retried"
+    );
+    advance(&server, RETRY_SCHEDULE_SECS[1]);
+    let messages = receiver.wait_for_messages(4).await;
+    let order: Vec<String> = messages
+        .iter()
+        .map(|request| {
+            request.json()["object_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(order, ["1", "1", "2", "3"]);
+}
+
+async fn a_webhook_rate_limit_is_enforced(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    let webhook = create_webhook(
+        &server,
+        &token,
+        json!({ "event": "app.*", "uri": receiver.url, "rate_limit_per_second": 20 }),
+    )
+    .await;
+    assert_eq!(webhook["rate_limit_per_second"], 20);
+    let id = webhook["id"].as_str().expect("id");
+    eventually(&server, &token, &format!("/v1/webhooks/{id}"), |webhook| {
+        webhook["verified"] == true
+    })
+    .await;
+    for n in 0..21 {
+        publish(&server, &token, "app.fast.event", &n.to_string()).await;
+    }
+    let messages = receiver.wait_for_messages(21).await;
+    let span = messages[20].at - messages[0].at;
+    // 21 attempts at 20 per second take at least a second, however fast the receiver is.
+    assert!(
+        span >= Duration::from_millis(950),
+        "21 attempts in {span:?}"
+    );
+}
+
+async fn private_targets_are_refused_unless_allowed(backend: Backend) {
+    let server = TestServer::start_with(
+        backend,
+        TestServerOptions {
+            refuse_private_targets: true,
+            ..TestServerOptions::default()
+        },
+    )
+    .await;
+    let acme = server.account("acme").await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["account_administrator"])
+        .await;
+    let token = server.token(&acme, &admin, ADMIN_SCOPES).await;
+    for uri in [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:9/hook",
+        "http://[::1]:9/hook",
+        "http://[::ffff:10.0.0.1]/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://100.64.0.1/",
+    ] {
+        let response = server
+            .post("/v1/webhooks", &token)
+            .json(&json!({ "event": "app.*", "uri": uri }))
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{uri}");
+        let error = json_of(response).await.to_string();
+        assert!(
+            error.contains("GATEHOUSE_ALLOW_PRIVATE_TARGETS"),
+            "{uri}: {error}"
+        );
+    }
+}
+
+async fn metrics_count_deliveries_and_show_the_queue(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    verified_webhook(&server, &token, &receiver, "app.*").await;
+    publish(&server, &token, "app.metric.event", "1").await;
+    receiver.wait_for_messages(1).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = server
+            .client
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("text");
+        if text.contains("gatehouse_webhook_deliveries_total{outcome=\"succeeded\"}")
+            && text.contains("gatehouse_webhook_attempt_duration_seconds")
+            && text.contains("gatehouse_webhook_queue_due")
+            && text.contains("gatehouse_webhook_oldest_due_age_seconds")
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn another_accounts_webhooks_and_deliveries_are_invisible(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
+    let id = webhook["id"].as_str().expect("id");
+    publish(&server, &token, "app.secret.event", "1").await;
+    receiver.wait_for_messages(1).await;
+    let deliveries = eventually(
+        &server,
+        &token,
+        &format!("/v1/webhooks/{id}/deliveries"),
+        |list| {
+            list.as_array().is_some_and(|list| {
+                list.len() == 2 && list.iter().all(|d| d["status"] == "succeeded")
+            })
+        },
+    )
+    .await;
+    let delivery = deliveries[1]["id"].as_str().expect("id");
+
+    let globex = server.account("globex").await;
+    let other = server
+        .person(&globex, "admin@globex.example", &["account_administrator"])
+        .await;
+    let other_token = server.token(&globex, &other, ADMIN_SCOPES).await;
+    let not_found = [
+        server.get(&format!("/v1/webhooks/{id}"), &other_token),
+        server
+            .patch(&format!("/v1/webhooks/{id}"), &other_token)
+            .json(&json!({ "disabled": true })),
+        server.delete(&format!("/v1/webhooks/{id}"), &other_token),
+        server.post(&format!("/v1/webhooks/{id}/verification"), &other_token),
+        server.get(&format!("/v1/webhooks/{id}/deliveries"), &other_token),
+        server
+            .post(&format!("/v1/webhooks/{id}/redeliver_failed"), &other_token)
+            .json(&json!({ "since": "2020-01-01T00:00:00Z" })),
+        server.get(&format!("/v1/webhook_deliveries/{delivery}"), &other_token),
+        server.post(
+            &format!("/v1/webhook_deliveries/{delivery}/redeliver"),
+            &other_token,
+        ),
+        server.get(
+            &format!("/v1/webhook_deliveries?webhook_id={id}"),
+            &other_token,
+        ),
+    ];
+    for request in not_found {
+        let response = request.send().await.expect("request");
+        assert_eq!(
+            response.status(),
+            StatusCode::NOT_FOUND,
+            "{}",
+            response.url()
+        );
+    }
+    for path in [
+        "/v1/webhooks",
+        "/v1/webhook_deliveries",
+        "/v1/webhook_notifications",
+    ] {
+        let listed = json_of(server.get(path, &other_token).send().await.expect("GET")).await;
+        assert_eq!(listed, json!([]), "{path}");
+    }
+    // Globex's events reach only Globex's webhooks.
+    let published = json_of(
+        server
+            .post("/v1/events", &other_token)
+            .json(&json!({ "event": "app.secret.event" }))
+            .send()
+            .await
+            .expect("POST"),
+    )
+    .await;
+    assert_eq!(published["deliveries"], 0);
+    let still = json_of(
+        server
+            .get(&format!("/v1/webhooks/{id}"), &token)
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await;
+    assert_eq!(still["disabled"], false);
+}
+
+both_backends!(
+    another_accounts_webhooks_and_deliveries_are_invisible,
+    ordered_webhooks_deliver_strictly_in_event_order,
+    a_webhook_rate_limit_is_enforced,
+    private_targets_are_refused_unless_allowed,
+    metrics_count_deliveries_and_show_the_queue,
+    verification_activates_the_webhook_and_messages_follow,
+    changing_the_uri_needs_a_new_verification,
+    events_fan_out_to_every_matching_active_webhook,
+    failed_attempts_follow_the_retry_schedule_and_notices_are_rate_limited,
+    twenty_consecutive_failures_disable_the_webhook,
+    redelivery_sends_the_same_bytes_as_a_linked_delivery,
+    redeliver_failed_since_repeats_only_failed_deliveries,
+    idempotency_key_replays_within_24_hours,
+    publishing_checks_names_payloads_and_scopes,
+    webhooks_refuse_bad_fields,
+    slow_and_broken_receivers_do_not_delay_others,
+    every_kind_of_failure_is_recorded,
+);
