@@ -1,0 +1,426 @@
+//! The delivery queue's storage rules on SQLite and PostgreSQL, through the `Store` trait:
+//! fan-out in the event's transaction, leases that never overlap, an expired lease taken over,
+//! a stale worker's outcome ignored, parking, and ordered webhooks.
+
+mod common;
+
+use chrono::Duration;
+use common::{Backend, start_time, store};
+use gatehouse::domain::{
+    Account, AccountId, DeliveryAttempt, DeliveryId, DeliveryStatus, NewEvent, Webhook, WebhookId,
+};
+use gatehouse::store::{AttemptRecord, DeliveryFilter, ListQuery, Store};
+use serde_json::json;
+use uuid::Uuid;
+
+fn account() -> Account {
+    Account {
+        id: AccountId::parse("acme").expect("slug"),
+        name: "Acme".to_owned(),
+        scim_patch_response: Default::default(),
+        created_at: start_time(),
+        updated_at: start_time(),
+    }
+}
+
+fn webhook(account: &Account, event: &str, verified: bool, ordered: bool) -> Webhook {
+    Webhook {
+        id: WebhookId(Uuid::now_v7()),
+        account_id: account.id.clone(),
+        name: event.to_owned(),
+        event: event.to_owned(),
+        uri: "http://127.0.0.1:9/hook".to_owned(),
+        disabled: false,
+        disabled_reason: None,
+        description: None,
+        webhook_policy_id: None,
+        mail_exceptions_to: Vec::new(),
+        ordered,
+        rate_limit_per_second: None,
+        verified_at: verified.then(start_time),
+        verification_sent_at: Some(start_time()),
+        consecutive_failures: 0,
+        last_exception_at: None,
+        last_delivery_id: None,
+        created_at: start_time(),
+        updated_at: start_time(),
+    }
+}
+
+fn event(account: &Account, name: &str, object_id: &str) -> NewEvent {
+    NewEvent::new(&account.id, name, object_id, None, json!({}), start_time())
+}
+
+async fn seeded(backend: Backend) -> (std::sync::Arc<dyn Store>, common::DatabaseGuard, Account) {
+    let (store, guard) = store(backend).await;
+    let account = account();
+    store.insert_account(&account).await.expect("account");
+    (store, guard, account)
+}
+
+async fn add_webhook(store: &dyn Store, webhook: &Webhook) {
+    store
+        .insert_webhook(webhook, Uuid::now_v7().as_bytes(), &[])
+        .await
+        .expect("webhook");
+}
+
+async fn publish(store: &dyn Store, account: &Account, name: &str, object_id: &str) -> u64 {
+    match store
+        .publish_event(&event(account, name, object_id), None)
+        .await
+        .expect("publish")
+    {
+        gatehouse::store::Published::Created { deliveries, .. } => deliveries,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn outcome(id: DeliveryId, webhook: WebhookId, succeeded: bool, attempt: u32) -> AttemptRecord {
+    AttemptRecord {
+        delivery_id: id,
+        webhook_id: webhook,
+        account_id: AccountId::parse("acme").expect("slug"),
+        event: "app.x.y".to_owned(),
+        request_body: b"{}".to_vec(),
+        attempt: DeliveryAttempt {
+            attempt,
+            request_uri: "http://127.0.0.1:9/hook".to_owned(),
+            request_headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+            response_status: Some(if succeeded { 200 } else { 500 }),
+            response_headers: Vec::new(),
+            response_body: String::new(),
+            duration_ms: 1,
+            error: None,
+            sent_at: start_time(),
+        },
+        succeeded,
+        next_attempt_at: (!succeeded).then(|| start_time() + Duration::seconds(5)),
+        failure: (!succeeded).then(|| "HTTP 500".to_owned()),
+    }
+}
+
+async fn fan_out_reaches_only_active_matching_webhooks(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    add_webhook(store.as_ref(), &webhook(&account, "app.*", true, false)).await;
+    add_webhook(
+        store.as_ref(),
+        &webhook(&account, "app.invoice.paid", true, false),
+    )
+    .await;
+    add_webhook(store.as_ref(), &webhook(&account, "app.*", false, false)).await;
+    let mut disabled = webhook(&account, "app.*", true, false);
+    disabled.disabled = true;
+    add_webhook(store.as_ref(), &disabled).await;
+    add_webhook(store.as_ref(), &webhook(&account, "other.*", true, false)).await;
+    assert_eq!(
+        publish(store.as_ref(), &account, "app.invoice.paid", "1").await,
+        2
+    );
+    assert_eq!(
+        publish(store.as_ref(), &account, "app.order.new", "2").await,
+        1
+    );
+    assert_eq!(
+        publish(store.as_ref(), &account, "nothing.listens", "3").await,
+        0
+    );
+}
+
+async fn leases_never_overlap_and_expired_ones_are_taken_over(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    add_webhook(store.as_ref(), &webhook(&account, "app.*", true, false)).await;
+    for n in 0..50 {
+        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
+    }
+    let now = start_time() + Duration::seconds(1);
+    let lease = now + Duration::seconds(60);
+    let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+    let (a, b) = tokio::join!(
+        store.claim_due_deliveries(first, now, lease, 30, &[]),
+        store.claim_due_deliveries(second, now, lease, 30, &[]),
+    );
+    let (a, b) = (a.expect("claim a"), b.expect("claim b"));
+    assert_eq!(a.len() + b.len(), 50, "every due delivery leased once");
+    let mut ids: Vec<DeliveryId> = a.iter().chain(b.iter()).map(|claimed| claimed.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 50, "no delivery leased twice");
+    assert!(
+        store
+            .claim_due_deliveries(second, now, lease, 100, &[])
+            .await
+            .expect("claim")
+            .is_empty(),
+        "leased deliveries are not claimable"
+    );
+
+    // After the lease runs out, another worker takes them over; the first worker's late
+    // outcome is then ignored.
+    let later = lease + Duration::seconds(1);
+    let third = Uuid::now_v7();
+    let taken = store
+        .claim_due_deliveries(third, later, later + Duration::seconds(60), 100, &[])
+        .await
+        .expect("claim");
+    assert_eq!(taken.len(), 50);
+    let stale = a.first().expect("one");
+    let recorded = store
+        .record_attempts(
+            first,
+            &[outcome(stale.id, stale.webhook_id, true, 1)],
+            later,
+            "http://x",
+        )
+        .await
+        .expect("record");
+    assert_eq!(recorded, 0, "a worker that lost its lease records nothing");
+    let recorded = store
+        .record_attempts(
+            third,
+            &[outcome(stale.id, stale.webhook_id, true, 1)],
+            later,
+            "http://x",
+        )
+        .await
+        .expect("record");
+    assert_eq!(recorded, 1);
+    let delivery = store
+        .delivery(&account.id, stale.id)
+        .await
+        .expect("read")
+        .expect("delivery");
+    assert_eq!(delivery.status, DeliveryStatus::Succeeded);
+    assert_eq!(delivery.attempt, 1);
+    assert_eq!(
+        store
+            .delivery_attempts(&account.id, stale.id)
+            .await
+            .expect("attempts")
+            .len(),
+        1
+    );
+}
+
+async fn a_failed_attempt_schedules_the_retry_and_counts_the_failure(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    let hook = webhook(&account, "app.*", true, false);
+    add_webhook(store.as_ref(), &hook).await;
+    publish(store.as_ref(), &account, "app.x.y", "1").await;
+    let worker = Uuid::now_v7();
+    let now = start_time() + Duration::seconds(1);
+    let claimed = store
+        .claim_due_deliveries(worker, now, now + Duration::seconds(60), 10, &[])
+        .await
+        .expect("claim");
+    let record = outcome(claimed[0].id, hook.id, false, 1);
+    store
+        .record_attempts(worker, &[record], now, "http://x")
+        .await
+        .expect("record");
+    let delivery = store
+        .delivery(&account.id, claimed[0].id)
+        .await
+        .expect("read")
+        .expect("delivery");
+    assert_eq!(delivery.status, DeliveryStatus::Pending);
+    assert_eq!(
+        delivery.next_attempt_at,
+        Some(start_time() + Duration::seconds(5))
+    );
+    assert_eq!(delivery.request_body.as_deref(), Some(&b"{}"[..]));
+    let stored = store
+        .webhook(&account.id, hook.id)
+        .await
+        .expect("read")
+        .expect("webhook");
+    assert_eq!(stored.consecutive_failures, 1);
+    assert_eq!(stored.last_delivery_id, Some(claimed[0].id));
+    // Not due before its time.
+    assert!(
+        store
+            .claim_due_deliveries(
+                worker,
+                now + Duration::seconds(3),
+                now + Duration::seconds(60),
+                10,
+                &[]
+            )
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    let notices = store
+        .notifications(&account.id, &ListQuery::default())
+        .await
+        .expect("notices");
+    assert_eq!(notices.total, 1, "the first failure is notified");
+}
+
+async fn an_ordered_webhook_releases_one_event_at_a_time(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    let hook = webhook(&account, "app.*", true, true);
+    add_webhook(store.as_ref(), &hook).await;
+    for n in 0..3 {
+        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
+    }
+    let worker = Uuid::now_v7();
+    let now = start_time() + Duration::seconds(1);
+    let lease = now + Duration::seconds(60);
+    let first = store
+        .claim_due_deliveries(worker, now, lease, 10, &[])
+        .await
+        .expect("claim");
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].object_id, "0");
+    assert!(
+        store
+            .claim_due_deliveries(worker, now, lease, 10, &[])
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    store
+        .record_attempts(
+            worker,
+            &[outcome(first[0].id, hook.id, true, 1)],
+            now,
+            "http://x",
+        )
+        .await
+        .expect("record");
+    let second = store
+        .claim_due_deliveries(worker, now, lease, 10, &[])
+        .await
+        .expect("claim");
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].object_id, "1");
+}
+
+async fn disabling_parks_pending_deliveries_and_enabling_resumes_them(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    let mut hook = webhook(&account, "app.*", true, false);
+    add_webhook(store.as_ref(), &hook).await;
+    for n in 0..3 {
+        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
+    }
+    hook.disabled = true;
+    hook.updated_at = start_time() + Duration::seconds(1);
+    assert!(
+        store
+            .update_webhook(&hook, None, false, &[])
+            .await
+            .expect("update")
+    );
+    let pending = DeliveryFilter {
+        status: Some(DeliveryStatus::Pending),
+        ..DeliveryFilter::default()
+    };
+    let listed = store
+        .deliveries(&account.id, &pending, &ListQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(listed.total, 3);
+    assert!(
+        listed
+            .items
+            .iter()
+            .all(|delivery| delivery.next_attempt_at.is_none())
+    );
+    let later = start_time() + Duration::hours(1);
+    let worker = Uuid::now_v7();
+    assert!(
+        store
+            .claim_due_deliveries(worker, later, later + Duration::seconds(60), 10, &[])
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    hook.disabled = false;
+    hook.updated_at = later;
+    assert!(
+        store
+            .update_webhook(&hook, None, true, &[])
+            .await
+            .expect("update")
+    );
+    let claimed = store
+        .claim_due_deliveries(worker, later, later + Duration::seconds(60), 10, &[])
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 3);
+    let excluded = store
+        .claim_due_deliveries(
+            Uuid::now_v7(),
+            later + Duration::minutes(5),
+            later + Duration::minutes(6),
+            10,
+            &[hook.id],
+        )
+        .await
+        .expect("claim");
+    assert!(
+        excluded.is_empty(),
+        "an excluded webhook's deliveries are skipped"
+    );
+}
+
+async fn idempotency_keys_replay_conflict_and_expire(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    let key = |hash: &[u8], valid_after| gatehouse::store::IdempotencyKey {
+        key: "k".to_owned(),
+        request_hash: hash.to_vec(),
+        valid_after,
+    };
+    let before = start_time() - Duration::hours(24);
+    let first = store
+        .publish_event(&event(&account, "app.x.y", "1"), Some(&key(b"a", before)))
+        .await
+        .expect("publish");
+    let gatehouse::store::Published::Created { event_id, .. } = first else {
+        panic!("{first:?}")
+    };
+    let again = store
+        .publish_event(&event(&account, "app.x.y", "1"), Some(&key(b"a", before)))
+        .await
+        .expect("publish");
+    assert_eq!(
+        again,
+        gatehouse::store::Published::Replayed {
+            event_id,
+            deliveries: 0
+        }
+    );
+    let reused = store
+        .publish_event(&event(&account, "app.x.y", "2"), Some(&key(b"b", before)))
+        .await
+        .expect("publish");
+    assert_eq!(reused, gatehouse::store::Published::KeyReused);
+    let expired = store
+        .publish_event(
+            &event(&account, "app.x.y", "2"),
+            Some(&key(b"b", start_time() + Duration::seconds(1))),
+        )
+        .await
+        .expect("publish");
+    assert!(matches!(
+        expired,
+        gatehouse::store::Published::Created { .. }
+    ));
+    assert_eq!(
+        store
+            .purge_idempotency_keys(start_time() + Duration::days(2))
+            .await
+            .expect("purge"),
+        1
+    );
+}
+
+both_backends!(
+    fan_out_reaches_only_active_matching_webhooks,
+    leases_never_overlap_and_expired_ones_are_taken_over,
+    a_failed_attempt_schedules_the_retry_and_counts_the_failure,
+    an_ordered_webhook_releases_one_event_at_a_time,
+    disabling_parks_pending_deliveries_and_enabling_resumes_them,
+    idempotency_keys_replay_conflict_and_expire,
+);
