@@ -1053,7 +1053,39 @@ async fn another_accounts_webhooks_and_deliveries_are_invisible(backend: Backend
     assert_eq!(still["disabled"], false);
 }
 
+async fn exception_notices_are_mailed_over_smtp(backend: Backend) {
+    let smtp = common::smtp::SmtpServer::start().await;
+    let server = TestServer::start_with(
+        backend,
+        TestServerOptions {
+            deliver: true,
+            smtp_url: Some(smtp.url.clone()),
+            ..TestServerOptions::default()
+        },
+    )
+    .await;
+    let acme = server.account("acme").await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["account_administrator"])
+        .await;
+    let token = server.token(&acme, &admin, ADMIN_SCOPES).await;
+    let receiver = Receiver::start().await;
+    verified_webhook(&server, &token, &receiver, "app.*").await;
+    receiver.answer_by_default(Reply::Status(502));
+    publish(&server, &token, "app.will.fail", "1").await;
+    let notices = eventually(&server, &token, "/v1/webhook_notifications", |list| {
+        list[0]["sent_at"].is_string()
+    })
+    .await;
+    assert!(notices[0]["send_error"].is_null());
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].recipients, ["admin@example.org"]);
+    assert!(mails[0].data.contains("HTTP 502"), "{}", mails[0].data);
+}
+
 both_backends!(
+    exception_notices_are_mailed_over_smtp,
     another_accounts_webhooks_and_deliveries_are_invisible,
     ordered_webhooks_deliver_strictly_in_event_order,
     a_webhook_rate_limit_is_enforced,

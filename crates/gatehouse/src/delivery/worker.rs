@@ -412,11 +412,24 @@ async fn record_outcomes(
     }
 }
 
-/// Keeps the queue gauges current, forgets expired idempotency keys and mails stored notices,
-/// until `shutdown`.
+/// How often upkeep runs: queue gauges, idempotency keys, mailing notices.
+pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Keeps the queue gauges current, forgets expired idempotency keys and mails stored notices
+/// every `UPKEEP_INTERVAL`, until `shutdown`.
 pub async fn run_upkeep(
     services: Services,
     mailer: Option<Arc<super::mail::Mailer>>,
+    shutdown: watch::Receiver<bool>,
+) {
+    run_upkeep_every(services, mailer, UPKEEP_INTERVAL, shutdown).await;
+}
+
+/// `run_upkeep` at another pace (tests).
+pub async fn run_upkeep_every(
+    services: Services,
+    mailer: Option<Arc<super::mail::Mailer>>,
+    interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut last_purge: Option<Instant> = None;
@@ -443,7 +456,7 @@ pub async fn run_upkeep(
             mail_notifications(&services, mailer).await;
         }
         tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            () = tokio::time::sleep(interval) => {}
             changed = shutdown.changed() => if changed.is_err() { break },
         }
     }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod receiver;
+pub mod smtp;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -160,6 +161,8 @@ pub struct TestServerOptions {
     pub webhook_timeout: Option<std::time::Duration>,
     /// Apply the SSRF rules as production does (tests otherwise may reach 127.0.0.1).
     pub refuse_private_targets: bool,
+    /// Mail notices through this SMTP server (upkeep then runs every 50 ms).
+    pub smtp_url: Option<String>,
 }
 
 /// Worker settings for tests: quick polling and a fixed (zero) jitter, so the retry schedule
@@ -202,7 +205,18 @@ impl TestServer {
             let (stop, shutdown) = tokio::sync::watch::channel(false);
             let settings = options.worker.unwrap_or_else(test_worker_settings);
             tokio::spawn(worker::run(services.clone(), settings, shutdown.clone()));
-            tokio::spawn(worker::run_upkeep(services.clone(), None, shutdown));
+            let mailer = options.smtp_url.as_deref().map(|url| {
+                Arc::new(
+                    gatehouse::delivery::mail::Mailer::from_url(url, "gatehouse@example.org")
+                        .expect("SMTP URL"),
+                )
+            });
+            tokio::spawn(worker::run_upkeep_every(
+                services.clone(),
+                mailer,
+                std::time::Duration::from_millis(50),
+                shutdown,
+            ));
             stop
         });
         Self {
