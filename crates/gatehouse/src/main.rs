@@ -11,7 +11,10 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gatehouse::auth::{RoleSet, ScopeSet};
-use gatehouse::config::{DatabaseSettings, LogSettings, ServeSettings};
+use gatehouse::config::{DatabaseSettings, DeliverySettings, LogSettings, ServeSettings};
+use gatehouse::delivery::mail::Mailer;
+use gatehouse::delivery::sender::{SenderSettings, TargetPolicy};
+use gatehouse::delivery::worker::{self, WorkerSettings};
 use gatehouse::domain::{AccountId, ScimPatchResponse, TokenId};
 use gatehouse::http::{AppState, router};
 use gatehouse::service::{
@@ -169,7 +172,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(settings) => {
             let cache_ttl = Duration::from_secs(settings.credential_cache_ttl_secs);
             let services =
-                Services::with_credential_cache_ttl(store, Arc::new(SystemClock), cache_ttl);
+                Services::with_credential_cache_ttl(store, Arc::new(SystemClock), cache_ttl)
+                    .with_base_url(&settings.base_url())
+                    .with_sender(sender_settings(&settings.delivery));
             services.follow_credential_changes();
             serve(services, settings).await
         }
@@ -183,7 +188,57 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// How webhooks are sent, from the settings.
+fn sender_settings(delivery: &DeliverySettings) -> SenderSettings {
+    SenderSettings {
+        timeout: Duration::from_secs(delivery.webhook_timeout_secs.max(1)),
+        targets: TargetPolicy {
+            allow_private: delivery.allow_private_targets,
+            allowed_networks: delivery.allowed_target_networks.clone(),
+        },
+        ..SenderSettings::default()
+    }
+}
+
+/// Starts the delivery worker and its upkeep (unless turned off); both stop when `shutdown`
+/// turns true.
+fn start_delivery(
+    services: &Services,
+    settings: &DeliverySettings,
+    shutdown: &tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mailer = match &settings.smtp_url {
+        Some(url) => Some(Arc::new(
+            Mailer::from_url(url, &settings.smtp_from).context("GATEHOUSE_SMTP_URL")?,
+        )),
+        None => None,
+    };
+    let mut tasks = vec![tokio::spawn(worker::run_upkeep(
+        services.clone(),
+        mailer,
+        shutdown.clone(),
+    ))];
+    if settings.delivery_enabled {
+        let worker_settings = WorkerSettings {
+            max_in_flight: settings.delivery_concurrency.max(1),
+            max_in_flight_per_webhook: settings.delivery_concurrency_per_webhook.max(1),
+            poll_interval: Duration::from_millis(settings.delivery_poll_interval_ms.max(10)),
+            lease: Duration::from_secs(settings.webhook_timeout_secs.max(1) * 2 + 30),
+            instance_name: settings.instance_name.clone(),
+            ..WorkerSettings::default()
+        };
+        tasks.push(tokio::spawn(worker::run(
+            services.clone(),
+            worker_settings,
+            shutdown.clone(),
+        )));
+    }
+    Ok(tasks)
+}
+
 async fn serve(services: Services, settings: ServeSettings) -> anyhow::Result<()> {
+    let (stop_delivery, delivery_shutdown) = tokio::sync::watch::channel(false);
+    let delivery = start_delivery(&services, &settings.delivery, &delivery_shutdown)?;
     let state = AppState::new(
         services,
         &settings.base_url(),
@@ -208,8 +263,17 @@ async fn serve(services: Services, settings: ServeSettings) -> anyhow::Result<()
             tokio::time::sleep(grace).await;
         } => tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; exiting"),
     }
+    // Attempts in flight finish and are recorded; anything not yet sent stays queued.
+    let _ = stop_delivery.send(true);
+    let _ = tokio::time::timeout(grace, futures_join(delivery)).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    for task in tasks {
+        let _ = task.await;
+    }
 }
 
 async fn shutdown_signal() {

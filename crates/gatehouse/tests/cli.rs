@@ -151,6 +151,7 @@ fn bootstrap_with_the_cli_then_use_the_token_over_http_without_logging_secrets()
     assert!(stderr.contains("not shown again"));
 
     let server = Server::start(&database_url);
+    gatehouse::delivery::install_crypto_provider();
     let client = reqwest::blocking::Client::new();
     let me: Value = client
         .get(format!("{}/v1/me", server.base_url))
