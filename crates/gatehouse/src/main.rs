@@ -9,19 +9,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use gatehouse::auth::{RoleSet, ScopeSet};
 use gatehouse::config::{DatabaseSettings, DeliverySettings, LogSettings, ServeSettings};
 use gatehouse::delivery::mail::Mailer;
 use gatehouse::delivery::sender::{SenderSettings, TargetPolicy};
 use gatehouse::delivery::worker::{self, WorkerSettings};
-use gatehouse::domain::{AccountId, ScimPatchResponse, TokenId};
+use gatehouse::domain::{AccountId, DeliveryStatus, ScimPatchResponse, TokenId, WebhookId};
 use gatehouse::http::{AppState, router};
 use gatehouse::service::{
-    AccountChanges, DEFAULT_TOKEN_EXPIRY_DAYS, NewAccount, NewPerson, NewToken, Services,
-    SystemClock, TokenExpiry, TokenView,
+    AccountChanges, DEFAULT_BASE_URL, DEFAULT_TOKEN_EXPIRY_DAYS, DeliveryView, NewAccount,
+    NewPerson, NewToken, NewWebhook, ServiceError, Services, SystemClock, TokenExpiry, TokenView,
+    WebhookChanges, WebhookView,
 };
-use gatehouse::store::{self, ListQuery, TokenOwnerFilter};
+use gatehouse::store::{
+    self, DeliveryFilter, ListQuery, SortDirection, SortField, TokenOwnerFilter, WebhookFilter,
+};
 use output::Output;
 
 #[derive(Parser)]
@@ -54,6 +57,9 @@ enum Command {
     /// Personal access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Webhooks of an account (`gatehouse serve` sends their messages).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
 }
 
 #[derive(Subcommand)]
@@ -149,6 +155,107 @@ enum TokenCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// List an account's webhooks, every page.
+    List {
+        #[arg(long)]
+        account: String,
+        /// Only disabled webhooks.
+        #[arg(long, conflicts_with = "enabled")]
+        disabled: bool,
+        /// Only enabled webhooks (verified or not).
+        #[arg(long)]
+        enabled: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a webhook. It stays unverified, and is sent nothing else, until the owner of the
+    /// URI calls the callback in the `webhook.verify` message `gatehouse serve` sends it.
+    // The delivery settings are read as `serve` reads them, for the SSRF check of the URI;
+    // those that only matter to a running worker are hidden here.
+    #[command(
+        mut_arg("delivery_enabled", |arg| arg.hide(true)),
+        mut_arg("delivery_concurrency", |arg| arg.hide(true)),
+        mut_arg("delivery_concurrency_per_webhook", |arg| arg.hide(true)),
+        mut_arg("delivery_poll_interval_ms", |arg| arg.hide(true)),
+        mut_arg("instance_name", |arg| arg.hide(true)),
+        mut_arg("smtp_url", |arg| arg.hide(true)),
+        mut_arg("smtp_from", |arg| arg.hide(true)),
+    )]
+    Create(Box<CreateWebhookArgs>),
+    /// Disable a webhook: its pending deliveries wait until it is enabled again.
+    Disable {
+        #[arg(long)]
+        account: String,
+        id: uuid::Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enable a webhook (also one disabled after repeated failures); its failure count restarts.
+    Enable {
+        #[arg(long)]
+        account: String,
+        id: uuid::Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A webhook's latest 100 deliveries, newest first.
+    Deliveries {
+        #[arg(long)]
+        account: String,
+        id: uuid::Uuid,
+        /// pending, succeeded or failed.
+        #[arg(long, value_parser = parse_delivery_status)]
+        status: Option<DeliveryStatus>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `webhook create`: the webhook, and the settings `serve` also reads that decide which URIs
+/// are accepted and where the verification callback points.
+#[derive(Args)]
+struct CreateWebhookArgs {
+    #[arg(long)]
+    account: String,
+    /// A catalog event (`scim_user.create`), a namespace wildcard (`person.*`) or a custom
+    /// event (`app.invoice.paid`).
+    #[arg(long)]
+    event: String,
+    /// Where messages are POSTed (http or https).
+    #[arg(long)]
+    uri: String,
+    /// Defaults to the event.
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    description: Option<String>,
+    /// Comma-separated addresses told about failures; default: every account administrator.
+    #[arg(long)]
+    mail_exceptions_to: Option<String>,
+    /// Deliver strictly in event order, one message at a time.
+    #[arg(long)]
+    ordered: bool,
+    /// At most this many attempts per second (per `serve` process).
+    #[arg(long)]
+    rate_limit_per_second: Option<u32>,
+    /// Create it disabled: it is sent nothing but its verification message.
+    #[arg(long)]
+    disabled: bool,
+    /// The public URL of `gatehouse serve`; the verification callback starts with it.
+    #[arg(long, env = "GATEHOUSE_BASE_URL", default_value = DEFAULT_BASE_URL)]
+    base_url: String,
+    #[command(flatten)]
+    delivery: DeliverySettings,
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_delivery_status(raw: &str) -> Result<DeliveryStatus, String> {
+    DeliveryStatus::parse(raw).ok_or_else(|| "use pending, succeeded or failed".to_owned())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -157,6 +264,14 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
+            // "Validation failed" says nothing by itself: name every problem.
+            if let Some(ServiceError::Invalid { errors, .. }) = error.downcast_ref()
+                && errors.len() > 1
+            {
+                for problem in errors {
+                    eprintln!("  - {problem}");
+                }
+            }
             ExitCode::FAILURE
         }
     }
@@ -185,6 +300,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Account(command) => account(&cli_services(store), command).await,
         Command::Person(command) => person(&cli_services(store), command).await,
         Command::Token(command) => token(&cli_services(store), command).await,
+        Command::Webhook(command) => webhook(cli_services(store), command).await,
     }
 }
 
@@ -415,4 +531,113 @@ async fn token(services: &Services, command: TokenCommand) -> anyhow::Result<()>
             Output::new(json).tokens(&[TokenView::new(&token, services.clock.now())])
         }
     }
+}
+
+async fn webhook(services: Services, command: WebhookCommand) -> anyhow::Result<()> {
+    match command {
+        WebhookCommand::List {
+            account,
+            disabled,
+            enabled,
+            json,
+        } => {
+            let account = services.account(&account_id(&account)?).await?;
+            let filter = WebhookFilter {
+                disabled: (disabled || enabled).then_some(disabled),
+            };
+            let mut views = Vec::new();
+            let mut query = ListQuery {
+                offset: 0,
+                limit: 100,
+                sort: Vec::new(),
+            };
+            loop {
+                let listing = services.webhooks(&account, None, filter, &query).await?;
+                views.extend(listing.items.iter().map(WebhookView::new));
+                if listing.items.len() < query.limit as usize {
+                    break;
+                }
+                query.offset += u64::from(query.limit);
+            }
+            Output::new(json).webhooks(&views)
+        }
+        WebhookCommand::Create(arguments) => {
+            let CreateWebhookArgs {
+                account,
+                event,
+                uri,
+                name,
+                description,
+                mail_exceptions_to,
+                ordered,
+                rate_limit_per_second,
+                disabled,
+                base_url,
+                delivery,
+                json,
+            } = *arguments;
+            let services = services
+                .with_base_url(&base_url)
+                .with_sender(sender_settings(&delivery));
+            let account = services.account(&account_id(&account)?).await?;
+            let new = NewWebhook {
+                name,
+                event,
+                uri,
+                disabled,
+                description,
+                webhook_policy_id: None,
+                mail_exceptions_to,
+                ordered,
+                rate_limit_per_second,
+            };
+            let webhook = services.create_webhook(&account, None, new).await?;
+            Output::new(json).created_webhook(&WebhookView::new(&webhook), &services.base_url)
+        }
+        WebhookCommand::Disable { account, id, json } => {
+            set_webhook_disabled(&services, &account, id, true, json).await
+        }
+        WebhookCommand::Enable { account, id, json } => {
+            set_webhook_disabled(&services, &account, id, false, json).await
+        }
+        WebhookCommand::Deliveries {
+            account,
+            id,
+            status,
+            json,
+        } => {
+            let account = services.account(&account_id(&account)?).await?;
+            let filter = DeliveryFilter {
+                webhook_id: Some(WebhookId(id)),
+                status,
+                ..DeliveryFilter::default()
+            };
+            let query = ListQuery {
+                offset: 0,
+                limit: 100,
+                sort: vec![(SortField::CreatedAt, SortDirection::Descending)],
+            };
+            let listing = services.deliveries(&account, None, &filter, &query).await?;
+            let views: Vec<DeliveryView> = listing.items.iter().map(DeliveryView::new).collect();
+            Output::new(json).deliveries(&views)
+        }
+    }
+}
+
+async fn set_webhook_disabled(
+    services: &Services,
+    account: &str,
+    id: uuid::Uuid,
+    disabled: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let account = services.account(&account_id(account)?).await?;
+    let changes = WebhookChanges {
+        disabled: Some(disabled),
+        ..WebhookChanges::default()
+    };
+    let webhook = services
+        .update_webhook(&account, None, WebhookId(id), changes)
+        .await?;
+    Output::new(json).webhooks(&[WebhookView::new(&webhook)])
 }

@@ -2,8 +2,8 @@
 //! Results go to stdout, notes to stderr, so `$(gatehouse token create …)` captures the secret
 //! and nothing else.
 
-use gatehouse::domain::{Account, Person};
-use gatehouse::service::{PersonView, TokenView};
+use gatehouse::domain::{Account, DeliveryStatus, Person};
+use gatehouse::service::{DeliveryView, PersonView, TokenView, VERIFICATION_PATH, WebhookView};
 use serde::Serialize;
 
 pub struct Output {
@@ -119,6 +119,93 @@ impl Output {
         println!("{secret}");
         Ok(())
     }
+
+    pub fn webhooks(&self, webhooks: &[WebhookView]) -> anyhow::Result<()> {
+        if self.json {
+            return print_json(&webhooks);
+        }
+        let rows = webhooks
+            .iter()
+            .map(|webhook| {
+                vec![
+                    webhook.id.to_string(),
+                    webhook.name.clone(),
+                    webhook.event.clone(),
+                    webhook.uri.clone(),
+                    json_name(&webhook.state),
+                    webhook.consecutive_failures.to_string(),
+                    webhook.created_at.to_rfc3339(),
+                ]
+            })
+            .collect();
+        print_table(
+            &["ID", "NAME", "EVENT", "URI", "STATE", "FAILURES", "CREATED"],
+            rows,
+        );
+        Ok(())
+    }
+
+    /// The new webhook like any listing on stdout, and on stderr what it still waits for.
+    pub fn created_webhook(&self, webhook: &WebhookView, base_url: &str) -> anyhow::Result<()> {
+        self.webhooks(std::slice::from_ref(webhook))?;
+        eprintln!(
+            "Webhook {:?} ({}) is unverified: it is sent nothing else until the owner of {} \
+             calls the callback ({base_url}{VERIFICATION_PATH}/…) in the webhook.verify \
+             message, which `gatehouse serve` sends.",
+            webhook.name, webhook.id, webhook.uri
+        );
+        Ok(())
+    }
+
+    pub fn deliveries(&self, deliveries: &[DeliveryView]) -> anyhow::Result<()> {
+        if self.json {
+            return print_json(&deliveries);
+        }
+        let rows = deliveries
+            .iter()
+            .map(|delivery| {
+                vec![
+                    delivery.id.to_string(),
+                    delivery.event.clone(),
+                    delivery.status.as_str().to_owned(),
+                    delivery.attempt.to_string(),
+                    delivery
+                        .response_status
+                        .map(|status| status.to_string())
+                        .or_else(|| delivery.error.clone())
+                        .unwrap_or_default(),
+                    delivery.created_at.to_rfc3339(),
+                    match (delivery.next_attempt_at, delivery.status) {
+                        (Some(at), _) => at.to_rfc3339(),
+                        // Waits for the webhook to be enabled and verified again.
+                        (None, DeliveryStatus::Pending) => "parked".to_owned(),
+                        (None, _) => "-".to_owned(),
+                    },
+                ]
+            })
+            .collect();
+        print_table(
+            &[
+                "ID",
+                "EVENT",
+                "STATUS",
+                "ATTEMPTS",
+                "RESPONSE",
+                "CREATED",
+                "NEXT ATTEMPT",
+            ],
+            rows,
+        );
+        Ok(())
+    }
+}
+
+/// An enum's name as its JSON shows it (`unverified`, `failing`).
+fn json_name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|name| name.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {

@@ -1,5 +1,8 @@
 //! The `gatehouse` binary as a user runs it: the admin CLI, `serve` with its logs, and shutdown.
 
+#[path = "common/receiver.rs"]
+mod receiver;
+
 use std::io::Read;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -40,11 +43,17 @@ struct Server {
 
 impl Server {
     fn start(database_url: &str) -> Self {
+        Self::start_with_env(database_url, &[])
+    }
+
+    /// `serve` with extra environment variables.
+    fn start_with_env(database_url: &str, environment: &[(&str, &str)]) -> Self {
         let port = free_port();
         let child = Command::new(BINARY)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("GATEHOUSE_DATABASE_URL", database_url)
             .env("GATEHOUSE_LOG_LEVEL", "trace")
+            .envs(environment.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -80,6 +89,16 @@ impl Server {
             .read_to_string(&mut logs)
             .expect("read stdout");
         (exit.success(), logs)
+    }
+}
+
+/// A test that fails midway must not leave its server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -356,4 +375,380 @@ fn account_update_changes_the_scim_patch_response_setting() {
         &["account", "update", "nobody", "--name", "X"],
     );
     assert!(!missing.status.success());
+}
+
+/// The JSON array a `--json` command printed.
+fn json_array(stdout: &str) -> Vec<Value> {
+    serde_json::from_str::<Value>(stdout)
+        .expect("JSON")
+        .as_array()
+        .expect("an array")
+        .clone()
+}
+
+#[test]
+fn webhook_cli_creates_unverified_lists_disables_and_enables() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let database_url = format!("sqlite://{}/gatehouse.db", folder.path().display());
+    succeed(
+        &database_url,
+        &["account", "create", "acme", "--name", "Acme"],
+    );
+
+    let (stdout, stderr) = succeed(
+        &database_url,
+        &[
+            "webhook",
+            "create",
+            "--account",
+            "acme",
+            "--event",
+            "person.*",
+            "--uri",
+            "https://93.184.215.14/hooks/gatehouse",
+            "--description",
+            "HR sync",
+            "--mail-exceptions-to",
+            "ops@example.org, dev@example.org",
+            "--ordered",
+            "--rate-limit-per-second",
+            "5",
+            "--json",
+        ],
+    );
+    let created = json_array(&stdout);
+    assert_eq!(created.len(), 1, "{stdout}");
+    let webhook = &created[0];
+    assert_eq!(webhook["account_id"], "acme");
+    assert_eq!(webhook["event"], "person.*");
+    assert_eq!(
+        webhook["name"], "person.*",
+        "the name defaults to the event"
+    );
+    assert_eq!(webhook["uri"], "https://93.184.215.14/hooks/gatehouse");
+    assert_eq!(webhook["description"], "HR sync");
+    assert_eq!(
+        webhook["mail_exceptions_to"],
+        "ops@example.org, dev@example.org"
+    );
+    assert_eq!(webhook["ordered"], true);
+    assert_eq!(webhook["rate_limit_per_second"], 5);
+    assert_eq!(webhook["disabled"], false);
+    assert_eq!(webhook["verified"], false);
+    assert_eq!(webhook["state"], "unverified");
+    assert!(webhook["verification_sent_at"].is_string(), "{webhook}");
+    assert!(webhook.get("verification_hash").is_none(), "{webhook}");
+    assert!(
+        stderr.contains("unverified") && stderr.contains("gatehouse serve"),
+        "{stderr}"
+    );
+    let id = webhook["id"].as_str().expect("id").to_owned();
+
+    // The verification message is queued in the same transaction, for `serve` to send.
+    let (stdout, _) = succeed(
+        &database_url,
+        &["webhook", "deliveries", "--account", "acme", &id, "--json"],
+    );
+    let deliveries = json_array(&stdout);
+    assert_eq!(deliveries.len(), 1, "{stdout}");
+    assert_eq!(deliveries[0]["event"], "webhook.verify");
+    assert_eq!(deliveries[0]["status"], "pending");
+
+    let (stdout, _) = succeed(
+        &database_url,
+        &[
+            "webhook",
+            "create",
+            "--account",
+            "acme",
+            "--event",
+            "app.invoice.paid",
+            "--uri",
+            "https://93.184.215.14/invoices",
+            "--name",
+            "Invoices",
+            "--disabled",
+            "--json",
+        ],
+    );
+    let second = json_array(&stdout)[0].clone();
+    assert_eq!(second["state"], "disabled");
+    assert_eq!(second["disabled_reason"], "manual");
+
+    let (table, _) = succeed(&database_url, &["webhook", "list", "--account", "acme"]);
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(
+        table.contains(&id) && table.contains("Invoices") && table.contains("unverified"),
+        "{table}"
+    );
+    let listed = |filter: &[&str]| -> Vec<String> {
+        let mut arguments = vec!["webhook", "list", "--account", "acme", "--json"];
+        arguments.extend_from_slice(filter);
+        let (stdout, _) = succeed(&database_url, &arguments);
+        json_array(&stdout)
+            .iter()
+            .map(|webhook| webhook["name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    assert_eq!(listed(&[]), ["person.*", "Invoices"]);
+    assert_eq!(listed(&["--enabled"]), ["person.*"]);
+    assert_eq!(listed(&["--disabled"]), ["Invoices"]);
+
+    let (stdout, _) = succeed(
+        &database_url,
+        &["webhook", "disable", "--account", "acme", &id, "--json"],
+    );
+    let disabled = json_array(&stdout);
+    assert_eq!(disabled[0]["disabled"], true);
+    assert_eq!(disabled[0]["state"], "disabled");
+    assert_eq!(listed(&["--disabled"]), ["person.*", "Invoices"]);
+    assert!(listed(&["--enabled"]).is_empty());
+
+    let (stdout, _) = succeed(
+        &database_url,
+        &["webhook", "enable", "--account", "acme", &id],
+    );
+    assert!(
+        stdout.starts_with("ID") && stdout.contains("unverified"),
+        "{stdout}"
+    );
+    assert_eq!(listed(&["--enabled"]), ["person.*"]);
+
+    let missing = gatehouse(
+        &database_url,
+        &[
+            "webhook",
+            "disable",
+            "--account",
+            "acme",
+            "01a2273a-6200-74d6-b306-ccbbdcc9ac0f",
+        ],
+    );
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("Webhook not found"));
+}
+
+#[test]
+fn webhook_cli_refuses_internal_targets_unless_allowed() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let database_url = format!("sqlite://{}/gatehouse.db", folder.path().display());
+    succeed(
+        &database_url,
+        &["account", "create", "acme", "--name", "Acme"],
+    );
+    let create = |uri: &str, extra: &[&str], environment: &[(&str, &str)]| {
+        let mut arguments = vec![
+            "webhook",
+            "create",
+            "--account",
+            "acme",
+            "--event",
+            "person.create",
+            "--uri",
+            uri,
+            "--json",
+        ];
+        arguments.extend_from_slice(extra);
+        Command::new(BINARY)
+            .args(&arguments)
+            .env("GATEHOUSE_DATABASE_URL", &database_url)
+            .env_remove("GATEHOUSE_ALLOW_PRIVATE_TARGETS")
+            .env_remove("GATEHOUSE_ALLOWED_TARGET_NETWORKS")
+            .envs(environment.iter().copied())
+            .output()
+            .expect("run gatehouse")
+    };
+
+    for uri in [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:9/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.1.2.3/hook",
+    ] {
+        let refused = create(uri, &[], &[]);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{uri} was accepted");
+        assert!(refused.stdout.is_empty(), "nothing printed for {uri}");
+        assert!(
+            stderr.contains("GATEHOUSE_ALLOW_PRIVATE_TARGETS"),
+            "{uri}: {stderr}"
+        );
+    }
+    let refused = create("http://127.0.0.1:9/hook", &[], &[]);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("uri: 127.0.0.1 is a loopback address"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let (stdout, _) = succeed(
+        &database_url,
+        &["webhook", "list", "--account", "acme", "--json"],
+    );
+    assert!(json_array(&stdout).is_empty(), "nothing was created");
+
+    let allowed = create(
+        "http://127.0.0.1:9/hook",
+        &["--allow-private-targets", "true"],
+        &[],
+    );
+    assert!(
+        allowed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+    let allowed = create(
+        "http://localhost:9/hook",
+        &[],
+        &[("GATEHOUSE_ALLOW_PRIVATE_TARGETS", "true")],
+    );
+    assert!(allowed.status.success());
+    let allowed = create(
+        "http://10.1.2.3/hook",
+        &[],
+        &[("GATEHOUSE_ALLOWED_TARGET_NETWORKS", "10.1.0.0/16")],
+    );
+    assert!(
+        allowed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+    let outside = create(
+        "http://10.2.0.1/hook",
+        &["--allowed-target-networks", "10.1.0.0/16"],
+        &[],
+    );
+    assert!(
+        !outside.status.success(),
+        "only the listed network is allowed"
+    );
+    let (stdout, _) = succeed(
+        &database_url,
+        &["webhook", "list", "--account", "acme", "--json"],
+    );
+    assert_eq!(json_array(&stdout).len(), 3);
+
+    let invalid = create(
+        "ftp://example.org/x",
+        &["--rate-limit-per-second", "0"],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&invalid.stderr);
+    assert!(!invalid.status.success());
+    assert!(
+        stderr.contains("rate_limit_per_second must be between 1 and 10000")
+            && stderr.contains("the scheme \"ftp\" is not supported"),
+        "every problem is named: {stderr}"
+    );
+}
+
+/// The whole flow an operator follows: `webhook create` from the CLI, `serve` sends the
+/// verification message, the receiver calls the callback (which starts with `--base-url`), and
+/// the webhook is verified.
+#[tokio::test(flavor = "multi_thread")]
+async fn webhook_created_with_the_cli_is_verified_through_serve() {
+    // The receiver calls the callback with reqwest, which needs a TLS provider chosen.
+    gatehouse::delivery::install_crypto_provider();
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let database_url = format!("sqlite://{}/gatehouse.db", folder.path().display());
+    let receiver = receiver::Receiver::start().await;
+    let (database, receiver_url) = (database_url.clone(), receiver.url.clone());
+    let (server, webhook) = tokio::task::spawn_blocking(move || {
+        succeed(&database, &["account", "create", "acme", "--name", "Acme"]);
+        let server = Server::start_with_env(
+            &database,
+            &[
+                ("GATEHOUSE_ALLOW_PRIVATE_TARGETS", "true"),
+                ("GATEHOUSE_DELIVERY_POLL_INTERVAL_MS", "50"),
+            ],
+        );
+        let (stdout, _) = succeed(
+            &database,
+            &[
+                "webhook",
+                "create",
+                "--account",
+                "acme",
+                "--event",
+                "app.*",
+                "--uri",
+                &receiver_url,
+                "--base-url",
+                &format!("{}/", server.base_url),
+                "--allow-private-targets",
+                "true",
+                "--json",
+            ],
+        );
+        (server, json_array(&stdout)[0].clone())
+    })
+    .await
+    .expect("CLI");
+    let id = webhook["id"].as_str().expect("id").to_owned();
+
+    let verify = receiver
+        .wait_for(1, |request| request.event() == "webhook.verify")
+        .await;
+    assert_eq!(verify[0].header("x-gatehouse-webhook"), Some(id.as_str()));
+    let message = verify[0].json();
+    let callback = message["payload"]["callback"].as_str().expect("callback");
+    assert!(
+        callback.starts_with(&format!(
+            "{}/v1/webhook_verifications/ghv_",
+            server.base_url
+        )),
+        "{callback}"
+    );
+
+    let database = database_url.clone();
+    let verified = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (stdout, _) = succeed(
+                &database,
+                &["webhook", "list", "--account", "acme", "--json"],
+            );
+            let webhook = json_array(&stdout)[0].clone();
+            if webhook["verified"] == true || Instant::now() > deadline {
+                return webhook;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .expect("CLI");
+    assert_eq!(verified["state"], "active", "{verified}");
+
+    let database = database_url.clone();
+    let deliveries = tokio::task::spawn_blocking(move || {
+        let (stdout, _) = succeed(
+            &database,
+            &[
+                "webhook",
+                "deliveries",
+                "--account",
+                "acme",
+                &id,
+                "--status",
+                "succeeded",
+                "--json",
+            ],
+        );
+        json_array(&stdout)
+    })
+    .await
+    .expect("CLI");
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0]["event"], "webhook.verify");
+    assert_eq!(deliveries[0]["attempt"], 1);
+    assert!(
+        deliveries[0]["payload"]["payload"]["callback"]
+            .as_str()
+            .is_some_and(|shown| shown.ends_with("/[redacted]")),
+        "the one-time callback is not shown: {}",
+        deliveries[0]
+    );
+    let (clean_exit, logs) = tokio::task::spawn_blocking(move || server.terminate())
+        .await
+        .expect("terminate");
+    assert!(clean_exit, "{logs}");
 }
