@@ -724,6 +724,10 @@ async fn webhooks_refuse_bad_fields(backend: Backend) {
             json!({ "event": "app.*", "uri": "https://example.org/h", "mail_exceptions_to": "not-an-address" }),
             "mail_exceptions_to",
         ),
+        (
+            json!({ "event": "app.*", "uri": "https://example.org/h", "webhook_policy_id": "0190c0de-0000-7000-8000-000000000001" }),
+            "no webhook policy",
+        ),
     ] {
         let response = server
             .post("/v1/webhooks", &token)

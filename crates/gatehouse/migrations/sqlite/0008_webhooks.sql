@@ -84,7 +84,9 @@ CREATE TABLE webhook_notifications (
     body         TEXT NOT NULL,
     created_at   TEXT NOT NULL,
     sent_at      TEXT,
-    send_error   TEXT
+    send_error   TEXT,
+    -- Held by the process mailing it, so several nodes never mail one notice twice.
+    locked_until TEXT
 ) STRICT;
 CREATE INDEX webhook_notifications_by_account ON webhook_notifications (account_id, created_at, id);
 CREATE INDEX webhook_notifications_unsent ON webhook_notifications (created_at) WHERE sent_at IS NULL;

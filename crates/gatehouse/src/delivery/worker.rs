@@ -463,7 +463,13 @@ pub async fn run_upkeep_every(
 }
 
 async fn mail_notifications(services: &Services, mailer: &super::mail::Mailer) {
-    let unsent = match services.store.unsent_notifications(50).await {
+    let now = services.clock.now();
+    let lease_until = now + chrono::Duration::minutes(5);
+    let unsent = match services
+        .store
+        .claim_unsent_notifications(now, lease_until, 50)
+        .await
+    {
         Ok(unsent) => unsent,
         Err(error) => {
             tracing::warn!(%error, "reading unsent notifications failed");

@@ -277,16 +277,21 @@ impl Services {
                 }
             }
         }
-        match crate::delivery::sender::check_uri_syntax(&webhook.uri) {
-            Err(problem) => problems.push(format!("uri: {problem}")),
-            Ok(_) if check_target => {
-                if let Err(problem) = self.sender.check_uri(&webhook.uri).await {
-                    problems.push(format!("uri: {problem}"));
-                }
-            }
-            Ok(_) => {}
+        if let Some(policy) = webhook.webhook_policy_id {
+            // Policies arrive with their own records (issue 5); until then no id names one.
+            problems.push(format!(
+                "webhook_policy_id: no webhook policy {policy} exists in this account"
+            ));
         }
-        problems.into_result()
+        if let Err(problem) = crate::delivery::sender::check_uri_syntax(&webhook.uri) {
+            problems.push(format!("uri: {problem}"));
+        }
+        problems.into_result()?;
+        // Resolving the host is the one slow check: only for an otherwise valid webhook.
+        if check_target && let Err(problem) = self.sender.check_uri(&webhook.uri).await {
+            return Err(ServiceError::invalid(vec![format!("uri: {problem}")]));
+        }
+        Ok(())
     }
 
     pub async fn update_webhook(

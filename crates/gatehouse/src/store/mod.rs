@@ -420,7 +420,13 @@ pub trait Store: Send + Sync + 'static {
         account: &AccountId,
         query: &ListQuery,
     ) -> StoreResult<Listing<WebhookNotification>>;
-    async fn unsent_notifications(&self, limit: u32) -> StoreResult<Vec<WebhookNotification>>;
+    /// Leases notices waiting to be mailed, so that one process mails each.
+    async fn claim_unsent_notifications(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookNotification>>;
     async fn mark_notification(
         &self,
         id: uuid::Uuid,

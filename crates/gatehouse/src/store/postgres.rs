@@ -93,6 +93,7 @@ async fn notify_deliveries_ready(connection: &mut sqlx::PgConnection) -> Result<
 /// Claims take row locks and skip rows another worker has locked, so workers on many nodes
 /// never lease the same delivery.
 const CLAIM_LOCK: &str = "FOR UPDATE OF d SKIP LOCKED";
+const NOTIFICATION_LOCK: &str = "FOR UPDATE OF n SKIP LOCKED";
 
 /// Calls `on_change` for every notification on `channel`, in the background. When the
 /// listening connection is lost, notifications may have been missed, so that counts as one too.

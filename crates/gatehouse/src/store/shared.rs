@@ -859,8 +859,13 @@ impl Store for Backend {
         notifications(&self.pool, account, query).await
     }
 
-    async fn unsent_notifications(&self, limit: u32) -> StoreResult<Vec<WebhookNotification>> {
-        unsent_notifications(&self.pool, limit).await
+    async fn claim_unsent_notifications(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookNotification>> {
+        claim_unsent_notifications(&self.pool, now, lease_until, limit).await
     }
 
     async fn mark_notification(&self, id: Uuid, sent_at: Option<DateTime<Utc>>, send_error: Option<&str>) -> StoreResult<()> {

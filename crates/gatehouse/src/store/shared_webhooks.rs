@@ -1093,11 +1093,22 @@ async fn notifications(
     })
 }
 
-async fn unsent_notifications(pool: &Pool<Db>, limit: u32) -> StoreResult<Vec<WebhookNotification>> {
+/// Leases up to `limit` notices waiting to be mailed (never mailed, never failed) until
+/// `lease_until`, so that of several processes only one mails each.
+async fn claim_unsent_notifications(
+    pool: &Pool<Db>,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u32,
+) -> StoreResult<Vec<WebhookNotification>> {
     let rows: Vec<NotificationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {NOTIFICATION_COLUMNS} FROM webhook_notifications WHERE sent_at IS NULL \
-         AND send_error IS NULL ORDER BY created_at LIMIT $1"
+        "UPDATE webhook_notifications SET locked_until = $2 WHERE id IN ( \
+         SELECT n.id FROM webhook_notifications n WHERE n.sent_at IS NULL AND n.send_error IS NULL \
+         AND (n.locked_until IS NULL OR n.locked_until < $1) ORDER BY n.created_at LIMIT $3 \
+         {NOTIFICATION_LOCK}) RETURNING {NOTIFICATION_COLUMNS}"
     )))
+    .bind(truncate_to_micros(now))
+    .bind(truncate_to_micros(lease_until))
     .bind(i64::from(limit))
     .fetch_all(pool)
     .await?;

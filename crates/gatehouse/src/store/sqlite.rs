@@ -89,6 +89,7 @@ fn follow_credential_changes(
 /// One SQLite file has one writer at a time, so a claim (a single `UPDATE`) can't interleave
 /// with another; there is nothing to skip.
 const CLAIM_LOCK: &str = "";
+const NOTIFICATION_LOCK: &str = "";
 
 /// Only this process uses an embedded database; the store's own signal is enough.
 async fn notify_deliveries_ready(

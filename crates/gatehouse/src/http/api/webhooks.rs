@@ -406,6 +406,7 @@ async fn list_webhook_deliveries(
     responses(
         (status = 202, description = "Queued", body = RedeliveredCount),
         (status = 404, body = ErrorBody),
+        (status = 422, description = "Unknown fields", body = ErrorBody),
         (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
