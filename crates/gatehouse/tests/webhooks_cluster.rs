@@ -1,0 +1,456 @@
+//! Two real `gatehouse serve` processes on one PostgreSQL schema share one delivery queue
+//! (DESIGN.md principle 2): events published through both reach one receiver once each — the
+//! lease and `FOR UPDATE SKIP LOCKED` keep the two workers from sending the same delivery — and
+//! both processes take part in sending. Black-box: the processes are the built binary, the
+//! receiver a real HTTP server on 127.0.0.1.
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::receiver::Receiver;
+use gatehouse::auth::{RoleSet, ScopeSet};
+use gatehouse::service::{NewAccount, NewPerson, NewToken, Services, SystemClock, TokenExpiry};
+use gatehouse::store::{PostgresStore, Store};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::postgres::PgConnectOptions;
+use tokio::time::Instant;
+
+const EVENTS: usize = 10_000;
+/// Requests in flight at once while publishing, spread over both processes.
+const PUBLISHERS: usize = 32;
+/// How long after the last publish every message must have arrived and been recorded.
+const DELIVERY_DEADLINE: Duration = Duration::from_secs(15);
+/// The whole test, start-up to last assertion.
+const TEST_DEADLINE: Duration = Duration::from_secs(55);
+
+/// A fresh schema in the test PostgreSQL, dropped at the end.
+struct Schema {
+    admin_url: String,
+    name: String,
+    /// `admin_url` with the schema as the search path: what the processes connect to.
+    url: String,
+}
+
+impl Schema {
+    async fn create() -> Self {
+        let admin_url = common::postgres_url();
+        let name = format!("cluster_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|error| {
+            panic!("PostgreSQL at {admin_url} is required for the tests (run scripts/test, which starts one): {error}")
+        });
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+            .execute(&admin)
+            .await
+            .expect("create schema");
+        admin.close().await;
+        // sqlx passes `options` to the server as startup options (libpq's convention).
+        let separator = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{separator}options=-c%20search_path%3D{name}");
+        Self {
+            admin_url,
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop can't await, and the test's runtime may be shutting down: a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let pool = sqlx::PgPool::connect(&url).await.ok()?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP SCHEMA IF EXISTS {name} CASCADE"
+                )))
+                .execute(&pool)
+                .await
+                .ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// One `gatehouse serve` process; killed when dropped.
+struct Node {
+    name: &'static str,
+    base_url: String,
+    log: std::path::PathBuf,
+    _process: tokio::process::Child,
+}
+
+impl Node {
+    async fn start(name: &'static str, database_url: &str, logs: &std::path::Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let log = logs.join(format!("{name}.log"));
+        let output = std::fs::File::create(&log).expect("log file");
+        let process = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--rate-limit-per-minute", "0"])
+            .args(["--delivery-poll-interval-ms", "100"])
+            .args(["--instance-name", name])
+            .env("GATEHOUSE_DATABASE_URL", database_url)
+            .env("GATEHOUSE_ALLOW_PRIVATE_TARGETS", "true")
+            .env("GATEHOUSE_LOG_LEVEL", "warn")
+            .stdin(Stdio::null())
+            .stdout(output.try_clone().expect("log file"))
+            .stderr(output)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start gatehouse serve");
+        let node = Self {
+            name,
+            base_url: format!("http://127.0.0.1:{port}"),
+            log,
+            _process: process,
+        };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = client.get(node.url("/readyz")).send().await;
+            if ready.is_ok_and(|answer| answer.status().is_success()) {
+                return node;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not start: {}",
+                node.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `gatehouse_webhook_deliveries_total` by outcome, from `/metrics`.
+    async fn deliveries_total(&self, client: &reqwest::Client) -> HashMap<String, u64> {
+        let text = client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .filter_map(|line| line.strip_prefix("gatehouse_webhook_deliveries_total{"))
+            .filter_map(|rest| {
+                let (labels, value) = rest.split_once("} ")?;
+                let outcome = labels
+                    .split(',')
+                    .find_map(|label| label.strip_prefix("outcome=\""))?
+                    .trim_end_matches('"');
+                Some((outcome.to_owned(), value.trim().parse::<f64>().ok()? as u64))
+            })
+            .collect()
+    }
+}
+
+/// An account administrator's token, made through the library on the processes' schema.
+async fn administrator_token(schema: &Schema) -> String {
+    let options = PgConnectOptions::from_str(&common::postgres_url())
+        .expect("PostgreSQL URL")
+        .options([("search_path", schema.name.as_str())]);
+    let store = PostgresStore::connect_with(options)
+        .await
+        .expect("open PostgreSQL");
+    store.migrate().await.expect("migrate PostgreSQL");
+    let services = Services::new(Arc::new(store), Arc::new(SystemClock));
+    let account = services
+        .create_account(NewAccount {
+            id: "cluster".to_owned(),
+            name: "Cluster Inc.".to_owned(),
+        })
+        .await
+        .expect("create account");
+    let person = services
+        .create_person(
+            &account,
+            None,
+            NewPerson {
+                name: "Admin".to_owned(),
+                primary_email: "admin@example.org".to_owned(),
+                job_title: None,
+                employee_number: None,
+                disabled: false,
+                roles: RoleSet::parse(["account_administrator"]).expect("roles"),
+            },
+        )
+        .await
+        .expect("create person");
+    let scopes = [
+        "webhooks:read",
+        "webhooks:write",
+        "webhook_deliveries:read",
+        "events:write",
+    ];
+    let token = services
+        .create_token(
+            &account,
+            None,
+            &person,
+            NewToken {
+                name: "cluster test".to_owned(),
+                description: None,
+                scopes: ScopeSet::parse(scopes).expect("scopes"),
+                expiry: TokenExpiry::InDays(7),
+            },
+        )
+        .await
+        .expect("create token");
+    token.secret.expose().to_owned()
+}
+
+/// A verified webhook for `cluster.*` at the receiver, created through `node`.
+async fn verified_webhook(
+    node: &Node,
+    client: &reqwest::Client,
+    token: &str,
+    receiver: &Receiver,
+) -> String {
+    let created = client
+        .post(node.url("/v1/webhooks"))
+        .bearer_auth(token)
+        .json(&json!({ "event": "cluster.*", "uri": receiver.url }))
+        .send()
+        .await
+        .expect("POST /v1/webhooks");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = created.json::<Value>().await.expect("webhook")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let webhook: Value = client
+            .get(node.url(&format!("/v1/webhooks/{id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET webhook")
+            .json()
+            .await
+            .expect("webhook");
+        if webhook["verified"] == true {
+            return id;
+        }
+        assert!(Instant::now() < deadline, "never verified: {webhook}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Publishes events `0..EVENTS` (object ids `evt-00000`, …) from `PUBLISHERS` tasks, each
+/// event through the node of its parity; every one must be answered 202.
+async fn publish_all(nodes: &[Node; 2], client: &reqwest::Client, token: &str) {
+    let urls: Vec<String> = nodes.iter().map(|node| node.url("/v1/events")).collect();
+    let mut publishers = tokio::task::JoinSet::new();
+    for publisher in 0..PUBLISHERS {
+        let (client, token, urls) = (client.clone(), token.to_owned(), urls.clone());
+        publishers.spawn(async move {
+            for index in (publisher..EVENTS).step_by(PUBLISHERS) {
+                let object_id = format!("evt-{index:05}");
+                let answer = client
+                    .post(&urls[index % 2])
+                    .bearer_auth(&token)
+                    .json(&json!({ "event": "cluster.test", "object_id": object_id, "payload": { "n": index } }))
+                    .send()
+                    .await
+                    .expect("POST /v1/events");
+                assert_eq!(answer.status(), StatusCode::ACCEPTED, "publishing {object_id}");
+            }
+        });
+    }
+    while let Some(done) = publishers.join_next().await {
+        done.expect("a publisher");
+    }
+}
+
+/// How many deliveries of the account are in `status`.
+async fn deliveries_in(node: &Node, client: &reqwest::Client, token: &str, status: &str) -> u64 {
+    let answer = client
+        .get(node.url(&format!(
+            "/v1/webhook_deliveries?status={status}&per_page=1"
+        )))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET /v1/webhook_deliveries");
+    answer
+        .headers()
+        .get("x-pagination-total-entries")
+        .and_then(|value| value.to_str().ok()?.parse().ok())
+        .expect("x-pagination-total-entries")
+}
+
+/// A delivery as stored, for failure messages.
+#[derive(Debug, sqlx::FromRow)]
+#[allow(dead_code)] // read through Debug
+struct StoredDelivery {
+    object_id: String,
+    status: Option<String>,
+    attempt: Option<i32>,
+    locked_by: Option<String>,
+    locked_until: Option<String>,
+    next_attempt_at: Option<String>,
+}
+
+/// The stored state of the deliveries of events never received, for the failure message.
+async fn describe_missing(schema: &Schema, missing: &[String]) -> String {
+    let options = PgConnectOptions::from_str(&common::postgres_url())
+        .expect("PostgreSQL URL")
+        .options([("search_path", schema.name.as_str())]);
+    let Ok(pool) = sqlx::PgPool::connect_with(options).await else {
+        return "(the database could not be read)".to_owned();
+    };
+    let first: Vec<&str> = missing.iter().take(10).map(String::as_str).collect();
+    let stored: Result<Vec<StoredDelivery>, _> = sqlx::query_as(
+        "SELECT e.object_id, d.status, d.attempt, d.locked_by, \
+         d.locked_until::text AS locked_until, d.next_attempt_at::text AS next_attempt_at \
+         FROM events e LEFT JOIN webhook_deliveries d ON d.event_id = e.id \
+         WHERE e.object_id = ANY($1) ORDER BY e.object_id",
+    )
+    .bind(first)
+    .fetch_all(&pool)
+    .await;
+    format!("{stored:?}")
+}
+
+async fn two_processes_deliver_each_event_once(logs: &std::path::Path) {
+    gatehouse::delivery::install_crypto_provider();
+    let schema = Schema::create().await;
+    let token = administrator_token(&schema).await;
+    let nodes = [
+        Node::start("node-a", &schema.url, logs).await,
+        Node::start("node-b", &schema.url, logs).await,
+    ];
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(PUBLISHERS)
+        .build()
+        .expect("HTTP client");
+    let receiver = Receiver::start().await;
+    verified_webhook(&nodes[0], &client, &token, &receiver).await;
+
+    let started = Instant::now();
+    publish_all(&nodes, &client, &token).await;
+    let published_in = started.elapsed();
+
+    // Every event arrives, and nothing stays pending (every attempt recorded).
+    let deadline = Instant::now() + DELIVERY_DEADLINE;
+    loop {
+        let arrived = receiver.messages().len();
+        let pending = deliveries_in(&nodes[0], &client, &token, "pending").await;
+        if arrived >= EVENTS && pending == 0 {
+            break;
+        }
+        if Instant::now() > deadline {
+            let received: std::collections::HashSet<String> = receiver
+                .messages()
+                .iter()
+                .filter_map(|message| Some(message.json()["object_id"].as_str()?.to_owned()))
+                .collect();
+            let missing: Vec<String> = (0..EVENTS)
+                .map(|index| format!("evt-{index:05}"))
+                .filter(|object_id| !received.contains(object_id))
+                .collect();
+            panic!(
+                "published in {published_in:.1?}; {DELIVERY_DEADLINE:?} later {arrived} messages \
+                 arrived and {pending} deliveries are pending; {} events never received: {}",
+                missing.len(),
+                describe_missing(&schema, &missing).await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let delivered_in = started.elapsed();
+    // A duplicate would come from a second claim of the same delivery, about when the first
+    // copy came; give stragglers a moment before counting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let messages = receiver.messages();
+
+    let mut times_received: HashMap<String, usize> = HashMap::new();
+    for message in &messages {
+        let object_id = message.json()["object_id"]
+            .as_str()
+            .expect("object_id")
+            .to_owned();
+        *times_received.entry(object_id).or_default() += 1;
+    }
+    let duplicated: Vec<(&String, &usize)> = times_received
+        .iter()
+        .filter(|(_, times)| **times > 1)
+        .collect();
+    assert!(
+        duplicated.is_empty(),
+        "received more than once without a crash: {} events, e.g. {:?}",
+        duplicated.len(),
+        &duplicated[..duplicated.len().min(10)]
+    );
+    assert_eq!(times_received.len(), EVENTS, "each event received");
+    assert_eq!(deliveries_in(&nodes[0], &client, &token, "failed").await, 0);
+
+    // Each process's own count of attempts (the verification message included).
+    let mut sent = Vec::new();
+    for node in &nodes {
+        let totals = node.deliveries_total(&client).await;
+        let others: u64 = totals
+            .iter()
+            .filter(|(outcome, _)| outcome.as_str() != "succeeded")
+            .map(|(_, count)| count)
+            .sum();
+        assert_eq!(
+            others, 0,
+            "{}: attempts that did not succeed: {totals:?}",
+            node.name
+        );
+        sent.push(totals.get("succeeded").copied().unwrap_or(0));
+    }
+    assert_eq!(
+        sent.iter().sum::<u64>(),
+        EVENTS as u64 + 1,
+        "attempts across both processes (events and the verification message): {sent:?}"
+    );
+    eprintln!(
+        "{EVENTS} events published through two processes in {published_in:.1?}, all delivered \
+         and recorded {delivered_in:.1?} after the first publish, once each; node-a sent {}, \
+         node-b sent {}",
+        sent[0], sent[1]
+    );
+    if sent.contains(&0) {
+        // Correct, but the queue was not shared: worth a look, not a failure.
+        eprintln!("warning: one process sent every message");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_on_one_postgres_schema_deliver_each_event_once_between_them() {
+    let logs = tempfile::tempdir().expect("temporary folder");
+    let test = two_processes_deliver_each_event_once(logs.path());
+    if tokio::time::timeout(TEST_DEADLINE, test).await.is_err() {
+        for name in ["node-a", "node-b"] {
+            let log = std::fs::read_to_string(logs.path().join(format!("{name}.log")));
+            eprintln!("--- {name}'s log:\n{}", log.unwrap_or_default());
+        }
+        panic!("the test took longer than {TEST_DEADLINE:?}");
+    }
+}
