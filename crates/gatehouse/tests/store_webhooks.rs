@@ -9,7 +9,7 @@ use common::{Backend, start_time, store};
 use gatehouse::domain::{
     Account, AccountId, DeliveryAttempt, DeliveryId, DeliveryStatus, NewEvent, Webhook, WebhookId,
 };
-use gatehouse::store::{AttemptRecord, DeliveryFilter, ListQuery, Store};
+use gatehouse::store::{AttemptRecord, Claim, DeliveryFilter, ListQuery, Store};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -76,6 +76,27 @@ async fn publish(store: &dyn Store, account: &Account, name: &str, object_id: &s
     }
 }
 
+/// Leases as a worker would, with no per-webhook cap to speak of.
+async fn claim(
+    store: &dyn Store,
+    worker: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+    lease_until: chrono::DateTime<chrono::Utc>,
+    limit: u32,
+    excluded: &[WebhookId],
+) -> Result<Vec<gatehouse::store::ClaimedDelivery>, gatehouse::store::StoreError> {
+    store
+        .claim_due_deliveries(&Claim {
+            worker,
+            now,
+            lease_until,
+            limit,
+            per_webhook: 1_000,
+            excluded,
+        })
+        .await
+}
+
 fn outcome(id: DeliveryId, webhook: WebhookId, succeeded: bool, attempt: u32) -> AttemptRecord {
     AttemptRecord {
         delivery_id: id,
@@ -137,8 +158,8 @@ async fn leases_never_overlap_and_expired_ones_are_taken_over(backend: Backend) 
     let lease = now + Duration::seconds(60);
     let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
     let (a, b) = tokio::join!(
-        store.claim_due_deliveries(first, now, lease, 30, &[]),
-        store.claim_due_deliveries(second, now, lease, 30, &[]),
+        claim(store.as_ref(), first, now, lease, 30, &[]),
+        claim(store.as_ref(), second, now, lease, 30, &[]),
     );
     let (a, b) = (a.expect("claim a"), b.expect("claim b"));
     assert_eq!(a.len() + b.len(), 50, "every due delivery leased once");
@@ -147,8 +168,7 @@ async fn leases_never_overlap_and_expired_ones_are_taken_over(backend: Backend) 
     ids.dedup();
     assert_eq!(ids.len(), 50, "no delivery leased twice");
     assert!(
-        store
-            .claim_due_deliveries(second, now, lease, 100, &[])
+        claim(store.as_ref(), second, now, lease, 100, &[])
             .await
             .expect("claim")
             .is_empty(),
@@ -159,10 +179,16 @@ async fn leases_never_overlap_and_expired_ones_are_taken_over(backend: Backend) 
     // outcome is then ignored.
     let later = lease + Duration::seconds(1);
     let third = Uuid::now_v7();
-    let taken = store
-        .claim_due_deliveries(third, later, later + Duration::seconds(60), 100, &[])
-        .await
-        .expect("claim");
+    let taken = claim(
+        store.as_ref(),
+        third,
+        later,
+        later + Duration::seconds(60),
+        100,
+        &[],
+    )
+    .await
+    .expect("claim");
     assert_eq!(taken.len(), 50);
     let stale = a.first().expect("one");
     let recorded = store
@@ -209,10 +235,16 @@ async fn a_failed_attempt_schedules_the_retry_and_counts_the_failure(backend: Ba
     publish(store.as_ref(), &account, "app.x.y", "1").await;
     let worker = Uuid::now_v7();
     let now = start_time() + Duration::seconds(1);
-    let claimed = store
-        .claim_due_deliveries(worker, now, now + Duration::seconds(60), 10, &[])
-        .await
-        .expect("claim");
+    let claimed = claim(
+        store.as_ref(),
+        worker,
+        now,
+        now + Duration::seconds(60),
+        10,
+        &[],
+    )
+    .await
+    .expect("claim");
     let record = outcome(claimed[0].id, hook.id, false, 1);
     store
         .record_attempts(worker, &[record], now, "http://x")
@@ -238,17 +270,17 @@ async fn a_failed_attempt_schedules_the_retry_and_counts_the_failure(backend: Ba
     assert_eq!(stored.last_delivery_id, Some(claimed[0].id));
     // Not due before its time.
     assert!(
-        store
-            .claim_due_deliveries(
-                worker,
-                now + Duration::seconds(3),
-                now + Duration::seconds(60),
-                10,
-                &[]
-            )
-            .await
-            .expect("claim")
-            .is_empty()
+        claim(
+            store.as_ref(),
+            worker,
+            now + Duration::seconds(3),
+            now + Duration::seconds(60),
+            10,
+            &[]
+        )
+        .await
+        .expect("claim")
+        .is_empty()
     );
     let notices = store
         .notifications(&account.id, &ListQuery::default())
@@ -267,15 +299,13 @@ async fn an_ordered_webhook_releases_one_event_at_a_time(backend: Backend) {
     let worker = Uuid::now_v7();
     let now = start_time() + Duration::seconds(1);
     let lease = now + Duration::seconds(60);
-    let first = store
-        .claim_due_deliveries(worker, now, lease, 10, &[])
+    let first = claim(store.as_ref(), worker, now, lease, 10, &[])
         .await
         .expect("claim");
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].object_id, "0");
     assert!(
-        store
-            .claim_due_deliveries(worker, now, lease, 10, &[])
+        claim(store.as_ref(), worker, now, lease, 10, &[])
             .await
             .expect("claim")
             .is_empty()
@@ -289,8 +319,7 @@ async fn an_ordered_webhook_releases_one_event_at_a_time(backend: Backend) {
         )
         .await
         .expect("record");
-    let second = store
-        .claim_due_deliveries(worker, now, lease, 10, &[])
+    let second = claim(store.as_ref(), worker, now, lease, 10, &[])
         .await
         .expect("claim");
     assert_eq!(second.len(), 1);
@@ -330,11 +359,17 @@ async fn disabling_parks_pending_deliveries_and_enabling_resumes_them(backend: B
     let later = start_time() + Duration::hours(1);
     let worker = Uuid::now_v7();
     assert!(
-        store
-            .claim_due_deliveries(worker, later, later + Duration::seconds(60), 10, &[])
-            .await
-            .expect("claim")
-            .is_empty()
+        claim(
+            store.as_ref(),
+            worker,
+            later,
+            later + Duration::seconds(60),
+            10,
+            &[]
+        )
+        .await
+        .expect("claim")
+        .is_empty()
     );
     hook.disabled = false;
     hook.updated_at = later;
@@ -344,21 +379,27 @@ async fn disabling_parks_pending_deliveries_and_enabling_resumes_them(backend: B
             .await
             .expect("update")
     );
-    let claimed = store
-        .claim_due_deliveries(worker, later, later + Duration::seconds(60), 10, &[])
-        .await
-        .expect("claim");
+    let claimed = claim(
+        store.as_ref(),
+        worker,
+        later,
+        later + Duration::seconds(60),
+        10,
+        &[],
+    )
+    .await
+    .expect("claim");
     assert_eq!(claimed.len(), 3);
-    let excluded = store
-        .claim_due_deliveries(
-            Uuid::now_v7(),
-            later + Duration::minutes(5),
-            later + Duration::minutes(6),
-            10,
-            &[hook.id],
-        )
-        .await
-        .expect("claim");
+    let excluded = claim(
+        store.as_ref(),
+        Uuid::now_v7(),
+        later + Duration::minutes(5),
+        later + Duration::minutes(6),
+        10,
+        &[hook.id],
+    )
+    .await
+    .expect("claim");
     assert!(
         excluded.is_empty(),
         "an excluded webhook's deliveries are skipped"
@@ -416,7 +457,45 @@ async fn idempotency_keys_replay_conflict_and_expire(backend: Backend) {
     );
 }
 
+async fn a_claim_takes_at_most_per_webhook_deliveries_of_one_webhook(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    let busy = webhook(&account, "app.*", true, false);
+    let quiet = webhook(&account, "app.quiet.event", true, false);
+    add_webhook(store.as_ref(), &busy).await;
+    add_webhook(store.as_ref(), &quiet).await;
+    for n in 0..40 {
+        publish(store.as_ref(), &account, "app.busy.event", &n.to_string()).await;
+    }
+    publish(store.as_ref(), &account, "app.quiet.event", "q").await;
+    let now = start_time() + Duration::seconds(1);
+    let claimed = store
+        .claim_due_deliveries(&Claim {
+            worker: Uuid::now_v7(),
+            now,
+            lease_until: now + Duration::seconds(60),
+            limit: 100,
+            per_webhook: 8,
+            excluded: &[],
+        })
+        .await
+        .expect("claim");
+    let to_busy = claimed
+        .iter()
+        .filter(|delivery| delivery.webhook_id == busy.id)
+        .count();
+    let to_quiet = claimed
+        .iter()
+        .filter(|delivery| delivery.webhook_id == quiet.id)
+        .count();
+    assert_eq!(
+        (to_busy, to_quiet),
+        (8, 1),
+        "8 of the busy webhook's 41, and the quiet one's only one"
+    );
+}
+
 both_backends!(
+    a_claim_takes_at_most_per_webhook_deliveries_of_one_webhook,
     fan_out_reaches_only_active_matching_webhooks,
     leases_never_overlap_and_expired_ones_are_taken_over,
     a_failed_attempt_schedules_the_retry_and_counts_the_failure,

@@ -19,7 +19,7 @@ use super::retry::{NextAttempt, next_attempt, random_jitter};
 use super::sender::{AttemptOutcome, OutgoingRequest};
 use crate::domain::{DeliveryAttempt, Event, WebhookId};
 use crate::service::Services;
-use crate::store::{AttemptRecord, ClaimedDelivery, WorkerId};
+use crate::store::{AttemptRecord, Claim, ClaimedDelivery, WorkerId};
 
 pub const DELIVERIES_TOTAL: &str = "gatehouse_webhook_deliveries_total";
 pub const ATTEMPT_DURATION_SECONDS: &str = "gatehouse_webhook_attempt_duration_seconds";
@@ -71,12 +71,13 @@ impl Default for WorkerSettings {
     }
 }
 
-/// Per-webhook bookkeeping of this process: attempts in flight, and for rate-limited webhooks
-/// the earliest moment the next attempt may start (a virtual schedule: each attempt books the
-/// next free slot).
-#[derive(Default)]
+/// Per-webhook bookkeeping of this process: deliveries leased and not yet handed to the
+/// recorder, the permits that cap attempts in flight to it, and for rate-limited webhooks the
+/// earliest moment the next attempt may start (a virtual schedule: each attempt books the next
+/// free slot).
 struct Slots {
-    in_flight: usize,
+    claimed: usize,
+    sending: Arc<Semaphore>,
     next_free: Option<Instant>,
 }
 
@@ -93,7 +94,7 @@ pub async fn run(
         settings,
         slots: Mutex::new(HashMap::new()),
     });
-    let (outcomes, receiver) = mpsc::unbounded_channel();
+    let (outcomes, receiver) = mpsc::channel(worker.settings.record_batch_size.max(1) * 2);
     let recorder = tokio::spawn(record_outcomes(worker.clone(), receiver));
     let signal = worker.services.store.deliveries_signal();
     tracing::info!(worker = %worker.id, "delivery worker started");
@@ -140,8 +141,10 @@ struct Worker {
 
 /// What to do with one claimed delivery.
 enum Plan {
+    /// Send after `delay` (the rate limit), holding one of the webhook's `sending` permits.
     Send {
         delay: Duration,
+        sending: Arc<Semaphore>,
     },
     /// The webhook can take no more now: give the lease back.
     Release,
@@ -154,29 +157,36 @@ impl Worker {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Webhooks this process should not claim for now: at their concurrency cap, or booked
-    /// beyond the next second by their rate limit.
+    /// Webhooks this process should not claim for now: with a full round leased already, or
+    /// booked beyond the next second by their rate limit.
     fn saturated_webhooks(&self) -> Vec<WebhookId> {
         let horizon = Instant::now() + Duration::from_secs(1);
         let mut slots = self.slots();
         slots.retain(|_, slot| {
-            slot.in_flight > 0 || slot.next_free.is_some_and(|at| at > Instant::now())
+            slot.claimed > 0 || slot.next_free.is_some_and(|at| at > Instant::now())
         });
         slots
             .iter()
             .filter(|(_, slot)| {
-                slot.in_flight >= self.settings.max_in_flight_per_webhook
+                slot.claimed >= self.settings.max_in_flight_per_webhook
                     || slot.next_free.is_some_and(|at| at > horizon)
             })
             .map(|(id, _)| *id)
             .collect()
     }
 
-    /// Books a slot for one delivery to `webhook`, or says to give it back.
+    /// Books a slot for one delivery to `webhook`, or says to give it back. A webhook may have
+    /// up to two rounds leased: one in flight, one waiting for its permits — so each waits at
+    /// most about one attempt's timeout, well within its lease.
     fn plan(&self, webhook: WebhookId, rate_limit_per_second: Option<u32>) -> Plan {
+        let cap = self.settings.max_in_flight_per_webhook;
         let mut slots = self.slots();
-        let slot = slots.entry(webhook).or_default();
-        if slot.in_flight >= self.settings.max_in_flight_per_webhook {
+        let slot = slots.entry(webhook).or_insert_with(|| Slots {
+            claimed: 0,
+            sending: Arc::new(Semaphore::new(cap)),
+            next_free: None,
+        });
+        if slot.claimed >= 2 * cap {
             return Plan::Release;
         }
         let now = Instant::now();
@@ -189,20 +199,23 @@ impl Worker {
             }
             slot.next_free = Some(start + Duration::from_secs_f64(1.0 / f64::from(rate)));
         }
-        slot.in_flight += 1;
-        Plan::Send { delay }
+        slot.claimed += 1;
+        Plan::Send {
+            delay,
+            sending: slot.sending.clone(),
+        }
     }
 
     fn finished(&self, webhook: WebhookId) {
         if let Some(slot) = self.slots().get_mut(&webhook) {
-            slot.in_flight = slot.in_flight.saturating_sub(1);
+            slot.claimed = slot.claimed.saturating_sub(1);
         }
     }
 
     /// Leases a batch and starts sending it; returns how many deliveries were leased.
     async fn claim_and_dispatch(
         self: &Arc<Self>,
-        outcomes: &mpsc::UnboundedSender<AttemptRecord>,
+        outcomes: &mpsc::Sender<AttemptRecord>,
     ) -> Result<usize, crate::store::StoreError> {
         let capacity = self.permits.available_permits().max(1);
         let limit = u32::try_from(capacity)
@@ -212,11 +225,15 @@ impl Worker {
         let lease_until =
             now + chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::MAX);
         let excluded = self.saturated_webhooks();
-        let claimed = self
-            .services
-            .store
-            .claim_due_deliveries(self.id, now, lease_until, limit, &excluded)
-            .await?;
+        let claim = Claim {
+            worker: self.id,
+            now,
+            lease_until,
+            limit,
+            per_webhook: u32::try_from(self.settings.max_in_flight_per_webhook).unwrap_or(u32::MAX),
+            excluded: &excluded,
+        };
+        let claimed = self.services.store.claim_due_deliveries(&claim).await?;
         let count = claimed.len();
         let mut parked = Vec::new();
         let mut released = Vec::new();
@@ -227,7 +244,7 @@ impl Worker {
             }
             match self.plan(delivery.webhook_id, delivery.rate_limit_per_second) {
                 Plan::Release => released.push(delivery.id),
-                Plan::Send { delay } => {
+                Plan::Send { delay, sending } => {
                     let permit = match self.permits.clone().try_acquire_owned() {
                         Ok(permit) => permit,
                         Err(_) => match self.permits.clone().acquire_owned().await {
@@ -242,15 +259,19 @@ impl Worker {
                     let worker = self.clone();
                     let outcomes = outcomes.clone();
                     tokio::spawn(async move {
+                        let Ok(_sending) = sending.acquire_owned().await else {
+                            return;
+                        };
                         if !delay.is_zero() {
                             tokio::time::sleep(delay).await;
                         }
                         let webhook = delivery.webhook_id;
                         let record = worker.attempt(delivery).await;
                         worker.finished(webhook);
-                        // The recorder outlives every sender; if it is gone the process is
-                        // stopping and the lease will run out.
-                        let _ = outcomes.send(record);
+                        // Waits while the recorder is behind: sending no faster than outcomes
+                        // are recorded bounds what a crash makes us send twice. If the recorder
+                        // is gone the process is stopping, and the lease will run out.
+                        let _ = outcomes.send(record).await;
                         drop(permit);
                     });
                 }
@@ -378,10 +399,7 @@ fn observe(outcome: &AttemptOutcome, succeeded: bool, retrying: bool) {
 
 /// Records outcomes as they come, many per transaction. A failed write is retried: the
 /// attempts happened and the leases are still held, so giving up would only resend them.
-async fn record_outcomes(
-    worker: Arc<Worker>,
-    mut receiver: mpsc::UnboundedReceiver<AttemptRecord>,
-) {
+async fn record_outcomes(worker: Arc<Worker>, mut receiver: mpsc::Receiver<AttemptRecord>) {
     let mut batch = Vec::with_capacity(worker.settings.record_batch_size);
     loop {
         if receiver

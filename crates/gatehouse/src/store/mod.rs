@@ -17,7 +17,7 @@ pub use postgres::PostgresStore;
 pub use scim_columns::{MULTI_VALUED_USER_ATTRIBUTES, ScimGroupColumns, ScimUserColumns};
 pub use sqlite::SqliteStore;
 pub use webhooks::{
-    AttemptRecord, ClaimedDelivery, DeliveryFilter, IdempotencyKey, Published, QueueStats,
+    AttemptRecord, Claim, ClaimedDelivery, DeliveryFilter, IdempotencyKey, Published, QueueStats,
     Redelivery, WebhookFilter, WorkerId,
 };
 
@@ -387,14 +387,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<DeliveryId>>;
 
     /// Leases due deliveries to a worker (see `shared_webhooks.rs`).
-    async fn claim_due_deliveries(
-        &self,
-        worker: WorkerId,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-        excluded: &[WebhookId],
-    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    async fn claim_due_deliveries(&self, claim: &Claim<'_>) -> StoreResult<Vec<ClaimedDelivery>>;
     /// Gives leased deliveries back unsent; `park` takes them off the schedule.
     async fn release_deliveries(
         &self,

@@ -10,7 +10,7 @@ use crate::auth::{Role, RoleSet, ScopeSet, TokenHash};
 use crate::domain::{PersonSource, ScimPatchResponse, truncate_to_micros};
 use crate::domain::{Delivery, DeliveryAttempt, DeliveryId, Webhook, WebhookId, WebhookNotification};
 use crate::store::{
-    AttemptRecord, ClaimedDelivery, DeliveryFilter, IdempotencyKey, Published, QueueStats,
+    AttemptRecord, Claim, ClaimedDelivery, DeliveryFilter, IdempotencyKey, Published, QueueStats,
     Redelivery, WebhookFilter, WorkerId,
     ScimPage, Credential, ListQuery, Listing, SortDirection, SortField, StoreError, StoreResult,
     TokenOwnerFilter,
@@ -819,15 +819,8 @@ impl Store for Backend {
         failed_deliveries_since(&self.pool, account, webhook, since, limit).await
     }
 
-    async fn claim_due_deliveries(
-        &self,
-        worker: WorkerId,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-        excluded: &[WebhookId],
-    ) -> StoreResult<Vec<ClaimedDelivery>> {
-        claim_due_deliveries(&self.pool, worker, now, lease_until, limit, excluded).await
+    async fn claim_due_deliveries(&self, claim: &Claim<'_>) -> StoreResult<Vec<ClaimedDelivery>> {
+        claim_due_deliveries(&self.pool, claim).await
     }
 
     async fn release_deliveries(&self, worker: WorkerId, ids: &[DeliveryId], park: bool) -> StoreResult<()> {

@@ -666,41 +666,47 @@ struct ClaimedRow {
     event_created_at: DateTime<Utc>,
 }
 
-/// Leases up to `limit` due deliveries to `worker` until `lease_until`, skipping the webhooks in
-/// `excluded` (those this worker is already sending to as fast as it may). An ordered webhook's
-/// delivery is due only when no earlier event's delivery to it is pending.
-async fn claim_due_deliveries(
-    pool: &Pool<Db>,
-    worker: WorkerId,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-    limit: u32,
-    excluded: &[WebhookId],
-) -> StoreResult<Vec<ClaimedDelivery>> {
-    let exclusion = if excluded.is_empty() {
+/// Leases due deliveries as `claim` describes. An ordered webhook's delivery is due only when
+/// no earlier event's delivery to it is pending. At most `claim.per_webhook` go to one webhook,
+/// so a backlog for one receiver is not leased only to wait.
+async fn claim_due_deliveries(pool: &Pool<Db>, claim: &Claim<'_>) -> StoreResult<Vec<ClaimedDelivery>> {
+    const FIRST_EXCLUDED: usize = 7;
+    let exclusion = if claim.excluded.is_empty() {
         String::new()
     } else {
-        let placeholders: Vec<String> = (0..excluded.len()).map(|index| format!("${}", index + 5)).collect();
+        let placeholders: Vec<String> =
+            (0..claim.excluded.len()).map(|index| format!("${}", index + FIRST_EXCLUDED)).collect();
         format!(" AND d.webhook_id NOT IN ({})", placeholders.join(", "))
     };
+    // The innermost scan takes (and on PostgreSQL locks) a few times the batch in due order;
+    // the window keeps each webhook's first `per_webhook` of them; the batch is the earliest.
     let sql = format!(
         "UPDATE webhook_deliveries SET locked_by = $1, locked_until = $2 WHERE id IN ( \
-         SELECT d.id FROM webhook_deliveries d \
-         WHERE d.status = 'pending' AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= $3 \
-         AND (d.locked_until IS NULL OR d.locked_until < $3){exclusion} \
-         AND (d.ordered = FALSE OR NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
-              WHERE e.webhook_id = d.webhook_id AND e.status = 'pending' AND e.event_id < d.event_id)) \
-         ORDER BY d.next_attempt_at LIMIT $4 {CLAIM_LOCK}) RETURNING id"
+         SELECT ranked.id FROM ( \
+           SELECT due.id, due.next_attempt_at, ROW_NUMBER() OVER ( \
+             PARTITION BY due.webhook_id ORDER BY due.next_attempt_at, due.event_id) AS position \
+           FROM ( \
+             SELECT d.id, d.webhook_id, d.next_attempt_at, d.event_id FROM webhook_deliveries d \
+             WHERE d.status = 'pending' AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= $3 \
+             AND (d.locked_until IS NULL OR d.locked_until < $3){exclusion} \
+             AND (d.ordered = FALSE OR NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
+                  WHERE e.webhook_id = d.webhook_id AND e.status = 'pending' AND e.event_id < d.event_id)) \
+             ORDER BY d.next_attempt_at LIMIT $5 {CLAIM_LOCK} \
+           ) due \
+         ) ranked WHERE ranked.position <= $6 ORDER BY ranked.next_attempt_at LIMIT $4) RETURNING id"
     );
-    let mut claim = sqlx::query_as::<_, (Uuid,)>(sqlx::AssertSqlSafe(sql))
-        .bind(worker.to_string())
-        .bind(truncate_to_micros(lease_until))
-        .bind(truncate_to_micros(now))
-        .bind(i64::from(limit));
-    for webhook in excluded {
-        claim = claim.bind(webhook.0);
+    let scan = claim.limit.saturating_mul(4).max(1_000);
+    let mut query = sqlx::query_as::<_, (Uuid,)>(sqlx::AssertSqlSafe(sql))
+        .bind(claim.worker.to_string())
+        .bind(truncate_to_micros(claim.lease_until))
+        .bind(truncate_to_micros(claim.now))
+        .bind(i64::from(claim.limit))
+        .bind(i64::from(scan))
+        .bind(i64::from(claim.per_webhook.max(1)));
+    for webhook in claim.excluded {
+        query = query.bind(webhook.0);
     }
-    let ids: Vec<Uuid> = claim.fetch_all(pool).await.map_err(classify)?.into_iter().map(|(id,)| id).collect();
+    let ids: Vec<Uuid> = query.fetch_all(pool).await.map_err(classify)?.into_iter().map(|(id,)| id).collect();
     if ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -22,6 +22,21 @@ pub struct DeliveryFilter {
     pub created_before: Option<DateTime<Utc>>,
 }
 
+/// What a worker asks to lease.
+#[derive(Clone, Copy, Debug)]
+pub struct Claim<'a> {
+    pub worker: WorkerId,
+    pub now: DateTime<Utc>,
+    /// The lease runs out then; another worker may then take the delivery over.
+    pub lease_until: DateTime<Utc>,
+    /// Deliveries leased at most.
+    pub limit: u32,
+    /// Deliveries leased at most for one webhook.
+    pub per_webhook: u32,
+    /// Webhooks to skip (those the worker is already sending to as fast as it may).
+    pub excluded: &'a [WebhookId],
+}
+
 /// A delivery a worker leased, with what it needs to send it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClaimedDelivery {
