@@ -962,7 +962,7 @@ async fn metrics_count_deliveries_and_show_the_queue(backend: Backend) {
             .await
             .expect("text");
         if text.contains("gatehouse_webhook_deliveries_total{outcome=\"succeeded\"}")
-            && text.contains("gatehouse_webhook_attempt_duration_seconds")
+            && text.contains("gatehouse_webhook_attempt_duration_seconds_bucket")
             && text.contains("gatehouse_webhook_queue_due")
             && text.contains("gatehouse_webhook_oldest_due_age_seconds")
         {

@@ -36,10 +36,17 @@ pub fn install_recorder() -> PrometheusHandle {
 }
 
 fn build_and_install() -> PrometheusHandle {
-    let builder = match PrometheusBuilder::new().set_buckets_for_metric(
-        Matcher::Full(REQUEST_DURATION_SECONDS.to_owned()),
-        LATENCY_BUCKETS_SECONDS,
-    ) {
+    let builder = match PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full(REQUEST_DURATION_SECONDS.to_owned()),
+            LATENCY_BUCKETS_SECONDS,
+        )
+        .and_then(|builder| {
+            builder.set_buckets_for_metric(
+                Matcher::Full(crate::delivery::worker::ATTEMPT_DURATION_SECONDS.to_owned()),
+                LATENCY_BUCKETS_SECONDS,
+            )
+        }) {
         Ok(builder) => builder,
         // Only an empty bucket list fails, and ours is not empty; fall back to summaries.
         Err(error) => {
