@@ -8,6 +8,7 @@ pub mod mail;
 pub mod message;
 pub mod retry;
 pub mod sender;
+pub mod signing;
 pub mod ssrf;
 pub mod worker;
 
