@@ -24,10 +24,12 @@ use tokio::time::Instant;
 const EVENTS: usize = 10_000;
 /// Requests in flight at once while publishing, spread over both processes.
 const PUBLISHERS: usize = 32;
-/// How long after the last publish every message must have arrived and been recorded.
-const DELIVERY_DEADLINE: Duration = Duration::from_secs(15);
+/// How long after the last publish every message must have arrived and been recorded. Generous:
+/// the bound catches a stalled queue, not a slow machine (CI runs this beside every other test
+/// on two cores, with two debug-build servers).
+const DELIVERY_DEADLINE: Duration = Duration::from_secs(60);
 /// The whole test, start-up to last assertion.
-const TEST_DEADLINE: Duration = Duration::from_secs(55);
+const TEST_DEADLINE: Duration = Duration::from_secs(180);
 
 /// A fresh schema in the test PostgreSQL, dropped at the end.
 struct Schema {
