@@ -312,6 +312,10 @@ fn sender_settings(delivery: &DeliverySettings) -> SenderSettings {
             allow_private: delivery.allow_private_targets,
             allowed_networks: delivery.allowed_target_networks.clone(),
         },
+        // Keep a connection for every attempt that may be in flight to one receiver.
+        max_idle_per_host: delivery
+            .delivery_concurrency_per_webhook
+            .max(SenderSettings::default().max_idle_per_host),
         ..SenderSettings::default()
     }
 }

@@ -65,7 +65,9 @@ pub struct SenderSettings {
     pub timeout: Duration,
     pub targets: TargetPolicy,
     pub user_agent: String,
-    /// Idle keep-alive connections kept per receiver host.
+    /// Idle keep-alive connections kept per receiver host. Below the attempts in flight to one
+    /// webhook, connections are closed after each burst and opened again for the next (the
+    /// benchmark saw 14,479 new connections for 20,000 deliveries with 8 kept for 32 in flight).
     pub max_idle_per_host: usize,
 }
 
@@ -75,7 +77,7 @@ impl Default for SenderSettings {
             timeout: DEFAULT_TIMEOUT,
             targets: TargetPolicy::default(),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
-            max_idle_per_host: 8,
+            max_idle_per_host: 64,
         }
     }
 }
