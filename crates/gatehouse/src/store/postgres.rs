@@ -55,6 +55,11 @@ impl PostgresStore {
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
     }
+
+    /// Where single-statement writes go: any pooled connection (PostgreSQL has row locks).
+    fn writer(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
 }
 
 /// The channel every process listens on; the payload is empty, a wake-up is all it carries.

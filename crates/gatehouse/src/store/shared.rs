@@ -333,7 +333,7 @@ impl Store for Backend {
             .bind(account.scim_patch_response.as_str())
             .bind(truncate_to_micros(account.created_at))
             .bind(truncate_to_micros(account.updated_at))
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(classify)?;
         Ok(())
@@ -356,7 +356,7 @@ impl Store for Backend {
         .bind(&account.name)
         .bind(account.scim_patch_response.as_str())
         .bind(truncate_to_micros(account.updated_at))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(classify)?;
         Ok(result.rows_affected() == 1)
@@ -594,7 +594,7 @@ impl Store for Backend {
         .bind(id.0)
         .bind(truncate_to_micros(used_at))
         .bind(truncate_to_micros(unless_used_after))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -820,11 +820,11 @@ impl Store for Backend {
     }
 
     async fn claim_due_deliveries(&self, claim: &Claim<'_>) -> StoreResult<Vec<ClaimedDelivery>> {
-        claim_due_deliveries(&self.pool, claim).await
+        claim_due_deliveries(self.writer(), claim).await
     }
 
     async fn release_deliveries(&self, worker: WorkerId, ids: &[DeliveryId], park: bool) -> StoreResult<()> {
-        release_deliveries(&self.pool, worker, ids, park).await
+        release_deliveries(self.writer(), worker, ids, park).await
     }
 
     async fn record_attempts(
@@ -858,11 +858,11 @@ impl Store for Backend {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<WebhookNotification>> {
-        claim_unsent_notifications(&self.pool, now, lease_until, limit).await
+        claim_unsent_notifications(self.writer(), now, lease_until, limit).await
     }
 
     async fn mark_notification(&self, id: Uuid, sent_at: Option<DateTime<Utc>>, send_error: Option<&str>) -> StoreResult<()> {
-        mark_notification(&self.pool, id, sent_at, send_error).await
+        mark_notification(self.writer(), id, sent_at, send_error).await
     }
 
     async fn publish_event(&self, event: &NewEvent, key: Option<&IdempotencyKey>) -> StoreResult<Published> {
@@ -872,7 +872,7 @@ impl Store for Backend {
     }
 
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        purge_idempotency_keys(&self.pool, before).await
+        purge_idempotency_keys(self.writer(), before).await
     }
 
     async fn events_after(&self, account: &AccountId, after_id: i64, limit: u32) -> StoreResult<Vec<Event>> {
