@@ -48,7 +48,7 @@
 //!   `GATEHOUSE_BENCH_WORKER_IN_FLIGHT` (512), `GATEHOUSE_BENCH_WORKER_PER_WEBHOOK` (32),
 //!   `GATEHOUSE_BENCH_WORKER_BATCH` (256), `GATEHOUSE_BENCH_WORKER_RECORD_BATCH` (512),
 //!   `GATEHOUSE_BENCH_WORKER_LEASE_SECS` (50) and
-//!   `GATEHOUSE_BENCH_IDLE_PER_HOST` (8, the sender's idle connections kept per receiver).
+//!   `GATEHOUSE_BENCH_IDLE_PER_HOST` (the sender's default, 64: idle connections kept per receiver).
 //!
 //! Client, server, worker and receiver share the process and its CPU (and, on PostgreSQL, the
 //! machine with the database server).
