@@ -385,12 +385,12 @@ async fn serve(services: Services, settings: ServeSettings) -> anyhow::Result<()
     }
     // Attempts in flight finish and are recorded; anything not yet sent stays queued.
     let _ = stop_delivery.send(true);
-    let _ = tokio::time::timeout(grace, futures_join(delivery)).await;
+    let _ = tokio::time::timeout(grace, join_all(delivery)).await;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
+async fn join_all(tasks: Vec<tokio::task::JoinHandle<()>>) {
     for task in tasks {
         let _ = task.await;
     }

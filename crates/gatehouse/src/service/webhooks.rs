@@ -13,7 +13,7 @@ use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
 use crate::auth::{Access, Resource, Scope};
 use crate::delivery::message::node_id;
 use crate::domain::{
-    Account, DeliveryId, DisabledReason, EventPattern, NewEvent, VERIFY_EVENT, Webhook, WebhookId,
+    Account, DisabledReason, EventPattern, NewEvent, VERIFY_EVENT, Webhook, WebhookId,
 };
 use crate::store::{ListQuery, Listing, WebhookFilter};
 
@@ -498,12 +498,5 @@ impl Services {
     ) -> ServiceResult<Listing<Webhook>> {
         require_scope(principal, WEBHOOKS_READ)?;
         Ok(self.store.webhooks(&account.id, filter, query).await?)
-    }
-
-    /// The delivery a webhook's "last delivery" link points to, if any.
-    pub fn last_delivery_link(&self, webhook: &Webhook) -> Option<String> {
-        webhook
-            .last_delivery_id
-            .map(|DeliveryId(id)| format!("{}/v1/webhook_deliveries/{id}", self.base_url))
     }
 }

@@ -13,7 +13,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::{
-    ApiPath, ApiQuery, ErrorBody, SortFields, list_response, record_response, sort_from_query,
+    ApiPath, ApiQuery, ErrorBody, FieldsParams, SortFields, list_response, record_response,
+    sort_from_query,
 };
 use crate::domain::{DeliveryId, DeliveryStatus, WebhookId, WebhookNotification};
 use crate::http::AppState;
@@ -147,12 +148,6 @@ async fn list_deliveries(
     uri: Uri,
 ) -> ApiResult<Response> {
     delivery_list(state, principal, params, uri).await
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct FieldsParams {
-    /// Comma-separated fields to return.
-    pub fields: Option<String>,
 }
 
 /// One delivery: the message, the last request and response, and every attempt.

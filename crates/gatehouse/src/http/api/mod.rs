@@ -166,6 +166,13 @@ fn string_enum(
         .into()
 }
 
+/// `?fields=` on a single record, shared by every resource.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct FieldsParams {
+    /// Comma-separated fields to return.
+    pub fields: Option<String>,
+}
+
 /// The error body, for the OpenAPI document (`ApiError` renders it).
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {

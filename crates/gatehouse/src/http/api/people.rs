@@ -11,8 +11,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::{
-    ApiJson, ApiPath, ApiQuery, ErrorBody, RoleName, SortFields, double_option, list_response,
-    record_response, sort_from_query,
+    ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, RoleName, SortFields, double_option,
+    list_response, record_response, sort_from_query,
 };
 use crate::auth::RoleSet;
 use crate::domain::PersonId;
@@ -42,12 +42,6 @@ pub struct ListParams {
     pub per_page: Option<String>,
     /// `name`, `created_at` or `updated_at`; prefix `-` for descending. Default `created_at`.
     pub sort: Option<String>,
-    /// Comma-separated fields to return.
-    pub fields: Option<String>,
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct FieldsParams {
     /// Comma-separated fields to return.
     pub fields: Option<String>,
 }

@@ -12,7 +12,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::scim_users::{FieldsParams, ListParams, ScimSortFields, browse_query};
+use super::FieldsParams;
+use super::scim_users::{ListParams, ScimSortFields, browse_query};
 use super::{ApiPath, ApiQuery, ErrorBody, list_response, record_response};
 use crate::domain::GroupMember;
 use crate::http::AppState;

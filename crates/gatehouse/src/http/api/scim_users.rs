@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{ApiPath, ApiQuery, ErrorBody, list_response, record_response};
+use super::{ApiPath, ApiQuery, ErrorBody, FieldsParams, list_response, record_response};
 use crate::domain::ScimUserRecord;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
@@ -50,12 +50,6 @@ pub struct ListParams {
     pub q: Option<String>,
     /// An RFC 7644 §3.4.2.2 filter, such as `active eq false` or `emails[type eq "work"]`.
     pub filter: Option<String>,
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct FieldsParams {
-    /// Comma-separated fields to return.
-    pub fields: Option<String>,
 }
 
 /// A SCIM User as people and scripts see it: the fields Gatehouse maps to the person, plus the

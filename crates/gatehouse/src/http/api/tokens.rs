@@ -12,8 +12,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::{
-    ApiJson, ApiPath, ApiQuery, ErrorBody, ScopeName, SortFields, list_response, record_response,
-    sort_from_query,
+    ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, ScopeName, SortFields, list_response,
+    record_response, sort_from_query,
 };
 use crate::auth::ScopeSet;
 use crate::domain::{PersonId, TokenId};
@@ -48,12 +48,6 @@ pub struct ListParams {
     pub fields: Option<String>,
     /// Whose tokens: omitted for the caller's own; a person id, or `all`, for administrators.
     pub person_id: Option<String>,
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct FieldsParams {
-    /// Comma-separated fields to return.
-    pub fields: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::deliveries::{DeliveryListParams, delivery_list};
 use super::{
-    ApiJson, ApiPath, ApiQuery, ErrorBody, SortFields, double_option, list_response,
+    ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, SortFields, double_option, list_response,
     record_response, sort_from_query,
 };
 use crate::domain::WebhookId;
@@ -55,12 +55,6 @@ pub struct ListParams {
     pub per_page: Option<String>,
     /// `name`, `created_at` or `updated_at`; prefix `-` for descending. Default `created_at`.
     pub sort: Option<String>,
-    /// Comma-separated fields to return.
-    pub fields: Option<String>,
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct FieldsParams {
     /// Comma-separated fields to return.
     pub fields: Option<String>,
 }
