@@ -93,6 +93,7 @@ async fn claim(
             limit,
             per_webhook: 1_000,
             excluded,
+            room: &[],
         })
         .await
 }
@@ -103,6 +104,7 @@ fn outcome(id: DeliveryId, webhook: WebhookId, succeeded: bool, attempt: u32) ->
         webhook_id: webhook,
         account_id: AccountId::parse("acme").expect("slug"),
         event: "app.x.y".to_owned(),
+        ordered: false,
         request_body: b"{}".to_vec(),
         attempt: DeliveryAttempt {
             attempt,
@@ -162,8 +164,22 @@ async fn leases_never_overlap_and_expired_ones_are_taken_over(backend: Backend) 
         claim(store.as_ref(), second, now, lease, 30, &[]),
     );
     let (a, b) = (a.expect("claim a"), b.expect("claim b"));
-    assert_eq!(a.len() + b.len(), 50, "every due delivery leased once");
-    let mut ids: Vec<DeliveryId> = a.iter().chain(b.iter()).map(|claimed| claimed.id).collect();
+    // On PostgreSQL a claim locks the rows it scans (up to twice its limit) until it commits,
+    // and a concurrent claim skips them: what the pair left is taken by the next claim.
+    let rest = claim(store.as_ref(), second, now, lease, 100, &[])
+        .await
+        .expect("claim the rest");
+    assert_eq!(
+        a.len() + b.len() + rest.len(),
+        50,
+        "every due delivery leased once"
+    );
+    let mut ids: Vec<DeliveryId> = a
+        .iter()
+        .chain(b.iter())
+        .chain(rest.iter())
+        .map(|claimed| claimed.id)
+        .collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 50, "no delivery leased twice");
@@ -190,10 +206,19 @@ async fn leases_never_overlap_and_expired_ones_are_taken_over(backend: Backend) 
     .await
     .expect("claim");
     assert_eq!(taken.len(), 50);
-    let stale = a.first().expect("one");
+    let (loser, stale) = a
+        .first()
+        .map(|delivery| (first, delivery))
+        .or_else(|| {
+            b.iter()
+                .chain(rest.iter())
+                .next()
+                .map(|delivery| (second, delivery))
+        })
+        .expect("one");
     let recorded = store
         .record_attempts(
-            first,
+            loser,
             &[outcome(stale.id, stale.webhook_id, true, 1)],
             later,
             "http://x",
@@ -226,6 +251,29 @@ async fn leases_never_overlap_and_expired_ones_are_taken_over(backend: Backend) 
             .len(),
         1
     );
+
+    // In one batch, a delivery whose lease is gone (recorded just now) and one still held:
+    // only the held one is recorded.
+    let held = taken
+        .iter()
+        .find(|delivery| delivery.id != stale.id)
+        .expect("another");
+    let recorded = store
+        .record_attempts(
+            third,
+            &[
+                outcome(stale.id, stale.webhook_id, false, 2),
+                outcome(held.id, held.webhook_id, true, 1),
+            ],
+            later,
+            "http://x",
+        )
+        .await
+        .expect("record");
+    assert_eq!(recorded, 1, "only the delivery whose lease is held");
+    let attempts = |id| store.delivery_attempts(&account.id, id);
+    assert_eq!(attempts(stale.id).await.expect("attempts").len(), 1);
+    assert_eq!(attempts(held.id).await.expect("attempts").len(), 1);
 }
 
 async fn a_failed_attempt_schedules_the_retry_and_counts_the_failure(backend: Backend) {
@@ -457,7 +505,9 @@ async fn idempotency_keys_replay_conflict_and_expire(backend: Backend) {
     );
 }
 
-async fn a_claim_takes_at_most_per_webhook_deliveries_of_one_webhook(backend: Backend) {
+/// Forty deliveries to a busy webhook, one to a quiet one, then a claim as `claim` says; returns
+/// how many it leased for each.
+async fn claim_busy_and_quiet(backend: Backend, per_webhook: u32, room: u32) -> (usize, usize) {
     let (store, _guard, account) = seeded(backend).await;
     let busy = webhook(&account, "app.*", true, false);
     let quiet = webhook(&account, "app.quiet.event", true, false);
@@ -474,28 +524,45 @@ async fn a_claim_takes_at_most_per_webhook_deliveries_of_one_webhook(backend: Ba
             now,
             lease_until: now + Duration::seconds(60),
             limit: 100,
-            per_webhook: 8,
+            per_webhook,
             excluded: &[],
+            room: &[(busy.id, room)],
         })
         .await
         .expect("claim");
-    let to_busy = claimed
-        .iter()
-        .filter(|delivery| delivery.webhook_id == busy.id)
-        .count();
-    let to_quiet = claimed
-        .iter()
-        .filter(|delivery| delivery.webhook_id == quiet.id)
-        .count();
+    let to = |id: WebhookId| {
+        claimed
+            .iter()
+            .filter(|delivery| delivery.webhook_id == id)
+            .count()
+    };
+    (to(busy.id), to(quiet.id))
+}
+
+async fn a_claim_takes_at_most_per_webhook_deliveries_of_one_webhook(backend: Backend) {
     assert_eq!(
-        (to_busy, to_quiet),
+        claim_busy_and_quiet(backend, 8, 8).await,
         (8, 1),
         "8 of the busy webhook's 41, and the quiet one's only one"
     );
 }
 
+async fn a_webhooks_room_overrides_per_webhook(backend: Backend) {
+    assert_eq!(
+        claim_busy_and_quiet(backend, 8, 3).await,
+        (3, 1),
+        "the busy webhook has room for 3 (fewer than per_webhook), the quiet one takes its one"
+    );
+    assert_eq!(
+        claim_busy_and_quiet(backend, 8, 20).await,
+        (20, 1),
+        "the busy webhook has room for 20 (more than per_webhook)"
+    );
+}
+
 both_backends!(
     a_claim_takes_at_most_per_webhook_deliveries_of_one_webhook,
+    a_webhooks_room_overrides_per_webhook,
     fan_out_reaches_only_active_matching_webhooks,
     leases_never_overlap_and_expired_ones_are_taken_over,
     a_failed_attempt_schedules_the_retry_and_counts_the_failure,

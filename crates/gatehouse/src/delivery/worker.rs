@@ -72,14 +72,23 @@ impl Default for WorkerSettings {
 }
 
 /// Per-webhook bookkeeping of this process: deliveries leased and not yet handed to the
-/// recorder, the permits that cap attempts in flight to it, and for rate-limited webhooks the
+/// recorder, the permits that cap attempts in flight to it, for rate-limited webhooks the
 /// earliest moment the next attempt may start (a virtual schedule: each attempt books the next
-/// free slot).
+/// free slot), and how long its attempts take.
 struct Slots {
     claimed: usize,
     sending: Arc<Semaphore>,
     next_free: Option<Instant>,
+    /// Attempt duration, smoothed (exponentially weighted); `None` before the first.
+    latency: Option<Duration>,
+    last_used: Instant,
 }
+
+/// Rounds (of `max_in_flight_per_webhook` attempts) a fast webhook may have leased at once.
+const MAX_ROUNDS: usize = 16;
+
+/// Deliveries leased at once by one process, in multiples of `max_in_flight`.
+const HELD_PER_IN_FLIGHT: usize = 4;
 
 /// Runs the worker until `shutdown` turns true; attempts in flight then finish and are recorded.
 pub async fn run(
@@ -87,22 +96,25 @@ pub async fn run(
     settings: WorkerSettings,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let held_capacity = settings.max_in_flight.max(1) * HELD_PER_IN_FLIGHT;
     let worker = Arc::new(Worker {
         id: uuid::Uuid::now_v7(),
         permits: Arc::new(Semaphore::new(settings.max_in_flight)),
+        held: Arc::new(Semaphore::new(held_capacity)),
         services,
         settings,
         slots: Mutex::new(HashMap::new()),
+        room: tokio::sync::Notify::new(),
     });
     let (outcomes, receiver) = mpsc::channel(worker.settings.record_batch_size.max(1) * 2);
     let recorder = tokio::spawn(record_outcomes(worker.clone(), receiver));
     let signal = worker.services.store.deliveries_signal();
     tracing::info!(worker = %worker.id, "delivery worker started");
     while !*shutdown.borrow() {
-        if worker.permits.available_permits() == 0 {
-            // Every slot is busy: wait for one to free up.
+        if worker.held.available_permits() == 0 {
+            // This process holds all it may: wait until one is recorded.
             tokio::select! {
-                permit = worker.permits.acquire() => drop(permit),
+                permit = worker.held.acquire() => drop(permit),
                 changed = shutdown.changed() => if changed.is_err() { break } else { continue },
             }
         }
@@ -118,15 +130,16 @@ pub async fn run(
         }
         tokio::select! {
             () = signal.notified() => {}
+            () = worker.room.notified() => {}
             () = tokio::time::sleep(worker.settings.poll_interval) => {}
             // The sender gone counts as the order to stop.
             changed = shutdown.changed() => if changed.is_err() { break },
         }
     }
     drop(outcomes);
-    // Attempts in flight hold a permit until they have handed their outcome to the recorder.
-    let all = u32::try_from(worker.settings.max_in_flight).unwrap_or(u32::MAX);
-    let _ = worker.permits.acquire_many(all).await;
+    // Leased deliveries hold a permit until they have handed their outcome to the recorder.
+    let all = u32::try_from(held_capacity).unwrap_or(u32::MAX);
+    let _ = worker.held.acquire_many(all).await;
     let _ = recorder.await;
     tracing::info!(worker = %worker.id, "delivery worker stopped");
 }
@@ -136,7 +149,13 @@ struct Worker {
     services: Services,
     settings: WorkerSettings,
     slots: Mutex<HashMap<WebhookId, Slots>>,
+    /// Attempts in flight, across all webhooks.
     permits: Arc<Semaphore>,
+    /// Deliveries leased and not yet handed to the recorder.
+    held: Arc<Semaphore>,
+    /// Signalled when a webhook this process had saturated can take more: the claim that
+    /// skipped it may now lease its next round.
+    room: tokio::sync::Notify,
 }
 
 /// What to do with one claimed delivery.
@@ -150,6 +169,18 @@ enum Plan {
     Release,
 }
 
+/// What this process may still lease for the webhooks it knows, for the next claim.
+struct Room {
+    /// Webhooks with less than a round of room, or booked beyond the next second by their
+    /// rate limit.
+    excluded: Vec<WebhookId>,
+    /// The others, with how many more each may take.
+    room: Vec<(WebhookId, u32)>,
+}
+
+/// Known webhooks a claim names with their own room, at most (others get the default).
+const ROOM_LIST_MAX: usize = 128;
+
 impl Worker {
     fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<WebhookId, Slots>> {
         self.slots
@@ -157,38 +188,64 @@ impl Worker {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Webhooks this process should not claim for now: with a full round leased already, or
-    /// booked beyond the next second by their rate limit.
-    fn saturated_webhooks(&self) -> Vec<WebhookId> {
-        let horizon = Instant::now() + Duration::from_secs(1);
+    /// How many deliveries of one webhook this process may hold: two rounds of
+    /// `max_in_flight_per_webhook` (one in flight, one waiting, so each waits at most about
+    /// one attempt's timeout) for a slow or unknown receiver; for a fast one as many rounds as
+    /// it answers in a quarter of the lease, up to `MAX_ROUNDS`. Fewer, larger claims are what
+    /// let one busy receiver take thousands of messages a second.
+    fn budget(&self, slot: Option<&Slots>) -> usize {
+        let rounds = slot.and_then(|slot| slot.latency).map_or(2, |latency| {
+            let quarter_lease = self.settings.lease.as_secs_f64() / 4.0;
+            (quarter_lease / latency.as_secs_f64().max(0.000_1)) as usize
+        });
+        self.settings.max_in_flight_per_webhook.max(1) * rounds.clamp(2, MAX_ROUNDS)
+    }
+
+    /// What the next claim may take, webhook by webhook.
+    fn room(&self) -> Room {
+        let now = Instant::now();
+        let horizon = now + Duration::from_secs(1);
+        let round = self.settings.max_in_flight_per_webhook.max(1);
+        let default = 2 * round;
         let mut slots = self.slots();
         slots.retain(|_, slot| {
-            slot.claimed > 0 || slot.next_free.is_some_and(|at| at > Instant::now())
+            slot.claimed > 0
+                || slot.next_free.is_some_and(|at| at > now)
+                || now.duration_since(slot.last_used) < Duration::from_secs(60)
         });
-        slots
-            .iter()
-            .filter(|(_, slot)| {
-                slot.claimed >= self.settings.max_in_flight_per_webhook
-                    || slot.next_free.is_some_and(|at| at > horizon)
-            })
-            .map(|(id, _)| *id)
-            .collect()
+        let mut room = Room {
+            excluded: Vec::new(),
+            room: Vec::new(),
+        };
+        for (id, slot) in slots.iter() {
+            let left = self.budget(Some(slot)).saturating_sub(slot.claimed);
+            if left < round || slot.next_free.is_some_and(|at| at > horizon) {
+                room.excluded.push(*id);
+            } else if left != default && room.room.len() < ROOM_LIST_MAX {
+                room.room
+                    .push((*id, u32::try_from(left).unwrap_or(u32::MAX)));
+            }
+        }
+        room
     }
 
     /// Books a slot for one delivery to `webhook`, or says to give it back. A webhook may have
     /// up to two rounds leased: one in flight, one waiting for its permits — so each waits at
     /// most about one attempt's timeout, well within its lease.
     fn plan(&self, webhook: WebhookId, rate_limit_per_second: Option<u32>) -> Plan {
-        let cap = self.settings.max_in_flight_per_webhook;
+        let cap = self.settings.max_in_flight_per_webhook.max(1);
         let mut slots = self.slots();
         let slot = slots.entry(webhook).or_insert_with(|| Slots {
             claimed: 0,
             sending: Arc::new(Semaphore::new(cap)),
             next_free: None,
+            latency: None,
+            last_used: Instant::now(),
         });
-        if slot.claimed >= 2 * cap {
+        if slot.claimed >= self.budget(Some(slot)) {
             return Plan::Release;
         }
+        slot.last_used = Instant::now();
         let now = Instant::now();
         let mut delay = Duration::ZERO;
         if let Some(rate) = rate_limit_per_second.filter(|rate| *rate > 0) {
@@ -206,9 +263,22 @@ impl Worker {
         }
     }
 
-    fn finished(&self, webhook: WebhookId) {
-        if let Some(slot) = self.slots().get_mut(&webhook) {
+    /// Counts a delivery of `webhook` done with (sent, taking `took`, or never sent) and
+    /// signals when that gives the webhook a round of room again.
+    fn finished(&self, webhook: WebhookId, took: Option<Duration>) {
+        let round = self.settings.max_in_flight_per_webhook.max(1);
+        let mut slots = self.slots();
+        if let Some(slot) = slots.get_mut(&webhook) {
             slot.claimed = slot.claimed.saturating_sub(1);
+            if let Some(took) = took {
+                slot.latency = Some(match slot.latency {
+                    Some(smoothed) => smoothed.mul_f64(0.8) + took.mul_f64(0.2),
+                    None => took,
+                });
+            }
+            if self.budget(Some(slot)).saturating_sub(slot.claimed) == round {
+                self.room.notify_one();
+            }
         }
     }
 
@@ -217,21 +287,22 @@ impl Worker {
         self: &Arc<Self>,
         outcomes: &mpsc::Sender<AttemptRecord>,
     ) -> Result<usize, crate::store::StoreError> {
-        let capacity = self.permits.available_permits().max(1);
+        let capacity = self.held.available_permits().max(1);
         let limit = u32::try_from(capacity)
             .unwrap_or(u32::MAX)
             .min(self.settings.batch_size);
         let now = self.services.clock.now();
         let lease_until =
             now + chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::MAX);
-        let excluded = self.saturated_webhooks();
+        let room = self.room();
         let claim = Claim {
             worker: self.id,
             now,
             lease_until,
             limit,
-            per_webhook: u32::try_from(self.settings.max_in_flight_per_webhook).unwrap_or(u32::MAX),
-            excluded: &excluded,
+            per_webhook: u32::try_from(self.budget(None)).unwrap_or(u32::MAX),
+            excluded: &room.excluded,
+            room: &room.room,
         };
         let claimed = self.services.store.claim_due_deliveries(&claim).await?;
         let count = claimed.len();
@@ -245,12 +316,12 @@ impl Worker {
             match self.plan(delivery.webhook_id, delivery.rate_limit_per_second) {
                 Plan::Release => released.push(delivery.id),
                 Plan::Send { delay, sending } => {
-                    let permit = match self.permits.clone().try_acquire_owned() {
+                    let held = match self.held.clone().try_acquire_owned() {
                         Ok(permit) => permit,
-                        Err(_) => match self.permits.clone().acquire_owned().await {
+                        Err(_) => match self.held.clone().acquire_owned().await {
                             Ok(permit) => permit,
                             Err(_) => {
-                                self.finished(delivery.webhook_id);
+                                self.finished(delivery.webhook_id, None);
                                 released.push(delivery.id);
                                 continue;
                             }
@@ -259,36 +330,44 @@ impl Worker {
                     let worker = self.clone();
                     let outcomes = outcomes.clone();
                     tokio::spawn(async move {
-                        let Ok(_sending) = sending.acquire_owned().await else {
+                        let Ok(sending) = sending.acquire_owned().await else {
                             return;
                         };
                         if !delay.is_zero() {
                             tokio::time::sleep(delay).await;
                         }
+                        let Ok(in_flight) = worker.permits.clone().acquire_owned().await else {
+                            return;
+                        };
                         let webhook = delivery.webhook_id;
-                        let record = worker.attempt(delivery).await;
-                        worker.finished(webhook);
+                        let (record, took) = worker.attempt(delivery).await;
+                        drop((in_flight, sending));
+                        worker.finished(webhook, Some(took));
                         // Waits while the recorder is behind: sending no faster than outcomes
                         // are recorded bounds what a crash makes us send twice. If the recorder
                         // is gone the process is stopping, and the lease will run out.
                         let _ = outcomes.send(record).await;
-                        drop(permit);
+                        drop(held);
                     });
                 }
             }
         }
         let store = &self.services.store;
         if !parked.is_empty() {
-            store.release_deliveries(self.id, &parked, true).await?;
+            store
+                .release_deliveries(self.id, &parked, true, now)
+                .await?;
         }
         if !released.is_empty() {
-            store.release_deliveries(self.id, &released, false).await?;
+            store
+                .release_deliveries(self.id, &released, false, now)
+                .await?;
         }
         Ok(count)
     }
 
-    /// Sends one delivery and describes what came of it.
-    async fn attempt(&self, delivery: ClaimedDelivery) -> AttemptRecord {
+    /// Sends one delivery and describes what came of it, and how long it took.
+    async fn attempt(&self, delivery: ClaimedDelivery) -> (AttemptRecord, Duration) {
         let body = match delivery.request_body {
             Some(body) => body,
             None => self.message(&delivery),
@@ -331,11 +410,13 @@ impl Worker {
             }
         };
         observe(&outcome, succeeded, next_attempt_at.is_some());
-        AttemptRecord {
+        let took = outcome.duration;
+        let record = AttemptRecord {
             delivery_id: delivery.id,
             webhook_id: delivery.webhook_id,
             account_id: delivery.account_id,
             event: delivery.event,
+            ordered: delivery.ordered,
             request_body: body,
             failure: (!succeeded).then(|| failure_text(&outcome)),
             attempt: DeliveryAttempt {
@@ -351,7 +432,8 @@ impl Worker {
             },
             succeeded,
             next_attempt_at,
-        }
+        };
+        (record, took)
     }
 
     /// The message bytes, built once: the first attempt's body is stored and resent as is.

@@ -388,12 +388,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Leases due deliveries to a worker (see `shared_webhooks.rs`).
     async fn claim_due_deliveries(&self, claim: &Claim<'_>) -> StoreResult<Vec<ClaimedDelivery>>;
-    /// Gives leased deliveries back unsent; `park` takes them off the schedule.
+    /// Gives leased deliveries back unsent; `park` takes them off the schedule, otherwise they
+    /// are due at `now`.
     async fn release_deliveries(
         &self,
         worker: WorkerId,
         ids: &[DeliveryId],
         park: bool,
+        now: DateTime<Utc>,
     ) -> StoreResult<()>;
     /// Records attempts, their deliveries' new state and their webhooks' health, in one
     /// transaction; returns how many were recorded (the lease still held).

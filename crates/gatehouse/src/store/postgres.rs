@@ -97,6 +97,11 @@ async fn notify_deliveries_ready(connection: &mut sqlx::PgConnection) -> Result<
 
 /// Claims take row locks and skip rows another worker has locked, so workers on many nodes
 /// never lease the same delivery.
+/// The `index`th parameter of a long statement written in binding order.
+fn param(index: usize) -> String {
+    format!("${index}")
+}
+
 const CLAIM_LOCK: &str = "FOR UPDATE OF d SKIP LOCKED";
 const NOTIFICATION_LOCK: &str = "FOR UPDATE OF n SKIP LOCKED";
 

@@ -820,11 +820,17 @@ impl Store for Backend {
     }
 
     async fn claim_due_deliveries(&self, claim: &Claim<'_>) -> StoreResult<Vec<ClaimedDelivery>> {
-        claim_due_deliveries(self.writer(), claim).await
+        claim_due_deliveries(self.writer(), &self.pool, claim).await
     }
 
-    async fn release_deliveries(&self, worker: WorkerId, ids: &[DeliveryId], park: bool) -> StoreResult<()> {
-        release_deliveries(self.writer(), worker, ids, park).await
+    async fn release_deliveries(
+        &self,
+        worker: WorkerId,
+        ids: &[DeliveryId],
+        park: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        release_deliveries(self.writer(), worker, ids, park, now).await
     }
 
     async fn record_attempts(
@@ -834,9 +840,17 @@ impl Store for Backend {
         now: DateTime<Utc>,
         base_url: &str,
     ) -> StoreResult<u64> {
-        let recorded = record_attempts(self.begin_write().await?, worker, records, now, base_url).await?;
-        // Retries due at once, or the notices' own events, may wait.
-        self.deliveries_signal.notify_one();
+        let mut leases = Leases::Held;
+        let (recorded, wake) = loop {
+            let transaction = self.begin_write().await?;
+            match record_attempts(transaction, worker, records, now, base_url, leases).await? {
+                Recording::Done { recorded, wake } => break (recorded, wake),
+                Recording::Redo => leases = Leases::Uncertain,
+            }
+        };
+        if wake {
+            self.deliveries_signal.notify_one();
+        }
         Ok(recorded)
     }
 

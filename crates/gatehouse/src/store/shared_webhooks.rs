@@ -654,6 +654,7 @@ struct ClaimedRow {
     event: String,
     attempt: i32,
     request_body: Option<Vec<u8>>,
+    ordered: bool,
     webhook_name: String,
     uri: String,
     disabled: bool,
@@ -667,9 +668,17 @@ struct ClaimedRow {
 }
 
 /// Leases due deliveries as `claim` describes. An ordered webhook's delivery is due only when
-/// no earlier event's delivery to it is pending. At most `claim.per_webhook` go to one webhook,
-/// so a backlog for one receiver is not leased only to wait.
-async fn claim_due_deliveries(pool: &Pool<Db>, claim: &Claim<'_>) -> StoreResult<Vec<ClaimedDelivery>> {
+/// no earlier event's delivery to it is pending. At most `claim.per_webhook` (or the webhook's
+/// `claim.room`) go to one webhook, so a backlog for one receiver is not leased only to wait.
+///
+/// A lease also moves the delivery's `next_attempt_at` to the lease's end (a visibility
+/// timeout): deliveries in flight leave the head of the due index, so a claim reads only rows
+/// it may take, and a lease that runs out makes its delivery due again by itself. Recording the
+/// attempt sets the real next attempt.
+///
+/// The lease is one statement on `writer`, so SQLite's write lock is held for no more than
+/// that; the leased deliveries are then read, with their webhook and event, from `reader`.
+async fn claim_due_deliveries(writer: &Pool<Db>, reader: &Pool<Db>, claim: &Claim<'_>) -> StoreResult<Vec<ClaimedDelivery>> {
     const FIRST_EXCLUDED: usize = 7;
     let exclusion = if claim.excluded.is_empty() {
         String::new()
@@ -678,12 +687,22 @@ async fn claim_due_deliveries(pool: &Pool<Db>, claim: &Claim<'_>) -> StoreResult
             (0..claim.excluded.len()).map(|index| format!("${}", index + FIRST_EXCLUDED)).collect();
         format!(" AND d.webhook_id NOT IN ({})", placeholders.join(", "))
     };
-    // The innermost scan takes (and on PostgreSQL locks) a few times the batch in due order;
-    // the window keeps each webhook's first `per_webhook` of them; the batch is the earliest.
+    let first_room = FIRST_EXCLUDED + claim.excluded.len();
+    let cap = if claim.room.is_empty() {
+        "$6".to_owned()
+    } else {
+        let cases: Vec<String> = (0..claim.room.len())
+            .map(|index| format!("WHEN ${} THEN ${}", first_room + 2 * index, first_room + 2 * index + 1))
+            .collect();
+        format!("CASE ranked.webhook_id {} ELSE $6 END", cases.join(" "))
+    };
+    // The innermost scan takes (and on PostgreSQL locks) up to twice the batch in due order;
+    // the window keeps each webhook's first `per_webhook` (or `room`) of them; the batch is the
+    // earliest of those.
     let sql = format!(
-        "UPDATE webhook_deliveries SET locked_by = $1, locked_until = $2 WHERE id IN ( \
+        "UPDATE webhook_deliveries SET locked_by = $1, locked_until = $2, next_attempt_at = $2 WHERE id IN ( \
          SELECT ranked.id FROM ( \
-           SELECT due.id, due.next_attempt_at, ROW_NUMBER() OVER ( \
+           SELECT due.id, due.webhook_id, due.next_attempt_at, ROW_NUMBER() OVER ( \
              PARTITION BY due.webhook_id ORDER BY due.next_attempt_at, due.event_id) AS position \
            FROM ( \
              SELECT d.id, d.webhook_id, d.next_attempt_at, d.event_id FROM webhook_deliveries d \
@@ -693,10 +712,13 @@ async fn claim_due_deliveries(pool: &Pool<Db>, claim: &Claim<'_>) -> StoreResult
                   WHERE e.webhook_id = d.webhook_id AND e.status = 'pending' AND e.event_id < d.event_id)) \
              ORDER BY d.next_attempt_at LIMIT $5 {CLAIM_LOCK} \
            ) due \
-         ) ranked WHERE ranked.position <= $6 ORDER BY ranked.next_attempt_at LIMIT $4) RETURNING id"
+         ) ranked WHERE ranked.position <= {cap} ORDER BY ranked.next_attempt_at LIMIT $4) RETURNING id"
     );
-    let scan = claim.limit.saturating_mul(4).max(1_000);
+    // Leased rows are not due, so every row scanned can be taken unless its webhook has no
+    // room left: twice the batch leaves room for a few busy webhooks.
+    let scan = claim.limit.saturating_mul(2).max(claim.per_webhook);
     let mut query = sqlx::query_as::<_, (Uuid,)>(sqlx::AssertSqlSafe(sql))
+        .persistent(claim.excluded.is_empty() && claim.room.is_empty())
         .bind(claim.worker.to_string())
         .bind(truncate_to_micros(claim.lease_until))
         .bind(truncate_to_micros(claim.now))
@@ -706,25 +728,35 @@ async fn claim_due_deliveries(pool: &Pool<Db>, claim: &Claim<'_>) -> StoreResult
     for webhook in claim.excluded {
         query = query.bind(webhook.0);
     }
-    let ids: Vec<Uuid> = query.fetch_all(pool).await.map_err(classify)?.into_iter().map(|(id,)| id).collect();
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    for (webhook, room) in claim.room {
+        query = query.bind(webhook.0).bind(i64::from(*room));
     }
-    let placeholders: Vec<String> = (0..ids.len()).map(|index| format!("${}", index + 1)).collect();
-    let sql = format!(
-        "SELECT d.id, d.account_id, d.webhook_id, d.event_id, d.event, d.attempt, d.request_body, \
-         w.name AS webhook_name, w.uri, w.disabled, (w.verified_at IS NOT NULL) AS verified, \
-         w.rate_limit_per_second, ev.object_id, ev.person_id, ev.person_name, ev.payload, \
-         ev.created_at AS event_created_at \
-         FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-         JOIN events ev ON ev.id = d.event_id WHERE d.id IN ({}) ORDER BY d.next_attempt_at, d.event_id",
-        placeholders.join(", ")
-    );
-    let mut select = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(sql));
-    for id in &ids {
-        select = select.bind(*id);
+    let ids: Vec<Uuid> = query.fetch_all(writer).await.map_err(classify)?.into_iter().map(|(id,)| id).collect();
+    let mut rows = Vec::with_capacity(ids.len());
+    for batch in ids.chunks(BATCH_ROWS) {
+        let padded_rows = padded(batch.len());
+        let placeholders: Vec<String> = (1..=padded_rows).map(param).collect();
+        let sql = format!(
+            "SELECT d.id, d.account_id, d.webhook_id, d.event_id, d.event, d.attempt, d.request_body, \
+             d.ordered, w.name AS webhook_name, w.uri, w.disabled, (w.verified_at IS NOT NULL) AS verified, \
+             w.rate_limit_per_second, ev.object_id, ev.person_id, ev.person_name, ev.payload, \
+             ev.created_at AS event_created_at \
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+             JOIN events ev ON ev.id = d.event_id WHERE d.id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut select = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(sql));
+        for id in batch {
+            select = select.bind(*id);
+        }
+        for _ in batch.len()..padded_rows {
+            select = select.bind(None::<Uuid>);
+        }
+        rows.extend(select.fetch_all(reader).await?);
     }
-    let rows = select.fetch_all(pool).await?;
+    // Every leased delivery now has the same `next_attempt_at` (the lease's end): send in
+    // event order.
+    rows.sort_by_key(|row| row.event_id);
     rows.into_iter()
         .map(|row| {
             let deliverable = row.event == VERIFY_EVENT || (!row.disabled && row.verified);
@@ -739,6 +771,7 @@ async fn claim_due_deliveries(pool: &Pool<Db>, claim: &Claim<'_>) -> StoreResult
                 webhook_name: row.webhook_name,
                 uri: row.uri,
                 deliverable,
+                ordered: row.ordered,
                 rate_limit_per_second: row.rate_limit_per_second.and_then(|rate| u32::try_from(rate).ok()),
                 object_id: row.object_id,
                 actor: match (row.person_id, row.person_name) {
@@ -753,17 +786,28 @@ async fn claim_due_deliveries(pool: &Pool<Db>, claim: &Claim<'_>) -> StoreResult
 }
 
 /// Gives leased deliveries back unsent: `park` takes them off the schedule (their webhook is
-/// inactive), otherwise they are due again at once.
-async fn release_deliveries(pool: &Pool<Db>, worker: WorkerId, ids: &[DeliveryId], park: bool) -> StoreResult<()> {
+/// inactive), otherwise they are due again at `now`.
+async fn release_deliveries(
+    pool: &Pool<Db>,
+    worker: WorkerId,
+    ids: &[DeliveryId],
+    park: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     for chunk in ids.chunks(500) {
-        let placeholders: Vec<String> = (0..chunk.len()).map(|index| format!("${}", index + 2)).collect();
-        let parking = if park { ", next_attempt_at = NULL" } else { "" };
+        let placeholders: Vec<String> = (3..chunk.len() + 3).map(param).collect();
         let sql = format!(
-            "UPDATE webhook_deliveries SET locked_by = NULL, locked_until = NULL{parking} \
-             WHERE locked_by = $1 AND id IN ({})",
+            "UPDATE webhook_deliveries SET locked_by = NULL, locked_until = NULL, next_attempt_at = {} \
+             WHERE locked_by = {} AND id IN ({})",
+            param(1),
+            param(2),
             placeholders.join(", ")
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(worker.to_string());
+        let next_attempt_at = (!park).then(|| truncate_to_micros(now));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .persistent(false)
+            .bind(next_attempt_at)
+            .bind(worker.to_string());
         for id in chunk {
             query = query.bind(id.0);
         }
@@ -789,18 +833,141 @@ async fn administrator_emails(
     Ok(rows.into_iter().map(|(email,)| email).collect())
 }
 
-/// Records attempts in one transaction: each attempt row, its delivery's new state (only while
-/// `worker` still holds the lease: a taken-over delivery is the new holder's to record), and
-/// each webhook's failure count — with the notices and events Xurrent's rules call for.
+/// Rows per multi-row statement, at most: well under SQLite's 32,766 parameters.
+const BATCH_ROWS: usize = 256;
+
+/// The rows a multi-row statement for `rows` rows is written with: the next of a few fixed
+/// sizes, so that each statement is prepared once per connection and then cached. The rows
+/// beyond `rows` are bound to NULL and match nothing.
+fn padded(rows: usize) -> usize {
+    [1, 4, 16, 64, BATCH_ROWS]
+        .into_iter()
+        .find(|size| *size >= rows)
+        .unwrap_or(BATCH_ROWS)
+}
+
+/// `rows` parenthesised lists of `columns` parameters, numbered from `first` in the order
+/// written: `($1, $2), ($3, $4)` (or `?` on SQLite).
+fn value_rows(first: usize, rows: usize, columns: usize) -> String {
+    let rows: Vec<String> = (0..rows)
+        .map(|row| {
+            let start = first + row * columns;
+            let params: Vec<String> = (start..start + columns).map(param).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    rows.join(", ")
+}
+
+/// Records attempts in one transaction: each delivery's new state (only while `worker` still
+/// holds the lease: a taken-over delivery is the new holder's to record), an attempt row for
+/// each of those, and each webhook's failure count — with the notices and events Xurrent's
+/// rules call for. A chunk of attempts is two statements, whatever its size.
+///
+/// Returns how many were recorded, and whether that may have made deliveries due soon (a retry
+/// due within `WAKE_HORIZON`, an ordered webhook's next message, a notice's event), which the
+/// worker should look for now rather than at its next poll.
+///
+/// Normally every lease is still held, and a statement's count of changed rows says so; the
+/// rows need not come back. When a count falls short (a lease was taken over) this returns
+/// `Recording::Redo` having changed nothing, and the caller records again with
+/// `Leases::Uncertain`, which reads back which deliveries changed.
 async fn record_attempts(
     mut transaction: Transaction<'static, Db>,
     worker: WorkerId,
     records: &[AttemptRecord],
     now: DateTime<Utc>,
     base_url: &str,
-) -> StoreResult<u64> {
+    leases: Leases,
+) -> StoreResult<Recording> {
+    const WAKE_HORIZON: chrono::Duration = chrono::Duration::seconds(1);
     let now = truncate_to_micros(now);
+    let worker = worker.to_string();
     let mut recorded_by_webhook: Vec<(WebhookId, Vec<&AttemptRecord>)> = Vec::new();
+    // A delivery's second outcome in one batch (its lease ran out and it was sent again) finds
+    // the lease cleared by the first, as it would one statement later.
+    let mut seen = std::collections::HashSet::new();
+    let records: Vec<&AttemptRecord> =
+        records.iter().filter(|record| seen.insert(record.delivery_id)).collect();
+    let mut wake = false;
+    for chunk in records.chunks(BATCH_ROWS) {
+        let recorded: Vec<&AttemptRecord> = match leases {
+            Leases::Held => {
+                let changed = update_recorded_deliveries(&mut transaction, &worker, chunk, now).await?;
+                if changed != chunk.len() as u64 {
+                    transaction.rollback().await?;
+                    return Ok(Recording::Redo);
+                }
+                chunk.to_vec()
+            }
+            Leases::Uncertain => {
+                let changed = update_recorded_deliveries_returning(&mut transaction, &worker, chunk, now).await?;
+                chunk.iter().copied().filter(|record| changed.contains(&record.delivery_id.0)).collect()
+            }
+        };
+        wake |= recorded.iter().any(|record| record.ordered);
+        wake |= recorded
+            .iter()
+            .any(|record| record.next_attempt_at.is_some_and(|at| at <= now + WAKE_HORIZON));
+        insert_attempt_rows(&mut transaction, &recorded).await?;
+        for record in recorded {
+            match recorded_by_webhook.iter_mut().find(|(id, _)| *id == record.webhook_id) {
+                Some((_, list)) => list.push(record),
+                None => recorded_by_webhook.push((record.webhook_id, vec![record])),
+            }
+        }
+    }
+    let mut recorded = 0;
+    for (webhook_id, list) in &recorded_by_webhook {
+        recorded += list.len() as u64;
+        wake |= count_health(&mut transaction, *webhook_id, list, now, base_url).await?;
+    }
+    transaction.commit().await?;
+    Ok(Recording::Done { recorded, wake })
+}
+
+/// Whether a recording may assume its worker still holds every lease.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Leases {
+    Held,
+    Uncertain,
+}
+
+enum Recording {
+    Done { recorded: u64, wake: bool },
+    /// A lease was lost: nothing was recorded; record again with `Leases::Uncertain`.
+    Redo,
+}
+
+/// The statement that sets each delivery's state after its attempt, while `worker` holds its
+/// lease, with its parameters bound; `returning` adds the changed rows' ids.
+fn recorded_deliveries_update<'q>(
+    worker: &'q str,
+    records: &[&'q AttemptRecord],
+    now: DateTime<Utc>,
+    returning: bool,
+) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments> {
+    const COLUMNS: usize = 9;
+    let rows = padded(records.len());
+    let values = value_rows(1, rows, COLUMNS);
+    let after = 1 + rows * COLUMNS;
+    let returning = if returning { " RETURNING id" } else { "" };
+    // The CTE's column names differ from the table's, so that no reference is ambiguous. The
+    // `IN` makes SQLite (3.50) look each delivery up by id instead of scanning the table and
+    // probing the list.
+    let sql = format!(
+        "WITH outcome (delivery, new_status, new_attempt, next_at, body, response, duration, \
+         failure, sent) AS (VALUES {values}) \
+         UPDATE webhook_deliveries SET status = outcome.new_status, attempt = outcome.new_attempt, \
+         next_attempt_at = outcome.next_at, locked_by = NULL, locked_until = NULL, \
+         request_body = COALESCE(request_body, outcome.body), response_status = outcome.response, \
+         duration_ms = outcome.duration, error = outcome.failure, sent_at = outcome.sent, updated_at = {} \
+         FROM outcome WHERE id = outcome.delivery AND id IN (SELECT delivery FROM outcome) \
+         AND locked_by = {}{returning}",
+        param(after),
+        param(after + 1),
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for record in records {
         let status = if record.succeeded {
             DeliveryStatus::Succeeded
@@ -809,59 +976,108 @@ async fn record_attempts(
         } else {
             DeliveryStatus::Failed
         };
-        let updated = sqlx::query(
-            "UPDATE webhook_deliveries SET status = $3, attempt = $4, next_attempt_at = $5, \
-             locked_by = NULL, locked_until = NULL, request_body = COALESCE(request_body, $6), \
-             response_status = $7, duration_ms = $8, error = $9, sent_at = $10, updated_at = $11 \
-             WHERE id = $1 AND locked_by = $2",
-        )
-        .bind(record.delivery_id.0)
-        .bind(worker.to_string())
-        .bind(status.as_str())
-        .bind(i32::try_from(record.attempt.attempt).unwrap_or(i32::MAX))
-        .bind(record.next_attempt_at.map(truncate_to_micros))
-        .bind(&record.request_body)
-        .bind(record.attempt.response_status.map(i32::from))
-        .bind(i64::try_from(record.attempt.duration_ms).unwrap_or(i64::MAX))
-        .bind(&record.attempt.error)
-        .bind(truncate_to_micros(record.attempt.sent_at))
-        .bind(now)
-        .execute(&mut *transaction)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            continue;
-        }
-        sqlx::query(
-            "INSERT INTO webhook_delivery_attempts (delivery_id, attempt, request_uri, \
+        query = query
+            .bind(record.delivery_id.0)
+            .bind(status.as_str())
+            .bind(i32::try_from(record.attempt.attempt).unwrap_or(i32::MAX))
+            .bind(record.next_attempt_at.map(truncate_to_micros))
+            .bind(&record.request_body)
+            .bind(record.attempt.response_status.map(i32::from))
+            .bind(i64::try_from(record.attempt.duration_ms).unwrap_or(i64::MAX))
+            .bind(&record.attempt.error)
+            .bind(truncate_to_micros(record.attempt.sent_at));
+    }
+    for _ in records.len()..rows {
+        query = query
+            .bind(None::<Uuid>)
+            .bind(None::<&str>)
+            .bind(None::<i32>)
+            .bind(None::<DateTime<Utc>>)
+            .bind(None::<&[u8]>)
+            .bind(None::<i32>)
+            .bind(None::<i64>)
+            .bind(None::<&str>)
+            .bind(None::<DateTime<Utc>>);
+    }
+    query.bind(now).bind(worker)
+}
+
+/// Sets each delivery's state after its attempt, in one statement; returns how many rows
+/// changed (those whose lease `worker` still held).
+async fn update_recorded_deliveries(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    worker: &str,
+    records: &[&AttemptRecord],
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let update = recorded_deliveries_update(worker, records, now, false);
+    Ok(update.execute(&mut *connection).await?.rows_affected())
+}
+
+/// As `update_recorded_deliveries`, saying which deliveries changed.
+async fn update_recorded_deliveries_returning(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    worker: &str,
+    records: &[&AttemptRecord],
+    now: DateTime<Utc>,
+) -> StoreResult<std::collections::HashSet<Uuid>> {
+    let update = recorded_deliveries_update(worker, records, now, true);
+    let rows = update.fetch_all(&mut *connection).await?;
+    use sqlx::Row as _;
+    rows.iter().map(|row| Ok(row.try_get::<Uuid, _>(0)?)).collect()
+}
+
+/// Inserts one attempt row per record, up to `BATCH_ROWS` per statement (padded with NULL
+/// rows, which the `WHERE` drops).
+async fn insert_attempt_rows(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    records: &[&AttemptRecord],
+) -> StoreResult<()> {
+    const COLUMNS: usize = 10;
+    type Headers<'a> = Json<&'a Vec<(String, String)>>;
+    for batch in records.chunks(BATCH_ROWS) {
+        let rows = padded(batch.len());
+        let sql = format!(
+            "WITH attempt_row (delivery, number, uri, sent_headers, status, received_headers, \
+             received_body, duration, failure, sent) AS (VALUES {}) \
+             INSERT INTO webhook_delivery_attempts (delivery_id, attempt, request_uri, \
              request_headers, response_status, response_headers, response_body, duration_ms, \
-             error, sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             error, sent_at) \
+             SELECT delivery, number, uri, sent_headers, status, received_headers, received_body, \
+             duration, failure, sent FROM attempt_row WHERE delivery IS NOT NULL \
              ON CONFLICT (delivery_id, attempt) DO NOTHING",
-        )
-        .bind(record.delivery_id.0)
-        .bind(i32::try_from(record.attempt.attempt).unwrap_or(i32::MAX))
-        .bind(&record.attempt.request_uri)
-        .bind(Json(&record.attempt.request_headers))
-        .bind(record.attempt.response_status.map(i32::from))
-        .bind(Json(&record.attempt.response_headers))
-        .bind(&record.attempt.response_body)
-        .bind(i64::try_from(record.attempt.duration_ms).unwrap_or(i64::MAX))
-        .bind(&record.attempt.error)
-        .bind(truncate_to_micros(record.attempt.sent_at))
-        .execute(&mut *transaction)
-        .await?;
-        match recorded_by_webhook.iter_mut().find(|(id, _)| *id == record.webhook_id) {
-            Some((_, list)) => list.push(record),
-            None => recorded_by_webhook.push((record.webhook_id, vec![record])),
+            value_rows(1, rows, COLUMNS)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for record in batch {
+            query = query
+                .bind(record.delivery_id.0)
+                .bind(i32::try_from(record.attempt.attempt).unwrap_or(i32::MAX))
+                .bind(&record.attempt.request_uri)
+                .bind(Json(&record.attempt.request_headers))
+                .bind(record.attempt.response_status.map(i32::from))
+                .bind(Json(&record.attempt.response_headers))
+                .bind(&record.attempt.response_body)
+                .bind(i64::try_from(record.attempt.duration_ms).unwrap_or(i64::MAX))
+                .bind(&record.attempt.error)
+                .bind(truncate_to_micros(record.attempt.sent_at));
         }
+        for _ in batch.len()..rows {
+            query = query
+                .bind(None::<Uuid>)
+                .bind(None::<i32>)
+                .bind(None::<&str>)
+                .bind(None::<Headers<'_>>)
+                .bind(None::<i32>)
+                .bind(None::<Headers<'_>>)
+                .bind(None::<&str>)
+                .bind(None::<i64>)
+                .bind(None::<&str>)
+                .bind(None::<DateTime<Utc>>);
+        }
+        query.execute(&mut *connection).await?;
     }
-    let mut recorded = 0;
-    for (webhook_id, list) in &recorded_by_webhook {
-        recorded += list.len() as u64;
-        count_health(&mut transaction, *webhook_id, list, now, base_url).await?;
-    }
-    transaction.commit().await?;
-    Ok(recorded)
+    Ok(())
 }
 
 #[derive(FromRow)]
@@ -875,14 +1091,15 @@ struct HealthRow {
     last_exception_at: Option<DateTime<Utc>>,
 }
 
-/// Updates a webhook's run of failures after `records` (in completion order) and acts on it.
+/// Updates a webhook's run of failures after `records` (in completion order) and acts on it;
+/// says whether it stored a notice (whose event other webhooks may be waiting for).
 async fn count_health(
     connection: &mut <Db as sqlx::Database>::Connection,
     webhook_id: WebhookId,
     records: &[&AttemptRecord],
     now: DateTime<Utc>,
     base_url: &str,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     let last_success = records.iter().rposition(|record| record.succeeded);
     let failures_after = records.len() - last_success.map_or(0, |index| index + 1);
     let last = records.last().map(|record| record.delivery_id.0);
@@ -899,7 +1116,7 @@ async fn count_health(
     .fetch_optional(&mut *connection)
     .await?;
     let (Some(health), Some(failed)) = (health, records.last().filter(|record| !record.succeeded)) else {
-        return Ok(());
+        return Ok(false);
     };
     let state = WebhookHealth {
         consecutive_failures: u32::try_from(health.consecutive_failures).unwrap_or(0),
@@ -908,7 +1125,7 @@ async fn count_health(
     };
     let consequences = failure_consequences(&state, now);
     if !consequences.notify_exception && !consequences.disable {
-        return Ok(());
+        return Ok(false);
     }
     let account = parse_account_id(&health.account_id)?;
     let mut recipients = split_recipients(&health.mail_exceptions_to);
@@ -953,7 +1170,7 @@ async fn count_health(
         .await?;
         insert_notification(connection, &facts, NotificationKind::Disabled).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 struct NotificationFacts<'a> {

@@ -35,6 +35,9 @@ pub struct Claim<'a> {
     pub per_webhook: u32,
     /// Webhooks to skip (those the worker is already sending to as fast as it may).
     pub excluded: &'a [WebhookId],
+    /// Webhooks that may take another number than `per_webhook` (the worker knows how fast
+    /// they answer, and how many it holds already).
+    pub room: &'a [(WebhookId, u32)],
 }
 
 /// A delivery a worker leased, with what it needs to send it.
@@ -54,6 +57,8 @@ pub struct ClaimedDelivery {
     /// Whether the webhook may receive this delivery now (enabled and verified, or this is its
     /// verification message). A claimed delivery that may not is parked again, unsent.
     pub deliverable: bool,
+    /// Its webhook delivers in event order.
+    pub ordered: bool,
     pub rate_limit_per_second: Option<u32>,
     pub object_id: String,
     pub actor: Option<Actor>,
@@ -68,6 +73,8 @@ pub struct AttemptRecord {
     pub webhook_id: WebhookId,
     pub account_id: AccountId,
     pub event: String,
+    /// Its webhook delivers in event order (recording it may make the next message due).
+    pub ordered: bool,
     /// The message bytes: kept the first time, unchanged by later attempts.
     pub request_body: Vec<u8>,
     pub attempt: DeliveryAttempt,
