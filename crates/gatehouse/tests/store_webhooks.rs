@@ -560,7 +560,88 @@ async fn a_webhooks_room_overrides_per_webhook(backend: Backend) {
     );
 }
 
+/// Events published at once are appended many per transaction: each publisher still gets its
+/// own event's id and delivery count, each delivery belongs to its own event, and an event that
+/// cannot be appended fails alone.
+async fn events_published_at_once_each_get_their_own_answer(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    add_webhook(store.as_ref(), &webhook(&account, "app.*", true, false)).await;
+    let ghost = Account {
+        id: AccountId::parse("ghost").expect("slug"),
+        ..account.clone()
+    };
+    let mut publishers = Vec::new();
+    for n in 0..200 {
+        let store = store.clone();
+        // Every 50th event names an account that does not exist.
+        let owner = if n % 50 == 49 {
+            ghost.clone()
+        } else {
+            account.clone()
+        };
+        publishers.push(tokio::spawn(async move {
+            let object_id = n.to_string();
+            let published = store
+                .publish_event(&event(&owner, "app.x.y", &object_id), None)
+                .await;
+            (object_id, published)
+        }));
+    }
+    let mut event_of = std::collections::HashMap::new();
+    let mut failed = 0;
+    for publisher in publishers {
+        let (object_id, published) = publisher.await.expect("publisher");
+        match published {
+            Ok(gatehouse::store::Published::Created {
+                event_id,
+                deliveries,
+            }) => {
+                assert_eq!(deliveries, 1, "event {object_id} has one listener");
+                assert!(
+                    event_of.insert(event_id, object_id).is_none(),
+                    "ids are unique"
+                );
+            }
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(_) => failed += 1,
+        }
+    }
+    assert_eq!(
+        (event_of.len(), failed),
+        (196, 4),
+        "only the ghost's events fail"
+    );
+    let events = store
+        .events_after(&account.id, 0, 1_000)
+        .await
+        .expect("events");
+    assert_eq!(events.len(), 196);
+    for appended in &events {
+        assert_eq!(
+            event_of.get(&appended.id),
+            Some(&appended.object_id),
+            "the id each publisher got is its own event's"
+        );
+    }
+    let now = start_time() + Duration::seconds(1);
+    let claimed = claim(
+        store.as_ref(),
+        Uuid::now_v7(),
+        now,
+        now + Duration::seconds(60),
+        1_000,
+        &[],
+    )
+    .await
+    .expect("claim");
+    assert_eq!(claimed.len(), 196);
+    for delivery in &claimed {
+        assert_eq!(event_of.get(&delivery.event_id), Some(&delivery.object_id));
+    }
+}
+
 both_backends!(
+    events_published_at_once_each_get_their_own_answer,
     a_claim_takes_at_most_per_webhook_deliveries_of_one_webhook,
     a_webhooks_room_overrides_per_webhook,
     fan_out_reaches_only_active_matching_webhooks,

@@ -19,6 +19,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 pub struct PostgresStore {
     pool: Pool<Postgres>,
     deliveries_signal: std::sync::Arc<tokio::sync::Notify>,
+    publisher: EventPublisher,
 }
 
 type Backend = PostgresStore;
@@ -46,9 +47,11 @@ impl PostgresStore {
             DELIVERIES_CHANNEL,
             std::sync::Arc::new(move || signal.notify_one()),
         );
+        let publisher = EventPublisher::start(pool.clone(), deliveries_signal.clone());
         Self {
             pool,
             deliveries_signal,
+            publisher,
         }
     }
 
@@ -137,9 +140,13 @@ fn listen(
     });
 }
 
+/// How a write transaction starts.
+const BEGIN_WRITE: &str = "BEGIN";
+
 const DIALECT: scim::sql::Dialect = scim::sql::Dialect::Postgres;
 
 include!("shared.rs");
 include!("shared_scim.rs");
 include!("shared_scim_groups.rs");
 include!("shared_webhooks.rs");
+include!("shared_publishing.rs");

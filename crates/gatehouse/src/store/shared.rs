@@ -217,6 +217,13 @@ struct Appended {
 }
 
 async fn append_event(connection: &mut <Db as sqlx::Database>::Connection, event: &NewEvent) -> StoreResult<Appended> {
+    let id = insert_event_row(connection, event).await?;
+    let deliveries = fan_out(connection, id, event).await?;
+    Ok(Appended { id, deliveries })
+}
+
+/// Appends the event's row; returns its id.
+async fn insert_event_row(connection: &mut <Db as sqlx::Database>::Connection, event: &NewEvent) -> StoreResult<i64> {
     let (person_id, person_name) = match &event.actor {
         Some(actor) => (Some(actor.person_id.0), Some(actor.person_name.as_str())),
         None => (None, None),
@@ -235,8 +242,7 @@ async fn append_event(connection: &mut <Db as sqlx::Database>::Connection, event
     .fetch_one(&mut *connection)
     .await
     .map_err(classify)?;
-    let deliveries = fan_out(connection, id, event).await?;
-    Ok(Appended { id, deliveries })
+    Ok(id)
 }
 
 async fn insert_roles(
@@ -880,6 +886,9 @@ impl Store for Backend {
     }
 
     async fn publish_event(&self, event: &NewEvent, key: Option<&IdempotencyKey>) -> StoreResult<Published> {
+        if key.is_none() && event.name != VERIFY_EVENT {
+            return self.publisher.publish(event).await;
+        }
         let published = publish_event(self.begin_write().await?, event, key).await?;
         self.deliveries_signal.notify_one();
         Ok(published)

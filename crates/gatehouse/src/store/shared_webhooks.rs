@@ -134,41 +134,77 @@ async fn fan_out(
             .fetch_all(&mut *connection)
             .await?
     } else {
-        let listeners: Vec<(Uuid, String, bool)> = sqlx::query_as(
-            "SELECT id, event, ordered FROM webhooks \
-             WHERE account_id = $1 AND disabled = FALSE AND verified_at IS NOT NULL",
-        )
-        .bind(event.account_id.as_str())
-        .fetch_all(&mut *connection)
-        .await?;
-        let about_webhook = (event.name == EXCEPTION_EVENT || event.name == DISABLED_EVENT)
-            .then(|| Uuid::parse_str(&event.object_id).ok())
-            .flatten();
-        listeners
-            .into_iter()
-            .filter(|(id, pattern, _)| {
-                Some(*id) != about_webhook
-                    && EventPattern::parse(pattern).is_ok_and(|pattern| pattern.matches(&event.name))
-            })
-            .map(|(id, _, ordered)| (id, ordered))
-            .collect()
+        let listeners = active_listeners(connection, &event.account_id).await?;
+        listening(&listeners, event).collect()
     };
-    if targets.is_empty() {
-        return Ok(0);
+    let rows: Vec<NewDelivery<'_>> = targets
+        .into_iter()
+        .map(|(webhook_id, ordered)| NewDelivery { event_id, event, webhook_id, ordered })
+        .collect();
+    insert_deliveries(connection, &rows).await?;
+    Ok(rows.len() as u64)
+}
+
+/// An account's enabled, verified webhooks: id, event pattern, ordered.
+type Listener = (Uuid, String, bool);
+
+async fn active_listeners(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    account: &AccountId,
+) -> StoreResult<Vec<Listener>> {
+    Ok(sqlx::query_as(
+        "SELECT id, event, ordered FROM webhooks \
+         WHERE account_id = $1 AND disabled = FALSE AND verified_at IS NOT NULL",
+    )
+    .bind(account.as_str())
+    .fetch_all(&mut *connection)
+    .await?)
+}
+
+/// The listeners `event` goes to: those whose pattern matches it, except that a notice about a
+/// webhook never goes to that webhook.
+fn listening<'a>(listeners: &'a [Listener], event: &'a NewEvent) -> impl Iterator<Item = (Uuid, bool)> + 'a {
+    let about_webhook = (event.name == EXCEPTION_EVENT || event.name == DISABLED_EVENT)
+        .then(|| Uuid::parse_str(&event.object_id).ok())
+        .flatten();
+    listeners
+        .iter()
+        .filter(move |(id, pattern, _)| {
+            Some(*id) != about_webhook && EventPattern::parse(pattern).is_ok_and(|pattern| pattern.matches(&event.name))
+        })
+        .map(|(id, _, ordered)| (*id, *ordered))
+}
+
+/// One delivery to create: `event` (appended as `event_id`) for a webhook.
+struct NewDelivery<'a> {
+    event_id: i64,
+    event: &'a NewEvent,
+    webhook_id: Uuid,
+    ordered: bool,
+}
+
+/// Creates pending deliveries, due at their event's time, and tells other processes.
+async fn insert_deliveries(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    rows: &[NewDelivery<'_>],
+) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
     }
-    let created_at = truncate_to_micros(event.created_at);
-    for chunk in targets.chunks(100) {
+    for chunk in rows.chunks(100) {
         let mut builder = sqlx::QueryBuilder::<Db>::new(
             "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, ordered, \
              status, attempt, next_attempt_at, created_at, updated_at) ",
         );
-        builder.push_values(chunk, |mut row, (webhook_id, ordered)| {
-            row.push_bind(Uuid::now_v7())
-                .push_bind(event.account_id.as_str())
-                .push_bind(*webhook_id)
-                .push_bind(event_id)
-                .push_bind(event.name.as_str())
-                .push_bind(*ordered)
+        builder.push_values(chunk, |mut values, row| {
+            let created_at = truncate_to_micros(row.event.created_at);
+            values
+                .push_bind(Uuid::now_v7())
+                .push_bind(row.event.account_id.as_str())
+                .push_bind(row.webhook_id)
+                .push_bind(row.event_id)
+                .push_bind(row.event.name.as_str())
+                .push_bind(row.ordered)
                 .push_bind(DeliveryStatus::Pending.as_str())
                 .push_bind(0_i32)
                 .push_bind(created_at)
@@ -178,7 +214,7 @@ async fn fan_out(
         builder.build().execute(&mut *connection).await.map_err(classify)?;
     }
     notify_deliveries_ready(connection).await?;
-    Ok(targets.len() as u64)
+    Ok(())
 }
 
 /// Makes a webhook's pending deliveries due again (it became active) or parks them (it became

@@ -28,6 +28,7 @@ pub struct SqliteStore {
     /// makes a waiting writer sleep in growing steps — the benchmark saw 1 s stalls.
     writer: Pool<Sqlite>,
     deliveries_signal: std::sync::Arc<tokio::sync::Notify>,
+    publisher: EventPublisher,
 }
 
 type Backend = SqliteStore;
@@ -80,15 +81,18 @@ impl SqliteStore {
     }
 
     fn with_pools(pool: Pool<Sqlite>, writer: Pool<Sqlite>) -> Self {
+        let deliveries_signal = std::sync::Arc::new(tokio::sync::Notify::new());
+        let publisher = EventPublisher::start(writer.clone(), deliveries_signal.clone());
         Self {
             pool,
             writer,
-            deliveries_signal: std::sync::Arc::new(tokio::sync::Notify::new()),
+            deliveries_signal,
+            publisher,
         }
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await
+        self.writer.begin_with(BEGIN_WRITE).await
     }
 
     /// Where single-statement writes go.
@@ -130,9 +134,13 @@ async fn notify_deliveries_ready(
     Ok(())
 }
 
+/// How a write transaction starts.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
 const DIALECT: scim::sql::Dialect = scim::sql::Dialect::Sqlite;
 
 include!("shared.rs");
 include!("shared_scim.rs");
 include!("shared_scim_groups.rs");
 include!("shared_webhooks.rs");
+include!("shared_publishing.rs");
