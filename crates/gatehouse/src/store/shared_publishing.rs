@@ -4,6 +4,11 @@
 /// Events appended in one transaction, at most.
 const PUBLISH_BATCH: usize = 128;
 
+/// Batches in progress at once: one writing, one gathered and waiting for the write lock, so
+/// that the writer is not idle while a committed batch's publishers are answered and send
+/// their next events. (Four made batches smaller and the 1,000 events/s p99 worse.)
+const PUBLISH_TASKS: usize = 2;
+
 type PublishReply = tokio::sync::oneshot::Sender<StoreResult<Published>>;
 
 /// Appends events published without an idempotency key many per transaction: while one
@@ -17,41 +22,13 @@ struct EventPublisher {
 }
 
 impl EventPublisher {
-    /// Starts the task that appends queued events; it ends when the store is dropped.
+    /// Starts the tasks that append queued events; they end when the store is dropped.
     fn start(pool: Pool<Db>, signal: std::sync::Arc<tokio::sync::Notify>) -> Self {
-        let (queue, mut receiver) = tokio::sync::mpsc::channel::<(NewEvent, PublishReply)>(PUBLISH_BATCH * 8);
-        tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(PUBLISH_BATCH);
-            while receiver.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
-                let events: Vec<&NewEvent> = batch.iter().map(|(event, _)| event).collect();
-                match publish_batch(&pool, &events).await {
-                    Ok(appended) => {
-                        signal.notify_one();
-                        for ((_, reply), appended) in batch.drain(..).zip(appended) {
-                            let _ = reply.send(Ok(Published::Created {
-                                event_id: appended.id,
-                                deliveries: appended.deliveries,
-                            }));
-                        }
-                    }
-                    Err(error) => {
-                        // Nothing of the batch was kept. Append its events one by one, so that
-                        // each publisher gets its own event's outcome.
-                        tracing::debug!(%error, events = batch.len(), "appending a batch of events failed; appending one at a time");
-                        for (event, reply) in batch.drain(..) {
-                            let result = match pool.begin_with(BEGIN_WRITE).await {
-                                Ok(transaction) => publish_event(transaction, &event, None).await,
-                                Err(error) => Err(error.into()),
-                            };
-                            if result.is_ok() {
-                                signal.notify_one();
-                            }
-                            let _ = reply.send(result);
-                        }
-                    }
-                }
-            }
-        });
+        let (queue, receiver) = tokio::sync::mpsc::channel::<(NewEvent, PublishReply)>(PUBLISH_BATCH * 8);
+        let receiver = std::sync::Arc::new(tokio::sync::Mutex::new(receiver));
+        for _ in 0..PUBLISH_TASKS {
+            tokio::spawn(append_queued(pool.clone(), signal.clone(), receiver.clone()));
+        }
         Self { queue }
     }
 
@@ -62,6 +39,44 @@ impl EventPublisher {
             .await
             .map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))?;
         answer.await.map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))?
+    }
+}
+
+/// One of the tasks that take what is queued, append it in one transaction, and answer.
+async fn append_queued(
+    pool: Pool<Db>,
+    signal: std::sync::Arc<tokio::sync::Notify>,
+    receiver: std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<(NewEvent, PublishReply)>>>,
+) {
+    let mut batch = Vec::with_capacity(PUBLISH_BATCH);
+    while receiver.lock().await.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
+        let events: Vec<&NewEvent> = batch.iter().map(|(event, _)| event).collect();
+        match publish_batch(&pool, &events).await {
+            Ok(appended) => {
+                signal.notify_one();
+                for ((_, reply), appended) in batch.drain(..).zip(appended) {
+                    let _ = reply.send(Ok(Published::Created {
+                        event_id: appended.id,
+                        deliveries: appended.deliveries,
+                    }));
+                }
+            }
+            Err(error) => {
+                // Nothing of the batch was kept. Append its events one by one, so that
+                // each publisher gets its own event's outcome.
+                tracing::debug!(%error, events = batch.len(), "appending a batch of events failed; appending one at a time");
+                for (event, reply) in batch.drain(..) {
+                    let result = match pool.begin_with(BEGIN_WRITE).await {
+                        Ok(transaction) => publish_event(transaction, &event, None).await,
+                        Err(error) => Err(error.into()),
+                    };
+                    if result.is_ok() {
+                        signal.notify_one();
+                    }
+                    let _ = reply.send(result);
+                }
+            }
+        }
     }
 }
 
