@@ -640,7 +640,67 @@ async fn events_published_at_once_each_get_their_own_answer(backend: Backend) {
     }
 }
 
+/// A lease moves the delivery's next attempt to the lease's end (so the due index skips it),
+/// giving it back makes it due at once, and parking takes it off the schedule.
+async fn a_lease_is_a_visibility_timeout_and_release_gives_it_back(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    add_webhook(store.as_ref(), &webhook(&account, "app.*", true, false)).await;
+    for n in 0..2 {
+        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
+    }
+    let now = start_time() + Duration::seconds(1);
+    let lease = now + Duration::seconds(60);
+    let worker = Uuid::now_v7();
+    let claimed = claim(store.as_ref(), worker, now, lease, 10, &[])
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 2);
+    let (kept, parked) = (claimed[0].id, claimed[1].id);
+    let next_attempt = |id| {
+        let store = store.clone();
+        let account = account.id.clone();
+        async move {
+            store
+                .delivery(&account, id)
+                .await
+                .expect("read")
+                .expect("delivery")
+                .next_attempt_at
+        }
+    };
+    assert_eq!(
+        next_attempt(kept).await,
+        Some(lease),
+        "due again when the lease runs out"
+    );
+
+    let back = now + Duration::seconds(2);
+    store
+        .release_deliveries(worker, &[kept], false, back)
+        .await
+        .expect("release");
+    store
+        .release_deliveries(worker, &[parked], true, back)
+        .await
+        .expect("park");
+    assert_eq!(
+        next_attempt(kept).await,
+        Some(back),
+        "given back: due at once"
+    );
+    assert_eq!(next_attempt(parked).await, None, "parked: off the schedule");
+    let again = claim(store.as_ref(), Uuid::now_v7(), back, lease, 10, &[])
+        .await
+        .expect("claim again");
+    assert_eq!(
+        again.iter().map(|delivery| delivery.id).collect::<Vec<_>>(),
+        vec![kept],
+        "the given-back delivery is claimable at once, the parked one is not"
+    );
+}
+
 both_backends!(
+    a_lease_is_a_visibility_timeout_and_release_gives_it_back,
     events_published_at_once_each_get_their_own_answer,
     a_claim_takes_at_most_per_webhook_deliveries_of_one_webhook,
     a_webhooks_room_overrides_per_webhook,
