@@ -269,6 +269,7 @@ impl Worker {
         let round = self.settings.max_in_flight_per_webhook.max(1);
         let mut slots = self.slots();
         if let Some(slot) = slots.get_mut(&webhook) {
+            let room_before = self.budget(Some(slot)).saturating_sub(slot.claimed);
             slot.claimed = slot.claimed.saturating_sub(1);
             if let Some(took) = took {
                 slot.latency = Some(match slot.latency {
@@ -276,7 +277,9 @@ impl Worker {
                     None => took,
                 });
             }
-            if self.budget(Some(slot)).saturating_sub(slot.claimed) == round {
+            // The budget moves with the latency, so the room may jump past a round.
+            let room_after = self.budget(Some(slot)).saturating_sub(slot.claimed);
+            if room_before < round && room_after >= round {
                 self.room.notify_one();
             }
         }
