@@ -14,6 +14,86 @@ pub struct DatabaseSettings {
     /// `sqlite://PATH` (the embedded default, created if missing) or `postgres://USER@HOST/DB`.
     #[arg(long, env = "GATEHOUSE_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
+    #[command(flatten)]
+    pub secret_key: SecretKeySettings,
+}
+
+pub const DEFAULT_SECRET_KEY_FILE: &str = "gatehouse-data/secret.key";
+
+/// The server key that encrypts webhook policies' private keys and webhook signing secrets at
+/// rest. Losing it makes them unreadable: policies must be rotated and secrets replaced.
+#[derive(Args, Clone, Debug)]
+pub struct SecretKeySettings {
+    /// The server key, standard base64 of 32 bytes (`openssl rand -base64 32`). Every node
+    /// sharing one PostgreSQL database needs the same key. When unset, the key file is used.
+    #[arg(
+        long,
+        env = "GATEHOUSE_SECRET_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub secret_key: Option<String>,
+    /// Where the server key is kept when `GATEHOUSE_SECRET_KEY` is unset; created (mode 0600)
+    /// on first start. Default: `secret.key` beside the SQLite database, or
+    /// `gatehouse-data/secret.key` with PostgreSQL. Back it up with the database.
+    #[arg(long, env = "GATEHOUSE_SECRET_KEY_FILE", global = true)]
+    pub secret_key_file: Option<std::path::PathBuf>,
+}
+
+impl SecretKeySettings {
+    /// The key file to use with `database_url`.
+    pub fn key_file(&self, database_url: &str) -> std::path::PathBuf {
+        if let Some(file) = &self.secret_key_file {
+            return file.clone();
+        }
+        let sqlite_folder = database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| database_url.strip_prefix("sqlite:"))
+            .map(|path| path.split('?').next().unwrap_or_default())
+            .filter(|path| !path.is_empty() && !path.starts_with(':'))
+            .map(|path| {
+                std::path::Path::new(path)
+                    .parent()
+                    .map(std::path::Path::to_path_buf)
+                    .unwrap_or_default()
+            });
+        match sqlite_folder {
+            Some(folder) => folder.join("secret.key"),
+            None => std::path::PathBuf::from(DEFAULT_SECRET_KEY_FILE),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(file: Option<&str>) -> SecretKeySettings {
+        SecretKeySettings {
+            secret_key: None,
+            secret_key_file: file.map(std::path::PathBuf::from),
+        }
+    }
+
+    #[test]
+    fn the_key_file_sits_beside_the_sqlite_database_by_default() {
+        assert_eq!(
+            settings(None).key_file("sqlite:///var/lib/gatehouse/gatehouse.db?mode=rwc"),
+            std::path::PathBuf::from("/var/lib/gatehouse/secret.key")
+        );
+        assert_eq!(
+            settings(None).key_file(DEFAULT_DATABASE_URL),
+            std::path::PathBuf::from("gatehouse-data/secret.key")
+        );
+        assert_eq!(
+            settings(None).key_file("postgres://gatehouse@db/gatehouse"),
+            std::path::PathBuf::from(DEFAULT_SECRET_KEY_FILE)
+        );
+        assert_eq!(
+            settings(Some("/etc/gatehouse.key")).key_file("sqlite://x/y.db"),
+            std::path::PathBuf::from("/etc/gatehouse.key")
+        );
+    }
 }
 
 #[derive(Args, Clone, Debug)]

@@ -14,6 +14,7 @@ use gatehouse::auth::{RoleSet, ScopeSet};
 use gatehouse::config::{DatabaseSettings, DeliverySettings, LogSettings, ServeSettings};
 use gatehouse::delivery::mail::Mailer;
 use gatehouse::delivery::sender::{SenderSettings, TargetPolicy};
+use gatehouse::delivery::signing::ServerKey;
 use gatehouse::delivery::worker::{self, WorkerSettings};
 use gatehouse::domain::{AccountId, DeliveryStatus, ScimPatchResponse, TokenId, WebhookId};
 use gatehouse::http::{AppState, router};
@@ -282,12 +283,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening {}", store::redact_url(&cli.database.database_url)))?;
     store.migrate().await.context("applying migrations")?;
-    let cli_services = |store| Services::new(store, Arc::new(SystemClock));
+    let server_key = || -> anyhow::Result<ServerKey> {
+        let settings = &cli.database.secret_key;
+        match &settings.secret_key {
+            Some(key) => ServerKey::from_base64(key).context("GATEHOUSE_SECRET_KEY"),
+            None => ServerKey::load_or_create(&settings.key_file(&cli.database.database_url))
+                .context("GATEHOUSE_SECRET_KEY_FILE"),
+        }
+    };
+    let cli_services = |store| -> anyhow::Result<Services> {
+        Ok(Services::new(store, Arc::new(SystemClock)).with_server_key(server_key()?))
+    };
     match cli.command {
         Command::Serve(settings) => {
             let cache_ttl = Duration::from_secs(settings.credential_cache_ttl_secs);
             let services =
                 Services::with_credential_cache_ttl(store, Arc::new(SystemClock), cache_ttl)
+                    .with_server_key(server_key()?)
                     .with_base_url(&settings.base_url())
                     .with_sender(sender_settings(&settings.delivery));
             services.follow_credential_changes();
@@ -297,10 +309,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("migrations applied");
             Ok(())
         }
-        Command::Account(command) => account(&cli_services(store), command).await,
-        Command::Person(command) => person(&cli_services(store), command).await,
-        Command::Token(command) => token(&cli_services(store), command).await,
-        Command::Webhook(command) => webhook(cli_services(store), command).await,
+        Command::Account(command) => account(&cli_services(store)?, command).await,
+        Command::Person(command) => person(&cli_services(store)?, command).await,
+        Command::Token(command) => token(&cli_services(store)?, command).await,
+        Command::Webhook(command) => webhook(cli_services(store)?, command).await,
     }
 }
 
@@ -595,8 +607,12 @@ async fn webhook(services: Services, command: WebhookCommand) -> anyhow::Result<
                 ordered,
                 rate_limit_per_second,
             };
-            let webhook = services.create_webhook(&account, None, new).await?;
-            Output::new(json).created_webhook(&WebhookView::new(&webhook), &services.base_url)
+            let created = services.create_webhook(&account, None, new).await?;
+            Output::new(json).created_webhook(
+                &WebhookView::new(&created.webhook),
+                &created.signing_secret,
+                &services.base_url,
+            )
         }
         WebhookCommand::Disable { account, id, json } => {
             set_webhook_disabled(&services, &account, id, true, json).await

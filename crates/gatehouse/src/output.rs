@@ -146,8 +146,28 @@ impl Output {
     }
 
     /// The new webhook like any listing on stdout, and on stderr what it still waits for.
-    pub fn created_webhook(&self, webhook: &WebhookView, base_url: &str) -> anyhow::Result<()> {
-        self.webhooks(std::slice::from_ref(webhook))?;
+    pub fn created_webhook(
+        &self,
+        webhook: &WebhookView,
+        signing_secret: &str,
+        base_url: &str,
+    ) -> anyhow::Result<()> {
+        if self.json {
+            let mut view = serde_json::to_value(webhook)?;
+            if let Some(fields) = view.as_object_mut() {
+                fields.insert("signing_secret".to_owned(), signing_secret.into());
+            }
+            // An array of one, like every other webhook listing the CLI prints.
+            print_json(&[view])?;
+        } else {
+            self.webhooks(std::slice::from_ref(webhook))?;
+            eprintln!(
+                "Signing secret (Standard Webhooks; administrators can read it again with \
+                 GET /v1/webhooks/{}/signing_secret):",
+                webhook.id
+            );
+            println!("{signing_secret}");
+        }
         eprintln!(
             "Webhook {:?} ({}) is unverified: it is sent nothing else until the owner of {} \
              calls the callback ({base_url}{VERIFICATION_PATH}/…) in the webhook.verify \

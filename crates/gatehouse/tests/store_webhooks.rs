@@ -8,6 +8,7 @@ use chrono::Duration;
 use common::{Backend, start_time, store};
 use gatehouse::domain::{
     Account, AccountId, DeliveryAttempt, DeliveryId, DeliveryStatus, NewEvent, Webhook, WebhookId,
+    WebhookSecretRecord,
 };
 use gatehouse::store::{AttemptRecord, Claim, DeliveryFilter, ListQuery, Store};
 use serde_json::json;
@@ -58,9 +59,25 @@ async fn seeded(backend: Backend) -> (std::sync::Arc<dyn Store>, common::Databas
     (store, guard, account)
 }
 
+/// A sealed secret as the store keeps it (the store never opens one).
+fn secret_record(webhook: WebhookId, sealed: &[u8]) -> WebhookSecretRecord {
+    WebhookSecretRecord {
+        id: Uuid::now_v7(),
+        webhook_id: webhook,
+        sealed: sealed.to_vec(),
+        created_at: start_time(),
+        expires_at: None,
+    }
+}
+
 async fn add_webhook(store: &dyn Store, webhook: &Webhook) {
     store
-        .insert_webhook(webhook, Uuid::now_v7().as_bytes(), &[])
+        .insert_webhook(
+            webhook,
+            Uuid::now_v7().as_bytes(),
+            &secret_record(webhook.id, b"sealed-1"),
+            &[],
+        )
         .await
         .expect("webhook");
 }
@@ -116,6 +133,9 @@ fn outcome(id: DeliveryId, webhook: WebhookId, succeeded: bool, attempt: u32) ->
             duration_ms: 1,
             error: None,
             sent_at: start_time(),
+            request_body: None,
+            webhook_policy_id: None,
+            signing_key_id: None,
         },
         succeeded,
         next_attempt_at: (!succeeded).then(|| start_time() + Duration::seconds(5)),

@@ -1,13 +1,15 @@
 //! Webhook delivery: the durable state machine that sends what the outbox holds (DESIGN.md
 //! principle 2). Pure parts: the message envelope (`message`), the retry schedule (`retry`),
 //! the SSRF guard's address rules (`ssrf`) and the exception emails' text (`mail`). With I/O:
-//! the HTTP sender that applies the guard to the address it connects to (`sender`), the mailer
-//! (`mail`) and the worker that leases, sends and records (`worker`).
+//! the HTTP sender that applies the guard to the address it connects to (`sender`), the signer
+//! that signs each attempt with its policy's key or the webhook's secrets (`signer`, over the
+//! pure `signing`), the mailer (`mail`) and the worker that leases, sends and records (`worker`).
 
 pub mod mail;
 pub mod message;
 pub mod retry;
 pub mod sender;
+pub mod signer;
 pub mod signing;
 pub mod ssrf;
 pub mod worker;

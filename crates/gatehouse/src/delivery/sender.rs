@@ -118,6 +118,14 @@ impl AttemptOutcome {
         matches!(self.status, Some(200..=299)) && self.error.is_none()
     }
 
+    /// An attempt that failed before a request could be made, for `reason`.
+    pub fn not_sent(reason: String) -> Self {
+        Self {
+            error: Some(reason),
+            ..Self::empty()
+        }
+    }
+
     fn empty() -> Self {
         Self {
             status: None,

@@ -17,6 +17,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use super::message::{Envelope, message_body};
 use super::retry::{NextAttempt, next_attempt, random_jitter};
 use super::sender::{AttemptOutcome, OutgoingRequest};
+use super::signer::Signer;
 use crate::domain::{DeliveryAttempt, Event, WebhookId};
 use crate::service::Services;
 use crate::store::{AttemptRecord, Claim, ClaimedDelivery, WorkerId};
@@ -101,10 +102,11 @@ pub async fn run(
         id: uuid::Uuid::now_v7(),
         permits: Arc::new(Semaphore::new(settings.max_in_flight)),
         held: Arc::new(Semaphore::new(held_capacity)),
-        services,
+        services: services.clone(),
         settings,
         slots: Mutex::new(HashMap::new()),
         room: tokio::sync::Notify::new(),
+        signer: Signer::new(services.clone()),
     });
     let (outcomes, receiver) = mpsc::channel(worker.settings.record_batch_size.max(1) * 2);
     let recorder = tokio::spawn(record_outcomes(worker.clone(), receiver));
@@ -156,6 +158,7 @@ struct Worker {
     /// Signalled when a webhook this process had saturated can take more: the claim that
     /// skipped it may now lease its next round.
     room: tokio::sync::Notify,
+    signer: Signer,
 }
 
 /// What to do with one claimed delivery.
@@ -370,14 +373,14 @@ impl Worker {
     }
 
     /// Sends one delivery and describes what came of it, and how long it took.
-    async fn attempt(&self, delivery: ClaimedDelivery) -> (AttemptRecord, Duration) {
-        let body = match delivery.request_body {
+    async fn attempt(&self, mut delivery: ClaimedDelivery) -> (AttemptRecord, Duration) {
+        let body = match delivery.request_body.take() {
             Some(body) => body,
             None => self.message(&delivery),
         };
         let attempt_number = delivery.attempts_made + 1;
-        let headers = vec![
-            ("content-type".to_owned(), "application/json".to_owned()),
+        let sent_at = self.services.clock.now();
+        let mut headers = vec![
             ("x-gatehouse-delivery".to_owned(), delivery.id.to_string()),
             ("x-gatehouse-event".to_owned(), delivery.event.clone()),
             ("x-gatehouse-attempt".to_owned(), attempt_number.to_string()),
@@ -386,16 +389,34 @@ impl Worker {
                 delivery.webhook_id.to_string(),
             ),
         ];
-        let sent_at = self.services.clock.now();
-        let outcome = self
-            .services
-            .sender
-            .send(&OutgoingRequest {
-                uri: &delivery.uri,
-                headers: &headers,
-                body: &body,
-            })
-            .await;
+        let (sent_body, signed_by, outcome) =
+            match self.signer.sign(&delivery, &body, sent_at).await {
+                Ok(signed) => {
+                    headers.splice(0..0, signed.headers);
+                    let outcome = self
+                        .services
+                        .sender
+                        .send(&OutgoingRequest {
+                            uri: &delivery.uri,
+                            headers: &headers,
+                            body: &signed.body,
+                        })
+                        .await;
+                    (Some(signed.body), signed.signed_by, outcome)
+                }
+                // Nothing goes out unsigned: the attempt fails without a request, and is
+                // retried on the usual schedule.
+                Err(error) => {
+                    tracing::warn!(delivery = %delivery.id, %error, "could not sign a delivery");
+                    let outcome = AttemptOutcome::not_sent(format!("could not sign: {error}"));
+                    (None, None, outcome)
+                }
+            };
+        // The exact bytes are kept apart only when they differ from the message (signed anew
+        // on every attempt).
+        let sent_body = sent_body
+            .filter(|sent| *sent != body)
+            .map(|sent| String::from_utf8_lossy(&sent).into_owned());
         let succeeded = outcome.succeeded();
         let next_attempt_at = if succeeded {
             None
@@ -432,6 +453,9 @@ impl Worker {
                 duration_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
                 error: outcome.error,
                 sent_at,
+                request_body: sent_body,
+                webhook_policy_id: signed_by.as_ref().map(|(policy, _)| *policy),
+                signing_key_id: signed_by.map(|(_, key)| key),
             },
             succeeded,
             next_attempt_at,

@@ -11,6 +11,7 @@ mod scim_group;
 mod scim_user;
 mod token;
 mod webhook;
+mod webhook_policy;
 
 pub use account::{ACCOUNT_ID_MAX_LENGTH, Account, AccountId, AccountIdError, ScimPatchResponse};
 pub use event::{Actor, Event, NewEvent};
@@ -27,8 +28,11 @@ pub use token::{PersonalAccessToken, TokenId, TokenStatus};
 pub use webhook::{
     CONSECUTIVE_FAILURES_BEFORE_DISABLE, DISABLED_EVENT, Delivery, DeliveryAttempt, DeliveryId,
     DeliveryStatus, DisabledReason, EXCEPTION_EVENT, EXCEPTION_NOTIFICATION_INTERVAL_MINUTES,
-    FailureConsequences, NotificationKind, VERIFY_EVENT, Webhook, WebhookHealth, WebhookId,
-    WebhookNotification, failure_consequences,
+    FailureConsequences, NotificationKind, VERIFY_EVENT, WaitingReason, Webhook, WebhookHealth,
+    WebhookId, WebhookNotification, failure_consequences,
+};
+pub use webhook_policy::{
+    JwtFormat, PolicyKey, WebhookPolicy, WebhookPolicyId, WebhookSecretRecord, signing_key_at,
 };
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -127,6 +127,58 @@ impl DeliveryStatus {
     }
 }
 
+/// Why a pending delivery is parked (not scheduled).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitingReason {
+    WebhookDisabled,
+    WebhookUnverified,
+    /// Its webhook's policy is disabled: a policy's webhook never sends unsigned.
+    PolicyDisabled,
+    /// Its webhook names a policy that no longer exists.
+    PolicyMissing,
+}
+
+impl WaitingReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WebhookDisabled => "webhook_disabled",
+            Self::WebhookUnverified => "webhook_unverified",
+            Self::PolicyDisabled => "policy_disabled",
+            Self::PolicyMissing => "policy_missing",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            Self::WebhookDisabled,
+            Self::WebhookUnverified,
+            Self::PolicyDisabled,
+            Self::PolicyMissing,
+        ]
+        .into_iter()
+        .find(|reason| reason.as_str() == raw)
+    }
+
+    /// What an administrator reads.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Self::WebhookDisabled => {
+                "the webhook is disabled; it is sent when the webhook is enabled"
+            }
+            Self::WebhookUnverified => {
+                "the webhook's URI is not verified yet; it is sent once the verification callback is called"
+            }
+            Self::PolicyDisabled => {
+                "the webhook's policy is disabled and its messages are never sent unsigned; it is sent when the policy is enabled or the webhook unlinked from it"
+            }
+            Self::PolicyMissing => {
+                "the webhook's policy no longer exists; link the webhook to a policy or unlink it"
+            }
+        }
+    }
+}
+
 /// One message for one webhook, with the outcome of its latest attempt.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Delivery {
@@ -150,6 +202,8 @@ pub struct Delivery {
     pub sent_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Why it is parked, when it is (read with the delivery; not stored).
+    pub waiting_on: Option<WaitingReason>,
 }
 
 /// One try to send a delivery.
@@ -166,6 +220,12 @@ pub struct DeliveryAttempt {
     pub duration_ms: u64,
     pub error: Option<String>,
     pub sent_at: DateTime<Utc>,
+    /// The exact body this attempt sent, when it differs from the delivery's message: a
+    /// signed message is signed afresh on every attempt.
+    pub request_body: Option<String>,
+    /// The policy whose key signed this attempt, and that key's id (the JWS `kid`).
+    pub webhook_policy_id: Option<Uuid>,
+    pub signing_key_id: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -22,6 +22,7 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(status, error.detail)
             }
             ServiceError::Store(error) => ApiError::internal_with(error),
+            ServiceError::Internal(error) => ApiError::internal_with(error),
         }
     }
 }

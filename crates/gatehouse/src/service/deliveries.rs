@@ -8,8 +8,8 @@ use uuid::Uuid;
 use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
 use crate::auth::{Access, Resource, Scope};
 use crate::domain::{
-    Account, Delivery, DeliveryAttempt, DeliveryId, DeliveryStatus, VERIFY_EVENT, WebhookId,
-    WebhookNotification,
+    Account, Delivery, DeliveryAttempt, DeliveryId, DeliveryStatus, VERIFY_EVENT, WaitingReason,
+    WebhookId, WebhookNotification,
 };
 use crate::store::{DeliveryFilter, ListQuery, Listing};
 
@@ -47,6 +47,11 @@ pub struct DeliveryView {
     /// When the next attempt is due; absent when finished, or while the webhook is disabled or
     /// unverified (the delivery waits).
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Why a pending delivery waits unscheduled: `webhook_disabled`, `webhook_unverified`,
+    /// `policy_disabled` or `policy_missing`; `null` otherwise.
+    pub waiting_on: Option<WaitingReason>,
+    /// The same, in words.
+    pub waiting_reason: Option<&'static str>,
     pub redelivery_of_id: Option<Uuid>,
     pub redelivered_by_id: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,6 +65,11 @@ pub struct DeliveryView {
     /// The first 64 KiB of the last response's body.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_body: Option<String>,
+    /// The policy whose key signed the last attempt, and that key's id (the JWS `kid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_policy_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_key_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<Vec<DeliveryAttempt>>,
 }
@@ -84,12 +94,16 @@ impl DeliveryView {
             created_at: delivery.created_at,
             sent_at: delivery.sent_at,
             next_attempt_at: delivery.next_attempt_at,
+            waiting_on: delivery.waiting_on,
+            waiting_reason: delivery.waiting_on.map(WaitingReason::explanation),
             redelivery_of_id: delivery.redelivery_of_id.map(|id| id.0),
             redelivered_by_id: delivery.redelivered_by_id.map(|id| id.0),
             request_uri: None,
             request_headers: None,
             response_headers: None,
             response_body: None,
+            webhook_policy_id: None,
+            signing_key_id: None,
             attempts: None,
         }
     }
@@ -102,6 +116,8 @@ impl DeliveryView {
             view.request_headers = Some(headers_object(&last.request_headers));
             view.response_headers = Some(headers_object(&last.response_headers));
             view.response_body = Some(last.response_body.clone());
+            view.webhook_policy_id = last.webhook_policy_id;
+            view.signing_key_id = last.signing_key_id.clone();
         }
         view.attempts = Some(attempts);
         view

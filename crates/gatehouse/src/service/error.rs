@@ -33,6 +33,9 @@ pub enum ServiceError {
     Scim(scim::error::ScimError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Key generation, sealing or the RNG failed; logged, answered without detail.
+    #[error("{0}")]
+    Internal(String),
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;

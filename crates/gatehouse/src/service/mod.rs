@@ -9,9 +9,11 @@ mod deliveries;
 mod error;
 mod events;
 mod people;
+mod policies;
 pub mod scim;
 mod tokens;
 mod validate;
+mod webhook_secrets;
 mod webhooks;
 
 use std::sync::Arc;
@@ -25,16 +27,22 @@ pub use deliveries::{DeliveryView, MAX_REDELIVERIES_PER_CALL};
 pub use error::{ServiceError, ServiceResult};
 pub use events::{IDEMPOTENCY_KEY_LIFETIME_HOURS, PublishEvent, PublishedEvent};
 pub use people::{NewPerson, PersonChanges, PersonView};
+pub use policies::{
+    CreatedPolicyKey, MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy, WebhookPolicyChanges,
+    WebhookPolicyView,
+};
 pub use tokens::{
     CreatedToken, DEFAULT_TOKEN_EXPIRY_DAYS, NewToken, TOKEN_EXPIRY_CHOICES_DAYS, TokenExpiry,
     TokenView,
 };
+pub use webhook_secrets::{MAX_SECRET_OVERLAP_SECONDS, RotatedSecret, WebhookSecretView};
 pub use webhooks::{
-    MAX_RATE_LIMIT_PER_SECOND, NewWebhook, VERIFICATION_PATH, WebhookChanges, WebhookState,
-    WebhookView,
+    CreatedWebhook, MAX_RATE_LIMIT_PER_SECOND, NewWebhook, VERIFICATION_PATH, WebhookChanges,
+    WebhookState, WebhookView,
 };
 
 use crate::delivery::sender::{Sender, SenderSettings};
+use crate::delivery::signing::ServerKey;
 use crate::store::Store;
 
 /// The base URL links use when nothing else is configured (the CLI, tests).
@@ -50,6 +58,11 @@ pub struct Services {
     pub base_url: Arc<str>,
     /// Sends webhook requests, and checks webhook URIs against the SSRF rules.
     pub sender: Arc<Sender>,
+    /// Seals policies' private keys and webhook signing secrets at rest.
+    pub server_key: Arc<ServerKey>,
+    /// Counts this process's changes to signing keys and secrets (rotations), so the delivery
+    /// signer drops what it cached at once rather than on its next refresh.
+    pub signing_changes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Services {
@@ -70,7 +83,19 @@ impl Services {
             credentials: Arc::new(CredentialCache::new(ttl)),
             base_url: Arc::from(DEFAULT_BASE_URL),
             sender: Arc::new(Sender::new(SenderSettings::default())),
+            // A key of this process alone: what it seals, only it can open. `serve` and the
+            // CLI replace it with the configured key (`with_server_key`).
+            server_key: Arc::new(
+                ServerKey::generate().expect("the operating system's RNG is available"),
+            ),
+            signing_changes: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         }
+    }
+
+    /// The same services sealing secrets with `server_key`.
+    pub fn with_server_key(mut self, server_key: ServerKey) -> Self {
+        self.server_key = Arc::new(server_key);
+        self
     }
 
     /// The same services with another public base URL.
@@ -92,6 +117,12 @@ impl Services {
         let credentials = self.credentials.clone();
         self.store
             .follow_credential_changes(Arc::new(move || credentials.invalidate_all()));
+    }
+
+    /// Called after a signing key or secret changed (committed).
+    fn signing_changed(&self) {
+        self.signing_changes
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 
     /// Called by every command that can weaken a credential, after it committed.

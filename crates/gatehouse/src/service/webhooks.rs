@@ -14,6 +14,7 @@ use crate::auth::{Access, Resource, Scope};
 use crate::delivery::message::node_id;
 use crate::domain::{
     Account, DisabledReason, EventPattern, NewEvent, VERIFY_EVENT, Webhook, WebhookId,
+    WebhookPolicyId,
 };
 use crate::store::{ListQuery, Listing, WebhookFilter};
 
@@ -166,13 +167,19 @@ fn verification_hash(secret: &str) -> Vec<u8> {
 /// The path of the callback a verification message carries, below the base URL.
 pub const VERIFICATION_PATH: &str = "/v1/webhook_verifications";
 
+/// A webhook just made, with its Standard Webhooks signing secret (`whsec_…`).
+pub struct CreatedWebhook {
+    pub webhook: Webhook,
+    pub signing_secret: zeroize::Zeroizing<String>,
+}
+
 impl Services {
     pub async fn create_webhook(
         &self,
         account: &Account,
         principal: Option<&Principal>,
         new: NewWebhook,
-    ) -> ServiceResult<Webhook> {
+    ) -> ServiceResult<CreatedWebhook> {
         require_scope(principal, WEBHOOKS_WRITE)?;
         let now = self.clock.now();
         let mut webhook = Webhook {
@@ -212,10 +219,14 @@ impl Services {
             ),
             self.verification_event(&webhook, &verification, now),
         ];
+        let (secret, secret_record) = self.new_webhook_secret(webhook.id, now)?;
         self.store
-            .insert_webhook(&webhook, &verification.hash, &events)
+            .insert_webhook(&webhook, &verification.hash, &secret_record, &events)
             .await?;
-        Ok(webhook)
+        Ok(CreatedWebhook {
+            webhook,
+            signing_secret: secret.expose(),
+        })
     }
 
     fn verification_event(
@@ -277,8 +288,13 @@ impl Services {
                 }
             }
         }
-        if let Some(policy) = webhook.webhook_policy_id {
-            // Policies arrive with their own records (issue 5); until then no id names one.
+        if let Some(policy) = webhook.webhook_policy_id
+            && self
+                .store
+                .webhook_policy(&webhook.account_id, WebhookPolicyId(policy))
+                .await?
+                .is_none()
+        {
             problems.push(format!(
                 "webhook_policy_id: no webhook policy {policy} exists in this account"
             ));

@@ -17,8 +17,8 @@ pub use postgres::PostgresStore;
 pub use scim_columns::{MULTI_VALUED_USER_ATTRIBUTES, ScimGroupColumns, ScimUserColumns};
 pub use sqlite::SqliteStore;
 pub use webhooks::{
-    AttemptRecord, Claim, ClaimedDelivery, DeliveryFilter, IdempotencyKey, Published, QueueStats,
-    Redelivery, WebhookFilter, WorkerId,
+    AttemptRecord, Claim, ClaimedDelivery, ClaimedPolicy, DeliveryFilter, IdempotencyKey,
+    Published, QueueStats, Redelivery, WebhookFilter, WorkerId,
 };
 
 use crate::auth::{RoleSet, ScopeSet, TokenHash};
@@ -28,7 +28,8 @@ use crate::domain::{
     ScimUserRecord, TokenId,
 };
 use crate::domain::{
-    Delivery, DeliveryAttempt, DeliveryId, Webhook, WebhookId, WebhookNotification,
+    Delivery, DeliveryAttempt, DeliveryId, PolicyKey, Webhook, WebhookId, WebhookNotification,
+    WebhookPolicy, WebhookPolicyId, WebhookSecretRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -322,6 +323,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         webhook: &Webhook,
         verification_hash: &[u8],
+        secret: &WebhookSecretRecord,
         events: &[NewEvent],
     ) -> StoreResult<()>;
     /// Writes an administrator's change; a new verification hash replaces the old one.
@@ -350,6 +352,74 @@ pub trait Store: Send + Sync + 'static {
         id: WebhookId,
         events: &[NewEvent],
     ) -> StoreResult<bool>;
+    /// A webhook's Standard Webhooks secrets still live at `now`, newest first.
+    async fn webhook_secrets(
+        &self,
+        webhook: WebhookId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<WebhookSecretRecord>>;
+    /// Makes `secret` the webhook's current secret; the older ones sign along until
+    /// `previous_until`.
+    async fn rotate_webhook_secret(
+        &self,
+        secret: &WebhookSecretRecord,
+        previous_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        events: &[NewEvent],
+    ) -> StoreResult<()>;
+
+    /// Creates a policy with its first key.
+    async fn insert_webhook_policy(
+        &self,
+        policy: &WebhookPolicy,
+        key: &PolicyKey,
+        events: &[NewEvent],
+    ) -> StoreResult<()>;
+    /// Writes a policy's changes (its algorithm never changes) and, with `links`, makes
+    /// exactly those webhooks the linked ones; makes due again what nothing holds back any
+    /// more. `Ok(None)`: no such policy. `Ok(Some(ids))`: the ids in `links` naming no webhook
+    /// of the account — when not empty, nothing was written.
+    async fn update_webhook_policy(
+        &self,
+        policy: &WebhookPolicy,
+        links: Option<&[WebhookId]>,
+        events: &[NewEvent],
+    ) -> StoreResult<Option<Vec<WebhookId>>>;
+    /// Deletes a policy no webhook links to. `Ok(None)`: no such policy; `Ok(Some(n))`, n > 0:
+    /// n webhooks link to it and nothing was deleted; `Ok(Some(0))`: deleted.
+    async fn delete_webhook_policy(
+        &self,
+        account: &AccountId,
+        id: WebhookPolicyId,
+        events: &[NewEvent],
+    ) -> StoreResult<Option<u64>>;
+    async fn webhook_policy(
+        &self,
+        account: &AccountId,
+        id: WebhookPolicyId,
+    ) -> StoreResult<Option<WebhookPolicy>>;
+    async fn webhook_policies(
+        &self,
+        account: &AccountId,
+        filter: WebhookFilter,
+        query: &ListQuery,
+    ) -> StoreResult<Listing<WebhookPolicy>>;
+    /// The webhooks linked to each of `policies`.
+    async fn policy_links(
+        &self,
+        account: &AccountId,
+        policies: &[WebhookPolicyId],
+    ) -> StoreResult<Vec<(WebhookPolicyId, WebhookId)>>;
+    /// Adds a rotation's key; keys superseded before `retire_before` are deleted.
+    async fn insert_policy_key(
+        &self,
+        key: &PolicyKey,
+        retire_before: DateTime<Utc>,
+        events: &[NewEvent],
+    ) -> StoreResult<()>;
+    /// Every stored key of a policy, oldest first.
+    async fn policy_keys(&self, policy: WebhookPolicyId) -> StoreResult<Vec<PolicyKey>>;
+
     async fn webhook(&self, account: &AccountId, id: WebhookId) -> StoreResult<Option<Webhook>>;
     async fn webhooks(
         &self,

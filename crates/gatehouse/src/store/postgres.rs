@@ -149,4 +149,5 @@ include!("shared.rs");
 include!("shared_scim.rs");
 include!("shared_scim_groups.rs");
 include!("shared_webhooks.rs");
+include!("shared_policies.rs");
 include!("shared_publishing.rs");

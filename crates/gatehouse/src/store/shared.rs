@@ -10,7 +10,7 @@ use crate::auth::{Role, RoleSet, ScopeSet, TokenHash};
 use crate::domain::{PersonSource, ScimPatchResponse, truncate_to_micros};
 use crate::domain::{Delivery, DeliveryAttempt, DeliveryId, Webhook, WebhookId, WebhookNotification};
 use crate::store::{
-    AttemptRecord, Claim, ClaimedDelivery, DeliveryFilter, IdempotencyKey, Published, QueueStats,
+    AttemptRecord, Claim, ClaimedDelivery, ClaimedPolicy, DeliveryFilter, IdempotencyKey, Published, QueueStats,
     Redelivery, WebhookFilter, WorkerId,
     ScimPage, Credential, ListQuery, Listing, SortDirection, SortField, StoreError, StoreResult,
     TokenOwnerFilter,
@@ -755,8 +755,14 @@ impl Store for Backend {
         follow_credential_changes(&self.pool, on_change);
     }
 
-    async fn insert_webhook(&self, webhook: &Webhook, verification_hash: &[u8], events: &[NewEvent]) -> StoreResult<()> {
-        insert_webhook(self.begin_write().await?, webhook, verification_hash, events).await?;
+    async fn insert_webhook(
+        &self,
+        webhook: &Webhook,
+        verification_hash: &[u8],
+        secret: &WebhookSecretRecord,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        insert_webhook(self.begin_write().await?, webhook, verification_hash, secret, events).await?;
         self.deliveries_signal.notify_one();
         Ok(())
     }
@@ -791,6 +797,59 @@ impl Store for Backend {
 
     async fn webhook(&self, account: &AccountId, id: WebhookId) -> StoreResult<Option<Webhook>> {
         webhook(&self.pool, account, id).await
+    }
+
+    async fn webhook_secrets(&self, webhook: WebhookId, now: DateTime<Utc>) -> StoreResult<Vec<WebhookSecretRecord>> {
+        webhook_secrets(&self.pool, webhook, now).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        secret: &WebhookSecretRecord,
+        previous_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        rotate_webhook_secret(self.begin_write().await?, secret, previous_until, now, events).await
+    }
+
+    async fn insert_webhook_policy(&self, policy: &WebhookPolicy, key: &PolicyKey, events: &[NewEvent]) -> StoreResult<()> {
+        insert_webhook_policy(self.begin_write().await?, policy, key, events).await
+    }
+
+    async fn update_webhook_policy(
+        &self,
+        policy: &WebhookPolicy,
+        links: Option<&[WebhookId]>,
+        events: &[NewEvent],
+    ) -> StoreResult<Option<Vec<WebhookId>>> {
+        let updated = update_webhook_policy(self.begin_write().await?, policy, links, events).await?;
+        self.deliveries_signal.notify_one();
+        Ok(updated)
+    }
+
+    async fn delete_webhook_policy(&self, account: &AccountId, id: WebhookPolicyId, events: &[NewEvent]) -> StoreResult<Option<u64>> {
+        delete_webhook_policy(self.begin_write().await?, account, id, events).await
+    }
+
+    async fn webhook_policy(&self, account: &AccountId, id: WebhookPolicyId) -> StoreResult<Option<WebhookPolicy>> {
+        webhook_policy(&self.pool, account, id).await
+    }
+
+    async fn webhook_policies(&self, account: &AccountId, filter: WebhookFilter, query: &ListQuery) -> StoreResult<Listing<WebhookPolicy>> {
+        webhook_policies(&self.pool, account, filter, query).await
+    }
+
+    async fn policy_links(&self, account: &AccountId, policies: &[WebhookPolicyId]) -> StoreResult<Vec<(WebhookPolicyId, WebhookId)>> {
+        policy_links(&self.pool, account, policies).await
+    }
+
+    async fn insert_policy_key(&self, key: &PolicyKey, retire_before: DateTime<Utc>, events: &[NewEvent]) -> StoreResult<()> {
+        insert_policy_key(self.begin_write().await?, key, retire_before, events).await
+    }
+
+    async fn policy_keys(&self, policy: WebhookPolicyId) -> StoreResult<Vec<PolicyKey>> {
+        policy_keys(&self.pool, policy).await
     }
 
     async fn webhooks(&self, account: &AccountId, filter: WebhookFilter, query: &ListQuery) -> StoreResult<Listing<Webhook>> {

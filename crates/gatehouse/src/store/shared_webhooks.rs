@@ -3,7 +3,7 @@
 // worker is claiming) and `notify_deliveries_ready` (how other processes hear of new work).
 
 use crate::domain::{
-    DISABLED_EVENT, DeliveryStatus, DisabledReason, EXCEPTION_EVENT, EventPattern,
+    WaitingReason, DISABLED_EVENT, DeliveryStatus, DisabledReason, EXCEPTION_EVENT, EventPattern,
     NotificationKind, VERIFY_EVENT, WebhookHealth, failure_consequences,
 };
 
@@ -69,6 +69,16 @@ const DELIVERY_COLUMNS: &str = "id, account_id, webhook_id, event_id, event, sta
      next_attempt_at, request_body, response_status, duration_ms, error, redelivery_of_id, \
      redelivered_by_id, sent_at, created_at, updated_at";
 
+/// Why a parked delivery waits (aliases `d` delivery, `w` webhook, `p` its policy), as
+/// `WaitingReason::as_str` spells it; NULL when it does not wait.
+const WAITING_ON: &str = "CASE WHEN d.status = 'pending' AND d.next_attempt_at IS NULL THEN \
+     CASE WHEN w.webhook_policy_id IS NOT NULL AND p.id IS NULL THEN 'policy_missing' \
+     WHEN p.disabled THEN 'policy_disabled' \
+     WHEN w.disabled THEN 'webhook_disabled' \
+     WHEN w.verified_at IS NULL THEN 'webhook_unverified' END END AS waiting_on";
+const WAITING_JOINS: &str = "JOIN webhooks w ON w.id = d.webhook_id \
+     LEFT JOIN webhook_policies p ON p.id = w.webhook_policy_id";
+
 #[derive(FromRow)]
 struct DeliveryRow {
     id: Uuid,
@@ -88,6 +98,7 @@ struct DeliveryRow {
     sent_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    waiting_on: Option<String>,
 }
 
 impl DeliveryRow {
@@ -111,6 +122,7 @@ impl DeliveryRow {
             sent_at: self.sent_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            waiting_on: self.waiting_on.as_deref().and_then(WaitingReason::parse),
         })
     }
 }
@@ -323,9 +335,11 @@ async fn insert_webhook(
     mut transaction: Transaction<'static, Db>,
     webhook: &Webhook,
     verification_hash: &[u8],
+    secret: &WebhookSecretRecord,
     events: &[NewEvent],
 ) -> StoreResult<()> {
     insert_webhook_row(&mut transaction, webhook, verification_hash).await?;
+    insert_webhook_secret_row(&mut transaction, secret).await?;
     append_events(&mut transaction, events).await?;
     transaction.commit().await?;
     Ok(())
@@ -533,7 +547,7 @@ async fn deliveries(
         .join(", ");
     let limit_placeholder = binds.len() + 2;
     let sql = format!(
-        "SELECT {columns} FROM webhook_deliveries d WHERE {conditions} ORDER BY {} \
+        "SELECT {columns}, {WAITING_ON} FROM webhook_deliveries d {WAITING_JOINS} WHERE {conditions} ORDER BY {} \
          LIMIT ${limit_placeholder} OFFSET ${}",
         order_by(&query.sort, "d"),
         limit_placeholder + 1
@@ -561,7 +575,8 @@ async fn deliveries(
 
 async fn delivery(pool: &Pool<Db>, account: &AccountId, id: DeliveryId) -> StoreResult<Option<Delivery>> {
     let row: Option<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE account_id = $1 AND id = $2"
+        "SELECT {}, {WAITING_ON} FROM webhook_deliveries d {WAITING_JOINS} WHERE d.account_id = $1 AND d.id = $2",
+        DELIVERY_COLUMNS.split(", ").map(|column| format!("d.{}", column.trim())).collect::<Vec<_>>().join(", ")
     )))
     .bind(account.as_str())
     .bind(id.0)
@@ -581,12 +596,16 @@ struct AttemptRow {
     duration_ms: i64,
     error: Option<String>,
     sent_at: DateTime<Utc>,
+    request_body: Option<Vec<u8>>,
+    webhook_policy_id: Option<Uuid>,
+    signing_key_id: Option<String>,
 }
 
 async fn delivery_attempts(pool: &Pool<Db>, account: &AccountId, id: DeliveryId) -> StoreResult<Vec<DeliveryAttempt>> {
     let rows: Vec<AttemptRow> = sqlx::query_as(
         "SELECT a.attempt, a.request_uri, a.request_headers, a.response_status, \
-         a.response_headers, a.response_body, a.duration_ms, a.error, a.sent_at \
+         a.response_headers, a.response_body, a.duration_ms, a.error, a.sent_at, \
+         a.request_body, a.webhook_policy_id, a.signing_key_id \
          FROM webhook_delivery_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id \
          WHERE d.account_id = $1 AND a.delivery_id = $2 ORDER BY a.attempt",
     )
@@ -606,6 +625,9 @@ async fn delivery_attempts(pool: &Pool<Db>, account: &AccountId, id: DeliveryId)
             duration_ms: u64::try_from(row.duration_ms).unwrap_or(0),
             error: row.error,
             sent_at: row.sent_at,
+            request_body: row.request_body.map(|body| String::from_utf8_lossy(&body).into_owned()),
+            webhook_policy_id: row.webhook_policy_id,
+            signing_key_id: row.signing_key_id,
         })
         .collect())
 }
@@ -696,6 +718,13 @@ struct ClaimedRow {
     disabled: bool,
     verified: bool,
     rate_limit_per_second: Option<i32>,
+    webhook_policy_id: Option<Uuid>,
+    policy_found: Option<Uuid>,
+    policy_disabled: Option<bool>,
+    jwt_alg: Option<String>,
+    jwt_claim_expires_in: Option<i32>,
+    jwt_audience: Option<String>,
+    jwt_format: Option<String>,
     object_id: String,
     person_id: Option<Uuid>,
     person_name: Option<String>,
@@ -775,9 +804,12 @@ async fn claim_due_deliveries(writer: &Pool<Db>, reader: &Pool<Db>, claim: &Clai
         let sql = format!(
             "SELECT d.id, d.account_id, d.webhook_id, d.event_id, d.event, d.attempt, d.request_body, \
              d.ordered, w.name AS webhook_name, w.uri, w.disabled, (w.verified_at IS NOT NULL) AS verified, \
-             w.rate_limit_per_second, ev.object_id, ev.person_id, ev.person_name, ev.payload, \
+             w.rate_limit_per_second, w.webhook_policy_id, p.id AS policy_found, \
+             p.disabled AS policy_disabled, p.jwt_alg, p.jwt_claim_expires_in, p.jwt_audience, p.jwt_format, \
+             ev.object_id, ev.person_id, ev.person_name, ev.payload, \
              ev.created_at AS event_created_at \
              FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+             LEFT JOIN webhook_policies p ON p.id = w.webhook_policy_id \
              JOIN events ev ON ev.id = d.event_id WHERE d.id IN ({})",
             placeholders.join(", ")
         );
@@ -795,7 +827,11 @@ async fn claim_due_deliveries(writer: &Pool<Db>, reader: &Pool<Db>, claim: &Clai
     rows.sort_by_key(|row| row.event_id);
     rows.into_iter()
         .map(|row| {
-            let deliverable = row.event == VERIFY_EVENT || (!row.disabled && row.verified);
+            let policy = claimed_policy(&row)?;
+            // A webhook a policy signs for is never sent unsigned: while its policy is
+            // disabled (or gone) its deliveries wait, the verification message too.
+            let signable = row.webhook_policy_id.is_none() || policy.is_some();
+            let deliverable = signable && (row.event == VERIFY_EVENT || (!row.disabled && row.verified));
             Ok(ClaimedDelivery {
                 id: DeliveryId(row.id),
                 account_id: parse_account_id(&row.account_id)?,
@@ -809,6 +845,7 @@ async fn claim_due_deliveries(writer: &Pool<Db>, reader: &Pool<Db>, claim: &Clai
                 deliverable,
                 ordered: row.ordered,
                 rate_limit_per_second: row.rate_limit_per_second.and_then(|rate| u32::try_from(rate).ok()),
+                policy,
                 object_id: row.object_id,
                 actor: match (row.person_id, row.person_name) {
                     (Some(person_id), Some(person_name)) => Some(Actor { person_id: PersonId(person_id), person_name }),
@@ -819,6 +856,22 @@ async fn claim_due_deliveries(writer: &Pool<Db>, reader: &Pool<Db>, claim: &Clai
             })
         })
         .collect()
+}
+
+/// The enabled policy that signs a claimed row's webhook, if any.
+fn claimed_policy(row: &ClaimedRow) -> StoreResult<Option<ClaimedPolicy>> {
+    let (Some(id), Some(false), Some(jwt_alg), Some(minutes), Some(format)) =
+        (row.policy_found, row.policy_disabled, &row.jwt_alg, row.jwt_claim_expires_in, &row.jwt_format)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(ClaimedPolicy {
+        id: WebhookPolicyId(id),
+        jwt_alg: stored_algorithm(jwt_alg)?,
+        expires_in: ClaimExpiry::from_minutes(i64::from(minutes)).map_err(|error| StoreError::Corrupt(error.to_string()))?,
+        audience: row.jwt_audience.clone(),
+        format: JwtFormat::parse(format).ok_or_else(|| StoreError::Corrupt(format!("unknown jwt_format {format:?} stored")))?,
+    }))
 }
 
 /// Gives leased deliveries back unsent: `park` takes them off the schedule (their webhook is
@@ -1069,18 +1122,18 @@ async fn insert_attempt_rows(
     connection: &mut <Db as sqlx::Database>::Connection,
     records: &[&AttemptRecord],
 ) -> StoreResult<()> {
-    const COLUMNS: usize = 10;
+    const COLUMNS: usize = 13;
     type Headers<'a> = Json<&'a Vec<(String, String)>>;
     for batch in records.chunks(BATCH_ROWS) {
         let rows = padded(batch.len());
         let sql = format!(
             "WITH attempt_row (delivery, number, uri, sent_headers, status, received_headers, \
-             received_body, duration, failure, sent) AS (VALUES {}) \
+             received_body, duration, failure, sent, sent_body, policy, signing_key) AS (VALUES {}) \
              INSERT INTO webhook_delivery_attempts (delivery_id, attempt, request_uri, \
              request_headers, response_status, response_headers, response_body, duration_ms, \
-             error, sent_at) \
+             error, sent_at, request_body, webhook_policy_id, signing_key_id) \
              SELECT delivery, number, uri, sent_headers, status, received_headers, received_body, \
-             duration, failure, sent FROM attempt_row WHERE delivery IS NOT NULL \
+             duration, failure, sent, sent_body, policy, signing_key FROM attempt_row WHERE delivery IS NOT NULL \
              ON CONFLICT (delivery_id, attempt) DO NOTHING",
             value_rows(1, rows, COLUMNS)
         );
@@ -1096,7 +1149,10 @@ async fn insert_attempt_rows(
                 .bind(&record.attempt.response_body)
                 .bind(i64::try_from(record.attempt.duration_ms).unwrap_or(i64::MAX))
                 .bind(&record.attempt.error)
-                .bind(truncate_to_micros(record.attempt.sent_at));
+                .bind(truncate_to_micros(record.attempt.sent_at))
+                .bind(record.attempt.request_body.as_deref().map(str::as_bytes))
+                .bind(record.attempt.webhook_policy_id)
+                .bind(record.attempt.signing_key_id.as_deref());
         }
         for _ in batch.len()..rows {
             query = query
@@ -1109,7 +1165,10 @@ async fn insert_attempt_rows(
                 .bind(None::<&str>)
                 .bind(None::<i64>)
                 .bind(None::<&str>)
-                .bind(None::<DateTime<Utc>>);
+                .bind(None::<DateTime<Utc>>)
+                .bind(None::<&[u8]>)
+                .bind(None::<Uuid>)
+                .bind(None::<&str>);
         }
         query.execute(&mut *connection).await?;
     }

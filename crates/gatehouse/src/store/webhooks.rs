@@ -4,7 +4,11 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::{AccountId, Actor, DeliveryAttempt, DeliveryId, DeliveryStatus, WebhookId};
+use crate::delivery::signing::{ClaimExpiry, JwtAlgorithm};
+use crate::domain::{
+    AccountId, Actor, DeliveryAttempt, DeliveryId, DeliveryStatus, JwtFormat, WebhookId,
+    WebhookPolicyId,
+};
 
 /// Which webhooks a list shows (Xurrent's predefined filters `enabled` and `disabled`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -60,10 +64,23 @@ pub struct ClaimedDelivery {
     /// Its webhook delivers in event order.
     pub ordered: bool,
     pub rate_limit_per_second: Option<u32>,
+    /// The enabled policy that signs its messages; `None` sends them with Standard Webhooks
+    /// signatures. (A webhook whose policy is disabled is not `deliverable`.)
+    pub policy: Option<ClaimedPolicy>,
     pub object_id: String,
     pub actor: Option<Actor>,
     pub payload: serde_json::Value,
     pub event_created_at: DateTime<Utc>,
+}
+
+/// How a claimed delivery's policy signs, as it stood at the claim.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimedPolicy {
+    pub id: WebhookPolicyId,
+    pub jwt_alg: JwtAlgorithm,
+    pub expires_in: ClaimExpiry,
+    pub audience: Option<String>,
+    pub format: JwtFormat,
 }
 
 /// The outcome of one attempt, as the worker hands it back.

@@ -17,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::JwtAlgorithm;
-use super::jwt::{ClaimExpiry, claims, sign_compact};
+use super::jwt::{ClaimExpiry, MessagePlacement, claims, sign_compact};
 use super::key::SigningKey;
 use super::standard_webhooks::{WebhookSecret, sign_all};
 
@@ -47,6 +47,9 @@ fn jwt_lines(now_secs: i64) -> Vec<Value> {
         let sign = |issued_at_secs: i64, minutes: i64| {
             let claims = claims(
                 &message,
+                // Xurrent's layout; the end-to-end check (scripts/webhook-signing-e2e) covers
+                // the default, message keys at the top level.
+                MessagePlacement::UnderData,
                 ISSUER,
                 Some(AUDIENCE),
                 "0190a0b2-0000-7000-8000-000000000001",

@@ -1,5 +1,6 @@
 //! The JWT a webhook policy turns a message into (spec/README.md "Webhook policies"): a compact
-//! JWS (RFC 7515) whose claims hold the message under `data`, plus `jti` (the delivery id, the
+//! JWS (RFC 7515) whose claims hold the message's keys at the top level (or, in Xurrent's
+//! wrapper format, under `data`), plus `jti` (the delivery id, the
 //! same on every retry), `sub` (the webhook id), `iss` (the account's base URL), `aud` (the
 //! policy's audience), and `iat`/`nbf`/`exp` from the moment of the attempt — each attempt is
 //! signed afresh, so a retry after an hour is not born expired.
@@ -41,11 +42,22 @@ impl ClaimExpiry {
     }
 }
 
+/// Where the message goes in the claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessagePlacement {
+    /// Each key of the message is a claim (the body is the JWS itself).
+    TopLevel,
+    /// The message is the `data` claim (Xurrent's `{"jwt": …}` wrapper).
+    UnderData,
+}
+
 /// The claim set of one signed attempt. `audience` is left out when the policy has none (a
 /// verifier then must not expect one). Times are Unix seconds; `nbf` equals `iat`, and
 /// receivers are expected to allow a little clock skew.
+#[allow(clippy::too_many_arguments)] // each is a distinct claim
 pub fn claims(
     message: &Value,
+    placement: MessagePlacement,
     issuer: &str,
     audience: Option<&str>,
     subject: &str,
@@ -54,7 +66,12 @@ pub fn claims(
     expires_in: ClaimExpiry,
 ) -> Value {
     let mut claims = Map::new();
-    claims.insert("data".to_owned(), message.clone());
+    match (placement, message) {
+        (MessagePlacement::TopLevel, Value::Object(fields)) => claims.extend(fields.clone()),
+        _ => {
+            claims.insert("data".to_owned(), message.clone());
+        }
+    }
     claims.insert("jti".to_owned(), Value::from(jwt_id));
     claims.insert("sub".to_owned(), Value::from(subject));
     claims.insert("iss".to_owned(), Value::from(issuer));
@@ -115,6 +132,7 @@ mod tests {
     fn sample_claims(issued_at_secs: i64) -> Value {
         claims(
             &json!({"event": "person.create", "payload": {"id": 7}}),
+            MessagePlacement::UnderData,
             "https://gatehouse.example/accounts/acme",
             Some("https://receiver.example"),
             "0190a0b2-0000-7000-8000-000000000001",
@@ -147,10 +165,40 @@ mod tests {
     }
 
     #[test]
+    fn top_level_claims_hold_the_message_keys_and_registered_claims_win() {
+        let expiry = ClaimExpiry::from_minutes(2).unwrap();
+        let message = json!({"event": "person.create", "payload": {"id": 7}, "jti": "forged"});
+        let claims = claims(
+            &message,
+            MessagePlacement::TopLevel,
+            "iss",
+            Some("aud"),
+            "sub",
+            "delivery-1",
+            100,
+            expiry,
+        );
+        assert_eq!(claims["event"], "person.create");
+        assert_eq!(claims["payload"]["id"], 7);
+        assert_eq!(claims["jti"], "delivery-1");
+        assert_eq!(claims["exp"], 100 + 120);
+        assert!(claims.get("data").is_none());
+    }
+
+    #[test]
     fn no_audience_means_no_aud_claim() {
         let expiry = ClaimExpiry::from_minutes(1).unwrap();
         for audience in [None, Some("")] {
-            let claims = claims(&json!({}), "iss", audience, "sub", "jti", 0, expiry);
+            let claims = claims(
+                &json!({}),
+                MessagePlacement::TopLevel,
+                "iss",
+                audience,
+                "sub",
+                "jti",
+                0,
+                expiry,
+            );
             assert!(claims.get("aud").is_none());
         }
     }

@@ -25,7 +25,7 @@ mod conformance;
 mod test_keys;
 
 pub use algorithm::JwtAlgorithm;
-pub use jwt::{ClaimExpiry, claims, sign_compact};
+pub use jwt::{ClaimExpiry, MessagePlacement, claims, sign_compact, signed_body};
 pub use key::SigningKey;
 pub use server_key::ServerKey;
 

@@ -9,6 +9,7 @@ mod people;
 mod scim_groups;
 mod scim_users;
 mod tokens;
+mod webhook_policies;
 mod webhooks;
 
 use axum::Json;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> (axum::Router<AppState>, OpenApi) {
         .merge(scim_users::router())
         .merge(scim_groups::router())
         .merge(webhooks::router())
+        .merge(webhook_policies::router())
         .merge(deliveries::router())
         .merge(events::router())
         .route_layer(axum::middleware::from_fn_with_state(

@@ -2,6 +2,7 @@
 //! predefined filters `enabled` and `disabled`, re-sending the verification message and
 //! redelivering what failed. `/v1/webhook_verifications/{secret}` is the callback a
 //! verification message carries; it takes no token (the secret is the credential).
+//! `/v1/webhooks/{id}/signing_secret` shows and rotates the Standard Webhooks secret.
 
 use axum::Extension;
 use axum::extract::State;
@@ -22,7 +23,10 @@ use crate::domain::WebhookId;
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::pagination::Page;
-use crate::service::{DeliveryView, NewWebhook, Principal, WebhookChanges, WebhookView};
+use crate::service::{
+    DeliveryView, NewWebhook, Principal, RotatedSecret, WebhookChanges, WebhookSecretView,
+    WebhookView,
+};
 use crate::store::{ListQuery, SortField, WebhookFilter};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -32,6 +36,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_disabled_webhooks))
         .routes(routes!(get_webhook, update_webhook, delete_webhook))
         .routes(routes!(resend_verification))
+        .routes(routes!(get_signing_secret))
+        .routes(routes!(rotate_signing_secret))
         .routes(routes!(list_webhook_deliveries))
         .routes(routes!(redeliver_failed))
 }
@@ -228,7 +234,7 @@ async fn list_disabled_webhooks(
 #[utoipa::path(
     post, path = "/v1/webhooks", tag = "webhooks", request_body = CreateWebhookBody,
     responses(
-        (status = 201, description = "Created, unverified", body = WebhookView),
+        (status = 201, description = "Created, unverified; with its signing secret, shown in full here", body = CreatedWebhookView),
         (status = 422, description = "Invalid fields, or a URI the SSRF rules refuse", body = ErrorBody),
         (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
@@ -250,11 +256,91 @@ async fn create_webhook(
         ordered: body.ordered,
         rate_limit_per_second: body.rate_limit_per_second,
     };
-    let webhook = state
+    let created = state
         .services
         .create_webhook(&account, Some(&principal), new)
         .await?;
-    record_response(StatusCode::CREATED, &WebhookView::new(&webhook), None)
+    let view = CreatedWebhookView {
+        webhook: WebhookView::new(&created.webhook),
+        signing_secret: created.signing_secret.to_string(),
+    };
+    record_response(StatusCode::CREATED, &view, None)
+}
+
+/// A new webhook and its Standard Webhooks signing secret.
+#[derive(Serialize, utoipa::ToSchema)]
+struct CreatedWebhookView {
+    #[serde(flatten)]
+    webhook: WebhookView,
+    /// `whsec_…`: verifies the `webhook-signature` header of messages no policy signs
+    /// (Standard Webhooks). Administrators can read it again at `/signing_secret`.
+    signing_secret: String,
+}
+
+/// The webhook's live Standard Webhooks signing secrets, newest first (during a rotation's
+/// overlap, the previous ones too). Needs `webhooks:write`: a secret lets its holder forge
+/// messages.
+#[utoipa::path(
+    get, path = "/v1/webhooks/{id}/signing_secret", tag = "webhooks",
+    params(("id" = Uuid, Path, description = "Webhook id")),
+    responses(
+        (status = 200, description = "The live secrets", body = [WebhookSecretView]),
+        (status = 404, body = ErrorBody),
+        (status = 400, description = "Malformed id", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn get_signing_secret(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    let account = state.services.account(&principal.account_id).await?;
+    let secrets = state
+        .services
+        .webhook_signing_secrets(&account, Some(&principal), WebhookId(id))
+        .await?;
+    record_response(StatusCode::OK, &secrets, None)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RotateBody {
+    /// How long the previous secret (or key) keeps working, in seconds: 0 to 2,592,000
+    /// (30 days); default 86,400 (one day).
+    #[serde(default)]
+    pub(super) overlap_seconds: Option<i64>,
+}
+
+/// Makes a new signing secret current. During the overlap every message carries a signature
+/// by each live secret, so a receiver holding either verifies it.
+#[utoipa::path(
+    post, path = "/v1/webhooks/{id}/signing_secret/rotate", tag = "webhooks",
+    request_body = RotateBody,
+    params(("id" = Uuid, Path, description = "Webhook id")),
+    responses(
+        (status = 200, description = "The new secret", body = RotatedSecret),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "Overlap out of range, or unknown fields", body = ErrorBody),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn rotate_signing_secret(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<RotateBody>,
+) -> ApiResult<Response> {
+    let account = state.services.account(&principal.account_id).await?;
+    let rotated = state
+        .services
+        .rotate_webhook_secret(
+            &account,
+            Some(&principal),
+            WebhookId(id),
+            body.overlap_seconds,
+        )
+        .await?;
+    record_response(StatusCode::OK, &rotated, None)
 }
 
 #[utoipa::path(

@@ -134,7 +134,7 @@ impl From<ServiceError> for ScimFailure {
         }
         // Reuse the REST mapping for status and challenge; the body becomes a SCIM message.
         let detail = match &error {
-            ServiceError::Store(_) => "Internal error".to_owned(),
+            ServiceError::Store(_) | ServiceError::Internal(_) => "Internal error".to_owned(),
             other => other.to_string(),
         };
         let api_error = ApiError::from(error);

@@ -1,0 +1,296 @@
+//! Signs each attempt just before it is sent (DESIGN.md: claim → sign → POST → record).
+//!
+//! - A webhook linked to an enabled policy sends a compact JWS signed with the policy's current
+//!   key (`kid` in the header), its claims made afresh for the attempt (new `iat`/`exp`, the
+//!   same `jti`). Asymmetric signing (RSA especially) takes CPU time: it runs on tokio's
+//!   blocking threads, at most one signature per core at once, so it never stalls the executor
+//!   that moves the other deliveries.
+//! - Any other webhook sends its JSON message with Standard Webhooks headers, signed (HMAC,
+//!   microseconds) with every live secret of the webhook.
+//!
+//! Keys and secrets are read from the store and opened once, then kept for `REFRESH`. A
+//! rotation made through this process drops them at once (`Services::signing_changes`); one
+//! made on another node is seen within `REFRESH`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use super::signing::standard_webhooks::{self, WebhookSecret};
+use super::signing::{MessagePlacement, SigningKey, claims, sign_compact, signed_body};
+use crate::domain::{JwtFormat, PolicyKey, WebhookId, WebhookPolicyId, signing_key_at};
+use crate::service::Services;
+use crate::store::{ClaimedDelivery, ClaimedPolicy};
+
+/// How long keys and secrets read from the store are used before they are read again.
+const REFRESH: Duration = Duration::from_secs(1);
+
+/// What an attempt sends: the body, the headers that say how it is signed, and which policy key
+/// signed it.
+#[derive(Debug)]
+pub struct SignedRequest {
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+    /// The policy and key (`kid`) that signed the body; `None` for Standard Webhooks.
+    pub signed_by: Option<(Uuid, String)>,
+}
+
+struct PolicyKeys {
+    read_at: Instant,
+    generation: u64,
+    records: Vec<PolicyKey>,
+    /// Each record's key, opened, by key id.
+    opened: HashMap<String, Arc<SigningKey>>,
+}
+
+struct Secrets {
+    read_at: Instant,
+    generation: u64,
+    secrets: Arc<Vec<WebhookSecret>>,
+}
+
+pub struct Signer {
+    services: Services,
+    /// One asymmetric signature per core at once.
+    cores: Arc<Semaphore>,
+    policies: Mutex<HashMap<WebhookPolicyId, Arc<PolicyKeys>>>,
+    secrets: Mutex<HashMap<WebhookId, Secrets>>,
+}
+
+impl Signer {
+    pub fn new(services: Services) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |cores| cores.get());
+        Self {
+            services,
+            cores: Arc::new(Semaphore::new(cores)),
+            policies: Mutex::new(HashMap::new()),
+            secrets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Signs `message` (the delivery's JSON message) for one attempt made at `now`. An error
+    /// means nothing may be sent: a webhook a policy signs for never sends unsigned.
+    pub async fn sign(
+        &self,
+        delivery: &ClaimedDelivery,
+        message: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<SignedRequest, String> {
+        match &delivery.policy {
+            Some(policy) => self.sign_jwt(delivery, policy, message, now).await,
+            None => self.sign_standard(delivery, message, now).await,
+        }
+    }
+
+    async fn sign_jwt(
+        &self,
+        delivery: &ClaimedDelivery,
+        policy: &ClaimedPolicy,
+        message: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<SignedRequest, String> {
+        let keys = self.policy_keys(policy.id).await?;
+        let record = signing_key_at(&keys.records, now)
+            .ok_or_else(|| format!("webhook policy {} has no key that signs now", policy.id))?;
+        let key = keys.opened.get(&record.id).ok_or_else(|| {
+            format!(
+                "webhook policy {}'s key {} is not open",
+                policy.id, record.id
+            )
+        })?;
+        if record.jwt_alg != policy.jwt_alg {
+            return Err(format!(
+                "webhook policy {}'s key {} is for {}, not {}",
+                policy.id, record.id, record.jwt_alg, policy.jwt_alg
+            ));
+        }
+        let message: serde_json::Value = serde_json::from_slice(message)
+            .map_err(|error| format!("the stored message is not JSON: {error}"))?;
+        let placement = match policy.format {
+            JwtFormat::Jwt => MessagePlacement::TopLevel,
+            JwtFormat::Xurrent => MessagePlacement::UnderData,
+        };
+        let issuer = format!(
+            "{}/accounts/{}",
+            self.services.base_url, delivery.account_id
+        );
+        let claims = claims(
+            &message,
+            placement,
+            &issuer,
+            policy.audience.as_deref(),
+            &delivery.webhook_id.to_string(),
+            &delivery.id.to_string(),
+            now.timestamp(),
+            policy.expires_in,
+        );
+        let kid = record.id.clone();
+        let token = if policy.jwt_alg.is_asymmetric() {
+            let _core = self
+                .cores
+                .acquire()
+                .await
+                .map_err(|_| "the signer is stopping".to_owned())?;
+            let key = key.clone();
+            let kid = kid.clone();
+            tokio::task::spawn_blocking(move || sign_compact(&key, &kid, &claims))
+                .await
+                .map_err(|error| format!("signing stopped: {error}"))?
+        } else {
+            sign_compact(key, &kid, &claims)
+        }
+        .map_err(|error| error.to_string())?;
+        let (body, content_type) = match policy.format {
+            JwtFormat::Jwt => (token.into_bytes(), "application/jwt"),
+            JwtFormat::Xurrent => (signed_body(&token), "application/json"),
+        };
+        Ok(SignedRequest {
+            body,
+            headers: vec![("content-type".to_owned(), content_type.to_owned())],
+            signed_by: Some((policy.id.0, kid)),
+        })
+    }
+
+    async fn sign_standard(
+        &self,
+        delivery: &ClaimedDelivery,
+        message: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<SignedRequest, String> {
+        let secrets = self.webhook_secrets(delivery.webhook_id, now).await?;
+        let msg_id = delivery.id.to_string();
+        let timestamp = now.timestamp();
+        let mut headers = vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            (standard_webhooks::HEADER_ID.to_owned(), msg_id.clone()),
+            (
+                standard_webhooks::HEADER_TIMESTAMP.to_owned(),
+                timestamp.to_string(),
+            ),
+        ];
+        // A webhook made before signing secrets existed has none until one is rotated in.
+        if !secrets.is_empty() {
+            let live: Vec<&WebhookSecret> = secrets.iter().collect();
+            headers.push((
+                standard_webhooks::HEADER_SIGNATURE.to_owned(),
+                standard_webhooks::sign_all(&live, &msg_id, timestamp, message),
+            ));
+        }
+        Ok(SignedRequest {
+            body: message.to_vec(),
+            headers,
+            signed_by: None,
+        })
+    }
+
+    /// The count of signing changes, read before the store so a change racing the read makes
+    /// the next call read again.
+    fn generation(&self) -> u64 {
+        self.services
+            .signing_changes
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    async fn policy_keys(&self, policy: WebhookPolicyId) -> Result<Arc<PolicyKeys>, String> {
+        let generation = self.generation();
+        if let Some(cached) = self.cached_policy(policy)
+            && cached.generation == generation
+        {
+            return Ok(cached);
+        }
+        let records = self
+            .services
+            .store
+            .policy_keys(policy)
+            .await
+            .map_err(|error| format!("reading webhook policy {policy}'s keys: {error}"))?;
+        let previous = self.cached_policy_any_age(policy);
+        let mut opened = HashMap::with_capacity(records.len());
+        for record in &records {
+            // A key already opened is reused: keys never change, only come and go.
+            let known = previous
+                .as_ref()
+                .and_then(|previous| previous.opened.get(&record.id).cloned());
+            let key = match known {
+                Some(key) => key,
+                None => Arc::new(
+                    self.services
+                        .open_policy_key(record)
+                        .map_err(|error| error.to_string())?,
+                ),
+            };
+            opened.insert(record.id.clone(), key);
+        }
+        let fresh = Arc::new(PolicyKeys {
+            read_at: Instant::now(),
+            generation,
+            records,
+            opened,
+        });
+        self.policies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(policy, fresh.clone());
+        Ok(fresh)
+    }
+
+    fn cached_policy(&self, policy: WebhookPolicyId) -> Option<Arc<PolicyKeys>> {
+        self.cached_policy_any_age(policy)
+            .filter(|cached| cached.read_at.elapsed() < REFRESH)
+    }
+
+    fn cached_policy_any_age(&self, policy: WebhookPolicyId) -> Option<Arc<PolicyKeys>> {
+        self.policies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&policy)
+            .cloned()
+    }
+
+    async fn webhook_secrets(
+        &self,
+        webhook: WebhookId,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<Vec<WebhookSecret>>, String> {
+        let generation = self.generation();
+        {
+            let secrets = self
+                .secrets
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(cached) = secrets.get(&webhook)
+                && cached.read_at.elapsed() < REFRESH
+                && cached.generation == generation
+            {
+                return Ok(cached.secrets.clone());
+            }
+        }
+        let secrets = Arc::new(
+            self.services
+                .live_webhook_secrets(webhook, now)
+                .await
+                .map_err(|error| format!("reading webhook {webhook}'s signing secrets: {error}"))?,
+        );
+        let mut cache = self
+            .secrets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Forget webhooks not sent to lately, so the cache follows the working set.
+        if cache.len() > 10_000 {
+            cache.retain(|_, cached| cached.read_at.elapsed() < REFRESH);
+        }
+        cache.insert(
+            webhook,
+            Secrets {
+                read_at: Instant::now(),
+                generation,
+                secrets: secrets.clone(),
+            },
+        );
+        Ok(secrets)
+    }
+}

@@ -1,0 +1,326 @@
+//! `/v1/webhook_policies`: the account's webhook policies (account and directory
+//! administrators), their predefined filters `enabled` and `disabled`, and key rotation. The
+//! public key is in the create and rotate answers only (Xurrent's one-time rule).
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::webhooks::{ListParams, RotateBody};
+use super::{
+    ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, SortFields, double_option, list_response,
+    record_response, sort_from_query,
+};
+use crate::domain::{JwtFormat, WebhookPolicyId};
+use crate::http::AppState;
+use crate::http::error::ApiResult;
+use crate::http::pagination::Page;
+use crate::service::{
+    CreatedPolicyKey, NewWebhookPolicy, Principal, WebhookPolicyChanges, WebhookPolicyView,
+};
+use crate::store::{ListQuery, SortField, WebhookFilter};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_policies, create_policy))
+        .routes(routes!(list_enabled_policies))
+        .routes(routes!(list_disabled_policies))
+        .routes(routes!(get_policy, update_policy, delete_policy))
+        .routes(routes!(rotate_policy))
+}
+
+const SORT_FIELDS: SortFields = &[
+    ("name", SortField::Name),
+    ("created_at", SortField::CreatedAt),
+    ("updated_at", SortField::UpdatedAt),
+];
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePolicyBody {
+    #[schema(max_length = 120)]
+    pub name: String,
+    /// `rs256`, `rs384`, `rs512`, `ps256`, `ps384`, `ps512`, `es256`, `es384`, `es512`,
+    /// `eddsa`, `hs256`, `hs384` or `hs512`; `none` is refused.
+    #[schema(example = "es256")]
+    pub jwt_alg: String,
+    /// Minutes from signing until the `exp` claim, 1 to 1,440 (default 5).
+    #[schema(minimum = 1, maximum = 1440)]
+    pub jwt_claim_expires_in: Option<i64>,
+    /// The `aud` claim.
+    pub jwt_audience: Option<String>,
+    /// `jwt` (default: the body is the JWS, `application/jwt`, message keys as claims) or
+    /// `xurrent` (`{"jwt": "…"}`, the message under `data`).
+    pub jwt_format: Option<JwtFormat>,
+    #[serde(default)]
+    pub disabled: bool,
+    /// Webhooks to link to it.
+    pub webhook_ids: Option<Vec<Uuid>>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePolicyBody {
+    #[schema(max_length = 120)]
+    pub name: Option<String>,
+    /// Must be the current algorithm: keys are made for one algorithm.
+    pub jwt_alg: Option<String>,
+    #[schema(minimum = 1, maximum = 1440)]
+    pub jwt_claim_expires_in: Option<i64>,
+    /// `null` sends no `aud` claim.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub jwt_audience: Option<Option<String>>,
+    pub jwt_format: Option<JwtFormat>,
+    /// While true, the linked webhooks' deliveries wait (they are never sent unsigned).
+    pub disabled: Option<bool>,
+    /// Exactly these webhooks are linked afterwards (`[]` unlinks all).
+    pub webhook_ids: Option<Vec<Uuid>>,
+}
+
+/// A new policy and, this once, its public key.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedPolicyView {
+    #[serde(flatten)]
+    pub policy: WebhookPolicyView,
+    #[serde(flatten)]
+    pub key: CreatedPolicyKey,
+}
+
+async fn list(
+    state: AppState,
+    principal: Principal,
+    params: ListParams,
+    uri: Uri,
+    filter: WebhookFilter,
+) -> ApiResult<Response> {
+    let page = Page::from_query(&params.page, &params.per_page)?;
+    let query = ListQuery {
+        offset: page.offset(),
+        limit: page.limit(),
+        sort: sort_from_query(params.sort.as_deref(), SORT_FIELDS)?,
+    };
+    let account = state.services.account(&principal.account_id).await?;
+    let listing = state
+        .services
+        .webhook_policies(&account, Some(&principal), filter, &query)
+        .await?;
+    list_response(&state, &uri, page, listing, params.fields.as_deref())
+}
+
+/// The account's webhook policies, without key material. Needs `webhook_policies:read` and an
+/// administrator.
+#[utoipa::path(
+    get, path = "/v1/webhook_policies", tag = "webhook_policies", params(ListParams),
+    responses(
+        (status = 200, description = "A page of policies", body = [WebhookPolicyView]),
+        (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn list_policies(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiQuery(params): ApiQuery<ListParams>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    list(state, principal, params, uri, WebhookFilter::default()).await
+}
+
+/// The predefined filter `enabled`.
+#[utoipa::path(
+    get, path = "/v1/webhook_policies/enabled", tag = "webhook_policies", params(ListParams),
+    responses(
+        (status = 200, description = "A page of enabled policies", body = [WebhookPolicyView]),
+        (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn list_enabled_policies(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiQuery(params): ApiQuery<ListParams>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let filter = WebhookFilter {
+        disabled: Some(false),
+    };
+    list(state, principal, params, uri, filter).await
+}
+
+/// The predefined filter `disabled`.
+#[utoipa::path(
+    get, path = "/v1/webhook_policies/disabled", tag = "webhook_policies", params(ListParams),
+    responses(
+        (status = 200, description = "A page of disabled policies", body = [WebhookPolicyView]),
+        (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn list_disabled_policies(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiQuery(params): ApiQuery<ListParams>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let filter = WebhookFilter {
+        disabled: Some(true),
+    };
+    list(state, principal, params, uri, filter).await
+}
+
+/// Creates a policy and its key pair. The answer holds `public_key_pem` and `public_jwk` (for
+/// HS algorithms, `secret`): **the only time they are shown** — download them now.
+#[utoipa::path(
+    post, path = "/v1/webhook_policies", tag = "webhook_policies", request_body = CreatePolicyBody,
+    responses(
+        (status = 201, description = "Created, with its one-time public key", body = CreatedPolicyView),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn create_policy(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiJson(body): ApiJson<CreatePolicyBody>,
+) -> ApiResult<Response> {
+    let account = state.services.account(&principal.account_id).await?;
+    let new = NewWebhookPolicy {
+        name: body.name,
+        jwt_alg: body.jwt_alg,
+        jwt_claim_expires_in: body.jwt_claim_expires_in,
+        jwt_audience: body.jwt_audience,
+        jwt_format: body.jwt_format,
+        disabled: body.disabled,
+        webhook_ids: body.webhook_ids,
+    };
+    let (policy, key) = state
+        .services
+        .create_webhook_policy(&account, Some(&principal), new)
+        .await?;
+    record_response(
+        StatusCode::CREATED,
+        &CreatedPolicyView { policy, key },
+        None,
+    )
+}
+
+#[utoipa::path(
+    get, path = "/v1/webhook_policies/{id}", tag = "webhook_policies",
+    params(("id" = Uuid, Path, description = "Webhook policy id"), FieldsParams),
+    responses(
+        (status = 200, description = "The policy, without key material", body = WebhookPolicyView),
+        (status = 404, body = ErrorBody),
+        (status = 400, description = "Malformed id or fields", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn get_policy(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(params): ApiQuery<FieldsParams>,
+) -> ApiResult<Response> {
+    let account = state.services.account(&principal.account_id).await?;
+    let policy = state
+        .services
+        .webhook_policy(&account, Some(&principal), WebhookPolicyId(id))
+        .await?;
+    record_response(StatusCode::OK, &policy, params.fields.as_deref())
+}
+
+/// Changes a policy. Enabling a disabled policy sends the deliveries that waited for it.
+#[utoipa::path(
+    patch, path = "/v1/webhook_policies/{id}", tag = "webhook_policies", request_body = UpdatePolicyBody,
+    params(("id" = Uuid, Path, description = "Webhook policy id")),
+    responses(
+        (status = 200, description = "Updated", body = WebhookPolicyView),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "Invalid fields, a changed algorithm or unknown webhooks", body = ErrorBody),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn update_policy(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<UpdatePolicyBody>,
+) -> ApiResult<Response> {
+    let account = state.services.account(&principal.account_id).await?;
+    let changes = WebhookPolicyChanges {
+        name: body.name,
+        jwt_alg: body.jwt_alg,
+        jwt_claim_expires_in: body.jwt_claim_expires_in,
+        jwt_audience: body.jwt_audience,
+        jwt_format: body.jwt_format,
+        disabled: body.disabled,
+        webhook_ids: body.webhook_ids,
+    };
+    let policy = state
+        .services
+        .update_webhook_policy(&account, Some(&principal), WebhookPolicyId(id), changes)
+        .await?;
+    record_response(StatusCode::OK, &policy, None)
+}
+
+/// Deletes a policy no webhook links to.
+#[utoipa::path(
+    delete, path = "/v1/webhook_policies/{id}", tag = "webhook_policies",
+    params(("id" = Uuid, Path, description = "Webhook policy id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Webhooks still link to it", body = ErrorBody),
+        (status = 400, description = "Malformed id", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn delete_policy(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    let account = state.services.account(&principal.account_id).await?;
+    state
+        .services
+        .delete_webhook_policy(&account, Some(&principal), WebhookPolicyId(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Makes a new key pair that starts signing when `overlap_seconds` (default one day) have
+/// passed; until then the current key signs. Messages name their key in the JWS `kid` header.
+/// The answer is the only time the new public key is shown.
+#[utoipa::path(
+    post, path = "/v1/webhook_policies/{id}/rotate", tag = "webhook_policies",
+    request_body = RotateBody,
+    params(("id" = Uuid, Path, description = "Webhook policy id")),
+    responses(
+        (status = 200, description = "The new key, shown once", body = CreatedPolicyKey),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "A rotation is already under way", body = ErrorBody),
+        (status = 422, description = "Overlap out of range, or unknown fields", body = ErrorBody),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
+async fn rotate_policy(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<RotateBody>,
+) -> ApiResult<Response> {
+    let account = state.services.account(&principal.account_id).await?;
+    let key = state
+        .services
+        .rotate_webhook_policy(
+            &account,
+            Some(&principal),
+            WebhookPolicyId(id),
+            body.overlap_seconds,
+        )
+        .await?;
+    record_response(StatusCode::OK, &key, None)
+}

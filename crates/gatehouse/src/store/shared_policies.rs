@@ -1,0 +1,452 @@
+// Webhook policies, their keys, and webhooks' signing secrets: the SQL both backends share,
+// included beside `shared_webhooks.rs` (same conventions). Keys and secrets arrive and leave
+// sealed; nothing here sees private material in clear.
+
+use crate::domain::{JwtFormat, PolicyKey, WebhookPolicy, WebhookPolicyId, WebhookSecretRecord};
+use crate::delivery::signing::{ClaimExpiry, JwtAlgorithm};
+
+const POLICY_COLUMNS: &str = "id, account_id, name, jwt_alg, jwt_claim_expires_in, jwt_audience, \
+     jwt_format, disabled, created_at, updated_at";
+
+#[derive(FromRow)]
+struct PolicyRow {
+    id: Uuid,
+    account_id: String,
+    name: String,
+    jwt_alg: String,
+    jwt_claim_expires_in: i32,
+    jwt_audience: Option<String>,
+    jwt_format: String,
+    disabled: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+fn stored_algorithm(raw: &str) -> StoreResult<JwtAlgorithm> {
+    raw.parse().map_err(|_| StoreError::Corrupt(format!("unknown jwt_alg {raw:?} stored")))
+}
+
+impl PolicyRow {
+    fn into_policy(self) -> StoreResult<WebhookPolicy> {
+        Ok(WebhookPolicy {
+            id: WebhookPolicyId(self.id),
+            account_id: parse_account_id(&self.account_id)?,
+            name: self.name,
+            jwt_alg: stored_algorithm(&self.jwt_alg)?,
+            jwt_claim_expires_in: ClaimExpiry::from_minutes(i64::from(self.jwt_claim_expires_in))
+                .map_err(|error| StoreError::Corrupt(error.to_string()))?,
+            jwt_audience: self.jwt_audience,
+            jwt_format: JwtFormat::parse(&self.jwt_format)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown jwt_format {:?} stored", self.jwt_format)))?,
+            disabled: self.disabled,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct PolicyKeyRow {
+    id: String,
+    policy_id: Uuid,
+    jwt_alg: String,
+    private_key: Vec<u8>,
+    active_from: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+}
+
+impl PolicyKeyRow {
+    fn into_key(self) -> StoreResult<PolicyKey> {
+        Ok(PolicyKey {
+            id: self.id,
+            policy_id: WebhookPolicyId(self.policy_id),
+            jwt_alg: stored_algorithm(&self.jwt_alg)?,
+            sealed: self.private_key,
+            active_from: self.active_from,
+            created_at: self.created_at,
+        })
+    }
+}
+
+async fn insert_policy_key_row(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    key: &PolicyKey,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO webhook_policy_keys (id, policy_id, jwt_alg, private_key, active_from, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&key.id)
+    .bind(key.policy_id.0)
+    .bind(key.jwt_alg.as_str())
+    .bind(&key.sealed)
+    .bind(truncate_to_micros(key.active_from))
+    .bind(truncate_to_micros(key.created_at))
+    .execute(&mut *connection)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+async fn insert_webhook_policy(
+    mut transaction: Transaction<'static, Db>,
+    policy: &WebhookPolicy,
+    key: &PolicyKey,
+    events: &[NewEvent],
+) -> StoreResult<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO webhook_policies ({POLICY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    )))
+    .bind(policy.id.0)
+    .bind(policy.account_id.as_str())
+    .bind(&policy.name)
+    .bind(policy.jwt_alg.as_str())
+    .bind(i32::try_from(policy.jwt_claim_expires_in.minutes()).unwrap_or(i32::MAX))
+    .bind(&policy.jwt_audience)
+    .bind(policy.jwt_format.as_str())
+    .bind(policy.disabled)
+    .bind(truncate_to_micros(policy.created_at))
+    .bind(truncate_to_micros(policy.updated_at))
+    .execute(&mut *transaction)
+    .await
+    .map_err(classify)?;
+    insert_policy_key_row(&mut transaction, key).await?;
+    append_events(&mut transaction, events).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// Makes the parked deliveries of `webhooks` due again where nothing holds them any more: the
+/// webhook is active (or the delivery is its verification message) and no disabled or missing
+/// policy stands in the way. Parking the other way is left to the claim, which parks what it
+/// may not send.
+async fn unpark_signable(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    webhooks: &[Uuid],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    for webhook in webhooks {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET next_attempt_at = $2, updated_at = $2 \
+             WHERE webhook_id = $1 AND status = 'pending' AND next_attempt_at IS NULL \
+             AND EXISTS (SELECT 1 FROM webhooks w LEFT JOIN webhook_policies p ON p.id = w.webhook_policy_id \
+                 WHERE w.id = $1 AND (w.webhook_policy_id IS NULL OR p.disabled = FALSE) \
+                 AND (webhook_deliveries.event = $3 OR (w.disabled = FALSE AND w.verified_at IS NOT NULL)))",
+        )
+        .bind(webhook)
+        .bind(truncate_to_micros(now))
+        .bind(VERIFY_EVENT)
+        .execute(&mut *connection)
+        .await?;
+    }
+    if !webhooks.is_empty() {
+        notify_deliveries_ready(connection).await?;
+    }
+    Ok(())
+}
+
+async fn linked_webhook_ids(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    policy: WebhookPolicyId,
+) -> StoreResult<Vec<Uuid>> {
+    let rows: Vec<(Uuid,)> = sqlx::query_as("SELECT id FROM webhooks WHERE webhook_policy_id = $1 ORDER BY id")
+        .bind(policy.0)
+        .fetch_all(&mut *connection)
+        .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// Writes a policy's changed fields and, when `links` is given, makes exactly those webhooks
+/// of its account the linked ones. `Ok(None)`: no such policy; `Ok(Some(unknown))`: the ids
+/// in `links` that name no webhook of the account (nothing was written).
+async fn update_webhook_policy(
+    mut transaction: Transaction<'static, Db>,
+    policy: &WebhookPolicy,
+    links: Option<&[WebhookId]>,
+    events: &[NewEvent],
+) -> StoreResult<Option<Vec<WebhookId>>> {
+    let updated = sqlx::query(
+        "UPDATE webhook_policies SET name = $3, jwt_claim_expires_in = $4, jwt_audience = $5, \
+         jwt_format = $6, disabled = $7, updated_at = $8 WHERE account_id = $1 AND id = $2",
+    )
+    .bind(policy.account_id.as_str())
+    .bind(policy.id.0)
+    .bind(&policy.name)
+    .bind(i32::try_from(policy.jwt_claim_expires_in.minutes()).unwrap_or(i32::MAX))
+    .bind(&policy.jwt_audience)
+    .bind(policy.jwt_format.as_str())
+    .bind(policy.disabled)
+    .bind(truncate_to_micros(policy.updated_at))
+    .execute(&mut *transaction)
+    .await
+    .map_err(classify)?
+    .rows_affected();
+    if updated == 0 {
+        return Ok(None);
+    }
+    let mut touched = linked_webhook_ids(&mut transaction, policy.id).await?;
+    if let Some(links) = links {
+        let mut unknown = Vec::new();
+        for webhook in links {
+            let linked = sqlx::query(
+                "UPDATE webhooks SET webhook_policy_id = $3, updated_at = $4 WHERE account_id = $1 AND id = $2",
+            )
+            .bind(policy.account_id.as_str())
+            .bind(webhook.0)
+            .bind(policy.id.0)
+            .bind(truncate_to_micros(policy.updated_at))
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
+            if linked == 0 {
+                unknown.push(*webhook);
+            }
+        }
+        if !unknown.is_empty() {
+            // Dropping the transaction rolls every change back.
+            return Ok(Some(unknown));
+        }
+        for webhook in &touched {
+            if !links.iter().any(|link| link.0 == *webhook) {
+                sqlx::query("UPDATE webhooks SET webhook_policy_id = NULL, updated_at = $2 WHERE id = $1")
+                    .bind(webhook)
+                    .bind(truncate_to_micros(policy.updated_at))
+                    .execute(&mut *transaction)
+                    .await?;
+            }
+        }
+        touched.extend(links.iter().map(|link| link.0));
+        touched.sort_unstable();
+        touched.dedup();
+    }
+    unpark_signable(&mut transaction, &touched, policy.updated_at).await?;
+    append_events(&mut transaction, events).await?;
+    transaction.commit().await?;
+    Ok(Some(Vec::new()))
+}
+
+/// Deletes a policy no webhook links to. `Ok(None)`: no such policy; `Ok(Some(n))` with n > 0:
+/// n webhooks still link to it, nothing deleted.
+async fn delete_webhook_policy(
+    mut transaction: Transaction<'static, Db>,
+    account: &AccountId,
+    id: WebhookPolicyId,
+    events: &[NewEvent],
+) -> StoreResult<Option<u64>> {
+    let linked = linked_webhook_ids(&mut transaction, id).await?;
+    if !linked.is_empty() {
+        let exists: Option<(Uuid,)> =
+            sqlx::query_as("SELECT id FROM webhook_policies WHERE account_id = $1 AND id = $2")
+                .bind(account.as_str())
+                .bind(id.0)
+                .fetch_optional(&mut *transaction)
+                .await?;
+        return Ok(exists.map(|_| linked.len() as u64));
+    }
+    let deleted = sqlx::query("DELETE FROM webhook_policies WHERE account_id = $1 AND id = $2")
+        .bind(account.as_str())
+        .bind(id.0)
+        .execute(&mut *transaction)
+        .await
+        .map_err(classify)?
+        .rows_affected();
+    if deleted == 0 {
+        return Ok(None);
+    }
+    append_events(&mut transaction, events).await?;
+    transaction.commit().await?;
+    Ok(Some(0))
+}
+
+async fn webhook_policy(pool: &Pool<Db>, account: &AccountId, id: WebhookPolicyId) -> StoreResult<Option<WebhookPolicy>> {
+    let row: Option<PolicyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {POLICY_COLUMNS} FROM webhook_policies WHERE account_id = $1 AND id = $2"
+    )))
+    .bind(account.as_str())
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await?;
+    row.map(PolicyRow::into_policy).transpose()
+}
+
+async fn webhook_policies(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    filter: WebhookFilter,
+    query: &ListQuery,
+) -> StoreResult<Listing<WebhookPolicy>> {
+    let condition = match filter.disabled {
+        None => "",
+        Some(true) => " AND p.disabled = TRUE",
+        Some(false) => " AND p.disabled = FALSE",
+    };
+    let columns = POLICY_COLUMNS
+        .split(", ")
+        .map(|column| format!("p.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows: Vec<PolicyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {columns} FROM webhook_policies p WHERE p.account_id = $1{condition} \
+         ORDER BY {} LIMIT $2 OFFSET $3",
+        order_by(&query.sort, "p")
+    )))
+    .bind(account.as_str())
+    .bind(i64::from(query.limit))
+    .bind(offset_as_i64(query.offset))
+    .fetch_all(pool)
+    .await?;
+    let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM webhook_policies p WHERE p.account_id = $1{condition}"
+    )))
+    .bind(account.as_str())
+    .fetch_one(pool)
+    .await?;
+    Ok(Listing {
+        items: rows.into_iter().map(PolicyRow::into_policy).collect::<StoreResult<_>>()?,
+        total: count_as_u64(total),
+    })
+}
+
+/// The webhooks of `account` linked to each of `policies`, in id order.
+async fn policy_links(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    policies: &[WebhookPolicyId],
+) -> StoreResult<Vec<(WebhookPolicyId, WebhookId)>> {
+    let mut links = Vec::new();
+    for chunk in policies.chunks(100) {
+        let placeholders: Vec<String> = (2..chunk.len() + 2).map(|index| format!("${index}")).collect();
+        let sql = format!(
+            "SELECT webhook_policy_id, id FROM webhooks WHERE account_id = $1 \
+             AND webhook_policy_id IN ({}) ORDER BY webhook_policy_id, id",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (Uuid, Uuid)>(sqlx::AssertSqlSafe(sql))
+            .persistent(false)
+            .bind(account.as_str());
+        for policy in chunk {
+            query = query.bind(policy.0);
+        }
+        links.extend(
+            query
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .map(|(policy, webhook)| (WebhookPolicyId(policy), WebhookId(webhook))),
+        );
+    }
+    Ok(links)
+}
+
+/// Adds a rotation's key; keys superseded before `retire_before` (no longer signing anything a
+/// receiver may still hold unexpired) go.
+async fn insert_policy_key(
+    mut transaction: Transaction<'static, Db>,
+    key: &PolicyKey,
+    retire_before: DateTime<Utc>,
+    events: &[NewEvent],
+) -> StoreResult<()> {
+    // A key is superseded once a later key is active; keep it while its last signatures may
+    // still be checked.
+    sqlx::query(
+        "DELETE FROM webhook_policy_keys WHERE policy_id = $1 AND EXISTS ( \
+           SELECT 1 FROM webhook_policy_keys later WHERE later.policy_id = $1 \
+           AND later.active_from > webhook_policy_keys.active_from AND later.active_from < $2)",
+    )
+    .bind(key.policy_id.0)
+    .bind(truncate_to_micros(retire_before))
+    .execute(&mut *transaction)
+    .await?;
+    insert_policy_key_row(&mut transaction, key).await?;
+    append_events(&mut transaction, events).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+async fn policy_keys(pool: &Pool<Db>, policy: WebhookPolicyId) -> StoreResult<Vec<PolicyKey>> {
+    let rows: Vec<PolicyKeyRow> = sqlx::query_as(
+        "SELECT id, policy_id, jwt_alg, private_key, active_from, created_at FROM webhook_policy_keys \
+         WHERE policy_id = $1 ORDER BY active_from, created_at",
+    )
+    .bind(policy.0)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(PolicyKeyRow::into_key).collect()
+}
+
+async fn insert_webhook_secret_row(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    secret: &WebhookSecretRecord,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO webhook_secrets (id, webhook_id, secret, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(secret.id)
+    .bind(secret.webhook_id.0)
+    .bind(&secret.sealed)
+    .bind(truncate_to_micros(secret.created_at))
+    .bind(secret.expires_at.map(truncate_to_micros))
+    .execute(&mut *connection)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// Adds `secret` as the webhook's current one; the others stop signing at `previous_until`
+/// (or earlier, if they were already due to), and those expired by `now` go.
+async fn rotate_webhook_secret(
+    mut transaction: Transaction<'static, Db>,
+    secret: &WebhookSecretRecord,
+    previous_until: DateTime<Utc>,
+    now: DateTime<Utc>,
+    events: &[NewEvent],
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM webhook_secrets WHERE webhook_id = $1 AND expires_at <= $2")
+        .bind(secret.webhook_id.0)
+        .bind(truncate_to_micros(now))
+        .execute(&mut *transaction)
+        .await?;
+    sqlx::query(
+        "UPDATE webhook_secrets SET expires_at = $2 WHERE webhook_id = $1 \
+         AND (expires_at IS NULL OR expires_at > $2)",
+    )
+    .bind(secret.webhook_id.0)
+    .bind(truncate_to_micros(previous_until))
+    .execute(&mut *transaction)
+    .await?;
+    insert_webhook_secret_row(&mut transaction, secret).await?;
+    append_events(&mut transaction, events).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+#[derive(FromRow)]
+struct SecretRow {
+    id: Uuid,
+    webhook_id: Uuid,
+    secret: Vec<u8>,
+    created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// The secrets of `webhook` still live at `now`, newest first.
+async fn webhook_secrets(pool: &Pool<Db>, webhook: WebhookId, now: DateTime<Utc>) -> StoreResult<Vec<WebhookSecretRecord>> {
+    let rows: Vec<SecretRow> = sqlx::query_as(
+        "SELECT id, webhook_id, secret, created_at, expires_at FROM webhook_secrets \
+         WHERE webhook_id = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at DESC, id DESC",
+    )
+    .bind(webhook.0)
+    .bind(truncate_to_micros(now))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| WebhookSecretRecord {
+            id: row.id,
+            webhook_id: WebhookId(row.webhook_id),
+            sealed: row.secret,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+        })
+        .collect())
+}

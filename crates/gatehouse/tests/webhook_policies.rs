@@ -1,0 +1,692 @@
+//! Webhook policies and message signatures end to end on both backends, against real receivers
+//! on 127.0.0.1: the one-time public key, signed deliveries verified with RustCrypto's own
+//! verifiers (PyJWT and standardwebhooks check the same in scripts/webhook-signing-e2e), fresh
+//! signatures per retry, key rotation with overlap, a disabled policy holding deliveries, Standard
+//! Webhooks secrets and their rotation, validation, roles and account isolation.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::receiver::{Received, Receiver, Reply};
+use common::{Backend, TestServer, TestServerOptions};
+use gatehouse::delivery::signing::standard_webhooks::{WebhookSecret, verify};
+use pkcs8::DecodePublicKey;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const ADMIN_SCOPES: &[&str] = &[
+    "webhooks:read",
+    "webhooks:write",
+    "webhook_deliveries:read",
+    "webhook_policies:read",
+    "webhook_policies:write",
+    "events:write",
+];
+
+async fn setup(backend: Backend) -> (TestServer, String, Receiver) {
+    let server = TestServer::start_with(
+        backend,
+        TestServerOptions {
+            deliver: true,
+            ..TestServerOptions::default()
+        },
+    )
+    .await;
+    let acme = server.account("acme").await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["account_administrator"])
+        .await;
+    let token = server.token(&acme, &admin, ADMIN_SCOPES).await;
+    (server, token, Receiver::start().await)
+}
+
+async fn send(request: reqwest::RequestBuilder, expected: StatusCode) -> Value {
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, expected, "{body}");
+    body
+}
+
+async fn create_policy(server: &TestServer, token: &str, body: Value) -> Value {
+    send(
+        server.post("/v1/webhook_policies", token).json(&body),
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+/// A webhook listening to `app.*` at the receiver, linked to `policy`, once verified; with
+/// its create response (which holds the signing secret).
+async fn verified_webhook(
+    server: &TestServer,
+    token: &str,
+    receiver: &Receiver,
+    policy: Option<&str>,
+) -> Value {
+    let created = send(
+        server.post("/v1/webhooks", token).json(&json!({
+            "event": "app.*", "uri": receiver.url, "webhook_policy_id": policy,
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    eventually(server, token, &format!("/v1/webhooks/{id}"), |webhook| {
+        webhook["verified"] == true
+    })
+    .await;
+    created
+}
+
+async fn publish(server: &TestServer, token: &str, object_id: &str) {
+    send(
+        server
+            .post("/v1/events", token)
+            .json(&json!({ "event": "app.thing.done", "object_id": object_id, "payload": { "n": object_id } })),
+        StatusCode::ACCEPTED,
+    )
+    .await;
+}
+
+async fn eventually(
+    server: &TestServer,
+    token: &str,
+    path: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let body: Value = server
+            .get(path, token)
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON");
+        if done(&body) {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{path} never reached the expected state: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The header and claims of a JWS body, after checking its ES256 signature with `pem`.
+fn verified_es256(received: &Received, pem: &str) -> (Value, Value) {
+    use p256::ecdsa::signature::Verifier;
+    let token = std::str::from_utf8(&received.body).expect("text");
+    let (signing_input, signature) = token.rsplit_once('.').expect("three parts");
+    let key = p256::ecdsa::VerifyingKey::from_public_key_pem(pem).expect("SPKI PEM");
+    let signature =
+        p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).expect("base64url"))
+            .expect("r || s");
+    key.verify(signing_input.as_bytes(), &signature)
+        .expect("the signature verifies with the one-time public key");
+    let header = signing_input.split('.').next().expect("header");
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("base64url")).expect("JSON");
+    (header, received.jwt_claims())
+}
+
+fn messages(receiver: &Receiver) -> Vec<Received> {
+    receiver
+        .received()
+        .into_iter()
+        .filter(|request| request.event() == "app.thing.done")
+        .collect()
+}
+
+async fn the_public_key_is_shown_once_and_never_the_private_key(backend: Backend) {
+    let (server, token, _) = setup(backend).await;
+    let created = create_policy(
+        &server,
+        &token,
+        json!({"name": "Receiver A", "jwt_alg": "es256", "jwt_claim_expires_in": 10, "jwt_audience": "https://a.example"}),
+    )
+    .await;
+    let pem = created["public_key_pem"].as_str().expect("public_key_pem");
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+    assert_eq!(created["public_jwk"]["kty"], "EC");
+    assert_eq!(created["public_jwk"]["crv"], "P-256");
+    assert_eq!(created["public_jwk"]["kid"], created["key_id"]);
+    assert_eq!(created["jwt_alg"], "es256");
+    assert_eq!(created["jwt_claim_expires_in"], 10);
+    assert_eq!(created["jwt_format"], "jwt");
+    assert!(!created.to_string().contains("PRIVATE"), "{created}");
+    let id = created["id"].as_str().expect("id");
+
+    let read = send(
+        server.get(&format!("/v1/webhook_policies/{id}"), &token),
+        StatusCode::OK,
+    )
+    .await;
+    let listed = send(server.get("/v1/webhook_policies", &token), StatusCode::OK).await;
+    for later in [&read, &listed] {
+        let text = later.to_string();
+        assert!(!text.contains("BEGIN PUBLIC KEY"), "{text}");
+        assert!(!text.contains("public_jwk"), "{text}");
+        assert!(!text.contains("PRIVATE"), "{text}");
+    }
+    assert_eq!(read["key_id"], created["key_id"]);
+    assert_eq!(read["keys"][0]["signing"], true);
+    assert_eq!(listed[0]["id"], created["id"]);
+    let enabled = send(
+        server.get("/v1/webhook_policies/enabled", &token),
+        StatusCode::OK,
+    )
+    .await;
+    let disabled = send(
+        server.get("/v1/webhook_policies/disabled", &token),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(enabled.as_array().map(Vec::len), Some(1));
+    assert_eq!(disabled.as_array().map(Vec::len), Some(0));
+
+    // An HMAC policy has no public half: its shared secret is shown once instead.
+    let hmac = create_policy(
+        &server,
+        &token,
+        json!({"name": "Shared", "jwt_alg": "hs256"}),
+    )
+    .await;
+    assert!(hmac["public_key_pem"].is_null());
+    let secret = URL_SAFE_NO_PAD
+        .decode(hmac["secret"].as_str().expect("secret"))
+        .expect("base64url");
+    assert_eq!(secret.len(), 32);
+    let read = send(
+        server.get(
+            &format!("/v1/webhook_policies/{}", hmac["id"].as_str().expect("id")),
+            &token,
+        ),
+        StatusCode::OK,
+    )
+    .await;
+    assert!(read.get("secret").is_none(), "{read}");
+}
+
+async fn a_linked_webhook_sends_a_jws_its_public_key_verifies(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    let policy = create_policy(
+        &server,
+        &token,
+        json!({"name": "A", "jwt_alg": "es256", "jwt_claim_expires_in": 5, "jwt_audience": "https://a.example"}),
+    )
+    .await;
+    let pem = policy["public_key_pem"].as_str().expect("pem").to_owned();
+    let webhook = verified_webhook(&server, &token, &receiver, policy["id"].as_str()).await;
+    // The verification message itself was signed.
+    let verification = &receiver.received()[0];
+    assert_eq!(verification.header("content-type"), Some("application/jwt"));
+    verified_es256(verification, &pem);
+
+    publish(&server, &token, "o-1").await;
+    receiver
+        .wait_for(1, |r| r.event() == "app.thing.done")
+        .await;
+    let message = &messages(&receiver)[0];
+    assert_eq!(message.header("content-type"), Some("application/jwt"));
+    let (header, claims) = verified_es256(message, &pem);
+    assert_eq!(header["alg"], "ES256");
+    assert_eq!(header["typ"], "JWT");
+    assert_eq!(header["kid"], policy["key_id"]);
+    assert_eq!(claims["event"], "app.thing.done");
+    assert_eq!(claims["payload"], json!({"n": "o-1"}));
+    assert_eq!(claims["aud"], "https://a.example");
+    assert_eq!(claims["iss"], format!("{}/accounts/acme", server.base_url));
+    assert_eq!(claims["sub"], webhook["id"]);
+    assert_eq!(
+        claims["jti"].as_str(),
+        message.header("x-gatehouse-delivery")
+    );
+    let issued_at = claims["iat"].as_i64().expect("iat");
+    assert_eq!(claims["exp"].as_i64(), Some(issued_at + 5 * 60));
+    assert_eq!(claims["nbf"].as_i64(), Some(issued_at));
+    assert!(message.header("webhook-signature").is_none());
+
+    // The delivery record says which key signed it and keeps the exact bytes sent.
+    let delivery_id = message.header("x-gatehouse-delivery").expect("id");
+    let delivery = eventually(
+        &server,
+        &token,
+        &format!("/v1/webhook_deliveries/{delivery_id}"),
+        |delivery| delivery["status"] == "succeeded",
+    )
+    .await;
+    assert_eq!(delivery["webhook_policy_id"], policy["id"]);
+    assert_eq!(delivery["signing_key_id"], policy["key_id"]);
+    assert_eq!(
+        delivery["attempts"][0]["request_body"].as_str(),
+        std::str::from_utf8(&message.body).ok()
+    );
+    assert_eq!(delivery["payload"]["event"], "app.thing.done");
+}
+
+async fn each_retry_is_signed_afresh_with_the_same_jti(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    let policy = create_policy(
+        &server,
+        &token,
+        json!({"name": "A", "jwt_alg": "es256", "jwt_audience": "aud"}),
+    )
+    .await;
+    let pem = policy["public_key_pem"].as_str().expect("pem").to_owned();
+    verified_webhook(&server, &token, &receiver, policy["id"].as_str()).await;
+    receiver.script([Reply::Status(503)]);
+    publish(&server, &token, "o-1").await;
+    receiver
+        .wait_for(1, |r| r.event() == "app.thing.done")
+        .await;
+    // The failure is recorded (and the retry scheduled) before the clock moves.
+    eventually(&server, &token, "/v1/webhook_deliveries", |deliveries| {
+        deliveries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|delivery| delivery["event"] == "app.thing.done" && delivery["attempt"] == 1)
+    })
+    .await;
+    server.clock.advance(chrono::Duration::minutes(10));
+    server.services.store.deliveries_signal().notify_one();
+    receiver
+        .wait_for(2, |r| r.event() == "app.thing.done")
+        .await;
+    let tries = messages(&receiver);
+    let (_, first) = verified_es256(&tries[0], &pem);
+    let (_, second) = verified_es256(&tries[1], &pem);
+    assert_eq!(first["jti"], second["jti"]);
+    assert!(
+        second["iat"].as_i64() >= Some(first["iat"].as_i64().expect("iat") + 600),
+        "{first} {second}"
+    );
+    assert_ne!(tries[0].body, tries[1].body);
+}
+
+async fn rotation_signs_with_the_new_key_only_after_the_overlap(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    let policy = create_policy(&server, &token, json!({"name": "A", "jwt_alg": "es256"})).await;
+    let id = policy["id"].as_str().expect("id").to_owned();
+    let old_pem = policy["public_key_pem"].as_str().expect("pem").to_owned();
+    verified_webhook(&server, &token, &receiver, Some(&id)).await;
+    let rotate = format!("/v1/webhook_policies/{id}/rotate");
+
+    let next = send(
+        server
+            .post(&rotate, &token)
+            .json(&json!({"overlap_seconds": 3600})),
+        StatusCode::OK,
+    )
+    .await;
+    let new_pem = next["public_key_pem"].as_str().expect("pem").to_owned();
+    assert_ne!(next["key_id"], policy["key_id"]);
+    // During the overlap the old key signs; a second rotation must wait.
+    publish(&server, &token, "during").await;
+    receiver
+        .wait_for(1, |r| r.event() == "app.thing.done")
+        .await;
+    let (header, _) = verified_es256(&messages(&receiver)[0], &old_pem);
+    assert_eq!(header["kid"], policy["key_id"]);
+    let busy = send(
+        server.post(&rotate, &token).json(&json!({})),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        busy["message"]
+            .as_str()
+            .expect("message")
+            .contains("under way")
+    );
+    let read = send(
+        server.get(&format!("/v1/webhook_policies/{id}"), &token),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(read["key_id"], policy["key_id"]);
+    assert_eq!(read["keys"].as_array().map(Vec::len), Some(2));
+    assert!(!read.to_string().contains("BEGIN PUBLIC KEY"));
+
+    // After the overlap the new key signs, and says so.
+    server.clock.advance(chrono::Duration::seconds(3601));
+    publish(&server, &token, "after").await;
+    receiver
+        .wait_for(2, |r| r.event() == "app.thing.done")
+        .await;
+    let (header, claims) = verified_es256(&messages(&receiver)[1], &new_pem);
+    assert_eq!(header["kid"], next["key_id"]);
+    assert_eq!(claims["object_id"], "after");
+
+    let refused = send(
+        server
+            .post(&rotate, &token)
+            .json(&json!({"overlap_seconds": -1})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        refused["message"]
+            .as_str()
+            .expect("message")
+            .contains("overlap_seconds")
+    );
+}
+
+async fn a_disabled_policy_holds_deliveries_until_enabled(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    let policy = create_policy(&server, &token, json!({"name": "A", "jwt_alg": "eddsa"})).await;
+    let path = format!(
+        "/v1/webhook_policies/{}",
+        policy["id"].as_str().expect("id")
+    );
+    verified_webhook(&server, &token, &receiver, policy["id"].as_str()).await;
+    send(
+        server.patch(&path, &token).json(&json!({"disabled": true})),
+        StatusCode::OK,
+    )
+    .await;
+    publish(&server, &token, "held").await;
+    let waiting = eventually(&server, &token, "/v1/webhook_deliveries", |deliveries| {
+        deliveries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|delivery| delivery["waiting_on"] == "policy_disabled")
+    })
+    .await;
+    let held = waiting
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|delivery| delivery["event"] == "app.thing.done")
+        .expect("the delivery");
+    assert_eq!(held["status"], "pending");
+    assert!(held["next_attempt_at"].is_null());
+    assert!(
+        held["waiting_reason"]
+            .as_str()
+            .expect("reason")
+            .contains("never sent unsigned")
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(messages(&receiver).is_empty(), "sent while disabled");
+
+    send(
+        server
+            .patch(&path, &token)
+            .json(&json!({"disabled": false})),
+        StatusCode::OK,
+    )
+    .await;
+    receiver
+        .wait_for(1, |r| r.event() == "app.thing.done")
+        .await;
+    assert_eq!(
+        messages(&receiver)[0].header("content-type"),
+        Some("application/jwt")
+    );
+}
+
+async fn unsigned_webhooks_carry_standard_webhooks_signatures(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    let created = verified_webhook(&server, &token, &receiver, None).await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let first = WebhookSecret::parse(created["signing_secret"].as_str().expect("whsec_"))
+        .expect("a whsec_ secret");
+    let check = |message: &Received, secret: &WebhookSecret| {
+        verify(
+            secret,
+            message.header("webhook-id").expect("webhook-id"),
+            message
+                .header("webhook-timestamp")
+                .expect("timestamp")
+                .parse()
+                .expect("seconds"),
+            &message.body,
+            message.header("webhook-signature").expect("signature"),
+        )
+    };
+    publish(&server, &token, "o-1").await;
+    receiver
+        .wait_for(1, |r| r.event() == "app.thing.done")
+        .await;
+    let message = &messages(&receiver)[0];
+    assert_eq!(message.header("content-type"), Some("application/json"));
+    assert_eq!(
+        message.header("webhook-id"),
+        message.header("x-gatehouse-delivery")
+    );
+    assert!(check(message, &first));
+    assert!(!check(message, &WebhookSecret::generate().expect("secret")));
+
+    // Admins read it again; a rotation signs with both during the overlap.
+    let secrets = send(
+        server.get(&format!("/v1/webhooks/{id}/signing_secret"), &token),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(secrets[0]["signing_secret"], created["signing_secret"]);
+    let rotated = send(
+        server
+            .post(&format!("/v1/webhooks/{id}/signing_secret/rotate"), &token)
+            .json(&json!({"overlap_seconds": 600})),
+        StatusCode::OK,
+    )
+    .await;
+    let second = WebhookSecret::parse(rotated["signing_secret"].as_str().expect("whsec_"))
+        .expect("a whsec_ secret");
+    publish(&server, &token, "o-2").await;
+    receiver
+        .wait_for(2, |r| r.event() == "app.thing.done")
+        .await;
+    let message = &messages(&receiver)[1];
+    assert_eq!(
+        message
+            .header("webhook-signature")
+            .expect("signature")
+            .split(' ')
+            .count(),
+        2
+    );
+    assert!(check(message, &first) && check(message, &second));
+    // After the overlap only the new secret signs.
+    server.clock.advance(chrono::Duration::seconds(601));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    publish(&server, &token, "o-3").await;
+    receiver
+        .wait_for(3, |r| r.event() == "app.thing.done")
+        .await;
+    let message = &messages(&receiver)[2];
+    assert!(check(message, &second) && !check(message, &first));
+    // The list of webhooks never shows a secret.
+    let listed = send(server.get("/v1/webhooks", &token), StatusCode::OK).await;
+    assert!(!listed.to_string().contains("whsec_"), "{listed}");
+}
+
+async fn bad_policies_are_refused_and_change_nothing(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    for (body, expected) in [
+        (json!({"name": "A", "jwt_alg": "none"}), "refused"),
+        (
+            json!({"name": "A", "jwt_alg": "rs1024"}),
+            "unknown JWT algorithm",
+        ),
+        (
+            json!({"name": "A", "jwt_alg": "es256", "jwt_claim_expires_in": 0}),
+            "1 to 1440 minutes",
+        ),
+        (
+            json!({"name": "A", "jwt_alg": "es256", "jwt_claim_expires_in": 1441}),
+            "1 to 1440 minutes",
+        ),
+        (json!({"name": " ", "jwt_alg": "es256"}), "name"),
+        (
+            json!({"name": "A", "jwt_alg": "es256", "webhook_ids": ["01890000-0000-7000-8000-000000000000"]}),
+            "no webhook",
+        ),
+    ] {
+        let refused = send(
+            server.post("/v1/webhook_policies", &token).json(&body),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert!(refused.to_string().contains(expected), "{body}: {refused}");
+    }
+    let listed = send(server.get("/v1/webhook_policies", &token), StatusCode::OK).await;
+    assert_eq!(listed, json!([]));
+
+    let policy = create_policy(&server, &token, json!({"name": "A", "jwt_alg": "rs256"})).await;
+    let path = format!(
+        "/v1/webhook_policies/{}",
+        policy["id"].as_str().expect("id")
+    );
+    let refused = send(
+        server
+            .patch(&path, &token)
+            .json(&json!({"jwt_alg": "es256"})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        refused["message"]
+            .as_str()
+            .expect("message")
+            .contains("can't change")
+    );
+    let refused = send(
+        server.post("/v1/webhooks", &token).json(&json!({
+            "event": "app.*", "uri": receiver.url,
+            "webhook_policy_id": "01890000-0000-7000-8000-000000000000",
+        })),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        refused.to_string().contains("no webhook policy"),
+        "{refused}"
+    );
+
+    // Linking from the policy side; a linked policy can't be deleted.
+    let webhook = verified_webhook(&server, &token, &receiver, None).await;
+    let linked = send(
+        server
+            .patch(&path, &token)
+            .json(&json!({"webhook_ids": [webhook["id"]], "name": "B"})),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(linked["webhook_ids"], json!([webhook["id"]]));
+    let shown = send(
+        server.get(
+            &format!("/v1/webhooks/{}", webhook["id"].as_str().expect("id")),
+            &token,
+        ),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(shown["webhook_policy_id"], policy["id"]);
+    send(server.delete(&path, &token), StatusCode::CONFLICT).await;
+    send(
+        server
+            .patch(&path, &token)
+            .json(&json!({"webhook_ids": []})),
+        StatusCode::OK,
+    )
+    .await;
+    let response = server.delete(&path, &token).send().await.expect("DELETE");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    send(server.get(&path, &token), StatusCode::NOT_FOUND).await;
+}
+
+async fn only_administrators_of_the_account_see_its_policies(backend: Backend) {
+    let (server, token, _) = setup(backend).await;
+    let policy = create_policy(&server, &token, json!({"name": "A", "jwt_alg": "es256"})).await;
+    let path = format!(
+        "/v1/webhook_policies/{}",
+        policy["id"].as_str().expect("id")
+    );
+
+    let acme = server
+        .services
+        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
+        .await
+        .expect("acme");
+    // (A specialist can't even hold `webhook_policies:*`: tokens never exceed their owner's
+    // roles, which tests/api.rs checks for every scope.)
+
+    let other = server.account("other").await;
+    let admin = server
+        .person(&other, "admin@other.example", &["account_administrator"])
+        .await;
+    let other_token = server.token(&other, &admin, ADMIN_SCOPES).await;
+    send(server.get(&path, &other_token), StatusCode::NOT_FOUND).await;
+    send(
+        server
+            .patch(&path, &other_token)
+            .json(&json!({"disabled": true})),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    send(
+        server
+            .post(&format!("{path}/rotate"), &other_token)
+            .json(&json!({})),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let listed = send(
+        server.get("/v1/webhook_policies", &other_token),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed, json!([]));
+    let receiver = Receiver::start().await;
+    let refused = send(
+        server.post("/v1/webhooks", &other_token).json(&json!({
+            "event": "app.*", "uri": receiver.url, "webhook_policy_id": policy["id"],
+        })),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        refused.to_string().contains("no webhook policy"),
+        "{refused}"
+    );
+
+    let read_only = server
+        .token(
+            &acme,
+            &server
+                .person(&acme, "ro@example.org", &["account_administrator"])
+                .await,
+            &["webhook_policies:read", "webhooks:read"],
+        )
+        .await;
+    send(server.get(&path, &read_only), StatusCode::OK).await;
+    send(
+        server
+            .patch(&path, &read_only)
+            .json(&json!({"disabled": true})),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+}
+
+both_backends!(
+    the_public_key_is_shown_once_and_never_the_private_key,
+    a_linked_webhook_sends_a_jws_its_public_key_verifies,
+    each_retry_is_signed_afresh_with_the_same_jti,
+    rotation_signs_with_the_new_key_only_after_the_overlap,
+    a_disabled_policy_holds_deliveries_until_enabled,
+    unsigned_webhooks_carry_standard_webhooks_signatures,
+    bad_policies_are_refused_and_change_nothing,
+    only_administrators_of_the_account_see_its_policies,
+);
