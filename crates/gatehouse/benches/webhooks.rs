@@ -41,6 +41,8 @@
 //! - `GATEHOUSE_BENCH_MAX_CONNECTIONS` (256): requests in flight at most in a latency phase; a
 //!   request that finds none free goes out late.
 //! - `GATEHOUSE_BENCH_PHASES` (`ingest,backlog,latency`).
+//! - `GATEHOUSE_BENCH_JWT_ALG` (unset): link every webhook to a policy of this algorithm
+//!   (`rs256`, `es256`, …), so that every attempt is signed; compare with `--bench signing`.
 //! - `GATEHOUSE_BENCH_SQL_PROFILE`: also print, per phase, where the database time went (every
 //!   sqlx statement's execution time, grouped by statement; this slows everything down).
 //! - `GATEHOUSE_LOG_LEVEL` (`warn`): the log filter (stderr).
@@ -70,8 +72,8 @@ use gatehouse::delivery::worker::{self, Jitter, WorkerSettings};
 use gatehouse::domain::{Account, WebhookId};
 use gatehouse::http::{AppState, router};
 use gatehouse::service::{
-    NewAccount, NewPerson, NewToken, NewWebhook, Principal, PublishEvent, Services, SystemClock,
-    TokenExpiry,
+    NewAccount, NewPerson, NewToken, NewWebhook, NewWebhookPolicy, Principal, PublishEvent,
+    Services, SystemClock, TokenExpiry,
 };
 use gatehouse::store::{PostgresStore, SqliteStore, Store};
 use serde::Deserialize;
@@ -303,6 +305,19 @@ async fn receive(
 ) -> StatusCode {
     let received_ns = now_ns();
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    // A signed message's claims hold the message's keys (read, not verified: the receiver must
+    // not compete with the signer for the bench machine's CPU).
+    let body = if header("content-type") == Some("application/jwt") {
+        use base64::Engine;
+        let claims = body.split(|byte| *byte == b'.').nth(1).unwrap_or_default();
+        Bytes::from(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(claims)
+                .unwrap_or_default(),
+        )
+    } else {
+        body
+    };
     if header("x-gatehouse-event") == Some("webhook.verify") {
         receiver.verifications.fetch_add(1, Ordering::Relaxed);
         match serde_json::from_slice::<VerifyMessage>(&body) {
@@ -500,6 +515,27 @@ async fn tenant(services: &Services, receiver: &Receiver, fanout: usize) -> Tena
         .authenticate(&token, None)
         .await
         .expect("authenticates");
+    // With GATEHOUSE_BENCH_JWT_ALG, every webhook is linked to a policy of that algorithm: each
+    // attempt is then signed (a compact JWS) before it is sent.
+    let policy = match std::env::var("GATEHOUSE_BENCH_JWT_ALG") {
+        Ok(algorithm) if !algorithm.is_empty() => {
+            let (policy, _) = services
+                .create_webhook_policy(
+                    &account,
+                    None,
+                    NewWebhookPolicy {
+                        name: format!("bench {algorithm}"),
+                        jwt_alg: algorithm,
+                        jwt_audience: Some("https://receiver.bench".to_owned()),
+                        ..NewWebhookPolicy::default()
+                    },
+                )
+                .await
+                .expect("webhook policy");
+            Some(policy.id)
+        }
+        _ => None,
+    };
     let mut webhooks: Vec<WebhookId> = Vec::new();
     for index in 0..fanout {
         let webhook = services
@@ -510,12 +546,13 @@ async fn tenant(services: &Services, receiver: &Receiver, fanout: usize) -> Tena
                     name: Some(format!("bench {index}")),
                     event: "bench.*".to_owned(),
                     uri: format!("{}/hook/{index}", receiver.url),
+                    webhook_policy_id: policy,
                     ..NewWebhook::default()
                 },
             )
             .await
             .expect("create webhook");
-        webhooks.push(webhook.id);
+        webhooks.push(webhook.webhook.id);
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     for id in webhooks {
