@@ -50,6 +50,8 @@ struct PolicyKeys {
 struct Secrets {
     read_at: Instant,
     generation: u64,
+    /// When the first of them stops signing: the list is stale from then on.
+    first_expiry: Option<DateTime<Utc>>,
     secrets: Arc<Vec<WebhookSecret>>,
 }
 
@@ -265,15 +267,24 @@ impl Signer {
             if let Some(cached) = secrets.get(&webhook)
                 && cached.read_at.elapsed() < REFRESH
                 && cached.generation == generation
+                && cached.first_expiry.is_none_or(|expiry| now < expiry)
             {
                 return Ok(cached.secrets.clone());
             }
         }
+        let records = self
+            .services
+            .store
+            .webhook_secrets(webhook, now)
+            .await
+            .map_err(|error| format!("reading webhook {webhook}'s signing secrets: {error}"))?;
+        let first_expiry = records.iter().filter_map(|record| record.expires_at).min();
         let secrets = Arc::new(
-            self.services
-                .live_webhook_secrets(webhook, now)
-                .await
-                .map_err(|error| format!("reading webhook {webhook}'s signing secrets: {error}"))?,
+            records
+                .iter()
+                .map(|record| self.services.open_webhook_secret(record))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| error.to_string())?,
         );
         let mut cache = self
             .secrets
@@ -288,6 +299,7 @@ impl Signer {
             Secrets {
                 read_at: Instant::now(),
                 generation,
+                first_expiry,
                 secrets: secrets.clone(),
             },
         );

@@ -94,19 +94,6 @@ impl Services {
         WebhookSecret::parse(text).map_err(|error| ServiceError::Internal(error.to_string()))
     }
 
-    /// The secrets signing `webhook`'s messages at `now`, newest first (the worker's view).
-    pub async fn live_webhook_secrets(
-        &self,
-        webhook: WebhookId,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<Vec<WebhookSecret>> {
-        let records = self.store.webhook_secrets(webhook, now).await?;
-        records
-            .iter()
-            .map(|record| self.open_webhook_secret(record))
-            .collect()
-    }
-
     /// The live secrets of a webhook, for its administrators (a token needs `webhooks:write`:
     /// a secret lets its holder forge messages).
     pub async fn webhook_signing_secrets(
