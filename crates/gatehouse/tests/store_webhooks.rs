@@ -6,9 +6,10 @@ mod common;
 
 use chrono::Duration;
 use common::{Backend, start_time, store};
+use gatehouse::delivery::signing::{ClaimExpiry, JwtAlgorithm};
 use gatehouse::domain::{
-    Account, AccountId, DeliveryAttempt, DeliveryId, DeliveryStatus, NewEvent, Webhook, WebhookId,
-    WebhookSecretRecord,
+    Account, AccountId, DeliveryAttempt, DeliveryId, DeliveryStatus, JwtFormat, NewEvent,
+    PolicyKey, Webhook, WebhookId, WebhookPolicy, WebhookPolicyId, WebhookSecretRecord,
 };
 use gatehouse::store::{AttemptRecord, Claim, DeliveryFilter, ListQuery, Store};
 use serde_json::json;
@@ -719,7 +720,121 @@ async fn a_lease_is_a_visibility_timeout_and_release_gives_it_back(backend: Back
     );
 }
 
+fn policy(account: &Account) -> WebhookPolicy {
+    WebhookPolicy {
+        id: WebhookPolicyId(Uuid::now_v7()),
+        account_id: account.id.clone(),
+        name: "Receiver A".to_owned(),
+        jwt_alg: JwtAlgorithm::Es256,
+        jwt_claim_expires_in: ClaimExpiry::from_minutes(5).expect("5 minutes"),
+        jwt_audience: Some("aud".to_owned()),
+        jwt_format: JwtFormat::Jwt,
+        disabled: false,
+        created_at: start_time(),
+        updated_at: start_time(),
+    }
+}
+
+fn policy_key(
+    policy: &WebhookPolicy,
+    id: &str,
+    active_from: chrono::DateTime<chrono::Utc>,
+) -> PolicyKey {
+    PolicyKey {
+        id: id.to_owned(),
+        policy_id: policy.id,
+        jwt_alg: policy.jwt_alg,
+        sealed: format!("sealed {id}").into_bytes(),
+        active_from,
+        created_at: active_from,
+    }
+}
+
+async fn rotations_keep_keys_until_their_last_signatures_expire(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    let policy = policy(&account);
+    let day = Duration::days(1);
+    store
+        .insert_webhook_policy(&policy, &policy_key(&policy, "k1", start_time()), &[])
+        .await
+        .expect("policy");
+    // k2 takes over an hour later; k1 must stay (its messages may still be checked).
+    let k2_from = start_time() + Duration::hours(1);
+    store
+        .insert_policy_key(&policy_key(&policy, "k2", k2_from), start_time() - day, &[])
+        .await
+        .expect("k2");
+    let ids = |keys: Vec<PolicyKey>| keys.into_iter().map(|key| key.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.policy_keys(policy.id).await.expect("keys")),
+        ["k1", "k2"]
+    );
+    // Three days on, k1 was superseded more than a day ago: the next rotation retires it.
+    let later = start_time() + Duration::days(3);
+    store
+        .insert_policy_key(&policy_key(&policy, "k3", later), later - day, &[])
+        .await
+        .expect("k3");
+    let kept = store.policy_keys(policy.id).await.expect("keys");
+    assert_eq!(ids(kept.clone()), ["k2", "k3"]);
+    assert_eq!(kept[0].sealed, b"sealed k2");
+    // Another account sees no policy of this one.
+    let other = Account {
+        id: AccountId::parse("other").expect("slug"),
+        ..account.clone()
+    };
+    store.insert_account(&other).await.expect("other");
+    assert!(
+        store
+            .webhook_policy(&other.id, policy.id)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(
+        store
+            .webhook_policy(&account.id, policy.id)
+            .await
+            .expect("read")
+            .is_some()
+    );
+}
+
+async fn a_secret_rotation_keeps_the_old_secret_until_the_overlap_ends(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    let hook = webhook(&account, "app.*", true, false);
+    add_webhook(&*store, &hook).await;
+    let first = store
+        .webhook_secrets(hook.id, start_time())
+        .await
+        .expect("secrets");
+    assert_eq!(first.len(), 1);
+    let rotated_at = start_time() + Duration::minutes(1);
+    let until = rotated_at + Duration::minutes(10);
+    let mut second = secret_record(hook.id, b"sealed-2");
+    second.created_at = rotated_at;
+    store
+        .rotate_webhook_secret(&second, until, rotated_at, &[])
+        .await
+        .expect("rotate");
+    let during = store
+        .webhook_secrets(hook.id, rotated_at)
+        .await
+        .expect("secrets");
+    assert_eq!(during.len(), 2);
+    assert_eq!(during[0].sealed, b"sealed-2", "newest first");
+    assert_eq!(during[1].expires_at, Some(until));
+    let after = store
+        .webhook_secrets(hook.id, until)
+        .await
+        .expect("secrets");
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].sealed, b"sealed-2");
+}
+
 both_backends!(
+    rotations_keep_keys_until_their_last_signatures_expire,
+    a_secret_rotation_keeps_the_old_secret_until_the_overlap_ends,
     a_lease_is_a_visibility_timeout_and_release_gives_it_back,
     events_published_at_once_each_get_their_own_answer,
     a_claim_takes_at_most_per_webhook_deliveries_of_one_webhook,

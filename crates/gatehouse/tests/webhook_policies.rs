@@ -435,6 +435,60 @@ async fn a_disabled_policy_holds_deliveries_until_enabled(backend: Backend) {
     );
 }
 
+async fn unlinking_a_disabled_policy_sends_with_standard_webhooks_instead(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    let policy = create_policy(
+        &server,
+        &token,
+        json!({"name": "A", "jwt_alg": "es256", "disabled": true}),
+    )
+    .await;
+    let webhook = send(
+        server.post("/v1/webhooks", &token).json(&json!({
+            "event": "app.*", "uri": receiver.url, "webhook_policy_id": policy["id"],
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    let path = format!("/v1/webhooks/{}", webhook["id"].as_str().expect("id"));
+    // Even the verification message waits for the policy.
+    let waiting = eventually(&server, &token, "/v1/webhook_deliveries", |deliveries| {
+        deliveries[0]["waiting_on"] == "policy_disabled"
+    })
+    .await;
+    assert_eq!(waiting[0]["event"], "webhook.verify");
+    assert!(receiver.received().is_empty());
+    send(
+        server
+            .patch(&path, &token)
+            .json(&json!({"webhook_policy_id": null})),
+        StatusCode::OK,
+    )
+    .await;
+    eventually(&server, &token, &path, |webhook| {
+        webhook["verified"] == true
+    })
+    .await;
+    let verification = &receiver.received()[0];
+    assert_eq!(
+        verification.header("content-type"),
+        Some("application/json")
+    );
+    let secret =
+        WebhookSecret::parse(webhook["signing_secret"].as_str().expect("whsec_")).expect("secret");
+    assert!(verify(
+        &secret,
+        verification.header("webhook-id").expect("id"),
+        verification
+            .header("webhook-timestamp")
+            .expect("timestamp")
+            .parse()
+            .expect("seconds"),
+        &verification.body,
+        verification.header("webhook-signature").expect("signature"),
+    ));
+}
+
 async fn unsigned_webhooks_carry_standard_webhooks_signatures(backend: Backend) {
     let (server, token, receiver) = setup(backend).await;
     let created = verified_webhook(&server, &token, &receiver, None).await;
@@ -685,6 +739,7 @@ both_backends!(
     each_retry_is_signed_afresh_with_the_same_jti,
     rotation_signs_with_the_new_key_only_after_the_overlap,
     a_disabled_policy_holds_deliveries_until_enabled,
+    unlinking_a_disabled_policy_sends_with_standard_webhooks_instead,
     unsigned_webhooks_carry_standard_webhooks_signatures,
     bad_policies_are_refused_and_change_nothing,
     only_administrators_of_the_account_see_its_policies,

@@ -229,24 +229,16 @@ async fn insert_deliveries(
     Ok(())
 }
 
-/// Makes a webhook's pending deliveries due again (it became active) or parks them (it became
-/// inactive). Its verification message is never parked.
+/// Parks a webhook's pending deliveries when it became inactive (its verification message
+/// excepted), then makes due again whatever nothing holds back any more: every parked delivery
+/// of an active webhook, the verification message of an unverified one — unless a disabled or
+/// missing policy keeps them (`unpark_signable`).
 async fn reconcile_parking(
     connection: &mut <Db as sqlx::Database>::Connection,
     webhook: &Webhook,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    if webhook.active() {
-        sqlx::query(
-            "UPDATE webhook_deliveries SET next_attempt_at = $2, updated_at = $2 \
-             WHERE webhook_id = $1 AND status = 'pending' AND next_attempt_at IS NULL",
-        )
-        .bind(webhook.id.0)
-        .bind(truncate_to_micros(now))
-        .execute(&mut *connection)
-        .await?;
-        notify_deliveries_ready(connection).await?;
-    } else {
+    if !webhook.active() {
         sqlx::query(
             "UPDATE webhook_deliveries SET next_attempt_at = NULL, updated_at = $2 \
              WHERE webhook_id = $1 AND status = 'pending' AND next_attempt_at IS NOT NULL \
@@ -258,7 +250,7 @@ async fn reconcile_parking(
         .execute(&mut *connection)
         .await?;
     }
-    Ok(())
+    unpark_signable(connection, &[webhook.id.0], now).await
 }
 
 async fn insert_webhook_row(
