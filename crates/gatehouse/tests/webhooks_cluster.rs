@@ -93,6 +93,9 @@ struct Node {
     _process: tokio::process::Child,
 }
 
+/// The server key every node of the test cluster is given: 32 bytes, base64.
+const CLUSTER_SECRET_KEY: &str = "Z2F0ZWhvdXNlLWNsdXN0ZXItdGVzdC1zZXJ2ZXItayE=";
+
 impl Node {
     async fn start(name: &'static str, database_url: &str, logs: &std::path::Path) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -107,6 +110,8 @@ impl Node {
             .args(["--delivery-poll-interval-ms", "100"])
             .args(["--instance-name", name])
             .env("GATEHOUSE_DATABASE_URL", database_url)
+            // Nodes sharing a database share the server key (and write no key file).
+            .env("GATEHOUSE_SECRET_KEY", CLUSTER_SECRET_KEY)
             .env("GATEHOUSE_ALLOW_PRIVATE_TARGETS", "true")
             .env("GATEHOUSE_LOG_LEVEL", "warn")
             .stdin(Stdio::null())
