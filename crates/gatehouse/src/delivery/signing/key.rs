@@ -4,7 +4,13 @@
 //! (RFC 7517/7518/8037).
 //!
 //! One type for every algorithm, because a policy's algorithm is data: the key remembers the
-//! algorithm it was made for and signs only with it. The RustCrypto key types it wraps zeroize
+//! algorithm it was made for and signs only with it.
+//!
+//! Keys are generated and encoded with the RustCrypto crates (`rsa`, `p256`, …; ring can't
+//! generate RSA keys). Signing goes through ring where it supports the algorithm (RSA, ES256,
+//! ES384, Ed25519): ring's constant-time RSA is about five times faster than the `rsa` crate's
+//! (BENCHMARKS.md), which bounds signed deliveries per second. ES512 and the HMACs stay with
+//! RustCrypto. The RustCrypto key types it wraps zeroize
 //! themselves on drop; the HMAC secret is held in `Zeroizing`.
 
 use std::fmt;
@@ -30,6 +36,39 @@ pub const RSA_KEY_BITS: usize = 2048;
 pub struct SigningKey {
     algorithm: JwtAlgorithm,
     material: Material,
+    /// The same key loaded into ring, which signs with it when present.
+    ring: Option<RingKey>,
+}
+
+enum RingKey {
+    Rsa(ring::signature::RsaKeyPair),
+    Ecdsa(ring::signature::EcdsaKeyPair),
+    Ed25519(ring::signature::Ed25519KeyPair),
+}
+
+/// `der` (PKCS#8) loaded into ring for `algorithm`, when ring signs with it.
+fn ring_key(algorithm: JwtAlgorithm, der: &[u8]) -> Option<RingKey> {
+    use ring::signature;
+    let random = ring::rand::SystemRandom::new();
+    match algorithm.key_family() {
+        KeyFamily::Rsa => signature::RsaKeyPair::from_pkcs8(der)
+            .ok()
+            .map(RingKey::Rsa),
+        KeyFamily::Ecdsa => {
+            let curve = match algorithm {
+                JwtAlgorithm::Es256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                JwtAlgorithm::Es384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+                _ => return None,
+            };
+            signature::EcdsaKeyPair::from_pkcs8(curve, der, &random)
+                .ok()
+                .map(RingKey::Ecdsa)
+        }
+        KeyFamily::EdDsa => signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+            .ok()
+            .map(RingKey::Ed25519),
+        KeyFamily::Hmac => None,
+    }
 }
 
 enum Material {
@@ -81,10 +120,13 @@ impl SigningKey {
                 Material::Hmac(secret)
             }
         };
-        Ok(SigningKey {
+        let mut key = SigningKey {
             algorithm,
             material,
-        })
+            ring: None,
+        };
+        key.ring = ring_key(algorithm, &key.to_pkcs8_der()?);
+        Ok(key)
     }
 
     /// The algorithm this key signs with.
@@ -156,10 +198,13 @@ impl SigningKey {
                 Material::Hmac(Zeroizing::new(der.to_vec()))
             }
         };
-        Ok(SigningKey {
+        let mut key = SigningKey {
             algorithm,
             material,
-        })
+            ring: None,
+        };
+        key.ring = ring_key(algorithm, &key.to_pkcs8_der()?);
+        Ok(key)
     }
 
     /// The public key as SPKI PEM (`-----BEGIN PUBLIC KEY-----`), what PyJWT, `jose` and
@@ -222,6 +267,9 @@ impl SigningKey {
             algorithm: self.algorithm.jose_name(),
             reason,
         };
+        if let Some(key) = &self.ring {
+            return self.sign_with_ring(key, signing_input).map_err(failed);
+        }
         // One `signature::Signer` trait serves the ECDSA and Ed25519 keys alike.
         use rsa::signature::Signer as _;
         match (&self.material, self.algorithm) {
@@ -270,6 +318,40 @@ impl SigningKey {
             (Material::Hmac(secret), _) => {
                 hmac_tag::<Sha512>(secret, signing_input).map_err(failed)
             }
+        }
+    }
+}
+
+impl SigningKey {
+    /// Whether ring signs with this key (RSA, ES256, ES384, EdDSA).
+    pub fn signs_with_ring(&self) -> bool {
+        self.ring.is_some()
+    }
+
+    fn sign_with_ring(&self, key: &RingKey, signing_input: &[u8]) -> Result<Vec<u8>, String> {
+        use ring::signature;
+        let random = ring::rand::SystemRandom::new();
+        match key {
+            RingKey::Rsa(key) => {
+                let padding: &'static dyn signature::RsaEncoding = match self.algorithm {
+                    JwtAlgorithm::Rs256 => &signature::RSA_PKCS1_SHA256,
+                    JwtAlgorithm::Rs384 => &signature::RSA_PKCS1_SHA384,
+                    JwtAlgorithm::Rs512 => &signature::RSA_PKCS1_SHA512,
+                    // PSS with a salt as long as the hash, as RFC 7518 section 3.5 requires.
+                    JwtAlgorithm::Ps256 => &signature::RSA_PSS_SHA256,
+                    JwtAlgorithm::Ps384 => &signature::RSA_PSS_SHA384,
+                    _ => &signature::RSA_PSS_SHA512,
+                };
+                let mut signature = vec![0; key.public().modulus_len()];
+                key.sign(padding, &random, signing_input, &mut signature)
+                    .map_err(|_| "ring refused to sign".to_owned())?;
+                Ok(signature)
+            }
+            RingKey::Ecdsa(key) => key
+                .sign(&random, signing_input)
+                .map(|signature| signature.as_ref().to_vec())
+                .map_err(|_| "ring refused to sign".to_owned()),
+            RingKey::Ed25519(key) => Ok(key.sign(signing_input).as_ref().to_vec()),
         }
     }
 }
@@ -498,6 +580,29 @@ mod tests {
         assert!(ed.get("d").is_none());
 
         assert_eq!(test_key(JwtAlgorithm::Hs256).public_jwk("k"), None);
+    }
+
+    #[test]
+    fn ring_signs_for_the_algorithms_it_has_and_rustcrypto_for_the_rest() {
+        for algorithm in JwtAlgorithm::ALL {
+            let expected = !matches!(
+                algorithm,
+                JwtAlgorithm::Es512
+                    | JwtAlgorithm::Hs256
+                    | JwtAlgorithm::Hs384
+                    | JwtAlgorithm::Hs512
+            );
+            let key = test_key(algorithm);
+            assert_eq!(key.signs_with_ring(), expected, "{algorithm}");
+            // Loaded back from storage, too.
+            let stored =
+                SigningKey::from_pkcs8_der(algorithm, &key.to_pkcs8_der().unwrap()).unwrap();
+            assert_eq!(
+                stored.signs_with_ring(),
+                expected,
+                "{algorithm} from PKCS#8"
+            );
+        }
     }
 
     #[test]
