@@ -377,7 +377,7 @@ impl Services {
             None => current_links.clone(),
         };
         if policy == before && linked == current_links {
-            return self.policy_view(account, &policy, linked, now).await;
+            return self.policy_view(&policy, linked, now).await;
         }
         policy.updated_at = now;
         let keys = self.store.policy_keys(policy.id).await?;
@@ -500,8 +500,7 @@ impl Services {
         require_scope(principal, POLICIES_READ)?;
         let policy = self.policy_of(account, id).await?;
         let links = self.links_of(account, &[policy.id]).await?;
-        self.policy_view(account, &policy, links, self.clock.now())
-            .await
+        self.policy_view(&policy, links, self.clock.now()).await
     }
 
     pub async fn webhook_policies(
@@ -526,7 +525,7 @@ impl Services {
                 .filter(|(owner, _)| *owner == policy.id)
                 .map(|(_, webhook)| webhook.0)
                 .collect();
-            items.push(self.policy_view(account, policy, linked, now).await?);
+            items.push(self.policy_view(policy, linked, now).await?);
         }
         Ok(Listing {
             items,
@@ -536,7 +535,6 @@ impl Services {
 
     async fn policy_view(
         &self,
-        _account: &Account,
         policy: &WebhookPolicy,
         links: Vec<Uuid>,
         now: DateTime<Utc>,
