@@ -2,9 +2,10 @@
 //!
 //! - A webhook linked to an enabled policy sends a compact JWS signed with the policy's current
 //!   key (`kid` in the header), its claims made afresh for the attempt (new `iat`/`exp`, the
-//!   same `jti`). Asymmetric signing (RSA especially) takes CPU time: it runs on tokio's
-//!   blocking threads, at most one signature per core at once, so it never stalls the executor
-//!   that moves the other deliveries.
+//!   same `jti`). Asymmetric signing (RSA especially) takes CPU time: it runs on a pool of
+//!   threads of its own, one per core, that take the next signature from a queue as soon as one
+//!   is done — the executor that moves the other deliveries never waits for one, and no core
+//!   idles between two signatures while attempts wait for theirs.
 //! - Any other webhook sends its JSON message with Standard Webhooks headers, signed (HMAC,
 //!   microseconds) with every live secret of the webhook.
 //!
@@ -17,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::signing::standard_webhooks::{self, WebhookSecret};
@@ -57,8 +58,8 @@ struct Secrets {
 
 pub struct Signer {
     services: Services,
-    /// One asymmetric signature per core at once.
-    cores: Arc<Semaphore>,
+    /// Threads that make the asymmetric signatures, one per core.
+    pool: SigningPool,
     policies: Mutex<HashMap<WebhookPolicyId, Arc<PolicyKeys>>>,
     secrets: Mutex<HashMap<WebhookId, Secrets>>,
 }
@@ -68,7 +69,7 @@ impl Signer {
         let cores = std::thread::available_parallelism().map_or(2, |cores| cores.get());
         Self {
             services,
-            cores: Arc::new(Semaphore::new(cores)),
+            pool: SigningPool::start(cores),
             policies: Mutex::new(HashMap::new()),
             secrets: Mutex::new(HashMap::new()),
         }
@@ -132,16 +133,11 @@ impl Signer {
         );
         let kid = record.id.clone();
         let token = if policy.jwt_alg.is_asymmetric() {
-            let _core = self
-                .cores
-                .acquire()
-                .await
-                .map_err(|_| "the signer is stopping".to_owned())?;
             let key = key.clone();
             let kid = kid.clone();
-            tokio::task::spawn_blocking(move || sign_compact(&key, &kid, &claims))
-                .await
-                .map_err(|error| format!("signing stopped: {error}"))?
+            self.pool
+                .run(move || sign_compact(&key, &kid, &claims))
+                .await?
         } else {
             sign_compact(key, &kid, &claims)
         }
@@ -304,5 +300,78 @@ impl Signer {
             },
         );
         Ok(secrets)
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Threads that run CPU-bound jobs handed over from async code. Each takes the next job from
+/// one shared queue; the pool stops when it is dropped (the queue closes).
+struct SigningPool {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl SigningPool {
+    fn start(threads: usize) -> Self {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for index in 0..threads.max(1) {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("gatehouse-signer-{index}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is held only to take a job, not to run it.
+                        let job = queue
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::warn!(%error, "could not start a signing thread");
+            }
+        }
+        Self { jobs }
+    }
+
+    /// Runs `work` on a pool thread and waits for its result.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let (result, answer) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = result.send(work());
+            }))
+            .map_err(|_| "the signing threads are gone".to_owned())?;
+        answer
+            .await
+            .map_err(|_| "a signing thread stopped mid-signature".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_pool_runs_jobs_on_its_own_threads_and_returns_their_results() {
+        let pool = SigningPool::start(2);
+        let here = std::thread::current().id();
+        let mut answers = Vec::new();
+        for number in 0..50u64 {
+            answers.push(pool.run(move || (number * 2, std::thread::current().id())));
+        }
+        for (number, answer) in answers.into_iter().enumerate() {
+            let (doubled, thread) = answer.await.expect("a result");
+            assert_eq!(doubled, number as u64 * 2);
+            assert_ne!(thread, here, "ran on a pool thread");
+        }
     }
 }

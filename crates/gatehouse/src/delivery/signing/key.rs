@@ -7,10 +7,9 @@
 //! algorithm it was made for and signs only with it.
 //!
 //! Keys are generated and encoded with the RustCrypto crates (`rsa`, `p256`, …; ring can't
-//! generate RSA keys). Signing goes through ring where it supports the algorithm (RSA, ES256,
-//! ES384, Ed25519): ring's constant-time RSA is about five times faster than the `rsa` crate's
-//! (BENCHMARKS.md), which bounds signed deliveries per second. ES512 and the HMACs stay with
-//! RustCrypto. The RustCrypto key types it wraps zeroize
+//! generate RSA keys). Signing goes through ring where it is the faster (RSA, ES256, Ed25519):
+//! ring's constant-time RSA is about six times faster than the `rsa` crate's (BENCHMARKS.md),
+//! which bounds signed deliveries per second. ES384, ES512 and the HMACs stay with RustCrypto. The RustCrypto key types it wraps zeroize
 //! themselves on drop; the HMAC secret is held in `Zeroizing`.
 
 use std::fmt;
@@ -55,9 +54,10 @@ fn ring_key(algorithm: JwtAlgorithm, der: &[u8]) -> Option<RingKey> {
             .ok()
             .map(RingKey::Rsa),
         KeyFamily::Ecdsa => {
+            // ring's P-384 signs at about half the `p384` crate's rate (BENCHMARKS.md); it
+            // has no P-521.
             let curve = match algorithm {
                 JwtAlgorithm::Es256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-                JwtAlgorithm::Es384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
                 _ => return None,
             };
             signature::EcdsaKeyPair::from_pkcs8(curve, der, &random)
@@ -323,7 +323,7 @@ impl SigningKey {
 }
 
 impl SigningKey {
-    /// Whether ring signs with this key (RSA, ES256, ES384, EdDSA).
+    /// Whether ring signs with this key (RSA, ES256, EdDSA).
     pub fn signs_with_ring(&self) -> bool {
         self.ring.is_some()
     }
@@ -587,7 +587,8 @@ mod tests {
         for algorithm in JwtAlgorithm::ALL {
             let expected = !matches!(
                 algorithm,
-                JwtAlgorithm::Es512
+                JwtAlgorithm::Es384
+                    | JwtAlgorithm::Es512
                     | JwtAlgorithm::Hs256
                     | JwtAlgorithm::Hs384
                     | JwtAlgorithm::Hs512
