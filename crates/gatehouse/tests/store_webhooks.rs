@@ -755,7 +755,7 @@ async fn rotations_keep_keys_until_their_last_signatures_expire(backend: Backend
     let policy = policy(&account);
     let day = Duration::days(1);
     store
-        .insert_webhook_policy(&policy, &policy_key(&policy, "k1", start_time()), &[])
+        .insert_webhook_policy(&policy, &policy_key(&policy, "k1", start_time()), &[], &[])
         .await
         .expect("policy");
     // k2 takes over an hour later; k1 must stay (its messages may still be checked).
@@ -832,7 +832,62 @@ async fn a_secret_rotation_keeps_the_old_secret_until_the_overlap_ends(backend: 
     assert_eq!(after[0].sealed, b"sealed-2");
 }
 
+async fn a_policy_is_created_with_its_links_or_not_at_all(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    let hook = webhook(&account, "app.*", true, false);
+    add_webhook(&*store, &hook).await;
+    let stranger = WebhookId(Uuid::now_v7());
+    let refused = policy(&account);
+    let unknown = store
+        .insert_webhook_policy(
+            &refused,
+            &policy_key(&refused, "r1", start_time()),
+            &[hook.id, stranger],
+            &[],
+        )
+        .await
+        .expect("insert");
+    assert_eq!(unknown, [stranger]);
+    assert!(
+        store
+            .webhook_policy(&account.id, refused.id)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let read = store
+        .webhook(&account.id, hook.id)
+        .await
+        .expect("read")
+        .expect("webhook");
+    assert_eq!(read.webhook_policy_id, None, "the link was rolled back too");
+
+    let created = policy(&account);
+    let unknown = store
+        .insert_webhook_policy(
+            &created,
+            &policy_key(&created, "c1", start_time()),
+            &[hook.id],
+            &[],
+        )
+        .await
+        .expect("insert");
+    assert!(unknown.is_empty());
+    let read = store
+        .webhook(&account.id, hook.id)
+        .await
+        .expect("read")
+        .expect("webhook");
+    assert_eq!(read.webhook_policy_id, Some(created.id.0));
+    let links = store
+        .policy_links(&account.id, &[created.id])
+        .await
+        .expect("links");
+    assert_eq!(links, [(created.id, hook.id)]);
+}
+
 both_backends!(
+    a_policy_is_created_with_its_links_or_not_at_all,
     rotations_keep_keys_until_their_last_signatures_expire,
     a_secret_rotation_keeps_the_old_secret_until_the_overlap_ends,
     a_lease_is_a_visibility_timeout_and_release_gives_it_back,

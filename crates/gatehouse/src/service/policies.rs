@@ -283,14 +283,18 @@ impl Services {
             json!(view),
             now,
         );
-        self.store
-            .insert_webhook_policy(&policy, &keys[0], &[event])
+        let unknown = self
+            .store
+            .insert_webhook_policy(
+                &policy,
+                &keys[0],
+                links.as_deref().unwrap_or_default(),
+                &[event],
+            )
             .await?;
-        if let Some(links) = links.filter(|links| !links.is_empty()) {
-            // Linking is a change of the webhooks, recorded as the policy's update.
-            self.store
-                .update_webhook_policy(&policy, Some(&links), &[])
-                .await?;
+        if !unknown.is_empty() {
+            // A webhook deleted since it was checked.
+            return Err(unknown_webhooks(&unknown));
         }
         Ok((view, created))
     }
@@ -396,12 +400,7 @@ impl Services {
             .await?
         {
             None => Err(ServiceError::NotFound("Webhook policy")),
-            Some(unknown) if !unknown.is_empty() => Err(ServiceError::invalid(
-                unknown
-                    .iter()
-                    .map(|id| format!("webhook_ids: no webhook {id} exists in this account"))
-                    .collect(),
-            )),
+            Some(unknown) if !unknown.is_empty() => Err(unknown_webhooks(&unknown)),
             Some(_) => Ok(view),
         }
     }
@@ -585,6 +584,14 @@ fn check_policy_fields(
             None
         }
     }
+}
+
+fn unknown_webhooks(ids: &[WebhookId]) -> ServiceError {
+    ServiceError::invalid(
+        ids.iter()
+            .map(|id| format!("webhook_ids: no webhook {id} exists in this account"))
+            .collect(),
+    )
 }
 
 fn normalized_audience(audience: Option<String>) -> Option<String> {

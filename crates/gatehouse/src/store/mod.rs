@@ -368,13 +368,15 @@ pub trait Store: Send + Sync + 'static {
         events: &[NewEvent],
     ) -> StoreResult<()>;
 
-    /// Creates a policy with its first key.
+    /// Creates a policy with its first key, linked to `links`. Returns the ids in `links` that
+    /// name no webhook of the account; when there are any, nothing was written.
     async fn insert_webhook_policy(
         &self,
         policy: &WebhookPolicy,
         key: &PolicyKey,
+        links: &[WebhookId],
         events: &[NewEvent],
-    ) -> StoreResult<()>;
+    ) -> StoreResult<Vec<WebhookId>>;
     /// Writes a policy's changes (its algorithm never changes) and, with `links`, makes
     /// exactly those webhooks the linked ones; makes due again what nothing holds back any
     /// more. `Ok(None)`: no such policy. `Ok(Some(ids))`: the ids in `links` naming no webhook

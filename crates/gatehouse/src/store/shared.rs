@@ -813,8 +813,16 @@ impl Store for Backend {
         rotate_webhook_secret(self.begin_write().await?, secret, previous_until, now, events).await
     }
 
-    async fn insert_webhook_policy(&self, policy: &WebhookPolicy, key: &PolicyKey, events: &[NewEvent]) -> StoreResult<()> {
-        insert_webhook_policy(self.begin_write().await?, policy, key, events).await
+    async fn insert_webhook_policy(
+        &self,
+        policy: &WebhookPolicy,
+        key: &PolicyKey,
+        links: &[WebhookId],
+        events: &[NewEvent],
+    ) -> StoreResult<Vec<WebhookId>> {
+        let unknown = insert_webhook_policy(self.begin_write().await?, policy, key, links, events).await?;
+        self.deliveries_signal.notify_one();
+        Ok(unknown)
     }
 
     async fn update_webhook_policy(

@@ -88,12 +88,15 @@ async fn insert_policy_key_row(
     Ok(())
 }
 
+/// Creates a policy with its first key, linked to `links`. Returns the ids in `links` that
+/// name no webhook of the account; when there are any, nothing was written.
 async fn insert_webhook_policy(
     mut transaction: Transaction<'static, Db>,
     policy: &WebhookPolicy,
     key: &PolicyKey,
+    links: &[WebhookId],
     events: &[NewEvent],
-) -> StoreResult<()> {
+) -> StoreResult<Vec<WebhookId>> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO webhook_policies ({POLICY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     )))
@@ -111,9 +114,15 @@ async fn insert_webhook_policy(
     .await
     .map_err(classify)?;
     insert_policy_key_row(&mut transaction, key).await?;
+    if !links.is_empty() {
+        match link_webhooks(&mut transaction, policy, links).await? {
+            Ok(touched) => unpark_signable(&mut transaction, &touched, policy.updated_at).await?,
+            Err(unknown) => return Ok(unknown),
+        }
+    }
     append_events(&mut transaction, events).await?;
     transaction.commit().await?;
-    Ok(())
+    Ok(Vec::new())
 }
 
 /// Makes the parked deliveries of `webhooks` due again where nothing holds them any more: the
@@ -156,6 +165,49 @@ async fn linked_webhook_ids(
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
+/// Makes exactly `links` (webhooks of the policy's account) the webhooks linked to `policy`.
+/// `Ok(Ok(touched))`: every webhook linked or unlinked; `Ok(Err(unknown))`: ids naming no
+/// webhook of the account (the caller must roll back).
+async fn link_webhooks(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    policy: &WebhookPolicy,
+    links: &[WebhookId],
+) -> StoreResult<Result<Vec<Uuid>, Vec<WebhookId>>> {
+    let mut touched = linked_webhook_ids(&mut *connection, policy.id).await?;
+    let mut unknown = Vec::new();
+    for webhook in links {
+        let linked = sqlx::query(
+            "UPDATE webhooks SET webhook_policy_id = $3, updated_at = $4 WHERE account_id = $1 AND id = $2",
+        )
+        .bind(policy.account_id.as_str())
+        .bind(webhook.0)
+        .bind(policy.id.0)
+        .bind(truncate_to_micros(policy.updated_at))
+        .execute(&mut *connection)
+        .await?
+        .rows_affected();
+        if linked == 0 {
+            unknown.push(*webhook);
+        }
+    }
+    if !unknown.is_empty() {
+        return Ok(Err(unknown));
+    }
+    for webhook in &touched {
+        if !links.iter().any(|link| link.0 == *webhook) {
+            sqlx::query("UPDATE webhooks SET webhook_policy_id = NULL, updated_at = $2 WHERE id = $1")
+                .bind(webhook)
+                .bind(truncate_to_micros(policy.updated_at))
+                .execute(&mut *connection)
+                .await?;
+        }
+    }
+    touched.extend(links.iter().map(|link| link.0));
+    touched.sort_unstable();
+    touched.dedup();
+    Ok(Ok(touched))
+}
+
 /// Writes a policy's changed fields and, when `links` is given, makes exactly those webhooks
 /// of its account the linked ones. `Ok(None)`: no such policy; `Ok(Some(unknown))`: the ids
 /// in `links` that name no webhook of the account (nothing was written).
@@ -184,41 +236,14 @@ async fn update_webhook_policy(
     if updated == 0 {
         return Ok(None);
     }
-    let mut touched = linked_webhook_ids(&mut transaction, policy.id).await?;
-    if let Some(links) = links {
-        let mut unknown = Vec::new();
-        for webhook in links {
-            let linked = sqlx::query(
-                "UPDATE webhooks SET webhook_policy_id = $3, updated_at = $4 WHERE account_id = $1 AND id = $2",
-            )
-            .bind(policy.account_id.as_str())
-            .bind(webhook.0)
-            .bind(policy.id.0)
-            .bind(truncate_to_micros(policy.updated_at))
-            .execute(&mut *transaction)
-            .await?
-            .rows_affected();
-            if linked == 0 {
-                unknown.push(*webhook);
-            }
-        }
-        if !unknown.is_empty() {
+    let touched = match links {
+        Some(links) => match link_webhooks(&mut transaction, policy, links).await? {
+            Ok(touched) => touched,
             // Dropping the transaction rolls every change back.
-            return Ok(Some(unknown));
-        }
-        for webhook in &touched {
-            if !links.iter().any(|link| link.0 == *webhook) {
-                sqlx::query("UPDATE webhooks SET webhook_policy_id = NULL, updated_at = $2 WHERE id = $1")
-                    .bind(webhook)
-                    .bind(truncate_to_micros(policy.updated_at))
-                    .execute(&mut *transaction)
-                    .await?;
-            }
-        }
-        touched.extend(links.iter().map(|link| link.0));
-        touched.sort_unstable();
-        touched.dedup();
-    }
+            Err(unknown) => return Ok(Some(unknown)),
+        },
+        None => linked_webhook_ids(&mut transaction, policy.id).await?,
+    };
     unpark_signable(&mut transaction, &touched, policy.updated_at).await?;
     append_events(&mut transaction, events).await?;
     transaction.commit().await?;
