@@ -989,6 +989,62 @@ async fn postgres_revocation_on_one_node_reaches_the_other_at_once() {
     }
 }
 
+/// A rotation of a signing secret made through one node tells every node following changes
+/// (PostgreSQL LISTEN/NOTIFY), so their delivery signers drop the secrets they cached at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_rotation_on_one_node_reaches_the_others_signer_at_once() {
+    use gatehouse::service::Services;
+    let server = TestServer::start(Backend::Postgres).await;
+    let acme = server.account("acme").await;
+    let ada = server
+        .person(&acme, "ada@example.org", &["account_administrator"])
+        .await;
+    let token = server
+        .token(&acme, &ada, &["webhooks:write", "webhooks:read"])
+        .await;
+    let other_node = Services::new(server.services.store.clone(), server.clock.clone());
+    other_node.follow_credential_changes();
+    let before = other_node
+        .signing_changes
+        .load(std::sync::atomic::Ordering::Acquire);
+    let created = json_body(
+        server
+            .post("/v1/webhooks", &token)
+            .json(&serde_json::json!({"event": "app.*", "uri": "http://192.0.2.1/hook"}))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let id = created["id"].as_str().expect("id");
+    // The other node's listener connects in the background: a rotation made before it listens
+    // goes unheard, so rotate again until one is heard (or 5 s pass).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    'rotations: loop {
+        let response = server
+            .post(&format!("/v1/webhooks/{id}/signing_secret/rotate"), &token)
+            .json(&serde_json::json!({"overlap_seconds": 0}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK);
+        for _ in 0..25 {
+            if other_node
+                .signing_changes
+                .load(std::sync::atomic::Ordering::Acquire)
+                != before
+            {
+                break 'rotations;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other node never heard of a rotation"
+        );
+    }
+}
+
 /// The cache never outlives its TTL, even for a change nothing signals (the admin CLI writing
 /// the SQLite file of a running server).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

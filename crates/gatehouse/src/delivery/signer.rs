@@ -10,8 +10,9 @@
 //!   microseconds) with every live secret of the webhook.
 //!
 //! Keys and secrets are read from the store and opened once, then kept for `REFRESH`. A
-//! rotation made through this process drops them at once (`Services::signing_changes`); one
-//! made on another node is seen within `REFRESH`.
+//! rotation drops them at once (`Services::signing_changes`): made through this process, or on
+//! another node sharing a PostgreSQL database (LISTEN/NOTIFY, when `serve` follows changes);
+//! `REFRESH` bounds what no signal reaches.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -113,10 +113,15 @@ impl Services {
     /// Starts following credential changes other processes make (PostgreSQL LISTEN/NOTIFY), so
     /// a token revoked or a role removed on another node stops working here at once too.
     /// `serve` calls this; short-lived CLI commands don't need it.
+    /// The same channel carries rotations of signing keys and secrets, so the delivery signer
+    /// drops what it cached at once on every node.
     pub fn follow_credential_changes(&self) {
         let credentials = self.credentials.clone();
-        self.store
-            .follow_credential_changes(Arc::new(move || credentials.invalidate_all()));
+        let signing_changes = self.signing_changes.clone();
+        self.store.follow_credential_changes(Arc::new(move || {
+            credentials.invalidate_all();
+            signing_changes.fetch_add(1, std::sync::atomic::Ordering::Release);
+        }));
     }
 
     /// Called after a signing key or secret changed (committed).

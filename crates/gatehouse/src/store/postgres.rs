@@ -66,6 +66,7 @@ impl PostgresStore {
 }
 
 /// The channel every process listens on; the payload is empty, a wake-up is all it carries.
+/// It says a credential (token, role) or a signing key or secret changed.
 const CREDENTIALS_CHANNEL: &str = "gatehouse_credentials";
 
 /// Queued in the transaction, so PostgreSQL delivers it exactly when (and only if) it commits.

@@ -383,6 +383,8 @@ async fn insert_policy_key(
     .execute(&mut *transaction)
     .await?;
     insert_policy_key_row(&mut transaction, key).await?;
+    // Other processes drop the keys they cached (PostgreSQL; SQLite has one process).
+    notify_credentials_changed(&mut transaction).await?;
     append_events(&mut transaction, events).await?;
     transaction.commit().await?;
     Ok(())
@@ -440,6 +442,7 @@ async fn rotate_webhook_secret(
     .execute(&mut *transaction)
     .await?;
     insert_webhook_secret_row(&mut transaction, secret).await?;
+    notify_credentials_changed(&mut transaction).await?;
     append_events(&mut transaction, events).await?;
     transaction.commit().await?;
     Ok(())
