@@ -506,6 +506,10 @@ fn observe(outcome: &AttemptOutcome, succeeded: bool, retrying: bool) {
     metrics::histogram!(ATTEMPT_DURATION_SECONDS).record(outcome.duration.as_secs_f64());
 }
 
+/// A batch of fewer outcomes than this waits `RECORD_LINGER` for more before it is recorded.
+const RECORD_LINGER_BELOW: usize = 32;
+const RECORD_LINGER: Duration = Duration::from_millis(2);
+
 /// Records outcomes as they come, many per transaction. A failed write is retried: the
 /// attempts happened and the leases are still held, so giving up would only resend them.
 async fn record_outcomes(worker: Arc<Worker>, mut receiver: mpsc::Receiver<AttemptRecord>) {
@@ -517,6 +521,21 @@ async fn record_outcomes(worker: Arc<Worker>, mut receiver: mpsc::Receiver<Attem
             == 0
         {
             return;
+        }
+        // Outcomes that trickle in (signed deliveries, slow receivers) would each cost a
+        // transaction: at 1,700 signed deliveries a second SQLite spent four times as much per
+        // delivery as at full speed (BENCHMARKS.md). A short wait lets a few more join. It
+        // can't cap throughput: a batch
+        // still under the threshold after the wait means outcomes arrive slower than 16,000 a
+        // second; and it is skipped when the batch may hold up an ordered webhook's next message.
+        if batch.len() < RECORD_LINGER_BELOW && !batch.iter().any(|record| record.ordered) {
+            tokio::time::sleep(RECORD_LINGER).await;
+            while batch.len() < worker.settings.record_batch_size {
+                match receiver.try_recv() {
+                    Ok(record) => batch.push(record),
+                    Err(_) => break,
+                }
+            }
         }
         let mut wait = Duration::from_millis(50);
         for _ in 0..10 {
