@@ -35,7 +35,9 @@ const REFRESH: Duration = Duration::from_secs(1);
 /// signed it.
 #[derive(Debug)]
 pub struct SignedRequest {
-    pub body: Vec<u8>,
+    /// What is sent instead of the message (a JWS, made for this attempt); `None` sends the
+    /// message itself.
+    pub body: Option<Vec<u8>>,
     pub headers: Vec<(String, String)>,
     /// The policy and key (`kid`) that signed the body; `None` for Standard Webhooks.
     pub signed_by: Option<(Uuid, String)>,
@@ -148,7 +150,7 @@ impl Signer {
             JwtFormat::Xurrent => (signed_body(&token), "application/json"),
         };
         Ok(SignedRequest {
-            body,
+            body: Some(body),
             headers: vec![("content-type".to_owned(), content_type.to_owned())],
             signed_by: Some((policy.id.0, kid)),
         })
@@ -180,7 +182,7 @@ impl Signer {
             ));
         }
         Ok(SignedRequest {
-            body: message.to_vec(),
+            body: None,
             headers,
             signed_by: None,
         })
@@ -204,7 +206,7 @@ impl Signer {
         let records = self
             .services
             .store
-            .policy_keys(policy)
+            .policy_keys(&[policy])
             .await
             .map_err(|error| format!("reading webhook policy {policy}'s keys: {error}"))?;
         let previous = self.cached_policy_any_age(policy);

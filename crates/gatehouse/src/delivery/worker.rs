@@ -399,10 +399,10 @@ impl Worker {
                         .send(&OutgoingRequest {
                             uri: &delivery.uri,
                             headers: &headers,
-                            body: &signed.body,
+                            body: signed.body.as_deref().unwrap_or(&body),
                         })
                         .await;
-                    (Some(signed.body), signed.signed_by, outcome)
+                    (signed.body, signed.signed_by, outcome)
                 }
                 // Nothing goes out unsigned: the attempt fails without a request, and is
                 // retried on the usual schedule.
@@ -412,11 +412,9 @@ impl Worker {
                     (None, None, outcome)
                 }
             };
-        // The exact bytes are kept apart only when they differ from the message (signed anew
-        // on every attempt).
-        let sent_body = sent_body
-            .filter(|sent| *sent != body)
-            .map(|sent| String::from_utf8_lossy(&sent).into_owned());
+        // The exact bytes are kept apart only when they are not the message (signed anew on
+        // every attempt).
+        let sent_body = sent_body.map(|sent| String::from_utf8_lossy(&sent).into_owned());
         let succeeded = outcome.succeeded();
         let next_attempt_at = if succeeded {
             None

@@ -105,13 +105,19 @@ pub struct WebhookPolicyView {
 }
 
 impl WebhookPolicyView {
+    /// `keys` may hold other policies' keys too (a page's, read at once): only this one's count.
     pub fn new(
         policy: &WebhookPolicy,
         webhook_ids: Vec<Uuid>,
         keys: &[PolicyKey],
         now: DateTime<Utc>,
     ) -> Self {
-        let signing = signing_key_at(keys, now).map(|key| key.id.clone());
+        let keys: Vec<PolicyKey> = keys
+            .iter()
+            .filter(|key| key.policy_id == policy.id)
+            .cloned()
+            .collect();
+        let signing = signing_key_at(&keys, now).map(|key| key.id.clone());
         Self {
             id: policy.id.0,
             node_id: node_id("WebhookPolicy", &policy.id.to_string()),
@@ -384,7 +390,7 @@ impl Services {
             return self.policy_view(&policy, linked, now).await;
         }
         policy.updated_at = now;
-        let keys = self.store.policy_keys(policy.id).await?;
+        let keys = self.store.policy_keys(&[policy.id]).await?;
         let view = WebhookPolicyView::new(&policy, linked, &keys, now);
         let event = NewEvent::new(
             &account.id,
@@ -456,7 +462,7 @@ impl Services {
         }
         let policy = self.policy_of(account, id).await?;
         let now = self.clock.now();
-        let keys = self.store.policy_keys(policy.id).await?;
+        let keys = self.store.policy_keys(&[policy.id]).await?;
         if let Some(pending) = keys.iter().find(|key| key.active_from > now) {
             return Err(ServiceError::Conflict(format!(
                 "a rotation is already under way: key {} starts signing at {}",
@@ -515,21 +521,18 @@ impl Services {
             .webhook_policies(&account.id, filter, query)
             .await?;
         let ids: Vec<WebhookPolicyId> = listing.items.iter().map(|policy| policy.id).collect();
+        // Two queries for the page, not two per policy.
         let links = self.store.policy_links(&account.id, &ids).await?;
+        let keys = self.store.policy_keys(&ids).await?;
         let now = self.clock.now();
-        let mut items = Vec::with_capacity(listing.items.len());
-        for policy in &listing.items {
+        Ok(listing.views(|policy| {
             let linked = links
                 .iter()
                 .filter(|(owner, _)| *owner == policy.id)
                 .map(|(_, webhook)| webhook.0)
                 .collect();
-            items.push(self.policy_view(policy, linked, now).await?);
-        }
-        Ok(Listing {
-            items,
-            total: listing.total,
-        })
+            WebhookPolicyView::new(policy, linked, &keys, now)
+        }))
     }
 
     async fn policy_view(
@@ -538,7 +541,7 @@ impl Services {
         links: Vec<Uuid>,
         now: DateTime<Utc>,
     ) -> ServiceResult<WebhookPolicyView> {
-        let keys = self.store.policy_keys(policy.id).await?;
+        let keys = self.store.policy_keys(&[policy.id]).await?;
         Ok(WebhookPolicyView::new(policy, links, &keys, now))
     }
 

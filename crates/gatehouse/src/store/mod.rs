@@ -419,8 +419,8 @@ pub trait Store: Send + Sync + 'static {
         retire_before: DateTime<Utc>,
         events: &[NewEvent],
     ) -> StoreResult<()>;
-    /// Every stored key of a policy, oldest first.
-    async fn policy_keys(&self, policy: WebhookPolicyId) -> StoreResult<Vec<PolicyKey>>;
+    /// Every stored key of `policies`, by policy, oldest first (one query for a page of them).
+    async fn policy_keys(&self, policies: &[WebhookPolicyId]) -> StoreResult<Vec<PolicyKey>>;
 
     async fn webhook(&self, account: &AccountId, id: WebhookId) -> StoreResult<Option<Webhook>>;
     async fn webhooks(

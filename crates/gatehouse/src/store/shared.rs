@@ -856,8 +856,8 @@ impl Store for Backend {
         insert_policy_key(self.begin_write().await?, key, retire_before, events).await
     }
 
-    async fn policy_keys(&self, policy: WebhookPolicyId) -> StoreResult<Vec<PolicyKey>> {
-        policy_keys(&self.pool, policy).await
+    async fn policy_keys(&self, policies: &[WebhookPolicyId]) -> StoreResult<Vec<PolicyKey>> {
+        policy_keys(&self.pool, policies).await
     }
 
     async fn webhooks(&self, account: &AccountId, filter: WebhookFilter, query: &ListQuery) -> StoreResult<Listing<Webhook>> {

@@ -390,15 +390,25 @@ async fn insert_policy_key(
     Ok(())
 }
 
-async fn policy_keys(pool: &Pool<Db>, policy: WebhookPolicyId) -> StoreResult<Vec<PolicyKey>> {
-    let rows: Vec<PolicyKeyRow> = sqlx::query_as(
-        "SELECT id, policy_id, jwt_alg, private_key, active_from, created_at FROM webhook_policy_keys \
-         WHERE policy_id = $1 ORDER BY active_from, created_at",
-    )
-    .bind(policy.0)
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter().map(PolicyKeyRow::into_key).collect()
+/// Every stored key of `policies`, by policy, oldest first.
+async fn policy_keys(pool: &Pool<Db>, policies: &[WebhookPolicyId]) -> StoreResult<Vec<PolicyKey>> {
+    let mut keys = Vec::new();
+    for chunk in policies.chunks(100) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|index| format!("${index}")).collect();
+        let sql = format!(
+            "SELECT id, policy_id, jwt_alg, private_key, active_from, created_at FROM webhook_policy_keys \
+             WHERE policy_id IN ({}) ORDER BY policy_id, active_from, created_at",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, PolicyKeyRow>(sqlx::AssertSqlSafe(sql)).persistent(chunk.len() == 1);
+        for policy in chunk {
+            query = query.bind(policy.0);
+        }
+        for row in query.fetch_all(pool).await? {
+            keys.push(row.into_key()?);
+        }
+    }
+    Ok(keys)
 }
 
 async fn insert_webhook_secret_row(
