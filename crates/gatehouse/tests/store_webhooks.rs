@@ -766,7 +766,7 @@ async fn rotations_keep_keys_until_their_last_signatures_expire(backend: Backend
         .expect("k2");
     let ids = |keys: Vec<PolicyKey>| keys.into_iter().map(|key| key.id).collect::<Vec<_>>();
     assert_eq!(
-        ids(store.policy_keys(policy.id).await.expect("keys")),
+        ids(store.policy_keys(&[policy.id]).await.expect("keys")),
         ["k1", "k2"]
     );
     // Three days on, k1 was superseded more than a day ago: the next rotation retires it.
@@ -775,7 +775,7 @@ async fn rotations_keep_keys_until_their_last_signatures_expire(backend: Backend
         .insert_policy_key(&policy_key(&policy, "k3", later), later - day, &[])
         .await
         .expect("k3");
-    let kept = store.policy_keys(policy.id).await.expect("keys");
+    let kept = store.policy_keys(&[policy.id]).await.expect("keys");
     assert_eq!(ids(kept.clone()), ["k2", "k3"]);
     assert_eq!(kept[0].sealed, b"sealed k2");
     // Another account sees no policy of this one.

@@ -212,6 +212,16 @@ async fn the_public_key_is_shown_once_and_never_the_private_key(backend: Backend
     )
     .await;
     assert!(read.get("secret").is_none(), "{read}");
+
+    // A page of policies shows each with its own signing key.
+    let listed = send(server.get("/v1/webhook_policies", &token), StatusCode::OK).await;
+    let listed = listed.as_array().expect("array");
+    assert_eq!(listed.len(), 2);
+    for (policy, made) in listed.iter().zip([&created, &hmac]) {
+        assert_eq!(policy["id"], made["id"]);
+        assert_eq!(policy["key_id"], made["key_id"]);
+        assert_eq!(policy["keys"].as_array().map(Vec::len), Some(1));
+    }
 }
 
 async fn a_linked_webhook_sends_a_jws_its_public_key_verifies(backend: Backend) {
@@ -269,6 +279,34 @@ async fn a_linked_webhook_sends_a_jws_its_public_key_verifies(backend: Backend) 
         std::str::from_utf8(&message.body).ok()
     );
     assert_eq!(delivery["payload"]["event"], "app.thing.done");
+}
+
+async fn the_xurrent_format_wraps_the_jws_and_puts_the_message_under_data(backend: Backend) {
+    let (server, token, receiver) = setup(backend).await;
+    let policy = create_policy(
+        &server,
+        &token,
+        json!({"name": "A", "jwt_alg": "es256", "jwt_format": "xurrent"}),
+    )
+    .await;
+    let pem = policy["public_key_pem"].as_str().expect("pem").to_owned();
+    verified_webhook(&server, &token, &receiver, policy["id"].as_str()).await;
+    publish(&server, &token, "o-1").await;
+    receiver
+        .wait_for(1, |r| r.event() == "app.thing.done")
+        .await;
+    let message = &messages(&receiver)[0];
+    assert_eq!(message.header("content-type"), Some("application/json"));
+    let wrapper = message.json();
+    let token_text = wrapper["jwt"].as_str().expect("a jwt key");
+    let unwrapped = Received {
+        body: token_text.as_bytes().to_vec(),
+        ..message.clone()
+    };
+    let (_, claims) = verified_es256(&unwrapped, &pem);
+    assert_eq!(claims["data"]["event"], "app.thing.done");
+    assert_eq!(claims["data"]["payload"], json!({"n": "o-1"}));
+    assert!(claims.get("event").is_none(), "{claims}");
 }
 
 async fn each_retry_is_signed_afresh_with_the_same_jti(backend: Backend) {
@@ -520,6 +558,25 @@ async fn unsigned_webhooks_carry_standard_webhooks_signatures(backend: Backend) 
     );
     assert!(check(message, &first));
     assert!(!check(message, &WebhookSecret::generate().expect("secret")));
+    // The message went as it is: no separate copy of the bytes sent, no signing key.
+    let delivery = eventually(
+        &server,
+        &token,
+        &format!(
+            "/v1/webhook_deliveries/{}",
+            message.header("x-gatehouse-delivery").expect("id")
+        ),
+        |delivery| delivery["status"] == "succeeded",
+    )
+    .await;
+    assert!(
+        delivery["attempts"][0]["request_body"].is_null(),
+        "{delivery}"
+    );
+    assert!(
+        delivery["attempts"][0]["signing_key_id"].is_null(),
+        "{delivery}"
+    );
 
     // Admins read it again; a rotation signs with both during the overlap.
     let secrets = send(
@@ -737,6 +794,7 @@ both_backends!(
     the_public_key_is_shown_once_and_never_the_private_key,
     a_linked_webhook_sends_a_jws_its_public_key_verifies,
     each_retry_is_signed_afresh_with_the_same_jti,
+    the_xurrent_format_wraps_the_jws_and_puts_the_message_under_data,
     rotation_signs_with_the_new_key_only_after_the_overlap,
     a_disabled_policy_holds_deliveries_until_enabled,
     unlinking_a_disabled_policy_sends_with_standard_webhooks_instead,

@@ -43,15 +43,19 @@ impl Received {
         serde_json::from_slice(&self.body).expect("a JSON body")
     }
 
+    /// The message whatever its wrapping: `json()`, or the `data` claim of Xurrent's
+    /// `{"jwt": …}` wrapper (unverified).
+    pub fn message(&self) -> serde_json::Value {
+        let json = self.json();
+        match json.get("jwt").and_then(serde_json::Value::as_str) {
+            Some(token) => claims_of(token)["data"].clone(),
+            None => json,
+        }
+    }
+
     /// The claims of a JWS body, unverified.
     pub fn jwt_claims(&self) -> serde_json::Value {
-        use base64::Engine;
-        let token = std::str::from_utf8(&self.body).expect("a JWS is text");
-        let claims = token.split('.').nth(1).expect("three parts");
-        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(claims)
-            .expect("base64url claims");
-        serde_json::from_slice(&claims).expect("JSON claims")
+        claims_of(std::str::from_utf8(&self.body).expect("a JWS is text"))
     }
 
     pub fn event(&self) -> String {
@@ -59,6 +63,16 @@ impl Received {
             .unwrap_or_default()
             .to_owned()
     }
+}
+
+/// The claims of a compact JWS, unverified.
+fn claims_of(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let claims = token.split('.').nth(1).expect("three parts");
+    let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(claims)
+        .expect("base64url claims");
+    serde_json::from_slice(&claims).expect("JSON claims")
 }
 
 /// How to answer one request.
@@ -244,7 +258,7 @@ impl Receiver {
             };
             self.arrived.notify_waiters();
             if verify && received.event() == "webhook.verify" {
-                let callback = received.json()["payload"]["callback"]
+                let callback = received.message()["payload"]["callback"]
                     .as_str()
                     .expect("callback")
                     .to_owned();
