@@ -23,6 +23,10 @@ const DELIVERIES_WRITE: Scope = Scope {
 };
 
 /// The most deliveries one "redeliver failed" call repeats; call again for more.
+/// What a verification message's signed body reads as in views: it holds the callback secret.
+pub const REDACTED_VERIFICATION_BODY: &str =
+    "[redacted: a signed verification message carries the one-time callback]";
+
 pub const MAX_REDELIVERIES_PER_CALL: u32 = 10_000;
 
 /// A delivery as REST shows it. The list leaves out the attempts and the last response; the
@@ -173,7 +177,15 @@ impl Services {
             .delivery(&account.id, id)
             .await?
             .ok_or(ServiceError::NotFound("Webhook delivery"))?;
-        let attempts = self.store.delivery_attempts(&account.id, id).await?;
+        let mut attempts = self.store.delivery_attempts(&account.id, id).await?;
+        if delivery.event == VERIFY_EVENT {
+            // A signed verification message carries the one-time callback in its claims.
+            for attempt in &mut attempts {
+                if attempt.request_body.is_some() {
+                    attempt.request_body = Some(REDACTED_VERIFICATION_BODY.to_owned());
+                }
+            }
+        }
         Ok((delivery, attempts))
     }
 
