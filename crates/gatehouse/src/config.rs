@@ -135,6 +135,10 @@ pub struct ServeSettings {
     /// nothing signals, such as the admin CLI writing a SQLite file. 0 turns the cache off.
     #[arg(long, env = "GATEHOUSE_CREDENTIAL_CACHE_TTL_SECS", default_value_t = 2)]
     pub credential_cache_ttl_secs: u64,
+    /// How long a web console session may sit unused before it ends (sessions end 12 hours
+    /// after sign-in however active).
+    #[arg(long, env = "GATEHOUSE_CONSOLE_IDLE_TIMEOUT_MINS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub console_idle_timeout_mins: u32,
     /// How long shutdown waits for requests in flight after SIGTERM/SIGINT.
     #[arg(long, env = "GATEHOUSE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,

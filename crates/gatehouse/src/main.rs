@@ -301,7 +301,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Services::with_credential_cache_ttl(store, Arc::new(SystemClock), cache_ttl)
                     .with_server_key(server_key()?)
                     .with_base_url(&settings.base_url())
-                    .with_sender(sender_settings(&settings.delivery));
+                    .with_sender(sender_settings(&settings.delivery))
+                    .with_console_idle_timeout(chrono::Duration::minutes(i64::from(
+                        settings.console_idle_timeout_mins,
+                    )));
             services.follow_credential_changes();
             serve(services, settings).await
         }

@@ -3,6 +3,7 @@
 
 mod api;
 mod authenticate;
+mod console;
 pub mod error;
 mod health;
 pub mod metrics;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(api_router)
         .merge(scim::router(state.clone()))
+        .merge(console::router())
         .route(
             "/v1/openapi.json",
             axum::routing::get(move || {

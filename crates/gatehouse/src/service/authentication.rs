@@ -43,6 +43,8 @@ pub enum AuthFailure {
     OwnerDisabled,
     #[error("the token is not valid for account {0}")]
     WrongAccount(String),
+    #[error("the console session has ended; sign in again")]
+    SessionEnded,
 }
 
 impl Principal {
@@ -83,12 +85,23 @@ impl Services {
         let unauthenticated = ServiceError::Unauthenticated;
         let secret = TokenSecret::parse(bearer)
             .map_err(|error| unauthenticated(AuthFailure::Malformed(error.to_string())))?;
-        let hash = secret.hash();
+        self.authenticate_hash(&secret.hash(), requested_account)
+            .await
+    }
+
+    /// Authenticates the token whose secret hashes to `hash` (a bearer token, or the token a
+    /// console session was opened with): the same checks, every time.
+    pub(super) async fn authenticate_hash(
+        &self,
+        hash: &TokenHash,
+        requested_account: Option<&str>,
+    ) -> ServiceResult<Principal> {
+        let unauthenticated = ServiceError::Unauthenticated;
         let credential = self
-            .credential(&hash)
+            .credential(hash)
             .await?
             .ok_or(unauthenticated(AuthFailure::Unknown))?;
-        if !credential.secret_hash.ct_eq(&hash) {
+        if !credential.secret_hash.ct_eq(hash) {
             return Err(unauthenticated(AuthFailure::Unknown));
         }
         let now = self.clock.now();
@@ -117,7 +130,7 @@ impl Services {
             let mut touched = Credential::clone(&credential);
             touched.last_used_at = Some(now);
             self.credentials.insert(
-                &hash,
+                hash,
                 Arc::new(touched),
                 generation_before_touch,
                 Instant::now(),

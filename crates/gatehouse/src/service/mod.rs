@@ -4,6 +4,7 @@
 mod accounts;
 mod authentication;
 mod clock;
+mod console_sessions;
 mod credential_cache;
 mod deliveries;
 mod error;
@@ -22,14 +23,17 @@ use std::time::Duration;
 pub use accounts::{AccountChanges, NewAccount};
 pub use authentication::{AuthFailure, Principal};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use console_sessions::{
+    CONSOLE_SESSION_MAX_HOURS, ConsoleSessionCookie, DEFAULT_CONSOLE_IDLE_TIMEOUT_MINS,
+};
 pub use credential_cache::{CredentialCache, DEFAULT_CREDENTIAL_CACHE_TTL};
 pub use deliveries::{DeliveryView, MAX_REDELIVERIES_PER_CALL};
 pub use error::{ServiceError, ServiceResult};
 pub use events::{IDEMPOTENCY_KEY_LIFETIME_HOURS, PublishEvent, PublishedEvent};
 pub use people::{NewPerson, PersonChanges, PersonView};
 pub use policies::{
-    CreatedPolicyKey, MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy, WebhookPolicyChanges,
-    WebhookPolicyView,
+    CreatedPolicyKey, DEFAULT_CLAIM_EXPIRES_IN_MINUTES, DEFAULT_KEY_OVERLAP_SECONDS,
+    MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy, WebhookPolicyChanges, WebhookPolicyView,
 };
 pub use tokens::{
     CreatedToken, DEFAULT_TOKEN_EXPIRY_DAYS, NewToken, TOKEN_EXPIRY_CHOICES_DAYS, TokenExpiry,
@@ -63,6 +67,8 @@ pub struct Services {
     /// Counts this process's changes to signing keys and secrets (rotations), so the delivery
     /// signer drops what it cached at once rather than on its next refresh.
     pub signing_changes: Arc<std::sync::atomic::AtomicU64>,
+    /// How long a web console session may sit unused before it ends.
+    pub console_idle_timeout: chrono::Duration,
 }
 
 impl Services {
@@ -89,7 +95,14 @@ impl Services {
                 ServerKey::generate().expect("the operating system's RNG is available"),
             ),
             signing_changes: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            console_idle_timeout: chrono::Duration::minutes(DEFAULT_CONSOLE_IDLE_TIMEOUT_MINS),
         }
+    }
+
+    /// The same services ending console sessions after `idle` without a request.
+    pub fn with_console_idle_timeout(mut self, idle: chrono::Duration) -> Self {
+        self.console_idle_timeout = idle;
+        self
     }
 
     /// The same services sealing secrets with `server_key`.

@@ -115,6 +115,17 @@ pub enum PersonWrite<'a> {
     Update(&'a Person),
 }
 
+/// A web console session as stored: the hash of its cookie and of the token it acts as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleSession {
+    pub session_hash: Vec<u8>,
+    pub token_hash: TokenHash,
+    pub account_id: AccountId,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Everything needed to decide whether a bearer token may act, read in one query.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credential {
@@ -367,6 +378,25 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         events: &[NewEvent],
     ) -> StoreResult<()>;
+
+    /// Opens a console session; on the way, forgets every session idle since
+    /// `idle_before` or past its `expires_at`.
+    async fn insert_console_session(
+        &self,
+        session: &ConsoleSession,
+        idle_before: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The session whose cookie hashes to `session_hash`, if it is still open.
+    async fn console_session(&self, session_hash: &[u8]) -> StoreResult<Option<ConsoleSession>>;
+    /// Records activity on a session, unless it was already recorded after `unless_seen_after`.
+    async fn touch_console_session(
+        &self,
+        session_hash: &[u8],
+        seen_at: DateTime<Utc>,
+        unless_seen_after: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Ends a session (sign-out, idle, expired); `false` when there was none.
+    async fn delete_console_session(&self, session_hash: &[u8]) -> StoreResult<bool>;
 
     /// Creates a policy with its first key, linked to `links`. Returns the ids in `links` that
     /// name no webhook of the account; when there are any, nothing was written.

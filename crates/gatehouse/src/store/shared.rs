@@ -813,6 +813,27 @@ impl Store for Backend {
         rotate_webhook_secret(self.begin_write().await?, secret, previous_until, now, events).await
     }
 
+    async fn insert_console_session(&self, session: &ConsoleSession, idle_before: DateTime<Utc>) -> StoreResult<()> {
+        insert_console_session(self.begin_write().await?, session, idle_before).await
+    }
+
+    async fn console_session(&self, session_hash: &[u8]) -> StoreResult<Option<ConsoleSession>> {
+        console_session(&self.pool, session_hash).await
+    }
+
+    async fn touch_console_session(
+        &self,
+        session_hash: &[u8],
+        seen_at: DateTime<Utc>,
+        unless_seen_after: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        touch_console_session(self.writer(), session_hash, seen_at, unless_seen_after).await
+    }
+
+    async fn delete_console_session(&self, session_hash: &[u8]) -> StoreResult<bool> {
+        delete_console_session(self.writer(), session_hash).await
+    }
+
     async fn insert_webhook_policy(
         &self,
         policy: &WebhookPolicy,

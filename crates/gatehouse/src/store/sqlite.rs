@@ -145,3 +145,4 @@ include!("shared_scim_groups.rs");
 include!("shared_webhooks.rs");
 include!("shared_policies.rs");
 include!("shared_publishing.rs");
+include!("shared_console.rs");

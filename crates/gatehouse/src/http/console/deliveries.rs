@@ -1,0 +1,526 @@
+//! Settings → Webhook deliveries: every message the account's webhooks sent or will send,
+//! filtered by webhook, event, status and time; one delivery with its request (headers, body,
+//! the claims of a signed one), every attempt's response, and Redeliver.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use maud::{Markup, html};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::error::{PageResult, parse_id};
+use super::form::Submitted;
+use super::layout::{
+    self, Section, badge, csrf, page_number, pager, pretty_json, table_wrap, when, when_or,
+};
+use super::session::Session;
+use crate::domain::{
+    Account, Delivery, DeliveryAttempt, DeliveryId, DeliveryStatus, VERIFY_EVENT, Webhook,
+    WebhookId,
+};
+use crate::http::AppState;
+use crate::service::DeliveryView;
+use crate::store::{DeliveryFilter, ListQuery, SortDirection, SortField, WebhookFilter};
+
+pub const PER_PAGE: u32 = 25;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console/deliveries", get(list))
+        .route("/console/deliveries/{id}", get(detail))
+        .route("/console/deliveries/{id}/redeliver", post(redeliver))
+}
+
+pub fn status_badge(status: DeliveryStatus) -> Markup {
+    match status {
+        DeliveryStatus::Pending => badge("pending", "warn"),
+        DeliveryStatus::Succeeded => badge("succeeded", "good"),
+        DeliveryStatus::Failed => badge("failed", "bad"),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct ListParams {
+    webhook_id: Option<String>,
+    event: Option<String>,
+    status: Option<String>,
+    created_after: Option<String>,
+    created_before: Option<String>,
+    page: Option<String>,
+}
+
+/// A time typed in a `datetime-local` input (read as UTC) or RFC 3339.
+fn parse_time(name: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
+    let Some(raw) = raw.map(str::trim).filter(|raw| !raw.is_empty()) else {
+        return Ok(None);
+    };
+    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(Some(at.with_timezone(&Utc)));
+    }
+    for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(at) = NaiveDateTime::parse_from_str(raw, format) {
+            return Ok(Some(at.and_utc()));
+        }
+    }
+    Err(format!(
+        "{name} must be a date and time such as 2026-11-29T12:00 (UTC)"
+    ))
+}
+
+impl ListParams {
+    fn filter(&self) -> Result<DeliveryFilter, String> {
+        let blank = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|value| !value.is_empty())
+                .map(str::to_owned)
+        };
+        Ok(DeliveryFilter {
+            webhook_id: blank(&self.webhook_id)
+                .map(|raw| {
+                    Uuid::parse_str(&raw)
+                        .map(WebhookId)
+                        .map_err(|_| "Webhook must be one of the list".to_owned())
+                })
+                .transpose()?,
+            status: blank(&self.status)
+                .map(|raw| {
+                    DeliveryStatus::parse(&raw)
+                        .ok_or_else(|| "Status must be pending, succeeded or failed".to_owned())
+                })
+                .transpose()?,
+            event: blank(&self.event),
+            created_after: parse_time("Created after", self.created_after.as_deref())?,
+            created_before: parse_time("Created before", self.created_before.as_deref())?,
+        })
+    }
+
+    fn pager_query(&self) -> Vec<(&'static str, String)> {
+        let value = |value: &Option<String>| value.clone().unwrap_or_default();
+        vec![
+            ("webhook_id", value(&self.webhook_id)),
+            ("event", value(&self.event)),
+            ("status", value(&self.status)),
+            ("created_after", value(&self.created_after)),
+            ("created_before", value(&self.created_before)),
+        ]
+    }
+}
+
+/// The account's webhooks (first 100 by name): names for the list, choices for the filter.
+async fn webhooks(
+    state: &AppState,
+    session: &Session,
+    account: &Account,
+) -> PageResult<Vec<Webhook>> {
+    let query = ListQuery {
+        offset: 0,
+        limit: 100,
+        sort: vec![(SortField::Name, SortDirection::Ascending)],
+    };
+    Ok(state
+        .services
+        .webhooks(
+            account,
+            Some(&session.principal),
+            WebhookFilter::default(),
+            &query,
+        )
+        .await?
+        .items)
+}
+
+fn filters(params: &ListParams, webhooks: &[Webhook]) -> Markup {
+    let chosen = params.webhook_id.as_deref().unwrap_or("");
+    let status = params.status.as_deref().unwrap_or("");
+    html! {
+        form.filters.card method="get" action="/console/deliveries"
+            hx-get="/console/deliveries" hx-target="#results" hx-select="#results" hx-swap="outerHTML" hx-push-url="true"
+            hx-trigger="change, submit" {
+            div {
+                label for="filter-webhook" { "Webhook" }
+                select #filter-webhook name="webhook_id" {
+                    option value="" { "Any webhook" }
+                    @for webhook in webhooks {
+                        @let id = webhook.id.0.to_string();
+                        option value=(id) selected[chosen == id] { (webhook.name) }
+                    }
+                }
+            }
+            div {
+                label for="filter-event" { "Event" }
+                input #filter-event type="text" name="event" value=(params.event.as_deref().unwrap_or("")) placeholder="e.g. scim_user.create";
+            }
+            div {
+                label for="filter-status" { "Status" }
+                select #filter-status name="status" {
+                    option value="" { "Any status" }
+                    @for option in ["pending", "succeeded", "failed"] {
+                        option value=(option) selected[status == option] { (option) }
+                    }
+                }
+            }
+            div {
+                label for="filter-after" { "Created after (UTC)" }
+                input #filter-after type="datetime-local" name="created_after" value=(params.created_after.as_deref().unwrap_or(""));
+            }
+            div {
+                label for="filter-before" { "Created before (UTC)" }
+                input #filter-before type="datetime-local" name="created_before" value=(params.created_before.as_deref().unwrap_or(""));
+            }
+            div { button type="submit" { "Filter" } }
+        }
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(params): Query<ListParams>,
+) -> PageResult<Response> {
+    let account = state
+        .services
+        .account(&session.principal.account_id)
+        .await?;
+    let webhooks = webhooks(&state, &session, &account).await?;
+    let page = page_number(params.page.as_deref());
+    let results = match params.filter() {
+        Err(problem) => html! { div #results { div.error role="alert" { p { (problem) } } } },
+        Ok(filter) => {
+            let query = ListQuery {
+                offset: (page - 1) * u64::from(PER_PAGE),
+                limit: PER_PAGE,
+                sort: vec![(SortField::CreatedAt, SortDirection::Descending)],
+            };
+            let listing = state
+                .services
+                .deliveries(&account, Some(&session.principal), &filter, &query)
+                .await?;
+            results(&listing.items, &webhooks, &params, page, listing.total)
+        }
+    };
+    let content = html! {
+        h1 { "Webhook deliveries" }
+        p { "Every message a webhook sent or will send, newest first, with what the receiver answered. Open one to see the request, every attempt, and to redeliver it." }
+        (filters(&params, &webhooks))
+        (results)
+    };
+    Ok(layout::page(
+        "Webhook deliveries",
+        &session,
+        Section::Deliveries,
+        None,
+        content,
+    )
+    .into_response())
+}
+
+fn results(
+    deliveries: &[Delivery],
+    webhooks: &[Webhook],
+    params: &ListParams,
+    page: u64,
+    total: u64,
+) -> Markup {
+    let name_of = |id: WebhookId| {
+        webhooks
+            .iter()
+            .find(|webhook| webhook.id == id)
+            .map_or_else(|| id.0.to_string(), |webhook| webhook.name.clone())
+    };
+    html! {
+        div #results {
+            @if deliveries.is_empty() {
+                p.muted { "No deliveries match." }
+            } @else {
+                (table_wrap(html! {
+                    table #deliveries {
+                        thead { tr {
+                            th scope="col" { "Created" } th scope="col" { "Event" } th scope="col" { "Webhook" }
+                            th scope="col" { "Status" } th scope="col" { "Attempt" } th scope="col" { "Response" } th scope="col" { "Took" }
+                        } }
+                        tbody {
+                            @for delivery in deliveries {
+                                tr {
+                                    td { a href={ "/console/deliveries/" (delivery.id.0) } aria-label={ "Delivery " (delivery.event) " of " (delivery.created_at.format("%Y-%m-%d %H:%M:%S")) } { (when(delivery.created_at)) } }
+                                    td { code { (delivery.event) } }
+                                    td.wrap { (name_of(delivery.webhook_id)) }
+                                    td {
+                                        (status_badge(delivery.status))
+                                        @if let Some(waiting) = delivery.waiting_on { br; span.muted { (waiting.explanation()) } }
+                                    }
+                                    td { (delivery.attempt) }
+                                    td { @match delivery.response_status { Some(status) => (status), None => span.muted { (delivery.error.as_deref().map_or("—", |_| "no response")) } } }
+                                    td { @if let Some(ms) = delivery.duration_ms { (ms) " ms" } }
+                                }
+                            }
+                        }
+                    }
+                }))
+            }
+            (pager("/console/deliveries", &params.pager_query(), page, u64::from(PER_PAGE), total))
+        }
+    }
+}
+
+/// The header and claims of a compact JWS, or of `{"jwt": …}` (the xurrent format).
+fn decode_jwt(body: &str) -> Option<(String, String)> {
+    let compact = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| {
+            value
+                .get("jwt")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| body.trim().to_owned());
+    let mut segments = compact.split('.');
+    let (header, claims, _signature) = (segments.next()?, segments.next()?, segments.next()?);
+    if segments.next().is_some() {
+        return None;
+    }
+    let decode = |segment: &str| -> Option<String> {
+        let bytes = URL_SAFE_NO_PAD.decode(segment).ok()?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        serde_json::to_string_pretty(&value).ok()
+    };
+    Some((decode(header)?, decode(claims)?))
+}
+
+fn headers_table(id: &str, headers: &[(String, String)]) -> Markup {
+    html! {
+        @if headers.is_empty() {
+            p.muted { "none" }
+        } @else {
+            (table_wrap(html! {
+                table id=(id) {
+                    thead { tr { th scope="col" { "Header" } th scope="col" { "Value" } } }
+                    tbody { @for (name, value) in headers { tr { td { code { (name) } } td.wrap { code { (value) } } } } }
+                }
+            }))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct DetailParams {
+    done: Option<String>,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(params): Query<DetailParams>,
+) -> PageResult<Response> {
+    let id = DeliveryId(parse_id(&id, "Webhook delivery")?);
+    let account = state
+        .services
+        .account(&session.principal.account_id)
+        .await?;
+    let (delivery, attempts) = state
+        .services
+        .delivery(&account, Some(&session.principal), id)
+        .await?;
+    let webhook = state
+        .services
+        .webhook(&account, Some(&session.principal), delivery.webhook_id)
+        .await
+        .ok();
+    let view = DeliveryView::new(&delivery);
+    let message = view
+        .payload
+        .as_ref()
+        .and_then(|message| serde_json::to_string_pretty(message).ok());
+    let last = attempts.last();
+    let flash = (params.done.as_deref() == Some("redelivered"))
+        .then_some("Redelivered: this is the new delivery; it is sent right away.");
+    let content = html! {
+        p { a href="/console/deliveries" { "← Webhook deliveries" } }
+        h1 { "Delivery " code { (delivery.event) } }
+        dl.card {
+            dt { "Status" } dd #delivery-status {
+                (status_badge(delivery.status))
+                @if let Some(waiting) = delivery.waiting_on { " " (waiting.explanation()) }
+            }
+            dt { "Webhook" } dd {
+                @match &webhook {
+                    Some(webhook) => a href={ "/console/webhooks/" (webhook.id.0) } { (webhook.name) },
+                    None => code { (delivery.webhook_id.0) },
+                }
+            }
+            dt { "Event" } dd { code { (delivery.event) } " (event " (delivery.event_id) ")" }
+            dt { "Attempt" } dd { (delivery.attempt) " of at most 10" }
+            dt { "Created" } dd { (when(delivery.created_at)) }
+            dt { "Sent" } dd { (when_or(delivery.sent_at, "not yet")) }
+            @if delivery.status == DeliveryStatus::Pending { dt { "Next attempt" } dd { (when_or(delivery.next_attempt_at, "when released")) } }
+            dt { "Completed in" } dd { @match delivery.duration_ms { Some(ms) => { (ms) " ms" }, None => span.muted { "—" } } }
+            @if let Some(error) = &delivery.error { dt { "Error" } dd { (error) } }
+            @if let Some(of) = delivery.redelivery_of_id { dt { "Redelivery of" } dd { a href={ "/console/deliveries/" (of.0) } { (of.0) } } }
+            @if let Some(by) = delivery.redelivered_by_id { dt { "Redelivered by" } dd { a href={ "/console/deliveries/" (by.0) } { (by.0) } } }
+            @if let Some(key) = last.and_then(|attempt| attempt.signing_key_id.as_deref()) {
+                dt { "Signed by" } dd {
+                    @if let Some(policy) = last.and_then(|attempt| attempt.webhook_policy_id) { a href={ "/console/webhook-policies/" (policy) } { "policy" } " · " }
+                    "key " code { (key) }
+                }
+            }
+        }
+        @if delivery.status != DeliveryStatus::Pending && delivery.redelivered_by_id.is_none() {
+            form.actions method="post" action={ "/console/deliveries/" (delivery.id.0) "/redeliver" } {
+                (csrf(&session))
+                button type="submit" { "Redeliver" }
+                span.hint { "Sends the message again as a new delivery, e.g. after the receiving integration was fixed." }
+            }
+        }
+        h2 { "Message" }
+        @match &message {
+            Some(message) => pre #message { (message) },
+            None => p.muted { "The message is no longer stored." },
+        }
+        h2 { "Request" }
+        @match last {
+            None => p.muted { "Not sent yet." },
+            Some(attempt) => (request_section(&delivery, attempt, message.as_deref())),
+        }
+        h2 { "Attempts" }
+        @if attempts.is_empty() {
+            p.muted { "No attempts yet." }
+        } @else {
+            (table_wrap(html! {
+                table #attempts {
+                    thead { tr {
+                        th scope="col" { "#" } th scope="col" { "Sent" } th scope="col" { "Response" }
+                        th scope="col" { "Took" } th scope="col" { "Error" }
+                    } }
+                    tbody {
+                        @for attempt in attempts.iter().rev() {
+                            tr {
+                                td { (attempt.attempt) }
+                                td { (when(attempt.sent_at)) }
+                                td { @match attempt.response_status { Some(status) => (status), None => span.muted { "none" } } }
+                                td { (attempt.duration_ms) " ms" }
+                                td.wrap { (attempt.error.as_deref().unwrap_or("")) }
+                            }
+                        }
+                    }
+                }
+            }))
+            @for attempt in attempts.iter().rev() {
+                details {
+                    summary { "Attempt " (attempt.attempt) ": response headers and body" }
+                    (headers_table(&format!("response-headers-{}", attempt.attempt), &attempt.response_headers))
+                    @if attempt.response_body.is_empty() { p.muted { "Empty body." } } @else { pre { (pretty_json(&attempt.response_body)) } }
+                }
+            }
+        }
+    };
+    Ok(layout::page(
+        "Webhook delivery",
+        &session,
+        Section::Deliveries,
+        flash,
+        content,
+    )
+    .into_response())
+}
+
+fn request_section(
+    delivery: &Delivery,
+    attempt: &DeliveryAttempt,
+    message: Option<&str>,
+) -> Markup {
+    let body = attempt.request_body.as_deref().or(message);
+    let jwt = match (&attempt.request_body, delivery.event == VERIFY_EVENT) {
+        (Some(body), false) => decode_jwt(body),
+        _ => None,
+    };
+    html! {
+        dl.card {
+            dt { "URI" } dd { code { (attempt.request_uri) } }
+            dt { "Method" } dd { "POST" }
+        }
+        h3 { "Headers" }
+        (headers_table("request-headers", &attempt.request_headers))
+        h3 { "Body" }
+        @match body {
+            Some(body) => pre #request-body { (pretty_json(body)) },
+            None => p.muted { "Not stored." },
+        }
+        @if let Some((header, claims)) = jwt {
+            h3 { "JWT header" }
+            pre #jwt-header { (header) }
+            h3 { "JWT claims" }
+            p.hint { "Decoded for reading, not verified: receivers verify the signature with the policy's public key." }
+            pre #jwt-claims { (claims) }
+        }
+        h3 { "Response" }
+        dl.card {
+            dt { "Status" } dd { @match attempt.response_status { Some(status) => (status), None => span.muted { "no response" } } }
+            dt { "Completed in" } dd { (attempt.duration_ms) " ms" }
+        }
+        (headers_table("response-headers", &attempt.response_headers))
+        @if attempt.response_body.is_empty() { p.muted { "Empty body." } } @else { pre #response-body { (pretty_json(&attempt.response_body)) } }
+    }
+}
+
+async fn redeliver(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Submitted,
+) -> PageResult<Response> {
+    let id = DeliveryId(parse_id(&id, "Webhook delivery")?);
+    let account = state
+        .services
+        .account(&form.session.principal.account_id)
+        .await?;
+    let delivery = state
+        .services
+        .redeliver(&account, Some(&form.session.principal), id)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/console/deliveries/{}?done=redelivered",
+        delivery.id.0
+    ))
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetime_local_and_rfc3339_times_are_read_as_utc() {
+        let expected = "2026-11-29T12:30:00Z".parse::<DateTime<Utc>>().ok();
+        assert_eq!(parse_time("t", Some("2026-11-29T12:30")).unwrap(), expected);
+        assert_eq!(
+            parse_time("t", Some("2026-11-29T13:30:00+01:00")).unwrap(),
+            expected
+        );
+        assert_eq!(parse_time("t", Some(" ")).unwrap(), None);
+        assert!(
+            parse_time("Created after", Some("yesterday"))
+                .unwrap_err()
+                .contains("Created after")
+        );
+    }
+
+    #[test]
+    fn jwt_bodies_decode_in_both_formats() {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"k1"}"#);
+        let claims = URL_SAFE_NO_PAD.encode(br#"{"aud":"ci","event":"person.create"}"#);
+        let compact = format!("{header}.{claims}.c2ln");
+        let (decoded_header, decoded_claims) = decode_jwt(&compact).unwrap();
+        assert!(decoded_header.contains("\"kid\": \"k1\""));
+        assert!(decoded_claims.contains("\"aud\": \"ci\""));
+        let wrapped = serde_json::json!({ "jwt": compact }).to_string();
+        assert_eq!(decode_jwt(&wrapped).unwrap().1, decoded_claims);
+        assert!(decode_jwt(r#"{"event":"person.create"}"#).is_none());
+        assert!(decode_jwt("a.b.c.d").is_none());
+    }
+}

@@ -1,0 +1,205 @@
+//! The frame of every page (head, navigation, sign-out) and the small pieces pages share:
+//! times, status badges, pagers, pretty JSON, the hidden CSRF field.
+
+use chrono::{DateTime, Utc};
+use maud::{DOCTYPE, Markup, html};
+
+use super::assets;
+use super::form::CSRF_FIELD;
+use super::session::Session;
+
+/// The sections of the navigation, to mark the current one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Tokens,
+    ScimUsers,
+    ScimGroups,
+    Webhooks,
+    Policies,
+    Deliveries,
+    Notifications,
+}
+
+const SECTIONS: [(Section, &str, &str); 7] = [
+    (Section::Tokens, "/console/tokens", "Personal access tokens"),
+    (Section::ScimUsers, "/console/scim/users", "SCIM users"),
+    (Section::ScimGroups, "/console/scim/groups", "SCIM groups"),
+    (Section::Webhooks, "/console/webhooks", "Webhooks"),
+    (
+        Section::Policies,
+        "/console/webhook-policies",
+        "Webhook policies",
+    ),
+    (
+        Section::Deliveries,
+        "/console/deliveries",
+        "Webhook deliveries",
+    ),
+    (
+        Section::Notifications,
+        "/console/notifications",
+        "Notifications",
+    ),
+];
+
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            // htmx would otherwise add an inline <style>, which our CSP refuses.
+            meta name="htmx-config" content=r#"{"includeIndicatorStyles":false}"#;
+            title { (title) " · Gatehouse" }
+            link rel="stylesheet" href=(assets::STYLESHEET);
+            script src=(assets::HTMX) defer {}
+            script src=(assets::SCRIPT) defer {}
+        }
+    }
+}
+
+/// A page of a signed-in person.
+pub fn page(
+    title: &str,
+    session: &Session,
+    current: Section,
+    flash: Option<&str>,
+    content: Markup,
+) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.top {
+                    span.brand { "Gatehouse" }
+                    span.who {
+                        (session.principal.person_name) " · " (session.principal.account_id.as_str())
+                    }
+                    form.signout method="post" action="/console/sign-out" {
+                        (csrf(session))
+                        button type="submit" { "Sign out" }
+                    }
+                }
+                nav aria-label="Console" {
+                    ul {
+                        @for (section, href, label) in SECTIONS {
+                            li {
+                                @if section == current {
+                                    a href=(href) aria-current="page" { (label) }
+                                } @else {
+                                    a href=(href) { (label) }
+                                }
+                            }
+                        }
+                    }
+                }
+                main #main tabindex="-1" {
+                    @if let Some(flash) = flash {
+                        div.flash role="status" { (flash) }
+                    }
+                    (content)
+                }
+            }
+        }
+    }
+}
+
+/// A page without the person's frame: sign-in and errors.
+pub fn bare(title: &str, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body {
+                header.top { span.brand { "Gatehouse" } }
+                main #main.narrow tabindex="-1" { (content) }
+            }
+        }
+    }
+}
+
+pub fn csrf(session: &Session) -> Markup {
+    html! { input type="hidden" name=(CSRF_FIELD) value=(session.csrf_token); }
+}
+
+/// A moment, readable and machine-readable.
+pub fn when(at: DateTime<Utc>) -> Markup {
+    html! {
+        time datetime=(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) {
+            (at.format("%Y-%m-%d %H:%M:%S UTC"))
+        }
+    }
+}
+
+pub fn when_or(at: Option<DateTime<Utc>>, otherwise: &str) -> Markup {
+    match at {
+        Some(at) => when(at),
+        None => html! { span.muted { (otherwise) } },
+    }
+}
+
+/// A status word with a colour that also reads without colour.
+pub fn badge(text: &str, tone: &str) -> Markup {
+    html! { span class={ "badge " (tone) } { (text) } }
+}
+
+/// JSON, indented, or the text as it was when it is not JSON.
+pub fn pretty_json(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|value| serde_json::to_string_pretty(&value).ok())
+        .unwrap_or_else(|| text.to_owned())
+}
+
+/// A table that scrolls sideways on its own on a narrow screen, not the page.
+pub fn table_wrap(content: Markup) -> Markup {
+    html! { div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" { (content) } }
+}
+
+/// Previous/next links for a list, keeping its other query parameters.
+pub fn pager(path: &str, query: &[(&str, String)], page: u64, per_page: u64, total: u64) -> Markup {
+    let pages = total.div_ceil(per_page).max(1);
+    let link = |to: u64| {
+        let mut serializer = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in query {
+            if !value.is_empty() {
+                serializer.append_pair(key, value);
+            }
+        }
+        serializer.append_pair("page", &to.to_string());
+        format!("{path}?{}", serializer.finish())
+    };
+    html! {
+        nav.pager aria-label="Pages" {
+            @if page > 1 {
+                a rel="prev" href=(link(page - 1)) { "← Previous" }
+            }
+            span { "Page " (page) " of " (pages) " · " (total) " in all" }
+            @if page < pages {
+                a rel="next" href=(link(page + 1)) { "Next →" }
+            }
+        }
+    }
+}
+
+/// The 1-based page a `?page=` asks for (bad or missing: 1).
+pub fn page_number(raw: Option<&str>) -> u64 {
+    raw.and_then(|raw| raw.parse::<u64>().ok())
+        .filter(|page| (1..=1_000_000).contains(page))
+        .unwrap_or(1)
+}
+
+/// Text for a secret shown once: the value, a copy button, the warning.
+pub fn one_time_secret(label: &str, value: &str, warning: &str) -> Markup {
+    html! {
+        div.secret {
+            p { strong { (label) } }
+            p.secret-value {
+                code #new-secret { (value) }
+                button.copy type="button" data-copy="#new-secret" { "Copy" }
+            }
+            p.warning role="alert" { (warning) }
+        }
+    }
+}

@@ -1,0 +1,615 @@
+//! Settings → Webhook policies: create (the public key shown and downloadable once — no page
+//! shows it again), edit, link webhooks, rotate the key, delete.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use maud::{Markup, html};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::error::{PageError, PageResult, parse_id};
+use super::form::{Fields, Submitted};
+use super::layout::{
+    self, Section, badge, csrf, one_time_secret, page_number, pager, table_wrap, when,
+};
+use super::session::Session;
+use crate::delivery::signing::{ClaimExpiry, JwtAlgorithm};
+use crate::domain::{Account, JwtFormat, Webhook, WebhookPolicyId};
+use crate::http::AppState;
+use crate::service::{
+    CreatedPolicyKey, DEFAULT_CLAIM_EXPIRES_IN_MINUTES, DEFAULT_KEY_OVERLAP_SECONDS,
+    MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy, ServiceError, WebhookPolicyChanges,
+    WebhookPolicyView,
+};
+use crate::store::{ListQuery, SortDirection, SortField, WebhookFilter};
+
+pub const PER_PAGE: u32 = 25;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console/webhook-policies", get(list).post(create))
+        .route("/console/webhook-policies/new", get(new_form))
+        .route("/console/webhook-policies/{id}", get(detail).post(update))
+        .route("/console/webhook-policies/{id}/rotate", post(rotate))
+        .route("/console/webhook-policies/{id}/delete", post(delete))
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    page: Option<String>,
+    done: Option<String>,
+}
+
+fn enabled_badge(disabled: bool) -> Markup {
+    if disabled {
+        badge("Disabled", "neutral")
+    } else {
+        badge("Enabled", "good")
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(params): Query<ListParams>,
+) -> PageResult<Response> {
+    let account = state
+        .services
+        .account(&session.principal.account_id)
+        .await?;
+    let page = page_number(params.page.as_deref());
+    let query = ListQuery {
+        offset: (page - 1) * u64::from(PER_PAGE),
+        limit: PER_PAGE,
+        sort: vec![(SortField::CreatedAt, SortDirection::Descending)],
+    };
+    let listing = state
+        .services
+        .webhook_policies(
+            &account,
+            Some(&session.principal),
+            WebhookFilter::default(),
+            &query,
+        )
+        .await?;
+    let flash = (params.done.as_deref() == Some("deleted"))
+        .then_some("Webhook policy deleted, with its keys.");
+    let content = html! {
+        h1 { "Webhook policies" }
+        p { "A policy signs the messages of the webhooks linked to it: each message becomes a JWT that receivers verify with the policy's public key. The private key never leaves Gatehouse." }
+        p.actions { a.button href="/console/webhook-policies/new" { "New policy" } }
+        @if listing.items.is_empty() {
+            p.muted { "No webhook policies yet." }
+        } @else {
+            (table_wrap(html! {
+                table #webhook-policies {
+                    thead { tr {
+                        th scope="col" { "Name" } th scope="col" { "Algorithm" } th scope="col" { "Audience" }
+                        th scope="col" { "Webhooks" } th scope="col" { "Signing key" } th scope="col" { "Status" }
+                    } }
+                    tbody {
+                        @for policy in &listing.items {
+                            tr {
+                                td.wrap { a href={ "/console/webhook-policies/" (policy.id) } { (policy.name) } }
+                                td { code { (policy.jwt_alg) } }
+                                td.wrap { (policy.jwt_audience.as_deref().unwrap_or("")) }
+                                td { (policy.webhook_ids.len()) }
+                                td { code { (policy.key_id.as_deref().unwrap_or("—")) } }
+                                td { (enabled_badge(policy.disabled)) }
+                            }
+                        }
+                    }
+                }
+            }))
+            (pager("/console/webhook-policies", &[], page, u64::from(PER_PAGE), listing.total))
+        }
+    };
+    Ok(layout::page(
+        "Webhook policies",
+        &session,
+        Section::Policies,
+        flash,
+        content,
+    )
+    .into_response())
+}
+
+/// The account's webhooks to link (the first 100 by name), or none when the token can't read them.
+async fn webhooks(state: &AppState, session: &Session, account: &Account) -> Vec<Webhook> {
+    let query = ListQuery {
+        offset: 0,
+        limit: 100,
+        sort: vec![(SortField::Name, SortDirection::Ascending)],
+    };
+    state
+        .services
+        .webhooks(
+            account,
+            Some(&session.principal),
+            WebhookFilter::default(),
+            &query,
+        )
+        .await
+        .map(|listing| listing.items)
+        .unwrap_or_default()
+}
+
+struct FormValues {
+    name: String,
+    jwt_alg: String,
+    expires_in: String,
+    audience: String,
+    format: JwtFormat,
+    disabled: bool,
+    webhook_ids: Vec<Uuid>,
+}
+
+impl FormValues {
+    fn of(policy: &WebhookPolicyView) -> Self {
+        Self {
+            name: policy.name.clone(),
+            jwt_alg: policy.jwt_alg.clone(),
+            expires_in: policy.jwt_claim_expires_in.to_string(),
+            audience: policy.jwt_audience.clone().unwrap_or_default(),
+            format: policy.jwt_format,
+            disabled: policy.disabled,
+            webhook_ids: policy.webhook_ids.clone(),
+        }
+    }
+
+    fn typed(fields: &Fields) -> Self {
+        Self {
+            name: fields.text("name"),
+            jwt_alg: fields.get("jwt_alg").unwrap_or("rs256").to_owned(),
+            expires_in: fields.text("jwt_claim_expires_in"),
+            audience: fields.text("jwt_audience"),
+            format: fields
+                .get("jwt_format")
+                .and_then(JwtFormat::parse)
+                .unwrap_or_default(),
+            disabled: fields.checked("disabled"),
+            webhook_ids: fields
+                .all("webhook_ids")
+                .into_iter()
+                .filter_map(|raw| Uuid::parse_str(raw).ok())
+                .collect(),
+        }
+    }
+
+    fn new_policy() -> Self {
+        Self {
+            jwt_alg: JwtAlgorithm::Rs256.as_str().to_owned(),
+            expires_in: DEFAULT_CLAIM_EXPIRES_IN_MINUTES.to_string(),
+            ..Self::typed(&Fields::default())
+        }
+    }
+}
+
+fn policy_form(
+    session: &Session,
+    action: &str,
+    submit: &str,
+    values: &FormValues,
+    webhooks: &[Webhook],
+    algorithm_fixed: bool,
+    error: Option<&PageError>,
+) -> Markup {
+    html! {
+        @if let Some(error) = error {
+            div.error role="alert" { p { (error.summary()) } }
+        }
+        form.card method="post" action=(action) {
+            (csrf(session))
+            label for="policy-name" { "Name" }
+            input #policy-name type="text" name="name" required maxlength="120" value=(values.name) aria-describedby="policy-name-hint";
+            p.hint #policy-name-hint { "E.g. the service provider that processes these webhooks." }
+            label for="policy-alg" { "JWT algorithm" }
+            select #policy-alg name="jwt_alg" disabled[algorithm_fixed] aria-describedby="policy-alg-hint" {
+                @for algorithm in JwtAlgorithm::ALL {
+                    option value=(algorithm.as_str()) selected[values.jwt_alg == algorithm.as_str()] { (algorithm.as_str()) }
+                }
+            }
+            @if algorithm_fixed { input type="hidden" name="jwt_alg" value=(values.jwt_alg); }
+            p.hint #policy-alg-hint {
+                "Receivers must pin it (never trust the token's own " code { "alg" } "). RS/PS/ES/EdDSA sign with a private key that never leaves Gatehouse; "
+                "HS256/384/512 use a shared secret shown once instead of a public key. "
+                @if algorithm_fixed { "Keys are made for one algorithm: to change it, create a new policy." }
+            }
+            label for="policy-expires" { "Claim expires in (minutes)" }
+            input #policy-expires type="number" name="jwt_claim_expires_in" min="1" max=(ClaimExpiry::MAX_MINUTES) value=(values.expires_in) aria-describedby="policy-expires-hint";
+            p.hint #policy-expires-hint { "Sets the " code { "exp" } " claim: 1 to 1,440 minutes after signing (default 5). Receivers may allow a couple of minutes of clock skew." }
+            label for="policy-audience" { "Audience" }
+            input #policy-audience type="text" name="jwt_audience" maxlength="2000" value=(values.audience) aria-describedby="policy-audience-hint";
+            p.hint #policy-audience-hint { "The " code { "aud" } " claim, which receivers check is theirs." }
+            label for="policy-format" { "Format" }
+            select #policy-format name="jwt_format" aria-describedby="policy-format-hint" {
+                option value="jwt" selected[values.format == JwtFormat::Jwt] { "jwt: the body is the JWS (application/jwt)" }
+                option value="xurrent" selected[values.format == JwtFormat::Xurrent] { "xurrent: {\"jwt\": …} with the message under data" }
+            }
+            p.hint #policy-format-hint { "How signed messages travel; both carry iss, aud, sub (webhook id), jti (delivery id), iat, nbf and exp." }
+            fieldset {
+                legend { "Webhooks" }
+                @if webhooks.is_empty() { p.hint { "No webhooks to link yet." } }
+                @for webhook in webhooks {
+                    @let id = format!("link-{}", webhook.id.0);
+                    label.inline for=(id) {
+                        input #(id) type="checkbox" name="webhook_ids" value=(webhook.id.0) checked[values.webhook_ids.contains(&webhook.id.0)];
+                        (webhook.name)
+                    }
+                }
+                p.hint { "Linked webhooks' messages are signed by this policy. While the policy is disabled they wait, never sent unsigned." }
+            }
+            label.inline for="policy-disabled" {
+                input #policy-disabled type="checkbox" name="disabled" value="true" checked[values.disabled];
+                "Disabled: hold the linked webhooks' messages"
+            }
+            div.actions { button type="submit" { (submit) } }
+        }
+    }
+}
+
+async fn new_form(State(state): State<AppState>, session: Session) -> PageResult<Response> {
+    let account = state
+        .services
+        .account(&session.principal.account_id)
+        .await?;
+    let webhooks = webhooks(&state, &session, &account).await;
+    let content = html! {
+        p { a href="/console/webhook-policies" { "← Webhook policies" } }
+        h1 { "New webhook policy" }
+        p.warning { "The public key is shown only once, right after you create the policy: have somewhere to save it." }
+        (policy_form(&session, "/console/webhook-policies", "Create policy", &FormValues::new_policy(), &webhooks, false, None))
+    };
+    Ok(layout::page(
+        "New webhook policy",
+        &session,
+        Section::Policies,
+        None,
+        content,
+    )
+    .into_response())
+}
+
+fn parse_minutes(fields: &Fields) -> Result<Option<i64>, PageError> {
+    fields
+        .get("jwt_claim_expires_in")
+        .map(|raw| {
+            raw.parse::<i64>().map_err(|_| {
+                PageError::from(ServiceError::invalid(vec![
+                    "jwt_claim_expires_in must be a whole number of minutes from 1 to 1440"
+                        .to_owned(),
+                ]))
+            })
+        })
+        .transpose()
+}
+
+fn linked_ids(fields: &Fields) -> Result<Vec<Uuid>, PageError> {
+    fields
+        .all("webhook_ids")
+        .into_iter()
+        .map(|raw| Uuid::parse_str(raw).map_err(|_| PageError::not_found("Webhook")))
+        .collect()
+}
+
+/// The one-time key: PEM and JWK with download links, or the HS secret.
+fn key_panel(policy_name: &str, key: &CreatedPolicyKey) -> Markup {
+    let file_stem: String = policy_name
+        .chars()
+        .map(|character| {
+            if character.is_ascii_alphanumeric() {
+                character.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    html! {
+        p.warning role="alert" {
+            "This is the only time " @if key.secret.is_some() { "the shared secret" } @else { "the public key" }
+            " is shown: download or copy it now. No page or API call shows it again; if it is lost, rotate the key."
+        }
+        dl.card {
+            dt { "Key id (kid)" } dd { code { (key.key_id) } }
+            dt { "Signs from" } dd { (when(key.active_from)) }
+        }
+        @if let Some(pem) = &key.public_key_pem {
+            h2 { "Public key (PEM)" }
+            pre #public-key-pem { (pem) }
+            p.actions {
+                a.button #download-pem download={ (file_stem) "-" (key.key_id) ".pem" }
+                    href={ "data:application/x-pem-file;base64," (STANDARD.encode(pem)) } { "Download public key" }
+                @if let Some(jwk) = &key.public_jwk {
+                    @let jwk = serde_json::to_string_pretty(jwk).unwrap_or_default();
+                    a.button.secondary download={ (file_stem) "-" (key.key_id) ".jwk.json" }
+                        href={ "data:application/json;base64," (STANDARD.encode(&jwk)) } { "Download as JWK" }
+                }
+            }
+        }
+        @if let Some(secret) = &key.secret {
+            (one_time_secret("The HMAC shared secret (base64url):", secret, "Copy it now: it is shown only once."))
+        }
+    }
+}
+
+async fn create(State(state): State<AppState>, form: Submitted) -> PageResult<Response> {
+    let Submitted { session, fields } = form;
+    let account = state
+        .services
+        .account(&session.principal.account_id)
+        .await?;
+    let created = async {
+        let new = NewWebhookPolicy {
+            name: fields.text("name"),
+            jwt_alg: fields.text("jwt_alg"),
+            jwt_claim_expires_in: parse_minutes(&fields)?,
+            jwt_audience: fields.get("jwt_audience").map(str::to_owned),
+            jwt_format: fields.get("jwt_format").and_then(JwtFormat::parse),
+            disabled: fields.checked("disabled"),
+            webhook_ids: Some(linked_ids(&fields)?),
+        };
+        state
+            .services
+            .create_webhook_policy(&account, Some(&session.principal), new)
+            .await
+            .map_err(PageError::from)
+    }
+    .await;
+    match created {
+        Ok((policy, key)) => {
+            let content = html! {
+                h1 { "Policy created" }
+                p { "Policy " strong { (policy.name) } " signs with " code { (policy.jwt_alg) } " from now on, for " (policy.webhook_ids.len()) " linked webhook(s)." }
+                (key_panel(&policy.name, &key))
+                p { a href={ "/console/webhook-policies/" (policy.id) } { "Open the policy" } }
+            };
+            Ok(
+                layout::page("Policy created", &session, Section::Policies, None, content)
+                    .into_response(),
+            )
+        }
+        Err(error)
+            if matches!(
+                error.status,
+                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::NOT_FOUND | StatusCode::CONFLICT
+            ) =>
+        {
+            let webhooks = webhooks(&state, &session, &account).await;
+            let content = html! {
+                p { a href="/console/webhook-policies" { "← Webhook policies" } }
+                h1 { "New webhook policy" }
+                (policy_form(&session, "/console/webhook-policies", "Create policy", &FormValues::typed(&fields), &webhooks, false, Some(&error)))
+            };
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                layout::page(
+                    "New webhook policy",
+                    &session,
+                    Section::Policies,
+                    None,
+                    content,
+                ),
+            )
+                .into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+#[derive(Deserialize)]
+struct DetailParams {
+    done: Option<String>,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(params): Query<DetailParams>,
+) -> PageResult<Response> {
+    let id = WebhookPolicyId(parse_id(&id, "Webhook policy")?);
+    let account = state
+        .services
+        .account(&session.principal.account_id)
+        .await?;
+    let policy = state
+        .services
+        .webhook_policy(&account, Some(&session.principal), id)
+        .await?;
+    let flash = (params.done.as_deref() == Some("saved")).then_some("Changes saved.");
+    let content = detail_page(
+        &state,
+        &session,
+        &account,
+        &policy,
+        &FormValues::of(&policy),
+        None,
+    )
+    .await;
+    Ok(layout::page(&policy.name, &session, Section::Policies, flash, content).into_response())
+}
+
+async fn detail_page(
+    state: &AppState,
+    session: &Session,
+    account: &Account,
+    policy: &WebhookPolicyView,
+    values: &FormValues,
+    error: Option<&PageError>,
+) -> Markup {
+    let webhooks = webhooks(state, session, account).await;
+    let now = state.services.clock.now();
+    let path = format!("/console/webhook-policies/{}", policy.id);
+    html! {
+        p { a href="/console/webhook-policies" { "← Webhook policies" } }
+        h1 { (policy.name) }
+        dl.card {
+            dt { "Status" } dd { (enabled_badge(policy.disabled)) }
+            dt { "JWT algorithm" } dd { code { (policy.jwt_alg) } }
+            dt { "Claim expires in" } dd { (policy.jwt_claim_expires_in) " minutes" }
+            dt { "Audience" } dd { (policy.jwt_audience.as_deref().unwrap_or("—")) }
+            dt { "Format" } dd { (policy.jwt_format.as_str()) }
+            dt { "Webhooks" } dd {
+                @if policy.webhook_ids.is_empty() { span.muted { "none linked" } }
+                @for id in &policy.webhook_ids {
+                    @let name = webhooks.iter().find(|webhook| webhook.id.0 == *id).map_or_else(|| id.to_string(), |webhook| webhook.name.clone());
+                    a href={ "/console/webhooks/" (id) } { (name) } br;
+                }
+            }
+            dt { "Created" } dd { (when(policy.created_at)) }
+            dt { "Last changed" } dd { (when(policy.updated_at)) }
+        }
+        h2 { "Keys" }
+        p.hint { "Key material is never shown again after create or rotate; messages name their key in the JWS " code { "kid" } " header." }
+        (table_wrap(html! {
+            table #policy-keys {
+                thead { tr { th scope="col" { "Key id (kid)" } th scope="col" { "Signs from" } th scope="col" { "Now" } } }
+                tbody {
+                    @for key in &policy.keys {
+                        tr {
+                            td { code { (key.key_id) } }
+                            td { (when(key.active_from)) }
+                            td { @if key.signing { (badge("signing", "good")) } @else if key.active_from > now { (badge("next", "warn")) } @else { (badge("retired", "neutral")) } }
+                        }
+                    }
+                }
+            }
+        }))
+        form.card method="post" action={ (path) "/rotate" } {
+            (csrf(session))
+            h2 { "Rotate the key" }
+            label for="rotate-overlap" { "Overlap (seconds)" }
+            input #rotate-overlap type="number" name="overlap_seconds" min="0" max=(MAX_KEY_OVERLAP_SECONDS) value=(DEFAULT_KEY_OVERLAP_SECONDS) aria-describedby="rotate-hint";
+            p.hint #rotate-hint { "A new key is made now and starts signing after the overlap (default one day, at most 30 days), so receivers can install its public key first; the current key signs until then. 0 switches at once." }
+            div.actions { button.secondary type="submit" { "Rotate key" } }
+        }
+        h2 { "Edit" }
+        (policy_form(session, &path, "Save changes", values, &webhooks, true, error))
+        form method="post" action={ (path) "/delete" } {
+            (csrf(session))
+            p.hint { "A policy with linked webhooks can't be deleted: unlink them first." }
+            button.danger type="submit" aria-label={ "Delete policy " (policy.name) } { "Delete policy" }
+        }
+    }
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Submitted,
+) -> PageResult<Response> {
+    let Submitted { session, fields } = form;
+    let id = WebhookPolicyId(parse_id(&id, "Webhook policy")?);
+    let account = state
+        .services
+        .account(&session.principal.account_id)
+        .await?;
+    let result = async {
+        let changes = WebhookPolicyChanges {
+            name: Some(fields.text("name")),
+            jwt_alg: fields.get("jwt_alg").map(str::to_owned),
+            jwt_claim_expires_in: parse_minutes(&fields)?,
+            jwt_audience: Some(fields.get("jwt_audience").map(str::to_owned)),
+            jwt_format: fields.get("jwt_format").and_then(JwtFormat::parse),
+            disabled: Some(fields.checked("disabled")),
+            webhook_ids: Some(linked_ids(&fields)?),
+        };
+        state
+            .services
+            .update_webhook_policy(&account, Some(&session.principal), id, changes)
+            .await
+            .map_err(PageError::from)
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(
+            Redirect::to(&format!("/console/webhook-policies/{}?done=saved", id.0)).into_response(),
+        ),
+        Err(error)
+            if matches!(
+                error.status,
+                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::NOT_FOUND | StatusCode::CONFLICT
+            ) =>
+        {
+            let policy = state
+                .services
+                .webhook_policy(&account, Some(&session.principal), id)
+                .await?;
+            let content = detail_page(
+                &state,
+                &session,
+                &account,
+                &policy,
+                &FormValues::typed(&fields),
+                Some(&error),
+            )
+            .await;
+            Ok((
+                error.status,
+                layout::page(&policy.name, &session, Section::Policies, None, content),
+            )
+                .into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn rotate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Submitted,
+) -> PageResult<Response> {
+    let Submitted { session, fields } = form;
+    let id = WebhookPolicyId(parse_id(&id, "Webhook policy")?);
+    let account = state
+        .services
+        .account(&session.principal.account_id)
+        .await?;
+    let overlap = fields
+        .get("overlap_seconds")
+        .map(|raw| {
+            raw.parse::<i64>().map_err(|_| {
+                PageError::from(ServiceError::invalid(vec![format!(
+                    "overlap_seconds must be a whole number from 0 to {MAX_KEY_OVERLAP_SECONDS}"
+                )]))
+            })
+        })
+        .transpose()?;
+    let key = state
+        .services
+        .rotate_webhook_policy(&account, Some(&session.principal), id, overlap)
+        .await?;
+    let policy = state
+        .services
+        .webhook_policy(&account, Some(&session.principal), id)
+        .await?;
+    let content = html! {
+        h1 { "Key rotated" }
+        p { "Policy " strong { (policy.name) } " has a new key. It starts signing at " (when(key.active_from)) "; until then the current key signs." }
+        (key_panel(&policy.name, &key))
+        p { a href={ "/console/webhook-policies/" (policy.id) } { "Back to the policy" } }
+    };
+    Ok(layout::page("Key rotated", &session, Section::Policies, None, content).into_response())
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Submitted,
+) -> PageResult<Response> {
+    let id = WebhookPolicyId(parse_id(&id, "Webhook policy")?);
+    let account = state
+        .services
+        .account(&form.session.principal.account_id)
+        .await?;
+    state
+        .services
+        .delete_webhook_policy(&account, Some(&form.session.principal), id)
+        .await?;
+    Ok(Redirect::to("/console/webhook-policies?done=deleted").into_response())
+}

@@ -1,0 +1,284 @@
+//! My profile → Personal access tokens: the person's own tokens (administrators may also list
+//! everyone's), creating one — its secret shown once — and revoking.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::error::{PageError, PageResult, parse_id};
+use super::form::{Fields, Submitted};
+use super::layout::{self, Section, badge, csrf, page_number, pager, table_wrap, when, when_or};
+use super::session::Session;
+use crate::auth::{Scope, ScopeSet, role_permits};
+use crate::domain::{TokenId, TokenStatus};
+use crate::http::AppState;
+use crate::service::{
+    DEFAULT_TOKEN_EXPIRY_DAYS, NewToken, ServiceError, TOKEN_EXPIRY_CHOICES_DAYS, TokenExpiry,
+};
+use crate::store::{ListQuery, SortDirection, SortField, TokenOwnerFilter};
+
+pub const PER_PAGE: u32 = 25;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console/tokens", get(list).post(create))
+        .route("/console/tokens/{id}/revoke", post(revoke))
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListParams {
+    page: Option<String>,
+    owner: Option<String>,
+    done: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(params): Query<ListParams>,
+) -> PageResult<Response> {
+    let flash = match params.done.as_deref() {
+        Some("revoked") => Some("Token revoked: it stops working at once, everywhere."),
+        _ => None,
+    };
+    let content = tokens_page(&state, &session, &params, &Fields::default(), None).await?;
+    Ok(layout::page(
+        "Personal access tokens",
+        &session,
+        Section::Tokens,
+        flash,
+        content,
+    )
+    .into_response())
+}
+
+async fn tokens_page(
+    state: &AppState,
+    session: &Session,
+    params: &ListParams,
+    form: &Fields,
+    error: Option<&PageError>,
+) -> PageResult<Markup> {
+    let everyone = params.owner.as_deref() == Some("all");
+    let owner = if everyone {
+        TokenOwnerFilter::Everyone
+    } else {
+        TokenOwnerFilter::Person(session.principal.person_id)
+    };
+    let page = page_number(params.page.as_deref());
+    let query = ListQuery {
+        offset: (page - 1) * u64::from(PER_PAGE),
+        limit: PER_PAGE,
+        sort: vec![(SortField::CreatedAt, SortDirection::Descending)],
+    };
+    let listing = state
+        .services
+        .tokens(&session.principal, owner, &query)
+        .await?;
+    let now = state.services.clock.now();
+    let pager_query = [("owner", params.owner.clone().unwrap_or_default())];
+    Ok(html! {
+        h1 { "Personal access tokens" }
+        p {
+            "Tokens act like OAuth bearer tokens for the REST and SCIM APIs: "
+            code { "Authorization: Bearer gth_pat_…" } ". A token can do what its scopes name and your roles allow, and nothing once revoked or expired."
+        }
+        @if session.is_administrator() {
+            p.actions {
+                @if everyone {
+                    a href="/console/tokens" { "Show only my tokens" }
+                } @else {
+                    a href="/console/tokens?owner=all" { "Show every token of the account" }
+                }
+            }
+        }
+        @if listing.items.is_empty() {
+            p.muted { "No tokens yet." }
+        } @else {
+            (table_wrap(html! {
+                table #tokens {
+                    caption.muted { @if everyone { "Every token of the account" } @else { "Your tokens" } ", newest first" }
+                    thead { tr {
+                        th scope="col" { "Name" }
+                        @if everyone { th scope="col" { "Owner" } }
+                        th scope="col" { "Scopes" } th scope="col" { "Expires" }
+                        th scope="col" { "Last used" } th scope="col" { "Status" } th scope="col" { span.muted { "Action" } }
+                    } }
+                    tbody {
+                        @for token in &listing.items {
+                            @let status = token.status(now);
+                            tr {
+                                td.wrap { (token.name) @if let Some(description) = &token.description { br; span.muted { (description) } } }
+                                @if everyone { td { code { (token.person_id.0) } } }
+                                td.wrap { @if token.scopes.is_empty() { span.muted { "none" } } @else { (token.scopes.to_space_separated()) } }
+                                td { (when(token.expires_at)) }
+                                td { (when_or(token.last_used_at, "never")) }
+                                td { (status_badge(status)) }
+                                td {
+                                    @if status == TokenStatus::Active {
+                                        form method="post" action={ "/console/tokens/" (token.id.0) "/revoke" } {
+                                            (csrf(session))
+                                            button.danger type="submit" aria-label={ "Revoke " (token.name) } { "Revoke" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }))
+            (pager("/console/tokens", &pager_query, page, u64::from(PER_PAGE), listing.total))
+        }
+        (create_form(session, form, error))
+    })
+}
+
+fn status_badge(status: TokenStatus) -> Markup {
+    match status {
+        TokenStatus::Active => badge("active", "good"),
+        TokenStatus::Expired => badge("expired", "neutral"),
+        TokenStatus::Revoked => badge("revoked", "bad"),
+    }
+}
+
+fn create_form(session: &Session, form: &Fields, error: Option<&PageError>) -> Markup {
+    let chosen_days = form
+        .get("expires_in")
+        .and_then(|raw| raw.parse::<u32>().ok())
+        .unwrap_or(DEFAULT_TOKEN_EXPIRY_DAYS);
+    let chosen_scopes = form.all("scopes");
+    html! {
+        section aria-labelledby="create-token" {
+            h2 #create-token { "Create a token" }
+            @if let Some(error) = error {
+                div.error role="alert" { p { (error.summary()) } }
+            }
+            form method="post" action="/console/tokens" {
+                (csrf(session))
+                label for="token-name" { "Name" }
+                input #token-name type="text" name="name" required maxlength="120" value=(form.text("name"))
+                    aria-describedby="token-name-hint";
+                p.hint #token-name-hint { "What the token is for, e.g. \"deploy script\" or \"laptop\"." }
+                label for="token-description" { "Description" }
+                textarea #token-description name="description" maxlength="5000" { (form.text("description")) }
+                label for="token-expires-in" { "Expires in" }
+                select #token-expires-in name="expires_in" aria-describedby="token-expiry-hint" {
+                    @for days in TOKEN_EXPIRY_CHOICES_DAYS {
+                        option value=(days) selected[days == chosen_days] { (days) " days" }
+                    }
+                }
+                p.hint #token-expiry-hint { "Every token expires; at most one year. Make a new one before it does." }
+                fieldset {
+                    legend { "Scopes" }
+                    p.hint { "Deny by default: a token with no scopes can do nothing. Scopes your roles don't permit are greyed out." }
+                    @for scope in Scope::ALL {
+                        @let name = scope.to_string();
+                        @let id = format!("scope-{name}");
+                        @let permitted = role_permits(&session.principal.roles, scope);
+                        label.inline for=(id) {
+                            input #(id) type="checkbox" name="scopes" value=(name)
+                                checked[chosen_scopes.contains(&name.as_str())] disabled[!permitted];
+                            (name)
+                        }
+                    }
+                }
+                div.actions { button type="submit" { "Create token" } }
+            }
+        }
+    }
+}
+
+async fn create(State(state): State<AppState>, form: Submitted) -> PageResult<Response> {
+    let Submitted { session, fields } = form;
+    let new = match new_token(&fields) {
+        Ok(new) => Ok(new),
+        Err(problem) => Err(PageError::from(ServiceError::invalid(vec![problem]))),
+    };
+    let created = match new {
+        Ok(new) => state
+            .services
+            .create_own_token(&session.principal, new)
+            .await
+            .map_err(PageError::from),
+        Err(error) => Err(error),
+    };
+    match created {
+        Ok(created) => {
+            let content = html! {
+                h1 { "Token created" }
+                (layout::one_time_secret(
+                    &format!("The secret of \"{}\":", created.token.name),
+                    created.secret.expose(),
+                    "Copy it now: it is shown only once. Gatehouse keeps only a hash of it, so it can't be shown again; if you lose it, revoke the token and make a new one.",
+                ))
+                dl.card {
+                    dt { "Scopes" } dd { (created.token.scopes.to_space_separated()) }
+                    dt { "Expires" } dd { (when(created.token.expires_at)) }
+                }
+                p { a href="/console/tokens" { "Back to tokens" } }
+            };
+            Ok(
+                layout::page("Token created", &session, Section::Tokens, None, content)
+                    .into_response(),
+            )
+        }
+        Err(error)
+            if error.status == StatusCode::UNPROCESSABLE_ENTITY
+                || error.status == StatusCode::FORBIDDEN =>
+        {
+            let content = tokens_page(
+                &state,
+                &session,
+                &ListParams::default(),
+                &fields,
+                Some(&error),
+            )
+            .await?;
+            Ok((
+                error.status,
+                layout::page(
+                    "Personal access tokens",
+                    &session,
+                    Section::Tokens,
+                    None,
+                    content,
+                ),
+            )
+                .into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn new_token(fields: &Fields) -> Result<NewToken, String> {
+    let scopes = ScopeSet::parse(fields.all("scopes")).map_err(|error| error.to_string())?;
+    let days = match fields.get("expires_in") {
+        None => DEFAULT_TOKEN_EXPIRY_DAYS,
+        Some(raw) => raw
+            .parse::<u32>()
+            .map_err(|_| format!("expires_in must be one of {TOKEN_EXPIRY_CHOICES_DAYS:?} days"))?,
+    };
+    Ok(NewToken {
+        name: fields.text("name"),
+        description: fields.get("description").map(str::to_owned),
+        scopes,
+        expiry: TokenExpiry::InDays(days),
+    })
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Submitted,
+) -> PageResult<Response> {
+    let id = TokenId(parse_id(&id, "Personal access token")?);
+    state
+        .services
+        .revoke_token(&form.session.principal, id)
+        .await?;
+    Ok(Redirect::to("/console/tokens?done=revoked").into_response())
+}

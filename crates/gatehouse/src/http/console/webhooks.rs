@@ -1,0 +1,552 @@
+//! Settings → Webhooks: the list with each webhook's state, the create and edit form with the
+//! spec's field guidelines as help text, "send verification again", and the last delivery.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::error::{PageError, PageResult, parse_id};
+use super::form::{Fields, Submitted};
+use super::layout::{
+    self, Section, badge, csrf, one_time_secret, page_number, pager, table_wrap, when, when_or,
+};
+use super::session::Session;
+use crate::domain::{Account, CATALOG, Webhook, WebhookId};
+use crate::http::AppState;
+use crate::service::{
+    NewWebhook, ServiceError, WebhookChanges, WebhookPolicyView, WebhookState, WebhookView,
+};
+use crate::store::{ListQuery, SortDirection, SortField, WebhookFilter};
+
+pub const PER_PAGE: u32 = 25;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console/webhooks", get(list).post(create))
+        .route("/console/webhooks/new", get(new_form))
+        .route("/console/webhooks/{id}", get(detail).post(update))
+        .route(
+            "/console/webhooks/{id}/verification",
+            post(resend_verification),
+        )
+        .route("/console/webhooks/{id}/delete", post(delete))
+}
+
+pub fn state_badge(state: WebhookState) -> Markup {
+    match state {
+        WebhookState::Active => badge("Active", "good"),
+        WebhookState::Unverified => badge("Unverified", "warn"),
+        WebhookState::Disabled => badge("Disabled", "neutral"),
+        WebhookState::Failing => badge("Failing", "bad"),
+    }
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    page: Option<String>,
+    done: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(params): Query<ListParams>,
+) -> PageResult<Response> {
+    let account = state
+        .services
+        .account(&session.principal.account_id)
+        .await?;
+    let page = page_number(params.page.as_deref());
+    let query = ListQuery {
+        offset: (page - 1) * u64::from(PER_PAGE),
+        limit: PER_PAGE,
+        sort: vec![(SortField::CreatedAt, SortDirection::Descending)],
+    };
+    let listing = state
+        .services
+        .webhooks(
+            &account,
+            Some(&session.principal),
+            WebhookFilter::default(),
+            &query,
+        )
+        .await?;
+    let flash = (params.done.as_deref() == Some("deleted"))
+        .then_some("Webhook deleted, with its deliveries.");
+    let content = html! {
+        h1 { "Webhooks" }
+        p { "A webhook listens for one event of this account and POSTs a JSON message to its URI every time it occurs. Every send is kept as a delivery." }
+        p.actions { a.button href="/console/webhooks/new" { "New webhook" } }
+        @if listing.items.is_empty() {
+            p.muted { "No webhooks yet." }
+        } @else {
+            (table_wrap(html! {
+                table #webhooks {
+                    thead { tr {
+                        th scope="col" { "Name" } th scope="col" { "Event" } th scope="col" { "URI" }
+                        th scope="col" { "Status" } th scope="col" { "Last delivery" }
+                    } }
+                    tbody {
+                        @for webhook in &listing.items {
+                            @let view = WebhookView::new(webhook);
+                            tr {
+                                td.wrap { a href={ "/console/webhooks/" (webhook.id.0) } { (webhook.name) } }
+                                td { code { (webhook.event) } }
+                                td.wrap { (webhook.uri) }
+                                td { (state_badge(view.state)) @if view.consecutive_failures > 0 { " " span.muted { (view.consecutive_failures) " failures in a row" } } }
+                                td { @match webhook.last_delivery_id { Some(id) => a href={ "/console/deliveries/" (id.0) } { "Last delivery" }, None => span.muted { "none yet" } } }
+                            }
+                        }
+                    }
+                }
+            }))
+            (pager("/console/webhooks", &[], page, u64::from(PER_PAGE), listing.total))
+        }
+    };
+    Ok(layout::page("Webhooks", &session, Section::Webhooks, flash, content).into_response())
+}
+
+/// The account's policies for the select, or none when the token can't read them.
+async fn policies(
+    state: &AppState,
+    session: &Session,
+    account: &Account,
+) -> Vec<WebhookPolicyView> {
+    let query = ListQuery {
+        offset: 0,
+        limit: 100,
+        sort: vec![(SortField::Name, SortDirection::Ascending)],
+    };
+    state
+        .services
+        .webhook_policies(
+            account,
+            Some(&session.principal),
+            WebhookFilter::default(),
+            &query,
+        )
+        .await
+        .map(|listing| listing.items)
+        .unwrap_or_default()
+}
+
+/// What the form shows: a webhook's values, or what was typed when a submit was refused.
+struct FormValues {
+    name: String,
+    event: String,
+    uri: String,
+    policy: Option<Uuid>,
+    description: String,
+    mail_exceptions_to: String,
+    disabled: bool,
+    ordered: bool,
+    rate_limit_per_second: String,
+}
+
+impl FormValues {
+    fn of(webhook: &Webhook) -> Self {
+        Self {
+            name: webhook.name.clone(),
+            event: webhook.event.clone(),
+            uri: webhook.uri.clone(),
+            policy: webhook.webhook_policy_id,
+            description: webhook.description.clone().unwrap_or_default(),
+            mail_exceptions_to: webhook.mail_exceptions_to.join(", "),
+            disabled: webhook.disabled,
+            ordered: webhook.ordered,
+            rate_limit_per_second: webhook
+                .rate_limit_per_second
+                .map(|limit| limit.to_string())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn typed(fields: &Fields) -> Self {
+        Self {
+            name: fields.text("name"),
+            event: fields.text("event"),
+            uri: fields.text("uri"),
+            policy: fields
+                .get("webhook_policy_id")
+                .and_then(|raw| Uuid::parse_str(raw).ok()),
+            description: fields.text("description"),
+            mail_exceptions_to: fields.text("mail_exceptions_to"),
+            disabled: fields.checked("disabled"),
+            ordered: fields.checked("ordered"),
+            rate_limit_per_second: fields.text("rate_limit_per_second"),
+        }
+    }
+
+    fn empty() -> Self {
+        Self::typed(&Fields::default())
+    }
+}
+
+fn webhook_form(
+    session: &Session,
+    action: &str,
+    submit: &str,
+    values: &FormValues,
+    policies: &[WebhookPolicyView],
+    error: Option<&PageError>,
+) -> Markup {
+    html! {
+        @if let Some(error) = error {
+            div.error role="alert" { p { (error.summary()) } }
+        }
+        form.card method="post" action=(action) {
+            (csrf(session))
+            label for="webhook-name" { "Name" }
+            input #webhook-name type="text" name="name" maxlength="120" value=(values.name) aria-describedby="webhook-name-hint";
+            p.hint #webhook-name-hint { "To recognise the webhook by; messages carry it as " code { "name" } ". Empty: the event name." }
+            label for="webhook-event" { "Event" }
+            input #webhook-event type="text" name="event" required list="event-catalog" value=(values.event) aria-describedby="webhook-event-hint";
+            datalist #event-catalog { @for event in CATALOG { option value=(event.name) { (event.description) } } }
+            p.hint #webhook-event-hint {
+                "The one type of event the webhook listens for (e.g. " code { "scim_user.create" } "), a namespace such as " code { "person.*" } ", or a custom event name. "
+                "Every occurrence is one call: a bulk change of 1,000 records calls 1,000 times. Calls are asynchronous and near real-time."
+            }
+            label for="webhook-uri" { "URI" }
+            input #webhook-uri type="url" name="uri" required maxlength="2000" value=(values.uri) aria-describedby="webhook-uri-hint";
+            p.hint #webhook-uri-hint {
+                "Where each message is POSTed. When the webhook is created or its URI changes, a " code { "webhook.verify" } " message is sent at once; "
+                "its payload holds a " code { "callback" } " URL the endpoint's owner must call. Until then the webhook is inactive (unverified)."
+            }
+            label for="webhook-policy" { "Webhook policy" }
+            select #webhook-policy name="webhook_policy_id" aria-describedby="webhook-policy-hint" {
+                option value="" { "None" }
+                @for policy in policies {
+                    option value=(policy.id) selected[values.policy == Some(policy.id)] { (policy.name) " (" (policy.jwt_alg) ")" }
+                }
+            }
+            p.hint #webhook-policy-hint {
+                "With a policy, every message is a JWT signed with the policy's key, which receivers verify with its public key. "
+                "Without one, messages carry a Standard Webhooks HMAC signature (" code { "webhook-signature" } ") made with this webhook's signing secret."
+            }
+            label for="webhook-description" { "Description" }
+            textarea #webhook-description name="description" maxlength="5000" { (values.description) }
+            label for="webhook-mail" { "Mail exceptions to" }
+            input #webhook-mail type="text" name="mail_exceptions_to" value=(values.mail_exceptions_to) aria-describedby="webhook-mail-hint";
+            p.hint #webhook-mail-hint {
+                "Comma-separated email addresses told when a call fails (it will be retried): at most one email per webhook per 20 minutes. "
+                "Empty: every account administrator. A call is tried at most 10 times, waiting longer after each failure; "
+                "after 20 consecutive failures the webhook is disabled and a separate email says so."
+            }
+            label for="webhook-rate-limit" { "Rate limit (calls per second)" }
+            input #webhook-rate-limit type="number" name="rate_limit_per_second" min="1" max="10000" value=(values.rate_limit_per_second) aria-describedby="webhook-rate-hint";
+            p.hint #webhook-rate-hint { "Optional: at most this many calls per second to this URI. Empty: no limit beyond the service's own." }
+            label.inline for="webhook-ordered" {
+                input #webhook-ordered type="checkbox" name="ordered" value="true" checked[values.ordered];
+                "Ordered: send one message at a time, in the order events occurred (a failing message holds up the rest)"
+            }
+            br;
+            label.inline for="webhook-disabled" {
+                input #webhook-disabled type="checkbox" name="disabled" value="true" checked[values.disabled];
+                "Disabled: send nothing while checked (messages meanwhile are kept and wait)"
+            }
+            div.actions { button type="submit" { (submit) } }
+        }
+    }
+}
+
+async fn new_form(State(state): State<AppState>, session: Session) -> PageResult<Response> {
+    let account = state
+        .services
+        .account(&session.principal.account_id)
+        .await?;
+    let policies = policies(&state, &session, &account).await;
+    let content = html! {
+        p { a href="/console/webhooks" { "← Webhooks" } }
+        h1 { "New webhook" }
+        (webhook_form(&session, "/console/webhooks", "Create webhook", &FormValues::empty(), &policies, None))
+    };
+    Ok(layout::page("New webhook", &session, Section::Webhooks, None, content).into_response())
+}
+
+fn parse_rate_limit(fields: &Fields) -> Result<Option<u32>, PageError> {
+    fields
+        .get("rate_limit_per_second")
+        .map(|raw| {
+            raw.parse::<u32>().map_err(|_| {
+                PageError::from(ServiceError::invalid(vec![
+                    "rate_limit_per_second must be a whole number from 1 to 10000".to_owned(),
+                ]))
+            })
+        })
+        .transpose()
+}
+
+fn parse_policy(fields: &Fields) -> Result<Option<Uuid>, PageError> {
+    fields
+        .get("webhook_policy_id")
+        .map(|raw| Uuid::parse_str(raw).map_err(|_| PageError::not_found("Webhook policy")))
+        .transpose()
+}
+
+async fn create(State(state): State<AppState>, form: Submitted) -> PageResult<Response> {
+    let Submitted { session, fields } = form;
+    let account = state
+        .services
+        .account(&session.principal.account_id)
+        .await?;
+    let created = async {
+        let new = NewWebhook {
+            name: fields.get("name").map(str::to_owned),
+            event: fields.text("event"),
+            uri: fields.text("uri"),
+            disabled: fields.checked("disabled"),
+            description: fields.get("description").map(str::to_owned),
+            webhook_policy_id: parse_policy(&fields)?,
+            mail_exceptions_to: fields.get("mail_exceptions_to").map(str::to_owned),
+            ordered: fields.checked("ordered"),
+            rate_limit_per_second: parse_rate_limit(&fields)?,
+        };
+        state
+            .services
+            .create_webhook(&account, Some(&session.principal), new)
+            .await
+            .map_err(PageError::from)
+    }
+    .await;
+    match created {
+        Ok(created) => {
+            let webhook = &created.webhook;
+            let content = html! {
+                h1 { "Webhook created" }
+                p {
+                    "A " code { "webhook.verify" } " message is on its way to " strong { (webhook.uri) } ". "
+                    "The webhook sends nothing else until the endpoint's owner calls the " code { "callback" } " URL in that message's payload."
+                }
+                (one_time_secret(
+                    "Its Standard Webhooks signing secret (checks the webhook-signature header of unsigned-policy messages):",
+                    &created.signing_secret,
+                    "Copy it now: it is shown only once here. Administrators can read or rotate it later through the REST API.",
+                ))
+                p { a href={ "/console/webhooks/" (webhook.id.0) } { "Open the webhook" } }
+            };
+            Ok(layout::page(
+                "Webhook created",
+                &session,
+                Section::Webhooks,
+                None,
+                content,
+            )
+            .into_response())
+        }
+        Err(error)
+            if error.status == StatusCode::UNPROCESSABLE_ENTITY
+                || error.status == StatusCode::NOT_FOUND =>
+        {
+            let policies = policies(&state, &session, &account).await;
+            let content = html! {
+                p { a href="/console/webhooks" { "← Webhooks" } }
+                h1 { "New webhook" }
+                (webhook_form(&session, "/console/webhooks", "Create webhook", &FormValues::typed(&fields), &policies, Some(&error)))
+            };
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                layout::page("New webhook", &session, Section::Webhooks, None, content),
+            )
+                .into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+#[derive(Deserialize)]
+struct DetailParams {
+    done: Option<String>,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(params): Query<DetailParams>,
+) -> PageResult<Response> {
+    let id = WebhookId(parse_id(&id, "Webhook")?);
+    let account = state
+        .services
+        .account(&session.principal.account_id)
+        .await?;
+    let webhook = state
+        .services
+        .webhook(&account, Some(&session.principal), id)
+        .await?;
+    let flash = match params.done.as_deref() {
+        Some("saved") => Some("Changes saved."),
+        Some("verification") => {
+            Some("A new verification message is on its way; the previous callback no longer works.")
+        }
+        _ => None,
+    };
+    let content = detail_page(
+        &state,
+        &session,
+        &account,
+        &webhook,
+        &FormValues::of(&webhook),
+        None,
+    )
+    .await;
+    Ok(layout::page(&webhook.name, &session, Section::Webhooks, flash, content).into_response())
+}
+
+async fn detail_page(
+    state: &AppState,
+    session: &Session,
+    account: &Account,
+    webhook: &Webhook,
+    values: &FormValues,
+    error: Option<&PageError>,
+) -> Markup {
+    let view = WebhookView::new(webhook);
+    let policies = policies(state, session, account).await;
+    let policy_name = webhook
+        .webhook_policy_id
+        .and_then(|id| policies.iter().find(|policy| policy.id == id));
+    let path = format!("/console/webhooks/{}", webhook.id.0);
+    html! {
+        p { a href="/console/webhooks" { "← Webhooks" } }
+        h1 { (webhook.name) }
+        dl.card {
+            dt { "Status" } dd #webhook-state { (state_badge(view.state)) }
+            @if let Some(reason) = webhook.disabled_reason { dt { "Disabled because" } dd { (reason.as_str()) } }
+            dt { "Event" } dd { code { (webhook.event) } }
+            dt { "URI" } dd { (webhook.uri) }
+            dt { "Verified" } dd { (when_or(webhook.verified_at, "not yet: waiting for the callback")) }
+            dt { "Verification sent" } dd { (when_or(webhook.verification_sent_at, "—")) }
+            dt { "Webhook policy" } dd {
+                @match (webhook.webhook_policy_id, policy_name) {
+                    (Some(id), Some(policy)) => a href={ "/console/webhook-policies/" (id) } { (policy.name) },
+                    (Some(id), None) => code { (id) },
+                    (None, _) => span.muted { "none: Standard Webhooks HMAC signature" },
+                }
+            }
+            dt { "Consecutive failures" } dd { (webhook.consecutive_failures) }
+            dt { "Last delivery" } dd {
+                @match webhook.last_delivery_id {
+                    Some(id) => a #last-delivery href={ "/console/deliveries/" (id.0) } { "Last delivery" },
+                    None => span.muted { "none yet" },
+                }
+                " · " a href={ "/console/deliveries?webhook_id=" (webhook.id.0) } { "All deliveries" }
+            }
+            dt { "Created" } dd { (when(webhook.created_at)) }
+            dt { "Last changed" } dd { (when(webhook.updated_at)) }
+        }
+        div.actions {
+            @if webhook.verified_at.is_none() {
+                form method="post" action={ (path) "/verification" } {
+                    (csrf(session))
+                    button.secondary type="submit" { "Send verification again" }
+                }
+            }
+            form method="post" action={ (path) "/delete" } {
+                (csrf(session))
+                button.danger type="submit" aria-label={ "Delete webhook " (webhook.name) } { "Delete webhook" }
+            }
+        }
+        h2 { "Edit" }
+        (webhook_form(session, &path, "Save changes", values, &policies, error))
+    }
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Submitted,
+) -> PageResult<Response> {
+    let Submitted { session, fields } = form;
+    let id = WebhookId(parse_id(&id, "Webhook")?);
+    let account = state
+        .services
+        .account(&session.principal.account_id)
+        .await?;
+    let result = async {
+        let changes = WebhookChanges {
+            name: Some(fields.text("name")),
+            event: Some(fields.text("event")),
+            uri: Some(fields.text("uri")),
+            disabled: Some(fields.checked("disabled")),
+            description: Some(fields.get("description").map(str::to_owned)),
+            webhook_policy_id: Some(parse_policy(&fields)?),
+            mail_exceptions_to: Some(fields.get("mail_exceptions_to").map(str::to_owned)),
+            ordered: Some(fields.checked("ordered")),
+            rate_limit_per_second: Some(parse_rate_limit(&fields)?),
+        };
+        state
+            .services
+            .update_webhook(&account, Some(&session.principal), id, changes)
+            .await
+            .map_err(PageError::from)
+    }
+    .await;
+    match result {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/console/webhooks/{}?done=saved", id.0)).into_response())
+        }
+        Err(error)
+            if error.status == StatusCode::UNPROCESSABLE_ENTITY
+                || error.status == StatusCode::CONFLICT =>
+        {
+            let webhook = state
+                .services
+                .webhook(&account, Some(&session.principal), id)
+                .await?;
+            let content = detail_page(
+                &state,
+                &session,
+                &account,
+                &webhook,
+                &FormValues::typed(&fields),
+                Some(&error),
+            )
+            .await;
+            Ok((
+                error.status,
+                layout::page(&webhook.name, &session, Section::Webhooks, None, content),
+            )
+                .into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn resend_verification(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Submitted,
+) -> PageResult<Response> {
+    let id = WebhookId(parse_id(&id, "Webhook")?);
+    let account = state
+        .services
+        .account(&form.session.principal.account_id)
+        .await?;
+    state
+        .services
+        .resend_verification(&account, Some(&form.session.principal), id)
+        .await?;
+    Ok(Redirect::to(&format!("/console/webhooks/{}?done=verification", id.0)).into_response())
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Submitted,
+) -> PageResult<Response> {
+    let id = WebhookId(parse_id(&id, "Webhook")?);
+    let account = state
+        .services
+        .account(&form.session.principal.account_id)
+        .await?;
+    state
+        .services
+        .delete_webhook(&account, Some(&form.session.principal), id)
+        .await?;
+    Ok(Redirect::to("/console/webhooks?done=deleted").into_response())
+}

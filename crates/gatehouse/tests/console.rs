@@ -1,0 +1,932 @@
+//! The web console end to end on both backends, through HTTP as a browser speaks it (cookies,
+//! forms, redirects), against the real router: sign-in and its cookie, idle and absolute
+//! session ends, CSRF and origin checks, the one-time secrets, role rules as in the API, and
+//! the webhook → policy → delivery → redeliver path with a real receiver. The same flows run in
+//! headless Chromium in scripts/console-browser-test.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+use common::receiver::Receiver;
+use common::{ALL_SCOPES, Backend, TestServer, TestServerOptions};
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use serde_json::{Value, json};
+
+/// A cookie-keeping client that does not follow redirects, like a browser tab we can inspect.
+struct Browser {
+    client: reqwest::Client,
+    base_url: String,
+    cookies: BTreeMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The CSRF token the page's forms carry.
+    fn csrf(&self) -> String {
+        let marker = r#"name="csrf_token" value=""#;
+        let start = self.body.find(marker).expect("a form with a CSRF token") + marker.len();
+        let end = self.body[start..].find('"').expect("end of the value") + start;
+        self.body[start..end].to_owned()
+    }
+
+    fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find(|value| value.starts_with(&format!("{name}=")))
+            .map(str::to_owned)
+    }
+
+    /// The text of the element with `id`, up to its first tag.
+    fn text_of(&self, id: &str) -> Option<String> {
+        let marker = format!(r#"id="{id}""#);
+        let start = self.body.find(&marker)?;
+        let open_end = self.body[start..].find('>')? + start + 1;
+        let close = self.body[open_end..].find('<')? + open_end;
+        Some(self.body[open_end..close].to_owned())
+    }
+}
+
+impl Browser {
+    fn new(server: &TestServer) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base_url: server.base_url.clone(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn keep(&mut self, response: reqwest::Response) -> Page {
+        let status = response.status();
+        let headers = response.headers().clone();
+        for value in headers.get_all(SET_COOKIE) {
+            let text = value.to_str().expect("ascii cookie");
+            let pair = text.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                if value.is_empty() || text.contains("Max-Age=0") {
+                    self.cookies.remove(name);
+                } else {
+                    self.cookies.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+        let body = response.text().await.expect("body");
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base_url))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .expect("GET");
+        self.keep(response).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base_url))
+            .header("cookie", self.cookie_header())
+            .header("origin", &self.base_url)
+            .form(fields)
+            .send()
+            .await
+            .expect("POST");
+        self.keep(response).await
+    }
+
+    async fn sign_in(&mut self, token: &str) -> Page {
+        let form = self.get("/console/sign-in").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = form.csrf();
+        self.post(
+            "/console/sign-in",
+            &[("csrf_token", csrf.as_str()), ("token", token)],
+        )
+        .await
+    }
+
+    /// Submits a form of `page_path` (its CSRF token read from that page) to `action`.
+    async fn submit(&mut self, page_path: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.get(page_path).await.csrf();
+        let mut all = vec![("csrf_token", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post(action, &all).await
+    }
+}
+
+async fn admin_server(backend: Backend, deliver: bool) -> (TestServer, String) {
+    let server = TestServer::start_with(
+        backend,
+        TestServerOptions {
+            deliver,
+            ..TestServerOptions::default()
+        },
+    )
+    .await;
+    let acme = server.account("acme").await;
+    let ada = server
+        .person(&acme, "ada@example.org", &["account_administrator"])
+        .await;
+    let token = server.token(&acme, &ada, ALL_SCOPES).await;
+    (server, token)
+}
+
+async fn sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_the_session(backend: Backend) {
+    let (server, token) = admin_server(backend, false).await;
+    let mut browser = Browser::new(&server);
+
+    let start = browser.get("/console").await;
+    assert_eq!(start.status, StatusCode::SEE_OTHER);
+    assert_eq!(start.location(), "/console/sign-in");
+    let asked = browser.get("/console/webhooks?page=1").await;
+    assert_eq!(
+        asked.location(),
+        "/console/sign-in?next=%2Fconsole%2Fwebhooks%3Fpage%3D1"
+    );
+
+    let wrong = browser.sign_in("gth_pat_not-a-real-token").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains(r#"role="alert""#), "{}", wrong.body);
+    assert!(!wrong.body.contains("gth_pat_not-a-real-token"));
+    assert!(!browser.cookies.contains_key("gatehouse_session"));
+
+    let form = browser.get("/console/sign-in").await;
+    let forged = browser
+        .post(
+            "/console/sign-in",
+            &[("csrf_token", "forged"), ("token", token.as_str())],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let signed_in = browser
+        .post(
+            "/console/sign-in",
+            &[
+                ("csrf_token", form.csrf().as_str()),
+                ("token", token.as_str()),
+                ("next", "/console/webhooks"),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed_in.location(), "/console/webhooks");
+    let cookie = signed_in
+        .set_cookie("gatehouse_session")
+        .expect("session cookie");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(cookie.contains("Path=/console"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http base URL: {cookie}");
+    assert!(
+        !cookie.contains(&token),
+        "the token itself never goes into the cookie"
+    );
+
+    let tokens = browser.get("/console/tokens").await;
+    assert_eq!(tokens.status, StatusCode::OK);
+    assert!(tokens.body.contains("Personal access tokens"));
+    assert!(tokens.body.contains("ada"), "the person's name is shown");
+    assert_eq!(tokens.headers["cache-control"], "no-store");
+    assert!(
+        tokens.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+
+    let session = browser.cookies["gatehouse_session"].clone();
+    let out = browser
+        .submit("/console/tokens", "/console/sign-out", &[])
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location(), "/console/sign-in?signed_out=1");
+    assert!(!browser.cookies.contains_key("gatehouse_session"));
+    // The old cookie, replayed, is a session that no longer exists.
+    browser
+        .cookies
+        .insert("gatehouse_session".to_owned(), session);
+    let replayed = browser.get("/console/tokens").await;
+    assert_eq!(replayed.status, StatusCode::SEE_OTHER);
+    assert!(
+        replayed.location().starts_with("/console/sign-in?ended=1"),
+        "{}",
+        replayed.location()
+    );
+}
+
+async fn sessions_end_when_idle_too_long_at_twelve_hours_or_when_the_token_is_revoked(
+    backend: Backend,
+) {
+    let (server, token) = admin_server(backend, false).await;
+    let mut browser = Browser::new(&server);
+    assert_eq!(browser.sign_in(&token).await.status, StatusCode::SEE_OTHER);
+
+    server.clock.advance(Duration::minutes(29));
+    assert_eq!(
+        browser.get("/console/tokens").await.status,
+        StatusCode::OK,
+        "activity keeps it open"
+    );
+    server.clock.advance(Duration::minutes(31));
+    let idle = browser.get("/console/tokens").await;
+    assert_eq!(idle.status, StatusCode::SEE_OTHER);
+    assert!(idle.location().contains("ended=1"));
+
+    assert_eq!(browser.sign_in(&token).await.status, StatusCode::SEE_OTHER);
+    for _ in 0..(12 * 60 / 25) {
+        server.clock.advance(Duration::minutes(25));
+        assert_eq!(browser.get("/console/tokens").await.status, StatusCode::OK);
+    }
+    server.clock.advance(Duration::minutes(25));
+    assert_eq!(
+        browser.get("/console/tokens").await.status,
+        StatusCode::SEE_OTHER,
+        "12 hours after sign-in the session ends however active"
+    );
+
+    assert_eq!(browser.sign_in(&token).await.status, StatusCode::SEE_OTHER);
+    let me: Value = server
+        .get("/v1/personal_access_tokens", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = me[0]["id"].as_str().unwrap().to_owned();
+    let revoked = server
+        .post(&format!("/v1/personal_access_tokens/{id}/revoke"), &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let after = browser.get("/console/tokens").await;
+    assert_eq!(
+        after.status,
+        StatusCode::SEE_OTHER,
+        "a revoked token's session ends at once"
+    );
+    let again = browser.sign_in(&token).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    assert!(again.body.contains("revoked"), "{}", again.body);
+}
+
+async fn forms_without_the_csrf_token_or_from_another_origin_change_nothing(backend: Backend) {
+    let (server, token) = admin_server(backend, false).await;
+    let mut browser = Browser::new(&server);
+    browser.sign_in(&token).await;
+    let count = |server: &TestServer, token: String| {
+        let request = server.get("/v1/personal_access_tokens", &token);
+        async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    let before = count(&server, token.clone()).await;
+
+    let missing = browser
+        .post(
+            "/console/tokens",
+            &[("name", "sneaky"), ("scopes", "people:read")],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    assert!(
+        missing.body.contains("nothing was changed"),
+        "{}",
+        missing.body
+    );
+
+    let csrf = browser.get("/console/tokens").await.csrf();
+    let foreign = browser
+        .client
+        .post(format!("{}/console/tokens", server.base_url))
+        .header("cookie", browser.cookie_header())
+        .header("origin", "https://evil.example")
+        .form(&[("csrf_token", csrf.as_str()), ("name", "sneaky")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    assert_eq!(count(&server, token.clone()).await, before);
+
+    // A CSRF token of another session is no good either.
+    let mut other = Browser::new(&server);
+    other.sign_in(&token).await;
+    let others = other.get("/console/tokens").await.csrf();
+    assert_ne!(others, csrf);
+    let crossed = browser
+        .post(
+            "/console/tokens",
+            &[("csrf_token", others.as_str()), ("name", "sneaky")],
+        )
+        .await;
+    assert_eq!(crossed.status, StatusCode::FORBIDDEN);
+    assert_eq!(count(&server, token).await, before);
+}
+
+async fn a_token_made_in_the_console_is_shown_once_works_and_can_be_revoked(backend: Backend) {
+    let (server, token) = admin_server(backend, false).await;
+    let mut browser = Browser::new(&server);
+    browser.sign_in(&token).await;
+
+    let refused = browser
+        .submit(
+            "/console/tokens",
+            "/console/tokens",
+            &[("name", " "), ("expires_in", "30")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains(r#"role="alert""#));
+
+    let created = browser
+        .submit(
+            "/console/tokens",
+            "/console/tokens",
+            &[
+                ("name", "ci token"),
+                ("expires_in", "7"),
+                ("scopes", "people:read"),
+                ("scopes", "webhooks:read"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    assert!(created.body.contains("only once"));
+    let secret = created
+        .text_of("new-secret")
+        .expect("the secret on the page");
+    assert!(secret.starts_with("gth_pat_"), "{secret}");
+    let me = server.get("/v1/me", &secret).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+
+    let list = browser.get("/console/tokens").await;
+    assert!(list.body.contains("ci token"));
+    assert!(list.body.contains("people:read webhooks:read"));
+    assert!(
+        !list.body.contains(&secret),
+        "the list never shows a secret"
+    );
+    let tokens: Value = server
+        .get("/v1/personal_access_tokens", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "ci token")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let expires = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "ci token")
+        .unwrap()["expires_at"]
+        .clone();
+    assert!(
+        expires.as_str().unwrap().starts_with("2026-11-08"),
+        "7 days from the test clock: {expires}"
+    );
+
+    let revoked = browser
+        .submit(
+            "/console/tokens",
+            &format!("/console/tokens/{id}/revoke"),
+            &[],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert_eq!(revoked.location(), "/console/tokens?done=revoked");
+    assert_eq!(
+        server.get("/v1/me", &secret).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let list = browser.get("/console/tokens?done=revoked").await;
+    assert!(list.body.contains("revoked"));
+    let missing = browser
+        .submit("/console/tokens", "/console/tokens/not-an-id/revoke", &[])
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+async fn role_rules_are_those_of_the_api(backend: Backend) {
+    let (server, admin_token) = admin_server(backend, false).await;
+    let acme = server
+        .services
+        .account(&gatehouse::domain::AccountId::parse("acme").unwrap())
+        .await
+        .unwrap();
+    let sam = server
+        .person(&acme, "sam@example.org", &["specialist"])
+        .await;
+    // Everything a specialist's roles permit; the webhook and SCIM scopes they can't hold.
+    let sam_token = server
+        .token(
+            &acme,
+            &sam,
+            &[
+                "people:read",
+                "personal_access_tokens:read",
+                "personal_access_tokens:write",
+            ],
+        )
+        .await;
+    let mut admin = Browser::new(&server);
+    admin.sign_in(&admin_token).await;
+    let mut specialist = Browser::new(&server);
+    assert_eq!(
+        specialist.sign_in(&sam_token).await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    for path in [
+        "/console/webhooks",
+        "/console/webhook-policies",
+        "/console/deliveries",
+        "/console/scim/users",
+        "/console/scim/groups",
+        "/console/notifications",
+        "/console/tokens?owner=all",
+    ] {
+        let page = specialist.get(path).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(page.body.contains("Not allowed"), "{path}");
+    }
+    let own = specialist.get("/console/tokens").await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert!(
+        !own.body.contains("Show every token"),
+        "no link to what is not allowed"
+    );
+    let everyone = admin.get("/console/tokens?owner=all").await;
+    assert_eq!(everyone.status, StatusCode::OK);
+    assert!(
+        everyone.body.contains(&sam.id.0.to_string()),
+        "administrators see everyone's tokens"
+    );
+
+    // A token without webhook scopes can't use the webhook pages, whatever the roles.
+    let ada = server
+        .services
+        .person_by_email(&acme.id, "ada@example.org")
+        .await
+        .unwrap();
+    let narrow = server
+        .token(&acme, &ada, &["personal_access_tokens:read"])
+        .await;
+    let mut narrow_browser = Browser::new(&server);
+    narrow_browser.sign_in(&narrow).await;
+    let page = narrow_browser.get("/console/webhooks").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.body.contains("webhooks:read"), "{}", page.body);
+
+    // Another account's administrator finds nothing of acme's.
+    let created = server
+        .post("/v1/webhooks", &admin_token)
+        .json(&json!({"event": "person.create", "uri": "http://127.0.0.1:9/hook"}))
+        .send()
+        .await
+        .unwrap();
+    let webhook: Value = created.json().await.unwrap();
+    let globex = server.account("globex").await;
+    let gus = server
+        .person(&globex, "gus@example.org", &["account_administrator"])
+        .await;
+    let gus_token = server.token(&globex, &gus, ALL_SCOPES).await;
+    let mut stranger = Browser::new(&server);
+    stranger.sign_in(&gus_token).await;
+    let foreign = stranger
+        .get(&format!(
+            "/console/webhooks/{}",
+            webhook["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    assert!(
+        !stranger
+            .get("/console/webhooks")
+            .await
+            .body
+            .contains("127.0.0.1:9")
+    );
+}
+
+async fn scim_records_are_searchable_read_only_and_link_members(backend: Backend) {
+    let (server, token) = admin_server(backend, false).await;
+    let scim = |path: &str, body: Value| {
+        server
+            .post(path, &token)
+            .header("content-type", "application/scim+json")
+            .json(&body)
+    };
+    let grace: Value = scim(
+        "/scim/v2/Users",
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            "userName": "grace@example.org", "externalId": "ext-42", "title": "Rear Admiral",
+            "name": {"givenName": "Grace", "familyName": "Hopper"},
+            "emails": [{"value": "grace@example.org", "type": "work", "primary": true}],
+            "phoneNumbers": [{"value": "+1 555 0100", "type": "work"}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Navy", "costCenter": "CC-7"},
+            "active": true
+        }),
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let grace_id = grace["id"].as_str().unwrap().to_owned();
+    scim("/scim/v2/Users", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "alan@example.org"}))
+        .send()
+        .await
+        .unwrap();
+    let group: Value = scim(
+        "/scim/v2/Groups",
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineers", "members": [{"value": grace_id}]}),
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+
+    let mut browser = Browser::new(&server);
+    browser.sign_in(&token).await;
+    let users = browser.get("/console/scim/users").await;
+    assert!(users.body.contains("provisioning client"), "the banner");
+    assert!(users.body.contains("grace@example.org") && users.body.contains("alan@example.org"));
+    let found = browser.get("/console/scim/users?search=hopp").await;
+    assert!(found.body.contains("grace@example.org") && !found.body.contains("alan@example.org"));
+    let none = browser.get("/console/scim/users?search=zzz").await;
+    assert!(none.body.contains("No SCIM user matches"));
+
+    let detail = browser
+        .get(&format!("/console/scim/users/{grace_id}"))
+        .await;
+    assert_eq!(detail.status, StatusCode::OK);
+    for expected in [
+        "ext-42",
+        "Rear Admiral",
+        "Hopper",
+        "+1 555 0100 (work)",
+        "Navy",
+        "CC-7",
+        "provisioning client",
+    ] {
+        assert!(
+            detail.body.contains(expected),
+            "{expected} on the user page"
+        );
+    }
+    assert!(
+        !detail
+            .body
+            .contains("<form method=\"post\" action=\"/console/scim"),
+        "read-only: no forms"
+    );
+
+    let groups = browser.get("/console/scim/groups").await;
+    assert!(groups.body.contains("Engineers"));
+    let group_page = browser
+        .get(&format!(
+            "/console/scim/groups/{}",
+            group["id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(
+        group_page
+            .body
+            .contains(&format!("href=\"/console/scim/users/{grace_id}\"")),
+        "members link to their users"
+    );
+    assert_eq!(
+        browser.get("/console/scim/users/not-a-uuid").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        browser
+            .get(&format!("/console/scim/users/{}", uuid::Uuid::nil()))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn webhook_policy_delivery_and_redelivery_through_the_console(backend: Backend) {
+    let (server, token) = admin_server(backend, true).await;
+    let receiver = Receiver::start().await;
+    let mut browser = Browser::new(&server);
+    browser.sign_in(&token).await;
+
+    let created = browser
+        .submit(
+            "/console/webhooks/new",
+            "/console/webhooks",
+            &[
+                ("name", "people hook"),
+                ("event", "scim_user.create"),
+                ("uri", receiver.url.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    assert!(created.text_of("new-secret").unwrap().starts_with("whsec_"));
+    receiver
+        .wait_for(1, |request| request.event() == "webhook.verify")
+        .await;
+    let list = browser.get("/console/webhooks").await;
+    let table = list
+        .body
+        .split("id=\"webhooks\"")
+        .nth(1)
+        .expect("the webhook table");
+    let webhook_path = format!(
+        "/console/webhooks/{}",
+        table
+            .split("href=\"/console/webhooks/")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+    );
+    let mut active = false;
+    for _ in 0..100 {
+        if browser.get(&webhook_path).await.body.contains(">Active<") {
+            active = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        active,
+        "the receiver called the callback: the webhook is active"
+    );
+    let webhook_id = webhook_path.rsplit('/').next().unwrap().to_owned();
+
+    let invalid = browser
+        .submit(
+            "/console/webhook-policies/new",
+            "/console/webhook-policies",
+            &[("name", "bad"), ("jwt_alg", "none")],
+        )
+        .await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let policy = browser
+        .submit(
+            "/console/webhook-policies/new",
+            "/console/webhook-policies",
+            &[
+                ("name", "ci"),
+                ("jwt_alg", "es256"),
+                ("jwt_claim_expires_in", "5"),
+                ("jwt_audience", "ci-receiver"),
+                ("jwt_format", "jwt"),
+                ("webhook_ids", webhook_id.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(policy.status, StatusCode::OK, "{}", policy.body);
+    let pem = policy
+        .text_of("public-key-pem")
+        .expect("the public key on the page");
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+    assert!(policy.body.contains("download=\"ci-"));
+    assert!(policy.body.contains("only time"));
+    let policies = browser.get("/console/webhook-policies").await;
+    let table = policies
+        .body
+        .split("id=\"webhook-policies\"")
+        .nth(1)
+        .expect("the policy table");
+    let policy_path = table
+        .split("href=\"/console/webhook-policies/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(policy_path, "new");
+    let policy_page = browser
+        .get(&format!("/console/webhook-policies/{policy_path}"))
+        .await;
+    assert!(
+        !policy_page.body.contains("BEGIN PUBLIC KEY"),
+        "the key is shown once only"
+    );
+    assert!(
+        policy_page.body.contains("people hook"),
+        "the linked webhook"
+    );
+
+    let user = server
+        .post("/scim/v2/Users", &token)
+        .header("content-type", "application/scim+json")
+        .json(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "grace@example.org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(user.status(), StatusCode::CREATED);
+    receiver.wait_for_messages(1).await;
+
+    let mut delivery_path = None;
+    for _ in 0..100 {
+        let page = browser.get(&format!("/console/deliveries?webhook_id={webhook_id}&status=succeeded&event=scim_user.create")).await;
+        if let Some(rest) = page.body.split("href=\"/console/deliveries/").nth(1) {
+            delivery_path = Some(format!(
+                "/console/deliveries/{}",
+                rest.split('"').next().unwrap()
+            ));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let delivery_path = delivery_path.expect("the delivery is listed as succeeded");
+    let failed = browser
+        .get(&format!(
+            "/console/deliveries?webhook_id={webhook_id}&status=failed"
+        ))
+        .await;
+    assert!(failed.body.contains("No deliveries match"));
+    let bad_filter = browser
+        .get("/console/deliveries?created_after=yesterday")
+        .await;
+    assert!(bad_filter.body.contains("Created after must be"));
+
+    let detail = browser.get(&delivery_path).await;
+    assert_eq!(detail.status, StatusCode::OK);
+    let claims = detail
+        .body
+        .split("id=\"jwt-claims\">")
+        .nth(1)
+        .expect("decoded claims")
+        .split("</pre>")
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        claims.contains("&quot;aud&quot;: &quot;ci-receiver&quot;"),
+        "{claims}"
+    );
+    assert!(claims.contains("scim_user.create"));
+    assert!(detail.body.contains("id=\"attempts\""));
+    assert!(detail.body.contains("<td>200</td>"));
+
+    let redelivered = browser
+        .submit(&delivery_path, &format!("{delivery_path}/redeliver"), &[])
+        .await;
+    assert_eq!(redelivered.status, StatusCode::SEE_OTHER);
+    assert!(redelivered.location().ends_with("?done=redelivered"));
+    assert_ne!(
+        redelivered.location().split('?').next().unwrap(),
+        delivery_path
+    );
+    let new_page = browser.get(redelivered.location()).await;
+    assert!(new_page.body.contains("Redelivered"));
+    assert!(new_page.body.contains("Redelivery of"));
+    receiver.wait_for_messages(2).await;
+    let again = browser
+        .submit(&delivery_path, &format!("{delivery_path}/redeliver"), &[])
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "already redelivered");
+
+    let notifications = browser.get("/console/notifications").await;
+    assert_eq!(notifications.status, StatusCode::OK);
+    assert!(notifications.body.contains("No notifications"));
+}
+
+async fn a_signed_verification_message_never_shows_its_callback(backend: Backend) {
+    let (server, token) = admin_server(backend, true).await;
+    let receiver = Receiver::start().await;
+    receiver.complete_verifications(false);
+    let policy: Value = server
+        .post("/v1/webhook_policies", &token)
+        .json(&json!({"name": "p", "jwt_alg": "es256"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let webhook: Value = server
+        .post("/v1/webhooks", &token)
+        .json(&json!({"event": "person.create", "uri": receiver.url, "webhook_policy_id": policy["id"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let verify = receiver
+        .wait_for(1, |request| request.event() == "webhook.verify")
+        .await;
+    let callback = verify[0].message()["payload"]["callback"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret = callback.rsplit('/').next().unwrap().to_owned();
+    let mut deliveries = Value::Null;
+    for _ in 0..100 {
+        deliveries = server
+            .get(
+                &format!(
+                    "/v1/webhooks/{}/deliveries",
+                    webhook["id"].as_str().unwrap()
+                ),
+                &token,
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if deliveries[0]["status"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let id = deliveries[0]["id"].as_str().unwrap().to_owned();
+    let detail = server
+        .get(&format!("/v1/webhook_deliveries/{id}"), &token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!detail.contains(&secret), "REST: {detail}");
+    let mut browser = Browser::new(&server);
+    browser.sign_in(&token).await;
+    let page = browser.get(&format!("/console/deliveries/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains(&secret), "console: {}", page.body);
+    assert!(page.body.contains("[redacted]"));
+}
+
+both_backends!(
+    sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_the_session,
+    sessions_end_when_idle_too_long_at_twelve_hours_or_when_the_token_is_revoked,
+    forms_without_the_csrf_token_or_from_another_origin_change_nothing,
+    a_token_made_in_the_console_is_shown_once_works_and_can_be_revoked,
+    role_rules_are_those_of_the_api,
+    scim_records_are_searchable_read_only_and_link_members,
+    webhook_policy_delivery_and_redelivery_through_the_console,
+    a_signed_verification_message_never_shows_its_callback,
+);
