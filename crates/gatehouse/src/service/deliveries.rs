@@ -164,6 +164,33 @@ impl Services {
         Ok(self.store.deliveries(&account.id, filter, query).await?)
     }
 
+    /// A keyset page of deliveries, newest first, older than `before` when given, and how
+    /// many match the filter in all, counted up to `count_up_to` (the console's list: as fast
+    /// a thousand pages back as on the first).
+    pub async fn delivery_page(
+        &self,
+        account: &Account,
+        principal: Option<&Principal>,
+        filter: &DeliveryFilter,
+        before: Option<(DateTime<Utc>, DeliveryId)>,
+        limit: u32,
+        count_up_to: u64,
+    ) -> ServiceResult<(Vec<Delivery>, u64)> {
+        require_scope(principal, DELIVERIES_READ)?;
+        if let Some(webhook) = filter.webhook_id {
+            self.webhook_of(account, webhook).await?;
+        }
+        let page = self
+            .store
+            .delivery_page(&account.id, filter, before, limit)
+            .await?;
+        let total = self
+            .store
+            .count_deliveries(&account.id, filter, count_up_to)
+            .await?;
+        Ok((page, total))
+    }
+
     /// One delivery with every attempt.
     pub async fn delivery(
         &self,

@@ -466,6 +466,23 @@ pub trait Store: Send + Sync + 'static {
         filter: &DeliveryFilter,
         query: &ListQuery,
     ) -> StoreResult<Listing<Delivery>>;
+    /// Up to `limit` deliveries matching `filter`, newest first (`created_at`, then `id`,
+    /// descending), older than `before` when given: a keyset page, as cheap far back as at the
+    /// start.
+    async fn delivery_page(
+        &self,
+        account: &AccountId,
+        filter: &DeliveryFilter,
+        before: Option<(DateTime<Utc>, DeliveryId)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Delivery>>;
+    /// How many deliveries match `filter`, counting no further than `up_to`.
+    async fn count_deliveries(
+        &self,
+        account: &AccountId,
+        filter: &DeliveryFilter,
+        up_to: u64,
+    ) -> StoreResult<u64>;
     async fn delivery(&self, account: &AccountId, id: DeliveryId) -> StoreResult<Option<Delivery>>;
     /// Every attempt of a delivery, first to last.
     async fn delivery_attempts(

@@ -889,6 +889,20 @@ impl Store for Backend {
         deliveries(&self.pool, account, filter, query).await
     }
 
+    async fn delivery_page(
+        &self,
+        account: &AccountId,
+        filter: &DeliveryFilter,
+        before: Option<(DateTime<Utc>, DeliveryId)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Delivery>> {
+        delivery_page(&self.pool, account, filter, before, limit).await
+    }
+
+    async fn count_deliveries(&self, account: &AccountId, filter: &DeliveryFilter, up_to: u64) -> StoreResult<u64> {
+        count_deliveries(&self.pool, account, filter, up_to).await
+    }
+
     async fn delivery(&self, account: &AccountId, id: DeliveryId) -> StoreResult<Option<Delivery>> {
         delivery(&self.pool, account, id).await
     }

@@ -565,6 +565,65 @@ async fn deliveries(
     })
 }
 
+async fn delivery_page(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    filter: &DeliveryFilter,
+    before: Option<(DateTime<Utc>, DeliveryId)>,
+    limit: u32,
+) -> StoreResult<Vec<Delivery>> {
+    let (mut conditions, mut binds) = delivery_conditions(filter);
+    if let Some((at, id)) = before {
+        let at = truncate_to_micros(at);
+        binds.push(DeliveryBind::Time(at));
+        binds.push(DeliveryBind::Time(at));
+        binds.push(DeliveryBind::Uuid(id.0));
+        let first = binds.len() - 1;
+        conditions.push_str(&format!(
+            " AND (d.created_at < ${first} OR (d.created_at = ${} AND d.id < ${}))",
+            first + 1,
+            first + 2
+        ));
+    }
+    let columns = DELIVERY_COLUMNS
+        .split(", ")
+        .map(|column| format!("d.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // The page is chosen from the deliveries alone (one index range), then joined for
+    // `waiting_on`: the join can't make the planner read more than the page.
+    let sql = format!(
+        "SELECT {columns}, {WAITING_ON} FROM (SELECT * FROM webhook_deliveries d WHERE {conditions} \
+         ORDER BY d.created_at DESC, d.id DESC LIMIT ${}) d {WAITING_JOINS} \
+         ORDER BY d.created_at DESC, d.id DESC",
+        binds.len() + 2
+    );
+    let rows: Vec<DeliveryRow> = bind_delivery_filter!(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account.as_str()),
+        &binds
+    )
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(DeliveryRow::into_delivery).collect()
+}
+
+async fn count_deliveries(pool: &Pool<Db>, account: &AccountId, filter: &DeliveryFilter, up_to: u64) -> StoreResult<u64> {
+    let (conditions, binds) = delivery_conditions(filter);
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries d WHERE {conditions} LIMIT ${}) counted",
+        binds.len() + 2
+    );
+    let (total,): (i64,) = bind_delivery_filter!(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account.as_str()),
+        &binds
+    )
+    .bind(i64::try_from(up_to).unwrap_or(i64::MAX))
+    .fetch_one(pool)
+    .await?;
+    Ok(count_as_u64(total))
+}
+
 async fn delivery(pool: &Pool<Db>, account: &AccountId, id: DeliveryId) -> StoreResult<Option<Delivery>> {
     let row: Option<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {}, {WAITING_ON} FROM webhook_deliveries d {WAITING_JOINS} WHERE d.account_id = $1 AND d.id = $2",

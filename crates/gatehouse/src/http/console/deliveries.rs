@@ -15,9 +15,7 @@ use uuid::Uuid;
 
 use super::error::{PageResult, parse_id};
 use super::form::Submitted;
-use super::layout::{
-    self, Section, badge, csrf, page_number, pager, pretty_json, table_wrap, when, when_or,
-};
+use super::layout::{self, Section, badge, csrf, pretty_json, table_wrap, when, when_or};
 use super::session::Session;
 use crate::domain::{
     Account, Delivery, DeliveryAttempt, DeliveryId, DeliveryStatus, VERIFY_EVENT, Webhook,
@@ -51,7 +49,34 @@ struct ListParams {
     status: Option<String>,
     created_after: Option<String>,
     created_before: Option<String>,
-    page: Option<String>,
+    /// Where an "Older" link continues: `<created_at in µs>.<id>` of the last row shown.
+    before: Option<String>,
+}
+
+/// Matching deliveries are counted up to here; beyond, the page says "more than 10000".
+const COUNT_UP_TO: u64 = 10_000;
+
+fn cursor(delivery: &Delivery) -> String {
+    format!(
+        "{}.{}",
+        delivery.created_at.timestamp_micros(),
+        delivery.id.0
+    )
+}
+
+fn parse_cursor(raw: Option<&str>) -> Result<Option<(DateTime<Utc>, DeliveryId)>, String> {
+    let Some(raw) = raw.map(str::trim).filter(|raw| !raw.is_empty()) else {
+        return Ok(None);
+    };
+    let invalid = || "That page link is malformed; start again from the newest.".to_owned();
+    let (micros, id) = raw.split_once('.').ok_or_else(invalid)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(invalid)?;
+    let id = Uuid::parse_str(id).map_err(|_| invalid())?;
+    Ok(Some((at, DeliveryId(id))))
 }
 
 /// A time typed in a `datetime-local` input (read as UTC) or RFC 3339.
@@ -101,7 +126,7 @@ impl ListParams {
         })
     }
 
-    fn pager_query(&self) -> Vec<(&'static str, String)> {
+    fn filter_query(&self) -> Vec<(&'static str, String)> {
         let value = |value: &Option<String>| value.clone().unwrap_or_default();
         vec![
             ("webhook_id", value(&self.webhook_id)),
@@ -189,20 +214,26 @@ async fn list(
         .account(&session.principal.account_id)
         .await?;
     let webhooks = webhooks(&state, &session, &account).await?;
-    let page = page_number(params.page.as_deref());
-    let results = match params.filter() {
+    let wanted = params
+        .filter()
+        .and_then(|filter| Ok((filter, parse_cursor(params.before.as_deref())?)));
+    let results = match wanted {
         Err(problem) => html! { div #results { div.error role="alert" { p { (problem) } } } },
-        Ok(filter) => {
-            let query = ListQuery {
-                offset: (page - 1) * u64::from(PER_PAGE),
-                limit: PER_PAGE,
-                sort: vec![(SortField::CreatedAt, SortDirection::Descending)],
-            };
-            let listing = state
+        Ok((filter, before)) => {
+            let (mut page, total) = state
                 .services
-                .deliveries(&account, Some(&session.principal), &filter, &query)
+                .delivery_page(
+                    &account,
+                    Some(&session.principal),
+                    &filter,
+                    before,
+                    PER_PAGE + 1,
+                    COUNT_UP_TO + 1,
+                )
                 .await?;
-            results(&listing.items, &webhooks, &params, page, listing.total)
+            let older = page.len() > PER_PAGE as usize;
+            page.truncate(PER_PAGE as usize);
+            results(&page, &webhooks, &params, older, total)
         }
     };
     let content = html! {
@@ -225,7 +256,7 @@ fn results(
     deliveries: &[Delivery],
     webhooks: &[Webhook],
     params: &ListParams,
-    page: u64,
+    older: bool,
     total: u64,
 ) -> Markup {
     let name_of = |id: WebhookId| {
@@ -233,6 +264,23 @@ fn results(
             .iter()
             .find(|webhook| webhook.id == id)
             .map_or_else(|| id.0.to_string(), |webhook| webhook.name.clone())
+    };
+    let link = |before: Option<String>| {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in params.filter_query() {
+            if !value.is_empty() {
+                query.append_pair(key, &value);
+            }
+        }
+        if let Some(before) = before {
+            query.append_pair("before", &before);
+        }
+        format!("/console/deliveries?{}", query.finish())
+    };
+    let total_text = if total > COUNT_UP_TO {
+        format!("more than {COUNT_UP_TO}")
+    } else {
+        total.to_string()
     };
     html! {
         div #results {
@@ -264,7 +312,17 @@ fn results(
                     }
                 }))
             }
-            (pager("/console/deliveries", &params.pager_query(), page, u64::from(PER_PAGE), total))
+            nav.pager aria-label="Pages" {
+                @if params.before.as_deref().is_some_and(|before| !before.is_empty()) {
+                    a href=(link(None)) { "← Newest" }
+                }
+                span { (deliveries.len()) " shown · " (total_text) " match" }
+                @if older {
+                    @if let Some(last) = deliveries.last() {
+                        a rel="next" href=(link(Some(cursor(last)))) { "Older →" }
+                    }
+                }
+            }
         }
     }
 }
