@@ -507,6 +507,23 @@ async fn role_rules_are_those_of_the_api(backend: Backend) {
     let own = specialist.get("/console/tokens").await;
     assert_eq!(own.status, StatusCode::OK);
     assert!(
+        !own.body.contains("href=\"/console/webhooks\""),
+        "no links to administrators' pages"
+    );
+    assert!(
+        admin
+            .get("/console/tokens")
+            .await
+            .body
+            .contains("href=\"/console/webhooks\"")
+    );
+    let unknown = specialist.get("/console/no-such-page").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(
+        unknown.body.starts_with("<!DOCTYPE html>"),
+        "an HTML page, not the API's JSON"
+    );
+    assert!(
         !own.body.contains("Show every token"),
         "no link to what is not allowed"
     );
@@ -849,6 +866,24 @@ async fn webhook_policy_delivery_and_redelivery_through_the_console(backend: Bac
     let notifications = browser.get("/console/notifications").await;
     assert_eq!(notifications.status, StatusCode::OK);
     assert!(notifications.body.contains("No notifications"));
+
+    let policy_page = format!("/console/webhook-policies/{policy_path}");
+    let linked = browser
+        .submit(&policy_page, &format!("{policy_page}/delete"), &[])
+        .await;
+    assert_eq!(linked.status, StatusCode::CONFLICT, "a linked policy stays");
+    let deleted = browser
+        .submit(&webhook_path, &format!("{webhook_path}/delete"), &[])
+        .await;
+    assert_eq!(deleted.location(), "/console/webhooks?done=deleted");
+    assert_eq!(
+        browser.get(&webhook_path).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let gone = browser
+        .submit(&policy_page, &format!("{policy_page}/delete"), &[])
+        .await;
+    assert_eq!(gone.location(), "/console/webhook-policies?done=deleted");
 }
 
 async fn a_signed_verification_message_never_shows_its_callback(backend: Backend) {
@@ -920,6 +955,99 @@ async fn a_signed_verification_message_never_shows_its_callback(backend: Backend
     assert!(page.body.contains("[redacted]"));
 }
 
+async fn delivery_pages_go_back_by_keyset_and_count_what_matches(backend: Backend) {
+    let (server, token) = admin_server(backend, true).await;
+    let receiver = Receiver::start().await;
+    let webhook: Value = server
+        .post("/v1/webhooks", &token)
+        .json(&json!({"event": "app.thing.done", "uri": receiver.url}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/v1/webhooks/{}", webhook["id"].as_str().unwrap());
+    for _ in 0..200 {
+        let now: Value = server
+            .get(&path, &token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if now["verified"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for index in 0..30 {
+        if index == 10 {
+            server.clock.advance(Duration::seconds(1));
+        }
+        let published = server
+            .post("/v1/events", &token)
+            .json(&json!({"event": "app.thing.done", "object_id": format!("thing-{index}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(published.status(), StatusCode::ACCEPTED);
+    }
+    receiver.wait_for_messages(30).await;
+    let mut browser = Browser::new(&server);
+    browser.sign_in(&token).await;
+    let ids = |page: &Page| -> Vec<String> {
+        page.body
+            .split("href=\"/console/deliveries/")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().to_owned())
+            .collect()
+    };
+    let first = browser
+        .get("/console/deliveries?event=app.thing.done")
+        .await;
+    assert!(first.body.contains("25 shown · 30 match"), "{}", first.body);
+    let older_href = first
+        .body
+        .split("rel=\"next\" href=\"")
+        .nth(1)
+        .expect("an Older link")
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let second = browser.get(&older_href).await;
+    assert!(
+        second.body.contains("5 shown · 30 match"),
+        "{}",
+        second.body
+    );
+    assert!(second.body.contains("← Newest"));
+    assert!(!second.body.contains("rel=\"next\""), "nothing older");
+    let mut all = ids(&first);
+    all.extend(ids(&second));
+    let distinct: std::collections::BTreeSet<_> = all.iter().cloned().collect();
+    assert_eq!(
+        distinct.len(),
+        30,
+        "every delivery once, across the two pages"
+    );
+
+    let everything = browser
+        .get(&format!(
+            "/console/deliveries?webhook_id={}",
+            webhook["id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(
+        everything.body.contains("31 match"),
+        "30 events and the verification message"
+    );
+    let malformed = browser.get("/console/deliveries?before=yesterday").await;
+    assert!(malformed.body.contains("That page link is malformed"));
+}
+
 both_backends!(
     sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_the_session,
     sessions_end_when_idle_too_long_at_twelve_hours_or_when_the_token_is_revoked,
@@ -929,4 +1057,5 @@ both_backends!(
     scim_records_are_searchable_read_only_and_link_members,
     webhook_policy_delivery_and_redelivery_through_the_console,
     a_signed_verification_message_never_shows_its_callback,
+    delivery_pages_go_back_by_keyset_and_count_what_matches,
 );

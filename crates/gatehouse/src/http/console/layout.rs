@@ -20,6 +20,8 @@ pub enum Section {
     Notifications,
 }
 
+/// Every section but the first is for account and directory administrators only (spec: Roles);
+/// others don't see links they could only be refused at. The pages check again regardless.
 const SECTIONS: [(Section, &str, &str); 7] = [
     (Section::Tokens, "/console/tokens", "Personal access tokens"),
     (Section::ScimUsers, "/console/scim/users", "SCIM users"),
@@ -83,7 +85,9 @@ pub fn page(
                 }
                 nav aria-label="Console" {
                     ul {
-                        @for (section, href, label) in SECTIONS {
+                        @for (section, href, label) in SECTIONS.iter().copied().filter(|(section, _, _)| {
+                            *section == Section::Tokens || session.is_administrator()
+                        }) {
                             li {
                                 @if section == current {
                                     a href=(href) aria-current="page" { (label) }

@@ -28,6 +28,7 @@ use axum::response::{Redirect, Response};
 use axum::routing::get;
 
 use super::AppState;
+use error::PageError;
 
 pub use session::Session;
 
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .merge(deliveries::router())
         .merge(notifications::router())
         .merge(assets::router())
+        .route("/console/{*rest}", get(not_found))
         .layer(axum::middleware::from_fn(security_headers))
 }
 
@@ -53,6 +55,11 @@ async fn home(session: Option<Session>) -> Redirect {
         Some(_) => Redirect::to("/console/tokens"),
         None => Redirect::to("/console/sign-in"),
     }
+}
+
+/// An unknown console path: our HTML 404, not the REST API's JSON one.
+async fn not_found() -> PageError {
+    PageError::not_found("Page")
 }
 
 /// What every console response carries: a strict content security policy (only our own

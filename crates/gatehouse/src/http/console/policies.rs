@@ -490,10 +490,13 @@ async fn detail_page(
         }
         h2 { "Edit" }
         (policy_form(session, &path, "Save changes", values, &webhooks, true, error))
-        form method="post" action={ (path) "/delete" } {
-            (csrf(session))
-            p.hint { "A policy with linked webhooks can't be deleted: unlink them first." }
-            button.danger type="submit" aria-label={ "Delete policy " (policy.name) } { "Delete policy" }
+        details.danger-zone {
+            summary { "Delete policy…" }
+            form method="post" action={ (path) "/delete" } {
+                (csrf(session))
+                p.hint { "Deletes the policy and its keys. A policy with linked webhooks can't be deleted: unlink them first." }
+                button.danger type="submit" aria-label={ "Delete policy " (policy.name) } { "Delete policy" }
+            }
         }
     }
 }

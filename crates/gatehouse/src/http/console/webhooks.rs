@@ -446,9 +446,13 @@ async fn detail_page(
                     button.secondary type="submit" { "Send verification again" }
                 }
             }
-            form method="post" action={ (path) "/delete" } {
-                (csrf(session))
-                button.danger type="submit" aria-label={ "Delete webhook " (webhook.name) } { "Delete webhook" }
+            details.danger-zone {
+                summary { "Delete webhook…" }
+                form method="post" action={ (path) "/delete" } {
+                    (csrf(session))
+                    p { "Deletes the webhook with all its deliveries and notices. Messages it would still send are dropped." }
+                    button.danger type="submit" aria-label={ "Delete webhook " (webhook.name) } { "Delete webhook" }
+                }
             }
         }
         h2 { "Edit" }
