@@ -764,7 +764,7 @@ async fn webhook_policy_delivery_and_redelivery_through_the_console(backend: Bac
         .expect("the public key on the page");
     assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
     assert!(policy.body.contains("download=\"ci-"));
-    assert!(policy.body.contains("only time"));
+    assert!(policy.body.contains("shown only once"));
     let policies = browser.get("/console/webhook-policies").await;
     let table = policies
         .body

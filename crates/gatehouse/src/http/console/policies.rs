@@ -311,8 +311,8 @@ fn key_panel(policy_name: &str, key: &CreatedPolicyKey) -> Markup {
         .collect();
     html! {
         p.warning role="alert" {
-            "This is the only time " @if key.secret.is_some() { "the shared secret" } @else { "the public key" }
-            " is shown: download or copy it now. No page or API call shows it again; if it is lost, rotate the key."
+            @if key.secret.is_some() { "The shared secret" } @else { "The public key" }
+            " is shown only once, here: download or copy it now. No page or API call shows it again; if it is lost, rotate the key."
         }
         dl.card {
             dt { "Key id (kid)" } dd { code { (key.key_id) } }
