@@ -8,6 +8,10 @@
 //! `cargo bench -p gatehouse --bench console`; `GATEHOUSE_BENCH_BACKENDS` (`sqlite,postgres`)
 //! picks the stores, PostgreSQL at `GATEHOUSE_TEST_POSTGRES_URL` (else 127.0.0.1:5432/test).
 
+#[path = "support/database.rs"]
+mod database;
+
+use database::Database;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,10 +29,8 @@ use gatehouse::service::{
     NewAccount, NewPerson, NewToken, NewWebhook, NewWebhookPolicy, PublishEvent, Services,
     SystemClock, TokenExpiry,
 };
-use gatehouse::store::{PostgresStore, SqliteStore, Store};
 use serde_json::{Value, json};
 
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const SCIM_USERS: usize = 2_000;
 const GROUP_MEMBERS: usize = 1_000;
 const WARM_UP: usize = 3;
@@ -38,90 +40,6 @@ fn env_or<T: FromStr>(name: &str, default: T) -> T {
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(default)
-}
-
-struct Database {
-    store: Arc<dyn Store>,
-    _folder: Option<tempfile::TempDir>,
-    postgres: Option<(String, String)>,
-}
-
-impl Database {
-    async fn open(backend: &str) -> Self {
-        match backend {
-            "sqlite" => {
-                let folder = tempfile::tempdir().expect("temporary folder");
-                let url = format!("sqlite://{}/gatehouse.db", folder.path().display());
-                let store = SqliteStore::connect(&url).await.expect("open SQLite");
-                store.migrate().await.expect("migrate SQLite");
-                Self {
-                    store: Arc::new(store),
-                    _folder: Some(folder),
-                    postgres: None,
-                }
-            }
-            "postgres" => {
-                let url = std::env::var("GATEHOUSE_TEST_POSTGRES_URL")
-                    .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
-                let schema = format!("bench_{}", uuid::Uuid::new_v4().simple());
-                let admin = sqlx::PgPool::connect(&url).await.expect("PostgreSQL");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                    .execute(&admin)
-                    .await
-                    .expect("create schema");
-                admin.close().await;
-                let options = sqlx::postgres::PgConnectOptions::from_str(&url)
-                    .expect("PostgreSQL URL")
-                    .options([("search_path", schema.as_str())]);
-                let store = PostgresStore::connect_with(options)
-                    .await
-                    .expect("open PostgreSQL");
-                store.migrate().await.expect("migrate PostgreSQL");
-                Self {
-                    store: Arc::new(store),
-                    _folder: None,
-                    postgres: Some((url, schema)),
-                }
-            }
-            other => panic!("unknown backend {other:?}"),
-        }
-    }
-
-    /// What autovacuum would have done by now on PostgreSQL.
-    async fn analyze(&self) {
-        if let Some((url, schema)) = &self.postgres {
-            let pool = sqlx::PgPool::connect(url).await.expect("connect");
-            sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path = {schema}; ")))
-                .execute(&pool)
-                .await
-                .ok();
-            for table in [
-                "webhook_deliveries",
-                "webhook_delivery_attempts",
-                "scim_users",
-                "scim_group_members",
-                "events",
-            ] {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "VACUUM ANALYZE {schema}.{table}"
-                )))
-                .execute(&pool)
-                .await
-                .expect("vacuum analyze");
-            }
-            pool.close().await;
-        }
-    }
-
-    async fn finish(self) {
-        if let Some((url, schema)) = &self.postgres {
-            let pool = sqlx::PgPool::connect(url).await.expect("connect");
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&pool)
-                .await
-                .expect("drop schema");
-        }
-    }
 }
 
 /// Answers 200; completes verifications by calling their callback.
@@ -419,7 +337,15 @@ async fn bench(backend: &str, deliveries: usize, requests: usize) -> Vec<Row> {
         "{backend}: {deliveries} deliveries sent and {SCIM_USERS} SCIM users made in {:.1} s",
         seeding.elapsed().as_secs_f64()
     );
-    database.analyze().await;
+    database
+        .vacuum_analyze(&[
+            "webhook_deliveries",
+            "webhook_delivery_attempts",
+            "scim_users",
+            "scim_group_members",
+            "events",
+        ])
+        .await;
 
     // Sign in as a browser does.
     let form = http

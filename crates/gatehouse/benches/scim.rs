@@ -33,6 +33,10 @@
 //! Latency is measured sequentially on one connection (client time: request sent to body
 //! read). The client runs in the same process as the server, so it shares their CPU.
 
+#[path = "support/database.rs"]
+mod database;
+
+use database::Database;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,14 +49,12 @@ use gatehouse::service::scim::Members;
 use gatehouse::service::{
     AccountChanges, NewAccount, NewPerson, NewToken, Principal, Services, SystemClock, TokenExpiry,
 };
-use gatehouse::store::{PostgresStore, SqliteStore, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 /// Unmeasured requests before each latency series.
 const WARM_UP: usize = 5;
 
@@ -107,56 +109,7 @@ const SEEDED_TABLES: &[&str] = &[
     "events",
 ];
 
-/// The store under test and what keeps it alive: the SQLite folder or the PostgreSQL schema.
-struct Database {
-    store: Arc<dyn Store>,
-    folder: Option<tempfile::TempDir>,
-    postgres_schema: Option<(String, String)>,
-}
-
 impl Database {
-    async fn open(backend: &str) -> Self {
-        match backend {
-            "sqlite" => {
-                let folder = tempfile::tempdir().expect("temporary folder");
-                let url = format!("sqlite://{}/gatehouse.db", folder.path().display());
-                let store = SqliteStore::connect(&url).await.expect("open SQLite");
-                store.migrate().await.expect("migrate SQLite");
-                Self {
-                    store: Arc::new(store),
-                    folder: Some(folder),
-                    postgres_schema: None,
-                }
-            }
-            "postgres" => {
-                let url = std::env::var("GATEHOUSE_TEST_POSTGRES_URL")
-                    .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
-                let schema = format!("bench_{}", uuid::Uuid::new_v4().simple());
-                let admin = sqlx::PgPool::connect(&url)
-                    .await
-                    .unwrap_or_else(|error| panic!("PostgreSQL at {url}: {error}"));
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                    .execute(&admin)
-                    .await
-                    .expect("create schema");
-                admin.close().await;
-                let options = sqlx::postgres::PgConnectOptions::from_str(&url)
-                    .expect("PostgreSQL URL")
-                    .options([("search_path", schema.as_str())]);
-                let store = PostgresStore::connect_with(options)
-                    .await
-                    .expect("open PostgreSQL");
-                store.migrate().await.expect("migrate PostgreSQL");
-                Self {
-                    store: Arc::new(store),
-                    folder: None,
-                    postgres_schema: Some((url, schema)),
-                }
-            }
-            other => panic!("unknown backend {other:?}: expected sqlite or postgres"),
-        }
-    }
-
     /// On PostgreSQL, ANALYZEs the seeded tables every few seconds until the returned sender is
     /// dropped, as autovacuum does on a production server. Without it (the test server runs with
     /// `autovacuum = off`) the tables are never analyzed, and a connection's cached generic plan
@@ -182,48 +135,6 @@ impl Database {
             pool.close().await;
         });
         Some(stop)
-    }
-
-    /// What a long-running PostgreSQL has after autovacuum: the seeded tables vacuumed
-    /// (visibility map set) and analyzed.
-    async fn vacuum_analyze(&self) {
-        if let Some((url, schema)) = &self.postgres_schema {
-            let pool = sqlx::PgPool::connect(url).await.expect("connect");
-            for table in SEEDED_TABLES {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "VACUUM ANALYZE {schema}.{table}"
-                )))
-                .execute(&pool)
-                .await
-                .expect("vacuum analyze");
-            }
-            pool.close().await;
-        }
-    }
-
-    /// Drops the schema or the SQLite folder, unless `GATEHOUSE_BENCH_KEEP` is set.
-    async fn finish(mut self) {
-        let keep = std::env::var_os("GATEHOUSE_BENCH_KEEP").is_some();
-        if let Some(folder) = self.folder.take()
-            && keep
-        {
-            eprintln!(
-                "  keeping SQLite database {}/gatehouse.db",
-                folder.keep().display()
-            );
-        }
-        if let Some((url, schema)) = &self.postgres_schema {
-            if keep {
-                eprintln!("  keeping PostgreSQL schema {schema}");
-                return;
-            }
-            let pool = sqlx::PgPool::connect(url).await.expect("connect");
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&pool)
-                .await
-                .expect("drop schema");
-            pool.close().await;
-        }
     }
 }
 
@@ -635,7 +546,7 @@ async fn run_backend(backend: &str, config: &Config) -> Report {
         groups.push((size, group.group.id.to_string(), create_seconds));
     }
     drop(analyzer);
-    database.vacuum_analyze().await;
+    database.vacuum_analyze(SEEDED_TABLES).await;
 
     // 1. GET /Users/{id}.
     let mut sequence = Sequence(0x9E37_79B9_7F4A_7C15);

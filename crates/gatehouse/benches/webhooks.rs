@@ -55,6 +55,10 @@
 //! Client, server, worker and receiver share the process and its CPU (and, on PostgreSQL, the
 //! machine with the database server).
 
+#[path = "support/database.rs"]
+mod database;
+
+use database::Database;
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,11 +79,9 @@ use gatehouse::service::{
     NewAccount, NewPerson, NewToken, NewWebhook, NewWebhookPolicy, Principal, PublishEvent,
     Services, SystemClock, TokenExpiry,
 };
-use gatehouse::store::{PostgresStore, SqliteStore, Store};
 use serde::Deserialize;
 use tokio::sync::{Semaphore, watch};
 
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 /// The event every phase publishes; the webhooks listen to `bench.*`.
 const EVENT: &str = "bench.load";
 /// A request sent this much after its slot in an open-loop schedule counts as late.
@@ -366,84 +368,6 @@ async fn receive(
 
 // ---------------------------------------------------------------------------------------------
 // The database, the server and the worker.
-
-/// The store under test and what keeps it alive: the SQLite folder or the PostgreSQL schema.
-struct Database {
-    store: Arc<dyn Store>,
-    _folder: Option<tempfile::TempDir>,
-    postgres_schema: Option<(String, String)>,
-}
-
-impl Database {
-    async fn open(backend: &str) -> Self {
-        match backend {
-            "sqlite" => {
-                let folder = tempfile::tempdir().expect("temporary folder");
-                let url = format!("sqlite://{}/gatehouse.db", folder.path().display());
-                let store = SqliteStore::connect(&url).await.expect("open SQLite");
-                store.migrate().await.expect("migrate SQLite");
-                Self {
-                    store: Arc::new(store),
-                    _folder: Some(folder),
-                    postgres_schema: None,
-                }
-            }
-            "postgres" => {
-                let url = std::env::var("GATEHOUSE_TEST_POSTGRES_URL")
-                    .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
-                let schema = format!("bench_{}", uuid::Uuid::new_v4().simple());
-                let admin = sqlx::PgPool::connect(&url)
-                    .await
-                    .unwrap_or_else(|error| panic!("PostgreSQL at {url}: {error}"));
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                    .execute(&admin)
-                    .await
-                    .expect("create schema");
-                admin.close().await;
-                let options = sqlx::postgres::PgConnectOptions::from_str(&url)
-                    .expect("PostgreSQL URL")
-                    .options([("search_path", schema.as_str())]);
-                let store = PostgresStore::connect_with(options)
-                    .await
-                    .expect("open PostgreSQL");
-                store.migrate().await.expect("migrate PostgreSQL");
-                Self {
-                    store: Arc::new(store),
-                    _folder: None,
-                    postgres_schema: Some((url, schema)),
-                }
-            }
-            other => panic!("unknown backend {other:?}: expected sqlite or postgres"),
-        }
-    }
-
-    /// On PostgreSQL, what autovacuum would have done by now (the test server runs without it).
-    async fn vacuum_analyze(&self) {
-        if let Some((url, schema)) = &self.postgres_schema {
-            let pool = sqlx::PgPool::connect(url).await.expect("connect");
-            for table in ["events", "webhook_deliveries", "webhook_delivery_attempts"] {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "VACUUM ANALYZE {schema}.{table}"
-                )))
-                .execute(&pool)
-                .await
-                .expect("vacuum analyze");
-            }
-            pool.close().await;
-        }
-    }
-
-    async fn finish(self) {
-        if let Some((url, schema)) = &self.postgres_schema {
-            let pool = sqlx::PgPool::connect(url).await.expect("connect");
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&pool)
-                .await
-                .expect("drop schema");
-            pool.close().await;
-        }
-    }
-}
 
 /// A running delivery worker and the way to stop it.
 struct RunningWorker {
@@ -1471,7 +1395,9 @@ async fn run_backend(backend: &str, config: &Config, profile: Option<SqlProfile>
             report.backlog.push(result);
         }
         if config.runs("latency") {
-            database.vacuum_analyze().await;
+            database
+                .vacuum_analyze(&["events", "webhook_deliveries", "webhook_delivery_attempts"])
+                .await;
             for &rate in &config.rates {
                 eprintln!("  fan-out {fanout}: {rate} events/s");
                 report

@@ -149,6 +149,17 @@ impl Browser {
     }
 }
 
+/// Sends a REST or SCIM request and reads its JSON answer.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
 async fn admin_server(backend: Backend, deliver: bool) -> (TestServer, String) {
     let server = TestServer::start_with(
         backend,
@@ -280,14 +291,7 @@ async fn sessions_end_when_idle_too_long_at_twelve_hours_or_when_the_token_is_re
     );
 
     assert_eq!(browser.sign_in(&token).await.status, StatusCode::SEE_OTHER);
-    let me: Value = server
-        .get("/v1/personal_access_tokens", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = json_of(server.get("/v1/personal_access_tokens", &token)).await;
     let id = me[0]["id"].as_str().unwrap().to_owned();
     let revoked = server
         .post(&format!("/v1/personal_access_tokens/{id}/revoke"), &token)
@@ -411,14 +415,7 @@ async fn a_token_made_in_the_console_is_shown_once_works_and_can_be_revoked(back
         !list.body.contains(&secret),
         "the list never shows a secret"
     );
-    let tokens: Value = server
-        .get("/v1/personal_access_tokens", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens: Value = json_of(server.get("/v1/personal_access_tokens", &token)).await;
     let id = tokens
         .as_array()
         .unwrap()
@@ -890,24 +887,16 @@ async fn a_signed_verification_message_never_shows_its_callback(backend: Backend
     let (server, token) = admin_server(backend, true).await;
     let receiver = Receiver::start().await;
     receiver.complete_verifications(false);
-    let policy: Value = server
-        .post("/v1/webhook_policies", &token)
-        .json(&json!({"name": "p", "jwt_alg": "es256"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let webhook: Value = server
-        .post("/v1/webhooks", &token)
-        .json(&json!({"event": "person.create", "uri": receiver.url, "webhook_policy_id": policy["id"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let policy: Value = json_of(
+        server
+            .post("/v1/webhook_policies", &token)
+            .json(&json!({"name": "p", "jwt_alg": "es256"})),
+    )
+    .await;
+    let webhook: Value = json_of(server.post("/v1/webhooks", &token).json(
+        &json!({"event": "person.create", "uri": receiver.url, "webhook_policy_id": policy["id"]}),
+    ))
+    .await;
     let verify = receiver
         .wait_for(1, |request| request.event() == "webhook.verify")
         .await;
@@ -958,25 +947,15 @@ async fn a_signed_verification_message_never_shows_its_callback(backend: Backend
 async fn delivery_pages_go_back_by_keyset_and_count_what_matches(backend: Backend) {
     let (server, token) = admin_server(backend, true).await;
     let receiver = Receiver::start().await;
-    let webhook: Value = server
-        .post("/v1/webhooks", &token)
-        .json(&json!({"event": "app.thing.done", "uri": receiver.url}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let webhook: Value = json_of(
+        server
+            .post("/v1/webhooks", &token)
+            .json(&json!({"event": "app.thing.done", "uri": receiver.url})),
+    )
+    .await;
     let path = format!("/v1/webhooks/{}", webhook["id"].as_str().unwrap());
     for _ in 0..200 {
-        let now: Value = server
-            .get(&path, &token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let now: Value = json_of(server.get(&path, &token)).await;
         if now["verified"] == true {
             break;
         }

@@ -209,10 +209,7 @@ async fn list(
     session: Session,
     Query(params): Query<ListParams>,
 ) -> PageResult<Response> {
-    let account = state
-        .services
-        .account(&session.principal.account_id)
-        .await?;
+    let account = session.account(&state).await?;
     let webhooks = webhooks(&state, &session, &account).await?;
     let wanted = params
         .filter()
@@ -378,10 +375,7 @@ async fn detail(
     Query(params): Query<DetailParams>,
 ) -> PageResult<Response> {
     let id = DeliveryId(parse_id(&id, "Webhook delivery")?);
-    let account = state
-        .services
-        .account(&session.principal.account_id)
-        .await?;
+    let account = session.account(&state).await?;
     let (delivery, attempts) = state
         .services
         .delivery(&account, Some(&session.principal), id)
@@ -533,10 +527,7 @@ async fn redeliver(
     form: Submitted,
 ) -> PageResult<Response> {
     let id = DeliveryId(parse_id(&id, "Webhook delivery")?);
-    let account = state
-        .services
-        .account(&form.session.principal.account_id)
-        .await?;
+    let account = form.session.account(&state).await?;
     let delivery = state
         .services
         .redeliver(&account, Some(&form.session.principal), id)

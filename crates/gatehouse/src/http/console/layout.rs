@@ -7,6 +7,7 @@ use maud::{DOCTYPE, Markup, html};
 use super::assets;
 use super::form::CSRF_FIELD;
 use super::session::Session;
+use crate::store::{ListQuery, SortDirection, SortField};
 
 /// The sections of the navigation, to mark the current one.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -185,6 +186,22 @@ pub fn pager(path: &str, query: &[(&str, String)], page: u64, per_page: u64, tot
             }
         }
     }
+}
+
+/// Page `page` (from 1) of a list, `per_page` rows, newest first.
+pub fn newest_first(page: u64, per_page: u32) -> ListQuery {
+    ListQuery {
+        offset: (page - 1) * u64::from(per_page),
+        limit: per_page,
+        sort: vec![(SortField::CreatedAt, SortDirection::Descending)],
+    }
+}
+
+/// `?page=` and `?done=` (which action just succeeded, for its flash message).
+#[derive(serde::Deserialize)]
+pub struct PageParams {
+    pub page: Option<String>,
+    pub done: Option<String>,
 }
 
 /// The 1-based page a `?page=` asks for (bad or missing: 1).

@@ -7,14 +7,13 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::html;
-use serde::Deserialize;
 
 use super::error::PageResult;
 use super::layout::{self, Section, badge, page_number, pager, table_wrap, when};
+use super::layout::{PageParams, newest_first};
 use super::session::Session;
 use crate::domain::NotificationKind;
 use crate::http::AppState;
-use crate::store::{ListQuery, SortDirection, SortField};
 
 pub const PER_PAGE: u32 = 25;
 
@@ -22,26 +21,14 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/console/notifications", get(list))
 }
 
-#[derive(Deserialize)]
-struct ListParams {
-    page: Option<String>,
-}
-
 async fn list(
     State(state): State<AppState>,
     session: Session,
-    Query(params): Query<ListParams>,
+    Query(params): Query<PageParams>,
 ) -> PageResult<Response> {
-    let account = state
-        .services
-        .account(&session.principal.account_id)
-        .await?;
+    let account = session.account(&state).await?;
     let page = page_number(params.page.as_deref());
-    let query = ListQuery {
-        offset: (page - 1) * u64::from(PER_PAGE),
-        limit: PER_PAGE,
-        sort: vec![(SortField::CreatedAt, SortDirection::Descending)],
-    };
+    let query = newest_first(page, PER_PAGE);
     let listing = state
         .services
         .webhook_notifications(&account, Some(&session.principal), &query)

@@ -17,6 +17,7 @@ use super::form::{Fields, Submitted};
 use super::layout::{
     self, Section, badge, csrf, one_time_secret, page_number, pager, table_wrap, when,
 };
+use super::layout::{PageParams, newest_first};
 use super::session::Session;
 use crate::delivery::signing::{ClaimExpiry, JwtAlgorithm};
 use crate::domain::{Account, JwtFormat, Webhook, WebhookPolicyId};
@@ -39,12 +40,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/webhook-policies/{id}/delete", post(delete))
 }
 
-#[derive(Deserialize)]
-struct ListParams {
-    page: Option<String>,
-    done: Option<String>,
-}
-
 fn enabled_badge(disabled: bool) -> Markup {
     if disabled {
         badge("Disabled", "neutral")
@@ -56,18 +51,11 @@ fn enabled_badge(disabled: bool) -> Markup {
 async fn list(
     State(state): State<AppState>,
     session: Session,
-    Query(params): Query<ListParams>,
+    Query(params): Query<PageParams>,
 ) -> PageResult<Response> {
-    let account = state
-        .services
-        .account(&session.principal.account_id)
-        .await?;
+    let account = session.account(&state).await?;
     let page = page_number(params.page.as_deref());
-    let query = ListQuery {
-        offset: (page - 1) * u64::from(PER_PAGE),
-        limit: PER_PAGE,
-        sort: vec![(SortField::CreatedAt, SortDirection::Descending)],
-    };
+    let query = newest_first(page, PER_PAGE);
     let listing = state
         .services
         .webhook_policies(
@@ -254,10 +242,7 @@ fn policy_form(
 }
 
 async fn new_form(State(state): State<AppState>, session: Session) -> PageResult<Response> {
-    let account = state
-        .services
-        .account(&session.principal.account_id)
-        .await?;
+    let account = session.account(&state).await?;
     let webhooks = webhooks(&state, &session, &account).await;
     let content = html! {
         p { a href="/console/webhook-policies" { "← Webhook policies" } }
@@ -339,10 +324,7 @@ fn key_panel(policy_name: &str, key: &CreatedPolicyKey) -> Markup {
 
 async fn create(State(state): State<AppState>, form: Submitted) -> PageResult<Response> {
     let Submitted { session, fields } = form;
-    let account = state
-        .services
-        .account(&session.principal.account_id)
-        .await?;
+    let account = session.account(&state).await?;
     let created = async {
         let new = NewWebhookPolicy {
             name: fields.text("name"),
@@ -413,10 +395,7 @@ async fn detail(
     Query(params): Query<DetailParams>,
 ) -> PageResult<Response> {
     let id = WebhookPolicyId(parse_id(&id, "Webhook policy")?);
-    let account = state
-        .services
-        .account(&session.principal.account_id)
-        .await?;
+    let account = session.account(&state).await?;
     let policy = state
         .services
         .webhook_policy(&account, Some(&session.principal), id)
@@ -508,10 +487,7 @@ async fn update(
 ) -> PageResult<Response> {
     let Submitted { session, fields } = form;
     let id = WebhookPolicyId(parse_id(&id, "Webhook policy")?);
-    let account = state
-        .services
-        .account(&session.principal.account_id)
-        .await?;
+    let account = session.account(&state).await?;
     let result = async {
         let changes = WebhookPolicyChanges {
             name: Some(fields.text("name")),
@@ -569,10 +545,7 @@ async fn rotate(
 ) -> PageResult<Response> {
     let Submitted { session, fields } = form;
     let id = WebhookPolicyId(parse_id(&id, "Webhook policy")?);
-    let account = state
-        .services
-        .account(&session.principal.account_id)
-        .await?;
+    let account = session.account(&state).await?;
     let overlap = fields
         .get("overlap_seconds")
         .map(|raw| {
@@ -606,10 +579,7 @@ async fn delete(
     form: Submitted,
 ) -> PageResult<Response> {
     let id = WebhookPolicyId(parse_id(&id, "Webhook policy")?);
-    let account = state
-        .services
-        .account(&form.session.principal.account_id)
-        .await?;
+    let account = form.session.account(&state).await?;
     state
         .services
         .delete_webhook_policy(&account, Some(&form.session.principal), id)

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::error::PageError;
+use crate::domain::Account;
 use crate::http::AppState;
 use crate::service::{CONSOLE_SESSION_MAX_HOURS, ConsoleSessionCookie, Principal, ServiceError};
 
@@ -22,6 +23,11 @@ pub struct Session {
 impl Session {
     pub fn is_administrator(&self) -> bool {
         self.principal.roles.is_administrator()
+    }
+
+    /// The account the session acts in, as the webhook, policy and delivery services take it.
+    pub async fn account(&self, state: &AppState) -> Result<Account, PageError> {
+        Ok(state.services.account(&self.principal.account_id).await?)
     }
 }
 

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::error::{PageError, PageResult, parse_id};
 use super::form::{Fields, Submitted};
+use super::layout::newest_first;
 use super::layout::{self, Section, badge, csrf, page_number, pager, table_wrap, when, when_or};
 use super::session::Session;
 use crate::auth::{Scope, ScopeSet, role_permits};
@@ -19,7 +20,7 @@ use crate::http::AppState;
 use crate::service::{
     DEFAULT_TOKEN_EXPIRY_DAYS, NewToken, ServiceError, TOKEN_EXPIRY_CHOICES_DAYS, TokenExpiry,
 };
-use crate::store::{ListQuery, SortDirection, SortField, TokenOwnerFilter};
+use crate::store::TokenOwnerFilter;
 
 pub const PER_PAGE: u32 = 25;
 
@@ -70,11 +71,7 @@ async fn tokens_page(
         TokenOwnerFilter::Person(session.principal.person_id)
     };
     let page = page_number(params.page.as_deref());
-    let query = ListQuery {
-        offset: (page - 1) * u64::from(PER_PAGE),
-        limit: PER_PAGE,
-        sort: vec![(SortField::CreatedAt, SortDirection::Descending)],
-    };
+    let query = newest_first(page, PER_PAGE);
     let listing = state
         .services
         .tokens(&session.principal, owner, &query)

@@ -15,6 +15,7 @@ use super::form::{Fields, Submitted};
 use super::layout::{
     self, Section, badge, csrf, one_time_secret, page_number, pager, table_wrap, when, when_or,
 };
+use super::layout::{PageParams, newest_first};
 use super::session::Session;
 use crate::domain::{Account, CATALOG, Webhook, WebhookId};
 use crate::http::AppState;
@@ -46,27 +47,14 @@ pub fn state_badge(state: WebhookState) -> Markup {
     }
 }
 
-#[derive(Deserialize)]
-struct ListParams {
-    page: Option<String>,
-    done: Option<String>,
-}
-
 async fn list(
     State(state): State<AppState>,
     session: Session,
-    Query(params): Query<ListParams>,
+    Query(params): Query<PageParams>,
 ) -> PageResult<Response> {
-    let account = state
-        .services
-        .account(&session.principal.account_id)
-        .await?;
+    let account = session.account(&state).await?;
     let page = page_number(params.page.as_deref());
-    let query = ListQuery {
-        offset: (page - 1) * u64::from(PER_PAGE),
-        limit: PER_PAGE,
-        sort: vec![(SortField::CreatedAt, SortDirection::Descending)],
-    };
+    let query = newest_first(page, PER_PAGE);
     let listing = state
         .services
         .webhooks(
@@ -255,10 +243,7 @@ fn webhook_form(
 }
 
 async fn new_form(State(state): State<AppState>, session: Session) -> PageResult<Response> {
-    let account = state
-        .services
-        .account(&session.principal.account_id)
-        .await?;
+    let account = session.account(&state).await?;
     let policies = policies(&state, &session, &account).await;
     let content = html! {
         p { a href="/console/webhooks" { "← Webhooks" } }
@@ -290,10 +275,7 @@ fn parse_policy(fields: &Fields) -> Result<Option<Uuid>, PageError> {
 
 async fn create(State(state): State<AppState>, form: Submitted) -> PageResult<Response> {
     let Submitted { session, fields } = form;
-    let account = state
-        .services
-        .account(&session.principal.account_id)
-        .await?;
+    let account = session.account(&state).await?;
     let created = async {
         let new = NewWebhook {
             name: fields.get("name").map(str::to_owned),
@@ -370,10 +352,7 @@ async fn detail(
     Query(params): Query<DetailParams>,
 ) -> PageResult<Response> {
     let id = WebhookId(parse_id(&id, "Webhook")?);
-    let account = state
-        .services
-        .account(&session.principal.account_id)
-        .await?;
+    let account = session.account(&state).await?;
     let webhook = state
         .services
         .webhook(&account, Some(&session.principal), id)
@@ -467,10 +446,7 @@ async fn update(
 ) -> PageResult<Response> {
     let Submitted { session, fields } = form;
     let id = WebhookId(parse_id(&id, "Webhook")?);
-    let account = state
-        .services
-        .account(&session.principal.account_id)
-        .await?;
+    let account = session.account(&state).await?;
     let result = async {
         let changes = WebhookChanges {
             name: Some(fields.text("name")),
@@ -527,10 +503,7 @@ async fn resend_verification(
     form: Submitted,
 ) -> PageResult<Response> {
     let id = WebhookId(parse_id(&id, "Webhook")?);
-    let account = state
-        .services
-        .account(&form.session.principal.account_id)
-        .await?;
+    let account = form.session.account(&state).await?;
     state
         .services
         .resend_verification(&account, Some(&form.session.principal), id)
@@ -544,10 +517,7 @@ async fn delete(
     form: Submitted,
 ) -> PageResult<Response> {
     let id = WebhookId(parse_id(&id, "Webhook")?);
-    let account = state
-        .services
-        .account(&form.session.principal.account_id)
-        .await?;
+    let account = form.session.account(&state).await?;
     state
         .services
         .delete_webhook(&account, Some(&form.session.principal), id)
