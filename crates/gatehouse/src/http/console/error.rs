@@ -37,10 +37,20 @@ impl PageError {
 
     /// The text a form shows above itself when a command was refused.
     pub fn summary(&self) -> String {
-        if self.errors.is_empty() {
+        let details: Vec<&str> = self
+            .errors
+            .iter()
+            .map(String::as_str)
+            .filter(|error| *error != self.message)
+            .collect();
+        if details.is_empty() {
             self.message.clone()
         } else {
-            format!("{} {}", self.message, self.errors.join(" "))
+            format!(
+                "{}: {}",
+                self.message.trim_end_matches('.'),
+                details.join("; ")
+            )
         }
     }
 }
@@ -121,4 +131,22 @@ pub type PageResult<T> = Result<T, PageError>;
 /// An id from a path; a malformed one names nothing, so it is "not found" like a missing one.
 pub fn parse_id(raw: &str, what: &str) -> PageResult<uuid::Uuid> {
     uuid::Uuid::parse_str(raw).map_err(|_| PageError::not_found(what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_names_each_problem_once() {
+        let one = PageError::from(ServiceError::invalid(vec!["uri: not a URL".to_owned()]));
+        assert_eq!(
+            one.summary().matches("uri: not a URL").count(),
+            1,
+            "{}",
+            one.summary()
+        );
+        let two = PageError::from(ServiceError::invalid(vec!["a".to_owned(), "b".to_owned()]));
+        assert!(two.summary().ends_with("a; b"), "{}", two.summary());
+    }
 }
