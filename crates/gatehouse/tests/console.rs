@@ -542,6 +542,11 @@ async fn role_rules_are_those_of_the_api(backend: Backend) {
         .await;
     let mut narrow_browser = Browser::new(&server);
     narrow_browser.sign_in(&narrow).await;
+    let start = narrow_browser.get("/console/tokens").await;
+    assert!(
+        !start.body.contains("href=\"/console/webhooks\""),
+        "no link to a page the token can't open"
+    );
     let page = narrow_browser.get("/console/webhooks").await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(page.body.contains("webhooks:read"), "{}", page.body);
@@ -996,7 +1001,15 @@ async fn delivery_pages_go_back_by_keyset_and_count_what_matches(backend: Backen
         .next()
         .unwrap()
         .replace("&amp;", "&");
+    assert!(
+        first.body.contains("hx-trigger=\"every 5s\""),
+        "the newest page refreshes itself"
+    );
     let second = browser.get(&older_href).await;
+    assert!(
+        !second.body.contains("every 5s"),
+        "an older page stays still"
+    );
     assert!(
         second.body.contains("5 shown · 30 match"),
         "{}",

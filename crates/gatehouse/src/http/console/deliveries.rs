@@ -279,8 +279,13 @@ fn results(
     } else {
         total.to_string()
     };
+    // The newest page refreshes itself every 5 s (htmx), so a delivery is seen to appear and
+    // succeed; older pages stay still.
+    let newest = params.before.as_deref().is_none_or(str::is_empty);
+    let refresh = newest.then(|| link(None));
     html! {
-        div #results {
+        div #results hx-get=[refresh.as_deref()] hx-trigger=[newest.then_some("every 5s")]
+            hx-select="#results" hx-swap="outerHTML" {
             @if deliveries.is_empty() {
                 p.muted { "No deliveries match." }
             } @else {

@@ -7,6 +7,7 @@ use maud::{DOCTYPE, Markup, html};
 use super::assets;
 use super::form::CSRF_FIELD;
 use super::session::Session;
+use crate::auth::{Access, Resource, Scope};
 use crate::store::{ListQuery, SortDirection, SortField};
 
 /// The sections of the navigation, to mark the current one.
@@ -21,27 +22,52 @@ pub enum Section {
     Notifications,
 }
 
-/// Every section but the first is for account and directory administrators only (spec: Roles);
-/// others don't see links they could only be refused at. The pages check again regardless.
-const SECTIONS: [(Section, &str, &str); 7] = [
-    (Section::Tokens, "/console/tokens", "Personal access tokens"),
-    (Section::ScimUsers, "/console/scim/users", "SCIM users"),
-    (Section::ScimGroups, "/console/scim/groups", "SCIM groups"),
-    (Section::Webhooks, "/console/webhooks", "Webhooks"),
+/// The console's sections, and the scope each one's page reads with. A section shows in the
+/// navigation only when the session may open it — the token carries the scope and the
+/// person's roles permit it (spec: Roles) — so no link leads to a refusal. The pages check
+/// again regardless.
+const SECTIONS: [(Section, &str, &str, Resource); 7] = [
+    (
+        Section::Tokens,
+        "/console/tokens",
+        "Personal access tokens",
+        Resource::PersonalAccessTokens,
+    ),
+    (
+        Section::ScimUsers,
+        "/console/scim/users",
+        "SCIM users",
+        Resource::Scim,
+    ),
+    (
+        Section::ScimGroups,
+        "/console/scim/groups",
+        "SCIM groups",
+        Resource::Scim,
+    ),
+    (
+        Section::Webhooks,
+        "/console/webhooks",
+        "Webhooks",
+        Resource::Webhooks,
+    ),
     (
         Section::Policies,
         "/console/webhook-policies",
         "Webhook policies",
+        Resource::WebhookPolicies,
     ),
     (
         Section::Deliveries,
         "/console/deliveries",
         "Webhook deliveries",
+        Resource::WebhookDeliveries,
     ),
     (
         Section::Notifications,
         "/console/notifications",
         "Notifications",
+        Resource::Webhooks,
     ),
 ];
 
@@ -86,15 +112,15 @@ pub fn page(
                 }
                 nav aria-label="Console" {
                     ul {
-                        @for (section, href, label) in SECTIONS.iter().copied().filter(|(section, _, _)| {
-                            *section == Section::Tokens || session.is_administrator()
-                        }) {
+                        @for (section, href, label, resource) in SECTIONS {
+                            @if section == current || session.principal.require(Scope { resource, access: Access::Read }).is_ok() {
                             li {
                                 @if section == current {
                                     a href=(href) aria-current="page" { (label) }
                                 } @else {
                                     a href=(href) { (label) }
                                 }
+                            }
                             }
                         }
                     }
