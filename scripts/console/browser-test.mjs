@@ -272,6 +272,11 @@ async function pageBasics(name, { signedIn = true } = {}) {
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
 page = await context.newPage();
+// Script errors and Content-Security-Policy refusals (Chromium reports both as console errors):
+// htmx and our script must run under the console's strict CSP.
+const browserErrors = [];
+page.on('console', (message) => { if (message.type() === 'error') browserErrors.push(message.text()); });
+page.on('pageerror', (error) => browserErrors.push(String(error)));
 page.setDefaultTimeout(10000);
 page.setDefaultNavigationTimeout(15000);
 
@@ -793,6 +798,12 @@ try {
     });
   }
 
+  await check('no script error or CSP refusal in the browser (htmx loaded under the CSP)', async () => {
+    const htmxLoaded = await page.evaluate(() => typeof window.htmx === 'object');
+    assert(htmxLoaded, 'window.htmx is missing: the embedded htmx did not load');
+    const relevant = browserErrors.filter((text) => !/status of 4\d\d/.test(text)); // 403/404 pages are tested on purpose
+    assert(relevant.length === 0, relevant.join(' | '));
+  });
   await check('every screenshot was written in this run', async () => {
     const missing = SCREENSHOTS.filter((name) => !shotsTaken.has(name));
     assert(missing.length === 0, `missing: ${missing.join(', ')}`);
