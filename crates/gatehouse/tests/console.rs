@@ -1040,6 +1040,83 @@ async fn delivery_pages_go_back_by_keyset_and_count_what_matches(backend: Backen
     assert!(malformed.body.contains("That page link is malformed"));
 }
 
+async fn a_webhook_signing_secret_rotates_and_failed_deliveries_are_redelivered_from_its_page(
+    backend: Backend,
+) {
+    let (server, token) = admin_server(backend, false).await;
+    let webhook = json_of(
+        server
+            .post("/v1/webhooks", &token)
+            .json(&json!({"event": "person.create", "uri": "http://127.0.0.1:9/hook"})),
+    )
+    .await;
+    let old = webhook["signing_secret"].as_str().unwrap().to_owned();
+    let path = format!("/console/webhooks/{}", webhook["id"].as_str().unwrap());
+    let mut browser = Browser::new(&server);
+    browser.sign_in(&token).await;
+
+    let rotated = browser
+        .submit(
+            &path,
+            &format!("{path}/signing-secret/rotate"),
+            &[("overlap_seconds", "0")],
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    let new = rotated.text_of("new-secret").expect("the new secret, once");
+    assert!(new.starts_with("whsec_") && new != old);
+    let live = server
+        .get(
+            &format!(
+                "/v1/webhooks/{}/signing_secret",
+                webhook["id"].as_str().unwrap()
+            ),
+            &token,
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(live.contains(&new), "{live}");
+    assert!(
+        !browser.get(&path).await.body.contains(&new),
+        "shown once only"
+    );
+
+    let redelivered = browser
+        .submit(
+            &path,
+            &format!("{path}/redeliver-failed"),
+            &[("since_hours", "24")],
+        )
+        .await;
+    assert_eq!(redelivered.status, StatusCode::SEE_OTHER);
+    assert!(
+        redelivered
+            .location()
+            .ends_with("?done=redelivered&count=0"),
+        "{}",
+        redelivered.location()
+    );
+    assert!(
+        browser
+            .get(redelivered.location())
+            .await
+            .body
+            .contains("0 failed deliveries queued again")
+    );
+    let refused = browser
+        .submit(
+            &path,
+            &format!("{path}/redeliver-failed"),
+            &[("since_hours", "9999")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
 both_backends!(
     sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_the_session,
     sessions_end_when_idle_too_long_at_twelve_hours_or_when_the_token_is_revoked,
@@ -1050,4 +1127,5 @@ both_backends!(
     webhook_policy_delivery_and_redelivery_through_the_console,
     a_signed_verification_message_never_shows_its_callback,
     delivery_pages_go_back_by_keyset_and_count_what_matches,
+    a_webhook_signing_secret_rotates_and_failed_deliveries_are_redelivered_from_its_page,
 );

@@ -20,7 +20,8 @@ use super::session::Session;
 use crate::domain::{Account, CATALOG, Webhook, WebhookId};
 use crate::http::AppState;
 use crate::service::{
-    NewWebhook, ServiceError, WebhookChanges, WebhookPolicyView, WebhookState, WebhookView,
+    MAX_SECRET_OVERLAP_SECONDS, NewWebhook, ServiceError, WebhookChanges, WebhookPolicyView,
+    WebhookState, WebhookView,
 };
 use crate::store::{ListQuery, SortDirection, SortField, WebhookFilter};
 
@@ -36,6 +37,14 @@ pub fn router() -> Router<AppState> {
             post(resend_verification),
         )
         .route("/console/webhooks/{id}/delete", post(delete))
+        .route(
+            "/console/webhooks/{id}/redeliver-failed",
+            post(redeliver_failed),
+        )
+        .route(
+            "/console/webhooks/{id}/signing-secret/rotate",
+            post(rotate_signing_secret),
+        )
 }
 
 pub fn state_badge(state: WebhookState) -> Markup {
@@ -343,6 +352,8 @@ async fn create(State(state): State<AppState>, form: Submitted) -> PageResult<Re
 #[derive(Deserialize)]
 struct DetailParams {
     done: Option<String>,
+    /// How many deliveries "redeliver failed" queued.
+    count: Option<u64>,
 }
 
 async fn detail(
@@ -357,10 +368,18 @@ async fn detail(
         .services
         .webhook(&account, Some(&session.principal), id)
         .await?;
+    let redelivered;
     let flash = match params.done.as_deref() {
         Some("saved") => Some("Changes saved."),
         Some("verification") => {
             Some("A new verification message is on its way; the previous callback no longer works.")
+        }
+        Some("redelivered") => {
+            redelivered = format!(
+                "{} failed deliveries queued again, each as a new delivery.",
+                params.count.unwrap_or(0)
+            );
+            Some(redelivered.as_str())
         }
         _ => None,
     };
@@ -425,6 +444,32 @@ async fn detail_page(
                     button.secondary type="submit" { "Send verification again" }
                 }
             }
+        }
+        div.actions {
+            form method="post" action={ (path) "/redeliver-failed" } {
+                (csrf(session))
+                label.inline for="redeliver-since" {
+                    "Redeliver what failed in the last"
+                    select #redeliver-since name="since_hours" {
+                        option value="1" { "hour" }
+                        option value="24" selected { "24 hours" }
+                        option value="168" { "7 days" }
+                        option value="720" { "30 days" }
+                    }
+                }
+                button.secondary type="submit" { "Redeliver failed" }
+            }
+            form method="post" action={ (path) "/signing-secret/rotate" } {
+                (csrf(session))
+                label.inline for="secret-overlap" {
+                    "Old secret keeps signing for (seconds)"
+                    input #secret-overlap type="number" name="overlap_seconds" min="0"
+                        max=(MAX_SECRET_OVERLAP_SECONDS) value="86400";
+                }
+                button.secondary type="submit" { "Rotate signing secret" }
+            }
+        }
+        div.actions {
             details.danger-zone {
                 summary { "Delete webhook…" }
                 form method="post" action={ (path) "/delete" } {
@@ -523,4 +568,80 @@ async fn delete(
         .delete_webhook(&account, Some(&form.session.principal), id)
         .await?;
     Ok(Redirect::to("/console/webhooks?done=deleted").into_response())
+}
+
+/// Queues again every failed delivery of the webhook from the chosen period (after the
+/// receiving integration was fixed), each as a new delivery.
+async fn redeliver_failed(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Submitted,
+) -> PageResult<Response> {
+    let id = WebhookId(parse_id(&id, "Webhook")?);
+    let hours = match form.fields.get("since_hours").map(str::parse::<i64>) {
+        None => 24,
+        Some(Ok(hours)) if (1..=24 * 30).contains(&hours) => hours,
+        Some(_) => {
+            return Err(PageError::from(ServiceError::invalid(vec![
+                "since_hours must be a whole number of hours from 1 to 720".to_owned(),
+            ])));
+        }
+    };
+    let account = form.session.account(&state).await?;
+    let since = state.services.clock.now() - chrono::Duration::hours(hours);
+    let count = state
+        .services
+        .redeliver_failed(&account, Some(&form.session.principal), id, since)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/console/webhooks/{}?done=redelivered&count={count}",
+        id.0
+    ))
+    .into_response())
+}
+
+/// A new Standard Webhooks secret, shown once; the old one signs along during the overlap.
+async fn rotate_signing_secret(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Submitted,
+) -> PageResult<Response> {
+    let Submitted { session, fields } = form;
+    let id = WebhookId(parse_id(&id, "Webhook")?);
+    let overlap = fields
+        .get("overlap_seconds")
+        .map(|raw| {
+            raw.parse::<i64>().map_err(|_| {
+                PageError::from(ServiceError::invalid(vec![format!(
+                    "overlap_seconds must be a whole number from 0 to {MAX_SECRET_OVERLAP_SECONDS}"
+                )]))
+            })
+        })
+        .transpose()?;
+    let account = session.account(&state).await?;
+    let rotated = state
+        .services
+        .rotate_webhook_secret(&account, Some(&session.principal), id, overlap)
+        .await?;
+    let content = html! {
+        h1 { "Signing secret rotated" }
+        (one_time_secret(
+            "The webhook's new Standard Webhooks signing secret:",
+            &rotated.secret.signing_secret,
+            "Copy it now: it is shown only once here. Administrators can read the live secrets through the REST API.",
+        ))
+        p {
+            "Until " (when(rotated.previous_expires_at)) " every message carries a signature with the old secret too, "
+            "so receivers can switch without a failed check."
+        }
+        p { a href={ "/console/webhooks/" (id.0) } { "Back to the webhook" } }
+    };
+    Ok(layout::page(
+        "Signing secret rotated",
+        &session,
+        Section::Webhooks,
+        None,
+        content,
+    )
+    .into_response())
 }
