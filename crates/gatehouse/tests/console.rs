@@ -551,6 +551,18 @@ async fn role_rules_are_those_of_the_api(backend: Backend) {
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(page.body.contains("webhooks:read"), "{}", page.body);
 
+    // Deliveries need their own scope only: without webhooks:read the list still opens, the
+    // webhook picker empty and webhooks named by id.
+    let deliveries_only = server
+        .token(&acme, &ada, &["webhook_deliveries:read"])
+        .await;
+    let mut deliveries_browser = Browser::new(&server);
+    deliveries_browser.sign_in(&deliveries_only).await;
+    assert_eq!(
+        deliveries_browser.get("/console/deliveries").await.status,
+        StatusCode::OK
+    );
+
     // Another account's administrator finds nothing of acme's.
     let created = server
         .post("/v1/webhooks", &admin_token)

@@ -69,6 +69,15 @@ const DELIVERY_COLUMNS: &str = "id, account_id, webhook_id, event_id, event, sta
      next_attempt_at, request_body, response_status, duration_ms, error, redelivery_of_id, \
      redelivered_by_id, sent_at, created_at, updated_at";
 
+/// `DELIVERY_COLUMNS` of the deliveries aliased `d`.
+fn delivery_columns() -> String {
+    DELIVERY_COLUMNS
+        .split(", ")
+        .map(|column| format!("d.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Why a parked delivery waits (aliases `d` delivery, `w` webhook, `p` its policy), as
 /// `WaitingReason::as_str` spells it; NULL when it does not wait.
 const WAITING_ON: &str = "CASE WHEN d.status = 'pending' AND d.next_attempt_at IS NULL THEN \
@@ -539,11 +548,7 @@ async fn deliveries(
     query: &ListQuery,
 ) -> StoreResult<Listing<Delivery>> {
     let (conditions, binds) = delivery_conditions(filter);
-    let columns = DELIVERY_COLUMNS
-        .split(", ")
-        .map(|column| format!("d.{column}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let columns = delivery_columns();
     let limit_placeholder = binds.len() + 2;
     let sql = format!(
         "SELECT {columns}, {WAITING_ON} FROM webhook_deliveries d {WAITING_JOINS} WHERE {conditions} ORDER BY {} \
@@ -593,11 +598,7 @@ async fn delivery_page(
             first + 2
         ));
     }
-    let columns = DELIVERY_COLUMNS
-        .split(", ")
-        .map(|column| format!("d.{column}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let columns = delivery_columns();
     // The page is chosen from the deliveries alone (one index range), then joined for
     // `waiting_on`: the join can't make the planner read more than the page.
     let sql = format!(
@@ -635,7 +636,7 @@ async fn count_deliveries(pool: &Pool<Db>, account: &AccountId, filter: &Deliver
 async fn delivery(pool: &Pool<Db>, account: &AccountId, id: DeliveryId) -> StoreResult<Option<Delivery>> {
     let row: Option<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {}, {WAITING_ON} FROM webhook_deliveries d {WAITING_JOINS} WHERE d.account_id = $1 AND d.id = $2",
-        DELIVERY_COLUMNS.split(", ").map(|column| format!("d.{}", column.trim())).collect::<Vec<_>>().join(", ")
+        delivery_columns()
     )))
     .bind(account.as_str())
     .bind(id.0)

@@ -17,13 +17,13 @@ use super::error::{PageResult, parse_id};
 use super::form::Submitted;
 use super::layout::{self, Section, badge, csrf, pretty_json, table_wrap, when, when_or};
 use super::session::Session;
+use super::webhooks::webhook_choices;
 use crate::domain::{
-    Account, Delivery, DeliveryAttempt, DeliveryId, DeliveryStatus, VERIFY_EVENT, Webhook,
-    WebhookId,
+    Delivery, DeliveryAttempt, DeliveryId, DeliveryStatus, VERIFY_EVENT, Webhook, WebhookId,
 };
 use crate::http::AppState;
 use crate::service::DeliveryView;
-use crate::store::{DeliveryFilter, ListQuery, SortDirection, SortField, WebhookFilter};
+use crate::store::DeliveryFilter;
 
 pub const PER_PAGE: u32 = 25;
 
@@ -138,29 +138,6 @@ impl ListParams {
     }
 }
 
-/// The account's webhooks (first 100 by name): names for the list, choices for the filter.
-async fn webhooks(
-    state: &AppState,
-    session: &Session,
-    account: &Account,
-) -> PageResult<Vec<Webhook>> {
-    let query = ListQuery {
-        offset: 0,
-        limit: 100,
-        sort: vec![(SortField::Name, SortDirection::Ascending)],
-    };
-    Ok(state
-        .services
-        .webhooks(
-            account,
-            Some(&session.principal),
-            WebhookFilter::default(),
-            &query,
-        )
-        .await?
-        .items)
-}
-
 fn filters(params: &ListParams, webhooks: &[Webhook]) -> Markup {
     let chosen = params.webhook_id.as_deref().unwrap_or("");
     let status = params.status.as_deref().unwrap_or("");
@@ -210,7 +187,7 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> PageResult<Response> {
     let account = session.account(&state).await?;
-    let webhooks = webhooks(&state, &session, &account).await?;
+    let webhooks = webhook_choices(&state, &session, &account).await;
     let wanted = params
         .filter()
         .and_then(|filter| Ok((filter, parse_cursor(params.before.as_deref())?)));

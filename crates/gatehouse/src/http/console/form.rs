@@ -10,6 +10,7 @@ use subtle::ConstantTimeEq;
 use super::error::PageError;
 use super::session::Session;
 use crate::http::AppState;
+use crate::service::ServiceError;
 
 /// The largest form body accepted.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -46,6 +47,21 @@ impl Fields {
             .map(|(_, value)| value.trim())
             .filter(|value| !value.is_empty())
             .collect()
+    }
+
+    /// A whole number typed in `name`, if any; anything else is refused with `problem` (the
+    /// service checks the range, so its message stays the one source of the limits).
+    pub fn number<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        problem: impl FnOnce() -> String,
+    ) -> Result<Option<T>, PageError> {
+        self.get(name)
+            .map(|raw| {
+                raw.parse::<T>()
+                    .map_err(|_| PageError::from(ServiceError::invalid(vec![problem()])))
+            })
+            .transpose()
     }
 
     /// Whether a checkbox was ticked.

@@ -223,6 +223,18 @@ pub fn newest_first(page: u64, per_page: u32) -> ListQuery {
     }
 }
 
+/// How many records a picker (a select, a list of checkboxes) offers at most.
+pub const PICKER_LIMIT: u32 = 100;
+
+/// The first `PICKER_LIMIT` records by name, for a picker.
+pub fn first_by_name() -> ListQuery {
+    ListQuery {
+        offset: 0,
+        limit: PICKER_LIMIT,
+        sort: vec![(SortField::Name, SortDirection::Ascending)],
+    }
+}
+
 /// `?page=` and `?done=` (which action just succeeded, for its flash message).
 #[derive(serde::Deserialize)]
 pub struct PageParams {

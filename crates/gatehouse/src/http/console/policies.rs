@@ -19,15 +19,15 @@ use super::layout::{
 };
 use super::layout::{PageParams, newest_first};
 use super::session::Session;
+use super::webhooks::webhook_choices;
 use crate::delivery::signing::{ClaimExpiry, JwtAlgorithm};
 use crate::domain::{Account, JwtFormat, Webhook, WebhookPolicyId};
 use crate::http::AppState;
 use crate::service::{
     CreatedPolicyKey, DEFAULT_CLAIM_EXPIRES_IN_MINUTES, DEFAULT_KEY_OVERLAP_SECONDS,
-    MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy, ServiceError, WebhookPolicyChanges,
-    WebhookPolicyView,
+    MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy, WebhookPolicyChanges, WebhookPolicyView,
 };
-use crate::store::{ListQuery, SortDirection, SortField, WebhookFilter};
+use crate::store::WebhookFilter;
 
 pub const PER_PAGE: u32 = 25;
 
@@ -105,26 +105,6 @@ async fn list(
         content,
     )
     .into_response())
-}
-
-/// The account's webhooks to link (the first 100 by name), or none when the token can't read them.
-async fn webhooks(state: &AppState, session: &Session, account: &Account) -> Vec<Webhook> {
-    let query = ListQuery {
-        offset: 0,
-        limit: 100,
-        sort: vec![(SortField::Name, SortDirection::Ascending)],
-    };
-    state
-        .services
-        .webhooks(
-            account,
-            Some(&session.principal),
-            WebhookFilter::default(),
-            &query,
-        )
-        .await
-        .map(|listing| listing.items)
-        .unwrap_or_default()
 }
 
 struct FormValues {
@@ -243,7 +223,7 @@ fn policy_form(
 
 async fn new_form(State(state): State<AppState>, session: Session) -> PageResult<Response> {
     let account = session.account(&state).await?;
-    let webhooks = webhooks(&state, &session, &account).await;
+    let webhooks = webhook_choices(&state, &session, &account).await;
     let content = html! {
         p { a href="/console/webhook-policies" { "← Webhook policies" } }
         h1 { "New webhook policy" }
@@ -261,17 +241,9 @@ async fn new_form(State(state): State<AppState>, session: Session) -> PageResult
 }
 
 fn parse_minutes(fields: &Fields) -> Result<Option<i64>, PageError> {
-    fields
-        .get("jwt_claim_expires_in")
-        .map(|raw| {
-            raw.parse::<i64>().map_err(|_| {
-                PageError::from(ServiceError::invalid(vec![
-                    "jwt_claim_expires_in must be a whole number of minutes from 1 to 1440"
-                        .to_owned(),
-                ]))
-            })
-        })
-        .transpose()
+    fields.number("jwt_claim_expires_in", || {
+        "jwt_claim_expires_in must be a whole number of minutes from 1 to 1440".to_owned()
+    })
 }
 
 fn linked_ids(fields: &Fields) -> Result<Vec<Uuid>, PageError> {
@@ -361,7 +333,7 @@ async fn create(State(state): State<AppState>, form: Submitted) -> PageResult<Re
                 StatusCode::UNPROCESSABLE_ENTITY | StatusCode::NOT_FOUND | StatusCode::CONFLICT
             ) =>
         {
-            let webhooks = webhooks(&state, &session, &account).await;
+            let webhooks = webhook_choices(&state, &session, &account).await;
             let content = html! {
                 p { a href="/console/webhook-policies" { "← Webhook policies" } }
                 h1 { "New webhook policy" }
@@ -421,7 +393,7 @@ async fn detail_page(
     values: &FormValues,
     error: Option<&PageError>,
 ) -> Markup {
-    let webhooks = webhooks(state, session, account).await;
+    let webhooks = webhook_choices(state, session, account).await;
     let now = state.services.clock.now();
     let path = format!("/console/webhook-policies/{}", policy.id);
     html! {
@@ -546,16 +518,9 @@ async fn rotate(
     let Submitted { session, fields } = form;
     let id = WebhookPolicyId(parse_id(&id, "Webhook policy")?);
     let account = session.account(&state).await?;
-    let overlap = fields
-        .get("overlap_seconds")
-        .map(|raw| {
-            raw.parse::<i64>().map_err(|_| {
-                PageError::from(ServiceError::invalid(vec![format!(
-                    "overlap_seconds must be a whole number from 0 to {MAX_KEY_OVERLAP_SECONDS}"
-                )]))
-            })
-        })
-        .transpose()?;
+    let overlap = fields.number("overlap_seconds", || {
+        format!("overlap_seconds must be a whole number from 0 to {MAX_KEY_OVERLAP_SECONDS}")
+    })?;
     let key = state
         .services
         .rotate_webhook_policy(&account, Some(&session.principal), id, overlap)

@@ -47,13 +47,13 @@ pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// A `Set-Cookie` value for the console: HttpOnly, SameSite=Strict, `Secure` when the public
 /// URL is https. `max_age_secs` 0 deletes the cookie.
 pub fn set_cookie(
-    state: &AppState,
+    base_url: &str,
     name: &str,
     value: &str,
     path: &str,
     max_age_secs: i64,
 ) -> String {
-    let secure = if state.base_url.starts_with("https://") {
+    let secure = if base_url.starts_with("https://") {
         "; Secure"
     } else {
         ""
@@ -65,7 +65,7 @@ pub fn set_cookie(
 
 pub fn session_cookie_header(state: &AppState, cookie: &ConsoleSessionCookie) -> String {
     set_cookie(
-        state,
+        &state.base_url,
         SESSION_COOKIE,
         cookie.expose(),
         "/console",
@@ -74,7 +74,7 @@ pub fn session_cookie_header(state: &AppState, cookie: &ConsoleSessionCookie) ->
 }
 
 pub fn clear_session_cookie_header(state: &AppState) -> String {
-    set_cookie(state, SESSION_COOKIE, "", "/console", 0)
+    set_cookie(&state.base_url, SESSION_COOKIE, "", "/console", 0)
 }
 
 impl FromRequestParts<AppState> for Session {
@@ -168,6 +168,24 @@ mod tests {
         assert_eq!(safe_next(Some("/console/sign-out")), "/console/tokens");
         assert_eq!(safe_next(Some("/v1/me")), "/console/tokens");
         assert_eq!(safe_next(None), "/console/tokens");
+    }
+
+    #[test]
+    fn cookies_are_secure_exactly_behind_https() {
+        let plain = set_cookie("http://127.0.0.1:8080", SESSION_COOKIE, "v", "/console", 60);
+        assert_eq!(
+            plain,
+            "gatehouse_session=v; Path=/console; HttpOnly; SameSite=Strict; Max-Age=60"
+        );
+        let tls = set_cookie(
+            "https://gatehouse.example",
+            SESSION_COOKIE,
+            "v",
+            "/console",
+            60,
+        );
+        assert!(tls.ends_with("; Secure"), "{tls}");
+        assert!(tls.contains("HttpOnly; SameSite=Strict"), "{tls}");
     }
 
     #[test]

@@ -65,7 +65,13 @@ fn form_page(
         "Sign in",
         form_markup(next, notice, error, &guard.csrf_token()),
     );
-    let cookie = set_cookie(state, SIGN_IN_COOKIE, guard.expose(), SIGN_IN_PATH, 3600);
+    let cookie = set_cookie(
+        &state.base_url,
+        SIGN_IN_COOKIE,
+        guard.expose(),
+        SIGN_IN_PATH,
+        3600,
+    );
     Ok((status, [(header::SET_COOKIE, cookie)], body).into_response())
 }
 
@@ -120,7 +126,7 @@ async fn sign_in(State(state): State<AppState>, request: Request) -> Result<Resp
             let headers = response.headers_mut();
             for value in [
                 session_cookie_header(&state, &cookie),
-                set_cookie(&state, SIGN_IN_COOKIE, "", SIGN_IN_PATH, 0),
+                set_cookie(&state.base_url, SIGN_IN_COOKIE, "", SIGN_IN_PATH, 0),
             ] {
                 if let Ok(value) = value.parse() {
                     headers.append(header::SET_COOKIE, value);

@@ -191,17 +191,13 @@ fn create_form(session: &Session, form: &Fields, error: Option<&PageError>) -> M
 
 async fn create(State(state): State<AppState>, form: Submitted) -> PageResult<Response> {
     let Submitted { session, fields } = form;
-    let new = match new_token(&fields) {
-        Ok(new) => Ok(new),
-        Err(problem) => Err(PageError::from(ServiceError::invalid(vec![problem]))),
-    };
-    let created = match new {
+    let created = match new_token(&fields) {
         Ok(new) => state
             .services
             .create_own_token(&session.principal, new)
             .await
             .map_err(PageError::from),
-        Err(error) => Err(error),
+        Err(problem) => Err(PageError::from(ServiceError::invalid(vec![problem]))),
     };
     match created {
         Ok(created) => {

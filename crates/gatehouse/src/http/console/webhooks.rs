@@ -15,7 +15,7 @@ use super::form::{Fields, Submitted};
 use super::layout::{
     self, Section, badge, csrf, one_time_secret, page_number, pager, table_wrap, when, when_or,
 };
-use super::layout::{PageParams, newest_first};
+use super::layout::{PageParams, first_by_name, newest_first};
 use super::session::Session;
 use crate::domain::{Account, CATALOG, Webhook, WebhookId};
 use crate::http::AppState;
@@ -23,7 +23,7 @@ use crate::service::{
     MAX_SECRET_OVERLAP_SECONDS, NewWebhook, ServiceError, WebhookChanges, WebhookPolicyView,
     WebhookState, WebhookView,
 };
-use crate::store::{ListQuery, SortDirection, SortField, WebhookFilter};
+use crate::store::WebhookFilter;
 
 pub const PER_PAGE: u32 = 25;
 
@@ -114,11 +114,7 @@ async fn policies(
     session: &Session,
     account: &Account,
 ) -> Vec<WebhookPolicyView> {
-    let query = ListQuery {
-        offset: 0,
-        limit: 100,
-        sort: vec![(SortField::Name, SortDirection::Ascending)],
-    };
+    let query = first_by_name();
     state
         .services
         .webhook_policies(
@@ -263,16 +259,9 @@ async fn new_form(State(state): State<AppState>, session: Session) -> PageResult
 }
 
 fn parse_rate_limit(fields: &Fields) -> Result<Option<u32>, PageError> {
-    fields
-        .get("rate_limit_per_second")
-        .map(|raw| {
-            raw.parse::<u32>().map_err(|_| {
-                PageError::from(ServiceError::invalid(vec![
-                    "rate_limit_per_second must be a whole number from 1 to 10000".to_owned(),
-                ]))
-            })
-        })
-        .transpose()
+    fields.number("rate_limit_per_second", || {
+        "rate_limit_per_second must be a whole number from 1 to 10000".to_owned()
+    })
 }
 
 fn parse_policy(fields: &Fields) -> Result<Option<Uuid>, PageError> {
@@ -578,15 +567,14 @@ async fn redeliver_failed(
     form: Submitted,
 ) -> PageResult<Response> {
     let id = WebhookId(parse_id(&id, "Webhook")?);
-    let hours = match form.fields.get("since_hours").map(str::parse::<i64>) {
-        None => 24,
-        Some(Ok(hours)) if (1..=24 * 30).contains(&hours) => hours,
-        Some(_) => {
-            return Err(PageError::from(ServiceError::invalid(vec![
-                "since_hours must be a whole number of hours from 1 to 720".to_owned(),
-            ])));
-        }
-    };
+    let problem = || "since_hours must be a whole number of hours from 1 to 720".to_owned();
+    let hours = form
+        .fields
+        .number::<i64>("since_hours", problem)?
+        .unwrap_or(24);
+    if !(1..=24 * 30).contains(&hours) {
+        return Err(PageError::from(ServiceError::invalid(vec![problem()])));
+    }
     let account = form.session.account(&state).await?;
     let since = state.services.clock.now() - chrono::Duration::hours(hours);
     let count = state
@@ -608,16 +596,9 @@ async fn rotate_signing_secret(
 ) -> PageResult<Response> {
     let Submitted { session, fields } = form;
     let id = WebhookId(parse_id(&id, "Webhook")?);
-    let overlap = fields
-        .get("overlap_seconds")
-        .map(|raw| {
-            raw.parse::<i64>().map_err(|_| {
-                PageError::from(ServiceError::invalid(vec![format!(
-                    "overlap_seconds must be a whole number from 0 to {MAX_SECRET_OVERLAP_SECONDS}"
-                )]))
-            })
-        })
-        .transpose()?;
+    let overlap = fields.number("overlap_seconds", || {
+        format!("overlap_seconds must be a whole number from 0 to {MAX_SECRET_OVERLAP_SECONDS}")
+    })?;
     let account = session.account(&state).await?;
     let rotated = state
         .services
@@ -644,4 +625,24 @@ async fn rotate_signing_secret(
         content,
     )
     .into_response())
+}
+
+/// The account's webhooks to pick from (the first 100 by name; none when the token can't
+/// read webhooks: a picker then offers nothing and a list shows webhook ids).
+pub(super) async fn webhook_choices(
+    state: &AppState,
+    session: &Session,
+    account: &Account,
+) -> Vec<Webhook> {
+    state
+        .services
+        .webhooks(
+            account,
+            Some(&session.principal),
+            WebhookFilter::default(),
+            &first_by_name(),
+        )
+        .await
+        .map(|listing| listing.items)
+        .unwrap_or_default()
 }
