@@ -127,7 +127,7 @@ pub fn signing_key_at(keys: &[PolicyKey], now: DateTime<Utc>) -> Option<&PolicyK
 
 #[cfg(test)]
 mod tests {
-    use chrono::Duration;
+    use chrono::{Duration, TimeZone};
 
     use super::*;
 
@@ -168,9 +168,36 @@ mod tests {
 
     #[test]
     fn debug_never_shows_sealed_material() {
-        let mut record = key("k", Utc::now());
-        record.sealed = b"SEALED-BYTES".to_vec();
-        assert!(!format!("{record:?}").contains("83"));
-        assert!(!format!("{record:?}").contains("SEALED"));
+        // A fixed clock: the text must not depend on when the test runs.
+        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let sealed = b"SEALED-BYTES".to_vec();
+        // How the bytes would look if a field leaked them: `[83, 69, 65, …]`, hex or text.
+        let renderings = [
+            format!("{sealed:?}"),
+            sealed
+                .iter()
+                .map(u8::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            hex::encode(&sealed),
+            "SEALED".to_owned(),
+        ];
+        let mut policy_key = key("k", at);
+        policy_key.sealed = sealed.clone();
+        let secret = WebhookSecretRecord {
+            id: Uuid::nil(),
+            webhook_id: WebhookId(Uuid::nil()),
+            sealed,
+            created_at: at,
+            expires_at: Some(at),
+        };
+        for text in [format!("{policy_key:?}"), format!("{secret:?}")] {
+            for rendering in &renderings {
+                assert!(
+                    !text.contains(rendering.as_str()),
+                    "{text} shows {rendering}"
+                );
+            }
+        }
     }
 }
