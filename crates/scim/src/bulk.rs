@@ -90,9 +90,7 @@ pub fn parse_bulk_request(body: &[u8], limits: &BulkLimits) -> Result<BulkReques
             limits.max_payload_bytes
         )));
     }
-    let value: Value = serde_json::from_slice(body).map_err(|error| {
-        ScimError::invalid_syntax(format!("the bulk request is not valid JSON: {error}"))
-    })?;
+    let value = crate::json::parse_body(body)?;
     let Value::Object(object) = value else {
         return Err(ScimError::invalid_syntax("a BulkRequest is a JSON object"));
     };

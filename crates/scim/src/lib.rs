@@ -6,6 +6,7 @@
 pub mod bulk;
 pub mod error;
 pub mod filter;
+pub mod json;
 pub mod patch;
 pub mod path;
 pub mod projection;

@@ -1,11 +1,15 @@
 //! What SCIM requests say besides their body: list parameters from the query string or a
 //! `.search` body (RFC 7644 §3.4.2, §3.4.3), `attributes`/`excludedAttributes` (§3.4.2.5),
-//! `If-Match` versions (§3.14) and the resource id in the path, each checked into a SCIM error.
+//! `If-Match` versions (§3.14) and the resource id in the path, each checked into a SCIM error;
+//! and the body's media type and JSON, read as strictly as REST reads its own.
 
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, header};
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use scim::error::ScimError;
 use scim::projection::AttributeSelection;
 use scim::schema::{
@@ -14,7 +18,7 @@ use scim::schema::{
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::response::ScimFailure;
+use super::response::{SCIM_MEDIA_TYPE, ScimFailure};
 use crate::service::scim::{Members, ScimListQuery, SortOrder};
 
 /// The resource types a selection can apply to, with their core and extension schemas.
@@ -147,12 +151,41 @@ impl ProjectionParameters {
     }
 }
 
+/// A request that carries a body (POST, PUT, PATCH) must say it is JSON: `application/scim+json`
+/// (RFC 7644 §3.1) or `application/json`, as REST requires `application/json`. Anything else —
+/// a form, text, no `Content-Type` at all — is 415 before the body is read, so a browser form
+/// posted across sites can never reach a SCIM endpoint.
+pub(super) async fn require_json_media_type(request: Request, next: Next) -> Response {
+    if !matches!(
+        *request.method(),
+        Method::POST | Method::PUT | Method::PATCH
+    ) {
+        return next.run(request).await;
+    }
+    let media_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.split(';').next().unwrap_or_default().trim());
+    match media_type {
+        Some(media_type)
+            if media_type.eq_ignore_ascii_case(SCIM_MEDIA_TYPE)
+                || media_type.eq_ignore_ascii_case("application/json") =>
+        {
+            next.run(request).await
+        }
+        _ => ScimFailure::from(ScimError::new(
+            415,
+            None,
+            format!("send the body as {SCIM_MEDIA_TYPE} (or application/json)"),
+        ))
+        .into_response(),
+    }
+}
+
+/// A request body as JSON; a member named twice in one object is `400 invalidSyntax`.
 pub(super) fn json_body(body: &Bytes) -> Result<Value, ScimFailure> {
-    serde_json::from_slice(body).map_err(|error| {
-        ScimFailure::from(ScimError::invalid_syntax(format!(
-            "the body is not valid JSON: {error}"
-        )))
-    })
+    Ok(scim::json::parse_body(body)?)
 }
 
 pub(super) fn id_of(parameters: &HashMap<String, String>) -> &str {
