@@ -9,6 +9,7 @@ mod health;
 pub mod metrics;
 pub mod pagination;
 pub mod rate_limit;
+pub mod request_log;
 mod scim;
 mod service_error;
 
@@ -16,8 +17,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::{HeaderValue, header};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::service::Services;
@@ -68,8 +71,20 @@ pub fn router(state: AppState) -> Router {
         .fallback(api::not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn(metrics::track_http_metrics))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_log::request_span))
         .layer(CatchPanicLayer::new())
+        // Every answer, a panic's 500 included: no MIME sniffing (a JSON error echoing input
+        // must never become HTML), and not stored by caches unless the handler says otherwise
+        // — answers carry token secrets, keys and signing secrets, and bearer-authenticated
+        // data in general.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
 }
 
 /// The OpenAPI document the router serves, for tests and tooling.

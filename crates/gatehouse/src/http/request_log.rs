@@ -1,0 +1,55 @@
+//! What the request log records about each request. Some paths carry a credential — the
+//! webhook verification callback is `/v1/webhook_verifications/<one-time secret>` — so the span
+//! records the method and the path with such segments replaced by `[redacted]`, and never the
+//! query string (SCIM filters and searches hold people's names and emails). This holds at every
+//! log level: the span is the only place the request line is logged.
+
+use axum::http::Request;
+use tracing::Span;
+
+use crate::service::VERIFICATION_PATH;
+
+/// What stands in for a redacted path segment.
+pub const REDACTED: &str = "[redacted]";
+
+/// The span `TraceLayer` opens for a request.
+pub fn request_span<B>(request: &Request<B>) -> Span {
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %loggable_path(request.uri().path()),
+    )
+}
+
+/// `path` as it may be logged: the segment after a prefix that takes a secret is redacted.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix(VERIFICATION_PATH) {
+        Some(rest) if rest.len() > 1 && rest.starts_with('/') => {
+            format!("{VERIFICATION_PATH}/{REDACTED}").into()
+        }
+        _ => path.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verification_secret_is_redacted_and_other_paths_are_kept() {
+        assert_eq!(
+            loggable_path("/v1/webhook_verifications/ghv_abc123"),
+            "/v1/webhook_verifications/[redacted]"
+        );
+        assert_eq!(
+            loggable_path("/v1/webhook_verifications/ghv_abc/extra"),
+            "/v1/webhook_verifications/[redacted]"
+        );
+        assert_eq!(
+            loggable_path("/v1/webhook_verifications"),
+            "/v1/webhook_verifications"
+        );
+        assert_eq!(loggable_path("/v1/webhooks/123"), "/v1/webhooks/123");
+        assert_eq!(loggable_path("/scim/v2/Users"), "/scim/v2/Users");
+    }
+}
