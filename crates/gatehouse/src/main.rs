@@ -16,12 +16,14 @@ use gatehouse::delivery::mail::Mailer;
 use gatehouse::delivery::sender::{SenderSettings, TargetPolicy};
 use gatehouse::delivery::signing::ServerKey;
 use gatehouse::delivery::worker::{self, WorkerSettings};
-use gatehouse::domain::{AccountId, DeliveryStatus, ScimPatchResponse, TokenId, WebhookId};
+use gatehouse::domain::{
+    AccountId, DeliveryStatus, PersonId, ScimPatchResponse, TokenId, WebhookId,
+};
 use gatehouse::http::{AppState, router};
 use gatehouse::service::{
     AccountChanges, DEFAULT_BASE_URL, DEFAULT_TOKEN_EXPIRY_DAYS, DeliveryView, NewAccount,
-    NewPerson, NewToken, NewWebhook, ServiceError, Services, SystemClock, TokenExpiry, TokenView,
-    WebhookChanges, WebhookView,
+    NewPerson, NewToken, NewWebhook, PersonChanges, ServiceError, Services, SystemClock,
+    TokenExpiry, TokenView, WebhookChanges, WebhookView,
 };
 use gatehouse::store::{
     self, DeliveryFilter, ListQuery, SortDirection, SortField, TokenOwnerFilter, WebhookFilter,
@@ -109,6 +111,35 @@ enum PersonCommand {
         /// account_administrator, directory_administrator or specialist; repeatable.
         #[arg(long = "role")]
         roles: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List an account's people, every page, with roles, source and whether they are disabled.
+    List {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a person as the operator: break-glass. Works on anyone, SCIM-provisioned people
+    /// and administrators included (the next SCIM update may change them again).
+    Update {
+        #[arg(long)]
+        account: String,
+        /// The person's primary email, or their id.
+        person: String,
+        /// Let the person sign in and use their tokens again.
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        /// Stop the person and every token of theirs at once.
+        #[arg(long)]
+        disable: bool,
+        /// Replace the person's roles: account_administrator, directory_administrator or
+        /// specialist; repeatable.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        #[arg(long)]
+        name: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -479,6 +510,54 @@ async fn person(services: &Services, command: PersonCommand) -> anyhow::Result<(
                 roles,
             };
             let person = services.create_person(&account, None, new).await?;
+            Output::new(json).people(&[person])
+        }
+        PersonCommand::List { account, json } => {
+            let account = services.account(&account_id(&account)?).await?;
+            let mut people = Vec::new();
+            let mut query = ListQuery {
+                offset: 0,
+                limit: 100,
+                sort: Vec::new(),
+            };
+            loop {
+                let listing = services.people_as_operator(&account.id, &query).await?;
+                let fetched = listing.items.len();
+                people.extend(listing.items);
+                if fetched < query.limit as usize {
+                    break;
+                }
+                query.offset += u64::from(query.limit);
+            }
+            Output::new(json).people(&people)
+        }
+        PersonCommand::Update {
+            account,
+            person,
+            enable,
+            disable,
+            roles,
+            name,
+            json,
+        } => {
+            let account = services.account(&account_id(&account)?).await?;
+            let target = match uuid::Uuid::parse_str(&person) {
+                Ok(id) => PersonId(id),
+                Err(_) => services.person_by_email(&account.id, &person).await?.id,
+            };
+            let changes = PersonChanges {
+                name,
+                disabled: (enable || disable).then_some(disable),
+                roles: if roles.is_empty() {
+                    None
+                } else {
+                    Some(RoleSet::parse(&roles)?)
+                },
+                ..PersonChanges::default()
+            };
+            let person = services
+                .update_person(None, &account.id, target, changes)
+                .await?;
             Output::new(json).people(&[person])
         }
     }

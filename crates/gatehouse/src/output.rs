@@ -53,10 +53,16 @@ impl Output {
                         .collect::<Vec<_>>()
                         .join(","),
                     person.source.as_str().to_owned(),
+                    if person.disabled {
+                        "disabled"
+                    } else {
+                        "enabled"
+                    }
+                    .to_owned(),
                 ]
             })
             .collect();
-        print_table(&["ID", "NAME", "EMAIL", "ROLES", "SOURCE"], rows);
+        print_table(&["ID", "NAME", "EMAIL", "ROLES", "SOURCE", "STATUS"], rows);
         Ok(())
     }
 

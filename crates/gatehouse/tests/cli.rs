@@ -184,9 +184,7 @@ fn bootstrap_with_the_cli_then_use_the_token_over_http_without_logging_secrets()
     let created: Value = client
         .post(format!("{}/v1/personal_access_tokens", server.base_url))
         .bearer_auth(&secret)
-        .json(
-            &serde_json::json!({ "name": "api-made", "expires_in": 30, "scopes": ["people:read"] }),
-        )
+        .json(&serde_json::json!({ "name": "api-made", "scopes": ["people:read"] }))
         .send()
         .expect("request")
         .json()
@@ -652,7 +650,7 @@ async fn webhook_created_with_the_cli_is_verified_through_serve() {
     let database_url = format!("sqlite://{}/gatehouse.db", folder.path().display());
     let receiver = receiver::Receiver::start().await;
     let (database, receiver_url) = (database_url.clone(), receiver.url.clone());
-    let (server, webhook) = tokio::task::spawn_blocking(move || {
+    let (server, webhook, cli_logs) = tokio::task::spawn_blocking(move || {
         succeed(&database, &["account", "create", "acme", "--name", "Acme"]);
         let server = Server::start_with_env(
             &database,
@@ -661,7 +659,7 @@ async fn webhook_created_with_the_cli_is_verified_through_serve() {
                 ("GATEHOUSE_DELIVERY_POLL_INTERVAL_MS", "50"),
             ],
         );
-        let (stdout, _) = succeed(
+        let (stdout, cli_logs) = succeed(
             &database,
             &[
                 "webhook",
@@ -679,7 +677,7 @@ async fn webhook_created_with_the_cli_is_verified_through_serve() {
                 "--json",
             ],
         );
-        (server, json_array(&stdout)[0].clone())
+        (server, json_array(&stdout)[0].clone(), cli_logs)
     })
     .await
     .expect("CLI");
@@ -751,4 +749,164 @@ async fn webhook_created_with_the_cli_is_verified_through_serve() {
         .await
         .expect("terminate");
     assert!(clean_exit, "{logs}");
+    // The one-time secret is a credential: no log line holds it, at the most verbose level,
+    // not the request span of the callback itself.
+    let secret = callback.rsplit('/').next().expect("secret");
+    assert!(secret.starts_with("ghv_") && secret.len() > 20, "{secret}");
+    assert!(logs.contains("TRACE"), "serve logged at trace level");
+    for (logs, whose) in [(&logs, "serve"), (&cli_logs, "webhook create")] {
+        assert!(
+            !logs.contains(secret),
+            "{whose} logged the verification secret"
+        );
+        assert!(!logs.contains(&secret[4..]), "{whose} logged part of it");
+    }
+    assert!(
+        logs.contains("/v1/webhook_verifications/[redacted]"),
+        "the callback's request is logged, redacted: {logs}"
+    );
+}
+
+/// Break-glass: the operator lists people and restores anyone — an administrator an identity
+/// provider disabled and renamed included — from the CLI, SCIM-provisioned or not.
+#[test]
+fn the_operator_can_always_restore_a_person_from_the_cli() {
+    gatehouse::delivery::install_crypto_provider();
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let database_url = format!("sqlite://{}/gatehouse.db", folder.path().display());
+    succeed(
+        &database_url,
+        &["account", "create", "acme", "--name", "Acme"],
+    );
+    succeed(
+        &database_url,
+        &[
+            "person",
+            "create",
+            "--account",
+            "acme",
+            "--email",
+            "ada@example.org",
+            "--name",
+            "Ada",
+            "--role",
+            "account_administrator",
+        ],
+    );
+    let (token, _) = succeed(
+        &database_url,
+        &[
+            "token",
+            "create",
+            "--account",
+            "acme",
+            "--person",
+            "ada@example.org",
+            "--name",
+            "idp",
+            "--scope",
+            "scim:write",
+        ],
+    );
+    let token = token.trim().to_owned();
+
+    // The identity provider takes Ada over, renames and deactivates her: her token stops.
+    let server = Server::start(&database_url);
+    let client = reqwest::blocking::Client::new();
+    let response = client
+        .post(format!("{}/scim/v2/Users", server.base_url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "ada@example.org",
+            "name": {"givenName": "Wrong", "familyName": "Name"},
+            "emails": [{"value": "ada@example.org", "primary": true}],
+            "active": false
+        }))
+        .send()
+        .expect("request");
+    assert_eq!(response.status(), 201);
+    let (stdout, _) = succeed(
+        &database_url,
+        &["person", "list", "--account", "acme", "--json"],
+    );
+    let people = json_array(&stdout);
+    assert_eq!(people.len(), 1);
+    assert_eq!(people[0]["source"], "scim");
+    assert_eq!(people[0]["disabled"], true);
+    assert_eq!(people[0]["name"], "Wrong Name");
+    let (table, _) = succeed(&database_url, &["person", "list", "--account", "acme"]);
+    assert!(
+        table.starts_with("ID") && table.contains("disabled") && table.contains("scim"),
+        "{table}"
+    );
+
+    let (stdout, _) = succeed(
+        &database_url,
+        &[
+            "person",
+            "update",
+            "--account",
+            "acme",
+            "ADA@example.org",
+            "--enable",
+            "--name",
+            "Ada Lovelace",
+            "--role",
+            "account_administrator",
+            "--role",
+            "directory_administrator",
+            "--json",
+        ],
+    );
+    let ada = json_array(&stdout)[0].clone();
+    assert_eq!(ada["disabled"], false);
+    assert_eq!(ada["name"], "Ada Lovelace");
+    assert_eq!(
+        ada["roles"],
+        serde_json::json!(["account_administrator", "directory_administrator"])
+    );
+    // By id works too, and --disable stops her tokens.
+    let id = ada["id"].as_str().expect("id").to_owned();
+    succeed(
+        &database_url,
+        &["person", "update", "--account", "acme", &id, "--disable"],
+    );
+    let (stdout, _) = succeed(
+        &database_url,
+        &["person", "list", "--account", "acme", "--json"],
+    );
+    assert_eq!(json_array(&stdout)[0]["disabled"], true);
+
+    let refused = gatehouse(
+        &database_url,
+        &[
+            "person",
+            "update",
+            "--account",
+            "acme",
+            "nobody@example.org",
+            "--enable",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("Person not found"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let both = gatehouse(
+        &database_url,
+        &[
+            "person",
+            "update",
+            "--account",
+            "acme",
+            &id,
+            "--enable",
+            "--disable",
+        ],
+    );
+    assert!(!both.status.success(), "--enable and --disable conflict");
+    drop(server);
 }

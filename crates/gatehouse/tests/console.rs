@@ -458,6 +458,97 @@ async fn a_token_made_in_the_console_is_shown_once_works_and_can_be_revoked(back
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
 
+/// A session acts as the token it was opened with: it creates only tokens within that token's
+/// scopes and lifetime, and its form offers nothing else.
+async fn a_session_creates_only_tokens_within_the_token_it_acts_as(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let ada = server
+        .person(&acme, "ada@example.org", &["account_administrator"])
+        .await;
+    // Ten days of personal_access_tokens:write (which implies :read) and nothing else.
+    let token = server
+        .token(&acme, &ada, &["personal_access_tokens:write"])
+        .await;
+    server.clock.advance(Duration::days(20));
+    let mut browser = Browser::new(&server);
+    browser.sign_in(&token).await;
+
+    let form = browser.get("/console/tokens").await;
+    for (scope, offered) in [
+        ("webhooks:write", false),
+        ("people:write", false),
+        ("personal_access_tokens:read", true),
+        ("personal_access_tokens:write", true),
+    ] {
+        let input = format!(r#"id="scope-{scope}""#);
+        let at = form.body.find(&input).expect("a checkbox per scope");
+        let tag = &form.body[at..at + form.body[at..].find('>').expect("end of the tag")];
+        assert_eq!(!tag.contains("disabled"), offered, "{scope}: {tag}");
+    }
+    assert!(
+        form.body.contains(r#"<option value="30" disabled>"#),
+        "30 days would outlive the session's token"
+    );
+    assert!(form.body.contains(r#"<option value="7">"#));
+
+    for (fields, what) in [
+        (
+            vec![
+                ("name", "wider"),
+                ("expires_in", "7"),
+                ("scopes", "webhooks:write"),
+            ],
+            "a scope the token lacks",
+        ),
+        (
+            vec![
+                ("name", "longer"),
+                ("expires_in", "30"),
+                ("scopes", "personal_access_tokens:read"),
+            ],
+            "a lifetime beyond the token's",
+        ),
+    ] {
+        let refused = browser
+            .submit("/console/tokens", "/console/tokens", &fields)
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{what}");
+        assert!(refused.body.contains(r#"role="alert""#), "{what}");
+    }
+    let listed: Value = json_of(server.get("/v1/personal_access_tokens", &token)).await;
+    assert_eq!(
+        listed.as_array().expect("list").len(),
+        1,
+        "nothing was created"
+    );
+
+    let created = browser
+        .submit(
+            "/console/tokens",
+            "/console/tokens",
+            &[
+                ("name", "as long as mine"),
+                ("expires_in", "session"),
+                ("scopes", "personal_access_tokens:read"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let listed: Value = json_of(server.get("/v1/personal_access_tokens", &token)).await;
+    let expiries: Vec<&str> = listed
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|token| token["expires_at"].as_str().expect("expiry"))
+        .collect();
+    assert_eq!(expiries.len(), 2);
+    assert_eq!(
+        expiries[0], expiries[1],
+        "the same end as the session's token"
+    );
+}
+
 async fn role_rules_are_those_of_the_api(backend: Backend) {
     let (server, admin_token) = admin_server(backend, false).await;
     let acme = server
@@ -1134,6 +1225,7 @@ both_backends!(
     sessions_end_when_idle_too_long_at_twelve_hours_or_when_the_token_is_revoked,
     forms_without_the_csrf_token_or_from_another_origin_change_nothing,
     a_token_made_in_the_console_is_shown_once_works_and_can_be_revoked,
+    a_session_creates_only_tokens_within_the_token_it_acts_as,
     role_rules_are_those_of_the_api,
     scim_records_are_searchable_read_only_and_link_members,
     webhook_policy_delivery_and_redelivery_through_the_console,

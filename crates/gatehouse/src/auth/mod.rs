@@ -8,6 +8,6 @@ mod role;
 mod scope;
 mod secret;
 
-pub use role::{Role, RoleError, RoleSet, role_permits};
+pub use role::{Rank, Role, RoleError, RoleSet, role_permits};
 pub use scope::{Access, Resource, Scope, ScopeError, ScopeSet};
 pub use secret::{RandomnessError, TOKEN_PREFIX, TokenFormatError, TokenHash, TokenSecret};

@@ -127,6 +127,46 @@ impl RoleSet {
     }
 }
 
+/// How far a person's roles reach over other people: account administrator > directory
+/// administrator > everyone else. A person never changes, disables, takes over (SCIM) or
+/// revokes the tokens of someone of a higher rank; equals may act on each other. Ordered, so
+/// `actor < target` reads as "the actor is outranked".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rank {
+    /// No administrator role (specialists, and people without roles).
+    Member,
+    /// Holds `directory_administrator` but not `account_administrator`.
+    DirectoryAdministrator,
+    /// Holds `account_administrator`.
+    AccountAdministrator,
+}
+
+impl Rank {
+    /// How a message names the rank: "an account administrator".
+    #[must_use]
+    pub const fn with_article(self) -> &'static str {
+        match self {
+            Rank::Member => "a member without an administrator role",
+            Rank::DirectoryAdministrator => "a directory administrator",
+            Rank::AccountAdministrator => "an account administrator",
+        }
+    }
+}
+
+impl RoleSet {
+    /// The highest rank these roles give.
+    #[must_use]
+    pub fn rank(&self) -> Rank {
+        if self.contains(Role::AccountAdministrator) {
+            Rank::AccountAdministrator
+        } else if self.contains(Role::DirectoryAdministrator) {
+            Rank::DirectoryAdministrator
+        } else {
+            Rank::Member
+        }
+    }
+}
+
 impl Extend<Role> for RoleSet {
     fn extend<T: IntoIterator<Item = Role>>(&mut self, roles: T) {
         self.0.extend(roles);
@@ -296,5 +336,25 @@ mod tests {
         let parsed: RoleSet = serde_json::from_str(&json).expect("deserialize");
         assert_eq!(parsed, roles);
         assert!(serde_json::from_str::<RoleSet>(r#"["root"]"#).is_err());
+    }
+
+    #[test]
+    fn rank_is_the_highest_role_held() {
+        assert_eq!(
+            only(Role::AccountAdministrator).rank(),
+            Rank::AccountAdministrator
+        );
+        assert_eq!(
+            only(Role::DirectoryAdministrator).rank(),
+            Rank::DirectoryAdministrator
+        );
+        assert_eq!(only(Role::Specialist).rank(), Rank::Member);
+        assert_eq!(RoleSet::new().rank(), Rank::Member);
+        let both: RoleSet = [Role::DirectoryAdministrator, Role::AccountAdministrator]
+            .into_iter()
+            .collect();
+        assert_eq!(both.rank(), Rank::AccountAdministrator);
+        assert!(Rank::Member < Rank::DirectoryAdministrator);
+        assert!(Rank::DirectoryAdministrator < Rank::AccountAdministrator);
     }
 }

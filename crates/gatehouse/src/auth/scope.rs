@@ -255,6 +255,13 @@ impl ScopeSet {
                 && self.0.contains(&Scope::new(needed.resource, Access::Write)))
     }
 
+    /// The scopes of this set that `holder` does not grant: what a token holding `holder`
+    /// would be missing to create a token with this set. Empty when `holder` covers it all.
+    #[must_use]
+    pub fn not_granted_by(&self, holder: &ScopeSet) -> ScopeSet {
+        self.iter().filter(|scope| !holder.grants(*scope)).collect()
+    }
+
     /// Whether `scope` is literally in the set (no implication).
     #[must_use]
     pub fn contains(&self, scope: Scope) -> bool {
@@ -469,5 +476,26 @@ mod tests {
         let result = serde_json::from_str::<ScopeSet>(r#"["people:read","root:write"]"#);
         let error = result.expect_err("unknown scope");
         assert!(error.to_string().contains("unknown scope `root:write`"));
+    }
+
+    #[test]
+    fn not_granted_by_names_what_the_holder_lacks_with_write_implying_read() {
+        let holder =
+            ScopeSet::parse(["personal_access_tokens:write", "people:read"]).expect("valid");
+        let wanted = ScopeSet::parse([
+            "personal_access_tokens:read",
+            "personal_access_tokens:write",
+            "people:read",
+            "people:write",
+            "webhooks:write",
+        ])
+        .expect("valid");
+        assert_eq!(
+            wanted.not_granted_by(&holder),
+            ScopeSet::parse(["people:write", "webhooks:write"]).expect("valid")
+        );
+        assert!(holder.not_granted_by(&holder).is_empty());
+        assert!(ScopeSet::new().not_granted_by(&ScopeSet::new()).is_empty());
+        assert_eq!(wanted.not_granted_by(&ScopeSet::new()), wanted);
     }
 }

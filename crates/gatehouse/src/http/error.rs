@@ -178,12 +178,13 @@ impl ApiError {
         })
     }
 
-    /// 403 `insufficient_scope` (RFC 6750 §3.1) naming the scope the request needs.
+    /// 403 `insufficient_scope` (RFC 6750 §3.1) naming the scopes the request needs,
+    /// space-separated (none when what is lacking is not a scope, such as a token's lifetime).
     pub fn insufficient_scope(scope: &str) -> Self {
         let description = format!("this token lacks the {scope} scope");
         Self::new(StatusCode::FORBIDDEN, description.clone()).with_challenge(BearerChallenge {
             error: Some("insufficient_scope"),
-            scope: Some(scope.to_owned()),
+            scope: (!scope.is_empty()).then(|| scope.to_owned()),
             description: Some(description),
         })
     }

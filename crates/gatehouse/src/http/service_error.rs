@@ -9,8 +9,8 @@ impl From<ServiceError> for ApiError {
         match error {
             ServiceError::Unauthenticated(AuthFailure::Missing) => ApiError::missing_token(),
             ServiceError::Unauthenticated(failure) => ApiError::invalid_token(&failure.to_string()),
-            ServiceError::InsufficientScope { scope, reason } => {
-                ApiError::insufficient_scope(&scope.to_string()).with_message(&reason)
+            ServiceError::InsufficientScope { scopes, reason } => {
+                ApiError::insufficient_scope(&scopes.to_space_separated()).with_message(&reason)
             }
             ServiceError::Forbidden(message) => ApiError::forbidden(message),
             ServiceError::NotFound(what) => ApiError::not_found(what),

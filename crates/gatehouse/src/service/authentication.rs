@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use super::{ServiceError, ServiceResult, Services};
 use crate::auth::{RoleSet, Scope, ScopeSet, TokenHash, TokenSecret, role_permits};
-use crate::domain::{AccountId, Actor, PersonId, TokenId};
+use crate::domain::{AccountId, Actor, Person, PersonId, TokenId};
 use crate::store::Credential;
 
 /// `last_used_at` is written at most this often per token, so reads don't become writes.
@@ -24,27 +24,55 @@ pub struct Principal {
     pub person_name: String,
     pub roles: RoleSet,
     pub scopes: ScopeSet,
+    /// When the token expires: nothing it creates may outlive it.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Why a bearer token was refused. The messages never contain the token.
+///
+/// What a caller is told (`Display`) is the same for every well-formed token that can't be
+/// used — unknown, expired, revoked, its owner disabled, or of another account — so whoever
+/// holds a leaked or guessed token learns nothing about it. The real reason ([`Self::reason`])
+/// goes to the server log only.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AuthFailure {
     #[error("no bearer token was given")]
     Missing,
+    /// The format check failed (prefix, alphabet, checksum): nothing about any real token.
     #[error("the token is malformed: {0}")]
     Malformed(String),
-    #[error("the token is not known")]
+    #[error("{INVALID_TOKEN_MESSAGE}")]
     Unknown,
-    #[error("the token has expired")]
+    #[error("{INVALID_TOKEN_MESSAGE}")]
     Expired,
-    #[error("the token has been revoked")]
+    #[error("{INVALID_TOKEN_MESSAGE}")]
     Revoked,
-    #[error("the token's owner is disabled")]
+    #[error("{INVALID_TOKEN_MESSAGE}")]
     OwnerDisabled,
-    #[error("the token is not valid for account {0}")]
+    #[error("{INVALID_TOKEN_MESSAGE}")]
     WrongAccount(String),
     #[error("the console session has ended; sign in again")]
     SessionEnded,
+}
+
+/// The one answer to a well-formed token that can't be used, whatever the reason.
+pub const INVALID_TOKEN_MESSAGE: &str =
+    "the token is not valid: unknown, expired, revoked, or not for this account";
+
+impl AuthFailure {
+    /// The real reason, for the server log.
+    pub fn reason(&self) -> String {
+        match self {
+            Self::Missing => "no bearer token".to_owned(),
+            Self::Malformed(detail) => format!("malformed: {detail}"),
+            Self::Unknown => "unknown token".to_owned(),
+            Self::Expired => "expired".to_owned(),
+            Self::Revoked => "revoked".to_owned(),
+            Self::OwnerDisabled => "owner disabled".to_owned(),
+            Self::WrongAccount(account) => format!("used for account {account}"),
+            Self::SessionEnded => "console session ended".to_owned(),
+        }
+    }
 }
 
 impl Principal {
@@ -52,18 +80,38 @@ impl Principal {
     /// now, must permit it.
     pub fn require(&self, scope: Scope) -> ServiceResult<()> {
         if !self.scopes.grants(scope) {
-            return Err(ServiceError::InsufficientScope {
+            return Err(ServiceError::insufficient_scope(
                 scope,
-                reason: format!("this token lacks the {scope} scope"),
-            });
+                format!("this token lacks the {scope} scope"),
+            ));
         }
         if !role_permits(&self.roles, scope) {
-            return Err(ServiceError::InsufficientScope {
+            return Err(ServiceError::insufficient_scope(
                 scope,
-                reason: format!("the roles of {} do not permit {scope}", self.person_name),
-            });
+                format!("the roles of {} do not permit {scope}", self.person_name),
+            ));
         }
         Ok(())
+    }
+
+    /// A lower rank never acts on a higher one: refuses to `action` (a verb phrase such as
+    /// "disable" or "revoke the tokens of") `target` when the caller's roles rank below the
+    /// target's roles as they are now. Equals may act on each other.
+    pub fn require_rank_over(&self, target: &Person, action: &str) -> ServiceResult<()> {
+        let (actor_rank, target_rank) = (self.roles.rank(), target.roles.rank());
+        if actor_rank >= target_rank {
+            return Ok(());
+        }
+        Err(ServiceError::Forbidden(format!(
+            "{} may not {action} {}: {} is {}, which outranks {}'s role as {}; only someone of \
+             that rank or higher may",
+            self.person_name,
+            target.name,
+            target.name,
+            target_rank.with_article(),
+            self.person_name,
+            actor_rank.with_article(),
+        )))
     }
 
     pub fn actor(&self) -> Actor {
@@ -82,9 +130,9 @@ impl Services {
         bearer: &str,
         requested_account: Option<&str>,
     ) -> ServiceResult<Principal> {
-        let unauthenticated = ServiceError::Unauthenticated;
-        let secret = TokenSecret::parse(bearer)
-            .map_err(|error| unauthenticated(AuthFailure::Malformed(error.to_string())))?;
+        let secret = TokenSecret::parse(bearer).map_err(|error| {
+            ServiceError::Unauthenticated(AuthFailure::Malformed(error.to_string()))
+        })?;
         self.authenticate_hash(&secret.hash(), requested_account)
             .await
     }
@@ -96,30 +144,39 @@ impl Services {
         hash: &TokenHash,
         requested_account: Option<&str>,
     ) -> ServiceResult<Principal> {
-        let unauthenticated = ServiceError::Unauthenticated;
-        let credential = self
-            .credential(hash)
-            .await?
-            .ok_or(unauthenticated(AuthFailure::Unknown))?;
+        let Some(credential) = self.credential(hash).await? else {
+            tracing::info!(reason = "unknown token", "bearer token refused");
+            return Err(ServiceError::Unauthenticated(AuthFailure::Unknown));
+        };
         if !credential.secret_hash.ct_eq(hash) {
-            return Err(unauthenticated(AuthFailure::Unknown));
+            tracing::info!(reason = "unknown token", "bearer token refused");
+            return Err(ServiceError::Unauthenticated(AuthFailure::Unknown));
         }
+        let refused = |failure: AuthFailure| {
+            tracing::info!(
+                token_id = %credential.token_id.0,
+                account = %credential.account_id,
+                reason = %failure.reason(),
+                "bearer token refused"
+            );
+            ServiceError::Unauthenticated(failure)
+        };
         let now = self.clock.now();
         if credential.revoked_at.is_some() {
-            return Err(unauthenticated(AuthFailure::Revoked));
+            return Err(refused(AuthFailure::Revoked));
         }
         if credential.expires_at <= now {
-            return Err(unauthenticated(AuthFailure::Expired));
+            return Err(refused(AuthFailure::Expired));
         }
         if credential.person_disabled {
-            return Err(unauthenticated(AuthFailure::OwnerDisabled));
+            return Err(refused(AuthFailure::OwnerDisabled));
         }
         if let Some(requested) = requested_account
             && requested != credential.account_id.as_str()
         {
-            return Err(unauthenticated(AuthFailure::WrongAccount(
-                sanitize_account(requested),
-            )));
+            return Err(refused(AuthFailure::WrongAccount(sanitize_account(
+                requested,
+            ))));
         }
         let recent = now - Duration::seconds(LAST_USED_RESOLUTION_SECS);
         let generation_before_touch = self.credentials.generation();
@@ -143,6 +200,7 @@ impl Services {
             person_name: credential.person_name.clone(),
             roles: credential.roles.clone(),
             scopes: credential.scopes.clone(),
+            expires_at: credential.expires_at,
         })
     }
 

@@ -1,6 +1,6 @@
 //! What a service call can fail with, independent of the protocol that reports it.
 
-use crate::auth::Scope;
+use crate::auth::ScopeSet;
 use crate::store::StoreError;
 
 use super::AuthFailure;
@@ -10,9 +10,11 @@ pub enum ServiceError {
     /// The bearer token cannot be used at all (RFC 6750 `invalid_token`).
     #[error("{0}")]
     Unauthenticated(AuthFailure),
-    /// The token is fine but lacks a scope, or its owner's roles do not allow it.
+    /// The token is fine but lacks a scope, or its owner's roles do not allow it, or it asks
+    /// for more than it holds (a wider or longer-lived token). `scopes` names what is missing
+    /// (RFC 6750 `scope`); it may be empty when what is missing is lifetime, not a scope.
     #[error("{reason}")]
-    InsufficientScope { scope: Scope, reason: String },
+    InsufficientScope { scopes: ScopeSet, reason: String },
     /// A rule other than scopes forbids the change.
     #[error("{0}")]
     Forbidden(String),
@@ -41,6 +43,14 @@ pub enum ServiceError {
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
 impl ServiceError {
+    /// The caller lacks the one scope `scope`.
+    pub fn insufficient_scope(scope: crate::auth::Scope, reason: String) -> Self {
+        Self::InsufficientScope {
+            scopes: [scope].into_iter().collect(),
+            reason,
+        }
+    }
+
     pub fn invalid(errors: Vec<String>) -> Self {
         let message = match errors.as_slice() {
             [only] => only.clone(),

@@ -1,6 +1,7 @@
 //! People: created by administrators (or the CLI) and, later, by the SCIM provisioning client.
 //! A person with `source = scim` belongs to the provisioning client: only their roles, which
-//! SCIM does not carry, may be changed here.
+//! SCIM does not carry, may be changed here — except by the operator through the CLI, who
+//! stands above everyone. No one changes a person of a higher rank than their own.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -212,8 +213,13 @@ impl Services {
             .person(account, id)
             .await?
             .ok_or(ServiceError::NotFound("Person"))?;
+        if let Some(principal) = principal {
+            principal.require_rank_over(&before, "change")?;
+        }
         let provisioned = changes.provisioned_fields();
-        if before.source == PersonSource::Scim && !provisioned.is_empty() {
+        // The operator (CLI, no principal) stands above the provisioning client: break-glass
+        // when an identity provider disabled or renamed the wrong person.
+        if principal.is_some() && before.source == PersonSource::Scim && !provisioned.is_empty() {
             return Err(ServiceError::Invalid {
                 message:
                     "This person is provisioned by the SCIM client, which owns their details; \
@@ -282,6 +288,15 @@ impl Services {
             .person(&principal.account_id, id)
             .await?
             .ok_or(ServiceError::NotFound("Person"))
+    }
+
+    /// A page of an account's people, for the admin CLI.
+    pub async fn people_as_operator(
+        &self,
+        account: &AccountId,
+        query: &ListQuery,
+    ) -> ServiceResult<Listing<Person>> {
+        Ok(self.store.people(account, query).await?)
     }
 
     pub async fn person_by_email(&self, account: &AccountId, email: &str) -> ServiceResult<Person> {

@@ -25,6 +25,9 @@ pub enum TokenExpiry {
     InDays(u32),
     /// A moment within `TOKEN_MAX_LIFETIME_DAYS` from now.
     At(DateTime<Utc>),
+    /// No choice made: `DEFAULT_TOKEN_EXPIRY_DAYS`, or sooner when the creating token itself
+    /// expires sooner (a token never creates one that outlives it).
+    Default,
 }
 
 pub struct NewToken {
@@ -89,6 +92,43 @@ const TOKEN_SCOPE_WRITE: Scope = Scope {
     access: Access::Write,
 };
 
+/// A token creates only tokens it could itself stand in for: scopes it holds (write implies
+/// read) and an expiry no later than its own. Otherwise a short-lived or narrow token, once
+/// leaked, would mint a broad one that outlives it. The CLI (no principal) is not bound.
+fn require_within_creator(
+    principal: &Principal,
+    scopes: &ScopeSet,
+    expires_at: Option<DateTime<Utc>>,
+) -> ServiceResult<()> {
+    let missing = scopes.not_granted_by(&principal.scopes);
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(|scope| scope.to_string()).collect();
+        return Err(ServiceError::InsufficientScope {
+            reason: format!(
+                "A token creates only tokens within its own scopes; this token lacks {}",
+                names.join(", ")
+            ),
+            scopes: missing,
+        });
+    }
+    if let Some(expires_at) = expires_at
+        && expires_at > principal.expires_at
+    {
+        return Err(ServiceError::InsufficientScope {
+            scopes: ScopeSet::new(),
+            reason: format!(
+                "A token creates only tokens that expire no later than itself; this token \
+                 expires at {}, the new one would expire at {}",
+                principal
+                    .expires_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+        });
+    }
+    Ok(())
+}
+
 impl Services {
     /// Creates a token for `owner`. `principal` is the caller acting through the API (it must be
     /// the owner: tokens are personal); `None` for the admin CLI.
@@ -111,6 +151,10 @@ impl Services {
             DESCRIPTION_MAX_CHARS,
         );
         let expires_at = match new.expiry {
+            TokenExpiry::Default => {
+                let default = now + Duration::days(i64::from(DEFAULT_TOKEN_EXPIRY_DAYS));
+                Some(principal.map_or(default, |principal| default.min(principal.expires_at)))
+            }
             TokenExpiry::InDays(days) if TOKEN_EXPIRY_CHOICES_DAYS.contains(&days) => {
                 Some(now + Duration::days(i64::from(days)))
             }
@@ -132,6 +176,9 @@ impl Services {
             }
             TokenExpiry::At(at) => Some(at),
         };
+        if let Some(principal) = principal {
+            require_within_creator(principal, &new.scopes, expires_at)?;
+        }
         for scope in new.scopes.iter() {
             if !role_permits(&owner.roles, scope) {
                 problems.push(format!(
@@ -243,6 +290,14 @@ impl Services {
     ) -> ServiceResult<PersonalAccessToken> {
         principal.require(TOKEN_SCOPE_WRITE)?;
         let token = self.token(principal, id).await?;
+        if token.person_id != principal.person_id {
+            let owner = self
+                .store
+                .person(&principal.account_id, token.person_id)
+                .await?
+                .ok_or(ServiceError::NotFound("Person"))?;
+            principal.require_rank_over(&owner, "revoke the tokens of")?;
+        }
         self.revoke(&token, Some(principal)).await
     }
 

@@ -260,11 +260,23 @@ impl TestServer {
 
     /// A token for `person` with `scopes`, valid for 30 days; returns the secret.
     pub async fn token(&self, account: &Account, person: &Person, scopes: &[&str]) -> String {
+        self.token_for_days(account, person, scopes, 30).await
+    }
+
+    /// A token for `person` with `scopes`, valid for `days` (7, 30, 60, 90, 180 or 365) from
+    /// the test clock's now; returns the secret.
+    pub async fn token_for_days(
+        &self,
+        account: &Account,
+        person: &Person,
+        scopes: &[&str],
+        days: u32,
+    ) -> String {
         let new = NewToken {
-            name: "test".to_owned(),
+            name: format!("test, {days} days"),
             description: None,
             scopes: ScopeSet::parse(scopes).expect("scopes"),
-            expiry: TokenExpiry::InDays(30),
+            expiry: TokenExpiry::InDays(days),
         };
         let created = self
             .services

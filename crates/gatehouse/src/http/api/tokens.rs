@@ -20,7 +20,7 @@ use crate::domain::{PersonId, TokenId};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::pagination::Page;
-use crate::service::{DEFAULT_TOKEN_EXPIRY_DAYS, NewToken, Principal, TokenExpiry, TokenView};
+use crate::service::{NewToken, Principal, TokenExpiry, TokenView};
 use crate::store::{ListQuery, SortField, TokenOwnerFilter};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -65,7 +65,8 @@ pub struct CreateTokenBody {
     #[schema(value_type = Vec<ScopeName>)]
     pub scopes: ScopeSet,
     /// Lifetime in days: 7, 30, 60, 90, 180 or 365. Give this or `expires_at`; with neither,
-    /// the token lives 30 days (there are no tokens that never expire).
+    /// the token lives 30 days, or until the calling token expires if that is sooner (there
+    /// are no tokens that never expire, and none outlives the token that created it).
     #[schema(minimum = 7, maximum = 365, example = 30)]
     pub expires_in: Option<u32>,
     /// An exact expiry at most 365 days from now. Give this or `expires_in`.
@@ -117,13 +118,15 @@ async fn list_tokens(
     list_response(&state, &uri, page, views, params.fields.as_deref())
 }
 
-/// Creates a token for the caller. Its scopes may not exceed what the caller's roles permit.
+/// Creates a token for the caller: within the calling token's own scopes (write implies read)
+/// and lifetime, and what the caller's roles permit.
 #[utoipa::path(
     post, path = "/v1/personal_access_tokens", tag = "personal_access_tokens", request_body = CreateTokenBody,
     responses(
         (status = 201, description = "Created; `token_secret` is shown this once", body = CreatedTokenView),
         (status = 422, description = "Invalid fields, an expiry outside the allowed choices, or scopes beyond the caller's roles", body = ErrorBody),
-        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`: the calling token lacks a scope the new token asks for (named in `scope`), or the new token would outlive it", body = ErrorBody),
+        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn create_token(
@@ -140,7 +143,7 @@ async fn create_token(
                 Vec::new(),
             ));
         }
-        (None, None) => TokenExpiry::InDays(DEFAULT_TOKEN_EXPIRY_DAYS),
+        (None, None) => TokenExpiry::Default,
     };
     let new = NewToken {
         name: body.name,

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use chrono::{DateTime, Duration, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -130,7 +131,7 @@ async fn tokens_page(
             }))
             (pager("/console/tokens", &pager_query, page, u64::from(PER_PAGE), listing.total))
         }
-        (create_form(session, form, error))
+        (create_form(session, form, error, now))
     })
 }
 
@@ -142,11 +143,25 @@ fn status_badge(status: TokenStatus) -> Markup {
     }
 }
 
-fn create_form(session: &Session, form: &Fields, error: Option<&PageError>) -> Markup {
-    let chosen_days = form
-        .get("expires_in")
-        .and_then(|raw| raw.parse::<u32>().ok())
-        .unwrap_or(DEFAULT_TOKEN_EXPIRY_DAYS);
+/// The `expires_in` choice "as long as the token this session acts as".
+const UNTIL_SESSION_TOKEN_EXPIRES: &str = "session";
+
+fn create_form(
+    session: &Session,
+    form: &Fields,
+    error: Option<&PageError>,
+    now: DateTime<Utc>,
+) -> Markup {
+    // A session acts as the token it was opened with, which creates only tokens within its
+    // own scopes and lifetime: offer nothing else.
+    let ceiling = session.principal.expires_at;
+    let fits = |days: u32| now + Duration::days(i64::from(days)) <= ceiling;
+    let default_choice = if fits(DEFAULT_TOKEN_EXPIRY_DAYS) {
+        DEFAULT_TOKEN_EXPIRY_DAYS.to_string()
+    } else {
+        UNTIL_SESSION_TOKEN_EXPIRES.to_owned()
+    };
+    let chosen_expiry = form.get("expires_in").unwrap_or(&default_choice);
     let chosen_scopes = form.all("scopes");
     html! {
         section aria-labelledby="create-token" {
@@ -165,17 +180,22 @@ fn create_form(session: &Session, form: &Fields, error: Option<&PageError>) -> M
                 label for="token-expires-in" { "Expires in" }
                 select #token-expires-in name="expires_in" aria-describedby="token-expiry-hint" {
                     @for days in TOKEN_EXPIRY_CHOICES_DAYS {
-                        option value=(days) selected[days == chosen_days] { (days) " days" }
+                        @let value = days.to_string();
+                        option value=(value) selected[value == chosen_expiry] disabled[!fits(days)] { (days) " days" }
+                    }
+                    option value=(UNTIL_SESSION_TOKEN_EXPIRES) selected[chosen_expiry == UNTIL_SESSION_TOKEN_EXPIRES] {
+                        "Until " (ceiling.format("%Y-%m-%d %H:%M UTC")) ", when the token you signed in with expires"
                     }
                 }
-                p.hint #token-expiry-hint { "Every token expires; at most one year. Make a new one before it does." }
+                p.hint #token-expiry-hint { "Every token expires; at most one year, and never after the token you signed in with. Make a new one before it does." }
                 fieldset {
                     legend { "Scopes" }
-                    p.hint { "Deny by default: a token with no scopes can do nothing. Scopes your roles don't permit are greyed out." }
+                    p.hint { "Deny by default: a token with no scopes can do nothing. Scopes your roles or the token you signed in with don't permit are greyed out." }
                     @for scope in Scope::ALL {
                         @let name = scope.to_string();
                         @let id = format!("scope-{name}");
-                        @let permitted = role_permits(&session.principal.roles, scope);
+                        @let permitted = role_permits(&session.principal.roles, scope)
+                            && session.principal.scopes.grants(scope);
                         label.inline for=(id) {
                             input #(id) type="checkbox" name="scopes" value=(name)
                                 checked[chosen_scopes.contains(&name.as_str())] disabled[!permitted];
@@ -191,7 +211,7 @@ fn create_form(session: &Session, form: &Fields, error: Option<&PageError>) -> M
 
 async fn create(State(state): State<AppState>, form: Submitted) -> PageResult<Response> {
     let Submitted { session, fields } = form;
-    let created = match new_token(&fields) {
+    let created = match new_token(&fields, session.principal.expires_at) {
         Ok(new) => state
             .services
             .create_own_token(&session.principal, new)
@@ -247,19 +267,22 @@ async fn create(State(state): State<AppState>, form: Submitted) -> PageResult<Re
     }
 }
 
-fn new_token(fields: &Fields) -> Result<NewToken, String> {
+/// `session_token_expires_at`: when the token the session acts as expires, for the choice
+/// "until it expires".
+fn new_token(fields: &Fields, session_token_expires_at: DateTime<Utc>) -> Result<NewToken, String> {
     let scopes = ScopeSet::parse(fields.all("scopes")).map_err(|error| error.to_string())?;
-    let days = match fields.get("expires_in") {
-        None => DEFAULT_TOKEN_EXPIRY_DAYS,
-        Some(raw) => raw
-            .parse::<u32>()
-            .map_err(|_| format!("expires_in must be one of {TOKEN_EXPIRY_CHOICES_DAYS:?} days"))?,
+    let expiry = match fields.get("expires_in") {
+        None => TokenExpiry::Default,
+        Some(UNTIL_SESSION_TOKEN_EXPIRES) => TokenExpiry::At(session_token_expires_at),
+        Some(raw) => TokenExpiry::InDays(raw.parse::<u32>().map_err(|_| {
+            format!("expires_in must be one of {TOKEN_EXPIRY_CHOICES_DAYS:?} days")
+        })?),
     };
     Ok(NewToken {
         name: fields.text("name"),
         description: fields.get("description").map(str::to_owned),
         scopes,
-        expiry: TokenExpiry::InDays(days),
+        expiry,
     })
 }
 

@@ -1,6 +1,8 @@
 //! SCIM User commands. A SCIM User owns a person (`source = scim`): creating one creates the
 //! person, or takes over a hand-made person with the same primary email; `active = false`
 //! disables the person; deleting the SCIM User disables the person, who is never deleted.
+//! A provisioning token acts with its owner's rank: it never takes over, changes or deletes
+//! the SCIM User of a person who outranks that owner.
 
 use chrono::{DateTime, Utc};
 use scim::error::ScimError;
@@ -349,6 +351,7 @@ impl Services {
     ) -> ServiceResult<ScimUserRecord> {
         principal.require(WRITE)?;
         let projection = project_user(body).map_err(scim)?;
+        self.check_manager(principal, &projection).await?;
         let mut email = person_email(&projection);
         let now = self.clock.now();
         let existing = match &email {
@@ -370,6 +373,7 @@ impl Services {
         };
         let (person, person_is_new) = match existing {
             Some(mut person) => {
+                principal.require_rank_over(&person, "take over through SCIM")?;
                 apply_to_person(&mut person, &projection, email.clone(), now);
                 (person, false)
             }
@@ -534,18 +538,39 @@ impl Services {
             .is_some())
     }
 
+    /// The enterprise `manager.value` must name a SCIM User of the caller's account (RFC 7643
+    /// §4.3): an id of another account is refused exactly like an id that exists nowhere, so
+    /// the answer tells nothing about other accounts.
+    async fn check_manager(
+        &self,
+        principal: &Principal,
+        projection: &UserProjection,
+    ) -> ServiceResult<()> {
+        let Some(manager) = projection.manager_id else {
+            return Ok(());
+        };
+        match self.store.scim_user(&principal.account_id, manager).await? {
+            Some(_) => Ok(()),
+            None => Err(scim(ScimError::invalid_value(format!(
+                "manager {manager} is not a SCIM User id of this account"
+            )))),
+        }
+    }
+
     async fn write_scim_user(
         &self,
         principal: &Principal,
         current: ScimUserRecord,
         projection: UserProjection,
     ) -> ServiceResult<ScimUserRecord> {
+        self.check_manager(principal, &projection).await?;
         let mut email = person_email(&projection);
         let mut person = self
             .store
             .person(&principal.account_id, current.person_id)
             .await?
             .ok_or_else(|| not_found(current.id))?;
+        principal.require_rank_over(&person, "change through SCIM")?;
         if let Some(address) = &email
             && let Some(holder) = self
                 .store
@@ -617,6 +642,7 @@ impl Services {
             .person(&principal.account_id, current.person_id)
             .await?
             .ok_or_else(|| not_found(current.id))?;
+        principal.require_rank_over(&person, "delete the SCIM User of")?;
         let now = self.clock.now().max(person.updated_at);
         person.disabled = true;
         person.updated_at = now;
