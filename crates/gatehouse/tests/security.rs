@@ -781,6 +781,17 @@ async fn scim_refuses_bodies_that_are_not_json_or_name_a_member_twice(backend: B
         );
         assert_eq!(body(response).await["schemas"], json!([ERROR]));
     }
+    // A method an endpoint doesn't serve stays 405, whatever the body.
+    for path in ["/scim/v2/Schemas", "/scim/v2/ServiceProviderConfig"] {
+        let response = server
+            .post(path, &token)
+            .header("content-type", "text/plain")
+            .body("x")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+    }
     // Both JSON media types are fine, with parameters too.
     for content_type in ["application/scim+json; charset=utf-8", "application/json"] {
         let response = server

@@ -12,6 +12,7 @@ use scim::error::ScimError;
 use serde_json::json;
 
 use super::discovery::scim_base_url;
+use super::parameters::JsonMediaType;
 use super::response::ScimResponse;
 use super::users::ScimResult;
 use crate::http::AppState;
@@ -27,6 +28,7 @@ pub async fn bulk(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     OriginalUri(uri): OriginalUri,
+    _json: JsonMediaType,
     body: Result<Bytes, BytesRejection>,
 ) -> ScimResult {
     // A body beyond the server's own body limit never reaches us whole: say which limit.

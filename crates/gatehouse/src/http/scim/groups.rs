@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,8 +12,8 @@ use serde_json::{Map, Value, json};
 
 use super::discovery::scim_base_url;
 use super::parameters::{
-    Kind, ListParameters, ProjectionParameters, expected_version, id_of, json_body, list_query,
-    members_for, search_parameters,
+    JsonBytes, Kind, ListParameters, ProjectionParameters, expected_version, id_of, json_body,
+    list_query, members_for, search_parameters,
 };
 use super::response::{
     ScimResponse, etag, list_message, no_content, not_modified, resource_response,
@@ -118,7 +117,7 @@ pub async fn search(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     OriginalUri(uri): OriginalUri,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ScimResult {
     let parameters = search_parameters(&body)?;
     list_groups(&state, &principal, &uri, parameters).await
@@ -129,7 +128,7 @@ pub async fn create(
     Extension(principal): Extension<Principal>,
     OriginalUri(uri): OriginalUri,
     Query(parameters): Query<ProjectionParameters>,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ScimResult {
     let selection = parameters.selection(Kind::Group)?;
     let group = state
@@ -175,7 +174,7 @@ pub async fn replace(
     Path(path): Path<HashMap<String, String>>,
     Query(parameters): Query<ProjectionParameters>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ScimResult {
     let selection = parameters.selection(Kind::Group)?;
     let expected = expected_version(&headers)?;
@@ -204,7 +203,7 @@ pub async fn patch(
     Path(path): Path<HashMap<String, String>>,
     Query(parameters): Query<ProjectionParameters>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ScimResult {
     let selection = parameters.selection(Kind::Group)?;
     let expected = expected_version(&headers)?;

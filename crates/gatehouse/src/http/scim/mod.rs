@@ -61,10 +61,6 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .patch(users::patch)
                 .delete(users::delete),
         )
-        // Layers run last-added first: authenticate, then look at the body's media type.
-        .route_layer(axum::middleware::from_fn(
-            parameters::require_json_media_type,
-        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             authenticate::require_scim_bearer,

@@ -6,10 +6,9 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::Request;
-use axum::http::{HeaderMap, Method, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use scim::error::ScimError;
 use scim::projection::AttributeSelection;
 use scim::schema::{
@@ -151,35 +150,55 @@ impl ProjectionParameters {
     }
 }
 
-/// A request that carries a body (POST, PUT, PATCH) must say it is JSON: `application/scim+json`
-/// (RFC 7644 §3.1) or `application/json`, as REST requires `application/json`. Anything else —
-/// a form, text, no `Content-Type` at all — is 415 before the body is read, so a browser form
-/// posted across sites can never reach a SCIM endpoint.
-pub(super) async fn require_json_media_type(request: Request, next: Next) -> Response {
-    if !matches!(
-        *request.method(),
-        Method::POST | Method::PUT | Method::PATCH
-    ) {
-        return next.run(request).await;
+/// An extractor for handlers that read a body: the request must say it is JSON —
+/// `application/scim+json` (RFC 7644 §3.1) or `application/json`, as REST requires
+/// `application/json`. Anything else (a form, text, no `Content-Type`) is 415 before the body
+/// is read, so a form posted across sites never reaches a SCIM endpoint. An extractor, not a
+/// layer, so a method an endpoint doesn't serve stays 405.
+pub(super) struct JsonMediaType;
+
+/// The whole body of a request that says it is JSON ([`JsonMediaType`]).
+pub(super) struct JsonBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = ScimFailure;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ScimFailure> {
+        let (mut parts, body) = request.into_parts();
+        JsonMediaType::from_request_parts(&mut parts, state).await?;
+        let request = Request::from_parts(parts, body);
+        Bytes::from_request(request, state)
+            .await
+            .map(Self)
+            .map_err(|rejection| {
+                ScimError::new(rejection.status().as_u16(), None, rejection.body_text()).into()
+            })
     }
-    let media_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .map(|value| value.split(';').next().unwrap_or_default().trim());
-    match media_type {
-        Some(media_type)
-            if media_type.eq_ignore_ascii_case(SCIM_MEDIA_TYPE)
-                || media_type.eq_ignore_ascii_case("application/json") =>
-        {
-            next.run(request).await
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for JsonMediaType {
+    type Rejection = ScimFailure;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ScimFailure> {
+        let media_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value.split(';').next().unwrap_or_default().trim());
+        match media_type {
+            Some(media_type)
+                if media_type.eq_ignore_ascii_case(SCIM_MEDIA_TYPE)
+                    || media_type.eq_ignore_ascii_case("application/json") =>
+            {
+                Ok(Self)
+            }
+            _ => Err(ScimError::new(
+                415,
+                None,
+                format!("send the body as {SCIM_MEDIA_TYPE} (or application/json)"),
+            )
+            .into()),
         }
-        _ => ScimFailure::from(ScimError::new(
-            415,
-            None,
-            format!("send the body as {SCIM_MEDIA_TYPE} (or application/json)"),
-        ))
-        .into_response(),
     }
 }
 

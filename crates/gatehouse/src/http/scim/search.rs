@@ -1,14 +1,13 @@
 //! `POST /.search` at the root (RFC 7644 §3.4.3): Users and Groups in one list response.
 
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::Value;
 
 use super::discovery::scim_base_url;
-use super::parameters::{Kind, list_query, members_for, search_parameters};
+use super::parameters::{JsonBytes, Kind, list_query, members_for, search_parameters};
 use super::response::{ScimResponse, list_message};
 use super::users::ScimResult;
 use crate::http::AppState;
@@ -19,7 +18,7 @@ pub async fn search_all(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     OriginalUri(uri): OriginalUri,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ScimResult {
     let parameters = search_parameters(&body)?;
     let query = list_query(&parameters)?;

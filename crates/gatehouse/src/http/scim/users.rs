@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,8 +13,8 @@ use serde_json::{Map, Value, json};
 
 use super::discovery::scim_base_url;
 use super::parameters::{
-    Kind, ListParameters, ProjectionParameters, expected_version, id_of, json_body, list_query,
-    search_parameters,
+    JsonBytes, Kind, ListParameters, ProjectionParameters, expected_version, id_of, json_body,
+    list_query, search_parameters,
 };
 use super::response::{
     ScimFailure, ScimResponse, etag, list_message, no_content, not_modified, resource_response,
@@ -71,7 +70,7 @@ pub async fn search(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     OriginalUri(uri): OriginalUri,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ScimResult {
     let parameters = search_parameters(&body)?;
     list_users(&state, &principal, &uri, parameters).await
@@ -100,7 +99,7 @@ pub async fn create(
     Extension(principal): Extension<Principal>,
     OriginalUri(uri): OriginalUri,
     Query(parameters): Query<ProjectionParameters>,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ScimResult {
     let selection = parameters.selection(Kind::User)?;
     let record = state
@@ -143,7 +142,7 @@ pub async fn replace(
     Path(path): Path<HashMap<String, String>>,
     Query(parameters): Query<ProjectionParameters>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ScimResult {
     let selection = parameters.selection(Kind::User)?;
     let expected = expected_version(&headers)?;
@@ -166,7 +165,7 @@ pub async fn patch(
     Path(path): Path<HashMap<String, String>>,
     Query(parameters): Query<ProjectionParameters>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> ScimResult {
     let selection = parameters.selection(Kind::User)?;
     let expected = expected_version(&headers)?;
