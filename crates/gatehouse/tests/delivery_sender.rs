@@ -431,11 +431,11 @@ async fn loopback_targets_are_refused_by_default_before_connecting() {
 
     let named = post(&sender, &receiver.localhost_uri()).await;
     let error = named.error.expect("refused");
-    assert!(
-        error.starts_with("refused: localhost resolves to "),
-        "{error}"
+    assert_eq!(
+        error,
+        "refused: localhost resolves to an address webhooks may not reach (loopback, private, \
+         link-local or another non-public range)"
     );
-    assert!(error.ends_with("a loopback address"), "{error}");
 
     for uri in [
         format!("http://[::1]:{port}/"),
@@ -470,11 +470,23 @@ async fn check_uri_refuses_loopback_by_default_and_names_the_setting() {
         .await
         .expect_err("loopback");
     let message = named.to_string();
-    assert!(message.starts_with("localhost resolves to "), "{message}");
+    assert!(
+        message.starts_with("localhost resolves to an address webhooks may not reach ("),
+        "{message}"
+    );
     assert!(
         message.contains("GATEHOUSE_ALLOW_PRIVATE_TARGETS=true"),
         "{message}"
     );
+    // Neither the address (127.0.0.1 or ::1) nor the specific reason: a name's refusal must
+    // not tell what it resolves to.
+    for hidden in ["127.0.0.1", "::1", "a loopback address"] {
+        assert!(!message.contains(hidden), "{hidden}: {message}");
+    }
+    let UriProblem::Forbidden(refused) = named else {
+        panic!("not a refused target: {named}");
+    };
+    assert!(refused.address.is_loopback(), "{refused:?}");
 
     let mapped = sender
         .check_uri("http://[::ffff:10.0.0.5]/")
@@ -495,6 +507,48 @@ async fn check_uri_refuses_loopback_by_default_and_names_the_setting() {
         sender.check_uri("http://name.invalid/").await,
         Err(UriProblem::Unresolvable { .. })
     ));
+}
+
+#[tokio::test]
+async fn addresses_carrying_a_refused_ipv4_address_and_benchmarking_ones_are_refused() {
+    let sender = default_policy_sender();
+    let cases = [
+        (
+            "http://[64:ff9b::7f00:1]/hook",
+            "64:ff9b::7f00:1 is a NAT64 address carrying a loopback address",
+        ),
+        (
+            "http://[2002:7f00:1::]/hook",
+            "2002:7f00:1:: is a 6to4 address carrying a loopback address",
+        ),
+        // Teredo: server 65.54.227.120, client 10.0.0.1 (the last 32 bits, inverted).
+        (
+            "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/hook",
+            "2001:0:4136:e378:8000:63bf:f5ff:fffe is a Teredo address carrying a private \
+             network address",
+        ),
+        (
+            "http://198.18.0.1/hook",
+            "198.18.0.1 is an address reserved for benchmarking",
+        ),
+    ];
+    for (uri, reason) in cases {
+        let problem = sender.check_uri(uri).await.expect_err(uri);
+        assert!(matches!(problem, UriProblem::Forbidden(_)), "{uri}");
+        assert!(problem.to_string().starts_with(reason), "{uri}: {problem}");
+        let outcome = post(&sender, uri).await;
+        assert_eq!(
+            outcome.error.as_deref(),
+            Some(format!("refused: {reason}").as_str()),
+            "{uri}"
+        );
+        assert_eq!(outcome.status, None, "{uri}");
+    }
+    // The NAT64 spelling of a public address passes (a literal: nothing is resolved).
+    sender
+        .check_uri("http://[64:ff9b::808:808]/hook")
+        .await
+        .expect("NAT64 of a public address");
 }
 
 #[tokio::test]

@@ -943,6 +943,22 @@ async fn private_targets_are_refused_unless_allowed(backend: Backend) {
             "{uri}: {error}"
         );
     }
+    // A host name's refusal does not say what it resolves to: no address, no specific reason.
+    let response = server
+        .post("/v1/webhooks", &token)
+        .json(&json!({ "event": "app.*", "uri": "http://localhost:9/hook" }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error = json_of(response).await.to_string();
+    assert!(
+        error.contains("localhost resolves to an address webhooks may not reach"),
+        "{error}"
+    );
+    for hidden in ["127.0.0.1", "::1", "a loopback address"] {
+        assert!(!error.contains(hidden), "{hidden}: {error}");
+    }
 }
 
 async fn metrics_count_deliveries_and_show_the_queue(backend: Backend) {

@@ -7,8 +7,11 @@
 //! forbidden addresses before the connector sees them, so a DNS answer that changes between the
 //! check and the connection (rebinding) cannot slip through. IP-literal hosts never reach a
 //! resolver, so [`Sender::send`] checks them itself. Creation-time checks ([`Sender::check_uri`])
-//! are stricter — every resolved address must be allowed — to give the user an early, named
-//! reason; the send-time guard is the one that protects.
+//! are stricter — every resolved address must be allowed — to give the user an early answer;
+//! the send-time guard is the one that protects. Either way a refusal names the address and
+//! why only when the user wrote that address; for a host name it says no more than "not
+//! reachable", so the guard cannot be used to probe internal DNS, and the server log has the
+//! rest ([`RefusedTarget`]).
 //!
 //! An attempt never fails as a Rust error: every way it can go wrong (refused, timed out, reset,
 //! cut short, a 3xx, a 5xx) is an [`AttemptOutcome`] the worker records and schedules from.
@@ -28,7 +31,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Url};
 
 use super::retry::parse_retry_after;
-use super::ssrf::{Forbidden, Network, check_address};
+use super::ssrf::{Forbidden, Network, Transition, check_address};
 
 /// How much of a receiver's response body is kept; the rest is not read.
 pub const MAX_RESPONSE_BODY_BYTES: usize = 64 * 1024;
@@ -140,12 +143,36 @@ impl AttemptOutcome {
 }
 
 /// An address the target policy refuses, with the name that led to it.
+///
+/// Its text names the address and the reason only when the host is that address, as the user
+/// typed it. For a host name it says neither: a user could otherwise learn what a company's
+/// internal names resolve to (and whether they exist) from the refusals, one name at a time.
+/// [`RefusedTarget::log`] keeps the whole story for the operator.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefusedTarget {
     /// The URI's host as written (a name or an IP literal).
     pub host: String,
     pub address: IpAddr,
     pub reason: Forbidden,
+}
+
+impl RefusedTarget {
+    /// Whether the host is the refused address itself rather than a name resolving to it.
+    fn is_literal(&self) -> bool {
+        let literal: Option<IpAddr> = self.host.trim_matches(['[', ']']).parse().ok();
+        literal == Some(self.address)
+    }
+
+    /// Records the refusal, with the address and reason the user-facing text leaves out. The
+    /// host is a URI's host only: no user name, password, path or query reaches the log.
+    fn log(&self) {
+        tracing::warn!(
+            host = self.host,
+            address = %self.address,
+            reason = %self.reason,
+            "refused a webhook target address"
+        );
+    }
 }
 
 impl fmt::Display for RefusedTarget {
@@ -155,11 +182,16 @@ impl fmt::Display for RefusedTarget {
             address,
             reason,
         } = self;
-        let literal: Option<IpAddr> = host.trim_matches(['[', ']']).parse().ok();
-        if literal == Some(*address) {
-            write!(formatter, "{address} is {reason}")
-        } else {
-            write!(formatter, "{host} resolves to {address}, {reason}")
+        if !self.is_literal() {
+            return write!(
+                formatter,
+                "{host} resolves to an address webhooks may not reach (loopback, private, \
+                 link-local or another non-public range)"
+            );
+        }
+        match Transition::behind(*address, *reason) {
+            Some(transition) => write!(formatter, "{address} is {transition} carrying {reason}"),
+            None => write!(formatter, "{address} is {reason}"),
         }
     }
 }
@@ -286,13 +318,15 @@ impl Sender {
             None => self.resolve_all(&host, &url).await?,
         };
         for address in addresses {
-            self.targets.check(address).map_err(|reason| {
-                UriProblem::Forbidden(RefusedTarget {
-                    host: host.clone(),
+            if let Err(reason) = self.targets.check(address) {
+                let refused = RefusedTarget {
+                    host,
                     address,
                     reason,
-                })
-            })?;
+                };
+                refused.log();
+                return Err(UriProblem::Forbidden(refused));
+            }
         }
         Ok(())
     }
@@ -559,7 +593,10 @@ impl Resolve for GuardedResolver {
             }
             if allowed.is_empty() {
                 let error: Box<dyn StdError + Send + Sync> = match first_refused {
-                    Some(refused) => Box::new(refused),
+                    Some(refused) => {
+                        refused.log();
+                        Box::new(refused)
+                    }
                     None => Box::new(Unresolved {
                         host,
                         reason: "no addresses".to_owned(),
@@ -674,7 +711,7 @@ mod tests {
     }
 
     #[test]
-    fn refusals_name_the_address_and_the_reason() {
+    fn refusals_name_a_literal_address_and_its_reason_but_not_a_names() {
         let literal = RefusedTarget {
             host: "127.0.0.1".to_owned(),
             address: [127, 0, 0, 1].into(),
@@ -688,9 +725,9 @@ mod tests {
         };
         assert_eq!(
             UriProblem::Forbidden(named).to_string(),
-            "internal.example resolves to 10.0.0.5, a private network address; set \
-             GATEHOUSE_ALLOW_PRIVATE_TARGETS=true, or add its network to \
-             GATEHOUSE_ALLOWED_TARGET_NETWORKS, to deliver webhooks there"
+            "internal.example resolves to an address webhooks may not reach (loopback, private, \
+             link-local or another non-public range); set GATEHOUSE_ALLOW_PRIVATE_TARGETS=true, \
+             or add its network to GATEHOUSE_ALLOWED_TARGET_NETWORKS, to deliver webhooks there"
         );
         let bracketed = RefusedTarget {
             host: "[::1]".to_owned(),
@@ -698,6 +735,41 @@ mod tests {
             reason: Forbidden::Loopback,
         };
         assert_eq!(bracketed.to_string(), "::1 is a loopback address");
+        let carried = RefusedTarget {
+            host: "[64:ff9b::7f00:1]".to_owned(),
+            address: "64:ff9b::7f00:1".parse().expect("address"),
+            reason: Forbidden::Loopback,
+        };
+        assert_eq!(
+            carried.to_string(),
+            "64:ff9b::7f00:1 is a NAT64 address carrying a loopback address"
+        );
+    }
+
+    #[test]
+    fn a_refused_host_name_reveals_neither_the_address_nor_the_reason() {
+        for (address, reason) in [
+            (IpAddr::from([10, 0, 0, 5]), Forbidden::Private),
+            (IpAddr::from([169, 254, 169, 254]), Forbidden::LinkLocal),
+            (
+                "fd00:ec2::254".parse().expect("address"),
+                Forbidden::Private,
+            ),
+            (
+                "64:ff9b::a00:5".parse().expect("address"),
+                Forbidden::Private,
+            ),
+        ] {
+            let refused = RefusedTarget {
+                host: "internal.example".to_owned(),
+                address,
+                reason,
+            };
+            let message = UriProblem::Forbidden(refused).to_string();
+            assert!(!message.contains(&address.to_string()), "{message}");
+            assert!(!message.contains(&reason.to_string()), "{message}");
+            assert!(!message.contains("NAT64"), "{message}");
+        }
     }
 
     #[test]
