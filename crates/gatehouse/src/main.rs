@@ -514,21 +514,11 @@ async fn person(services: &Services, command: PersonCommand) -> anyhow::Result<(
         }
         PersonCommand::List { account, json } => {
             let account = services.account(&account_id(&account)?).await?;
-            let mut people = Vec::new();
-            let mut query = ListQuery {
-                offset: 0,
-                limit: 100,
-                sort: Vec::new(),
-            };
-            loop {
-                let listing = services.people_as_operator(&account.id, &query).await?;
-                let fetched = listing.items.len();
-                people.extend(listing.items);
-                if fetched < query.limit as usize {
-                    break;
-                }
-                query.offset += u64::from(query.limit);
-            }
+            let account = &account;
+            let people = every_page(|query| async move {
+                services.people_as_operator(&account.id, &query).await
+            })
+            .await?;
             Output::new(json).people(&people)
         }
         PersonCommand::Update {
@@ -599,26 +589,16 @@ async fn token(services: &Services, command: TokenCommand) -> anyhow::Result<()>
                 ),
                 None => TokenOwnerFilter::Everyone,
             };
-            let mut views = Vec::new();
-            let mut query = ListQuery {
-                offset: 0,
-                limit: 100,
-                sort: Vec::new(),
-            };
-            loop {
-                let listing = services.tokens_as_operator(&account, owner, &query).await?;
-                let fetched = listing.items.len();
-                views.extend(
-                    listing
-                        .items
-                        .iter()
-                        .map(|token| TokenView::new(token, services.clock.now())),
-                );
-                if fetched < query.limit as usize {
-                    break;
-                }
-                query.offset += u64::from(query.limit);
-            }
+            let account = &account;
+            let tokens = every_page(|query| async move {
+                services.tokens_as_operator(account, owner, &query).await
+            })
+            .await?;
+            let now = services.clock.now();
+            let views: Vec<TokenView> = tokens
+                .iter()
+                .map(|token| TokenView::new(token, now))
+                .collect();
             Output::new(json).tokens(&views)
         }
         TokenCommand::Revoke { account, id, json } => {
@@ -628,6 +608,31 @@ async fn token(services: &Services, command: TokenCommand) -> anyhow::Result<()>
                 .await?;
             Output::new(json).tokens(&[TokenView::new(&token, services.clock.now())])
         }
+    }
+}
+
+/// Every record a paged listing holds, read `PAGE` at a time: the CLI prints whole lists.
+async fn every_page<T, Fetch, Page>(mut fetch: Fetch) -> Result<Vec<T>, ServiceError>
+where
+    Fetch: FnMut(ListQuery) -> Page,
+    Page: std::future::Future<Output = Result<store::Listing<T>, ServiceError>>,
+{
+    const PAGE: u32 = 100;
+    let mut items = Vec::new();
+    let mut offset = 0;
+    loop {
+        let query = ListQuery {
+            offset,
+            limit: PAGE,
+            sort: Vec::new(),
+        };
+        let listing = fetch(query).await?;
+        let fetched = listing.items.len();
+        items.extend(listing.items);
+        if fetched < PAGE as usize {
+            return Ok(items);
+        }
+        offset += u64::from(PAGE);
     }
 }
 
@@ -643,20 +648,12 @@ async fn webhook(services: Services, command: WebhookCommand) -> anyhow::Result<
             let filter = WebhookFilter {
                 disabled: (disabled || enabled).then_some(disabled),
             };
-            let mut views = Vec::new();
-            let mut query = ListQuery {
-                offset: 0,
-                limit: 100,
-                sort: Vec::new(),
-            };
-            loop {
-                let listing = services.webhooks(&account, None, filter, &query).await?;
-                views.extend(listing.items.iter().map(WebhookView::new));
-                if listing.items.len() < query.limit as usize {
-                    break;
-                }
-                query.offset += u64::from(query.limit);
-            }
+            let (services, account) = (&services, &account);
+            let webhooks = every_page(|query| async move {
+                services.webhooks(account, None, filter, &query).await
+            })
+            .await?;
+            let views: Vec<WebhookView> = webhooks.iter().map(WebhookView::new).collect();
             Output::new(json).webhooks(&views)
         }
         WebhookCommand::Create(arguments) => {
