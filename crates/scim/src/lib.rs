@@ -12,3 +12,4 @@ pub mod path;
 pub mod projection;
 pub mod schema;
 pub mod sql;
+pub mod text;

@@ -67,9 +67,10 @@ impl ValueKind {
 pub enum Column {
     /// A column of the main table, e.g. `u.user_name`.
     ///
-    /// `lowered` names a column or expression holding the value lower-cased by Rust's
-    /// `str::to_lowercase`, with an index; case-insensitive comparisons use it with a bind
-    /// value lower-cased the same way, so they are exact for all of Unicode and indexable.
+    /// `lowered` names a column or expression holding the value's key, `scim::text::fold`
+    /// of it, with an index; case-insensitive comparisons use it with a bind value folded by
+    /// the same function, so they are exact for all of Unicode (width, case and compatibility
+    /// forms, surrounding spaces) and indexable.
     /// Without it they compare `lower(column)` with `lower($n)`, which folds only ASCII on
     /// SQLite (and under PostgreSQL's `C` ctype) and cannot use a plain index.
     Scalar {

@@ -1,7 +1,8 @@
 //! One attribute test (`attrPath op value` or `attrPath pr`) as SQL over a single column
 //! expression, with the semantics RFC 7644 §3.4.2.2 and RFC 7643 §2.2 give each attribute
-//! type: `caseExact` decides whether strings compare lower-cased, booleans only know
-//! `eq`/`ne`, date-times compare as instants, `co`/`sw`/`ew` match the operand literally.
+//! type: `caseExact` decides whether strings compare folded (see `crate::text`), booleans
+//! only know `eq`/`ne`, date-times compare as instants, `co`/`sw`/`ew` match the operand
+//! literally.
 //! Whether the column sits in the main table or in a child-table row is the caller's concern
 //! (`compile.rs` wraps the result in `EXISTS` as needed); here it is just an expression.
 //!
@@ -19,6 +20,7 @@ use super::expression::{Expression, Precedence};
 use super::fragment::{Binds, SqlValue};
 use super::pattern::{Anchor, LIKE_ESCAPE, like_pattern, prefix_successor};
 use crate::filter::{CompareOperator, ComparisonValue};
+use crate::text;
 
 /// The SQL side of one attribute test.
 #[derive(Debug, Clone, Copy)]
@@ -350,13 +352,13 @@ fn ordinary_comparison(
 }
 
 /// How a string comparison folds case, which depends on `caseExact` and on whether the
-/// store keeps a lower-cased column.
+/// store keeps a key column (`lowered`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Folding {
     /// Case-exact: the column against the operand as sent.
     Exact,
-    /// The lowered column against the operand lower-cased by Rust. The column was filled
-    /// with Rust's Unicode lower-casing, so the operand is folded the same way here rather
+    /// The key column against the operand folded by `crate::text`. The store fills the
+    /// column with `text::fold`, so the operand is folded by the same function here rather
     /// than by the database's `lower`, which on SQLite only folds ASCII; the comparison is
     /// then exact and the column's index applies.
     LoweredColumn,
@@ -371,9 +373,9 @@ struct TextSides<'target> {
     folding: Folding,
     /// What `ne` and the empty-operand test check for NULL.
     null_subject: &'target str,
-    /// The stored side: the column, its lower-cased copy, or `lower(column)`.
+    /// The stored side: the column, its key column, or `lower(column)`.
     left: String,
-    /// The operand as bound: unchanged, or lower-cased by Rust to match the lowered column.
+    /// The operand as bound: unchanged, or folded by `crate::text` to match the key column.
     operand: String,
 }
 
@@ -391,6 +393,7 @@ impl TextSides<'_> {
 fn text_sides<'target>(
     target: &Target<'target>,
     case_exact: bool,
+    operator: CompareOperator,
     operand: &str,
 ) -> TextSides<'target> {
     match (case_exact, target.lowered) {
@@ -404,7 +407,7 @@ fn text_sides<'target>(
             folding: Folding::LoweredColumn,
             null_subject: lowered,
             left: lowered.to_owned(),
-            operand: operand.to_lowercase(),
+            operand: fold_operand(operator, operand),
         },
         (false, None) => TextSides {
             folding: Folding::LowerInSql,
@@ -412,6 +415,24 @@ fn text_sides<'target>(
             left: format!("lower({})", target.expression),
             operand: operand.to_owned(),
         },
+    }
+}
+
+/// The operand of a test against a key column, folded as the key was. A whole-value test
+/// (`eq`, `ne`, ordering) folds it like a stored value, trimmed, so `userName eq " Bob "` finds
+/// `bob`. A substring test (`co`, `sw`, `ew`) keeps the spaces at its ends: they are part of
+/// what it looks for, and trimming `sw "Ann "` to `sw "ann"` would also match `annabel`.
+fn fold_operand(operator: CompareOperator, operand: &str) -> String {
+    match operator {
+        CompareOperator::Contains | CompareOperator::StartsWith | CompareOperator::EndsWith => {
+            text::fold_substring(operand)
+        }
+        CompareOperator::Equal
+        | CompareOperator::NotEqual
+        | CompareOperator::GreaterThan
+        | CompareOperator::GreaterOrEqual
+        | CompareOperator::LessThan
+        | CompareOperator::LessOrEqual => text::fold(operand),
     }
 }
 
@@ -423,7 +444,7 @@ fn compare_text(
     dialect: Dialect,
     binds: &mut Binds,
 ) -> Expression {
-    let sides = text_sides(target, case_exact, operand);
+    let sides = text_sides(target, case_exact, operator, operand);
     let anchor = match operator {
         CompareOperator::Contains => Anchor::Anywhere,
         CompareOperator::StartsWith => Anchor::Start,

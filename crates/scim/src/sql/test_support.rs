@@ -1,5 +1,5 @@
 //! A `ColumnMap` for the RFC 7643 §4.1 User as a store might lay it out, shared by the SQL
-//! tests: a `users u` table with a lower-cased, indexed copy of `userName`, and the
+//! tests: a `users u` table with a folded, indexed key of `userName`, and the
 //! multi-valued `emails`, `ims` and `schemas` as rows of one `user_values` child table told
 //! apart by its `attribute` column. Multi-valued attributes are answered only by their own
 //! name, so the tests also cover the compiler's fallback for `emails.type`.

@@ -34,11 +34,49 @@ fn eq_compares_lowered_text_unless_case_exact() {
 }
 
 #[test]
-fn lowered_column_operands_are_lower_cased_by_rust_for_all_of_unicode() {
+fn lowered_column_operands_are_folded_by_rust_for_all_of_unicode() {
     assert_compiles_on_both(
         r#"userName eq "ÉMILE.ΣΟΦΊΑ""#,
         "u.user_name_lower = $1",
         &[text("émile.σοφία")],
+    );
+    // Width, compatibility forms and full case folding, as `text::fold` makes the stored key.
+    assert_compiles_on_both(
+        r#"userName eq "ＢＯＢ.Straße.ﬁ""#,
+        "u.user_name_lower = $1",
+        &[text("bob.strasse.fi")],
+    );
+}
+
+#[test]
+fn whole_value_operands_are_trimmed_but_substring_operands_keep_their_spaces() {
+    assert_compiles_on_both(
+        r#"userName eq "  Bob ""#,
+        "u.user_name_lower = $1",
+        &[text("bob")],
+    );
+    assert_compiles(
+        r#"userName gt " Bob""#,
+        Sqlite,
+        "u.user_name_lower > $1",
+        &[text("bob")],
+    );
+    assert_compiles(
+        r#"userName sw "Ann ""#,
+        Postgres,
+        r"u.user_name_lower LIKE $1 ESCAPE '\'",
+        &[text("ann %")],
+    );
+    assert_compiles_on_both(
+        r#"userName co " Ａnn""#,
+        r"u.user_name_lower LIKE $1 ESCAPE '\'",
+        &[text("% ann%")],
+    );
+    // A column without a key column is compared by the database's `lower`, operand unchanged.
+    assert_compiles_on_both(
+        r#"title eq " Guide ""#,
+        "lower(u.title) = lower($1)",
+        &[text(" Guide ")],
     );
 }
 
