@@ -313,7 +313,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = store::connect(&cli.database.database_url)
         .await
         .with_context(|| format!("opening {}", store::redact_url(&cli.database.database_url)))?;
-    store.migrate().await.context("applying migrations")?;
+    let migration = store.migrate().await.context("applying migrations")?;
     let server_key = || -> anyhow::Result<ServerKey> {
         let settings = &cli.database.secret_key;
         match &settings.secret_key {
@@ -340,6 +340,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(services, settings).await
         }
         Command::Migrate => {
+            if let Some((from, to)) = migration.keys_refolded {
+                eprintln!("comparison keys recomputed (fold version {from} to {to})");
+            }
+            // Look-alike identities the new fold found: the service keeps working, but an
+            // operator should have each later one renamed in its identity provider.
+            for clash in &migration.key_clashes {
+                eprintln!("look-alike identities: {clash}");
+            }
             eprintln!("migrations applied");
             Ok(())
         }

@@ -62,9 +62,11 @@ pub struct Person {
 }
 
 impl Person {
-    /// The key that makes a primary email unique within an account: emails compare
-    /// case-insensitively, and folding here (not in SQL) makes both backends agree on Unicode.
+    /// The key that makes a primary email unique within an account: `scim::text::fold`, the
+    /// fold of SCIM keys, so a person's email and a SCIM User's email compare alike and
+    /// look-alikes (width, case, compatibility forms, surrounding spaces) clash. Folding here
+    /// (not in SQL) makes both backends agree on Unicode.
     pub fn email_key(email: &str) -> String {
-        email.trim().to_lowercase()
+        scim::text::fold(email)
     }
 }

@@ -59,8 +59,9 @@ pub struct ScimUserRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The lower-cased form stored beside case-insensitive attributes (RFC 7643 §2.1), folded in
-/// Rust so both backends agree on Unicode.
+/// The key stored beside case-insensitive attributes (RFC 7643 §2.1): `scim::text::fold`, the
+/// function the filter compiler folds operands with, so `userName eq "ＢＯＢ"` finds `bob`.
+/// Folded in Rust so both backends agree on Unicode.
 pub fn case_insensitive_key(value: &str) -> String {
-    value.to_lowercase()
+    scim::text::fold(value)
 }

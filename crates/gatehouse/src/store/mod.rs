@@ -5,6 +5,7 @@
 //! a failed one has none. The SQL is written once in `shared.rs` and compiled for SQLite and for
 //! PostgreSQL; what differs between the two lives in `sqlite.rs` and `postgres.rs`.
 
+pub mod key_fold;
 mod postgres;
 mod scim_columns;
 mod sqlite;
@@ -13,6 +14,7 @@ pub mod webhooks;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub use key_fold::{KeyClash, KeyKind, MigrationReport};
 pub use postgres::PostgresStore;
 pub use scim_columns::{MULTI_VALUED_USER_ATTRIBUTES, ScimGroupColumns, ScimUserColumns};
 pub use sqlite::SqliteStore;
@@ -157,8 +159,10 @@ pub struct ScimPage<'a> {
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Applies the backend's migrations; safe to call on every start.
-    async fn migrate(&self) -> StoreResult<()>;
+    /// Applies the backend's migrations, then recomputes the comparison keys if they were
+    /// made by an older fold (`key_fold.rs`); safe to call on every start. The report says
+    /// whether keys were recomputed and which look-alike rows clashed.
+    async fn migrate(&self) -> StoreResult<MigrationReport>;
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 

@@ -319,9 +319,13 @@ async fn update_person_row(
 
 #[async_trait]
 impl Store for Backend {
-    async fn migrate(&self) -> StoreResult<()> {
+    async fn migrate(&self) -> StoreResult<MigrationReport> {
         MIGRATOR.run(&self.pool).await?;
-        Ok(())
+        let mut transaction = self.begin_write().await?;
+        let report = refold_keys(&mut transaction).await?;
+        transaction.commit().await?;
+        log_migration_report(&report);
+        Ok(report)
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -146,3 +146,4 @@ include!("shared_webhooks.rs");
 include!("shared_policies.rs");
 include!("shared_publishing.rs");
 include!("shared_console.rs");
+include!("shared_key_fold.rs");
