@@ -71,16 +71,18 @@ fn settle(text: &str, trim: bool) -> String {
 /// reorder what is shown, so two identifiers that differ only by them look the same to a
 /// person while comparing different.
 pub fn refused_character(text: &str) -> Option<char> {
-    let categories = CodePointMapData::<GeneralCategory>::new();
-    text.chars().find(|&character| {
-        matches!(
-            categories.get(character),
-            GeneralCategory::Control
-                | GeneralCategory::Format
-                | GeneralCategory::LineSeparator
-                | GeneralCategory::ParagraphSeparator
-        )
-    })
+    text.chars().find(|&character| is_refused(character))
+}
+
+/// Whether an identifier may not contain `character` (see [`refused_character`]).
+pub fn is_refused(character: char) -> bool {
+    matches!(
+        CodePointMapData::<GeneralCategory>::new().get(character),
+        GeneralCategory::Control
+            | GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+    )
 }
 
 /// A character as `U+200B`: how error messages name a character that may not show.

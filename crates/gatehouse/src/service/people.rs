@@ -96,10 +96,28 @@ pub(crate) fn person_json(person: &Person) -> serde_json::Value {
     json!(PersonView::from(person))
 }
 
+/// Which identifying fields a request sends. Only those are held to the stricter rule on
+/// invisible characters (`Problems::visible_text`): a person stored before that rule, or named
+/// by the SCIM client, must not become impossible to update (their roles, say) over a name
+/// the request leaves alone.
+#[derive(Clone, Copy)]
+struct SentIdentity {
+    name: bool,
+    primary_email: bool,
+}
+
 /// The field rules a person must satisfy, whether new or changed.
-fn validate_person(person: &Person) -> ServiceResult<()> {
+fn validate_person(person: &Person, sent: SentIdentity) -> ServiceResult<()> {
     let mut problems = Problems::default();
     problems.required_text("name", &person.name, NAME_MAX_CHARS);
+    if sent.name {
+        problems.visible_text("name", &person.name);
+    }
+    if sent.primary_email
+        && let Some(email) = &person.primary_email
+    {
+        problems.visible_text("primary_email", email);
+    }
     match &person.primary_email {
         Some(email) => problems.email("primary_email", email),
         None if person.source == PersonSource::Manual => {
@@ -176,7 +194,13 @@ impl Services {
             created_at: now,
             updated_at: now,
         };
-        validate_person(&person)?;
+        validate_person(
+            &person,
+            SentIdentity {
+                name: true,
+                primary_email: true,
+            },
+        )?;
         let actor = principal.map(Principal::actor);
         let event = NewEvent::new(
             &account.id,
@@ -231,6 +255,10 @@ impl Services {
                     .collect(),
             });
         }
+        let sent = SentIdentity {
+            name: changes.name.is_some(),
+            primary_email: changes.primary_email.is_some(),
+        };
         let mut person = before.clone();
         if let Some(name) = changes.name {
             person.name = name.trim().to_owned();
@@ -253,7 +281,7 @@ impl Services {
         if let Some(principal) = principal {
             check_role_change(principal, &before.roles, &person.roles)?;
         }
-        validate_person(&person)?;
+        validate_person(&person, sent)?;
         if person == before {
             return Ok(before);
         }

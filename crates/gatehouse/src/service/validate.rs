@@ -66,6 +66,24 @@ impl Problems {
         }
     }
 
+    /// An identifier people tell apart by eye (a person's name, an email address): besides
+    /// the control characters every text refuses, no invisible format characters (zero-width
+    /// space and joiners, bidirectional controls, the soft hyphen) and no line or paragraph
+    /// separators, which would let two values that look the same differ. Named by code point,
+    /// since the character itself would not show in the message.
+    pub fn visible_text(&mut self, field: &str, value: &str) {
+        // Control characters (Cc) are already reported by the text rules.
+        if let Some(character) = value
+            .chars()
+            .find(|&character| scim::text::is_refused(character) && !character.is_control())
+        {
+            self.0.push(format!(
+                "{field} contains {}, an invisible or control character",
+                scim::text::code_point(character)
+            ));
+        }
+    }
+
     pub fn push(&mut self, problem: String) {
         self.0.push(problem);
     }
@@ -118,6 +136,29 @@ mod tests {
             vec![
                 "name contains control characters",
                 "description contains control characters"
+            ]
+        );
+    }
+
+    #[test]
+    fn identifiers_refuse_invisible_characters_by_code_point() {
+        let mut problems = Problems::default();
+        problems.visible_text("name", "Ada\u{200B}");
+        problems.visible_text("primary_email", "\u{FEFF}ada@example.org");
+        problems.visible_text("name", "Ada\u{2028}Lovelace");
+        // Reported once, by the text rules, as before.
+        problems.visible_text("name", "Ada\nLovelace");
+        problems.visible_text("name", "Ada Lovelace");
+        let error = problems.into_result().expect_err("three problems");
+        let super::super::ServiceError::Invalid { errors, .. } = error else {
+            panic!("invalid")
+        };
+        assert_eq!(
+            errors,
+            vec![
+                "name contains U+200B, an invisible or control character",
+                "primary_email contains U+FEFF, an invisible or control character",
+                "name contains U+2028, an invisible or control character",
             ]
         );
     }

@@ -13,6 +13,7 @@ use scim::schema::{
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::projection::check_visible;
 use super::users::{ListPage, ListPlan, ScimListQuery};
 use super::{check_version, scim};
 use crate::auth::{Access, Resource, Scope};
@@ -189,6 +190,18 @@ fn project_group(body: &Value) -> Result<GroupProjection, ScimError> {
     })
 }
 
+/// A Group's `displayName` is held to the identifier rule (`check_visible`) when it is new
+/// or changed; a group named before the rule can still be updated under its old name.
+fn check_new_display_name(
+    projection: &GroupProjection,
+    current: &ScimGroupRecord,
+) -> ServiceResult<()> {
+    if projection.display_name == current.display_name {
+        return Ok(());
+    }
+    check_visible("displayName", &projection.display_name).map_err(scim)
+}
+
 fn event(
     principal: &Principal,
     name: &str,
@@ -281,6 +294,7 @@ impl Services {
     ) -> ServiceResult<GroupWithMembers> {
         principal.require(WRITE)?;
         let projection = project_group(body).map_err(scim)?;
+        check_visible("displayName", &projection.display_name).map_err(scim)?;
         let new_members = self
             .resolve_members(principal, projection.members.as_deref().unwrap_or_default())
             .await?;
@@ -387,6 +401,7 @@ impl Services {
         let current = self.stored_group(principal, id).await?;
         check_version("Group", expected_version, current.version)?;
         let projection = project_group(body).map_err(scim)?;
+        check_new_display_name(&projection, &current)?;
         let new_members = self
             .resolve_members(principal, projection.members.as_deref().unwrap_or_default())
             .await?;
@@ -427,6 +442,7 @@ impl Services {
         }
         apply_operations(&mut resource, &other_operations, &ResourceKind::Group).map_err(scim)?;
         let projection = project_group(&resource).map_err(scim)?;
+        check_new_display_name(&projection, &current)?;
         let displays = patched_member_displays(&operations);
         let references = |ids: &[String]| -> Vec<MemberReference> {
             ids.iter()

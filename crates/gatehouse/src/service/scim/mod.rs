@@ -13,7 +13,7 @@ mod users;
 pub use browse::{BrowseQuery, GroupSummary};
 pub use cursor::CURSOR_TIMEOUT_SECONDS;
 pub use groups::{GroupWithMembers, Members};
-pub use projection::{UserProjection, project_user};
+pub use projection::{UserProjection, project_user, project_user_update};
 pub use search::ScimResource;
 pub use users::{ListPage, ScimListQuery, SortOrder};
 

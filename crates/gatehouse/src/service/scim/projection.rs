@@ -76,6 +76,20 @@ fn optional_string(
     }
 }
 
+/// Refuses an identifier (`userName`, an email, a Group's `displayName`) holding a character
+/// `scim::text::refused_character` names: invisible or control characters would let two
+/// values that look alike differ. The message names the character by code point, never
+/// echoing it, so what the client reads shows what is wrong.
+pub(crate) fn check_visible(attribute: &str, value: &str) -> Result<(), ScimError> {
+    match scim::text::refused_character(value) {
+        None => Ok(()),
+        Some(character) => Err(ScimError::invalid_value(format!(
+            "{attribute} contains {}, an invisible or control character, which it may not",
+            scim::text::code_point(character)
+        ))),
+    }
+}
+
 /// `active` as a boolean; Entra ID sends `"True"`/`"False"` strings, accepted here.
 fn active(object: &Map<String, Value>) -> Result<bool, ScimError> {
     match get(object, "active") {
@@ -111,6 +125,7 @@ fn multi_valued_rows(object: &Map<String, Value>) -> Result<Vec<ScimValue>, Scim
                 Some(value) => Some(value),
                 None => optional_string(element, "formatted", &context)?,
             };
+
             let primary = match get(element, "primary") {
                 None | Some(Value::Null) => false,
                 Some(Value::Bool(primary)) => *primary,
@@ -174,8 +189,51 @@ fn phone(values: &[ScimValue], kind: &str) -> Option<String> {
         .and_then(|row| row.value.clone())
 }
 
-/// Projects a User representation (POST or PUT body, or the result of a PATCH).
+/// Projects a new User's representation (a POST body): every identifier is checked.
 pub fn project_user(body: &Value) -> Result<UserProjection, ScimError> {
+    let projection = project(body)?;
+    projection.check_identifiers(None)?;
+    Ok(projection)
+}
+
+/// Projects the representation that replaces a stored User (a PUT body, or the result of a
+/// PATCH). Identifiers the stored representation already had are not checked again: a User
+/// provisioned before the rule on invisible characters must still be deactivated or renamed,
+/// whatever its old `userName`; any new or changed one is checked.
+pub fn project_user_update(body: &Value, stored: &Value) -> Result<UserProjection, ScimError> {
+    let projection = project(body)?;
+    let before = project(stored).ok();
+    projection.check_identifiers(before.as_ref())?;
+    Ok(projection)
+}
+
+impl UserProjection {
+    /// The `userName` and every `emails[].value` (identifiers: a person's primary email is
+    /// unique) through `check_visible`, except values `before` already had. Phone numbers,
+    /// addresses and names are not identifiers and may hold, say, a zero-width joiner.
+    fn check_identifiers(&self, before: Option<&UserProjection>) -> Result<(), ScimError> {
+        let emails = |projection: &'_ UserProjection| -> Vec<(i32, String)> {
+            projection
+                .values
+                .iter()
+                .filter(|row| row.attribute == "emails")
+                .filter_map(|row| row.value.clone().map(|value| (row.position, value)))
+                .collect()
+        };
+        if before.is_none_or(|before| before.user_name != self.user_name) {
+            check_visible("userName", &self.user_name)?;
+        }
+        let kept = before.map(emails).unwrap_or_default();
+        for (position, email) in emails(self) {
+            if !kept.iter().any(|(_, old)| *old == email) {
+                check_visible(&format!("emails[{position}].value"), &email)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn project(body: &Value) -> Result<UserProjection, ScimError> {
     let Value::Object(object) = body else {
         return Err(ScimError::invalid_syntax(
             "a SCIM User must be a JSON object",
@@ -343,6 +401,54 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn user_names_and_emails_refuse_invisible_and_control_characters() {
+        for (body, detail) in [
+            (
+                json!({"userName": "bob\u{200B}"}),
+                "userName contains U+200B, an invisible or control character, which it may not",
+            ),
+            (
+                json!({"userName": "\u{FEFF}bob"}),
+                "userName contains U+FEFF, an invisible or control character, which it may not",
+            ),
+            (
+                json!({"userName": "bob", "emails": [{"value": "a@b.c"}, {"value": "b\u{200D}ob@b.c"}]}),
+                "emails[1].value contains U+200D, an invisible or control character, which it may not",
+            ),
+            (
+                json!({"userName": "bob\u{2028}x"}),
+                "userName contains U+2028, an invisible or control character, which it may not",
+            ),
+        ] {
+            let error = project_user(&body).expect_err("refused");
+            assert_eq!(
+                (error.status, error.scim_type, error.detail.as_str()),
+                (400, Some(scim::error::ScimType::InvalidValue), detail),
+                "{body}"
+            );
+        }
+        // What a stored User already had is not checked again; anything new is.
+        let stored = json!({"userName": "bob\u{200B}", "emails": [{"value": "b\u{200B}@b.c"}]});
+        let deactivated = json!({"userName": "bob\u{200B}", "active": false,
+            "emails": [{"value": "b\u{200B}@b.c"}]});
+        assert!(project_user_update(&deactivated, &stored).is_ok());
+        let renamed = json!({"userName": "rob\u{200B}", "emails": [{"value": "b\u{200B}@b.c"}]});
+        assert_eq!(
+            project_user_update(&renamed, &stored)
+                .expect_err("new name")
+                .detail,
+            "userName contains U+200B, an invisible or control character, which it may not"
+        );
+        // Only identifiers: a display name or phone number may hold a zero-width joiner.
+        let projection = project_user(&json!({
+            "userName": "ｂｏｂ", "displayName": "👩\u{200D}💻",
+            "phoneNumbers": [{"value": "555\u{200B}"}]
+        }))
+        .expect("valid");
+        assert_eq!(projection.user_name, "ｂｏｂ", "stored as sent");
     }
 
     #[test]

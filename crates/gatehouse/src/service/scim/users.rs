@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::cursor::{self, Position};
-use super::projection::{UserProjection, project_user};
+use super::projection::{UserProjection, project_user, project_user_update};
 use super::{check_version, scim};
 use crate::auth::{Access, Resource, Scope};
 use crate::domain::{NewEvent, Person, PersonId, PersonSource, ScimUserId, ScimUserRecord};
@@ -496,7 +496,7 @@ impl Services {
         principal.require(WRITE)?;
         let current = self.scim_user(principal, id).await?;
         check_version("User", expected_version, current.version)?;
-        let projection = project_user(body).map_err(scim)?;
+        let projection = project_user_update(body, &current.resource).map_err(scim)?;
         self.write_scim_user(principal, current, projection).await
     }
 
@@ -519,7 +519,7 @@ impl Services {
             object.insert("id".to_owned(), Value::from(current.id.to_string()));
         }
         apply_operations(&mut resource, &operations, &ResourceKind::User).map_err(scim)?;
-        let projection = project_user(&resource).map_err(scim)?;
+        let projection = project_user_update(&resource, &current.resource).map_err(scim)?;
         self.write_scim_user(principal, current, projection).await
     }
 
