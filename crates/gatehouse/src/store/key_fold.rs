@@ -14,8 +14,10 @@
 //! fail on that, nor pick a winner silently: the oldest row keeps the folded key, and each
 //! later one gets the folded key followed by U+001F and its own id. No input can produce such
 //! a key, since identifiers refuse control characters, so filters and uniqueness checks find
-//! the oldest row, and the later one keeps working until its identity provider renames it
-//! (an update that keeps the look-alike name is refused as taken). Each clash is reported.
+//! the oldest row. The later one stays readable and can still be updated (deactivated, say):
+//! a write that keeps its value keeps its key, and one that changes the value gets the new
+//! value's key, clashing if that is taken. Each clash is reported, for the operator to have
+//! the later identity renamed.
 
 use std::collections::HashMap;
 use std::fmt;

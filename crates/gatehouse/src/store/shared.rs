@@ -289,13 +289,17 @@ async fn insert_person_row(
     Ok(())
 }
 
-/// Every field of a person but their roles.
+/// Every field of a person but their roles. An unchanged primary email keeps its key, so a
+/// person the key migration keyed apart from a look-alike (`key_fold.rs`) can still be
+/// updated; a changed one gets the key of its new value.
 async fn update_person_row(
     connection: &mut <Db as sqlx::Database>::Connection,
     person: &Person,
 ) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE people SET name = $3, primary_email = $4, primary_email_key = $5, job_title = $6, \
+        "UPDATE people SET name = $3, primary_email = $4, \
+         primary_email_key = CASE WHEN primary_email = $4 THEN primary_email_key ELSE $5 END, \
+         job_title = $6, \
          employee_number = $7, disabled = $8, source = $9, updated_at = $10, work_phone = $11, \
          mobile_phone = $12 WHERE account_id = $1 AND id = $2",
     )

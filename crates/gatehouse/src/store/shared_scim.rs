@@ -89,8 +89,11 @@ async fn write_scim_user_row(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
              $18, $19, $20, $21, $22, $23)"
         }
+        // An unchanged userName keeps its key, so a User the key migration keyed apart from a
+        // look-alike (`key_fold.rs`) can still be deactivated or updated; a new one is keyed.
         Some(_) => {
-            "UPDATE scim_users SET person_id = $3, user_name = $4, user_name_key = $5, \
+            "UPDATE scim_users SET person_id = $3, user_name = $4, \
+             user_name_key = CASE WHEN user_name = $4 THEN user_name_key ELSE $5 END, \
              external_id = $6, display_name = $7, display_name_key = $8, given_name = $9, \
              family_name = $10, family_name_key = $11, title = $12, user_type = $13, \
              active = $14, employee_number = $15, department = $16, organization = $17, \
