@@ -376,6 +376,86 @@ fn account_update_changes_the_scim_patch_response_setting() {
 }
 
 /// The JSON array a `--json` command printed.
+/// Runs raw SQL on a SQLite database the binary made, for rows it would no longer write.
+fn sqlite_execute(database_url: &str, sql: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let pool = sqlx::SqlitePool::connect(database_url)
+            .await
+            .expect("open SQLite");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|error| panic!("{sql}: {error}"));
+        pool.close().await;
+    });
+}
+
+/// People created before emails were folded (`bob@` and `ＢＯＢ@`, keyed by the old
+/// lower-casing): `gatehouse migrate` recomputes the keys, keeps going, and prints the clash.
+#[test]
+fn migrate_prints_look_alike_identities_it_found() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let database_url = format!("sqlite://{}/gatehouse.db", folder.path().display());
+    let (_, stderr) = succeed(&database_url, &["migrate"]);
+    assert!(
+        stderr.contains("comparison keys recomputed (fold version 0 to"),
+        "{stderr}"
+    );
+    succeed(
+        &database_url,
+        &["account", "create", "acme", "--name", "Acme"],
+    );
+    let person = |email: &str| -> String {
+        let (stdout, _) = succeed(
+            &database_url,
+            &[
+                "person",
+                "create",
+                "--account",
+                "acme",
+                "--email",
+                email,
+                "--name",
+                "Bob",
+                "--json",
+            ],
+        );
+        let created: Value = serde_json::from_str(&stdout).expect("JSON");
+        created[0]["id"].as_str().expect("id").to_owned()
+    };
+    let bob = person("bob@example.com");
+    sqlite_execute(
+        &database_url,
+        "UPDATE people SET primary_email_key = 'parked' WHERE primary_email = 'bob@example.com'",
+    );
+    let twin = person("ＢＯＢ@example.com");
+    for sql in [
+        "UPDATE people SET primary_email_key = 'ｂｏｂ@example.com' \
+         WHERE primary_email = 'ＢＯＢ@example.com'",
+        "UPDATE people SET primary_email_key = 'bob@example.com' \
+         WHERE primary_email = 'bob@example.com'",
+        "UPDATE key_fold_version SET version = 0",
+    ] {
+        sqlite_execute(&database_url, sql);
+    }
+
+    let (_, stderr) = succeed(&database_url, &["migrate"]);
+    assert!(
+        stderr.contains(&format!(
+            "look-alike identities: account acme: the primary email of person {twin} looks \
+             like that of person {bob}, which keeps it"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("migrations applied"), "{stderr}");
+    let (_, stderr) = succeed(&database_url, &["migrate"]);
+    assert!(!stderr.contains("look-alike"), "reported once: {stderr}");
+}
+
 fn json_array(stdout: &str) -> Vec<Value> {
     serde_json::from_str::<Value>(stdout)
         .expect("JSON")

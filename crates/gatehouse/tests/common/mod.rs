@@ -29,7 +29,7 @@ pub enum Backend {
 
 /// Keeps a test's database alive; drops the PostgreSQL schema or the SQLite folder at the end.
 pub struct DatabaseGuard {
-    _sqlite_folder: Option<tempfile::TempDir>,
+    sqlite_folder: Option<tempfile::TempDir>,
     postgres_schema: Option<(String, String)>,
 }
 
@@ -58,6 +58,34 @@ impl Drop for DatabaseGuard {
     }
 }
 
+impl DatabaseGuard {
+    /// Runs raw SQL on the test's database beside the store, for rows the service would no
+    /// longer write (data from before a change, to migrate).
+    pub async fn execute(&self, sql: &str) {
+        if let Some(folder) = &self.sqlite_folder {
+            let url = format!("sqlite://{}/gatehouse.db", folder.path().display());
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("open SQLite");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap_or_else(|error| panic!("{sql}: {error}"));
+            pool.close().await;
+        } else if let Some((url, schema)) = &self.postgres_schema {
+            let options = PgConnectOptions::from_str(url)
+                .expect("PostgreSQL URL")
+                .options([("search_path", schema.as_str())]);
+            let pool = sqlx::PgPool::connect_with(options)
+                .await
+                .expect("open PostgreSQL");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap_or_else(|error| panic!("{sql}: {error}"));
+            pool.close().await;
+        }
+    }
+}
+
 pub fn postgres_url() -> String {
     std::env::var("GATEHOUSE_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_owned())
@@ -74,7 +102,7 @@ pub async fn store(backend: Backend) -> (Arc<dyn Store>, DatabaseGuard) {
             (
                 Arc::new(store),
                 DatabaseGuard {
-                    _sqlite_folder: Some(folder),
+                    sqlite_folder: Some(folder),
                     postgres_schema: None,
                 },
             )
@@ -100,7 +128,7 @@ pub async fn store(backend: Backend) -> (Arc<dyn Store>, DatabaseGuard) {
             (
                 Arc::new(store),
                 DatabaseGuard {
-                    _sqlite_folder: None,
+                    sqlite_folder: None,
                     postgres_schema: Some((url, schema)),
                 },
             )
@@ -146,7 +174,7 @@ pub struct TestServer {
     pub client: reqwest::Client,
     /// Dropping it stops the delivery worker.
     _stop_delivery: Option<tokio::sync::watch::Sender<bool>>,
-    _database: DatabaseGuard,
+    database: DatabaseGuard,
 }
 
 /// Rate limiting is off unless a test turns it on; so is the delivery worker.
@@ -225,8 +253,13 @@ impl TestServer {
             clock,
             client: reqwest::Client::new(),
             _stop_delivery: stop_delivery,
-            _database: database,
+            database,
         }
+    }
+
+    /// The test's database, for raw SQL beside the service.
+    pub fn database(&self) -> &DatabaseGuard {
+        &self.database
     }
 
     pub fn url(&self, path: &str) -> String {
