@@ -111,7 +111,7 @@ fn validate_person(person: &Person, sent: SentIdentity) -> ServiceResult<()> {
     let mut problems = Problems::default();
     problems.required_text("name", &person.name, NAME_MAX_CHARS);
     if sent.name {
-        problems.visible_text("name", &person.name);
+        problems.visible_name("name", &person.name);
     }
     if sent.primary_email
         && let Some(email) = &person.primary_email

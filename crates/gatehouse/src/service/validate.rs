@@ -72,11 +72,22 @@ impl Problems {
     /// separators, which would let two values that look the same differ. Named by code point,
     /// since the character itself would not show in the message.
     pub fn visible_text(&mut self, field: &str, value: &str) {
+        self.invisible_character(field, value, |_| false);
+    }
+
+    /// A person's name: as [`Self::visible_text`], but the zero-width non-joiner and joiner
+    /// (U+200C, U+200D) stay allowed — Persian and Indic names spell with them.
+    pub fn visible_name(&mut self, field: &str, value: &str) {
+        self.invisible_character(field, value, |character| {
+            matches!(character, '\u{200C}' | '\u{200D}')
+        });
+    }
+
+    fn invisible_character(&mut self, field: &str, value: &str, allowed: impl Fn(char) -> bool) {
         // Control characters (Cc) are already reported by the text rules.
-        if let Some(character) = value
-            .chars()
-            .find(|&character| scim::text::is_refused(character) && !character.is_control())
-        {
+        if let Some(character) = value.chars().find(|&character| {
+            scim::text::is_refused(character) && !character.is_control() && !allowed(character)
+        }) {
             self.0.push(format!(
                 "{field} contains {}, an invisible or control character",
                 scim::text::code_point(character)
@@ -149,6 +160,11 @@ mod tests {
         // Reported once, by the text rules, as before.
         problems.visible_text("name", "Ada\nLovelace");
         problems.visible_text("name", "Ada Lovelace");
+        // A Persian name with a zero-width non-joiner is a name, not a look-alike.
+        problems.visible_name(
+            "name",
+            "\u{645}\u{6CC}\u{200C}\u{62E}\u{648}\u{627}\u{647}\u{645}",
+        );
         let error = problems.into_result().expect_err("three problems");
         let super::super::ServiceError::Invalid { errors, .. } = error else {
             panic!("invalid")
