@@ -486,7 +486,7 @@ async fn users_sharing_an_email_each_get_a_person(backend: Backend) {
     );
 }
 
-/// spec/README.md "SCIM Users": `phoneNumbers` of type work and mobile become the person's
+/// docs/PRODUCT.md "SCIM Users": `phoneNumbers` of type work and mobile become the person's
 /// phones, and a PATCH that changes one updates the person (with its `person.update` event).
 async fn work_and_mobile_phones_reach_the_person(backend: Backend) {
     let (server, token) = provisioning(backend).await;

@@ -1,5 +1,5 @@
 //! Two real `gatehouse serve` processes on one PostgreSQL schema share one delivery queue
-//! (DESIGN.md principle 2): events published through both reach one receiver once each — the
+//! (docs/ARCHITECTURE.md, principle 2): events published through both reach one receiver once each — the
 //! lease and `FOR UPDATE SKIP LOCKED` keep the two workers from sending the same delivery — and
 //! both processes take part in sending. Black-box: the processes are the built binary, the
 //! receiver a real HTTP server on 127.0.0.1.

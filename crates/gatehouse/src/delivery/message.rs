@@ -1,4 +1,4 @@
-//! The JSON message a webhook POSTs, in Xurrent's envelope (spec/README.md "Webhooks"):
+//! The JSON message a webhook POSTs, in Xurrent's envelope (docs/PRODUCT.md "Webhooks"):
 //! which webhook and account sent it, the event, its object, who caused it, and the event's
 //! payload. The body is serialized once, when the delivery is created, and those exact bytes
 //! go out on every attempt (a receiver can hash or sign-check them across retries).

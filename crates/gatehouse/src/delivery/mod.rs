@@ -1,4 +1,4 @@
-//! Webhook delivery: the durable state machine that sends what the outbox holds (DESIGN.md
+//! Webhook delivery: the durable state machine that sends what the outbox holds (docs/ARCHITECTURE.md,
 //! principle 2). Pure parts: the message envelope (`message`), the retry schedule (`retry`),
 //! the SSRF guard's address rules (`ssrf`) and the exception emails' text (`mail`). With I/O:
 //! the HTTP sender that applies the guard to the address it connects to (`sender`), the signer

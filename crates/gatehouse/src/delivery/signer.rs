@@ -1,4 +1,4 @@
-//! Signs each attempt just before it is sent (DESIGN.md: claim → sign → POST → record).
+//! Signs each attempt just before it is sent (docs/ARCHITECTURE.md "The delivery state machine").
 //!
 //! - A webhook linked to an enabled policy sends a compact JWS signed with the policy's current
 //!   key (`kid` in the header), its claims made afresh for the attempt (new `iat`/`exp`, the

@@ -1,5 +1,5 @@
 //! Events: the outbox rows every changing command appends in its own transaction
-//! (DESIGN.md principle 1). Webhooks consume them.
+//! (docs/ARCHITECTURE.md, principle 1). Webhooks consume them.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -1,4 +1,4 @@
-//! Webhook policies (spec/README.md "Webhook policies"): which algorithm signs the messages of
+//! Webhook policies (docs/PRODUCT.md "Webhook policies"): which algorithm signs the messages of
 //! the webhooks linked to a policy, how long a signed message stays valid, for which audience,
 //! and the policy's key pairs — the current one and, during a rotation's overlap, the next.
 //!

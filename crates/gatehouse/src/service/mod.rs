@@ -1,5 +1,5 @@
 //! Services: the rules. One public function per user intent, one transaction per call, and the
-//! event it appends (CONVENTIONS.md 3). Handlers and the CLI call these; neither writes SQL.
+//! event it appends (docs/ARCHITECTURE.md "Layers and what may import what"). Handlers and the CLI call these; neither writes SQL.
 
 mod accounts;
 mod authentication;

@@ -1,4 +1,4 @@
-//! Webhook policies (spec/README.md "Webhook policies"), maintained by account and directory
+//! Webhook policies (docs/PRODUCT.md "Webhook policies"), maintained by account and directory
 //! administrators: the algorithm, claim expiry and audience with which the messages of linked
 //! webhooks are signed, and the policy's key pairs.
 //!

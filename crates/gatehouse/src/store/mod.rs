@@ -1,8 +1,8 @@
-//! Storage: one interface, two backends (DESIGN.md principle 4).
+//! Storage: one interface, two backends (docs/ARCHITECTURE.md, principle 4).
 //!
 //! `Store` is what services call. Each write method takes the event(s) the command appends and
 //! writes rows and events in one transaction, so an acknowledged change always has its event and
-//! a failed one has none. The SQL is written once in `shared.rs` and compiled for SQLite and for
+//! a failed one has none. The SQL is written once in `shared*.rs` and compiled for SQLite and for
 //! PostgreSQL; what differs between the two lives in `sqlite.rs` and `postgres.rs`.
 
 pub mod key_fold;

@@ -1,4 +1,4 @@
-//! The JWT a webhook policy turns a message into (spec/README.md "Webhook policies"): a compact
+//! The JWT a webhook policy turns a message into (docs/PRODUCT.md "Webhook policies"): a compact
 //! JWS (RFC 7515) whose claims hold the message's keys at the top level (or, in Xurrent's
 //! wrapper format, under `data`), plus `jti` (the delivery id, the
 //! same on every retry), `sub` (the webhook id), `iss` (the account's base URL), `aud` (the
@@ -115,7 +115,7 @@ pub fn sign_compact(key: &SigningKey, kid: &str, claims: &Value) -> Result<Strin
     Ok(token)
 }
 
-/// The body a signed delivery sends: `{"jwt": "<compact JWS>"}` (spec/README.md).
+/// The body a signed delivery sends: `{"jwt": "<compact JWS>"}` (docs/PRODUCT.md).
 pub fn signed_body(token: &str) -> Vec<u8> {
     // Serializing a one-string object cannot fail.
     serde_json::to_vec(&serde_json::json!({ "jwt": token })).unwrap_or_default()

@@ -1,5 +1,5 @@
 //! Message signing for webhook deliveries (issue 5), as pure functions over plain types
-//! (DESIGN.md principle 3): nothing here does I/O except `ServerKey::load_or_create`, which reads
+//! (docs/ARCHITECTURE.md, principle 3): nothing here does I/O except `ServerKey::load_or_create`, which reads
 //! or writes the one key file.
 //!
 //! - `algorithm`: the JWT algorithms a webhook policy may name (`jwt_alg`), `none` refused.
@@ -8,7 +8,7 @@
 //! - `jwt`: the claim set of a signed message and its compact JWS.
 //! - `standard_webhooks`: HMAC signatures per the Standard Webhooks specification, for webhooks
 //!   without a policy.
-//! - `server_key`: the server key that encrypts signing keys at rest (DESIGN.md principle 6).
+//! - `server_key`: the server key that encrypts signing keys at rest (docs/ARCHITECTURE.md, principle 6).
 //!
 //! Private material lives only in types whose `Debug` is redacted and which are zeroized on drop.
 

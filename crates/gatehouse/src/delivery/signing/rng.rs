@@ -1,5 +1,5 @@
 //! The operating system's RNG in the shape the RustCrypto key generators take. Every secret in
-//! this module comes from here or from `getrandom::fill` directly (DESIGN.md principle 6).
+//! this module comes from here or from `getrandom::fill` directly (docs/ARCHITECTURE.md, principle 6).
 
 use rsa::rand_core::{TryCryptoRng, TryRng};
 

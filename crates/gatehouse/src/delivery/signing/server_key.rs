@@ -1,5 +1,5 @@
 //! The server key: 32 bytes that encrypt signing keys (and webhook secrets) at rest with
-//! AES-256-GCM, so a copy of the database alone signs nothing (DESIGN.md principle 6).
+//! AES-256-GCM, so a copy of the database alone signs nothing (docs/ARCHITECTURE.md, principle 6).
 //!
 //! It comes from `GATEHOUSE_SECRET_KEY` (standard base64 of 32 bytes) or, when that is not set,
 //! from `<data dir>/secret.key`, which the first start creates with mode 0600. Losing it makes

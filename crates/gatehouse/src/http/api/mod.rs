@@ -1,4 +1,4 @@
-//! REST API v1 (Xurrent conventions, spec/README.md "REST conventions"): one file per resource.
+//! REST API v1 (Xurrent conventions, docs/PRODUCT.md "REST conventions"): one file per resource.
 //! Every route is registered through `OpenApiRouter`, so the document at `/v1/openapi.json` is
 //! generated from the same list the router serves.
 

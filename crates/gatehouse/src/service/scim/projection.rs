@@ -1,6 +1,6 @@
 //! From a SCIM User representation to what Gatehouse stores: the cleaned resource, the indexed
 //! columns, the filter rows of multi-valued attributes, and the person fields the spec maps
-//! (spec/README.md "SCIM Users"). Pure: no I/O.
+//! (docs/PRODUCT.md "SCIM Users"). Pure: no I/O.
 
 use scim::error::ScimError;
 use scim::schema::{ENTERPRISE_USER_SCHEMA_URN, USER_SCHEMA_URN};
