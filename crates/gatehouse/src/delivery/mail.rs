@@ -25,6 +25,9 @@ use lettre::message::{Mailbox, Message};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use uuid::Uuid;
 
+use crate::domain::{
+    CONSECUTIVE_FAILURES_BEFORE_DISABLE, EXCEPTION_NOTIFICATION_INTERVAL_MINUTES, NotificationKind,
+};
 use crate::store::redact_url;
 
 /// How long one [`Mailer::send`] may take, connection and every SMTP command included.
@@ -36,20 +39,8 @@ pub const MAX_RECIPIENTS: usize = 10;
 /// The longest failure text put in an email body, in characters.
 const MAX_FAILURE_CHARS: usize = 500;
 
-/// Consecutive failures after which a webhook is disabled (mentioned in the emails).
-const DISABLE_AFTER_CONSECUTIVE_FAILURES: u32 = 20;
-
 /// The longest webhook name or failure text put in a subject line, in characters.
 const MAX_SUBJECT_PART_CHARS: usize = 60;
-
-/// Which email a [`Notification`] becomes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NotificationKind {
-    /// A call failed; it will be retried, or it has had all its attempts.
-    Exception,
-    /// The webhook failed too many times in a row and was disabled.
-    Disabled,
-}
 
 /// Plain data describing what happened; composed into an email by [`compose`].
 #[derive(Clone, Debug)]
@@ -151,13 +142,16 @@ fn compose_exception(
          {outcome}\n\
          \n\
          This webhook has now failed {consecutive} time(s) in a row; after \
-         {DISABLE_AFTER_CONSECUTIVE_FAILURES} consecutive failures it is disabled automatically.\n\
+         {CONSECUTIVE_FAILURES_BEFORE_DISABLE} consecutive failures it is disabled automatically.\n\
          \n\
          See the delivery: {console}\n\
          {footer}",
         consecutive = notification.consecutive_failures,
         console = notification.console_url,
-        footer = footer("At most one such email is sent per webhook every 20 minutes."),
+        footer = footer(&format!(
+            "At most one such email is sent per webhook every \
+             {EXCEPTION_NOTIFICATION_INTERVAL_MINUTES} minutes."
+        )),
     );
     ComposedMail { subject, text }
 }

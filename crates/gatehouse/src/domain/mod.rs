@@ -7,6 +7,7 @@ mod account;
 mod event;
 mod event_catalog;
 mod person;
+mod policy_signing;
 mod scim_group;
 mod scim_user;
 mod token;
@@ -20,6 +21,7 @@ pub use event_catalog::{
     check_custom_event_name,
 };
 pub use person::{Person, PersonId, PersonSource};
+pub use policy_signing::{ClaimExpiry, JwtAlgorithm, KeyFamily, PolicySettingError};
 pub use scim_group::{
     GroupMember, MemberType, MembershipChange, NewMember, ScimGroupId, ScimGroupRecord,
 };

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{AccountId, WebhookId};
-use crate::delivery::signing::{ClaimExpiry, JwtAlgorithm};
+use super::{ClaimExpiry, JwtAlgorithm};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

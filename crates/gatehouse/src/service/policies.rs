@@ -17,11 +17,12 @@ use super::validate::{NAME_MAX_CHARS, Problems};
 use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
 use crate::auth::{Access, Resource, Scope};
 use crate::delivery::message::node_id;
-use crate::delivery::signing::{ClaimExpiry, JwtAlgorithm, SigningKey};
+use crate::delivery::signing::SigningKey;
 use crate::domain::{
     Account, JwtFormat, NewEvent, PolicyKey, WebhookId, WebhookPolicy, WebhookPolicyId,
     signing_key_at,
 };
+use crate::domain::{ClaimExpiry, JwtAlgorithm};
 use crate::store::{ListQuery, Listing, WebhookFilter};
 
 const POLICIES_READ: Scope = Scope {

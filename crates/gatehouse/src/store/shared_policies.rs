@@ -3,7 +3,7 @@
 // sealed; nothing here sees private material in clear.
 
 use crate::domain::{JwtFormat, PolicyKey, WebhookPolicy, WebhookPolicyId, WebhookSecretRecord};
-use crate::delivery::signing::{ClaimExpiry, JwtAlgorithm};
+use crate::domain::{ClaimExpiry, JwtAlgorithm};
 
 const POLICY_COLUMNS: &str = "id, account_id, name, jwt_alg, jwt_claim_expires_in, jwt_audience, \
      jwt_format, disabled, created_at, updated_at";

@@ -1350,10 +1350,7 @@ async fn insert_notification(
     let delivery_id = facts.failed.delivery_id;
     let console_url = format!("{}/v1/webhook_deliveries/{delivery_id}", facts.base_url);
     let mail = crate::delivery::mail::compose(&crate::delivery::mail::Notification {
-        kind: match kind {
-            NotificationKind::Exception => crate::delivery::mail::NotificationKind::Exception,
-            NotificationKind::Disabled => crate::delivery::mail::NotificationKind::Disabled,
-        },
+        kind,
         account_id: facts.account.as_str(),
         webhook_id: facts.webhook_id.0,
         webhook_name: facts.webhook_name,

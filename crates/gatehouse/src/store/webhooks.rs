@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::delivery::signing::{ClaimExpiry, JwtAlgorithm};
 use crate::domain::{
     AccountId, Actor, DeliveryAttempt, DeliveryId, DeliveryStatus, JwtFormat, WebhookId,
     WebhookPolicyId,
 };
+use crate::domain::{ClaimExpiry, JwtAlgorithm};
 
 /// Which webhooks a list shows (Xurrent's predefined filters `enabled` and `disabled`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

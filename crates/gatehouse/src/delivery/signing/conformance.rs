@@ -16,8 +16,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
+use super::ClaimExpiry;
 use super::JwtAlgorithm;
-use super::jwt::{ClaimExpiry, MessagePlacement, claims, sign_compact};
+use super::jwt::{MessagePlacement, claims, sign_compact};
 use super::key::SigningKey;
 use super::standard_webhooks::{WebhookSecret, sign_all};
 

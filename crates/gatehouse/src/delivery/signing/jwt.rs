@@ -10,37 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::SigningError;
 use super::key::SigningKey;
-
-/// How long a signed message stays valid (`jwt_claim_expires_in`), in minutes as Xurrent counts
-/// it. The bounds are the 1 second to 86,400 seconds (one day) in whole minutes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClaimExpiry {
-    minutes: u16,
-}
-
-impl ClaimExpiry {
-    pub const MIN_MINUTES: i64 = 1;
-    pub const MAX_MINUTES: i64 = 1440;
-
-    pub fn from_minutes(minutes: i64) -> Result<Self, SigningError> {
-        if !(Self::MIN_MINUTES..=Self::MAX_MINUTES).contains(&minutes) {
-            return Err(SigningError::ClaimExpiryOutOfRange(minutes));
-        }
-        let minutes =
-            u16::try_from(minutes).map_err(|_| SigningError::ClaimExpiryOutOfRange(minutes))?;
-        Ok(ClaimExpiry { minutes })
-    }
-
-    pub fn minutes(self) -> i64 {
-        i64::from(self.minutes)
-    }
-
-    pub fn seconds(self) -> i64 {
-        self.minutes() * 60
-    }
-}
+use super::{ClaimExpiry, SigningError};
 
 /// Where the message goes in the claims.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,18 +171,6 @@ mod tests {
                 expiry,
             );
             assert!(claims.get("aud").is_none());
-        }
-    }
-
-    #[test]
-    fn claim_expiry_is_one_minute_to_one_day() {
-        assert_eq!(ClaimExpiry::from_minutes(1).unwrap().seconds(), 60);
-        assert_eq!(ClaimExpiry::from_minutes(1440).unwrap().seconds(), 86_400);
-        for minutes in [0, -1, 1441, i64::MAX] {
-            let error = ClaimExpiry::from_minutes(minutes).unwrap_err();
-            assert!(
-                matches!(error, SigningError::ClaimExpiryOutOfRange(value) if value == minutes)
-            );
         }
     }
 

@@ -24,8 +24,8 @@ use sha2::{Sha256, Sha384, Sha512};
 use zeroize::Zeroizing;
 
 use super::SigningError;
-use super::algorithm::{JwtAlgorithm, KeyFamily};
 use super::rng::{OsRng, random_bytes};
+use super::{JwtAlgorithm, KeyFamily};
 
 /// The RSA modulus size of generated keys, in bits: the floor RFC 7518 section 3.3 sets and
 /// the issue asks for. Imported keys may be larger, never smaller.

@@ -2,7 +2,8 @@
 //! (docs/ARCHITECTURE.md, principle 3): nothing here does I/O except `ServerKey::load_or_create`, which reads
 //! or writes the one key file.
 //!
-//! - `algorithm`: the JWT algorithms a webhook policy may name (`jwt_alg`), `none` refused.
+//! The algorithms and claim lifetimes a policy names are domain values
+//! (`domain::policy_signing`), re-exported here for the signing code.
 //! - `key`: a policy's private signing key — generated with the OS RNG, encoded as PKCS#8 to be
 //!   stored encrypted, its public half as SPKI PEM and as a JWK.
 //! - `jwt`: the claim set of a signed message and its compact JWS.
@@ -12,7 +13,6 @@
 //!
 //! Private material lives only in types whose `Debug` is redacted and which are zeroized on drop.
 
-pub mod algorithm;
 pub mod jwt;
 pub mod key;
 mod rng;
@@ -24,21 +24,14 @@ mod conformance;
 #[cfg(test)]
 mod test_keys;
 
-pub use algorithm::JwtAlgorithm;
-pub use jwt::{ClaimExpiry, MessagePlacement, claims, sign_compact, signed_body};
+pub use crate::domain::{ClaimExpiry, JwtAlgorithm, KeyFamily};
+pub use jwt::{MessagePlacement, claims, sign_compact, signed_body};
 pub use key::SigningKey;
 pub use server_key::ServerKey;
 
 /// Why a key could not be made, read or used.
 #[derive(Debug, thiserror::Error)]
 pub enum SigningError {
-    #[error(
-        "unknown JWT algorithm {0:?}; expected one of rs256, rs384, rs512, ps256, ps384, ps512, \
-         es256, es384, es512, eddsa, hs256, hs384, hs512"
-    )]
-    UnknownAlgorithm(String),
-    #[error("the JWT algorithm \"none\" is refused: a policy's messages are always signed")]
-    AlgorithmNone,
     #[error("the operating system's random number generator failed: {0}")]
     Random(String),
     #[error("could not generate a {algorithm} key: {reason}")]
@@ -58,6 +51,4 @@ pub enum SigningError {
         algorithm: &'static str,
         reason: String,
     },
-    #[error("jwt_claim_expires_in must be 1 to 1440 minutes, not {0}")]
-    ClaimExpiryOutOfRange(i64),
 }

@@ -5,8 +5,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Sha256, Sha384, Sha512};
 use zeroize::Zeroizing;
 
-use super::algorithm::{JwtAlgorithm, KeyFamily};
 use super::key::SigningKey;
+use super::{JwtAlgorithm, KeyFamily};
 
 /// Verifies `signature` over `signing_input` with the crates' own verifiers and the public key
 /// as `public_key_pem` shows it (so a test also proves the PEM is the key that signed).

@@ -12,7 +12,9 @@ use super::error::PageResult;
 use super::layout::{self, Section, badge, page_number, pager, table_wrap, when};
 use super::layout::{PageParams, newest_first};
 use super::session::Session;
-use crate::domain::NotificationKind;
+use crate::domain::{
+    CONSECUTIVE_FAILURES_BEFORE_DISABLE, EXCEPTION_NOTIFICATION_INTERVAL_MINUTES, NotificationKind,
+};
 use crate::http::AppState;
 
 pub const PER_PAGE: u32 = 25;
@@ -37,7 +39,7 @@ async fn list(
         h1 { "Notifications" }
         p {
             "When a webhook call fails, an exception notice goes to the webhook's \u{201c}Mail exceptions to\u{201d} addresses (or every account administrator), "
-            "at most one per webhook per 20 minutes; after 20 consecutive failures the webhook is disabled and a separate notice says so. "
+            "at most one per webhook per " (EXCEPTION_NOTIFICATION_INTERVAL_MINUTES) " minutes; after " (CONSECUTIVE_FAILURES_BEFORE_DISABLE) " consecutive failures the webhook is disabled and a separate notice says so. "
             "Every notice is kept here, mailed or not (mail needs " code { "--smtp-url" } ")."
         }
         @if listing.items.is_empty() {

@@ -20,8 +20,8 @@ use super::layout::{
 use super::layout::{PageParams, newest_first};
 use super::session::Session;
 use super::webhooks::webhook_choices;
-use crate::delivery::signing::{ClaimExpiry, JwtAlgorithm};
 use crate::domain::{Account, JwtFormat, Webhook, WebhookPolicyId};
+use crate::domain::{ClaimExpiry, JwtAlgorithm};
 use crate::http::AppState;
 use crate::service::{
     CreatedPolicyKey, DEFAULT_CLAIM_EXPIRES_IN_MINUTES, DEFAULT_KEY_OVERLAP_SECONDS,

@@ -17,7 +17,11 @@ use super::layout::{
 };
 use super::layout::{PageParams, first_by_name, newest_first};
 use super::session::Session;
-use crate::domain::{Account, CATALOG, Webhook, WebhookId};
+use crate::delivery::retry::MAX_ATTEMPTS;
+use crate::domain::{
+    Account, CATALOG, CONSECUTIVE_FAILURES_BEFORE_DISABLE, EXCEPTION_NOTIFICATION_INTERVAL_MINUTES,
+    Webhook, WebhookId,
+};
 use crate::http::AppState;
 use crate::service::{
     MAX_SECRET_OVERLAP_SECONDS, NewWebhook, ServiceError, WebhookChanges, WebhookPolicyView,
@@ -226,9 +230,9 @@ fn webhook_form(
             label for="webhook-mail" { "Mail exceptions to" }
             input #webhook-mail type="text" name="mail_exceptions_to" value=(values.mail_exceptions_to) aria-describedby="webhook-mail-hint";
             p.hint #webhook-mail-hint {
-                "Comma-separated email addresses told when a call fails (it will be retried): at most one email per webhook per 20 minutes. "
-                "Empty: every account administrator. A call is tried at most 10 times, waiting longer after each failure; "
-                "after 20 consecutive failures the webhook is disabled and a separate email says so."
+                "Comma-separated email addresses told when a call fails (it will be retried): at most one email per webhook per " (EXCEPTION_NOTIFICATION_INTERVAL_MINUTES) " minutes. "
+                "Empty: every account administrator. A call is tried at most " (MAX_ATTEMPTS) " times, waiting longer after each failure; "
+                "after " (CONSECUTIVE_FAILURES_BEFORE_DISABLE) " consecutive failures the webhook is disabled and a separate email says so."
             }
             label for="webhook-rate-limit" { "Rate limit (calls per second)" }
             input #webhook-rate-limit type="number" name="rate_limit_per_second" min="1" max="10000" value=(values.rate_limit_per_second) aria-describedby="webhook-rate-hint";

@@ -1,11 +1,25 @@
-//! The JWT algorithms a webhook policy may use, by Xurrent's lower-case names (`jwt_alg`), and
-//! their JOSE names (RFC 7518 section 3.1; `EdDSA` from RFC 8037). `none` is never accepted:
-//! a policy exists to sign.
+//! How a webhook policy signs, as the policy records it: the JWT algorithm (`jwt_alg`, by
+//! Xurrent's lower-case names and their JOSE names, RFC 7518 section 3.1 and `EdDSA` from
+//! RFC 8037; `none` is never accepted: a policy exists to sign) and how long a signed message
+//! stays valid (`jwt_claim_expires_in`). Plain values the store keeps and the signer reads;
+//! the signing itself is `delivery::signing`'s.
 
 use std::fmt;
 use std::str::FromStr;
 
-use super::SigningError;
+/// Why a policy's signing setting was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicySettingError {
+    #[error(
+        "unknown JWT algorithm {0:?}; expected one of rs256, rs384, rs512, ps256, ps384, ps512, \
+         es256, es384, es512, eddsa, hs256, hs384, hs512"
+    )]
+    UnknownAlgorithm(String),
+    #[error("the JWT algorithm \"none\" is refused: a policy's messages are always signed")]
+    AlgorithmNone,
+    #[error("jwt_claim_expires_in must be 1 to 1440 minutes, not {0}")]
+    ClaimExpiryOutOfRange(i64),
+}
 
 /// A JWS algorithm a policy signs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -117,25 +131,54 @@ impl JwtAlgorithm {
 }
 
 impl FromStr for JwtAlgorithm {
-    type Err = SigningError;
+    type Err = PolicySettingError;
 
     /// Parses the API's lower-case name. The JOSE spelling (`RS256`, `EdDSA`) is accepted too,
     /// since it names the same thing and people paste it from JWT libraries.
     fn from_str(name: &str) -> Result<Self, Self::Err> {
         let lower = name.trim().to_ascii_lowercase();
         if lower == "none" {
-            return Err(SigningError::AlgorithmNone);
+            return Err(PolicySettingError::AlgorithmNone);
         }
         JwtAlgorithm::ALL
             .into_iter()
             .find(|algorithm| algorithm.as_str() == lower)
-            .ok_or_else(|| SigningError::UnknownAlgorithm(name.to_owned()))
+            .ok_or_else(|| PolicySettingError::UnknownAlgorithm(name.to_owned()))
     }
 }
 
 impl fmt::Display for JwtAlgorithm {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str(self.as_str())
+    }
+}
+
+/// How long a signed message stays valid (`jwt_claim_expires_in`), in minutes as Xurrent counts
+/// it. The bounds are the issue's 1 second to 86,400 seconds (one day) in whole minutes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClaimExpiry {
+    minutes: u16,
+}
+
+impl ClaimExpiry {
+    pub const MIN_MINUTES: i64 = 1;
+    pub const MAX_MINUTES: i64 = 1440;
+
+    pub fn from_minutes(minutes: i64) -> Result<Self, PolicySettingError> {
+        if !(Self::MIN_MINUTES..=Self::MAX_MINUTES).contains(&minutes) {
+            return Err(PolicySettingError::ClaimExpiryOutOfRange(minutes));
+        }
+        let minutes = u16::try_from(minutes)
+            .map_err(|_| PolicySettingError::ClaimExpiryOutOfRange(minutes))?;
+        Ok(ClaimExpiry { minutes })
+    }
+
+    pub fn minutes(self) -> i64 {
+        i64::from(self.minutes)
+    }
+
+    pub fn seconds(self) -> i64 {
+        self.minutes() * 60
     }
 }
 
@@ -162,7 +205,7 @@ mod tests {
         for name in ["none", "None", "NONE"] {
             let error = name.parse::<JwtAlgorithm>().unwrap_err();
             assert!(
-                matches!(error, SigningError::AlgorithmNone),
+                matches!(error, PolicySettingError::AlgorithmNone),
                 "{name}: {error}"
             );
             assert!(error.to_string().contains("refused"));
@@ -172,7 +215,7 @@ mod tests {
     #[test]
     fn unknown_names_are_refused_and_listed() {
         let error = "rs1024".parse::<JwtAlgorithm>().unwrap_err();
-        assert!(matches!(error, SigningError::UnknownAlgorithm(_)));
+        assert!(matches!(error, PolicySettingError::UnknownAlgorithm(_)));
         assert!(error.to_string().contains("eddsa"));
         assert!("".parse::<JwtAlgorithm>().is_err());
     }
@@ -183,5 +226,17 @@ mod tests {
         assert_eq!(JwtAlgorithm::Ps384.jose_name(), "PS384");
         assert!(!JwtAlgorithm::Hs256.is_asymmetric());
         assert!(JwtAlgorithm::Es512.is_asymmetric());
+    }
+
+    #[test]
+    fn claim_expiry_is_one_minute_to_one_day() {
+        assert_eq!(ClaimExpiry::from_minutes(1).unwrap().seconds(), 60);
+        assert_eq!(ClaimExpiry::from_minutes(1440).unwrap().seconds(), 86_400);
+        for minutes in [0, -1, 1441, i64::MAX] {
+            let error = ClaimExpiry::from_minutes(minutes).unwrap_err();
+            assert!(
+                matches!(error, PolicySettingError::ClaimExpiryOutOfRange(value) if value == minutes)
+            );
+        }
     }
 }
