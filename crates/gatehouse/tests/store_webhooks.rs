@@ -9,7 +9,8 @@ use common::{Backend, start_time, store};
 use gatehouse::delivery::signing::{ClaimExpiry, JwtAlgorithm};
 use gatehouse::domain::{
     Account, AccountId, DeliveryAttempt, DeliveryId, DeliveryStatus, JwtFormat, NewEvent,
-    PolicyKey, Webhook, WebhookId, WebhookPolicy, WebhookPolicyId, WebhookSecretRecord,
+    NoticeContent, PolicyKey, Webhook, WebhookId, WebhookPolicy, WebhookPolicyId,
+    WebhookSecretRecord,
 };
 use gatehouse::store::{AttemptRecord, Claim, DeliveryFilter, ListQuery, Store};
 use serde_json::json;
@@ -242,7 +243,6 @@ async fn leases_never_overlap_and_expired_ones_are_taken_over(backend: Backend) 
             loser,
             &[outcome(stale.id, stale.webhook_id, true, 1)],
             later,
-            "http://x",
         )
         .await
         .expect("record");
@@ -252,7 +252,6 @@ async fn leases_never_overlap_and_expired_ones_are_taken_over(backend: Backend) 
             third,
             &[outcome(stale.id, stale.webhook_id, true, 1)],
             later,
-            "http://x",
         )
         .await
         .expect("record");
@@ -287,7 +286,6 @@ async fn leases_never_overlap_and_expired_ones_are_taken_over(backend: Backend) 
                 outcome(held.id, held.webhook_id, true, 1),
             ],
             later,
-            "http://x",
         )
         .await
         .expect("record");
@@ -298,7 +296,7 @@ async fn leases_never_overlap_and_expired_ones_are_taken_over(backend: Backend) 
 }
 
 async fn a_failed_attempt_schedules_the_retry_and_counts_the_failure(backend: Backend) {
-    let (store, _guard, account) = seeded(backend).await;
+    let (store, guard, account) = seeded(backend).await;
     let hook = webhook(&account, "app.*", true, false);
     add_webhook(store.as_ref(), &hook).await;
     publish(store.as_ref(), &account, "app.x.y", "1").await;
@@ -316,7 +314,7 @@ async fn a_failed_attempt_schedules_the_retry_and_counts_the_failure(backend: Ba
     .expect("claim");
     let record = outcome(claimed[0].id, hook.id, false, 1);
     store
-        .record_attempts(worker, &[record], now, "http://x")
+        .record_attempts(worker, &[record], now)
         .await
         .expect("record");
     let delivery = store
@@ -356,6 +354,36 @@ async fn a_failed_attempt_schedules_the_retry_and_counts_the_failure(backend: Ba
         .await
         .expect("notices");
     assert_eq!(notices.total, 1, "the first failure is notified");
+    // The store keeps what happened; the delivery layer words it when it mails or shows it.
+    let NoticeContent::Facts(facts) = &notices.items[0].content else {
+        panic!("a new notice keeps its facts: {:?}", notices.items[0]);
+    };
+    assert_eq!(facts.event, "app.x.y");
+    assert_eq!(facts.attempt, 1);
+    assert_eq!(facts.consecutive_failures, 1);
+    assert_eq!(facts.webhook_uri, hook.uri);
+    assert_eq!(
+        facts.next_attempt_at,
+        Some(start_time() + Duration::seconds(5))
+    );
+    // A notice stored before notices kept facts reads as the mail it was composed as.
+    guard
+        .execute(
+            "UPDATE webhook_notifications SET facts = NULL, subject = 'Old subject', \
+             body = 'Old body'",
+        )
+        .await;
+    let notices = store
+        .notifications(&account.id, &ListQuery::default())
+        .await
+        .expect("notices");
+    assert_eq!(
+        notices.items[0].content,
+        NoticeContent::Composed {
+            subject: "Old subject".to_owned(),
+            body: "Old body".to_owned()
+        }
+    );
 }
 
 async fn an_ordered_webhook_releases_one_event_at_a_time(backend: Backend) {
@@ -380,12 +408,7 @@ async fn an_ordered_webhook_releases_one_event_at_a_time(backend: Backend) {
             .is_empty()
     );
     store
-        .record_attempts(
-            worker,
-            &[outcome(first[0].id, hook.id, true, 1)],
-            now,
-            "http://x",
-        )
+        .record_attempts(worker, &[outcome(first[0].id, hook.id, true, 1)], now)
         .await
         .expect("record");
     let second = claim(store.as_ref(), worker, now, lease, 10, &[])

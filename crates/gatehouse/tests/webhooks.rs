@@ -1098,6 +1098,15 @@ async fn exception_notices_are_mailed_over_smtp(backend: Backend) {
     })
     .await;
     assert!(notices[0]["send_error"].is_null());
+    // The notice links the delivery's console page on this server (a page, not a JSON
+    // endpoint that needs a token).
+    let delivery = notices[0]["delivery_id"].as_str().expect("delivery id");
+    let link = format!("{}/console/deliveries/{delivery}", server.base_url);
+    assert!(
+        notices[0]["body"].as_str().expect("body").contains(&link),
+        "{}",
+        notices[0]["body"]
+    );
     let mails = smtp.mails();
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].recipients, ["admin@example.org"]);

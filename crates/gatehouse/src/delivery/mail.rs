@@ -25,8 +25,10 @@ use lettre::message::{Mailbox, Message};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use uuid::Uuid;
 
+use super::retry::MAX_ATTEMPTS;
 use crate::domain::{
-    CONSECUTIVE_FAILURES_BEFORE_DISABLE, EXCEPTION_NOTIFICATION_INTERVAL_MINUTES, NotificationKind,
+    CONSECUTIVE_FAILURES_BEFORE_DISABLE, EXCEPTION_NOTIFICATION_INTERVAL_MINUTES, NoticeContent,
+    NotificationKind, WebhookNotification,
 };
 use crate::store::redact_url;
 
@@ -69,6 +71,40 @@ pub struct Notification<'a> {
 pub struct ComposedMail {
     pub subject: String,
     pub text: String,
+}
+
+/// The email of a stored notice, its link into the console under `base_url` (the server that
+/// sends or shows it). A notice stored before notices kept facts reads as it was composed.
+pub fn compose_notice(notice: &WebhookNotification, base_url: &str) -> ComposedMail {
+    let facts = match &notice.content {
+        NoticeContent::Facts(facts) => facts,
+        NoticeContent::Composed { subject, body } => {
+            return ComposedMail {
+                subject: subject.clone(),
+                text: body.clone(),
+            };
+        }
+    };
+    let delivery_id = notice.delivery_id.unwrap_or_default();
+    let console_url = format!(
+        "{}/console/deliveries/{delivery_id}",
+        base_url.trim_end_matches('/')
+    );
+    compose(&Notification {
+        kind: notice.kind,
+        account_id: notice.account_id.as_str(),
+        webhook_id: notice.webhook_id,
+        webhook_name: &facts.webhook_name,
+        webhook_uri: &facts.webhook_uri,
+        event: &facts.event,
+        delivery_id,
+        attempt: facts.attempt,
+        max_attempts: MAX_ATTEMPTS,
+        consecutive_failures: facts.consecutive_failures,
+        failure: &facts.failure,
+        next_attempt_at: facts.next_attempt_at,
+        console_url: &console_url,
+    })
 }
 
 /// Writes the email for `notification`. Pure: same input, same email.
@@ -425,6 +461,54 @@ mod tests {
             next_attempt_at: Some(Utc.with_ymd_and_hms(2025, 3, 4, 5, 6, 7).unwrap()),
             console_url: "https://gatehouse.example.com/deliveries/2",
         }
+    }
+
+    #[test]
+    fn a_stored_notice_is_composed_from_its_facts_with_a_console_link() {
+        let facts = crate::domain::NoticeFacts {
+            webhook_name: "Sync to CRM".to_owned(),
+            webhook_uri: "https://hook:***@crm.example.com/in?token=abc".to_owned(),
+            event: "person.update".to_owned(),
+            attempt: 3,
+            consecutive_failures: 7,
+            failure: "HTTP 503".to_owned(),
+            next_attempt_at: Some(Utc.with_ymd_and_hms(2025, 3, 4, 5, 6, 7).unwrap()),
+        };
+        let mut notice = WebhookNotification {
+            id: Uuid::nil(),
+            account_id: crate::domain::AccountId::parse("acme").expect("id"),
+            webhook_id: Uuid::from_u128(1),
+            delivery_id: Some(Uuid::from_u128(2)),
+            kind: NotificationKind::Exception,
+            recipients: vec!["ops@example.org".to_owned()],
+            content: NoticeContent::Facts(facts),
+            created_at: Utc.with_ymd_and_hms(2025, 3, 4, 5, 0, 0).unwrap(),
+            sent_at: None,
+            send_error: None,
+        };
+        let mail = compose_notice(&notice, "https://gatehouse.example.com/");
+        assert!(
+            mail.text.contains(&format!(
+                "See the delivery: https://gatehouse.example.com/console/deliveries/{}",
+                Uuid::from_u128(2)
+            )),
+            "{}",
+            mail.text
+        );
+        assert!(mail.text.contains("attempt 4 of 10"), "{}", mail.text);
+        assert_no_secrets(&mail);
+
+        notice.content = NoticeContent::Composed {
+            subject: "Old subject".to_owned(),
+            body: "Old body".to_owned(),
+        };
+        assert_eq!(
+            compose_notice(&notice, "https://gatehouse.example.com"),
+            ComposedMail {
+                subject: "Old subject".to_owned(),
+                text: "Old body".to_owned(),
+            }
+        );
     }
 
     fn assert_no_secrets(mail: &ComposedMail) {

@@ -541,7 +541,7 @@ async fn record_outcomes(worker: Arc<Worker>, mut receiver: mpsc::Receiver<Attem
             match worker
                 .services
                 .store
-                .record_attempts(worker.id, &batch, now, &worker.services.base_url)
+                .record_attempts(worker.id, &batch, now)
                 .await
             {
                 Ok(_) => break,
@@ -621,10 +621,7 @@ async fn mail_notifications(services: &Services, mailer: &super::mail::Mailer) {
         }
     };
     for notification in unsent {
-        let mail = super::mail::ComposedMail {
-            subject: notification.subject.clone(),
-            text: notification.body.clone(),
-        };
+        let mail = super::mail::compose_notice(&notification, &services.base_url);
         let result = if notification.recipients.is_empty() {
             Err("no recipients: the webhook names none and the account has no administrator with an email".to_owned())
         } else {

@@ -30,8 +30,8 @@ pub use token::{PersonalAccessToken, TokenId, TokenStatus};
 pub use webhook::{
     CONSECUTIVE_FAILURES_BEFORE_DISABLE, DISABLED_EVENT, Delivery, DeliveryAttempt, DeliveryId,
     DeliveryStatus, DisabledReason, EXCEPTION_EVENT, EXCEPTION_NOTIFICATION_INTERVAL_MINUTES,
-    FailureConsequences, NotificationKind, VERIFY_EVENT, WaitingReason, Webhook, WebhookHealth,
-    WebhookId, WebhookNotification, failure_consequences,
+    FailureConsequences, NoticeContent, NoticeFacts, NotificationKind, VERIFY_EVENT, WaitingReason,
+    Webhook, WebhookHealth, WebhookId, WebhookNotification, failure_consequences,
 };
 pub use webhook_policy::{
     JwtFormat, PolicyKey, WebhookPolicy, WebhookPolicyId, WebhookSecretRecord, signing_key_at,

@@ -253,20 +253,43 @@ impl NotificationKind {
 }
 
 /// An exception or disabled notice, kept whether or not it could be mailed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebhookNotification {
     pub id: Uuid,
-    #[schema(value_type = String)]
     pub account_id: AccountId,
     pub webhook_id: Uuid,
     pub delivery_id: Option<Uuid>,
     pub kind: NotificationKind,
     pub recipients: Vec<String>,
-    pub subject: String,
-    pub body: String,
+    pub content: NoticeContent,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
     pub send_error: Option<String>,
+}
+
+/// What a notice holds: what happened, or — for a notice stored before notices kept facts —
+/// the mail composed then.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoticeContent {
+    Facts(NoticeFacts),
+    Composed { subject: String, body: String },
+}
+
+/// What a notice says happened, recorded with the attempt that caused it; the delivery layer
+/// composes the mail from it when the notice is sent or shown. Nothing secret: the URI's
+/// password is masked, in the failure text too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeFacts {
+    pub webhook_name: String,
+    pub webhook_uri: String,
+    pub event: String,
+    /// The attempt that failed, 1 for the first.
+    pub attempt: u32,
+    pub consecutive_failures: u32,
+    /// `HTTP 503`, or the connection error's text.
+    pub failure: String,
+    /// When the call is tried again; `None` when it will not be.
+    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 /// A webhook's failure record after a batch of attempts was counted.

@@ -7,9 +7,10 @@ use uuid::Uuid;
 
 use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
 use crate::auth::{Access, Resource, Scope};
+use crate::delivery::mail::compose_notice;
 use crate::domain::{
-    Account, Delivery, DeliveryAttempt, DeliveryId, DeliveryStatus, VERIFY_EVENT, WaitingReason,
-    WebhookId, WebhookNotification,
+    Account, Delivery, DeliveryAttempt, DeliveryId, DeliveryStatus, NotificationKind, VERIFY_EVENT,
+    WaitingReason, WebhookId, WebhookNotification,
 };
 use crate::store::{DeliveryFilter, ListQuery, Listing};
 
@@ -281,15 +282,52 @@ impl Services {
         Ok(made)
     }
 
-    /// Exception and disabled notices, newest first, whether or not they were mailed.
+    /// Exception and disabled notices, newest first, whether or not they were mailed, with the
+    /// mail each is (or was) sent as.
     pub async fn webhook_notifications(
         &self,
         account: &Account,
         principal: Option<&Principal>,
         query: &ListQuery,
-    ) -> ServiceResult<Listing<WebhookNotification>> {
+    ) -> ServiceResult<Listing<NotificationView>> {
         require_scope(principal, super::webhooks::WEBHOOKS_READ)?;
-        Ok(self.store.notifications(&account.id, query).await?)
+        let listing = self.store.notifications(&account.id, query).await?;
+        Ok(listing.views(|notice| NotificationView::new(notice, &self.base_url)))
+    }
+}
+
+/// An exception or disabled notice as REST and the console show it: the mail it is sent as.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct NotificationView {
+    pub id: Uuid,
+    pub account_id: String,
+    pub webhook_id: Uuid,
+    pub delivery_id: Option<Uuid>,
+    pub kind: NotificationKind,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub send_error: Option<String>,
+}
+
+impl NotificationView {
+    pub fn new(notice: &WebhookNotification, base_url: &str) -> Self {
+        let mail = compose_notice(notice, base_url);
+        Self {
+            id: notice.id,
+            account_id: notice.account_id.to_string(),
+            webhook_id: notice.webhook_id,
+            delivery_id: notice.delivery_id,
+            kind: notice.kind,
+            recipients: notice.recipients.clone(),
+            subject: mail.subject,
+            body: mail.text,
+            created_at: notice.created_at,
+            sent_at: notice.sent_at,
+            send_error: notice.send_error.clone(),
+        }
     }
 }
 

@@ -27,7 +27,7 @@ pub use console_sessions::{
     CONSOLE_SESSION_MAX_HOURS, ConsoleSessionCookie, DEFAULT_CONSOLE_IDLE_TIMEOUT_MINS,
 };
 pub use credential_cache::{CredentialCache, DEFAULT_CREDENTIAL_CACHE_TTL};
-pub use deliveries::{DeliveryView, MAX_REDELIVERIES_PER_CALL};
+pub use deliveries::{DeliveryView, MAX_REDELIVERIES_PER_CALL, NotificationView};
 pub use error::{ServiceError, ServiceResult};
 pub use events::{IDEMPOTENCY_KEY_LIFETIME_HOURS, PublishEvent, PublishedEvent};
 pub use people::{NewPerson, PersonChanges, PersonView};

@@ -527,7 +527,6 @@ pub trait Store: Send + Sync + 'static {
         worker: WorkerId,
         records: &[AttemptRecord],
         now: DateTime<Utc>,
-        base_url: &str,
     ) -> StoreResult<u64>;
     async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<QueueStats>;
     /// Woken when deliveries may have become due (here, or on PostgreSQL in any process).

@@ -954,12 +954,11 @@ impl Store for Backend {
         worker: WorkerId,
         records: &[AttemptRecord],
         now: DateTime<Utc>,
-        base_url: &str,
     ) -> StoreResult<u64> {
         let mut leases = Leases::Held;
         let (recorded, wake) = loop {
             let transaction = self.begin_write().await?;
-            match record_attempts(transaction, worker, records, now, base_url, leases).await? {
+            match record_attempts(transaction, worker, records, now, leases).await? {
                 Recording::Done { recorded, wake } => break (recorded, wake),
                 Recording::Redo => leases = Leases::Uncertain,
             }

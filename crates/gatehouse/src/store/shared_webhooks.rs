@@ -4,8 +4,9 @@
 
 use crate::domain::{
     WaitingReason, DISABLED_EVENT, DeliveryStatus, DisabledReason, EXCEPTION_EVENT, EventPattern,
-    NotificationKind, VERIFY_EVENT, WebhookHealth, failure_consequences,
+    NoticeContent, NoticeFacts, NotificationKind, VERIFY_EVENT, WebhookHealth, failure_consequences,
 };
+use crate::store::redact_url;
 
 const WEBHOOK_COLUMNS: &str = "id, account_id, name, event, uri, disabled, disabled_reason, \
      description, webhook_policy_id, mail_exceptions_to, ordered, rate_limit_per_second, \
@@ -1026,7 +1027,6 @@ async fn record_attempts(
     worker: WorkerId,
     records: &[AttemptRecord],
     now: DateTime<Utc>,
-    base_url: &str,
     leases: Leases,
 ) -> StoreResult<Recording> {
     const WAKE_HORIZON: chrono::Duration = chrono::Duration::seconds(1);
@@ -1069,7 +1069,7 @@ async fn record_attempts(
     let mut recorded = 0;
     for (webhook_id, list) in &recorded_by_webhook {
         recorded += list.len() as u64;
-        wake |= count_health(&mut transaction, *webhook_id, list, now, base_url).await?;
+        wake |= count_health(&mut transaction, *webhook_id, list, now).await?;
     }
     transaction.commit().await?;
     Ok(Recording::Done { recorded, wake })
@@ -1253,7 +1253,6 @@ async fn count_health(
     webhook_id: WebhookId,
     records: &[&AttemptRecord],
     now: DateTime<Utc>,
-    base_url: &str,
 ) -> StoreResult<bool> {
     let last_success = records.iter().rposition(|record| record.succeeded);
     let failures_after = records.len() - last_success.map_or(0, |index| index + 1);
@@ -1296,7 +1295,6 @@ async fn count_health(
         consecutive_failures: state.consecutive_failures,
         recipients: &recipients,
         now,
-        base_url,
     };
     if consequences.notify_exception {
         sqlx::query("UPDATE webhooks SET last_exception_at = $2 WHERE id = $1")
@@ -1337,10 +1335,10 @@ struct NotificationFacts<'a> {
     consecutive_failures: u32,
     recipients: &'a [String],
     now: DateTime<Utc>,
-    base_url: &'a str,
 }
 
-/// Stores a notice (mailed later by the notifier) and appends its operational event.
+/// Stores a notice — what happened, not yet words: the delivery layer composes the mail when
+/// it sends or shows it — and appends its operational event.
 async fn insert_notification(
     connection: &mut <Db as sqlx::Database>::Connection,
     facts: &NotificationFacts<'_>,
@@ -1348,25 +1346,24 @@ async fn insert_notification(
 ) -> StoreResult<()> {
     let failure = facts.failed.failure.as_deref().unwrap_or("failed");
     let delivery_id = facts.failed.delivery_id;
-    let console_url = format!("{}/v1/webhook_deliveries/{delivery_id}", facts.base_url);
-    let mail = crate::delivery::mail::compose(&crate::delivery::mail::Notification {
-        kind,
-        account_id: facts.account.as_str(),
-        webhook_id: facts.webhook_id.0,
-        webhook_name: facts.webhook_name,
-        webhook_uri: facts.webhook_uri,
-        event: &facts.failed.event,
-        delivery_id: delivery_id.0,
+    // A connection error may quote the URI, password and all: keep neither.
+    let masked_uri = redact_url(facts.webhook_uri);
+    let notice = NoticeFacts {
+        webhook_name: facts.webhook_name.to_owned(),
+        webhook_uri: masked_uri.clone(),
+        event: facts.failed.event.clone(),
         attempt: facts.failed.attempt.attempt,
-        max_attempts: crate::delivery::retry::MAX_ATTEMPTS,
         consecutive_failures: facts.consecutive_failures,
-        failure,
+        failure: if facts.webhook_uri.is_empty() {
+            failure.to_owned()
+        } else {
+            failure.replace(facts.webhook_uri, &masked_uri)
+        },
         next_attempt_at: facts.failed.next_attempt_at,
-        console_url: &console_url,
-    });
+    };
     sqlx::query(
         "INSERT INTO webhook_notifications (id, account_id, webhook_id, delivery_id, kind, \
-         recipients, subject, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         recipients, facts, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(Uuid::now_v7())
     .bind(facts.account.as_str())
@@ -1374,8 +1371,7 @@ async fn insert_notification(
     .bind(delivery_id.0)
     .bind(kind.as_str())
     .bind(facts.recipients.join("\n"))
-    .bind(&mail.subject)
-    .bind(&mail.text)
+    .bind(Json(&notice))
     .bind(facts.now)
     .execute(&mut *connection)
     .await?;
@@ -1413,8 +1409,9 @@ struct NotificationRow {
     delivery_id: Option<Uuid>,
     kind: String,
     recipients: String,
-    subject: String,
-    body: String,
+    facts: Option<Json<NoticeFacts>>,
+    subject: Option<String>,
+    body: Option<String>,
     created_at: DateTime<Utc>,
     sent_at: Option<DateTime<Utc>>,
     send_error: Option<String>,
@@ -1430,8 +1427,16 @@ impl NotificationRow {
             kind: NotificationKind::parse(&self.kind)
                 .ok_or_else(|| StoreError::Corrupt(format!("notification kind {:?}", self.kind)))?,
             recipients: split_recipients(&self.recipients),
-            subject: self.subject,
-            body: self.body,
+            content: match (self.facts, self.subject, self.body) {
+                (Some(Json(facts)), _, _) => NoticeContent::Facts(facts),
+                (None, Some(subject), Some(body)) => NoticeContent::Composed { subject, body },
+                _ => {
+                    return Err(StoreError::Corrupt(format!(
+                        "notification {} has neither facts nor mail",
+                        self.id
+                    )));
+                }
+            },
             created_at: self.created_at,
             sent_at: self.sent_at,
             send_error: self.send_error,
@@ -1440,7 +1445,7 @@ impl NotificationRow {
 }
 
 const NOTIFICATION_COLUMNS: &str = "id, account_id, webhook_id, delivery_id, kind, recipients, \
-     subject, body, created_at, sent_at, send_error";
+     facts, subject, body, created_at, sent_at, send_error";
 
 async fn notifications(
     pool: &Pool<Db>,

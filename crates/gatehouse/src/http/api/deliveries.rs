@@ -16,11 +16,11 @@ use super::{
     ApiPath, ApiQuery, ErrorBody, FieldsParams, SortFields, list_response, record_response,
     sort_from_query,
 };
-use crate::domain::{DeliveryId, DeliveryStatus, WebhookId, WebhookNotification};
+use crate::domain::{DeliveryId, DeliveryStatus, WebhookId};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::pagination::Page;
-use crate::service::{DeliveryView, Principal};
+use crate::service::{DeliveryView, NotificationView, Principal};
 use crate::store::{DeliveryFilter, ListQuery, SortField};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -208,7 +208,7 @@ async fn redeliver(
 #[utoipa::path(
     get, path = "/v1/webhook_notifications", tag = "webhook deliveries", params(PageParams),
     responses(
-        (status = 200, description = "A page of notices", body = [WebhookNotification]),
+        (status = 200, description = "A page of notices", body = [NotificationView]),
         (status = 400, description = "Bad page or per_page", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
