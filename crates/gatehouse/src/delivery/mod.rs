@@ -7,6 +7,7 @@
 
 pub mod mail;
 pub mod message;
+pub mod ports;
 pub mod retry;
 pub mod sender;
 pub mod signer;

@@ -9,8 +9,9 @@
 //! - Any other webhook sends its JSON message with Standard Webhooks headers, signed (HMAC,
 //!   microseconds) with every live secret of the webhook.
 //!
-//! Keys and secrets are read from the store and opened once, then kept for `REFRESH`. A
-//! rotation drops them at once (`Services::signing_changes`): made through this process, or on
+//! Keys and secrets are read through [`SigningMaterial`] and opened once, then kept for
+//! `REFRESH`. A rotation drops them at once (`SigningMaterial::changes`): made through this
+//! process, or on
 //! another node sharing a PostgreSQL database (LISTEN/NOTIFY, when `serve` follows changes);
 //! `REFRESH` bounds what no signal reaches.
 
@@ -22,10 +23,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use super::ports::SigningMaterial;
 use super::signing::standard_webhooks::{self, WebhookSecret};
 use super::signing::{MessagePlacement, SigningKey, claims, sign_compact, signed_body};
 use crate::domain::{JwtFormat, PolicyKey, WebhookId, WebhookPolicyId, signing_key_at};
-use crate::service::Services;
 use crate::store::{ClaimedDelivery, ClaimedPolicy};
 
 /// How long keys and secrets read from the store are used before they are read again.
@@ -60,7 +61,9 @@ struct Secrets {
 }
 
 pub struct Signer {
-    services: Services,
+    material: Arc<dyn SigningMaterial>,
+    /// The public base URL: a signed message's issuer is the account's URL under it.
+    base_url: String,
     /// Threads that make the asymmetric signatures, one per core.
     pool: SigningPool,
     policies: Mutex<HashMap<WebhookPolicyId, Arc<PolicyKeys>>>,
@@ -68,10 +71,11 @@ pub struct Signer {
 }
 
 impl Signer {
-    pub fn new(services: Services) -> Self {
+    pub fn new(material: Arc<dyn SigningMaterial>, base_url: &str) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |cores| cores.get());
         Self {
-            services,
+            material,
+            base_url: base_url.trim_end_matches('/').to_owned(),
             pool: SigningPool::start(cores),
             policies: Mutex::new(HashMap::new()),
             secrets: Mutex::new(HashMap::new()),
@@ -120,10 +124,7 @@ impl Signer {
             JwtFormat::Jwt => MessagePlacement::TopLevel,
             JwtFormat::Xurrent => MessagePlacement::UnderData,
         };
-        let issuer = format!(
-            "{}/accounts/{}",
-            self.services.base_url, delivery.account_id
-        );
+        let issuer = format!("{}/accounts/{}", self.base_url, delivery.account_id);
         let claims = claims(
             &message,
             placement,
@@ -191,9 +192,7 @@ impl Signer {
     /// The count of signing changes, read before the store so a change racing the read makes
     /// the next call read again.
     fn generation(&self) -> u64 {
-        self.services
-            .signing_changes
-            .load(std::sync::atomic::Ordering::Acquire)
+        self.material.changes()
     }
 
     async fn policy_keys(&self, policy: WebhookPolicyId) -> Result<Arc<PolicyKeys>, String> {
@@ -204,9 +203,8 @@ impl Signer {
             return Ok(cached);
         }
         let records = self
-            .services
-            .store
-            .policy_keys(&[policy])
+            .material
+            .policy_keys(policy)
             .await
             .map_err(|error| format!("reading webhook policy {policy}'s keys: {error}"))?;
         let previous = self.cached_policy_any_age(policy);
@@ -218,11 +216,7 @@ impl Signer {
                 .and_then(|previous| previous.opened.get(&record.id).cloned());
             let key = match known {
                 Some(key) => key,
-                None => Arc::new(
-                    self.services
-                        .open_policy_key(record)
-                        .map_err(|error| error.to_string())?,
-                ),
+                None => Arc::new(self.material.open_policy_key(record)?),
             };
             opened.insert(record.id.clone(), key);
         }
@@ -272,8 +266,7 @@ impl Signer {
             }
         }
         let records = self
-            .services
-            .store
+            .material
             .webhook_secrets(webhook, now)
             .await
             .map_err(|error| format!("reading webhook {webhook}'s signing secrets: {error}"))?;
@@ -281,9 +274,8 @@ impl Signer {
         let secrets = Arc::new(
             records
                 .iter()
-                .map(|record| self.services.open_webhook_secret(record))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|error| error.to_string())?,
+                .map(|record| self.material.open_webhook_secret(record))
+                .collect::<Result<Vec<_>, _>>()?,
         );
         let mut cache = self
             .secrets

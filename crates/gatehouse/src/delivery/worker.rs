@@ -15,11 +15,11 @@ use chrono::Utc;
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use super::message::{Envelope, message_body};
+use super::ports::{DeliveryQueue, SigningMaterial};
 use super::retry::{NextAttempt, next_attempt, random_jitter};
 use super::sender::{AttemptOutcome, OutgoingRequest};
 use super::signer::Signer;
 use crate::domain::{DeliveryAttempt, Event, WebhookId};
-use crate::service::Services;
 use crate::store::{AttemptRecord, Claim, ClaimedDelivery, WorkerId};
 
 pub const DELIVERIES_TOTAL: &str = "gatehouse_webhook_deliveries_total";
@@ -92,25 +92,30 @@ const MAX_ROUNDS: usize = 16;
 const HELD_PER_IN_FLIGHT: usize = 4;
 
 /// Runs the worker until `shutdown` turns true; attempts in flight then finish and are recorded.
-pub async fn run(
-    services: Services,
+/// `backend` is what delivery needs of the rest of Gatehouse (`delivery::ports`): `serve`
+/// passes its `Services`.
+pub async fn run<Backend>(
+    backend: Backend,
     settings: WorkerSettings,
     mut shutdown: watch::Receiver<bool>,
-) {
+) where
+    Backend: DeliveryQueue + SigningMaterial + Clone,
+{
     let held_capacity = settings.max_in_flight.max(1) * HELD_PER_IN_FLIGHT;
     let worker = Arc::new(Worker {
         id: uuid::Uuid::now_v7(),
         permits: Arc::new(Semaphore::new(settings.max_in_flight)),
         held: Arc::new(Semaphore::new(held_capacity)),
-        services: services.clone(),
+        queue: Arc::new(backend.clone()),
+        sender: backend.sender(),
         settings,
         slots: Mutex::new(HashMap::new()),
         room: tokio::sync::Notify::new(),
-        signer: Signer::new(services.clone()),
+        signer: Signer::new(Arc::new(backend.clone()), backend.base_url()),
     });
     let (outcomes, receiver) = mpsc::channel(worker.settings.record_batch_size.max(1) * 2);
     let recorder = tokio::spawn(record_outcomes(worker.clone(), receiver));
-    let signal = worker.services.store.deliveries_signal();
+    let signal = worker.queue.deliveries_signal();
     tracing::info!(worker = %worker.id, "delivery worker started");
     while !*shutdown.borrow() {
         if worker.held.available_permits() == 0 {
@@ -148,7 +153,8 @@ pub async fn run(
 
 struct Worker {
     id: WorkerId,
-    services: Services,
+    queue: Arc<dyn DeliveryQueue>,
+    sender: Arc<super::sender::Sender>,
     settings: WorkerSettings,
     slots: Mutex<HashMap<WebhookId, Slots>>,
     /// Attempts in flight, across all webhooks.
@@ -297,7 +303,7 @@ impl Worker {
         let limit = u32::try_from(capacity)
             .unwrap_or(u32::MAX)
             .min(self.settings.batch_size);
-        let now = self.services.clock.now();
+        let now = self.queue.now();
         let lease_until =
             now + chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::MAX);
         let room = self.room();
@@ -310,7 +316,7 @@ impl Worker {
             excluded: &room.excluded,
             room: &room.room,
         };
-        let claimed = self.services.store.claim_due_deliveries(&claim).await?;
+        let claimed = self.queue.claim(&claim).await?;
         let count = claimed.len();
         let mut parked = Vec::new();
         let mut released = Vec::new();
@@ -358,16 +364,11 @@ impl Worker {
                 }
             }
         }
-        let store = &self.services.store;
         if !parked.is_empty() {
-            store
-                .release_deliveries(self.id, &parked, true, now)
-                .await?;
+            self.queue.release(self.id, &parked, true, now).await?;
         }
         if !released.is_empty() {
-            store
-                .release_deliveries(self.id, &released, false, now)
-                .await?;
+            self.queue.release(self.id, &released, false, now).await?;
         }
         Ok(count)
     }
@@ -379,7 +380,7 @@ impl Worker {
             None => self.message(&delivery),
         };
         let attempt_number = delivery.attempts_made + 1;
-        let sent_at = self.services.clock.now();
+        let sent_at = self.queue.now();
         let mut headers = vec![
             ("x-gatehouse-delivery".to_owned(), delivery.id.to_string()),
             ("x-gatehouse-event".to_owned(), delivery.event.clone()),
@@ -394,7 +395,6 @@ impl Worker {
                 Ok(signed) => {
                     headers.splice(0..0, signed.headers);
                     let outcome = self
-                        .services
                         .sender
                         .send(&OutgoingRequest {
                             uri: &delivery.uri,
@@ -425,7 +425,7 @@ impl Worker {
             };
             match next_attempt(attempt_number, outcome.status, outcome.retry_after, jitter) {
                 NextAttempt::After(wait) => Some(
-                    self.services.clock.now()
+                    self.queue.now()
                         + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX),
                 ),
                 NextAttempt::GiveUp => None,
@@ -475,7 +475,7 @@ impl Worker {
         let envelope = Envelope {
             webhook_id: delivery.webhook_id.0,
             webhook_name: &delivery.webhook_name,
-            base_url: &self.services.base_url,
+            base_url: self.queue.base_url(),
             instance_name: &self.settings.instance_name,
         };
         message_body(&envelope, &event)
@@ -537,13 +537,8 @@ async fn record_outcomes(worker: Arc<Worker>, mut receiver: mpsc::Receiver<Attem
         }
         let mut wait = Duration::from_millis(50);
         for _ in 0..10 {
-            let now = worker.services.clock.now();
-            match worker
-                .services
-                .store
-                .record_attempts(worker.id, &batch, now)
-                .await
-            {
+            let now = worker.queue.now();
+            match worker.queue.record(worker.id, &batch, now).await {
                 Ok(_) => break,
                 Err(error) => {
                     tracing::warn!(%error, attempts = batch.len(), "recording delivery attempts failed; retrying");
@@ -562,24 +557,24 @@ pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// Keeps the queue gauges current, forgets expired idempotency keys and mails stored notices
 /// every `UPKEEP_INTERVAL`, until `shutdown`.
 pub async fn run_upkeep(
-    services: Services,
+    queue: impl DeliveryQueue,
     mailer: Option<Arc<super::mail::Mailer>>,
     shutdown: watch::Receiver<bool>,
 ) {
-    run_upkeep_every(services, mailer, UPKEEP_INTERVAL, shutdown).await;
+    run_upkeep_every(queue, mailer, UPKEEP_INTERVAL, shutdown).await;
 }
 
 /// `run_upkeep` at another pace (tests).
 pub async fn run_upkeep_every(
-    services: Services,
+    queue: impl DeliveryQueue,
     mailer: Option<Arc<super::mail::Mailer>>,
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut last_purge: Option<Instant> = None;
     while !*shutdown.borrow() {
-        let now = services.clock.now();
-        match services.store.queue_stats(now).await {
+        let now = queue.now();
+        match queue.queue_stats(now).await {
             Ok(stats) => {
                 metrics::gauge!(QUEUE_DUE).set(stats.due as f64);
                 metrics::gauge!(QUEUE_PENDING).set(stats.pending as f64);
@@ -591,13 +586,13 @@ pub async fn run_upkeep_every(
             Err(error) => tracing::warn!(%error, "reading the delivery queue's size failed"),
         }
         if last_purge.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
-            if let Err(error) = services.purge_idempotency_keys(Utc::now()).await {
+            if let Err(error) = queue.forget_expired_idempotency_keys(Utc::now()).await {
                 tracing::warn!(%error, "forgetting expired idempotency keys failed");
             }
             last_purge = Some(Instant::now());
         }
         if let Some(mailer) = &mailer {
-            mail_notifications(&services, mailer).await;
+            mail_notifications(&queue, mailer).await;
         }
         tokio::select! {
             () = tokio::time::sleep(interval) => {}
@@ -606,14 +601,10 @@ pub async fn run_upkeep_every(
     }
 }
 
-async fn mail_notifications(services: &Services, mailer: &super::mail::Mailer) {
-    let now = services.clock.now();
+async fn mail_notifications(queue: &impl DeliveryQueue, mailer: &super::mail::Mailer) {
+    let now = queue.now();
     let lease_until = now + chrono::Duration::minutes(5);
-    let unsent = match services
-        .store
-        .claim_unsent_notifications(now, lease_until, 50)
-        .await
-    {
+    let unsent = match queue.claim_unsent_notices(now, lease_until, 50).await {
         Ok(unsent) => unsent,
         Err(error) => {
             tracing::warn!(%error, "reading unsent notifications failed");
@@ -621,7 +612,7 @@ async fn mail_notifications(services: &Services, mailer: &super::mail::Mailer) {
         }
     };
     for notification in unsent {
-        let mail = super::mail::compose_notice(&notification, &services.base_url);
+        let mail = super::mail::compose_notice(&notification, queue.base_url());
         let result = if notification.recipients.is_empty() {
             Err("no recipients: the webhook names none and the account has no administrator with an email".to_owned())
         } else {
@@ -631,17 +622,13 @@ async fn mail_notifications(services: &Services, mailer: &super::mail::Mailer) {
                 .map_err(|error| error.to_string())
         };
         let (sent_at, error) = match &result {
-            Ok(()) => (Some(services.clock.now()), None),
+            Ok(()) => (Some(queue.now()), None),
             Err(error) => {
                 tracing::warn!(notification = %notification.id, %error, "mailing a webhook notice failed");
                 (None, Some(error.as_str()))
             }
         };
-        if let Err(error) = services
-            .store
-            .mark_notification(notification.id, sent_at, error)
-            .await
-        {
+        if let Err(error) = queue.mark_notice(notification.id, sent_at, error).await {
             tracing::warn!(%error, "recording a mailed notice failed");
         }
     }

@@ -2,7 +2,7 @@
 //! infrastructure for any system: a custom event fans out to the webhooks listening to it like
 //! Gatehouse's own. An `Idempotency-Key` makes a retried publish safe for 24 hours.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -130,14 +130,6 @@ impl Services {
                     .to_owned(),
             ])),
         }
-    }
-
-    /// Forgets idempotency keys past their lifetime; the delivery worker calls this now and then.
-    pub async fn purge_idempotency_keys(&self, now: DateTime<Utc>) -> ServiceResult<u64> {
-        Ok(self
-            .store
-            .purge_idempotency_keys(now - Duration::hours(IDEMPOTENCY_KEY_LIFETIME_HOURS))
-            .await?)
     }
 }
 

@@ -7,6 +7,7 @@ mod clock;
 mod console_sessions;
 mod credential_cache;
 mod deliveries;
+mod delivery_ports;
 mod error;
 mod events;
 mod people;
