@@ -1,5 +1,5 @@
 //! SCIM User storage on SQLite and PostgreSQL: writes with their person and events, optimistic
-//! versions, and filters compiled by `scim::sql` running as SQL on both backends.
+//! versions, and filters compiled by `scim_sql` running as SQL on both backends.
 
 mod common;
 
@@ -14,7 +14,7 @@ use gatehouse::domain::{
 };
 use gatehouse::store::{PersonWrite, ScimPage, ScimUserColumns, Store, StoreError};
 use scim::filter::{AttributePath, parse_filter};
-use scim::sql::{compile_filter, compile_sort};
+use scim_sql::{compile_filter, compile_sort};
 use serde_json::json;
 use uuid::Uuid;
 

@@ -1,7 +1,8 @@
 //! SCIM 2.0 protocol (RFC 7643, RFC 7644) as pure functions over plain types: schemas, resource
-//! types, the filter grammar and its AST, PATCH application and SCIM errors. No I/O, so it can
-//! be unit-tested, fuzzed and benchmarked on its own; `gatehouse` depends on it, never the
-//! other way round. It is filled in by the SCIM provisioning work.
+//! types, the filter grammar and its AST, PATCH application, SCIM errors, strict JSON bodies
+//! and the Unicode folding identifiers are compared by. No I/O and no database (`scim-sql`
+//! compiles filters to SQL), so it can be unit-tested, fuzzed and benchmarked on its own;
+//! `gatehouse` depends on it, never the other way round.
 
 pub mod bulk;
 pub mod error;
@@ -11,5 +12,4 @@ pub mod patch;
 pub mod path;
 pub mod projection;
 pub mod schema;
-pub mod sql;
 pub mod text;

@@ -144,13 +144,13 @@ pub struct Credential {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-/// Which SCIM records a list reads: `filter` from `scim::sql::compile_filter` (placeholders
-/// from `$2`; `$1` is the account), `order_by` from `scim::sql::compile_sort` (creation order
+/// Which SCIM records a list reads: `filter` from `scim_sql::compile_filter` (placeholders
+/// from `$2`; `$1` is the account), `order_by` from `scim_sql::compile_sort` (creation order
 /// when `None`), and the window: `after` a `(created_at, id)` in creation order (a cursor's
 /// index seek), then `offset` rows skipped and at most `limit` read.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ScimPage<'a> {
-    pub filter: Option<&'a scim::sql::SqlFragment>,
+    pub filter: Option<&'a scim_sql::SqlFragment>,
     pub order_by: Option<&'a str>,
     pub after: Option<(DateTime<Utc>, uuid::Uuid)>,
     pub offset: u64,
@@ -219,7 +219,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
 
     /// Which SQL dialect this store speaks, for the SCIM filter compiler.
-    fn dialect(&self) -> scim::sql::Dialect;
+    fn dialect(&self) -> scim_sql::Dialect;
 
     /// Creates a SCIM User, its filter rows and the person it is linked to (or the change to an
     /// existing person it now owns), with its events, in one transaction.

@@ -144,7 +144,7 @@ fn listen(
 /// How a write transaction starts.
 const BEGIN_WRITE: &str = "BEGIN";
 
-const DIALECT: scim::sql::Dialect = scim::sql::Dialect::Postgres;
+const DIALECT: scim_sql::Dialect = scim_sql::Dialect::Postgres;
 
 include!("shared.rs");
 include!("shared_scim.rs");

@@ -1,9 +1,9 @@
 //! Where each filterable SCIM User attribute lives in the tables of `0002_scim_users.sql`, for
-//! `scim::sql::compile_filter`. Names match case-insensitively (RFC 7643 §2.1), with or without
+//! `scim_sql::compile_filter`. Names match case-insensitively (RFC 7643 §2.1), with or without
 //! their schema URN.
 
 use scim::filter::AttributePath;
-use scim::sql::{Column, ColumnMap, ValueKind};
+use scim_sql::{Column, ColumnMap, ValueKind};
 
 const CORE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";

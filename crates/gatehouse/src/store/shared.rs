@@ -613,7 +613,7 @@ impl Store for Backend {
         Ok(())
     }
 
-    fn dialect(&self) -> scim::sql::Dialect {
+    fn dialect(&self) -> scim_sql::Dialect {
         DIALECT
     }
 

@@ -2,7 +2,7 @@
 
 use crate::domain::{ScimUserId, ScimUserRecord, case_insensitive_key};
 use crate::store::PersonWrite;
-use scim::sql::SqlValue;
+use scim_sql::SqlValue;
 
 #[derive(FromRow)]
 struct ScimUserRow {

@@ -137,7 +137,7 @@ async fn notify_deliveries_ready(
 /// How a write transaction starts.
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
-const DIALECT: scim::sql::Dialect = scim::sql::Dialect::Sqlite;
+const DIALECT: scim_sql::Dialect = scim_sql::Dialect::Sqlite;
 
 include!("shared.rs");
 include!("shared_scim.rs");

@@ -9,7 +9,7 @@ use scim::error::ScimError;
 use scim::filter::{AttributePath, FilterLimits, parse_filter_with};
 use scim::patch::{apply_operations, parse_patch_request};
 use scim::schema::ResourceKind;
-use scim::sql::{compile_filter, compile_sort};
+use scim_sql::{compile_filter, compile_sort};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -57,7 +57,7 @@ pub(super) enum Window {
 
 /// A list request compiled for the store: the WHERE fragment, the ORDER BY and the window.
 pub(super) struct ListPlan {
-    pub filter: Option<scim::sql::SqlFragment>,
+    pub filter: Option<scim_sql::SqlFragment>,
     pub order_by: Option<String>,
     pub window: Window,
     pub count: u32,
@@ -78,8 +78,8 @@ impl ListPlan {
     /// from `$2`: `$1` is the account).
     pub fn new(
         query: &ScimListQuery,
-        columns: &dyn scim::sql::ColumnMap,
-        dialect: scim::sql::Dialect,
+        columns: &dyn scim_sql::ColumnMap,
+        dialect: scim_sql::Dialect,
         resource_type: &str,
         now: DateTime<Utc>,
     ) -> ServiceResult<Self> {

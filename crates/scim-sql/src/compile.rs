@@ -15,7 +15,7 @@ use super::dialect::Dialect;
 use super::error::CompileError;
 use super::expression::{Expression, Precedence, all_of, any_of, negation};
 use super::fragment::{Binds, SqlFragment};
-use crate::filter::{AttributePath, CompareOperator, ComparisonValue, Filter};
+use scim::filter::{AttributePath, CompareOperator, ComparisonValue, Filter};
 
 /// The sub-attribute a filter on a multi-valued attribute itself (`emails co "x"`) tests,
 /// per RFC 7644 §3.4.2.2.

@@ -7,7 +7,7 @@
 use super::column::{Column, ColumnMap, ValueKind};
 use super::dialect::Dialect;
 use super::fragment::{SqlFragment, SqlValue};
-use crate::filter::{AttributePath, parse_filter};
+use scim::filter::{AttributePath, parse_filter};
 
 const CORE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 

@@ -4,10 +4,10 @@
 //! column), `externalId` (case-exact), `profileUrl` (reference), `active`, `loginCount`,
 //! `riskScore`, `meta.lastModified`.
 
-use crate::sql::dialect::Dialect::{Postgres, Sqlite};
-use crate::sql::error::CompileError;
-use crate::sql::fragment::SqlValue::{Boolean, Integer, Real};
-use crate::sql::test_support::{assert_compiles, assert_compiles_on_both, text, try_compiled};
+use crate::dialect::Dialect::{Postgres, Sqlite};
+use crate::error::CompileError;
+use crate::fragment::SqlValue::{Boolean, Integer, Real};
+use crate::test_support::{assert_compiles, assert_compiles_on_both, text, try_compiled};
 
 #[test]
 fn eq_compares_lowered_text_unless_case_exact() {
@@ -537,7 +537,7 @@ fn ids_compare_as_uuids_in_any_case() {
     assert_compiles_on_both(
         r#"id eq "019A3F2E-7c10-7d3e-8a11-b2c3d4e5f607""#,
         "u.id = $1",
-        &[crate::sql::fragment::SqlValue::Uuid(bytes)],
+        &[crate::fragment::SqlValue::Uuid(bytes)],
     );
 }
 

@@ -1,6 +1,6 @@
 //! One attribute test (`attrPath op value` or `attrPath pr`) as SQL over a single column
 //! expression, with the semantics RFC 7644 §3.4.2.2 and RFC 7643 §2.2 give each attribute
-//! type: `caseExact` decides whether strings compare folded (see `crate::text`), booleans
+//! type: `caseExact` decides whether strings compare folded (see `scim::text`), booleans
 //! only know `eq`/`ne`, date-times compare as instants, `co`/`sw`/`ew` match the operand
 //! literally.
 //! Whether the column sits in the main table or in a child-table row is the caller's concern
@@ -19,8 +19,8 @@ use super::error::{CompileError, quote_client_text};
 use super::expression::{Expression, Precedence};
 use super::fragment::{Binds, SqlValue};
 use super::pattern::{Anchor, LIKE_ESCAPE, like_pattern, prefix_successor};
-use crate::filter::{CompareOperator, ComparisonValue};
-use crate::text;
+use scim::filter::{CompareOperator, ComparisonValue};
+use scim::text;
 
 /// The SQL side of one attribute test.
 #[derive(Debug, Clone, Copy)]
@@ -357,7 +357,7 @@ fn ordinary_comparison(
 enum Folding {
     /// Case-exact: the column against the operand as sent.
     Exact,
-    /// The key column against the operand folded by `crate::text`. The store fills the
+    /// The key column against the operand folded by `scim::text`. The store fills the
     /// column with `text::fold`, so the operand is folded by the same function here rather
     /// than by the database's `lower`, which on SQLite only folds ASCII; the comparison is
     /// then exact and the column's index applies.
@@ -375,7 +375,7 @@ struct TextSides<'target> {
     null_subject: &'target str,
     /// The stored side: the column, its key column, or `lower(column)`.
     left: String,
-    /// The operand as bound: unchanged, or folded by `crate::text` to match the key column.
+    /// The operand as bound: unchanged, or folded by `scim::text` to match the key column.
     operand: String,
 }
 

@@ -4,7 +4,7 @@
 //! column names; it only combines the SQL expressions the store hands it, so the schema of the
 //! tables stays the store's business.
 
-use crate::filter::AttributePath;
+use scim::filter::AttributePath;
 
 /// The RFC 7643 §2.3 data type of an attribute, as far as comparing it in SQL is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -6,7 +6,7 @@
 
 use thiserror::Error;
 
-use crate::error::ScimError;
+use scim::error::ScimError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum CompileError {
@@ -43,7 +43,7 @@ pub(crate) fn quote_client_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ScimType;
+    use scim::error::ScimType;
 
     #[test]
     fn unknown_attribute_message_names_the_path() {

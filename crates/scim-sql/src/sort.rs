@@ -16,7 +16,7 @@ use super::column::{ChildRows, Column, ColumnMap, ValueKind, resolve};
 use super::compile::DEFAULT_SUB_ATTRIBUTE;
 use super::dialect::Dialect;
 use super::error::CompileError;
-use crate::filter::AttributePath;
+use scim::filter::AttributePath;
 
 /// The sub-attribute that marks the preferred value of a multi-valued attribute.
 const PRIMARY_SUB_ATTRIBUTE: &str = "primary";
@@ -159,7 +159,7 @@ fn multi_valued_key(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::test_support::UserColumns;
+    use crate::test_support::UserColumns;
 
     fn sorted(path: &str, descending: bool, dialect: Dialect) -> String {
         let path = match AttributePath::parse(path) {

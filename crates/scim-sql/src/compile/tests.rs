@@ -3,12 +3,10 @@
 //! filters as separate `EXISTS`), placeholder numbering, and the compile errors.
 
 use super::*;
-use crate::filter::parse_filter;
-use crate::sql::dialect::Dialect::{Postgres, Sqlite};
-use crate::sql::fragment::SqlValue;
-use crate::sql::test_support::{
-    UserColumns, assert_compiles_on_both, compiled, text, try_compiled,
-};
+use crate::dialect::Dialect::{Postgres, Sqlite};
+use crate::fragment::SqlValue;
+use crate::test_support::{UserColumns, assert_compiles_on_both, compiled, text, try_compiled};
+use scim::filter::parse_filter;
 
 const EMAILS: &str = "FROM user_values v WHERE v.user_id = u.id AND v.attribute = 'emails'";
 
