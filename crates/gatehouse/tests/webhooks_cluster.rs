@@ -15,7 +15,7 @@ use std::time::Duration;
 use common::receiver::Receiver;
 use gatehouse::auth::{RoleSet, ScopeSet};
 use gatehouse::service::{NewAccount, NewPerson, NewToken, Services, SystemClock, TokenExpiry};
-use gatehouse::store::{PostgresStore, Store};
+use gatehouse::store::{DatabaseStore, PostgresStore};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::postgres::PgConnectOptions;

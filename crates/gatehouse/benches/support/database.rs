@@ -6,7 +6,7 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use gatehouse::store::{PostgresStore, SqliteStore, Store};
+use gatehouse::store::{DatabaseStore, PostgresStore, SqliteStore, Store};
 
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 

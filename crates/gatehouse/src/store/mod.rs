@@ -5,6 +5,7 @@
 //! a failed one has none. The SQL is written once in `shared*.rs` and compiled for SQLite and for
 //! PostgreSQL; what differs between the two lives in `sqlite.rs` and `postgres.rs`.
 
+mod dialect;
 pub mod key_fold;
 mod postgres;
 mod scim_columns;
@@ -157,49 +158,76 @@ pub struct ScimPage<'a> {
     pub limit: u32,
 }
 
+/// The database itself: its schema and whether it answers.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait DatabaseStore: Send + Sync + 'static {
     /// Applies the backend's migrations, then recomputes the comparison keys if they were
     /// made by an older fold (`key_fold.rs`); safe to call on every start. The report says
     /// whether keys were recomputed and which look-alike rows clashed.
     async fn migrate(&self) -> StoreResult<MigrationReport>;
+
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 
+    /// Which SQL dialect this store speaks, for the SCIM filter compiler.
+    fn dialect(&self) -> scim_sql::Dialect;
+}
+
+/// Accounts: the tenants.
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
     async fn insert_account(&self, account: &Account) -> StoreResult<()>;
+
     async fn account(&self, id: &AccountId) -> StoreResult<Option<Account>>;
+
     /// Writes an account's name and settings; `Ok(false)` when there is no such account.
     async fn update_account(&self, account: &Account) -> StoreResult<bool>;
-    async fn accounts(&self) -> StoreResult<Vec<Account>>;
 
+    async fn accounts(&self) -> StoreResult<Vec<Account>>;
+}
+
+/// People of an account and their roles.
+#[async_trait]
+pub trait PeopleStore: Send + Sync + 'static {
     async fn insert_person(&self, person: &Person, event: &NewEvent) -> StoreResult<()>;
+
     /// Replaces every field and the roles of an existing person.
     async fn update_person(&self, person: &Person, event: &NewEvent) -> StoreResult<()>;
+
     async fn person(&self, account: &AccountId, id: PersonId) -> StoreResult<Option<Person>>;
+
     async fn person_by_email(
         &self,
         account: &AccountId,
         email: &str,
     ) -> StoreResult<Option<Person>>;
-    async fn people(&self, account: &AccountId, query: &ListQuery) -> StoreResult<Listing<Person>>;
 
+    async fn people(&self, account: &AccountId, query: &ListQuery) -> StoreResult<Listing<Person>>;
+}
+
+/// Personal access tokens, and the credential a bearer token authenticates as.
+#[async_trait]
+pub trait TokenStore: Send + Sync + 'static {
     async fn insert_token(
         &self,
         token: &PersonalAccessToken,
         secret_hash: &TokenHash,
         event: &NewEvent,
     ) -> StoreResult<()>;
+
     async fn token(
         &self,
         account: &AccountId,
         id: TokenId,
     ) -> StoreResult<Option<PersonalAccessToken>>;
+
     async fn tokens(
         &self,
         account: &AccountId,
         owner: TokenOwnerFilter,
         query: &ListQuery,
     ) -> StoreResult<Listing<PersonalAccessToken>>;
+
     /// Sets `revoked_at` if the token is not yet revoked; returns whether it changed. The event
     /// is appended only when it did.
     async fn revoke_token(
@@ -209,7 +237,9 @@ pub trait Store: Send + Sync + 'static {
         revoked_at: DateTime<Utc>,
         event: &NewEvent,
     ) -> StoreResult<bool>;
+
     async fn credential(&self, secret_hash: &TokenHash) -> StoreResult<Option<Credential>>;
+
     /// Records use of a token, unless it was already recorded after `unless_used_after`.
     async fn touch_token(
         &self,
@@ -218,9 +248,36 @@ pub trait Store: Send + Sync + 'static {
         unless_used_after: DateTime<Utc>,
     ) -> StoreResult<()>;
 
-    /// Which SQL dialect this store speaks, for the SCIM filter compiler.
-    fn dialect(&self) -> scim_sql::Dialect;
+    /// Calls `on_change` whenever another process may have changed a credential (revoked a
+    /// token, changed a person's roles or disabled them). PostgreSQL uses LISTEN/NOTIFY; an
+    /// embedded SQLite database has no such channel, so this does nothing there.
+    fn follow_credential_changes(&self, on_change: std::sync::Arc<dyn Fn() + Send + Sync>);
+}
 
+/// The outbox: custom events published with their deliveries, and reading events back.
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// Appends an event another application published, honouring its idempotency key.
+    async fn publish_event(
+        &self,
+        event: &NewEvent,
+        key: Option<&IdempotencyKey>,
+    ) -> StoreResult<Published>;
+
+    async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// Outbox rows of an account with ids above `after_id`, oldest first.
+    async fn events_after(
+        &self,
+        account: &AccountId,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>>;
+}
+
+/// SCIM Users, written with the person they provision and their events.
+#[async_trait]
+pub trait ScimUserStore: Send + Sync + 'static {
     /// Creates a SCIM User, its filter rows and the person it is linked to (or the change to an
     /// existing person it now owns), with its events, in one transaction.
     async fn insert_scim_user(
@@ -229,6 +286,7 @@ pub trait Store: Send + Sync + 'static {
         person: PersonWrite<'_>,
         events: &[NewEvent],
     ) -> StoreResult<()>;
+
     /// Replaces a SCIM User whose stored version is `expected_version` (optimistic concurrency:
     /// `Ok(false)` when someone else changed it first), its filter rows and its person.
     async fn replace_scim_user(
@@ -238,6 +296,7 @@ pub trait Store: Send + Sync + 'static {
         person: &Person,
         events: &[NewEvent],
     ) -> StoreResult<bool>;
+
     /// Deletes a SCIM User at `expected_version` and updates its (never deleted) person.
     async fn delete_scim_user(
         &self,
@@ -247,25 +306,32 @@ pub trait Store: Send + Sync + 'static {
         person: &Person,
         events: &[NewEvent],
     ) -> StoreResult<bool>;
+
     /// One SCIM User; its `values` are left empty (the representation is `resource`).
     async fn scim_user(
         &self,
         account: &AccountId,
         id: ScimUserId,
     ) -> StoreResult<Option<ScimUserRecord>>;
+
     /// The SCIM User linked to a person, if the provisioning client made one.
     async fn scim_user_of_person(
         &self,
         account: &AccountId,
         person: PersonId,
     ) -> StoreResult<Option<ScimUserRecord>>;
+
     /// A page of an account's SCIM Users (table alias `u`); `total` counts every match.
     async fn scim_users(
         &self,
         account: &AccountId,
         page: &ScimPage<'_>,
     ) -> StoreResult<Listing<ScimUserRecord>>;
+}
 
+/// SCIM Groups and their members.
+#[async_trait]
+pub trait ScimGroupStore: Send + Sync + 'static {
     /// Creates a SCIM Group and its members, with its events.
     async fn insert_scim_group(
         &self,
@@ -273,6 +339,7 @@ pub trait Store: Send + Sync + 'static {
         members: &[NewMember],
         events: &[NewEvent],
     ) -> StoreResult<()>;
+
     /// Replaces a SCIM Group at `expected_version` and applies `members` as row inserts and
     /// deletes; `Ok(false)` when someone else changed it first.
     async fn replace_scim_group(
@@ -282,6 +349,7 @@ pub trait Store: Send + Sync + 'static {
         members: &MembershipChange,
         events: &[NewEvent],
     ) -> StoreResult<bool>;
+
     async fn delete_scim_group(
         &self,
         account: &AccountId,
@@ -289,23 +357,27 @@ pub trait Store: Send + Sync + 'static {
         expected_version: i64,
         events: &[NewEvent],
     ) -> StoreResult<bool>;
+
     async fn scim_group(
         &self,
         account: &AccountId,
         id: ScimGroupId,
     ) -> StoreResult<Option<ScimGroupRecord>>;
+
     /// A page of SCIM Groups (table alias `g`), as `scim_users`.
     async fn scim_groups(
         &self,
         account: &AccountId,
         page: &ScimPage<'_>,
     ) -> StoreResult<Listing<ScimGroupRecord>>;
+
     /// The members of some groups, with their display names, ordered by group then member id.
     async fn scim_group_members(
         &self,
         account: &AccountId,
         groups: &[ScimGroupId],
     ) -> StoreResult<Vec<(ScimGroupId, GroupMember)>>;
+
     /// One page of a group's members, in member id order, and how many it has in all.
     async fn scim_group_member_page(
         &self,
@@ -314,24 +386,25 @@ pub trait Store: Send + Sync + 'static {
         offset: u64,
         limit: u32,
     ) -> StoreResult<Listing<GroupMember>>;
+
     /// How many members each of some groups has (groups without members are left out).
     async fn scim_group_member_counts(
         &self,
         account: &AccountId,
         groups: &[ScimGroupId],
     ) -> StoreResult<Vec<(ScimGroupId, u64)>>;
+
     /// Which of `ids` are SCIM Users or SCIM Groups of the account, and which kind each is.
     async fn scim_member_kinds(
         &self,
         account: &AccountId,
         ids: &[uuid::Uuid],
     ) -> StoreResult<Vec<(uuid::Uuid, MemberType)>>;
+}
 
-    /// Calls `on_change` whenever another process may have changed a credential (revoked a
-    /// token, changed a person's roles or disabled them). PostgreSQL uses LISTEN/NOTIFY; an
-    /// embedded SQLite database has no such channel, so this does nothing there.
-    fn follow_credential_changes(&self, on_change: std::sync::Arc<dyn Fn() + Send + Sync>);
-
+/// Webhooks, their verification and their signing secrets.
+#[async_trait]
+pub trait WebhookStore: Send + Sync + 'static {
     /// Creates a webhook waiting for the owner of its URI to present `verification_hash`'s
     /// secret, with its events (the `webhook.verify` event fans out to it alone).
     async fn insert_webhook(
@@ -341,6 +414,7 @@ pub trait Store: Send + Sync + 'static {
         secret: &WebhookSecretRecord,
         events: &[NewEvent],
     ) -> StoreResult<()>;
+
     /// Writes an administrator's change; a new verification hash replaces the old one.
     /// `reset_failures` zeroes the run of failures. Deliveries are parked or made due again
     /// as the webhook became inactive or active. `Ok(false)`: no such webhook.
@@ -351,8 +425,10 @@ pub trait Store: Send + Sync + 'static {
         reset_failures: bool,
         events: &[NewEvent],
     ) -> StoreResult<bool>;
+
     /// The webhook waiting for the verification secret whose hash is `hash`.
     async fn webhook_awaiting_verification(&self, hash: &[u8]) -> StoreResult<Option<Webhook>>;
+
     /// Marks `webhook` (its `verified_at` set) verified if it still waits for `hash`.
     async fn verify_webhook(
         &self,
@@ -360,6 +436,7 @@ pub trait Store: Send + Sync + 'static {
         hash: &[u8],
         events: &[NewEvent],
     ) -> StoreResult<bool>;
+
     /// Deletes a webhook with its deliveries, attempts and notices.
     async fn delete_webhook(
         &self,
@@ -367,12 +444,14 @@ pub trait Store: Send + Sync + 'static {
         id: WebhookId,
         events: &[NewEvent],
     ) -> StoreResult<bool>;
+
     /// A webhook's Standard Webhooks secrets still live at `now`, newest first.
     async fn webhook_secrets(
         &self,
         webhook: WebhookId,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<WebhookSecretRecord>>;
+
     /// Makes `secret` the webhook's current secret; the older ones sign along until
     /// `previous_until`.
     async fn rotate_webhook_secret(
@@ -383,25 +462,19 @@ pub trait Store: Send + Sync + 'static {
         events: &[NewEvent],
     ) -> StoreResult<()>;
 
-    /// Opens a console session; on the way, forgets every session idle since
-    /// `idle_before` or past its `expires_at`.
-    async fn insert_console_session(
-        &self,
-        session: &ConsoleSession,
-        idle_before: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    /// The session whose cookie hashes to `session_hash`, if it is still open.
-    async fn console_session(&self, session_hash: &[u8]) -> StoreResult<Option<ConsoleSession>>;
-    /// Records activity on a session, unless it was already recorded after `unless_seen_after`.
-    async fn touch_console_session(
-        &self,
-        session_hash: &[u8],
-        seen_at: DateTime<Utc>,
-        unless_seen_after: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    /// Ends a session (sign-out, idle, expired); `false` when there was none.
-    async fn delete_console_session(&self, session_hash: &[u8]) -> StoreResult<bool>;
+    async fn webhook(&self, account: &AccountId, id: WebhookId) -> StoreResult<Option<Webhook>>;
 
+    async fn webhooks(
+        &self,
+        account: &AccountId,
+        filter: WebhookFilter,
+        query: &ListQuery,
+    ) -> StoreResult<Listing<Webhook>>;
+}
+
+/// Webhook policies, their links and their keys.
+#[async_trait]
+pub trait PolicyStore: Send + Sync + 'static {
     /// Creates a policy with its first key, linked to `links`. Returns the ids in `links` that
     /// name no webhook of the account; when there are any, nothing was written.
     async fn insert_webhook_policy(
@@ -411,6 +484,7 @@ pub trait Store: Send + Sync + 'static {
         links: &[WebhookId],
         events: &[NewEvent],
     ) -> StoreResult<Vec<WebhookId>>;
+
     /// Writes a policy's changes (its algorithm never changes) and, with `links`, makes
     /// exactly those webhooks the linked ones; makes due again what nothing holds back any
     /// more. `Ok(None)`: no such policy. `Ok(Some(ids))`: the ids in `links` naming no webhook
@@ -421,6 +495,7 @@ pub trait Store: Send + Sync + 'static {
         links: Option<&[WebhookId]>,
         events: &[NewEvent],
     ) -> StoreResult<Option<Vec<WebhookId>>>;
+
     /// Deletes a policy no webhook links to. `Ok(None)`: no such policy; `Ok(Some(n))`, n > 0:
     /// n webhooks link to it and nothing was deleted; `Ok(Some(0))`: deleted.
     async fn delete_webhook_policy(
@@ -429,23 +504,27 @@ pub trait Store: Send + Sync + 'static {
         id: WebhookPolicyId,
         events: &[NewEvent],
     ) -> StoreResult<Option<u64>>;
+
     async fn webhook_policy(
         &self,
         account: &AccountId,
         id: WebhookPolicyId,
     ) -> StoreResult<Option<WebhookPolicy>>;
+
     async fn webhook_policies(
         &self,
         account: &AccountId,
         filter: WebhookFilter,
         query: &ListQuery,
     ) -> StoreResult<Listing<WebhookPolicy>>;
+
     /// The webhooks linked to each of `policies`.
     async fn policy_links(
         &self,
         account: &AccountId,
         policies: &[WebhookPolicyId],
     ) -> StoreResult<Vec<(WebhookPolicyId, WebhookId)>>;
+
     /// Adds a rotation's key; keys superseded before `retire_before` are deleted.
     async fn insert_policy_key(
         &self,
@@ -453,23 +532,47 @@ pub trait Store: Send + Sync + 'static {
         retire_before: DateTime<Utc>,
         events: &[NewEvent],
     ) -> StoreResult<()>;
+
     /// Every stored key of `policies`, by policy, oldest first (one query for a page of them).
     async fn policy_keys(&self, policies: &[WebhookPolicyId]) -> StoreResult<Vec<PolicyKey>>;
+}
 
-    async fn webhook(&self, account: &AccountId, id: WebhookId) -> StoreResult<Option<Webhook>>;
-    async fn webhooks(
+/// Web console sessions (hashes only).
+#[async_trait]
+pub trait ConsoleSessionStore: Send + Sync + 'static {
+    /// Opens a console session; on the way, forgets every session idle since
+    /// `idle_before` or past its `expires_at`.
+    async fn insert_console_session(
         &self,
-        account: &AccountId,
-        filter: WebhookFilter,
-        query: &ListQuery,
-    ) -> StoreResult<Listing<Webhook>>;
+        session: &ConsoleSession,
+        idle_before: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
+    /// The session whose cookie hashes to `session_hash`, if it is still open.
+    async fn console_session(&self, session_hash: &[u8]) -> StoreResult<Option<ConsoleSession>>;
+
+    /// Records activity on a session, unless it was already recorded after `unless_seen_after`.
+    async fn touch_console_session(
+        &self,
+        session_hash: &[u8],
+        seen_at: DateTime<Utc>,
+        unless_seen_after: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Ends a session (sign-out, idle, expired); `false` when there was none.
+    async fn delete_console_session(&self, session_hash: &[u8]) -> StoreResult<bool>;
+}
+
+/// Deliveries as people read them, redelivery, and the notices kept about failures.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync + 'static {
     async fn deliveries(
         &self,
         account: &AccountId,
         filter: &DeliveryFilter,
         query: &ListQuery,
     ) -> StoreResult<Listing<Delivery>>;
+
     /// Up to `limit` deliveries matching `filter`, newest first (`created_at`, then `id`,
     /// descending), older than `before` when given: a keyset page, as cheap far back as at the
     /// start.
@@ -480,6 +583,7 @@ pub trait Store: Send + Sync + 'static {
         before: Option<(DateTime<Utc>, DeliveryId)>,
         limit: u32,
     ) -> StoreResult<Vec<Delivery>>;
+
     /// How many deliveries match `filter`, counting no further than `up_to`.
     async fn count_deliveries(
         &self,
@@ -487,13 +591,16 @@ pub trait Store: Send + Sync + 'static {
         filter: &DeliveryFilter,
         up_to: u64,
     ) -> StoreResult<u64>;
+
     async fn delivery(&self, account: &AccountId, id: DeliveryId) -> StoreResult<Option<Delivery>>;
+
     /// Every attempt of a delivery, first to last.
     async fn delivery_attempts(
         &self,
         account: &AccountId,
         id: DeliveryId,
     ) -> StoreResult<Vec<DeliveryAttempt>>;
+
     /// New deliveries repeating finished ones that were not redelivered yet.
     async fn redeliver(
         &self,
@@ -501,6 +608,7 @@ pub trait Store: Send + Sync + 'static {
         originals: &[DeliveryId],
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<Redelivery>>;
+
     async fn failed_deliveries_since(
         &self,
         account: &AccountId,
@@ -509,8 +617,19 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<DeliveryId>>;
 
+    async fn notifications(
+        &self,
+        account: &AccountId,
+        query: &ListQuery,
+    ) -> StoreResult<Listing<WebhookNotification>>;
+}
+
+/// The delivery queue as workers use it: claim under a lease, release, record, notices to mail.
+#[async_trait]
+pub trait QueueStore: Send + Sync + 'static {
     /// Leases due deliveries to a worker (see `shared_webhooks.rs`).
     async fn claim_due_deliveries(&self, claim: &Claim<'_>) -> StoreResult<Vec<ClaimedDelivery>>;
+
     /// Gives leased deliveries back unsent; `park` takes them off the schedule, otherwise they
     /// are due at `now`.
     async fn release_deliveries(
@@ -520,6 +639,7 @@ pub trait Store: Send + Sync + 'static {
         park: bool,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+
     /// Records attempts, their deliveries' new state and their webhooks' health, in one
     /// transaction; returns how many were recorded (the lease still held).
     async fn record_attempts(
@@ -528,15 +648,12 @@ pub trait Store: Send + Sync + 'static {
         records: &[AttemptRecord],
         now: DateTime<Utc>,
     ) -> StoreResult<u64>;
+
     async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<QueueStats>;
+
     /// Woken when deliveries may have become due (here, or on PostgreSQL in any process).
     fn deliveries_signal(&self) -> std::sync::Arc<tokio::sync::Notify>;
 
-    async fn notifications(
-        &self,
-        account: &AccountId,
-        query: &ListQuery,
-    ) -> StoreResult<Listing<WebhookNotification>>;
     /// Leases notices waiting to be mailed, so that one process mails each.
     async fn claim_unsent_notifications(
         &self,
@@ -544,28 +661,59 @@ pub trait Store: Send + Sync + 'static {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<WebhookNotification>>;
+
     async fn mark_notification(
         &self,
         id: uuid::Uuid,
         sent_at: Option<DateTime<Utc>>,
         send_error: Option<&str>,
     ) -> StoreResult<()>;
+}
 
-    /// Appends an event another application published, honouring its idempotency key.
-    async fn publish_event(
-        &self,
-        event: &NewEvent,
-        key: Option<&IdempotencyKey>,
-    ) -> StoreResult<Published>;
-    async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+/// Everything the services need of storage: one trait per aggregate (as lldap composes its
+/// backend handler), so a reader finds a method beside its kin and a part of the code can
+/// depend on just the part it uses (the delivery worker on `QueueStore`, say). Both backends
+/// implement every part; `Store` is all of them. On `dyn Store` every method resolves as it
+/// is; on a backend's own type (`SqliteStore`) the part must be in scope, e.g.
+/// `use crate::store::prelude::*`.
+pub trait Store:
+    DatabaseStore
+    + AccountStore
+    + PeopleStore
+    + TokenStore
+    + EventStore
+    + ScimUserStore
+    + ScimGroupStore
+    + WebhookStore
+    + PolicyStore
+    + ConsoleSessionStore
+    + DeliveryStore
+    + QueueStore
+{
+}
 
-    /// Outbox rows of an account with ids above `after_id`, oldest first.
-    async fn events_after(
-        &self,
-        account: &AccountId,
-        after_id: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<Event>>;
+impl<T> Store for T where
+    T: DatabaseStore
+        + AccountStore
+        + PeopleStore
+        + TokenStore
+        + EventStore
+        + ScimUserStore
+        + ScimGroupStore
+        + WebhookStore
+        + PolicyStore
+        + ConsoleSessionStore
+        + DeliveryStore
+        + QueueStore
+{
+}
+
+/// The storage traits, to `use crate::store::prelude::*` where a backend's own type is used.
+pub mod prelude {
+    pub use super::{
+        AccountStore, ConsoleSessionStore, DatabaseStore, DeliveryStore, EventStore, PeopleStore,
+        PolicyStore, QueueStore, ScimGroupStore, ScimUserStore, Store, TokenStore, WebhookStore,
+    };
 }
 
 /// Opens the store a database URL names: `sqlite://PATH` (created if missing) or `postgres://…`.

@@ -2,15 +2,13 @@
 
 use std::str::FromStr;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Pool, Postgres, Transaction};
 
-use super::Store;
-use crate::domain::{
-    Account, AccountId, Actor, Event, NewEvent, Person, PersonId, PersonalAccessToken, TokenId,
-};
+use super::dialect::Dialect;
+use shared::publishing::EventPublisher;
 
 type Db = Postgres;
 
@@ -54,60 +52,14 @@ impl PostgresStore {
             publisher,
         }
     }
-
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        self.pool.begin().await
-    }
-
-    /// Where single-statement writes go: any pooled connection (PostgreSQL has row locks).
-    fn writer(&self) -> &Pool<Postgres> {
-        &self.pool
-    }
 }
 
 /// The channel every process listens on; the payload is empty, a wake-up is all it carries.
 /// It says a credential (token, role) or a signing key or secret changed.
 const CREDENTIALS_CHANNEL: &str = "gatehouse_credentials";
 
-/// Queued in the transaction, so PostgreSQL delivers it exactly when (and only if) it commits.
-async fn notify_credentials_changed(
-    connection: &mut sqlx::PgConnection,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(CREDENTIALS_CHANNEL)
-        .execute(connection)
-        .await?;
-    Ok(())
-}
-
-/// Listens for credential changes in the background.
-fn follow_credential_changes(
-    pool: &Pool<Postgres>,
-    on_change: std::sync::Arc<dyn Fn() + Send + Sync>,
-) {
-    listen(pool, CREDENTIALS_CHANNEL, on_change);
-}
-
 /// The channel that says deliveries were made due; every process's workers listen.
 const DELIVERIES_CHANNEL: &str = "gatehouse_deliveries";
-
-async fn notify_deliveries_ready(connection: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(DELIVERIES_CHANNEL)
-        .execute(connection)
-        .await?;
-    Ok(())
-}
-
-/// Claims take row locks and skip rows another worker has locked, so workers on many nodes
-/// never lease the same delivery.
-/// The `index`th parameter of a long statement written in binding order.
-fn param(index: usize) -> String {
-    format!("${index}")
-}
-
-const CLAIM_LOCK: &str = "FOR UPDATE OF d SKIP LOCKED";
-const NOTIFICATION_LOCK: &str = "FOR UPDATE OF n SKIP LOCKED";
 
 /// Calls `on_change` for every notification on `channel`, in the background. When the
 /// listening connection is lost, notifications may have been missed, so that counts as one too.
@@ -141,16 +93,76 @@ fn listen(
     });
 }
 
-/// How a write transaction starts.
-const BEGIN_WRITE: &str = "BEGIN";
+impl Dialect for PostgresStore {
+    type Db = Postgres;
 
-const DIALECT: scim_sql::Dialect = scim_sql::Dialect::Postgres;
+    const SCIM_DIALECT: scim_sql::Dialect = scim_sql::Dialect::Postgres;
+    /// Claims take row locks and skip rows another worker has locked, so workers on many
+    /// nodes never lease the same delivery (or notice).
+    const CLAIM_LOCK: &'static str = "FOR UPDATE OF d SKIP LOCKED";
+    const NOTIFICATION_LOCK: &'static str = "FOR UPDATE OF n SKIP LOCKED";
+    const BEGIN_WRITE: &'static str = "BEGIN";
 
-include!("shared.rs");
-include!("shared_scim.rs");
-include!("shared_scim_groups.rs");
-include!("shared_webhooks.rs");
-include!("shared_policies.rs");
-include!("shared_publishing.rs");
-include!("shared_console.rs");
-include!("shared_key_fold.rs");
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
+
+    fn param(index: usize) -> String {
+        format!("${index}")
+    }
+
+    fn pool(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+
+    /// Any pooled connection: PostgreSQL has row locks.
+    fn writer(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+
+    fn deliveries_ready(&self) -> &Arc<tokio::sync::Notify> {
+        &self.deliveries_signal
+    }
+
+    /// Queued in the transaction, so PostgreSQL delivers it exactly when (and only if) it
+    /// commits.
+    async fn notify_deliveries_ready(
+        connection: &mut sqlx::PgConnection,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(DELIVERIES_CHANNEL)
+            .execute(connection)
+            .await?;
+        Ok(())
+    }
+
+    /// Queued in the transaction, like the deliveries' notice.
+    async fn notify_credentials_changed(
+        connection: &mut sqlx::PgConnection,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(CREDENTIALS_CHANNEL)
+            .execute(connection)
+            .await?;
+        Ok(())
+    }
+
+    fn listen_for_credential_changes(
+        pool: &Pool<Postgres>,
+        on_change: Arc<dyn Fn() + Send + Sync>,
+    ) {
+        listen(pool, CREDENTIALS_CHANNEL, on_change);
+    }
+}
+
+// The SQL both backends share, compiled once for each: loading it twice is the point.
+#[allow(
+    clippy::duplicate_mod,
+    reason = "store/shared is compiled once per backend, as a module of each"
+)]
+#[path = "shared/mod.rs"]
+mod shared;

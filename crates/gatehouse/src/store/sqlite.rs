@@ -7,15 +7,13 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite, Transaction};
 
-use super::Store;
-use crate::domain::{
-    Account, AccountId, Actor, Event, NewEvent, Person, PersonId, PersonalAccessToken, TokenId,
-};
+use super::dialect::Dialect;
+use shared::publishing::EventPublisher;
 
 type Db = Sqlite;
 
@@ -27,7 +25,7 @@ pub struct SqliteStore {
     /// here (fairly, and woken when the writer is done) replaces SQLite's busy handler, which
     /// makes a waiting writer sleep in growing steps — the benchmark saw 1 s stalls.
     writer: Pool<Sqlite>,
-    deliveries_signal: std::sync::Arc<tokio::sync::Notify>,
+    deliveries_signal: Arc<tokio::sync::Notify>,
     publisher: EventPublisher,
 }
 
@@ -81,7 +79,7 @@ impl SqliteStore {
     }
 
     fn with_pools(pool: Pool<Sqlite>, writer: Pool<Sqlite>) -> Self {
-        let deliveries_signal = std::sync::Arc::new(tokio::sync::Notify::new());
+        let deliveries_signal = Arc::new(tokio::sync::Notify::new());
         let publisher = EventPublisher::start(writer.clone(), deliveries_signal.clone());
         Self {
             pool,
@@ -90,60 +88,70 @@ impl SqliteStore {
             publisher,
         }
     }
+}
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.writer.begin_with(BEGIN_WRITE).await
+impl Dialect for SqliteStore {
+    type Db = Sqlite;
+
+    const SCIM_DIALECT: scim_sql::Dialect = scim_sql::Dialect::Sqlite;
+    /// One SQLite file has one writer at a time, so a claim (a single `UPDATE`) can't
+    /// interleave with another; there is nothing to skip.
+    const CLAIM_LOCK: &'static str = "";
+    const NOTIFICATION_LOCK: &'static str = "";
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
     }
 
-    /// Where single-statement writes go.
+    /// SQLite gets a bare `?`: for a named `$n` SQLite searches every parameter name on each
+    /// bind, which made a 256-row statement spend most of its time in `strncmp`.
+    fn param(_index: usize) -> String {
+        "?".to_owned()
+    }
+
+    fn pool(&self) -> &Pool<Sqlite> {
+        &self.pool
+    }
+
     fn writer(&self) -> &Pool<Sqlite> {
         &self.writer
     }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.writer.begin_with(Self::BEGIN_WRITE).await
+    }
+
+    fn deliveries_ready(&self) -> &Arc<tokio::sync::Notify> {
+        &self.deliveries_signal
+    }
+
+    /// Only this process uses an embedded database; the store's own signal is enough.
+    async fn notify_deliveries_ready(
+        _connection: &mut sqlx::SqliteConnection,
+    ) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    /// Another process writing the same SQLite file (the admin CLI) can't signal us; the
+    /// credential cache's short time-to-live bounds how long such a change goes unseen.
+    async fn notify_credentials_changed(
+        _connection: &mut sqlx::SqliteConnection,
+    ) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    fn listen_for_credential_changes(
+        _pool: &Pool<Sqlite>,
+        _on_change: Arc<dyn Fn() + Send + Sync>,
+    ) {
+    }
 }
 
-/// Another process writing the same SQLite file (the admin CLI) can't signal us; the credential
-/// cache's short time-to-live bounds how long such a change goes unseen.
-async fn notify_credentials_changed(
-    _connection: &mut sqlx::SqliteConnection,
-) -> Result<(), sqlx::Error> {
-    Ok(())
-}
-
-fn follow_credential_changes(
-    _pool: &Pool<Sqlite>,
-    _on_change: std::sync::Arc<dyn Fn() + Send + Sync>,
-) {
-}
-
-/// One SQLite file has one writer at a time, so a claim (a single `UPDATE`) can't interleave
-/// with another; there is nothing to skip.
-const CLAIM_LOCK: &str = "";
-
-/// The `index`th parameter of a long statement written in binding order. SQLite gets a bare
-/// `?`: for a named `$n` SQLite searches every parameter name on each bind, which made a
-/// 256-row statement spend most of its time in `strncmp`.
-fn param(_index: usize) -> String {
-    "?".to_owned()
-}
-const NOTIFICATION_LOCK: &str = "";
-
-/// Only this process uses an embedded database; the store's own signal is enough.
-async fn notify_deliveries_ready(
-    _connection: &mut sqlx::SqliteConnection,
-) -> Result<(), sqlx::Error> {
-    Ok(())
-}
-
-/// How a write transaction starts.
-const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
-
-const DIALECT: scim_sql::Dialect = scim_sql::Dialect::Sqlite;
-
-include!("shared.rs");
-include!("shared_scim.rs");
-include!("shared_scim_groups.rs");
-include!("shared_webhooks.rs");
-include!("shared_policies.rs");
-include!("shared_publishing.rs");
-include!("shared_console.rs");
-include!("shared_key_fold.rs");
+// The SQL both backends share, compiled once for each: loading it twice is the point.
+#[allow(
+    clippy::duplicate_mod,
+    reason = "store/shared is compiled once per backend, as a module of each"
+)]
+#[path = "shared/mod.rs"]
+mod shared;

@@ -16,7 +16,7 @@ use gatehouse::delivery::worker::{self, Jitter, WorkerSettings};
 use gatehouse::domain::{Account, Person};
 use gatehouse::http::{AppState, router};
 use gatehouse::service::{ManualClock, NewAccount, NewPerson, NewToken, Services, TokenExpiry};
-use gatehouse::store::{PostgresStore, SqliteStore, Store};
+use gatehouse::store::{DatabaseStore, PostgresStore, SqliteStore, Store};
 use sqlx::postgres::PgConnectOptions;
 
 pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";

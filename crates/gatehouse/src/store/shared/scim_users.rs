@@ -1,11 +1,25 @@
-// SCIM Users: the SQL both backends share, included beside `shared.rs` (same conventions).
+//! SCIM Users and the people they provision.
 
-use crate::domain::{ScimUserId, ScimUserRecord, case_insensitive_key};
-use crate::store::PersonWrite;
-use scim_sql::SqlValue;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, Pool, Transaction, types::Json};
+use uuid::Uuid;
+
+use crate::domain::{
+    AccountId, NewEvent, Person, PersonId, ScimUserId, ScimUserRecord, case_insensitive_key,
+    truncate_to_micros,
+};
+use crate::store::dialect::Dialect;
+use crate::store::{Listing, PersonWrite, ScimPage, ScimUserStore, StoreResult};
+
+use super::events::append_event;
+use super::people::{insert_person_row, insert_roles, update_person_row};
+use super::scim_page::filtered_page;
+use super::{Backend, Db};
+use super::{classify, parse_account_id};
 
 #[derive(FromRow)]
-struct ScimUserRow {
+pub(super) struct ScimUserRow {
     id: Uuid,
     account_id: String,
     person_id: Uuid,
@@ -56,12 +70,13 @@ impl ScimUserRow {
     }
 }
 
-const SCIM_USER_COLUMNS: &str = "u.id, u.account_id, u.person_id, u.user_name, u.external_id, \
+pub(super) const SCIM_USER_COLUMNS: &str = "u.id, u.account_id, u.person_id, u.user_name, \
+                                            u.external_id, \
      u.display_name, u.given_name, u.family_name, u.title, u.user_type, u.active, \
      u.employee_number, u.department, u.organization, u.manager_id, u.password_hash, u.resource, \
      u.version, u.created_at, u.updated_at";
 
-async fn write_person(
+pub(super) async fn write_person(
     connection: &mut <Db as sqlx::Database>::Connection,
     person: PersonWrite<'_>,
 ) -> StoreResult<()> {
@@ -75,7 +90,7 @@ async fn write_person(
 }
 
 /// Writes the columns of a SCIM User; `INSERT` or, with `replace`, `UPDATE` at the version.
-async fn write_scim_user_row(
+pub(super) async fn write_scim_user_row(
     connection: &mut <Db as sqlx::Database>::Connection,
     user: &ScimUserRecord,
     expected_version: Option<i64>,
@@ -134,7 +149,7 @@ async fn write_scim_user_row(
 }
 
 /// Replaces the filter rows of a SCIM User with those of `user.values`.
-async fn write_scim_values(
+pub(super) async fn write_scim_values(
     connection: &mut <Db as sqlx::Database>::Connection,
     user: &ScimUserRecord,
 ) -> StoreResult<()> {
@@ -163,7 +178,7 @@ async fn write_scim_values(
     Ok(())
 }
 
-async fn append_events(
+pub(super) async fn append_events(
     connection: &mut <Db as sqlx::Database>::Connection,
     events: &[NewEvent],
 ) -> StoreResult<()> {
@@ -173,7 +188,7 @@ async fn append_events(
     Ok(())
 }
 
-async fn insert_scim_user(
+pub(super) async fn insert_scim_user(
     mut transaction: Transaction<'static, Db>,
     user: &ScimUserRecord,
     person: PersonWrite<'_>,
@@ -183,12 +198,12 @@ async fn insert_scim_user(
     write_scim_user_row(&mut transaction, user, None).await?;
     write_scim_values(&mut transaction, user).await?;
     append_events(&mut transaction, events).await?;
-    notify_credentials_changed(&mut transaction).await?;
+    Backend::notify_credentials_changed(&mut transaction).await?;
     transaction.commit().await?;
     Ok(())
 }
 
-async fn replace_scim_user(
+pub(super) async fn replace_scim_user(
     mut transaction: Transaction<'static, Db>,
     user: &ScimUserRecord,
     expected_version: i64,
@@ -201,12 +216,12 @@ async fn replace_scim_user(
     write_scim_values(&mut transaction, user).await?;
     update_person_row(&mut transaction, person).await?;
     append_events(&mut transaction, events).await?;
-    notify_credentials_changed(&mut transaction).await?;
+    Backend::notify_credentials_changed(&mut transaction).await?;
     transaction.commit().await?;
     Ok(true)
 }
 
-async fn delete_scim_user(
+pub(super) async fn delete_scim_user(
     mut transaction: Transaction<'static, Db>,
     account: &AccountId,
     id: ScimUserId,
@@ -214,14 +229,15 @@ async fn delete_scim_user(
     person: &Person,
     events: &[NewEvent],
 ) -> StoreResult<bool> {
-    let deleted = sqlx::query("DELETE FROM scim_users WHERE account_id = $1 AND id = $2 AND version = $3")
-        .bind(account.as_str())
-        .bind(id.0)
-        .bind(expected_version)
-        .execute(&mut *transaction)
-        .await?
-        .rows_affected()
-        == 1;
+    let deleted =
+        sqlx::query("DELETE FROM scim_users WHERE account_id = $1 AND id = $2 AND version = $3")
+            .bind(account.as_str())
+            .bind(id.0)
+            .bind(expected_version)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected()
+            == 1;
     if !deleted {
         return Ok(false);
     }
@@ -230,19 +246,25 @@ async fn delete_scim_user(
         .bind(id.0)
         .execute(&mut *transaction)
         .await?;
-    sqlx::query("UPDATE scim_users SET manager_id = NULL WHERE account_id = $1 AND manager_id = $2")
-        .bind(account.as_str())
-        .bind(id.0)
-        .execute(&mut *transaction)
-        .await?;
+    sqlx::query(
+        "UPDATE scim_users SET manager_id = NULL WHERE account_id = $1 AND manager_id = $2",
+    )
+    .bind(account.as_str())
+    .bind(id.0)
+    .execute(&mut *transaction)
+    .await?;
     update_person_row(&mut transaction, person).await?;
     append_events(&mut transaction, events).await?;
-    notify_credentials_changed(&mut transaction).await?;
+    Backend::notify_credentials_changed(&mut transaction).await?;
     transaction.commit().await?;
     Ok(true)
 }
 
-async fn scim_user(pool: &Pool<Db>, account: &AccountId, id: ScimUserId) -> StoreResult<Option<ScimUserRecord>> {
+pub(super) async fn scim_user(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    id: ScimUserId,
+) -> StoreResult<Option<ScimUserRecord>> {
     let row: Option<ScimUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {SCIM_USER_COLUMNS} FROM scim_users u WHERE u.account_id = $1 AND u.id = $2"
     )))
@@ -253,7 +275,7 @@ async fn scim_user(pool: &Pool<Db>, account: &AccountId, id: ScimUserId) -> Stor
     row.map(ScimUserRow::into_record).transpose()
 }
 
-async fn scim_user_of_person(
+pub(super) async fn scim_user_of_person(
     pool: &Pool<Db>,
     account: &AccountId,
     person: PersonId,
@@ -268,84 +290,94 @@ async fn scim_user_of_person(
     row.map(ScimUserRow::into_record).transpose()
 }
 
-/// Binds compiled filter values in order, after whatever the query already bound.
-macro_rules! bind_sql_values {
-    ($query:expr, $values:expr) => {{
-        let mut query = $query;
-        for value in $values {
-            query = match value {
-                SqlValue::Text(text) => query.bind(text.clone()),
-                SqlValue::Integer(integer) => query.bind(*integer),
-                SqlValue::Real(real) => query.bind(*real),
-                SqlValue::Boolean(boolean) => query.bind(*boolean),
-                SqlValue::Uuid(bytes) => query.bind(Uuid::from_bytes(*bytes)),
-                SqlValue::Null => query.bind(Option::<String>::None),
-            };
-        }
-        query
-    }};
-}
-
-/// One filtered, ordered page of a SCIM resource table and the size of the whole result.
-/// `table` is the table with its alias (`scim_users u`), `alias` that alias; the filter's
-/// placeholders start at `$2` (`$1` is the account).
-async fn filtered_page<Row>(
-    pool: &Pool<Db>,
-    (table, alias, columns): (&str, &str, &str),
-    account: &AccountId,
-    page: &ScimPage<'_>,
-) -> StoreResult<(Vec<Row>, u64)>
-where
-    Row: for<'row> FromRow<'row, <Db as sqlx::Database>::Row> + Send + Unpin,
-{
-    let ScimPage { filter, order_by, after, offset, limit } = *page;
-    let (condition, binds): (&str, &[SqlValue]) = match filter {
-        Some(fragment) => (fragment.sql.as_str(), fragment.binds.as_slice()),
-        None => ("1 = 1", &[]),
-    };
-    let count_sql = format!("SELECT COUNT(*) FROM {table} WHERE {alias}.account_id = $1 AND ({condition})");
-    let count_query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql)).bind(account.as_str());
-    let (total,) = bind_sql_values!(count_query, binds).fetch_one(pool).await?;
-    let mut next_placeholder = 2 + binds.len();
-    // A cursor seeks past (created_at, id) in creation order, written so both backends use
-    // the (account_id, created_at, id) index.
-    let seek = match after {
-        Some(_) => {
-            let (at, id) = (next_placeholder, next_placeholder + 1);
-            next_placeholder += 2;
-            format!(
-                " AND {alias}.created_at >= ${at} AND ({alias}.created_at > ${at} OR {alias}.id > ${id})"
-            )
-        }
-        None => String::new(),
-    };
-    let default_order = format!("{alias}.created_at ASC");
-    let order = order_by.unwrap_or(&default_order);
-    let page_sql = format!(
-        "SELECT {columns} FROM {table} WHERE {alias}.account_id = $1 AND ({condition}){seek} \
-         ORDER BY {order}, {alias}.id ASC LIMIT ${next_placeholder} OFFSET ${}",
-        next_placeholder + 1
-    );
-    let page_query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(page_sql)).bind(account.as_str());
-    let mut page_query = bind_sql_values!(page_query, binds);
-    if let Some((created_at, id)) = after {
-        page_query = page_query.bind(truncate_to_micros(created_at)).bind(id);
-    }
-    let rows = page_query
-        .bind(i64::from(limit))
-        .bind(offset_as_i64(offset))
-        .fetch_all(pool)
-        .await?;
-    Ok((rows, count_as_u64(total)))
-}
-
-async fn scim_users(
+pub(super) async fn scim_users(
     pool: &Pool<Db>,
     account: &AccountId,
     page: &ScimPage<'_>,
 ) -> StoreResult<Listing<ScimUserRecord>> {
     let table = ("scim_users u", "u", SCIM_USER_COLUMNS);
     let (rows, total) = filtered_page::<ScimUserRow>(pool, table, account, page).await?;
-    let items = rows.into_iter().map(ScimUserRow::into_record).collect::<StoreResult<_>>()?;
+    let items = rows
+        .into_iter()
+        .map(ScimUserRow::into_record)
+        .collect::<StoreResult<_>>()?;
     Ok(Listing { items, total })
+}
+
+#[async_trait]
+impl ScimUserStore for Backend {
+    async fn insert_scim_user(
+        &self,
+        user: &ScimUserRecord,
+        person: PersonWrite<'_>,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        let result = insert_scim_user(self.begin_write().await?, user, person, events).await;
+        if result.is_ok() {
+            self.deliveries_ready().notify_one();
+        }
+        result
+    }
+
+    async fn replace_scim_user(
+        &self,
+        user: &ScimUserRecord,
+        expected_version: i64,
+        person: &Person,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        let result = replace_scim_user(
+            self.begin_write().await?,
+            user,
+            expected_version,
+            person,
+            events,
+        )
+        .await;
+        if result.is_ok() {
+            self.deliveries_ready().notify_one();
+        }
+        result
+    }
+
+    async fn delete_scim_user(
+        &self,
+        account: &AccountId,
+        id: ScimUserId,
+        expected_version: i64,
+        person: &Person,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        let transaction = self.begin_write().await?;
+        let result =
+            delete_scim_user(transaction, account, id, expected_version, person, events).await;
+        if result.is_ok() {
+            self.deliveries_ready().notify_one();
+        }
+        result
+    }
+
+    async fn scim_user(
+        &self,
+        account: &AccountId,
+        id: ScimUserId,
+    ) -> StoreResult<Option<ScimUserRecord>> {
+        scim_user(self.pool(), account, id).await
+    }
+
+    async fn scim_user_of_person(
+        &self,
+        account: &AccountId,
+        person: PersonId,
+    ) -> StoreResult<Option<ScimUserRecord>> {
+        scim_user_of_person(self.pool(), account, person).await
+    }
+
+    async fn scim_users(
+        &self,
+        account: &AccountId,
+        page: &ScimPage<'_>,
+    ) -> StoreResult<Listing<ScimUserRecord>> {
+        scim_users(self.pool(), account, page).await
+    }
 }

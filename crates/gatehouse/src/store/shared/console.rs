@@ -1,10 +1,20 @@
-// Web console sessions: the SQL both backends share, included beside `shared.rs` (same
-// conventions). Only hashes are stored: of the cookie, and of the token the session acts as.
+//! Web console sessions. Only hashes are stored: of the cookie, and of the token the session
+//! acts as.
 
-use crate::store::ConsoleSession;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, Pool, Transaction};
+
+use crate::auth::TokenHash;
+use crate::domain::truncate_to_micros;
+use crate::store::dialect::Dialect;
+use crate::store::{ConsoleSession, ConsoleSessionStore, StoreError, StoreResult};
+
+use super::parse_account_id;
+use super::{Backend, Db};
 
 #[derive(FromRow)]
-struct ConsoleSessionRow {
+pub(super) struct ConsoleSessionRow {
     session_hash: Vec<u8>,
     token_hash: Vec<u8>,
     account_id: String,
@@ -27,7 +37,7 @@ impl ConsoleSessionRow {
     }
 }
 
-async fn insert_console_session(
+pub(super) async fn insert_console_session(
     mut transaction: Transaction<'static, Db>,
     session: &ConsoleSession,
     idle_before: DateTime<Utc>,
@@ -38,7 +48,8 @@ async fn insert_console_session(
         .execute(&mut *transaction)
         .await?;
     sqlx::query(
-        "INSERT INTO console_sessions (session_hash, token_hash, account_id, created_at, last_seen_at, expires_at) \
+        "INSERT INTO console_sessions (session_hash, token_hash, account_id, created_at, \
+         last_seen_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(session.session_hash.as_slice())
@@ -53,7 +64,10 @@ async fn insert_console_session(
     Ok(())
 }
 
-async fn console_session(pool: &Pool<Db>, session_hash: &[u8]) -> StoreResult<Option<ConsoleSession>> {
+pub(super) async fn console_session(
+    pool: &Pool<Db>,
+    session_hash: &[u8],
+) -> StoreResult<Option<ConsoleSession>> {
     let row: Option<ConsoleSessionRow> = sqlx::query_as(
         "SELECT session_hash, token_hash, account_id, created_at, last_seen_at, expires_at \
          FROM console_sessions WHERE session_hash = $1",
@@ -64,25 +78,59 @@ async fn console_session(pool: &Pool<Db>, session_hash: &[u8]) -> StoreResult<Op
     row.map(ConsoleSessionRow::into_session).transpose()
 }
 
-async fn touch_console_session(
+pub(super) async fn touch_console_session(
     pool: &Pool<Db>,
     session_hash: &[u8],
     seen_at: DateTime<Utc>,
     unless_seen_after: DateTime<Utc>,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE console_sessions SET last_seen_at = $2 WHERE session_hash = $1 AND last_seen_at <= $3")
-        .bind(session_hash)
-        .bind(truncate_to_micros(seen_at))
-        .bind(truncate_to_micros(unless_seen_after))
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "UPDATE console_sessions SET last_seen_at = $2 WHERE session_hash = $1 AND \
+                 last_seen_at <= $3",
+    )
+    .bind(session_hash)
+    .bind(truncate_to_micros(seen_at))
+    .bind(truncate_to_micros(unless_seen_after))
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
-async fn delete_console_session(pool: &Pool<Db>, session_hash: &[u8]) -> StoreResult<bool> {
+pub(super) async fn delete_console_session(
+    pool: &Pool<Db>,
+    session_hash: &[u8],
+) -> StoreResult<bool> {
     let result = sqlx::query("DELETE FROM console_sessions WHERE session_hash = $1")
         .bind(session_hash)
         .execute(pool)
         .await?;
     Ok(result.rows_affected() > 0)
+}
+
+#[async_trait]
+impl ConsoleSessionStore for Backend {
+    async fn insert_console_session(
+        &self,
+        session: &ConsoleSession,
+        idle_before: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        insert_console_session(self.begin_write().await?, session, idle_before).await
+    }
+
+    async fn console_session(&self, session_hash: &[u8]) -> StoreResult<Option<ConsoleSession>> {
+        console_session(self.pool(), session_hash).await
+    }
+
+    async fn touch_console_session(
+        &self,
+        session_hash: &[u8],
+        seen_at: DateTime<Utc>,
+        unless_seen_after: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        touch_console_session(self.writer(), session_hash, seen_at, unless_seen_after).await
+    }
+
+    async fn delete_console_session(&self, session_hash: &[u8]) -> StoreResult<bool> {
+        delete_console_session(self.writer(), session_hash).await
+    }
 }

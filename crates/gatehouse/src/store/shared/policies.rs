@@ -1,15 +1,27 @@
-// Webhook policies, their keys, and webhooks' signing secrets: the SQL both backends share,
-// included beside `shared_webhooks.rs` (same conventions). Keys and secrets arrive and leave
-// sealed; nothing here sees private material in clear.
+//! Webhook policies, their links to webhooks, and their signing keys (sealed).
 
-use crate::domain::{JwtFormat, PolicyKey, WebhookPolicy, WebhookPolicyId, WebhookSecretRecord};
-use crate::domain::{ClaimExpiry, JwtAlgorithm};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, Pool, Transaction};
+use uuid::Uuid;
 
-const POLICY_COLUMNS: &str = "id, account_id, name, jwt_alg, jwt_claim_expires_in, jwt_audience, \
+use crate::domain::{
+    AccountId, ClaimExpiry, JwtAlgorithm, JwtFormat, NewEvent, PolicyKey, VERIFY_EVENT, WebhookId,
+    WebhookPolicy, WebhookPolicyId, truncate_to_micros,
+};
+use crate::store::dialect::Dialect;
+use crate::store::{ListQuery, Listing, PolicyStore, StoreError, StoreResult, WebhookFilter};
+
+use super::scim_users::append_events;
+use super::{Backend, Db};
+use super::{classify, count_as_u64, offset_as_i64, order_by, parse_account_id};
+
+pub(super) const POLICY_COLUMNS: &str = "id, account_id, name, jwt_alg, jwt_claim_expires_in, \
+                                         jwt_audience, \
      jwt_format, disabled, created_at, updated_at";
 
 #[derive(FromRow)]
-struct PolicyRow {
+pub(super) struct PolicyRow {
     id: Uuid,
     account_id: String,
     name: String,
@@ -22,8 +34,9 @@ struct PolicyRow {
     updated_at: DateTime<Utc>,
 }
 
-fn stored_algorithm(raw: &str) -> StoreResult<JwtAlgorithm> {
-    raw.parse().map_err(|_| StoreError::Corrupt(format!("unknown jwt_alg {raw:?} stored")))
+pub(super) fn stored_algorithm(raw: &str) -> StoreResult<JwtAlgorithm> {
+    raw.parse()
+        .map_err(|_| StoreError::Corrupt(format!("unknown jwt_alg {raw:?} stored")))
 }
 
 impl PolicyRow {
@@ -36,8 +49,9 @@ impl PolicyRow {
             jwt_claim_expires_in: ClaimExpiry::from_minutes(i64::from(self.jwt_claim_expires_in))
                 .map_err(|error| StoreError::Corrupt(error.to_string()))?,
             jwt_audience: self.jwt_audience,
-            jwt_format: JwtFormat::parse(&self.jwt_format)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown jwt_format {:?} stored", self.jwt_format)))?,
+            jwt_format: JwtFormat::parse(&self.jwt_format).ok_or_else(|| {
+                StoreError::Corrupt(format!("unknown jwt_format {:?} stored", self.jwt_format))
+            })?,
             disabled: self.disabled,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -46,7 +60,7 @@ impl PolicyRow {
 }
 
 #[derive(FromRow)]
-struct PolicyKeyRow {
+pub(super) struct PolicyKeyRow {
     id: String,
     policy_id: Uuid,
     jwt_alg: String,
@@ -68,12 +82,13 @@ impl PolicyKeyRow {
     }
 }
 
-async fn insert_policy_key_row(
+pub(super) async fn insert_policy_key_row(
     connection: &mut <Db as sqlx::Database>::Connection,
     key: &PolicyKey,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO webhook_policy_keys (id, policy_id, jwt_alg, private_key, active_from, created_at) \
+        "INSERT INTO webhook_policy_keys (id, policy_id, jwt_alg, private_key, active_from, \
+         created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&key.id)
@@ -90,7 +105,7 @@ async fn insert_policy_key_row(
 
 /// Creates a policy with its first key, linked to `links`. Returns the ids in `links` that
 /// name no webhook of the account; when there are any, nothing was written.
-async fn insert_webhook_policy(
+pub(super) async fn insert_webhook_policy(
     mut transaction: Transaction<'static, Db>,
     policy: &WebhookPolicy,
     key: &PolicyKey,
@@ -98,7 +113,8 @@ async fn insert_webhook_policy(
     events: &[NewEvent],
 ) -> StoreResult<Vec<WebhookId>> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO webhook_policies ({POLICY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        "INSERT INTO webhook_policies ({POLICY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+         $9, $10)"
     )))
     .bind(policy.id.0)
     .bind(policy.account_id.as_str())
@@ -129,7 +145,7 @@ async fn insert_webhook_policy(
 /// webhook is active (or the delivery is its verification message) and no disabled or missing
 /// policy stands in the way. Parking the other way is left to the claim, which parks what it
 /// may not send.
-async fn unpark_signable(
+pub(super) async fn unpark_signable(
     connection: &mut <Db as sqlx::Database>::Connection,
     webhooks: &[Uuid],
     now: DateTime<Utc>,
@@ -138,9 +154,11 @@ async fn unpark_signable(
         sqlx::query(
             "UPDATE webhook_deliveries SET next_attempt_at = $2, updated_at = $2 \
              WHERE webhook_id = $1 AND status = 'pending' AND next_attempt_at IS NULL \
-             AND EXISTS (SELECT 1 FROM webhooks w LEFT JOIN webhook_policies p ON p.id = w.webhook_policy_id \
+             AND EXISTS (SELECT 1 FROM webhooks w LEFT JOIN webhook_policies p ON p.id = \
+             w.webhook_policy_id \
                  WHERE w.id = $1 AND (w.webhook_policy_id IS NULL OR p.disabled = FALSE) \
-                 AND (webhook_deliveries.event = $3 OR (w.disabled = FALSE AND w.verified_at IS NOT NULL)))",
+                 AND (webhook_deliveries.event = $3 OR (w.disabled = FALSE AND w.verified_at IS \
+                 NOT NULL)))",
         )
         .bind(webhook)
         .bind(truncate_to_micros(now))
@@ -149,26 +167,27 @@ async fn unpark_signable(
         .await?;
     }
     if !webhooks.is_empty() {
-        notify_deliveries_ready(connection).await?;
+        Backend::notify_deliveries_ready(connection).await?;
     }
     Ok(())
 }
 
-async fn linked_webhook_ids(
+pub(super) async fn linked_webhook_ids(
     connection: &mut <Db as sqlx::Database>::Connection,
     policy: WebhookPolicyId,
 ) -> StoreResult<Vec<Uuid>> {
-    let rows: Vec<(Uuid,)> = sqlx::query_as("SELECT id FROM webhooks WHERE webhook_policy_id = $1 ORDER BY id")
-        .bind(policy.0)
-        .fetch_all(&mut *connection)
-        .await?;
+    let rows: Vec<(Uuid,)> =
+        sqlx::query_as("SELECT id FROM webhooks WHERE webhook_policy_id = $1 ORDER BY id")
+            .bind(policy.0)
+            .fetch_all(&mut *connection)
+            .await?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
 /// Makes exactly `links` (webhooks of the policy's account) the webhooks linked to `policy`.
 /// `Ok(Ok(touched))`: every webhook linked or unlinked; `Ok(Err(unknown))`: ids naming no
 /// webhook of the account (the caller must roll back).
-async fn link_webhooks(
+pub(super) async fn link_webhooks(
     connection: &mut <Db as sqlx::Database>::Connection,
     policy: &WebhookPolicy,
     links: &[WebhookId],
@@ -177,7 +196,8 @@ async fn link_webhooks(
     let mut unknown = Vec::new();
     for webhook in links {
         let linked = sqlx::query(
-            "UPDATE webhooks SET webhook_policy_id = $3, updated_at = $4 WHERE account_id = $1 AND id = $2",
+            "UPDATE webhooks SET webhook_policy_id = $3, updated_at = $4 WHERE account_id = $1 AND \
+             id = $2",
         )
         .bind(policy.account_id.as_str())
         .bind(webhook.0)
@@ -195,11 +215,13 @@ async fn link_webhooks(
     }
     for webhook in &touched {
         if !links.iter().any(|link| link.0 == *webhook) {
-            sqlx::query("UPDATE webhooks SET webhook_policy_id = NULL, updated_at = $2 WHERE id = $1")
-                .bind(webhook)
-                .bind(truncate_to_micros(policy.updated_at))
-                .execute(&mut *connection)
-                .await?;
+            sqlx::query(
+                "UPDATE webhooks SET webhook_policy_id = NULL, updated_at = $2 WHERE id = $1",
+            )
+            .bind(webhook)
+            .bind(truncate_to_micros(policy.updated_at))
+            .execute(&mut *connection)
+            .await?;
         }
     }
     touched.extend(links.iter().map(|link| link.0));
@@ -211,7 +233,7 @@ async fn link_webhooks(
 /// Writes a policy's changed fields and, when `links` is given, makes exactly those webhooks
 /// of its account the linked ones. `Ok(None)`: no such policy; `Ok(Some(unknown))`: the ids
 /// in `links` that name no webhook of the account (nothing was written).
-async fn update_webhook_policy(
+pub(super) async fn update_webhook_policy(
     mut transaction: Transaction<'static, Db>,
     policy: &WebhookPolicy,
     links: Option<&[WebhookId]>,
@@ -252,7 +274,7 @@ async fn update_webhook_policy(
 
 /// Deletes a policy no webhook links to. `Ok(None)`: no such policy; `Ok(Some(n))` with n > 0:
 /// n webhooks still link to it, nothing deleted.
-async fn delete_webhook_policy(
+pub(super) async fn delete_webhook_policy(
     mut transaction: Transaction<'static, Db>,
     account: &AccountId,
     id: WebhookPolicyId,
@@ -283,7 +305,11 @@ async fn delete_webhook_policy(
     Ok(Some(0))
 }
 
-async fn webhook_policy(pool: &Pool<Db>, account: &AccountId, id: WebhookPolicyId) -> StoreResult<Option<WebhookPolicy>> {
+pub(super) async fn webhook_policy(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    id: WebhookPolicyId,
+) -> StoreResult<Option<WebhookPolicy>> {
     let row: Option<PolicyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {POLICY_COLUMNS} FROM webhook_policies WHERE account_id = $1 AND id = $2"
     )))
@@ -294,7 +320,7 @@ async fn webhook_policy(pool: &Pool<Db>, account: &AccountId, id: WebhookPolicyI
     row.map(PolicyRow::into_policy).transpose()
 }
 
-async fn webhook_policies(
+pub(super) async fn webhook_policies(
     pool: &Pool<Db>,
     account: &AccountId,
     filter: WebhookFilter,
@@ -327,20 +353,25 @@ async fn webhook_policies(
     .fetch_one(pool)
     .await?;
     Ok(Listing {
-        items: rows.into_iter().map(PolicyRow::into_policy).collect::<StoreResult<_>>()?,
+        items: rows
+            .into_iter()
+            .map(PolicyRow::into_policy)
+            .collect::<StoreResult<_>>()?,
         total: count_as_u64(total),
     })
 }
 
 /// The webhooks of `account` linked to each of `policies`, in id order.
-async fn policy_links(
+pub(super) async fn policy_links(
     pool: &Pool<Db>,
     account: &AccountId,
     policies: &[WebhookPolicyId],
 ) -> StoreResult<Vec<(WebhookPolicyId, WebhookId)>> {
     let mut links = Vec::new();
     for chunk in policies.chunks(100) {
-        let placeholders: Vec<String> = (2..chunk.len() + 2).map(|index| format!("${index}")).collect();
+        let placeholders: Vec<String> = (2..chunk.len() + 2)
+            .map(|index| format!("${index}"))
+            .collect();
         let sql = format!(
             "SELECT webhook_policy_id, id FROM webhooks WHERE account_id = $1 \
              AND webhook_policy_id IN ({}) ORDER BY webhook_policy_id, id",
@@ -365,7 +396,7 @@ async fn policy_links(
 
 /// Adds a rotation's key; keys superseded before `retire_before` (no longer signing anything a
 /// receiver may still hold unexpired) go.
-async fn insert_policy_key(
+pub(super) async fn insert_policy_key(
     mut transaction: Transaction<'static, Db>,
     key: &PolicyKey,
     retire_before: DateTime<Utc>,
@@ -384,23 +415,29 @@ async fn insert_policy_key(
     .await?;
     insert_policy_key_row(&mut transaction, key).await?;
     // Other processes drop the keys they cached (PostgreSQL; SQLite has one process).
-    notify_credentials_changed(&mut transaction).await?;
+    Backend::notify_credentials_changed(&mut transaction).await?;
     append_events(&mut transaction, events).await?;
     transaction.commit().await?;
     Ok(())
 }
 
 /// Every stored key of `policies`, by policy, oldest first.
-async fn policy_keys(pool: &Pool<Db>, policies: &[WebhookPolicyId]) -> StoreResult<Vec<PolicyKey>> {
+pub(super) async fn policy_keys(
+    pool: &Pool<Db>,
+    policies: &[WebhookPolicyId],
+) -> StoreResult<Vec<PolicyKey>> {
     let mut keys = Vec::new();
     for chunk in policies.chunks(100) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|index| format!("${index}")).collect();
+        let placeholders: Vec<String> =
+            (1..=chunk.len()).map(|index| format!("${index}")).collect();
         let sql = format!(
-            "SELECT id, policy_id, jwt_alg, private_key, active_from, created_at FROM webhook_policy_keys \
+            "SELECT id, policy_id, jwt_alg, private_key, active_from, created_at FROM \
+             webhook_policy_keys \
              WHERE policy_id IN ({}) ORDER BY policy_id, active_from, created_at",
             placeholders.join(", ")
         );
-        let mut query = sqlx::query_as::<_, PolicyKeyRow>(sqlx::AssertSqlSafe(sql)).persistent(chunk.len() == 1);
+        let mut query = sqlx::query_as::<_, PolicyKeyRow>(sqlx::AssertSqlSafe(sql))
+            .persistent(chunk.len() == 1);
         for policy in chunk {
             query = query.bind(policy.0);
         }
@@ -411,80 +448,77 @@ async fn policy_keys(pool: &Pool<Db>, policies: &[WebhookPolicyId]) -> StoreResu
     Ok(keys)
 }
 
-async fn insert_webhook_secret_row(
-    connection: &mut <Db as sqlx::Database>::Connection,
-    secret: &WebhookSecretRecord,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO webhook_secrets (id, webhook_id, secret, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(secret.id)
-    .bind(secret.webhook_id.0)
-    .bind(&secret.sealed)
-    .bind(truncate_to_micros(secret.created_at))
-    .bind(secret.expires_at.map(truncate_to_micros))
-    .execute(&mut *connection)
-    .await
-    .map_err(classify)?;
-    Ok(())
-}
+#[async_trait]
+impl PolicyStore for Backend {
+    async fn insert_webhook_policy(
+        &self,
+        policy: &WebhookPolicy,
+        key: &PolicyKey,
+        links: &[WebhookId],
+        events: &[NewEvent],
+    ) -> StoreResult<Vec<WebhookId>> {
+        let unknown =
+            insert_webhook_policy(self.begin_write().await?, policy, key, links, events).await?;
+        self.deliveries_ready().notify_one();
+        Ok(unknown)
+    }
 
-/// Adds `secret` as the webhook's current one; the others stop signing at `previous_until`
-/// (or earlier, if they were already due to), and those expired by `now` go.
-async fn rotate_webhook_secret(
-    mut transaction: Transaction<'static, Db>,
-    secret: &WebhookSecretRecord,
-    previous_until: DateTime<Utc>,
-    now: DateTime<Utc>,
-    events: &[NewEvent],
-) -> StoreResult<()> {
-    sqlx::query("DELETE FROM webhook_secrets WHERE webhook_id = $1 AND expires_at <= $2")
-        .bind(secret.webhook_id.0)
-        .bind(truncate_to_micros(now))
-        .execute(&mut *transaction)
-        .await?;
-    sqlx::query(
-        "UPDATE webhook_secrets SET expires_at = $2 WHERE webhook_id = $1 \
-         AND (expires_at IS NULL OR expires_at > $2)",
-    )
-    .bind(secret.webhook_id.0)
-    .bind(truncate_to_micros(previous_until))
-    .execute(&mut *transaction)
-    .await?;
-    insert_webhook_secret_row(&mut transaction, secret).await?;
-    notify_credentials_changed(&mut transaction).await?;
-    append_events(&mut transaction, events).await?;
-    transaction.commit().await?;
-    Ok(())
-}
+    async fn update_webhook_policy(
+        &self,
+        policy: &WebhookPolicy,
+        links: Option<&[WebhookId]>,
+        events: &[NewEvent],
+    ) -> StoreResult<Option<Vec<WebhookId>>> {
+        let updated =
+            update_webhook_policy(self.begin_write().await?, policy, links, events).await?;
+        self.deliveries_ready().notify_one();
+        Ok(updated)
+    }
 
-#[derive(FromRow)]
-struct SecretRow {
-    id: Uuid,
-    webhook_id: Uuid,
-    secret: Vec<u8>,
-    created_at: DateTime<Utc>,
-    expires_at: Option<DateTime<Utc>>,
-}
+    async fn delete_webhook_policy(
+        &self,
+        account: &AccountId,
+        id: WebhookPolicyId,
+        events: &[NewEvent],
+    ) -> StoreResult<Option<u64>> {
+        delete_webhook_policy(self.begin_write().await?, account, id, events).await
+    }
 
-/// The secrets of `webhook` still live at `now`, newest first.
-async fn webhook_secrets(pool: &Pool<Db>, webhook: WebhookId, now: DateTime<Utc>) -> StoreResult<Vec<WebhookSecretRecord>> {
-    let rows: Vec<SecretRow> = sqlx::query_as(
-        "SELECT id, webhook_id, secret, created_at, expires_at FROM webhook_secrets \
-         WHERE webhook_id = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at DESC, id DESC",
-    )
-    .bind(webhook.0)
-    .bind(truncate_to_micros(now))
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| WebhookSecretRecord {
-            id: row.id,
-            webhook_id: WebhookId(row.webhook_id),
-            sealed: row.secret,
-            created_at: row.created_at,
-            expires_at: row.expires_at,
-        })
-        .collect())
+    async fn webhook_policy(
+        &self,
+        account: &AccountId,
+        id: WebhookPolicyId,
+    ) -> StoreResult<Option<WebhookPolicy>> {
+        webhook_policy(self.pool(), account, id).await
+    }
+
+    async fn webhook_policies(
+        &self,
+        account: &AccountId,
+        filter: WebhookFilter,
+        query: &ListQuery,
+    ) -> StoreResult<Listing<WebhookPolicy>> {
+        webhook_policies(self.pool(), account, filter, query).await
+    }
+
+    async fn policy_links(
+        &self,
+        account: &AccountId,
+        policies: &[WebhookPolicyId],
+    ) -> StoreResult<Vec<(WebhookPolicyId, WebhookId)>> {
+        policy_links(self.pool(), account, policies).await
+    }
+
+    async fn insert_policy_key(
+        &self,
+        key: &PolicyKey,
+        retire_before: DateTime<Utc>,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        insert_policy_key(self.begin_write().await?, key, retire_before, events).await
+    }
+
+    async fn policy_keys(&self, policies: &[WebhookPolicyId]) -> StoreResult<Vec<PolicyKey>> {
+        policy_keys(self.pool(), policies).await
+    }
 }

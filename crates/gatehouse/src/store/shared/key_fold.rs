@@ -1,27 +1,35 @@
-// Recomputing the `*_key` columns when `scim::text::FOLD_VERSION` is newer than the stored
-// keys (see `key_fold.rs` for why and how): the SQL both backends share, included beside
-// `shared.rs` (same conventions).
+//! Recomputing the `*_key` columns when `scim::text::FOLD_VERSION` is newer than the stored
+//! keys (see `store/key_fold.rs` for why and how).
 
-use crate::store::key_fold::{
-    KeyClash, KeyKind, MigrationReport, UniqueKeyRow, assign_unique_keys, parking_key,
-};
+use chrono::Utc;
+use sqlx::{FromRow, Transaction};
+use uuid::Uuid;
+
+use crate::domain::{case_insensitive_key, truncate_to_micros};
+use crate::store::key_fold::{UniqueKeyRow, assign_unique_keys, parking_key};
+use crate::store::{KeyClash, KeyKind, MigrationReport, StoreResult};
+
+use super::Db;
 
 /// How many `scim_user_values` rows are read at a time: there may be millions, and only the
 /// few whose key changes are written.
-const VALUE_KEY_BATCH: i64 = 5_000;
+pub(super) const VALUE_KEY_BATCH: i64 = 5_000;
 
 /// Brings every stored key to `scim::text::FOLD_VERSION`, in the caller's write transaction,
 /// unless they are already there.
-async fn refold_keys(transaction: &mut Transaction<'static, Db>) -> StoreResult<MigrationReport> {
+pub(super) async fn refold_keys(
+    transaction: &mut Transaction<'static, Db>,
+) -> StoreResult<MigrationReport> {
     // Writing the row first takes its lock on PostgreSQL, so a second process migrating at the
     // same moment waits here and then finds the version current; on SQLite the write
     // transaction already shuts other writers out.
     sqlx::query("UPDATE key_fold_version SET version = version WHERE id = 1")
         .execute(&mut **transaction)
         .await?;
-    let (stored_version,): (i64,) = sqlx::query_as("SELECT version FROM key_fold_version WHERE id = 1")
-        .fetch_one(&mut **transaction)
-        .await?;
+    let (stored_version,): (i64,) =
+        sqlx::query_as("SELECT version FROM key_fold_version WHERE id = 1")
+            .fetch_one(&mut **transaction)
+            .await?;
     let version = scim::text::FOLD_VERSION;
     if stored_version >= version {
         return Ok(MigrationReport::default());
@@ -35,14 +43,22 @@ async fn refold_keys(transaction: &mut Transaction<'static, Db>) -> StoreResult<
         .bind(truncate_to_micros(Utc::now()))
         .execute(&mut **transaction)
         .await?;
-    Ok(MigrationReport { keys_refolded: Some((stored_version, version)), key_clashes })
+    Ok(MigrationReport {
+        keys_refolded: Some((stored_version, version)),
+        key_clashes,
+    })
 }
 
 /// Logs what the key migration did: each clash as a warning, for operators whose service
 /// migrated on start and who never saw `gatehouse migrate` print it.
-fn log_migration_report(report: &MigrationReport) {
+pub(super) fn log_migration_report(report: &MigrationReport) {
     if let Some((from, to)) = report.keys_refolded {
-        tracing::info!(from, to, clashes = report.key_clashes.len(), "recomputed the comparison keys");
+        tracing::info!(
+            from,
+            to,
+            clashes = report.key_clashes.len(),
+            "recomputed the comparison keys"
+        );
     }
     for clash in &report.key_clashes {
         tracing::warn!(
@@ -58,7 +74,7 @@ fn log_migration_report(report: &MigrationReport) {
 /// Writes new unique keys in two steps: first every changing row is parked on a key of its
 /// own, then each gets its new key. Writing the new keys directly could briefly give one row
 /// a key another row still holds and is about to leave, which the unique index refuses.
-async fn write_unique_keys(
+pub(super) async fn write_unique_keys(
     transaction: &mut Transaction<'static, Db>,
     update: &str,
     changes: &[(Uuid, String)],
@@ -81,7 +97,7 @@ async fn write_unique_keys(
 }
 
 #[derive(FromRow)]
-struct UserKeysRow {
+pub(super) struct UserKeysRow {
     id: Uuid,
     account_id: String,
     user_name: String,
@@ -92,7 +108,9 @@ struct UserKeysRow {
     family_name_key: Option<String>,
 }
 
-async fn refold_scim_users(transaction: &mut Transaction<'static, Db>) -> StoreResult<Vec<KeyClash>> {
+pub(super) async fn refold_scim_users(
+    transaction: &mut Transaction<'static, Db>,
+) -> StoreResult<Vec<KeyClash>> {
     let rows: Vec<UserKeysRow> = sqlx::query_as(
         "SELECT id, account_id, user_name, user_name_key, display_name, display_name_key, \
          family_name, family_name_key FROM scim_users ORDER BY account_id, created_at, id",
@@ -103,32 +121,46 @@ async fn refold_scim_users(transaction: &mut Transaction<'static, Db>) -> StoreR
         let display_name_key = row.display_name.as_deref().map(case_insensitive_key);
         let family_name_key = row.family_name.as_deref().map(case_insensitive_key);
         if display_name_key != row.display_name_key || family_name_key != row.family_name_key {
-            sqlx::query("UPDATE scim_users SET display_name_key = $2, family_name_key = $3 WHERE id = $1")
-                .bind(row.id)
-                .bind(display_name_key)
-                .bind(family_name_key)
-                .execute(&mut **transaction)
-                .await?;
+            sqlx::query(
+                "UPDATE scim_users SET display_name_key = $2, family_name_key = $3 WHERE id = $1",
+            )
+            .bind(row.id)
+            .bind(display_name_key)
+            .bind(family_name_key)
+            .execute(&mut **transaction)
+            .await?;
         }
     }
     let unique: Vec<UniqueKeyRow> = rows
         .into_iter()
-        .map(|row| UniqueKeyRow { account_id: row.account_id, id: row.id, value: row.user_name, key: row.user_name_key })
+        .map(|row| UniqueKeyRow {
+            account_id: row.account_id,
+            id: row.id,
+            value: row.user_name,
+            key: row.user_name_key,
+        })
         .collect();
     let (changes, clashes) = assign_unique_keys(&unique, KeyKind::UserName);
-    write_unique_keys(transaction, "UPDATE scim_users SET user_name_key = $2 WHERE id = $1", &changes).await?;
+    write_unique_keys(
+        transaction,
+        "UPDATE scim_users SET user_name_key = $2 WHERE id = $1",
+        &changes,
+    )
+    .await?;
     Ok(clashes)
 }
 
 #[derive(FromRow)]
-struct PersonEmailKeyRow {
+pub(super) struct PersonEmailKeyRow {
     id: Uuid,
     account_id: String,
     primary_email: String,
     primary_email_key: Option<String>,
 }
 
-async fn refold_people(transaction: &mut Transaction<'static, Db>) -> StoreResult<Vec<KeyClash>> {
+pub(super) async fn refold_people(
+    transaction: &mut Transaction<'static, Db>,
+) -> StoreResult<Vec<KeyClash>> {
     let rows: Vec<PersonEmailKeyRow> = sqlx::query_as(
         "SELECT id, account_id, primary_email, primary_email_key FROM people \
          WHERE primary_email IS NOT NULL ORDER BY account_id, created_at, id",
@@ -145,12 +177,19 @@ async fn refold_people(transaction: &mut Transaction<'static, Db>) -> StoreResul
         })
         .collect();
     let (changes, clashes) = assign_unique_keys(&unique, KeyKind::PrimaryEmail);
-    write_unique_keys(transaction, "UPDATE people SET primary_email_key = $2 WHERE id = $1", &changes).await?;
+    write_unique_keys(
+        transaction,
+        "UPDATE people SET primary_email_key = $2 WHERE id = $1",
+        &changes,
+    )
+    .await?;
     Ok(clashes)
 }
 
 /// Group display names are not unique, so their keys are simply recomputed.
-async fn refold_scim_groups(transaction: &mut Transaction<'static, Db>) -> StoreResult<()> {
+pub(super) async fn refold_scim_groups(
+    transaction: &mut Transaction<'static, Db>,
+) -> StoreResult<()> {
     let rows: Vec<(Uuid, String, String)> =
         sqlx::query_as("SELECT id, display_name, display_name_key FROM scim_groups")
             .fetch_all(&mut **transaction)
@@ -169,7 +208,7 @@ async fn refold_scim_groups(transaction: &mut Transaction<'static, Db>) -> Store
 }
 
 #[derive(FromRow)]
-struct ValueKeyRow {
+pub(super) struct ValueKeyRow {
     scim_user_id: Uuid,
     attribute: String,
     position: i32,
@@ -179,7 +218,9 @@ struct ValueKeyRow {
 
 /// The keys of multi-valued attributes (emails and the like) are not unique either; read in
 /// batches in primary-key order.
-async fn refold_scim_user_values(transaction: &mut Transaction<'static, Db>) -> StoreResult<()> {
+pub(super) async fn refold_scim_user_values(
+    transaction: &mut Transaction<'static, Db>,
+) -> StoreResult<()> {
     let mut after: Option<(Uuid, String, i32)> = None;
     loop {
         let query = match &after {
@@ -199,7 +240,9 @@ async fn refold_scim_user_values(transaction: &mut Transaction<'static, Db>) -> 
             .bind(*position),
         };
         let rows = query.fetch_all(&mut **transaction).await?;
-        let Some(last) = rows.last() else { return Ok(()) };
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
         after = Some((last.scim_user_id, last.attribute.clone(), last.position));
         for row in &rows {
             let folded = row.value.as_deref().map(case_insensitive_key);

@@ -1,0 +1,54 @@
+//! The contract each backend satisfies for the SQL both share. `store/shared/` is compiled once
+//! per backend, as a module of `sqlite.rs` and of `postgres.rs` (each declares
+//! `#[path = "shared/mod.rs"] mod shared;` and names itself `Backend`, its database `Db`): what
+//! that SQL needs to know about the backend it runs on is this trait, and nothing else.
+//! Besides it, a backend struct holds the `publisher` (group commit of published events) the
+//! shared code starts for it.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use sqlx::{Database, Pool, Transaction};
+
+pub(crate) trait Dialect: Sized + Send + Sync + 'static {
+    type Db: Database;
+
+    /// How SCIM filters are compiled for this database.
+    const SCIM_DIALECT: scim_sql::Dialect;
+    /// What a claim of due deliveries adds so that workers on several nodes never lease the
+    /// same row (`FOR UPDATE OF d SKIP LOCKED`), or nothing where one writer is all there is.
+    const CLAIM_LOCK: &'static str;
+    /// The same for claiming notices to mail.
+    const NOTIFICATION_LOCK: &'static str;
+    /// The statement that starts a write transaction (SQLite: `BEGIN IMMEDIATE`, so a writer
+    /// waits for the lock up front instead of failing when it upgrades).
+    const BEGIN_WRITE: &'static str;
+
+    /// The backend's migrations.
+    fn migrator() -> &'static sqlx::migrate::Migrator;
+    /// The `index`th parameter of a long statement written in binding order (`$7`, or `?`).
+    fn param(index: usize) -> String;
+
+    /// Where reads go.
+    fn pool(&self) -> &Pool<Self::Db>;
+    /// Where single-statement writes go.
+    fn writer(&self) -> &Pool<Self::Db>;
+    /// Opens a write transaction.
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+    /// This process's signal that deliveries may have become due.
+    fn deliveries_ready(&self) -> &Arc<tokio::sync::Notify>;
+
+    /// Tells other processes, when the transaction commits, that deliveries became due.
+    fn notify_deliveries_ready(
+        connection: &mut <Self::Db as Database>::Connection,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Tells other processes, when the transaction commits, that a credential (token, role)
+    /// or a signing key or secret changed.
+    fn notify_credentials_changed(
+        connection: &mut <Self::Db as Database>::Connection,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Calls `on_change` whenever another process says credentials changed.
+    fn listen_for_credential_changes(pool: &Pool<Self::Db>, on_change: Arc<dyn Fn() + Send + Sync>);
+}

@@ -1,0 +1,155 @@
+//! From an appended event to the deliveries of the webhooks listening for it, in the same
+//! transaction, parked when the webhook can't be sent to yet.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::{
+    AccountId, DISABLED_EVENT, DeliveryStatus, EXCEPTION_EVENT, EventPattern, NewEvent,
+    VERIFY_EVENT, Webhook, truncate_to_micros,
+};
+use crate::store::StoreResult;
+use crate::store::dialect::Dialect;
+
+use super::classify;
+use super::policies::unpark_signable;
+use super::{Backend, Db};
+
+/// Fans an appended event out to the deliveries it calls for, in the event's transaction:
+/// every enabled and verified webhook of the account listening to it gets one. A verification
+/// message goes to its own webhook only (verified or not); the notices about a failing webhook
+/// are not sent to that webhook itself. Returns how many deliveries were made.
+pub(super) async fn fan_out(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    event_id: i64,
+    event: &NewEvent,
+) -> StoreResult<u64> {
+    let targets: Vec<(Uuid, bool)> = if event.name == VERIFY_EVENT {
+        let Ok(webhook_id) = Uuid::parse_str(&event.object_id) else {
+            return Ok(0);
+        };
+        sqlx::query_as("SELECT id, ordered FROM webhooks WHERE account_id = $1 AND id = $2")
+            .bind(event.account_id.as_str())
+            .bind(webhook_id)
+            .fetch_all(&mut *connection)
+            .await?
+    } else {
+        let listeners = active_listeners(connection, &event.account_id).await?;
+        listening(&listeners, event).collect()
+    };
+    let rows: Vec<NewDelivery<'_>> = targets
+        .into_iter()
+        .map(|(webhook_id, ordered)| NewDelivery {
+            event_id,
+            event,
+            webhook_id,
+            ordered,
+        })
+        .collect();
+    insert_deliveries(connection, &rows).await?;
+    Ok(rows.len() as u64)
+}
+
+/// An account's enabled, verified webhooks: id, event pattern, ordered.
+pub(super) type Listener = (Uuid, String, bool);
+
+pub(super) async fn active_listeners(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    account: &AccountId,
+) -> StoreResult<Vec<Listener>> {
+    Ok(sqlx::query_as(
+        "SELECT id, event, ordered FROM webhooks \
+         WHERE account_id = $1 AND disabled = FALSE AND verified_at IS NOT NULL",
+    )
+    .bind(account.as_str())
+    .fetch_all(&mut *connection)
+    .await?)
+}
+
+/// The listeners `event` goes to: those whose pattern matches it, except that a notice about a
+/// webhook never goes to that webhook.
+pub(super) fn listening<'a>(
+    listeners: &'a [Listener],
+    event: &'a NewEvent,
+) -> impl Iterator<Item = (Uuid, bool)> + 'a {
+    let about_webhook = (event.name == EXCEPTION_EVENT || event.name == DISABLED_EVENT)
+        .then(|| Uuid::parse_str(&event.object_id).ok())
+        .flatten();
+    listeners
+        .iter()
+        .filter(move |(id, pattern, _)| {
+            Some(*id) != about_webhook
+                && EventPattern::parse(pattern).is_ok_and(|pattern| pattern.matches(&event.name))
+        })
+        .map(|(id, _, ordered)| (*id, *ordered))
+}
+
+/// One delivery to create: `event` (appended as `event_id`) for a webhook.
+pub(super) struct NewDelivery<'a> {
+    pub(super) event_id: i64,
+    pub(super) event: &'a NewEvent,
+    pub(super) webhook_id: Uuid,
+    pub(super) ordered: bool,
+}
+
+/// Creates pending deliveries, due at their event's time, and tells other processes.
+pub(super) async fn insert_deliveries(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    rows: &[NewDelivery<'_>],
+) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    for chunk in rows.chunks(100) {
+        let mut builder = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, ordered, \
+             status, attempt, next_attempt_at, created_at, updated_at) ",
+        );
+        builder.push_values(chunk, |mut values, row| {
+            let created_at = truncate_to_micros(row.event.created_at);
+            values
+                .push_bind(Uuid::now_v7())
+                .push_bind(row.event.account_id.as_str())
+                .push_bind(row.webhook_id)
+                .push_bind(row.event_id)
+                .push_bind(row.event.name.as_str())
+                .push_bind(row.ordered)
+                .push_bind(DeliveryStatus::Pending.as_str())
+                .push_bind(0_i32)
+                .push_bind(created_at)
+                .push_bind(created_at)
+                .push_bind(created_at);
+        });
+        builder
+            .build()
+            .execute(&mut *connection)
+            .await
+            .map_err(classify)?;
+    }
+    Backend::notify_deliveries_ready(connection).await?;
+    Ok(())
+}
+
+/// Parks a webhook's pending deliveries when it became inactive (its verification message
+/// excepted), then makes due again whatever nothing holds back any more: every parked delivery
+/// of an active webhook, the verification message of an unverified one — unless a disabled or
+/// missing policy keeps them (`unpark_signable`).
+pub(super) async fn reconcile_parking(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    webhook: &Webhook,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    if !webhook.active() {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET next_attempt_at = NULL, updated_at = $2 \
+             WHERE webhook_id = $1 AND status = 'pending' AND next_attempt_at IS NOT NULL \
+             AND event <> $3",
+        )
+        .bind(webhook.id.0)
+        .bind(truncate_to_micros(now))
+        .bind(VERIFY_EVENT)
+        .execute(&mut *connection)
+        .await?;
+    }
+    unpark_signable(connection, &[webhook.id.0], now).await
+}

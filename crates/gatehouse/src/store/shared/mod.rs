@@ -1,0 +1,109 @@
+//! The SQL both backends share: compiled once per backend as a module of it (`sqlite.rs`,
+//! `postgres.rs` declare `#[path = "shared/mod.rs"] mod shared;`), reaching the backend only
+//! through `Dialect` (`store/dialect.rs`). One module per aggregate, each with the `Store`
+//! trait it implements; here the helpers every module uses and the database itself
+//! (migrations, readiness). Placeholders are `$1`, `$2`, …; long statements written in
+//! binding order use `Dialect::param` (SQLite binds `?` much faster there).
+
+pub(super) mod accounts;
+pub(super) mod console;
+pub(super) mod deliveries;
+pub(super) mod events;
+pub(super) mod fan_out;
+pub(super) mod key_fold;
+pub(super) mod notices;
+pub(super) mod people;
+pub(super) mod policies;
+pub(super) mod publishing;
+pub(super) mod queue;
+pub(super) mod scim_groups;
+pub(super) mod scim_page;
+pub(super) mod scim_users;
+pub(super) mod tokens;
+pub(super) mod webhooks;
+
+use async_trait::async_trait;
+
+use crate::domain::AccountId;
+use crate::store::dialect::Dialect;
+use crate::store::{
+    DatabaseStore, MigrationReport, SortDirection, SortField, StoreError, StoreResult,
+};
+
+use super::{Backend, Db};
+use key_fold::{log_migration_report, refold_keys};
+
+pub(super) fn parse_account_id(raw: &str) -> StoreResult<AccountId> {
+    AccountId::parse(raw).map_err(|_| StoreError::Corrupt(format!("account id {raw:?}")))
+}
+
+/// Maps constraint failures to the store's own errors; everything else stays a database error.
+pub(super) fn classify(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(database_error) = &error {
+        let constraint = database_error
+            .constraint()
+            .map(str::to_owned)
+            .unwrap_or_else(|| database_error.message().to_owned());
+        if database_error.is_unique_violation() {
+            return StoreError::Conflict(constraint);
+        }
+        if database_error.is_foreign_key_violation() {
+            return StoreError::MissingReference(constraint);
+        }
+    }
+    StoreError::Database(error)
+}
+
+/// `ORDER BY` for a list: the requested fields, then the id so that ties never reorder pages.
+pub(super) fn order_by(sort: &[(SortField, SortDirection)], table: &str) -> String {
+    let mut clauses: Vec<String> = sort
+        .iter()
+        .map(|(field, direction)| {
+            let column = match field {
+                SortField::Name => "name",
+                SortField::CreatedAt => "created_at",
+                SortField::UpdatedAt => "updated_at",
+                SortField::ExpiresAt => "expires_at",
+            };
+            let direction = match direction {
+                SortDirection::Ascending => "ASC",
+                SortDirection::Descending => "DESC",
+            };
+            format!("{table}.{column} {direction}")
+        })
+        .collect();
+    if sort.is_empty() {
+        clauses.push(format!("{table}.created_at ASC"));
+    }
+    clauses.push(format!("{table}.id ASC"));
+    clauses.join(", ")
+}
+
+pub(super) fn offset_as_i64(offset: u64) -> i64 {
+    i64::try_from(offset).unwrap_or(i64::MAX)
+}
+
+pub(super) fn count_as_u64(count: i64) -> u64 {
+    u64::try_from(count).unwrap_or(0)
+}
+
+#[async_trait]
+impl DatabaseStore for Backend {
+    async fn migrate(&self) -> StoreResult<MigrationReport> {
+        Backend::migrator().run(self.pool()).await?;
+        let mut transaction = self.begin_write().await?;
+        let report = refold_keys(&mut transaction).await?;
+        transaction.commit().await?;
+        log_migration_report(&report);
+        Ok(report)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(self.pool()).await?;
+        Ok(())
+    }
+
+    fn dialect(&self) -> scim_sql::Dialect {
+        Backend::SCIM_DIALECT
+    }
+}

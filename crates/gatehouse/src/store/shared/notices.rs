@@ -1,0 +1,313 @@
+//! A webhook's health after its attempts (failures in a row, disabling) and the exception and
+//! disabled notices that follow: stored as facts, mailed later by the delivery layer.
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, Pool, types::Json};
+use uuid::Uuid;
+
+use crate::domain::{
+    AccountId, DISABLED_EVENT, EXCEPTION_EVENT, NewEvent, NoticeContent, NoticeFacts,
+    NotificationKind, WebhookHealth, WebhookId, WebhookNotification, failure_consequences,
+    truncate_to_micros,
+};
+use crate::store::dialect::Dialect;
+use crate::store::{AttemptRecord, ListQuery, Listing, StoreError, StoreResult, redact_url};
+
+use super::{Backend, Db};
+
+/// How this backend skips rows another worker holds (`Dialect::NOTIFICATION_LOCK`), for the SQL
+/// text below.
+const NOTIFICATION_LOCK: &str = <Backend as Dialect>::NOTIFICATION_LOCK;
+use super::events::append_event;
+use super::people::administrator_emails;
+use super::webhooks::split_recipients;
+use super::{count_as_u64, offset_as_i64, order_by, parse_account_id};
+
+#[derive(FromRow)]
+pub(super) struct HealthRow {
+    account_id: String,
+    name: String,
+    uri: String,
+    mail_exceptions_to: String,
+    consecutive_failures: i32,
+    disabled: bool,
+    last_exception_at: Option<DateTime<Utc>>,
+}
+
+/// Updates a webhook's run of failures after `records` (in completion order) and acts on it;
+/// says whether it stored a notice (whose event other webhooks may be waiting for).
+pub(super) async fn count_health(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    webhook_id: WebhookId,
+    records: &[&AttemptRecord],
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let last_success = records.iter().rposition(|record| record.succeeded);
+    let failures_after = records.len() - last_success.map_or(0, |index| index + 1);
+    let last = records.last().map(|record| record.delivery_id.0);
+    let health: Option<HealthRow> = sqlx::query_as(
+        "UPDATE webhooks SET consecutive_failures = \
+         CASE WHEN $2 THEN $3 ELSE consecutive_failures + $3 END, last_delivery_id = $4 \
+         WHERE id = $1 RETURNING account_id, name, uri, mail_exceptions_to, consecutive_failures, \
+         disabled, last_exception_at",
+    )
+    .bind(webhook_id.0)
+    .bind(last_success.is_some())
+    .bind(i32::try_from(failures_after).unwrap_or(i32::MAX))
+    .bind(last)
+    .fetch_optional(&mut *connection)
+    .await?;
+    let (Some(health), Some(failed)) = (health, records.last().filter(|record| !record.succeeded))
+    else {
+        return Ok(false);
+    };
+    let state = WebhookHealth {
+        consecutive_failures: u32::try_from(health.consecutive_failures).unwrap_or(0),
+        disabled: health.disabled,
+        last_exception_at: health.last_exception_at,
+    };
+    let consequences = failure_consequences(&state, now);
+    if !consequences.notify_exception && !consequences.disable {
+        return Ok(false);
+    }
+    let account = parse_account_id(&health.account_id)?;
+    let mut recipients = split_recipients(&health.mail_exceptions_to);
+    if recipients.is_empty() {
+        recipients = administrator_emails(connection, &account).await?;
+    }
+    let facts = NotificationFacts {
+        account: &account,
+        webhook_id,
+        webhook_name: &health.name,
+        webhook_uri: &health.uri,
+        failed,
+        consecutive_failures: state.consecutive_failures,
+        recipients: &recipients,
+        now,
+    };
+    if consequences.notify_exception {
+        sqlx::query("UPDATE webhooks SET last_exception_at = $2 WHERE id = $1")
+            .bind(webhook_id.0)
+            .bind(now)
+            .execute(&mut *connection)
+            .await?;
+        insert_notification(connection, &facts, NotificationKind::Exception).await?;
+    }
+    if consequences.disable {
+        sqlx::query(
+            "UPDATE webhooks SET disabled = TRUE, disabled_reason = 'failures', updated_at = $2 \
+             WHERE id = $1",
+        )
+        .bind(webhook_id.0)
+        .bind(now)
+        .execute(&mut *connection)
+        .await?;
+        sqlx::query(
+            "UPDATE webhook_deliveries SET next_attempt_at = NULL, updated_at = $2 \
+             WHERE webhook_id = $1 AND status = 'pending' AND next_attempt_at IS NOT NULL",
+        )
+        .bind(webhook_id.0)
+        .bind(now)
+        .execute(&mut *connection)
+        .await?;
+        insert_notification(connection, &facts, NotificationKind::Disabled).await?;
+    }
+    Ok(true)
+}
+
+pub(super) struct NotificationFacts<'a> {
+    account: &'a AccountId,
+    webhook_id: WebhookId,
+    webhook_name: &'a str,
+    webhook_uri: &'a str,
+    failed: &'a AttemptRecord,
+    consecutive_failures: u32,
+    recipients: &'a [String],
+    now: DateTime<Utc>,
+}
+
+/// Stores a notice — what happened, not yet words: the delivery layer composes the mail when
+/// it sends or shows it — and appends its operational event.
+pub(super) async fn insert_notification(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    facts: &NotificationFacts<'_>,
+    kind: NotificationKind,
+) -> StoreResult<()> {
+    let failure = facts.failed.failure.as_deref().unwrap_or("failed");
+    let delivery_id = facts.failed.delivery_id;
+    // A connection error may quote the URI, password and all: keep neither.
+    let masked_uri = redact_url(facts.webhook_uri);
+    let notice = NoticeFacts {
+        webhook_name: facts.webhook_name.to_owned(),
+        webhook_uri: masked_uri.clone(),
+        event: facts.failed.event.clone(),
+        attempt: facts.failed.attempt.attempt,
+        consecutive_failures: facts.consecutive_failures,
+        failure: if facts.webhook_uri.is_empty() {
+            failure.to_owned()
+        } else {
+            failure.replace(facts.webhook_uri, &masked_uri)
+        },
+        next_attempt_at: facts.failed.next_attempt_at,
+    };
+    sqlx::query(
+        "INSERT INTO webhook_notifications (id, account_id, webhook_id, delivery_id, kind, \
+         recipients, facts, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(facts.account.as_str())
+    .bind(facts.webhook_id.0)
+    .bind(delivery_id.0)
+    .bind(kind.as_str())
+    .bind(facts.recipients.join("\n"))
+    .bind(Json(&notice))
+    .bind(facts.now)
+    .execute(&mut *connection)
+    .await?;
+    let (name, payload) = match kind {
+        NotificationKind::Exception => (
+            EXCEPTION_EVENT,
+            serde_json::json!({
+                "webhook_id": facts.webhook_id.0,
+                "delivery_id": delivery_id.0,
+                "event": facts.failed.event,
+                "attempt": facts.failed.attempt.attempt,
+                "failure": failure,
+                "next_attempt_at": facts.failed.next_attempt_at,
+            }),
+        ),
+        NotificationKind::Disabled => (
+            DISABLED_EVENT,
+            serde_json::json!({
+                "webhook_id": facts.webhook_id.0,
+                "consecutive_failures": facts.consecutive_failures,
+                "last_delivery_id": delivery_id.0,
+            }),
+        ),
+    };
+    let event = NewEvent::new(
+        facts.account,
+        name,
+        facts.webhook_id,
+        None,
+        payload,
+        facts.now,
+    );
+    append_event(connection, &event).await?;
+    Ok(())
+}
+
+#[derive(FromRow)]
+pub(super) struct NotificationRow {
+    id: Uuid,
+    account_id: String,
+    webhook_id: Uuid,
+    delivery_id: Option<Uuid>,
+    kind: String,
+    recipients: String,
+    facts: Option<Json<NoticeFacts>>,
+    subject: Option<String>,
+    body: Option<String>,
+    created_at: DateTime<Utc>,
+    sent_at: Option<DateTime<Utc>>,
+    send_error: Option<String>,
+}
+
+impl NotificationRow {
+    fn into_notification(self) -> StoreResult<WebhookNotification> {
+        Ok(WebhookNotification {
+            id: self.id,
+            account_id: parse_account_id(&self.account_id)?,
+            webhook_id: self.webhook_id,
+            delivery_id: self.delivery_id,
+            kind: NotificationKind::parse(&self.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("notification kind {:?}", self.kind)))?,
+            recipients: split_recipients(&self.recipients),
+            content: match (self.facts, self.subject, self.body) {
+                (Some(Json(facts)), _, _) => NoticeContent::Facts(facts),
+                (None, Some(subject), Some(body)) => NoticeContent::Composed { subject, body },
+                _ => {
+                    return Err(StoreError::Corrupt(format!(
+                        "notification {} has neither facts nor mail",
+                        self.id
+                    )));
+                }
+            },
+            created_at: self.created_at,
+            sent_at: self.sent_at,
+            send_error: self.send_error,
+        })
+    }
+}
+
+pub(super) const NOTIFICATION_COLUMNS: &str = "id, account_id, webhook_id, delivery_id, kind, \
+                                               recipients, \
+     facts, subject, body, created_at, sent_at, send_error";
+
+pub(super) async fn notifications(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    query: &ListQuery,
+) -> StoreResult<Listing<WebhookNotification>> {
+    let rows: Vec<NotificationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {NOTIFICATION_COLUMNS} FROM webhook_notifications n WHERE account_id = $1 \
+         ORDER BY {} LIMIT $2 OFFSET $3",
+        order_by(&query.sort, "n")
+    )))
+    .bind(account.as_str())
+    .bind(i64::from(query.limit))
+    .bind(offset_as_i64(query.offset))
+    .fetch_all(pool)
+    .await?;
+    let (total,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM webhook_notifications WHERE account_id = $1")
+            .bind(account.as_str())
+            .fetch_one(pool)
+            .await?;
+    Ok(Listing {
+        items: rows
+            .into_iter()
+            .map(NotificationRow::into_notification)
+            .collect::<StoreResult<_>>()?,
+        total: count_as_u64(total),
+    })
+}
+
+/// Leases up to `limit` notices waiting to be mailed (never mailed, never failed) until
+/// `lease_until`, so that of several processes only one mails each.
+pub(super) async fn claim_unsent_notifications(
+    pool: &Pool<Db>,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u32,
+) -> StoreResult<Vec<WebhookNotification>> {
+    let rows: Vec<NotificationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE webhook_notifications SET locked_until = $2 WHERE id IN ( \
+         SELECT n.id FROM webhook_notifications n WHERE n.sent_at IS NULL AND n.send_error IS NULL \
+         AND (n.locked_until IS NULL OR n.locked_until < $1) ORDER BY n.created_at LIMIT $3 \
+         {NOTIFICATION_LOCK}) RETURNING {NOTIFICATION_COLUMNS}"
+    )))
+    .bind(truncate_to_micros(now))
+    .bind(truncate_to_micros(lease_until))
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(NotificationRow::into_notification)
+        .collect()
+}
+
+pub(super) async fn mark_notification(
+    pool: &Pool<Db>,
+    id: Uuid,
+    sent_at: Option<DateTime<Utc>>,
+    send_error: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE webhook_notifications SET sent_at = $2, send_error = $3 WHERE id = $1")
+        .bind(id)
+        .bind(sent_at.map(truncate_to_micros))
+        .bind(send_error)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

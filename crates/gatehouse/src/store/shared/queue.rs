@@ -1,0 +1,622 @@
+//! The delivery queue as workers use it: claims under a lease, releases, and recording
+//! attempts with their consequences in batches (docs/ARCHITECTURE.md "The delivery state
+//! machine").
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, Pool, Transaction, types::Json};
+use uuid::Uuid;
+
+use crate::domain::{
+    Actor, ClaimExpiry, DeliveryId, DeliveryStatus, JwtFormat, PersonId, VERIFY_EVENT, WebhookId,
+    WebhookNotification, WebhookPolicyId, truncate_to_micros,
+};
+use crate::store::dialect::Dialect;
+use crate::store::{
+    AttemptRecord, Claim, ClaimedDelivery, ClaimedPolicy, QueueStats, QueueStore, StoreError,
+    StoreResult, WorkerId,
+};
+
+use super::{Backend, Db};
+
+/// How this backend skips rows another worker holds (`Dialect::CLAIM_LOCK`), for the SQL
+/// text below.
+const CLAIM_LOCK: &str = <Backend as Dialect>::CLAIM_LOCK;
+use super::notices::{claim_unsent_notifications, count_health, mark_notification};
+use super::policies::stored_algorithm;
+use super::{classify, count_as_u64, parse_account_id};
+
+#[derive(FromRow)]
+pub(super) struct ClaimedRow {
+    id: Uuid,
+    account_id: String,
+    webhook_id: Uuid,
+    event_id: i64,
+    event: String,
+    attempt: i32,
+    request_body: Option<Vec<u8>>,
+    ordered: bool,
+    webhook_name: String,
+    uri: String,
+    disabled: bool,
+    verified: bool,
+    rate_limit_per_second: Option<i32>,
+    webhook_policy_id: Option<Uuid>,
+    policy_found: Option<Uuid>,
+    policy_disabled: Option<bool>,
+    jwt_alg: Option<String>,
+    jwt_claim_expires_in: Option<i32>,
+    jwt_audience: Option<String>,
+    jwt_format: Option<String>,
+    object_id: String,
+    person_id: Option<Uuid>,
+    person_name: Option<String>,
+    payload: Json<serde_json::Value>,
+    event_created_at: DateTime<Utc>,
+}
+
+/// Leases due deliveries as `claim` describes. An ordered webhook's delivery is due only when
+/// no earlier event's delivery to it is pending. At most `claim.per_webhook` (or the webhook's
+/// `claim.room`) go to one webhook, so a backlog for one receiver is not leased only to wait.
+///
+/// A lease also moves the delivery's `next_attempt_at` to the lease's end (a visibility
+/// timeout): deliveries in flight leave the head of the due index, so a claim reads only rows
+/// it may take, and a lease that runs out makes its delivery due again by itself. Recording the
+/// attempt sets the real next attempt.
+///
+/// The lease is one statement on `writer`, so SQLite's write lock is held for no more than
+/// that; the leased deliveries are then read, with their webhook and event, from `reader`.
+pub(super) async fn claim_due_deliveries(
+    writer: &Pool<Db>,
+    reader: &Pool<Db>,
+    claim: &Claim<'_>,
+) -> StoreResult<Vec<ClaimedDelivery>> {
+    const FIRST_EXCLUDED: usize = 7;
+    let exclusion = if claim.excluded.is_empty() {
+        String::new()
+    } else {
+        let placeholders: Vec<String> = (0..claim.excluded.len())
+            .map(|index| format!("${}", index + FIRST_EXCLUDED))
+            .collect();
+        format!(" AND d.webhook_id NOT IN ({})", placeholders.join(", "))
+    };
+    let first_room = FIRST_EXCLUDED + claim.excluded.len();
+    let cap = if claim.room.is_empty() {
+        "$6".to_owned()
+    } else {
+        let cases: Vec<String> = (0..claim.room.len())
+            .map(|index| {
+                format!(
+                    "WHEN ${} THEN ${}",
+                    first_room + 2 * index,
+                    first_room + 2 * index + 1
+                )
+            })
+            .collect();
+        format!("CASE ranked.webhook_id {} ELSE $6 END", cases.join(" "))
+    };
+    // The innermost scan takes (and on PostgreSQL locks) up to twice the batch in due order;
+    // the window keeps each webhook's first `per_webhook` (or `room`) of them; the batch is the
+    // earliest of those.
+    let sql = format!(
+        "UPDATE webhook_deliveries SET locked_by = $1, locked_until = $2, next_attempt_at = $2 \
+         WHERE id IN ( \
+         SELECT ranked.id FROM ( \
+           SELECT due.id, due.webhook_id, due.next_attempt_at, ROW_NUMBER() OVER ( \
+             PARTITION BY due.webhook_id ORDER BY due.next_attempt_at, due.event_id) AS position \
+           FROM ( \
+             SELECT d.id, d.webhook_id, d.next_attempt_at, d.event_id FROM webhook_deliveries d \
+             WHERE d.status = 'pending' AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= \
+             $3 \
+             AND (d.locked_until IS NULL OR d.locked_until < $3){exclusion} \
+             AND (d.ordered = FALSE OR NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
+                  WHERE e.webhook_id = d.webhook_id AND e.status = 'pending' AND e.event_id < \
+                  d.event_id)) \
+             ORDER BY d.next_attempt_at LIMIT $5 {CLAIM_LOCK} \
+           ) due \
+         ) ranked WHERE ranked.position <= {cap} ORDER BY ranked.next_attempt_at LIMIT $4) \
+         RETURNING id"
+    );
+    // Leased rows are not due, so every row scanned can be taken unless its webhook has no
+    // room left: twice the batch leaves room for a few busy webhooks.
+    let scan = claim.limit.saturating_mul(2).max(claim.per_webhook);
+    let mut query = sqlx::query_as::<_, (Uuid,)>(sqlx::AssertSqlSafe(sql))
+        .persistent(claim.excluded.is_empty() && claim.room.is_empty())
+        .bind(claim.worker.to_string())
+        .bind(truncate_to_micros(claim.lease_until))
+        .bind(truncate_to_micros(claim.now))
+        .bind(i64::from(claim.limit))
+        .bind(i64::from(scan))
+        .bind(i64::from(claim.per_webhook.max(1)));
+    for webhook in claim.excluded {
+        query = query.bind(webhook.0);
+    }
+    for (webhook, room) in claim.room {
+        query = query.bind(webhook.0).bind(i64::from(*room));
+    }
+    let ids: Vec<Uuid> = query
+        .fetch_all(writer)
+        .await
+        .map_err(classify)?
+        .into_iter()
+        .map(|(id,)| id)
+        .collect();
+    let mut rows = Vec::with_capacity(ids.len());
+    for batch in ids.chunks(BATCH_ROWS) {
+        let padded_rows = padded(batch.len());
+        let placeholders: Vec<String> = (1..=padded_rows).map(Backend::param).collect();
+        let sql = format!(
+            "SELECT d.id, d.account_id, d.webhook_id, d.event_id, d.event, d.attempt, \
+             d.request_body, \
+             d.ordered, w.name AS webhook_name, w.uri, w.disabled, (w.verified_at IS NOT NULL) AS \
+             verified, \
+             w.rate_limit_per_second, w.webhook_policy_id, p.id AS policy_found, \
+             p.disabled AS policy_disabled, p.jwt_alg, p.jwt_claim_expires_in, p.jwt_audience, \
+             p.jwt_format, \
+             ev.object_id, ev.person_id, ev.person_name, ev.payload, \
+             ev.created_at AS event_created_at \
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+             LEFT JOIN webhook_policies p ON p.id = w.webhook_policy_id \
+             JOIN events ev ON ev.id = d.event_id WHERE d.id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut select = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(sql));
+        for id in batch {
+            select = select.bind(*id);
+        }
+        for _ in batch.len()..padded_rows {
+            select = select.bind(None::<Uuid>);
+        }
+        rows.extend(select.fetch_all(reader).await?);
+    }
+    // Every leased delivery now has the same `next_attempt_at` (the lease's end): send in
+    // event order.
+    rows.sort_by_key(|row| row.event_id);
+    rows.into_iter()
+        .map(|row| {
+            let policy = claimed_policy(&row)?;
+            // A webhook a policy signs for is never sent unsigned: while its policy is
+            // disabled (or gone) its deliveries wait, the verification message too.
+            let signable = row.webhook_policy_id.is_none() || policy.is_some();
+            let deliverable =
+                signable && (row.event == VERIFY_EVENT || (!row.disabled && row.verified));
+            Ok(ClaimedDelivery {
+                id: DeliveryId(row.id),
+                account_id: parse_account_id(&row.account_id)?,
+                webhook_id: WebhookId(row.webhook_id),
+                event_id: row.event_id,
+                event: row.event,
+                attempts_made: u32::try_from(row.attempt).unwrap_or(0),
+                request_body: row.request_body,
+                webhook_name: row.webhook_name,
+                uri: row.uri,
+                deliverable,
+                ordered: row.ordered,
+                rate_limit_per_second: row
+                    .rate_limit_per_second
+                    .and_then(|rate| u32::try_from(rate).ok()),
+                policy,
+                object_id: row.object_id,
+                actor: match (row.person_id, row.person_name) {
+                    (Some(person_id), Some(person_name)) => Some(Actor {
+                        person_id: PersonId(person_id),
+                        person_name,
+                    }),
+                    _ => None,
+                },
+                payload: row.payload.0,
+                event_created_at: row.event_created_at,
+            })
+        })
+        .collect()
+}
+
+/// The enabled policy that signs a claimed row's webhook, if any.
+pub(super) fn claimed_policy(row: &ClaimedRow) -> StoreResult<Option<ClaimedPolicy>> {
+    let (Some(id), Some(false), Some(jwt_alg), Some(minutes), Some(format)) = (
+        row.policy_found,
+        row.policy_disabled,
+        &row.jwt_alg,
+        row.jwt_claim_expires_in,
+        &row.jwt_format,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(ClaimedPolicy {
+        id: WebhookPolicyId(id),
+        jwt_alg: stored_algorithm(jwt_alg)?,
+        expires_in: ClaimExpiry::from_minutes(i64::from(minutes))
+            .map_err(|error| StoreError::Corrupt(error.to_string()))?,
+        audience: row.jwt_audience.clone(),
+        format: JwtFormat::parse(format)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown jwt_format {format:?} stored")))?,
+    }))
+}
+
+/// Gives leased deliveries back unsent: `park` takes them off the schedule (their webhook is
+/// inactive), otherwise they are due again at `now`.
+pub(super) async fn release_deliveries(
+    pool: &Pool<Db>,
+    worker: WorkerId,
+    ids: &[DeliveryId],
+    park: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (3..chunk.len() + 3).map(Backend::param).collect();
+        let sql = format!(
+            "UPDATE webhook_deliveries SET locked_by = NULL, locked_until = NULL, next_attempt_at \
+             = {} \
+             WHERE locked_by = {} AND id IN ({})",
+            Backend::param(1),
+            Backend::param(2),
+            placeholders.join(", ")
+        );
+        let next_attempt_at = (!park).then(|| truncate_to_micros(now));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .persistent(false)
+            .bind(next_attempt_at)
+            .bind(worker.to_string());
+        for id in chunk {
+            query = query.bind(id.0);
+        }
+        query.execute(pool).await?;
+    }
+    Ok(())
+}
+
+/// Rows per multi-row statement, at most: well under SQLite's 32,766 parameters.
+pub(super) const BATCH_ROWS: usize = 256;
+
+/// The rows a multi-row statement for `rows` rows is written with: the next of a few fixed
+/// sizes, so that each statement is prepared once per connection and then cached. The rows
+/// beyond `rows` are bound to NULL and match nothing.
+pub(super) fn padded(rows: usize) -> usize {
+    [1, 4, 16, 64, BATCH_ROWS]
+        .into_iter()
+        .find(|size| *size >= rows)
+        .unwrap_or(BATCH_ROWS)
+}
+
+/// `rows` parenthesised lists of `columns` parameters, numbered from `first` in the order
+/// written: `($1, $2), ($3, $4)` (or `?` on SQLite).
+pub(super) fn value_rows(first: usize, rows: usize, columns: usize) -> String {
+    let rows: Vec<String> = (0..rows)
+        .map(|row| {
+            let start = first + row * columns;
+            let params: Vec<String> = (start..start + columns).map(Backend::param).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    rows.join(", ")
+}
+
+/// Records attempts in one transaction: each delivery's new state (only while `worker` still
+/// holds the lease: a taken-over delivery is the new holder's to record), an attempt row for
+/// each of those, and each webhook's failure count — with the notices and events Xurrent's
+/// rules call for. A chunk of attempts is two statements, whatever its size.
+///
+/// Returns how many were recorded, and whether that may have made deliveries due soon (a retry
+/// due within `WAKE_HORIZON`, an ordered webhook's next message, a notice's event), which the
+/// worker should look for now rather than at its next poll.
+///
+/// Normally every lease is still held, and a statement's count of changed rows says so; the
+/// rows need not come back. When a count falls short (a lease was taken over) this returns
+/// `Recording::Redo` having changed nothing, and the caller records again with
+/// `Leases::Uncertain`, which reads back which deliveries changed.
+pub(super) async fn record_attempts(
+    mut transaction: Transaction<'static, Db>,
+    worker: WorkerId,
+    records: &[AttemptRecord],
+    now: DateTime<Utc>,
+    leases: Leases,
+) -> StoreResult<Recording> {
+    const WAKE_HORIZON: chrono::Duration = chrono::Duration::seconds(1);
+    let now = truncate_to_micros(now);
+    let worker = worker.to_string();
+    let mut recorded_by_webhook: Vec<(WebhookId, Vec<&AttemptRecord>)> = Vec::new();
+    // A delivery's second outcome in one batch (its lease ran out and it was sent again) finds
+    // the lease cleared by the first, as it would one statement later.
+    let mut seen = std::collections::HashSet::new();
+    let records: Vec<&AttemptRecord> = records
+        .iter()
+        .filter(|record| seen.insert(record.delivery_id))
+        .collect();
+    let mut wake = false;
+    for chunk in records.chunks(BATCH_ROWS) {
+        let recorded: Vec<&AttemptRecord> = match leases {
+            Leases::Held => {
+                let changed =
+                    update_recorded_deliveries(&mut transaction, &worker, chunk, now).await?;
+                if changed != chunk.len() as u64 {
+                    transaction.rollback().await?;
+                    return Ok(Recording::Redo);
+                }
+                chunk.to_vec()
+            }
+            Leases::Uncertain => {
+                let changed =
+                    update_recorded_deliveries_returning(&mut transaction, &worker, chunk, now)
+                        .await?;
+                chunk
+                    .iter()
+                    .copied()
+                    .filter(|record| changed.contains(&record.delivery_id.0))
+                    .collect()
+            }
+        };
+        wake |= recorded.iter().any(|record| record.ordered);
+        wake |= recorded.iter().any(|record| {
+            record
+                .next_attempt_at
+                .is_some_and(|at| at <= now + WAKE_HORIZON)
+        });
+        insert_attempt_rows(&mut transaction, &recorded).await?;
+        for record in recorded {
+            match recorded_by_webhook
+                .iter_mut()
+                .find(|(id, _)| *id == record.webhook_id)
+            {
+                Some((_, list)) => list.push(record),
+                None => recorded_by_webhook.push((record.webhook_id, vec![record])),
+            }
+        }
+    }
+    let mut recorded = 0;
+    for (webhook_id, list) in &recorded_by_webhook {
+        recorded += list.len() as u64;
+        wake |= count_health(&mut transaction, *webhook_id, list, now).await?;
+    }
+    transaction.commit().await?;
+    Ok(Recording::Done { recorded, wake })
+}
+
+/// Whether a recording may assume its worker still holds every lease.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Leases {
+    Held,
+    Uncertain,
+}
+
+pub(super) enum Recording {
+    Done {
+        recorded: u64,
+        wake: bool,
+    },
+    /// A lease was lost: nothing was recorded; record again with `Leases::Uncertain`.
+    Redo,
+}
+
+/// The statement that sets each delivery's state after its attempt, while `worker` holds its
+/// lease, with its parameters bound; `returning` adds the changed rows' ids.
+pub(super) fn recorded_deliveries_update<'q>(
+    worker: &'q str,
+    records: &[&'q AttemptRecord],
+    now: DateTime<Utc>,
+    returning: bool,
+) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments> {
+    const COLUMNS: usize = 9;
+    let rows = padded(records.len());
+    let values = value_rows(1, rows, COLUMNS);
+    let after = 1 + rows * COLUMNS;
+    let returning = if returning { " RETURNING id" } else { "" };
+    // The CTE's column names differ from the table's, so that no reference is ambiguous. The
+    // `IN` makes SQLite (3.50) look each delivery up by id instead of scanning the table and
+    // probing the list.
+    let sql = format!(
+        "WITH outcome (delivery, new_status, new_attempt, next_at, body, response, duration, \
+         failure, sent) AS (VALUES {values}) \
+         UPDATE webhook_deliveries SET status = outcome.new_status, attempt = outcome.new_attempt, \
+         next_attempt_at = outcome.next_at, locked_by = NULL, locked_until = NULL, \
+         request_body = COALESCE(request_body, outcome.body), response_status = outcome.response, \
+         duration_ms = outcome.duration, error = outcome.failure, sent_at = outcome.sent, \
+         updated_at = {} \
+         FROM outcome WHERE id = outcome.delivery AND id IN (SELECT delivery FROM outcome) \
+         AND locked_by = {}{returning}",
+        Backend::param(after),
+        Backend::param(after + 1),
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for record in records {
+        let status = if record.succeeded {
+            DeliveryStatus::Succeeded
+        } else if record.next_attempt_at.is_some() {
+            DeliveryStatus::Pending
+        } else {
+            DeliveryStatus::Failed
+        };
+        query = query
+            .bind(record.delivery_id.0)
+            .bind(status.as_str())
+            .bind(i32::try_from(record.attempt.attempt).unwrap_or(i32::MAX))
+            .bind(record.next_attempt_at.map(truncate_to_micros))
+            .bind(&record.request_body)
+            .bind(record.attempt.response_status.map(i32::from))
+            .bind(i64::try_from(record.attempt.duration_ms).unwrap_or(i64::MAX))
+            .bind(&record.attempt.error)
+            .bind(truncate_to_micros(record.attempt.sent_at));
+    }
+    for _ in records.len()..rows {
+        query = query
+            .bind(None::<Uuid>)
+            .bind(None::<&str>)
+            .bind(None::<i32>)
+            .bind(None::<DateTime<Utc>>)
+            .bind(None::<&[u8]>)
+            .bind(None::<i32>)
+            .bind(None::<i64>)
+            .bind(None::<&str>)
+            .bind(None::<DateTime<Utc>>);
+    }
+    query.bind(now).bind(worker)
+}
+
+/// Sets each delivery's state after its attempt, in one statement; returns how many rows
+/// changed (those whose lease `worker` still held).
+pub(super) async fn update_recorded_deliveries(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    worker: &str,
+    records: &[&AttemptRecord],
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let update = recorded_deliveries_update(worker, records, now, false);
+    Ok(update.execute(&mut *connection).await?.rows_affected())
+}
+
+/// As `update_recorded_deliveries`, saying which deliveries changed.
+pub(super) async fn update_recorded_deliveries_returning(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    worker: &str,
+    records: &[&AttemptRecord],
+    now: DateTime<Utc>,
+) -> StoreResult<std::collections::HashSet<Uuid>> {
+    let update = recorded_deliveries_update(worker, records, now, true);
+    let rows = update.fetch_all(&mut *connection).await?;
+    use sqlx::Row as _;
+    rows.iter()
+        .map(|row| Ok(row.try_get::<Uuid, _>(0)?))
+        .collect()
+}
+
+/// Inserts one attempt row per record, up to `BATCH_ROWS` per statement (padded with NULL
+/// rows, which the `WHERE` drops).
+pub(super) async fn insert_attempt_rows(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    records: &[&AttemptRecord],
+) -> StoreResult<()> {
+    const COLUMNS: usize = 13;
+    type Headers<'a> = Json<&'a Vec<(String, String)>>;
+    for batch in records.chunks(BATCH_ROWS) {
+        let rows = padded(batch.len());
+        let sql = format!(
+            "WITH attempt_row (delivery, number, uri, sent_headers, status, received_headers, \
+             received_body, duration, failure, sent, sent_body, policy, signing_key) AS (VALUES \
+             {}) \
+             INSERT INTO webhook_delivery_attempts (delivery_id, attempt, request_uri, \
+             request_headers, response_status, response_headers, response_body, duration_ms, \
+             error, sent_at, request_body, webhook_policy_id, signing_key_id) \
+             SELECT delivery, number, uri, sent_headers, status, received_headers, received_body, \
+             duration, failure, sent, sent_body, policy, signing_key FROM attempt_row WHERE \
+             delivery IS NOT NULL \
+             ON CONFLICT (delivery_id, attempt) DO NOTHING",
+            value_rows(1, rows, COLUMNS)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for record in batch {
+            query = query
+                .bind(record.delivery_id.0)
+                .bind(i32::try_from(record.attempt.attempt).unwrap_or(i32::MAX))
+                .bind(&record.attempt.request_uri)
+                .bind(Json(&record.attempt.request_headers))
+                .bind(record.attempt.response_status.map(i32::from))
+                .bind(Json(&record.attempt.response_headers))
+                .bind(&record.attempt.response_body)
+                .bind(i64::try_from(record.attempt.duration_ms).unwrap_or(i64::MAX))
+                .bind(&record.attempt.error)
+                .bind(truncate_to_micros(record.attempt.sent_at))
+                .bind(record.attempt.request_body.as_deref().map(str::as_bytes))
+                .bind(record.attempt.webhook_policy_id)
+                .bind(record.attempt.signing_key_id.as_deref());
+        }
+        for _ in batch.len()..rows {
+            query = query
+                .bind(None::<Uuid>)
+                .bind(None::<i32>)
+                .bind(None::<&str>)
+                .bind(None::<Headers<'_>>)
+                .bind(None::<i32>)
+                .bind(None::<Headers<'_>>)
+                .bind(None::<&str>)
+                .bind(None::<i64>)
+                .bind(None::<&str>)
+                .bind(None::<DateTime<Utc>>)
+                .bind(None::<&[u8]>)
+                .bind(None::<Uuid>)
+                .bind(None::<&str>);
+        }
+        query.execute(&mut *connection).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn queue_stats(pool: &Pool<Db>, now: DateTime<Utc>) -> StoreResult<QueueStats> {
+    let (due, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(next_attempt_at) FROM webhook_deliveries \
+         WHERE status = 'pending' AND next_attempt_at IS NOT NULL AND next_attempt_at <= $1",
+    )
+    .bind(truncate_to_micros(now))
+    .fetch_one(pool)
+    .await?;
+    let (pending,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'")
+            .fetch_one(pool)
+            .await?;
+    Ok(QueueStats {
+        due: count_as_u64(due),
+        pending: count_as_u64(pending),
+        oldest_due_at: oldest,
+    })
+}
+
+#[async_trait]
+impl QueueStore for Backend {
+    async fn claim_due_deliveries(&self, claim: &Claim<'_>) -> StoreResult<Vec<ClaimedDelivery>> {
+        claim_due_deliveries(self.writer(), self.pool(), claim).await
+    }
+
+    async fn release_deliveries(
+        &self,
+        worker: WorkerId,
+        ids: &[DeliveryId],
+        park: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        release_deliveries(self.writer(), worker, ids, park, now).await
+    }
+
+    async fn record_attempts(
+        &self,
+        worker: WorkerId,
+        records: &[AttemptRecord],
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut leases = Leases::Held;
+        let (recorded, wake) = loop {
+            let transaction = self.begin_write().await?;
+            match record_attempts(transaction, worker, records, now, leases).await? {
+                Recording::Done { recorded, wake } => break (recorded, wake),
+                Recording::Redo => leases = Leases::Uncertain,
+            }
+        };
+        if wake {
+            self.deliveries_ready().notify_one();
+        }
+        Ok(recorded)
+    }
+
+    async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<QueueStats> {
+        queue_stats(self.pool(), now).await
+    }
+
+    fn deliveries_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.deliveries_ready().clone()
+    }
+
+    async fn claim_unsent_notifications(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookNotification>> {
+        claim_unsent_notifications(self.writer(), now, lease_until, limit).await
+    }
+
+    async fn mark_notification(
+        &self,
+        id: Uuid,
+        sent_at: Option<DateTime<Utc>>,
+        send_error: Option<&str>,
+    ) -> StoreResult<()> {
+        mark_notification(self.writer(), id, sent_at, send_error).await
+    }
+}

@@ -1,0 +1,520 @@
+//! Webhook records, their verification, and their Standard Webhooks signing secrets (sealed:
+//! nothing here sees a secret in clear).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, Pool, Transaction};
+use uuid::Uuid;
+
+use crate::domain::{
+    AccountId, DeliveryId, DisabledReason, NewEvent, Webhook, WebhookId, WebhookSecretRecord,
+    truncate_to_micros,
+};
+use crate::store::dialect::Dialect;
+use crate::store::{ListQuery, Listing, StoreResult, WebhookFilter, WebhookStore};
+
+use super::fan_out::reconcile_parking;
+use super::scim_users::append_events;
+use super::{Backend, Db};
+use super::{classify, count_as_u64, offset_as_i64, order_by, parse_account_id};
+
+pub(super) const WEBHOOK_COLUMNS: &str = "id, account_id, name, event, uri, disabled, \
+                                          disabled_reason, \
+     description, webhook_policy_id, mail_exceptions_to, ordered, rate_limit_per_second, \
+     verified_at, verification_sent_at, consecutive_failures, last_exception_at, last_delivery_id, \
+     created_at, updated_at";
+
+#[derive(FromRow)]
+pub(super) struct WebhookRow {
+    id: Uuid,
+    account_id: String,
+    name: String,
+    event: String,
+    uri: String,
+    disabled: bool,
+    disabled_reason: Option<String>,
+    description: Option<String>,
+    webhook_policy_id: Option<Uuid>,
+    mail_exceptions_to: String,
+    ordered: bool,
+    rate_limit_per_second: Option<i32>,
+    verified_at: Option<DateTime<Utc>>,
+    verification_sent_at: Option<DateTime<Utc>>,
+    consecutive_failures: i32,
+    last_exception_at: Option<DateTime<Utc>>,
+    last_delivery_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl WebhookRow {
+    fn into_webhook(self) -> StoreResult<Webhook> {
+        Ok(Webhook {
+            id: WebhookId(self.id),
+            account_id: parse_account_id(&self.account_id)?,
+            name: self.name,
+            event: self.event,
+            uri: self.uri,
+            disabled: self.disabled,
+            disabled_reason: self
+                .disabled_reason
+                .as_deref()
+                .and_then(DisabledReason::parse),
+            description: self.description,
+            webhook_policy_id: self.webhook_policy_id,
+            mail_exceptions_to: split_recipients(&self.mail_exceptions_to),
+            ordered: self.ordered,
+            rate_limit_per_second: self
+                .rate_limit_per_second
+                .and_then(|rate| u32::try_from(rate).ok()),
+            verified_at: self.verified_at,
+            verification_sent_at: self.verification_sent_at,
+            consecutive_failures: u32::try_from(self.consecutive_failures).unwrap_or(0),
+            last_exception_at: self.last_exception_at,
+            last_delivery_id: self.last_delivery_id.map(DeliveryId),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+pub(super) fn split_recipients(stored: &str) -> Vec<String> {
+    stored
+        .split('\n')
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+pub(super) async fn insert_webhook_row(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    webhook: &Webhook,
+    verification_hash: &[u8],
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO webhooks (id, account_id, name, event, uri, disabled, disabled_reason, \
+         description, webhook_policy_id, mail_exceptions_to, ordered, rate_limit_per_second, \
+         verified_at, verification_sent_at, verification_hash, consecutive_failures, created_at, \
+         updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, $16, $16)",
+    )
+    .bind(webhook.id.0)
+    .bind(webhook.account_id.as_str())
+    .bind(&webhook.name)
+    .bind(&webhook.event)
+    .bind(&webhook.uri)
+    .bind(webhook.disabled)
+    .bind(webhook.disabled_reason.map(DisabledReason::as_str))
+    .bind(&webhook.description)
+    .bind(webhook.webhook_policy_id)
+    .bind(webhook.mail_exceptions_to.join("\n"))
+    .bind(webhook.ordered)
+    .bind(
+        webhook
+            .rate_limit_per_second
+            .map(|rate| i32::try_from(rate).unwrap_or(i32::MAX)),
+    )
+    .bind(webhook.verified_at.map(truncate_to_micros))
+    .bind(webhook.verification_sent_at.map(truncate_to_micros))
+    .bind(verification_hash)
+    .bind(truncate_to_micros(webhook.created_at))
+    .execute(&mut *connection)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// Writes what an administrator may change. The failure count and last delivery belong to the
+/// workers and are left alone, except that `reset_failures` (re-enabling) zeroes the count.
+pub(super) async fn update_webhook_row(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    webhook: &Webhook,
+    reset_failures: bool,
+) -> StoreResult<bool> {
+    let result = sqlx::query(
+        "UPDATE webhooks SET name = $3, event = $4, uri = $5, disabled = $6, disabled_reason = $7, \
+         description = $8, webhook_policy_id = $9, mail_exceptions_to = $10, ordered = $11, \
+         rate_limit_per_second = $12, verified_at = $13, verification_sent_at = $14, \
+         consecutive_failures = CASE WHEN $15 THEN 0 ELSE consecutive_failures END, \
+         updated_at = $16 WHERE id = $1 AND account_id = $2",
+    )
+    .bind(webhook.id.0)
+    .bind(webhook.account_id.as_str())
+    .bind(&webhook.name)
+    .bind(&webhook.event)
+    .bind(&webhook.uri)
+    .bind(webhook.disabled)
+    .bind(webhook.disabled_reason.map(DisabledReason::as_str))
+    .bind(&webhook.description)
+    .bind(webhook.webhook_policy_id)
+    .bind(webhook.mail_exceptions_to.join("\n"))
+    .bind(webhook.ordered)
+    .bind(
+        webhook
+            .rate_limit_per_second
+            .map(|rate| i32::try_from(rate).unwrap_or(i32::MAX)),
+    )
+    .bind(webhook.verified_at.map(truncate_to_micros))
+    .bind(webhook.verification_sent_at.map(truncate_to_micros))
+    .bind(reset_failures)
+    .bind(truncate_to_micros(webhook.updated_at))
+    .execute(&mut *connection)
+    .await
+    .map_err(classify)?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub(super) async fn insert_webhook(
+    mut transaction: Transaction<'static, Db>,
+    webhook: &Webhook,
+    verification_hash: &[u8],
+    secret: &WebhookSecretRecord,
+    events: &[NewEvent],
+) -> StoreResult<()> {
+    insert_webhook_row(&mut transaction, webhook, verification_hash).await?;
+    insert_webhook_secret_row(&mut transaction, secret).await?;
+    append_events(&mut transaction, events).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn set_verification_hash(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    id: WebhookId,
+    hash: Option<&[u8]>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE webhooks SET verification_hash = $2 WHERE id = $1")
+        .bind(id.0)
+        .bind(hash)
+        .execute(&mut *connection)
+        .await
+        .map_err(classify)?;
+    Ok(())
+}
+
+pub(super) async fn update_webhook(
+    mut transaction: Transaction<'static, Db>,
+    webhook: &Webhook,
+    new_verification_hash: Option<&[u8]>,
+    reset_failures: bool,
+    events: &[NewEvent],
+) -> StoreResult<bool> {
+    if !update_webhook_row(&mut transaction, webhook, reset_failures).await? {
+        return Ok(false);
+    }
+    if let Some(hash) = new_verification_hash {
+        set_verification_hash(&mut transaction, webhook.id, Some(hash)).await?;
+    }
+    reconcile_parking(&mut transaction, webhook, webhook.updated_at).await?;
+    append_events(&mut transaction, events).await?;
+    transaction.commit().await?;
+    Ok(true)
+}
+
+/// The webhook waiting for the verification secret whose hash is `hash`.
+pub(super) async fn webhook_awaiting_verification(
+    pool: &Pool<Db>,
+    hash: &[u8],
+) -> StoreResult<Option<Webhook>> {
+    let row: Option<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE verification_hash = $1"
+    )))
+    .bind(hash)
+    .fetch_optional(pool)
+    .await?;
+    row.map(WebhookRow::into_webhook).transpose()
+}
+
+/// Marks `webhook` verified if it still waits for `hash` (a secret works once), and makes its
+/// parked deliveries due. `Ok(false)`: the secret was used or replaced meanwhile.
+pub(super) async fn verify_webhook(
+    mut transaction: Transaction<'static, Db>,
+    webhook: &Webhook,
+    hash: &[u8],
+    events: &[NewEvent],
+) -> StoreResult<bool> {
+    let verified_at = webhook.verified_at.map(truncate_to_micros);
+    let updated = sqlx::query(
+        "UPDATE webhooks SET verified_at = $3, verification_hash = NULL, updated_at = $3 \
+         WHERE id = $1 AND verification_hash = $2",
+    )
+    .bind(webhook.id.0)
+    .bind(hash)
+    .bind(verified_at)
+    .execute(&mut *transaction)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Ok(false);
+    }
+    reconcile_parking(&mut transaction, webhook, webhook.updated_at).await?;
+    append_events(&mut transaction, events).await?;
+    transaction.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn delete_webhook(
+    mut transaction: Transaction<'static, Db>,
+    account: &AccountId,
+    id: WebhookId,
+    events: &[NewEvent],
+) -> StoreResult<bool> {
+    let deleted = sqlx::query("DELETE FROM webhooks WHERE account_id = $1 AND id = $2")
+        .bind(account.as_str())
+        .bind(id.0)
+        .execute(&mut *transaction)
+        .await
+        .map_err(classify)?
+        .rows_affected();
+    if deleted == 0 {
+        return Ok(false);
+    }
+    append_events(&mut transaction, events).await?;
+    transaction.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn webhook(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    id: WebhookId,
+) -> StoreResult<Option<Webhook>> {
+    let row: Option<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = $1 AND id = $2"
+    )))
+    .bind(account.as_str())
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await?;
+    row.map(WebhookRow::into_webhook).transpose()
+}
+
+pub(super) async fn webhooks(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    filter: WebhookFilter,
+    query: &ListQuery,
+) -> StoreResult<Listing<Webhook>> {
+    let condition = match filter.disabled {
+        None => "",
+        Some(true) => " AND w.disabled = TRUE",
+        Some(false) => " AND w.disabled = FALSE",
+    };
+    let columns = WEBHOOK_COLUMNS
+        .split(", ")
+        .map(|column| format!("w.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows: Vec<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {columns} FROM webhooks w WHERE w.account_id = $1{condition} \
+         ORDER BY {} LIMIT $2 OFFSET $3",
+        order_by(&query.sort, "w")
+    )))
+    .bind(account.as_str())
+    .bind(i64::from(query.limit))
+    .bind(offset_as_i64(query.offset))
+    .fetch_all(pool)
+    .await?;
+    let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM webhooks w WHERE w.account_id = $1{condition}"
+    )))
+    .bind(account.as_str())
+    .fetch_one(pool)
+    .await?;
+    Ok(Listing {
+        items: rows
+            .into_iter()
+            .map(WebhookRow::into_webhook)
+            .collect::<StoreResult<_>>()?,
+        total: count_as_u64(total),
+    })
+}
+
+pub(super) async fn insert_webhook_secret_row(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    secret: &WebhookSecretRecord,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO webhook_secrets (id, webhook_id, secret, created_at, expires_at) VALUES ($1, \
+         $2, $3, $4, $5)",
+    )
+    .bind(secret.id)
+    .bind(secret.webhook_id.0)
+    .bind(&secret.sealed)
+    .bind(truncate_to_micros(secret.created_at))
+    .bind(secret.expires_at.map(truncate_to_micros))
+    .execute(&mut *connection)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// Adds `secret` as the webhook's current one; the others stop signing at `previous_until`
+/// (or earlier, if they were already due to), and those expired by `now` go.
+pub(super) async fn rotate_webhook_secret(
+    mut transaction: Transaction<'static, Db>,
+    secret: &WebhookSecretRecord,
+    previous_until: DateTime<Utc>,
+    now: DateTime<Utc>,
+    events: &[NewEvent],
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM webhook_secrets WHERE webhook_id = $1 AND expires_at <= $2")
+        .bind(secret.webhook_id.0)
+        .bind(truncate_to_micros(now))
+        .execute(&mut *transaction)
+        .await?;
+    sqlx::query(
+        "UPDATE webhook_secrets SET expires_at = $2 WHERE webhook_id = $1 \
+         AND (expires_at IS NULL OR expires_at > $2)",
+    )
+    .bind(secret.webhook_id.0)
+    .bind(truncate_to_micros(previous_until))
+    .execute(&mut *transaction)
+    .await?;
+    insert_webhook_secret_row(&mut transaction, secret).await?;
+    Backend::notify_credentials_changed(&mut transaction).await?;
+    append_events(&mut transaction, events).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+#[derive(FromRow)]
+pub(super) struct SecretRow {
+    id: Uuid,
+    webhook_id: Uuid,
+    secret: Vec<u8>,
+    created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// The secrets of `webhook` still live at `now`, newest first.
+pub(super) async fn webhook_secrets(
+    pool: &Pool<Db>,
+    webhook: WebhookId,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<WebhookSecretRecord>> {
+    let rows: Vec<SecretRow> = sqlx::query_as(
+        "SELECT id, webhook_id, secret, created_at, expires_at FROM webhook_secrets \
+         WHERE webhook_id = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at \
+         DESC, id DESC",
+    )
+    .bind(webhook.0)
+    .bind(truncate_to_micros(now))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| WebhookSecretRecord {
+            id: row.id,
+            webhook_id: WebhookId(row.webhook_id),
+            sealed: row.secret,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+        })
+        .collect())
+}
+
+#[async_trait]
+impl WebhookStore for Backend {
+    async fn insert_webhook(
+        &self,
+        webhook: &Webhook,
+        verification_hash: &[u8],
+        secret: &WebhookSecretRecord,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        insert_webhook(
+            self.begin_write().await?,
+            webhook,
+            verification_hash,
+            secret,
+            events,
+        )
+        .await?;
+        self.deliveries_ready().notify_one();
+        Ok(())
+    }
+
+    async fn update_webhook(
+        &self,
+        webhook: &Webhook,
+        new_verification_hash: Option<&[u8]>,
+        reset_failures: bool,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        let updated = update_webhook(
+            self.begin_write().await?,
+            webhook,
+            new_verification_hash,
+            reset_failures,
+            events,
+        )
+        .await?;
+        self.deliveries_ready().notify_one();
+        Ok(updated)
+    }
+
+    async fn webhook_awaiting_verification(&self, hash: &[u8]) -> StoreResult<Option<Webhook>> {
+        webhook_awaiting_verification(self.pool(), hash).await
+    }
+
+    async fn verify_webhook(
+        &self,
+        webhook: &Webhook,
+        hash: &[u8],
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        let verified = verify_webhook(self.begin_write().await?, webhook, hash, events).await?;
+        self.deliveries_ready().notify_one();
+        Ok(verified)
+    }
+
+    async fn delete_webhook(
+        &self,
+        account: &AccountId,
+        id: WebhookId,
+        events: &[NewEvent],
+    ) -> StoreResult<bool> {
+        let deleted = delete_webhook(self.begin_write().await?, account, id, events).await?;
+        self.deliveries_ready().notify_one();
+        Ok(deleted)
+    }
+
+    async fn webhook(&self, account: &AccountId, id: WebhookId) -> StoreResult<Option<Webhook>> {
+        webhook(self.pool(), account, id).await
+    }
+
+    async fn webhook_secrets(
+        &self,
+        webhook: WebhookId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<WebhookSecretRecord>> {
+        webhook_secrets(self.pool(), webhook, now).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        secret: &WebhookSecretRecord,
+        previous_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        rotate_webhook_secret(
+            self.begin_write().await?,
+            secret,
+            previous_until,
+            now,
+            events,
+        )
+        .await
+    }
+
+    async fn webhooks(
+        &self,
+        account: &AccountId,
+        filter: WebhookFilter,
+        query: &ListQuery,
+    ) -> StoreResult<Listing<Webhook>> {
+        webhooks(self.pool(), account, filter, query).await
+    }
+}
