@@ -5,10 +5,9 @@
 //! protective headers are on every answer. The same escalations are replayed against a live
 //! release-like server by scripts/security-regression.
 
-mod common;
-
+use crate::common;
+use crate::common::{Backend, TestServer};
 use chrono::Duration;
-use common::{Backend, TestServer};
 use gatehouse::domain::{Account, Person, PersonSource};
 use gatehouse::service::Clock;
 use reqwest::StatusCode;

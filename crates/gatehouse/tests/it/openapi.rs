@@ -2,9 +2,7 @@
 //! route `/v1` serves is documented (the router is built from the same `OpenApiRouter` list;
 //! this checks it end to end).
 
-mod common;
-
-use common::{ALL_SCOPES, Backend, TestServer};
+use crate::common::{ALL_SCOPES, Backend, TestServer};
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -4,14 +4,12 @@
 //! signatures per retry, key rotation with overlap, a disabled policy holding deliveries, Standard
 //! Webhooks secrets and their rotation, validation, roles and account isolation.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::receiver::{Received, Receiver, Reply};
+use crate::common::{Backend, TestServer, TestServerOptions};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::receiver::{Received, Receiver, Reply};
-use common::{Backend, TestServer, TestServerOptions};
 use gatehouse::delivery::signing::standard_webhooks::{WebhookSecret, verify};
 use pkcs8::DecodePublicKey;
 use reqwest::StatusCode;
@@ -730,7 +728,7 @@ async fn only_administrators_of_the_account_see_its_policies(backend: Backend) {
         .await
         .expect("acme");
     // (A specialist can't even hold `webhook_policies:*`: tokens never exceed their owner's
-    // roles, which tests/api.rs checks for every scope.)
+    // roles, which tests/it/api.rs checks for every scope.)
 
     let other = server.account("other").await;
     let admin = server

@@ -4,13 +4,11 @@
 //! the webhook → policy → delivery → redeliver path with a real receiver. The same flows run in
 //! headless Chromium in scripts/console-browser-test.
 
-mod common;
-
 use std::collections::BTreeMap;
 
+use crate::common::receiver::Receiver;
+use crate::common::{ALL_SCOPES, Backend, TestServer, TestServerOptions};
 use chrono::Duration;
-use common::receiver::Receiver;
-use common::{ALL_SCOPES, Backend, TestServer, TestServerOptions};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};

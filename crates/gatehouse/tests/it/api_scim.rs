@@ -1,9 +1,7 @@
 //! REST read access to SCIM records (`/v1/scim_users`, `/v1/scim_groups`, members), on both
 //! backends: what the provisioning client wrote, paginated, searchable, never writable here.
 
-mod common;
-
-use common::{Backend, TestServer};
+use crate::common::{Backend, TestServer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -1,9 +1,8 @@
 //! Every storage function, on SQLite and on PostgreSQL, through the `Store` trait.
 
-mod common;
-
+use crate::common;
+use crate::common::{Backend, start_time, store};
 use chrono::Duration;
-use common::{Backend, start_time, store};
 use gatehouse::auth::{Role, RoleSet, ScopeSet, TokenSecret};
 use gatehouse::domain::{
     Account, AccountId, Actor, NewEvent, Person, PersonId, PersonSource, PersonalAccessToken,

@@ -1,9 +1,7 @@
 //! SCIM `/Groups` end to end on both backends: display name, group type and members, with
 //! membership changed row by row.
 
-mod common;
-
-use common::{Backend, TestServer};
+use crate::common::{Backend, TestServer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

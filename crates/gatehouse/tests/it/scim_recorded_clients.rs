@@ -22,18 +22,16 @@
 //! Every step runs even after one fails, so a run reports all the server's departures from
 //! what the clients need at once.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::{Backend, TestServer};
+use crate::common::{Backend, TestServer};
 use gatehouse::domain::AccountId;
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-const ENTRA_CYCLE: &str = include_str!("fixtures/scim/entra_cycle.json");
-const OKTA_CYCLE: &str = include_str!("fixtures/scim/okta_cycle.json");
+const ENTRA_CYCLE: &str = include_str!("../fixtures/scim/entra_cycle.json");
+const OKTA_CYCLE: &str = include_str!("../fixtures/scim/okta_cycle.json");
 const GATEHOUSE_GROUP: &str = "urn:gatehouse:params:scim:schemas:extension:2.0:Group";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 

@@ -1,7 +1,6 @@
 //! The test harness: real stores (a temporary SQLite file, or a fresh schema in the PostgreSQL
 //! at `GATEHOUSE_TEST_POSTGRES_URL`) and a `TestServer` running the real router on a free port.
 //! The same test body runs on both backends through `both_backends!`.
-#![allow(dead_code)]
 
 pub mod receiver;
 pub mod smtp;
@@ -138,14 +137,13 @@ pub async fn store(backend: Backend) -> (Arc<dyn Store>, DatabaseGuard) {
 
 /// Runs each named `async fn name(backend: Backend)` once per backend, as `sqlite::name` and
 /// `postgres::name`.
-#[macro_export]
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::common::Backend::Sqlite).await
+                    super::$name(crate::common::Backend::Sqlite).await
                 }
             )*
         }
@@ -153,7 +151,7 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::common::Backend::Postgres).await
+                    super::$name(crate::common::Backend::Postgres).await
                 }
             )*
         }

@@ -1,12 +1,11 @@
 //! SCIM User storage on SQLite and PostgreSQL: writes with their person and events, optimistic
 //! versions, and filters compiled by `scim_sql` running as SQL on both backends.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common;
+use crate::common::{Backend, start_time, store};
 use chrono::{Duration, TimeZone};
-use common::{Backend, start_time, store};
 use gatehouse::auth::RoleSet;
 use gatehouse::domain::{
     Account, AccountId, NewEvent, Person, PersonId, PersonSource, ScimUserId, ScimUserRecord,

@@ -2,10 +2,9 @@
 //! fan-out in the event's transaction, leases that never overlap, an expired lease taken over,
 //! a stale worker's outcome ignored, parking, and ordered webhooks.
 
-mod common;
-
+use crate::common;
+use crate::common::{Backend, start_time, store};
 use chrono::Duration;
-use common::{Backend, start_time, store};
 use gatehouse::delivery::signing::{ClaimExpiry, JwtAlgorithm};
 use gatehouse::domain::{
     Account, AccountId, DeliveryAttempt, DeliveryId, DeliveryStatus, JwtFormat, NewEvent,

@@ -1,8 +1,6 @@
 //! SCIM discovery (RFC 7644 §4), authentication and error messages (§3.12), on both backends.
 
-mod common;
-
-use common::{Backend, TestServer};
+use crate::common::{Backend, TestServer};
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -4,9 +4,7 @@
 //! characters are refused; what the client sent is stored as sent; and the key migration
 //! recomputes keys made the old way, reporting clashes instead of failing.
 
-mod common;
-
-use common::{Backend, TestServer};
+use crate::common::{Backend, TestServer};
 use gatehouse::domain::AccountId;
 use gatehouse::store::KeyKind;
 use reqwest::StatusCode;

@@ -1,9 +1,8 @@
 //! REST API v1 black-box tests: the real router on 127.0.0.1, over SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common;
+use crate::common::{ALL_SCOPES, Backend, TestServer, TestServerOptions};
 use chrono::Duration;
-use common::{ALL_SCOPES, Backend, TestServer, TestServerOptions};
 use gatehouse::domain::{NewEvent, Person, PersonId, PersonSource};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -698,7 +697,7 @@ async fn token_creation_rules(backend: Backend) {
         let text = response.text().await.expect("text");
         assert!(text.contains(expected), "{body}: {text}");
     }
-    // A scope the creating token lacks is refused before the roles are asked (tests/security.rs
+    // A scope the creating token lacks is refused before the roles are asked (tests/it/security.rs
     // has the rest of that rule); one the roles don't permit, though the token holds it, is 422.
     let response = server
         .post("/v1/personal_access_tokens", &token)

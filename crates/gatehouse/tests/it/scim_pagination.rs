@@ -2,9 +2,7 @@
 //! `nextCursor` to the end, stay exact while records come and go, and bad, foreign or old
 //! cursors are refused with `invalidCursor` / `expiredCursor`.
 
-mod common;
-
-use common::{Backend, TestServer};
+use crate::common::{Backend, TestServer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

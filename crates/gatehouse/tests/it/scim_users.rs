@@ -1,9 +1,7 @@
 //! SCIM `/Users` end to end (RFC 7644 §3.2–3.6) on both backends: the provisioning client's
 //! create, read, list, replace, patch and delete, and what each does to the linked person.
 
-mod common;
-
-use common::{Backend, TestServer};
+use crate::common::{Backend, TestServer};
 use gatehouse::domain::{AccountId, PersonId, PersonSource};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

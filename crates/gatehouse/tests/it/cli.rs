@@ -1,13 +1,12 @@
 //! The `gatehouse` binary as a user runs it: the admin CLI, `serve` with its logs, and shutdown.
 
-#[path = "common/receiver.rs"]
-mod receiver;
-
 use std::io::Read;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::common::receiver;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_gatehouse");
 

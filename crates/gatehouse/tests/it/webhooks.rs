@@ -2,12 +2,11 @@
 //! the message and its headers, fan-out, the retry schedule on a test clock, exception notices
 //! and their rate limit, auto-disable, redelivery and idempotent publishing.
 
-mod common;
-
 use std::time::Duration;
 
-use common::receiver::{Receiver, Reply};
-use common::{Backend, TestServer, TestServerOptions};
+use crate::common;
+use crate::common::receiver::{Receiver, Reply};
+use crate::common::{Backend, TestServer, TestServerOptions};
 use gatehouse::delivery::retry::RETRY_SCHEDULE_SECS;
 use gatehouse::service::Clock;
 use reqwest::StatusCode;

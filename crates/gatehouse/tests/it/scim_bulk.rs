@@ -1,9 +1,7 @@
 //! `/Bulk` (RFC 7644 §3.7) end to end on both backends: bulkId references in any order,
 //! per-operation results and errors, failOnErrors, versions, and the advertised limits.
 
-mod common;
-
-use common::{Backend, TestServer};
+use crate::common::{Backend, TestServer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

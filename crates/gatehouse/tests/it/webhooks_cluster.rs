@@ -4,15 +4,14 @@
 //! both processes take part in sending. Black-box: the processes are the built binary, the
 //! receiver a real HTTP server on 127.0.0.1.
 
-mod common;
-
 use std::collections::HashMap;
 use std::process::Stdio;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::receiver::Receiver;
+use crate::common;
+use crate::common::receiver::Receiver;
 use gatehouse::auth::{RoleSet, ScopeSet};
 use gatehouse::service::{NewAccount, NewPerson, NewToken, Services, SystemClock, TokenExpiry};
 use gatehouse::store::{DatabaseStore, PostgresStore};
