@@ -116,7 +116,10 @@ impl Database {
     /// made while `people` was nearly empty keeps scanning the whole account for each email
     /// lookup, so the load slows down quadratically.
     fn analyze_while_seeding(&self) -> Option<tokio::sync::oneshot::Sender<()>> {
-        let (url, schema) = self.postgres_schema.clone()?;
+        let database::postgres_schema::PostgresSchema {
+            server_url: url,
+            name: schema,
+        } = self.postgres_schema.clone()?;
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let pool = sqlx::PgPool::connect(&url).await.expect("connect");

@@ -1,25 +1,13 @@
 //! REST API v1 black-box tests: the real router on 127.0.0.1, over SQLite and PostgreSQL.
 
 use crate::common;
-use crate::common::{ALL_SCOPES, Backend, TestServer, TestServerOptions};
+use crate::common::{ALL_SCOPES, Backend, TestServer, TestServerOptions, header, json_body};
 use chrono::Duration;
 use gatehouse::domain::{NewEvent, Person, PersonId, PersonSource};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const ACCOUNT_HEADER: &str = "X-Gatehouse-Account";
-
-async fn json_body(response: reqwest::Response) -> Value {
-    response.json().await.expect("JSON body")
-}
-
-fn www_authenticate(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("www-authenticate")
-        .map(|value| value.to_str().expect("ascii").to_owned())
-        .unwrap_or_default()
-}
 
 async fn me_returns_the_token_owner(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -67,7 +55,7 @@ async fn missing_malformed_and_unknown_tokens_get_rfc6750_challenges(backend: Ba
         .expect("request");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
-        www_authenticate(&response),
+        header(&response, "www-authenticate"),
         r#"Bearer realm="gatehouse""#,
         "no error code without credentials"
     );
@@ -83,7 +71,7 @@ async fn missing_malformed_and_unknown_tokens_get_rfc6750_challenges(backend: Ba
     ] {
         let response = server.get("/v1/me", bad).send().await.expect("request");
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{description}");
-        let challenge = www_authenticate(&response);
+        let challenge = header(&response, "www-authenticate");
         assert!(
             challenge.starts_with(r#"Bearer realm="gatehouse", error="invalid_token""#),
             "{challenge}"
@@ -150,7 +138,7 @@ async fn expired_and_revoked_tokens_are_refused(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(www_authenticate(&response).contains("revoked"));
+    assert!(header(&response, "www-authenticate").contains("revoked"));
 
     server.clock.advance(Duration::days(30));
     let response = server
@@ -159,7 +147,7 @@ async fn expired_and_revoked_tokens_are_refused(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(www_authenticate(&response).contains("expired"));
+    assert!(header(&response, "www-authenticate").contains("expired"));
 }
 
 async fn scopes_deny_by_default_and_name_the_missing_scope(backend: Backend) {
@@ -176,7 +164,7 @@ async fn scopes_deny_by_default_and_name_the_missing_scope(backend: Backend) {
         .expect("request");
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(
-        www_authenticate(&response),
+        header(&response, "www-authenticate"),
         r#"Bearer realm="gatehouse", error="insufficient_scope", scope="people:read", error_description="this token lacks the people:read scope""#
     );
     let reader = server.token(&acme, &admin, &["people:read"]).await;
@@ -187,7 +175,7 @@ async fn scopes_deny_by_default_and_name_the_missing_scope(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(www_authenticate(&response).contains(r#"scope="people:write""#));
+    assert!(header(&response, "www-authenticate").contains(r#"scope="people:write""#));
     let writer = server.token(&acme, &admin, &["people:write"]).await;
     let response = server
         .get("/v1/people", &writer)
@@ -232,7 +220,7 @@ async fn a_removed_role_takes_effect_on_the_next_request(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(www_authenticate(&response).contains("insufficient_scope"));
+    assert!(header(&response, "www-authenticate").contains("insufficient_scope"));
     assert!(
         json_body(response).await["message"]
             .as_str()
@@ -706,7 +694,7 @@ async fn token_creation_rules(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(www_authenticate(&response).contains(r#"scope="webhooks:write""#));
+    assert!(header(&response, "www-authenticate").contains(r#"scope="webhooks:write""#));
     let response = server
         .post("/v1/personal_access_tokens", &token)
         .json(&json!({ "name": "x", "expires_in": 30, "scopes": ["root:write"] }))
@@ -813,7 +801,8 @@ async fn cross_account_requests_never_reach_another_account(backend: Backend) {
             "{method} {path}"
         );
         assert!(
-            www_authenticate(&response).contains(gatehouse::service::INVALID_TOKEN_MESSAGE),
+            header(&response, "www-authenticate")
+                .contains(gatehouse::service::INVALID_TOKEN_MESSAGE),
             "{method} {path}: the same answer as for any unusable token"
         );
     }

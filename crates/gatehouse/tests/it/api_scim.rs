@@ -1,13 +1,9 @@
 //! REST read access to SCIM records (`/v1/scim_users`, `/v1/scim_groups`, members), on both
 //! backends: what the provisioning client wrote, paginated, searchable, never writable here.
 
-use crate::common::{Backend, TestServer};
+use crate::common::{Backend, TestServer, json_body};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-async fn json_body(response: reqwest::Response) -> Value {
-    response.json().await.expect("JSON body")
-}
 
 struct Provisioned {
     server: TestServer,

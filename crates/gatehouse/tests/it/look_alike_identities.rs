@@ -4,27 +4,11 @@
 //! characters are refused; what the client sent is stored as sent; and the key migration
 //! recomputes keys made the old way, reporting clashes instead of failing.
 
-use crate::common::{Backend, TestServer};
+use crate::common::{Backend, TestServer, json_body, provisioning};
 use gatehouse::domain::AccountId;
 use gatehouse::store::KeyKind;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-async fn body(response: reqwest::Response) -> Value {
-    response.json().await.expect("JSON")
-}
-
-async fn provisioning(backend: Backend) -> (TestServer, String) {
-    let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["account_administrator"])
-        .await;
-    let token = server
-        .token(&acme, &admin, &["scim:write", "people:write"])
-        .await;
-    (server, token)
-}
 
 fn acme() -> AccountId {
     AccountId::parse("acme").expect("slug")
@@ -42,7 +26,7 @@ async fn post_user(server: &TestServer, token: &str, user: &Value) -> reqwest::R
 async fn create_user(server: &TestServer, token: &str, user: &Value) -> Value {
     let response = post_user(server, token, user).await;
     assert_eq!(response.status(), StatusCode::CREATED, "{user}");
-    body(response).await
+    json_body(response).await
 }
 
 /// The ids of the Users a filter selects.
@@ -54,7 +38,7 @@ async fn filtered(server: &TestServer, token: &str, filter: &str) -> Vec<String>
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::OK, "{filter}");
-    body(response).await["Resources"]
+    json_body(response).await["Resources"]
         .as_array()
         .expect("Resources")
         .iter()
@@ -68,13 +52,18 @@ async fn user_count(server: &TestServer, token: &str) -> u64 {
         .send()
         .await
         .expect("request");
-    body(response).await["totalResults"]
+    json_body(response).await["totalResults"]
         .as_u64()
         .expect("totalResults")
 }
 
 async fn look_alike_user_names_are_409_uniqueness(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(
+        backend,
+        "account_administrator",
+        &["scim:write", "people:write"],
+    )
+    .await;
     let bob = create_user(&server, &token, &json!({ "userName": "Bob.Strasse" })).await;
     assert_eq!(
         bob["userName"], "Bob.Strasse",
@@ -90,7 +79,7 @@ async fn look_alike_user_names_are_409_uniqueness(backend: Backend) {
     ] {
         let response = post_user(&server, &token, &json!({ "userName": look_alike })).await;
         assert_eq!(response.status(), StatusCode::CONFLICT, "{look_alike:?}");
-        let error = body(response).await;
+        let error = json_body(response).await;
         assert_eq!(error["scimType"], "uniqueness", "{look_alike:?}");
     }
     assert_eq!(user_count(&server, &token).await, 1, "nothing was stored");
@@ -109,7 +98,7 @@ async fn look_alike_user_names_are_409_uniqueness(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::CONFLICT);
-    assert_eq!(body(response).await["scimType"], "uniqueness");
+    assert_eq!(json_body(response).await["scimType"], "uniqueness");
 
     // A compatibility ligature is stored as sent but keyed as its letters.
     let fi = create_user(&server, &token, &json!({ "userName": "ﬁona" })).await;
@@ -119,7 +108,12 @@ async fn look_alike_user_names_are_409_uniqueness(backend: Backend) {
 }
 
 async fn filters_find_users_by_their_folded_user_name(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(
+        backend,
+        "account_administrator",
+        &["scim:write", "people:write"],
+    )
+    .await;
     let bob = create_user(&server, &token, &json!({ "userName": "bob" })).await;
     let bob_id = bob["id"].as_str().expect("id").to_owned();
     let kelvin = create_user(&server, &token, &json!({ "userName": "\u{212A}elvin" })).await;
@@ -152,7 +146,12 @@ async fn filters_find_users_by_their_folded_user_name(backend: Backend) {
 }
 
 async fn look_alike_emails_take_no_other_persons_primary_email(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(
+        backend,
+        "account_administrator",
+        &["scim:write", "people:write"],
+    )
+    .await;
     let first = create_user(
         &server,
         &token,
@@ -197,7 +196,12 @@ async fn look_alike_emails_take_no_other_persons_primary_email(backend: Backend)
 }
 
 async fn invisible_characters_are_refused_and_nothing_is_stored(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(
+        backend,
+        "account_administrator",
+        &["scim:write", "people:write"],
+    )
+    .await;
     let events_before = server.event_names("acme", "").await.len();
     for (user, detail) in [
         (
@@ -219,7 +223,7 @@ async fn invisible_characters_are_refused_and_nothing_is_stored(backend: Backend
     ] {
         let response = post_user(&server, &token, &user).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{user}");
-        let error = body(response).await;
+        let error = json_body(response).await;
         assert_eq!(error["scimType"], "invalidValue", "{user}");
         assert_eq!(error["detail"], detail, "{user}");
     }
@@ -247,8 +251,8 @@ async fn invisible_characters_are_refused_and_nothing_is_stored(backend: Backend
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(body(response).await["scimType"], "invalidValue");
-    let stored = body(server.get(&path, &token).send().await.expect("request")).await;
+    assert_eq!(json_body(response).await["scimType"], "invalidValue");
+    let stored = json_body(server.get(&path, &token).send().await.expect("request")).await;
     assert_eq!(stored["userName"], "bob");
     assert_eq!(stored["meta"]["version"], "W/\"1\"");
 
@@ -260,7 +264,7 @@ async fn invisible_characters_are_refused_and_nothing_is_stored(backend: Backend
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let error = body(response).await;
+    let error = json_body(response).await;
     assert_eq!(error["scimType"], "invalidValue");
     assert_eq!(
         error["detail"],
@@ -269,7 +273,12 @@ async fn invisible_characters_are_refused_and_nothing_is_stored(backend: Backend
 }
 
 async fn rest_people_refuse_invisible_characters_with_422(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(
+        backend,
+        "account_administrator",
+        &["scim:write", "people:write"],
+    )
+    .await;
     let response = server
         .post("/v1/people", &token)
         .json(&json!({ "name": "Dana\u{200E}", "primary_email": "dana\u{200B}@example.org" }))
@@ -277,7 +286,7 @@ async fn rest_people_refuse_invisible_characters_with_422(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let error = body(response).await;
+    let error = json_body(response).await;
     assert!(error["message"].is_string());
     assert_eq!(
         error["errors"],
@@ -302,7 +311,7 @@ async fn rest_people_refuse_invisible_characters_with_422(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::CREATED);
-    let dana = body(response).await;
+    let dana = json_body(response).await;
     assert_eq!(dana["primary_email"], "Ｄａｎａ@example.org");
     let path = format!("/v1/people/{}", dana["id"].as_str().expect("id"));
     let response = server
@@ -313,7 +322,7 @@ async fn rest_people_refuse_invisible_characters_with_422(backend: Backend) {
         .expect("request");
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
-        body(response).await["errors"],
+        json_body(response).await["errors"],
         json!(["primary_email contains U+00AD, an invisible or control character"])
     );
 }
@@ -322,7 +331,12 @@ async fn rest_people_refuse_invisible_characters_with_422(backend: Backend) {
 /// recomputed by `Store::migrate`: no error, both readable, the clash reported, the oldest
 /// found by a filter, and the later one still updatable under its name.
 async fn the_key_migration_reports_clashes_instead_of_failing(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(
+        backend,
+        "account_administrator",
+        &["scim:write", "people:write"],
+    )
+    .await;
     let database = server.database();
     let bob = create_user(
         &server,
@@ -408,7 +422,7 @@ async fn the_key_migration_reports_clashes_instead_of_failing(backend: Backend) 
         let path = format!("/scim/v2/Users/{}", user["id"].as_str().expect("id"));
         let response = server.get(&path, &token).send().await.expect("request");
         assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(body(response).await["userName"], name);
+        assert_eq!(json_body(response).await["userName"], name);
     }
     // Lookups find the oldest.
     let bob_id = bob["id"].as_str().expect("id").to_owned();
@@ -439,7 +453,7 @@ async fn the_key_migration_reports_clashes_instead_of_failing(backend: Backend) 
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(body(response).await["active"], false);
+    assert_eq!(json_body(response).await["active"], false);
 
     // Once done, migrating again changes and reports nothing.
     let again = server.services.store.migrate().await.expect("no error");

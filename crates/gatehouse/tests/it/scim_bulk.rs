@@ -1,27 +1,13 @@
 //! `/Bulk` (RFC 7644 §3.7) end to end on both backends: bulkId references in any order,
 //! per-operation results and errors, failOnErrors, versions, and the advertised limits.
 
-use crate::common::{Backend, TestServer};
+use crate::common::{Backend, TestServer, json_body, provisioning};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
-async fn body(response: reqwest::Response) -> Value {
-    response.json().await.expect("JSON")
-}
-
-async fn provisioning(backend: Backend) -> (TestServer, String) {
-    let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["directory_administrator"])
-        .await;
-    let token = server.token(&acme, &admin, &["scim:write"]).await;
-    (server, token)
-}
 
 async fn bulk(server: &TestServer, token: &str, request: &Value) -> reqwest::Response {
     server
@@ -35,7 +21,7 @@ async fn bulk(server: &TestServer, token: &str, request: &Value) -> reqwest::Res
 /// §3.7.2: a group may name users created later in the same request; the server runs the
 /// producers first and answers in request order.
 async fn bulk_ids_resolve_across_operations_in_any_order(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let response = bulk(
         &server,
         &token,
@@ -66,7 +52,7 @@ async fn bulk_ids_resolve_across_operations_in_any_order(backend: Backend) {
     .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/scim+json");
-    let answer = body(response).await;
+    let answer = json_body(response).await;
     assert_eq!(answer["schemas"], json!([BULK_RESPONSE]));
     let operations = answer["Operations"].as_array().expect("operations");
     let statuses: Vec<&str> = operations
@@ -88,7 +74,7 @@ async fn bulk_ids_resolve_across_operations_in_any_order(backend: Backend) {
     assert_eq!(operations[5]["method"], "GET");
 
     let group_location = operations[0]["location"].as_str().expect("location");
-    let group = body(
+    let group = json_body(
         server
             .client
             .get(group_location)
@@ -106,7 +92,7 @@ async fn bulk_ids_resolve_across_operations_in_any_order(backend: Backend) {
         .collect();
     members.sort_unstable();
     assert_eq!(members, ["alice", "bob"]);
-    let alice = body(
+    let alice = json_body(
         server
             .client
             .get(alice_location)
@@ -134,8 +120,8 @@ async fn bulk_ids_resolve_across_operations_in_any_order(backend: Backend) {
 /// §3.7.3: failOnErrors stops after that many errors; what was not run is not answered and
 /// not done. References to unknown, failed or circular bulkIds are 409 invalidValue.
 async fn fail_on_errors_stops_and_bad_references_are_409(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
-    let answer = body(
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
+    let answer = json_body(
         bulk(
             &server,
             &token,
@@ -153,7 +139,7 @@ async fn fail_on_errors_stops_and_bad_references_are_409(backend: Backend) {
     .await;
     assert_eq!(answer["Operations"].as_array().map(Vec::len), Some(1));
     assert_eq!(answer["Operations"][0]["status"], "400");
-    let listed = body(
+    let listed = json_body(
         server
             .get("/scim/v2/Users?filter=userName%20eq%20%22never%22", &token)
             .send()
@@ -163,7 +149,7 @@ async fn fail_on_errors_stops_and_bad_references_are_409(backend: Backend) {
     .await;
     assert_eq!(listed["totalResults"], 0, "not run after failOnErrors");
 
-    let answer = body(
+    let answer = json_body(
         bulk(
             &server,
             &token,
@@ -212,8 +198,8 @@ async fn fail_on_errors_stops_and_bad_references_are_409(backend: Backend) {
 
 /// Versions guard bulk writes like If-Match (§3.14): a stale one is 412 for that operation.
 async fn operation_versions_are_checked(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
-    let user = body(
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
+    let user = json_body(
         server
             .post("/scim/v2/Users", &token)
             .json(&json!({ "userName": "ada" }))
@@ -223,7 +209,7 @@ async fn operation_versions_are_checked(backend: Backend) {
     )
     .await;
     let path = format!("/Users/{}", user["id"].as_str().expect("id"));
-    let answer = body(
+    let answer = json_body(
         bulk(
             &server,
             &token,
@@ -251,13 +237,13 @@ async fn operation_versions_are_checked(backend: Backend) {
 /// §3.7.4: requests over maxOperations or maxPayloadSize are 413, naming the limit, and run
 /// nothing; a malformed request is 400; bulk writes need scim:write.
 async fn limits_and_malformed_requests_are_refused_whole(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let operation =
         json!({ "method": "POST", "path": "/Users", "bulkId": "x", "data": { "userName": "u" } });
     let too_many = json!({ "schemas": [BULK_REQUEST], "Operations": vec![operation; 1001] });
     let response = bulk(&server, &token, &too_many).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let error = body(response).await;
+    let error = json_body(response).await;
     assert_eq!(error["status"], "413");
     assert!(
         error["detail"]
@@ -285,7 +271,7 @@ async fn limits_and_malformed_requests_are_refused_whole(backend: Backend) {
         };
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{size}");
         assert!(
-            body(response).await["detail"]
+            json_body(response).await["detail"]
                 .as_str()
                 .expect("detail")
                 .contains("maxPayloadSize"),
@@ -299,8 +285,8 @@ async fn limits_and_malformed_requests_are_refused_whole(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(body(malformed).await["scimType"], "invalidSyntax");
-    let users = body(
+    assert_eq!(json_body(malformed).await["scimType"], "invalidSyntax");
+    let users = json_body(
         server
             .get("/scim/v2/Users", &token)
             .send()

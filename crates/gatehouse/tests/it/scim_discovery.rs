@@ -1,6 +1,6 @@
 //! SCIM discovery (RFC 7644 §4), authentication and error messages (§3.12), on both backends.
 
-use crate::common::{Backend, TestServer};
+use crate::common::{Backend, provisioning};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -19,18 +19,8 @@ async fn scim_json(response: reqwest::Response) -> Value {
     response.json().await.expect("JSON")
 }
 
-async fn admin_server(backend: Backend) -> (TestServer, String) {
-    let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["directory_administrator"])
-        .await;
-    let token = server.token(&acme, &admin, &["scim:write"]).await;
-    (server, token)
-}
-
 async fn service_provider_config_says_what_is_served(backend: Backend) {
-    let (server, token) = admin_server(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let response = server
         .get("/scim/v2/ServiceProviderConfig", &token)
         .send()
@@ -89,7 +79,7 @@ async fn service_provider_config_says_what_is_served(backend: Backend) {
 }
 
 async fn resource_types_and_schemas_are_listed_and_found(backend: Backend) {
-    let (server, token) = admin_server(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let types = scim_json(
         server
             .get("/scim/v2/ResourceTypes", &token)
@@ -196,7 +186,7 @@ async fn resource_types_and_schemas_are_listed_and_found(backend: Backend) {
 }
 
 async fn scim_refuses_missing_wrong_and_underprivileged_tokens_in_scim_format(backend: Backend) {
-    let (server, token) = admin_server(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let acme = server
         .services
         .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
@@ -263,7 +253,7 @@ async fn scim_refuses_missing_wrong_and_underprivileged_tokens_in_scim_format(ba
 /// send `/users` and `/Users/?filter=…`), at both base URLs, still behind authentication; what
 /// names no endpoint stays a SCIM 404.
 async fn endpoint_names_ignore_case_and_a_trailing_slash(backend: Backend) {
-    let (server, token) = admin_server(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let created = server
         .post("/scim/v2/users/", &token)
         .json(&serde_json::json!({ "userName": "ada" }))
@@ -305,7 +295,7 @@ async fn endpoint_names_ignore_case_and_a_trailing_slash(backend: Backend) {
 /// RFC 7644 §3.12 `sensitive`: a password in a filter in the URI is refused with 403 (it would
 /// sit in access logs); in a `.search` body it is an ordinary unknown attribute.
 async fn a_password_filter_in_the_uri_is_sensitive(backend: Backend) {
-    let (server, token) = admin_server(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     for path in [
         "/scim/v2/Users?filter=password%20eq%20%22t1meMa%24heen%22",
         "/scim/v2/Groups?filter=urn:ietf:params:scim:schemas:core:2.0:User:password%20pr",

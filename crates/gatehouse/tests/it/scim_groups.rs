@@ -1,7 +1,7 @@
 //! SCIM `/Groups` end to end on both backends: display name, group type and members, with
 //! membership changed row by row.
 
-use crate::common::{Backend, TestServer};
+use crate::common::{Backend, TestServer, json_body, provisioning};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -9,17 +9,8 @@ const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const GATEHOUSE_GROUP: &str = "urn:gatehouse:params:scim:schemas:extension:2.0:Group";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-async fn body(response: reqwest::Response) -> Value {
-    response.json().await.expect("JSON")
-}
-
-async fn provisioning(backend: Backend) -> (TestServer, String, Vec<String>) {
-    let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["account_administrator"])
-        .await;
-    let token = server.token(&acme, &admin, &["scim:write"]).await;
+async fn provisioning_with_users(backend: Backend) -> (TestServer, String, Vec<String>) {
+    let (server, token) = provisioning(backend, "account_administrator", &["scim:write"]).await;
     let mut users = Vec::new();
     for name in ["ada", "bob", "cy"] {
         let response = server
@@ -28,7 +19,12 @@ async fn provisioning(backend: Backend) -> (TestServer, String, Vec<String>) {
             .send()
             .await
             .expect("request");
-        users.push(body(response).await["id"].as_str().expect("id").to_owned());
+        users.push(
+            json_body(response).await["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
     }
     (server, token, users)
 }
@@ -51,7 +47,7 @@ fn sorted(ids: &[&String]) -> Vec<String> {
 }
 
 async fn create_group_with_members_and_group_type(backend: Backend) {
-    let (server, token, users) = provisioning(backend).await;
+    let (server, token, users) = provisioning_with_users(backend).await;
     let response = server
         .post("/scim/v2/Groups", &token)
         .json(&json!({
@@ -66,7 +62,7 @@ async fn create_group_with_members_and_group_type(backend: Backend) {
         .expect("request");
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(response.headers()["etag"], "W/\"1\"");
-    let group = body(response).await;
+    let group = json_body(response).await;
     assert_eq!(group["displayName"], "Tour Guides");
     assert_eq!(group[GATEHOUSE_GROUP]["groupType"], "skill_pool");
     assert_eq!(member_ids(&group), sorted(&[&users[0], &users[1]]));
@@ -84,7 +80,7 @@ async fn create_group_with_members_and_group_type(backend: Backend) {
         ada["$ref"],
         format!("{}/scim/v2/Users/{}", server.base_url, users[0])
     );
-    let fetched = body(
+    let fetched = json_body(
         server
             .get(
                 &format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id")),
@@ -97,7 +93,7 @@ async fn create_group_with_members_and_group_type(backend: Backend) {
     .await;
     assert_eq!(fetched, group);
 
-    let plain = body(
+    let plain = json_body(
         server
             .post("/scim/v2/Groups", &token)
             .json(&json!({ "displayName": "Plain" }))
@@ -107,7 +103,7 @@ async fn create_group_with_members_and_group_type(backend: Backend) {
     )
     .await;
     assert_eq!(plain["members"], json!([]));
-    let filtered = body(
+    let filtered = json_body(
         server
             .get("/scim/v2/Groups?filter=urn:gatehouse:params:scim:schemas:extension:2.0:Group:groupType%20eq%20%22team%22", &token)
             .send()
@@ -126,13 +122,13 @@ async fn create_group_with_members_and_group_type(backend: Backend) {
 }
 
 async fn bad_groups_are_refused_with_scim_errors(backend: Backend) {
-    let (server, token, users) = provisioning(backend).await;
+    let (server, token, users) = provisioning_with_users(backend).await;
     let globex = server.account("globex").await;
     let outsider = server
         .person(&globex, "admin@globex.example", &["account_administrator"])
         .await;
     let outsider_token = server.token(&globex, &outsider, &["scim:write"]).await;
-    let foreign = body(
+    let foreign = json_body(
         server
             .post("/scim/v2/Users", &outsider_token)
             .json(&json!({ "userName": "zed" }))
@@ -154,9 +150,13 @@ async fn bad_groups_are_refused_with_scim_errors(backend: Backend) {
             .await
             .expect("request");
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
-        assert_eq!(body(response).await["scimType"], "invalidValue", "{bad}");
+        assert_eq!(
+            json_body(response).await["scimType"],
+            "invalidValue",
+            "{bad}"
+        );
     }
-    let listed = body(
+    let listed = json_body(
         server
             .get("/scim/v2/Groups", &token)
             .send()
@@ -181,7 +181,7 @@ async fn bad_groups_are_refused_with_scim_errors(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(twice.status(), StatusCode::CREATED);
-    let twice = body(twice).await;
+    let twice = json_body(twice).await;
     assert_eq!(member_ids(&twice), sorted(&[&users[0], &users[1]]));
     let first = twice["members"]
         .as_array()
@@ -195,8 +195,8 @@ async fn bad_groups_are_refused_with_scim_errors(backend: Backend) {
 /// Entra ID's membership churn: `Add` with a value array, `Remove` with a value filter, and
 /// `Remove` with a value array (which must remove only those members, not all).
 async fn patch_changes_membership_row_by_row(backend: Backend) {
-    let (server, token, users) = provisioning(backend).await;
-    let group = body(
+    let (server, token, users) = provisioning_with_users(backend).await;
+    let group = json_body(
         server
             .post("/scim/v2/Groups", &token)
             .json(&json!({ "displayName": "Ops", "members": [{ "value": users[0] }] }))
@@ -211,13 +211,13 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
     let response = server.patch(&path, &token).json(&patch(json!([{ "op": "Add", "path": "members", "value": [{ "value": users[1] }, { "value": users[2] }] }]))).send().await.expect("request");
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
-        member_ids(&body(response).await),
+        member_ids(&json_body(response).await),
         sorted(&[&users[0], &users[1], &users[2]])
     );
 
     let remove_by_filter =
         json!([{ "op": "Remove", "path": format!("members[value eq \"{}\"]", users[0]) }]);
-    let updated = body(
+    let updated = json_body(
         server
             .patch(&path, &token)
             .json(&patch(remove_by_filter))
@@ -230,7 +230,7 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
 
     let remove_by_value =
         json!([{ "op": "Remove", "path": "members", "value": [{ "value": users[1] }] }]);
-    let updated = body(
+    let updated = json_body(
         server
             .patch(&path, &token)
             .json(&patch(remove_by_value))
@@ -246,7 +246,7 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
     );
 
     let rename = json!([{ "op": "Replace", "path": "displayName", "value": "Operations" }]);
-    let renamed = body(
+    let renamed = json_body(
         server
             .patch(&path, &token)
             .json(&patch(rename))
@@ -268,7 +268,7 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
         "members untouched by a rename"
     );
 
-    let by_member = body(
+    let by_member = json_body(
         server
             .get(
                 &format!(
@@ -292,7 +292,7 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let after = body(server.get(&path, &token).send().await.expect("request")).await;
+    let after = json_body(server.get(&path, &token).send().await.expect("request")).await;
     assert_eq!(
         after["members"],
         json!([]),
@@ -301,8 +301,8 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
 }
 
 async fn put_replaces_members_and_delete_removes_the_group(backend: Backend) {
-    let (server, token, users) = provisioning(backend).await;
-    let group = body(
+    let (server, token, users) = provisioning_with_users(backend).await;
+    let group = json_body(
         server
             .post("/scim/v2/Groups", &token)
             .json(&json!({ "displayName": "Ops", "members": [{ "value": users[0] }] }))
@@ -323,7 +323,7 @@ async fn put_replaces_members_and_delete_removes_the_group(backend: Backend) {
         .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
-        member_ids(&body(response).await),
+        member_ids(&json_body(response).await),
         sorted(&[&users[1], &users[2]])
     );
     let response = server
@@ -377,7 +377,7 @@ async fn put_replaces_members_and_delete_removes_the_group(backend: Backend) {
 
 /// `POST /.search` at the root lists Users, then Groups, and pages across both.
 async fn root_search_spans_users_and_groups(backend: Backend) {
-    let (server, token, users) = provisioning(backend).await;
+    let (server, token, users) = provisioning_with_users(backend).await;
     for name in ["Ops", "Sales"] {
         server
             .post("/scim/v2/Groups", &token)
@@ -388,7 +388,7 @@ async fn root_search_spans_users_and_groups(backend: Backend) {
     }
     let search = |request: Value| {
         let call = server.post("/scim/v2/.search", &token).json(&request);
-        async move { body(call.send().await.expect("request")).await }
+        async move { json_body(call.send().await.expect("request")).await }
     };
     let groups_only = search(json!({ "filter": "displayName eq \"ops\"" })).await;
     assert_eq!(
@@ -419,7 +419,7 @@ async fn root_search_spans_users_and_groups(backend: Backend) {
         ["User", "Group"],
         "the third User, then the first Group"
     );
-    let group_search = body(
+    let group_search = json_body(
         server
             .post("/scim/v2/Groups/.search", &token)
             .json(&json!({ "filter": "displayName sw \"s\"" }))
@@ -435,8 +435,8 @@ async fn root_search_spans_users_and_groups(backend: Backend) {
 /// to sub-attributes. Excluding `members` also spares the server reading them (Entra asks for
 /// groups with `excludedAttributes=members`).
 async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(backend: Backend) {
-    let (server, token, users) = provisioning(backend).await;
-    let group = body(
+    let (server, token, users) = provisioning_with_users(backend).await;
+    let group = json_body(
         server
             .post("/scim/v2/Groups?excludedAttributes=members", &token)
             .json(&json!({
@@ -452,7 +452,7 @@ async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(back
     assert_eq!(group["displayName"], "Tour Guides");
     let location = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
 
-    let values_only = body(
+    let values_only = json_body(
         server
             .get(&format!("{location}?attributes=members.value"), &token)
             .send()
@@ -478,13 +478,13 @@ async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(back
         .await
         .expect("request");
     assert_eq!(patched.status(), StatusCode::OK);
-    let patched = body(patched).await;
+    let patched = json_body(patched).await;
     assert!(patched.get("members").is_none(), "{patched}");
     assert_eq!(patched["meta"]["version"], "W/\"2\"");
-    let full = body(server.get(&location, &token).send().await.expect("request")).await;
+    let full = json_body(server.get(&location, &token).send().await.expect("request")).await;
     assert_eq!(full["members"].as_array().map(Vec::len), Some(3));
 
-    let listed = body(
+    let listed = json_body(
         server
             .get(
                 "/scim/v2/Groups?excludedAttributes=members,meta.location",
@@ -500,7 +500,7 @@ async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(back
     assert!(listed_group["meta"].get("location").is_none(), "{listed}");
     assert_eq!(listed_group["meta"]["resourceType"], "Group");
 
-    let user = body(
+    let user = json_body(
         server
             .get(
                 &format!(
@@ -528,8 +528,8 @@ async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(back
         .await
         .expect("request");
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(body(refused).await["scimType"], "invalidValue");
-    let all = body(
+    assert_eq!(json_body(refused).await["scimType"], "invalidValue");
+    let all = json_body(
         server
             .get("/scim/v2/Groups", &token)
             .send()
@@ -543,8 +543,8 @@ async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(back
 /// Entra ID's guide prefers PATCH → 204; an account setting switches from RFC 7644 §3.5.2's
 /// default (200 with the resource) to that, for Users and Groups alike.
 async fn patch_answers_204_when_the_account_asks_for_it(backend: Backend) {
-    let (server, token, users) = provisioning(backend).await;
-    let group = body(
+    let (server, token, users) = provisioning_with_users(backend).await;
+    let group = json_body(
         server
             .post("/scim/v2/Groups", &token)
             .json(&json!({ "displayName": "Tour Guides", "members": [{ "value": users[0] }] }))
@@ -593,7 +593,7 @@ async fn patch_answers_204_when_the_account_asks_for_it(backend: Backend) {
     assert_eq!(silent.status(), StatusCode::NO_CONTENT);
     assert_eq!(silent.headers()["etag"], "W/\"3\"");
     assert_eq!(silent.text().await.expect("body"), "");
-    let stored = body(server.get(&location, &token).send().await.expect("request")).await;
+    let stored = json_body(server.get(&location, &token).send().await.expect("request")).await;
     assert_eq!(stored["members"].as_array().map(Vec::len), Some(3));
 
     let user = server
@@ -620,10 +620,10 @@ async fn patch_answers_204_when_the_account_asks_for_it(backend: Backend) {
 /// Membership is written in multi-row statements of 500: a PUT with more members than one
 /// statement holds keeps them all, and a PATCH removing more than 500 removes exactly those.
 async fn large_memberships_are_written_in_batches(backend: Backend) {
-    let (server, token, _) = provisioning(backend).await;
+    let (server, token, _) = provisioning_with_users(backend).await;
     let mut ids = Vec::new();
     for index in 0..1_101 {
-        let user = body(
+        let user = json_body(
             server
                 .post("/scim/v2/Users", &token)
                 .json(&json!({ "userName": format!("member{index}") }))
@@ -635,7 +635,7 @@ async fn large_memberships_are_written_in_batches(backend: Backend) {
         ids.push(user["id"].as_str().expect("id").to_owned());
     }
     let members: Vec<Value> = ids.iter().map(|id| json!({ "value": id })).collect();
-    let group = body(
+    let group = json_body(
         server
             .post("/scim/v2/Groups?excludedAttributes=members", &token)
             .json(&json!({ "displayName": "Everyone" }))
@@ -655,7 +655,7 @@ async fn large_memberships_are_written_in_batches(backend: Backend) {
         .expect("request");
     assert_eq!(replaced.status(), StatusCode::OK);
     let count = |group: Value| group["members"].as_array().map(Vec::len);
-    let full = body(server.get(&location, &token).send().await.expect("request")).await;
+    let full = json_body(server.get(&location, &token).send().await.expect("request")).await;
     assert_eq!(count(full), Some(1_101));
 
     let removed: Vec<Value> = ids[..601].iter().map(|id| json!({ "value": id })).collect();
@@ -669,7 +669,7 @@ async fn large_memberships_are_written_in_batches(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(patched.status(), StatusCode::OK);
-    let rest = body(server.get(&location, &token).send().await.expect("request")).await;
+    let rest = json_body(server.get(&location, &token).send().await.expect("request")).await;
     let mut left = member_ids(&rest);
     left.sort();
     let mut expected = ids[601..].to_vec();

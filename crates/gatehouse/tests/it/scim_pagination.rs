@@ -2,21 +2,15 @@
 //! `nextCursor` to the end, stay exact while records come and go, and bad, foreign or old
 //! cursors are refused with `invalidCursor` / `expiredCursor`.
 
-use crate::common::{Backend, TestServer};
+use crate::common::{Backend, TestServer, json_body, provisioning};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn body(response: reqwest::Response) -> Value {
-    response.json().await.expect("JSON")
-}
-
-async fn provisioning(backend: Backend, names: &[&str]) -> (TestServer, String, Vec<String>) {
-    let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["directory_administrator"])
-        .await;
-    let token = server.token(&acme, &admin, &["scim:write"]).await;
+async fn provisioning_with_users(
+    backend: Backend,
+    names: &[&str],
+) -> (TestServer, String, Vec<String>) {
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let mut ids = Vec::new();
     for name in names {
         ids.push(create(&server, &token, name).await);
@@ -26,7 +20,7 @@ async fn provisioning(backend: Backend, names: &[&str]) -> (TestServer, String, 
 }
 
 async fn create(server: &TestServer, token: &str, name: &str) -> String {
-    let user = body(
+    let user = json_body(
         server
             .post("/scim/v2/Users", token)
             .json(&json!({ "userName": name }))
@@ -60,8 +54,9 @@ fn encoded(cursor: &str) -> String {
 }
 
 async fn cursor_pages_run_to_the_end_and_stay_exact_under_changes(backend: Backend) {
-    let (server, token, ids) = provisioning(backend, &["ada", "bob", "cy", "dee", "eve"]).await;
-    let first = body(get(&server, &token, "cursor=&count=2").await).await;
+    let (server, token, ids) =
+        provisioning_with_users(backend, &["ada", "bob", "cy", "dee", "eve"]).await;
+    let first = json_body(get(&server, &token, "cursor=&count=2").await).await;
     assert_eq!(names(&first), ["ada", "bob"]);
     assert_eq!(first["totalResults"], 5);
     assert_eq!(first["itemsPerPage"], 2);
@@ -80,7 +75,7 @@ async fn cursor_pages_run_to_the_end_and_stay_exact_under_changes(backend: Backe
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     create(&server, &token, "fay").await;
 
-    let second = body(
+    let second = json_body(
         get(
             &server,
             &token,
@@ -90,7 +85,7 @@ async fn cursor_pages_run_to_the_end_and_stay_exact_under_changes(backend: Backe
     )
     .await;
     assert_eq!(names(&second), ["cy", "dee"]);
-    let third = body(
+    let third = json_body(
         get(
             &server,
             &token,
@@ -106,7 +101,7 @@ async fn cursor_pages_run_to_the_end_and_stay_exact_under_changes(backend: Backe
     assert!(third.get("nextCursor").is_none(), "the last page: {third}");
 
     // Under a sortBy the cursor walks the sorted order; .search takes a cursor too.
-    let sorted = body(
+    let sorted = json_body(
         server
             .post("/scim/v2/Users/.search", &token)
             .json(&json!({
@@ -119,7 +114,7 @@ async fn cursor_pages_run_to_the_end_and_stay_exact_under_changes(backend: Backe
     )
     .await;
     assert_eq!(names(&sorted), ["fay", "eve", "dee"]);
-    let rest = body(
+    let rest = json_body(
         server
             .post("/scim/v2/Users/.search", &token)
             .json(&json!({
@@ -136,7 +131,7 @@ async fn cursor_pages_run_to_the_end_and_stay_exact_under_changes(backend: Backe
     assert!(rest.get("nextCursor").is_none());
 
     // Index pagination is unchanged: startIndex, no nextCursor.
-    let indexed = body(get(&server, &token, "startIndex=2&count=2").await).await;
+    let indexed = json_body(get(&server, &token, "startIndex=2&count=2").await).await;
     assert_eq!(
         (names(&indexed), &indexed["startIndex"]),
         (vec!["cy".to_owned(), "dee".to_owned()], &json!(2))
@@ -145,8 +140,8 @@ async fn cursor_pages_run_to_the_end_and_stay_exact_under_changes(backend: Backe
 }
 
 async fn bad_foreign_and_expired_cursors_are_refused(backend: Backend) {
-    let (server, token, _) = provisioning(backend, &["ada", "bob", "cy"]).await;
-    let first = body(get(&server, &token, "cursor=&count=1&filter=id%20pr").await).await;
+    let (server, token, _) = provisioning_with_users(backend, &["ada", "bob", "cy"]).await;
+    let first = json_body(get(&server, &token, "cursor=&count=1&filter=id%20pr").await).await;
     let next = first["nextCursor"].as_str().expect("next").to_owned();
 
     let scim_type = |value: &Value| value["scimType"].as_str().unwrap_or_default().to_owned();
@@ -157,7 +152,7 @@ async fn bad_foreign_and_expired_cursors_are_refused(backend: Backend) {
     )
     .await;
     assert_eq!(other_filter.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(scim_type(&body(other_filter).await), "invalidCursor");
+    assert_eq!(scim_type(&json_body(other_filter).await), "invalidCursor");
     let groups = server
         .get(
             &format!("/scim/v2/Groups?cursor={}&filter=id%20pr", encoded(&next)),
@@ -166,13 +161,13 @@ async fn bad_foreign_and_expired_cursors_are_refused(backend: Backend) {
         .send()
         .await
         .expect("request");
-    assert_eq!(scim_type(&body(groups).await), "invalidCursor");
+    assert_eq!(scim_type(&json_body(groups).await), "invalidCursor");
     let garbage = get(&server, &token, "cursor=not-a-cursor").await;
     assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(scim_type(&body(garbage).await), "invalidCursor");
+    assert_eq!(scim_type(&json_body(garbage).await), "invalidCursor");
     let both = get(&server, &token, "cursor=&startIndex=2").await;
     assert_eq!(both.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(scim_type(&body(both).await), "invalidValue");
+    assert_eq!(scim_type(&json_body(both).await), "invalidValue");
     let root = server
         .post("/scim/v2/.search", &token)
         .json(&json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "cursor": "" }))
@@ -189,7 +184,7 @@ async fn bad_foreign_and_expired_cursors_are_refused(backend: Backend) {
     )
     .await;
     assert_eq!(expired.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(scim_type(&body(expired).await), "expiredCursor");
+    assert_eq!(scim_type(&json_body(expired).await), "expiredCursor");
 }
 
 both_backends!(

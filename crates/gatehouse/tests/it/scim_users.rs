@@ -1,27 +1,13 @@
 //! SCIM `/Users` end to end (RFC 7644 §3.2–3.6) on both backends: the provisioning client's
 //! create, read, list, replace, patch and delete, and what each does to the linked person.
 
-use crate::common::{Backend, TestServer};
+use crate::common::{Backend, TestServer, json_body, provisioning};
 use gatehouse::domain::{AccountId, PersonId, PersonSource};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-
-async fn body(response: reqwest::Response) -> Value {
-    response.json().await.expect("JSON")
-}
-
-async fn provisioning(backend: Backend) -> (TestServer, String) {
-    let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["directory_administrator"])
-        .await;
-    let token = server.token(&acme, &admin, &["scim:write"]).await;
-    (server, token)
-}
 
 fn barbara() -> Value {
     json!({
@@ -45,7 +31,7 @@ async fn create(server: &TestServer, token: &str, user: &Value) -> Value {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::CREATED, "{user}");
-    body(response).await
+    json_body(response).await
 }
 
 async fn account_events(server: &TestServer) -> Vec<String> {
@@ -62,7 +48,7 @@ async fn account_events(server: &TestServer) -> Vec<String> {
 }
 
 async fn create_returns_the_user_with_meta_and_provisions_a_person(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let response = server
         .post("/scim/v2/Users", &token)
         .json(&barbara())
@@ -76,7 +62,7 @@ async fn create_returns_the_user_with_meta_and_provisions_a_person(backend: Back
         .to_str()
         .expect("ascii")
         .to_owned();
-    let user = body(response).await;
+    let user = json_body(response).await;
     let id = user["id"].as_str().expect("id");
     assert_eq!(location, format!("{}/scim/v2/Users/{id}", server.base_url));
     assert_eq!(user["meta"]["location"], location);
@@ -88,7 +74,7 @@ async fn create_returns_the_user_with_meta_and_provisions_a_person(backend: Back
     );
     assert_eq!(user[ENTERPRISE]["employeeNumber"], "701984");
 
-    let fetched = body(
+    let fetched = json_body(
         server
             .get(&format!("/scim/v2/Users/{id}"), &token)
             .send()
@@ -118,7 +104,7 @@ async fn create_returns_the_user_with_meta_and_provisions_a_person(backend: Back
 }
 
 async fn user_name_clashes_are_409_uniqueness_and_change_nothing(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     create(&server, &token, &barbara()).await;
     let events_before = account_events(&server).await.len();
     let mut twin = barbara();
@@ -131,7 +117,7 @@ async fn user_name_clashes_are_409_uniqueness_and_change_nothing(backend: Backen
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::CONFLICT);
-    let error = body(response).await;
+    let error = json_body(response).await;
     assert_eq!(
         (error["status"].as_str(), error["scimType"].as_str()),
         (Some("409"), Some("uniqueness"))
@@ -158,7 +144,7 @@ async fn user_name_clashes_are_409_uniqueness_and_change_nothing(backend: Backen
             .await
             .expect("request");
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
-        assert_eq!(body(response).await["scimType"], scim_type);
+        assert_eq!(json_body(response).await["scimType"], scim_type);
     }
     let response = server
         .post("/scim/v2/Users", &token)
@@ -168,11 +154,11 @@ async fn user_name_clashes_are_409_uniqueness_and_change_nothing(backend: Backen
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(body(response).await["scimType"], "invalidSyntax");
+    assert_eq!(json_body(response).await["scimType"], "invalidSyntax");
 }
 
 async fn list_filters_sorts_and_pages(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     for name in ["carol", "alice", "bob"] {
         create(&server, &token, &json!({ "userName": format!("{name}@example.org"), "emails": [{ "value": format!("{name}@example.org"), "type": "work" }] })).await;
     }
@@ -180,7 +166,7 @@ async fn list_filters_sorts_and_pages(backend: Backend) {
         let request = server.get(&format!("/scim/v2/Users?{query}"), &token);
         async move {
             let response = request.send().await.expect("request");
-            (response.status(), body(response).await)
+            (response.status(), json_body(response).await)
         }
     };
     let (status, page) = list("filter=userName%20eq%20%22ALICE@example.org%22").await;
@@ -238,7 +224,7 @@ async fn list_filters_sorts_and_pages(backend: Backend) {
 }
 
 async fn put_replaces_and_if_match_guards_it(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let user = create(&server, &token, &barbara()).await;
     let path = format!("/scim/v2/Users/{}", user["id"].as_str().expect("id"));
     let mut replacement = barbara();
@@ -265,7 +251,7 @@ async fn put_replaces_and_if_match_guards_it(backend: Backend) {
         .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["etag"], "W/\"2\"");
-    let replaced = body(response).await;
+    let replaced = json_body(response).await;
     assert_eq!(
         (
             replaced["title"].as_str(),
@@ -295,7 +281,7 @@ async fn put_replaces_and_if_match_guards_it(backend: Backend) {
 /// Entra ID deactivates with a capitalised op and a string boolean:
 /// `{"op": "Replace", "path": "active", "value": "False"}`.
 async fn entra_style_patch_deactivates_the_person(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let user = create(&server, &token, &barbara()).await;
     let path = format!("/scim/v2/Users/{}", user["id"].as_str().expect("id"));
     let patch = json!({
@@ -312,7 +298,7 @@ async fn entra_style_patch_deactivates_the_person(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
-    let patched = body(response).await;
+    let patched = json_body(response).await;
     assert_eq!(patched["active"], false);
     assert_eq!(patched["emails"].as_array().map(Vec::len), Some(2));
     let acme = AccountId::parse("acme").expect("slug");
@@ -322,7 +308,7 @@ async fn entra_style_patch_deactivates_the_person(backend: Backend) {
         .await
         .expect("person");
     assert!(person.disabled, "active=false disables the person");
-    let filtered = body(
+    let filtered = json_body(
         server
             .get(
                 "/scim/v2/Users?filter=emails.value%20eq%20%22babs@home.example%22",
@@ -343,11 +329,11 @@ async fn entra_style_patch_deactivates_the_person(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(body(response).await["scimType"], "noTarget");
+    assert_eq!(json_body(response).await["scimType"], "noTarget");
 }
 
 async fn delete_removes_the_user_and_disables_the_person(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let user = create(&server, &token, &barbara()).await;
     let path = format!("/scim/v2/Users/{}", user["id"].as_str().expect("id"));
     let response = server
@@ -360,7 +346,7 @@ async fn delete_removes_the_user_and_disables_the_person(backend: Backend) {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let response = server.get(&path, &token).send().await.expect("request");
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert_eq!(body(response).await["status"], "404");
+    assert_eq!(json_body(response).await["status"], "404");
     let acme = AccountId::parse("acme").expect("slug");
     let person = server
         .services
@@ -376,7 +362,7 @@ async fn delete_removes_the_user_and_disables_the_person(backend: Backend) {
 }
 
 async fn a_hand_made_person_with_the_same_email_is_taken_over(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let acme = server
         .services
         .account(&AccountId::parse("acme").expect("slug"))
@@ -409,7 +395,7 @@ async fn a_hand_made_person_with_the_same_email_is_taken_over(backend: Backend) 
 /// own that has no primary email (a person's primary email is unique). The Microsoft reference
 /// collection creates users this way.
 async fn users_sharing_an_email_each_get_a_person(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let acme = AccountId::parse("acme").expect("slug");
     let first = create(&server, &token, &barbara()).await;
     let mut twin = barbara();
@@ -487,7 +473,7 @@ async fn users_sharing_an_email_each_get_a_person(backend: Backend) {
 /// docs/PRODUCT.md "SCIM Users": `phoneNumbers` of type work and mobile become the person's
 /// phones, and a PATCH that changes one updates the person (with its `person.update` event).
 async fn work_and_mobile_phones_reach_the_person(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let mut user = barbara();
     user["phoneNumbers"] = json!([
         { "value": "+1 555 0100", "type": "work", "primary": true },
@@ -537,7 +523,7 @@ async fn work_and_mobile_phones_reach_the_person(backend: Backend) {
 }
 
 async fn other_accounts_never_see_or_touch_a_user(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let user = create(&server, &token, &barbara()).await;
     let globex = server.account("globex").await;
     let intruder = server
@@ -565,7 +551,7 @@ async fn other_accounts_never_see_or_touch_a_user(backend: Backend) {
             .status(),
         StatusCode::NOT_FOUND
     );
-    let listed = body(
+    let listed = json_body(
         server
             .get("/scim/v2/Users", &intruder_token)
             .send()
@@ -588,7 +574,7 @@ async fn other_accounts_never_see_or_touch_a_user(backend: Backend) {
 
 /// RFC 7643 requires only a userName; such a User still provisions a person, without an email.
 async fn a_user_with_only_a_user_name_is_accepted(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let user = create(
         &server,
         &token,
@@ -632,7 +618,7 @@ async fn a_user_with_only_a_user_name_is_accepted(backend: Backend) {
 /// `POST /.search` (RFC 7644 §3.4.3) takes the list parameters as a JSON body and needs only
 /// `scim:read`.
 async fn search_takes_parameters_in_the_body(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     for name in ["alice", "bob"] {
         create(
             &server,
@@ -665,7 +651,7 @@ async fn search_takes_parameters_in_the_body(backend: Backend) {
             .await
             .expect("request");
         assert_eq!(response.status(), StatusCode::OK, "{path}");
-        let page = body(response).await;
+        let page = json_body(response).await;
         assert_eq!(page["totalResults"], 1, "{path}");
         assert_eq!(page["Resources"][0]["userName"], "bob");
         assert!(
@@ -680,7 +666,7 @@ async fn search_takes_parameters_in_the_body(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(body(response).await["scimType"], "invalidSyntax");
+    assert_eq!(json_body(response).await["scimType"], "invalidSyntax");
     let response = server
         .post("/scim/v2/Users", &read_only)
         .json(&json!({ "userName": "carol" }))
@@ -696,7 +682,7 @@ async fn search_takes_parameters_in_the_body(backend: Backend) {
 
 /// `/Me` (RFC 7644 §3.11) is the caller's own SCIM User; it is read-only here (501 otherwise).
 async fn me_is_the_callers_own_user(backend: Backend) {
-    let (server, token) = provisioning(backend).await;
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let response = server
         .get("/scim/v2/Me", &token)
         .send()
@@ -707,7 +693,7 @@ async fn me_is_the_callers_own_user(backend: Backend) {
         StatusCode::NOT_FOUND,
         "not provisioned yet"
     );
-    assert_eq!(body(response).await["status"], "404");
+    assert_eq!(json_body(response).await["status"], "404");
     let mine = create(&server, &token, &json!({ "userName": "admin", "emails": [{ "value": "admin@example.org", "primary": true }] })).await;
     let response = server
         .get("/scim/v2/Me", &token)
@@ -715,7 +701,7 @@ async fn me_is_the_callers_own_user(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
-    let me = body(response).await;
+    let me = json_body(response).await;
     assert_eq!(me["id"], mine["id"]);
     assert_eq!(
         me["meta"]["location"], mine["meta"]["location"],
@@ -728,7 +714,7 @@ async fn me_is_the_callers_own_user(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::NOT_IMPLEMENTED);
-    assert_eq!(body(response).await["status"], "501");
+    assert_eq!(json_body(response).await["status"], "501");
 }
 
 both_backends!(

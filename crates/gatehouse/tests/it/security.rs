@@ -6,7 +6,7 @@
 //! release-like server by scripts/security-regression.
 
 use crate::common;
-use crate::common::{Backend, TestServer};
+use crate::common::{Backend, TestServer, header, json_body};
 use chrono::Duration;
 use gatehouse::domain::{Account, Person, PersonSource};
 use gatehouse::service::Clock;
@@ -17,18 +17,6 @@ const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
-
-async fn body(response: reqwest::Response) -> Value {
-    response.json().await.expect("JSON body")
-}
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .map(|value| value.to_str().expect("ascii").to_owned())
-        .unwrap_or_default()
-}
 
 async fn token_count(server: &TestServer, account: &Account) -> u64 {
     server
@@ -73,7 +61,7 @@ async fn a_token_creates_only_tokens_within_its_own_scopes(backend: Backend) {
         challenge.contains(r#"scope="people:write webhooks:write""#),
         "names exactly what is missing (write implies read): {challenge}"
     );
-    let refused = body(response).await;
+    let refused = json_body(response).await;
     let message = refused["message"].as_str().expect("message");
     assert!(
         message.contains("people:write") && message.contains("webhooks:write"),
@@ -89,7 +77,7 @@ async fn a_token_creates_only_tokens_within_its_own_scopes(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::CREATED);
-    let created = body(response).await;
+    let created = json_body(response).await;
     let secret = created["token_secret"].as_str().expect("secret");
     let response = server
         .get("/v1/webhooks", secret)
@@ -133,7 +121,7 @@ async fn a_token_never_creates_one_that_outlives_it(backend: Backend) {
             header(&response, "www-authenticate").contains(r#"error="insufficient_scope""#),
             "{what}"
         );
-        let message = body(response).await["message"]
+        let message = json_body(response).await["message"]
             .as_str()
             .expect("message")
             .to_owned();
@@ -156,7 +144,7 @@ async fn a_token_never_creates_one_that_outlives_it(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::CREATED);
-    let created = body(response).await;
+    let created = json_body(response).await;
     let expires_at: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(created["expires_at"].clone()).expect("timestamp");
     assert_eq!(expires_at, own_expiry);
@@ -244,7 +232,10 @@ impl Cast {
             .await
             .expect("request");
         assert_eq!(response.status(), StatusCode::CREATED, "equals may");
-        body(response).await["id"].as_str().expect("id").to_owned()
+        json_body(response).await["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
     }
 }
 
@@ -288,7 +279,7 @@ async fn a_directory_administrator_cannot_change_or_disable_an_account_administr
             .await
             .expect("request");
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{change}");
-        let message = body(response).await["message"]
+        let message = json_body(response).await["message"]
             .as_str()
             .expect("message")
             .to_owned();
@@ -341,7 +332,7 @@ async fn a_directory_administrator_cannot_revoke_an_account_administrators_token
     backend: Backend,
 ) {
     let cast = cast(backend).await;
-    let listed = body(
+    let listed = json_body(
         cast.server
             .get(
                 &format!("/v1/personal_access_tokens?person_id={}", cast.ada.id),
@@ -363,7 +354,7 @@ async fn a_directory_administrator_cannot_revoke_an_account_administrators_token
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let message = body(response).await["message"]
+    let message = json_body(response).await["message"]
         .as_str()
         .expect("message")
         .to_owned();
@@ -381,7 +372,7 @@ async fn a_directory_administrator_cannot_revoke_an_account_administrators_token
         .server
         .token(&acme, &cast.sam, &["personal_access_tokens:read"])
         .await;
-    let listed = body(
+    let listed = json_body(
         cast.server
             .get(
                 &format!("/v1/personal_access_tokens?person_id={}", cast.sam.id),
@@ -424,10 +415,10 @@ async fn a_directory_administrator_cannot_take_over_an_account_administrator_thr
         .await
         .expect("request");
     let status = response.status();
-    assert_scim_forbidden(status, &body(response).await, "take-over");
+    assert_scim_forbidden(status, &json_body(response).await, "take-over");
     cast.assert_ada_untouched("a take-over").await;
     assert_eq!(cast.person(&cast.ada).await.source, PersonSource::Manual);
-    let listed = body(
+    let listed = json_body(
         cast.server
             .get("/scim/v2/Users", &cast.ada_token)
             .send()
@@ -442,7 +433,7 @@ async fn a_directory_administrator_cannot_take_over_an_account_administrator_thr
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
         "Operations": [{"method": "POST", "path": "/Users", "bulkId": "ada", "data": ada_as_scim("Mallory", "Bulk")}]
     });
-    let answer = body(
+    let answer = json_body(
         cast.server
             .post("/scim/v2/Bulk", &cast.dora_token)
             .json(&bulk)
@@ -490,7 +481,7 @@ async fn a_directory_administrator_cannot_change_deactivate_or_delete_an_account
     ] {
         let response = request.send().await.expect("request");
         let status = response.status();
-        assert_scim_forbidden(status, &body(response).await, what);
+        assert_scim_forbidden(status, &json_body(response).await, what);
         cast.assert_ada_untouched(what).await;
     }
     let response = cast
@@ -500,7 +491,7 @@ async fn a_directory_administrator_cannot_change_deactivate_or_delete_an_account
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(body(response).await["active"], true);
+    assert_eq!(json_body(response).await["active"], true);
 
     // Ada's own token (her rank) may deactivate her SCIM User.
     let response = cast
@@ -533,7 +524,10 @@ async fn a_reference_to_another_accounts_record_is_an_unknown_id(backend: Backen
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::CREATED);
-    let acme_user = body(response).await["id"].as_str().expect("id").to_owned();
+    let acme_user = json_body(response).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let nowhere = uuid::Uuid::now_v7().to_string();
 
     // A manager: another account's user is refused exactly as an id that exists nowhere.
@@ -550,7 +544,7 @@ async fn a_reference_to_another_accounts_record_is_an_unknown_id(backend: Backen
             .await
             .expect("request");
         let status = response.status();
-        let error = body(response).await;
+        let error = json_body(response).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
         assert_eq!(error["scimType"], "invalidValue");
         let detail = error["detail"]
@@ -571,7 +565,7 @@ async fn a_reference_to_another_accounts_record_is_an_unknown_id(backend: Backen
             .await
             .expect("request");
         let status = response.status();
-        let error = body(response).await;
+        let error = json_body(response).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
         assert_eq!(error["scimType"], "invalidValue");
         answers.push(
@@ -582,7 +576,7 @@ async fn a_reference_to_another_accounts_record_is_an_unknown_id(backend: Backen
         );
     }
     assert_eq!(answers[0], answers[1], "the two refusals read alike");
-    let listed = body(
+    let listed = json_body(
         server
             .get("/scim/v2/Users", &globex_token)
             .send()
@@ -605,7 +599,7 @@ async fn a_reference_to_another_accounts_record_is_an_unknown_id(backend: Backen
         .expect("request");
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(
-        body(response).await[ENTERPRISE]["manager"]["value"],
+        json_body(response).await[ENTERPRISE]["manager"]["value"],
         acme_user
     );
 }
@@ -672,7 +666,7 @@ async fn a_refused_token_learns_nothing_about_why(backend: Backend) {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{why}");
         let challenge = header(&response, "www-authenticate");
         assert!(challenge.contains(r#"error="invalid_token""#), "{why}");
-        answers.push((challenge, body(response).await, why));
+        answers.push((challenge, json_body(response).await, why));
     }
     for (challenge, answer, why) in &answers[1..] {
         assert_eq!(challenge, &answers[0].0, "{why}");
@@ -686,7 +680,7 @@ async fn a_refused_token_learns_nothing_about_why(backend: Backend) {
         .expect("request");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(header(&response, "www-authenticate"), answers[0].0);
-    let error = body(response).await;
+    let error = json_body(response).await;
     assert_eq!(error["detail"], answers[0].1["message"]);
     // A valid token still works (the clock moved, nothing else).
     let response = server
@@ -778,7 +772,7 @@ async fn scim_refuses_bodies_that_are_not_json_or_name_a_member_twice(backend: B
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "{path} as {content_type:?}"
         );
-        assert_eq!(body(response).await["schemas"], json!([ERROR]));
+        assert_eq!(json_body(response).await["schemas"], json!([ERROR]));
     }
     // A method an endpoint doesn't serve stays 405, whatever the body.
     for path in ["/scim/v2/Schemas", "/scim/v2/ServiceProviderConfig"] {
@@ -829,11 +823,11 @@ async fn scim_refuses_bodies_that_are_not_json_or_name_a_member_twice(backend: B
             .await
             .expect("request");
         let status = response.status();
-        let error = body(response).await;
+        let error = json_body(response).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{duplicated}: {error}");
         assert_eq!(error["scimType"], "invalidSyntax", "{duplicated}");
     }
-    let listed = body(
+    let listed = json_body(
         server
             .get("/scim/v2/Users", &token)
             .send()

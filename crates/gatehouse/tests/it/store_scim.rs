@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::common;
-use crate::common::{Backend, start_time, store};
+use crate::common::{Backend, event_names, start_time, store};
 use chrono::{Duration, TimeZone};
 use gatehouse::auth::RoleSet;
 use gatehouse::domain::{
@@ -116,16 +116,6 @@ async fn provision(
         .await
         .expect("insert");
     record
-}
-
-async fn event_names(store: &dyn Store, account: &AccountId) -> Vec<String> {
-    store
-        .events_after(account, 0, 100)
-        .await
-        .expect("events")
-        .into_iter()
-        .map(|event| event.name)
-        .collect()
 }
 
 async fn scim_user_round_trips_with_its_person_and_events(backend: Backend) {

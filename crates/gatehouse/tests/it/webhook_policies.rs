@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::common::receiver::{Received, Receiver, Reply};
-use crate::common::{Backend, TestServer, TestServerOptions};
+use crate::common::{Backend, TestServer, delivering_server, eventually};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse::delivery::signing::standard_webhooks::{WebhookSecret, verify};
@@ -23,23 +23,6 @@ const ADMIN_SCOPES: &[&str] = &[
     "webhook_policies:write",
     "events:write",
 ];
-
-async fn setup(backend: Backend) -> (TestServer, String, Receiver) {
-    let server = TestServer::start_with(
-        backend,
-        TestServerOptions {
-            deliver: true,
-            ..TestServerOptions::default()
-        },
-    )
-    .await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["account_administrator"])
-        .await;
-    let token = server.token(&acme, &admin, ADMIN_SCOPES).await;
-    (server, token, Receiver::start().await)
-}
 
 async fn send(request: reqwest::RequestBuilder, expected: StatusCode) -> Value {
     let response = request.send().await.expect("request");
@@ -90,33 +73,6 @@ async fn publish(server: &TestServer, token: &str, object_id: &str) {
     .await;
 }
 
-async fn eventually(
-    server: &TestServer,
-    token: &str,
-    path: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let body: Value = server
-            .get(path, token)
-            .send()
-            .await
-            .expect("GET")
-            .json()
-            .await
-            .expect("JSON");
-        if done(&body) {
-            return body;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{path} never reached the expected state: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// The header and claims of a JWS body, after checking its ES256 signature with `pem`.
 fn verified_es256(received: &Received, pem: &str) -> (Value, Value) {
     use p256::ecdsa::signature::Verifier;
@@ -143,7 +99,7 @@ fn messages(receiver: &Receiver) -> Vec<Received> {
 }
 
 async fn the_public_key_is_shown_once_and_never_the_private_key(backend: Backend) {
-    let (server, token, _) = setup(backend).await;
+    let (server, token, _) = delivering_server(backend, ADMIN_SCOPES).await;
     let created = create_policy(
         &server,
         &token,
@@ -223,7 +179,7 @@ async fn the_public_key_is_shown_once_and_never_the_private_key(backend: Backend
 }
 
 async fn a_linked_webhook_sends_a_jws_its_public_key_verifies(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let policy = create_policy(
         &server,
         &token,
@@ -280,7 +236,7 @@ async fn a_linked_webhook_sends_a_jws_its_public_key_verifies(backend: Backend) 
 }
 
 async fn the_xurrent_format_wraps_the_jws_and_puts_the_message_under_data(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let policy = create_policy(
         &server,
         &token,
@@ -308,7 +264,7 @@ async fn the_xurrent_format_wraps_the_jws_and_puts_the_message_under_data(backen
 }
 
 async fn each_retry_is_signed_afresh_with_the_same_jti(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let policy = create_policy(
         &server,
         &token,
@@ -348,7 +304,7 @@ async fn each_retry_is_signed_afresh_with_the_same_jti(backend: Backend) {
 }
 
 async fn rotation_signs_with_the_new_key_only_after_the_overlap(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let policy = create_policy(&server, &token, json!({"name": "A", "jwt_alg": "es256"})).await;
     let id = policy["id"].as_str().expect("id").to_owned();
     let old_pem = policy["public_key_pem"].as_str().expect("pem").to_owned();
@@ -417,7 +373,7 @@ async fn rotation_signs_with_the_new_key_only_after_the_overlap(backend: Backend
 }
 
 async fn a_disabled_policy_holds_deliveries_until_enabled(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let policy = create_policy(&server, &token, json!({"name": "A", "jwt_alg": "eddsa"})).await;
     let path = format!(
         "/v1/webhook_policies/{}",
@@ -472,7 +428,7 @@ async fn a_disabled_policy_holds_deliveries_until_enabled(backend: Backend) {
 }
 
 async fn unlinking_a_disabled_policy_sends_with_standard_webhooks_instead(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let policy = create_policy(
         &server,
         &token,
@@ -526,7 +482,7 @@ async fn unlinking_a_disabled_policy_sends_with_standard_webhooks_instead(backen
 }
 
 async fn unsigned_webhooks_carry_standard_webhooks_signatures(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let created = verified_webhook(&server, &token, &receiver, None).await;
     let id = created["id"].as_str().expect("id").to_owned();
     let first = WebhookSecret::parse(created["signing_secret"].as_str().expect("whsec_"))
@@ -620,7 +576,7 @@ async fn unsigned_webhooks_carry_standard_webhooks_signatures(backend: Backend) 
 }
 
 async fn bad_policies_are_refused_and_change_nothing(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     for (body, expected) in [
         (json!({"name": "A", "jwt_alg": "none"}), "refused"),
         (
@@ -715,7 +671,7 @@ async fn bad_policies_are_refused_and_change_nothing(backend: Backend) {
 }
 
 async fn only_administrators_of_the_account_see_its_policies(backend: Backend) {
-    let (server, token, _) = setup(backend).await;
+    let (server, token, _) = delivering_server(backend, ADMIN_SCOPES).await;
     let policy = create_policy(&server, &token, json!({"name": "A", "jwt_alg": "es256"})).await;
     let path = format!(
         "/v1/webhook_policies/{}",

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use crate::common;
 use crate::common::receiver::{Receiver, Reply};
-use crate::common::{Backend, TestServer, TestServerOptions};
+use crate::common::{
+    Backend, TestServer, TestServerOptions, delivering_server, eventually, json_body,
+};
 use gatehouse::delivery::retry::RETRY_SCHEDULE_SECS;
 use gatehouse::service::Clock;
 use reqwest::StatusCode;
@@ -21,28 +23,6 @@ const ADMIN_SCOPES: &[&str] = &[
     "people:write",
 ];
 
-/// A delivering server, an account administrator's token and a receiver.
-async fn setup(backend: Backend) -> (TestServer, String, Receiver) {
-    let server = TestServer::start_with(
-        backend,
-        TestServerOptions {
-            deliver: true,
-            ..TestServerOptions::default()
-        },
-    )
-    .await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["account_administrator"])
-        .await;
-    let token = server.token(&acme, &admin, ADMIN_SCOPES).await;
-    (server, token, Receiver::start().await)
-}
-
-async fn json_of(response: reqwest::Response) -> Value {
-    response.json().await.expect("JSON body")
-}
-
 async fn create_webhook(server: &TestServer, token: &str, body: Value) -> Value {
     let response = server
         .post("/v1/webhooks", token)
@@ -51,7 +31,7 @@ async fn create_webhook(server: &TestServer, token: &str, body: Value) -> Value 
         .await
         .expect("POST");
     assert_eq!(response.status(), StatusCode::CREATED);
-    json_of(response).await
+    json_body(response).await
 }
 
 /// Creates a webhook for `event` at the receiver and waits until it is verified.
@@ -82,28 +62,7 @@ async fn publish(server: &TestServer, token: &str, event: &str, object_id: &str)
         .await
         .expect("POST /v1/events");
     assert_eq!(response.status(), StatusCode::ACCEPTED);
-    json_of(response).await
-}
-
-/// GETs `path` until `done` holds (10 s at most), and returns that answer.
-async fn eventually(
-    server: &TestServer,
-    token: &str,
-    path: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let body = json_of(server.get(path, token).send().await.expect("GET")).await;
-        if done(&body) {
-            return body;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{path} never reached the expected state: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    json_body(response).await
 }
 
 /// Moves the test clock and wakes the worker.
@@ -115,7 +74,7 @@ fn advance(server: &TestServer, seconds: u64) {
 }
 
 async fn verification_activates_the_webhook_and_messages_follow(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     receiver.complete_verifications(false);
     let webhook = create_webhook(
         &server,
@@ -158,7 +117,7 @@ async fn verification_activates_the_webhook_and_messages_follow(backend: Backend
         .await
         .expect("callback again");
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
-    let shown = json_of(
+    let shown = json_body(
         server
             .get(&format!("/v1/webhooks/{id}"), &token)
             .send()
@@ -190,7 +149,7 @@ async fn verification_activates_the_webhook_and_messages_follow(backend: Backend
     assert!(messages[0].header("x-gatehouse-delivery").is_some());
 
     // The stored delivery shows the callback without its secret.
-    let deliveries = json_of(
+    let deliveries = json_body(
         server
             .get(
                 &format!("/v1/webhook_deliveries?webhook_id={id}&event=webhook.verify"),
@@ -209,12 +168,12 @@ async fn verification_activates_the_webhook_and_messages_follow(backend: Backend
 }
 
 async fn changing_the_uri_needs_a_new_verification(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
     let id = webhook["id"].as_str().expect("id");
     let second = Receiver::start().await;
     second.complete_verifications(false);
-    let changed = json_of(
+    let changed = json_body(
         server
             .patch(&format!("/v1/webhooks/{id}"), &token)
             .json(&json!({ "uri": second.url }))
@@ -268,7 +227,7 @@ async fn changing_the_uri_needs_a_new_verification(backend: Backend) {
 }
 
 async fn events_fan_out_to_every_matching_active_webhook(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     verified_webhook(&server, &token, &receiver, "app.invoice.paid").await;
     verified_webhook(&server, &token, &receiver, "app.*").await;
     verified_webhook(&server, &token, &receiver, "app.order.shipped").await;
@@ -305,7 +264,7 @@ async fn events_fan_out_to_every_matching_active_webhook(backend: Backend) {
 }
 
 async fn failed_attempts_follow_the_retry_schedule_and_notices_are_rate_limited(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
     let id = webhook["id"].as_str().expect("id");
     receiver.answer_by_default(Reply::Status(503));
@@ -358,7 +317,7 @@ async fn failed_attempts_follow_the_retry_schedule_and_notices_are_rate_limited(
 
     // Attempts at 0 s, 5 s, 305 s, 2,105 s (> 20 min) and later: one notice per 20 minutes
     // means notices after attempts 1, 4, 5, 6, 7, 8, 9 and 10.
-    let notices = json_of(
+    let notices = json_body(
         server
             .get("/v1/webhook_notifications?per_page=100", &token)
             .send()
@@ -380,7 +339,7 @@ async fn failed_attempts_follow_the_retry_schedule_and_notices_are_rate_limited(
     assert_eq!(exception_events.len(), 8);
 
     // The delivery view has every attempt.
-    let list = json_of(
+    let list = json_body(
         server
             .get(&deliveries_path, &token)
             .send()
@@ -389,7 +348,7 @@ async fn failed_attempts_follow_the_retry_schedule_and_notices_are_rate_limited(
     )
     .await;
     let delivery_id = list[0]["id"].as_str().expect("id");
-    let detail = json_of(
+    let detail = json_body(
         server
             .get(&format!("/v1/webhook_deliveries/{delivery_id}"), &token)
             .send()
@@ -403,7 +362,7 @@ async fn failed_attempts_follow_the_retry_schedule_and_notices_are_rate_limited(
 }
 
 async fn twenty_consecutive_failures_disable_the_webhook(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
     let id = webhook["id"].as_str().expect("id");
     let response = server
@@ -423,7 +382,7 @@ async fn twenty_consecutive_failures_disable_the_webhook(backend: Backend) {
     .await;
     assert_eq!(disabled["disabled_reason"], "failures");
     assert_eq!(disabled["consecutive_failures"], 20);
-    let notices = json_of(
+    let notices = json_body(
         server
             .get("/v1/webhook_notifications", &token)
             .send()
@@ -453,7 +412,7 @@ async fn twenty_consecutive_failures_disable_the_webhook(backend: Backend) {
     );
 
     // Disabled: retries wait, parked, and nothing more is sent.
-    let pending = json_of(
+    let pending = json_body(
         server
             .get(
                 &format!("/v1/webhook_deliveries?webhook_id={id}&status=pending&per_page=100"),
@@ -478,7 +437,7 @@ async fn twenty_consecutive_failures_disable_the_webhook(backend: Backend) {
 
     // Re-enabling resumes them and restarts the count.
     receiver.answer_by_default(Reply::Status(200));
-    let enabled = json_of(
+    let enabled = json_body(
         server
             .patch(&format!("/v1/webhooks/{id}"), &token)
             .json(&json!({ "disabled": false }))
@@ -499,7 +458,7 @@ async fn twenty_consecutive_failures_disable_the_webhook(backend: Backend) {
 }
 
 async fn redelivery_sends_the_same_bytes_as_a_linked_delivery(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
     let id = webhook["id"].as_str().expect("id");
     publish(&server, &token, "app.invoice.paid", "inv_1").await;
@@ -521,7 +480,7 @@ async fn redelivery_sends_the_same_bytes_as_a_linked_delivery(backend: Backend) 
         .await
         .expect("POST");
     assert_eq!(redelivered.status(), StatusCode::ACCEPTED);
-    let redelivery = json_of(redelivered).await;
+    let redelivery = json_body(redelivered).await;
     assert_eq!(redelivery["redelivery_of_id"], original.as_str());
     let messages = receiver.wait_for_messages(2).await;
     assert_eq!(messages[0].body, messages[1].body);
@@ -529,7 +488,7 @@ async fn redelivery_sends_the_same_bytes_as_a_linked_delivery(backend: Backend) 
         messages[0].header("x-gatehouse-delivery"),
         messages[1].header("x-gatehouse-delivery")
     );
-    let shown = json_of(
+    let shown = json_body(
         server
             .get(&format!("/v1/webhook_deliveries/{original}"), &token)
             .send()
@@ -550,7 +509,7 @@ async fn redelivery_sends_the_same_bytes_as_a_linked_delivery(backend: Backend) 
 }
 
 async fn redeliver_failed_since_repeats_only_failed_deliveries(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
     let id = webhook["id"].as_str().expect("id");
     let since = server.clock.now();
@@ -570,7 +529,7 @@ async fn redeliver_failed_since_repeats_only_failed_deliveries(backend: Backend)
     assert_eq!(failed[0]["attempt"], 10);
 
     receiver.answer_by_default(Reply::Status(200));
-    let redone = json_of(
+    let redone = json_body(
         server
             .post(&format!("/v1/webhooks/{id}/redeliver_failed"), &token)
             .json(&json!({ "since": since }))
@@ -591,7 +550,7 @@ async fn redeliver_failed_since_repeats_only_failed_deliveries(backend: Backend)
     })
     .await;
     assert_eq!(list[1]["redelivery_of_id"], list[0]["id"]);
-    let again = json_of(
+    let again = json_body(
         server
             .post(&format!("/v1/webhooks/{id}/redeliver_failed"), &token)
             .json(&json!({ "since": since }))
@@ -607,7 +566,7 @@ async fn redeliver_failed_since_repeats_only_failed_deliveries(backend: Backend)
 }
 
 async fn idempotency_key_replays_within_24_hours(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     verified_webhook(&server, &token, &receiver, "app.*").await;
     let send = |body: Value, key: &str| {
         server
@@ -620,11 +579,11 @@ async fn idempotency_key_replays_within_24_hours(backend: Backend) {
     let first = send(body.clone(), "key-1").await.expect("POST");
     assert_eq!(first.status(), StatusCode::ACCEPTED);
     assert!(first.headers().get("idempotent-replayed").is_none());
-    let first = json_of(first).await;
+    let first = json_body(first).await;
     let second = send(body.clone(), "key-1").await.expect("POST");
     assert_eq!(second.status(), StatusCode::ACCEPTED);
     assert_eq!(second.headers()["idempotent-replayed"], "true");
-    let second = json_of(second).await;
+    let second = json_body(second).await;
     assert_eq!(second["id"], first["id"]);
     assert_eq!(second["deliveries"], 1);
     let other = send(
@@ -640,13 +599,13 @@ async fn idempotency_key_replays_within_24_hours(backend: Backend) {
 
     // After 24 hours the key is free again.
     advance(&server, 24 * 3600 + 1);
-    let later = json_of(send(body, "key-1").await.expect("POST")).await;
+    let later = json_body(send(body, "key-1").await.expect("POST")).await;
     assert_ne!(later["id"], first["id"]);
     assert_eq!(later["replayed"], false);
 }
 
 async fn publishing_checks_names_payloads_and_scopes(backend: Backend) {
-    let (server, token, _receiver) = setup(backend).await;
+    let (server, token, _receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     for (body, expected) in [
         (json!({ "event": "person.create" }), "namespace Gatehouse"),
         (json!({ "event": "Bad Name" }), "lower-case"),
@@ -666,7 +625,7 @@ async fn publishing_checks_names_payloads_and_scopes(backend: Backend) {
             StatusCode::UNPROCESSABLE_ENTITY,
             "{body}"
         );
-        let error = json_of(response).await;
+        let error = json_body(response).await;
         assert!(error.to_string().contains(expected), "{error}");
     }
     let acme = server
@@ -687,7 +646,7 @@ async fn publishing_checks_names_payloads_and_scopes(backend: Backend) {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let refused = server.get("/v1/webhooks", &weak).send().await.expect("GET");
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let catalog = json_of(
+    let catalog = json_body(
         server
             .get("/v1/events/catalog", &weak)
             .send()
@@ -705,7 +664,7 @@ async fn publishing_checks_names_payloads_and_scopes(backend: Backend) {
 }
 
 async fn webhooks_refuse_bad_fields(backend: Backend) {
-    let (server, token, _receiver) = setup(backend).await;
+    let (server, token, _receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     for (body, expected) in [
         (
             json!({ "event": "webhook.verify", "uri": "https://example.org/h" }),
@@ -739,10 +698,10 @@ async fn webhooks_refuse_bad_fields(backend: Backend) {
             StatusCode::UNPROCESSABLE_ENTITY,
             "{body}"
         );
-        let error = json_of(response).await;
+        let error = json_body(response).await;
         assert!(error.to_string().contains(expected), "{error}");
     }
-    let listed = json_of(
+    let listed = json_body(
         server
             .get("/v1/webhooks", &token)
             .send()
@@ -754,7 +713,7 @@ async fn webhooks_refuse_bad_fields(backend: Backend) {
 }
 
 async fn slow_and_broken_receivers_do_not_delay_others(backend: Backend) {
-    let (server, token, fast) = setup(backend).await;
+    let (server, token, fast) = delivering_server(backend, ADMIN_SCOPES).await;
     let slow = Receiver::start().await;
     verified_webhook(&server, &token, &fast, "app.*").await;
     verified_webhook(&server, &token, &slow, "app.*").await;
@@ -771,7 +730,7 @@ async fn slow_and_broken_receivers_do_not_delay_others(backend: Backend) {
 }
 
 async fn every_kind_of_failure_is_recorded(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
     let id = webhook["id"].as_str().expect("id");
     receiver.script([
@@ -846,7 +805,7 @@ async fn every_kind_of_failure_is_recorded(backend: Backend) {
 }
 
 async fn ordered_webhooks_deliver_strictly_in_event_order(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
     let id = webhook["id"].as_str().expect("id");
     let response = server
@@ -855,7 +814,7 @@ async fn ordered_webhooks_deliver_strictly_in_event_order(backend: Backend) {
         .send()
         .await
         .expect("PATCH");
-    assert_eq!(json_of(response).await["ordered"], true);
+    assert_eq!(json_body(response).await["ordered"], true);
     receiver.script([Reply::Status(503)]);
     for n in 1..=3 {
         publish(&server, &token, "app.step.done", &n.to_string()).await;
@@ -882,7 +841,7 @@ async fn ordered_webhooks_deliver_strictly_in_event_order(backend: Backend) {
 }
 
 async fn a_webhook_rate_limit_is_enforced(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let webhook = create_webhook(
         &server,
         &token,
@@ -936,7 +895,7 @@ async fn private_targets_are_refused_unless_allowed(backend: Backend) {
             .await
             .expect("POST");
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{uri}");
-        let error = json_of(response).await.to_string();
+        let error = json_body(response).await.to_string();
         assert!(
             error.contains("GATEHOUSE_ALLOW_PRIVATE_TARGETS"),
             "{uri}: {error}"
@@ -950,7 +909,7 @@ async fn private_targets_are_refused_unless_allowed(backend: Backend) {
         .await
         .expect("POST");
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let error = json_of(response).await.to_string();
+    let error = json_body(response).await.to_string();
     assert!(
         error.contains("localhost resolves to an address webhooks may not reach"),
         "{error}"
@@ -961,7 +920,7 @@ async fn private_targets_are_refused_unless_allowed(backend: Backend) {
 }
 
 async fn metrics_count_deliveries_and_show_the_queue(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     verified_webhook(&server, &token, &receiver, "app.*").await;
     publish(&server, &token, "app.metric.event", "1").await;
     receiver.wait_for_messages(1).await;
@@ -989,7 +948,7 @@ async fn metrics_count_deliveries_and_show_the_queue(backend: Backend) {
 }
 
 async fn another_accounts_webhooks_and_deliveries_are_invisible(backend: Backend) {
-    let (server, token, receiver) = setup(backend).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
     let id = webhook["id"].as_str().expect("id");
     publish(&server, &token, "app.secret.event", "1").await;
@@ -1047,11 +1006,11 @@ async fn another_accounts_webhooks_and_deliveries_are_invisible(backend: Backend
         "/v1/webhook_deliveries",
         "/v1/webhook_notifications",
     ] {
-        let listed = json_of(server.get(path, &other_token).send().await.expect("GET")).await;
+        let listed = json_body(server.get(path, &other_token).send().await.expect("GET")).await;
         assert_eq!(listed, json!([]), "{path}");
     }
     // Globex's events reach only Globex's webhooks.
-    let published = json_of(
+    let published = json_body(
         server
             .post("/v1/events", &other_token)
             .json(&json!({ "event": "app.secret.event" }))
@@ -1061,7 +1020,7 @@ async fn another_accounts_webhooks_and_deliveries_are_invisible(backend: Backend
     )
     .await;
     assert_eq!(published["deliveries"], 0);
-    let still = json_of(
+    let still = json_body(
         server
             .get(&format!("/v1/webhooks/{id}"), &token)
             .send()

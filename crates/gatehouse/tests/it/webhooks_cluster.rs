@@ -6,18 +6,17 @@
 
 use std::collections::HashMap;
 use std::process::Stdio;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common;
+use crate::common::postgres_schema::{PostgresSchema, TemporarySchema};
 use crate::common::receiver::Receiver;
 use gatehouse::auth::{RoleSet, ScopeSet};
 use gatehouse::service::{NewAccount, NewPerson, NewToken, Services, SystemClock, TokenExpiry};
 use gatehouse::store::{DatabaseStore, PostgresStore};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sqlx::postgres::PgConnectOptions;
 use tokio::time::Instant;
 
 const EVENTS: usize = 10_000;
@@ -29,60 +28,6 @@ const PUBLISHERS: usize = 32;
 const DELIVERY_DEADLINE: Duration = Duration::from_secs(60);
 /// The whole test, start-up to last assertion.
 const TEST_DEADLINE: Duration = Duration::from_secs(180);
-
-/// A fresh schema in the test PostgreSQL, dropped at the end.
-struct Schema {
-    admin_url: String,
-    name: String,
-    /// `admin_url` with the schema as the search path: what the processes connect to.
-    url: String,
-}
-
-impl Schema {
-    async fn create() -> Self {
-        let admin_url = common::postgres_url();
-        let name = format!("cluster_{}", uuid::Uuid::new_v4().simple());
-        let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|error| {
-            panic!("PostgreSQL at {admin_url} is required for the tests (run scripts/test, which starts one): {error}")
-        });
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
-            .execute(&admin)
-            .await
-            .expect("create schema");
-        admin.close().await;
-        // sqlx passes `options` to the server as startup options (libpq's convention).
-        let separator = if admin_url.contains('?') { '&' } else { '?' };
-        let url = format!("{admin_url}{separator}options=-c%20search_path%3D{name}");
-        Self {
-            admin_url,
-            name,
-            url,
-        }
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let (url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop can't await, and the test's runtime may be shutting down: a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let pool = sqlx::PgPool::connect(&url).await.ok()?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP SCHEMA IF EXISTS {name} CASCADE"
-                )))
-                .execute(&pool)
-                .await
-                .ok()
-            })
-        })
-        .join();
-    }
-}
 
 /// One `gatehouse serve` process; killed when dropped.
 struct Node {
@@ -174,10 +119,8 @@ impl Node {
 }
 
 /// An account administrator's token, made through the library on the processes' schema.
-async fn administrator_token(schema: &Schema) -> String {
-    let options = PgConnectOptions::from_str(&common::postgres_url())
-        .expect("PostgreSQL URL")
-        .options([("search_path", schema.name.as_str())]);
+async fn administrator_token(schema: &PostgresSchema) -> String {
+    let options = schema.connect_options();
     let store = PostgresStore::connect_with(options)
         .await
         .expect("open PostgreSQL");
@@ -322,10 +265,8 @@ struct StoredDelivery {
 }
 
 /// The stored state of the deliveries of events never received, for the failure message.
-async fn describe_missing(schema: &Schema, missing: &[String]) -> String {
-    let options = PgConnectOptions::from_str(&common::postgres_url())
-        .expect("PostgreSQL URL")
-        .options([("search_path", schema.name.as_str())]);
+async fn describe_missing(schema: &PostgresSchema, missing: &[String]) -> String {
+    let options = schema.connect_options();
     let Ok(pool) = sqlx::PgPool::connect_with(options).await else {
         return "(the database could not be read)".to_owned();
     };
@@ -344,11 +285,11 @@ async fn describe_missing(schema: &Schema, missing: &[String]) -> String {
 
 async fn two_processes_deliver_each_event_once(logs: &std::path::Path) {
     gatehouse::delivery::install_crypto_provider();
-    let schema = Schema::create().await;
+    let schema = TemporarySchema(PostgresSchema::create(&common::postgres_url(), "cluster").await);
     let token = administrator_token(&schema).await;
     let nodes = [
-        Node::start("node-a", &schema.url, logs).await,
-        Node::start("node-b", &schema.url, logs).await,
+        Node::start("node-a", &schema.url_with_search_path(), logs).await,
+        Node::start("node-b", &schema.url_with_search_path(), logs).await,
     ];
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(PUBLISHERS)

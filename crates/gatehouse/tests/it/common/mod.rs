@@ -1,11 +1,13 @@
 //! The test harness: real stores (a temporary SQLite file, or a fresh schema in the PostgreSQL
 //! at `GATEHOUSE_TEST_POSTGRES_URL`) and a `TestServer` running the real router on a free port.
-//! The same test body runs on both backends through `both_backends!`.
+//! The same test body runs on both backends through `both_backends!`. Also the helpers more than
+//! one area uses: reading answers (`json_body`, `header`, `eventually`) and a server with a
+//! provisioning administrator's token (`provisioning`).
 
+pub mod postgres_schema;
 pub mod receiver;
 pub mod smtp;
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
@@ -16,9 +18,9 @@ use gatehouse::domain::{Account, Person};
 use gatehouse::http::{AppState, router};
 use gatehouse::service::{ManualClock, NewAccount, NewPerson, NewToken, Services, TokenExpiry};
 use gatehouse::store::{DatabaseStore, PostgresStore, SqliteStore, Store};
-use sqlx::postgres::PgConnectOptions;
-
-pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub use postgres_schema::postgres_url;
+use postgres_schema::{PostgresSchema, TemporarySchema};
+use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -29,32 +31,7 @@ pub enum Backend {
 /// Keeps a test's database alive; drops the PostgreSQL schema or the SQLite folder at the end.
 pub struct DatabaseGuard {
     sqlite_folder: Option<tempfile::TempDir>,
-    postgres_schema: Option<(String, String)>,
-}
-
-impl Drop for DatabaseGuard {
-    fn drop(&mut self) {
-        if let Some((url, schema)) = self.postgres_schema.take() {
-            // Drop the schema from a fresh thread: Drop can't await, and the test's runtime may
-            // be shutting down.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .ok()?;
-                runtime.block_on(async {
-                    let pool = sqlx::PgPool::connect(&url).await.ok()?;
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP SCHEMA IF EXISTS {schema} CASCADE"
-                    )))
-                    .execute(&pool)
-                    .await
-                    .ok()
-                })
-            })
-            .join();
-        }
-    }
+    postgres_schema: Option<TemporarySchema>,
 }
 
 impl DatabaseGuard {
@@ -69,11 +46,8 @@ impl DatabaseGuard {
                 .await
                 .unwrap_or_else(|error| panic!("{sql}: {error}"));
             pool.close().await;
-        } else if let Some((url, schema)) = &self.postgres_schema {
-            let options = PgConnectOptions::from_str(url)
-                .expect("PostgreSQL URL")
-                .options([("search_path", schema.as_str())]);
-            let pool = sqlx::PgPool::connect_with(options)
+        } else if let Some(schema) = &self.postgres_schema {
+            let pool = sqlx::PgPool::connect_with(schema.connect_options())
                 .await
                 .expect("open PostgreSQL");
             sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -83,11 +57,6 @@ impl DatabaseGuard {
             pool.close().await;
         }
     }
-}
-
-pub fn postgres_url() -> String {
-    std::env::var("GATEHOUSE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_owned())
 }
 
 /// A migrated, empty store of the given backend, private to the calling test.
@@ -107,20 +76,8 @@ pub async fn store(backend: Backend) -> (Arc<dyn Store>, DatabaseGuard) {
             )
         }
         Backend::Postgres => {
-            let url = postgres_url();
-            let schema = format!("test_{}", uuid::Uuid::new_v4().simple());
-            let admin = sqlx::PgPool::connect(&url).await.unwrap_or_else(|error| {
-                panic!("PostgreSQL at {url} is required for the tests (run scripts/test, which starts one): {error}")
-            });
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                .execute(&admin)
-                .await
-                .expect("create schema");
-            admin.close().await;
-            let options = PgConnectOptions::from_str(&url)
-                .expect("PostgreSQL URL")
-                .options([("search_path", schema.as_str())]);
-            let store = PostgresStore::connect_with(options)
+            let schema = TemporarySchema(PostgresSchema::create(&postgres_url(), "test").await);
+            let store = PostgresStore::connect_with(schema.connect_options())
                 .await
                 .expect("open PostgreSQL");
             store.migrate().await.expect("migrate PostgreSQL");
@@ -128,11 +85,22 @@ pub async fn store(backend: Backend) -> (Arc<dyn Store>, DatabaseGuard) {
                 Arc::new(store),
                 DatabaseGuard {
                     sqlite_folder: None,
-                    postgres_schema: Some((url, schema)),
+                    postgres_schema: Some(schema),
                 },
             )
         }
     }
+}
+
+/// The names of the events the account's outbox holds, oldest first (the first 100).
+pub async fn event_names(store: &dyn Store, account: &gatehouse::domain::AccountId) -> Vec<String> {
+    store
+        .events_after(account, 0, 100)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|event| event.name)
+        .collect()
 }
 
 /// Runs each named `async fn name(backend: Backend)` once per backend, as `sqlite::name` and
@@ -366,3 +334,74 @@ pub const ALL_SCOPES: &[&str] = &[
     "events:read",
     "events:write",
 ];
+
+/// The JSON body of an answer.
+pub async fn json_body(response: reqwest::Response) -> Value {
+    response.json().await.expect("JSON body")
+}
+
+/// A header of an answer as text; empty when the answer has none.
+pub fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .map(|value| value.to_str().expect("ascii").to_owned())
+        .unwrap_or_default()
+}
+
+/// GETs `path` every 20 ms until `done` holds for its JSON body (which it returns), failing
+/// after 10 seconds.
+pub async fn eventually(
+    server: &TestServer,
+    token: &str,
+    path: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let body = json_body(server.get(path, token).send().await.expect("GET")).await;
+        if done(&body) {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{path} never reached the expected state: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// A server with the account `acme`, whose `admin@example.org` holds `role`, and a token of
+/// theirs with `scopes` (what a provisioning client or an administrator's script holds).
+pub async fn provisioning(backend: Backend, role: &str, scopes: &[&str]) -> (TestServer, String) {
+    provisioning_with(backend, TestServerOptions::default(), role, scopes).await
+}
+
+/// A server that delivers webhooks, an account administrator's token with `scopes`, and a
+/// receiver to deliver to.
+pub async fn delivering_server(
+    backend: Backend,
+    scopes: &[&str],
+) -> (TestServer, String, receiver::Receiver) {
+    let options = TestServerOptions {
+        deliver: true,
+        ..TestServerOptions::default()
+    };
+    let (server, token) =
+        provisioning_with(backend, options, "account_administrator", scopes).await;
+    (server, token, receiver::Receiver::start().await)
+}
+
+/// `provisioning` on a server started with `options`.
+pub async fn provisioning_with(
+    backend: Backend,
+    options: TestServerOptions,
+    role: &str,
+    scopes: &[&str],
+) -> (TestServer, String) {
+    let server = TestServer::start_with(backend, options).await;
+    let acme = server.account("acme").await;
+    let admin = server.person(&acme, "admin@example.org", &[role]).await;
+    let token = server.token(&acme, &admin, scopes).await;
+    (server, token)
+}
