@@ -930,6 +930,9 @@ both_backends!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_revocation_on_one_node_reaches_the_other_at_once() {
     use gatehouse::service::Services;
+    if !common::postgres_reachable().await {
+        return;
+    }
     let server = TestServer::start(Backend::Postgres).await;
     let acme = server.account("acme").await;
     let ada = server
@@ -993,6 +996,9 @@ async fn postgres_revocation_on_one_node_reaches_the_other_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_rotation_on_one_node_reaches_the_others_signer_at_once() {
     use gatehouse::service::Services;
+    if !common::postgres_reachable().await {
+        return;
+    }
     let server = TestServer::start(Backend::Postgres).await;
     let acme = server.account("acme").await;
     let ada = server

@@ -1,6 +1,8 @@
 //! The test harness: real stores (a temporary SQLite file, or a fresh schema in the PostgreSQL
 //! at `GATEHOUSE_TEST_POSTGRES_URL`) and a `TestServer` running the real router on a free port.
-//! The same test body runs on both backends through `both_backends!`. Also the helpers more than
+//! The same test body runs on both backends through `both_backends!`; without a reachable
+//! PostgreSQL its PostgreSQL half is skipped with the reason printed, except in CI
+//! (`CI=true`), where that fails the run (`postgres_reachable`). Also the helpers more than
 //! one area uses: reading answers (`json_body`, `header`, `eventually`) and a server with a
 //! provisioning administrator's token (`provisioning`).
 
@@ -8,6 +10,7 @@ pub mod postgres_schema;
 pub mod receiver;
 pub mod smtp;
 
+use std::io::Write;
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
@@ -103,8 +106,50 @@ pub async fn event_names(store: &dyn Store, account: &gatehouse::domain::Account
         .collect()
 }
 
+/// Whether the PostgreSQL tests can run: the server at `postgres_url()` accepts a connection.
+/// Asked once per process (the answer is kept). When it doesn't, this prints why the calling
+/// test is skipped and the test returns early on `false`; in CI (`CI=true`) a missing PostgreSQL is
+/// a failure instead, so a run there never passes without the PostgreSQL half.
+pub async fn postgres_reachable() -> bool {
+    static CONNECTION: tokio::sync::OnceCell<Result<(), String>> =
+        tokio::sync::OnceCell::const_new();
+    let url = postgres_url();
+    let connection = CONNECTION
+        .get_or_init(|| async {
+            let attempt = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                <sqlx::PgConnection as sqlx::Connection>::connect(&url),
+            )
+            .await;
+            match attempt {
+                Ok(Ok(connection)) => {
+                    let _ = sqlx::Connection::close(connection).await;
+                    Ok(())
+                }
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(_) => Err("no answer within 10 seconds".to_owned()),
+            }
+        })
+        .await;
+    match connection {
+        Ok(()) => true,
+        Err(error) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("PostgreSQL at {url} is required in CI: {error}")
+        }
+        Err(error) => {
+            // Straight to the process's stderr, not through `eprintln!`, which the test
+            // harness captures and shows only for failures: a skip should be seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: PostgreSQL not reachable at {url} ({error}); run scripts/test, which starts one"
+            );
+            false
+        }
+    }
+}
+
 /// Runs each named `async fn name(backend: Backend)` once per backend, as `sqlite::name` and
-/// `postgres::name`.
+/// `postgres::name`; the PostgreSQL one only when `postgres_reachable()`.
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -119,7 +164,9 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(crate::common::Backend::Postgres).await
+                    if crate::common::postgres_reachable().await {
+                        super::$name(crate::common::Backend::Postgres).await
+                    }
                 }
             )*
         }
