@@ -33,6 +33,14 @@ async fn every_documented_operation_is_served_and_documented_fully() {
             .starts_with("3.1")
     );
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
+    for name in ["Unauthorized", "Forbidden", "TooManyRequests"] {
+        let response = &document["components"]["responses"][name];
+        assert!(response["description"].is_string(), "{name}: {response}");
+        assert_eq!(
+            response["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ErrorBody"
+        );
+    }
 
     let paths = document["paths"].as_object().expect("paths");
     let mut operations = Vec::new();
@@ -45,6 +53,19 @@ async fn every_documented_operation_is_served_and_documented_fully() {
                         .is_some_and(|responses| !responses.is_empty()),
                     "{method} {path}"
                 );
+                // The common error answers, declared once and referenced; public operations
+                // (the verification callback) have none of them.
+                let public = operation["security"] == serde_json::json!([{}]);
+                for status in ["401", "403", "429"] {
+                    let response = &operation["responses"][status];
+                    assert_eq!(response.is_null(), public, "{method} {path} {status}");
+                    assert!(
+                        public
+                            || response["$ref"].is_string()
+                            || response["description"].is_string(),
+                        "{method} {path} {status}: {response}"
+                    );
+                }
                 operations.push((method.to_uppercase(), path.clone()));
             }
         }

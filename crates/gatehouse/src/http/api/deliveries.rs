@@ -138,7 +138,6 @@ pub(super) async fn delivery_list(
         (status = 200, description = "A page of deliveries", body = [DeliveryView]),
         (status = 400, description = "Bad filter, page, per_page, sort or fields", body = ErrorBody),
         (status = 404, description = "The webhook_id names no webhook of this account", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn list_deliveries(
@@ -157,7 +156,7 @@ async fn list_deliveries(
     responses(
         (status = 200, body = DeliveryView),
         (status = 404, description = "No such delivery in this account", body = ErrorBody),
-        (status = 400, description = "Malformed id or query parameter", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id or query parameter", body = ErrorBody),
     )
 )]
 async fn get_delivery(
@@ -187,7 +186,7 @@ async fn get_delivery(
         (status = 202, description = "The new delivery, queued", body = DeliveryView),
         (status = 404, body = ErrorBody),
         (status = 409, description = "Still pending, or already redelivered", body = ErrorBody),
-        (status = 400, description = "Malformed id", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id", body = ErrorBody),
     )
 )]
 async fn redeliver(
@@ -210,7 +209,6 @@ async fn redeliver(
     responses(
         (status = 200, description = "A page of notices", body = [NotificationView]),
         (status = 400, description = "Bad page or per_page", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn list_notifications(

@@ -64,7 +64,7 @@ pub struct CatalogEntry {
     responses(
         (status = 202, description = "Accepted and queued", body = PublishedEvent),
         (status = 422, description = "Invalid event name, object id, payload or idempotency key, or a key reused with another body", body = ErrorBody),
-        (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 413, description = "The body is too large", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 413, description = "The body is too large", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
     )
 )]
 async fn publish_event(
@@ -113,7 +113,6 @@ async fn publish_event(
     get, path = "/v1/events/catalog", tag = "events",
     responses(
         (status = 200, body = [CatalogEntry]),
-        (status = 401, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn event_catalog() -> Response {

@@ -29,10 +29,8 @@ pub struct FieldsQuery {
     params(FieldsQuery),
     responses(
         (status = 200, description = "The token's owner", body = PersonView),
-        (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = ErrorBody),
         (status = 400, description = "Unknown field in `fields`", body = ErrorBody),
         (status = 403, description = "The token lacks `people:read`", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded; see Retry-After", body = ErrorBody),
     )
 )]
 async fn me(

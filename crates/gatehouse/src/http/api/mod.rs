@@ -73,6 +73,92 @@ fn describe(openapi: &mut OpenApi) {
         BEARER_SCHEME,
         Vec::<String>::new(),
     )]);
+    add_common_error_responses(openapi);
+}
+
+/// The error answers every authenticated operation may give (RFC 6750's 401 and 403, and the
+/// rate limit's 429), declared once as components and referenced from each operation that
+/// does not describe its own. Public operations (`security(())`) get none of them.
+fn add_common_error_responses(openapi: &mut OpenApi) {
+    let error_body =
+        || utoipa::openapi::Content::new(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")));
+    let header = |description: &str| {
+        utoipa::openapi::header::HeaderBuilder::new()
+            .schema(Some(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .build(),
+            ))
+            .description(Some(description))
+            .build()
+    };
+    let common = [
+        (
+            "401",
+            "Unauthorized",
+            "The bearer token is missing, malformed, unknown, expired, revoked or of another \
+             account (RFC 6750 `invalid_token`; every unusable token gets the same answer)",
+            Some((
+                "WWW-Authenticate",
+                "`Bearer realm=\"gatehouse\", error=\"invalid_token\", …`",
+            )),
+        ),
+        (
+            "403",
+            "Forbidden",
+            "The token lacks a scope (RFC 6750 `insufficient_scope`, naming it), its owner's \
+             roles don't permit the request, or the target outranks the caller",
+            Some((
+                "WWW-Authenticate",
+                "`Bearer realm=\"gatehouse\", error=\"insufficient_scope\", scope=\"…\"` for a \
+                 missing scope",
+            )),
+        ),
+        (
+            "429",
+            "TooManyRequests",
+            "Past the token's rate limit; try again after `Retry-After` seconds",
+            Some(("Retry-After", "Seconds until a request is accepted again")),
+        ),
+    ];
+    let components = openapi.components.get_or_insert_with(Default::default);
+    for (_, name, description, header_of) in &common {
+        let mut response = utoipa::openapi::ResponseBuilder::new()
+            .description(*description)
+            .content("application/json", error_body());
+        if let Some((header_name, header_description)) = header_of {
+            response = response.header(*header_name, header(header_description));
+        }
+        components
+            .responses
+            .insert((*name).to_owned(), response.build().into());
+    }
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let public = operation.security.as_ref().is_some_and(|requirements| {
+                requirements
+                    .iter()
+                    .all(|requirement| *requirement == SecurityRequirement::default())
+            });
+            if public {
+                continue;
+            }
+            for (status, name, _, _) in &common {
+                operation
+                    .responses
+                    .responses
+                    .entry((*status).to_owned())
+                    .or_insert_with(|| utoipa::openapi::Ref::from_response_name(*name).into());
+            }
+        }
+    }
 }
 
 /// What any unknown path answers, in our JSON error format.

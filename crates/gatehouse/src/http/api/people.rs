@@ -97,7 +97,6 @@ pub struct UpdatePersonBody {
     responses(
         (status = 200, description = "A page of people; see the Link and X-Pagination-* headers", body = [PersonView]),
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn list_people(
@@ -125,7 +124,7 @@ async fn list_people(
         (status = 201, description = "Created", body = PersonView),
         (status = 409, description = "The primary email is taken in this account", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
-        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
     )
 )]
 async fn create_person(
@@ -155,7 +154,7 @@ async fn create_person(
     responses(
         (status = 200, body = PersonView),
         (status = 404, description = "No such person in this account", body = ErrorBody),
-        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody),
     )
 )]
 async fn get_person(
@@ -181,7 +180,7 @@ async fn get_person(
         (status = 404, body = ErrorBody),
         (status = 409, description = "The primary email is taken in this account", body = ErrorBody),
         (status = 422, description = "Invalid fields, or a SCIM-provisioned person", body = ErrorBody),
-        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
     )
 )]
 async fn update_person(

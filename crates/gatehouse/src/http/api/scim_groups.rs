@@ -102,7 +102,6 @@ impl From<&GroupMember> for ScimGroupMemberView {
     responses(
         (status = 200, description = "A page of SCIM Groups; see the Link and X-Pagination-* headers", body = [ScimGroupView]),
         (status = 400, description = "Bad page, per_page, sort, fields or filter", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn list_scim_groups(
@@ -133,7 +132,7 @@ async fn list_scim_groups(
     responses(
         (status = 200, body = ScimGroupView),
         (status = 404, description = "No such SCIM Group in this account", body = ErrorBody),
-        (status = 400, description = "Malformed id or query parameter", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id or query parameter", body = ErrorBody),
     )
 )]
 async fn get_scim_group(
@@ -160,7 +159,7 @@ async fn get_scim_group(
     responses(
         (status = 200, description = "A page of members; see the Link and X-Pagination-* headers", body = [ScimGroupMemberView]),
         (status = 404, description = "No such SCIM Group in this account", body = ErrorBody),
-        (status = 400, description = "Malformed id or query parameter", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id or query parameter", body = ErrorBody),
     )
 )]
 async fn list_scim_group_members(

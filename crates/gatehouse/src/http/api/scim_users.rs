@@ -144,7 +144,6 @@ pub fn browse_query(
     responses(
         (status = 200, description = "A page of SCIM Users; see the Link and X-Pagination-* headers", body = [ScimUserView]),
         (status = 400, description = "Bad page, per_page, sort, fields or filter", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn list_scim_users(
@@ -172,7 +171,7 @@ async fn list_scim_users(
     responses(
         (status = 200, body = ScimUserView),
         (status = 404, description = "No such SCIM User in this account", body = ErrorBody),
-        (status = 400, description = "Malformed id or query parameter", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id or query parameter", body = ErrorBody),
     )
 )]
 async fn get_scim_user(

@@ -87,9 +87,8 @@ pub struct CreatedTokenView {
     get, path = "/v1/personal_access_tokens", tag = "personal_access_tokens", params(ListParams),
     responses(
         (status = 200, description = "A page of tokens; see the Link and X-Pagination-* headers", body = [TokenView]),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 403, description = "Lacks the scope, or asks for others' tokens without being an administrator", body = ErrorBody),
-        (status = 429, body = ErrorBody),
     )
 )]
 async fn list_tokens(
@@ -126,7 +125,7 @@ async fn list_tokens(
         (status = 201, description = "Created; `token_secret` is shown this once", body = CreatedTokenView),
         (status = 422, description = "Invalid fields, an expiry outside the allowed choices, or scopes beyond the caller's roles", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`: the calling token lacks a scope the new token asks for (named in `scope`), or the new token would outlive it", body = ErrorBody),
-        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
     )
 )]
 async fn create_token(
@@ -165,7 +164,7 @@ async fn create_token(
     responses(
         (status = 200, body = TokenView),
         (status = 404, description = "No such token, or not one the caller may see", body = ErrorBody),
-        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody),
     )
 )]
 async fn get_token(
@@ -189,7 +188,7 @@ async fn get_token(
     responses(
         (status = 200, description = "The revoked token", body = TokenView),
         (status = 404, body = ErrorBody),
-        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody),
     )
 )]
 async fn revoke_token(

@@ -120,7 +120,6 @@ async fn list(
     responses(
         (status = 200, description = "A page of policies", body = [WebhookPolicyView]),
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn list_policies(
@@ -138,7 +137,6 @@ async fn list_policies(
     responses(
         (status = 200, description = "A page of enabled policies", body = [WebhookPolicyView]),
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn list_enabled_policies(
@@ -159,7 +157,6 @@ async fn list_enabled_policies(
     responses(
         (status = 200, description = "A page of disabled policies", body = [WebhookPolicyView]),
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn list_disabled_policies(
@@ -181,7 +178,7 @@ async fn list_disabled_policies(
     responses(
         (status = 201, description = "Created, with its one-time public key", body = CreatedPolicyView),
         (status = 422, description = "Invalid fields", body = ErrorBody),
-        (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
     )
 )]
 async fn create_policy(
@@ -216,7 +213,7 @@ async fn create_policy(
     responses(
         (status = 200, description = "The policy, without key material", body = WebhookPolicyView),
         (status = 404, body = ErrorBody),
-        (status = 400, description = "Malformed id or fields", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id or fields", body = ErrorBody),
     )
 )]
 async fn get_policy(
@@ -241,7 +238,7 @@ async fn get_policy(
         (status = 200, description = "Updated", body = WebhookPolicyView),
         (status = 404, body = ErrorBody),
         (status = 422, description = "Invalid fields, a changed algorithm or unknown webhooks", body = ErrorBody),
-        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
     )
 )]
 async fn update_policy(
@@ -275,7 +272,7 @@ async fn update_policy(
         (status = 204, description = "Deleted"),
         (status = 404, body = ErrorBody),
         (status = 409, description = "Webhooks still link to it", body = ErrorBody),
-        (status = 400, description = "Malformed id", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id", body = ErrorBody),
     )
 )]
 async fn delete_policy(
@@ -303,7 +300,7 @@ async fn delete_policy(
         (status = 404, body = ErrorBody),
         (status = 409, description = "A rotation is already under way", body = ErrorBody),
         (status = 422, description = "Overlap out of range, or unknown fields", body = ErrorBody),
-        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
     )
 )]
 async fn rotate_policy(

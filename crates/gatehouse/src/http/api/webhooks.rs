@@ -175,7 +175,6 @@ async fn list(
     responses(
         (status = 200, description = "A page of webhooks; see the Link and X-Pagination-* headers", body = [WebhookView]),
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn list_webhooks(
@@ -193,7 +192,6 @@ async fn list_webhooks(
     responses(
         (status = 200, description = "A page of enabled webhooks", body = [WebhookView]),
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn list_enabled_webhooks(
@@ -214,7 +212,6 @@ async fn list_enabled_webhooks(
     responses(
         (status = 200, description = "A page of disabled webhooks", body = [WebhookView]),
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
     )
 )]
 async fn list_disabled_webhooks(
@@ -236,7 +233,7 @@ async fn list_disabled_webhooks(
     responses(
         (status = 201, description = "Created, unverified; with its signing secret, shown in full here", body = CreatedWebhookView),
         (status = 422, description = "Invalid fields, or a URI the SSRF rules refuse", body = ErrorBody),
-        (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
     )
 )]
 async fn create_webhook(
@@ -286,7 +283,7 @@ struct CreatedWebhookView {
     responses(
         (status = 200, description = "The live secrets", body = [WebhookSecretView]),
         (status = 404, body = ErrorBody),
-        (status = 400, description = "Malformed id", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id", body = ErrorBody),
     )
 )]
 async fn get_signing_secret(
@@ -321,7 +318,7 @@ pub(super) struct RotateBody {
         (status = 200, description = "The new secret", body = RotatedSecret),
         (status = 404, body = ErrorBody),
         (status = 422, description = "Overlap out of range, or unknown fields", body = ErrorBody),
-        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
     )
 )]
 async fn rotate_signing_secret(
@@ -349,7 +346,7 @@ async fn rotate_signing_secret(
     responses(
         (status = 200, body = WebhookView),
         (status = 404, description = "No such webhook in this account", body = ErrorBody),
-        (status = 400, description = "Malformed id or query parameter", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id or query parameter", body = ErrorBody),
     )
 )]
 async fn get_webhook(
@@ -379,7 +376,7 @@ async fn get_webhook(
         (status = 200, body = WebhookView),
         (status = 404, body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
-        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
     )
 )]
 async fn update_webhook(
@@ -416,7 +413,7 @@ async fn update_webhook(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, body = ErrorBody),
-        (status = 400, description = "Malformed id", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id", body = ErrorBody),
     )
 )]
 async fn delete_webhook(
@@ -440,7 +437,7 @@ async fn delete_webhook(
         (status = 202, description = "Queued", body = WebhookView),
         (status = 404, body = ErrorBody),
         (status = 409, description = "Already verified", body = ErrorBody),
-        (status = 400, description = "Malformed id", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id", body = ErrorBody),
     )
 )]
 async fn resend_verification(
@@ -463,7 +460,7 @@ async fn resend_verification(
     responses(
         (status = 200, description = "A page of deliveries", body = [DeliveryView]),
         (status = 404, body = ErrorBody),
-        (status = 400, description = "Malformed id or query parameter", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id or query parameter", body = ErrorBody),
     )
 )]
 async fn list_webhook_deliveries(
@@ -487,7 +484,7 @@ async fn list_webhook_deliveries(
         (status = 202, description = "Queued", body = RedeliveredCount),
         (status = 404, body = ErrorBody),
         (status = 422, description = "Unknown fields", body = ErrorBody),
-        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
     )
 )]
 async fn redeliver_failed(
