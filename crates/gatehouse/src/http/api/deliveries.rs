@@ -2,7 +2,6 @@
 //! all its attempts, and redelivery. `/v1/webhook_notifications`: the exception and disabled
 //! notices (kept whether or not SMTP is configured). Administrators only.
 
-use axum::Extension;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
@@ -12,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::Caller;
 use super::{
     ApiPath, ApiQuery, ErrorBody, FieldsParams, SortFields, list_response, record_response,
     sort_from_query,
@@ -20,7 +20,7 @@ use crate::domain::{DeliveryId, DeliveryStatus, WebhookId};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::pagination::Page;
-use crate::service::{DeliveryView, NotificationView, Principal};
+use crate::service::{DeliveryView, NotificationView};
 use crate::store::{DeliveryFilter, ListQuery, SortField};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -110,7 +110,7 @@ pub struct PageParams {
 
 pub(super) async fn delivery_list(
     state: AppState,
-    principal: Principal,
+    Caller { principal, account }: Caller,
     params: DeliveryListParams,
     uri: Uri,
 ) -> ApiResult<Response> {
@@ -121,7 +121,6 @@ pub(super) async fn delivery_list(
         sort: sort_from_query(params.sort.as_deref(), SORT_FIELDS)?,
     };
     let filter = params.filter()?;
-    let account = state.services.account(&principal.account_id).await?;
     let listing = state
         .services
         .deliveries(&account, Some(&principal), &filter, &query)
@@ -142,11 +141,11 @@ pub(super) async fn delivery_list(
 )]
 async fn list_deliveries(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     ApiQuery(params): ApiQuery<DeliveryListParams>,
     uri: Uri,
 ) -> ApiResult<Response> {
-    delivery_list(state, principal, params, uri).await
+    delivery_list(state, caller, params, uri).await
 }
 
 /// One delivery: the message, the last request and response, and every attempt.
@@ -161,11 +160,10 @@ async fn list_deliveries(
 )]
 async fn get_delivery(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(params): ApiQuery<FieldsParams>,
 ) -> ApiResult<Response> {
-    let account = state.services.account(&principal.account_id).await?;
     let (delivery, attempts) = state
         .services
         .delivery(&account, Some(&principal), DeliveryId(id))
@@ -191,10 +189,9 @@ async fn get_delivery(
 )]
 async fn redeliver(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
-    let account = state.services.account(&principal.account_id).await?;
     let delivery = state
         .services
         .redeliver(&account, Some(&principal), DeliveryId(id))
@@ -213,7 +210,7 @@ async fn redeliver(
 )]
 async fn list_notifications(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiQuery(params): ApiQuery<PageParams>,
     uri: Uri,
 ) -> ApiResult<Response> {
@@ -226,7 +223,6 @@ async fn list_notifications(
             crate::store::SortDirection::Descending,
         )],
     };
-    let account = state.services.account(&principal.account_id).await?;
     let listing = state
         .services
         .webhook_notifications(&account, Some(&principal), &query)

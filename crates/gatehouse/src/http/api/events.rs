@@ -1,7 +1,6 @@
 //! `/v1/events`: publishing custom events (`events:write`), which fan out to the webhooks
 //! listening to them; `/v1/events/catalog`: every event name Gatehouse itself appends.
 
-use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -9,11 +8,12 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::Caller;
 use super::{ApiJson, ErrorBody, record_response};
 use crate::domain::CATALOG;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::service::{Principal, PublishEvent, PublishedEvent};
+use crate::service::{PublishEvent, PublishedEvent};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -69,7 +69,7 @@ pub struct CatalogEntry {
 )]
 async fn publish_event(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PublishEventBody>,
 ) -> ApiResult<Response> {
@@ -82,7 +82,6 @@ async fn publish_event(
         })?),
         None => None,
     };
-    let account = state.services.account(&principal.account_id).await?;
     let published = state
         .services
         .publish_event(

@@ -25,9 +25,34 @@ use utoipa_axum::router::OpenApiRouter;
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::pagination::{Page, pagination_headers, parse_sort, select_fields};
+use crate::domain::Account;
+use crate::service::Principal;
 use crate::store::{Listing, SortDirection, SortField};
 
 pub const BEARER_SCHEME: &str = "bearer";
+
+/// The authenticated caller and the account they act in, resolved once, here: handlers that act
+/// in the account take a `Caller` instead of loading the account themselves.
+pub struct Caller {
+    pub principal: Principal,
+    pub account: Account,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let principal = parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::internal_with("a handler behind require_bearer ran without it")
+            })?;
+        let account = state.services.account(&principal.account_id).await?;
+        Ok(Self { principal, account })
+    }
+}
 
 pub fn router(state: AppState) -> (axum::Router<AppState>, OpenApi) {
     let (router, mut openapi) = OpenApiRouter::new()

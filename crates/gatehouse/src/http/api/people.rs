@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::Caller;
 use super::{
     ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, RoleName, SortFields, double_option,
     list_response, record_response, sort_from_query,
@@ -129,10 +130,9 @@ async fn list_people(
 )]
 async fn create_person(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiJson(body): ApiJson<CreatePersonBody>,
 ) -> ApiResult<Response> {
-    let account = state.services.account(&principal.account_id).await?;
     let new = NewPerson {
         name: body.name,
         primary_email: body.primary_email,

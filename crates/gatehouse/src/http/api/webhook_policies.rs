@@ -2,7 +2,6 @@
 //! administrators), their predefined filters `enabled` and `disabled`, and key rotation. The
 //! public key is in the create and rotate answers only (Xurrent's one-time rule).
 
-use axum::Extension;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
@@ -11,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::Caller;
 use super::webhooks::{ListParams, RotateBody};
 use super::{
     ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, SortFields, double_option, list_response,
@@ -20,9 +20,7 @@ use crate::domain::{JwtFormat, WebhookPolicyId};
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::pagination::Page;
-use crate::service::{
-    CreatedPolicyKey, NewWebhookPolicy, Principal, WebhookPolicyChanges, WebhookPolicyView,
-};
+use crate::service::{CreatedPolicyKey, NewWebhookPolicy, WebhookPolicyChanges, WebhookPolicyView};
 use crate::store::{ListQuery, SortField, WebhookFilter};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -94,7 +92,7 @@ pub struct CreatedPolicyView {
 
 async fn list(
     state: AppState,
-    principal: Principal,
+    Caller { principal, account }: Caller,
     params: ListParams,
     uri: Uri,
     filter: WebhookFilter,
@@ -105,7 +103,6 @@ async fn list(
         limit: page.limit(),
         sort: sort_from_query(params.sort.as_deref(), SORT_FIELDS)?,
     };
-    let account = state.services.account(&principal.account_id).await?;
     let listing = state
         .services
         .webhook_policies(&account, Some(&principal), filter, &query)
@@ -124,11 +121,11 @@ async fn list(
 )]
 async fn list_policies(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     ApiQuery(params): ApiQuery<ListParams>,
     uri: Uri,
 ) -> ApiResult<Response> {
-    list(state, principal, params, uri, WebhookFilter::default()).await
+    list(state, caller, params, uri, WebhookFilter::default()).await
 }
 
 /// The predefined filter `enabled`.
@@ -141,14 +138,14 @@ async fn list_policies(
 )]
 async fn list_enabled_policies(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     ApiQuery(params): ApiQuery<ListParams>,
     uri: Uri,
 ) -> ApiResult<Response> {
     let filter = WebhookFilter {
         disabled: Some(false),
     };
-    list(state, principal, params, uri, filter).await
+    list(state, caller, params, uri, filter).await
 }
 
 /// The predefined filter `disabled`.
@@ -161,14 +158,14 @@ async fn list_enabled_policies(
 )]
 async fn list_disabled_policies(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     ApiQuery(params): ApiQuery<ListParams>,
     uri: Uri,
 ) -> ApiResult<Response> {
     let filter = WebhookFilter {
         disabled: Some(true),
     };
-    list(state, principal, params, uri, filter).await
+    list(state, caller, params, uri, filter).await
 }
 
 /// Creates a policy and its key pair. The answer holds `public_key_pem` and `public_jwk` (for
@@ -183,10 +180,9 @@ async fn list_disabled_policies(
 )]
 async fn create_policy(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiJson(body): ApiJson<CreatePolicyBody>,
 ) -> ApiResult<Response> {
-    let account = state.services.account(&principal.account_id).await?;
     let new = NewWebhookPolicy {
         name: body.name,
         jwt_alg: body.jwt_alg,
@@ -218,11 +214,10 @@ async fn create_policy(
 )]
 async fn get_policy(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(params): ApiQuery<FieldsParams>,
 ) -> ApiResult<Response> {
-    let account = state.services.account(&principal.account_id).await?;
     let policy = state
         .services
         .webhook_policy(&account, Some(&principal), WebhookPolicyId(id))
@@ -243,11 +238,10 @@ async fn get_policy(
 )]
 async fn update_policy(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<UpdatePolicyBody>,
 ) -> ApiResult<Response> {
-    let account = state.services.account(&principal.account_id).await?;
     let changes = WebhookPolicyChanges {
         name: body.name,
         jwt_alg: body.jwt_alg,
@@ -277,10 +271,9 @@ async fn update_policy(
 )]
 async fn delete_policy(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let account = state.services.account(&principal.account_id).await?;
     state
         .services
         .delete_webhook_policy(&account, Some(&principal), WebhookPolicyId(id))
@@ -305,11 +298,10 @@ async fn delete_policy(
 )]
 async fn rotate_policy(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<RotateBody>,
 ) -> ApiResult<Response> {
-    let account = state.services.account(&principal.account_id).await?;
     let key = state
         .services
         .rotate_webhook_policy(

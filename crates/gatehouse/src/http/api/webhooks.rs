@@ -4,7 +4,6 @@
 //! verification message carries; it takes no token (the secret is the credential).
 //! `/v1/webhooks/{id}/signing_secret` shows and rotates the Standard Webhooks secret.
 
-use axum::Extension;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
@@ -14,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::Caller;
 use super::deliveries::{DeliveryListParams, delivery_list};
 use super::{
     ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, SortFields, double_option, list_response,
@@ -24,8 +24,7 @@ use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::http::pagination::Page;
 use crate::service::{
-    DeliveryView, NewWebhook, Principal, RotatedSecret, WebhookChanges, WebhookSecretView,
-    WebhookView,
+    DeliveryView, NewWebhook, RotatedSecret, WebhookChanges, WebhookSecretView, WebhookView,
 };
 use crate::store::{ListQuery, SortField, WebhookFilter};
 
@@ -149,7 +148,7 @@ pub struct Verified {
 
 async fn list(
     state: AppState,
-    principal: Principal,
+    Caller { principal, account }: Caller,
     params: ListParams,
     uri: Uri,
     filter: WebhookFilter,
@@ -160,7 +159,6 @@ async fn list(
         limit: page.limit(),
         sort: sort_from_query(params.sort.as_deref(), SORT_FIELDS)?,
     };
-    let account = state.services.account(&principal.account_id).await?;
     let listing = state
         .services
         .webhooks(&account, Some(&principal), filter, &query)
@@ -179,11 +177,11 @@ async fn list(
 )]
 async fn list_webhooks(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     ApiQuery(params): ApiQuery<ListParams>,
     uri: Uri,
 ) -> ApiResult<Response> {
-    list(state, principal, params, uri, WebhookFilter::default()).await
+    list(state, caller, params, uri, WebhookFilter::default()).await
 }
 
 /// The predefined filter `enabled`.
@@ -196,14 +194,14 @@ async fn list_webhooks(
 )]
 async fn list_enabled_webhooks(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     ApiQuery(params): ApiQuery<ListParams>,
     uri: Uri,
 ) -> ApiResult<Response> {
     let filter = WebhookFilter {
         disabled: Some(false),
     };
-    list(state, principal, params, uri, filter).await
+    list(state, caller, params, uri, filter).await
 }
 
 /// The predefined filter `disabled`.
@@ -216,14 +214,14 @@ async fn list_enabled_webhooks(
 )]
 async fn list_disabled_webhooks(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     ApiQuery(params): ApiQuery<ListParams>,
     uri: Uri,
 ) -> ApiResult<Response> {
     let filter = WebhookFilter {
         disabled: Some(true),
     };
-    list(state, principal, params, uri, filter).await
+    list(state, caller, params, uri, filter).await
 }
 
 /// Creates a webhook and sends its `webhook.verify` message at once; it receives nothing else
@@ -238,10 +236,9 @@ async fn list_disabled_webhooks(
 )]
 async fn create_webhook(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiJson(body): ApiJson<CreateWebhookBody>,
 ) -> ApiResult<Response> {
-    let account = state.services.account(&principal.account_id).await?;
     let new = NewWebhook {
         name: body.name,
         event: body.event,
@@ -288,10 +285,9 @@ struct CreatedWebhookView {
 )]
 async fn get_signing_secret(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
-    let account = state.services.account(&principal.account_id).await?;
     let secrets = state
         .services
         .webhook_signing_secrets(&account, Some(&principal), WebhookId(id))
@@ -323,11 +319,10 @@ pub(super) struct RotateBody {
 )]
 async fn rotate_signing_secret(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<RotateBody>,
 ) -> ApiResult<Response> {
-    let account = state.services.account(&principal.account_id).await?;
     let rotated = state
         .services
         .rotate_webhook_secret(
@@ -351,11 +346,10 @@ async fn rotate_signing_secret(
 )]
 async fn get_webhook(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(params): ApiQuery<FieldsParams>,
 ) -> ApiResult<Response> {
-    let account = state.services.account(&principal.account_id).await?;
     let webhook = state
         .services
         .webhook(&account, Some(&principal), WebhookId(id))
@@ -381,11 +375,10 @@ async fn get_webhook(
 )]
 async fn update_webhook(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<UpdateWebhookBody>,
 ) -> ApiResult<Response> {
-    let account = state.services.account(&principal.account_id).await?;
     let changes = WebhookChanges {
         name: body.name,
         event: body.event,
@@ -418,10 +411,9 @@ async fn update_webhook(
 )]
 async fn delete_webhook(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let account = state.services.account(&principal.account_id).await?;
     state
         .services
         .delete_webhook(&account, Some(&principal), WebhookId(id))
@@ -442,10 +434,9 @@ async fn delete_webhook(
 )]
 async fn resend_verification(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
-    let account = state.services.account(&principal.account_id).await?;
     let webhook = state
         .services
         .resend_verification(&account, Some(&principal), WebhookId(id))
@@ -465,13 +456,13 @@ async fn resend_verification(
 )]
 async fn list_webhook_deliveries(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(mut params): ApiQuery<DeliveryListParams>,
     uri: Uri,
 ) -> ApiResult<Response> {
     params.webhook_id = Some(id.to_string());
-    delivery_list(state, principal, params, uri).await
+    delivery_list(state, caller, params, uri).await
 }
 
 /// Redelivers every failed delivery of the webhook created since `since` that was not
@@ -489,11 +480,10 @@ async fn list_webhook_deliveries(
 )]
 async fn redeliver_failed(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller { principal, account }: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<RedeliverFailedBody>,
 ) -> ApiResult<Response> {
-    let account = state.services.account(&principal.account_id).await?;
     let redelivered = state
         .services
         .redeliver_failed(&account, Some(&principal), WebhookId(id), body.since)
