@@ -94,19 +94,20 @@ impl Principal {
         Ok(())
     }
 
-    /// A lower rank never acts on a higher one: refuses to `action` (a verb phrase such as
-    /// "disable" or "revoke the tokens of") `target` when the caller's roles rank below the
-    /// target's roles as they are now. Equals may act on each other.
+    /// A lower rank never acts on a higher one: refuses `action` (a verb phrase with `{}` where
+    /// the target's name goes: "change {}", "take over {} through SCIM") on `target` when the
+    /// caller's roles rank below the target's roles as they are now. Equals may act on each
+    /// other.
     pub fn require_rank_over(&self, target: &Person, action: &str) -> ServiceResult<()> {
         let (actor_rank, target_rank) = (self.roles.rank(), target.roles.rank());
         if actor_rank >= target_rank {
             return Ok(());
         }
         Err(ServiceError::Forbidden(format!(
-            "{} may not {action} {}: {} is {}, which outranks {}'s role as {}; only someone of \
-             that rank or higher may",
+            "{} may not {}: {} is {}, which outranks {}'s role as {}; only someone of that rank \
+             or higher may",
             self.person_name,
-            target.name,
+            action.replace("{}", &target.name),
             target.name,
             target_rank.with_article(),
             self.person_name,

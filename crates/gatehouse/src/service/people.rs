@@ -238,7 +238,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("Person"))?;
         if let Some(principal) = principal {
-            principal.require_rank_over(&before, "change")?;
+            principal.require_rank_over(&before, "change {}")?;
         }
         let provisioned = changes.provisioned_fields();
         // The operator (CLI, no principal) stands above the provisioning client: break-glass

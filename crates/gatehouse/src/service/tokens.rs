@@ -296,7 +296,7 @@ impl Services {
                 .person(&principal.account_id, token.person_id)
                 .await?
                 .ok_or(ServiceError::NotFound("Person"))?;
-            principal.require_rank_over(&owner, "revoke the tokens of")?;
+            principal.require_rank_over(&owner, "revoke the tokens of {}")?;
         }
         self.revoke(&token, Some(principal)).await
     }

@@ -415,7 +415,14 @@ async fn a_directory_administrator_cannot_take_over_an_account_administrator_thr
         .await
         .expect("request");
     let status = response.status();
-    assert_scim_forbidden(status, &json_body(response).await, "take-over");
+    let error = json_body(response).await;
+    assert_scim_forbidden(status, &error, "take-over");
+    assert!(
+        error["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.starts_with("dora may not take over ada through SCIM")),
+        "{error}"
+    );
     cast.assert_ada_untouched("a take-over").await;
     assert_eq!(cast.person(&cast.ada).await.source, PersonSource::Manual);
     let listed = json_body(

@@ -373,7 +373,7 @@ impl Services {
         };
         let (person, person_is_new) = match existing {
             Some(mut person) => {
-                principal.require_rank_over(&person, "take over through SCIM")?;
+                principal.require_rank_over(&person, "take over {} through SCIM")?;
                 apply_to_person(&mut person, &projection, email.clone(), now);
                 (person, false)
             }
@@ -570,7 +570,7 @@ impl Services {
             .person(&principal.account_id, current.person_id)
             .await?
             .ok_or_else(|| not_found(current.id))?;
-        principal.require_rank_over(&person, "change through SCIM")?;
+        principal.require_rank_over(&person, "change {} through SCIM")?;
         if let Some(address) = &email
             && let Some(holder) = self
                 .store
@@ -642,7 +642,7 @@ impl Services {
             .person(&principal.account_id, current.person_id)
             .await?
             .ok_or_else(|| not_found(current.id))?;
-        principal.require_rank_over(&person, "delete the SCIM User of")?;
+        principal.require_rank_over(&person, "delete the SCIM User of {}")?;
         let now = self.clock.now().max(person.updated_at);
         person.disabled = true;
         person.updated_at = now;
