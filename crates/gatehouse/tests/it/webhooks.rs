@@ -733,11 +733,9 @@ async fn every_kind_of_failure_is_recorded(backend: Backend) {
     let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
     let id = webhook["id"].as_str().expect("id");
-    receiver.script([
-        Reply::CloseMidResponse,
-        Reply::RetryAfter(429, "120".to_owned()),
-        Reply::Hang,
-    ]);
+    receiver.answer_event("app.a.closed", Reply::CloseMidResponse);
+    receiver.answer_event("app.b.limited", Reply::RetryAfter(429, "120".to_owned()));
+    receiver.answer_event("app.c.hung", Reply::Hang);
     for event in ["app.a.closed", "app.b.limited", "app.c.hung"] {
         publish(&server, &token, event, "1").await;
     }

@@ -91,6 +91,9 @@ pub enum Reply {
 
 struct State {
     received: Vec<Received>,
+    /// Replies for the first message of an event, whenever it arrives: deliveries to one
+    /// webhook go out concurrently, so the order they arrive in is not the order published.
+    by_event: std::collections::HashMap<String, Reply>,
     script: VecDeque<Reply>,
     default: Reply,
     verify: bool,
@@ -113,6 +116,7 @@ impl Receiver {
             url,
             state: Arc::new(Mutex::new(State {
                 received: Vec::new(),
+                by_event: std::collections::HashMap::new(),
                 script: VecDeque::new(),
                 default: Reply::Status(200),
                 verify: true,
@@ -143,6 +147,12 @@ impl Receiver {
     /// Answers the next requests with `replies`, in order, then with the default.
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
         self.lock().script.extend(replies);
+    }
+
+    /// Answers the first message of `event` with `reply`, whenever it arrives (later ones of
+    /// the event, retries included, get the script or the default).
+    pub fn answer_event(&self, event: &str, reply: Reply) {
+        self.lock().by_event.insert(event.to_owned(), reply);
     }
 
     /// What every request answers once the script is used up.
@@ -250,10 +260,13 @@ impl Receiver {
             let (reply, verify) = {
                 let mut state = self.lock();
                 state.received.push(received.clone());
-                let reply = state
-                    .script
-                    .pop_front()
-                    .unwrap_or_else(|| state.default.clone());
+                let reply = match state.by_event.remove(&received.event()) {
+                    Some(reply) => reply,
+                    None => state
+                        .script
+                        .pop_front()
+                        .unwrap_or_else(|| state.default.clone()),
+                };
                 (reply, state.verify)
             };
             self.arrived.notify_waiters();
