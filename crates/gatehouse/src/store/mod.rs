@@ -674,8 +674,7 @@ pub trait QueueStore: Send + Sync + 'static {
 /// backend handler), so a reader finds a method beside its kin and a part of the code can
 /// depend on just the part it uses (the delivery worker on `QueueStore`, say). Both backends
 /// implement every part; `Store` is all of them. On `dyn Store` every method resolves as it
-/// is; on a backend's own type (`SqliteStore`) the part must be in scope, e.g.
-/// `use crate::store::prelude::*`.
+/// is; on a backend's own type (`SqliteStore`) the part must be in scope.
 pub trait Store:
     DatabaseStore
     + AccountStore
@@ -706,14 +705,6 @@ impl<T> Store for T where
         + DeliveryStore
         + QueueStore
 {
-}
-
-/// The storage traits, to `use crate::store::prelude::*` where a backend's own type is used.
-pub mod prelude {
-    pub use super::{
-        AccountStore, ConsoleSessionStore, DatabaseStore, DeliveryStore, EventStore, PeopleStore,
-        PolicyStore, QueueStore, ScimGroupStore, ScimUserStore, Store, TokenStore, WebhookStore,
-    };
 }
 
 /// Opens the store a database URL names: `sqlite://PATH` (created if missing) or `postgres://…`.
