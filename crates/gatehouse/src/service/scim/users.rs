@@ -351,7 +351,7 @@ impl Services {
     ) -> ServiceResult<ScimUserRecord> {
         principal.require(WRITE)?;
         let projection = project_user(body).map_err(scim)?;
-        self.check_manager(principal, &projection).await?;
+        self.check_manager(principal, &projection, None).await?;
         let mut email = person_email(&projection);
         let now = self.clock.now();
         let existing = match &email {
@@ -540,13 +540,19 @@ impl Services {
 
     /// The enterprise `manager.value` must name a SCIM User of the caller's account (RFC 7643
     /// §4.3): an id of another account is refused exactly like an id that exists nowhere, so
-    /// the answer tells nothing about other accounts.
+    /// the answer tells nothing about other accounts. A manager the User already has is not
+    /// looked up again (a PATCH of a title costs no query for it), as only values a request
+    /// introduces are checked (`project_user_update`).
     async fn check_manager(
         &self,
         principal: &Principal,
         projection: &UserProjection,
+        current: Option<ScimUserId>,
     ) -> ServiceResult<()> {
-        let Some(manager) = projection.manager_id else {
+        let Some(manager) = projection
+            .manager_id
+            .filter(|manager| Some(*manager) != current)
+        else {
             return Ok(());
         };
         match self.store.scim_user(&principal.account_id, manager).await? {
@@ -563,7 +569,8 @@ impl Services {
         current: ScimUserRecord,
         projection: UserProjection,
     ) -> ServiceResult<ScimUserRecord> {
-        self.check_manager(principal, &projection).await?;
+        self.check_manager(principal, &projection, current.manager_id)
+            .await?;
         let mut email = person_email(&projection);
         let mut person = self
             .store
