@@ -382,6 +382,17 @@ async fn twenty_consecutive_failures_disable_the_webhook(backend: Backend) {
     .await;
     assert_eq!(disabled["disabled_reason"], "failures");
     assert_eq!(disabled["consecutive_failures"], 20);
+    // The predefined filters see it (with the count in X-Pagination-Total-Entries).
+    for (path, expected) in [("/v1/webhooks/disabled", 1), ("/v1/webhooks/enabled", 0)] {
+        let response = server.get(path, &token).send().await.expect("GET");
+        assert_eq!(
+            response.headers()["x-pagination-total-entries"],
+            expected.to_string().as_str(),
+            "{path}"
+        );
+        let listed = json_body(response).await;
+        assert_eq!(listed.as_array().map(Vec::len), Some(expected), "{path}");
+    }
     let notices = json_body(
         server
             .get("/v1/webhook_notifications", &token)

@@ -23,11 +23,13 @@ pub(super) mod tokens;
 pub(super) mod webhooks;
 
 use async_trait::async_trait;
+use sqlx::{FromRow, Pool};
 
 use crate::domain::AccountId;
 use crate::store::dialect::Dialect;
 use crate::store::{
-    DatabaseStore, MigrationReport, SortDirection, SortField, StoreError, StoreResult,
+    DatabaseStore, ListQuery, MigrationReport, SortDirection, SortField, StoreError, StoreResult,
+    WebhookFilter,
 };
 
 use super::{Backend, Db};
@@ -106,4 +108,48 @@ impl DatabaseStore for Backend {
     fn dialect(&self) -> scim_sql::Dialect {
         Backend::SCIM_DIALECT
     }
+}
+
+/// One page of an account's records from `table` (aliased `alias`, `columns` unqualified), with
+/// Xurrent's predefined `enabled`/`disabled` filter, and how many match in all: webhooks and
+/// webhook policies list alike.
+pub(super) async fn enabled_or_disabled_page<Row>(
+    pool: &Pool<Db>,
+    (table, alias, columns): (&str, &str, &str),
+    account: &AccountId,
+    filter: WebhookFilter,
+    query: &ListQuery,
+) -> StoreResult<(Vec<Row>, u64)>
+where
+    Row: for<'row> FromRow<'row, <Db as sqlx::Database>::Row> + Send + Unpin,
+{
+    let condition = match filter.disabled {
+        None => String::new(),
+        Some(disabled) => format!(
+            " AND {alias}.disabled = {}",
+            disabled.to_string().to_uppercase()
+        ),
+    };
+    let columns = columns
+        .split(", ")
+        .map(|column| format!("{alias}.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {columns} FROM {table} {alias} WHERE {alias}.account_id = $1{condition} \
+         ORDER BY {} LIMIT $2 OFFSET $3",
+        order_by(&query.sort, alias)
+    )))
+    .bind(account.as_str())
+    .bind(i64::from(query.limit))
+    .bind(offset_as_i64(query.offset))
+    .fetch_all(pool)
+    .await?;
+    let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM {table} {alias} WHERE {alias}.account_id = $1{condition}"
+    )))
+    .bind(account.as_str())
+    .fetch_one(pool)
+    .await?;
+    Ok((rows, count_as_u64(total)))
 }

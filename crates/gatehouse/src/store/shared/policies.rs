@@ -14,7 +14,7 @@ use crate::store::{ListQuery, Listing, PolicyStore, StoreError, StoreResult, Web
 
 use super::scim_users::append_events;
 use super::{Backend, Db};
-use super::{classify, count_as_u64, offset_as_i64, order_by, parse_account_id};
+use super::{classify, enabled_or_disabled_page, parse_account_id};
 
 pub(super) const POLICY_COLUMNS: &str = "id, account_id, name, jwt_alg, jwt_claim_expires_in, \
                                          jwt_audience, \
@@ -326,38 +326,20 @@ pub(super) async fn webhook_policies(
     filter: WebhookFilter,
     query: &ListQuery,
 ) -> StoreResult<Listing<WebhookPolicy>> {
-    let condition = match filter.disabled {
-        None => "",
-        Some(true) => " AND p.disabled = TRUE",
-        Some(false) => " AND p.disabled = FALSE",
-    };
-    let columns = POLICY_COLUMNS
-        .split(", ")
-        .map(|column| format!("p.{}", column.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let rows: Vec<PolicyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {columns} FROM webhook_policies p WHERE p.account_id = $1{condition} \
-         ORDER BY {} LIMIT $2 OFFSET $3",
-        order_by(&query.sort, "p")
-    )))
-    .bind(account.as_str())
-    .bind(i64::from(query.limit))
-    .bind(offset_as_i64(query.offset))
-    .fetch_all(pool)
-    .await?;
-    let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM webhook_policies p WHERE p.account_id = $1{condition}"
-    )))
-    .bind(account.as_str())
-    .fetch_one(pool)
+    let (rows, total) = enabled_or_disabled_page::<PolicyRow>(
+        pool,
+        ("webhook_policies", "p", POLICY_COLUMNS),
+        account,
+        filter,
+        query,
+    )
     .await?;
     Ok(Listing {
         items: rows
             .into_iter()
             .map(PolicyRow::into_policy)
             .collect::<StoreResult<_>>()?,
-        total: count_as_u64(total),
+        total,
     })
 }
 

@@ -16,7 +16,7 @@ use crate::store::{ListQuery, Listing, StoreResult, WebhookFilter, WebhookStore}
 use super::fan_out::reconcile_parking;
 use super::scim_users::append_events;
 use super::{Backend, Db};
-use super::{classify, count_as_u64, offset_as_i64, order_by, parse_account_id};
+use super::{classify, enabled_or_disabled_page, parse_account_id};
 
 pub(super) const WEBHOOK_COLUMNS: &str = "id, account_id, name, event, uri, disabled, \
                                           disabled_reason, \
@@ -295,38 +295,20 @@ pub(super) async fn webhooks(
     filter: WebhookFilter,
     query: &ListQuery,
 ) -> StoreResult<Listing<Webhook>> {
-    let condition = match filter.disabled {
-        None => "",
-        Some(true) => " AND w.disabled = TRUE",
-        Some(false) => " AND w.disabled = FALSE",
-    };
-    let columns = WEBHOOK_COLUMNS
-        .split(", ")
-        .map(|column| format!("w.{column}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let rows: Vec<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {columns} FROM webhooks w WHERE w.account_id = $1{condition} \
-         ORDER BY {} LIMIT $2 OFFSET $3",
-        order_by(&query.sort, "w")
-    )))
-    .bind(account.as_str())
-    .bind(i64::from(query.limit))
-    .bind(offset_as_i64(query.offset))
-    .fetch_all(pool)
-    .await?;
-    let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM webhooks w WHERE w.account_id = $1{condition}"
-    )))
-    .bind(account.as_str())
-    .fetch_one(pool)
+    let (rows, total) = enabled_or_disabled_page::<WebhookRow>(
+        pool,
+        ("webhooks", "w", WEBHOOK_COLUMNS),
+        account,
+        filter,
+        query,
+    )
     .await?;
     Ok(Listing {
         items: rows
             .into_iter()
             .map(WebhookRow::into_webhook)
             .collect::<StoreResult<_>>()?,
-        total: count_as_u64(total),
+        total,
     })
 }
 
