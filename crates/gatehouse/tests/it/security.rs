@@ -153,7 +153,16 @@ async fn a_token_never_creates_one_that_outlives_it(backend: Backend) {
     let year = server
         .token_for_days(&acme, &ada, &["webhooks:write"], 365)
         .await;
-    assert!(!year.is_empty());
+    let operator_made = server
+        .services
+        .authenticate(&year, None)
+        .await
+        .expect("a working token");
+    assert_eq!(
+        operator_made.expires_at,
+        server.clock.now() + Duration::days(365)
+    );
+    assert!(operator_made.expires_at > own_expiry);
 }
 
 /// Dora (directory administrator) against Ada (account administrator), with Sam (specialist)
