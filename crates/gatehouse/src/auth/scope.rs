@@ -159,6 +159,18 @@ impl Scope {
     pub const fn new(resource: Resource, access: Access) -> Self {
         Self { resource, access }
     }
+
+    /// The scope that allows looking at `resource` (`people:read`).
+    #[must_use]
+    pub const fn read(resource: Resource) -> Self {
+        Self::new(resource, Access::Read)
+    }
+
+    /// The scope that allows changing `resource` (`people:write`); it implies [`Scope::read`].
+    #[must_use]
+    pub const fn write(resource: Resource) -> Self {
+        Self::new(resource, Access::Write)
+    }
 }
 
 impl fmt::Display for Scope {

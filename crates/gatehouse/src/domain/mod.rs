@@ -6,6 +6,7 @@
 mod account;
 mod event;
 mod event_catalog;
+mod id;
 mod person;
 mod policy_signing;
 mod scim_group;

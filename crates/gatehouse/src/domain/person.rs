@@ -2,20 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::AccountId;
+use super::id::uuid_id;
 use crate::auth::RoleSet;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct PersonId(pub Uuid);
-
-impl std::fmt::Display for PersonId {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(formatter)
-    }
-}
+uuid_id!(
+    /// The id of a person in an account's directory.
+    PersonId
+);
 
 /// Who owns a person record. `scim` people are changed only by the provisioning client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

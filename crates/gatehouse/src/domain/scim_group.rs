@@ -2,20 +2,15 @@
 //! live in their own table and are read and written as rows, never as one array.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::AccountId;
+use super::id::uuid_id;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ScimGroupId(pub Uuid);
-
-impl std::fmt::Display for ScimGroupId {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(formatter)
-    }
-}
+uuid_id!(
+    /// The id of a SCIM Group.
+    ScimGroupId
+);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MemberType {

@@ -2,20 +2,14 @@
 //! of it that filters and sorting need as columns. Each SCIM User is linked to one person.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
+use super::id::uuid_id;
 use super::{AccountId, PersonId};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ScimUserId(pub Uuid);
-
-impl std::fmt::Display for ScimUserId {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(formatter)
-    }
-}
+uuid_id!(
+    /// The id of a SCIM User.
+    ScimUserId
+);
 
 /// One element of a multi-valued attribute (`emails`, `phoneNumbers`, …), as a row for filters.
 #[derive(Clone, Debug, PartialEq, Eq)]

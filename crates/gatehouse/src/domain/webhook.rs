@@ -7,26 +7,17 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::AccountId;
+use super::id::uuid_id;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct WebhookId(pub Uuid);
+uuid_id!(
+    /// The id of a webhook subscription.
+    WebhookId
+);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct DeliveryId(pub Uuid);
-
-impl std::fmt::Display for WebhookId {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(formatter)
-    }
-}
-
-impl std::fmt::Display for DeliveryId {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(formatter)
-    }
-}
+uuid_id!(
+    /// The id of one delivery of an event to a webhook.
+    DeliveryId
+);
 
 /// After this many failed attempts in a row (across messages) a webhook is disabled.
 pub const CONSECUTIVE_FAILURES_BEFORE_DISABLE: u32 = 20;

@@ -9,18 +9,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::id::uuid_id;
 use super::{AccountId, WebhookId};
 use super::{ClaimExpiry, JwtAlgorithm};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct WebhookPolicyId(pub Uuid);
-
-impl std::fmt::Display for WebhookPolicyId {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(formatter)
-    }
-}
+uuid_id!(
+    /// The id of a webhook policy.
+    WebhookPolicyId
+);
 
 /// How a signed message travels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -6,7 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
-use crate::auth::{Access, Resource, Scope};
+use crate::auth::{Resource, Scope};
 use crate::delivery::mail::compose_notice;
 use crate::domain::{
     Account, Delivery, DeliveryAttempt, DeliveryId, DeliveryStatus, NotificationKind, VERIFY_EVENT,
@@ -14,14 +14,8 @@ use crate::domain::{
 };
 use crate::store::{DeliveryFilter, ListQuery, Listing};
 
-const DELIVERIES_READ: Scope = Scope {
-    resource: Resource::WebhookDeliveries,
-    access: Access::Read,
-};
-const DELIVERIES_WRITE: Scope = Scope {
-    resource: Resource::WebhookDeliveries,
-    access: Access::Write,
-};
+const DELIVERIES_READ: Scope = Scope::read(Resource::WebhookDeliveries);
+const DELIVERIES_WRITE: Scope = Scope::write(Resource::WebhookDeliveries);
 
 /// The most deliveries one "redeliver failed" call repeats; call again for more.
 /// What a verification message's signed body reads as in views: it holds the callback secret.

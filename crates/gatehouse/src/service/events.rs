@@ -8,14 +8,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{Principal, ServiceError, ServiceResult, Services};
-use crate::auth::{Access, Resource, Scope};
+use crate::auth::{Resource, Scope};
 use crate::domain::{Account, NewEvent, check_custom_event_name};
 use crate::store::{IdempotencyKey, Published, StoreError};
 
-const EVENTS_WRITE: Scope = Scope {
-    resource: Resource::Events,
-    access: Access::Write,
-};
+const EVENTS_WRITE: Scope = Scope::write(Resource::Events);
 
 /// How long an idempotency key keeps its first answer.
 pub const IDEMPOTENCY_KEY_LIFETIME_HOURS: i64 = 24;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::validate::{NAME_MAX_CHARS, Problems, SHORT_TEXT_MAX_CHARS};
 use super::{Principal, ServiceError, ServiceResult, Services};
-use crate::auth::{Access, Resource, Role, RoleSet, Scope};
+use crate::auth::{Resource, Role, RoleSet, Scope};
 use crate::domain::{Account, AccountId, Actor, NewEvent, Person, PersonId, PersonSource};
 use crate::store::{ListQuery, Listing, StoreError};
 
@@ -172,10 +172,7 @@ impl Services {
         new: NewPerson,
     ) -> ServiceResult<Person> {
         if let Some(principal) = principal {
-            principal.require(Scope {
-                resource: Resource::People,
-                access: Access::Write,
-            })?;
+            principal.require(Scope::write(Resource::People))?;
             check_role_change(principal, &RoleSet::default(), &new.roles)?;
         }
         let now = self.clock.now();
@@ -227,10 +224,7 @@ impl Services {
         changes: PersonChanges,
     ) -> ServiceResult<Person> {
         if let Some(principal) = principal {
-            principal.require(Scope {
-                resource: Resource::People,
-                access: Access::Write,
-            })?;
+            principal.require(Scope::write(Resource::People))?;
         }
         let before = self
             .store
@@ -308,10 +302,7 @@ impl Services {
     }
 
     pub async fn person(&self, principal: &Principal, id: PersonId) -> ServiceResult<Person> {
-        principal.require(Scope {
-            resource: Resource::People,
-            access: Access::Read,
-        })?;
+        principal.require(Scope::read(Resource::People))?;
         self.store
             .person(&principal.account_id, id)
             .await?
@@ -339,10 +330,7 @@ impl Services {
         principal: &Principal,
         query: &ListQuery,
     ) -> ServiceResult<Listing<Person>> {
-        principal.require(Scope {
-            resource: Resource::People,
-            access: Access::Read,
-        })?;
+        principal.require(Scope::read(Resource::People))?;
         Ok(self.store.people(&principal.account_id, query).await?)
     }
 }

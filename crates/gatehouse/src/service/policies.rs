@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::validate::{NAME_MAX_CHARS, Problems};
 use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
-use crate::auth::{Access, Resource, Scope};
+use crate::auth::{Resource, Scope};
 use crate::delivery::message::node_id;
 use crate::delivery::signing::SigningKey;
 use crate::domain::{
@@ -25,14 +25,8 @@ use crate::domain::{
 use crate::domain::{ClaimExpiry, JwtAlgorithm};
 use crate::store::{ListQuery, Listing, WebhookFilter};
 
-const POLICIES_READ: Scope = Scope {
-    resource: Resource::WebhookPolicies,
-    access: Access::Read,
-};
-const POLICIES_WRITE: Scope = Scope {
-    resource: Resource::WebhookPolicies,
-    access: Access::Write,
-};
+const POLICIES_READ: Scope = Scope::read(Resource::WebhookPolicies);
+const POLICIES_WRITE: Scope = Scope::write(Resource::WebhookPolicies);
 
 /// The longest overlap a key rotation may ask for: 30 days.
 pub const MAX_KEY_OVERLAP_SECONDS: i64 = 30 * 24 * 3600;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::validate::{DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
 use super::{Principal, ServiceError, ServiceResult, Services};
-use crate::auth::{Access, Resource, Scope, ScopeSet, TokenSecret, role_permits};
+use crate::auth::{Resource, Scope, ScopeSet, TokenSecret, role_permits};
 use crate::domain::{Account, NewEvent, Person, PersonalAccessToken, TokenId, TokenStatus};
 use crate::store::{ListQuery, Listing, TokenOwnerFilter};
 
@@ -83,14 +83,8 @@ pub fn token_json(token: &PersonalAccessToken, now: DateTime<Utc>) -> serde_json
     json!(TokenView::new(token, now))
 }
 
-const TOKEN_SCOPE_READ: Scope = Scope {
-    resource: Resource::PersonalAccessTokens,
-    access: Access::Read,
-};
-const TOKEN_SCOPE_WRITE: Scope = Scope {
-    resource: Resource::PersonalAccessTokens,
-    access: Access::Write,
-};
+const TOKEN_SCOPE_READ: Scope = Scope::read(Resource::PersonalAccessTokens);
+const TOKEN_SCOPE_WRITE: Scope = Scope::write(Resource::PersonalAccessTokens);
 
 /// A token creates only tokens it could itself stand in for: scopes it holds (write implies
 /// read) and an expiry no later than its own. Otherwise a short-lived or narrow token, once

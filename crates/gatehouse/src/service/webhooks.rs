@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::validate::{DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
 use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
-use crate::auth::{Access, Resource, Scope};
+use crate::auth::{Resource, Scope};
 use crate::delivery::message::node_id;
 use crate::domain::{
     Account, DisabledReason, EventPattern, NewEvent, VERIFY_EVENT, Webhook, WebhookId,
@@ -18,14 +18,8 @@ use crate::domain::{
 };
 use crate::store::{ListQuery, Listing, WebhookFilter};
 
-pub(super) const WEBHOOKS_READ: Scope = Scope {
-    resource: Resource::Webhooks,
-    access: Access::Read,
-};
-pub(super) const WEBHOOKS_WRITE: Scope = Scope {
-    resource: Resource::Webhooks,
-    access: Access::Write,
-};
+pub(super) const WEBHOOKS_READ: Scope = Scope::read(Resource::Webhooks);
+pub(super) const WEBHOOKS_WRITE: Scope = Scope::write(Resource::Webhooks);
 
 /// The highest per-webhook rate limit accepted, in attempts per second.
 pub const MAX_RATE_LIMIT_PER_SECOND: u32 = 10_000;

@@ -16,21 +16,15 @@ use uuid::Uuid;
 use super::projection::check_visible;
 use super::users::{ListPage, ListPlan, ScimListQuery};
 use super::{check_version, scim};
-use crate::auth::{Access, Resource, Scope};
+use crate::auth::{Resource, Scope};
 use crate::domain::{
     GroupMember, MemberType, MembershipChange, NewEvent, NewMember, ScimGroupId, ScimGroupRecord,
 };
 use crate::service::{Principal, ServiceError, ServiceResult, Services};
 use crate::store::ScimGroupColumns;
 
-const READ: Scope = Scope {
-    resource: Resource::Scim,
-    access: Access::Read,
-};
-const WRITE: Scope = Scope {
-    resource: Resource::Scim,
-    access: Access::Write,
-};
+const READ: Scope = Scope::read(Resource::Scim);
+const WRITE: Scope = Scope::write(Resource::Scim);
 
 /// A group and, when they were asked for, its members.
 #[derive(Clone, Debug, PartialEq)]

@@ -16,20 +16,14 @@ use uuid::Uuid;
 use super::cursor::{self, Position};
 use super::projection::{UserProjection, project_user, project_user_update};
 use super::{check_version, scim};
-use crate::auth::{Access, Resource, Scope};
+use crate::auth::{Resource, Scope};
 use crate::domain::{NewEvent, Person, PersonId, PersonSource, ScimUserId, ScimUserRecord};
 use crate::service::people::person_json;
 use crate::service::{Principal, ServiceError, ServiceResult, Services};
 use crate::store::{Listing, PersonWrite, ScimPage, ScimUserColumns, StoreError};
 
-const READ: Scope = Scope {
-    resource: Resource::Scim,
-    access: Access::Read,
-};
-const WRITE: Scope = Scope {
-    resource: Resource::Scim,
-    access: Access::Write,
-};
+const READ: Scope = Scope::read(Resource::Scim);
+const WRITE: Scope = Scope::write(Resource::Scim);
 
 /// The most resources one list answers, as the ServiceProviderConfig advertises.
 pub const MAX_RESULTS: u32 = 200;
