@@ -17,7 +17,7 @@ use gatehouse::delivery::sender::{SenderSettings, TargetPolicy};
 use gatehouse::delivery::signing::ServerKey;
 use gatehouse::delivery::worker::{self, WorkerSettings};
 use gatehouse::domain::{
-    AccountId, DeliveryStatus, PersonId, ScimPatchResponse, TokenId, WebhookId,
+    Account, AccountId, DeliveryStatus, PersonId, ScimPatchResponse, TokenId, WebhookId,
 };
 use gatehouse::http::{AppState, router};
 use gatehouse::service::{
@@ -475,6 +475,11 @@ fn account_id(raw: &str) -> anyhow::Result<AccountId> {
     AccountId::parse(raw).map_err(|error| anyhow::anyhow!("{raw:?}: {error}"))
 }
 
+/// The account a command's `--account` argument names.
+async fn find_account(services: &Services, raw: &str) -> anyhow::Result<Account> {
+    Ok(services.account(&account_id(raw)?).await?)
+}
+
 async fn account(services: &Services, command: AccountCommand) -> anyhow::Result<()> {
     match command {
         AccountCommand::Create { id, name, json } => {
@@ -507,7 +512,7 @@ async fn person(services: &Services, command: PersonCommand) -> anyhow::Result<(
             roles,
             json,
         } => {
-            let account = services.account(&account_id(&account)?).await?;
+            let account = find_account(services, &account).await?;
             let roles = RoleSet::parse(&roles)?;
             let new = NewPerson {
                 name,
@@ -521,7 +526,7 @@ async fn person(services: &Services, command: PersonCommand) -> anyhow::Result<(
             Output::new(json).people(&[person])
         }
         PersonCommand::List { account, json } => {
-            let account = services.account(&account_id(&account)?).await?;
+            let account = find_account(services, &account).await?;
             let account = &account;
             let people = every_page(|query| async move {
                 services.people_as_operator(&account.id, &query).await
@@ -538,7 +543,7 @@ async fn person(services: &Services, command: PersonCommand) -> anyhow::Result<(
             name,
             json,
         } => {
-            let account = services.account(&account_id(&account)?).await?;
+            let account = find_account(services, &account).await?;
             let target = match uuid::Uuid::parse_str(&person) {
                 Ok(id) => PersonId(id),
                 Err(_) => services.person_by_email(&account.id, &person).await?.id,
@@ -572,7 +577,7 @@ async fn token(services: &Services, command: TokenCommand) -> anyhow::Result<()>
             expires_in,
             json,
         } => {
-            let account = services.account(&account_id(&account)?).await?;
+            let account = find_account(services, &account).await?;
             let owner = services.person_by_email(&account.id, &person).await?;
             let scopes = ScopeSet::parse(&scopes)?;
             let new = NewToken {
@@ -590,7 +595,7 @@ async fn token(services: &Services, command: TokenCommand) -> anyhow::Result<()>
             person,
             json,
         } => {
-            let account = services.account(&account_id(&account)?).await?;
+            let account = find_account(services, &account).await?;
             let owner = match person {
                 Some(email) => TokenOwnerFilter::Person(
                     services.person_by_email(&account.id, &email).await?.id,
@@ -610,7 +615,7 @@ async fn token(services: &Services, command: TokenCommand) -> anyhow::Result<()>
             Output::new(json).tokens(&views)
         }
         TokenCommand::Revoke { account, id, json } => {
-            let account = services.account(&account_id(&account)?).await?;
+            let account = find_account(services, &account).await?;
             let token = services
                 .revoke_token_as_operator(&account, TokenId(id))
                 .await?;
@@ -652,7 +657,7 @@ async fn webhook(services: Services, command: WebhookCommand) -> anyhow::Result<
             enabled,
             json,
         } => {
-            let account = services.account(&account_id(&account)?).await?;
+            let account = find_account(&services, &account).await?;
             let filter = WebhookFilter {
                 disabled: (disabled || enabled).then_some(disabled),
             };
@@ -682,7 +687,7 @@ async fn webhook(services: Services, command: WebhookCommand) -> anyhow::Result<
             let services = services
                 .with_base_url(&base_url)
                 .with_sender(sender_settings(&delivery));
-            let account = services.account(&account_id(&account)?).await?;
+            let account = find_account(&services, &account).await?;
             let new = NewWebhook {
                 name,
                 event,
@@ -713,7 +718,7 @@ async fn webhook(services: Services, command: WebhookCommand) -> anyhow::Result<
             status,
             json,
         } => {
-            let account = services.account(&account_id(&account)?).await?;
+            let account = find_account(&services, &account).await?;
             let filter = DeliveryFilter {
                 webhook_id: Some(WebhookId(id)),
                 status,
@@ -738,7 +743,7 @@ async fn set_webhook_disabled(
     disabled: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let account = services.account(&account_id(account)?).await?;
+    let account = find_account(services, account).await?;
     let changes = WebhookChanges {
         disabled: Some(disabled),
         ..WebhookChanges::default()

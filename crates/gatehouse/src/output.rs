@@ -15,33 +15,41 @@ impl Output {
         Self { json }
     }
 
-    pub fn accounts(&self, accounts: &[Account]) -> anyhow::Result<()> {
+    /// Prints `items` as one JSON array, or as a table under `headers` with one `row` an item.
+    fn listing<T: Serialize>(
+        &self,
+        items: &[T],
+        headers: &[&str],
+        row: impl Fn(&T) -> Vec<String>,
+    ) -> anyhow::Result<()> {
         if self.json {
-            return print_json(&accounts);
+            return print_json(items);
         }
-        let rows = accounts
-            .iter()
-            .map(|account| {
+        print_table(headers, items.iter().map(row).collect());
+        Ok(())
+    }
+
+    pub fn accounts(&self, accounts: &[Account]) -> anyhow::Result<()> {
+        self.listing(
+            accounts,
+            &["ID", "NAME", "SCIM PATCH RESPONSE", "CREATED"],
+            |account| {
                 vec![
                     account.id.to_string(),
                     account.name.clone(),
                     account.scim_patch_response.as_str().to_owned(),
                     account.created_at.to_rfc3339(),
                 ]
-            })
-            .collect();
-        print_table(&["ID", "NAME", "SCIM PATCH RESPONSE", "CREATED"], rows);
-        Ok(())
+            },
+        )
     }
 
     pub fn people(&self, people: &[Person]) -> anyhow::Result<()> {
         let views: Vec<PersonView> = people.iter().map(PersonView::from).collect();
-        if self.json {
-            return print_json(&views);
-        }
-        let rows = views
-            .iter()
-            .map(|person| {
+        self.listing(
+            &views,
+            &["ID", "NAME", "EMAIL", "ROLES", "SOURCE", "STATUS"],
+            |person| {
                 vec![
                     person.id.to_string(),
                     person.name.clone(),
@@ -60,19 +68,23 @@ impl Output {
                     }
                     .to_owned(),
                 ]
-            })
-            .collect();
-        print_table(&["ID", "NAME", "EMAIL", "ROLES", "SOURCE", "STATUS"], rows);
-        Ok(())
+            },
+        )
     }
 
     pub fn tokens(&self, tokens: &[TokenView]) -> anyhow::Result<()> {
-        if self.json {
-            return print_json(&tokens);
-        }
-        let rows = tokens
-            .iter()
-            .map(|token| {
+        self.listing(
+            tokens,
+            &[
+                "ID",
+                "NAME",
+                "OWNER",
+                "SCOPES",
+                "STATUS",
+                "EXPIRES",
+                "LAST USED",
+            ],
+            |token| {
                 vec![
                     token.id.to_string(),
                     token.name.clone(),
@@ -85,21 +97,8 @@ impl Output {
                         .map(|at| at.to_rfc3339())
                         .unwrap_or_else(|| "never".to_owned()),
                 ]
-            })
-            .collect();
-        print_table(
-            &[
-                "ID",
-                "NAME",
-                "OWNER",
-                "SCOPES",
-                "STATUS",
-                "EXPIRES",
-                "LAST USED",
-            ],
-            rows,
-        );
-        Ok(())
+            },
+        )
     }
 
     /// The secret alone on stdout (or inside the JSON document), the details on stderr.
@@ -127,12 +126,10 @@ impl Output {
     }
 
     pub fn webhooks(&self, webhooks: &[WebhookView]) -> anyhow::Result<()> {
-        if self.json {
-            return print_json(&webhooks);
-        }
-        let rows = webhooks
-            .iter()
-            .map(|webhook| {
+        self.listing(
+            webhooks,
+            &["ID", "NAME", "EVENT", "URI", "STATE", "FAILURES", "CREATED"],
+            |webhook| {
                 vec![
                     webhook.id.to_string(),
                     webhook.name.clone(),
@@ -142,13 +139,8 @@ impl Output {
                     webhook.consecutive_failures.to_string(),
                     webhook.created_at.to_rfc3339(),
                 ]
-            })
-            .collect();
-        print_table(
-            &["ID", "NAME", "EVENT", "URI", "STATE", "FAILURES", "CREATED"],
-            rows,
-        );
-        Ok(())
+            },
+        )
     }
 
     /// The new webhook like any listing on stdout, and on stderr what it still waits for.
@@ -184,12 +176,18 @@ impl Output {
     }
 
     pub fn deliveries(&self, deliveries: &[DeliveryView]) -> anyhow::Result<()> {
-        if self.json {
-            return print_json(&deliveries);
-        }
-        let rows = deliveries
-            .iter()
-            .map(|delivery| {
+        self.listing(
+            deliveries,
+            &[
+                "ID",
+                "EVENT",
+                "STATUS",
+                "ATTEMPTS",
+                "RESPONSE",
+                "CREATED",
+                "NEXT ATTEMPT",
+            ],
+            |delivery| {
                 vec![
                     delivery.id.to_string(),
                     delivery.event.clone(),
@@ -208,21 +206,8 @@ impl Output {
                         (None, _) => "-".to_owned(),
                     },
                 ]
-            })
-            .collect();
-        print_table(
-            &[
-                "ID",
-                "EVENT",
-                "STATUS",
-                "ATTEMPTS",
-                "RESPONSE",
-                "CREATED",
-                "NEXT ATTEMPT",
-            ],
-            rows,
-        );
-        Ok(())
+            },
+        )
     }
 }
 
