@@ -120,6 +120,11 @@ impl SigningKey {
                 Material::Hmac(secret)
             }
         };
+        Self::with_material(algorithm, material)
+    }
+
+    /// The key holding `material`, with its `ring` twin prepared from the same DER.
+    fn with_material(algorithm: JwtAlgorithm, material: Material) -> Result<Self, SigningError> {
         let mut key = SigningKey {
             algorithm,
             material,
@@ -198,13 +203,7 @@ impl SigningKey {
                 Material::Hmac(Zeroizing::new(der.to_vec()))
             }
         };
-        let mut key = SigningKey {
-            algorithm,
-            material,
-            ring: None,
-        };
-        key.ring = ring_key(algorithm, &key.to_pkcs8_der()?);
-        Ok(key)
+        Self::with_material(algorithm, material)
     }
 
     /// The public key as SPKI PEM (`-----BEGIN PUBLIC KEY-----`), what PyJWT, `jose` and
