@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::validate::{NAME_MAX_CHARS, Problems};
+use super::validate::{NAME_MAX_CHARS, Problems, rotation_overlap};
 use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
 use crate::auth::{Resource, Scope};
 use crate::delivery::message::node_id;
@@ -449,12 +449,11 @@ impl Services {
         overlap_seconds: Option<i64>,
     ) -> ServiceResult<CreatedPolicyKey> {
         require_scope(principal, POLICIES_WRITE)?;
-        let overlap = overlap_seconds.unwrap_or(DEFAULT_KEY_OVERLAP_SECONDS);
-        if !(0..=MAX_KEY_OVERLAP_SECONDS).contains(&overlap) {
-            return Err(ServiceError::invalid(vec![format!(
-                "overlap_seconds must be between 0 and {MAX_KEY_OVERLAP_SECONDS} (30 days), not {overlap}"
-            )]));
-        }
+        let overlap = rotation_overlap(
+            overlap_seconds,
+            DEFAULT_KEY_OVERLAP_SECONDS,
+            MAX_KEY_OVERLAP_SECONDS,
+        )?;
         let policy = self.policy_of(account, id).await?;
         let now = self.clock.now();
         let keys = self.store.policy_keys(&[policy.id]).await?;
@@ -465,7 +464,7 @@ impl Services {
                 pending.active_from.to_rfc3339()
             )));
         }
-        let active_from = now + Duration::seconds(overlap);
+        let active_from = now + overlap;
         let (key, created) = self
             .new_policy_key(policy.id, policy.jwt_alg, active_from, now)
             .await?;

@@ -6,6 +6,22 @@ pub const DESCRIPTION_MAX_CHARS: usize = 2_000;
 pub const EMAIL_MAX_CHARS: usize = 254;
 pub const SHORT_TEXT_MAX_CHARS: usize = 120;
 
+/// The overlap a key or secret rotation asks for (`overlap_seconds`; `default` when it names
+/// none), refused unless it lies between 0 and `max_seconds` (30 days for both rotations).
+pub fn rotation_overlap(
+    requested: Option<i64>,
+    default: i64,
+    max_seconds: i64,
+) -> Result<chrono::Duration, super::ServiceError> {
+    let overlap = requested.unwrap_or(default);
+    if !(0..=max_seconds).contains(&overlap) {
+        return Err(super::ServiceError::invalid(vec![format!(
+            "overlap_seconds must be between 0 and {max_seconds} (30 days), not {overlap}"
+        )]));
+    }
+    Ok(chrono::Duration::seconds(overlap))
+}
+
 #[derive(Default)]
 pub struct Problems(Vec<String>);
 
@@ -112,18 +128,22 @@ impl Problems {
 mod tests {
     use super::*;
 
+    /// The messages of the problems collected, which must be some.
+    fn errors(problems: Problems) -> Vec<String> {
+        match problems.into_result() {
+            Err(super::super::ServiceError::Invalid { errors, .. }) => errors,
+            other => panic!("expected invalid, got {other:?}"),
+        }
+    }
+
     #[test]
     fn problems_collect_every_broken_rule() {
         let mut problems = Problems::default();
         problems.required_text("name", " ", 10);
         problems.email("primary_email", "not-an-email");
         problems.optional_text("job_title", Some("x".repeat(11).as_str()), 10);
-        let error = problems.into_result().expect_err("three problems");
-        let super::super::ServiceError::Invalid { errors, .. } = error else {
-            panic!("invalid")
-        };
         assert_eq!(
-            errors,
+            errors(problems),
             vec![
                 "name can't be blank",
                 "primary_email is not a valid email address",
@@ -138,12 +158,8 @@ mod tests {
         problems.required_text("name", "two\nlines", 50);
         problems.multiline_text("description", Some("two\nlines\tand a tab"), 50);
         problems.multiline_text("description", Some("bell\u{7}"), 50);
-        let error = problems.into_result().expect_err("two problems");
-        let super::super::ServiceError::Invalid { errors, .. } = error else {
-            panic!("invalid")
-        };
         assert_eq!(
-            errors,
+            errors(problems),
             vec![
                 "name contains control characters",
                 "description contains control characters"
@@ -165,12 +181,8 @@ mod tests {
             "name",
             "\u{645}\u{6CC}\u{200C}\u{62E}\u{648}\u{627}\u{647}\u{645}",
         );
-        let error = problems.into_result().expect_err("three problems");
-        let super::super::ServiceError::Invalid { errors, .. } = error else {
-            panic!("invalid")
-        };
         assert_eq!(
-            errors,
+            errors(problems),
             vec![
                 "name contains U+200B, an invisible or control character",
                 "primary_email contains U+FEFF, an invisible or control character",

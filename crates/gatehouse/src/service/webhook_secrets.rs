@@ -3,11 +3,12 @@
 //! which the message is signed with the old and the new secret. Stored sealed by the server
 //! key, bound to the secret's id.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::validate::rotation_overlap;
 use super::webhooks::WEBHOOKS_WRITE;
 use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
 use crate::delivery::signing::standard_webhooks::WebhookSecret;
@@ -130,16 +131,15 @@ impl Services {
         overlap_seconds: Option<i64>,
     ) -> ServiceResult<RotatedSecret> {
         require_scope(principal, WEBHOOKS_WRITE)?;
-        let overlap = overlap_seconds.unwrap_or(DEFAULT_SECRET_OVERLAP_SECONDS);
-        if !(0..=MAX_SECRET_OVERLAP_SECONDS).contains(&overlap) {
-            return Err(ServiceError::invalid(vec![format!(
-                "overlap_seconds must be between 0 and {MAX_SECRET_OVERLAP_SECONDS} (30 days), not {overlap}"
-            )]));
-        }
+        let overlap = rotation_overlap(
+            overlap_seconds,
+            DEFAULT_SECRET_OVERLAP_SECONDS,
+            MAX_SECRET_OVERLAP_SECONDS,
+        )?;
         let webhook = self.webhook_of(account, id).await?;
         let now = self.clock.now();
         let (secret, record) = self.new_webhook_secret(webhook.id, now)?;
-        let previous_until = now + Duration::seconds(overlap);
+        let previous_until = now + overlap;
         let event = NewEvent::new(
             &account.id,
             "webhook.update",
