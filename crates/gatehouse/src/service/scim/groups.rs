@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::projection::check_visible;
 use super::users::{ListPage, ListPlan, ScimListQuery};
-use super::{check_version, scim};
+use super::{check_version, not_found, scim};
 use crate::auth::{Resource, Scope};
 use crate::domain::{
     GroupMember, MemberType, MembershipChange, NewEvent, NewMember, ScimGroupId, ScimGroupRecord,
@@ -104,10 +104,6 @@ fn patched_member_displays(operations: &[scim::patch::PatchOperation]) -> HashMa
         }
     }
     displays
-}
-
-fn not_found(id: impl std::fmt::Display) -> ServiceError {
-    scim(ScimError::not_found(format!("Group {id} not found")))
 }
 
 fn get<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
@@ -326,16 +322,30 @@ impl Services {
         self.with_members(principal, group, members).await
     }
 
+    /// The Group a write names, as stored, if the write may go ahead: the caller may write
+    /// SCIM, and the Group is at the version the client last saw (`If-Match`).
+    async fn group_to_change(
+        &self,
+        principal: &Principal,
+        id: &str,
+        expected_version: Option<i64>,
+    ) -> ServiceResult<ScimGroupRecord> {
+        principal.require(WRITE)?;
+        let current = self.stored_group(principal, id).await?;
+        check_version("Group", expected_version, current.version)?;
+        Ok(current)
+    }
+
     async fn stored_group(
         &self,
         principal: &Principal,
         id: &str,
     ) -> ServiceResult<ScimGroupRecord> {
-        let uuid = Uuid::parse_str(id).map_err(|_| not_found(id))?;
+        let uuid = Uuid::parse_str(id).map_err(|_| not_found("Group", id))?;
         self.store
             .scim_group(&principal.account_id, ScimGroupId(uuid))
             .await?
-            .ok_or_else(|| not_found(id))
+            .ok_or_else(|| not_found("Group", id))
     }
 
     pub async fn scim_groups(
@@ -391,9 +401,9 @@ impl Services {
         expected_version: Option<i64>,
         members: Members,
     ) -> ServiceResult<GroupWithMembers> {
-        principal.require(WRITE)?;
-        let current = self.stored_group(principal, id).await?;
-        check_version("Group", expected_version, current.version)?;
+        let current = self
+            .group_to_change(principal, id, expected_version)
+            .await?;
         let projection = project_group(body).map_err(scim)?;
         check_new_display_name(&projection, &current)?;
         let new_members = self
@@ -417,9 +427,9 @@ impl Services {
         expected_version: Option<i64>,
         members: Members,
     ) -> ServiceResult<GroupWithMembers> {
-        principal.require(WRITE)?;
-        let current = self.stored_group(principal, id).await?;
-        check_version("Group", expected_version, current.version)?;
+        let current = self
+            .group_to_change(principal, id, expected_version)
+            .await?;
         let operations = parse_patch_request(body).map_err(scim)?;
         let (member_changes, other_operations) =
             split_member_operations(&operations).map_err(scim)?;
@@ -522,9 +532,9 @@ impl Services {
         id: &str,
         expected_version: Option<i64>,
     ) -> ServiceResult<()> {
-        principal.require(WRITE)?;
-        let current = self.stored_group(principal, id).await?;
-        check_version("Group", expected_version, current.version)?;
+        let current = self
+            .group_to_change(principal, id, expected_version)
+            .await?;
         let now = self.clock.now();
         let payload = json!({ "id": current.id, "displayName": current.display_name });
         let events = [event(

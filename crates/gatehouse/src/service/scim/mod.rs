@@ -40,6 +40,11 @@ fn scim(error: ScimError) -> ServiceError {
     ServiceError::Scim(error)
 }
 
+/// 404 for a `resource` (`User`, `Group`) the account holds no such `id` of.
+fn not_found(resource: &str, id: impl std::fmt::Display) -> ServiceError {
+    scim(ScimError::not_found(format!("{resource} {id} not found")))
+}
+
 /// `If-Match`: the write goes ahead only at the version the client last saw (412 otherwise).
 fn check_version(resource: &str, expected: Option<i64>, stored: i64) -> ServiceResult<()> {
     match expected {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::cursor::{self, Position};
 use super::projection::{UserProjection, project_user, project_user_update};
-use super::{check_version, scim};
+use super::{check_version, not_found, scim};
 use crate::auth::{Resource, Scope};
 use crate::domain::{NewEvent, Person, PersonId, PersonSource, ScimUserId, ScimUserRecord};
 use crate::service::people::person_json;
@@ -231,10 +231,6 @@ pub struct ScimListQuery {
     pub count: Option<i64>,
 }
 
-fn not_found(id: impl std::fmt::Display) -> ServiceError {
-    scim(ScimError::not_found(format!("User {id} not found")))
-}
-
 /// The person a projection describes, as a change to `person`.
 fn apply_to_person(
     person: &mut Person,
@@ -437,17 +433,31 @@ impl Services {
         }
     }
 
+    /// The User a write names, as stored, if the write may go ahead: the caller may write
+    /// SCIM, and the User is at the version the client last saw (`If-Match`).
+    async fn user_to_change(
+        &self,
+        principal: &Principal,
+        id: &str,
+        expected_version: Option<i64>,
+    ) -> ServiceResult<ScimUserRecord> {
+        principal.require(WRITE)?;
+        let current = self.scim_user(principal, id).await?;
+        check_version("User", expected_version, current.version)?;
+        Ok(current)
+    }
+
     pub async fn scim_user(
         &self,
         principal: &Principal,
         id: &str,
     ) -> ServiceResult<ScimUserRecord> {
         principal.require(READ)?;
-        let uuid = Uuid::parse_str(id).map_err(|_| not_found(id))?;
+        let uuid = Uuid::parse_str(id).map_err(|_| not_found("User", id))?;
         self.store
             .scim_user(&principal.account_id, ScimUserId(uuid))
             .await?
-            .ok_or_else(|| not_found(id))
+            .ok_or_else(|| not_found("User", id))
     }
 
     pub async fn scim_users(
@@ -487,9 +497,7 @@ impl Services {
         body: &Value,
         expected_version: Option<i64>,
     ) -> ServiceResult<ScimUserRecord> {
-        principal.require(WRITE)?;
-        let current = self.scim_user(principal, id).await?;
-        check_version("User", expected_version, current.version)?;
+        let current = self.user_to_change(principal, id, expected_version).await?;
         let projection = project_user_update(body, &current.resource).map_err(scim)?;
         self.write_scim_user(principal, current, projection).await
     }
@@ -502,9 +510,7 @@ impl Services {
         body: Value,
         expected_version: Option<i64>,
     ) -> ServiceResult<ScimUserRecord> {
-        principal.require(WRITE)?;
-        let current = self.scim_user(principal, id).await?;
-        check_version("User", expected_version, current.version)?;
+        let current = self.user_to_change(principal, id, expected_version).await?;
         let operations = parse_patch_request(body).map_err(scim)?;
         let mut resource = current.resource.clone();
         // The id belongs to the resource the operations see, so a client restating it (as
@@ -570,7 +576,7 @@ impl Services {
             .store
             .person(&principal.account_id, current.person_id)
             .await?
-            .ok_or_else(|| not_found(current.id))?;
+            .ok_or_else(|| not_found("User", current.id))?;
         principal.require_rank_over(&person, "change {} through SCIM")?;
         if let Some(address) = &email
             && let Some(holder) = self
@@ -635,14 +641,12 @@ impl Services {
         id: &str,
         expected_version: Option<i64>,
     ) -> ServiceResult<()> {
-        principal.require(WRITE)?;
-        let current = self.scim_user(principal, id).await?;
-        check_version("User", expected_version, current.version)?;
+        let current = self.user_to_change(principal, id, expected_version).await?;
         let mut person = self
             .store
             .person(&principal.account_id, current.person_id)
             .await?
-            .ok_or_else(|| not_found(current.id))?;
+            .ok_or_else(|| not_found("User", current.id))?;
         principal.require_rank_over(&person, "delete the SCIM User of {}")?;
         let now = self.clock.now().max(person.updated_at);
         person.disabled = true;
