@@ -20,7 +20,7 @@ use crate::auth::{Resource, Scope};
 use crate::domain::{
     GroupMember, MemberType, MembershipChange, NewEvent, NewMember, ScimGroupId, ScimGroupRecord,
 };
-use crate::service::{Principal, ServiceError, ServiceResult, Services};
+use crate::service::{Principal, ServiceResult, Services};
 use crate::store::ScimGroupColumns;
 
 const READ: Scope = Scope::read(Resource::Scim);
