@@ -372,6 +372,13 @@ mod tests {
         check_address(address(text), &[])
     }
 
+    /// Asserts that each address is refused, for its reason.
+    fn assert_refused(cases: &[(&str, Forbidden)]) {
+        for &(address, reason) in cases {
+            assert_eq!(check(address), Err(reason), "{address}");
+        }
+    }
+
     #[test]
     fn public_addresses_pass() {
         for public in [
@@ -386,7 +393,7 @@ mod tests {
 
     #[test]
     fn internal_addresses_are_refused_with_the_reason() {
-        let cases = [
+        assert_refused(&[
             ("0.0.0.0", Forbidden::Unspecified),
             ("0.1.2.3", Forbidden::Unspecified),
             ("127.0.0.1", Forbidden::Loopback),
@@ -409,15 +416,12 @@ mod tests {
             ("fe80::1", Forbidden::LinkLocal),
             ("ff02::1", Forbidden::Multicast),
             ("fec0::1", Forbidden::Reserved),
-        ];
-        for (address, reason) in cases {
-            assert_eq!(check(address), Err(reason), "{address}");
-        }
+        ]);
     }
 
     #[test]
     fn special_purpose_blocks_that_are_not_globally_reachable_are_refused() {
-        let cases = [
+        assert_refused(&[
             ("198.18.0.1", Forbidden::Benchmarking),
             ("198.19.255.255", Forbidden::Benchmarking),
             ("192.0.2.1", Forbidden::Documentation),
@@ -443,10 +447,7 @@ mod tests {
             ),
             ("5f00::1", Forbidden::Reserved),
             ("::ffff:198.18.0.1", Forbidden::Benchmarking),
-        ];
-        for (address, reason) in cases {
-            assert_eq!(check(address), Err(reason), "{address}");
-        }
+        ]);
     }
 
     #[test]

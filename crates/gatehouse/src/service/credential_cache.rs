@@ -132,12 +132,19 @@ mod tests {
         })
     }
 
+    /// A cache keeping entries for `ttl`, holding one credential inserted at `at`; and the
+    /// credential's hash.
+    fn holding_one(ttl: Duration, at: Instant) -> (CredentialCache, TokenHash) {
+        let cache = CredentialCache::new(ttl);
+        let hash = TokenSecret::generate().hash();
+        cache.insert(&hash, credential(&hash), cache.generation(), at);
+        (cache, hash)
+    }
+
     #[test]
     fn a_cached_credential_is_served_until_its_ttl_runs_out() {
-        let cache = CredentialCache::new(Duration::from_secs(2));
-        let hash = TokenSecret::generate().hash();
         let start = Instant::now();
-        cache.insert(&hash, credential(&hash), cache.generation(), start);
+        let (cache, hash) = holding_one(Duration::from_secs(2), start);
         assert!(
             cache
                 .get(&hash, start + Duration::from_millis(1_999))
@@ -148,10 +155,8 @@ mod tests {
 
     #[test]
     fn invalidation_makes_every_entry_stale_at_once() {
-        let cache = CredentialCache::new(Duration::from_secs(60));
-        let hash = TokenSecret::generate().hash();
         let now = Instant::now();
-        cache.insert(&hash, credential(&hash), cache.generation(), now);
+        let (cache, hash) = holding_one(Duration::from_secs(60), now);
         cache.invalidate_all();
         assert!(cache.get(&hash, now).is_none());
     }
@@ -169,10 +174,8 @@ mod tests {
 
     #[test]
     fn zero_ttl_disables_caching() {
-        let cache = CredentialCache::new(Duration::ZERO);
-        let hash = TokenSecret::generate().hash();
         let now = Instant::now();
-        cache.insert(&hash, credential(&hash), cache.generation(), now);
+        let (cache, hash) = holding_one(Duration::ZERO, now);
         assert!(cache.get(&hash, now).is_none());
     }
 
