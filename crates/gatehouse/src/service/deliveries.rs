@@ -194,11 +194,7 @@ impl Services {
         id: DeliveryId,
     ) -> ServiceResult<(Delivery, Vec<DeliveryAttempt>)> {
         require_scope(principal, DELIVERIES_READ)?;
-        let delivery = self
-            .store
-            .delivery(&account.id, id)
-            .await?
-            .ok_or(ServiceError::NotFound("Webhook delivery"))?;
+        let delivery = self.delivery_of(account, id).await?;
         let mut attempts = self.store.delivery_attempts(&account.id, id).await?;
         if delivery.event == VERIFY_EVENT {
             // A signed verification message carries the one-time callback in its claims.
@@ -220,11 +216,7 @@ impl Services {
         id: DeliveryId,
     ) -> ServiceResult<Delivery> {
         require_scope(principal, DELIVERIES_WRITE)?;
-        let original = self
-            .store
-            .delivery(&account.id, id)
-            .await?
-            .ok_or(ServiceError::NotFound("Webhook delivery"))?;
+        let original = self.delivery_of(account, id).await?;
         if original.status == DeliveryStatus::Pending {
             return Err(ServiceError::Conflict(
                 "the delivery is still pending; it is redelivered only once it has succeeded or failed".to_owned(),
@@ -244,10 +236,7 @@ impl Services {
                 "the delivery was redelivered by someone else at the same time".to_owned(),
             ));
         };
-        self.store
-            .delivery(&account.id, redelivery.new)
-            .await?
-            .ok_or(ServiceError::NotFound("Webhook delivery"))
+        self.delivery_of(account, redelivery.new).await
     }
 
     /// Redelivers every failed delivery of a webhook created since `since` that was not
@@ -274,6 +263,14 @@ impl Services {
                 .len() as u64;
         }
         Ok(made)
+    }
+
+    /// The account's delivery `id`, or 404.
+    async fn delivery_of(&self, account: &Account, id: DeliveryId) -> ServiceResult<Delivery> {
+        self.store
+            .delivery(&account.id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("Webhook delivery"))
     }
 
     /// Exception and disabled notices, newest first, whether or not they were mailed, with the

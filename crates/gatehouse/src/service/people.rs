@@ -207,13 +207,11 @@ impl Services {
             person_json(&person),
             now,
         );
-        match self.store.insert_person(&person, &event).await {
-            Ok(()) => Ok(person),
-            Err(StoreError::Conflict(_)) => Err(email_taken(
-                person.primary_email.as_deref().unwrap_or_default(),
-            )),
-            Err(error) => Err(error.into()),
-        }
+        self.store
+            .insert_person(&person, &event)
+            .await
+            .map_err(|error| write_error(&person, error))?;
+        Ok(person)
     }
 
     pub async fn update_person(
@@ -226,11 +224,7 @@ impl Services {
         if let Some(principal) = principal {
             principal.require(Scope::write(Resource::People))?;
         }
-        let before = self
-            .store
-            .person(account, id)
-            .await?
-            .ok_or(ServiceError::NotFound("Person"))?;
+        let before = self.person_of(account, id).await?;
         if let Some(principal) = principal {
             principal.require_rank_over(&before, "change {}")?;
         }
@@ -289,22 +283,27 @@ impl Services {
             json!({ "person": person_json(&person), "changed": changed_fields(&before, &person) }),
             person.updated_at,
         );
-        match self.store.update_person(&person, &event).await {
-            Ok(()) => {
-                self.credentials_changed();
-                Ok(person)
-            }
-            Err(StoreError::Conflict(_)) => Err(email_taken(
-                person.primary_email.as_deref().unwrap_or_default(),
-            )),
-            Err(error) => Err(error.into()),
-        }
+        self.store
+            .update_person(&person, &event)
+            .await
+            .map_err(|error| write_error(&person, error))?;
+        self.credentials_changed();
+        Ok(person)
     }
 
     pub async fn person(&self, principal: &Principal, id: PersonId) -> ServiceResult<Person> {
         principal.require(Scope::read(Resource::People))?;
+        self.person_of(&principal.account_id, id).await
+    }
+
+    /// The account's person `id`, or 404.
+    pub(super) async fn person_of(
+        &self,
+        account: &AccountId,
+        id: PersonId,
+    ) -> ServiceResult<Person> {
         self.store
-            .person(&principal.account_id, id)
+            .person(account, id)
             .await?
             .ok_or(ServiceError::NotFound("Person"))
     }
@@ -332,6 +331,14 @@ impl Services {
     ) -> ServiceResult<Listing<Person>> {
         principal.require(Scope::read(Resource::People))?;
         Ok(self.store.people(&principal.account_id, query).await?)
+    }
+}
+
+/// Why writing `person` failed: a conflict means its primary email is another person's.
+fn write_error(person: &Person, error: StoreError) -> ServiceError {
+    match error {
+        StoreError::Conflict(_) => email_taken(person.primary_email.as_deref().unwrap_or_default()),
+        error => error.into(),
     }
 }
 

@@ -10,7 +10,9 @@ use uuid::Uuid;
 use super::validate::{DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
 use super::{Principal, ServiceError, ServiceResult, Services};
 use crate::auth::{Resource, Scope, ScopeSet, TokenSecret, role_permits};
-use crate::domain::{Account, NewEvent, Person, PersonalAccessToken, TokenId, TokenStatus};
+use crate::domain::{
+    Account, AccountId, NewEvent, Person, PersonalAccessToken, TokenId, TokenStatus,
+};
 use crate::store::{ListQuery, Listing, TokenOwnerFilter};
 
 /// The lifetimes a token may be given, in days. There are no non-expiring tokens.
@@ -230,10 +232,8 @@ impl Services {
         principal.require(TOKEN_SCOPE_WRITE)?;
         let account = self.account(&principal.account_id).await?;
         let owner = self
-            .store
-            .person(&principal.account_id, principal.person_id)
-            .await?
-            .ok_or(ServiceError::NotFound("Person"))?;
+            .person_of(&principal.account_id, principal.person_id)
+            .await?;
         self.create_token(&account, Some(principal), &owner, new)
             .await
     }
@@ -286,10 +286,8 @@ impl Services {
         let token = self.token(principal, id).await?;
         if token.person_id != principal.person_id {
             let owner = self
-                .store
-                .person(&principal.account_id, token.person_id)
-                .await?
-                .ok_or(ServiceError::NotFound("Person"))?;
+                .person_of(&principal.account_id, token.person_id)
+                .await?;
             principal.require_rank_over(&owner, "revoke the tokens of {}")?;
         }
         self.revoke(&token, Some(principal)).await
@@ -301,11 +299,7 @@ impl Services {
         account: &Account,
         id: TokenId,
     ) -> ServiceResult<PersonalAccessToken> {
-        let token = self
-            .store
-            .token(&account.id, id)
-            .await?
-            .ok_or(ServiceError::NotFound("Personal access token"))?;
+        let token = self.token_of(&account.id, id).await?;
         self.revoke(&token, None).await
     }
 
@@ -338,11 +332,20 @@ impl Services {
             Ok(revoked)
         } else {
             // Revoked concurrently by someone else: report what is stored.
-            self.store
-                .token(&token.account_id, token.id)
-                .await?
-                .ok_or(ServiceError::NotFound("Personal access token"))
+            self.token_of(&token.account_id, token.id).await
         }
+    }
+
+    /// The account's token `id`, or 404.
+    async fn token_of(
+        &self,
+        account: &AccountId,
+        id: TokenId,
+    ) -> ServiceResult<PersonalAccessToken> {
+        self.store
+            .token(account, id)
+            .await?
+            .ok_or(ServiceError::NotFound("Personal access token"))
     }
 
     /// Every token of an account, for the admin CLI.
