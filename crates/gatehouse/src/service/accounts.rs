@@ -1,5 +1,6 @@
 //! Accounts are created by the admin CLI only: there is no tenant above an account to do it.
 
+use super::error::OrNotFound;
 use super::validate::{NAME_MAX_CHARS, Problems};
 use super::{ServiceError, ServiceResult, Services};
 use crate::domain::{Account, AccountId, ScimPatchResponse};
@@ -45,10 +46,7 @@ impl Services {
     }
 
     pub async fn account(&self, id: &AccountId) -> ServiceResult<Account> {
-        self.store
-            .account(id)
-            .await?
-            .ok_or(ServiceError::NotFound("Account"))
+        self.store.account(id).await.or_not_found("Account")
     }
 
     /// Changes an account's name or settings (the admin CLI's `account update`).

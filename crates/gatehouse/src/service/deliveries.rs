@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::error::OrNotFound;
 use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
 use crate::auth::{Resource, Scope};
 use crate::delivery::mail::compose_notice;
@@ -269,8 +270,8 @@ impl Services {
     async fn delivery_of(&self, account: &Account, id: DeliveryId) -> ServiceResult<Delivery> {
         self.store
             .delivery(&account.id, id)
-            .await?
-            .ok_or(ServiceError::NotFound("Webhook delivery"))
+            .await
+            .or_not_found("Webhook delivery")
     }
 
     /// Exception and disabled notices, newest first, whether or not they were mailed, with the

@@ -1,7 +1,7 @@
 //! What a service call can fail with, independent of the protocol that reports it.
 
 use crate::auth::ScopeSet;
-use crate::store::StoreError;
+use crate::store::{StoreError, StoreResult};
 
 use super::AuthFailure;
 
@@ -57,5 +57,18 @@ impl ServiceError {
             _ => "Validation failed".to_owned(),
         };
         Self::Invalid { message, errors }
+    }
+}
+
+/// A store look-up's missing record as [`ServiceError::NotFound`]:
+/// `self.store.person(account, id).await.or_not_found("Person")`.
+pub(crate) trait OrNotFound<T> {
+    /// The record; `NotFound(what)` when there is none, the store's error when it failed.
+    fn or_not_found(self, what: &'static str) -> ServiceResult<T>;
+}
+
+impl<T> OrNotFound<T> for StoreResult<Option<T>> {
+    fn or_not_found(self, what: &'static str) -> ServiceResult<T> {
+        self?.ok_or(ServiceError::NotFound(what))
     }
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::error::OrNotFound;
 use super::validate::{NAME_MAX_CHARS, Problems, SHORT_TEXT_MAX_CHARS};
 use super::{Principal, ServiceError, ServiceResult, Services};
 use crate::auth::{Resource, Role, RoleSet, Scope};
@@ -302,10 +303,7 @@ impl Services {
         account: &AccountId,
         id: PersonId,
     ) -> ServiceResult<Person> {
-        self.store
-            .person(account, id)
-            .await?
-            .ok_or(ServiceError::NotFound("Person"))
+        self.store.person(account, id).await.or_not_found("Person")
     }
 
     /// A page of an account's people, for the admin CLI.
@@ -320,8 +318,8 @@ impl Services {
     pub async fn person_by_email(&self, account: &AccountId, email: &str) -> ServiceResult<Person> {
         self.store
             .person_by_email(account, email)
-            .await?
-            .ok_or(ServiceError::NotFound("Person"))
+            .await
+            .or_not_found("Person")
     }
 
     pub async fn people(

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::error::OrNotFound;
 use super::validate::{NAME_MAX_CHARS, Problems, rotation_overlap};
 use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
 use crate::auth::{Resource, Scope};
@@ -560,8 +561,8 @@ impl Services {
     ) -> ServiceResult<WebhookPolicy> {
         self.store
             .webhook_policy(&account.id, id)
-            .await?
-            .ok_or(ServiceError::NotFound("Webhook policy"))
+            .await
+            .or_not_found("Webhook policy")
     }
 }
 

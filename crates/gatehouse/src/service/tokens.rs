@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::error::OrNotFound;
 use super::validate::{DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
 use super::{Principal, ServiceError, ServiceResult, Services};
 use crate::auth::{Resource, Scope, ScopeSet, TokenSecret, role_permits};
@@ -344,8 +345,8 @@ impl Services {
     ) -> ServiceResult<PersonalAccessToken> {
         self.store
             .token(account, id)
-            .await?
-            .ok_or(ServiceError::NotFound("Personal access token"))
+            .await
+            .or_not_found("Personal access token")
     }
 
     /// Every token of an account, for the admin CLI.

@@ -8,6 +8,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::error::OrNotFound;
 use super::validate::{DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
 use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
 use crate::auth::{Resource, Scope};
@@ -436,8 +437,8 @@ impl Services {
         let mut webhook = self
             .store
             .webhook_awaiting_verification(&hash)
-            .await?
-            .ok_or(ServiceError::NotFound("Verification"))?;
+            .await
+            .or_not_found("Verification")?;
         let now = self.clock.now();
         webhook.verified_at = Some(now);
         webhook.updated_at = now;
@@ -495,8 +496,8 @@ impl Services {
     ) -> ServiceResult<Webhook> {
         self.store
             .webhook(&account.id, id)
-            .await?
-            .ok_or(ServiceError::NotFound("Webhook"))
+            .await
+            .or_not_found("Webhook")
     }
 
     pub async fn webhooks(
