@@ -45,6 +45,18 @@ enum RingKey {
     Ed25519(ring::signature::Ed25519KeyPair),
 }
 
+/// The signature of `key` (an ECDSA curve or Ed25519) over `input`, in its fixed-width JOSE
+/// encoding: `r || s` for ECDSA, the 64 bytes for Ed25519. One `signature::Signer` trait
+/// serves the ECDSA and Ed25519 keys alike.
+fn signature_bytes<S: rsa::signature::SignatureEncoding>(
+    key: &impl rsa::signature::Signer<S>,
+    input: &[u8],
+) -> Result<Vec<u8>, String> {
+    key.try_sign(input)
+        .map(|signature| signature.to_vec())
+        .map_err(|error| error.to_string())
+}
+
 /// `der` (PKCS#8) loaded into ring for `algorithm`, when ring signs with it.
 fn ring_key(algorithm: JwtAlgorithm, der: &[u8]) -> Option<RingKey> {
     use ring::signature;
@@ -269,8 +281,6 @@ impl SigningKey {
         if let Some(key) = &self.ring {
             return self.sign_with_ring(key, signing_input).map_err(failed);
         }
-        // One `signature::Signer` trait serves the ECDSA and Ed25519 keys alike.
-        use rsa::signature::Signer as _;
         match (&self.material, self.algorithm) {
             (Material::Rsa(key), algorithm) => {
                 let signature = match algorithm {
@@ -285,28 +295,18 @@ impl SigningKey {
                 signature.map_err(|error| failed(error.to_string()))
             }
             (Material::P256(key), _) => {
-                let signature: p256::ecdsa::Signature = key
-                    .try_sign(signing_input)
-                    .map_err(|error| failed(error.to_string()))?;
-                Ok(signature.to_bytes().to_vec())
+                signature_bytes::<p256::ecdsa::Signature>(key, signing_input).map_err(failed)
             }
             (Material::P384(key), _) => {
-                let signature: p384::ecdsa::Signature = key
-                    .try_sign(signing_input)
-                    .map_err(|error| failed(error.to_string()))?;
-                Ok(signature.to_bytes().to_vec())
+                signature_bytes::<p384::ecdsa::Signature>(key, signing_input).map_err(failed)
             }
             (Material::P521(key), _) => {
-                let signature: p521::ecdsa::Signature = key
-                    .try_sign(signing_input)
-                    .map_err(|error| failed(error.to_string()))?;
-                Ok(signature.to_bytes().to_vec())
+                signature_bytes::<p521::ecdsa::Signature>(key.as_ref(), signing_input)
+                    .map_err(failed)
             }
             (Material::Ed25519(key), _) => {
-                let signature = key
-                    .try_sign(signing_input)
-                    .map_err(|error| failed(error.to_string()))?;
-                Ok(signature.to_bytes().to_vec())
+                signature_bytes::<ed25519_dalek::Signature>(key.as_ref(), signing_input)
+                    .map_err(failed)
             }
             (Material::Hmac(secret), JwtAlgorithm::Hs256) => {
                 hmac_tag::<Sha256>(secret, signing_input).map_err(failed)
