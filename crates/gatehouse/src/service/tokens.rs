@@ -8,7 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::error::OrNotFound;
-use super::validate::{DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
+use super::validate::Problems;
 use super::{Principal, ServiceError, ServiceResult, Services};
 use crate::auth::{Resource, Scope, ScopeSet, TokenSecret, role_permits};
 use crate::domain::{
@@ -141,12 +141,7 @@ impl Services {
         }
         let now = self.clock.now();
         let mut problems = Problems::default();
-        problems.required_text("name", &new.name, NAME_MAX_CHARS);
-        problems.multiline_text(
-            "description",
-            new.description.as_deref(),
-            DESCRIPTION_MAX_CHARS,
-        );
+        problems.name_and_description(&new.name, new.description.as_deref());
         let expires_at = match new.expiry {
             TokenExpiry::Default => {
                 let default = now + Duration::days(i64::from(DEFAULT_TOKEN_EXPIRY_DAYS));

@@ -34,6 +34,13 @@ impl Problems {
         }
     }
 
+    /// The `name` (required, one line) and `description` (optional, may span lines) that
+    /// tokens and webhooks carry.
+    pub fn name_and_description(&mut self, name: &str, description: Option<&str>) {
+        self.required_text("name", name, NAME_MAX_CHARS);
+        self.multiline_text("description", description, DESCRIPTION_MAX_CHARS);
+    }
+
     /// A single-line text: names, titles, numbers. No control characters at all.
     pub fn optional_text(&mut self, field: &str, value: Option<&str>, max_chars: usize) {
         self.text(field, value, max_chars, |_| false);

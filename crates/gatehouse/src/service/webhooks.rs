@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::error::OrNotFound;
-use super::validate::{DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, Problems};
+use super::validate::Problems;
 use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
 use crate::auth::{Resource, Scope};
 use crate::delivery::message::node_id;
@@ -253,12 +253,7 @@ impl Services {
         check_target: bool,
     ) -> ServiceResult<()> {
         let mut problems = Problems::default();
-        problems.required_text("name", &webhook.name, NAME_MAX_CHARS);
-        problems.multiline_text(
-            "description",
-            webhook.description.as_deref(),
-            DESCRIPTION_MAX_CHARS,
-        );
+        problems.name_and_description(&webhook.name, webhook.description.as_deref());
         if webhook.event == VERIFY_EVENT {
             problems.push(format!(
                 "event {VERIFY_EVENT} is sent only to the webhook being verified; it can't be subscribed to"
