@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::projection::check_visible;
 use super::users::{ListPage, ListPlan, ScimListQuery};
-use super::{check_version, not_found, scim};
+use super::{check_version, scim, stored};
 use crate::auth::{Resource, Scope};
 use crate::domain::{
     GroupMember, MemberType, MembershipChange, NewEvent, NewMember, ScimGroupId, ScimGroupRecord,
@@ -341,11 +341,11 @@ impl Services {
         principal: &Principal,
         id: &str,
     ) -> ServiceResult<ScimGroupRecord> {
-        let uuid = Uuid::parse_str(id).map_err(|_| not_found("Group", id))?;
-        self.store
-            .scim_group(&principal.account_id, ScimGroupId(uuid))
-            .await?
-            .ok_or_else(|| not_found("Group", id))
+        stored("Group", id, |uuid| {
+            self.store
+                .scim_group(&principal.account_id, ScimGroupId(uuid))
+        })
+        .await
     }
 
     pub async fn scim_groups(

@@ -18,9 +18,11 @@ pub use search::ScimResource;
 pub use users::{ListPage, ScimListQuery, SortOrder};
 
 use scim::error::ScimError;
+use uuid::Uuid;
 
 use crate::domain::ScimPatchResponse;
 use crate::service::{Principal, ServiceError, ServiceResult, Services};
+use crate::store::StoreResult;
 
 impl Services {
     /// What the caller's account answers to a successful PATCH: the resource or 204.
@@ -43,6 +45,17 @@ fn scim(error: ScimError) -> ServiceError {
 /// 404 for a `resource` (`User`, `Group`) the account holds no such `id` of.
 fn not_found(resource: &str, id: impl std::fmt::Display) -> ServiceError {
     scim(ScimError::not_found(format!("{resource} {id} not found")))
+}
+
+/// The stored `resource` (`User`, `Group`) a request's `id` names, read by `fetch`; SCIM's 404
+/// when there is none. An id that is no UUID names nothing, so it is not found either.
+async fn stored<T, Fetch, Found>(resource: &str, id: &str, fetch: Fetch) -> ServiceResult<T>
+where
+    Fetch: FnOnce(Uuid) -> Found,
+    Found: Future<Output = StoreResult<Option<T>>>,
+{
+    let uuid = Uuid::parse_str(id).map_err(|_| not_found(resource, id))?;
+    fetch(uuid).await?.ok_or_else(|| not_found(resource, id))
 }
 
 /// `If-Match`: the write goes ahead only at the version the client last saw (412 otherwise).

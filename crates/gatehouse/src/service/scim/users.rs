@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::cursor::{self, Position};
 use super::projection::{UserProjection, project_user, project_user_update};
-use super::{check_version, not_found, scim};
+use super::{check_version, not_found, scim, stored};
 use crate::auth::{Resource, Scope};
 use crate::domain::{NewEvent, Person, PersonId, PersonSource, ScimUserId, ScimUserRecord};
 use crate::service::people::person_json;
@@ -453,11 +453,11 @@ impl Services {
         id: &str,
     ) -> ServiceResult<ScimUserRecord> {
         principal.require(READ)?;
-        let uuid = Uuid::parse_str(id).map_err(|_| not_found("User", id))?;
-        self.store
-            .scim_user(&principal.account_id, ScimUserId(uuid))
-            .await?
-            .ok_or_else(|| not_found("User", id))
+        stored("User", id, |uuid| {
+            self.store
+                .scim_user(&principal.account_id, ScimUserId(uuid))
+        })
+        .await
     }
 
     pub async fn scim_users(
