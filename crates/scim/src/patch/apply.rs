@@ -266,12 +266,10 @@ impl Patcher<'_> {
                 ScimError::invalid_value(format!("the stored \"{urn}\" is not an object"))
             })?,
         };
-        let before = snapshot(container, target.name(), &guarded);
-        self.set_in(container, target, kind, value)?;
-        check_unchanged(container, target, &guarded, &before)?;
-        if let Some(urn) = &target.extension {
-            sync_extension(resource, urn);
-        }
+        change_guarded(container, target, &guarded, |container| {
+            self.set_in(container, target, kind, value)
+        })?;
+        sync_extension(resource, target);
         Ok(())
     }
 
@@ -283,11 +281,7 @@ impl Patcher<'_> {
         value: Value,
     ) -> Result<(), ScimError> {
         let name = target.name();
-        if self.rules.is_multi_valued(&target.attribute) {
-            let values = MultiValued {
-                attribute: &target.attribute,
-                rules: self.rules,
-            };
+        if let Some(values) = self.multi_valued(target) {
             return match (target.filter, &target.sub_attribute, kind) {
                 (None, None, PatchOpKind::Add) => values.add(container, as_values(value)),
                 (None, None, _) => values.replace(container, as_values(value)),
@@ -347,12 +341,10 @@ impl Patcher<'_> {
         let Some(container) = container else {
             return Ok(());
         };
-        let before = snapshot(container, target.name(), &guarded);
-        self.remove_in(container, target, value)?;
-        check_unchanged(container, target, &guarded, &before)?;
-        if let Some(urn) = &target.extension {
-            sync_extension(resource, urn);
-        }
+        change_guarded(container, target, &guarded, |container| {
+            self.remove_in(container, target, value)
+        })?;
+        sync_extension(resource, target);
         Ok(())
     }
 
@@ -363,11 +355,7 @@ impl Patcher<'_> {
         value: Option<Value>,
     ) -> Result<(), ScimError> {
         let name = target.name();
-        if self.rules.is_multi_valued(&target.attribute) {
-            let values = MultiValued {
-                attribute: &target.attribute,
-                rules: self.rules,
-            };
+        if let Some(values) = self.multi_valued(target) {
             return match (target.filter, &target.sub_attribute, value) {
                 (None, None, Some(listed)) if !listed.is_null() => {
                     values.remove_listed(container, as_values(listed));
@@ -395,6 +383,16 @@ impl Patcher<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The list rules for the target, if its attribute is multi-valued.
+    fn multi_valued<'a>(&'a self, target: &'a Target<'_>) -> Option<MultiValued<'a>> {
+        self.rules
+            .is_multi_valued(&target.attribute)
+            .then_some(MultiValued {
+                attribute: &target.attribute,
+                rules: self.rules,
+            })
     }
 
     fn check_no_filter(&self, target: &Target<'_>) -> Result<(), ScimError> {
@@ -516,15 +514,19 @@ fn project(attribute: &Value, sub_attribute: &str) -> Value {
     }
 }
 
-/// Read-only parts may be restated but not changed: Okta echoes `id` in path-less replaces.
-fn check_unchanged(
-    container: &Map<String, Value>,
+/// Runs `change` on `container`, the object that holds the target, and fails if it changed
+/// one of the `guarded` read-only parts. Read-only parts may be restated but not changed:
+/// Okta echoes `id` in path-less replaces.
+fn change_guarded(
+    container: &mut Map<String, Value>,
     target: &Target<'_>,
     guarded: &[Option<String>],
-    before: &[Value],
+    change: impl FnOnce(&mut Map<String, Value>) -> Result<(), ScimError>,
 ) -> Result<(), ScimError> {
+    let before = snapshot(container, target.name(), guarded);
+    change(container)?;
     let after = snapshot(container, target.name(), guarded);
-    for ((part, before), after) in guarded.iter().zip(before).zip(&after) {
+    for ((part, before), after) in guarded.iter().zip(&before).zip(&after) {
         if before != after {
             let path = match part {
                 Some(sub_attribute) => format!("{}.{sub_attribute}", target.attribute),
@@ -547,9 +549,13 @@ fn is_listed(resource: &Map<String, Value>, urn: &str) -> bool {
         if schemas.iter().any(|schema| schema.as_str().is_some_and(|listed| listed.eq_ignore_ascii_case(urn))))
 }
 
-/// Keeps `schemas` in step with an extension's object after a change: an extension with
-/// attributes is listed (RFC 7643 §3), an emptied one is dropped along with its listing.
-fn sync_extension(resource: &mut Map<String, Value>, urn: &str) {
+/// Keeps `schemas` in step with the target's extension object (if it is in one) after a
+/// change: an extension with attributes is listed (RFC 7643 §3), an emptied one is dropped
+/// along with its listing.
+fn sync_extension(resource: &mut Map<String, Value>, target: &Target<'_>) {
+    let Some(urn) = target.extension.as_deref() else {
+        return;
+    };
     let has_attributes = match object::get(resource, urn) {
         None => return,
         Some(Value::Object(members)) => !members.is_empty(),
