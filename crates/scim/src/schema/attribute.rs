@@ -201,6 +201,15 @@ impl AttributeDefinition {
         self
     }
 
+    /// Sets the mutability of every sub-attribute, for complex attributes whose parts may
+    /// all be changed (or not) alike.
+    pub fn sub_attribute_mutability(mut self, mutability: Mutability) -> Self {
+        for sub_attribute in &mut self.sub_attributes {
+            sub_attribute.mutability = mutability;
+        }
+        self
+    }
+
     /// Sets when the attribute is returned.
     pub fn returned(mut self, returned: Returned) -> Self {
         self.returned = returned;

@@ -35,31 +35,28 @@ fn members() -> AttributeDefinition {
         "members",
         "A list of members of the Group.",
         vec![
-            AttributeDefinition::string("value", "Identifier of the member of this Group.")
-                .mutability(Mutability::Immutable),
+            AttributeDefinition::string("value", "Identifier of the member of this Group."),
             AttributeDefinition::reference(
                 "$ref",
                 &["User", "Group"],
                 "The URI corresponding to a SCIM resource that is a member of this Group.",
-            )
-            .mutability(Mutability::Immutable),
+            ),
             AttributeDefinition::string(
                 "type",
                 "A label indicating the type of resource, e.g., 'User' or 'Group'.",
             )
-            .canonical_values(&["User", "Group"])
-            .mutability(Mutability::Immutable),
+            .canonical_values(&["User", "Group"]),
             // Not in §8.7.1, but §2.4 gives multi-valued attributes a `display` (immutable),
             // and Entra ID and Okta send `members[].display`; without it their requests would
             // name an unknown attribute.
             AttributeDefinition::string(
                 "display",
                 "A human-readable name, primarily used for display purposes.",
-            )
-            .mutability(Mutability::Immutable),
+            ),
         ],
     )
     .multi_valued()
+    .sub_attribute_mutability(Mutability::Immutable)
 }
 
 #[cfg(test)]

@@ -156,6 +156,30 @@ fn primary(description: &'static str) -> AttributeDefinition {
     AttributeDefinition::boolean("primary", description)
 }
 
+/// The `type` sub-attribute of a multi-valued attribute, with its canonical values.
+fn kind(description: &'static str, canonical_values: &[&'static str]) -> AttributeDefinition {
+    AttributeDefinition::string("type", description).canonical_values(canonical_values)
+}
+
+/// The shape §4.1.2 gives most multi-valued User attributes: a list of values, each with
+/// its `value`, a `display` name, a `type` label and a `primary` flag.
+fn labelled_values(
+    name: &'static str,
+    description: &'static str,
+    value: AttributeDefinition,
+    kind: AttributeDefinition,
+    primary_description: &'static str,
+) -> AttributeDefinition {
+    AttributeDefinition::complex(
+        name,
+        description,
+        vec![value, display(), kind, primary(primary_description)],
+    )
+    .multi_valued()
+}
+
+const TYPE_WITHOUT_EXAMPLE: &str = "A label indicating the attribute's function.";
+
 const PRIMARY_WITHOUT_EXAMPLE: &str = "A Boolean value indicating the 'primary' or preferred \
      attribute value for this attribute. The primary attribute value 'true' MUST appear no \
      more than once.";
@@ -168,89 +192,63 @@ fn emails() -> AttributeDefinition {
     const DESCRIPTION: &str = "Email addresses for the user. The value SHOULD be canonicalized \
          by the service provider, e.g., 'bjensen@example.com' instead of \
          'bjensen@EXAMPLE.COM'. Canonical type values of 'work', 'home', and 'other'.";
-    AttributeDefinition::complex(
+    labelled_values(
         "emails",
         DESCRIPTION,
-        vec![
-            AttributeDefinition::string("value", DESCRIPTION),
-            display(),
-            AttributeDefinition::string(
-                "type",
-                "A label indicating the attribute's function, e.g., 'work' or 'home'.",
-            )
-            .canonical_values(&["work", "home", "other"]),
-            primary(PRIMARY_EMAIL_OR_ADDRESS),
-        ],
+        AttributeDefinition::string("value", DESCRIPTION),
+        kind(
+            "A label indicating the attribute's function, e.g., 'work' or 'home'.",
+            &["work", "home", "other"],
+        ),
+        PRIMARY_EMAIL_OR_ADDRESS,
     )
-    .multi_valued()
 }
 
 fn phone_numbers() -> AttributeDefinition {
-    AttributeDefinition::complex(
+    labelled_values(
         "phoneNumbers",
         "Phone numbers for the User. The value SHOULD be canonicalized by the service provider \
          according to the format specified in RFC 3966, e.g., 'tel:+1-201-555-0123'. \
          Canonical type values of 'work', 'home', 'mobile', 'fax', 'pager', and 'other'.",
-        vec![
-            AttributeDefinition::string("value", "Phone number of the User."),
-            display(),
-            AttributeDefinition::string(
-                "type",
-                "A label indicating the attribute's function, e.g., 'work', 'home', 'mobile'.",
-            )
-            .canonical_values(&["work", "home", "mobile", "fax", "pager", "other"]),
-            primary(
-                "A Boolean value indicating the 'primary' or preferred attribute value for \
-                 this attribute, e.g., the preferred phone number or primary phone number. The \
-                 primary attribute value 'true' MUST appear no more than once.",
-            ),
-        ],
+        AttributeDefinition::string("value", "Phone number of the User."),
+        kind(
+            "A label indicating the attribute's function, e.g., 'work', 'home', 'mobile'.",
+            &["work", "home", "mobile", "fax", "pager", "other"],
+        ),
+        "A Boolean value indicating the 'primary' or preferred attribute value for this \
+         attribute, e.g., the preferred phone number or primary phone number. The primary \
+         attribute value 'true' MUST appear no more than once.",
     )
-    .multi_valued()
 }
 
 fn ims() -> AttributeDefinition {
-    AttributeDefinition::complex(
+    labelled_values(
         "ims",
         "Instant messaging addresses for the User.",
-        vec![
-            AttributeDefinition::string("value", "Instant messaging address for the User."),
-            display(),
-            AttributeDefinition::string(
-                "type",
-                "A label indicating the attribute's function, e.g., 'aim', 'gtalk', 'xmpp'.",
-            )
-            .canonical_values(&["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"]),
-            primary(
-                "A Boolean value indicating the 'primary' or preferred attribute value for \
-                 this attribute, e.g., the preferred messenger or primary messenger. The \
-                 primary attribute value 'true' MUST appear no more than once.",
-            ),
-        ],
+        AttributeDefinition::string("value", "Instant messaging address for the User."),
+        kind(
+            "A label indicating the attribute's function, e.g., 'aim', 'gtalk', 'xmpp'.",
+            &["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"],
+        ),
+        "A Boolean value indicating the 'primary' or preferred attribute value for this \
+         attribute, e.g., the preferred messenger or primary messenger. The primary attribute \
+         value 'true' MUST appear no more than once.",
     )
-    .multi_valued()
 }
 
 fn photos() -> AttributeDefinition {
-    AttributeDefinition::complex(
+    labelled_values(
         "photos",
         "URLs of photos of the User.",
-        vec![
-            AttributeDefinition::reference("value", &["external"], "URL of a photo of the User."),
-            display(),
-            AttributeDefinition::string(
-                "type",
-                "A label indicating the attribute's function, i.e., 'photo' or 'thumbnail'.",
-            )
-            .canonical_values(&["photo", "thumbnail"]),
-            primary(
-                "A Boolean value indicating the 'primary' or preferred attribute value for \
-                 this attribute, e.g., the preferred photo or thumbnail. The primary attribute \
-                 value 'true' MUST appear no more than once.",
-            ),
-        ],
+        AttributeDefinition::reference("value", &["external"], "URL of a photo of the User."),
+        kind(
+            "A label indicating the attribute's function, i.e., 'photo' or 'thumbnail'.",
+            &["photo", "thumbnail"],
+        ),
+        "A Boolean value indicating the 'primary' or preferred attribute value for this \
+         attribute, e.g., the preferred photo or thumbnail. The primary attribute value 'true' \
+         MUST appear no more than once.",
     )
-    .multi_valued()
 }
 
 fn addresses() -> AttributeDefinition {
@@ -274,11 +272,10 @@ fn addresses() -> AttributeDefinition {
             AttributeDefinition::string("region", "The state or region component."),
             AttributeDefinition::string("postalCode", "The zip code or postal code component."),
             AttributeDefinition::string("country", "The country name component."),
-            AttributeDefinition::string(
-                "type",
+            kind(
                 "A label indicating the attribute's function, e.g., 'work' or 'home'.",
-            )
-            .canonical_values(&["work", "home", "other"]),
+                &["work", "home", "other"],
+            ),
             // §8.7.1 leaves `primary` out of addresses, but §4.1.2 gives addresses a primary
             // value like every other multi-valued attribute, and Entra ID patches
             // `addresses[type eq "work"].primary`; without it that path would be rejected.
@@ -296,75 +293,60 @@ fn groups() -> AttributeDefinition {
         "A list of groups to which the user belongs, either through direct membership, \
          through nested groups, or dynamically calculated.",
         vec![
-            AttributeDefinition::string("value", "The identifier of the User's group.")
-                .mutability(Mutability::ReadOnly),
+            AttributeDefinition::string("value", "The identifier of the User's group."),
             AttributeDefinition::reference(
                 "$ref",
                 &["User", "Group"],
                 "The URI of the corresponding 'Group' resource to which the user belongs.",
-            )
-            .mutability(Mutability::ReadOnly),
-            display().mutability(Mutability::ReadOnly),
-            AttributeDefinition::string(
-                "type",
+            ),
+            display(),
+            kind(
                 "A label indicating the attribute's function, e.g., 'direct' or 'indirect'.",
-            )
-            .canonical_values(&["direct", "indirect"])
-            .mutability(Mutability::ReadOnly),
+                &["direct", "indirect"],
+            ),
         ],
     )
     .multi_valued()
     .mutability(Mutability::ReadOnly)
+    .sub_attribute_mutability(Mutability::ReadOnly)
 }
 
 fn entitlements() -> AttributeDefinition {
-    AttributeDefinition::complex(
+    labelled_values(
         "entitlements",
         "A list of entitlements for the User that represent a thing the User has.",
-        vec![
-            AttributeDefinition::string("value", "The value of an entitlement."),
-            display(),
-            AttributeDefinition::string("type", "A label indicating the attribute's function."),
-            primary(PRIMARY_WITHOUT_EXAMPLE),
-        ],
+        AttributeDefinition::string("value", "The value of an entitlement."),
+        kind(TYPE_WITHOUT_EXAMPLE, &[]),
+        PRIMARY_WITHOUT_EXAMPLE,
     )
-    .multi_valued()
 }
 
 fn roles() -> AttributeDefinition {
-    AttributeDefinition::complex(
+    labelled_values(
         "roles",
         "A list of roles for the User that collectively represent who the User is, e.g., \
          'Student', 'Faculty'.",
-        vec![
-            AttributeDefinition::string("value", "The value of a role."),
-            display(),
-            AttributeDefinition::string("type", "A label indicating the attribute's function."),
-            primary(PRIMARY_WITHOUT_EXAMPLE),
-        ],
+        AttributeDefinition::string("value", "The value of a role."),
+        kind(TYPE_WITHOUT_EXAMPLE, &[]),
+        PRIMARY_WITHOUT_EXAMPLE,
     )
-    .multi_valued()
 }
 
 fn x509_certificates() -> AttributeDefinition {
-    AttributeDefinition::complex(
+    labelled_values(
         "x509Certificates",
         "A list of certificates issued to the User.",
-        vec![
-            // §8.7.1 marks this binary value caseExact false although §2.3.6 calls binary
-            // values case-exact; the representation follows §8.7.1, as clients compare
-            // against it, and nothing here filters on certificate bytes.
-            AttributeDefinition::new(
-                "value",
-                AttributeType::Binary,
-                "The value of an X.509 certificate.",
-            ),
-            display(),
-            AttributeDefinition::string("type", "A label indicating the attribute's function."),
-            primary(PRIMARY_WITHOUT_EXAMPLE),
-        ],
+        // §8.7.1 marks this binary value caseExact false although §2.3.6 calls binary values
+        // case-exact; the representation follows §8.7.1, as clients compare against it, and
+        // nothing here filters on certificate bytes.
+        AttributeDefinition::new(
+            "value",
+            AttributeType::Binary,
+            "The value of an X.509 certificate.",
+        ),
+        kind(TYPE_WITHOUT_EXAMPLE, &[]),
+        PRIMARY_WITHOUT_EXAMPLE,
     )
-    .multi_valued()
 }
 
 #[cfg(test)]

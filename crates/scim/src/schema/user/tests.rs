@@ -11,6 +11,13 @@ fn attribute(name: &str) -> AttributeDefinition {
     }
 }
 
+/// The type of the User attribute `name`'s sub-attribute `sub_attribute`.
+fn sub_attribute_type(name: &str, sub_attribute: &str) -> Option<AttributeType> {
+    attribute(name)
+        .sub_attribute(sub_attribute)
+        .map(|found| found.attribute_type)
+}
+
 #[test]
 fn user_schema_has_every_rfc_7643_attribute_in_rfc_order() {
     let schema = user_schema();
@@ -230,25 +237,16 @@ fn reference_binary_and_boolean_attributes_have_their_rfc_types() {
     );
     assert_eq!(attribute("profileUrl").reference_types, ["external"]);
     assert_eq!(attribute("active").attribute_type, AttributeType::Boolean);
-    let photos = attribute("photos");
     assert_eq!(
-        photos
-            .sub_attribute("value")
-            .map(|value| value.attribute_type),
+        sub_attribute_type("photos", "value"),
         Some(AttributeType::Reference)
     );
-    let certificates = attribute("x509Certificates");
     assert_eq!(
-        certificates
-            .sub_attribute("value")
-            .map(|value| value.attribute_type),
+        sub_attribute_type("x509Certificates", "value"),
         Some(AttributeType::Binary)
     );
-    let emails = attribute("emails");
     assert_eq!(
-        emails
-            .sub_attribute("primary")
-            .map(|primary| primary.attribute_type),
+        sub_attribute_type("emails", "primary"),
         Some(AttributeType::Boolean)
     );
 }
