@@ -201,15 +201,6 @@ impl AttributeDefinition {
         self
     }
 
-    /// Sets the mutability of every sub-attribute, for complex attributes whose parts may
-    /// all be changed (or not) alike.
-    pub fn sub_attribute_mutability(mut self, mutability: Mutability) -> Self {
-        for sub_attribute in &mut self.sub_attributes {
-            sub_attribute.mutability = mutability;
-        }
-        self
-    }
-
     /// Sets when the attribute is returned.
     pub fn returned(mut self, returned: Returned) -> Self {
         self.returned = returned;
@@ -226,6 +217,22 @@ impl AttributeDefinition {
     pub fn canonical_values(mut self, canonical_values: &[&'static str]) -> Self {
         self.canonical_values = canonical_values.to_vec();
         self
+    }
+
+    /// Sets the mutability of every sub-attribute, for complex attributes whose parts may
+    /// all be changed (or not) alike.
+    pub fn sub_attribute_mutability(mut self, mutability: Mutability) -> Self {
+        for sub_attribute in &mut self.sub_attributes {
+            sub_attribute.mutability = mutability;
+        }
+        self
+    }
+
+    /// Marks the attribute and every sub-attribute `readOnly`, for values the service
+    /// provider alone assigns.
+    pub fn read_only(self) -> Self {
+        self.mutability(Mutability::ReadOnly)
+            .sub_attribute_mutability(Mutability::ReadOnly)
     }
 
     /// The sub-attribute called `name`, compared ignoring ASCII case (RFC 7643 §2.1).

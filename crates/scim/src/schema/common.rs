@@ -42,31 +42,26 @@ fn meta() -> AttributeDefinition {
                 "resourceType",
                 "The name of the resource type of the resource.",
             )
-            .case_exact()
-            .mutability(Mutability::ReadOnly),
+            .case_exact(),
             AttributeDefinition::date_time(
                 "created",
                 "The \"DateTime\" that the resource was added to the service provider.",
-            )
-            .mutability(Mutability::ReadOnly),
+            ),
             AttributeDefinition::date_time(
                 "lastModified",
                 "The most recent DateTime that the details of this resource were updated at \
                  the service provider.",
-            )
-            .mutability(Mutability::ReadOnly),
+            ),
             AttributeDefinition::reference(
                 "location",
                 &["uri"],
                 "The URI of the resource being returned.",
-            )
-            .mutability(Mutability::ReadOnly),
+            ),
             AttributeDefinition::string("version", "The version of the resource being returned.")
-                .case_exact()
-                .mutability(Mutability::ReadOnly),
+                .case_exact(),
         ],
     )
-    .mutability(Mutability::ReadOnly)
+    .read_only()
 }
 
 #[cfg(test)]

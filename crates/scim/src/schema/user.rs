@@ -307,8 +307,7 @@ fn groups() -> AttributeDefinition {
         ],
     )
     .multi_valued()
-    .mutability(Mutability::ReadOnly)
-    .sub_attribute_mutability(Mutability::ReadOnly)
+    .read_only()
 }
 
 fn entitlements() -> AttributeDefinition {

@@ -25,19 +25,43 @@ fn with<T>(name: &str, action: impl FnOnce(&MultiValued<'_>) -> T) -> T {
     })
 }
 
-#[test]
-fn add_appends_new_values_and_merges_existing_ones_by_value() {
-    let mut user = container(json!({"emails": [{"value": "a@x.org", "type": "work"}]}));
-    with("emails", |emails| {
-        emails.add(
-            &mut user,
-            vec![
-                json!({"value": "A@X.org", "display": "A"}),
-                json!({"value": "b@x.org", "type": "home"}),
-            ],
+/// `add` of `values` to `attribute` of `resource`, which must succeed.
+fn added(resource: Value, attribute: &str, values: Vec<Value>) -> Map<String, Value> {
+    let mut resource = container(resource);
+    with(attribute, |list| list.add(&mut resource, values)).unwrap();
+    resource
+}
+
+/// `set_selected` on `attribute`'s values that `selection` (a value filter) selects.
+fn set_selected(
+    resource: &mut Map<String, Value>,
+    attribute: &str,
+    kind: PatchOpKind,
+    selection: &str,
+    sub_attribute: Option<&str>,
+    value: Value,
+) -> Result<(), ScimError> {
+    with(attribute, |values| {
+        values.set_selected(
+            resource,
+            kind,
+            Some(&filter(selection)),
+            sub_attribute,
+            value,
         )
     })
-    .unwrap();
+}
+
+#[test]
+fn add_appends_new_values_and_merges_existing_ones_by_value() {
+    let user = added(
+        json!({"emails": [{"value": "a@x.org", "type": "work"}]}),
+        "emails",
+        vec![
+            json!({"value": "A@X.org", "display": "A"}),
+            json!({"value": "b@x.org", "type": "home"}),
+        ],
+    );
     assert_eq!(
         user["emails"],
         json!([
@@ -49,11 +73,11 @@ fn add_appends_new_values_and_merges_existing_ones_by_value() {
 
 #[test]
 fn case_exact_values_differing_in_case_are_different_values() {
-    let mut group = container(json!({"members": [{"value": "abc"}]}));
-    with("members", |members| {
-        members.add(&mut group, vec![json!({"value": "ABC"})])
-    })
-    .unwrap();
+    let group = added(
+        json!({"members": [{"value": "abc"}]}),
+        "members",
+        vec![json!({"value": "ABC"})],
+    );
     assert_eq!(
         group["members"],
         json!([{"value": "abc"}, {"value": "ABC"}])
@@ -62,14 +86,11 @@ fn case_exact_values_differing_in_case_are_different_values() {
 
 #[test]
 fn values_without_a_value_sub_attribute_compare_whole() {
-    let mut user = container(json!({"roles": [{"display": "Admin"}]}));
-    with("roles", |roles| {
-        roles.add(
-            &mut user,
-            vec![json!({"display": "Admin"}), json!({"display": "Dev"})],
-        )
-    })
-    .unwrap();
+    let user = added(
+        json!({"roles": [{"display": "Admin"}]}),
+        "roles",
+        vec![json!({"display": "Admin"}), json!({"display": "Dev"})],
+    );
     assert_eq!(
         user["roles"],
         json!([{"display": "Admin"}, {"display": "Dev"}])
@@ -78,24 +99,21 @@ fn values_without_a_value_sub_attribute_compare_whole() {
 
 #[test]
 fn simple_multi_valued_attributes_dedupe_their_values() {
-    let mut user = container(json!({"schemas": ["urn:a:User"]}));
-    with("schemas", |schemas| {
-        schemas.add(&mut user, vec![json!("URN:A:User"), json!("urn:b:Ext")])
-    })
-    .unwrap();
+    let user = added(
+        json!({"schemas": ["urn:a:User"]}),
+        "schemas",
+        vec![json!("URN:A:User"), json!("urn:b:Ext")],
+    );
     assert_eq!(user["schemas"], json!(["urn:a:User", "urn:b:Ext"]));
 }
 
 #[test]
 fn a_new_primary_value_demotes_the_old_one() {
-    let mut user = container(json!({"emails": [{"value": "a@x.org", "primary": true}]}));
-    with("emails", |emails| {
-        emails.add(
-            &mut user,
-            vec![json!({"value": "b@x.org", "primary": true})],
-        )
-    })
-    .unwrap();
+    let user = added(
+        json!({"emails": [{"value": "a@x.org", "primary": true}]}),
+        "emails",
+        vec![json!({"value": "b@x.org", "primary": true})],
+    );
     assert_eq!(
         user["emails"],
         json!([{"value": "a@x.org", "primary": false}, {"value": "b@x.org", "primary": true}])
@@ -123,15 +141,14 @@ fn replace_of_selected_sub_attribute_leaves_other_values_alone() {
     let mut user = container(json!({"emails": [
         {"value": "a@x.org", "type": "work"}, {"value": "b@x.org", "type": "home"}
     ]}));
-    with("emails", |emails| {
-        emails.set_selected(
-            &mut user,
-            PatchOpKind::Replace,
-            Some(&filter(r#"type eq "work""#)),
-            Some("value"),
-            json!("c@x.org"),
-        )
-    })
+    set_selected(
+        &mut user,
+        "emails",
+        PatchOpKind::Replace,
+        r#"type eq "work""#,
+        Some("value"),
+        json!("c@x.org"),
+    )
     .unwrap();
     assert_eq!(
         user["emails"][0],
@@ -146,15 +163,14 @@ fn replace_of_selected_sub_attribute_leaves_other_values_alone() {
 #[test]
 fn replace_selecting_nothing_is_no_target_and_keeps_the_values() {
     let mut user = container(json!({"emails": [{"value": "a@x.org", "type": "home"}]}));
-    let error = with("emails", |emails| {
-        emails.set_selected(
-            &mut user,
-            PatchOpKind::Replace,
-            Some(&filter(r#"type eq "work""#)),
-            Some("value"),
-            json!("c@x.org"),
-        )
-    })
+    let error = set_selected(
+        &mut user,
+        "emails",
+        PatchOpKind::Replace,
+        r#"type eq "work""#,
+        Some("value"),
+        json!("c@x.org"),
+    )
     .unwrap_err();
     assert_eq!(error.scim_type, Some(ScimType::NoTarget));
     assert_eq!(
@@ -166,15 +182,14 @@ fn replace_selecting_nothing_is_no_target_and_keeps_the_values() {
 #[test]
 fn add_selecting_nothing_creates_the_value_the_filter_describes() {
     let mut user = container(json!({}));
-    with("phoneNumbers", |phones| {
-        phones.set_selected(
-            &mut user,
-            PatchOpKind::Add,
-            Some(&filter(r#"type eq "mobile" and primary eq true"#)),
-            Some("value"),
-            json!("+1 555 0100"),
-        )
-    })
+    set_selected(
+        &mut user,
+        "phoneNumbers",
+        PatchOpKind::Add,
+        r#"type eq "mobile" and primary eq true"#,
+        Some("value"),
+        json!("+1 555 0100"),
+    )
     .unwrap();
     assert_eq!(
         user["phoneNumbers"],
@@ -185,15 +200,14 @@ fn add_selecting_nothing_creates_the_value_the_filter_describes() {
 #[test]
 fn add_selecting_nothing_with_a_non_equality_filter_is_no_target() {
     let mut user = container(json!({}));
-    let error = with("emails", |emails| {
-        emails.set_selected(
-            &mut user,
-            PatchOpKind::Add,
-            Some(&filter(r#"type ne "work""#)),
-            Some("value"),
-            json!("a@x.org"),
-        )
-    })
+    let error = set_selected(
+        &mut user,
+        "emails",
+        PatchOpKind::Add,
+        r#"type ne "work""#,
+        Some("value"),
+        json!("a@x.org"),
+    )
     .unwrap_err();
     assert_eq!(error.scim_type, Some(ScimType::NoTarget));
 }
@@ -201,15 +215,14 @@ fn add_selecting_nothing_with_a_non_equality_filter_is_no_target() {
 #[test]
 fn replacing_selected_values_with_null_removes_them() {
     let mut user = container(json!({"emails": [{"value": "a", "type": "work"}]}));
-    with("emails", |emails| {
-        emails.set_selected(
-            &mut user,
-            PatchOpKind::Replace,
-            Some(&filter(r#"type eq "work""#)),
-            None,
-            Value::Null,
-        )
-    })
+    set_selected(
+        &mut user,
+        "emails",
+        PatchOpKind::Replace,
+        r#"type eq "work""#,
+        None,
+        Value::Null,
+    )
     .unwrap();
     assert!(user.get("emails").is_none());
 }
@@ -257,11 +270,11 @@ fn remove_listed_drops_only_the_listed_values() {
 
 #[test]
 fn stored_spelling_of_the_attribute_is_kept() {
-    let mut user = container(json!({"Emails": [{"value": "a"}]}));
-    with("emails", |emails| {
-        emails.add(&mut user, vec![json!({"value": "b"})])
-    })
-    .unwrap();
+    let user = added(
+        json!({"Emails": [{"value": "a"}]}),
+        "emails",
+        vec![json!({"value": "b"})],
+    );
     assert_eq!(user["Emails"], json!([{"value": "a"}, {"value": "b"}]));
     assert!(user.get("emails").is_none());
 }
