@@ -60,77 +60,45 @@ pub(crate) fn compare(
     if *value == ComparisonValue::Null {
         return compare_with_null(target, operator);
     }
-    match target.kind {
-        ValueKind::String { case_exact } | ValueKind::Reference { case_exact } => {
-            let ComparisonValue::String(operand) = value else {
-                return Err(wrong_value_type(target, value));
-            };
-            Ok(compare_text(
+    // The text types have their own comparisons; the others bind the operand as an SQL value
+    // that compares the way the SCIM value does.
+    let operand = match (target.kind, value) {
+        (
+            ValueKind::String { case_exact } | ValueKind::Reference { case_exact },
+            ComparisonValue::String(operand),
+        ) => {
+            return Ok(compare_text(
                 target, case_exact, operator, operand, dialect, binds,
-            ))
+            ));
         }
-        ValueKind::Boolean => {
-            let ComparisonValue::Boolean(operand) = value else {
-                return Err(wrong_value_type(target, value));
-            };
-            let placeholder = binds.push(SqlValue::Boolean(*operand));
-            Ok(ordinary_comparison(
-                target.expression,
-                target.expression,
-                operator,
-                &placeholder,
-            ))
+        (ValueKind::DateTime, ComparisonValue::String(operand)) => {
+            return compare_date_time(target, operator, operand, dialect, binds);
         }
-        ValueKind::Integer => {
-            let operand = match value {
-                ComparisonValue::Number(number) => integer_operand(target, number)?,
-                _ => return Err(wrong_value_type(target, value)),
-            };
-            let placeholder = binds.push(SqlValue::Integer(operand));
-            Ok(ordinary_comparison(
-                target.expression,
-                target.expression,
-                operator,
-                &placeholder,
-            ))
+        (ValueKind::Identifier, ComparisonValue::String(operand)) => match parse_uuid(operand) {
+            Some(bytes) => SqlValue::Uuid(bytes),
+            // No resource has an id that is no UUID: `eq` matches nothing, `ne` all.
+            None if operator == CompareOperator::NotEqual => {
+                let sql = format!("{} IS NOT NULL", target.expression);
+                return Ok(Expression::definite_atom(sql));
+            }
+            None => return Ok(Expression::definite_atom("1 = 0".to_owned())),
+        },
+        (ValueKind::Boolean, ComparisonValue::Boolean(operand)) => SqlValue::Boolean(*operand),
+        (ValueKind::Integer, ComparisonValue::Number(number)) => {
+            SqlValue::Integer(integer_operand(target, number)?)
         }
-        ValueKind::Decimal => {
-            let operand = match value {
-                ComparisonValue::Number(number) => decimal_operand(target, number)?,
-                _ => return Err(wrong_value_type(target, value)),
-            };
-            let placeholder = binds.push(SqlValue::Real(operand));
-            Ok(ordinary_comparison(
-                target.expression,
-                target.expression,
-                operator,
-                &placeholder,
-            ))
+        (ValueKind::Decimal, ComparisonValue::Number(number)) => {
+            SqlValue::Real(decimal_operand(target, number)?)
         }
-        ValueKind::DateTime => {
-            let ComparisonValue::String(operand) = value else {
-                return Err(wrong_value_type(target, value));
-            };
-            compare_date_time(target, operator, operand, dialect, binds)
-        }
-        ValueKind::Identifier => {
-            let ComparisonValue::String(operand) = value else {
-                return Err(wrong_value_type(target, value));
-            };
-            let expression = target.expression;
-            Ok(match (parse_uuid(operand), operator) {
-                (Some(bytes), _) => {
-                    let placeholder = binds.push(SqlValue::Uuid(bytes));
-                    ordinary_comparison(expression, expression, operator, &placeholder)
-                }
-                // No resource has an id that is no UUID: `eq` matches nothing, `ne` all.
-                (None, CompareOperator::NotEqual) => {
-                    Expression::definite_atom(format!("{expression} IS NOT NULL"))
-                }
-                (None, _) => Expression::definite_atom("1 = 0".to_owned()),
-            })
-        }
-    }
+        _ => return Err(wrong_value_type(target, value)),
+    };
+    let placeholder = binds.push(operand);
+    Ok(ordinary_comparison(
+        target.expression,
+        target.expression,
+        operator,
+        &placeholder,
+    ))
 }
 
 /// The 16 bytes of a UUID in its hyphenated form (any case), as ids are issued.
@@ -165,17 +133,8 @@ fn check_operator_applies(
     target: &Target<'_>,
     operator: CompareOperator,
 ) -> Result<(), CompileError> {
-    let is_substring = matches!(
-        operator,
-        CompareOperator::Contains | CompareOperator::StartsWith | CompareOperator::EndsWith
-    );
-    let is_ordering = matches!(
-        operator,
-        CompareOperator::GreaterThan
-            | CompareOperator::GreaterOrEqual
-            | CompareOperator::LessThan
-            | CompareOperator::LessOrEqual
-    );
+    let is_substring = operator.is_substring();
+    let is_ordering = operator.is_ordering();
     let applies = match target.kind {
         ValueKind::String { .. } | ValueKind::Reference { .. } => true,
         ValueKind::Boolean | ValueKind::Identifier => !is_substring && !is_ordering,

@@ -77,6 +77,19 @@ impl CompareOperator {
             Self::LessOrEqual => "le",
         }
     }
+
+    /// `co`, `sw` and `ew`: substring tests, which only strings (and references) support.
+    pub fn is_substring(self) -> bool {
+        matches!(self, Self::Contains | Self::StartsWith | Self::EndsWith)
+    }
+
+    /// `gt`, `ge`, `lt` and `le`: comparisons that need an ordered type.
+    pub fn is_ordering(self) -> bool {
+        matches!(
+            self,
+            Self::GreaterThan | Self::GreaterOrEqual | Self::LessThan | Self::LessOrEqual
+        )
+    }
 }
 
 /// A `compValue`: a JSON `false`, `null`, `true`, number or string. Date-times arrive as

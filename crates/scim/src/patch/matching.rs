@@ -125,17 +125,8 @@ fn check_operator_applies(
     operator: CompareOperator,
     value: &ComparisonValue,
 ) -> Result<(), ScimError> {
-    let is_substring = matches!(
-        operator,
-        CompareOperator::Contains | CompareOperator::StartsWith | CompareOperator::EndsWith
-    );
-    let is_ordering = matches!(
-        operator,
-        CompareOperator::GreaterThan
-            | CompareOperator::GreaterOrEqual
-            | CompareOperator::LessThan
-            | CompareOperator::LessOrEqual
-    );
+    let is_substring = operator.is_substring();
+    let is_ordering = operator.is_ordering();
     let applies = match value {
         ComparisonValue::String(_) => true,
         ComparisonValue::Number(_) => !is_substring,
