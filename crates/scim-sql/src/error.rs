@@ -31,13 +31,9 @@ impl From<CompileError> for ScimError {
 /// hostile 4 KiB literal is shortened rather than repeated.
 const MAX_QUOTED_CHARACTERS: usize = 40;
 
-/// Quotes client-supplied text for an error message. Debug formatting escapes quotes and
-/// control characters, so the message stays on one line whatever the client sent.
+/// Quotes client-supplied text for an error message (see `scim::error::quote_client_text`).
 pub(crate) fn quote_client_text(text: &str) -> String {
-    match text.char_indices().nth(MAX_QUOTED_CHARACTERS) {
-        Some((cut_offset, _)) => format!("{:?}…", &text[..cut_offset]),
-        None => format!("{text:?}"),
-    }
+    scim::error::quote_client_text(text, MAX_QUOTED_CHARACTERS)
 }
 
 #[cfg(test)]

@@ -235,6 +235,17 @@ impl ScimError {
     }
 }
 
+/// Quotes client input for an error message: Debug formatting escapes quotes and control
+/// characters, so the message stays on one line whatever the client sent, and input longer
+/// than `max_characters` is cut short (marked `…`) rather than echoed in full into responses
+/// and logs.
+pub fn quote_client_text(text: &str, max_characters: usize) -> String {
+    match text.char_indices().nth(max_characters) {
+        Some((cut_offset, _)) => format!("{:?}…", &text[..cut_offset]),
+        None => format!("{text:?}"),
+    }
+}
+
 /// A filter that fails to parse is an `invalidFilter`, whatever the reason; the filter error's
 /// message already names the offset and what was expected.
 impl From<FilterError> for ScimError {

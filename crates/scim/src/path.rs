@@ -6,8 +6,11 @@
 
 use std::fmt;
 
-use crate::error::ScimError;
-use crate::filter::{AttributePath, Filter, FilterError, FilterLimits, parse_value_filter_with};
+use crate::error::{ScimError, quote_client_text};
+use crate::filter::{
+    AttributePath, Filter, FilterError, FilterLimits, outside_string_literals,
+    parse_value_filter_with,
+};
 
 /// Longest accepted `path`, in bytes, checked before any parsing. It matches the filter
 /// length limit, so any value filter the filter parser would take also fits in a path.
@@ -127,26 +130,13 @@ fn parse_attribute(attribute_text: &str, full_text: &str) -> Result<AttributePat
 /// filter parser, not this scan, gets to explain why nesting is not allowed.
 fn matching_bracket(path: &str, open_index: usize) -> Option<usize> {
     let mut depth = 0usize;
-    let mut inside_string = false;
-    let mut after_backslash = false;
-    // Bytes are enough: every delimiter is ASCII and UTF-8 continuation bytes never are.
-    for (index, byte) in path.bytes().enumerate().skip(open_index) {
-        if inside_string {
-            match byte {
-                _ if after_backslash => after_backslash = false,
-                b'\\' => after_backslash = true,
-                b'"' => inside_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    for (offset, byte) in outside_string_literals(&path[open_index..]) {
         match byte {
-            b'"' => inside_string = true,
             b'[' => depth += 1,
             b']' => {
                 depth -= 1;
                 if depth == 0 {
-                    return Some(index);
+                    return Some(open_index + offset);
                 }
             }
             _ => {}
@@ -194,10 +184,7 @@ fn filter_error(full_text: &str, error: &FilterError) -> ScimError {
 /// Quotes client input for an error message, escaped and cut short so a hostile path cannot
 /// flood logs or break the message onto several lines.
 fn quote(text: &str) -> String {
-    match text.char_indices().nth(MAX_QUOTED_CHARACTERS) {
-        Some((cut_offset, _)) => format!("{:?}…", &text[..cut_offset]),
-        None => format!("{text:?}"),
-    }
+    quote_client_text(text, MAX_QUOTED_CHARACTERS)
 }
 
 #[cfg(test)]

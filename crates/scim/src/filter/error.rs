@@ -60,13 +60,9 @@ impl FilterError {
 /// responses, so a 4 KiB hostile token is cut short rather than repeated in full.
 const MAX_QUOTED_CHARACTERS: usize = 40;
 
-/// Quotes a piece of the filter for an error message. Debug formatting escapes control
-/// characters and quotes, so the message stays on one line whatever the client sent.
+/// Quotes a piece of the filter for an error message.
 pub(crate) fn quote_input(text: &str) -> String {
-    match text.char_indices().nth(MAX_QUOTED_CHARACTERS) {
-        Some((cut_offset, _)) => format!("{:?}…", &text[..cut_offset]),
-        None => format!("{text:?}"),
-    }
+    crate::error::quote_client_text(text, MAX_QUOTED_CHARACTERS)
 }
 
 #[cfg(test)]

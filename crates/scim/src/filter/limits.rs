@@ -58,21 +58,8 @@ pub(crate) fn check_length(text: &str, limits: &FilterLimits) -> Result<(), Filt
 /// Unbalanced or unterminated input is left for the parser, which can say what is missing.
 pub(crate) fn check_nesting_depth(text: &str, limits: &FilterLimits) -> Result<(), FilterError> {
     let mut depth = 0usize;
-    let mut inside_string = false;
-    let mut after_backslash = false;
-    for (offset, byte) in text.bytes().enumerate() {
-        if inside_string {
-            // Only ASCII bytes matter here, and UTF-8 continuation bytes are never ASCII.
-            match byte {
-                _ if after_backslash => after_backslash = false,
-                b'\\' => after_backslash = true,
-                b'"' => inside_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    for (offset, byte) in outside_string_literals(text) {
         match byte {
-            b'"' => inside_string = true,
             b'(' | b'[' => {
                 depth += 1;
                 if depth > limits.max_depth {
@@ -84,6 +71,27 @@ pub(crate) fn check_nesting_depth(text: &str, limits: &FilterLimits) -> Result<(
         }
     }
     Ok(())
+}
+
+/// The bytes of `text` outside its JSON string literals (the quotes included), with their
+/// offsets: what a scan for brackets must look at, since `"a]b"` holds no bracket. Bytes are
+/// enough because every delimiter is ASCII and UTF-8 continuation bytes never are.
+pub(crate) fn outside_string_literals(text: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
+    let mut inside_string = false;
+    let mut after_backslash = false;
+    text.bytes().enumerate().filter(move |&(_, byte)| {
+        if inside_string {
+            match byte {
+                _ if after_backslash => after_backslash = false,
+                b'\\' => after_backslash = true,
+                b'"' => inside_string = false,
+                _ => {}
+            }
+            return false;
+        }
+        inside_string = byte == b'"';
+        !inside_string
+    })
 }
 
 pub(crate) fn too_deep(offset: usize, limits: &FilterLimits) -> FilterError {

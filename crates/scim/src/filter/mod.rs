@@ -19,6 +19,7 @@ pub use ast::{AttributeReference, CompareOperator, ComparisonValue, Filter};
 pub use attribute_path::AttributePath;
 pub use error::{FilterError, FilterErrorKind};
 pub use limits::FilterLimits;
+pub(crate) use limits::outside_string_literals;
 
 use parse::{Grammar, parse};
 
