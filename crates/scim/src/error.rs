@@ -246,6 +246,25 @@ pub fn quote_client_text(text: &str, max_characters: usize) -> String {
     }
 }
 
+#[cfg(test)]
+impl ScimError {
+    /// Asserts the error's `scimType` and that its detail mentions `expected`.
+    #[track_caller]
+    pub(crate) fn assert_mentions(&self, scim_type: ScimType, expected: &str) {
+        assert_eq!(self.scim_type, Some(scim_type), "{}", self.detail);
+        assert!(self.detail.contains(expected), "{}", self.detail);
+    }
+
+    /// Asserts the error's `scimType` and that its detail starts by naming the PATCH
+    /// operation at `index` (`Operations[2]: …`).
+    #[track_caller]
+    pub(crate) fn assert_names_operation(&self, scim_type: ScimType, index: usize) {
+        assert_eq!(self.scim_type, Some(scim_type), "{}", self.detail);
+        let prefix = format!("Operations[{index}]: ");
+        assert!(self.detail.starts_with(&prefix), "{}", self.detail);
+    }
+}
+
 /// A filter that fails to parse is an `invalidFilter`, whatever the reason; the filter error's
 /// message already names the offset and what was expected.
 impl From<FilterError> for ScimError {

@@ -127,20 +127,14 @@ mod tests {
         ] {
             let error = parse_body(body).expect_err("repeated member");
             assert_eq!(error.status, 400);
-            assert_eq!(error.scim_type, Some(ScimType::InvalidSyntax));
-            assert!(error.detail.contains("appears twice"), "{}", error.detail);
+            error.assert_mentions(ScimType::InvalidSyntax, "appears twice");
         }
     }
 
     #[test]
     fn members_differing_only_in_case_are_the_same_attribute() {
         let error = parse_body(br#"{"userName":"a","USERNAME":"b"}"#).expect_err("same attribute");
-        assert_eq!(error.scim_type, Some(ScimType::InvalidSyntax));
-        assert!(
-            error.detail.contains("`userName` and `USERNAME`"),
-            "{}",
-            error.detail
-        );
+        error.assert_mentions(ScimType::InvalidSyntax, "`userName` and `USERNAME`");
     }
 
     #[test]

@@ -369,19 +369,13 @@ mod tests {
             "x".repeat(MAX_PATH_LENGTH_BYTES)
         );
         let error = parse_patch_path(&text).unwrap_err();
-        assert_eq!(error.scim_type, Some(ScimType::InvalidPath));
-        assert!(
-            error.detail.contains("at most 4096 bytes"),
-            "{}",
-            error.detail
-        );
+        error.assert_mentions(ScimType::InvalidPath, "at most 4096 bytes");
     }
 
     #[test]
     fn unbalanced_brackets_are_invalid_paths() {
         let error = parse_patch_path(r#"emails[type eq "work""#).unwrap_err();
-        assert_eq!(error.scim_type, Some(ScimType::InvalidPath));
-        assert!(error.detail.contains("never closed"), "{}", error.detail);
+        error.assert_mentions(ScimType::InvalidPath, "never closed");
         assert_eq!(
             scim_type(r#"emails[type eq "work]"#),
             Some(ScimType::InvalidPath)
@@ -426,8 +420,7 @@ mod tests {
     #[test]
     fn a_filter_on_a_sub_attribute_is_an_invalid_path() {
         let error = parse_patch_path(r#"name.givenName[value eq "x"]"#).unwrap_err();
-        assert_eq!(error.scim_type, Some(ScimType::InvalidPath));
-        assert!(error.detail.contains("givenName"), "{}", error.detail);
+        error.assert_mentions(ScimType::InvalidPath, "givenName");
     }
 
     #[test]

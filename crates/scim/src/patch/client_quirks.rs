@@ -273,12 +273,7 @@ fn read_only_sub_attributes_cannot_be_changed() {
         user.clone(),
         json!([{"op": "replace", "path": format!("{ENTERPRISE}:manager.displayName"), "value": "Me"}]),
     );
-    assert_eq!(error.scim_type, Some(ScimType::Mutability));
-    assert!(
-        error.detail.contains("manager.displayName"),
-        "{}",
-        error.detail
-    );
+    error.assert_mentions(ScimType::Mutability, "manager.displayName");
     let result = patched(
         user,
         json!([{"op": "replace", "path": format!("{ENTERPRISE}:manager"), "value": {"value": "n"}}]),

@@ -572,12 +572,7 @@ mod tests {
             json!([{"value": ""}]),
         ] {
             let error = error(json!([{"op": "add", "path": "members", "value": value}]));
-            assert_eq!(error.scim_type, Some(ScimType::InvalidValue));
-            assert!(
-                error.detail.starts_with("Operations[0]: "),
-                "{}",
-                error.detail
-            );
+            error.assert_names_operation(ScimType::InvalidValue, 0);
         }
     }
 

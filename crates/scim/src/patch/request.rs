@@ -299,8 +299,7 @@ mod tests {
                    "Operations": [{"op": "remove", "path": "title"}]}),
         ] {
             let error = error(request);
-            assert_eq!(error.scim_type, Some(ScimType::InvalidSyntax));
-            assert!(error.detail.contains(PATCH_OP_SCHEMA), "{}", error.detail);
+            error.assert_mentions(ScimType::InvalidSyntax, PATCH_OP_SCHEMA);
         }
     }
 
@@ -325,12 +324,7 @@ mod tests {
     #[test]
     fn remove_without_path_is_no_target() {
         let error = error(body(json!([{"op": "remove", "value": {"title": "x"}}])));
-        assert_eq!(error.scim_type, Some(ScimType::NoTarget));
-        assert!(
-            error.detail.starts_with("Operations[0]: "),
-            "{}",
-            error.detail
-        );
+        error.assert_names_operation(ScimType::NoTarget, 0);
     }
 
     #[test]
@@ -353,12 +347,7 @@ mod tests {
             {"op": "remove", "path": "title"},
             {"op": "remove", "path": "emails[type zz \"work\"]"},
         ])));
-        assert_eq!(error.scim_type, Some(ScimType::InvalidFilter));
-        assert!(
-            error.detail.starts_with("Operations[1]: "),
-            "{}",
-            error.detail
-        );
+        error.assert_names_operation(ScimType::InvalidFilter, 1);
     }
 
     #[test]

@@ -272,12 +272,7 @@ fn remove_without_a_path_is_no_target() {
 #[test]
 fn remove_of_a_read_only_attribute_is_a_mutability_error() {
     let error = rejected(bjensen(), json!([{"op": "remove", "path": "id"}]));
-    assert_eq!(error.scim_type, Some(ScimType::Mutability));
-    assert!(
-        error.detail.contains("\"id\" is read-only"),
-        "{}",
-        error.detail
-    );
+    error.assert_mentions(ScimType::Mutability, "\"id\" is read-only");
 }
 
 // §3.5.2.3 Replace Operation
@@ -409,12 +404,7 @@ fn a_failing_operation_leaves_the_resource_unchanged() {
             {"op": "add", "path": "title", "value": "never applied"}
         ]),
     );
-    assert_eq!(error.scim_type, Some(ScimType::Mutability));
-    assert!(
-        error.detail.starts_with("Operations[2]: "),
-        "{}",
-        error.detail
-    );
+    error.assert_names_operation(ScimType::Mutability, 2);
 }
 
 #[test]

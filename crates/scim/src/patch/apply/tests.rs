@@ -60,8 +60,7 @@ fn attributes_inside_an_extension_object_may_not_name_a_schema_again() {
 #[test]
 fn invalid_attribute_names_in_a_path_less_value_are_invalid_paths() {
     let error = rejected(user(), json!([{"op": "add", "value": {"not valid": "x"}}]));
-    assert_eq!(error.scim_type, Some(ScimType::InvalidPath));
-    assert!(error.detail.contains("not valid"), "{}", error.detail);
+    error.assert_mentions(ScimType::InvalidPath, "not valid");
 }
 
 #[test]
