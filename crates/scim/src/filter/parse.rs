@@ -99,21 +99,26 @@ impl<'source> Parser<'source, '_> {
     }
 
     fn parse_or(&mut self) -> Result<Filter, FilterError> {
-        let mut left = self.parse_and()?;
-        while self.next_is_keyword("or") {
-            self.advance();
-            let right = self.parse_and()?;
-            left = Filter::Or(Box::new(left), Box::new(right));
-        }
-        Ok(left)
+        self.parse_left_associative("or", Self::parse_and, Filter::Or)
     }
 
     fn parse_and(&mut self) -> Result<Filter, FilterError> {
-        let mut left = self.parse_operand()?;
-        while self.next_is_keyword("and") {
+        self.parse_left_associative("and", Self::parse_operand, Filter::And)
+    }
+
+    /// `operand (keyword operand)*`, combined from the left: `a or b or c` is
+    /// `(a or b) or c`.
+    fn parse_left_associative(
+        &mut self,
+        keyword: &str,
+        parse_operand: fn(&mut Self) -> Result<Filter, FilterError>,
+        combine: fn(Box<Filter>, Box<Filter>) -> Filter,
+    ) -> Result<Filter, FilterError> {
+        let mut left = parse_operand(self)?;
+        while self.next_is_keyword(keyword) {
             self.advance();
-            let right = self.parse_operand()?;
-            left = Filter::And(Box::new(left), Box::new(right));
+            let right = parse_operand(self)?;
+            left = combine(Box::new(left), Box::new(right));
         }
         Ok(left)
     }

@@ -51,6 +51,12 @@ pub(super) fn value_path(attribute: &str, filter: Filter) -> Filter {
     }
 }
 
+/// Asserts that `text` parses to the filter `expected`.
+#[track_caller]
+pub(super) fn assert_parses(text: &str, expected: Filter) {
+    assert_eq!(parse_filter(text).unwrap(), expected, "{text:?}");
+}
+
 pub(super) fn parse_error(text: &str) -> FilterError {
     match parse_filter(text) {
         Ok(filter) => panic!("{text:?} should not parse, got {filter:?}"),

@@ -7,18 +7,18 @@ use crate::filter::{FilterErrorKind, parse_filter, parse_value_filter_with};
 
 #[test]
 fn simple_comparisons_and_presence_parse() {
-    assert_eq!(
-        parse_filter(r#"userName eq "bjensen""#).unwrap(),
-        string_equals("userName", "bjensen")
+    assert_parses(
+        r#"userName eq "bjensen""#,
+        string_equals("userName", "bjensen"),
     );
-    assert_eq!(parse_filter("title pr").unwrap(), present("title"));
-    assert_eq!(
-        parse_filter(r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J""#).unwrap(),
+    assert_parses("title pr", present("title"));
+    assert_parses(
+        r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J""#,
         compare(
             "urn:ietf:params:scim:schemas:core:2.0:User:userName",
             CompareOperator::StartsWith,
-            ComparisonValue::String("J".to_owned())
-        )
+            ComparisonValue::String("J".to_owned()),
+        ),
     );
 }
 
@@ -87,49 +87,49 @@ fn long_numbers_parse_to_the_nearest_float_and_round_trip_through_display() {
 
 #[test]
 fn string_values_are_decoded() {
-    assert_eq!(
-        parse_filter(r#"name.familyName co "O'Malley \"\u00e9\"""#).unwrap(),
+    assert_parses(
+        r#"name.familyName co "O'Malley \"\u00e9\"""#,
         compare(
             "name.familyName",
             CompareOperator::Contains,
-            ComparisonValue::String("O'Malley \"é\"".to_owned())
-        )
+            ComparisonValue::String("O'Malley \"é\"".to_owned()),
+        ),
     );
 }
 
 #[test]
 fn and_binds_tighter_than_or() {
-    assert_eq!(
-        parse_filter("a pr or b pr and c pr").unwrap(),
-        or(present("a"), and(present("b"), present("c")))
+    assert_parses(
+        "a pr or b pr and c pr",
+        or(present("a"), and(present("b"), present("c"))),
     );
-    assert_eq!(
-        parse_filter("a pr and b pr or c pr").unwrap(),
-        or(and(present("a"), present("b")), present("c"))
+    assert_parses(
+        "a pr and b pr or c pr",
+        or(and(present("a"), present("b")), present("c")),
     );
 }
 
 #[test]
 fn and_and_or_are_left_associative() {
-    assert_eq!(
-        parse_filter("a pr and b pr and c pr").unwrap(),
-        and(and(present("a"), present("b")), present("c"))
+    assert_parses(
+        "a pr and b pr and c pr",
+        and(and(present("a"), present("b")), present("c")),
     );
-    assert_eq!(
-        parse_filter("a pr or b pr or c pr").unwrap(),
-        or(or(present("a"), present("b")), present("c"))
+    assert_parses(
+        "a pr or b pr or c pr",
+        or(or(present("a"), present("b")), present("c")),
     );
 }
 
 #[test]
 fn parentheses_override_precedence() {
-    assert_eq!(
-        parse_filter("(a pr or b pr) and c pr").unwrap(),
-        and(or(present("a"), present("b")), present("c"))
+    assert_parses(
+        "(a pr or b pr) and c pr",
+        and(or(present("a"), present("b")), present("c")),
     );
-    assert_eq!(
-        parse_filter("a pr and (b pr and c pr)").unwrap(),
-        and(present("a"), and(present("b"), present("c")))
+    assert_parses(
+        "a pr and (b pr and c pr)",
+        and(present("a"), and(present("b"), present("c"))),
     );
 }
 
@@ -160,14 +160,8 @@ fn not_applies_only_to_its_parenthesised_filter() {
             ))
         )
     );
-    assert_eq!(
-        parse_filter("not(a pr) or b pr").unwrap(),
-        or(not(present("a")), present("b"))
-    );
-    assert_eq!(
-        parse_filter("not (not (a pr))").unwrap(),
-        not(not(present("a")))
-    );
+    assert_parses("not(a pr) or b pr", or(not(present("a")), present("b")));
+    assert_parses("not (not (a pr))", not(not(present("a"))));
 }
 
 #[test]
@@ -210,8 +204,8 @@ fn value_path_filter_binds_tighter_than_and() {
 
 #[test]
 fn value_filters_may_group_and_negate_but_not_nest() {
-    assert_eq!(
-        parse_filter(r#"emails[not (type eq "work") and (primary eq true)]"#).unwrap(),
+    assert_parses(
+        r#"emails[not (type eq "work") and (primary eq true)]"#,
         value_path(
             "emails",
             and(
@@ -219,10 +213,10 @@ fn value_filters_may_group_and_negate_but_not_nest() {
                 compare(
                     "primary",
                     CompareOperator::Equal,
-                    ComparisonValue::Boolean(true)
-                )
-            )
-        )
+                    ComparisonValue::Boolean(true),
+                ),
+            ),
+        ),
     );
     assert_error(
         r#"emails[type eq "work" and x[y pr]]"#,
@@ -252,16 +246,13 @@ fn whitespace_between_tokens_is_flexible() {
 
 #[test]
 fn operators_and_logical_keywords_are_case_insensitive() {
-    assert_eq!(
-        parse_filter(r#"userName EQ "x""#).unwrap(),
-        string_equals("userName", "x")
-    );
-    assert_eq!(
-        parse_filter(r#"title PR AND userName Eq "x" OR NOT (nickName Pr)"#).unwrap(),
+    assert_parses(r#"userName EQ "x""#, string_equals("userName", "x"));
+    assert_parses(
+        r#"title PR AND userName Eq "x" OR NOT (nickName Pr)"#,
         or(
             and(present("title"), string_equals("userName", "x")),
-            not(present("nickName"))
-        )
+            not(present("nickName")),
+        ),
     );
 }
 
@@ -276,18 +267,9 @@ fn attribute_names_keep_their_spelling() {
 
 #[test]
 fn keywords_are_attribute_names_where_an_attribute_is_expected() {
-    assert_eq!(
-        parse_filter(r#"not eq "x""#).unwrap(),
-        string_equals("not", "x")
-    );
-    assert_eq!(
-        parse_filter("and pr or or pr").unwrap(),
-        or(present("and"), present("or"))
-    );
-    assert_eq!(
-        parse_filter("not[pr pr]").unwrap(),
-        value_path("not", present("pr"))
-    );
+    assert_parses(r#"not eq "x""#, string_equals("not", "x"));
+    assert_parses("and pr or or pr", or(present("and"), present("or")));
+    assert_parses("not[pr pr]", value_path("not", present("pr")));
 }
 
 #[test]
