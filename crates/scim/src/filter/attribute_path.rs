@@ -196,59 +196,50 @@ mod tests {
         }
     }
 
+    /// Asserts that `text` parses to `expected`.
+    #[track_caller]
+    fn assert_parses(text: &str, expected: AttributePath) {
+        assert_eq!(AttributePath::parse(text).unwrap(), expected, "{text:?}");
+    }
+
     #[test]
     fn simple_and_sub_attribute_paths_parse() {
-        assert_eq!(
-            AttributePath::parse("userName").unwrap(),
-            path(None, "userName", None)
+        assert_parses("userName", path(None, "userName", None));
+        assert_parses("name.familyName", path(None, "name", Some("familyName")));
+        assert_parses(
+            "meta.lastModified",
+            path(None, "meta", Some("lastModified")),
         );
-        assert_eq!(
-            AttributePath::parse("name.familyName").unwrap(),
-            path(None, "name", Some("familyName"))
-        );
-        assert_eq!(
-            AttributePath::parse("meta.lastModified").unwrap(),
-            path(None, "meta", Some("lastModified"))
-        );
-        assert_eq!(
-            AttributePath::parse("x-custom_attribute2").unwrap(),
-            path(None, "x-custom_attribute2", None)
+        assert_parses(
+            "x-custom_attribute2",
+            path(None, "x-custom_attribute2", None),
         );
     }
 
     #[test]
     fn reference_attribute_is_accepted_as_attribute_or_sub_attribute() {
-        assert_eq!(
-            AttributePath::parse("$ref").unwrap(),
-            path(None, "$ref", None)
-        );
-        assert_eq!(
-            AttributePath::parse("members.$ref").unwrap(),
-            path(None, "members", Some("$ref"))
-        );
+        assert_parses("$ref", path(None, "$ref", None));
+        assert_parses("members.$ref", path(None, "members", Some("$ref")));
         assert!(AttributePath::parse("$other").is_err());
     }
 
     #[test]
     fn schema_qualified_paths_split_at_the_last_colon() {
-        assert_eq!(
-            AttributePath::parse("urn:ietf:params:scim:schemas:core:2.0:User:userName").unwrap(),
+        assert_parses(
+            "urn:ietf:params:scim:schemas:core:2.0:User:userName",
             path(
                 Some("urn:ietf:params:scim:schemas:core:2.0:User"),
                 "userName",
-                None
-            )
+                None,
+            ),
         );
-        assert_eq!(
-            AttributePath::parse(
-                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
-            )
-            .unwrap(),
+        assert_parses(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
             path(
                 Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"),
                 "manager",
-                Some("value")
-            )
+                Some("value"),
+            ),
         );
     }
 
