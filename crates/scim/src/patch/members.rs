@@ -348,6 +348,34 @@ mod tests {
         ids.iter().map(|id| (*id).to_owned()).collect()
     }
 
+    fn adding(added: &[&str]) -> MemberChanges {
+        MemberChanges {
+            added: ids(added),
+            ..MemberChanges::default()
+        }
+    }
+
+    fn removing(removed: &[&str]) -> MemberChanges {
+        MemberChanges {
+            removed: ids(removed),
+            ..MemberChanges::default()
+        }
+    }
+
+    fn replacing_with(members: &[&str]) -> MemberChanges {
+        MemberChanges {
+            replaced_with: Some(ids(members)),
+            ..MemberChanges::default()
+        }
+    }
+
+    fn removing_all() -> MemberChanges {
+        MemberChanges {
+            remove_all: true,
+            ..MemberChanges::default()
+        }
+    }
+
     #[test]
     fn rfc_add_member_lists_the_added_id() {
         let changes = changes(json!([{
@@ -359,13 +387,7 @@ mod tests {
                 "value": BABS
             }]
         }]));
-        assert_eq!(
-            changes,
-            MemberChanges {
-                added: ids(&[BABS]),
-                ..MemberChanges::default()
-            }
-        );
+        assert_eq!(changes, adding(&[BABS]));
     }
 
     #[test]
@@ -373,25 +395,13 @@ mod tests {
         let changes = changes(json!([
             {"op": "remove", "path": format!("members[value eq \"{BABS}\"]")}
         ]));
-        assert_eq!(
-            changes,
-            MemberChanges {
-                removed: ids(&[BABS]),
-                ..MemberChanges::default()
-            }
-        );
+        assert_eq!(changes, removing(&[BABS]));
     }
 
     #[test]
     fn rfc_remove_all_members() {
         let changes = changes(json!([{"op": "remove", "path": "members"}]));
-        assert_eq!(
-            changes,
-            MemberChanges {
-                remove_all: true,
-                ..MemberChanges::default()
-            }
-        );
+        assert_eq!(changes, removing_all());
     }
 
     #[test]
@@ -411,13 +421,7 @@ mod tests {
             {"op": "remove", "path": "members"},
             {"op": "add", "path": "members", "value": [{"value": BABS}, {"value": JAMES}]}
         ]));
-        assert_eq!(
-            changes,
-            MemberChanges {
-                replaced_with: Some(ids(&[BABS, JAMES])),
-                ..MemberChanges::default()
-            }
-        );
+        assert_eq!(changes, replacing_with(&[BABS, JAMES]));
     }
 
     #[test]
@@ -436,13 +440,7 @@ mod tests {
         let changes = changes(json!([
             {"op": "Remove", "path": "members", "value": [{"value": BABS}, {"value": JAMES}]}
         ]));
-        assert_eq!(
-            changes,
-            MemberChanges {
-                removed: ids(&[BABS, JAMES]),
-                ..MemberChanges::default()
-            }
-        );
+        assert_eq!(changes, removing(&[BABS, JAMES]));
     }
 
     #[test]
@@ -480,13 +478,7 @@ mod tests {
     #[test]
     fn replacing_with_an_empty_list_removes_all() {
         let changes = changes(json!([{"op": "replace", "path": "members", "value": []}]));
-        assert_eq!(
-            changes,
-            MemberChanges {
-                remove_all: true,
-                ..MemberChanges::default()
-            }
-        );
+        assert_eq!(changes, removing_all());
         assert!(!changes.is_empty());
     }
 
