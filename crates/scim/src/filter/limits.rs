@@ -73,9 +73,10 @@ pub(crate) fn check_nesting_depth(text: &str, limits: &FilterLimits) -> Result<(
     Ok(())
 }
 
-/// The bytes of `text` outside its JSON string literals (the quotes included), with their
-/// offsets: what a scan for brackets must look at, since `"a]b"` holds no bracket. Bytes are
-/// enough because every delimiter is ASCII and UTF-8 continuation bytes never are.
+/// The bytes of `text` outside its JSON string literals (a literal's quotes count as part of
+/// it), with their offsets: what a scan for brackets must look at, since `"a]b"` holds no
+/// bracket. Bytes are enough because every delimiter is ASCII and UTF-8 continuation bytes
+/// never are.
 pub(crate) fn outside_string_literals(text: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
     let mut inside_string = false;
     let mut after_backslash = false;
