@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, types::Json};
+use sqlx::{FromRow, Transaction, types::Json};
 use uuid::Uuid;
 
 use crate::domain::{
@@ -42,6 +42,25 @@ pub(super) async fn append_event(
     let id = insert_event_row(connection, event).await?;
     let deliveries = fan_out(connection, id, event).await?;
     Ok(Appended { id, deliveries })
+}
+
+impl Backend {
+    /// Ends a command's write transaction: appends its events and commits, so the change and its
+    /// events land together or not at all; then wakes this process's delivery workers, as the
+    /// events may have fanned out to deliveries (on PostgreSQL `fan_out` also tells the other
+    /// processes, when the commit lands).
+    pub(super) async fn commit_with_events(
+        &self,
+        mut transaction: Transaction<'static, Db>,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        for event in events {
+            append_event(&mut transaction, event).await?;
+        }
+        transaction.commit().await?;
+        self.deliveries_ready().notify_one();
+        Ok(())
+    }
 }
 
 /// Appends the event's row; returns its id.

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, Pool, Transaction};
+use sqlx::FromRow;
 use uuid::Uuid;
 
 use crate::domain::{
@@ -12,7 +12,6 @@ use crate::domain::{
 use crate::store::dialect::Dialect;
 use crate::store::{ListQuery, Listing, PolicyStore, StoreError, StoreResult, WebhookFilter};
 
-use super::scim_users::append_events;
 use super::{Backend, Db};
 use super::{classify, enabled_or_disabled_page, parse_account_id};
 
@@ -101,44 +100,6 @@ pub(super) async fn insert_policy_key_row(
     .await
     .map_err(classify)?;
     Ok(())
-}
-
-/// Creates a policy with its first key, linked to `links`. Returns the ids in `links` that
-/// name no webhook of the account; when there are any, nothing was written.
-pub(super) async fn insert_webhook_policy(
-    mut transaction: Transaction<'static, Db>,
-    policy: &WebhookPolicy,
-    key: &PolicyKey,
-    links: &[WebhookId],
-    events: &[NewEvent],
-) -> StoreResult<Vec<WebhookId>> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO webhook_policies ({POLICY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-         $9, $10)"
-    )))
-    .bind(policy.id.0)
-    .bind(policy.account_id.as_str())
-    .bind(&policy.name)
-    .bind(policy.jwt_alg.as_str())
-    .bind(i32::try_from(policy.jwt_claim_expires_in.minutes()).unwrap_or(i32::MAX))
-    .bind(&policy.jwt_audience)
-    .bind(policy.jwt_format.as_str())
-    .bind(policy.disabled)
-    .bind(truncate_to_micros(policy.created_at))
-    .bind(truncate_to_micros(policy.updated_at))
-    .execute(&mut *transaction)
-    .await
-    .map_err(classify)?;
-    insert_policy_key_row(&mut transaction, key).await?;
-    if !links.is_empty() {
-        match link_webhooks(&mut transaction, policy, links).await? {
-            Ok(touched) => unpark_signable(&mut transaction, &touched, policy.updated_at).await?,
-            Err(unknown) => return Ok(unknown),
-        }
-    }
-    append_events(&mut transaction, events).await?;
-    transaction.commit().await?;
-    Ok(Vec::new())
 }
 
 /// Makes the parked deliveries of `webhooks` due again where nothing holds them any more: the
@@ -230,208 +191,10 @@ pub(super) async fn link_webhooks(
     Ok(Ok(touched))
 }
 
-/// Writes a policy's changed fields and, when `links` is given, makes exactly those webhooks
-/// of its account the linked ones. `Ok(None)`: no such policy; `Ok(Some(unknown))`: the ids
-/// in `links` that name no webhook of the account (nothing was written).
-pub(super) async fn update_webhook_policy(
-    mut transaction: Transaction<'static, Db>,
-    policy: &WebhookPolicy,
-    links: Option<&[WebhookId]>,
-    events: &[NewEvent],
-) -> StoreResult<Option<Vec<WebhookId>>> {
-    let updated = sqlx::query(
-        "UPDATE webhook_policies SET name = $3, jwt_claim_expires_in = $4, jwt_audience = $5, \
-         jwt_format = $6, disabled = $7, updated_at = $8 WHERE account_id = $1 AND id = $2",
-    )
-    .bind(policy.account_id.as_str())
-    .bind(policy.id.0)
-    .bind(&policy.name)
-    .bind(i32::try_from(policy.jwt_claim_expires_in.minutes()).unwrap_or(i32::MAX))
-    .bind(&policy.jwt_audience)
-    .bind(policy.jwt_format.as_str())
-    .bind(policy.disabled)
-    .bind(truncate_to_micros(policy.updated_at))
-    .execute(&mut *transaction)
-    .await
-    .map_err(classify)?
-    .rows_affected();
-    if updated == 0 {
-        return Ok(None);
-    }
-    let touched = match links {
-        Some(links) => match link_webhooks(&mut transaction, policy, links).await? {
-            Ok(touched) => touched,
-            // Dropping the transaction rolls every change back.
-            Err(unknown) => return Ok(Some(unknown)),
-        },
-        None => linked_webhook_ids(&mut transaction, policy.id).await?,
-    };
-    unpark_signable(&mut transaction, &touched, policy.updated_at).await?;
-    append_events(&mut transaction, events).await?;
-    transaction.commit().await?;
-    Ok(Some(Vec::new()))
-}
-
-/// Deletes a policy no webhook links to. `Ok(None)`: no such policy; `Ok(Some(n))` with n > 0:
-/// n webhooks still link to it, nothing deleted.
-pub(super) async fn delete_webhook_policy(
-    mut transaction: Transaction<'static, Db>,
-    account: &AccountId,
-    id: WebhookPolicyId,
-    events: &[NewEvent],
-) -> StoreResult<Option<u64>> {
-    let linked = linked_webhook_ids(&mut transaction, id).await?;
-    if !linked.is_empty() {
-        let exists: Option<(Uuid,)> =
-            sqlx::query_as("SELECT id FROM webhook_policies WHERE account_id = $1 AND id = $2")
-                .bind(account.as_str())
-                .bind(id.0)
-                .fetch_optional(&mut *transaction)
-                .await?;
-        return Ok(exists.map(|_| linked.len() as u64));
-    }
-    let deleted = sqlx::query("DELETE FROM webhook_policies WHERE account_id = $1 AND id = $2")
-        .bind(account.as_str())
-        .bind(id.0)
-        .execute(&mut *transaction)
-        .await
-        .map_err(classify)?
-        .rows_affected();
-    if deleted == 0 {
-        return Ok(None);
-    }
-    append_events(&mut transaction, events).await?;
-    transaction.commit().await?;
-    Ok(Some(0))
-}
-
-pub(super) async fn webhook_policy(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    id: WebhookPolicyId,
-) -> StoreResult<Option<WebhookPolicy>> {
-    let row: Option<PolicyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {POLICY_COLUMNS} FROM webhook_policies WHERE account_id = $1 AND id = $2"
-    )))
-    .bind(account.as_str())
-    .bind(id.0)
-    .fetch_optional(pool)
-    .await?;
-    row.map(PolicyRow::into_policy).transpose()
-}
-
-pub(super) async fn webhook_policies(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    filter: WebhookFilter,
-    query: &ListQuery,
-) -> StoreResult<Listing<WebhookPolicy>> {
-    let (rows, total) = enabled_or_disabled_page::<PolicyRow>(
-        pool,
-        ("webhook_policies", "p", POLICY_COLUMNS),
-        account,
-        filter,
-        query,
-    )
-    .await?;
-    Ok(Listing {
-        items: rows
-            .into_iter()
-            .map(PolicyRow::into_policy)
-            .collect::<StoreResult<_>>()?,
-        total,
-    })
-}
-
-/// The webhooks of `account` linked to each of `policies`, in id order.
-pub(super) async fn policy_links(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    policies: &[WebhookPolicyId],
-) -> StoreResult<Vec<(WebhookPolicyId, WebhookId)>> {
-    let mut links = Vec::new();
-    for chunk in policies.chunks(100) {
-        let placeholders: Vec<String> = (2..chunk.len() + 2)
-            .map(|index| format!("${index}"))
-            .collect();
-        let sql = format!(
-            "SELECT webhook_policy_id, id FROM webhooks WHERE account_id = $1 \
-             AND webhook_policy_id IN ({}) ORDER BY webhook_policy_id, id",
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query_as::<_, (Uuid, Uuid)>(sqlx::AssertSqlSafe(sql))
-            .persistent(false)
-            .bind(account.as_str());
-        for policy in chunk {
-            query = query.bind(policy.0);
-        }
-        links.extend(
-            query
-                .fetch_all(pool)
-                .await?
-                .into_iter()
-                .map(|(policy, webhook)| (WebhookPolicyId(policy), WebhookId(webhook))),
-        );
-    }
-    Ok(links)
-}
-
-/// Adds a rotation's key; keys superseded before `retire_before` (no longer signing anything a
-/// receiver may still hold unexpired) go.
-pub(super) async fn insert_policy_key(
-    mut transaction: Transaction<'static, Db>,
-    key: &PolicyKey,
-    retire_before: DateTime<Utc>,
-    events: &[NewEvent],
-) -> StoreResult<()> {
-    // A key is superseded once a later key is active; keep it while its last signatures may
-    // still be checked.
-    sqlx::query(
-        "DELETE FROM webhook_policy_keys WHERE policy_id = $1 AND EXISTS ( \
-           SELECT 1 FROM webhook_policy_keys later WHERE later.policy_id = $1 \
-           AND later.active_from > webhook_policy_keys.active_from AND later.active_from < $2)",
-    )
-    .bind(key.policy_id.0)
-    .bind(truncate_to_micros(retire_before))
-    .execute(&mut *transaction)
-    .await?;
-    insert_policy_key_row(&mut transaction, key).await?;
-    // Other processes drop the keys they cached (PostgreSQL; SQLite has one process).
-    Backend::notify_credentials_changed(&mut transaction).await?;
-    append_events(&mut transaction, events).await?;
-    transaction.commit().await?;
-    Ok(())
-}
-
-/// Every stored key of `policies`, by policy, oldest first.
-pub(super) async fn policy_keys(
-    pool: &Pool<Db>,
-    policies: &[WebhookPolicyId],
-) -> StoreResult<Vec<PolicyKey>> {
-    let mut keys = Vec::new();
-    for chunk in policies.chunks(100) {
-        let placeholders: Vec<String> =
-            (1..=chunk.len()).map(|index| format!("${index}")).collect();
-        let sql = format!(
-            "SELECT id, policy_id, jwt_alg, private_key, active_from, created_at FROM \
-             webhook_policy_keys \
-             WHERE policy_id IN ({}) ORDER BY policy_id, active_from, created_at",
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query_as::<_, PolicyKeyRow>(sqlx::AssertSqlSafe(sql))
-            .persistent(chunk.len() == 1);
-        for policy in chunk {
-            query = query.bind(policy.0);
-        }
-        for row in query.fetch_all(pool).await? {
-            keys.push(row.into_key()?);
-        }
-    }
-    Ok(keys)
-}
-
 #[async_trait]
 impl PolicyStore for Backend {
+    /// Creates a policy with its first key, linked to `links`. Returns the ids in `links` that
+    /// name no webhook of the account; when there are any, nothing was written.
     async fn insert_webhook_policy(
         &self,
         policy: &WebhookPolicy,
@@ -439,31 +202,110 @@ impl PolicyStore for Backend {
         links: &[WebhookId],
         events: &[NewEvent],
     ) -> StoreResult<Vec<WebhookId>> {
-        let unknown =
-            insert_webhook_policy(self.begin_write().await?, policy, key, links, events).await?;
-        self.deliveries_ready().notify_one();
-        Ok(unknown)
+        let mut transaction = self.begin_write().await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO webhook_policies ({POLICY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+             $9, $10)"
+        )))
+        .bind(policy.id.0)
+        .bind(policy.account_id.as_str())
+        .bind(&policy.name)
+        .bind(policy.jwt_alg.as_str())
+        .bind(i32::try_from(policy.jwt_claim_expires_in.minutes()).unwrap_or(i32::MAX))
+        .bind(&policy.jwt_audience)
+        .bind(policy.jwt_format.as_str())
+        .bind(policy.disabled)
+        .bind(truncate_to_micros(policy.created_at))
+        .bind(truncate_to_micros(policy.updated_at))
+        .execute(&mut *transaction)
+        .await
+        .map_err(classify)?;
+        insert_policy_key_row(&mut transaction, key).await?;
+        if !links.is_empty() {
+            match link_webhooks(&mut transaction, policy, links).await? {
+                Ok(touched) => {
+                    unpark_signable(&mut transaction, &touched, policy.updated_at).await?
+                }
+                Err(unknown) => return Ok(unknown),
+            }
+        }
+        self.commit_with_events(transaction, events).await?;
+        Ok(Vec::new())
     }
 
+    /// Writes a policy's changed fields and, when `links` is given, makes exactly those webhooks
+    /// of its account the linked ones. `Ok(None)`: no such policy; `Ok(Some(unknown))`: the ids
+    /// in `links` that name no webhook of the account (nothing was written).
     async fn update_webhook_policy(
         &self,
         policy: &WebhookPolicy,
         links: Option<&[WebhookId]>,
         events: &[NewEvent],
     ) -> StoreResult<Option<Vec<WebhookId>>> {
-        let updated =
-            update_webhook_policy(self.begin_write().await?, policy, links, events).await?;
-        self.deliveries_ready().notify_one();
-        Ok(updated)
+        let mut transaction = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE webhook_policies SET name = $3, jwt_claim_expires_in = $4, jwt_audience = $5, \
+             jwt_format = $6, disabled = $7, updated_at = $8 WHERE account_id = $1 AND id = $2",
+        )
+        .bind(policy.account_id.as_str())
+        .bind(policy.id.0)
+        .bind(&policy.name)
+        .bind(i32::try_from(policy.jwt_claim_expires_in.minutes()).unwrap_or(i32::MAX))
+        .bind(&policy.jwt_audience)
+        .bind(policy.jwt_format.as_str())
+        .bind(policy.disabled)
+        .bind(truncate_to_micros(policy.updated_at))
+        .execute(&mut *transaction)
+        .await
+        .map_err(classify)?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(None);
+        }
+        let touched = match links {
+            Some(links) => match link_webhooks(&mut transaction, policy, links).await? {
+                Ok(touched) => touched,
+                // Dropping the transaction rolls every change back.
+                Err(unknown) => return Ok(Some(unknown)),
+            },
+            None => linked_webhook_ids(&mut transaction, policy.id).await?,
+        };
+        unpark_signable(&mut transaction, &touched, policy.updated_at).await?;
+        self.commit_with_events(transaction, events).await?;
+        Ok(Some(Vec::new()))
     }
 
+    /// Deletes a policy no webhook links to. `Ok(None)`: no such policy; `Ok(Some(n))` with n > 0:
+    /// n webhooks still link to it, nothing deleted.
     async fn delete_webhook_policy(
         &self,
         account: &AccountId,
         id: WebhookPolicyId,
         events: &[NewEvent],
     ) -> StoreResult<Option<u64>> {
-        delete_webhook_policy(self.begin_write().await?, account, id, events).await
+        let mut transaction = self.begin_write().await?;
+        let linked = linked_webhook_ids(&mut transaction, id).await?;
+        if !linked.is_empty() {
+            let exists: Option<(Uuid,)> =
+                sqlx::query_as("SELECT id FROM webhook_policies WHERE account_id = $1 AND id = $2")
+                    .bind(account.as_str())
+                    .bind(id.0)
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+            return Ok(exists.map(|_| linked.len() as u64));
+        }
+        let deleted = sqlx::query("DELETE FROM webhook_policies WHERE account_id = $1 AND id = $2")
+            .bind(account.as_str())
+            .bind(id.0)
+            .execute(&mut *transaction)
+            .await
+            .map_err(classify)?
+            .rows_affected();
+        if deleted == 0 {
+            return Ok(None);
+        }
+        self.commit_with_events(transaction, events).await?;
+        Ok(Some(0))
     }
 
     async fn webhook_policy(
@@ -471,7 +313,14 @@ impl PolicyStore for Backend {
         account: &AccountId,
         id: WebhookPolicyId,
     ) -> StoreResult<Option<WebhookPolicy>> {
-        webhook_policy(self.pool(), account, id).await
+        let row: Option<PolicyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {POLICY_COLUMNS} FROM webhook_policies WHERE account_id = $1 AND id = $2"
+        )))
+        .bind(account.as_str())
+        .bind(id.0)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(PolicyRow::into_policy).transpose()
     }
 
     async fn webhook_policies(
@@ -480,27 +329,103 @@ impl PolicyStore for Backend {
         filter: WebhookFilter,
         query: &ListQuery,
     ) -> StoreResult<Listing<WebhookPolicy>> {
-        webhook_policies(self.pool(), account, filter, query).await
+        let (rows, total) = enabled_or_disabled_page::<PolicyRow>(
+            self.pool(),
+            ("webhook_policies", "p", POLICY_COLUMNS),
+            account,
+            filter,
+            query,
+        )
+        .await?;
+        Ok(Listing {
+            items: rows
+                .into_iter()
+                .map(PolicyRow::into_policy)
+                .collect::<StoreResult<_>>()?,
+            total,
+        })
     }
 
+    /// The webhooks of `account` linked to each of `policies`, in id order.
     async fn policy_links(
         &self,
         account: &AccountId,
         policies: &[WebhookPolicyId],
     ) -> StoreResult<Vec<(WebhookPolicyId, WebhookId)>> {
-        policy_links(self.pool(), account, policies).await
+        let mut links = Vec::new();
+        for chunk in policies.chunks(100) {
+            let placeholders: Vec<String> = (2..chunk.len() + 2)
+                .map(|index| format!("${index}"))
+                .collect();
+            let sql = format!(
+                "SELECT webhook_policy_id, id FROM webhooks WHERE account_id = $1 \
+                 AND webhook_policy_id IN ({}) ORDER BY webhook_policy_id, id",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query_as::<_, (Uuid, Uuid)>(sqlx::AssertSqlSafe(sql))
+                .persistent(false)
+                .bind(account.as_str());
+            for policy in chunk {
+                query = query.bind(policy.0);
+            }
+            links.extend(
+                query
+                    .fetch_all(self.pool())
+                    .await?
+                    .into_iter()
+                    .map(|(policy, webhook)| (WebhookPolicyId(policy), WebhookId(webhook))),
+            );
+        }
+        Ok(links)
     }
 
+    /// Adds a rotation's key; keys superseded before `retire_before` (no longer signing anything a
+    /// receiver may still hold unexpired) go.
     async fn insert_policy_key(
         &self,
         key: &PolicyKey,
         retire_before: DateTime<Utc>,
         events: &[NewEvent],
     ) -> StoreResult<()> {
-        insert_policy_key(self.begin_write().await?, key, retire_before, events).await
+        let mut transaction = self.begin_write().await?;
+        // A key is superseded once a later key is active; keep it while its last signatures may
+        // still be checked.
+        sqlx::query(
+            "DELETE FROM webhook_policy_keys WHERE policy_id = $1 AND EXISTS ( \
+               SELECT 1 FROM webhook_policy_keys later WHERE later.policy_id = $1 \
+               AND later.active_from > webhook_policy_keys.active_from AND later.active_from < $2)",
+        )
+        .bind(key.policy_id.0)
+        .bind(truncate_to_micros(retire_before))
+        .execute(&mut *transaction)
+        .await?;
+        insert_policy_key_row(&mut transaction, key).await?;
+        // Other processes drop the keys they cached (PostgreSQL; SQLite has one process).
+        Backend::notify_credentials_changed(&mut transaction).await?;
+        self.commit_with_events(transaction, events).await
     }
 
+    /// Every stored key of `policies`, by policy, oldest first.
     async fn policy_keys(&self, policies: &[WebhookPolicyId]) -> StoreResult<Vec<PolicyKey>> {
-        policy_keys(self.pool(), policies).await
+        let mut keys = Vec::new();
+        for chunk in policies.chunks(100) {
+            let placeholders: Vec<String> =
+                (1..=chunk.len()).map(|index| format!("${index}")).collect();
+            let sql = format!(
+                "SELECT id, policy_id, jwt_alg, private_key, active_from, created_at FROM \
+                 webhook_policy_keys \
+                 WHERE policy_id IN ({}) ORDER BY policy_id, active_from, created_at",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query_as::<_, PolicyKeyRow>(sqlx::AssertSqlSafe(sql))
+                .persistent(chunk.len() == 1);
+            for policy in chunk {
+                query = query.bind(policy.0);
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                keys.push(row.into_key()?);
+            }
+        }
+        Ok(keys)
     }
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, Pool, Transaction, types::Json};
+use sqlx::{FromRow, types::Json};
 use uuid::Uuid;
 
 use crate::domain::{
@@ -12,8 +12,7 @@ use crate::domain::{
 use crate::store::dialect::Dialect;
 use crate::store::{Listing, ScimGroupStore, ScimPage, StoreError, StoreResult};
 
-use super::scim_page::filtered_page;
-use super::scim_users::append_events;
+use super::scim_page::{delete_at_version, filtered_page};
 use super::{Backend, Db};
 use super::{classify, count_as_u64, offset_as_i64, parse_account_id};
 
@@ -144,135 +143,18 @@ pub(super) async fn remove_members(
     Ok(())
 }
 
-pub(super) async fn insert_scim_group(
-    mut transaction: Transaction<'static, Db>,
-    group: &ScimGroupRecord,
-    members: &[NewMember],
-    events: &[NewEvent],
-) -> StoreResult<()> {
-    write_scim_group_row(&mut transaction, group, None).await?;
-    add_members(&mut transaction, group, members).await?;
-    append_events(&mut transaction, events).await?;
-    transaction.commit().await?;
-    Ok(())
-}
-
-pub(super) async fn replace_scim_group(
-    mut transaction: Transaction<'static, Db>,
-    group: &ScimGroupRecord,
-    expected_version: i64,
-    members: &MembershipChange,
-    events: &[NewEvent],
-) -> StoreResult<bool> {
-    if !write_scim_group_row(&mut transaction, group, Some(expected_version)).await? {
-        return Ok(false);
-    }
-    match members {
-        MembershipChange::Unchanged => {}
-        MembershipChange::Replace(members) => {
-            sqlx::query("DELETE FROM scim_group_members WHERE group_id = $1")
-                .bind(group.id.0)
-                .execute(&mut *transaction)
-                .await?;
-            add_members(&mut transaction, group, members).await?;
-        }
-        MembershipChange::Edit { added, removed } => {
-            remove_members(&mut transaction, group, removed).await?;
-            add_members(&mut transaction, group, added).await?;
-        }
-    }
-    append_events(&mut transaction, events).await?;
-    transaction.commit().await?;
-    Ok(true)
-}
-
-pub(super) async fn delete_scim_group(
-    mut transaction: Transaction<'static, Db>,
+/// Takes `member` (a deleted User or Group) out of every group of the account.
+pub(super) async fn remove_from_groups(
+    connection: &mut <Db as sqlx::Database>::Connection,
     account: &AccountId,
-    id: ScimGroupId,
-    expected_version: i64,
-    events: &[NewEvent],
-) -> StoreResult<bool> {
-    let deleted =
-        sqlx::query("DELETE FROM scim_groups WHERE account_id = $1 AND id = $2 AND version = $3")
-            .bind(account.as_str())
-            .bind(id.0)
-            .bind(expected_version)
-            .execute(&mut *transaction)
-            .await?
-            .rows_affected()
-            == 1;
-    if !deleted {
-        return Ok(false);
-    }
-    // A deleted group is no longer a member of other groups.
+    member: Uuid,
+) -> StoreResult<()> {
     sqlx::query("DELETE FROM scim_group_members WHERE account_id = $1 AND member_id = $2")
         .bind(account.as_str())
-        .bind(id.0)
-        .execute(&mut *transaction)
+        .bind(member)
+        .execute(&mut *connection)
         .await?;
-    append_events(&mut transaction, events).await?;
-    transaction.commit().await?;
-    Ok(true)
-}
-
-pub(super) async fn scim_group(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    id: ScimGroupId,
-) -> StoreResult<Option<ScimGroupRecord>> {
-    let row: Option<ScimGroupRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {SCIM_GROUP_COLUMNS} FROM scim_groups g WHERE g.account_id = $1 AND g.id = $2"
-    )))
-    .bind(account.as_str())
-    .bind(id.0)
-    .fetch_optional(pool)
-    .await?;
-    row.map(ScimGroupRow::into_record).transpose()
-}
-
-pub(super) async fn scim_groups(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    page: &ScimPage<'_>,
-) -> StoreResult<Listing<ScimGroupRecord>> {
-    let table = ("scim_groups g", "g", SCIM_GROUP_COLUMNS);
-    let (rows, total) = filtered_page::<ScimGroupRow>(pool, table, account, page).await?;
-    let items = rows
-        .into_iter()
-        .map(ScimGroupRow::into_record)
-        .collect::<StoreResult<_>>()?;
-    Ok(Listing { items, total })
-}
-
-pub(super) async fn scim_group_members(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    groups: &[ScimGroupId],
-) -> StoreResult<Vec<(ScimGroupId, GroupMember)>> {
-    if groups.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut query =
-        sqlx::QueryBuilder::<Db>::new(format!("SELECT {MEMBER_COLUMNS} WHERE m.account_id = "));
-    query
-        .push_bind(account.as_str().to_owned())
-        .push(" AND m.group_id IN (");
-    let mut separated = query.separated(", ");
-    for group in groups {
-        separated.push_bind(group.0);
-    }
-    query.push(") ORDER BY m.group_id, m.member_id");
-    // Not a cached prepared statement: PostgreSQL then plans each call for the groups it names.
-    // A cached statement soon gets the generic plan, estimated for an average group; in an
-    // account of a few large groups that plan hash-joins every membership of the account with
-    // every User (27 ms for a group of 1,000 beside one of 100,000, 7 ms planned for the group).
-    let rows: Vec<MemberRow> = query
-        .build_query_as()
-        .persistent(false)
-        .fetch_all(pool)
-        .await?;
-    rows.into_iter().map(member_of_row).collect()
+    Ok(())
 }
 
 pub(super) const MEMBER_COLUMNS: &str = "m.group_id, m.member_id, m.type AS type_name, \
@@ -294,98 +176,6 @@ pub(super) fn member_of_row(row: MemberRow) -> StoreResult<(ScimGroupId, GroupMe
     ))
 }
 
-pub(super) async fn scim_group_member_page(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    group: ScimGroupId,
-    offset: u64,
-    limit: u32,
-) -> StoreResult<Listing<GroupMember>> {
-    let (total,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM scim_group_members WHERE group_id = $1 AND account_id = $2",
-    )
-    .bind(group.0)
-    .bind(account.as_str())
-    .fetch_one(pool)
-    .await?;
-    let rows: Vec<MemberRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {MEMBER_COLUMNS} WHERE m.group_id = $1 AND m.account_id = $2 \
-         ORDER BY m.member_id LIMIT $3 OFFSET $4"
-    )))
-    .bind(group.0)
-    .bind(account.as_str())
-    .bind(i64::from(limit))
-    .bind(offset_as_i64(offset))
-    .fetch_all(pool)
-    .await?;
-    let items = rows
-        .into_iter()
-        .map(|row| member_of_row(row).map(|(_, member)| member))
-        .collect::<StoreResult<_>>()?;
-    Ok(Listing {
-        items,
-        total: count_as_u64(total),
-    })
-}
-
-pub(super) async fn scim_group_member_counts(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    groups: &[ScimGroupId],
-) -> StoreResult<Vec<(ScimGroupId, u64)>> {
-    if groups.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut query = sqlx::QueryBuilder::<Db>::new(
-        "SELECT group_id, COUNT(*) FROM scim_group_members WHERE account_id = ",
-    );
-    query
-        .push_bind(account.as_str().to_owned())
-        .push(" AND group_id IN (");
-    let mut separated = query.separated(", ");
-    for group in groups {
-        separated.push_bind(group.0);
-    }
-    query.push(") GROUP BY group_id");
-    let rows: Vec<(Uuid, i64)> = query.build_query_as().fetch_all(pool).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(group, count)| (ScimGroupId(group), count_as_u64(count)))
-        .collect())
-}
-
-pub(super) async fn scim_member_kinds(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    ids: &[Uuid],
-) -> StoreResult<Vec<(Uuid, MemberType)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut found = Vec::new();
-    for (table, member_type) in [
-        ("scim_users", MemberType::User),
-        ("scim_groups", MemberType::Group),
-    ] {
-        for chunk in ids.chunks(500) {
-            let mut query = sqlx::QueryBuilder::<Db>::new(format!(
-                "SELECT id FROM {table} WHERE account_id = "
-            ));
-            query
-                .push_bind(account.as_str().to_owned())
-                .push(" AND id IN (");
-            let mut separated = query.separated(", ");
-            for id in chunk {
-                separated.push_bind(*id);
-            }
-            query.push(")");
-            let rows: Vec<(Uuid,)> = query.build_query_as().fetch_all(pool).await?;
-            found.extend(rows.into_iter().map(|(id,)| (id, member_type)));
-        }
-    }
-    Ok(found)
-}
-
 #[async_trait]
 impl ScimGroupStore for Backend {
     async fn insert_scim_group(
@@ -394,11 +184,10 @@ impl ScimGroupStore for Backend {
         members: &[NewMember],
         events: &[NewEvent],
     ) -> StoreResult<()> {
-        let result = insert_scim_group(self.begin_write().await?, group, members, events).await;
-        if result.is_ok() {
-            self.deliveries_ready().notify_one();
-        }
-        result
+        let mut transaction = self.begin_write().await?;
+        write_scim_group_row(&mut transaction, group, None).await?;
+        add_members(&mut transaction, group, members).await?;
+        self.commit_with_events(transaction, events).await
     }
 
     async fn replace_scim_group(
@@ -408,18 +197,26 @@ impl ScimGroupStore for Backend {
         members: &MembershipChange,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let result = replace_scim_group(
-            self.begin_write().await?,
-            group,
-            expected_version,
-            members,
-            events,
-        )
-        .await;
-        if result.is_ok() {
-            self.deliveries_ready().notify_one();
+        let mut transaction = self.begin_write().await?;
+        if !write_scim_group_row(&mut transaction, group, Some(expected_version)).await? {
+            return Ok(false);
         }
-        result
+        match members {
+            MembershipChange::Unchanged => {}
+            MembershipChange::Replace(members) => {
+                sqlx::query("DELETE FROM scim_group_members WHERE group_id = $1")
+                    .bind(group.id.0)
+                    .execute(&mut *transaction)
+                    .await?;
+                add_members(&mut transaction, group, members).await?;
+            }
+            MembershipChange::Edit { added, removed } => {
+                remove_members(&mut transaction, group, removed).await?;
+                add_members(&mut transaction, group, added).await?;
+            }
+        }
+        self.commit_with_events(transaction, events).await?;
+        Ok(true)
     }
 
     async fn delete_scim_group(
@@ -429,18 +226,22 @@ impl ScimGroupStore for Backend {
         expected_version: i64,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let result = delete_scim_group(
-            self.begin_write().await?,
+        let mut transaction = self.begin_write().await?;
+        if !delete_at_version(
+            &mut transaction,
+            "scim_groups",
             account,
-            id,
+            id.0,
             expected_version,
-            events,
         )
-        .await;
-        if result.is_ok() {
-            self.deliveries_ready().notify_one();
+        .await?
+        {
+            return Ok(false);
         }
-        result
+        // A deleted group is no longer a member of other groups.
+        remove_from_groups(&mut transaction, account, id.0).await?;
+        self.commit_with_events(transaction, events).await?;
+        Ok(true)
     }
 
     async fn scim_group(
@@ -448,7 +249,14 @@ impl ScimGroupStore for Backend {
         account: &AccountId,
         id: ScimGroupId,
     ) -> StoreResult<Option<ScimGroupRecord>> {
-        scim_group(self.pool(), account, id).await
+        let row: Option<ScimGroupRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {SCIM_GROUP_COLUMNS} FROM scim_groups g WHERE g.account_id = $1 AND g.id = $2"
+        )))
+        .bind(account.as_str())
+        .bind(id.0)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(ScimGroupRow::into_record).transpose()
     }
 
     async fn scim_groups(
@@ -456,7 +264,14 @@ impl ScimGroupStore for Backend {
         account: &AccountId,
         page: &ScimPage<'_>,
     ) -> StoreResult<Listing<ScimGroupRecord>> {
-        scim_groups(self.pool(), account, page).await
+        let table = ("scim_groups g", "g", SCIM_GROUP_COLUMNS);
+        let (rows, total) =
+            filtered_page::<ScimGroupRow>(self.pool(), table, account, page).await?;
+        let items = rows
+            .into_iter()
+            .map(ScimGroupRow::into_record)
+            .collect::<StoreResult<_>>()?;
+        Ok(Listing { items, total })
     }
 
     async fn scim_group_members(
@@ -464,7 +279,29 @@ impl ScimGroupStore for Backend {
         account: &AccountId,
         groups: &[ScimGroupId],
     ) -> StoreResult<Vec<(ScimGroupId, GroupMember)>> {
-        scim_group_members(self.pool(), account, groups).await
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query =
+            sqlx::QueryBuilder::<Db>::new(format!("SELECT {MEMBER_COLUMNS} WHERE m.account_id = "));
+        query
+            .push_bind(account.as_str().to_owned())
+            .push(" AND m.group_id IN (");
+        let mut separated = query.separated(", ");
+        for group in groups {
+            separated.push_bind(group.0);
+        }
+        query.push(") ORDER BY m.group_id, m.member_id");
+        // Not a cached prepared statement: PostgreSQL then plans each call for the groups it names.
+        // A cached statement soon gets the generic plan, estimated for an average group; in an
+        // account of a few large groups that plan hash-joins every membership of the account with
+        // every User (27 ms for a group of 1,000 beside one of 100,000, 7 ms planned for the group).
+        let rows: Vec<MemberRow> = query
+            .build_query_as()
+            .persistent(false)
+            .fetch_all(self.pool())
+            .await?;
+        rows.into_iter().map(member_of_row).collect()
     }
 
     async fn scim_group_member_page(
@@ -474,7 +311,31 @@ impl ScimGroupStore for Backend {
         offset: u64,
         limit: u32,
     ) -> StoreResult<Listing<GroupMember>> {
-        scim_group_member_page(self.pool(), account, group, offset, limit).await
+        let (total,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM scim_group_members WHERE group_id = $1 AND account_id = $2",
+        )
+        .bind(group.0)
+        .bind(account.as_str())
+        .fetch_one(self.pool())
+        .await?;
+        let rows: Vec<MemberRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {MEMBER_COLUMNS} WHERE m.group_id = $1 AND m.account_id = $2 \
+             ORDER BY m.member_id LIMIT $3 OFFSET $4"
+        )))
+        .bind(group.0)
+        .bind(account.as_str())
+        .bind(i64::from(limit))
+        .bind(offset_as_i64(offset))
+        .fetch_all(self.pool())
+        .await?;
+        let items = rows
+            .into_iter()
+            .map(|row| member_of_row(row).map(|(_, member)| member))
+            .collect::<StoreResult<_>>()?;
+        Ok(Listing {
+            items,
+            total: count_as_u64(total),
+        })
     }
 
     async fn scim_group_member_counts(
@@ -482,7 +343,25 @@ impl ScimGroupStore for Backend {
         account: &AccountId,
         groups: &[ScimGroupId],
     ) -> StoreResult<Vec<(ScimGroupId, u64)>> {
-        scim_group_member_counts(self.pool(), account, groups).await
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = sqlx::QueryBuilder::<Db>::new(
+            "SELECT group_id, COUNT(*) FROM scim_group_members WHERE account_id = ",
+        );
+        query
+            .push_bind(account.as_str().to_owned())
+            .push(" AND group_id IN (");
+        let mut separated = query.separated(", ");
+        for group in groups {
+            separated.push_bind(group.0);
+        }
+        query.push(") GROUP BY group_id");
+        let rows: Vec<(Uuid, i64)> = query.build_query_as().fetch_all(self.pool()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(group, count)| (ScimGroupId(group), count_as_u64(count)))
+            .collect())
     }
 
     async fn scim_member_kinds(
@@ -490,6 +369,30 @@ impl ScimGroupStore for Backend {
         account: &AccountId,
         ids: &[Uuid],
     ) -> StoreResult<Vec<(Uuid, MemberType)>> {
-        scim_member_kinds(self.pool(), account, ids).await
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::new();
+        for (table, member_type) in [
+            ("scim_users", MemberType::User),
+            ("scim_groups", MemberType::Group),
+        ] {
+            for chunk in ids.chunks(500) {
+                let mut query = sqlx::QueryBuilder::<Db>::new(format!(
+                    "SELECT id FROM {table} WHERE account_id = "
+                ));
+                query
+                    .push_bind(account.as_str().to_owned())
+                    .push(" AND id IN (");
+                let mut separated = query.separated(", ");
+                for id in chunk {
+                    separated.push_bind(*id);
+                }
+                query.push(")");
+                let rows: Vec<(Uuid,)> = query.build_query_as().fetch_all(self.pool()).await?;
+                found.extend(rows.into_iter().map(|(id,)| (id, member_type)));
+            }
+        }
+        Ok(found)
     }
 }

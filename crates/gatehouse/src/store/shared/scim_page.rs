@@ -1,4 +1,5 @@
-//! One filtered, ordered page of a SCIM resource table (Users and Groups share it).
+//! What the SCIM resource tables (Users and Groups) share: one filtered, ordered page, and a
+//! delete at a version.
 
 use sqlx::{FromRow, Pool};
 use uuid::Uuid;
@@ -88,4 +89,25 @@ where
         .fetch_all(pool)
         .await?;
     Ok((rows, count_as_u64(total)))
+}
+
+/// Deletes the record `id` of `table` (`scim_users`, `scim_groups`) if its stored version is
+/// still `expected_version`; `false` when it is gone or someone else changed it first.
+pub(super) async fn delete_at_version(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    table: &str,
+    account: &AccountId,
+    id: Uuid,
+    expected_version: i64,
+) -> StoreResult<bool> {
+    let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM {table} WHERE account_id = $1 AND id = $2 AND version = $3"
+    )))
+    .bind(account.as_str())
+    .bind(id)
+    .bind(expected_version)
+    .execute(&mut *connection)
+    .await?
+    .rows_affected();
+    Ok(deleted == 1)
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, Pool, Transaction, types::Json};
+use sqlx::{FromRow, types::Json};
 use uuid::Uuid;
 
 use crate::domain::{
@@ -12,9 +12,9 @@ use crate::domain::{
 use crate::store::dialect::Dialect;
 use crate::store::{Listing, PersonWrite, ScimPage, ScimUserStore, StoreResult};
 
-use super::events::append_event;
 use super::people::{insert_person_row, insert_roles, update_person_row};
-use super::scim_page::filtered_page;
+use super::scim_groups::remove_from_groups;
+use super::scim_page::{delete_at_version, filtered_page};
 use super::{Backend, Db};
 use super::{classify, parse_account_id};
 
@@ -178,132 +178,6 @@ pub(super) async fn write_scim_values(
     Ok(())
 }
 
-pub(super) async fn append_events(
-    connection: &mut <Db as sqlx::Database>::Connection,
-    events: &[NewEvent],
-) -> StoreResult<()> {
-    for event in events {
-        append_event(connection, event).await?;
-    }
-    Ok(())
-}
-
-pub(super) async fn insert_scim_user(
-    mut transaction: Transaction<'static, Db>,
-    user: &ScimUserRecord,
-    person: PersonWrite<'_>,
-    events: &[NewEvent],
-) -> StoreResult<()> {
-    write_person(&mut transaction, person).await?;
-    write_scim_user_row(&mut transaction, user, None).await?;
-    write_scim_values(&mut transaction, user).await?;
-    append_events(&mut transaction, events).await?;
-    Backend::notify_credentials_changed(&mut transaction).await?;
-    transaction.commit().await?;
-    Ok(())
-}
-
-pub(super) async fn replace_scim_user(
-    mut transaction: Transaction<'static, Db>,
-    user: &ScimUserRecord,
-    expected_version: i64,
-    person: &Person,
-    events: &[NewEvent],
-) -> StoreResult<bool> {
-    if !write_scim_user_row(&mut transaction, user, Some(expected_version)).await? {
-        return Ok(false);
-    }
-    write_scim_values(&mut transaction, user).await?;
-    update_person_row(&mut transaction, person).await?;
-    append_events(&mut transaction, events).await?;
-    Backend::notify_credentials_changed(&mut transaction).await?;
-    transaction.commit().await?;
-    Ok(true)
-}
-
-pub(super) async fn delete_scim_user(
-    mut transaction: Transaction<'static, Db>,
-    account: &AccountId,
-    id: ScimUserId,
-    expected_version: i64,
-    person: &Person,
-    events: &[NewEvent],
-) -> StoreResult<bool> {
-    let deleted =
-        sqlx::query("DELETE FROM scim_users WHERE account_id = $1 AND id = $2 AND version = $3")
-            .bind(account.as_str())
-            .bind(id.0)
-            .bind(expected_version)
-            .execute(&mut *transaction)
-            .await?
-            .rows_affected()
-            == 1;
-    if !deleted {
-        return Ok(false);
-    }
-    sqlx::query("DELETE FROM scim_group_members WHERE account_id = $1 AND member_id = $2")
-        .bind(account.as_str())
-        .bind(id.0)
-        .execute(&mut *transaction)
-        .await?;
-    sqlx::query(
-        "UPDATE scim_users SET manager_id = NULL WHERE account_id = $1 AND manager_id = $2",
-    )
-    .bind(account.as_str())
-    .bind(id.0)
-    .execute(&mut *transaction)
-    .await?;
-    update_person_row(&mut transaction, person).await?;
-    append_events(&mut transaction, events).await?;
-    Backend::notify_credentials_changed(&mut transaction).await?;
-    transaction.commit().await?;
-    Ok(true)
-}
-
-pub(super) async fn scim_user(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    id: ScimUserId,
-) -> StoreResult<Option<ScimUserRecord>> {
-    let row: Option<ScimUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {SCIM_USER_COLUMNS} FROM scim_users u WHERE u.account_id = $1 AND u.id = $2"
-    )))
-    .bind(account.as_str())
-    .bind(id.0)
-    .fetch_optional(pool)
-    .await?;
-    row.map(ScimUserRow::into_record).transpose()
-}
-
-pub(super) async fn scim_user_of_person(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    person: PersonId,
-) -> StoreResult<Option<ScimUserRecord>> {
-    let row: Option<ScimUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {SCIM_USER_COLUMNS} FROM scim_users u WHERE u.account_id = $1 AND u.person_id = $2"
-    )))
-    .bind(account.as_str())
-    .bind(person.0)
-    .fetch_optional(pool)
-    .await?;
-    row.map(ScimUserRow::into_record).transpose()
-}
-
-pub(super) async fn scim_users(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    page: &ScimPage<'_>,
-) -> StoreResult<Listing<ScimUserRecord>> {
-    let table = ("scim_users u", "u", SCIM_USER_COLUMNS);
-    let (rows, total) = filtered_page::<ScimUserRow>(pool, table, account, page).await?;
-    let items = rows
-        .into_iter()
-        .map(ScimUserRow::into_record)
-        .collect::<StoreResult<_>>()?;
-    Ok(Listing { items, total })
-}
-
 #[async_trait]
 impl ScimUserStore for Backend {
     async fn insert_scim_user(
@@ -312,11 +186,12 @@ impl ScimUserStore for Backend {
         person: PersonWrite<'_>,
         events: &[NewEvent],
     ) -> StoreResult<()> {
-        let result = insert_scim_user(self.begin_write().await?, user, person, events).await;
-        if result.is_ok() {
-            self.deliveries_ready().notify_one();
-        }
-        result
+        let mut transaction = self.begin_write().await?;
+        write_person(&mut transaction, person).await?;
+        write_scim_user_row(&mut transaction, user, None).await?;
+        write_scim_values(&mut transaction, user).await?;
+        Backend::notify_credentials_changed(&mut transaction).await?;
+        self.commit_with_events(transaction, events).await
     }
 
     async fn replace_scim_user(
@@ -326,18 +201,15 @@ impl ScimUserStore for Backend {
         person: &Person,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let result = replace_scim_user(
-            self.begin_write().await?,
-            user,
-            expected_version,
-            person,
-            events,
-        )
-        .await;
-        if result.is_ok() {
-            self.deliveries_ready().notify_one();
+        let mut transaction = self.begin_write().await?;
+        if !write_scim_user_row(&mut transaction, user, Some(expected_version)).await? {
+            return Ok(false);
         }
-        result
+        write_scim_values(&mut transaction, user).await?;
+        update_person_row(&mut transaction, person).await?;
+        Backend::notify_credentials_changed(&mut transaction).await?;
+        self.commit_with_events(transaction, events).await?;
+        Ok(true)
     }
 
     async fn delete_scim_user(
@@ -348,13 +220,30 @@ impl ScimUserStore for Backend {
         person: &Person,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let transaction = self.begin_write().await?;
-        let result =
-            delete_scim_user(transaction, account, id, expected_version, person, events).await;
-        if result.is_ok() {
-            self.deliveries_ready().notify_one();
+        let mut transaction = self.begin_write().await?;
+        if !delete_at_version(
+            &mut transaction,
+            "scim_users",
+            account,
+            id.0,
+            expected_version,
+        )
+        .await?
+        {
+            return Ok(false);
         }
-        result
+        remove_from_groups(&mut transaction, account, id.0).await?;
+        sqlx::query(
+            "UPDATE scim_users SET manager_id = NULL WHERE account_id = $1 AND manager_id = $2",
+        )
+        .bind(account.as_str())
+        .bind(id.0)
+        .execute(&mut *transaction)
+        .await?;
+        update_person_row(&mut transaction, person).await?;
+        Backend::notify_credentials_changed(&mut transaction).await?;
+        self.commit_with_events(transaction, events).await?;
+        Ok(true)
     }
 
     async fn scim_user(
@@ -362,7 +251,14 @@ impl ScimUserStore for Backend {
         account: &AccountId,
         id: ScimUserId,
     ) -> StoreResult<Option<ScimUserRecord>> {
-        scim_user(self.pool(), account, id).await
+        let row: Option<ScimUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {SCIM_USER_COLUMNS} FROM scim_users u WHERE u.account_id = $1 AND u.id = $2"
+        )))
+        .bind(account.as_str())
+        .bind(id.0)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(ScimUserRow::into_record).transpose()
     }
 
     async fn scim_user_of_person(
@@ -370,7 +266,14 @@ impl ScimUserStore for Backend {
         account: &AccountId,
         person: PersonId,
     ) -> StoreResult<Option<ScimUserRecord>> {
-        scim_user_of_person(self.pool(), account, person).await
+        let row: Option<ScimUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {SCIM_USER_COLUMNS} FROM scim_users u WHERE u.account_id = $1 AND u.person_id = $2"
+        )))
+        .bind(account.as_str())
+        .bind(person.0)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(ScimUserRow::into_record).transpose()
     }
 
     async fn scim_users(
@@ -378,6 +281,12 @@ impl ScimUserStore for Backend {
         account: &AccountId,
         page: &ScimPage<'_>,
     ) -> StoreResult<Listing<ScimUserRecord>> {
-        scim_users(self.pool(), account, page).await
+        let table = ("scim_users u", "u", SCIM_USER_COLUMNS);
+        let (rows, total) = filtered_page::<ScimUserRow>(self.pool(), table, account, page).await?;
+        let items = rows
+            .into_iter()
+            .map(ScimUserRow::into_record)
+            .collect::<StoreResult<_>>()?;
+        Ok(Listing { items, total })
     }
 }

@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, Pool, Transaction};
+use sqlx::FromRow;
+use sqlx::query::Query;
 use uuid::Uuid;
 
 use crate::domain::{
@@ -14,7 +15,6 @@ use crate::store::dialect::Dialect;
 use crate::store::{ListQuery, Listing, StoreResult, WebhookFilter, WebhookStore};
 
 use super::fan_out::reconcile_parking;
-use super::scim_users::append_events;
 use super::{Backend, Db};
 use super::{classify, enabled_or_disabled_page, parse_account_id};
 
@@ -86,41 +86,51 @@ pub(super) fn split_recipients(stored: &str) -> Vec<String> {
         .collect()
 }
 
+/// Binds a webhook's id, account and what an administrator sets on it, as `$1` to `$14`: the
+/// INSERT and the UPDATE of a webhook start alike.
+fn bind_settings<'q>(
+    query: Query<'q, Db, <Db as sqlx::Database>::Arguments>,
+    webhook: &Webhook,
+) -> Query<'q, Db, <Db as sqlx::Database>::Arguments> {
+    query
+        .bind(webhook.id.0)
+        .bind(webhook.account_id.as_str())
+        .bind(&webhook.name)
+        .bind(&webhook.event)
+        .bind(&webhook.uri)
+        .bind(webhook.disabled)
+        .bind(webhook.disabled_reason.map(DisabledReason::as_str))
+        .bind(&webhook.description)
+        .bind(webhook.webhook_policy_id)
+        .bind(webhook.mail_exceptions_to.join("\n"))
+        .bind(webhook.ordered)
+        .bind(
+            webhook
+                .rate_limit_per_second
+                .map(|rate| i32::try_from(rate).unwrap_or(i32::MAX)),
+        )
+        .bind(webhook.verified_at.map(truncate_to_micros))
+        .bind(webhook.verification_sent_at.map(truncate_to_micros))
+}
+
 pub(super) async fn insert_webhook_row(
     connection: &mut <Db as sqlx::Database>::Connection,
     webhook: &Webhook,
     verification_hash: &[u8],
 ) -> StoreResult<()> {
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO webhooks (id, account_id, name, event, uri, disabled, disabled_reason, \
          description, webhook_policy_id, mail_exceptions_to, ordered, rate_limit_per_second, \
          verified_at, verification_sent_at, verification_hash, consecutive_failures, created_at, \
          updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, $16, $16)",
-    )
-    .bind(webhook.id.0)
-    .bind(webhook.account_id.as_str())
-    .bind(&webhook.name)
-    .bind(&webhook.event)
-    .bind(&webhook.uri)
-    .bind(webhook.disabled)
-    .bind(webhook.disabled_reason.map(DisabledReason::as_str))
-    .bind(&webhook.description)
-    .bind(webhook.webhook_policy_id)
-    .bind(webhook.mail_exceptions_to.join("\n"))
-    .bind(webhook.ordered)
-    .bind(
-        webhook
-            .rate_limit_per_second
-            .map(|rate| i32::try_from(rate).unwrap_or(i32::MAX)),
-    )
-    .bind(webhook.verified_at.map(truncate_to_micros))
-    .bind(webhook.verification_sent_at.map(truncate_to_micros))
-    .bind(verification_hash)
-    .bind(truncate_to_micros(webhook.created_at))
-    .execute(&mut *connection)
-    .await
-    .map_err(classify)?;
+    );
+    bind_settings(insert, webhook)
+        .bind(verification_hash)
+        .bind(truncate_to_micros(webhook.created_at))
+        .execute(&mut *connection)
+        .await
+        .map_err(classify)?;
     Ok(())
 }
 
@@ -131,51 +141,20 @@ pub(super) async fn update_webhook_row(
     webhook: &Webhook,
     reset_failures: bool,
 ) -> StoreResult<bool> {
-    let result = sqlx::query(
+    let update = sqlx::query(
         "UPDATE webhooks SET name = $3, event = $4, uri = $5, disabled = $6, disabled_reason = $7, \
          description = $8, webhook_policy_id = $9, mail_exceptions_to = $10, ordered = $11, \
          rate_limit_per_second = $12, verified_at = $13, verification_sent_at = $14, \
          consecutive_failures = CASE WHEN $15 THEN 0 ELSE consecutive_failures END, \
          updated_at = $16 WHERE id = $1 AND account_id = $2",
-    )
-    .bind(webhook.id.0)
-    .bind(webhook.account_id.as_str())
-    .bind(&webhook.name)
-    .bind(&webhook.event)
-    .bind(&webhook.uri)
-    .bind(webhook.disabled)
-    .bind(webhook.disabled_reason.map(DisabledReason::as_str))
-    .bind(&webhook.description)
-    .bind(webhook.webhook_policy_id)
-    .bind(webhook.mail_exceptions_to.join("\n"))
-    .bind(webhook.ordered)
-    .bind(
-        webhook
-            .rate_limit_per_second
-            .map(|rate| i32::try_from(rate).unwrap_or(i32::MAX)),
-    )
-    .bind(webhook.verified_at.map(truncate_to_micros))
-    .bind(webhook.verification_sent_at.map(truncate_to_micros))
-    .bind(reset_failures)
-    .bind(truncate_to_micros(webhook.updated_at))
-    .execute(&mut *connection)
-    .await
-    .map_err(classify)?;
+    );
+    let result = bind_settings(update, webhook)
+        .bind(reset_failures)
+        .bind(truncate_to_micros(webhook.updated_at))
+        .execute(&mut *connection)
+        .await
+        .map_err(classify)?;
     Ok(result.rows_affected() == 1)
-}
-
-pub(super) async fn insert_webhook(
-    mut transaction: Transaction<'static, Db>,
-    webhook: &Webhook,
-    verification_hash: &[u8],
-    secret: &WebhookSecretRecord,
-    events: &[NewEvent],
-) -> StoreResult<()> {
-    insert_webhook_row(&mut transaction, webhook, verification_hash).await?;
-    insert_webhook_secret_row(&mut transaction, secret).await?;
-    append_events(&mut transaction, events).await?;
-    transaction.commit().await?;
-    Ok(())
 }
 
 pub(super) async fn set_verification_hash(
@@ -190,126 +169,6 @@ pub(super) async fn set_verification_hash(
         .await
         .map_err(classify)?;
     Ok(())
-}
-
-pub(super) async fn update_webhook(
-    mut transaction: Transaction<'static, Db>,
-    webhook: &Webhook,
-    new_verification_hash: Option<&[u8]>,
-    reset_failures: bool,
-    events: &[NewEvent],
-) -> StoreResult<bool> {
-    if !update_webhook_row(&mut transaction, webhook, reset_failures).await? {
-        return Ok(false);
-    }
-    if let Some(hash) = new_verification_hash {
-        set_verification_hash(&mut transaction, webhook.id, Some(hash)).await?;
-    }
-    reconcile_parking(&mut transaction, webhook, webhook.updated_at).await?;
-    append_events(&mut transaction, events).await?;
-    transaction.commit().await?;
-    Ok(true)
-}
-
-/// The webhook waiting for the verification secret whose hash is `hash`.
-pub(super) async fn webhook_awaiting_verification(
-    pool: &Pool<Db>,
-    hash: &[u8],
-) -> StoreResult<Option<Webhook>> {
-    let row: Option<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE verification_hash = $1"
-    )))
-    .bind(hash)
-    .fetch_optional(pool)
-    .await?;
-    row.map(WebhookRow::into_webhook).transpose()
-}
-
-/// Marks `webhook` verified if it still waits for `hash` (a secret works once), and makes its
-/// parked deliveries due. `Ok(false)`: the secret was used or replaced meanwhile.
-pub(super) async fn verify_webhook(
-    mut transaction: Transaction<'static, Db>,
-    webhook: &Webhook,
-    hash: &[u8],
-    events: &[NewEvent],
-) -> StoreResult<bool> {
-    let verified_at = webhook.verified_at.map(truncate_to_micros);
-    let updated = sqlx::query(
-        "UPDATE webhooks SET verified_at = $3, verification_hash = NULL, updated_at = $3 \
-         WHERE id = $1 AND verification_hash = $2",
-    )
-    .bind(webhook.id.0)
-    .bind(hash)
-    .bind(verified_at)
-    .execute(&mut *transaction)
-    .await?
-    .rows_affected();
-    if updated == 0 {
-        return Ok(false);
-    }
-    reconcile_parking(&mut transaction, webhook, webhook.updated_at).await?;
-    append_events(&mut transaction, events).await?;
-    transaction.commit().await?;
-    Ok(true)
-}
-
-pub(super) async fn delete_webhook(
-    mut transaction: Transaction<'static, Db>,
-    account: &AccountId,
-    id: WebhookId,
-    events: &[NewEvent],
-) -> StoreResult<bool> {
-    let deleted = sqlx::query("DELETE FROM webhooks WHERE account_id = $1 AND id = $2")
-        .bind(account.as_str())
-        .bind(id.0)
-        .execute(&mut *transaction)
-        .await
-        .map_err(classify)?
-        .rows_affected();
-    if deleted == 0 {
-        return Ok(false);
-    }
-    append_events(&mut transaction, events).await?;
-    transaction.commit().await?;
-    Ok(true)
-}
-
-pub(super) async fn webhook(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    id: WebhookId,
-) -> StoreResult<Option<Webhook>> {
-    let row: Option<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = $1 AND id = $2"
-    )))
-    .bind(account.as_str())
-    .bind(id.0)
-    .fetch_optional(pool)
-    .await?;
-    row.map(WebhookRow::into_webhook).transpose()
-}
-
-pub(super) async fn webhooks(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    filter: WebhookFilter,
-    query: &ListQuery,
-) -> StoreResult<Listing<Webhook>> {
-    let (rows, total) = enabled_or_disabled_page::<WebhookRow>(
-        pool,
-        ("webhooks", "w", WEBHOOK_COLUMNS),
-        account,
-        filter,
-        query,
-    )
-    .await?;
-    Ok(Listing {
-        items: rows
-            .into_iter()
-            .map(WebhookRow::into_webhook)
-            .collect::<StoreResult<_>>()?,
-        total,
-    })
 }
 
 pub(super) async fn insert_webhook_secret_row(
@@ -331,35 +190,6 @@ pub(super) async fn insert_webhook_secret_row(
     Ok(())
 }
 
-/// Adds `secret` as the webhook's current one; the others stop signing at `previous_until`
-/// (or earlier, if they were already due to), and those expired by `now` go.
-pub(super) async fn rotate_webhook_secret(
-    mut transaction: Transaction<'static, Db>,
-    secret: &WebhookSecretRecord,
-    previous_until: DateTime<Utc>,
-    now: DateTime<Utc>,
-    events: &[NewEvent],
-) -> StoreResult<()> {
-    sqlx::query("DELETE FROM webhook_secrets WHERE webhook_id = $1 AND expires_at <= $2")
-        .bind(secret.webhook_id.0)
-        .bind(truncate_to_micros(now))
-        .execute(&mut *transaction)
-        .await?;
-    sqlx::query(
-        "UPDATE webhook_secrets SET expires_at = $2 WHERE webhook_id = $1 \
-         AND (expires_at IS NULL OR expires_at > $2)",
-    )
-    .bind(secret.webhook_id.0)
-    .bind(truncate_to_micros(previous_until))
-    .execute(&mut *transaction)
-    .await?;
-    insert_webhook_secret_row(&mut transaction, secret).await?;
-    Backend::notify_credentials_changed(&mut transaction).await?;
-    append_events(&mut transaction, events).await?;
-    transaction.commit().await?;
-    Ok(())
-}
-
 #[derive(FromRow)]
 pub(super) struct SecretRow {
     id: Uuid,
@@ -367,33 +197,6 @@ pub(super) struct SecretRow {
     secret: Vec<u8>,
     created_at: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
-}
-
-/// The secrets of `webhook` still live at `now`, newest first.
-pub(super) async fn webhook_secrets(
-    pool: &Pool<Db>,
-    webhook: WebhookId,
-    now: DateTime<Utc>,
-) -> StoreResult<Vec<WebhookSecretRecord>> {
-    let rows: Vec<SecretRow> = sqlx::query_as(
-        "SELECT id, webhook_id, secret, created_at, expires_at FROM webhook_secrets \
-         WHERE webhook_id = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at \
-         DESC, id DESC",
-    )
-    .bind(webhook.0)
-    .bind(truncate_to_micros(now))
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| WebhookSecretRecord {
-            id: row.id,
-            webhook_id: WebhookId(row.webhook_id),
-            sealed: row.secret,
-            created_at: row.created_at,
-            expires_at: row.expires_at,
-        })
-        .collect())
 }
 
 #[async_trait]
@@ -405,16 +208,10 @@ impl WebhookStore for Backend {
         secret: &WebhookSecretRecord,
         events: &[NewEvent],
     ) -> StoreResult<()> {
-        insert_webhook(
-            self.begin_write().await?,
-            webhook,
-            verification_hash,
-            secret,
-            events,
-        )
-        .await?;
-        self.deliveries_ready().notify_one();
-        Ok(())
+        let mut transaction = self.begin_write().await?;
+        insert_webhook_row(&mut transaction, webhook, verification_hash).await?;
+        insert_webhook_secret_row(&mut transaction, secret).await?;
+        self.commit_with_events(transaction, events).await
     }
 
     async fn update_webhook(
@@ -424,31 +221,54 @@ impl WebhookStore for Backend {
         reset_failures: bool,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let updated = update_webhook(
-            self.begin_write().await?,
-            webhook,
-            new_verification_hash,
-            reset_failures,
-            events,
-        )
-        .await?;
-        self.deliveries_ready().notify_one();
-        Ok(updated)
+        let mut transaction = self.begin_write().await?;
+        if !update_webhook_row(&mut transaction, webhook, reset_failures).await? {
+            return Ok(false);
+        }
+        if let Some(hash) = new_verification_hash {
+            set_verification_hash(&mut transaction, webhook.id, Some(hash)).await?;
+        }
+        reconcile_parking(&mut transaction, webhook, webhook.updated_at).await?;
+        self.commit_with_events(transaction, events).await?;
+        Ok(true)
     }
 
     async fn webhook_awaiting_verification(&self, hash: &[u8]) -> StoreResult<Option<Webhook>> {
-        webhook_awaiting_verification(self.pool(), hash).await
+        let row: Option<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE verification_hash = $1"
+        )))
+        .bind(hash)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(WebhookRow::into_webhook).transpose()
     }
 
+    /// A verification secret works once; verifying also makes the webhook's parked deliveries
+    /// due. `Ok(false)`: the secret was used or replaced meanwhile.
     async fn verify_webhook(
         &self,
         webhook: &Webhook,
         hash: &[u8],
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let verified = verify_webhook(self.begin_write().await?, webhook, hash, events).await?;
-        self.deliveries_ready().notify_one();
-        Ok(verified)
+        let mut transaction = self.begin_write().await?;
+        let verified_at = webhook.verified_at.map(truncate_to_micros);
+        let updated = sqlx::query(
+            "UPDATE webhooks SET verified_at = $3, verification_hash = NULL, updated_at = $3 \
+             WHERE id = $1 AND verification_hash = $2",
+        )
+        .bind(webhook.id.0)
+        .bind(hash)
+        .bind(verified_at)
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(false);
+        }
+        reconcile_parking(&mut transaction, webhook, webhook.updated_at).await?;
+        self.commit_with_events(transaction, events).await?;
+        Ok(true)
     }
 
     async fn delete_webhook(
@@ -457,23 +277,50 @@ impl WebhookStore for Backend {
         id: WebhookId,
         events: &[NewEvent],
     ) -> StoreResult<bool> {
-        let deleted = delete_webhook(self.begin_write().await?, account, id, events).await?;
-        self.deliveries_ready().notify_one();
-        Ok(deleted)
+        let mut transaction = self.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM webhooks WHERE account_id = $1 AND id = $2")
+            .bind(account.as_str())
+            .bind(id.0)
+            .execute(&mut *transaction)
+            .await
+            .map_err(classify)?
+            .rows_affected();
+        if deleted == 0 {
+            return Ok(false);
+        }
+        self.commit_with_events(transaction, events).await?;
+        Ok(true)
     }
 
-    async fn webhook(&self, account: &AccountId, id: WebhookId) -> StoreResult<Option<Webhook>> {
-        webhook(self.pool(), account, id).await
-    }
-
+    /// Newest first.
     async fn webhook_secrets(
         &self,
         webhook: WebhookId,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<WebhookSecretRecord>> {
-        webhook_secrets(self.pool(), webhook, now).await
+        let rows: Vec<SecretRow> = sqlx::query_as(
+            "SELECT id, webhook_id, secret, created_at, expires_at FROM webhook_secrets \
+             WHERE webhook_id = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at \
+             DESC, id DESC",
+        )
+        .bind(webhook.0)
+        .bind(truncate_to_micros(now))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| WebhookSecretRecord {
+                id: row.id,
+                webhook_id: WebhookId(row.webhook_id),
+                sealed: row.secret,
+                created_at: row.created_at,
+                expires_at: row.expires_at,
+            })
+            .collect())
     }
 
+    /// The older secrets stop signing at `previous_until` (or earlier, if they were already due
+    /// to), and those expired by `now` go.
     async fn rotate_webhook_secret(
         &self,
         secret: &WebhookSecretRecord,
@@ -481,14 +328,34 @@ impl WebhookStore for Backend {
         now: DateTime<Utc>,
         events: &[NewEvent],
     ) -> StoreResult<()> {
-        rotate_webhook_secret(
-            self.begin_write().await?,
-            secret,
-            previous_until,
-            now,
-            events,
+        let mut transaction = self.begin_write().await?;
+        sqlx::query("DELETE FROM webhook_secrets WHERE webhook_id = $1 AND expires_at <= $2")
+            .bind(secret.webhook_id.0)
+            .bind(truncate_to_micros(now))
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query(
+            "UPDATE webhook_secrets SET expires_at = $2 WHERE webhook_id = $1 \
+             AND (expires_at IS NULL OR expires_at > $2)",
         )
-        .await
+        .bind(secret.webhook_id.0)
+        .bind(truncate_to_micros(previous_until))
+        .execute(&mut *transaction)
+        .await?;
+        insert_webhook_secret_row(&mut transaction, secret).await?;
+        Backend::notify_credentials_changed(&mut transaction).await?;
+        self.commit_with_events(transaction, events).await
+    }
+
+    async fn webhook(&self, account: &AccountId, id: WebhookId) -> StoreResult<Option<Webhook>> {
+        let row: Option<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = $1 AND id = $2"
+        )))
+        .bind(account.as_str())
+        .bind(id.0)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(WebhookRow::into_webhook).transpose()
     }
 
     async fn webhooks(
@@ -497,6 +364,20 @@ impl WebhookStore for Backend {
         filter: WebhookFilter,
         query: &ListQuery,
     ) -> StoreResult<Listing<Webhook>> {
-        webhooks(self.pool(), account, filter, query).await
+        let (rows, total) = enabled_or_disabled_page::<WebhookRow>(
+            self.pool(),
+            ("webhooks", "w", WEBHOOK_COLUMNS),
+            account,
+            filter,
+            query,
+        )
+        .await?;
+        Ok(Listing {
+            items: rows
+                .into_iter()
+                .map(WebhookRow::into_webhook)
+                .collect::<StoreResult<_>>()?,
+            total,
+        })
     }
 }
