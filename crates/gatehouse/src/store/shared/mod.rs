@@ -24,12 +24,13 @@ pub(super) mod webhooks;
 
 use async_trait::async_trait;
 use sqlx::{FromRow, Pool};
+use uuid::Uuid;
 
 use crate::domain::AccountId;
 use crate::store::dialect::Dialect;
 use crate::store::{
-    DatabaseStore, ListQuery, MigrationReport, SortDirection, SortField, StoreError, StoreResult,
-    WebhookFilter,
+    DatabaseStore, ListQuery, Listing, MigrationReport, SortDirection, SortField, StoreError,
+    StoreResult, WebhookFilter,
 };
 
 use super::{Backend, Db};
@@ -110,19 +111,70 @@ impl DatabaseStore for Backend {
     }
 }
 
-/// One page of an account's records from `table` (aliased `alias`, `columns` unqualified), with
-/// Xurrent's predefined `enabled`/`disabled` filter, and how many match in all: webhooks and
-/// webhook policies list alike.
-pub(super) async fn enabled_or_disabled_page<Row>(
+/// A table's row as read, and the record it stands for: one implementation per table lets the
+/// look-ups and pages below read any of them.
+pub(super) trait RecordRow:
+    for<'row> FromRow<'row, <Db as sqlx::Database>::Row> + Send + Unpin
+{
+    type Record;
+    /// The table the row comes from.
+    const TABLE: &'static str;
+    /// The table's alias in the queries that read it (SCIM filters are compiled against it).
+    const ALIAS: &'static str;
+    /// The columns a row reads, unqualified, in one comma-separated list.
+    const COLUMNS: &'static str;
+
+    fn into_record(self) -> StoreResult<Self::Record>;
+
+    /// `COLUMNS` qualified by `ALIAS`, for a `SELECT`.
+    fn select_list() -> String {
+        Self::COLUMNS
+            .split(',')
+            .map(|column| format!("{}.{}", Self::ALIAS, column.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Turns a page of rows into their records.
+pub(super) fn listing<R: RecordRow>(rows: Vec<R>, total: u64) -> StoreResult<Listing<R::Record>> {
+    Ok(Listing {
+        items: rows
+            .into_iter()
+            .map(R::into_record)
+            .collect::<StoreResult<_>>()?,
+        total,
+    })
+}
+
+/// The account's record whose `column` is `key`, if there is one.
+pub(super) async fn record_where<R: RecordRow>(
     pool: &Pool<Db>,
-    (table, alias, columns): (&str, &str, &str),
+    account: &AccountId,
+    column: &str,
+    key: Uuid,
+) -> StoreResult<Option<R::Record>> {
+    let (table, alias) = (R::TABLE, R::ALIAS);
+    let row: Option<R> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM {table} {alias} WHERE {alias}.account_id = $1 AND {alias}.{column} = $2",
+        R::select_list()
+    )))
+    .bind(account.as_str())
+    .bind(key)
+    .fetch_optional(pool)
+    .await?;
+    row.map(R::into_record).transpose()
+}
+
+/// One page of an account's records, with Xurrent's predefined `enabled`/`disabled` filter,
+/// and how many match in all: webhooks and webhook policies list alike.
+pub(super) async fn enabled_or_disabled_page<R: RecordRow>(
+    pool: &Pool<Db>,
     account: &AccountId,
     filter: WebhookFilter,
     query: &ListQuery,
-) -> StoreResult<(Vec<Row>, u64)>
-where
-    Row: for<'row> FromRow<'row, <Db as sqlx::Database>::Row> + Send + Unpin,
-{
+) -> StoreResult<Listing<R::Record>> {
+    let (table, alias) = (R::TABLE, R::ALIAS);
     let condition = match filter.disabled {
         None => String::new(),
         Some(disabled) => format!(
@@ -130,14 +182,10 @@ where
             disabled.to_string().to_uppercase()
         ),
     };
-    let columns = columns
-        .split(", ")
-        .map(|column| format!("{alias}.{}", column.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {columns} FROM {table} {alias} WHERE {alias}.account_id = $1{condition} \
+    let rows: Vec<R> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM {table} {alias} WHERE {alias}.account_id = $1{condition} \
          ORDER BY {} LIMIT $2 OFFSET $3",
+        R::select_list(),
         order_by(&query.sort, alias)
     )))
     .bind(account.as_str())
@@ -151,5 +199,5 @@ where
     .bind(account.as_str())
     .fetch_one(pool)
     .await?;
-    Ok((rows, count_as_u64(total)))
+    listing(rows, count_as_u64(total))
 }

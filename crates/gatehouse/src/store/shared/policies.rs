@@ -13,7 +13,7 @@ use crate::store::dialect::Dialect;
 use crate::store::{ListQuery, Listing, PolicyStore, StoreError, StoreResult, WebhookFilter};
 
 use super::{Backend, Db};
-use super::{classify, enabled_or_disabled_page, parse_account_id};
+use super::{RecordRow, classify, enabled_or_disabled_page, parse_account_id, record_where};
 
 pub(super) const POLICY_COLUMNS: &str = "id, account_id, name, jwt_alg, jwt_claim_expires_in, \
                                          jwt_audience, \
@@ -38,8 +38,13 @@ pub(super) fn stored_algorithm(raw: &str) -> StoreResult<JwtAlgorithm> {
         .map_err(|_| StoreError::Corrupt(format!("unknown jwt_alg {raw:?} stored")))
 }
 
-impl PolicyRow {
-    fn into_policy(self) -> StoreResult<WebhookPolicy> {
+impl RecordRow for PolicyRow {
+    type Record = WebhookPolicy;
+    const TABLE: &'static str = "webhook_policies";
+    const ALIAS: &'static str = "p";
+    const COLUMNS: &'static str = POLICY_COLUMNS;
+
+    fn into_record(self) -> StoreResult<WebhookPolicy> {
         Ok(WebhookPolicy {
             id: WebhookPolicyId(self.id),
             account_id: parse_account_id(&self.account_id)?,
@@ -313,14 +318,7 @@ impl PolicyStore for Backend {
         account: &AccountId,
         id: WebhookPolicyId,
     ) -> StoreResult<Option<WebhookPolicy>> {
-        let row: Option<PolicyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {POLICY_COLUMNS} FROM webhook_policies WHERE account_id = $1 AND id = $2"
-        )))
-        .bind(account.as_str())
-        .bind(id.0)
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(PolicyRow::into_policy).transpose()
+        record_where::<PolicyRow>(self.pool(), account, "id", id.0).await
     }
 
     async fn webhook_policies(
@@ -329,21 +327,7 @@ impl PolicyStore for Backend {
         filter: WebhookFilter,
         query: &ListQuery,
     ) -> StoreResult<Listing<WebhookPolicy>> {
-        let (rows, total) = enabled_or_disabled_page::<PolicyRow>(
-            self.pool(),
-            ("webhook_policies", "p", POLICY_COLUMNS),
-            account,
-            filter,
-            query,
-        )
-        .await?;
-        Ok(Listing {
-            items: rows
-                .into_iter()
-                .map(PolicyRow::into_policy)
-                .collect::<StoreResult<_>>()?,
-            total,
-        })
+        enabled_or_disabled_page::<PolicyRow>(self.pool(), account, filter, query).await
     }
 
     /// The webhooks of `account` linked to each of `policies`, in id order.

@@ -14,7 +14,7 @@ use crate::store::{Listing, ScimGroupStore, ScimPage, StoreError, StoreResult};
 
 use super::scim_page::{delete_at_version, filtered_page};
 use super::{Backend, Db};
-use super::{classify, count_as_u64, offset_as_i64, parse_account_id};
+use super::{RecordRow, classify, count_as_u64, offset_as_i64, parse_account_id, record_where};
 
 #[derive(FromRow)]
 pub(super) struct ScimGroupRow {
@@ -29,7 +29,13 @@ pub(super) struct ScimGroupRow {
     updated_at: DateTime<Utc>,
 }
 
-impl ScimGroupRow {
+impl RecordRow for ScimGroupRow {
+    type Record = ScimGroupRecord;
+    const TABLE: &'static str = "scim_groups";
+    const ALIAS: &'static str = "g";
+    const COLUMNS: &'static str = "id, account_id, display_name, external_id, group_type, \
+        resource, version, created_at, updated_at";
+
     fn into_record(self) -> StoreResult<ScimGroupRecord> {
         Ok(ScimGroupRecord {
             id: ScimGroupId(self.id),
@@ -52,10 +58,6 @@ pub(super) struct MemberRow {
     type_name: String,
     display: Option<String>,
 }
-
-pub(super) const SCIM_GROUP_COLUMNS: &str = "g.id, g.account_id, g.display_name, g.external_id, \
-                                             g.group_type, \
-     g.resource, g.version, g.created_at, g.updated_at";
 
 pub(super) async fn write_scim_group_row(
     connection: &mut <Db as sqlx::Database>::Connection,
@@ -227,14 +229,8 @@ impl ScimGroupStore for Backend {
         events: &[NewEvent],
     ) -> StoreResult<bool> {
         let mut transaction = self.begin_write().await?;
-        if !delete_at_version(
-            &mut transaction,
-            "scim_groups",
-            account,
-            id.0,
-            expected_version,
-        )
-        .await?
+        if !delete_at_version::<ScimGroupRow>(&mut transaction, account, id.0, expected_version)
+            .await?
         {
             return Ok(false);
         }
@@ -249,14 +245,7 @@ impl ScimGroupStore for Backend {
         account: &AccountId,
         id: ScimGroupId,
     ) -> StoreResult<Option<ScimGroupRecord>> {
-        let row: Option<ScimGroupRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {SCIM_GROUP_COLUMNS} FROM scim_groups g WHERE g.account_id = $1 AND g.id = $2"
-        )))
-        .bind(account.as_str())
-        .bind(id.0)
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(ScimGroupRow::into_record).transpose()
+        record_where::<ScimGroupRow>(self.pool(), account, "id", id.0).await
     }
 
     async fn scim_groups(
@@ -264,14 +253,7 @@ impl ScimGroupStore for Backend {
         account: &AccountId,
         page: &ScimPage<'_>,
     ) -> StoreResult<Listing<ScimGroupRecord>> {
-        let table = ("scim_groups g", "g", SCIM_GROUP_COLUMNS);
-        let (rows, total) =
-            filtered_page::<ScimGroupRow>(self.pool(), table, account, page).await?;
-        let items = rows
-            .into_iter()
-            .map(ScimGroupRow::into_record)
-            .collect::<StoreResult<_>>()?;
-        Ok(Listing { items, total })
+        filtered_page::<ScimGroupRow>(self.pool(), account, page).await
     }
 
     async fn scim_group_members(

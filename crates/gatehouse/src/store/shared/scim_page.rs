@@ -1,15 +1,15 @@
 //! What the SCIM resource tables (Users and Groups) share: one filtered, ordered page, and a
 //! delete at a version.
 
-use sqlx::{FromRow, Pool};
+use sqlx::Pool;
 use uuid::Uuid;
 
 use crate::domain::{AccountId, truncate_to_micros};
-use crate::store::{ScimPage, StoreResult};
+use crate::store::{Listing, ScimPage, StoreResult};
 use scim_sql::SqlValue;
 
 use super::Db;
-use super::{count_as_u64, offset_as_i64};
+use super::{RecordRow, count_as_u64, listing, offset_as_i64};
 
 /// Binds compiled filter values in order, after whatever the query already bound.
 macro_rules! bind_sql_values {
@@ -29,18 +29,15 @@ macro_rules! bind_sql_values {
     }};
 }
 
-/// One filtered, ordered page of a SCIM resource table and the size of the whole result.
-/// `table` is the table with its alias (`scim_users u`), `alias` that alias; the filter's
-/// placeholders start at `$2` (`$1` is the account).
-pub(super) async fn filtered_page<Row>(
+/// One filtered, ordered page of a SCIM resource table and the size of the whole result. The
+/// filter's placeholders start at `$2` (`$1` is the account).
+pub(super) async fn filtered_page<R: RecordRow>(
     pool: &Pool<Db>,
-    (table, alias, columns): (&str, &str, &str),
     account: &AccountId,
     page: &ScimPage<'_>,
-) -> StoreResult<(Vec<Row>, u64)>
-where
-    Row: for<'row> FromRow<'row, <Db as sqlx::Database>::Row> + Send + Unpin,
-{
+) -> StoreResult<Listing<R::Record>> {
+    let table = format!("{} {}", R::TABLE, R::ALIAS);
+    let (alias, columns) = (R::ALIAS, R::select_list());
     let ScimPage {
         filter,
         order_by,
@@ -78,7 +75,7 @@ where
          ORDER BY {order}, {alias}.id ASC LIMIT ${next_placeholder} OFFSET ${}",
         next_placeholder + 1
     );
-    let page_query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(page_sql)).bind(account.as_str());
+    let page_query = sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(page_sql)).bind(account.as_str());
     let mut page_query = bind_sql_values!(page_query, binds);
     if let Some((created_at, id)) = after {
         page_query = page_query.bind(truncate_to_micros(created_at)).bind(id);
@@ -88,20 +85,20 @@ where
         .bind(offset_as_i64(offset))
         .fetch_all(pool)
         .await?;
-    Ok((rows, count_as_u64(total)))
+    listing(rows, count_as_u64(total))
 }
 
-/// Deletes the record `id` of `table` (`scim_users`, `scim_groups`) if its stored version is
-/// still `expected_version`; `false` when it is gone or someone else changed it first.
-pub(super) async fn delete_at_version(
+/// Deletes the record `id` (a SCIM User or Group) if its stored version is still
+/// `expected_version`; `false` when it is gone or someone else changed it first.
+pub(super) async fn delete_at_version<R: RecordRow>(
     connection: &mut <Db as sqlx::Database>::Connection,
-    table: &str,
     account: &AccountId,
     id: Uuid,
     expected_version: i64,
 ) -> StoreResult<bool> {
     let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DELETE FROM {table} WHERE account_id = $1 AND id = $2 AND version = $3"
+        "DELETE FROM {} WHERE account_id = $1 AND id = $2 AND version = $3",
+        R::TABLE
     )))
     .bind(account.as_str())
     .bind(id)

@@ -16,7 +16,7 @@ use super::people::{insert_person_row, insert_roles, update_person_row};
 use super::scim_groups::remove_from_groups;
 use super::scim_page::{delete_at_version, filtered_page};
 use super::{Backend, Db};
-use super::{classify, parse_account_id};
+use super::{RecordRow, classify, parse_account_id, record_where};
 
 #[derive(FromRow)]
 pub(super) struct ScimUserRow {
@@ -42,7 +42,15 @@ pub(super) struct ScimUserRow {
     updated_at: DateTime<Utc>,
 }
 
-impl ScimUserRow {
+impl RecordRow for ScimUserRow {
+    type Record = ScimUserRecord;
+    const TABLE: &'static str = "scim_users";
+    const ALIAS: &'static str = "u";
+    const COLUMNS: &'static str = "id, account_id, person_id, user_name, external_id, \
+        display_name, given_name, family_name, title, user_type, active, employee_number, \
+        department, organization, manager_id, password_hash, resource, version, created_at, \
+        updated_at";
+
     fn into_record(self) -> StoreResult<ScimUserRecord> {
         Ok(ScimUserRecord {
             id: ScimUserId(self.id),
@@ -69,12 +77,6 @@ impl ScimUserRow {
         })
     }
 }
-
-pub(super) const SCIM_USER_COLUMNS: &str = "u.id, u.account_id, u.person_id, u.user_name, \
-                                            u.external_id, \
-     u.display_name, u.given_name, u.family_name, u.title, u.user_type, u.active, \
-     u.employee_number, u.department, u.organization, u.manager_id, u.password_hash, u.resource, \
-     u.version, u.created_at, u.updated_at";
 
 pub(super) async fn write_person(
     connection: &mut <Db as sqlx::Database>::Connection,
@@ -221,14 +223,8 @@ impl ScimUserStore for Backend {
         events: &[NewEvent],
     ) -> StoreResult<bool> {
         let mut transaction = self.begin_write().await?;
-        if !delete_at_version(
-            &mut transaction,
-            "scim_users",
-            account,
-            id.0,
-            expected_version,
-        )
-        .await?
+        if !delete_at_version::<ScimUserRow>(&mut transaction, account, id.0, expected_version)
+            .await?
         {
             return Ok(false);
         }
@@ -251,14 +247,7 @@ impl ScimUserStore for Backend {
         account: &AccountId,
         id: ScimUserId,
     ) -> StoreResult<Option<ScimUserRecord>> {
-        let row: Option<ScimUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {SCIM_USER_COLUMNS} FROM scim_users u WHERE u.account_id = $1 AND u.id = $2"
-        )))
-        .bind(account.as_str())
-        .bind(id.0)
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(ScimUserRow::into_record).transpose()
+        record_where::<ScimUserRow>(self.pool(), account, "id", id.0).await
     }
 
     async fn scim_user_of_person(
@@ -266,14 +255,7 @@ impl ScimUserStore for Backend {
         account: &AccountId,
         person: PersonId,
     ) -> StoreResult<Option<ScimUserRecord>> {
-        let row: Option<ScimUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {SCIM_USER_COLUMNS} FROM scim_users u WHERE u.account_id = $1 AND u.person_id = $2"
-        )))
-        .bind(account.as_str())
-        .bind(person.0)
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(ScimUserRow::into_record).transpose()
+        record_where::<ScimUserRow>(self.pool(), account, "person_id", person.0).await
     }
 
     async fn scim_users(
@@ -281,12 +263,6 @@ impl ScimUserStore for Backend {
         account: &AccountId,
         page: &ScimPage<'_>,
     ) -> StoreResult<Listing<ScimUserRecord>> {
-        let table = ("scim_users u", "u", SCIM_USER_COLUMNS);
-        let (rows, total) = filtered_page::<ScimUserRow>(self.pool(), table, account, page).await?;
-        let items = rows
-            .into_iter()
-            .map(ScimUserRow::into_record)
-            .collect::<StoreResult<_>>()?;
-        Ok(Listing { items, total })
+        filtered_page::<ScimUserRow>(self.pool(), account, page).await
     }
 }

@@ -16,13 +16,7 @@ use crate::store::{ListQuery, Listing, StoreResult, WebhookFilter, WebhookStore}
 
 use super::fan_out::reconcile_parking;
 use super::{Backend, Db};
-use super::{classify, enabled_or_disabled_page, parse_account_id};
-
-pub(super) const WEBHOOK_COLUMNS: &str = "id, account_id, name, event, uri, disabled, \
-                                          disabled_reason, \
-     description, webhook_policy_id, mail_exceptions_to, ordered, rate_limit_per_second, \
-     verified_at, verification_sent_at, consecutive_failures, last_exception_at, last_delivery_id, \
-     created_at, updated_at";
+use super::{RecordRow, classify, enabled_or_disabled_page, parse_account_id, record_where};
 
 #[derive(FromRow)]
 pub(super) struct WebhookRow {
@@ -47,8 +41,16 @@ pub(super) struct WebhookRow {
     updated_at: DateTime<Utc>,
 }
 
-impl WebhookRow {
-    fn into_webhook(self) -> StoreResult<Webhook> {
+impl RecordRow for WebhookRow {
+    type Record = Webhook;
+    const TABLE: &'static str = "webhooks";
+    const ALIAS: &'static str = "w";
+    const COLUMNS: &'static str = "id, account_id, name, event, uri, disabled, disabled_reason, \
+        description, webhook_policy_id, mail_exceptions_to, ordered, rate_limit_per_second, \
+        verified_at, verification_sent_at, consecutive_failures, last_exception_at, \
+        last_delivery_id, created_at, updated_at";
+
+    fn into_record(self) -> StoreResult<Webhook> {
         Ok(Webhook {
             id: WebhookId(self.id),
             account_id: parse_account_id(&self.account_id)?,
@@ -235,12 +237,13 @@ impl WebhookStore for Backend {
 
     async fn webhook_awaiting_verification(&self, hash: &[u8]) -> StoreResult<Option<Webhook>> {
         let row: Option<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE verification_hash = $1"
+            "SELECT {} FROM webhooks w WHERE w.verification_hash = $1",
+            WebhookRow::select_list()
         )))
         .bind(hash)
         .fetch_optional(self.pool())
         .await?;
-        row.map(WebhookRow::into_webhook).transpose()
+        row.map(WebhookRow::into_record).transpose()
     }
 
     /// A verification secret works once; verifying also makes the webhook's parked deliveries
@@ -348,14 +351,7 @@ impl WebhookStore for Backend {
     }
 
     async fn webhook(&self, account: &AccountId, id: WebhookId) -> StoreResult<Option<Webhook>> {
-        let row: Option<WebhookRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE account_id = $1 AND id = $2"
-        )))
-        .bind(account.as_str())
-        .bind(id.0)
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(WebhookRow::into_webhook).transpose()
+        record_where::<WebhookRow>(self.pool(), account, "id", id.0).await
     }
 
     async fn webhooks(
@@ -364,20 +360,6 @@ impl WebhookStore for Backend {
         filter: WebhookFilter,
         query: &ListQuery,
     ) -> StoreResult<Listing<Webhook>> {
-        let (rows, total) = enabled_or_disabled_page::<WebhookRow>(
-            self.pool(),
-            ("webhooks", "w", WEBHOOK_COLUMNS),
-            account,
-            filter,
-            query,
-        )
-        .await?;
-        Ok(Listing {
-            items: rows
-                .into_iter()
-                .map(WebhookRow::into_webhook)
-                .collect::<StoreResult<_>>()?,
-            total,
-        })
+        enabled_or_disabled_page::<WebhookRow>(self.pool(), account, filter, query).await
     }
 }
