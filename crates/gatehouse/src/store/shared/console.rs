@@ -3,15 +3,15 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, Pool, Transaction};
+use sqlx::FromRow;
 
 use crate::auth::TokenHash;
 use crate::domain::truncate_to_micros;
 use crate::store::dialect::Dialect;
 use crate::store::{ConsoleSession, ConsoleSessionStore, StoreError, StoreResult};
 
+use super::Backend;
 use super::parse_account_id;
-use super::{Backend, Db};
 
 #[derive(FromRow)]
 pub(super) struct ConsoleSessionRow {
@@ -37,76 +37,6 @@ impl ConsoleSessionRow {
     }
 }
 
-pub(super) async fn insert_console_session(
-    mut transaction: Transaction<'static, Db>,
-    session: &ConsoleSession,
-    idle_before: DateTime<Utc>,
-) -> StoreResult<()> {
-    sqlx::query("DELETE FROM console_sessions WHERE last_seen_at < $1 OR expires_at <= $2")
-        .bind(truncate_to_micros(idle_before))
-        .bind(truncate_to_micros(session.created_at))
-        .execute(&mut *transaction)
-        .await?;
-    sqlx::query(
-        "INSERT INTO console_sessions (session_hash, token_hash, account_id, created_at, \
-         last_seen_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(session.session_hash.as_slice())
-    .bind(session.token_hash.as_bytes().as_slice())
-    .bind(session.account_id.as_str())
-    .bind(truncate_to_micros(session.created_at))
-    .bind(truncate_to_micros(session.last_seen_at))
-    .bind(truncate_to_micros(session.expires_at))
-    .execute(&mut *transaction)
-    .await?;
-    transaction.commit().await?;
-    Ok(())
-}
-
-pub(super) async fn console_session(
-    pool: &Pool<Db>,
-    session_hash: &[u8],
-) -> StoreResult<Option<ConsoleSession>> {
-    let row: Option<ConsoleSessionRow> = sqlx::query_as(
-        "SELECT session_hash, token_hash, account_id, created_at, last_seen_at, expires_at \
-         FROM console_sessions WHERE session_hash = $1",
-    )
-    .bind(session_hash)
-    .fetch_optional(pool)
-    .await?;
-    row.map(ConsoleSessionRow::into_session).transpose()
-}
-
-pub(super) async fn touch_console_session(
-    pool: &Pool<Db>,
-    session_hash: &[u8],
-    seen_at: DateTime<Utc>,
-    unless_seen_after: DateTime<Utc>,
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE console_sessions SET last_seen_at = $2 WHERE session_hash = $1 AND \
-                 last_seen_at <= $3",
-    )
-    .bind(session_hash)
-    .bind(truncate_to_micros(seen_at))
-    .bind(truncate_to_micros(unless_seen_after))
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-pub(super) async fn delete_console_session(
-    pool: &Pool<Db>,
-    session_hash: &[u8],
-) -> StoreResult<bool> {
-    let result = sqlx::query("DELETE FROM console_sessions WHERE session_hash = $1")
-        .bind(session_hash)
-        .execute(pool)
-        .await?;
-    Ok(result.rows_affected() > 0)
-}
-
 #[async_trait]
 impl ConsoleSessionStore for Backend {
     async fn insert_console_session(
@@ -114,11 +44,38 @@ impl ConsoleSessionStore for Backend {
         session: &ConsoleSession,
         idle_before: DateTime<Utc>,
     ) -> StoreResult<()> {
-        insert_console_session(self.begin_write().await?, session, idle_before).await
+        let mut transaction = self.begin_write().await?;
+        sqlx::query("DELETE FROM console_sessions WHERE last_seen_at < $1 OR expires_at <= $2")
+            .bind(truncate_to_micros(idle_before))
+            .bind(truncate_to_micros(session.created_at))
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query(
+            "INSERT INTO console_sessions (session_hash, token_hash, account_id, created_at, \
+             last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(session.session_hash.as_slice())
+        .bind(session.token_hash.as_bytes().as_slice())
+        .bind(session.account_id.as_str())
+        .bind(truncate_to_micros(session.created_at))
+        .bind(truncate_to_micros(session.last_seen_at))
+        .bind(truncate_to_micros(session.expires_at))
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(())
     }
 
     async fn console_session(&self, session_hash: &[u8]) -> StoreResult<Option<ConsoleSession>> {
-        console_session(self.pool(), session_hash).await
+        let row: Option<ConsoleSessionRow> = sqlx::query_as(
+            "SELECT session_hash, token_hash, account_id, created_at, last_seen_at, expires_at \
+             FROM console_sessions WHERE session_hash = $1",
+        )
+        .bind(session_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(ConsoleSessionRow::into_session).transpose()
     }
 
     async fn touch_console_session(
@@ -127,10 +84,23 @@ impl ConsoleSessionStore for Backend {
         seen_at: DateTime<Utc>,
         unless_seen_after: DateTime<Utc>,
     ) -> StoreResult<()> {
-        touch_console_session(self.writer(), session_hash, seen_at, unless_seen_after).await
+        sqlx::query(
+            "UPDATE console_sessions SET last_seen_at = $2 WHERE session_hash = $1 AND \
+                     last_seen_at <= $3",
+        )
+        .bind(session_hash)
+        .bind(truncate_to_micros(seen_at))
+        .bind(truncate_to_micros(unless_seen_after))
+        .execute(self.writer())
+        .await?;
+        Ok(())
     }
 
     async fn delete_console_session(&self, session_hash: &[u8]) -> StoreResult<bool> {
-        delete_console_session(self.writer(), session_hash).await
+        let result = sqlx::query("DELETE FROM console_sessions WHERE session_hash = $1")
+            .bind(session_hash)
+            .execute(self.writer())
+            .await?;
+        Ok(result.rows_affected() > 0)
     }
 }

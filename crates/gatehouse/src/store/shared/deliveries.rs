@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, Pool, Transaction, types::Json};
+use sqlx::{FromRow, Transaction, types::Json};
 use uuid::Uuid;
 
 use crate::domain::{
@@ -162,126 +162,6 @@ macro_rules! bind_delivery_filter {
     }};
 }
 
-pub(super) async fn deliveries(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    filter: &DeliveryFilter,
-    query: &ListQuery,
-) -> StoreResult<Listing<Delivery>> {
-    let (conditions, binds) = delivery_conditions(filter);
-    let columns = delivery_columns();
-    let limit_placeholder = binds.len() + 2;
-    let sql = format!(
-        "SELECT {columns}, {WAITING_ON} FROM webhook_deliveries d {WAITING_JOINS} WHERE \
-         {conditions} ORDER BY {} \
-         LIMIT ${limit_placeholder} OFFSET ${}",
-        order_by(&query.sort, "d"),
-        limit_placeholder + 1
-    );
-    let rows: Vec<DeliveryRow> = bind_delivery_filter!(
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account.as_str()),
-        &binds
-    )
-    .bind(i64::from(query.limit))
-    .bind(offset_as_i64(query.offset))
-    .fetch_all(pool)
-    .await?;
-    let count_sql = format!("SELECT COUNT(*) FROM webhook_deliveries d WHERE {conditions}");
-    let (total,): (i64,) = bind_delivery_filter!(
-        sqlx::query_as(sqlx::AssertSqlSafe(count_sql)).bind(account.as_str()),
-        &binds
-    )
-    .fetch_one(pool)
-    .await?;
-    Ok(Listing {
-        items: rows
-            .into_iter()
-            .map(DeliveryRow::into_delivery)
-            .collect::<StoreResult<_>>()?,
-        total: count_as_u64(total),
-    })
-}
-
-pub(super) async fn delivery_page(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    filter: &DeliveryFilter,
-    before: Option<(DateTime<Utc>, DeliveryId)>,
-    limit: u32,
-) -> StoreResult<Vec<Delivery>> {
-    let (mut conditions, mut binds) = delivery_conditions(filter);
-    if let Some((at, id)) = before {
-        let at = truncate_to_micros(at);
-        binds.push(DeliveryBind::Time(at));
-        binds.push(DeliveryBind::Time(at));
-        binds.push(DeliveryBind::Uuid(id.0));
-        let first = binds.len() - 1;
-        // `created_at <= x` alone bounds the index range; the rest breaks ties by id.
-        conditions.push_str(&format!(
-            " AND d.created_at <= ${first} AND (d.created_at < ${} OR d.id < ${})",
-            first + 1,
-            first + 2
-        ));
-    }
-    let columns = delivery_columns();
-    // The page is chosen from the deliveries alone (one index range), then joined for
-    // `waiting_on`: the join can't make the planner read more than the page.
-    let sql = format!(
-        "SELECT {columns}, {WAITING_ON} FROM (SELECT * FROM webhook_deliveries d WHERE \
-         {conditions} \
-         ORDER BY d.created_at DESC, d.id DESC LIMIT ${}) d {WAITING_JOINS} \
-         ORDER BY d.created_at DESC, d.id DESC",
-        binds.len() + 2
-    );
-    let rows: Vec<DeliveryRow> = bind_delivery_filter!(
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account.as_str()),
-        &binds
-    )
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter().map(DeliveryRow::into_delivery).collect()
-}
-
-pub(super) async fn count_deliveries(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    filter: &DeliveryFilter,
-    up_to: u64,
-) -> StoreResult<u64> {
-    let (conditions, binds) = delivery_conditions(filter);
-    let sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries d WHERE {conditions} LIMIT ${}) \
-         counted",
-        binds.len() + 2
-    );
-    let (total,): (i64,) = bind_delivery_filter!(
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account.as_str()),
-        &binds
-    )
-    .bind(i64::try_from(up_to).unwrap_or(i64::MAX))
-    .fetch_one(pool)
-    .await?;
-    Ok(count_as_u64(total))
-}
-
-pub(super) async fn delivery(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    id: DeliveryId,
-) -> StoreResult<Option<Delivery>> {
-    let row: Option<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {}, {WAITING_ON} FROM webhook_deliveries d {WAITING_JOINS} WHERE d.account_id = $1 \
-         AND d.id = $2",
-        delivery_columns()
-    )))
-    .bind(account.as_str())
-    .bind(id.0)
-    .fetch_optional(pool)
-    .await?;
-    row.map(DeliveryRow::into_delivery).transpose()
-}
-
 #[derive(FromRow)]
 pub(super) struct AttemptRow {
     attempt: i32,
@@ -296,45 +176,6 @@ pub(super) struct AttemptRow {
     request_body: Option<Vec<u8>>,
     webhook_policy_id: Option<Uuid>,
     signing_key_id: Option<String>,
-}
-
-pub(super) async fn delivery_attempts(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    id: DeliveryId,
-) -> StoreResult<Vec<DeliveryAttempt>> {
-    let rows: Vec<AttemptRow> = sqlx::query_as(
-        "SELECT a.attempt, a.request_uri, a.request_headers, a.response_status, \
-         a.response_headers, a.response_body, a.duration_ms, a.error, a.sent_at, \
-         a.request_body, a.webhook_policy_id, a.signing_key_id \
-         FROM webhook_delivery_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id \
-         WHERE d.account_id = $1 AND a.delivery_id = $2 ORDER BY a.attempt",
-    )
-    .bind(account.as_str())
-    .bind(id.0)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| DeliveryAttempt {
-            attempt: u32::try_from(row.attempt).unwrap_or(0),
-            request_uri: row.request_uri,
-            request_headers: row.request_headers.0,
-            response_status: row
-                .response_status
-                .and_then(|status| u16::try_from(status).ok()),
-            response_headers: row.response_headers.0,
-            response_body: row.response_body,
-            duration_ms: u64::try_from(row.duration_ms).unwrap_or(0),
-            error: row.error,
-            sent_at: row.sent_at,
-            request_body: row
-                .request_body
-                .map(|body| String::from_utf8_lossy(&body).into_owned()),
-            webhook_policy_id: row.webhook_policy_id,
-            signing_key_id: row.signing_key_id,
-        })
-        .collect())
 }
 
 /// New pending deliveries repeating `originals` (each must be succeeded or failed and not yet
@@ -390,30 +231,6 @@ pub(super) async fn redeliver(
     transaction.commit().await?;
     Ok(made)
 }
-
-/// Failed deliveries of a webhook created at or after `since` and not redelivered yet, oldest
-/// first, at most `limit`.
-pub(super) async fn failed_deliveries_since(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    webhook: WebhookId,
-    since: DateTime<Utc>,
-    limit: u32,
-) -> StoreResult<Vec<DeliveryId>> {
-    let ids: Vec<(Uuid,)> = sqlx::query_as(
-        "SELECT id FROM webhook_deliveries WHERE account_id = $1 AND webhook_id = $2 \
-         AND status = 'failed' AND redelivered_by_id IS NULL AND created_at >= $3 \
-         ORDER BY created_at, id LIMIT $4",
-    )
-    .bind(account.as_str())
-    .bind(webhook.0)
-    .bind(truncate_to_micros(since))
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?;
-    Ok(ids.into_iter().map(|(id,)| DeliveryId(id)).collect())
-}
-
 #[async_trait]
 impl DeliveryStore for Backend {
     async fn deliveries(
@@ -422,7 +239,38 @@ impl DeliveryStore for Backend {
         filter: &DeliveryFilter,
         query: &ListQuery,
     ) -> StoreResult<Listing<Delivery>> {
-        deliveries(self.pool(), account, filter, query).await
+        let (conditions, binds) = delivery_conditions(filter);
+        let columns = delivery_columns();
+        let limit_placeholder = binds.len() + 2;
+        let sql = format!(
+            "SELECT {columns}, {WAITING_ON} FROM webhook_deliveries d {WAITING_JOINS} WHERE \
+             {conditions} ORDER BY {} \
+             LIMIT ${limit_placeholder} OFFSET ${}",
+            order_by(&query.sort, "d"),
+            limit_placeholder + 1
+        );
+        let rows: Vec<DeliveryRow> = bind_delivery_filter!(
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account.as_str()),
+            &binds
+        )
+        .bind(i64::from(query.limit))
+        .bind(offset_as_i64(query.offset))
+        .fetch_all(self.pool())
+        .await?;
+        let count_sql = format!("SELECT COUNT(*) FROM webhook_deliveries d WHERE {conditions}");
+        let (total,): (i64,) = bind_delivery_filter!(
+            sqlx::query_as(sqlx::AssertSqlSafe(count_sql)).bind(account.as_str()),
+            &binds
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(Listing {
+            items: rows
+                .into_iter()
+                .map(DeliveryRow::into_delivery)
+                .collect::<StoreResult<_>>()?,
+            total: count_as_u64(total),
+        })
     }
 
     async fn delivery_page(
@@ -432,7 +280,38 @@ impl DeliveryStore for Backend {
         before: Option<(DateTime<Utc>, DeliveryId)>,
         limit: u32,
     ) -> StoreResult<Vec<Delivery>> {
-        delivery_page(self.pool(), account, filter, before, limit).await
+        let (mut conditions, mut binds) = delivery_conditions(filter);
+        if let Some((at, id)) = before {
+            let at = truncate_to_micros(at);
+            binds.push(DeliveryBind::Time(at));
+            binds.push(DeliveryBind::Time(at));
+            binds.push(DeliveryBind::Uuid(id.0));
+            let first = binds.len() - 1;
+            // `created_at <= x` alone bounds the index range; the rest breaks ties by id.
+            conditions.push_str(&format!(
+                " AND d.created_at <= ${first} AND (d.created_at < ${} OR d.id < ${})",
+                first + 1,
+                first + 2
+            ));
+        }
+        let columns = delivery_columns();
+        // The page is chosen from the deliveries alone (one index range), then joined for
+        // `waiting_on`: the join can't make the planner read more than the page.
+        let sql = format!(
+            "SELECT {columns}, {WAITING_ON} FROM (SELECT * FROM webhook_deliveries d WHERE \
+             {conditions} \
+             ORDER BY d.created_at DESC, d.id DESC LIMIT ${}) d {WAITING_JOINS} \
+             ORDER BY d.created_at DESC, d.id DESC",
+            binds.len() + 2
+        );
+        let rows: Vec<DeliveryRow> = bind_delivery_filter!(
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account.as_str()),
+            &binds
+        )
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter().map(DeliveryRow::into_delivery).collect()
     }
 
     async fn count_deliveries(
@@ -441,11 +320,33 @@ impl DeliveryStore for Backend {
         filter: &DeliveryFilter,
         up_to: u64,
     ) -> StoreResult<u64> {
-        count_deliveries(self.pool(), account, filter, up_to).await
+        let (conditions, binds) = delivery_conditions(filter);
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries d WHERE {conditions} LIMIT ${}) \
+             counted",
+            binds.len() + 2
+        );
+        let (total,): (i64,) = bind_delivery_filter!(
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account.as_str()),
+            &binds
+        )
+        .bind(i64::try_from(up_to).unwrap_or(i64::MAX))
+        .fetch_one(self.pool())
+        .await?;
+        Ok(count_as_u64(total))
     }
 
     async fn delivery(&self, account: &AccountId, id: DeliveryId) -> StoreResult<Option<Delivery>> {
-        delivery(self.pool(), account, id).await
+        let row: Option<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {}, {WAITING_ON} FROM webhook_deliveries d {WAITING_JOINS} WHERE d.account_id = $1 \
+             AND d.id = $2",
+            delivery_columns()
+        )))
+        .bind(account.as_str())
+        .bind(id.0)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(DeliveryRow::into_delivery).transpose()
     }
 
     async fn delivery_attempts(
@@ -453,7 +354,38 @@ impl DeliveryStore for Backend {
         account: &AccountId,
         id: DeliveryId,
     ) -> StoreResult<Vec<DeliveryAttempt>> {
-        delivery_attempts(self.pool(), account, id).await
+        let rows: Vec<AttemptRow> = sqlx::query_as(
+            "SELECT a.attempt, a.request_uri, a.request_headers, a.response_status, \
+             a.response_headers, a.response_body, a.duration_ms, a.error, a.sent_at, \
+             a.request_body, a.webhook_policy_id, a.signing_key_id \
+             FROM webhook_delivery_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id \
+             WHERE d.account_id = $1 AND a.delivery_id = $2 ORDER BY a.attempt",
+        )
+        .bind(account.as_str())
+        .bind(id.0)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| DeliveryAttempt {
+                attempt: u32::try_from(row.attempt).unwrap_or(0),
+                request_uri: row.request_uri,
+                request_headers: row.request_headers.0,
+                response_status: row
+                    .response_status
+                    .and_then(|status| u16::try_from(status).ok()),
+                response_headers: row.response_headers.0,
+                response_body: row.response_body,
+                duration_ms: u64::try_from(row.duration_ms).unwrap_or(0),
+                error: row.error,
+                sent_at: row.sent_at,
+                request_body: row
+                    .request_body
+                    .map(|body| String::from_utf8_lossy(&body).into_owned()),
+                webhook_policy_id: row.webhook_policy_id,
+                signing_key_id: row.signing_key_id,
+            })
+            .collect())
     }
 
     async fn redeliver(
@@ -467,6 +399,8 @@ impl DeliveryStore for Backend {
         Ok(made)
     }
 
+    /// Failed deliveries of a webhook created at or after `since` and not redelivered yet, oldest
+    /// first, at most `limit`.
     async fn failed_deliveries_since(
         &self,
         account: &AccountId,
@@ -474,7 +408,18 @@ impl DeliveryStore for Backend {
         since: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<DeliveryId>> {
-        failed_deliveries_since(self.pool(), account, webhook, since, limit).await
+        let ids: Vec<(Uuid,)> = sqlx::query_as(
+            "SELECT id FROM webhook_deliveries WHERE account_id = $1 AND webhook_id = $2 \
+             AND status = 'failed' AND redelivered_by_id IS NULL AND created_at >= $3 \
+             ORDER BY created_at, id LIMIT $4",
+        )
+        .bind(account.as_str())
+        .bind(webhook.0)
+        .bind(truncate_to_micros(since))
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(ids.into_iter().map(|(id,)| DeliveryId(id)).collect())
     }
 
     async fn notifications(

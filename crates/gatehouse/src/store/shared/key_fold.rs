@@ -71,6 +71,22 @@ pub(super) fn log_migration_report(report: &MigrationReport) {
     }
 }
 
+/// Sets each row's key with `update`, which binds the row's id as `$1` and its key as `$2`.
+async fn write_keys(
+    transaction: &mut Transaction<'static, Db>,
+    update: &str,
+    keys: &[(Uuid, String)],
+) -> StoreResult<()> {
+    for (id, key) in keys {
+        sqlx::query(sqlx::AssertSqlSafe(update))
+            .bind(id)
+            .bind(key)
+            .execute(&mut **transaction)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Writes new unique keys in two steps: first every changing row is parked on a key of its
 /// own, then each gets its new key. Writing the new keys directly could briefly give one row
 /// a key another row still holds and is about to leave, which the unique index refuses.
@@ -79,21 +95,12 @@ pub(super) async fn write_unique_keys(
     update: &str,
     changes: &[(Uuid, String)],
 ) -> StoreResult<()> {
-    for (id, _) in changes {
-        sqlx::query(sqlx::AssertSqlSafe(update))
-            .bind(id)
-            .bind(parking_key(*id))
-            .execute(&mut **transaction)
-            .await?;
-    }
-    for (id, key) in changes {
-        sqlx::query(sqlx::AssertSqlSafe(update))
-            .bind(id)
-            .bind(key)
-            .execute(&mut **transaction)
-            .await?;
-    }
-    Ok(())
+    let parked: Vec<(Uuid, String)> = changes
+        .iter()
+        .map(|(id, _)| (*id, parking_key(*id)))
+        .collect();
+    write_keys(transaction, update, &parked).await?;
+    write_keys(transaction, update, changes).await
 }
 
 #[derive(FromRow)]
@@ -194,17 +201,19 @@ pub(super) async fn refold_scim_groups(
         sqlx::query_as("SELECT id, display_name, display_name_key FROM scim_groups")
             .fetch_all(&mut **transaction)
             .await?;
-    for (id, display_name, key) in rows {
-        let folded = case_insensitive_key(&display_name);
-        if folded != key {
-            sqlx::query("UPDATE scim_groups SET display_name_key = $2 WHERE id = $1")
-                .bind(id)
-                .bind(folded)
-                .execute(&mut **transaction)
-                .await?;
-        }
-    }
-    Ok(())
+    let changes: Vec<(Uuid, String)> = rows
+        .into_iter()
+        .filter_map(|(id, display_name, key)| {
+            let folded = case_insensitive_key(&display_name);
+            (folded != key).then_some((id, folded))
+        })
+        .collect();
+    write_keys(
+        transaction,
+        "UPDATE scim_groups SET display_name_key = $2 WHERE id = $1",
+        &changes,
+    )
+    .await
 }
 
 #[derive(FromRow)]

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::FromRow;
+use sqlx::{FromRow, Pool};
 use uuid::Uuid;
 
 use crate::auth::{Role, RoleSet};
@@ -10,7 +10,6 @@ use crate::domain::{AccountId, NewEvent, Person, PersonId, PersonSource, truncat
 use crate::store::dialect::Dialect;
 use crate::store::{ListQuery, Listing, PeopleStore, StoreError, StoreResult};
 
-use super::events::append_event;
 use super::{Backend, Db};
 use super::{classify, count_as_u64, offset_as_i64, order_by, parse_account_id};
 
@@ -166,16 +165,35 @@ pub(super) async fn administrator_emails(
     Ok(rows.into_iter().map(|(email,)| email).collect())
 }
 
+/// The account's person whose `column` is `key`, with their roles.
+async fn person_where<K>(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    column: &str,
+    key: K,
+) -> StoreResult<Option<Person>>
+where
+    K: for<'q> sqlx::Encode<'q, Db> + sqlx::Type<Db> + Send,
+{
+    let rows: Vec<PersonRoleRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PERSON_COLUMNS} FROM people p LEFT JOIN person_roles r ON r.person_id = p.id \
+         WHERE p.account_id = $1 AND p.{column} = $2"
+    )))
+    .bind(account.as_str())
+    .bind(key)
+    .fetch_all(pool)
+    .await?;
+    Ok(fold_people(rows)?.pop())
+}
+
 #[async_trait]
 impl PeopleStore for Backend {
     async fn insert_person(&self, person: &Person, event: &NewEvent) -> StoreResult<()> {
         let mut transaction = self.begin_write().await?;
         insert_person_row(&mut transaction, person).await?;
         insert_roles(&mut transaction, person).await?;
-        append_event(&mut transaction, event).await?;
-        transaction.commit().await?;
-        self.deliveries_ready().notify_one();
-        Ok(())
+        self.commit_with_events(transaction, std::slice::from_ref(event))
+            .await
     }
 
     async fn update_person(&self, person: &Person, event: &NewEvent) -> StoreResult<()> {
@@ -186,23 +204,13 @@ impl PeopleStore for Backend {
             .execute(&mut *transaction)
             .await?;
         insert_roles(&mut transaction, person).await?;
-        append_event(&mut transaction, event).await?;
         Backend::notify_credentials_changed(&mut transaction).await?;
-        transaction.commit().await?;
-        self.deliveries_ready().notify_one();
-        Ok(())
+        self.commit_with_events(transaction, std::slice::from_ref(event))
+            .await
     }
 
     async fn person(&self, account: &AccountId, id: PersonId) -> StoreResult<Option<Person>> {
-        let rows: Vec<PersonRoleRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {PERSON_COLUMNS} FROM people p LEFT JOIN person_roles r ON r.person_id = p.id \
-             WHERE p.account_id = $1 AND p.id = $2"
-        )))
-        .bind(account.as_str())
-        .bind(id.0)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(fold_people(rows)?.pop())
+        person_where(self.pool(), account, "id", id.0).await
     }
 
     async fn person_by_email(
@@ -210,15 +218,13 @@ impl PeopleStore for Backend {
         account: &AccountId,
         email: &str,
     ) -> StoreResult<Option<Person>> {
-        let rows: Vec<PersonRoleRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {PERSON_COLUMNS} FROM people p LEFT JOIN person_roles r ON r.person_id = p.id \
-             WHERE p.account_id = $1 AND p.primary_email_key = $2"
-        )))
-        .bind(account.as_str())
-        .bind(Person::email_key(email))
-        .fetch_all(self.pool())
-        .await?;
-        Ok(fold_people(rows)?.pop())
+        person_where(
+            self.pool(),
+            account,
+            "primary_email_key",
+            Person::email_key(email),
+        )
+        .await
     }
 
     async fn people(&self, account: &AccountId, query: &ListQuery) -> StoreResult<Listing<Person>> {

@@ -233,38 +233,6 @@ pub(super) fn claimed_policy(row: &ClaimedRow) -> StoreResult<Option<ClaimedPoli
     }))
 }
 
-/// Gives leased deliveries back unsent: `park` takes them off the schedule (their webhook is
-/// inactive), otherwise they are due again at `now`.
-pub(super) async fn release_deliveries(
-    pool: &Pool<Db>,
-    worker: WorkerId,
-    ids: &[DeliveryId],
-    park: bool,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    for chunk in ids.chunks(500) {
-        let placeholders: Vec<String> = (3..chunk.len() + 3).map(Backend::param).collect();
-        let sql = format!(
-            "UPDATE webhook_deliveries SET locked_by = NULL, locked_until = NULL, next_attempt_at \
-             = {} \
-             WHERE locked_by = {} AND id IN ({})",
-            Backend::param(1),
-            Backend::param(2),
-            placeholders.join(", ")
-        );
-        let next_attempt_at = (!park).then(|| truncate_to_micros(now));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .persistent(false)
-            .bind(next_attempt_at)
-            .bind(worker.to_string());
-        for id in chunk {
-            query = query.bind(id.0);
-        }
-        query.execute(pool).await?;
-    }
-    Ok(())
-}
-
 /// Rows per multi-row statement, at most: well under SQLite's 32,766 parameters.
 pub(super) const BATCH_ROWS: usize = 256;
 
@@ -564,6 +532,8 @@ impl QueueStore for Backend {
         claim_due_deliveries(self.writer(), self.pool(), claim).await
     }
 
+    /// Gives leased deliveries back unsent: `park` takes them off the schedule (their webhook is
+    /// inactive), otherwise they are due again at `now`.
     async fn release_deliveries(
         &self,
         worker: WorkerId,
@@ -571,7 +541,27 @@ impl QueueStore for Backend {
         park: bool,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        release_deliveries(self.writer(), worker, ids, park, now).await
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (3..chunk.len() + 3).map(Backend::param).collect();
+            let sql = format!(
+                "UPDATE webhook_deliveries SET locked_by = NULL, locked_until = NULL, next_attempt_at \
+                 = {} \
+                 WHERE locked_by = {} AND id IN ({})",
+                Backend::param(1),
+                Backend::param(2),
+                placeholders.join(", ")
+            );
+            let next_attempt_at = (!park).then(|| truncate_to_micros(now));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .persistent(false)
+                .bind(next_attempt_at)
+                .bind(worker.to_string());
+            for id in chunk {
+                query = query.bind(id.0);
+            }
+            query.execute(self.writer()).await?;
+        }
+        Ok(())
     }
 
     async fn record_attempts(

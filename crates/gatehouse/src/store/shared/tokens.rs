@@ -15,7 +15,6 @@ use crate::store::{
 };
 
 use super::Backend;
-use super::events::append_event;
 use super::people::parse_role;
 use super::{classify, count_as_u64, offset_as_i64, order_by, parse_account_id};
 
@@ -102,10 +101,8 @@ impl TokenStore for Backend {
         .execute(&mut *transaction)
         .await
         .map_err(classify)?;
-        append_event(&mut transaction, event).await?;
-        transaction.commit().await?;
-        self.deliveries_ready().notify_one();
-        Ok(())
+        self.commit_with_events(transaction, std::slice::from_ref(event))
+            .await
     }
 
     async fn token(
@@ -181,13 +178,13 @@ impl TokenStore for Backend {
         .await?
         .rows_affected()
             == 1;
-        if changed {
-            append_event(&mut transaction, event).await?;
-            Backend::notify_credentials_changed(&mut transaction).await?;
+        if !changed {
+            return Ok(false);
         }
-        transaction.commit().await?;
-        self.deliveries_ready().notify_one();
-        Ok(changed)
+        Backend::notify_credentials_changed(&mut transaction).await?;
+        self.commit_with_events(transaction, std::slice::from_ref(event))
+            .await?;
+        Ok(true)
     }
 
     async fn credential(&self, secret_hash: &TokenHash) -> StoreResult<Option<Credential>> {
