@@ -87,20 +87,25 @@ async fn write_keys(
     Ok(())
 }
 
-/// Writes new unique keys in two steps: first every changing row is parked on a key of its
-/// own, then each gets its new key. Writing the new keys directly could briefly give one row
-/// a key another row still holds and is about to leave, which the unique index refuses.
+/// Gives `rows` (their order decides which of two look-alikes keeps the key) their new unique
+/// keys of `kind` with `update`, and returns the look-alikes keyed apart. The keys are written
+/// in two steps: first every changing row is parked on a key of its own, then each gets its
+/// new key. Writing the new keys directly could briefly give one row a key another row still
+/// holds and is about to leave, which the unique index refuses.
 pub(super) async fn write_unique_keys(
     transaction: &mut Transaction<'static, Db>,
     update: &str,
-    changes: &[(Uuid, String)],
-) -> StoreResult<()> {
+    rows: &[UniqueKeyRow],
+    kind: KeyKind,
+) -> StoreResult<Vec<KeyClash>> {
+    let (changes, clashes) = assign_unique_keys(rows, kind);
     let parked: Vec<(Uuid, String)> = changes
         .iter()
         .map(|(id, _)| (*id, parking_key(*id)))
         .collect();
     write_keys(transaction, update, &parked).await?;
-    write_keys(transaction, update, changes).await
+    write_keys(transaction, update, &changes).await?;
+    Ok(clashes)
 }
 
 #[derive(FromRow)]
@@ -147,14 +152,13 @@ pub(super) async fn refold_scim_users(
             key: row.user_name_key,
         })
         .collect();
-    let (changes, clashes) = assign_unique_keys(&unique, KeyKind::UserName);
     write_unique_keys(
         transaction,
         "UPDATE scim_users SET user_name_key = $2 WHERE id = $1",
-        &changes,
+        &unique,
+        KeyKind::UserName,
     )
-    .await?;
-    Ok(clashes)
+    .await
 }
 
 #[derive(FromRow)]
@@ -183,14 +187,13 @@ pub(super) async fn refold_people(
             key: row.primary_email_key.unwrap_or_default(),
         })
         .collect();
-    let (changes, clashes) = assign_unique_keys(&unique, KeyKind::PrimaryEmail);
     write_unique_keys(
         transaction,
         "UPDATE people SET primary_email_key = $2 WHERE id = $1",
-        &changes,
+        &unique,
+        KeyKind::PrimaryEmail,
     )
-    .await?;
-    Ok(clashes)
+    .await
 }
 
 /// Group display names are not unique, so their keys are simply recomputed.

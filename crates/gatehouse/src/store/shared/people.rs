@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::query::Query;
 use sqlx::{FromRow, Pool};
 use uuid::Uuid;
 
@@ -88,31 +89,41 @@ pub(super) async fn insert_roles(
     Ok(())
 }
 
+/// Binds a person's id and account, then every field a write sets alike, as `$1` to `$11`: the
+/// INSERT and the UPDATE of a person start the same.
+fn bind_person<'q>(
+    query: Query<'q, Db, <Db as sqlx::Database>::Arguments>,
+    person: &Person,
+) -> Query<'q, Db, <Db as sqlx::Database>::Arguments> {
+    query
+        .bind(person.id.0)
+        .bind(person.account_id.as_str())
+        .bind(&person.name)
+        .bind(&person.primary_email)
+        .bind(person.primary_email.as_deref().map(Person::email_key))
+        .bind(&person.job_title)
+        .bind(&person.employee_number)
+        .bind(person.disabled)
+        .bind(person.source.as_str())
+        .bind(&person.work_phone)
+        .bind(&person.mobile_phone)
+}
+
 pub(super) async fn insert_person_row(
     connection: &mut <Db as sqlx::Database>::Connection,
     person: &Person,
 ) -> StoreResult<()> {
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO people (id, account_id, name, primary_email, primary_email_key, job_title, \
-         employee_number, disabled, source, created_at, updated_at, work_phone, mobile_phone) \
+         employee_number, disabled, source, work_phone, mobile_phone, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(person.id.0)
-    .bind(person.account_id.as_str())
-    .bind(&person.name)
-    .bind(&person.primary_email)
-    .bind(person.primary_email.as_deref().map(Person::email_key))
-    .bind(&person.job_title)
-    .bind(&person.employee_number)
-    .bind(person.disabled)
-    .bind(person.source.as_str())
-    .bind(truncate_to_micros(person.created_at))
-    .bind(truncate_to_micros(person.updated_at))
-    .bind(&person.work_phone)
-    .bind(&person.mobile_phone)
-    .execute(&mut *connection)
-    .await
-    .map_err(classify)?;
+    );
+    bind_person(insert, person)
+        .bind(truncate_to_micros(person.created_at))
+        .bind(truncate_to_micros(person.updated_at))
+        .execute(&mut *connection)
+        .await
+        .map_err(classify)?;
     Ok(())
 }
 
@@ -123,28 +134,18 @@ pub(super) async fn update_person_row(
     connection: &mut <Db as sqlx::Database>::Connection,
     person: &Person,
 ) -> StoreResult<()> {
-    sqlx::query(
+    let update = sqlx::query(
         "UPDATE people SET name = $3, primary_email = $4, \
          primary_email_key = CASE WHEN primary_email = $4 THEN primary_email_key ELSE $5 END, \
          job_title = $6, \
-         employee_number = $7, disabled = $8, source = $9, updated_at = $10, work_phone = $11, \
-         mobile_phone = $12 WHERE account_id = $1 AND id = $2",
-    )
-    .bind(person.account_id.as_str())
-    .bind(person.id.0)
-    .bind(&person.name)
-    .bind(&person.primary_email)
-    .bind(person.primary_email.as_deref().map(Person::email_key))
-    .bind(&person.job_title)
-    .bind(&person.employee_number)
-    .bind(person.disabled)
-    .bind(person.source.as_str())
-    .bind(truncate_to_micros(person.updated_at))
-    .bind(&person.work_phone)
-    .bind(&person.mobile_phone)
-    .execute(&mut *connection)
-    .await
-    .map_err(classify)?;
+         employee_number = $7, disabled = $8, source = $9, work_phone = $10, \
+         mobile_phone = $11, updated_at = $12 WHERE id = $1 AND account_id = $2",
+    );
+    bind_person(update, person)
+        .bind(truncate_to_micros(person.updated_at))
+        .execute(&mut *connection)
+        .await
+        .map_err(classify)?;
     Ok(())
 }
 
