@@ -93,6 +93,16 @@ fn listen(
     });
 }
 
+/// Queues an empty notification on `channel` in the transaction, so PostgreSQL delivers it
+/// exactly when (and only if) it commits.
+async fn notify(connection: &mut sqlx::PgConnection, channel: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(channel)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
 impl Dialect for PostgresStore {
     type Db = Postgres;
 
@@ -128,27 +138,16 @@ impl Dialect for PostgresStore {
         &self.deliveries_signal
     }
 
-    /// Queued in the transaction, so PostgreSQL delivers it exactly when (and only if) it
-    /// commits.
     async fn notify_deliveries_ready(
         connection: &mut sqlx::PgConnection,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(DELIVERIES_CHANNEL)
-            .execute(connection)
-            .await?;
-        Ok(())
+        notify(connection, DELIVERIES_CHANNEL).await
     }
 
-    /// Queued in the transaction, like the deliveries' notice.
     async fn notify_credentials_changed(
         connection: &mut sqlx::PgConnection,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(CREDENTIALS_CHANNEL)
-            .execute(connection)
-            .await?;
-        Ok(())
+        notify(connection, CREDENTIALS_CHANNEL).await
     }
 
     fn listen_for_credential_changes(

@@ -126,20 +126,43 @@ pub(super) async fn add_members(
     Ok(())
 }
 
+/// Starts the statement `{start} = <key> AND {column} IN (<ids>)`, which reads or deletes a
+/// batch of rows of one account or group at once; the caller adds what follows (`ORDER BY`,
+/// `GROUP BY`) and runs it.
+fn where_in<'t, K>(
+    start: impl Into<String>,
+    key: K,
+    column: &str,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> sqlx::QueryBuilder<Db>
+where
+    K: sqlx::Encode<'t, Db> + sqlx::Type<Db>,
+{
+    let mut query = sqlx::QueryBuilder::<Db>::new(start);
+    query
+        .push(" = ")
+        .push_bind(key)
+        .push(format!(" AND {column} IN ("));
+    let mut separated = query.separated(", ");
+    for id in ids {
+        separated.push_bind(id);
+    }
+    query.push(")");
+    query
+}
+
 pub(super) async fn remove_members(
     connection: &mut <Db as sqlx::Database>::Connection,
     group: &ScimGroupRecord,
     members: &[Uuid],
 ) -> StoreResult<()> {
     for chunk in members.chunks(MEMBER_ROWS_PER_STATEMENT) {
-        let mut query =
-            sqlx::QueryBuilder::<Db>::new("DELETE FROM scim_group_members WHERE group_id = ");
-        query.push_bind(group.id.0).push(" AND member_id IN (");
-        let mut separated = query.separated(", ");
-        for member_id in chunk {
-            separated.push_bind(*member_id);
-        }
-        query.push(")");
+        let mut query = where_in(
+            "DELETE FROM scim_group_members WHERE group_id",
+            group.id.0,
+            "member_id",
+            chunk.iter().copied(),
+        );
         query.build().execute(&mut *connection).await?;
     }
     Ok(())
@@ -264,16 +287,13 @@ impl ScimGroupStore for Backend {
         if groups.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query =
-            sqlx::QueryBuilder::<Db>::new(format!("SELECT {MEMBER_COLUMNS} WHERE m.account_id = "));
-        query
-            .push_bind(account.as_str().to_owned())
-            .push(" AND m.group_id IN (");
-        let mut separated = query.separated(", ");
-        for group in groups {
-            separated.push_bind(group.0);
-        }
-        query.push(") ORDER BY m.group_id, m.member_id");
+        let mut query = where_in(
+            format!("SELECT {MEMBER_COLUMNS} WHERE m.account_id"),
+            account.as_str().to_owned(),
+            "m.group_id",
+            groups.iter().map(|group| group.0),
+        );
+        query.push(" ORDER BY m.group_id, m.member_id");
         // Not a cached prepared statement: PostgreSQL then plans each call for the groups it names.
         // A cached statement soon gets the generic plan, estimated for an average group; in an
         // account of a few large groups that plan hash-joins every membership of the account with
@@ -328,17 +348,13 @@ impl ScimGroupStore for Backend {
         if groups.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = sqlx::QueryBuilder::<Db>::new(
-            "SELECT group_id, COUNT(*) FROM scim_group_members WHERE account_id = ",
+        let mut query = where_in(
+            "SELECT group_id, COUNT(*) FROM scim_group_members WHERE account_id",
+            account.as_str().to_owned(),
+            "group_id",
+            groups.iter().map(|group| group.0),
         );
-        query
-            .push_bind(account.as_str().to_owned())
-            .push(" AND group_id IN (");
-        let mut separated = query.separated(", ");
-        for group in groups {
-            separated.push_bind(group.0);
-        }
-        query.push(") GROUP BY group_id");
+        query.push(" GROUP BY group_id");
         let rows: Vec<(Uuid, i64)> = query.build_query_as().fetch_all(self.pool()).await?;
         Ok(rows
             .into_iter()
@@ -360,17 +376,12 @@ impl ScimGroupStore for Backend {
             ("scim_groups", MemberType::Group),
         ] {
             for chunk in ids.chunks(500) {
-                let mut query = sqlx::QueryBuilder::<Db>::new(format!(
-                    "SELECT id FROM {table} WHERE account_id = "
-                ));
-                query
-                    .push_bind(account.as_str().to_owned())
-                    .push(" AND id IN (");
-                let mut separated = query.separated(", ");
-                for id in chunk {
-                    separated.push_bind(*id);
-                }
-                query.push(")");
+                let mut query = where_in(
+                    format!("SELECT id FROM {table} WHERE account_id"),
+                    account.as_str().to_owned(),
+                    "id",
+                    chunk.iter().copied(),
+                );
                 let rows: Vec<(Uuid,)> = query.build_query_as().fetch_all(self.pool()).await?;
                 found.extend(rows.into_iter().map(|(id,)| (id, member_type)));
             }
