@@ -16,7 +16,7 @@ use crate::store::{
 
 use super::notices::notifications;
 use super::{Backend, Db};
-use super::{classify, count_as_u64, offset_as_i64, order_by, parse_account_id};
+use super::{classify, count_as_u64, offset_as_i64, order_by, parse_account_id, qualified};
 
 pub(super) const DELIVERY_COLUMNS: &str = "id, account_id, webhook_id, event_id, event, status, \
                                            attempt, \
@@ -25,11 +25,7 @@ pub(super) const DELIVERY_COLUMNS: &str = "id, account_id, webhook_id, event_id,
 
 /// `DELIVERY_COLUMNS` of the deliveries aliased `d`.
 pub(super) fn delivery_columns() -> String {
-    DELIVERY_COLUMNS
-        .split(", ")
-        .map(|column| format!("d.{}", column.trim()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    qualified("d", DELIVERY_COLUMNS)
 }
 
 /// Why a parked delivery waits (aliases `d` delivery, `w` webhook, `p` its policy), as

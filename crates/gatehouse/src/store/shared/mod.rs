@@ -128,12 +128,17 @@ pub(super) trait RecordRow:
 
     /// `COLUMNS` qualified by `ALIAS`, for a `SELECT`.
     fn select_list() -> String {
-        Self::COLUMNS
-            .split(',')
-            .map(|column| format!("{}.{}", Self::ALIAS, column.trim()))
-            .collect::<Vec<_>>()
-            .join(", ")
+        qualified(Self::ALIAS, Self::COLUMNS)
     }
+}
+
+/// Each of `columns` (one comma-separated list) qualified by `alias`.
+pub(super) fn qualified(alias: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|column| format!("{alias}.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Turns a page of rows into their records.
@@ -164,6 +169,25 @@ pub(super) async fn record_where<R: RecordRow>(
     .fetch_optional(pool)
     .await?;
     row.map(R::into_record).transpose()
+}
+
+/// Deletes the account's record `id` from `R`'s table; `false` when there was none.
+pub(super) async fn delete_record<R: RecordRow>(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    account: &AccountId,
+    id: Uuid,
+) -> StoreResult<bool> {
+    let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM {} WHERE account_id = $1 AND id = $2",
+        R::TABLE
+    )))
+    .bind(account.as_str())
+    .bind(id)
+    .execute(&mut *connection)
+    .await
+    .map_err(classify)?
+    .rows_affected();
+    Ok(deleted > 0)
 }
 
 /// One page of an account's records, with Xurrent's predefined `enabled`/`disabled` filter,

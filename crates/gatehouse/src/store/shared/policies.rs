@@ -13,7 +13,9 @@ use crate::store::dialect::Dialect;
 use crate::store::{ListQuery, Listing, PolicyStore, StoreError, StoreResult, WebhookFilter};
 
 use super::{Backend, Db};
-use super::{RecordRow, classify, enabled_or_disabled_page, parse_account_id, record_where};
+use super::{
+    RecordRow, classify, delete_record, enabled_or_disabled_page, parse_account_id, record_where,
+};
 
 pub(super) const POLICY_COLUMNS: &str = "id, account_id, name, jwt_alg, jwt_claim_expires_in, \
                                          jwt_audience, \
@@ -299,14 +301,7 @@ impl PolicyStore for Backend {
                     .await?;
             return Ok(exists.map(|_| linked.len() as u64));
         }
-        let deleted = sqlx::query("DELETE FROM webhook_policies WHERE account_id = $1 AND id = $2")
-            .bind(account.as_str())
-            .bind(id.0)
-            .execute(&mut *transaction)
-            .await
-            .map_err(classify)?
-            .rows_affected();
-        if deleted == 0 {
+        if !delete_record::<PolicyRow>(&mut transaction, account, id.0).await? {
             return Ok(None);
         }
         self.commit_with_events(transaction, events).await?;

@@ -16,7 +16,10 @@ use crate::store::{
 
 use super::Backend;
 use super::people::parse_role;
-use super::{classify, count_as_u64, offset_as_i64, order_by, parse_account_id};
+use super::{
+    RecordRow, classify, count_as_u64, listing, offset_as_i64, order_by, parse_account_id,
+    record_where,
+};
 
 #[derive(FromRow)]
 pub(super) struct TokenRow {
@@ -32,8 +35,14 @@ pub(super) struct TokenRow {
     revoked_at: Option<DateTime<Utc>>,
 }
 
-impl TokenRow {
-    fn into_token(self) -> StoreResult<PersonalAccessToken> {
+impl RecordRow for TokenRow {
+    type Record = PersonalAccessToken;
+    const TABLE: &'static str = "personal_access_tokens";
+    const ALIAS: &'static str = "t";
+    const COLUMNS: &'static str = "id, account_id, person_id, name, description, scopes, \
+        expires_at, created_at, last_used_at, revoked_at";
+
+    fn into_record(self) -> StoreResult<PersonalAccessToken> {
         Ok(PersonalAccessToken {
             id: TokenId(self.id),
             account_id: parse_account_id(&self.account_id)?,
@@ -67,10 +76,6 @@ pub(super) struct CredentialRow {
 pub(super) fn parse_scopes(raw: &str) -> StoreResult<ScopeSet> {
     ScopeSet::from_space_separated(raw).map_err(|error| StoreError::Corrupt(error.to_string()))
 }
-
-pub(super) const TOKEN_COLUMNS: &str = "id, account_id, person_id, name, description, scopes, \
-                                        expires_at, \
-     created_at, last_used_at, revoked_at";
 
 #[async_trait]
 impl TokenStore for Backend {
@@ -110,14 +115,7 @@ impl TokenStore for Backend {
         account: &AccountId,
         id: TokenId,
     ) -> StoreResult<Option<PersonalAccessToken>> {
-        let row: Option<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {TOKEN_COLUMNS} FROM personal_access_tokens WHERE account_id = $1 AND id = $2"
-        )))
-        .bind(account.as_str())
-        .bind(id.0)
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(TokenRow::into_token).transpose()
+        record_where::<TokenRow>(self.pool(), account, "id", id.0).await
     }
 
     async fn tokens(
@@ -140,8 +138,9 @@ impl TokenStore for Backend {
         .await?;
         let order = order_by(&query.sort, "personal_access_tokens");
         let rows: Vec<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {TOKEN_COLUMNS} FROM personal_access_tokens WHERE {owner_clause} \
-             ORDER BY {order} LIMIT $3 OFFSET $4"
+            "SELECT {} FROM personal_access_tokens WHERE {owner_clause} \
+             ORDER BY {order} LIMIT $3 OFFSET $4",
+            TokenRow::COLUMNS
         )))
         .bind(account.as_str())
         .bind(owner_id)
@@ -149,14 +148,7 @@ impl TokenStore for Backend {
         .bind(offset_as_i64(query.offset))
         .fetch_all(self.pool())
         .await?;
-        let items = rows
-            .into_iter()
-            .map(TokenRow::into_token)
-            .collect::<StoreResult<_>>()?;
-        Ok(Listing {
-            items,
-            total: count_as_u64(total),
-        })
+        listing(rows, count_as_u64(total))
     }
 
     async fn revoke_token(

@@ -16,7 +16,9 @@ use crate::store::{ListQuery, Listing, StoreResult, WebhookFilter, WebhookStore}
 
 use super::fan_out::reconcile_parking;
 use super::{Backend, Db};
-use super::{RecordRow, classify, enabled_or_disabled_page, parse_account_id, record_where};
+use super::{
+    RecordRow, classify, delete_record, enabled_or_disabled_page, parse_account_id, record_where,
+};
 
 #[derive(FromRow)]
 pub(super) struct WebhookRow {
@@ -281,14 +283,7 @@ impl WebhookStore for Backend {
         events: &[NewEvent],
     ) -> StoreResult<bool> {
         let mut transaction = self.begin_write().await?;
-        let deleted = sqlx::query("DELETE FROM webhooks WHERE account_id = $1 AND id = $2")
-            .bind(account.as_str())
-            .bind(id.0)
-            .execute(&mut *transaction)
-            .await
-            .map_err(classify)?
-            .rows_affected();
-        if deleted == 0 {
+        if !delete_record::<WebhookRow>(&mut transaction, account, id.0).await? {
             return Ok(false);
         }
         self.commit_with_events(transaction, events).await?;
