@@ -14,9 +14,11 @@ use crate::store::{
     DeliveryFilter, DeliveryStore, ListQuery, Listing, Redelivery, StoreError, StoreResult,
 };
 
-use super::notices::notifications;
+use super::notices::NotificationRow;
 use super::{Backend, Db};
-use super::{classify, count_as_u64, offset_as_i64, order_by, parse_account_id, qualified};
+use super::{
+    account_page, classify, count_as_u64, offset_as_i64, order_by, parse_account_id, qualified,
+};
 
 pub(super) const DELIVERY_COLUMNS: &str = "id, account_id, webhook_id, event_id, event, status, \
                                            attempt, \
@@ -423,6 +425,6 @@ impl DeliveryStore for Backend {
         account: &AccountId,
         query: &ListQuery,
     ) -> StoreResult<Listing<WebhookNotification>> {
-        notifications(self.pool(), account, query).await
+        account_page::<NotificationRow>(self.pool(), account, query).await
     }
 }

@@ -190,22 +190,43 @@ pub(super) async fn delete_record<R: RecordRow>(
     Ok(deleted > 0)
 }
 
-/// One page of an account's records, with Xurrent's predefined `enabled`/`disabled` filter,
-/// and how many match in all: webhooks and webhook policies list alike.
+/// One page of an account's records, ordered as `query` asks, and how many there are in all.
+pub(super) async fn account_page<R: RecordRow>(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    query: &ListQuery,
+) -> StoreResult<Listing<R::Record>> {
+    page_where::<R>(pool, account, "", query).await
+}
+
+/// `account_page` with Xurrent's predefined `enabled`/`disabled` filter: webhooks and webhook
+/// policies list alike.
 pub(super) async fn enabled_or_disabled_page<R: RecordRow>(
     pool: &Pool<Db>,
     account: &AccountId,
     filter: WebhookFilter,
     query: &ListQuery,
 ) -> StoreResult<Listing<R::Record>> {
-    let (table, alias) = (R::TABLE, R::ALIAS);
     let condition = match filter.disabled {
         None => String::new(),
         Some(disabled) => format!(
-            " AND {alias}.disabled = {}",
+            " AND {}.disabled = {}",
+            R::ALIAS,
             disabled.to_string().to_uppercase()
         ),
     };
+    page_where::<R>(pool, account, &condition, query).await
+}
+
+/// One page of the account's records that also meet `condition` (` AND …`, or empty), and how
+/// many meet it in all.
+async fn page_where<R: RecordRow>(
+    pool: &Pool<Db>,
+    account: &AccountId,
+    condition: &str,
+    query: &ListQuery,
+) -> StoreResult<Listing<R::Record>> {
+    let (table, alias) = (R::TABLE, R::ALIAS);
     let rows: Vec<R> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {} FROM {table} {alias} WHERE {alias}.account_id = $1{condition} \
          ORDER BY {} LIMIT $2 OFFSET $3",

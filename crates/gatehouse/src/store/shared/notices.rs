@@ -11,7 +11,7 @@ use crate::domain::{
     truncate_to_micros,
 };
 use crate::store::dialect::Dialect;
-use crate::store::{AttemptRecord, ListQuery, Listing, StoreError, StoreResult, redact_url};
+use crate::store::{AttemptRecord, StoreError, StoreResult, redact_url};
 
 use super::{Backend, Db};
 
@@ -21,7 +21,7 @@ const NOTIFICATION_LOCK: &str = <Backend as Dialect>::NOTIFICATION_LOCK;
 use super::events::append_event;
 use super::people::administrator_emails;
 use super::webhooks::split_recipients;
-use super::{count_as_u64, offset_as_i64, order_by, parse_account_id};
+use super::{RecordRow, parse_account_id};
 
 #[derive(FromRow)]
 pub(super) struct HealthRow {
@@ -213,8 +213,13 @@ pub(super) struct NotificationRow {
     send_error: Option<String>,
 }
 
-impl NotificationRow {
-    fn into_notification(self) -> StoreResult<WebhookNotification> {
+impl RecordRow for NotificationRow {
+    type Record = WebhookNotification;
+    const TABLE: &'static str = "webhook_notifications";
+    const ALIAS: &'static str = "n";
+    const COLUMNS: &'static str = NOTIFICATION_COLUMNS;
+
+    fn into_record(self) -> StoreResult<WebhookNotification> {
         Ok(WebhookNotification {
             id: self.id,
             account_id: parse_account_id(&self.account_id)?,
@@ -244,35 +249,6 @@ pub(super) const NOTIFICATION_COLUMNS: &str = "id, account_id, webhook_id, deliv
                                                recipients, \
      facts, subject, body, created_at, sent_at, send_error";
 
-pub(super) async fn notifications(
-    pool: &Pool<Db>,
-    account: &AccountId,
-    query: &ListQuery,
-) -> StoreResult<Listing<WebhookNotification>> {
-    let rows: Vec<NotificationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {NOTIFICATION_COLUMNS} FROM webhook_notifications n WHERE account_id = $1 \
-         ORDER BY {} LIMIT $2 OFFSET $3",
-        order_by(&query.sort, "n")
-    )))
-    .bind(account.as_str())
-    .bind(i64::from(query.limit))
-    .bind(offset_as_i64(query.offset))
-    .fetch_all(pool)
-    .await?;
-    let (total,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM webhook_notifications WHERE account_id = $1")
-            .bind(account.as_str())
-            .fetch_one(pool)
-            .await?;
-    Ok(Listing {
-        items: rows
-            .into_iter()
-            .map(NotificationRow::into_notification)
-            .collect::<StoreResult<_>>()?,
-        total: count_as_u64(total),
-    })
-}
-
 /// Leases up to `limit` notices waiting to be mailed (never mailed, never failed) until
 /// `lease_until`, so that of several processes only one mails each.
 pub(super) async fn claim_unsent_notifications(
@@ -292,9 +268,7 @@ pub(super) async fn claim_unsent_notifications(
     .bind(i64::from(limit))
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(NotificationRow::into_notification)
-        .collect()
+    rows.into_iter().map(NotificationRow::into_record).collect()
 }
 
 pub(super) async fn mark_notification(
