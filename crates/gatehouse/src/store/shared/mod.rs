@@ -171,22 +171,34 @@ pub(super) async fn record_where<R: RecordRow>(
     row.map(R::into_record).transpose()
 }
 
-/// Deletes the account's record `id` from `R`'s table; `false` when there was none.
+/// Deletes the account's record `id` from `R`'s table; with `expected_version`, only if its
+/// stored version is still that one (optimistic concurrency). `false`: nothing was deleted (no
+/// such record, or someone else changed it first).
 pub(super) async fn delete_record<R: RecordRow>(
     connection: &mut <Db as sqlx::Database>::Connection,
     account: &AccountId,
     id: Uuid,
+    expected_version: Option<i64>,
 ) -> StoreResult<bool> {
-    let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DELETE FROM {} WHERE account_id = $1 AND id = $2",
+    let at_version = if expected_version.is_some() {
+        " AND version = $3"
+    } else {
+        ""
+    };
+    let mut delete = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM {} WHERE account_id = $1 AND id = $2{at_version}",
         R::TABLE
     )))
     .bind(account.as_str())
-    .bind(id)
-    .execute(&mut *connection)
-    .await
-    .map_err(classify)?
-    .rows_affected();
+    .bind(id);
+    if let Some(version) = expected_version {
+        delete = delete.bind(version);
+    }
+    let deleted = delete
+        .execute(&mut *connection)
+        .await
+        .map_err(classify)?
+        .rows_affected();
     Ok(deleted > 0)
 }
 

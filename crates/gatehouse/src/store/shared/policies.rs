@@ -301,7 +301,7 @@ impl PolicyStore for Backend {
                     .await?;
             return Ok(exists.map(|_| linked.len() as u64));
         }
-        if !delete_record::<PolicyRow>(&mut transaction, account, id.0).await? {
+        if !delete_record::<PolicyRow>(&mut transaction, account, id.0, None).await? {
             return Ok(None);
         }
         self.commit_with_events(transaction, events).await?;

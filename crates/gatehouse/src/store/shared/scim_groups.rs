@@ -12,9 +12,11 @@ use crate::domain::{
 use crate::store::dialect::Dialect;
 use crate::store::{Listing, ScimGroupStore, ScimPage, StoreError, StoreResult};
 
-use super::scim_page::{delete_at_version, filtered_page};
+use super::scim_page::filtered_page;
 use super::{Backend, Db};
-use super::{RecordRow, classify, count_as_u64, offset_as_i64, parse_account_id, record_where};
+use super::{
+    RecordRow, classify, count_as_u64, delete_record, offset_as_i64, parse_account_id, record_where,
+};
 
 #[derive(FromRow)]
 pub(super) struct ScimGroupRow {
@@ -252,7 +254,7 @@ impl ScimGroupStore for Backend {
         events: &[NewEvent],
     ) -> StoreResult<bool> {
         let mut transaction = self.begin_write().await?;
-        if !delete_at_version::<ScimGroupRow>(&mut transaction, account, id.0, expected_version)
+        if !delete_record::<ScimGroupRow>(&mut transaction, account, id.0, Some(expected_version))
             .await?
         {
             return Ok(false);

@@ -1,5 +1,4 @@
-//! What the SCIM resource tables (Users and Groups) share: one filtered, ordered page, and a
-//! delete at a version.
+//! One filtered, ordered page of a SCIM resource table (Users and Groups share it).
 
 use sqlx::Pool;
 use uuid::Uuid;
@@ -86,25 +85,4 @@ pub(super) async fn filtered_page<R: RecordRow>(
         .fetch_all(pool)
         .await?;
     listing(rows, count_as_u64(total))
-}
-
-/// Deletes the record `id` (a SCIM User or Group) if its stored version is still
-/// `expected_version`; `false` when it is gone or someone else changed it first.
-pub(super) async fn delete_at_version<R: RecordRow>(
-    connection: &mut <Db as sqlx::Database>::Connection,
-    account: &AccountId,
-    id: Uuid,
-    expected_version: i64,
-) -> StoreResult<bool> {
-    let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DELETE FROM {} WHERE account_id = $1 AND id = $2 AND version = $3",
-        R::TABLE
-    )))
-    .bind(account.as_str())
-    .bind(id)
-    .bind(expected_version)
-    .execute(&mut *connection)
-    .await?
-    .rows_affected();
-    Ok(deleted == 1)
 }

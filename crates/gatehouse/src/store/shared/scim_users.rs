@@ -14,9 +14,9 @@ use crate::store::{Listing, PersonWrite, ScimPage, ScimUserStore, StoreResult};
 
 use super::people::{insert_person_row, insert_roles, update_person_row};
 use super::scim_groups::remove_from_groups;
-use super::scim_page::{delete_at_version, filtered_page};
+use super::scim_page::filtered_page;
 use super::{Backend, Db};
-use super::{RecordRow, classify, parse_account_id, record_where};
+use super::{RecordRow, classify, delete_record, parse_account_id, record_where};
 
 #[derive(FromRow)]
 pub(super) struct ScimUserRow {
@@ -223,7 +223,7 @@ impl ScimUserStore for Backend {
         events: &[NewEvent],
     ) -> StoreResult<bool> {
         let mut transaction = self.begin_write().await?;
-        if !delete_at_version::<ScimUserRow>(&mut transaction, account, id.0, expected_version)
+        if !delete_record::<ScimUserRow>(&mut transaction, account, id.0, Some(expected_version))
             .await?
         {
             return Ok(false);

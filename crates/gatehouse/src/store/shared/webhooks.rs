@@ -283,7 +283,7 @@ impl WebhookStore for Backend {
         events: &[NewEvent],
     ) -> StoreResult<bool> {
         let mut transaction = self.begin_write().await?;
-        if !delete_record::<WebhookRow>(&mut transaction, account, id.0).await? {
+        if !delete_record::<WebhookRow>(&mut transaction, account, id.0, None).await? {
             return Ok(false);
         }
         self.commit_with_events(transaction, events).await?;
