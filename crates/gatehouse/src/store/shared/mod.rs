@@ -124,6 +124,7 @@ pub(super) trait RecordRow:
     /// The columns a row reads, unqualified, in one comma-separated list.
     const COLUMNS: &'static str;
 
+    /// The record the row stands for; `Corrupt` when a stored value no longer parses.
     fn into_record(self) -> StoreResult<Self::Record>;
 
     /// `COLUMNS` qualified by `ALIAS`, for a `SELECT`.
