@@ -4,6 +4,7 @@
 mod api;
 mod authenticate;
 mod console;
+mod delivery_filter;
 pub mod error;
 mod health;
 pub mod metrics;

@@ -5,7 +5,6 @@
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,8 +15,9 @@ use super::{
     ApiPath, ApiQuery, ErrorBody, FieldsParams, SortFields, list_response, record_response,
     sort_from_query,
 };
-use crate::domain::{DeliveryId, DeliveryStatus, WebhookId};
+use crate::domain::DeliveryId;
 use crate::http::AppState;
+use crate::http::delivery_filter::{DeliveryFilterParams, Sender};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::pagination::Page;
 use crate::service::{DeliveryView, NotificationView};
@@ -61,42 +61,15 @@ pub struct DeliveryListParams {
 
 impl DeliveryListParams {
     fn filter(&self) -> ApiResult<DeliveryFilter> {
-        let time = |name: &str, raw: &Option<String>| -> ApiResult<Option<DateTime<Utc>>> {
-            raw.as_deref()
-                .map(|raw| {
-                    DateTime::parse_from_rfc3339(raw)
-                        .map(|at| at.with_timezone(&Utc))
-                        .map_err(|_| {
-                            ApiError::bad_request(format!(
-                                "{name} must be an RFC 3339 date-time such as 2026-11-29T12:00:00Z"
-                            ))
-                        })
-                })
-                .transpose()
-        };
-        Ok(DeliveryFilter {
-            webhook_id: self
-                .webhook_id
-                .as_deref()
-                .map(|raw| {
-                    Uuid::parse_str(raw)
-                        .map(WebhookId)
-                        .map_err(|_| ApiError::bad_request("webhook_id must be a UUID"))
-                })
-                .transpose()?,
-            status: self
-                .status
-                .as_deref()
-                .map(|raw| {
-                    DeliveryStatus::parse(raw).ok_or_else(|| {
-                        ApiError::bad_request("status must be pending, succeeded or failed")
-                    })
-                })
-                .transpose()?,
+        DeliveryFilterParams {
+            webhook_id: self.webhook_id.clone(),
             event: self.event.clone(),
-            created_after: time("created_after", &self.created_after)?,
-            created_before: time("created_before", &self.created_before)?,
-        })
+            status: self.status.clone(),
+            created_after: self.created_after.clone(),
+            created_before: self.created_before.clone(),
+        }
+        .parse(Sender::Api)
+        .map_err(ApiError::bad_request)
     }
 }
 

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -22,8 +22,8 @@ use crate::domain::{
     Delivery, DeliveryAttempt, DeliveryId, DeliveryStatus, VERIFY_EVENT, Webhook, WebhookId,
 };
 use crate::http::AppState;
+use crate::http::delivery_filter::{DeliveryFilterParams, Sender};
 use crate::service::DeliveryView;
-use crate::store::DeliveryFilter;
 
 pub const PER_PAGE: u32 = 25;
 
@@ -44,11 +44,8 @@ pub fn status_badge(status: DeliveryStatus) -> Markup {
 
 #[derive(Deserialize, Default)]
 struct ListParams {
-    webhook_id: Option<String>,
-    event: Option<String>,
-    status: Option<String>,
-    created_after: Option<String>,
-    created_before: Option<String>,
+    #[serde(flatten)]
+    filter: DeliveryFilterParams,
     /// Where an "Older" link continues: `<created_at in µs>.<id>` of the last row shown.
     before: Option<String>,
 }
@@ -79,66 +76,7 @@ fn parse_cursor(raw: Option<&str>) -> Result<Option<(DateTime<Utc>, DeliveryId)>
     Ok(Some((at, DeliveryId(id))))
 }
 
-/// A time typed in a `datetime-local` input (read as UTC) or RFC 3339.
-fn parse_time(name: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
-    let Some(raw) = raw.map(str::trim).filter(|raw| !raw.is_empty()) else {
-        return Ok(None);
-    };
-    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(Some(at.with_timezone(&Utc)));
-    }
-    for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"] {
-        if let Ok(at) = NaiveDateTime::parse_from_str(raw, format) {
-            return Ok(Some(at.and_utc()));
-        }
-    }
-    Err(format!(
-        "{name} must be a date and time such as 2026-11-29T12:00 (UTC)"
-    ))
-}
-
-impl ListParams {
-    fn filter(&self) -> Result<DeliveryFilter, String> {
-        let blank = |value: &Option<String>| {
-            value
-                .as_deref()
-                .map(str::trim)
-                .filter(|value| !value.is_empty())
-                .map(str::to_owned)
-        };
-        Ok(DeliveryFilter {
-            webhook_id: blank(&self.webhook_id)
-                .map(|raw| {
-                    Uuid::parse_str(&raw)
-                        .map(WebhookId)
-                        .map_err(|_| "Webhook must be one of the list".to_owned())
-                })
-                .transpose()?,
-            status: blank(&self.status)
-                .map(|raw| {
-                    DeliveryStatus::parse(&raw)
-                        .ok_or_else(|| "Status must be pending, succeeded or failed".to_owned())
-                })
-                .transpose()?,
-            event: blank(&self.event),
-            created_after: parse_time("Created after", self.created_after.as_deref())?,
-            created_before: parse_time("Created before", self.created_before.as_deref())?,
-        })
-    }
-
-    fn filter_query(&self) -> Vec<(&'static str, String)> {
-        let value = |value: &Option<String>| value.clone().unwrap_or_default();
-        vec![
-            ("webhook_id", value(&self.webhook_id)),
-            ("event", value(&self.event)),
-            ("status", value(&self.status)),
-            ("created_after", value(&self.created_after)),
-            ("created_before", value(&self.created_before)),
-        ]
-    }
-}
-
-fn filters(params: &ListParams, webhooks: &[Webhook]) -> Markup {
+fn filters(params: &DeliveryFilterParams, webhooks: &[Webhook]) -> Markup {
     let chosen = params.webhook_id.as_deref().unwrap_or("");
     let status = params.status.as_deref().unwrap_or("");
     html! {
@@ -189,7 +127,8 @@ async fn list(
     let account = session.account(&state).await?;
     let webhooks = webhook_choices(&state, &session, &account).await;
     let wanted = params
-        .filter()
+        .filter
+        .parse(Sender::Form)
         .and_then(|filter| Ok((filter, parse_cursor(params.before.as_deref())?)));
     let results = match wanted {
         Err(problem) => html! { div #results { div.error role="alert" { p { (problem) } } } },
@@ -213,7 +152,7 @@ async fn list(
     let content = html! {
         h1 { "Webhook deliveries" }
         p { "Every message a webhook sent or will send, newest first, with what the receiver answered. Open one to see the request, every attempt, and to redeliver it." }
-        (filters(&params, &webhooks))
+        (filters(&params.filter, &webhooks))
         (results)
     };
     Ok(layout::page(
@@ -241,9 +180,9 @@ fn results(
     };
     let link = |before: Option<String>| {
         let mut query = form_urlencoded::Serializer::new(String::new());
-        for (key, value) in params.filter_query() {
+        for (key, value) in params.filter.pairs() {
             if !value.is_empty() {
-                query.append_pair(key, &value);
+                query.append_pair(key, value);
             }
         }
         if let Some(before) = before {
@@ -524,22 +463,6 @@ async fn redeliver(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn datetime_local_and_rfc3339_times_are_read_as_utc() {
-        let expected = "2026-11-29T12:30:00Z".parse::<DateTime<Utc>>().ok();
-        assert_eq!(parse_time("t", Some("2026-11-29T12:30")).unwrap(), expected);
-        assert_eq!(
-            parse_time("t", Some("2026-11-29T13:30:00+01:00")).unwrap(),
-            expected
-        );
-        assert_eq!(parse_time("t", Some(" ")).unwrap(), None);
-        assert!(
-            parse_time("Created after", Some("yesterday"))
-                .unwrap_err()
-                .contains("Created after")
-        );
-    }
 
     #[test]
     fn jwt_bodies_decode_in_both_formats() {
