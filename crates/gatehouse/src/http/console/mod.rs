@@ -9,6 +9,7 @@
 
 mod assets;
 mod deliveries;
+mod editable;
 mod error;
 mod form;
 mod layout;

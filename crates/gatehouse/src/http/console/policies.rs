@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -12,6 +12,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::editable::{self, Context, Editable};
 use super::error::{PageError, PageResult, parse_id};
 use super::form::{Fields, Submitted};
 use super::layout::{
@@ -20,12 +21,13 @@ use super::layout::{
 use super::layout::{PageParams, newest_first};
 use super::session::Session;
 use super::webhooks::webhook_choices;
-use crate::domain::{Account, JwtFormat, Webhook, WebhookPolicyId};
 use crate::domain::{ClaimExpiry, JwtAlgorithm};
+use crate::domain::{JwtFormat, Webhook, WebhookPolicyId};
 use crate::http::AppState;
 use crate::service::{
     CreatedPolicyKey, DEFAULT_CLAIM_EXPIRES_IN_MINUTES, DEFAULT_KEY_OVERLAP_SECONDS,
-    MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy, WebhookPolicyChanges, WebhookPolicyView,
+    MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy, ServiceError, WebhookPolicyChanges,
+    WebhookPolicyView,
 };
 use crate::store::WebhookFilter;
 
@@ -33,11 +35,23 @@ pub const PER_PAGE: u32 = 25;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/console/webhook-policies", get(list).post(create))
-        .route("/console/webhook-policies/new", get(new_form))
-        .route("/console/webhook-policies/{id}", get(detail).post(update))
+        .route(
+            "/console/webhook-policies",
+            get(list).post(editable::create::<WebhookPolicyView>),
+        )
+        .route(
+            "/console/webhook-policies/new",
+            get(editable::new_form::<WebhookPolicyView>),
+        )
+        .route(
+            "/console/webhook-policies/{id}",
+            get(detail).post(editable::save::<WebhookPolicyView>),
+        )
         .route("/console/webhook-policies/{id}/rotate", post(rotate))
-        .route("/console/webhook-policies/{id}/delete", post(delete))
+        .route(
+            "/console/webhook-policies/{id}/delete",
+            post(editable::delete::<WebhookPolicyView>),
+        )
 }
 
 fn enabled_badge(disabled: bool) -> Markup {
@@ -107,7 +121,7 @@ async fn list(
     .into_response())
 }
 
-struct FormValues {
+pub struct FormValues {
     name: String,
     jwt_alg: String,
     expires_in: String,
@@ -221,25 +235,6 @@ fn policy_form(
     }
 }
 
-async fn new_form(State(state): State<AppState>, session: Session) -> PageResult<Response> {
-    let account = session.account(&state).await?;
-    let webhooks = webhook_choices(&state, &session, &account).await;
-    let content = html! {
-        p { a href="/console/webhook-policies" { "← Webhook policies" } }
-        h1 { "New webhook policy" }
-        p.warning { "The public key is shown only once, right after you create the policy: have somewhere to save it." }
-        (policy_form(&session, "/console/webhook-policies", "Create policy", &FormValues::new_policy(), &webhooks, false, None))
-    };
-    Ok(layout::page(
-        "New webhook policy",
-        &session,
-        Section::Policies,
-        None,
-        content,
-    )
-    .into_response())
-}
-
 fn parse_minutes(fields: &Fields) -> Result<Option<i64>, PageError> {
     fields.number("jwt_claim_expires_in", || {
         "jwt_claim_expires_in must be a whole number of minutes from 1 to 1440".to_owned()
@@ -294,64 +289,183 @@ fn key_panel(policy_name: &str, key: &CreatedPolicyKey) -> Markup {
     }
 }
 
-async fn create(State(state): State<AppState>, form: Submitted) -> PageResult<Response> {
-    let Submitted { session, fields } = form;
-    let account = session.account(&state).await?;
-    let created = async {
+impl Editable for WebhookPolicyView {
+    type Id = WebhookPolicyId;
+    type Form = FormValues;
+
+    const NOUN: &'static str = "Webhook policy";
+    const LIST: &'static str = "/console/webhook-policies";
+    const SECTION: Section = Section::Policies;
+    const NEW_TITLE: &'static str = "New webhook policy";
+    const CREATED_TITLE: &'static str = "Policy created";
+    const CREATE_REFUSALS: &'static [StatusCode] = &[
+        StatusCode::UNPROCESSABLE_ENTITY,
+        StatusCode::NOT_FOUND,
+        StatusCode::CONFLICT,
+    ];
+    const SAVE_REFUSALS: &'static [StatusCode] = Self::CREATE_REFUSALS;
+
+    fn id(uuid: Uuid) -> WebhookPolicyId {
+        WebhookPolicyId(uuid)
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn values(&self) -> FormValues {
+        FormValues::of(self)
+    }
+
+    fn typed(fields: &Fields) -> FormValues {
+        FormValues::typed(fields)
+    }
+
+    fn blank() -> FormValues {
+        FormValues::new_policy()
+    }
+
+    async fn find(cx: &Context<'_>, id: WebhookPolicyId) -> Result<Self, ServiceError> {
+        let principal = Some(&cx.session.principal);
+        cx.state
+            .services
+            .webhook_policy(&cx.account, principal, id)
+            .await
+    }
+
+    async fn create(cx: &Context<'_>, fields: &Fields) -> PageResult<Markup> {
         let new = NewWebhookPolicy {
             name: fields.text("name"),
             jwt_alg: fields.text("jwt_alg"),
-            jwt_claim_expires_in: parse_minutes(&fields)?,
+            jwt_claim_expires_in: parse_minutes(fields)?,
             jwt_audience: fields.get("jwt_audience").map(str::to_owned),
             jwt_format: fields.get("jwt_format").and_then(JwtFormat::parse),
             disabled: fields.checked("disabled"),
-            webhook_ids: Some(linked_ids(&fields)?),
+            webhook_ids: Some(linked_ids(fields)?),
         };
-        state
+        let principal = Some(&cx.session.principal);
+        let (policy, key) = cx
+            .state
             .services
-            .create_webhook_policy(&account, Some(&session.principal), new)
-            .await
-            .map_err(PageError::from)
+            .create_webhook_policy(&cx.account, principal, new)
+            .await?;
+        Ok(html! {
+            h1 { "Policy created" }
+            p { "Policy " strong { (policy.name) } " signs with " code { (policy.jwt_alg) } " from now on, for " (policy.webhook_ids.len()) " linked webhook(s)." }
+            (key_panel(&policy.name, &key))
+            p { a href={ "/console/webhook-policies/" (policy.id) } { "Open the policy" } }
+        })
     }
-    .await;
-    match created {
-        Ok((policy, key)) => {
-            let content = html! {
-                h1 { "Policy created" }
-                p { "Policy " strong { (policy.name) } " signs with " code { (policy.jwt_alg) } " from now on, for " (policy.webhook_ids.len()) " linked webhook(s)." }
-                (key_panel(&policy.name, &key))
-                p { a href={ "/console/webhook-policies/" (policy.id) } { "Open the policy" } }
-            };
-            Ok(
-                layout::page("Policy created", &session, Section::Policies, None, content)
-                    .into_response(),
-            )
+
+    async fn save(cx: &Context<'_>, id: WebhookPolicyId, fields: &Fields) -> PageResult<()> {
+        let changes = WebhookPolicyChanges {
+            name: Some(fields.text("name")),
+            jwt_alg: fields.get("jwt_alg").map(str::to_owned),
+            jwt_claim_expires_in: parse_minutes(fields)?,
+            jwt_audience: Some(fields.get("jwt_audience").map(str::to_owned)),
+            jwt_format: fields.get("jwt_format").and_then(JwtFormat::parse),
+            disabled: Some(fields.checked("disabled")),
+            webhook_ids: Some(linked_ids(fields)?),
+        };
+        let principal = Some(&cx.session.principal);
+        let services = &cx.state.services;
+        services
+            .update_webhook_policy(&cx.account, principal, id, changes)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete(cx: &Context<'_>, id: WebhookPolicyId) -> PageResult<()> {
+        let principal = Some(&cx.session.principal);
+        let services = &cx.state.services;
+        Ok(services
+            .delete_webhook_policy(&cx.account, principal, id)
+            .await?)
+    }
+
+    /// The public key is shown once, after the create: a fresh form warns of that, a refused
+    /// one already did.
+    async fn new_page(cx: &Context<'_>, values: &FormValues, error: Option<&PageError>) -> Markup {
+        let webhooks = webhook_choices(cx.state, cx.session, &cx.account).await;
+        html! {
+            p { a href="/console/webhook-policies" { "← Webhook policies" } }
+            h1 { "New webhook policy" }
+            @if error.is_none() {
+                p.warning { "The public key is shown only once, right after you create the policy: have somewhere to save it." }
+            }
+            (policy_form(cx.session, "/console/webhook-policies", "Create policy", values, &webhooks, false, error))
         }
-        Err(error)
-            if matches!(
-                error.status,
-                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::NOT_FOUND | StatusCode::CONFLICT
-            ) =>
-        {
-            let webhooks = webhook_choices(&state, &session, &account).await;
-            let content = html! {
-                p { a href="/console/webhook-policies" { "← Webhook policies" } }
-                h1 { "New webhook policy" }
-                (policy_form(&session, "/console/webhook-policies", "Create policy", &FormValues::typed(&fields), &webhooks, false, Some(&error)))
-            };
-            Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                layout::page(
-                    "New webhook policy",
-                    &session,
-                    Section::Policies,
-                    None,
-                    content,
-                ),
-            )
-                .into_response())
+    }
+
+    async fn detail_page(
+        &self,
+        cx: &Context<'_>,
+        values: &FormValues,
+        error: Option<&PageError>,
+    ) -> Markup {
+        let Context {
+            state,
+            session,
+            account,
+        } = cx;
+        let policy = self;
+        let webhooks = webhook_choices(state, session, account).await;
+        let now = state.services.clock.now();
+        let path = format!("/console/webhook-policies/{}", policy.id);
+        html! {
+            p { a href="/console/webhook-policies" { "← Webhook policies" } }
+            h1 { (policy.name) }
+            dl.card {
+                dt { "Status" } dd { (enabled_badge(policy.disabled)) }
+                dt { "JWT algorithm" } dd { code { (policy.jwt_alg) } }
+                dt { "Claim expires in" } dd { (policy.jwt_claim_expires_in) " minutes" }
+                dt { "Audience" } dd { (policy.jwt_audience.as_deref().unwrap_or("—")) }
+                dt { "Format" } dd { (policy.jwt_format.as_str()) }
+                dt { "Webhooks" } dd {
+                    @if policy.webhook_ids.is_empty() { span.muted { "none linked" } }
+                    @for id in &policy.webhook_ids {
+                        @let name = webhooks.iter().find(|webhook| webhook.id.0 == *id).map_or_else(|| id.to_string(), |webhook| webhook.name.clone());
+                        a href={ "/console/webhooks/" (id) } { (name) } br;
+                    }
+                }
+                dt { "Created" } dd { (when(policy.created_at)) }
+                dt { "Last changed" } dd { (when(policy.updated_at)) }
+            }
+            h2 { "Keys" }
+            p.hint { "Key material is never shown again after create or rotate; messages name their key in the JWS " code { "kid" } " header." }
+            (table_wrap(html! {
+                table #policy-keys {
+                    thead { tr { th scope="col" { "Key id (kid)" } th scope="col" { "Signs from" } th scope="col" { "Now" } } }
+                    tbody {
+                        @for key in &policy.keys {
+                            tr {
+                                td { code { (key.key_id) } }
+                                td { (when(key.active_from)) }
+                                td { @if key.signing { (badge("signing", "good")) } @else if key.active_from > now { (badge("next", "warn")) } @else { (badge("retired", "neutral")) } }
+                            }
+                        }
+                    }
+                }
+            }))
+            form.card method="post" action={ (path) "/rotate" } {
+                (csrf(session))
+                h2 { "Rotate the key" }
+                label for="rotate-overlap" { "Overlap (seconds)" }
+                input #rotate-overlap type="number" name="overlap_seconds" min="0" max=(MAX_KEY_OVERLAP_SECONDS) value=(DEFAULT_KEY_OVERLAP_SECONDS) aria-describedby="rotate-hint";
+                p.hint #rotate-hint { "A new key is made now and starts signing after the overlap (default one day, at most 30 days), so receivers can install its public key first; the current key signs until then. 0 switches at once." }
+                div.actions { button.secondary type="submit" { "Rotate key" } }
+            }
+            h2 { "Edit" }
+            (policy_form(session, &path, "Save changes", values, &webhooks, true, error))
+            details.danger-zone {
+                summary { "Delete policy…" }
+                form method="post" action={ (path) "/delete" } {
+                    (csrf(session))
+                    p.hint { "Deletes the policy and its keys. A policy with linked webhooks can't be deleted: unlink them first." }
+                    button.danger type="submit" aria-label={ "Delete policy " (policy.name) } { "Delete policy" }
+                }
+            }
         }
-        Err(error) => Err(error),
     }
 }
 
@@ -366,148 +480,8 @@ async fn detail(
     Path(id): Path<String>,
     Query(params): Query<DetailParams>,
 ) -> PageResult<Response> {
-    let id = WebhookPolicyId(parse_id(&id, "Webhook policy")?);
-    let account = session.account(&state).await?;
-    let policy = state
-        .services
-        .webhook_policy(&account, Some(&session.principal), id)
-        .await?;
     let flash = (params.done.as_deref() == Some("saved")).then_some("Changes saved.");
-    let content = detail_page(
-        &state,
-        &session,
-        &account,
-        &policy,
-        &FormValues::of(&policy),
-        None,
-    )
-    .await;
-    Ok(layout::page(&policy.name, &session, Section::Policies, flash, content).into_response())
-}
-
-async fn detail_page(
-    state: &AppState,
-    session: &Session,
-    account: &Account,
-    policy: &WebhookPolicyView,
-    values: &FormValues,
-    error: Option<&PageError>,
-) -> Markup {
-    let webhooks = webhook_choices(state, session, account).await;
-    let now = state.services.clock.now();
-    let path = format!("/console/webhook-policies/{}", policy.id);
-    html! {
-        p { a href="/console/webhook-policies" { "← Webhook policies" } }
-        h1 { (policy.name) }
-        dl.card {
-            dt { "Status" } dd { (enabled_badge(policy.disabled)) }
-            dt { "JWT algorithm" } dd { code { (policy.jwt_alg) } }
-            dt { "Claim expires in" } dd { (policy.jwt_claim_expires_in) " minutes" }
-            dt { "Audience" } dd { (policy.jwt_audience.as_deref().unwrap_or("—")) }
-            dt { "Format" } dd { (policy.jwt_format.as_str()) }
-            dt { "Webhooks" } dd {
-                @if policy.webhook_ids.is_empty() { span.muted { "none linked" } }
-                @for id in &policy.webhook_ids {
-                    @let name = webhooks.iter().find(|webhook| webhook.id.0 == *id).map_or_else(|| id.to_string(), |webhook| webhook.name.clone());
-                    a href={ "/console/webhooks/" (id) } { (name) } br;
-                }
-            }
-            dt { "Created" } dd { (when(policy.created_at)) }
-            dt { "Last changed" } dd { (when(policy.updated_at)) }
-        }
-        h2 { "Keys" }
-        p.hint { "Key material is never shown again after create or rotate; messages name their key in the JWS " code { "kid" } " header." }
-        (table_wrap(html! {
-            table #policy-keys {
-                thead { tr { th scope="col" { "Key id (kid)" } th scope="col" { "Signs from" } th scope="col" { "Now" } } }
-                tbody {
-                    @for key in &policy.keys {
-                        tr {
-                            td { code { (key.key_id) } }
-                            td { (when(key.active_from)) }
-                            td { @if key.signing { (badge("signing", "good")) } @else if key.active_from > now { (badge("next", "warn")) } @else { (badge("retired", "neutral")) } }
-                        }
-                    }
-                }
-            }
-        }))
-        form.card method="post" action={ (path) "/rotate" } {
-            (csrf(session))
-            h2 { "Rotate the key" }
-            label for="rotate-overlap" { "Overlap (seconds)" }
-            input #rotate-overlap type="number" name="overlap_seconds" min="0" max=(MAX_KEY_OVERLAP_SECONDS) value=(DEFAULT_KEY_OVERLAP_SECONDS) aria-describedby="rotate-hint";
-            p.hint #rotate-hint { "A new key is made now and starts signing after the overlap (default one day, at most 30 days), so receivers can install its public key first; the current key signs until then. 0 switches at once." }
-            div.actions { button.secondary type="submit" { "Rotate key" } }
-        }
-        h2 { "Edit" }
-        (policy_form(session, &path, "Save changes", values, &webhooks, true, error))
-        details.danger-zone {
-            summary { "Delete policy…" }
-            form method="post" action={ (path) "/delete" } {
-                (csrf(session))
-                p.hint { "Deletes the policy and its keys. A policy with linked webhooks can't be deleted: unlink them first." }
-                button.danger type="submit" aria-label={ "Delete policy " (policy.name) } { "Delete policy" }
-            }
-        }
-    }
-}
-
-async fn update(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    form: Submitted,
-) -> PageResult<Response> {
-    let Submitted { session, fields } = form;
-    let id = WebhookPolicyId(parse_id(&id, "Webhook policy")?);
-    let account = session.account(&state).await?;
-    let result = async {
-        let changes = WebhookPolicyChanges {
-            name: Some(fields.text("name")),
-            jwt_alg: fields.get("jwt_alg").map(str::to_owned),
-            jwt_claim_expires_in: parse_minutes(&fields)?,
-            jwt_audience: Some(fields.get("jwt_audience").map(str::to_owned)),
-            jwt_format: fields.get("jwt_format").and_then(JwtFormat::parse),
-            disabled: Some(fields.checked("disabled")),
-            webhook_ids: Some(linked_ids(&fields)?),
-        };
-        state
-            .services
-            .update_webhook_policy(&account, Some(&session.principal), id, changes)
-            .await
-            .map_err(PageError::from)
-    }
-    .await;
-    match result {
-        Ok(_) => Ok(
-            Redirect::to(&format!("/console/webhook-policies/{}?done=saved", id.0)).into_response(),
-        ),
-        Err(error)
-            if matches!(
-                error.status,
-                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::NOT_FOUND | StatusCode::CONFLICT
-            ) =>
-        {
-            let policy = state
-                .services
-                .webhook_policy(&account, Some(&session.principal), id)
-                .await?;
-            let content = detail_page(
-                &state,
-                &session,
-                &account,
-                &policy,
-                &FormValues::typed(&fields),
-                Some(&error),
-            )
-            .await;
-            Ok((
-                error.status,
-                layout::page(&policy.name, &session, Section::Policies, None, content),
-            )
-                .into_response())
-        }
-        Err(error) => Err(error),
-    }
+    editable::show::<WebhookPolicyView>(&state, &session, &id, flash).await
 }
 
 async fn rotate(
@@ -536,18 +510,4 @@ async fn rotate(
         p { a href={ "/console/webhook-policies/" (policy.id) } { "Back to the policy" } }
     };
     Ok(layout::page("Key rotated", &session, Section::Policies, None, content).into_response())
-}
-
-async fn delete(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    form: Submitted,
-) -> PageResult<Response> {
-    let id = WebhookPolicyId(parse_id(&id, "Webhook policy")?);
-    let account = form.session.account(&state).await?;
-    state
-        .services
-        .delete_webhook_policy(&account, Some(&form.session.principal), id)
-        .await?;
-    Ok(Redirect::to("/console/webhook-policies?done=deleted").into_response())
 }

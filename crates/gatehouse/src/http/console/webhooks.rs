@@ -10,6 +10,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::editable::{self, Context, Editable};
 use super::error::{PageError, PageResult, parse_id};
 use super::form::{Fields, Submitted};
 use super::layout::{
@@ -33,14 +34,23 @@ pub const PER_PAGE: u32 = 25;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/console/webhooks", get(list).post(create))
-        .route("/console/webhooks/new", get(new_form))
-        .route("/console/webhooks/{id}", get(detail).post(update))
+        .route(
+            "/console/webhooks",
+            get(list).post(editable::create::<Webhook>),
+        )
+        .route("/console/webhooks/new", get(editable::new_form::<Webhook>))
+        .route(
+            "/console/webhooks/{id}",
+            get(detail).post(editable::save::<Webhook>),
+        )
         .route(
             "/console/webhooks/{id}/verification",
             post(resend_verification),
         )
-        .route("/console/webhooks/{id}/delete", post(delete))
+        .route(
+            "/console/webhooks/{id}/delete",
+            post(editable::delete::<Webhook>),
+        )
         .route(
             "/console/webhooks/{id}/redeliver-failed",
             post(redeliver_failed),
@@ -133,7 +143,7 @@ async fn policies(
 }
 
 /// What the form shows: a webhook's values, or what was typed when a submit was refused.
-struct FormValues {
+pub struct FormValues {
     name: String,
     event: String,
     uri: String,
@@ -177,10 +187,6 @@ impl FormValues {
             ordered: fields.checked("ordered"),
             rate_limit_per_second: fields.text("rate_limit_per_second"),
         }
-    }
-
-    fn empty() -> Self {
-        Self::typed(&Fields::default())
     }
 }
 
@@ -251,17 +257,6 @@ fn webhook_form(
     }
 }
 
-async fn new_form(State(state): State<AppState>, session: Session) -> PageResult<Response> {
-    let account = session.account(&state).await?;
-    let policies = policies(&state, &session, &account).await;
-    let content = html! {
-        p { a href="/console/webhooks" { "← Webhooks" } }
-        h1 { "New webhook" }
-        (webhook_form(&session, "/console/webhooks", "Create webhook", &FormValues::empty(), &policies, None))
-    };
-    Ok(layout::page("New webhook", &session, Section::Webhooks, None, content).into_response())
-}
-
 fn parse_rate_limit(fields: &Fields) -> Result<Option<u32>, PageError> {
     fields.number("rate_limit_per_second", || {
         "rate_limit_per_second must be a whole number from 1 to 10000".to_owned()
@@ -275,70 +270,205 @@ fn parse_policy(fields: &Fields) -> Result<Option<Uuid>, PageError> {
         .transpose()
 }
 
-async fn create(State(state): State<AppState>, form: Submitted) -> PageResult<Response> {
-    let Submitted { session, fields } = form;
-    let account = session.account(&state).await?;
-    let created = async {
+impl Editable for Webhook {
+    type Id = WebhookId;
+    type Form = FormValues;
+
+    const NOUN: &'static str = "Webhook";
+    const LIST: &'static str = "/console/webhooks";
+    const SECTION: Section = Section::Webhooks;
+    const NEW_TITLE: &'static str = "New webhook";
+    const CREATED_TITLE: &'static str = "Webhook created";
+    const CREATE_REFUSALS: &'static [StatusCode] =
+        &[StatusCode::UNPROCESSABLE_ENTITY, StatusCode::NOT_FOUND];
+    const SAVE_REFUSALS: &'static [StatusCode] =
+        &[StatusCode::UNPROCESSABLE_ENTITY, StatusCode::CONFLICT];
+
+    fn id(uuid: Uuid) -> WebhookId {
+        WebhookId(uuid)
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn values(&self) -> FormValues {
+        FormValues::of(self)
+    }
+
+    fn typed(fields: &Fields) -> FormValues {
+        FormValues::typed(fields)
+    }
+
+    fn blank() -> FormValues {
+        FormValues::typed(&Fields::default())
+    }
+
+    async fn find(cx: &Context<'_>, id: WebhookId) -> Result<Self, ServiceError> {
+        let principal = Some(&cx.session.principal);
+        cx.state.services.webhook(&cx.account, principal, id).await
+    }
+
+    async fn create(cx: &Context<'_>, fields: &Fields) -> PageResult<Markup> {
         let new = NewWebhook {
             name: fields.get("name").map(str::to_owned),
             event: fields.text("event"),
             uri: fields.text("uri"),
             disabled: fields.checked("disabled"),
             description: fields.get("description").map(str::to_owned),
-            webhook_policy_id: parse_policy(&fields)?,
+            webhook_policy_id: parse_policy(fields)?,
             mail_exceptions_to: fields.get("mail_exceptions_to").map(str::to_owned),
             ordered: fields.checked("ordered"),
-            rate_limit_per_second: parse_rate_limit(&fields)?,
+            rate_limit_per_second: parse_rate_limit(fields)?,
         };
-        state
+        let principal = Some(&cx.session.principal);
+        let created = cx
+            .state
             .services
-            .create_webhook(&account, Some(&session.principal), new)
-            .await
-            .map_err(PageError::from)
+            .create_webhook(&cx.account, principal, new)
+            .await?;
+        let webhook = &created.webhook;
+        Ok(html! {
+            h1 { "Webhook created" }
+            p {
+                "A " code { "webhook.verify" } " message is on its way to " strong { (webhook.uri) } ". "
+                "The webhook sends nothing else until the endpoint's owner calls the " code { "callback" } " URL in that message's payload."
+            }
+            (one_time_secret(
+                "Its Standard Webhooks signing secret (checks the webhook-signature header of unsigned-policy messages):",
+                &created.signing_secret,
+                "Copy it now: it is shown only once here. Administrators can read or rotate it later through the REST API.",
+            ))
+            p { a href={ "/console/webhooks/" (webhook.id.0) } { "Open the webhook" } }
+        })
     }
-    .await;
-    match created {
-        Ok(created) => {
-            let webhook = &created.webhook;
-            let content = html! {
-                h1 { "Webhook created" }
-                p {
-                    "A " code { "webhook.verify" } " message is on its way to " strong { (webhook.uri) } ". "
-                    "The webhook sends nothing else until the endpoint's owner calls the " code { "callback" } " URL in that message's payload."
+
+    async fn save(cx: &Context<'_>, id: WebhookId, fields: &Fields) -> PageResult<()> {
+        let changes = WebhookChanges {
+            name: Some(fields.text("name")),
+            event: Some(fields.text("event")),
+            uri: Some(fields.text("uri")),
+            disabled: Some(fields.checked("disabled")),
+            description: Some(fields.get("description").map(str::to_owned)),
+            webhook_policy_id: Some(parse_policy(fields)?),
+            mail_exceptions_to: Some(fields.get("mail_exceptions_to").map(str::to_owned)),
+            ordered: Some(fields.checked("ordered")),
+            rate_limit_per_second: Some(parse_rate_limit(fields)?),
+        };
+        let principal = Some(&cx.session.principal);
+        let services = &cx.state.services;
+        services
+            .update_webhook(&cx.account, principal, id, changes)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete(cx: &Context<'_>, id: WebhookId) -> PageResult<()> {
+        let principal = Some(&cx.session.principal);
+        let services = &cx.state.services;
+        Ok(services.delete_webhook(&cx.account, principal, id).await?)
+    }
+
+    async fn new_page(cx: &Context<'_>, values: &FormValues, error: Option<&PageError>) -> Markup {
+        let policies = policies(cx.state, cx.session, &cx.account).await;
+        html! {
+            p { a href="/console/webhooks" { "← Webhooks" } }
+            h1 { "New webhook" }
+            (webhook_form(cx.session, "/console/webhooks", "Create webhook", values, &policies, error))
+        }
+    }
+
+    async fn detail_page(
+        &self,
+        cx: &Context<'_>,
+        values: &FormValues,
+        error: Option<&PageError>,
+    ) -> Markup {
+        let Context {
+            state,
+            session,
+            account,
+        } = cx;
+        let webhook = self;
+        let view = WebhookView::new(webhook);
+        let policies = policies(state, session, account).await;
+        let policy_name = webhook
+            .webhook_policy_id
+            .and_then(|id| policies.iter().find(|policy| policy.id == id));
+        let path = format!("/console/webhooks/{}", webhook.id.0);
+        html! {
+            p { a href="/console/webhooks" { "← Webhooks" } }
+            h1 { (webhook.name) }
+            dl.card {
+                dt { "Status" } dd #webhook-state { (state_badge(view.state)) }
+                @if let Some(reason) = webhook.disabled_reason { dt { "Disabled because" } dd { (reason.as_str()) } }
+                dt { "Event" } dd { code { (webhook.event) } }
+                dt { "URI" } dd { (webhook.uri) }
+                dt { "Verified" } dd { (when_or(webhook.verified_at, "not yet: waiting for the callback")) }
+                dt { "Verification sent" } dd { (when_or(webhook.verification_sent_at, "—")) }
+                dt { "Webhook policy" } dd {
+                    @match (webhook.webhook_policy_id, policy_name) {
+                        (Some(id), Some(policy)) => a href={ "/console/webhook-policies/" (id) } { (policy.name) },
+                        (Some(id), None) => code { (id) },
+                        (None, _) => span.muted { "none: Standard Webhooks HMAC signature" },
+                    }
                 }
-                (one_time_secret(
-                    "Its Standard Webhooks signing secret (checks the webhook-signature header of unsigned-policy messages):",
-                    &created.signing_secret,
-                    "Copy it now: it is shown only once here. Administrators can read or rotate it later through the REST API.",
-                ))
-                p { a href={ "/console/webhooks/" (webhook.id.0) } { "Open the webhook" } }
-            };
-            Ok(layout::page(
-                "Webhook created",
-                &session,
-                Section::Webhooks,
-                None,
-                content,
-            )
-            .into_response())
+                dt { "Consecutive failures" } dd { (webhook.consecutive_failures) }
+                dt { "Last delivery" } dd {
+                    @match webhook.last_delivery_id {
+                        Some(id) => a #last-delivery href={ "/console/deliveries/" (id.0) } { "Last delivery" },
+                        None => span.muted { "none yet" },
+                    }
+                    " · " a href={ "/console/deliveries?webhook_id=" (webhook.id.0) } { "All deliveries" }
+                }
+                dt { "Created" } dd { (when(webhook.created_at)) }
+                dt { "Last changed" } dd { (when(webhook.updated_at)) }
+            }
+            div.actions {
+                @if webhook.verified_at.is_none() {
+                    form method="post" action={ (path) "/verification" } {
+                        (csrf(session))
+                        button.secondary type="submit" { "Send verification again" }
+                    }
+                }
+            }
+            div.actions {
+                form method="post" action={ (path) "/redeliver-failed" } {
+                    (csrf(session))
+                    label.inline for="redeliver-since" {
+                        "Redeliver what failed in the last"
+                        select #redeliver-since name="since_hours" {
+                            option value="1" { "hour" }
+                            option value="24" selected { "24 hours" }
+                            option value="168" { "7 days" }
+                            option value="720" { "30 days" }
+                        }
+                    }
+                    button.secondary type="submit" { "Redeliver failed" }
+                }
+                form method="post" action={ (path) "/signing-secret/rotate" } {
+                    (csrf(session))
+                    label.inline for="secret-overlap" {
+                        "Old secret keeps signing for (seconds)"
+                        input #secret-overlap type="number" name="overlap_seconds" min="0"
+                            max=(MAX_SECRET_OVERLAP_SECONDS) value="86400";
+                    }
+                    button.secondary type="submit" { "Rotate signing secret" }
+                }
+            }
+            div.actions {
+                details.danger-zone {
+                    summary { "Delete webhook…" }
+                    form method="post" action={ (path) "/delete" } {
+                        (csrf(session))
+                        p { "Deletes the webhook with all its deliveries and notices. Messages it would still send are dropped." }
+                        button.danger type="submit" aria-label={ "Delete webhook " (webhook.name) } { "Delete webhook" }
+                    }
+                }
+            }
+            h2 { "Edit" }
+            (webhook_form(session, &path, "Save changes", values, &policies, error))
         }
-        Err(error)
-            if error.status == StatusCode::UNPROCESSABLE_ENTITY
-                || error.status == StatusCode::NOT_FOUND =>
-        {
-            let policies = policies(&state, &session, &account).await;
-            let content = html! {
-                p { a href="/console/webhooks" { "← Webhooks" } }
-                h1 { "New webhook" }
-                (webhook_form(&session, "/console/webhooks", "Create webhook", &FormValues::typed(&fields), &policies, Some(&error)))
-            };
-            Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                layout::page("New webhook", &session, Section::Webhooks, None, content),
-            )
-                .into_response())
-        }
-        Err(error) => Err(error),
     }
 }
 
@@ -355,12 +485,6 @@ async fn detail(
     Path(id): Path<String>,
     Query(params): Query<DetailParams>,
 ) -> PageResult<Response> {
-    let id = WebhookId(parse_id(&id, "Webhook")?);
-    let account = session.account(&state).await?;
-    let webhook = state
-        .services
-        .webhook(&account, Some(&session.principal), id)
-        .await?;
     let redelivered;
     let flash = match params.done.as_deref() {
         Some("saved") => Some("Changes saved."),
@@ -376,163 +500,7 @@ async fn detail(
         }
         _ => None,
     };
-    let content = detail_page(
-        &state,
-        &session,
-        &account,
-        &webhook,
-        &FormValues::of(&webhook),
-        None,
-    )
-    .await;
-    Ok(layout::page(&webhook.name, &session, Section::Webhooks, flash, content).into_response())
-}
-
-async fn detail_page(
-    state: &AppState,
-    session: &Session,
-    account: &Account,
-    webhook: &Webhook,
-    values: &FormValues,
-    error: Option<&PageError>,
-) -> Markup {
-    let view = WebhookView::new(webhook);
-    let policies = policies(state, session, account).await;
-    let policy_name = webhook
-        .webhook_policy_id
-        .and_then(|id| policies.iter().find(|policy| policy.id == id));
-    let path = format!("/console/webhooks/{}", webhook.id.0);
-    html! {
-        p { a href="/console/webhooks" { "← Webhooks" } }
-        h1 { (webhook.name) }
-        dl.card {
-            dt { "Status" } dd #webhook-state { (state_badge(view.state)) }
-            @if let Some(reason) = webhook.disabled_reason { dt { "Disabled because" } dd { (reason.as_str()) } }
-            dt { "Event" } dd { code { (webhook.event) } }
-            dt { "URI" } dd { (webhook.uri) }
-            dt { "Verified" } dd { (when_or(webhook.verified_at, "not yet: waiting for the callback")) }
-            dt { "Verification sent" } dd { (when_or(webhook.verification_sent_at, "—")) }
-            dt { "Webhook policy" } dd {
-                @match (webhook.webhook_policy_id, policy_name) {
-                    (Some(id), Some(policy)) => a href={ "/console/webhook-policies/" (id) } { (policy.name) },
-                    (Some(id), None) => code { (id) },
-                    (None, _) => span.muted { "none: Standard Webhooks HMAC signature" },
-                }
-            }
-            dt { "Consecutive failures" } dd { (webhook.consecutive_failures) }
-            dt { "Last delivery" } dd {
-                @match webhook.last_delivery_id {
-                    Some(id) => a #last-delivery href={ "/console/deliveries/" (id.0) } { "Last delivery" },
-                    None => span.muted { "none yet" },
-                }
-                " · " a href={ "/console/deliveries?webhook_id=" (webhook.id.0) } { "All deliveries" }
-            }
-            dt { "Created" } dd { (when(webhook.created_at)) }
-            dt { "Last changed" } dd { (when(webhook.updated_at)) }
-        }
-        div.actions {
-            @if webhook.verified_at.is_none() {
-                form method="post" action={ (path) "/verification" } {
-                    (csrf(session))
-                    button.secondary type="submit" { "Send verification again" }
-                }
-            }
-        }
-        div.actions {
-            form method="post" action={ (path) "/redeliver-failed" } {
-                (csrf(session))
-                label.inline for="redeliver-since" {
-                    "Redeliver what failed in the last"
-                    select #redeliver-since name="since_hours" {
-                        option value="1" { "hour" }
-                        option value="24" selected { "24 hours" }
-                        option value="168" { "7 days" }
-                        option value="720" { "30 days" }
-                    }
-                }
-                button.secondary type="submit" { "Redeliver failed" }
-            }
-            form method="post" action={ (path) "/signing-secret/rotate" } {
-                (csrf(session))
-                label.inline for="secret-overlap" {
-                    "Old secret keeps signing for (seconds)"
-                    input #secret-overlap type="number" name="overlap_seconds" min="0"
-                        max=(MAX_SECRET_OVERLAP_SECONDS) value="86400";
-                }
-                button.secondary type="submit" { "Rotate signing secret" }
-            }
-        }
-        div.actions {
-            details.danger-zone {
-                summary { "Delete webhook…" }
-                form method="post" action={ (path) "/delete" } {
-                    (csrf(session))
-                    p { "Deletes the webhook with all its deliveries and notices. Messages it would still send are dropped." }
-                    button.danger type="submit" aria-label={ "Delete webhook " (webhook.name) } { "Delete webhook" }
-                }
-            }
-        }
-        h2 { "Edit" }
-        (webhook_form(session, &path, "Save changes", values, &policies, error))
-    }
-}
-
-async fn update(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    form: Submitted,
-) -> PageResult<Response> {
-    let Submitted { session, fields } = form;
-    let id = WebhookId(parse_id(&id, "Webhook")?);
-    let account = session.account(&state).await?;
-    let result = async {
-        let changes = WebhookChanges {
-            name: Some(fields.text("name")),
-            event: Some(fields.text("event")),
-            uri: Some(fields.text("uri")),
-            disabled: Some(fields.checked("disabled")),
-            description: Some(fields.get("description").map(str::to_owned)),
-            webhook_policy_id: Some(parse_policy(&fields)?),
-            mail_exceptions_to: Some(fields.get("mail_exceptions_to").map(str::to_owned)),
-            ordered: Some(fields.checked("ordered")),
-            rate_limit_per_second: Some(parse_rate_limit(&fields)?),
-        };
-        state
-            .services
-            .update_webhook(&account, Some(&session.principal), id, changes)
-            .await
-            .map_err(PageError::from)
-    }
-    .await;
-    match result {
-        Ok(_) => {
-            Ok(Redirect::to(&format!("/console/webhooks/{}?done=saved", id.0)).into_response())
-        }
-        Err(error)
-            if error.status == StatusCode::UNPROCESSABLE_ENTITY
-                || error.status == StatusCode::CONFLICT =>
-        {
-            let webhook = state
-                .services
-                .webhook(&account, Some(&session.principal), id)
-                .await?;
-            let content = detail_page(
-                &state,
-                &session,
-                &account,
-                &webhook,
-                &FormValues::typed(&fields),
-                Some(&error),
-            )
-            .await;
-            Ok((
-                error.status,
-                layout::page(&webhook.name, &session, Section::Webhooks, None, content),
-            )
-                .into_response())
-        }
-        Err(error) => Err(error),
-    }
+    editable::show::<Webhook>(&state, &session, &id, flash).await
 }
 
 async fn resend_verification(
@@ -547,20 +515,6 @@ async fn resend_verification(
         .resend_verification(&account, Some(&form.session.principal), id)
         .await?;
     Ok(Redirect::to(&format!("/console/webhooks/{}?done=verification", id.0)).into_response())
-}
-
-async fn delete(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    form: Submitted,
-) -> PageResult<Response> {
-    let id = WebhookId(parse_id(&id, "Webhook")?);
-    let account = form.session.account(&state).await?;
-    state
-        .services
-        .delete_webhook(&account, Some(&form.session.principal), id)
-        .await?;
-    Ok(Redirect::to("/console/webhooks?done=deleted").into_response())
 }
 
 /// Queues again every failed delivery of the webhook from the chosen period (after the
