@@ -86,6 +86,60 @@ fn active_badge(active: bool) -> Markup {
     }
 }
 
+/// What differs between the lists of SCIM users and of SCIM groups, around their tables.
+struct Browse {
+    section: Section,
+    path: &'static str,
+    /// "SCIM users", the page's title; "SCIM user", one of them.
+    plural: &'static str,
+    singular: &'static str,
+    search_hint: &'static str,
+}
+
+const USERS: Browse = Browse {
+    section: Section::ScimUsers,
+    path: "/console/scim/users",
+    plural: "SCIM users",
+    singular: "SCIM user",
+    search_hint: "Looks in user name, display name, family name and emails.",
+};
+
+const GROUPS: Browse = Browse {
+    section: Section::ScimGroups,
+    path: "/console/scim/groups",
+    plural: "SCIM groups",
+    singular: "SCIM group",
+    search_hint: "Looks in display name and external id.",
+};
+
+impl Browse {
+    /// The list page: the search form, then the results — `table`, or why there is none — with
+    /// their pager, which htmx swaps in place as one types.
+    fn page(
+        &self,
+        session: &Session,
+        params: &ListParams,
+        page: u64,
+        total: u64,
+        table: Option<Markup>,
+    ) -> Response {
+        let search = params.search.clone().unwrap_or_default();
+        let content = html! {
+            h1 { (self.plural) }
+            (banner())
+            (search_form(self.path, self.search_hint, &search))
+            div #results {
+                @match table {
+                    Some(table) => (table_wrap(table)),
+                    None => p.muted { @if search.is_empty() { "No " (self.plural) " have been provisioned yet." } @else { "No " (self.singular) " matches \u{201c}" (search) "\u{201d}." } },
+                }
+                (pager(self.path, &[("search", search.clone())], page, u64::from(PER_PAGE), total))
+            }
+        };
+        layout::page(self.plural, session, self.section, None, content).into_response()
+    }
+}
+
 async fn users(
     State(state): State<AppState>,
     session: Session,
@@ -96,40 +150,29 @@ async fn users(
         .services
         .browse_scim_users(&session.principal, &query)
         .await?;
-    let search = params.search.clone().unwrap_or_default();
-    let content = html! {
-        h1 { "SCIM users" }
-        (banner())
-        (search_form("/console/scim/users", "Looks in user name, display name, family name and emails.", &search))
-        div #results {
-            @if listing.items.is_empty() {
-                p.muted { @if search.is_empty() { "No SCIM users have been provisioned yet." } @else { "No SCIM user matches \u{201c}" (search) "\u{201d}." } }
-            } @else {
-                (table_wrap(html! {
-                    table #scim-users {
-                        thead { tr {
-                            th scope="col" { "User name" } th scope="col" { "Display name" } th scope="col" { "Email" }
-                            th scope="col" { "Status" } th scope="col" { "External id" } th scope="col" { "Updated" }
-                        } }
-                        tbody {
-                            @for user in &listing.items {
-                                tr {
-                                    td.wrap { a href={ "/console/scim/users/" (user.id.0) } { (user.user_name) } }
-                                    td.wrap { (user.display_name.as_deref().unwrap_or("")) }
-                                    td.wrap { (primary_value(&user.resource, "emails").unwrap_or_default()) }
-                                    td { (active_badge(user.active)) }
-                                    td.wrap { (user.external_id.as_deref().unwrap_or("")) }
-                                    td { (when(user.updated_at)) }
-                                }
-                            }
+    let table = (!listing.items.is_empty()).then(|| {
+        html! {
+            table #scim-users {
+                thead { tr {
+                    th scope="col" { "User name" } th scope="col" { "Display name" } th scope="col" { "Email" }
+                    th scope="col" { "Status" } th scope="col" { "External id" } th scope="col" { "Updated" }
+                } }
+                tbody {
+                    @for user in &listing.items {
+                        tr {
+                            td.wrap { a href={ "/console/scim/users/" (user.id.0) } { (user.user_name) } }
+                            td.wrap { (user.display_name.as_deref().unwrap_or("")) }
+                            td.wrap { (primary_value(&user.resource, "emails").unwrap_or_default()) }
+                            td { (active_badge(user.active)) }
+                            td.wrap { (user.external_id.as_deref().unwrap_or("")) }
+                            td { (when(user.updated_at)) }
                         }
                     }
-                }))
+                }
             }
-            (pager("/console/scim/users", &[("search", search.clone())], page, u64::from(PER_PAGE), listing.total))
         }
-    };
-    Ok(layout::page("SCIM users", &session, Section::ScimUsers, None, content).into_response())
+    });
+    Ok(USERS.page(&session, &params, page, listing.total, table))
 }
 
 /// The values of a multi-valued attribute, one line each: `value (type, primary)`.
@@ -254,39 +297,28 @@ async fn groups(
         .services
         .browse_scim_groups(&session.principal, &query)
         .await?;
-    let search = params.search.clone().unwrap_or_default();
-    let content = html! {
-        h1 { "SCIM groups" }
-        (banner())
-        (search_form("/console/scim/groups", "Looks in display name and external id.", &search))
-        div #results {
-            @if listing.items.is_empty() {
-                p.muted { @if search.is_empty() { "No SCIM groups have been provisioned yet." } @else { "No SCIM group matches \u{201c}" (search) "\u{201d}." } }
-            } @else {
-                (table_wrap(html! {
-                    table #scim-groups {
-                        thead { tr {
-                            th scope="col" { "Display name" } th scope="col" { "Group type" } th scope="col" { "Members" }
-                            th scope="col" { "External id" } th scope="col" { "Updated" }
-                        } }
-                        tbody {
-                            @for summary in &listing.items {
-                                tr {
-                                    td.wrap { a href={ "/console/scim/groups/" (summary.group.id.0) } { (summary.group.display_name) } }
-                                    td { (summary.group.group_type) }
-                                    td { (summary.member_count) }
-                                    td.wrap { (summary.group.external_id.as_deref().unwrap_or("")) }
-                                    td { (when(summary.group.updated_at)) }
-                                }
-                            }
+    let table = (!listing.items.is_empty()).then(|| {
+        html! {
+            table #scim-groups {
+                thead { tr {
+                    th scope="col" { "Display name" } th scope="col" { "Group type" } th scope="col" { "Members" }
+                    th scope="col" { "External id" } th scope="col" { "Updated" }
+                } }
+                tbody {
+                    @for summary in &listing.items {
+                        tr {
+                            td.wrap { a href={ "/console/scim/groups/" (summary.group.id.0) } { (summary.group.display_name) } }
+                            td { (summary.group.group_type) }
+                            td { (summary.member_count) }
+                            td.wrap { (summary.group.external_id.as_deref().unwrap_or("")) }
+                            td { (when(summary.group.updated_at)) }
                         }
                     }
-                }))
+                }
             }
-            (pager("/console/scim/groups", &[("search", search.clone())], page, u64::from(PER_PAGE), listing.total))
         }
-    };
-    Ok(layout::page("SCIM groups", &session, Section::ScimGroups, None, content).into_response())
+    });
+    Ok(GROUPS.page(&session, &params, page, listing.total, table))
 }
 
 #[derive(Deserialize)]
