@@ -4,7 +4,6 @@
 
 use axum::Router;
 use axum::http::header;
-use axum::response::IntoResponse;
 use axum::routing::get;
 
 use crate::http::AppState;
@@ -29,45 +28,27 @@ pub const HTMX: &str = asset_path!("htmx", "js");
 
 const CACHE: &str = "public, max-age=86400";
 
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// Every asset: its path, content type and content.
+const ASSETS: [(&str, &str, &str); 3] = [
+    (
+        STYLESHEET,
+        "text/css; charset=utf-8",
+        include_str!("assets/console.css"),
+    ),
+    (SCRIPT, JAVASCRIPT, include_str!("assets/console.js")),
+    (HTMX, JAVASCRIPT, include_str!("assets/htmx-2.0.11.min.js")),
+];
+
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            STYLESHEET,
-            get(|| async {
-                (
-                    [
-                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-                        (header::CACHE_CONTROL, CACHE),
-                    ],
-                    include_str!("assets/console.css"),
-                )
-                    .into_response()
-            }),
-        )
-        .route(
-            SCRIPT,
-            get(|| async {
-                (
-                    [
-                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-                        (header::CACHE_CONTROL, CACHE),
-                    ],
-                    include_str!("assets/console.js"),
-                )
-                    .into_response()
-            }),
-        )
-        .route(
-            HTMX,
-            get(|| async {
-                (
-                    [
-                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-                        (header::CACHE_CONTROL, CACHE),
-                    ],
-                    include_str!("assets/htmx-2.0.11.min.js"),
-                )
-                    .into_response()
-            }),
-        )
+    ASSETS
+        .into_iter()
+        .fold(Router::new(), |router, (path, content_type, content)| {
+            let headers = [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, CACHE),
+            ];
+            router.route(path, get(move || async move { (headers, content) }))
+        })
 }
