@@ -157,12 +157,16 @@ mod tests {
         router.oneshot(request).await.expect("response").status()
     }
 
-    /// The rendered line for one counter series, found by its labels in any order.
-    fn series<'a>(rendered: &'a str, name: &str, labels: &[&str]) -> Option<&'a str> {
-        rendered.lines().find(|line| {
-            line.starts_with(&format!("{name}{{"))
-                && labels.iter().all(|label| line.contains(label))
-        })
+    /// The rendered line of the request counter's series with these labels (in any order);
+    /// fails the test, showing the whole rendering, when there is none.
+    fn counted<'a>(rendered: &'a str, labels: &[&str]) -> &'a str {
+        rendered
+            .lines()
+            .find(|line| {
+                line.starts_with(&format!("{REQUESTS_TOTAL}{{"))
+                    && labels.iter().all(|label| line.contains(label))
+            })
+            .unwrap_or_else(|| panic!("no {REQUESTS_TOTAL} series with {labels:?}:\n{rendered}"))
     }
 
     #[tokio::test]
@@ -177,16 +181,14 @@ mod tests {
             StatusCode::OK
         );
         let rendered = render(&handle);
-        let line = series(
+        let line = counted(
             &rendered,
-            REQUESTS_TOTAL,
             &[
                 "method=\"GET\"",
                 "route=\"/metrics-test/things/{id}\"",
                 "status=\"200\"",
             ],
-        )
-        .unwrap_or_else(|| panic!("counter missing:\n{rendered}"));
+        );
         assert!(line.ends_with(" 2"), "{line}");
         assert!(
             !rendered.contains("/metrics-test/things/41"),
@@ -207,15 +209,7 @@ mod tests {
             StatusCode::NOT_FOUND
         );
         let rendered = render(&handle);
-        assert!(
-            series(
-                &rendered,
-                REQUESTS_TOTAL,
-                &["route=\"unmatched\"", "status=\"404\""]
-            )
-            .is_some(),
-            "{rendered}"
-        );
+        counted(&rendered, &["route=\"unmatched\"", "status=\"404\""]);
         assert!(!rendered.contains("/metrics-test/nowhere"));
     }
 
@@ -224,14 +218,9 @@ mod tests {
         let handle = install_recorder();
         send(router(), "BREW", "/metrics-test/things/1").await;
         let rendered = render(&handle);
-        assert!(
-            series(
-                &rendered,
-                REQUESTS_TOTAL,
-                &["method=\"OTHER\"", "route=\"/metrics-test/things/{id}\""]
-            )
-            .is_some(),
-            "{rendered}"
+        counted(
+            &rendered,
+            &["method=\"OTHER\"", "route=\"/metrics-test/things/{id}\""],
         );
         assert!(!rendered.contains("BREW"));
     }

@@ -188,6 +188,15 @@ mod tests {
         Uuid::from_u128(number)
     }
 
+    /// A limiter of 2 a minute whose key 1 used both at the returned instant.
+    fn spent_limiter() -> (RateLimiter, Instant) {
+        let limiter = RateLimiter::new(2, MINUTE);
+        let start = Instant::now();
+        limiter.check(key(1), start);
+        limiter.check(key(1), start);
+        (limiter, start)
+    }
+
     #[test]
     fn counts_down_then_refuses_once_exhausted() {
         let limiter = RateLimiter::new(3, MINUTE);
@@ -222,10 +231,7 @@ mod tests {
 
     #[test]
     fn a_new_window_starts_after_the_old_one_ends() {
-        let limiter = RateLimiter::new(2, MINUTE);
-        let start = Instant::now();
-        limiter.check(key(1), start);
-        limiter.check(key(1), start);
+        let (limiter, start) = spent_limiter();
         assert!(
             !limiter
                 .check(key(1), start + Duration::from_secs(59))
@@ -324,10 +330,7 @@ mod tests {
 
     #[test]
     fn windows_still_running_survive_a_sweep() {
-        let limiter = RateLimiter::new(2, MINUTE);
-        let start = Instant::now();
-        limiter.check(key(1), start);
-        limiter.check(key(1), start);
+        let (limiter, start) = spent_limiter();
         let index = limiter.shard_index(key(1));
         let neighbour = (2..)
             .map(key)
