@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::error::{PageResult, parse_id};
 use super::form::Submitted;
-use super::layout::{self, Section, badge, csrf, pretty_json, table_wrap, when, when_or};
+use super::layout::{self, PER_PAGE, Section, badge, csrf, pretty_json, table_wrap, when, when_or};
 use super::session::Session;
 use super::webhooks::webhook_choices;
 use crate::domain::{
@@ -24,8 +24,6 @@ use crate::domain::{
 use crate::http::AppState;
 use crate::http::delivery_filter::{DeliveryFilterParams, Sender};
 use crate::service::DeliveryView;
-
-pub const PER_PAGE: u32 = 25;
 
 pub fn router() -> Router<AppState> {
     Router::new()

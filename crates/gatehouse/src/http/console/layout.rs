@@ -1,6 +1,9 @@
 //! The frame of every page (head, navigation, sign-out) and the small pieces pages share:
 //! times, status badges, pagers, pretty JSON, the hidden CSRF field.
 
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, html};
 
@@ -188,9 +191,12 @@ pub fn table_wrap(content: Markup) -> Markup {
     html! { div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" { (content) } }
 }
 
-/// Previous/next links for a list, keeping its other query parameters.
-pub fn pager(path: &str, query: &[(&str, String)], page: u64, per_page: u64, total: u64) -> Markup {
-    let pages = total.div_ceil(per_page).max(1);
+/// How many rows every list shows a page.
+pub const PER_PAGE: u32 = 25;
+
+/// Previous/next links for a list of `PER_PAGE` rows a page, keeping its other query parameters.
+pub fn pager(path: &str, query: &[(&str, String)], page: u64, total: u64) -> Markup {
+    let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
     let link = |to: u64| {
         let mut serializer = form_urlencoded::Serializer::new(String::new());
         for (key, value) in query {
@@ -237,9 +243,43 @@ pub fn first_by_name() -> ListQuery {
 
 /// `?page=` and `?done=` (which action just succeeded, for its flash message).
 #[derive(serde::Deserialize)]
-pub struct PageParams {
-    pub page: Option<String>,
+struct PageParams {
+    page: Option<String>,
+    done: Option<String>,
+}
+
+/// A page of a list shown newest first, as `?page=` asks (bad or missing: the first), with the
+/// query for its rows and `?done=`.
+pub struct NewestFirst {
+    pub page: u64,
+    pub query: ListQuery,
     pub done: Option<String>,
+}
+
+impl NewestFirst {
+    /// Whether the action that led here was `action` (for its flash message).
+    pub fn done(&self, action: &str) -> bool {
+        self.done.as_deref() == Some(action)
+    }
+
+    /// The list's pager, below its `total` rows.
+    pub fn pager(&self, path: &str, total: u64) -> Markup {
+        pager(path, &[], self.page, total)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for NewestFirst {
+    type Rejection = QueryRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, QueryRejection> {
+        let Query(params) = Query::<PageParams>::from_request_parts(parts, state).await?;
+        let page = page_number(params.page.as_deref());
+        Ok(Self {
+            page,
+            query: newest_first(page, PER_PAGE),
+            done: params.done,
+        })
+    }
 }
 
 /// The 1-based page a `?page=` asks for (bad or missing: 1).

@@ -3,21 +3,19 @@
 //! is where they are read.
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::html;
 
 use super::error::PageResult;
-use super::layout::{self, Section, badge, page_number, pager, table_wrap, when};
-use super::layout::{PageParams, newest_first};
+use super::layout::NewestFirst;
+use super::layout::{self, Section, badge, table_wrap, when};
 use super::session::Session;
 use crate::domain::{
     CONSECUTIVE_FAILURES_BEFORE_DISABLE, EXCEPTION_NOTIFICATION_INTERVAL_MINUTES, NotificationKind,
 };
 use crate::http::AppState;
-
-pub const PER_PAGE: u32 = 25;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/console/notifications", get(list))
@@ -26,14 +24,12 @@ pub fn router() -> Router<AppState> {
 async fn list(
     State(state): State<AppState>,
     session: Session,
-    Query(params): Query<PageParams>,
+    list: NewestFirst,
 ) -> PageResult<Response> {
     let account = session.account(&state).await?;
-    let page = page_number(params.page.as_deref());
-    let query = newest_first(page, PER_PAGE);
     let listing = state
         .services
-        .webhook_notifications(&account, Some(&session.principal), &query)
+        .webhook_notifications(&account, Some(&session.principal), &list.query)
         .await?;
     let content = html! {
         h1 { "Notifications" }
@@ -79,7 +75,7 @@ async fn list(
                     }
                 }
             }))
-            (pager("/console/notifications", &[], page, u64::from(PER_PAGE), listing.total))
+            (list.pager("/console/notifications", listing.total))
         }
     };
     Ok(layout::page(

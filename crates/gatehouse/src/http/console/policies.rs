@@ -15,10 +15,8 @@ use uuid::Uuid;
 use super::editable::{self, Context, Editable};
 use super::error::{PageError, PageResult, parse_id};
 use super::form::{Fields, Submitted};
-use super::layout::{
-    self, Section, badge, csrf, one_time_secret, page_number, pager, table_wrap, when,
-};
-use super::layout::{PageParams, newest_first};
+use super::layout::NewestFirst;
+use super::layout::{self, Section, badge, csrf, one_time_secret, table_wrap, when};
 use super::session::Session;
 use super::webhooks::webhook_choices;
 use crate::domain::{ClaimExpiry, JwtAlgorithm};
@@ -30,8 +28,6 @@ use crate::service::{
     WebhookPolicyView,
 };
 use crate::store::WebhookFilter;
-
-pub const PER_PAGE: u32 = 25;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -65,21 +61,20 @@ fn enabled_badge(disabled: bool) -> Markup {
 async fn list(
     State(state): State<AppState>,
     session: Session,
-    Query(params): Query<PageParams>,
+    list: NewestFirst,
 ) -> PageResult<Response> {
     let account = session.account(&state).await?;
-    let page = page_number(params.page.as_deref());
-    let query = newest_first(page, PER_PAGE);
     let listing = state
         .services
         .webhook_policies(
             &account,
             Some(&session.principal),
             WebhookFilter::default(),
-            &query,
+            &list.query,
         )
         .await?;
-    let flash = (params.done.as_deref() == Some("deleted"))
+    let flash = list
+        .done("deleted")
         .then_some("Webhook policy deleted, with its keys.");
     let content = html! {
         h1 { "Webhook policies" }
@@ -108,7 +103,7 @@ async fn list(
                     }
                 }
             }))
-            (pager("/console/webhook-policies", &[], page, u64::from(PER_PAGE), listing.total))
+            (list.pager("/console/webhook-policies", listing.total))
         }
     };
     Ok(layout::page(

@@ -9,13 +9,13 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::{PageResult, parse_id};
-use super::layout::{self, Section, badge, page_number, pager, pretty_json, table_wrap, when};
+use super::layout::{
+    self, PER_PAGE, Section, badge, page_number, pager, pretty_json, table_wrap, when,
+};
 use super::session::Session;
 use crate::domain::{MemberType, ScimUserRecord};
 use crate::http::AppState;
 use crate::service::scim::BrowseQuery;
-
-pub const PER_PAGE: u32 = 25;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -133,7 +133,7 @@ impl Browse {
                     Some(table) => (table_wrap(table)),
                     None => p.muted { @if search.is_empty() { "No " (self.plural) " have been provisioned yet." } @else { "No " (self.singular) " matches \u{201c}" (search) "\u{201d}." } },
                 }
-                (pager(self.path, &[("search", search.clone())], page, u64::from(PER_PAGE), total))
+                (pager(self.path, &[("search", search.clone())], page, total))
             }
         };
         layout::page(self.plural, session, self.section, None, content).into_response()
@@ -384,7 +384,7 @@ async fn group(
                     }
                 }
             }))
-            (pager(&path, &[], page, u64::from(PER_PAGE), members.total))
+            (pager(&path, &[], page, members.total))
         }
         h2 { "As the provisioning client sent it" }
         pre #scim-resource { (pretty_json(&group.resource.to_string())) }

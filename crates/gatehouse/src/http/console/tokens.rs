@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use super::error::{PageError, PageResult, parse_id};
 use super::form::{Fields, Submitted};
-use super::layout::newest_first;
 use super::layout::{self, Section, badge, csrf, page_number, pager, table_wrap, when, when_or};
+use super::layout::{PER_PAGE, newest_first};
 use super::session::Session;
 use crate::auth::{Scope, ScopeSet, role_permits};
 use crate::domain::{TokenId, TokenStatus};
@@ -22,8 +22,6 @@ use crate::service::{
     DEFAULT_TOKEN_EXPIRY_DAYS, NewToken, ServiceError, TOKEN_EXPIRY_CHOICES_DAYS, TokenExpiry,
 };
 use crate::store::TokenOwnerFilter;
-
-pub const PER_PAGE: u32 = 25;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -129,7 +127,7 @@ async fn tokens_page(
                     }
                 }
             }))
-            (pager("/console/tokens", &pager_query, page, u64::from(PER_PAGE), listing.total))
+            (pager("/console/tokens", &pager_query, page, listing.total))
         }
         (create_form(session, form, error, now))
     })

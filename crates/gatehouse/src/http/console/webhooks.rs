@@ -13,10 +13,8 @@ use uuid::Uuid;
 use super::editable::{self, Context, Editable};
 use super::error::{PageError, PageResult, parse_id};
 use super::form::{Fields, Submitted};
-use super::layout::{
-    self, Section, badge, csrf, one_time_secret, page_number, pager, table_wrap, when, when_or,
-};
-use super::layout::{PageParams, first_by_name, newest_first};
+use super::layout::{self, Section, badge, csrf, one_time_secret, table_wrap, when, when_or};
+use super::layout::{NewestFirst, first_by_name};
 use super::session::Session;
 use crate::delivery::retry::MAX_ATTEMPTS;
 use crate::domain::{
@@ -29,8 +27,6 @@ use crate::service::{
     WebhookState, WebhookView,
 };
 use crate::store::WebhookFilter;
-
-pub const PER_PAGE: u32 = 25;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -73,21 +69,20 @@ pub fn state_badge(state: WebhookState) -> Markup {
 async fn list(
     State(state): State<AppState>,
     session: Session,
-    Query(params): Query<PageParams>,
+    list: NewestFirst,
 ) -> PageResult<Response> {
     let account = session.account(&state).await?;
-    let page = page_number(params.page.as_deref());
-    let query = newest_first(page, PER_PAGE);
     let listing = state
         .services
         .webhooks(
             &account,
             Some(&session.principal),
             WebhookFilter::default(),
-            &query,
+            &list.query,
         )
         .await?;
-    let flash = (params.done.as_deref() == Some("deleted"))
+    let flash = list
+        .done("deleted")
         .then_some("Webhook deleted, with its deliveries.");
     let content = html! {
         h1 { "Webhooks" }
@@ -116,7 +111,7 @@ async fn list(
                     }
                 }
             }))
-            (pager("/console/webhooks", &[], page, u64::from(PER_PAGE), listing.total))
+            (list.pager("/console/webhooks", listing.total))
         }
     };
     Ok(layout::page("Webhooks", &session, Section::Webhooks, flash, content).into_response())
