@@ -8,16 +8,17 @@ use std::fmt::Display;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::Markup;
+use maud::{Markup, html};
 use uuid::Uuid;
 
 use super::error::{PageError, PageResult, parse_id};
 use super::form::{Fields, Submitted};
-use super::layout::{self, Section};
+use super::layout::{self, NewestFirst, Section, table_wrap};
 use super::session::Session;
 use crate::domain::Account;
 use crate::http::AppState;
 use crate::service::ServiceError;
+use crate::store::{ListQuery, Listing};
 
 /// A signed-in person's request, acting in the session's account.
 pub struct Context<'a> {
@@ -48,6 +49,10 @@ pub trait Editable: Sized + Send + Sync {
     /// The list's path.
     const LIST: &'static str;
     const SECTION: Section;
+    /// The list's title, what it says when empty, and its flash after a delete.
+    const TITLE: &'static str;
+    const NONE_YET: &'static str;
+    const DELETED: &'static str;
     /// The titles of the page with the empty form and of the page after a create.
     const NEW_TITLE: &'static str;
     const CREATED_TITLE: &'static str;
@@ -64,6 +69,16 @@ pub trait Editable: Sized + Send + Sync {
     fn typed(fields: &Fields) -> Self::Form;
     /// The form for a new record.
     fn blank() -> Self::Form;
+
+    /// A page of the account's records.
+    fn list(
+        cx: &Context<'_>,
+        query: &ListQuery,
+    ) -> impl Future<Output = Result<Listing<Self>, ServiceError>> + Send;
+    /// What the list says above its table: what these records are, and the "new" button.
+    fn list_intro() -> Markup;
+    /// The table of a page of records.
+    fn table(records: &[Self]) -> Markup;
 
     fn find(
         cx: &Context<'_>,
@@ -93,6 +108,28 @@ pub trait Editable: Sized + Send + Sync {
         values: &Self::Form,
         error: Option<&PageError>,
     ) -> impl Future<Output = Markup> + Send;
+}
+
+/// `GET {LIST}`: a page of the records, newest first.
+pub async fn list<R: Editable>(
+    State(state): State<AppState>,
+    session: Session,
+    list: NewestFirst,
+) -> PageResult<Response> {
+    let cx = Context::new(&state, &session).await?;
+    let listing = R::list(&cx, &list.query).await?;
+    let flash = list.done("deleted").then_some(R::DELETED);
+    let content = html! {
+        h1 { (R::TITLE) }
+        (R::list_intro())
+        @if listing.items.is_empty() {
+            p.muted { (R::NONE_YET) }
+        } @else {
+            (table_wrap(R::table(&listing.items)))
+            (list.pager(R::LIST, listing.total))
+        }
+    };
+    Ok(layout::page(R::TITLE, &session, R::SECTION, flash, content).into_response())
 }
 
 /// `GET {LIST}/new`: the empty form.

@@ -15,7 +15,6 @@ use uuid::Uuid;
 use super::editable::{self, Context, Editable};
 use super::error::{PageError, PageResult, parse_id};
 use super::form::{Fields, Submitted};
-use super::layout::NewestFirst;
 use super::layout::{self, Section, badge, csrf, one_time_secret, table_wrap, when};
 use super::session::Session;
 use super::webhooks::webhook_choices;
@@ -27,13 +26,13 @@ use crate::service::{
     MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy, ServiceError, WebhookPolicyChanges,
     WebhookPolicyView,
 };
-use crate::store::WebhookFilter;
+use crate::store::{ListQuery, Listing, WebhookFilter};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/console/webhook-policies",
-            get(list).post(editable::create::<WebhookPolicyView>),
+            get(editable::list::<WebhookPolicyView>).post(editable::create::<WebhookPolicyView>),
         )
         .route(
             "/console/webhook-policies/new",
@@ -56,64 +55,6 @@ fn enabled_badge(disabled: bool) -> Markup {
     } else {
         badge("Enabled", "good")
     }
-}
-
-async fn list(
-    State(state): State<AppState>,
-    session: Session,
-    list: NewestFirst,
-) -> PageResult<Response> {
-    let account = session.account(&state).await?;
-    let listing = state
-        .services
-        .webhook_policies(
-            &account,
-            Some(&session.principal),
-            WebhookFilter::default(),
-            &list.query,
-        )
-        .await?;
-    let flash = list
-        .done("deleted")
-        .then_some("Webhook policy deleted, with its keys.");
-    let content = html! {
-        h1 { "Webhook policies" }
-        p { "A policy signs the messages of the webhooks linked to it: each message becomes a JWT that receivers verify with the policy's public key. The private key never leaves Gatehouse." }
-        p.actions { a.button href="/console/webhook-policies/new" { "New policy" } }
-        @if listing.items.is_empty() {
-            p.muted { "No webhook policies yet." }
-        } @else {
-            (table_wrap(html! {
-                table #webhook-policies {
-                    thead { tr {
-                        th scope="col" { "Name" } th scope="col" { "Algorithm" } th scope="col" { "Audience" }
-                        th scope="col" { "Webhooks" } th scope="col" { "Signing key" } th scope="col" { "Status" }
-                    } }
-                    tbody {
-                        @for policy in &listing.items {
-                            tr {
-                                td.wrap { a href={ "/console/webhook-policies/" (policy.id) } { (policy.name) } }
-                                td { code { (policy.jwt_alg) } }
-                                td.wrap { (policy.jwt_audience.as_deref().unwrap_or("")) }
-                                td { (policy.webhook_ids.len()) }
-                                td { code { (policy.key_id.as_deref().unwrap_or("—")) } }
-                                td { (enabled_badge(policy.disabled)) }
-                            }
-                        }
-                    }
-                }
-            }))
-            (list.pager("/console/webhook-policies", listing.total))
-        }
-    };
-    Ok(layout::page(
-        "Webhook policies",
-        &session,
-        Section::Policies,
-        flash,
-        content,
-    )
-    .into_response())
 }
 
 pub struct FormValues {
@@ -293,6 +234,9 @@ impl Editable for WebhookPolicyView {
     const SECTION: Section = Section::Policies;
     const NEW_TITLE: &'static str = "New webhook policy";
     const CREATED_TITLE: &'static str = "Policy created";
+    const TITLE: &'static str = "Webhook policies";
+    const NONE_YET: &'static str = "No webhook policies yet.";
+    const DELETED: &'static str = "Webhook policy deleted, with its keys.";
     const CREATE_REFUSALS: &'static [StatusCode] = &[
         StatusCode::UNPROCESSABLE_ENTITY,
         StatusCode::NOT_FOUND,
@@ -318,6 +262,45 @@ impl Editable for WebhookPolicyView {
 
     fn blank() -> FormValues {
         FormValues::new_policy()
+    }
+
+    async fn list(cx: &Context<'_>, query: &ListQuery) -> Result<Listing<Self>, ServiceError> {
+        let principal = Some(&cx.session.principal);
+        let filter = WebhookFilter::default();
+        cx.state
+            .services
+            .webhook_policies(&cx.account, principal, filter, query)
+            .await
+    }
+
+    fn list_intro() -> Markup {
+        html! {
+            p { "A policy signs the messages of the webhooks linked to it: each message becomes a JWT that receivers verify with the policy's public key. The private key never leaves Gatehouse." }
+            p.actions { a.button href="/console/webhook-policies/new" { "New policy" } }
+        }
+    }
+
+    fn table(records: &[Self]) -> Markup {
+        html! {
+            table #webhook-policies {
+                thead { tr {
+                    th scope="col" { "Name" } th scope="col" { "Algorithm" } th scope="col" { "Audience" }
+                    th scope="col" { "Webhooks" } th scope="col" { "Signing key" } th scope="col" { "Status" }
+                } }
+                tbody {
+                    @for policy in records {
+                        tr {
+                            td.wrap { a href={ "/console/webhook-policies/" (policy.id) } { (policy.name) } }
+                            td { code { (policy.jwt_alg) } }
+                            td.wrap { (policy.jwt_audience.as_deref().unwrap_or("")) }
+                            td { (policy.webhook_ids.len()) }
+                            td { code { (policy.key_id.as_deref().unwrap_or("—")) } }
+                            td { (enabled_badge(policy.disabled)) }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     async fn find(cx: &Context<'_>, id: WebhookPolicyId) -> Result<Self, ServiceError> {

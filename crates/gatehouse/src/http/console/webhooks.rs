@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::editable::{self, Context, Editable};
 use super::error::{PageError, PageResult, parse_id};
 use super::form::{Fields, Submitted};
-use super::layout::{self, Section, badge, csrf, one_time_secret, table_wrap, when, when_or};
-use super::layout::{NewestFirst, first_by_name};
+use super::layout::first_by_name;
+use super::layout::{self, Section, badge, csrf, one_time_secret, when, when_or};
 use super::session::Session;
 use crate::delivery::retry::MAX_ATTEMPTS;
 use crate::domain::{
@@ -26,13 +26,13 @@ use crate::service::{
     MAX_SECRET_OVERLAP_SECONDS, NewWebhook, ServiceError, WebhookChanges, WebhookPolicyView,
     WebhookState, WebhookView,
 };
-use crate::store::WebhookFilter;
+use crate::store::{ListQuery, Listing, WebhookFilter};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/console/webhooks",
-            get(list).post(editable::create::<Webhook>),
+            get(editable::list::<Webhook>).post(editable::create::<Webhook>),
         )
         .route("/console/webhooks/new", get(editable::new_form::<Webhook>))
         .route(
@@ -64,57 +64,6 @@ pub fn state_badge(state: WebhookState) -> Markup {
         WebhookState::Disabled => badge("Disabled", "neutral"),
         WebhookState::Failing => badge("Failing", "bad"),
     }
-}
-
-async fn list(
-    State(state): State<AppState>,
-    session: Session,
-    list: NewestFirst,
-) -> PageResult<Response> {
-    let account = session.account(&state).await?;
-    let listing = state
-        .services
-        .webhooks(
-            &account,
-            Some(&session.principal),
-            WebhookFilter::default(),
-            &list.query,
-        )
-        .await?;
-    let flash = list
-        .done("deleted")
-        .then_some("Webhook deleted, with its deliveries.");
-    let content = html! {
-        h1 { "Webhooks" }
-        p { "A webhook listens for one event of this account and POSTs a JSON message to its URI every time it occurs. Every send is kept as a delivery." }
-        p.actions { a.button href="/console/webhooks/new" { "New webhook" } }
-        @if listing.items.is_empty() {
-            p.muted { "No webhooks yet." }
-        } @else {
-            (table_wrap(html! {
-                table #webhooks {
-                    thead { tr {
-                        th scope="col" { "Name" } th scope="col" { "Event" } th scope="col" { "URI" }
-                        th scope="col" { "Status" } th scope="col" { "Last delivery" }
-                    } }
-                    tbody {
-                        @for webhook in &listing.items {
-                            @let view = WebhookView::new(webhook);
-                            tr {
-                                td.wrap { a href={ "/console/webhooks/" (webhook.id.0) } { (webhook.name) } }
-                                td { code { (webhook.event) } }
-                                td.wrap { (webhook.uri) }
-                                td { (state_badge(view.state)) @if view.consecutive_failures > 0 { " " span.muted { (view.consecutive_failures) " failures in a row" } } }
-                                td { @match webhook.last_delivery_id { Some(id) => a href={ "/console/deliveries/" (id.0) } { "Last delivery" }, None => span.muted { "none yet" } } }
-                            }
-                        }
-                    }
-                }
-            }))
-            (list.pager("/console/webhooks", listing.total))
-        }
-    };
-    Ok(layout::page("Webhooks", &session, Section::Webhooks, flash, content).into_response())
 }
 
 /// The account's policies for the select, or none when the token can't read them.
@@ -274,6 +223,9 @@ impl Editable for Webhook {
     const SECTION: Section = Section::Webhooks;
     const NEW_TITLE: &'static str = "New webhook";
     const CREATED_TITLE: &'static str = "Webhook created";
+    const TITLE: &'static str = "Webhooks";
+    const NONE_YET: &'static str = "No webhooks yet.";
+    const DELETED: &'static str = "Webhook deleted, with its deliveries.";
     const CREATE_REFUSALS: &'static [StatusCode] =
         &[StatusCode::UNPROCESSABLE_ENTITY, StatusCode::NOT_FOUND];
     const SAVE_REFUSALS: &'static [StatusCode] =
@@ -297,6 +249,45 @@ impl Editable for Webhook {
 
     fn blank() -> FormValues {
         FormValues::typed(&Fields::default())
+    }
+
+    async fn list(cx: &Context<'_>, query: &ListQuery) -> Result<Listing<Self>, ServiceError> {
+        let principal = Some(&cx.session.principal);
+        let filter = WebhookFilter::default();
+        cx.state
+            .services
+            .webhooks(&cx.account, principal, filter, query)
+            .await
+    }
+
+    fn list_intro() -> Markup {
+        html! {
+            p { "A webhook listens for one event of this account and POSTs a JSON message to its URI every time it occurs. Every send is kept as a delivery." }
+            p.actions { a.button href="/console/webhooks/new" { "New webhook" } }
+        }
+    }
+
+    fn table(records: &[Self]) -> Markup {
+        html! {
+            table #webhooks {
+                thead { tr {
+                    th scope="col" { "Name" } th scope="col" { "Event" } th scope="col" { "URI" }
+                    th scope="col" { "Status" } th scope="col" { "Last delivery" }
+                } }
+                tbody {
+                    @for webhook in records {
+                        @let view = WebhookView::new(webhook);
+                        tr {
+                            td.wrap { a href={ "/console/webhooks/" (webhook.id.0) } { (webhook.name) } }
+                            td { code { (webhook.event) } }
+                            td.wrap { (webhook.uri) }
+                            td { (state_badge(view.state)) @if view.consecutive_failures > 0 { " " span.muted { (view.consecutive_failures) " failures in a row" } } }
+                            td { @match webhook.last_delivery_id { Some(id) => a href={ "/console/deliveries/" (id.0) } { "Last delivery" }, None => span.muted { "none yet" } } }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     async fn find(cx: &Context<'_>, id: WebhookId) -> Result<Self, ServiceError> {
