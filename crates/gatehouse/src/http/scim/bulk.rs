@@ -1,22 +1,17 @@
 //! `POST /Bulk` (RFC 7644 §3.7): the limits the ServiceProviderConfig advertises, enforced
 //! with 413 before anything runs; then one `BulkResponse` with an answer per operation run.
 
-use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use scim::bulk::{BULK_RESPONSE_SCHEMA, BulkLimits, parse_bulk_request};
 use scim::error::ScimError;
 use serde_json::json;
 
-use super::discovery::scim_base_url;
 use super::parameters::JsonMediaType;
-use super::response::ScimResponse;
-use super::users::ScimResult;
-use crate::http::AppState;
-use crate::service::Principal;
+use super::resource::ScimCaller;
+use super::response::{ScimResponse, ScimResult};
 
 /// At most 1,000 operations and 1 MiB per request.
 pub const BULK_LIMITS: BulkLimits = BulkLimits {
@@ -25,9 +20,7 @@ pub const BULK_LIMITS: BulkLimits = BulkLimits {
 };
 
 pub async fn bulk(
-    State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    OriginalUri(uri): OriginalUri,
+    caller: ScimCaller,
     _json: JsonMediaType,
     body: Result<Bytes, BytesRejection>,
 ) -> ScimResult {
@@ -43,9 +36,10 @@ pub async fn bulk(
         }
     })?;
     let request = parse_bulk_request(&body, &BULK_LIMITS)?;
-    let operations = state
+    let operations = caller
+        .state
         .services
-        .scim_bulk(&principal, &request, &scim_base_url(&state, &uri))
+        .scim_bulk(&caller.principal, &request, &caller.base_url)
         .await?;
     Ok(ScimResponse(
         StatusCode::OK,

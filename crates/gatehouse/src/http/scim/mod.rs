@@ -11,6 +11,7 @@ mod bulk;
 mod discovery;
 mod groups;
 mod parameters;
+mod resource;
 mod response;
 mod search;
 mod users;
@@ -21,6 +22,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use tower::ServiceExt;
 
+use self::groups::Groups;
+use self::users::Users;
 use super::AppState;
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -33,8 +36,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ResourceTypes/{id}", get(discovery::resource_type))
         .route("/Schemas", get(discovery::schemas))
         .route("/Schemas/{id}", get(discovery::schema))
-        .route("/Users", get(users::list).post(users::create))
-        .route("/Users/.search", post(users::search))
+        .route(
+            "/Users",
+            get(resource::list::<Users>).post(resource::create::<Users>),
+        )
+        .route("/Users/.search", post(resource::search::<Users>))
         .route(
             "/Me",
             get(users::me)
@@ -43,23 +49,26 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .patch(users::me_not_implemented)
                 .delete(users::me_not_implemented),
         )
-        .route("/Groups", get(groups::list).post(groups::create))
-        .route("/Groups/.search", post(groups::search))
+        .route(
+            "/Groups",
+            get(resource::list::<Groups>).post(resource::create::<Groups>),
+        )
+        .route("/Groups/.search", post(resource::search::<Groups>))
         .route(
             "/Groups/{id}",
-            get(groups::get_one)
-                .put(groups::replace)
-                .patch(groups::patch)
-                .delete(groups::delete),
+            get(resource::get_one::<Groups>)
+                .put(resource::replace::<Groups>)
+                .patch(resource::patch::<Groups>)
+                .delete(resource::delete::<Groups>),
         )
         .route("/.search", post(search::search_all))
         .route("/Bulk", post(bulk::bulk))
         .route(
             "/Users/{id}",
-            get(users::get_one)
-                .put(users::replace)
-                .patch(users::patch)
-                .delete(users::delete),
+            get(resource::get_one::<Users>)
+                .put(resource::replace::<Users>)
+                .patch(resource::patch::<Users>)
+                .delete(resource::delete::<Users>),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

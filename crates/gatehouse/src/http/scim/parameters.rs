@@ -34,6 +34,23 @@ impl Kind {
             Self::Group => (GROUP_SCHEMA_URN, &[GATEHOUSE_GROUP_SCHEMA_URN]),
         }
     }
+
+    /// The name `meta.resourceType` gives it.
+    pub fn resource_type(self) -> &'static str {
+        match self {
+            Self::User => "User",
+            Self::Group => "Group",
+        }
+    }
+
+    /// Where a resource of this type with this id lives: `{base_url}/Users/{id}`, ….
+    pub fn location(self, base_url: &str, id: impl std::fmt::Display) -> String {
+        let endpoint = match self {
+            Self::User => "Users",
+            Self::Group => "Groups",
+        };
+        format!("{base_url}/{endpoint}/{id}")
+    }
 }
 
 fn selection(

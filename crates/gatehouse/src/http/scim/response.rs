@@ -11,6 +11,9 @@ use crate::service::scim::ListPage;
 
 pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
 
+/// What a SCIM handler answers: a response, or a SCIM error message.
+pub type ScimResult = Result<Response, ScimFailure>;
+
 /// A SCIM resource or message with its status.
 pub struct ScimResponse(pub StatusCode, pub serde_json::Value);
 
@@ -96,6 +99,15 @@ pub fn list_message<T>(page: &ListPage<T>, resources: Vec<serde_json::Value>) ->
         message["nextCursor"] = serde_json::Value::from(cursor.clone());
     }
     message
+}
+
+/// A `ListResponse` of one page, each item as `represent` shows it.
+pub fn list_response<T>(
+    page: &ListPage<T>,
+    represent: impl FnMut(&T) -> serde_json::Value,
+) -> Response {
+    let resources = page.items.iter().map(represent).collect();
+    ScimResponse(StatusCode::OK, list_message(page, resources)).into_response()
 }
 
 /// A `ListResponse` holding the whole list (discovery endpoints do not paginate).
