@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::Caller;
 use super::{
-    ApiPath, ApiQuery, ErrorBody, FieldsParams, SortFields, list_response, record_response,
-    sort_from_query,
+    ApiPath, ApiQuery, ErrorBody, FieldsParams, SortFields, list_query, list_response,
+    record_response,
 };
 use crate::domain::DeliveryId;
 use crate::http::AppState;
@@ -88,11 +88,7 @@ pub(super) async fn delivery_list(
     uri: Uri,
 ) -> ApiResult<Response> {
     let page = Page::from_query(&params.page, &params.per_page)?;
-    let query = ListQuery {
-        offset: page.offset(),
-        limit: page.limit(),
-        sort: sort_from_query(params.sort.as_deref(), SORT_FIELDS)?,
-    };
+    let query = list_query(page, params.sort.as_deref(), SORT_FIELDS)?;
     let filter = params.filter()?;
     let listing = state
         .services

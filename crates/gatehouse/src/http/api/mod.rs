@@ -26,8 +26,8 @@ use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::pagination::{Page, pagination_headers, parse_sort, select_fields};
 use crate::domain::Account;
-use crate::service::Principal;
-use crate::store::{Listing, SortDirection, SortField};
+use crate::service::{Principal, ServiceResult};
+use crate::store::{ListQuery, Listing, SortDirection, SortField, WebhookFilter};
 
 pub const BEARER_SCHEME: &str = "bearer";
 
@@ -213,6 +213,108 @@ pub fn sort_from_query(
             Some((field, direction))
         })
         .collect())
+}
+
+/// The store query for a page, sorted as `?sort=` says.
+pub fn list_query(page: Page, sort: Option<&str>, fields: SortFields) -> ApiResult<ListQuery> {
+    Ok(ListQuery {
+        offset: page.offset(),
+        limit: page.limit(),
+        sort: sort_from_query(sort, fields)?,
+    })
+}
+
+/// The query string of a list sorted by `name`, `created_at` or `updated_at`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// Page number, from 1.
+    pub page: Option<String>,
+    /// Records per page, 1 to 100 (default 25).
+    pub per_page: Option<String>,
+    /// `name`, `created_at` or `updated_at`; prefix `-` for descending. Default `created_at`.
+    pub sort: Option<String>,
+    /// Comma-separated fields to return.
+    pub fields: Option<String>,
+}
+
+impl ListParams {
+    /// The sort fields `sort` may name.
+    pub const SORT_FIELDS: SortFields = &[
+        ("name", SortField::Name),
+        ("created_at", SortField::CreatedAt),
+        ("updated_at", SortField::UpdatedAt),
+    ];
+
+    /// The page asked for, and the store query for it.
+    pub fn page_and_query(&self) -> ApiResult<(Page, ListQuery)> {
+        let page = Page::from_query(&self.page, &self.per_page)?;
+        let query = list_query(page, self.sort.as_deref(), Self::SORT_FIELDS)?;
+        Ok((page, query))
+    }
+}
+
+/// What a list handler reads: the caller, the query string, and the URI the `Link` headers
+/// point back to. Extracted in that order, so a caller's error comes before a query's.
+pub struct ListRequest<P = ListParams> {
+    pub state: AppState,
+    pub caller: Caller,
+    pub params: P,
+    pub uri: Uri,
+}
+
+impl<P: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for ListRequest<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let ApiQuery(params) = ApiQuery::<P>::from_request_parts(parts, state).await?;
+        Ok(Self {
+            state: state.clone(),
+            caller,
+            params,
+            uri: parts.uri.clone(),
+        })
+    }
+}
+
+/// A collection with the predefined filters `enabled` and `disabled` (webhooks and webhook
+/// policies): [`filtered_list`] serves its three list routes.
+pub trait FilteredCollection {
+    /// What one item of the list shows.
+    type View: Serialize;
+
+    /// One page of the caller's account's collection, narrowed by `filter`.
+    fn page(
+        state: &AppState,
+        caller: &Caller,
+        filter: WebhookFilter,
+        query: &ListQuery,
+    ) -> impl Future<Output = ServiceResult<Listing<Self::View>>> + Send;
+}
+
+/// The predefined filter `enabled`.
+pub const ENABLED: WebhookFilter = WebhookFilter {
+    disabled: Some(false),
+};
+/// The predefined filter `disabled`.
+pub const DISABLED: WebhookFilter = WebhookFilter {
+    disabled: Some(true),
+};
+
+/// A page of a [`FilteredCollection`]: the whole list, or one of its predefined filters.
+pub async fn filtered_list<C: FilteredCollection>(
+    request: ListRequest,
+    filter: WebhookFilter,
+) -> ApiResult<Response> {
+    let ListRequest {
+        state,
+        caller,
+        params,
+        uri,
+    } = request;
+    let (page, query) = params.page_and_query()?;
+    let listing = C::page(&state, &caller, filter, &query).await?;
+    list_response(&state, &uri, page, listing, params.fields.as_deref())
 }
 
 /// A page of a collection: a JSON array, `Link` and `X-Pagination-*` headers, and `?fields=`.

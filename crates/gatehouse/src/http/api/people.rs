@@ -12,39 +12,19 @@ use uuid::Uuid;
 
 use super::Caller;
 use super::{
-    ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, RoleName, SortFields, double_option,
-    list_response, record_response, sort_from_query,
+    ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, ListParams, RoleName, double_option,
+    list_response, record_response,
 };
 use crate::auth::RoleSet;
 use crate::domain::PersonId;
 use crate::http::AppState;
 use crate::http::error::ApiResult;
-use crate::http::pagination::Page;
 use crate::service::{NewPerson, PersonChanges, PersonView, Principal};
-use crate::store::{ListQuery, SortField};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_people, create_person))
         .routes(routes!(get_person, update_person))
-}
-
-const SORT_FIELDS: SortFields = &[
-    ("name", SortField::Name),
-    ("created_at", SortField::CreatedAt),
-    ("updated_at", SortField::UpdatedAt),
-];
-
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct ListParams {
-    /// Page number, from 1.
-    pub page: Option<String>,
-    /// Records per page, 1 to 100 (default 25).
-    pub per_page: Option<String>,
-    /// `name`, `created_at` or `updated_at`; prefix `-` for descending. Default `created_at`.
-    pub sort: Option<String>,
-    /// Comma-separated fields to return.
-    pub fields: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -106,12 +86,7 @@ async fn list_people(
     ApiQuery(params): ApiQuery<ListParams>,
     uri: Uri,
 ) -> ApiResult<Response> {
-    let page = Page::from_query(&params.page, &params.per_page)?;
-    let query = ListQuery {
-        offset: page.offset(),
-        limit: page.limit(),
-        sort: sort_from_query(params.sort.as_deref(), SORT_FIELDS)?,
-    };
+    let (page, query) = params.page_and_query()?;
     let listing = state.services.people(&principal, &query).await?;
     let views = listing.views(PersonView::from);
     list_response(&state, &uri, page, views, params.fields.as_deref())

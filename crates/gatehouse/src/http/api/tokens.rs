@@ -12,8 +12,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::{
-    ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, ScopeName, SortFields, list_response,
-    record_response, sort_from_query,
+    ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, ScopeName, SortFields, list_query,
+    list_response, record_response,
 };
 use crate::auth::ScopeSet;
 use crate::domain::{PersonId, TokenId};
@@ -21,7 +21,7 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::pagination::Page;
 use crate::service::{NewToken, Principal, TokenExpiry, TokenView};
-use crate::store::{ListQuery, SortField, TokenOwnerFilter};
+use crate::store::{SortField, TokenOwnerFilter};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -106,11 +106,7 @@ async fn list_tokens(
                 .map_err(|_| ApiError::bad_request("person_id must be a person id or `all`"))?,
         )),
     };
-    let query = ListQuery {
-        offset: page.offset(),
-        limit: page.limit(),
-        sort: sort_from_query(params.sort.as_deref(), SORT_FIELDS)?,
-    };
+    let query = list_query(page, params.sort.as_deref(), SORT_FIELDS)?;
     let listing = state.services.tokens(&principal, owner, &query).await?;
     let now = state.services.clock.now();
     let views = listing.views(|token| TokenView::new(token, now));

@@ -3,25 +3,25 @@
 //! public key is in the create and rotate answers only (Xurrent's one-time rule).
 
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::Caller;
-use super::webhooks::{ListParams, RotateBody};
+use super::webhooks::RotateBody;
 use super::{
-    ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, SortFields, double_option, list_response,
-    record_response, sort_from_query,
+    ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, ListParams, double_option, record_response,
 };
+use super::{Caller, DISABLED, ENABLED, FilteredCollection, ListRequest, filtered_list};
 use crate::domain::{JwtFormat, WebhookPolicyId};
 use crate::http::AppState;
 use crate::http::error::ApiResult;
-use crate::http::pagination::Page;
-use crate::service::{CreatedPolicyKey, NewWebhookPolicy, WebhookPolicyChanges, WebhookPolicyView};
-use crate::store::{ListQuery, SortField, WebhookFilter};
+use crate::service::{
+    CreatedPolicyKey, NewWebhookPolicy, ServiceResult, WebhookPolicyChanges, WebhookPolicyView,
+};
+use crate::store::{ListQuery, Listing, WebhookFilter};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -31,12 +31,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_policy, update_policy, delete_policy))
         .routes(routes!(rotate_policy))
 }
-
-const SORT_FIELDS: SortFields = &[
-    ("name", SortField::Name),
-    ("created_at", SortField::CreatedAt),
-    ("updated_at", SortField::UpdatedAt),
-];
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -90,24 +84,23 @@ pub struct CreatedPolicyView {
     pub key: CreatedPolicyKey,
 }
 
-async fn list(
-    state: AppState,
-    Caller { principal, account }: Caller,
-    params: ListParams,
-    uri: Uri,
-    filter: WebhookFilter,
-) -> ApiResult<Response> {
-    let page = Page::from_query(&params.page, &params.per_page)?;
-    let query = ListQuery {
-        offset: page.offset(),
-        limit: page.limit(),
-        sort: sort_from_query(params.sort.as_deref(), SORT_FIELDS)?,
-    };
-    let listing = state
-        .services
-        .webhook_policies(&account, Some(&principal), filter, &query)
-        .await?;
-    list_response(&state, &uri, page, listing, params.fields.as_deref())
+/// The account's webhook policies, listed whole or by a predefined filter.
+pub(super) struct WebhookPolicies;
+
+impl FilteredCollection for WebhookPolicies {
+    type View = WebhookPolicyView;
+
+    async fn page(
+        state: &AppState,
+        Caller { principal, account }: &Caller,
+        filter: WebhookFilter,
+        query: &ListQuery,
+    ) -> ServiceResult<Listing<WebhookPolicyView>> {
+        state
+            .services
+            .webhook_policies(account, Some(principal), filter, query)
+            .await
+    }
 }
 
 /// The account's webhook policies, without key material. Needs `webhook_policies:read` and an
@@ -119,13 +112,8 @@ async fn list(
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
     )
 )]
-async fn list_policies(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(params): ApiQuery<ListParams>,
-    uri: Uri,
-) -> ApiResult<Response> {
-    list(state, caller, params, uri, WebhookFilter::default()).await
+async fn list_policies(request: ListRequest) -> ApiResult<Response> {
+    filtered_list::<WebhookPolicies>(request, WebhookFilter::default()).await
 }
 
 /// The predefined filter `enabled`.
@@ -136,16 +124,8 @@ async fn list_policies(
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
     )
 )]
-async fn list_enabled_policies(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(params): ApiQuery<ListParams>,
-    uri: Uri,
-) -> ApiResult<Response> {
-    let filter = WebhookFilter {
-        disabled: Some(false),
-    };
-    list(state, caller, params, uri, filter).await
+async fn list_enabled_policies(request: ListRequest) -> ApiResult<Response> {
+    filtered_list::<WebhookPolicies>(request, ENABLED).await
 }
 
 /// The predefined filter `disabled`.
@@ -156,16 +136,8 @@ async fn list_enabled_policies(
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
     )
 )]
-async fn list_disabled_policies(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(params): ApiQuery<ListParams>,
-    uri: Uri,
-) -> ApiResult<Response> {
-    let filter = WebhookFilter {
-        disabled: Some(true),
-    };
-    list(state, caller, params, uri, filter).await
+async fn list_disabled_policies(request: ListRequest) -> ApiResult<Response> {
+    filtered_list::<WebhookPolicies>(request, DISABLED).await
 }
 
 /// Creates a policy and its key pair. The answer holds `public_key_pem` and `public_jwk` (for

@@ -13,20 +13,19 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::Caller;
 use super::deliveries::{DeliveryListParams, delivery_list};
 use super::{
-    ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, SortFields, double_option, list_response,
-    record_response, sort_from_query,
+    ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, ListParams, double_option, record_response,
 };
+use super::{Caller, DISABLED, ENABLED, FilteredCollection, ListRequest, filtered_list};
 use crate::domain::WebhookId;
 use crate::http::AppState;
 use crate::http::error::ApiResult;
-use crate::http::pagination::Page;
 use crate::service::{
-    DeliveryView, NewWebhook, RotatedSecret, WebhookChanges, WebhookSecretView, WebhookView,
+    DeliveryView, NewWebhook, RotatedSecret, ServiceResult, WebhookChanges, WebhookSecretView,
+    WebhookView,
 };
-use crate::store::{ListQuery, SortField, WebhookFilter};
+use crate::store::{ListQuery, Listing, WebhookFilter};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -44,24 +43,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Routes that take no bearer token.
 pub fn public_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(verify_webhook))
-}
-
-const SORT_FIELDS: SortFields = &[
-    ("name", SortField::Name),
-    ("created_at", SortField::CreatedAt),
-    ("updated_at", SortField::UpdatedAt),
-];
-
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct ListParams {
-    /// Page number, from 1.
-    pub page: Option<String>,
-    /// Records per page, 1 to 100 (default 25).
-    pub per_page: Option<String>,
-    /// `name`, `created_at` or `updated_at`; prefix `-` for descending. Default `created_at`.
-    pub sort: Option<String>,
-    /// Comma-separated fields to return.
-    pub fields: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -146,25 +127,24 @@ pub struct Verified {
     pub webhook_id: Uuid,
 }
 
-async fn list(
-    state: AppState,
-    Caller { principal, account }: Caller,
-    params: ListParams,
-    uri: Uri,
-    filter: WebhookFilter,
-) -> ApiResult<Response> {
-    let page = Page::from_query(&params.page, &params.per_page)?;
-    let query = ListQuery {
-        offset: page.offset(),
-        limit: page.limit(),
-        sort: sort_from_query(params.sort.as_deref(), SORT_FIELDS)?,
-    };
-    let listing = state
-        .services
-        .webhooks(&account, Some(&principal), filter, &query)
-        .await?;
-    let views = listing.views(WebhookView::new);
-    list_response(&state, &uri, page, views, params.fields.as_deref())
+/// The account's webhooks, listed whole or by a predefined filter.
+pub(super) struct Webhooks;
+
+impl FilteredCollection for Webhooks {
+    type View = WebhookView;
+
+    async fn page(
+        state: &AppState,
+        Caller { principal, account }: &Caller,
+        filter: WebhookFilter,
+        query: &ListQuery,
+    ) -> ServiceResult<Listing<WebhookView>> {
+        let listing = state
+            .services
+            .webhooks(account, Some(principal), filter, query)
+            .await?;
+        Ok(listing.views(WebhookView::new))
+    }
 }
 
 /// The account's webhooks. Needs `webhooks:read` and an administrator.
@@ -175,13 +155,8 @@ async fn list(
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
     )
 )]
-async fn list_webhooks(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(params): ApiQuery<ListParams>,
-    uri: Uri,
-) -> ApiResult<Response> {
-    list(state, caller, params, uri, WebhookFilter::default()).await
+async fn list_webhooks(request: ListRequest) -> ApiResult<Response> {
+    filtered_list::<Webhooks>(request, WebhookFilter::default()).await
 }
 
 /// The predefined filter `enabled`.
@@ -192,16 +167,8 @@ async fn list_webhooks(
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
     )
 )]
-async fn list_enabled_webhooks(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(params): ApiQuery<ListParams>,
-    uri: Uri,
-) -> ApiResult<Response> {
-    let filter = WebhookFilter {
-        disabled: Some(false),
-    };
-    list(state, caller, params, uri, filter).await
+async fn list_enabled_webhooks(request: ListRequest) -> ApiResult<Response> {
+    filtered_list::<Webhooks>(request, ENABLED).await
 }
 
 /// The predefined filter `disabled`.
@@ -212,16 +179,8 @@ async fn list_enabled_webhooks(
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
     )
 )]
-async fn list_disabled_webhooks(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(params): ApiQuery<ListParams>,
-    uri: Uri,
-) -> ApiResult<Response> {
-    let filter = WebhookFilter {
-        disabled: Some(true),
-    };
-    list(state, caller, params, uri, filter).await
+async fn list_disabled_webhooks(request: ListRequest) -> ApiResult<Response> {
+    filtered_list::<Webhooks>(request, DISABLED).await
 }
 
 /// Creates a webhook and sends its `webhook.verify` message at once; it receives nothing else
