@@ -3,10 +3,10 @@
 use serde_json::{Value, json};
 
 use super::parameters::Kind;
-use super::resource::{ResourceType, ScimCaller, meta, with_id};
+use super::resource::{Command, ResourceType, meta, with_id};
 use crate::domain::{GroupMember, MemberType};
 use crate::service::ServiceResult;
-use crate::service::scim::{GroupWithMembers, ListPage, Members, ScimListQuery};
+use crate::service::scim::{GroupWithMembers, ListPage, ScimListQuery};
 
 /// The `/Groups` resource type.
 pub(super) struct Groups;
@@ -47,70 +47,39 @@ impl ResourceType for Groups {
     }
 
     async fn list(
-        caller: &ScimCaller,
+        on: Command<'_>,
         query: &ScimListQuery,
-        members: Members,
     ) -> ServiceResult<ListPage<GroupWithMembers>> {
-        let services = &caller.state.services;
-        services
-            .scim_groups(&caller.principal, query, members)
+        on.services
+            .scim_groups(on.principal, query, on.members)
             .await
     }
 
-    async fn create(
-        caller: &ScimCaller,
-        body: &Value,
-        members: Members,
-    ) -> ServiceResult<GroupWithMembers> {
-        let services = &caller.state.services;
-        services
-            .create_scim_group(&caller.principal, body, members)
+    async fn create(on: Command<'_>, body: &Value) -> ServiceResult<GroupWithMembers> {
+        on.services
+            .create_scim_group(on.principal, body, on.members)
             .await
     }
 
-    async fn get(
-        caller: &ScimCaller,
-        id: &str,
-        members: Members,
-    ) -> ServiceResult<GroupWithMembers> {
-        let services = &caller.state.services;
-        services.scim_group(&caller.principal, id, members).await
+    async fn get(on: Command<'_>, id: &str) -> ServiceResult<GroupWithMembers> {
+        on.services.scim_group(on.principal, id, on.members).await
     }
 
-    async fn replace(
-        caller: &ScimCaller,
-        id: &str,
-        body: &Value,
-        expected_version: Option<i64>,
-        members: Members,
-    ) -> ServiceResult<GroupWithMembers> {
-        let services = &caller.state.services;
-        services
-            .replace_scim_group(&caller.principal, id, body, expected_version, members)
+    async fn replace(on: Command<'_>, id: &str, body: &Value) -> ServiceResult<GroupWithMembers> {
+        on.services
+            .replace_scim_group(on.principal, id, body, on.expected_version, on.members)
             .await
     }
 
-    async fn patch(
-        caller: &ScimCaller,
-        id: &str,
-        body: Value,
-        expected_version: Option<i64>,
-        members: Members,
-    ) -> ServiceResult<GroupWithMembers> {
-        let services = &caller.state.services;
-        services
-            .patch_scim_group(&caller.principal, id, body, expected_version, members)
+    async fn patch(on: Command<'_>, id: &str, body: Value) -> ServiceResult<GroupWithMembers> {
+        on.services
+            .patch_scim_group(on.principal, id, body, on.expected_version, on.members)
             .await
     }
 
-    async fn delete(
-        caller: &ScimCaller,
-        id: &str,
-        expected_version: Option<i64>,
-    ) -> ServiceResult<()> {
-        let services = &caller.state.services;
-        services
-            .delete_scim_group(&caller.principal, id, expected_version)
+    async fn delete(on: Command<'_>, id: &str) -> ServiceResult<()> {
+        on.services
+            .delete_scim_group(on.principal, id, on.expected_version)
             .await
     }
 }

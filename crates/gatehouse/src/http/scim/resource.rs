@@ -26,7 +26,7 @@ use super::response::{
 use crate::domain::ScimPatchResponse;
 use crate::http::AppState;
 use crate::service::scim::{ListPage, Members, ScimListQuery};
-use crate::service::{Principal, ServiceResult};
+use crate::service::{Principal, ServiceResult, Services};
 
 /// The caller of a SCIM endpoint: the services, the principal `require_scim_bearer` resolved,
 /// and the base URL the request came through (every location in the answer starts with it).
@@ -56,11 +56,29 @@ impl FromRequestParts<AppState> for ScimCaller {
     }
 }
 
+/// What a command is given besides its own arguments: who runs it, the version `If-Match`
+/// names (`None`: any), and whether a Group's members are read — only when the answer shows
+/// them. Users have no members.
+pub(super) struct Command<'a> {
+    pub services: &'a Services,
+    pub principal: &'a Principal,
+    pub expected_version: Option<i64>,
+    pub members: Members,
+}
+
+impl ScimCaller {
+    fn command(&self, expected_version: Option<i64>, members: Members) -> Command<'_> {
+        Command {
+            services: &self.state.services,
+            principal: &self.principal,
+            expected_version,
+            members,
+        }
+    }
+}
+
 /// A SCIM resource type served at its own endpoint: its stored records, their representation,
 /// and the service commands that read and change them.
-///
-/// `members` says whether a Group's members are loaded (only when the answer shows them);
-/// Users have none and ignore it. `expected_version` is what `If-Match` names (`None`: any).
 pub(super) trait ResourceType {
     /// The stored record the commands answer with.
     type Record: Send + Sync;
@@ -75,39 +93,25 @@ pub(super) trait ResourceType {
     fn version(record: &Self::Record) -> i64;
 
     fn list(
-        caller: &ScimCaller,
+        on: Command<'_>,
         query: &ScimListQuery,
-        members: Members,
     ) -> impl Future<Output = ServiceResult<ListPage<Self::Record>>> + Send;
     fn create(
-        caller: &ScimCaller,
+        on: Command<'_>,
         body: &Value,
-        members: Members,
     ) -> impl Future<Output = ServiceResult<Self::Record>> + Send;
-    fn get(
-        caller: &ScimCaller,
-        id: &str,
-        members: Members,
-    ) -> impl Future<Output = ServiceResult<Self::Record>> + Send;
+    fn get(on: Command<'_>, id: &str) -> impl Future<Output = ServiceResult<Self::Record>> + Send;
     fn replace(
-        caller: &ScimCaller,
+        on: Command<'_>,
         id: &str,
         body: &Value,
-        expected_version: Option<i64>,
-        members: Members,
     ) -> impl Future<Output = ServiceResult<Self::Record>> + Send;
     fn patch(
-        caller: &ScimCaller,
+        on: Command<'_>,
         id: &str,
         body: Value,
-        expected_version: Option<i64>,
-        members: Members,
     ) -> impl Future<Output = ServiceResult<Self::Record>> + Send;
-    fn delete(
-        caller: &ScimCaller,
-        id: &str,
-        expected_version: Option<i64>,
-    ) -> impl Future<Output = ServiceResult<()>> + Send;
+    fn delete(on: Command<'_>, id: &str) -> impl Future<Output = ServiceResult<()>> + Send;
 }
 
 /// The client's representation as stored, with the server's `id` set.
@@ -166,7 +170,7 @@ pub async fn search<R: ResourceType>(caller: ScimCaller, JsonBytes(body): JsonBy
 async fn list_page<R: ResourceType>(caller: &ScimCaller, parameters: ListParameters) -> ScimResult {
     let query = list_query(&parameters)?;
     let selection = parameters.selection(R::KIND)?;
-    let page = R::list(caller, &query, members_for(&selection)).await?;
+    let page = R::list(caller.command(None, members_for(&selection)), &query).await?;
     Ok(list_response(&page, |record| {
         selection.apply(R::representation(record, &caller.base_url))
     }))
@@ -178,7 +182,11 @@ pub async fn create<R: ResourceType>(
     JsonBytes(body): JsonBytes,
 ) -> ScimResult {
     let selection = parameters.selection(R::KIND)?;
-    let record = R::create(&caller, &json_body(&body)?, members_for(&selection)).await?;
+    let record = R::create(
+        caller.command(None, members_for(&selection)),
+        &json_body(&body)?,
+    )
+    .await?;
     Ok(single::<R>(
         StatusCode::CREATED,
         &record,
@@ -194,7 +202,7 @@ pub async fn get_one<R: ResourceType>(
     headers: HeaderMap,
 ) -> ScimResult {
     let selection = parameters.selection(R::KIND)?;
-    let record = R::get(&caller, id_of(&path), members_for(&selection)).await?;
+    let record = R::get(caller.command(None, members_for(&selection)), id_of(&path)).await?;
     if let Some(response) = not_modified(&headers, R::version(&record)) {
         return Ok(response);
     }
@@ -210,15 +218,8 @@ pub async fn replace<R: ResourceType>(
 ) -> ScimResult {
     let selection = parameters.selection(R::KIND)?;
     let expected = expected_version(&headers)?;
-    let body = json_body(&body)?;
-    let record = R::replace(
-        &caller,
-        id_of(&path),
-        &body,
-        expected,
-        members_for(&selection),
-    )
-    .await?;
+    let on = caller.command(expected, members_for(&selection));
+    let record = R::replace(on, id_of(&path), &json_body(&body)?).await?;
     Ok(single::<R>(StatusCode::OK, &record, &caller, &selection))
 }
 
@@ -241,7 +242,12 @@ pub async fn patch<R: ResourceType>(
         ScimPatchResponse::NoContent => Members::Skip,
         ScimPatchResponse::Resource => members_for(&selection),
     };
-    let record = R::patch(&caller, id_of(&path), json_body(&body)?, expected, members).await?;
+    let record = R::patch(
+        caller.command(expected, members),
+        id_of(&path),
+        json_body(&body)?,
+    )
+    .await?;
     if answer == ScimPatchResponse::NoContent {
         return Ok(no_content(R::version(&record)));
     }
@@ -254,6 +260,6 @@ pub async fn delete<R: ResourceType>(
     headers: HeaderMap,
 ) -> ScimResult {
     let expected = expected_version(&headers)?;
-    R::delete(&caller, id_of(&path), expected).await?;
+    R::delete(caller.command(expected, Members::Skip), id_of(&path)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

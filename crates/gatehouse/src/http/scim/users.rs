@@ -7,11 +7,11 @@ use scim::error::ScimError;
 use serde_json::Value;
 
 use super::parameters::{Kind, ProjectionParameters};
-use super::resource::{ResourceType, ScimCaller, meta, single, with_id};
+use super::resource::{Command, ResourceType, ScimCaller, meta, single, with_id};
 use super::response::ScimResult;
 use crate::domain::ScimUserRecord;
 use crate::service::ServiceResult;
-use crate::service::scim::{ListPage, Members, ScimListQuery};
+use crate::service::scim::{ListPage, ScimListQuery};
 
 /// The `/Users` resource type.
 pub(super) struct Users;
@@ -44,65 +44,35 @@ impl ResourceType for Users {
     }
 
     async fn list(
-        caller: &ScimCaller,
+        on: Command<'_>,
         query: &ScimListQuery,
-        _members: Members,
     ) -> ServiceResult<ListPage<ScimUserRecord>> {
-        let services = &caller.state.services;
-        services.scim_users(&caller.principal, query).await
+        on.services.scim_users(on.principal, query).await
     }
 
-    async fn create(
-        caller: &ScimCaller,
-        body: &Value,
-        _members: Members,
-    ) -> ServiceResult<ScimUserRecord> {
-        let services = &caller.state.services;
-        services.create_scim_user(&caller.principal, body).await
+    async fn create(on: Command<'_>, body: &Value) -> ServiceResult<ScimUserRecord> {
+        on.services.create_scim_user(on.principal, body).await
     }
 
-    async fn get(
-        caller: &ScimCaller,
-        id: &str,
-        _members: Members,
-    ) -> ServiceResult<ScimUserRecord> {
-        caller.state.services.scim_user(&caller.principal, id).await
+    async fn get(on: Command<'_>, id: &str) -> ServiceResult<ScimUserRecord> {
+        on.services.scim_user(on.principal, id).await
     }
 
-    async fn replace(
-        caller: &ScimCaller,
-        id: &str,
-        body: &Value,
-        expected_version: Option<i64>,
-        _members: Members,
-    ) -> ServiceResult<ScimUserRecord> {
-        let services = &caller.state.services;
-        services
-            .replace_scim_user(&caller.principal, id, body, expected_version)
+    async fn replace(on: Command<'_>, id: &str, body: &Value) -> ServiceResult<ScimUserRecord> {
+        on.services
+            .replace_scim_user(on.principal, id, body, on.expected_version)
             .await
     }
 
-    async fn patch(
-        caller: &ScimCaller,
-        id: &str,
-        body: Value,
-        expected_version: Option<i64>,
-        _members: Members,
-    ) -> ServiceResult<ScimUserRecord> {
-        let services = &caller.state.services;
-        services
-            .patch_scim_user(&caller.principal, id, body, expected_version)
+    async fn patch(on: Command<'_>, id: &str, body: Value) -> ServiceResult<ScimUserRecord> {
+        on.services
+            .patch_scim_user(on.principal, id, body, on.expected_version)
             .await
     }
 
-    async fn delete(
-        caller: &ScimCaller,
-        id: &str,
-        expected_version: Option<i64>,
-    ) -> ServiceResult<()> {
-        let services = &caller.state.services;
-        services
-            .delete_scim_user(&caller.principal, id, expected_version)
+    async fn delete(on: Command<'_>, id: &str) -> ServiceResult<()> {
+        on.services
+            .delete_scim_user(on.principal, id, on.expected_version)
             .await
     }
 }
