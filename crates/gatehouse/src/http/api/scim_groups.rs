@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::FieldsParams;
-use super::scim_users::{ListParams, ScimSortFields, browse_query};
+use super::scim_users::{ListParams, ScimSortFields};
 use super::{ApiPath, ApiQuery, ErrorBody, list_response, record_response};
 use crate::domain::GroupMember;
 use crate::http::AppState;
@@ -110,14 +110,7 @@ async fn list_scim_groups(
     ApiQuery(params): ApiQuery<ListParams>,
     uri: Uri,
 ) -> ApiResult<Response> {
-    let page = Page::from_query(&params.page, &params.per_page)?;
-    let query = browse_query(
-        page,
-        params.sort.as_deref(),
-        SORT_FIELDS,
-        params.q.as_deref(),
-        params.filter.as_deref(),
-    )?;
+    let (page, query) = params.page_and_query(SORT_FIELDS)?;
     let listing = state
         .services
         .browse_scim_groups(&principal, &query)

@@ -106,8 +106,24 @@ impl From<&ScimUserRecord> for ScimUserView {
     }
 }
 
+impl ListParams {
+    /// The page asked for, and `sort`, `q` and `filter` as a browse query over SCIM
+    /// attributes, `sort` naming one of `fields`.
+    pub fn page_and_query(&self, fields: ScimSortFields) -> ApiResult<(Page, BrowseQuery)> {
+        let page = Page::from_query(&self.page, &self.per_page)?;
+        let query = browse_query(
+            page,
+            self.sort.as_deref(),
+            fields,
+            self.q.as_deref(),
+            self.filter.as_deref(),
+        )?;
+        Ok((page, query))
+    }
+}
+
 /// `?page=&per_page=&sort=&q=&filter=` as a browse query over SCIM attributes.
-pub fn browse_query(
+fn browse_query(
     page: Page,
     sort: Option<&str>,
     fields: ScimSortFields,
@@ -152,14 +168,7 @@ async fn list_scim_users(
     ApiQuery(params): ApiQuery<ListParams>,
     uri: Uri,
 ) -> ApiResult<Response> {
-    let page = Page::from_query(&params.page, &params.per_page)?;
-    let query = browse_query(
-        page,
-        params.sort.as_deref(),
-        SORT_FIELDS,
-        params.q.as_deref(),
-        params.filter.as_deref(),
-    )?;
+    let (page, query) = params.page_and_query(SORT_FIELDS)?;
     let listing = state.services.browse_scim_users(&principal, &query).await?;
     let views = listing.views(ScimUserView::from);
     list_response(&state, &uri, page, views, params.fields.as_deref())
