@@ -1,7 +1,7 @@
 //! REST API v1 black-box tests: the real router on 127.0.0.1, over SQLite and PostgreSQL.
 
 use crate::common;
-use crate::common::{ALL_SCOPES, Backend, TestServer, TestServerOptions, header, json_body};
+use crate::common::{Backend, TestServer, TestServerOptions, header, json_body};
 use chrono::Duration;
 use gatehouse::domain::{NewEvent, Person, PersonId, PersonSource};
 use reqwest::StatusCode;
@@ -754,8 +754,8 @@ async fn cross_account_requests_never_reach_another_account(backend: Backend) {
     let globex_admin = server
         .person(&globex, "admin@globex.example", &["account_administrator"])
         .await;
-    let acme_token = server.token(&acme, &acme_admin, ALL_SCOPES).await;
-    let _globex_token = server.token(&globex, &globex_admin, ALL_SCOPES).await;
+    let acme_token = server.token_with_every_scope(&acme, &acme_admin).await;
+    let _globex_token = server.token_with_every_scope(&globex, &globex_admin).await;
     let globex_tokens = server
         .services
         .tokens_as_operator(

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::common::receiver::Receiver;
-use crate::common::{ALL_SCOPES, Backend, TestServer, TestServerOptions};
+use crate::common::{Backend, TestServer, TestServerOptions};
 use chrono::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
@@ -171,7 +171,7 @@ async fn admin_server(backend: Backend, deliver: bool) -> (TestServer, String) {
     let ada = server
         .person(&acme, "ada@example.org", &["account_administrator"])
         .await;
-    let token = server.token(&acme, &ada, ALL_SCOPES).await;
+    let token = server.token_with_every_scope(&acme, &ada).await;
     (server, token)
 }
 
@@ -664,7 +664,7 @@ async fn role_rules_are_those_of_the_api(backend: Backend) {
     let gus = server
         .person(&globex, "gus@example.org", &["account_administrator"])
         .await;
-    let gus_token = server.token(&globex, &gus, ALL_SCOPES).await;
+    let gus_token = server.token_with_every_scope(&globex, &gus).await;
     let mut stranger = Browser::new(&server);
     stranger.sign_in(&gus_token).await;
     let foreign = stranger

@@ -2,7 +2,7 @@
 //! route `/v1` serves is documented (the router is built from the same `OpenApiRouter` list;
 //! this checks it end to end).
 
-use crate::common::{ALL_SCOPES, Backend, TestServer};
+use crate::common::{Backend, TestServer};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -16,7 +16,7 @@ async fn every_documented_operation_is_served_and_documented_fully() {
     let admin = server
         .person(&acme, "admin@example.org", &["account_administrator"])
         .await;
-    let token = server.token(&acme, &admin, ALL_SCOPES).await;
+    let token = server.token_with_every_scope(&acme, &admin).await;
     let document: Value = server
         .client
         .get(server.url("/v1/openapi.json"))

@@ -5,7 +5,6 @@
 //! protective headers are on every answer. The same escalations are replayed against a live
 //! release-like server by scripts/security-regression.
 
-use crate::common;
 use crate::common::{Backend, TestServer, header, json_body};
 use chrono::Duration;
 use gatehouse::domain::{Account, Person, PersonSource};
@@ -713,7 +712,7 @@ async fn every_answer_carries_nosniff_and_secrets_are_never_cached(backend: Back
     let ada = server
         .person(&acme, "ada@example.org", &["account_administrator"])
         .await;
-    let token = server.token(&acme, &ada, common::ALL_SCOPES).await;
+    let token = server.token_with_every_scope(&acme, &ada).await;
     let created = server
         .post("/v1/personal_access_tokens", &token)
         .json(&json!({"name": "secret"}))

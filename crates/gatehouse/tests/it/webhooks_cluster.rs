@@ -12,8 +12,8 @@ use std::time::Duration;
 use crate::common;
 use crate::common::postgres_schema::{PostgresSchema, TemporarySchema};
 use crate::common::receiver::Receiver;
-use gatehouse::auth::{RoleSet, ScopeSet};
-use gatehouse::service::{NewAccount, NewPerson, NewToken, Services, SystemClock, TokenExpiry};
+use crate::common::seed;
+use gatehouse::service::{Services, SystemClock};
 use gatehouse::store::{DatabaseStore, PostgresStore};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -126,49 +126,16 @@ async fn administrator_token(schema: &PostgresSchema) -> String {
         .expect("open PostgreSQL");
     store.migrate().await.expect("migrate PostgreSQL");
     let services = Services::new(Arc::new(store), Arc::new(SystemClock));
-    let account = services
-        .create_account(NewAccount {
-            id: "cluster".to_owned(),
-            name: "Cluster Inc.".to_owned(),
-        })
-        .await
-        .expect("create account");
-    let person = services
-        .create_person(
-            &account,
-            None,
-            NewPerson {
-                name: "Admin".to_owned(),
-                primary_email: "admin@example.org".to_owned(),
-                job_title: None,
-                employee_number: None,
-                disabled: false,
-                roles: RoleSet::parse(["account_administrator"]).expect("roles"),
-            },
-        )
-        .await
-        .expect("create person");
+    let account = seed::account(&services, "cluster", "Cluster Inc.").await;
+    let roles = ["account_administrator"];
+    let person = seed::person(&services, &account, "Admin", "admin@example.org", &roles).await;
     let scopes = [
         "webhooks:read",
         "webhooks:write",
         "webhook_deliveries:read",
         "events:write",
     ];
-    let token = services
-        .create_token(
-            &account,
-            None,
-            &person,
-            NewToken {
-                name: "cluster test".to_owned(),
-                description: None,
-                scopes: ScopeSet::parse(scopes).expect("scopes"),
-                expiry: TokenExpiry::InDays(7),
-            },
-        )
-        .await
-        .expect("create token");
-    token.secret.expose().to_owned()
+    seed::token(&services, &account, &person, "cluster test", scopes, 7).await
 }
 
 /// A verified webhook for `cluster.*` at the receiver, created through `node`.

@@ -8,18 +8,18 @@
 
 pub mod postgres_schema;
 pub mod receiver;
+pub mod seed;
 pub mod smtp;
 
 use std::io::Write;
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use gatehouse::auth::{RoleSet, ScopeSet};
 use gatehouse::delivery::sender::{SenderSettings, TargetPolicy};
 use gatehouse::delivery::worker::{self, Jitter, WorkerSettings};
 use gatehouse::domain::{Account, Person};
 use gatehouse::http::{AppState, router};
-use gatehouse::service::{ManualClock, NewAccount, NewPerson, NewToken, Services, TokenExpiry};
+use gatehouse::service::{ManualClock, Services};
 use gatehouse::store::{DatabaseStore, PostgresStore, SqliteStore, Store};
 pub use postgres_schema::postgres_url;
 use postgres_schema::{PostgresSchema, TemporarySchema};
@@ -280,33 +280,25 @@ impl TestServer {
     }
 
     pub async fn account(&self, id: &str) -> Account {
-        self.services
-            .create_account(NewAccount {
-                id: id.to_owned(),
-                name: format!("{id} Inc."),
-            })
-            .await
-            .expect("create account")
+        seed::account(&self.services, id, &format!("{id} Inc.")).await
     }
 
+    /// A person named after the local part of `email`.
     pub async fn person(&self, account: &Account, email: &str, roles: &[&str]) -> Person {
-        let new = NewPerson {
-            name: email.split('@').next().unwrap_or(email).to_owned(),
-            primary_email: email.to_owned(),
-            job_title: None,
-            employee_number: None,
-            disabled: false,
-            roles: RoleSet::parse(roles).expect("roles"),
-        };
-        self.services
-            .create_person(account, None, new)
-            .await
-            .expect("create person")
+        let name = email.split('@').next().unwrap_or(email);
+        seed::person(&self.services, account, name, email, roles).await
     }
 
     /// A token for `person` with `scopes`, valid for 30 days; returns the secret.
     pub async fn token(&self, account: &Account, person: &Person, scopes: &[&str]) -> String {
         self.token_for_days(account, person, scopes, 30).await
+    }
+
+    /// A token for `person` with every scope there is (so only roles stop it), valid for 30
+    /// days; returns the secret.
+    pub async fn token_with_every_scope(&self, account: &Account, person: &Person) -> String {
+        self.token_for_days(account, person, &seed::every_scope(), 30)
+            .await
     }
 
     /// A token for `person` with `scopes`, valid for `days` (7, 30, 60, 90, 180 or 365) from
@@ -315,21 +307,11 @@ impl TestServer {
         &self,
         account: &Account,
         person: &Person,
-        scopes: &[&str],
+        scopes: &[impl AsRef<str>],
         days: u32,
     ) -> String {
-        let new = NewToken {
-            name: format!("test, {days} days"),
-            description: None,
-            scopes: ScopeSet::parse(scopes).expect("scopes"),
-            expiry: TokenExpiry::InDays(days),
-        };
-        let created = self
-            .services
-            .create_token(account, None, person, new)
-            .await
-            .expect("create token");
-        created.secret.expose().to_owned()
+        let name = format!("test, {days} days");
+        seed::token(&self.services, account, person, &name, scopes, days).await
     }
 
     /// The names of the events the account's outbox holds, oldest first, that start with
@@ -363,24 +345,6 @@ impl TestServer {
         self.client.delete(self.url(path)).bearer_auth(token)
     }
 }
-
-/// Every scope there is, for tokens that should be stopped only by roles.
-pub const ALL_SCOPES: &[&str] = &[
-    "people:read",
-    "people:write",
-    "personal_access_tokens:read",
-    "personal_access_tokens:write",
-    "webhooks:read",
-    "webhooks:write",
-    "webhook_policies:read",
-    "webhook_policies:write",
-    "webhook_deliveries:read",
-    "webhook_deliveries:write",
-    "scim:read",
-    "scim:write",
-    "events:read",
-    "events:write",
-];
 
 /// The JSON body of an answer.
 pub async fn json_body(response: reqwest::Response) -> Value {
