@@ -10,6 +10,15 @@
 
 #[path = "support/database.rs"]
 mod database;
+#[path = "../tests/it/common/seed.rs"]
+#[allow(dead_code)] // not every bench seeds with every helper
+mod seed;
+#[path = "support/server.rs"]
+#[allow(dead_code)] // it runs on all the cores, not on `server::runtime`
+mod server;
+#[path = "support/settings.rs"]
+#[allow(dead_code)] // only the backends
+mod settings;
 
 use database::Database;
 use std::str::FromStr;
@@ -21,14 +30,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use gatehouse::auth::{RoleSet, ScopeSet};
-use gatehouse::delivery::sender::{SenderSettings, TargetPolicy};
 use gatehouse::delivery::worker::{self, WorkerSettings};
-use gatehouse::http::{AppState, router};
-use gatehouse::service::{
-    NewAccount, NewPerson, NewToken, NewWebhook, NewWebhookPolicy, PublishEvent, Services,
-    SystemClock, TokenExpiry,
-};
+use gatehouse::service::{NewWebhook, NewWebhookPolicy, PublishEvent, Services, SystemClock};
 use serde_json::{Value, json};
 
 const SCIM_USERS: usize = 2_000;
@@ -118,32 +121,17 @@ struct Row {
 #[allow(clippy::too_many_lines)]
 async fn bench(backend: &str, deliveries: usize, requests: usize) -> Vec<Row> {
     let database = Database::open(backend).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base_url = format!("http://{}", listener.local_addr().expect("address"));
+    let (listener, base_url) = server::bind().await;
     let services = Services::new(database.store.clone(), Arc::new(SystemClock))
         .with_base_url(&base_url)
-        .with_sender(SenderSettings {
-            targets: TargetPolicy {
-                allow_private: true,
-                allowed_networks: Vec::new(),
-            },
-            ..SenderSettings::default()
-        });
-    let state = AppState::new(services.clone(), &base_url, 0);
-    tokio::spawn(async move { axum::serve(listener, router(state)).await });
+        .with_sender(server::local_sender());
+    server::serve(listener, &services, &base_url);
     let receiver = Arc::new(Receiver {
         messages: AtomicU64::new(0),
         client: reqwest::Client::new(),
     });
-    let receiver_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let receiver_url = format!(
-        "http://{}/hook",
-        receiver_listener.local_addr().expect("address")
-    );
+    let (receiver_listener, receiver_base_url) = server::bind().await;
+    let receiver_url = format!("{receiver_base_url}/hook");
     let app = axum::Router::new()
         .route("/hook", axum::routing::post(receive))
         .with_state(receiver.clone());
@@ -155,49 +143,25 @@ async fn bench(backend: &str, deliveries: usize, requests: usize) -> Vec<Row> {
         shutdown,
     ));
 
-    let account = services
-        .create_account(NewAccount {
-            id: "bench".to_owned(),
-            name: "Bench Inc.".to_owned(),
-        })
-        .await
-        .expect("account");
-    let admin = services
-        .create_person(
-            &account,
-            None,
-            NewPerson {
-                name: "Ada Admin".to_owned(),
-                primary_email: "ada@bench.example".to_owned(),
-                job_title: None,
-                employee_number: None,
-                disabled: false,
-                roles: RoleSet::parse(["account_administrator"]).expect("roles"),
-            },
-        )
-        .await
-        .expect("administrator");
-    let all_scopes: Vec<String> = gatehouse::auth::Scope::ALL
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    let token = services
-        .create_token(
-            &account,
-            None,
-            &admin,
-            NewToken {
-                name: "bench".to_owned(),
-                description: None,
-                scopes: ScopeSet::parse(&all_scopes).expect("scopes"),
-                expiry: TokenExpiry::InDays(30),
-            },
-        )
-        .await
-        .expect("token")
-        .secret
-        .expose()
-        .to_owned();
+    let account = seed::account(&services, "bench", "Bench Inc.").await;
+    let roles = ["account_administrator"];
+    let admin = seed::person(
+        &services,
+        &account,
+        "Ada Admin",
+        "ada@bench.example",
+        &roles,
+    )
+    .await;
+    let token = seed::token(
+        &services,
+        &account,
+        &admin,
+        "bench",
+        seed::every_scope(),
+        30,
+    )
+    .await;
     let (policy, _) = services
         .create_webhook_policy(
             &account,
@@ -502,12 +466,7 @@ async fn bench(backend: &str, deliveries: usize, requests: usize) -> Vec<Row> {
 }
 
 fn main() {
-    let backends: Vec<String> = std::env::var("GATEHOUSE_BENCH_BACKENDS")
-        .unwrap_or_else(|_| "sqlite,postgres".to_owned())
-        .split(',')
-        .map(|backend| backend.trim().to_owned())
-        .filter(|backend| !backend.is_empty())
-        .collect();
+    let backends = settings::backends();
     let deliveries = env_or("GATEHOUSE_BENCH_DELIVERIES", 100_000usize);
     let requests = env_or("GATEHOUSE_BENCH_REQUESTS", 30usize).max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -35,20 +35,25 @@
 
 #[path = "support/database.rs"]
 mod database;
+#[path = "../tests/it/common/seed.rs"]
+#[allow(dead_code)] // not every bench seeds with every helper
+mod seed;
+#[path = "support/server.rs"]
+#[allow(dead_code)] // its server sends no webhooks
+mod server;
+#[path = "support/settings.rs"]
+#[allow(dead_code)] // only some of it
+mod settings;
 
 use database::Database;
-use std::str::FromStr;
+use settings::{env_or, percentile};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use gatehouse::auth::{RoleSet, ScopeSet};
 use gatehouse::domain::ScimPatchResponse;
-use gatehouse::http::{AppState, router};
 use gatehouse::service::scim::Members;
-use gatehouse::service::{
-    AccountChanges, NewAccount, NewPerson, NewToken, Principal, Services, SystemClock, TokenExpiry,
-};
+use gatehouse::service::{AccountChanges, Principal, Services, SystemClock};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -57,16 +62,6 @@ const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// Unmeasured requests before each latency series.
 const WARM_UP: usize = 5;
-
-fn env_or<T: FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={text:?} is not a valid value")),
-        Err(_) => default,
-    }
-}
 
 struct Config {
     users: usize,
@@ -169,43 +164,12 @@ fn user_body(index: usize) -> Value {
 }
 
 async fn seed(services: &Services, config: &Config) -> (Seeded, Principal) {
-    let account = services
-        .create_account(NewAccount {
-            id: format!("bench-{}", Utc::now().timestamp_micros()),
-            name: "Bench".to_owned(),
-        })
-        .await
-        .expect("account");
-    let admin = services
-        .create_person(
-            &account,
-            None,
-            NewPerson {
-                name: "Admin".to_owned(),
-                primary_email: "admin@bench.example".to_owned(),
-                job_title: None,
-                employee_number: None,
-                disabled: false,
-                roles: RoleSet::parse(["directory_administrator"]).expect("roles"),
-            },
-        )
-        .await
-        .expect("administrator");
-    let created = services
-        .create_token(
-            &account,
-            None,
-            &admin,
-            NewToken {
-                name: "bench".to_owned(),
-                description: None,
-                scopes: ScopeSet::parse(["scim:read", "scim:write"]).expect("scopes"),
-                expiry: TokenExpiry::InDays(30),
-            },
-        )
-        .await
-        .expect("token");
-    let token = created.secret.expose().to_owned();
+    let account_id = format!("bench-{}", Utc::now().timestamp_micros());
+    let account = seed::account(services, &account_id, "Bench").await;
+    let roles = ["directory_administrator"];
+    let admin = seed::person(services, &account, "Admin", "admin@bench.example", &roles).await;
+    let scopes = ["scim:read", "scim:write"];
+    let token = seed::token(services, &account, &admin, "bench", scopes, 30).await;
     let principal = services
         .authenticate(&token, None)
         .await
@@ -293,24 +257,16 @@ struct Summary {
 fn summarize(mut samples: Vec<Duration>) -> Summary {
     assert!(!samples.is_empty(), "no samples");
     samples.sort();
-    let rank = |percent: usize| samples[(samples.len() * percent).div_ceil(100).max(1) - 1];
     Summary {
-        p50: rank(50),
-        p95: rank(95),
-        p99: rank(99),
+        p50: percentile(&samples, 50),
+        p95: percentile(&samples, 95),
+        p99: percentile(&samples, 99),
         count: samples.len(),
     }
 }
 
 fn ms(duration: Duration) -> String {
-    let millis = duration.as_secs_f64() * 1000.0;
-    if millis < 10.0 {
-        format!("{millis:.2} ms")
-    } else if millis < 100.0 {
-        format!("{millis:.1} ms")
-    } else {
-        format!("{millis:.0} ms")
-    }
+    settings::ms(duration.as_secs_f64() * 1000.0)
 }
 
 struct Bench {
@@ -513,12 +469,8 @@ async fn run_backend(backend: &str, config: &Config) -> Report {
     let (seeded, principal) = seed(&services, config).await;
     let seed_seconds = seed_started.elapsed().as_secs_f64();
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base_url = format!("http://{}", listener.local_addr().expect("address"));
-    let state = AppState::new(services.clone(), &base_url, 0);
-    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    let (listener, base_url) = server::bind().await;
+    let server = server::serve(listener, &services, &base_url);
     let bench = Bench {
         client: reqwest::Client::builder()
             .no_proxy()
@@ -804,17 +756,8 @@ fn print_report(report: &Report, config: &Config) {
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument, if any, is ignored.
     let config = Config::from_env();
-    let backends: Vec<String> = std::env::var("GATEHOUSE_BENCH_BACKENDS")
-        .unwrap_or_else(|_| "sqlite,postgres".to_owned())
-        .split(',')
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty())
-        .collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let backends = settings::backends();
+    let runtime = server::runtime();
     for backend in &backends {
         let report = runtime.block_on(run_backend(backend, &config));
         print_report(&report, &config);

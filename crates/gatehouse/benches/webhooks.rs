@@ -57,10 +57,17 @@
 
 #[path = "support/database.rs"]
 mod database;
+#[path = "../tests/it/common/seed.rs"]
+#[allow(dead_code)] // not every bench seeds with every helper
+mod seed;
+#[path = "support/server.rs"]
+mod server;
+#[path = "support/settings.rs"]
+mod settings;
 
 use database::Database;
+use settings::{env_list, env_or, ms, percentile};
 use std::collections::{HashMap, HashSet};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -70,14 +77,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::serve::ListenerExt;
 use chrono::Utc;
-use gatehouse::auth::{RoleSet, ScopeSet};
-use gatehouse::delivery::sender::{SenderSettings, TargetPolicy};
+use gatehouse::delivery::sender::SenderSettings;
 use gatehouse::delivery::worker::{self, Jitter, WorkerSettings};
 use gatehouse::domain::{Account, WebhookId};
-use gatehouse::http::{AppState, router};
 use gatehouse::service::{
-    NewAccount, NewPerson, NewToken, NewWebhook, NewWebhookPolicy, Principal, PublishEvent,
-    Services, SystemClock, TokenExpiry,
+    NewWebhook, NewWebhookPolicy, Principal, PublishEvent, Services, SystemClock,
 };
 use serde::Deserialize;
 use tokio::sync::{Semaphore, watch};
@@ -95,28 +99,6 @@ const RECORD_TIMEOUT: Duration = Duration::from_secs(120);
 /// A latency phase publishes at most this many events (5,000 events/s for 2 s), so that a rate
 /// the server can't sustain does not take minutes to drain.
 const LATENCY_MAX_EVENTS: u64 = 10_000;
-
-fn env_or<T: FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={text:?} is not a valid value")),
-        Err(_) => default,
-    }
-}
-
-fn env_list<T: FromStr>(name: &str, default: &str) -> Vec<T> {
-    let text = std::env::var(name).unwrap_or_else(|_| default.to_owned());
-    text.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(|item| {
-            item.parse()
-                .unwrap_or_else(|_| panic!("{name}: {item:?} is not a valid value"))
-        })
-        .collect()
-}
 
 struct Config {
     fanouts: Vec<usize>,
@@ -398,43 +380,11 @@ struct Tenant {
 }
 
 async fn tenant(services: &Services, receiver: &Receiver, fanout: usize) -> Tenant {
-    let account = services
-        .create_account(NewAccount {
-            id: format!("bench-{fanout}-{}", Utc::now().timestamp_micros()),
-            name: "Bench".to_owned(),
-        })
-        .await
-        .expect("account");
-    let admin = services
-        .create_person(
-            &account,
-            None,
-            NewPerson {
-                name: "Admin".to_owned(),
-                primary_email: "admin@bench.example".to_owned(),
-                job_title: None,
-                employee_number: None,
-                disabled: false,
-                roles: RoleSet::parse(["account_administrator"]).expect("roles"),
-            },
-        )
-        .await
-        .expect("administrator");
-    let created = services
-        .create_token(
-            &account,
-            None,
-            &admin,
-            NewToken {
-                name: "bench".to_owned(),
-                description: None,
-                scopes: ScopeSet::parse(["events:write"]).expect("scopes"),
-                expiry: TokenExpiry::InDays(30),
-            },
-        )
-        .await
-        .expect("token");
-    let token = created.secret.expose().to_owned();
+    let account_id = format!("bench-{fanout}-{}", Utc::now().timestamp_micros());
+    let account = seed::account(services, &account_id, "Bench").await;
+    let roles = ["account_administrator"];
+    let admin = seed::person(services, &account, "Admin", "admin@bench.example", &roles).await;
+    let token = seed::token(services, &account, &admin, "bench", ["events:write"], 30).await;
     let principal = services
         .authenticate(&token, None)
         .await
@@ -778,21 +728,10 @@ fn summarize(mut samples: Vec<u64>) -> Summary {
         return Summary::default();
     }
     samples.sort_unstable();
-    let rank = |percent: usize| samples[(samples.len() * percent).div_ceil(100).max(1) - 1];
     Summary {
-        p50: millis(rank(50)),
-        p99: millis(rank(99)),
+        p50: millis(percentile(&samples, 50)),
+        p99: millis(percentile(&samples, 99)),
         max: millis(samples[samples.len() - 1]),
-    }
-}
-
-fn ms(value: f64) -> String {
-    if value < 10.0 {
-        format!("{value:.2} ms")
-    } else if value < 100.0 {
-        format!("{value:.1} ms")
-    } else {
-        format!("{value:.0} ms")
     }
 }
 
@@ -1340,22 +1279,14 @@ struct Report {
 async fn run_backend(backend: &str, config: &Config, profile: Option<SqlProfile>) -> Report {
     eprintln!("== {backend}");
     let database = Database::open(backend).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base_url = format!("http://{}", listener.local_addr().expect("address"));
+    let (listener, base_url) = server::bind().await;
     let services = Services::new(database.store.clone(), Arc::new(SystemClock))
         .with_base_url(&base_url)
         .with_sender(SenderSettings {
-            targets: TargetPolicy {
-                allow_private: true,
-                allowed_networks: Vec::new(),
-            },
             max_idle_per_host: config.sender_idle_per_host,
-            ..SenderSettings::default()
+            ..server::local_sender()
         });
-    let state = AppState::new(services.clone(), &base_url, 0);
-    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    let server = server::serve(listener, &services, &base_url);
     let (stop_upkeep, upkeep_shutdown) = watch::channel(false);
     let upkeep = tokio::spawn(worker::run_upkeep(services.clone(), None, upkeep_shutdown));
     let mut worker = RunningWorker::start(&services, &config.worker);
@@ -1571,12 +1502,8 @@ fn main() {
     now_ns();
     let config = Config::from_env();
     let profile = init_logging();
-    let backends: Vec<String> = env_list("GATEHOUSE_BENCH_BACKENDS", "sqlite,postgres");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let backends = settings::backends();
+    let runtime = server::runtime();
     for backend in &backends {
         let report = runtime.block_on(run_backend(backend, &config, profile.clone()));
         print_report(&report, &config);
