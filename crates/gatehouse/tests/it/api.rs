@@ -1,7 +1,7 @@
 //! REST API v1 black-box tests: the real router on 127.0.0.1, over SQLite and PostgreSQL.
 
 use crate::common;
-use crate::common::{Backend, TestServer, TestServerOptions, header, json_body};
+use crate::common::{Backend, RequestExt, TestServer, TestServerOptions, header, json_body};
 use chrono::Duration;
 use gatehouse::domain::{NewEvent, Person, PersonId, PersonSource};
 use reqwest::StatusCode;
@@ -19,10 +19,8 @@ async fn me_returns_the_token_owner(backend: Backend) {
     let response = server
         .get("/v1/me", &token)
         .header(ACCOUNT_HEADER, "acme")
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     let body = json_body(response).await;
     assert_eq!(body["id"], json!(ada.id));
     assert_eq!(body["primary_email"], "ada@example.org");
@@ -50,10 +48,8 @@ async fn missing_malformed_and_unknown_tokens_get_rfc6750_challenges(backend: Ba
     let response = server
         .client
         .get(server.url("/v1/me"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .await;
     assert_eq!(
         header(&response, "www-authenticate"),
         r#"Bearer realm="gatehouse""#,
@@ -85,14 +81,12 @@ async fn missing_malformed_and_unknown_tokens_get_rfc6750_challenges(backend: Ba
             "{body}"
         );
     }
-    let response = server
+    server
         .client
         .get(server.url("/v1/me"))
         .header("authorization", format!("Basic {token}"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .await;
 }
 
 async fn expired_and_revoked_tokens_are_refused(backend: Backend) {
@@ -110,14 +104,10 @@ async fn expired_and_revoked_tokens_are_refused(backend: Backend) {
         .await;
     let to_revoke = server.token(&acme, &ada, &["people:read"]).await;
 
-    let listed = json_body(
-        server
-            .get("/v1/personal_access_tokens", &short_lived)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let listed = server
+        .get("/v1/personal_access_tokens", &short_lived)
+        .json_answer()
+        .await;
     let revoke_id = listed.as_array().expect("array")[1]["id"]
         .as_str()
         .expect("id")
@@ -127,26 +117,20 @@ async fn expired_and_revoked_tokens_are_refused(backend: Backend) {
             &format!("/v1/personal_access_tokens/{revoke_id}/revoke"),
             &short_lived,
         )
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     assert_eq!(json_body(response).await["status"], "revoked");
     let response = server
         .get("/v1/me", &to_revoke)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .await;
     assert!(header(&response, "www-authenticate").contains("revoked"));
 
     server.clock.advance(Duration::days(30));
     let response = server
         .get("/v1/me", &short_lived)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .await;
     assert!(header(&response, "www-authenticate").contains("expired"));
 }
 
@@ -159,10 +143,8 @@ async fn scopes_deny_by_default_and_name_the_missing_scope(backend: Backend) {
     let nothing = server.token(&acme, &admin, &[]).await;
     let response = server
         .get("/v1/me", &nothing)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
     assert_eq!(
         header(&response, "www-authenticate"),
         r#"Bearer realm="gatehouse", error="insufficient_scope", scope="people:read", error_description="this token lacks the people:read scope""#
@@ -171,10 +153,8 @@ async fn scopes_deny_by_default_and_name_the_missing_scope(backend: Backend) {
     let response = server
         .post("/v1/people", &reader)
         .json(&json!({ "name": "Bob", "primary_email": "bob@example.org" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
     assert!(header(&response, "www-authenticate").contains(r#"scope="people:write""#));
     let writer = server.token(&acme, &admin, &["people:write"]).await;
     let response = server
@@ -197,29 +177,23 @@ async fn a_removed_role_takes_effect_on_the_next_request(backend: Backend) {
     let owner_token = server.token(&acme, &owner, &["people:write"]).await;
     let director_token = server.token(&acme, &director, &["people:write"]).await;
     let body = json!({ "name": "Carol", "primary_email": "carol@example.org" });
-    let response = server
+    server
         .post("/v1/people", &director_token)
         .json(&body)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
 
-    let response = server
+    server
         .patch(&format!("/v1/people/{}", director.id), &owner_token)
         .json(&json!({ "roles": ["specialist"] }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     let body = json!({ "name": "Dan", "primary_email": "dan@example.org" });
     let response = server
         .post("/v1/people", &director_token)
         .json(&body)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
     assert!(header(&response, "www-authenticate").contains("insufficient_scope"));
     assert!(
         json_body(response).await["message"]
@@ -236,21 +210,12 @@ async fn only_account_administrators_grant_account_administrator(backend: Backen
         .person(&acme, "director@example.org", &["directory_administrator"])
         .await;
     let token = server.token(&acme, &director, &["people:write"]).await;
-    let response = server
+    server
         .post("/v1/people", &token)
         .json(&json!({ "name": "Eve", "primary_email": "eve@example.org", "roles": ["account_administrator"] }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let people = json_body(
-        server
-            .get("/v1/people", &token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
+    let people = server.get("/v1/people", &token).json_answer().await;
     assert_eq!(
         people.as_array().expect("array").len(),
         1,
@@ -269,29 +234,23 @@ async fn people_crud_validates_and_reports_conflicts(backend: Backend) {
     let response = server
         .post("/v1/people", &token)
         .json(&json!({ "name": "Bob", "primary_email": "bob@example.org", "job_title": "Engineer", "roles": ["specialist"] }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     let bob = json_body(response).await;
     assert_eq!(bob["source"], "manual");
     let bob_path = format!("/v1/people/{}", bob["id"].as_str().expect("id"));
 
-    let response = server
+    server
         .post("/v1/people", &token)
         .json(&json!({ "name": "Bobby", "primary_email": "BOB@example.org" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CONFLICT);
+        .expect_status(StatusCode::CONFLICT)
+        .await;
 
     let response = server
         .post("/v1/people", &token)
         .json(&json!({ "name": "", "primary_email": "nope" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        .expect_status(StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
     let body = json_body(response).await;
     assert_eq!(
         body["errors"],
@@ -317,19 +276,15 @@ async fn people_crud_validates_and_reports_conflicts(backend: Backend) {
         .post("/v1/people", &token)
         .header("content-type", "application/json")
         .body("{not json")
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        .expect_status(StatusCode::BAD_REQUEST)
+        .await;
     assert!(json_body(response).await["message"].is_string());
 
     let response = server
         .patch(&bob_path, &token)
         .json(&json!({ "job_title": null, "name": "Robert" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     let updated = json_body(response).await;
     assert_eq!(
         (updated["name"].clone(), updated["job_title"].clone()),
@@ -338,18 +293,14 @@ async fn people_crud_validates_and_reports_conflicts(backend: Backend) {
 
     let response = server.get(&bob_path, &token).send().await.expect("request");
     assert_eq!(json_body(response).await["name"], "Robert");
-    let response = server
+    server
         .get(&format!("/v1/people/{}", uuid::Uuid::now_v7()), &token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
     let response = server
         .get("/v1/people/not-a-uuid", &token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        .expect_status(StatusCode::BAD_REQUEST)
+        .await;
     assert!(json_body(response).await["message"].is_string());
 
     let names: Vec<String> = server
@@ -412,10 +363,8 @@ async fn scim_people_are_read_only_except_roles(backend: Backend) {
     let response = server
         .patch(&path, &token)
         .json(&json!({ "name": "Renamed" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        .expect_status(StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
     let body = json_body(response).await;
     assert!(
         body["message"]
@@ -428,10 +377,8 @@ async fn scim_people_are_read_only_except_roles(backend: Backend) {
     let response = server
         .patch(&path, &token)
         .json(&json!({ "roles": ["specialist"] }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     assert_eq!(json_body(response).await["name"], "Sam Scim");
 }
 
@@ -449,10 +396,8 @@ async fn pagination_headers_and_edges(backend: Backend) {
     let token = server.token(&acme, &admin, &["people:read"]).await;
     let response = server
         .get("/v1/people?per_page=2&page=2&sort=-name", &token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     let header = |name: &str| {
         response
             .headers()
@@ -487,10 +432,8 @@ async fn pagination_headers_and_edges(backend: Backend) {
 
     let response = server
         .get("/v1/people?per_page=2&page=9", &token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     assert_eq!(json_body(response).await, json!([]));
     for bad in [
         "per_page=0",
@@ -549,10 +492,8 @@ async fn tokens_are_personal_unless_you_administer(backend: Backend) {
     let response = server
         .post("/v1/personal_access_tokens", &ada_token)
         .json(&json!({ "name": "ci", "scopes": ["people:read"], "expires_in": 90, "description": "deploys" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     let created = json_body(response).await;
     let secret = created["token_secret"]
         .as_str()
@@ -593,30 +534,22 @@ async fn tokens_are_personal_unless_you_administer(backend: Backend) {
         StatusCode::NOT_FOUND,
         "someone else's token is not found"
     );
-    let response = server
+    server
         .post(
             &format!("/v1/personal_access_tokens/{id}/revoke"),
             &bob_token,
         )
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    let response = server
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
+    server
         .get("/v1/personal_access_tokens?person_id=all", &bob_token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
 
-    let all = json_body(
-        server
-            .get("/v1/personal_access_tokens?person_id=all", &admin_token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let all = server
+        .get("/v1/personal_access_tokens?person_id=all", &admin_token)
+        .json_answer()
+        .await;
     assert_eq!(all.as_array().expect("array").len(), 4);
     let adas = json_body(
         server
@@ -630,15 +563,13 @@ async fn tokens_are_personal_unless_you_administer(backend: Backend) {
     )
     .await;
     assert_eq!(adas.as_array().expect("array").len(), 2);
-    let response = server
+    server
         .post(
             &format!("/v1/personal_access_tokens/{id}/revoke"),
             &admin_token,
         )
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     let response = server.get("/v1/me", &secret).send().await.expect("request");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
@@ -690,10 +621,8 @@ async fn token_creation_rules(backend: Backend) {
     let response = server
         .post("/v1/personal_access_tokens", &token)
         .json(&json!({ "name": "x", "expires_in": 30, "scopes": ["webhooks:write"] }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
     assert!(header(&response, "www-authenticate").contains(r#"scope="webhooks:write""#));
     let response = server
         .post("/v1/personal_access_tokens", &token)
@@ -720,10 +649,8 @@ async fn token_creation_rules(backend: Backend) {
     let response = server
         .post("/v1/personal_access_tokens", &token)
         .json(&json!({ "name": "no choice" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     let created = json_body(response).await;
     assert_eq!(
         created["expires_at"],
@@ -887,14 +814,10 @@ async fn last_used_at_is_recorded_at_most_once_a_minute(backend: Backend) {
         .token(&acme, &ada, &["personal_access_tokens:read"])
         .await;
     let last_used = || async {
-        let body = json_body(
-            server
-                .get("/v1/personal_access_tokens", &token)
-                .send()
-                .await
-                .expect("request"),
-        )
-        .await;
+        let body = server
+            .get("/v1/personal_access_tokens", &token)
+            .json_answer()
+            .await;
         body[0]["last_used_at"].clone()
     };
     let first = last_used().await;
@@ -957,21 +880,15 @@ async fn postgres_revocation_on_one_node_reaches_the_other_at_once() {
         .await
         .expect("cached on the other node");
 
-    let listed = json_body(
-        server
-            .get("/v1/personal_access_tokens", &token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let listed = server
+        .get("/v1/personal_access_tokens", &token)
+        .json_answer()
+        .await;
     let id = listed[0]["id"].as_str().expect("id").to_owned();
-    let response = server
+    server
         .post(&format!("/v1/personal_access_tokens/{id}/revoke"), &token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
 
     // Notifications are asynchronous; allow them a bounded moment to arrive.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -1012,27 +929,21 @@ async fn postgres_rotation_on_one_node_reaches_the_others_signer_at_once() {
     let before = other_node
         .signing_changes
         .load(std::sync::atomic::Ordering::Acquire);
-    let created = json_body(
-        server
-            .post("/v1/webhooks", &token)
-            .json(&serde_json::json!({"event": "app.*", "uri": "http://192.0.2.1/hook"}))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let created = server
+        .post("/v1/webhooks", &token)
+        .json(&serde_json::json!({"event": "app.*", "uri": "http://192.0.2.1/hook"}))
+        .json_answer()
+        .await;
     let id = created["id"].as_str().expect("id");
     // The other node's listener connects in the background: a rotation made before it listens
     // goes unheard, so rotate again until one is heard (or 5 s pass).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     'rotations: loop {
-        let response = server
+        server
             .post(&format!("/v1/webhooks/{id}/signing_secret/rotate"), &token)
             .json(&serde_json::json!({"overlap_seconds": 0}))
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), StatusCode::OK);
+            .expect_status(StatusCode::OK)
+            .await;
         for _ in 0..25 {
             if other_node
                 .signing_changes

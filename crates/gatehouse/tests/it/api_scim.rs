@@ -1,7 +1,7 @@
 //! REST read access to SCIM records (`/v1/scim_users`, `/v1/scim_groups`, members), on both
 //! backends: what the provisioning client wrote, paginated, searchable, never writable here.
 
-use crate::common::{Backend, TestServer, json_body};
+use crate::common::{Backend, RequestExt, TestServer, json_body};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -77,10 +77,8 @@ async fn scim_users_are_listed_searched_and_read(backend: Backend) {
     } = provisioned(backend).await;
     let response = server
         .get("/v1/scim_users?per_page=2", &reader)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     assert_eq!(total(&response), 3);
     assert!(
         response.headers()["link"]
@@ -103,24 +101,16 @@ async fn scim_users_are_listed_searched_and_read(backend: Backend) {
             .map(|user| user["user_name"].as_str().expect("name").to_owned())
             .collect()
     };
-    let sorted = json_body(
-        server
-            .get("/v1/scim_users?sort=-user_name&fields=user_name", &reader)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let sorted = server
+        .get("/v1/scim_users?sort=-user_name&fields=user_name", &reader)
+        .json_answer()
+        .await;
     assert_eq!(names(&sorted), ["cy", "bob", "ada"]);
     assert_eq!(sorted[0], json!({ "id": users[2], "user_name": "cy" }));
-    let searched = json_body(
-        server
-            .get("/v1/scim_users?q=BOB%40example", &reader)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let searched = server
+        .get("/v1/scim_users?q=BOB%40example", &reader)
+        .json_answer()
+        .await;
     assert_eq!(names(&searched), ["bob"], "q looks in emails too");
     let filtered = json_body(
         server
@@ -135,14 +125,10 @@ async fn scim_users_are_listed_searched_and_read(backend: Backend) {
     .await;
     assert_eq!(names(&filtered), ["ada", "cy"]);
 
-    let one = json_body(
-        server
-            .get(&format!("/v1/scim_users/{}", users[1]), &reader)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let one = server
+        .get(&format!("/v1/scim_users/{}", users[1]), &reader)
+        .json_answer()
+        .await;
     assert_eq!(
         (one["user_name"].as_str(), one["active"].as_bool()),
         (Some("bob"), Some(false))
@@ -166,15 +152,13 @@ async fn scim_users_are_listed_searched_and_read(backend: Backend) {
             "{query}: {body}"
         );
     }
-    let missing = server
+    server
         .get(
             "/v1/scim_users/0190c0de-0000-7000-8000-000000000000",
             &reader,
         )
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
 }
 
 async fn scim_groups_show_member_counts_and_member_pages(backend: Backend) {
@@ -184,25 +168,17 @@ async fn scim_groups_show_member_counts_and_member_pages(backend: Backend) {
         users,
         group,
     } = provisioned(backend).await;
-    let groups = json_body(
-        server
-            .get("/v1/scim_groups?q=guides", &reader)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let groups = server
+        .get("/v1/scim_groups?q=guides", &reader)
+        .json_answer()
+        .await;
     assert_eq!(groups[0]["display_name"], "Tour Guides");
     assert_eq!(groups[0]["group_type"], "team");
     assert_eq!(groups[0]["member_count"], 2);
-    let one = json_body(
-        server
-            .get(&format!("/v1/scim_groups/{group}"), &reader)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let one = server
+        .get(&format!("/v1/scim_groups/{group}"), &reader)
+        .json_answer()
+        .await;
     assert_eq!(
         (one["external_id"].as_str(), one["member_count"].as_u64()),
         (Some("g-1"), Some(2))
@@ -283,10 +259,8 @@ async fn scim_records_need_an_administrator_with_scim_read(backend: Backend) {
     for token in [&specialist_token, &people_token] {
         let response = server
             .get("/v1/scim_users", token)
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+            .expect_status(StatusCode::FORBIDDEN)
+            .await;
         assert!(
             response.headers()["www-authenticate"]
                 .to_str()

@@ -4,7 +4,7 @@
 //! characters are refused; what the client sent is stored as sent; and the key migration
 //! recomputes keys made the old way, reporting clashes instead of failing.
 
-use crate::common::{Backend, TestServer, json_body, provisioning};
+use crate::common::{Backend, RequestExt, TestServer, json_body, provisioning};
 use gatehouse::domain::AccountId;
 use gatehouse::store::KeyKind;
 use reqwest::StatusCode;
@@ -94,10 +94,8 @@ async fn look_alike_user_names_are_409_uniqueness(backend: Backend) {
         )))
         .bearer_auth(&token)
         .json(&json!({ "userName": "ＢＯＢ.ＳＴＲＡＳＳＥ" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CONFLICT);
+        .expect_status(StatusCode::CONFLICT)
+        .await;
     assert_eq!(json_body(response).await["scimType"], "uniqueness");
 
     // A compatibility ligature is stored as sent but keyed as its letters.
@@ -186,13 +184,11 @@ async fn look_alike_emails_take_no_other_persons_primary_email(backend: Backend)
     assert_eq!(found.primary_email.as_deref(), Some("carol@example.com"));
 
     // By REST, a look-alike primary email is taken as well.
-    let response = server
+    server
         .post("/v1/people", &token)
         .json(&json!({ "name": "Carol Copy", "primary_email": "Carol@ＥＸＡＭＰＬＥ.com" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CONFLICT);
+        .expect_status(StatusCode::CONFLICT)
+        .await;
 }
 
 async fn invisible_characters_are_refused_and_nothing_is_stored(backend: Backend) {
@@ -247,10 +243,8 @@ async fn invisible_characters_are_refused_and_nothing_is_stored(backend: Backend
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": [{ "op": "replace", "path": "userName", "value": "bob\u{2060}" }]
         }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        .expect_status(StatusCode::BAD_REQUEST)
+        .await;
     assert_eq!(json_body(response).await["scimType"], "invalidValue");
     let stored = json_body(server.get(&path, &token).send().await.expect("request")).await;
     assert_eq!(stored["userName"], "bob");
@@ -260,10 +254,8 @@ async fn invisible_characters_are_refused_and_nothing_is_stored(backend: Backend
     let response = server
         .post("/scim/v2/Groups", &token)
         .json(&json!({ "displayName": "Admins\u{200B}" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        .expect_status(StatusCode::BAD_REQUEST)
+        .await;
     let error = json_body(response).await;
     assert_eq!(error["scimType"], "invalidValue");
     assert_eq!(
@@ -282,10 +274,8 @@ async fn rest_people_refuse_invisible_characters_with_422(backend: Backend) {
     let response = server
         .post("/v1/people", &token)
         .json(&json!({ "name": "Dana\u{200E}", "primary_email": "dana\u{200B}@example.org" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        .expect_status(StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
     let error = json_body(response).await;
     assert!(error["message"].is_string());
     assert_eq!(
@@ -307,20 +297,16 @@ async fn rest_people_refuse_invisible_characters_with_422(backend: Backend) {
     let response = server
         .post("/v1/people", &token)
         .json(&json!({ "name": "Dana", "primary_email": "Ｄａｎａ@example.org" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     let dana = json_body(response).await;
     assert_eq!(dana["primary_email"], "Ｄａｎａ@example.org");
     let path = format!("/v1/people/{}", dana["id"].as_str().expect("id"));
     let response = server
         .patch(&path, &token)
         .json(&json!({ "primary_email": "da\u{AD}na@example.org" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        .expect_status(StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
     assert_eq!(
         json_body(response).await["errors"],
         json!(["primary_email contains U+00AD, an invisible or control character"])
@@ -449,10 +435,8 @@ async fn the_key_migration_reports_clashes_instead_of_failing(backend: Backend) 
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": [{ "op": "replace", "path": "active", "value": false }]
         }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     assert_eq!(json_body(response).await["active"], false);
 
     // Once done, migrating again changes and reports nothing.

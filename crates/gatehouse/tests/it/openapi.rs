@@ -2,7 +2,7 @@
 //! route `/v1` serves is documented (the router is built from the same `OpenApiRouter` list;
 //! this checks it end to end).
 
-use crate::common::{Backend, TestServer};
+use crate::common::{Backend, RequestExt, TestServer};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -117,10 +117,8 @@ async fn every_documented_operation_is_served_and_documented_fully() {
     }
     let response = server
         .get("/v1/nothing-here", &token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
     assert!(
         response
             .text()

@@ -1,7 +1,7 @@
 //! `/Bulk` (RFC 7644 §3.7) end to end on both backends: bulkId references in any order,
 //! per-operation results and errors, failOnErrors, versions, and the advertised limits.
 
-use crate::common::{Backend, TestServer, json_body, provisioning};
+use crate::common::{Backend, RequestExt, TestServer, json_body, provisioning};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -139,14 +139,10 @@ async fn fail_on_errors_stops_and_bad_references_are_409(backend: Backend) {
     .await;
     assert_eq!(answer["Operations"].as_array().map(Vec::len), Some(1));
     assert_eq!(answer["Operations"][0]["status"], "400");
-    let listed = json_body(
-        server
-            .get("/scim/v2/Users?filter=userName%20eq%20%22never%22", &token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let listed = server
+        .get("/scim/v2/Users?filter=userName%20eq%20%22never%22", &token)
+        .json_answer()
+        .await;
     assert_eq!(listed["totalResults"], 0, "not run after failOnErrors");
 
     let answer = json_body(
@@ -199,15 +195,11 @@ async fn fail_on_errors_stops_and_bad_references_are_409(backend: Backend) {
 /// Versions guard bulk writes like If-Match (§3.14): a stale one is 412 for that operation.
 async fn operation_versions_are_checked(backend: Backend) {
     let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
-    let user = json_body(
-        server
-            .post("/scim/v2/Users", &token)
-            .json(&json!({ "userName": "ada" }))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let user = server
+        .post("/scim/v2/Users", &token)
+        .json(&json!({ "userName": "ada" }))
+        .json_answer()
+        .await;
     let path = format!("/Users/{}", user["id"].as_str().expect("id"));
     let answer = json_body(
         bulk(
@@ -281,19 +273,10 @@ async fn limits_and_malformed_requests_are_refused_whole(backend: Backend) {
         .post("/scim/v2/Bulk", &token)
         .header("content-type", "application/scim+json")
         .body("{\"Operations\": [")
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+        .expect_status(StatusCode::BAD_REQUEST)
+        .await;
     assert_eq!(json_body(malformed).await["scimType"], "invalidSyntax");
-    let users = json_body(
-        server
-            .get("/scim/v2/Users", &token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let users = server.get("/scim/v2/Users", &token).json_answer().await;
     assert_eq!(users["totalResults"], 0, "nothing ran");
 
     let acme = server

@@ -1,6 +1,6 @@
 //! SCIM discovery (RFC 7644 §4), authentication and error messages (§3.12), on both backends.
 
-use crate::common::{Backend, provisioning};
+use crate::common::{Backend, RequestExt, provisioning};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -23,10 +23,8 @@ async fn service_provider_config_says_what_is_served(backend: Backend) {
     let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let response = server
         .get("/scim/v2/ServiceProviderConfig", &token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     let config = scim_json(response).await;
     assert_eq!(
         config["schemas"][0],
@@ -167,10 +165,8 @@ async fn resource_types_and_schemas_are_listed_and_found(backend: Backend) {
 
     let response = server
         .get("/scim/v2/Schemas/urn:nope", &token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
     let error = scim_json(response).await;
     assert_eq!(
         (error["schemas"][0].as_str(), error["status"].as_str()),
@@ -178,10 +174,8 @@ async fn resource_types_and_schemas_are_listed_and_found(backend: Backend) {
     );
     let response = server
         .get("/scim/v2/Nothing", &token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
     assert_eq!(scim_json(response).await["status"], "404");
 }
 
@@ -198,10 +192,8 @@ async fn scim_refuses_missing_wrong_and_underprivileged_tokens_in_scim_format(ba
     let response = server
         .client
         .get(server.url("/scim/v2/Schemas"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .await;
     assert_eq!(
         response.headers()["www-authenticate"],
         r#"Bearer realm="gatehouse""#
@@ -236,10 +228,8 @@ async fn scim_refuses_missing_wrong_and_underprivileged_tokens_in_scim_format(ba
     let people_only = server.token(&acme, &reader, &["people:read"]).await;
     let response = server
         .get("/scim/v2/Schemas", &people_only)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
     assert!(
         response.headers()["www-authenticate"]
             .to_str()
@@ -254,13 +244,11 @@ async fn scim_refuses_missing_wrong_and_underprivileged_tokens_in_scim_format(ba
 /// names no endpoint stays a SCIM 404.
 async fn endpoint_names_ignore_case_and_a_trailing_slash(backend: Backend) {
     let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
-    let created = server
+    server
         .post("/scim/v2/users/", &token)
         .json(&serde_json::json!({ "userName": "ada" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(created.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     for path in [
         "/scim/v2/USERS?filter=userName%20eq%20%22ada%22",
         "/scim/v2/Users/?filter=userName%20eq%20%22ada%22",
@@ -270,25 +258,19 @@ async fn endpoint_names_ignore_case_and_a_trailing_slash(backend: Backend) {
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert_eq!(scim_json(response).await["totalResults"], 1, "{path}");
     }
-    let config = server
+    server
         .get("/scim/v2/serviceproviderconfig", &token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(config.status(), StatusCode::OK);
-    let unauthenticated = server
+        .expect_status(StatusCode::OK)
+        .await;
+    server
         .client
         .get(server.url("/scim/v2/users/"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .await;
     let unknown = server
         .get("/scim/v2/serviceConfiguration", &token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
     assert_eq!(scim_json(unknown).await["status"], "404");
 }
 
@@ -312,10 +294,8 @@ async fn a_password_filter_in_the_uri_is_sensitive(backend: Backend) {
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
             "filter": "password eq \"x\""
         }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(searched.status(), StatusCode::BAD_REQUEST);
+        .expect_status(StatusCode::BAD_REQUEST)
+        .await;
     assert_eq!(scim_json(searched).await["scimType"], "invalidFilter");
 }
 

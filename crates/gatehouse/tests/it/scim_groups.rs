@@ -1,7 +1,7 @@
 //! SCIM `/Groups` end to end on both backends: display name, group type and members, with
 //! membership changed row by row.
 
-use crate::common::{Backend, TestServer, json_body, provisioning};
+use crate::common::{Backend, RequestExt, TestServer, json_body, provisioning};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -57,10 +57,8 @@ async fn create_group_with_members_and_group_type(backend: Backend) {
             GATEHOUSE_GROUP: { "groupType": "skill_pool" },
             "members": [{ "value": users[0] }, { "value": users[1], "type": "User" }]
         }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     assert_eq!(response.headers()["etag"], "W/\"1\"");
     let group = json_body(response).await;
     assert_eq!(group["displayName"], "Tour Guides");
@@ -93,24 +91,16 @@ async fn create_group_with_members_and_group_type(backend: Backend) {
     .await;
     assert_eq!(fetched, group);
 
-    let plain = json_body(
-        server
-            .post("/scim/v2/Groups", &token)
-            .json(&json!({ "displayName": "Plain" }))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let plain = server
+        .post("/scim/v2/Groups", &token)
+        .json(&json!({ "displayName": "Plain" }))
+        .json_answer()
+        .await;
     assert_eq!(plain["members"], json!([]));
-    let filtered = json_body(
-        server
+    let filtered = server
             .get("/scim/v2/Groups?filter=urn:gatehouse:params:scim:schemas:extension:2.0:Group:groupType%20eq%20%22team%22", &token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+        .json_answer()
+        .await;
     assert_eq!(
         (
             filtered["totalResults"].as_u64(),
@@ -128,15 +118,11 @@ async fn bad_groups_are_refused_with_scim_errors(backend: Backend) {
         .person(&globex, "admin@globex.example", &["account_administrator"])
         .await;
     let outsider_token = server.token(&globex, &outsider, &["scim:write"]).await;
-    let foreign = json_body(
-        server
-            .post("/scim/v2/Users", &outsider_token)
-            .json(&json!({ "userName": "zed" }))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let foreign = server
+        .post("/scim/v2/Users", &outsider_token)
+        .json(&json!({ "userName": "zed" }))
+        .json_answer()
+        .await;
     for bad in [
         json!({ "members": [] }),
         json!({ "displayName": "X", GATEHOUSE_GROUP: { "groupType": "guild" } }),
@@ -156,14 +142,7 @@ async fn bad_groups_are_refused_with_scim_errors(backend: Backend) {
             "{bad}"
         );
     }
-    let listed = json_body(
-        server
-            .get("/scim/v2/Groups", &token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let listed = server.get("/scim/v2/Groups", &token).json_answer().await;
     assert_eq!(listed["totalResults"], 0, "nothing was created");
 
     // A member named twice is one member; the first display given wins.
@@ -177,10 +156,8 @@ async fn bad_groups_are_refused_with_scim_errors(backend: Backend) {
                 { "value": users[0], "display": "Second" }
             ]
         }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(twice.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     let twice = json_body(twice).await;
     assert_eq!(member_ids(&twice), sorted(&[&users[0], &users[1]]));
     let first = twice["members"]
@@ -196,15 +173,11 @@ async fn bad_groups_are_refused_with_scim_errors(backend: Backend) {
 /// `Remove` with a value array (which must remove only those members, not all).
 async fn patch_changes_membership_row_by_row(backend: Backend) {
     let (server, token, users) = provisioning_with_users(backend).await;
-    let group = json_body(
-        server
-            .post("/scim/v2/Groups", &token)
-            .json(&json!({ "displayName": "Ops", "members": [{ "value": users[0] }] }))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let group = server
+        .post("/scim/v2/Groups", &token)
+        .json(&json!({ "displayName": "Ops", "members": [{ "value": users[0] }] }))
+        .json_answer()
+        .await;
     let path = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
     let patch = |operations: Value| json!({ "schemas": [PATCH_OP], "Operations": operations });
 
@@ -217,28 +190,20 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
 
     let remove_by_filter =
         json!([{ "op": "Remove", "path": format!("members[value eq \"{}\"]", users[0]) }]);
-    let updated = json_body(
-        server
-            .patch(&path, &token)
-            .json(&patch(remove_by_filter))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let updated = server
+        .patch(&path, &token)
+        .json(&patch(remove_by_filter))
+        .json_answer()
+        .await;
     assert_eq!(member_ids(&updated), sorted(&[&users[1], &users[2]]));
 
     let remove_by_value =
         json!([{ "op": "Remove", "path": "members", "value": [{ "value": users[1] }] }]);
-    let updated = json_body(
-        server
-            .patch(&path, &token)
-            .json(&patch(remove_by_value))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let updated = server
+        .patch(&path, &token)
+        .json(&patch(remove_by_value))
+        .json_answer()
+        .await;
     assert_eq!(
         member_ids(&updated),
         vec![users[2].clone()],
@@ -246,15 +211,11 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
     );
 
     let rename = json!([{ "op": "Replace", "path": "displayName", "value": "Operations" }]);
-    let renamed = json_body(
-        server
-            .patch(&path, &token)
-            .json(&patch(rename))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let renamed = server
+        .patch(&path, &token)
+        .json(&patch(rename))
+        .json_answer()
+        .await;
     assert_eq!(
         (
             renamed["displayName"].as_str(),
@@ -284,14 +245,12 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
     .await;
     assert_eq!(by_member["totalResults"], 1);
 
-    let response = server
+    server
         .client
         .delete(server.url(&format!("/scim/v2/Users/{}", users[2])))
         .bearer_auth(&token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        .expect_status(StatusCode::NO_CONTENT)
+        .await;
     let after = json_body(server.get(&path, &token).send().await.expect("request")).await;
     assert_eq!(
         after["members"],
@@ -302,15 +261,11 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
 
 async fn put_replaces_members_and_delete_removes_the_group(backend: Backend) {
     let (server, token, users) = provisioning_with_users(backend).await;
-    let group = json_body(
-        server
-            .post("/scim/v2/Groups", &token)
-            .json(&json!({ "displayName": "Ops", "members": [{ "value": users[0] }] }))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let group = server
+        .post("/scim/v2/Groups", &token)
+        .json(&json!({ "displayName": "Ops", "members": [{ "value": users[0] }] }))
+        .json_answer()
+        .await;
     let path = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
     let response = server
         .client
@@ -318,10 +273,8 @@ async fn put_replaces_members_and_delete_removes_the_group(backend: Backend) {
         .bearer_auth(&token)
         .header("if-match", "W/\"1\"")
         .json(&json!({ "displayName": "Ops", "members": [{ "value": users[1] }, { "value": users[2] }] }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     assert_eq!(
         member_ids(&json_body(response).await),
         sorted(&[&users[1], &users[2]])
@@ -329,32 +282,26 @@ async fn put_replaces_members_and_delete_removes_the_group(backend: Backend) {
     let response = server
         .get(&path, &token)
         .header("if-none-match", "W/\"2\"")
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+        .expect_status(StatusCode::NOT_MODIFIED)
+        .await;
     assert_eq!(
         response.headers()["etag"],
         "W/\"2\"",
         "a 304 names the version it confirms"
     );
-    let response = server
+    server
         .client
         .delete(server.url(&path))
         .bearer_auth(&token)
         .header("if-match", "W/\"1\"")
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
-    let response = server
+        .expect_status(StatusCode::PRECONDITION_FAILED)
+        .await;
+    server
         .client
         .delete(server.url(&path))
         .bearer_auth(&token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        .expect_status(StatusCode::NO_CONTENT)
+        .await;
     assert_eq!(
         server
             .get(&path, &token)
@@ -419,15 +366,11 @@ async fn root_search_spans_users_and_groups(backend: Backend) {
         ["User", "Group"],
         "the third User, then the first Group"
     );
-    let group_search = json_body(
-        server
-            .post("/scim/v2/Groups/.search", &token)
-            .json(&json!({ "filter": "displayName sw \"s\"" }))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let group_search = server
+        .post("/scim/v2/Groups/.search", &token)
+        .json(&json!({ "filter": "displayName sw \"s\"" }))
+        .json_answer()
+        .await;
     assert_eq!(group_search["Resources"][0]["displayName"], "Sales");
 }
 
@@ -452,14 +395,10 @@ async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(back
     assert_eq!(group["displayName"], "Tour Guides");
     let location = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
 
-    let values_only = json_body(
-        server
-            .get(&format!("{location}?attributes=members.value"), &token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let values_only = server
+        .get(&format!("{location}?attributes=members.value"), &token)
+        .json_answer()
+        .await;
     assert!(values_only.get("displayName").is_none(), "{values_only}");
     assert_eq!(values_only["id"], group["id"]);
     let mut values: Vec<Value> = values_only["members"].as_array().expect("members").clone();
@@ -474,10 +413,8 @@ async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(back
             "schemas": [PATCH_OP],
             "Operations": [{ "op": "add", "path": "members", "value": [{ "value": users[2] }] }]
         }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(patched.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     let patched = json_body(patched).await;
     assert!(patched.get("members").is_none(), "{patched}");
     assert_eq!(patched["meta"]["version"], "W/\"2\"");
@@ -524,19 +461,10 @@ async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(back
     let refused = server
         .post("/scim/v2/Groups?attributes=members%5Bvalue", &token)
         .json(&json!({ "displayName": "Never" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        .expect_status(StatusCode::BAD_REQUEST)
+        .await;
     assert_eq!(json_body(refused).await["scimType"], "invalidValue");
-    let all = json_body(
-        server
-            .get("/scim/v2/Groups", &token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let all = server.get("/scim/v2/Groups", &token).json_answer().await;
     assert_eq!(all["totalResults"], 1);
 }
 
@@ -544,15 +472,11 @@ async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(back
 /// default (200 with the resource) to that, for Users and Groups alike.
 async fn patch_answers_204_when_the_account_asks_for_it(backend: Backend) {
     let (server, token, users) = provisioning_with_users(backend).await;
-    let group = json_body(
-        server
-            .post("/scim/v2/Groups", &token)
-            .json(&json!({ "displayName": "Tour Guides", "members": [{ "value": users[0] }] }))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let group = server
+        .post("/scim/v2/Groups", &token)
+        .json(&json!({ "displayName": "Tour Guides", "members": [{ "value": users[0] }] }))
+        .json_answer()
+        .await;
     let location = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
     let add = |user: &str| {
         json!({
@@ -587,10 +511,8 @@ async fn patch_answers_204_when_the_account_asks_for_it(backend: Backend) {
     let silent = server
         .patch(&location, &token)
         .json(&add(&users[2]))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(silent.status(), StatusCode::NO_CONTENT);
+        .expect_status(StatusCode::NO_CONTENT)
+        .await;
     assert_eq!(silent.headers()["etag"], "W/\"3\"");
     assert_eq!(silent.text().await.expect("body"), "");
     let stored = json_body(server.get(&location, &token).send().await.expect("request")).await;
@@ -602,19 +524,15 @@ async fn patch_answers_204_when_the_account_asks_for_it(backend: Backend) {
             "schemas": [PATCH_OP],
             "Operations": [{ "op": "Replace", "path": "active", "value": "False" }]
         }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(user.status(), StatusCode::NO_CONTENT);
+        .expect_status(StatusCode::NO_CONTENT)
+        .await;
     assert_eq!(user.headers()["etag"], "W/\"2\"");
     // A refused PATCH still says why, in a SCIM error.
-    let refused = server
+    server
         .patch(&location, &token)
         .json(&json!({ "schemas": [PATCH_OP], "Operations": [{ "op": "jump" }] }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        .expect_status(StatusCode::BAD_REQUEST)
+        .await;
 }
 
 /// Membership is written in multi-row statements of 500: a PUT with more members than one
@@ -623,52 +541,40 @@ async fn large_memberships_are_written_in_batches(backend: Backend) {
     let (server, token, _) = provisioning_with_users(backend).await;
     let mut ids = Vec::new();
     for index in 0..1_101 {
-        let user = json_body(
-            server
-                .post("/scim/v2/Users", &token)
-                .json(&json!({ "userName": format!("member{index}") }))
-                .send()
-                .await
-                .expect("request"),
-        )
-        .await;
+        let user = server
+            .post("/scim/v2/Users", &token)
+            .json(&json!({ "userName": format!("member{index}") }))
+            .json_answer()
+            .await;
         ids.push(user["id"].as_str().expect("id").to_owned());
     }
     let members: Vec<Value> = ids.iter().map(|id| json!({ "value": id })).collect();
-    let group = json_body(
-        server
-            .post("/scim/v2/Groups?excludedAttributes=members", &token)
-            .json(&json!({ "displayName": "Everyone" }))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let group = server
+        .post("/scim/v2/Groups?excludedAttributes=members", &token)
+        .json(&json!({ "displayName": "Everyone" }))
+        .json_answer()
+        .await;
     let location = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
-    let replaced = server
+    server
         .client
         .put(server.url(&format!("{location}?excludedAttributes=members")))
         .bearer_auth(&token)
         .json(&json!({ "displayName": "Everyone", "members": members }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(replaced.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     let count = |group: Value| group["members"].as_array().map(Vec::len);
     let full = json_body(server.get(&location, &token).send().await.expect("request")).await;
     assert_eq!(count(full), Some(1_101));
 
     let removed: Vec<Value> = ids[..601].iter().map(|id| json!({ "value": id })).collect();
-    let patched = server
+    server
         .patch(&format!("{location}?excludedAttributes=members"), &token)
         .json(&json!({
             "schemas": [PATCH_OP],
             "Operations": [{ "op": "Remove", "path": "members", "value": removed }]
         }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(patched.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     let rest = json_body(server.get(&location, &token).send().await.expect("request")).await;
     let mut left = member_ids(&rest);
     left.sort();

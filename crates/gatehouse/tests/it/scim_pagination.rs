@@ -2,7 +2,7 @@
 //! `nextCursor` to the end, stay exact while records come and go, and bad, foreign or old
 //! cursors are refused with `invalidCursor` / `expiredCursor`.
 
-use crate::common::{Backend, TestServer, json_body, provisioning};
+use crate::common::{Backend, RequestExt, TestServer, json_body, provisioning};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -20,15 +20,11 @@ async fn provisioning_with_users(
 }
 
 async fn create(server: &TestServer, token: &str, name: &str) -> String {
-    let user = json_body(
-        server
-            .post("/scim/v2/Users", token)
-            .json(&json!({ "userName": name }))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let user = server
+        .post("/scim/v2/Users", token)
+        .json(&json!({ "userName": name }))
+        .json_answer()
+        .await;
     user["id"].as_str().expect("id").to_owned()
 }
 
@@ -65,14 +61,12 @@ async fn cursor_pages_run_to_the_end_and_stay_exact_under_changes(backend: Backe
 
     // Deleting a record already seen and adding one shift nothing: the next page starts
     // after "bob", and the new record comes at the end.
-    let deleted = server
+    server
         .client
         .delete(server.url(&format!("/scim/v2/Users/{}", ids[0])))
         .bearer_auth(&token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+        .expect_status(StatusCode::NO_CONTENT)
+        .await;
     create(&server, &token, "fay").await;
 
     let second = json_body(
@@ -168,13 +162,11 @@ async fn bad_foreign_and_expired_cursors_are_refused(backend: Backend) {
     let both = get(&server, &token, "cursor=&startIndex=2").await;
     assert_eq!(both.status(), StatusCode::BAD_REQUEST);
     assert_eq!(scim_type(&json_body(both).await), "invalidValue");
-    let root = server
+    server
         .post("/scim/v2/.search", &token)
         .json(&json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "cursor": "" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(root.status(), StatusCode::BAD_REQUEST);
+        .expect_status(StatusCode::BAD_REQUEST)
+        .await;
 
     server.clock.advance(chrono::Duration::seconds(3601));
     let expired = get(

@@ -1,7 +1,7 @@
 //! SCIM `/Users` end to end (RFC 7644 §3.2–3.6) on both backends: the provisioning client's
 //! create, read, list, replace, patch and delete, and what each does to the linked person.
 
-use crate::common::{Backend, TestServer, json_body, provisioning};
+use crate::common::{Backend, RequestExt, TestServer, json_body, provisioning};
 use gatehouse::domain::{AccountId, PersonId, PersonSource};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -52,10 +52,8 @@ async fn create_returns_the_user_with_meta_and_provisions_a_person(backend: Back
     let response = server
         .post("/scim/v2/Users", &token)
         .json(&barbara())
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     assert_eq!(response.headers()["content-type"], "application/scim+json");
     assert_eq!(response.headers()["etag"], "W/\"1\"");
     let location = response.headers()["location"]
@@ -74,14 +72,10 @@ async fn create_returns_the_user_with_meta_and_provisions_a_person(backend: Back
     );
     assert_eq!(user[ENTERPRISE]["employeeNumber"], "701984");
 
-    let fetched = json_body(
-        server
-            .get(&format!("/scim/v2/Users/{id}"), &token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let fetched = server
+        .get(&format!("/scim/v2/Users/{id}"), &token)
+        .json_answer()
+        .await;
     assert_eq!(fetched, user);
 
     let acme = AccountId::parse("acme").expect("slug");
@@ -113,10 +107,8 @@ async fn user_name_clashes_are_409_uniqueness_and_change_nothing(backend: Backen
     let response = server
         .post("/scim/v2/Users", &token)
         .json(&twin)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CONFLICT);
+        .expect_status(StatusCode::CONFLICT)
+        .await;
     let error = json_body(response).await;
     assert_eq!(
         (error["status"].as_str(), error["scimType"].as_str()),
@@ -150,10 +142,8 @@ async fn user_name_clashes_are_409_uniqueness_and_change_nothing(backend: Backen
         .post("/scim/v2/Users", &token)
         .header("content-type", "application/scim+json")
         .body("{nope")
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        .expect_status(StatusCode::BAD_REQUEST)
+        .await;
     assert_eq!(json_body(response).await["scimType"], "invalidSyntax");
 }
 
@@ -230,26 +220,22 @@ async fn put_replaces_and_if_match_guards_it(backend: Backend) {
     let mut replacement = barbara();
     replacement["title"] = json!("Head of Tours");
     replacement["displayName"] = json!("Barbara Jensen");
-    let response = server
+    server
         .client
         .put(server.url(&path))
         .bearer_auth(&token)
         .header("if-match", "W/\"7\"")
         .json(&replacement)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+        .expect_status(StatusCode::PRECONDITION_FAILED)
+        .await;
     let response = server
         .client
         .put(server.url(&path))
         .bearer_auth(&token)
         .header("if-match", "W/\"1\"")
         .json(&replacement)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     assert_eq!(response.headers()["etag"], "W/\"2\"");
     let replaced = json_body(response).await;
     assert_eq!(
@@ -259,13 +245,11 @@ async fn put_replaces_and_if_match_guards_it(backend: Backend) {
         ),
         (Some("Head of Tours"), Some("W/\"2\""))
     );
-    let response = server
+    server
         .get(&path, &token)
         .header("if-none-match", "W/\"2\"")
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+        .expect_status(StatusCode::NOT_MODIFIED)
+        .await;
     let acme = AccountId::parse("acme").expect("slug");
     let person = server
         .services
@@ -294,10 +278,8 @@ async fn entra_style_patch_deactivates_the_person(backend: Backend) {
     let response = server
         .patch(&path, &token)
         .json(&patch)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     let patched = json_body(response).await;
     assert_eq!(patched["active"], false);
     assert_eq!(patched["emails"].as_array().map(Vec::len), Some(2));
@@ -325,10 +307,8 @@ async fn entra_style_patch_deactivates_the_person(backend: Backend) {
     let response = server
         .patch(&path, &token)
         .json(&bad)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        .expect_status(StatusCode::BAD_REQUEST)
+        .await;
     assert_eq!(json_body(response).await["scimType"], "noTarget");
 }
 
@@ -336,14 +316,12 @@ async fn delete_removes_the_user_and_disables_the_person(backend: Backend) {
     let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let user = create(&server, &token, &barbara()).await;
     let path = format!("/scim/v2/Users/{}", user["id"].as_str().expect("id"));
-    let response = server
+    server
         .client
         .delete(server.url(&path))
         .bearer_auth(&token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        .expect_status(StatusCode::NO_CONTENT)
+        .await;
     let response = server.get(&path, &token).send().await.expect("request");
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(json_body(response).await["status"], "404");
@@ -404,10 +382,8 @@ async fn users_sharing_an_email_each_get_a_person(backend: Backend) {
     let response = server
         .post("/scim/v2/Users", &token)
         .json(&twin)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     let second: Value = response.json().await.expect("JSON");
     assert_eq!(
         second["emails"][0]["value"], "bjensen@example.com",
@@ -436,30 +412,26 @@ async fn users_sharing_an_email_each_get_a_person(backend: Backend) {
     let path = format!("/scim/v2/Users/{}", second["id"].as_str().expect("id"));
     let mut moved = twin.clone();
     moved["emails"] = json!([{ "value": "twin@example.com", "primary": true }]);
-    let replaced = server
+    server
         .client
         .put(server.url(&path))
         .bearer_auth(&token)
         .json(&moved)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(replaced.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     let twin_person = server
         .services
         .person_by_email(&acme, "twin@example.com")
         .await
         .expect("the fresh address is the person's");
     assert_ne!(twin_person.id, holder.id);
-    let back = server
+    server
         .client
         .put(server.url(&path))
         .bearer_auth(&token)
         .json(&twin)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(back.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     assert!(
         server
             .services
@@ -493,7 +465,7 @@ async fn work_and_mobile_phones_reach_the_person(backend: Backend) {
     );
 
     let path = format!("/scim/v2/Users/{}", created["id"].as_str().expect("id"));
-    let patched = server
+    server
         .patch(&path, &token)
         .json(&json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
@@ -502,10 +474,8 @@ async fn work_and_mobile_phones_reach_the_person(backend: Backend) {
                 { "op": "remove", "path": "phoneNumbers[type eq \"mobile\"]" }
             ]
         }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(patched.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     let person = server
         .services
         .person_by_email(&acme, "bjensen@example.com")
@@ -551,14 +521,10 @@ async fn other_accounts_never_see_or_touch_a_user(backend: Backend) {
             .status(),
         StatusCode::NOT_FOUND
     );
-    let listed = json_body(
-        server
-            .get("/scim/v2/Users", &intruder_token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let listed = server
+        .get("/scim/v2/Users", &intruder_token)
+        .json_answer()
+        .await;
     assert_eq!(listed["totalResults"], 0);
     assert_eq!(
         server
@@ -662,10 +628,8 @@ async fn search_takes_parameters_in_the_body(backend: Backend) {
     let response = server
         .post("/scim/v2/.search", &read_only)
         .json(&json!({ "schemas": ["urn:nope"] }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        .expect_status(StatusCode::BAD_REQUEST)
+        .await;
     assert_eq!(json_body(response).await["scimType"], "invalidSyntax");
     let response = server
         .post("/scim/v2/Users", &read_only)
@@ -697,10 +661,8 @@ async fn me_is_the_callers_own_user(backend: Backend) {
     let mine = create(&server, &token, &json!({ "userName": "admin", "emails": [{ "value": "admin@example.org", "primary": true }] })).await;
     let response = server
         .get("/scim/v2/Me", &token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     let me = json_body(response).await;
     assert_eq!(me["id"], mine["id"]);
     assert_eq!(
@@ -710,10 +672,8 @@ async fn me_is_the_callers_own_user(backend: Backend) {
     let response = server
         .patch("/scim/v2/Me", &token)
         .json(&json!({}))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::NOT_IMPLEMENTED);
+        .expect_status(StatusCode::NOT_IMPLEMENTED)
+        .await;
     assert_eq!(json_body(response).await["status"], "501");
 }
 

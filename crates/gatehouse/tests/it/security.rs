@@ -5,7 +5,7 @@
 //! protective headers are on every answer. The same escalations are replayed against a live
 //! release-like server by scripts/security-regression.
 
-use crate::common::{Backend, TestServer, header, json_body};
+use crate::common::{Backend, RequestExt, TestServer, header, json_body};
 use chrono::Duration;
 use gatehouse::domain::{Account, Person, PersonSource};
 use gatehouse::service::Clock;
@@ -47,10 +47,8 @@ async fn a_token_creates_only_tokens_within_its_own_scopes(backend: Backend) {
     let response = server
         .post("/v1/personal_access_tokens", &narrow)
         .json(&json!({"name": "wider", "scopes": ["webhooks:write", "people:write", "personal_access_tokens:read"]}))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
     let challenge = header(&response, "www-authenticate");
     assert!(
         challenge.contains(r#"error="insufficient_scope""#),
@@ -72,18 +70,14 @@ async fn a_token_creates_only_tokens_within_its_own_scopes(backend: Backend) {
     let response = server
         .post("/v1/personal_access_tokens", &narrow)
         .json(&json!({"name": "narrower", "scopes": ["personal_access_tokens:read"]}))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     let created = json_body(response).await;
     let secret = created["token_secret"].as_str().expect("secret");
-    let response = server
+    server
         .get("/v1/webhooks", secret)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
 }
 
 async fn a_token_never_creates_one_that_outlives_it(backend: Backend) {
@@ -129,20 +123,16 @@ async fn a_token_never_creates_one_that_outlives_it(backend: Backend) {
     assert_eq!(token_count(&server, &acme).await, 1, "nothing was created");
 
     // Up to its own expiry is fine; without a choice the default is cut to its own.
-    let response = server
+    server
         .post("/v1/personal_access_tokens", &week)
         .json(&json!({"name": "same end", "expires_at": own_expiry.to_rfc3339()}))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     let response = server
         .post("/v1/personal_access_tokens", &week)
         .json(&json!({"name": "default"}))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     let created = json_body(response).await;
     let expires_at: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(created["expires_at"].clone()).expect("timestamp");
@@ -319,21 +309,15 @@ async fn a_directory_administrator_cannot_change_or_disable_an_account_administr
         .person_by_email(&cast.ada.account_id, "dora@example.org")
         .await
         .expect("dora");
-    let response = cast
-        .server
+    cast.server
         .patch(&format!("/v1/people/{}", dora.id), &cast.ada_token)
         .json(&json!({"disabled": true}))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
-    let response = cast
-        .server
+        .expect_status(StatusCode::OK)
+        .await;
+    cast.server
         .get("/v1/me", &cast.dora_token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .await;
 }
 
 async fn a_directory_administrator_cannot_revoke_an_account_administrators_tokens(
@@ -358,10 +342,8 @@ async fn a_directory_administrator_cannot_revoke_an_account_administrators_token
             &format!("/v1/personal_access_tokens/{ada_token_id}/revoke"),
             &cast.dora_token,
         )
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
     let message = json_body(response).await["message"]
         .as_str()
         .expect("message")
@@ -392,23 +374,17 @@ async fn a_directory_administrator_cannot_revoke_an_account_administrators_token
     )
     .await;
     let sam_token_id = listed[0]["id"].as_str().expect("Sam's token").to_owned();
-    let response = cast
-        .server
+    cast.server
         .post(
             &format!("/v1/personal_access_tokens/{sam_token_id}/revoke"),
             &cast.dora_token,
         )
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
-    let response = cast
-        .server
+        .expect_status(StatusCode::OK)
+        .await;
+    cast.server
         .get("/v1/personal_access_tokens", &sam_token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .await;
 }
 
 async fn a_directory_administrator_cannot_take_over_an_account_administrator_through_scim(
@@ -502,21 +478,16 @@ async fn a_directory_administrator_cannot_change_deactivate_or_delete_an_account
     let response = cast
         .server
         .get(&path, &cast.ada_token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     assert_eq!(json_body(response).await["active"], true);
 
     // Ada's own token (her rank) may deactivate her SCIM User.
-    let response = cast
-        .server
+    cast.server
         .patch(&path, &cast.ada_token)
         .json(&deactivate)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     assert!(cast.person(&cast.ada).await.disabled);
 }
 
@@ -535,10 +506,8 @@ async fn a_reference_to_another_accounts_record_is_an_unknown_id(backend: Backen
     let response = server
         .post("/scim/v2/Users", &acme_token)
         .json(&json!({"schemas": [USER], "userName": "boss@acme.example"}))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     let acme_user = json_body(response).await["id"]
         .as_str()
         .expect("id")
@@ -591,14 +560,10 @@ async fn a_reference_to_another_accounts_record_is_an_unknown_id(backend: Backen
         );
     }
     assert_eq!(answers[0], answers[1], "the two refusals read alike");
-    let listed = json_body(
-        server
-            .get("/scim/v2/Users", &globex_token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let listed = server
+        .get("/scim/v2/Users", &globex_token)
+        .json_answer()
+        .await;
     assert_eq!(listed["totalResults"], 0, "nothing stored in globex");
 
     // A manager of the account itself is kept.
@@ -609,10 +574,8 @@ async fn a_reference_to_another_accounts_record_is_an_unknown_id(backend: Backen
             "userName": "worker@acme.example",
             ENTERPRISE: {"manager": {"value": acme_user}}
         }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     assert_eq!(
         json_body(response).await[ENTERPRISE]["manager"]["value"],
         acme_user
@@ -690,20 +653,16 @@ async fn a_refused_token_learns_nothing_about_why(backend: Backend) {
     // SCIM says it the same way.
     let response = server
         .get("/scim/v2/Users", &revoked)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .await;
     assert_eq!(header(&response, "www-authenticate"), answers[0].0);
     let error = json_body(response).await;
     assert_eq!(error["detail"], answers[0].1["message"]);
     // A valid token still works (the clock moved, nothing else).
-    let response = server
+    server
         .get("/v1/me", &still_valid)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
 }
 
 async fn every_answer_carries_nosniff_and_secrets_are_never_cached(backend: Backend) {
@@ -716,17 +675,13 @@ async fn every_answer_carries_nosniff_and_secrets_are_never_cached(backend: Back
     let created = server
         .post("/v1/personal_access_tokens", &token)
         .json(&json!({"name": "secret"}))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(created.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     let policy = server
         .post("/v1/webhook_policies", &token)
         .json(&json!({"name": "signing", "jwt_alg": "es256"}))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(policy.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     for (response, what) in [(&created, "token create"), (&policy, "policy create")] {
         assert_eq!(header(response, "cache-control"), "no-store", "{what}");
         assert_eq!(
@@ -842,14 +797,7 @@ async fn scim_refuses_bodies_that_are_not_json_or_name_a_member_twice(backend: B
         assert_eq!(status, StatusCode::BAD_REQUEST, "{duplicated}: {error}");
         assert_eq!(error["scimType"], "invalidSyntax", "{duplicated}");
     }
-    let listed = json_body(
-        server
-            .get("/scim/v2/Users", &token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let listed = server.get("/scim/v2/Users", &token).json_answer().await;
     assert_eq!(listed["totalResults"], 0, "nothing was created");
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::common;
 use crate::common::receiver::{Receiver, Reply};
 use crate::common::{
-    Backend, TestServer, TestServerOptions, delivering_server, eventually, json_body,
+    Backend, RequestExt, TestServer, TestServerOptions, delivering_server, eventually, json_body,
 };
 use gatehouse::delivery::retry::RETRY_SCHEDULE_SECS;
 use gatehouse::service::Clock;
@@ -117,14 +117,10 @@ async fn verification_activates_the_webhook_and_messages_follow(backend: Backend
         .await
         .expect("callback again");
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
-    let shown = json_body(
-        server
-            .get(&format!("/v1/webhooks/{id}"), &token)
-            .send()
-            .await
-            .expect("GET"),
-    )
-    .await;
+    let shown = server
+        .get(&format!("/v1/webhooks/{id}"), &token)
+        .json_answer()
+        .await;
     assert_eq!(shown["verified"], true);
     assert_eq!(shown["state"], "active");
 
@@ -173,15 +169,11 @@ async fn changing_the_uri_needs_a_new_verification(backend: Backend) {
     let id = webhook["id"].as_str().expect("id");
     let second = Receiver::start().await;
     second.complete_verifications(false);
-    let changed = json_body(
-        server
-            .patch(&format!("/v1/webhooks/{id}"), &token)
-            .json(&json!({ "uri": second.url }))
-            .send()
-            .await
-            .expect("PATCH"),
-    )
-    .await;
+    let changed = server
+        .patch(&format!("/v1/webhooks/{id}"), &token)
+        .json(&json!({ "uri": second.url }))
+        .json_answer()
+        .await;
     assert_eq!(changed["verified"], false);
     second
         .wait_for(1, |request| request.event() == "webhook.verify")
@@ -317,14 +309,10 @@ async fn failed_attempts_follow_the_retry_schedule_and_notices_are_rate_limited(
 
     // Attempts at 0 s, 5 s, 305 s, 2,105 s (> 20 min) and later: one notice per 20 minutes
     // means notices after attempts 1, 4, 5, 6, 7, 8, 9 and 10.
-    let notices = json_body(
-        server
-            .get("/v1/webhook_notifications?per_page=100", &token)
-            .send()
-            .await
-            .expect("GET"),
-    )
-    .await;
+    let notices = server
+        .get("/v1/webhook_notifications?per_page=100", &token)
+        .json_answer()
+        .await;
     let notices = notices.as_array().expect("array");
     assert_eq!(notices.len(), 8, "{notices:?}");
     assert!(notices.iter().all(|notice| notice["kind"] == "exception"));
@@ -339,23 +327,12 @@ async fn failed_attempts_follow_the_retry_schedule_and_notices_are_rate_limited(
     assert_eq!(exception_events.len(), 8);
 
     // The delivery view has every attempt.
-    let list = json_body(
-        server
-            .get(&deliveries_path, &token)
-            .send()
-            .await
-            .expect("GET"),
-    )
-    .await;
+    let list = server.get(&deliveries_path, &token).json_answer().await;
     let delivery_id = list[0]["id"].as_str().expect("id");
-    let detail = json_body(
-        server
-            .get(&format!("/v1/webhook_deliveries/{delivery_id}"), &token)
-            .send()
-            .await
-            .expect("GET"),
-    )
-    .await;
+    let detail = server
+        .get(&format!("/v1/webhook_deliveries/{delivery_id}"), &token)
+        .json_answer()
+        .await;
     assert_eq!(detail["attempts"].as_array().expect("attempts").len(), 10);
     assert_eq!(detail["response_body"], "ok");
     assert_eq!(detail["request_uri"], receiver.url.as_str());
@@ -393,14 +370,10 @@ async fn twenty_consecutive_failures_disable_the_webhook(backend: Backend) {
         let listed = json_body(response).await;
         assert_eq!(listed.as_array().map(Vec::len), Some(expected), "{path}");
     }
-    let notices = json_body(
-        server
-            .get("/v1/webhook_notifications", &token)
-            .send()
-            .await
-            .expect("GET"),
-    )
-    .await;
+    let notices = server
+        .get("/v1/webhook_notifications", &token)
+        .json_answer()
+        .await;
     let mut kinds: Vec<&str> = notices
         .as_array()
         .expect("array")
@@ -448,15 +421,11 @@ async fn twenty_consecutive_failures_disable_the_webhook(backend: Backend) {
 
     // Re-enabling resumes them and restarts the count.
     receiver.answer_by_default(Reply::Status(200));
-    let enabled = json_body(
-        server
-            .patch(&format!("/v1/webhooks/{id}"), &token)
-            .json(&json!({ "disabled": false }))
-            .send()
-            .await
-            .expect("PATCH"),
-    )
-    .await;
+    let enabled = server
+        .patch(&format!("/v1/webhooks/{id}"), &token)
+        .json(&json!({ "disabled": false }))
+        .json_answer()
+        .await;
     assert_eq!(enabled["consecutive_failures"], 0);
     receiver.wait_for_messages(40).await;
     eventually(
@@ -499,14 +468,10 @@ async fn redelivery_sends_the_same_bytes_as_a_linked_delivery(backend: Backend) 
         messages[0].header("x-gatehouse-delivery"),
         messages[1].header("x-gatehouse-delivery")
     );
-    let shown = json_body(
-        server
-            .get(&format!("/v1/webhook_deliveries/{original}"), &token)
-            .send()
-            .await
-            .expect("GET"),
-    )
-    .await;
+    let shown = server
+        .get(&format!("/v1/webhook_deliveries/{original}"), &token)
+        .json_answer()
+        .await;
     assert_eq!(shown["redelivered_by_id"], redelivery["id"]);
     let twice = server
         .post(
@@ -540,15 +505,11 @@ async fn redeliver_failed_since_repeats_only_failed_deliveries(backend: Backend)
     assert_eq!(failed[0]["attempt"], 10);
 
     receiver.answer_by_default(Reply::Status(200));
-    let redone = json_body(
-        server
-            .post(&format!("/v1/webhooks/{id}/redeliver_failed"), &token)
-            .json(&json!({ "since": since }))
-            .send()
-            .await
-            .expect("POST"),
-    )
-    .await;
+    let redone = server
+        .post(&format!("/v1/webhooks/{id}/redeliver_failed"), &token)
+        .json(&json!({ "since": since }))
+        .json_answer()
+        .await;
     assert_eq!(
         redone["redelivered"], 1,
         "only the failed delivery is sent again"
@@ -561,15 +522,11 @@ async fn redeliver_failed_since_repeats_only_failed_deliveries(backend: Backend)
     })
     .await;
     assert_eq!(list[1]["redelivery_of_id"], list[0]["id"]);
-    let again = json_body(
-        server
-            .post(&format!("/v1/webhooks/{id}/redeliver_failed"), &token)
-            .json(&json!({ "since": since }))
-            .send()
-            .await
-            .expect("POST"),
-    )
-    .await;
+    let again = server
+        .post(&format!("/v1/webhooks/{id}/redeliver_failed"), &token)
+        .json(&json!({ "since": since }))
+        .json_answer()
+        .await;
     assert_eq!(
         again["redelivered"], 0,
         "a redelivered delivery is not repeated twice"
@@ -657,14 +614,7 @@ async fn publishing_checks_names_payloads_and_scopes(backend: Backend) {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let refused = server.get("/v1/webhooks", &weak).send().await.expect("GET");
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let catalog = json_body(
-        server
-            .get("/v1/events/catalog", &weak)
-            .send()
-            .await
-            .expect("GET"),
-    )
-    .await;
+    let catalog = server.get("/v1/events/catalog", &weak).json_answer().await;
     assert!(
         catalog
             .as_array()
@@ -712,14 +662,7 @@ async fn webhooks_refuse_bad_fields(backend: Backend) {
         let error = json_body(response).await;
         assert!(error.to_string().contains(expected), "{error}");
     }
-    let listed = json_body(
-        server
-            .get("/v1/webhooks", &token)
-            .send()
-            .await
-            .expect("GET"),
-    )
-    .await;
+    let listed = server.get("/v1/webhooks", &token).json_answer().await;
     assert_eq!(listed, json!([]), "nothing was created");
 }
 
@@ -1019,24 +962,16 @@ async fn another_accounts_webhooks_and_deliveries_are_invisible(backend: Backend
         assert_eq!(listed, json!([]), "{path}");
     }
     // Globex's events reach only Globex's webhooks.
-    let published = json_body(
-        server
-            .post("/v1/events", &other_token)
-            .json(&json!({ "event": "app.secret.event" }))
-            .send()
-            .await
-            .expect("POST"),
-    )
-    .await;
+    let published = server
+        .post("/v1/events", &other_token)
+        .json(&json!({ "event": "app.secret.event" }))
+        .json_answer()
+        .await;
     assert_eq!(published["deliveries"], 0);
-    let still = json_body(
-        server
-            .get(&format!("/v1/webhooks/{id}"), &token)
-            .send()
-            .await
-            .expect("GET"),
-    )
-    .await;
+    let still = server
+        .get(&format!("/v1/webhooks/{id}"), &token)
+        .json_answer()
+        .await;
     assert_eq!(still["disabled"], false);
 }
 

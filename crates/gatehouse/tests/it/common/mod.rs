@@ -346,6 +346,34 @@ impl TestServer {
     }
 }
 
+/// Sending a test's request, where an answer that never comes fails the test.
+pub trait RequestExt {
+    /// Sends the request and asserts the status of its answer, which it returns. A wrong
+    /// status names the request (method and URL), as the assertion points here.
+    fn expect_status(
+        self,
+        status: reqwest::StatusCode,
+    ) -> impl std::future::Future<Output = reqwest::Response>;
+
+    /// Sends the request and returns the JSON body of its answer, whatever its status.
+    fn json_answer(self) -> impl std::future::Future<Output = Value>;
+}
+
+impl RequestExt for reqwest::RequestBuilder {
+    async fn expect_status(self, status: reqwest::StatusCode) -> reqwest::Response {
+        let (client, request) = self.build_split();
+        let request = request.expect("request");
+        let sent = format!("{} {}", request.method(), request.url());
+        let response = client.execute(request).await.expect("request");
+        assert_eq!(response.status(), status, "{sent}");
+        response
+    }
+
+    async fn json_answer(self) -> Value {
+        json_body(self.send().await.expect("request")).await
+    }
+}
+
 /// The JSON body of an answer.
 pub async fn json_body(response: reqwest::Response) -> Value {
     response.json().await.expect("JSON body")
