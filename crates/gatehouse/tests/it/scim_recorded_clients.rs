@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 
-use crate::common::{Backend, TestServer};
+use crate::common::{self, Backend, TestServer};
 use gatehouse::domain::AccountId;
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
@@ -69,16 +69,12 @@ struct Client {
 
 impl Client {
     async fn connect(backend: Backend) -> Self {
-        let server = TestServer::start(backend).await;
-        let acme = server.account("acme").await;
-        let admin = server
-            .person(&acme, "admin@example.org", &["account_administrator"])
-            .await;
-        let token = server.token(&acme, &admin, &["scim:write"]).await;
+        let (server, token) =
+            common::provisioning(backend, "account_administrator", &["scim:write"]).await;
         Self {
             server,
             token,
-            account: acme.id,
+            account: AccountId::parse("acme").expect("slug"),
             vars: HashMap::new(),
         }
     }

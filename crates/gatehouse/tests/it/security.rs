@@ -5,7 +5,7 @@
 //! protective headers are on every answer. The same escalations are replayed against a live
 //! release-like server by scripts/security-regression.
 
-use crate::common::{Backend, RequestExt, TestServer, header, json_body};
+use crate::common::{self, Backend, RequestExt, TestServer, header, json_body};
 use chrono::Duration;
 use gatehouse::domain::{Account, Person, PersonSource};
 use gatehouse::service::Clock;
@@ -713,12 +713,8 @@ async fn every_answer_carries_nosniff_and_secrets_are_never_cached(backend: Back
 }
 
 async fn scim_refuses_bodies_that_are_not_json_or_name_a_member_twice(backend: Backend) {
-    let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let ada = server
-        .person(&acme, "ada@example.org", &["account_administrator"])
-        .await;
-    let token = server.token(&acme, &ada, &["scim:write"]).await;
+    let (server, token) =
+        common::provisioning(backend, "account_administrator", &["scim:write"]).await;
     let search = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]}"#;
     let user = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"x"}"#;
     for (path, content_type, body_text) in [
