@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::common;
 use crate::common::receiver;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_gatehouse");
@@ -374,23 +375,13 @@ fn account_update_changes_the_scim_patch_response_setting() {
     assert!(!missing.status.success());
 }
 
-/// The JSON array a `--json` command printed.
 /// Runs raw SQL on a SQLite database the binary made, for rows it would no longer write.
 fn sqlite_execute(database_url: &str, sql: &str) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(async {
-        let pool = sqlx::SqlitePool::connect(database_url)
-            .await
-            .expect("open SQLite");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&pool)
-            .await
-            .unwrap_or_else(|error| panic!("{sql}: {error}"));
-        pool.close().await;
-    });
+    runtime.block_on(common::execute_on_sqlite(database_url, sql));
 }
 
 /// People created before emails were folded (`bob@` and `ＢＯＢ@`, keyed by the old

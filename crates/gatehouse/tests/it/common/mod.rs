@@ -43,12 +43,7 @@ impl DatabaseGuard {
     pub async fn execute(&self, sql: &str) {
         if let Some(folder) = &self.sqlite_folder {
             let url = format!("sqlite://{}/gatehouse.db", folder.path().display());
-            let pool = sqlx::SqlitePool::connect(&url).await.expect("open SQLite");
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&pool)
-                .await
-                .unwrap_or_else(|error| panic!("{sql}: {error}"));
-            pool.close().await;
+            execute_on_sqlite(&url, sql).await;
         } else if let Some(schema) = &self.postgres_schema {
             let pool = sqlx::PgPool::connect_with(schema.connect_options())
                 .await
@@ -60,6 +55,26 @@ impl DatabaseGuard {
             pool.close().await;
         }
     }
+}
+
+/// Runs raw SQL on the SQLite database at `url`, beside whatever else has it open.
+pub async fn execute_on_sqlite(url: &str, sql: &str) {
+    let pool = sqlx::SqlitePool::connect(url).await.expect("open SQLite");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"));
+    pool.close().await;
+}
+
+/// A listener on a free port of 127.0.0.1, and that address (`127.0.0.1:port`), for the
+/// servers a test starts.
+pub async fn listen_locally() -> (tokio::net::TcpListener, std::net::SocketAddr) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    (listener, address)
 }
 
 /// A migrated, empty store of the given backend, private to the calling test.
@@ -224,10 +239,8 @@ impl TestServer {
     pub async fn start_with(backend: Backend, options: TestServerOptions) -> Self {
         let (store, database) = store(backend).await;
         let clock = Arc::new(ManualClock::new(start_time()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base_url = format!("http://{}", listener.local_addr().expect("address"));
+        let (listener, address) = listen_locally().await;
+        let base_url = format!("http://{address}");
         let services = Services::new(store, clock.clone())
             .with_base_url(&base_url)
             .with_sender(SenderSettings {

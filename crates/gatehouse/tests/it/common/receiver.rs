@@ -110,8 +110,8 @@ pub struct Receiver {
 impl Receiver {
     /// A receiver answering 200 and completing verifications.
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}/hook", listener.local_addr().expect("address"));
+        let (listener, address) = super::listen_locally().await;
+        let url = format!("http://{address}/hook");
         let receiver = Self {
             url,
             state: Arc::new(Mutex::new(State {

@@ -21,8 +21,8 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("smtp://{}", listener.local_addr().expect("address"));
+        let (listener, address) = super::listen_locally().await;
+        let url = format!("smtp://{address}");
         let server = Self {
             url,
             mails: Arc::new(Mutex::new(Vec::new())),
