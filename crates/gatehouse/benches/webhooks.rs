@@ -1353,6 +1353,17 @@ async fn run_backend(backend: &str, config: &Config, profile: Option<SqlProfile>
     report
 }
 
+/// The columns every phase's row ends with: receiver connections, CPU, memory, and the check.
+fn closing_columns(end: &PhaseEnd, delivered: &Delivered, backend: &str) -> String {
+    format!(
+        "{} | {} | {} | {}",
+        thousands(end.connections as f64),
+        end.cpu.describe(backend),
+        memory(end),
+        delivered.verdict()
+    )
+}
+
 /// Peak RSS of the phase / RSS at its end.
 fn memory(end: &PhaseEnd) -> String {
     format!("{:.0} / {:.0} MiB", end.peak_mib, end.rss_mib)
@@ -1378,7 +1389,7 @@ fn print_report(report: &Report, config: &Config) {
         println!("|---|---|---|---|---|---|---|---|---|");
         for row in &report.ingest {
             println!(
-                "| {} | {} | {} / {} | {} | {}, {:.1} s | {} | {} | {} | {} |",
+                "| {} | {} | {} / {} | {} | {}, {:.1} s | {} |",
                 row.fanout,
                 thousands(row.events_per_second),
                 ms(row.post.p50),
@@ -1386,10 +1397,7 @@ fn print_report(report: &Report, config: &Config) {
                 thousands(row.deliveries_per_second_during),
                 thousands(row.left_at_end as f64),
                 row.drain_after_secs.max(0.0),
-                thousands(row.end.connections as f64),
-                row.end.cpu.describe(backend),
-                memory(&row.end),
-                row.delivered.verdict()
+                closing_columns(&row.end, &row.delivered, backend)
             );
             for error in &row.errors {
                 println!("\n  - {error}");
@@ -1408,7 +1416,7 @@ fn print_report(report: &Report, config: &Config) {
         println!("|---|---|---|---|---|---|---|---|---|");
         for row in &report.backlog {
             println!(
-                "| {} | {} ({}) | **{}** over {:.1} s | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} ({}) | **{}** over {:.1} s | {} | {} | {} |",
                 row.fanout,
                 thousands(row.events as f64),
                 thousands(row.events as f64 / row.publish_secs),
@@ -1418,10 +1426,7 @@ fn print_report(report: &Report, config: &Config) {
                     .recorded_per_second()
                     .map_or_else(|| "—".to_owned(), thousands),
                 ms(row.first_receipt_after_secs * 1e3),
-                thousands(row.end.connections as f64),
-                row.end.cpu.describe(backend),
-                memory(&row.end),
-                row.delivered.verdict()
+                closing_columns(&row.end, &row.delivered, backend)
             );
             profiles.push((format!("backlog, fan-out {}", row.fanout), &row.end));
         }
@@ -1439,7 +1444,7 @@ fn print_report(report: &Report, config: &Config) {
         println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
         for row in &report.latency {
             println!(
-                "| {} | {} ({}) | {} of {} | {} / {} | {} | **{}** | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} ({}) | {} of {} | {} / {} | {} | **{}** | {} | {} | {} |",
                 row.fanout,
                 thousands(f64::from(row.rate)),
                 thousands(row.achieved_per_second),
@@ -1451,10 +1456,7 @@ fn print_report(report: &Report, config: &Config) {
                 ms(row.delivered.latency.p99),
                 ms(row.delivered.latency.max),
                 ms(row.delivered.latency_from_schedule.p99),
-                thousands(row.end.connections as f64),
-                row.end.cpu.describe(backend),
-                memory(&row.end),
-                row.delivered.verdict()
+                closing_columns(&row.end, &row.delivered, backend)
             );
             for error in &row.errors {
                 println!("\n  - {error}");
