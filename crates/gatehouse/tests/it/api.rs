@@ -3,7 +3,7 @@
 use crate::common;
 use crate::common::{Backend, RequestExt, TestServer, TestServerOptions, header, json_body};
 use chrono::Duration;
-use gatehouse::domain::{NewEvent, Person, PersonId, PersonSource};
+use gatehouse::domain::NewEvent;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -330,21 +330,7 @@ async fn scim_people_are_read_only_except_roles(backend: Backend) {
         .person(&acme, "admin@example.org", &["account_administrator"])
         .await;
     let token = server.token(&acme, &admin, &["people:write"]).await;
-    let provisioned = Person {
-        id: PersonId(uuid::Uuid::now_v7()),
-        account_id: acme.id.clone(),
-        name: "Sam Scim".to_owned(),
-        primary_email: Some("sam@example.org".to_owned()),
-        job_title: None,
-        employee_number: None,
-        work_phone: None,
-        mobile_phone: None,
-        disabled: false,
-        source: PersonSource::Scim,
-        roles: Default::default(),
-        created_at: common::start_time(),
-        updated_at: common::start_time(),
-    };
+    let provisioned = common::scim_person(&acme.id, "Sam Scim", "sam@example.org");
     let event = NewEvent::new(
         &acme.id,
         "person.create",

@@ -6,10 +6,8 @@ use std::sync::Arc;
 use crate::common;
 use crate::common::{Backend, event_names, start_time, store};
 use chrono::{Duration, TimeZone};
-use gatehouse::auth::RoleSet;
 use gatehouse::domain::{
-    Account, AccountId, NewEvent, Person, PersonId, PersonSource, ScimUserId, ScimUserRecord,
-    ScimValue,
+    Account, AccountId, NewEvent, Person, PersonSource, ScimUserId, ScimUserRecord, ScimValue,
 };
 use gatehouse::store::{PersonWrite, ScimPage, ScimUserColumns, Store, StoreError};
 use scim::filter::{AttributePath, parse_filter};
@@ -18,21 +16,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 fn person(account: &AccountId, email: &str) -> Person {
-    Person {
-        id: PersonId(Uuid::now_v7()),
-        account_id: account.clone(),
-        name: email.to_owned(),
-        primary_email: Some(email.to_owned()),
-        job_title: None,
-        employee_number: None,
-        work_phone: None,
-        mobile_phone: None,
-        disabled: false,
-        source: PersonSource::Scim,
-        roles: RoleSet::default(),
-        created_at: start_time(),
-        updated_at: start_time(),
-    }
+    common::scim_person(account, email, email)
 }
 
 fn email(position: i32, value: &str, kind: &str, primary: bool) -> ScimValue {

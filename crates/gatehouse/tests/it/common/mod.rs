@@ -15,9 +15,10 @@ use std::io::Write;
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
+use gatehouse::auth::RoleSet;
 use gatehouse::delivery::sender::{SenderSettings, TargetPolicy};
 use gatehouse::delivery::worker::{self, Jitter, WorkerSettings};
-use gatehouse::domain::{Account, Person};
+use gatehouse::domain::{Account, AccountId, Person, PersonId, PersonSource};
 use gatehouse::http::{AppState, router};
 use gatehouse::service::{ManualClock, Services};
 use gatehouse::store::{DatabaseStore, PostgresStore, SqliteStore, Store};
@@ -110,8 +111,28 @@ pub async fn store(backend: Backend) -> (Arc<dyn Store>, DatabaseGuard) {
     }
 }
 
+/// A person as SCIM provisioning makes one (no roles, made at `start_time()`), to write to a
+/// store directly.
+pub fn scim_person(account: &AccountId, name: &str, email: &str) -> Person {
+    Person {
+        id: PersonId(uuid::Uuid::now_v7()),
+        account_id: account.clone(),
+        name: name.to_owned(),
+        primary_email: Some(email.to_owned()),
+        job_title: None,
+        employee_number: None,
+        work_phone: None,
+        mobile_phone: None,
+        disabled: false,
+        source: PersonSource::Scim,
+        roles: RoleSet::default(),
+        created_at: start_time(),
+        updated_at: start_time(),
+    }
+}
+
 /// The names of the events the account's outbox holds, oldest first (the first 100).
-pub async fn event_names(store: &dyn Store, account: &gatehouse::domain::AccountId) -> Vec<String> {
+pub async fn event_names(store: &dyn Store, account: &AccountId) -> Vec<String> {
     store
         .events_after(account, 0, 100)
         .await
@@ -330,7 +351,7 @@ impl TestServer {
     /// The names of the events the account's outbox holds, oldest first, that start with
     /// `prefix`.
     pub async fn event_names(&self, account: &str, prefix: &str) -> Vec<String> {
-        let account = gatehouse::domain::AccountId::parse(account).expect("slug");
+        let account = AccountId::parse(account).expect("slug");
         self.services
             .store
             .events_after(&account, 0, 1000)

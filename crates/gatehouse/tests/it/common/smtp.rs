@@ -5,7 +5,6 @@
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
 
 #[derive(Clone, Debug, Default)]
 pub struct Mail {
