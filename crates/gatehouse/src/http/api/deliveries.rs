@@ -10,11 +10,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::Caller;
 use super::{
     ApiPath, ApiQuery, ErrorBody, FieldsParams, SortFields, list_query, list_response,
     record_response,
 };
+use super::{Caller, DeliveryStatusName};
 use crate::domain::DeliveryId;
 use crate::http::AppState;
 use crate::http::delivery_filter::{DeliveryFilterParams, Sender};
@@ -37,6 +37,7 @@ const SORT_FIELDS: SortFields = &[
 ];
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveryListParams {
     /// Page number, from 1.
     pub page: Option<String>,
@@ -48,14 +49,18 @@ pub struct DeliveryListParams {
     /// Comma-separated fields to return.
     pub fields: Option<String>,
     /// Only this webhook's deliveries.
+    #[param(format = Uuid)]
     pub webhook_id: Option<String>,
     /// Only deliveries of this event.
     pub event: Option<String>,
     /// `pending`, `succeeded` or `failed`.
+    #[param(inline, value_type = Option<DeliveryStatusName>)]
     pub status: Option<String>,
     /// Only deliveries created at or after this moment (RFC 3339).
+    #[param(format = DateTime)]
     pub created_after: Option<String>,
     /// Only deliveries created before this moment (RFC 3339).
+    #[param(format = DateTime)]
     pub created_before: Option<String>,
 }
 
@@ -74,6 +79,7 @@ impl DeliveryListParams {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Page number, from 1.
     pub page: Option<String>,
@@ -122,7 +128,7 @@ async fn list_deliveries(
     get, path = "/v1/webhook_deliveries/{id}", tag = "webhook deliveries",
     params(("id" = Uuid, Path, description = "Delivery id"), FieldsParams),
     responses(
-        (status = 200, body = DeliveryView),
+        (status = 200, description = "The delivery, with its request and attempts", body = DeliveryView),
         (status = 404, description = "No such delivery in this account", body = ErrorBody),
         (status = 400, description = "Malformed id or query parameter", body = ErrorBody),
     )
@@ -151,7 +157,7 @@ async fn get_delivery(
     params(("id" = Uuid, Path, description = "Delivery id")),
     responses(
         (status = 202, description = "The new delivery, queued", body = DeliveryView),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No such delivery in this account", body = ErrorBody),
         (status = 409, description = "Still pending, or already redelivered", body = ErrorBody),
         (status = 400, description = "Malformed id", body = ErrorBody),
     )

@@ -111,7 +111,7 @@ async fn publish_event(
 #[utoipa::path(
     get, path = "/v1/events/catalog", tag = "events",
     responses(
-        (status = 200, body = [CatalogEntry]),
+        (status = 200, description = "The events webhooks may listen to", body = [CatalogEntry]),
     )
 )]
 async fn event_catalog() -> Response {

@@ -78,6 +78,21 @@ pub fn router(state: AppState) -> (axum::Router<AppState>, OpenApi) {
 fn describe(openapi: &mut OpenApi) {
     openapi.info.title = "Gatehouse REST API".to_owned();
     openapi.info.version = "1".to_owned();
+    // Relative: the paths are served by whatever host served this document.
+    openapi.servers = Some(vec![
+        utoipa::openapi::ServerBuilder::new()
+            .url("/")
+            .description(Some("This Gatehouse"))
+            .build(),
+    ]);
+    // Not utoipa's own authors and licence, which it fills in by default.
+    openapi.info.contact = None;
+    openapi.info.license = Some(
+        utoipa::openapi::LicenseBuilder::new()
+            .name("Apache-2.0")
+            .identifier(Some("Apache-2.0"))
+            .build(),
+    );
     openapi.info.description = Some(
         "People, personal access tokens, provisioned SCIM Users and Groups (read-only), webhooks, their deliveries and published events of a Gatehouse account. \
          Authenticate with `Authorization: Bearer <personal access token>`; pick the account with \
@@ -99,6 +114,50 @@ fn describe(openapi: &mut OpenApi) {
         Vec::<String>::new(),
     )]);
     add_common_error_responses(openapi);
+    type_pagination_parameters(openapi);
+}
+
+/// `page` and `per_page` are read as text (so a bad value gets our own error message), but
+/// clients should see what they accept: integers, `per_page` from 1 to 100.
+fn type_pagination_parameters(openapi: &mut OpenApi) {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    for operation in operations_mut(openapi) {
+        for parameter in operation.parameters.iter_mut().flatten() {
+            let utoipa::openapi::RefOr::T(parameter) = parameter else {
+                continue;
+            };
+            let schema = match parameter.name.as_str() {
+                "page" => ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1))
+                    .default(Some(1.into())),
+                "per_page" => ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1))
+                    .maximum(Some(100))
+                    .default(Some(25.into())),
+                _ => continue,
+            };
+            parameter.schema = Some(schema.into());
+        }
+    }
+}
+
+/// Every operation of the document, to amend what the annotations can't say once for all.
+fn operations_mut(
+    openapi: &mut OpenApi,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+    })
 }
 
 /// The error answers every authenticated operation may give (RFC 6750's 401 and 403, and the
@@ -158,30 +217,21 @@ fn add_common_error_responses(openapi: &mut OpenApi) {
             .responses
             .insert((*name).to_owned(), response.build().into());
     }
-    for item in openapi.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let public = operation.security.as_ref().is_some_and(|requirements| {
-                requirements
-                    .iter()
-                    .all(|requirement| *requirement == SecurityRequirement::default())
-            });
-            if public {
-                continue;
-            }
-            for (status, name, _, _) in &common {
-                operation
-                    .responses
-                    .responses
-                    .entry((*status).to_owned())
-                    .or_insert_with(|| utoipa::openapi::Ref::from_response_name(*name).into());
-            }
+    for operation in operations_mut(openapi) {
+        let public = operation.security.as_ref().is_some_and(|requirements| {
+            requirements
+                .iter()
+                .all(|requirement| *requirement == SecurityRequirement::default())
+        });
+        if public {
+            continue;
+        }
+        for (status, name, _, _) in &common {
+            operation
+                .responses
+                .responses
+                .entry((*status).to_owned())
+                .or_insert_with(|| utoipa::openapi::Ref::from_response_name(*name).into());
         }
     }
 }
@@ -226,6 +276,7 @@ pub fn list_query(page: Page, sort: Option<&str>, fields: SortFields) -> ApiResu
 
 /// The query string of a list sorted by `name`, `created_at` or `updated_at`.
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Page number, from 1.
     pub page: Option<String>,
@@ -372,6 +423,26 @@ impl utoipa::PartialSchema for ScopeName {
 
 impl utoipa::ToSchema for ScopeName {}
 
+/// A delivery status (`pending`, `succeeded`, `failed`), as the OpenAPI document lists them.
+pub struct DeliveryStatusName;
+
+impl utoipa::PartialSchema for DeliveryStatusName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use crate::domain::DeliveryStatus;
+        string_enum(
+            [
+                DeliveryStatus::Pending,
+                DeliveryStatus::Succeeded,
+                DeliveryStatus::Failed,
+            ]
+            .into_iter()
+            .map(|status| status.as_str().to_owned()),
+        )
+    }
+}
+
+impl utoipa::ToSchema for DeliveryStatusName {}
+
 fn string_enum(
     values: impl Iterator<Item = String>,
 ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
@@ -383,6 +454,7 @@ fn string_enum(
 
 /// `?fields=` on a single record, shared by every resource.
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FieldsParams {
     /// Comma-separated fields to return.
     pub fields: Option<String>,

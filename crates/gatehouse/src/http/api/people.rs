@@ -123,11 +123,12 @@ async fn create_person(
     record_response(StatusCode::CREATED, &PersonView::from(&person), None)
 }
 
+/// One person of the account.
 #[utoipa::path(
     get, path = "/v1/people/{id}", tag = "people",
     params(("id" = Uuid, Path, description = "Person id"), FieldsParams),
     responses(
-        (status = 200, body = PersonView),
+        (status = 200, description = "The person", body = PersonView),
         (status = 404, description = "No such person in this account", body = ErrorBody),
         (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody),
     )
@@ -151,8 +152,8 @@ async fn get_person(
     patch, path = "/v1/people/{id}", tag = "people", request_body = UpdatePersonBody,
     params(("id" = Uuid, Path, description = "Person id")),
     responses(
-        (status = 200, body = PersonView),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "The person as updated", body = PersonView),
+        (status = 404, description = "No such person in this account", body = ErrorBody),
         (status = 409, description = "The primary email is taken in this account", body = ErrorBody),
         (status = 422, description = "Invalid fields, or a SCIM-provisioned person", body = ErrorBody),
         (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),

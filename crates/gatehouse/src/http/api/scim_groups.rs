@@ -36,6 +36,7 @@ const SORT_FIELDS: ScimSortFields = &[
 ];
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Page number, from 1.
     pub page: Option<String>,
@@ -119,11 +120,12 @@ async fn list_scim_groups(
     list_response(&state, &uri, page, views, params.fields.as_deref())
 }
 
+/// One SCIM Group, with its member count (its members are a list of their own).
 #[utoipa::path(
     get, path = "/v1/scim_groups/{id}", tag = "scim",
     params(("id" = Uuid, Path, description = "SCIM Group id"), FieldsParams),
     responses(
-        (status = 200, body = ScimGroupView),
+        (status = 200, description = "The SCIM Group", body = ScimGroupView),
         (status = 404, description = "No such SCIM Group in this account", body = ErrorBody),
         (status = 400, description = "Malformed id or query parameter", body = ErrorBody),
     )

@@ -37,6 +37,7 @@ const SORT_FIELDS: ScimSortFields = &[
 ];
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Page number, from 1.
     pub page: Option<String>,
@@ -174,11 +175,12 @@ async fn list_scim_users(
     list_response(&state, &uri, page, views, params.fields.as_deref())
 }
 
+/// One SCIM User: the fields mapped to the person, and the representation the client sent.
 #[utoipa::path(
     get, path = "/v1/scim_users/{id}", tag = "scim",
     params(("id" = Uuid, Path, description = "SCIM User id"), FieldsParams),
     responses(
-        (status = 200, body = ScimUserView),
+        (status = 200, description = "The SCIM User", body = ScimUserView),
         (status = 404, description = "No such SCIM User in this account", body = ErrorBody),
         (status = 400, description = "Malformed id or query parameter", body = ErrorBody),
     )

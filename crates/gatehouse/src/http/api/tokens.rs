@@ -37,6 +37,7 @@ const SORT_FIELDS: SortFields = &[
 ];
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Page number, from 1.
     pub page: Option<String>,
@@ -87,7 +88,7 @@ pub struct CreatedTokenView {
     get, path = "/v1/personal_access_tokens", tag = "personal_access_tokens", params(ListParams),
     responses(
         (status = 200, description = "A page of tokens; see the Link and X-Pagination-* headers", body = [TokenView]),
-        (status = 400, body = ErrorBody),
+        (status = 400, description = "Bad page, per_page, sort, fields or person_id", body = ErrorBody),
         (status = 403, description = "Lacks the scope, or asks for others' tokens without being an administrator", body = ErrorBody),
     )
 )]
@@ -154,11 +155,12 @@ async fn create_token(
     record_response(StatusCode::CREATED, &view, None)
 }
 
+/// One token: the caller's own, or, for an administrator, anyone's in the account.
 #[utoipa::path(
     get, path = "/v1/personal_access_tokens/{id}", tag = "personal_access_tokens",
     params(("id" = Uuid, Path, description = "Token id"), FieldsParams),
     responses(
-        (status = 200, body = TokenView),
+        (status = 200, description = "The token (never its secret)", body = TokenView),
         (status = 404, description = "No such token, or not one the caller may see", body = ErrorBody),
         (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody),
     )
@@ -183,7 +185,7 @@ async fn get_token(
     params(("id" = Uuid, Path, description = "Token id")),
     responses(
         (status = 200, description = "The revoked token", body = TokenView),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No such token, or not one the caller may see", body = ErrorBody),
         (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody),
     )
 )]

@@ -175,12 +175,13 @@ async fn create_policy(
     )
 }
 
+/// One webhook policy, with its keys' ids and dates (never their material).
 #[utoipa::path(
     get, path = "/v1/webhook_policies/{id}", tag = "webhook_policies",
     params(("id" = Uuid, Path, description = "Webhook policy id"), FieldsParams),
     responses(
         (status = 200, description = "The policy, without key material", body = WebhookPolicyView),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No such webhook policy in this account", body = ErrorBody),
         (status = 400, description = "Malformed id or fields", body = ErrorBody),
     )
 )]
@@ -203,7 +204,7 @@ async fn get_policy(
     params(("id" = Uuid, Path, description = "Webhook policy id")),
     responses(
         (status = 200, description = "Updated", body = WebhookPolicyView),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No such webhook policy in this account", body = ErrorBody),
         (status = 422, description = "Invalid fields, a changed algorithm or unknown webhooks", body = ErrorBody),
         (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
     )
@@ -236,7 +237,7 @@ async fn update_policy(
     params(("id" = Uuid, Path, description = "Webhook policy id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No such webhook policy in this account", body = ErrorBody),
         (status = 409, description = "Webhooks still link to it", body = ErrorBody),
         (status = 400, description = "Malformed id", body = ErrorBody),
     )
@@ -262,7 +263,7 @@ async fn delete_policy(
     params(("id" = Uuid, Path, description = "Webhook policy id")),
     responses(
         (status = 200, description = "The new key, shown once", body = CreatedPolicyKey),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No such webhook policy in this account", body = ErrorBody),
         (status = 409, description = "A rotation is already under way", body = ErrorBody),
         (status = 422, description = "Overlap out of range, or unknown fields", body = ErrorBody),
         (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),

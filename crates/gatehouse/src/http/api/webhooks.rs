@@ -238,7 +238,7 @@ struct CreatedWebhookView {
     params(("id" = Uuid, Path, description = "Webhook id")),
     responses(
         (status = 200, description = "The live secrets", body = [WebhookSecretView]),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No such webhook in this account", body = ErrorBody),
         (status = 400, description = "Malformed id", body = ErrorBody),
     )
 )]
@@ -271,7 +271,7 @@ pub(super) struct RotateBody {
     params(("id" = Uuid, Path, description = "Webhook id")),
     responses(
         (status = 200, description = "The new secret", body = RotatedSecret),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No such webhook in this account", body = ErrorBody),
         (status = 422, description = "Overlap out of range, or unknown fields", body = ErrorBody),
         (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
     )
@@ -294,11 +294,12 @@ async fn rotate_signing_secret(
     record_response(StatusCode::OK, &rotated, None)
 }
 
+/// One webhook (never its verification secret).
 #[utoipa::path(
     get, path = "/v1/webhooks/{id}", tag = "webhooks",
     params(("id" = Uuid, Path, description = "Webhook id"), FieldsParams),
     responses(
-        (status = 200, body = WebhookView),
+        (status = 200, description = "The webhook", body = WebhookView),
         (status = 404, description = "No such webhook in this account", body = ErrorBody),
         (status = 400, description = "Malformed id or query parameter", body = ErrorBody),
     )
@@ -326,8 +327,8 @@ async fn get_webhook(
     patch, path = "/v1/webhooks/{id}", tag = "webhooks", request_body = UpdateWebhookBody,
     params(("id" = Uuid, Path, description = "Webhook id")),
     responses(
-        (status = 200, body = WebhookView),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "The webhook as updated", body = WebhookView),
+        (status = 404, description = "No such webhook in this account", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
         (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
     )
@@ -364,7 +365,7 @@ async fn update_webhook(
     params(("id" = Uuid, Path, description = "Webhook id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No such webhook in this account", body = ErrorBody),
         (status = 400, description = "Malformed id", body = ErrorBody),
     )
 )]
@@ -386,7 +387,7 @@ async fn delete_webhook(
     params(("id" = Uuid, Path, description = "Webhook id")),
     responses(
         (status = 202, description = "Queued", body = WebhookView),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No such webhook in this account", body = ErrorBody),
         (status = 409, description = "Already verified", body = ErrorBody),
         (status = 400, description = "Malformed id", body = ErrorBody),
     )
@@ -409,7 +410,7 @@ async fn resend_verification(
     params(("id" = Uuid, Path, description = "Webhook id"), DeliveryListParams),
     responses(
         (status = 200, description = "A page of deliveries", body = [DeliveryView]),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No such webhook in this account", body = ErrorBody),
         (status = 400, description = "Malformed id or query parameter", body = ErrorBody),
     )
 )]
@@ -432,7 +433,7 @@ async fn list_webhook_deliveries(
     params(("id" = Uuid, Path, description = "Webhook id")),
     responses(
         (status = 202, description = "Queued", body = RedeliveredCount),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No such webhook in this account", body = ErrorBody),
         (status = 422, description = "Unknown fields", body = ErrorBody),
         (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
     )
