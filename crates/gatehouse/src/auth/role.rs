@@ -4,13 +4,13 @@
 //! existing tokens at once. The rule is one exhaustive `match` on [`Resource`], so adding a
 //! resource does not compile until someone decides who may use it.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use super::scope::{Access, Resource, Scope};
+use super::set::OrderedSet;
 
 /// A role name that is not one of [`Role::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,55 +75,13 @@ impl FromStr for Role {
 }
 
 /// The roles a person holds. Duplicates collapse; serialized as a sorted JSON array of names.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RoleSet(BTreeSet<Role>);
+pub type RoleSet = OrderedSet<Role>;
 
 impl RoleSet {
-    /// The empty set, which permits nothing.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Parses role names such as `["specialist", "directory_administrator"]`.
-    ///
-    /// # Errors
-    ///
-    /// Returns [`RoleError`] naming the first unknown role.
-    pub fn parse<I, S>(items: I) -> Result<RoleSet, RoleError>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        items
-            .into_iter()
-            .map(|item| item.as_ref().parse::<Role>())
-            .collect::<Result<BTreeSet<_>, _>>()
-            .map(Self)
-    }
-
-    /// Whether the person holds `role`.
-    #[must_use]
-    pub fn contains(&self, role: Role) -> bool {
-        self.0.contains(&role)
-    }
-
     /// Whether the person is an account or directory administrator.
     #[must_use]
     pub fn is_administrator(&self) -> bool {
-        self.0.iter().any(|role| role.is_administrator())
-    }
-
-    /// Whether the person holds no role at all.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The roles in stable order.
-    pub fn iter(&self) -> impl Iterator<Item = Role> + '_ {
-        self.0.iter().copied()
+        self.iter().any(Role::is_administrator)
     }
 }
 
@@ -164,18 +122,6 @@ impl RoleSet {
         } else {
             Rank::Member
         }
-    }
-}
-
-impl Extend<Role> for RoleSet {
-    fn extend<T: IntoIterator<Item = Role>>(&mut self, roles: T) {
-        self.0.extend(roles);
-    }
-}
-
-impl FromIterator<Role> for RoleSet {
-    fn from_iter<T: IntoIterator<Item = Role>>(roles: T) -> Self {
-        Self(roles.into_iter().collect())
     }
 }
 

@@ -4,11 +4,12 @@
 //! scopes grants a needed scope. Everything is deny by default: an empty set grants nothing and
 //! an unknown scope is an error, never silently ignored.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+use super::set::OrderedSet;
 
 /// Why a scope, resource or access level could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -208,34 +209,9 @@ impl TryFrom<String> for Scope {
 
 /// The scopes a token carries. Duplicates collapse; iteration and rendering follow the stable
 /// scope order. Serialized as a JSON array of scope strings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ScopeSet(BTreeSet<Scope>);
+pub type ScopeSet = OrderedSet<Scope>;
 
 impl ScopeSet {
-    /// The empty set, which grants nothing.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Parses scope strings such as `["people:read", "scim:write"]`.
-    ///
-    /// # Errors
-    ///
-    /// Returns [`ScopeError::UnknownScope`] naming the first string that is not a known scope.
-    pub fn parse<I, S>(items: I) -> Result<ScopeSet, ScopeError>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        items
-            .into_iter()
-            .map(|item| item.as_ref().parse::<Scope>())
-            .collect::<Result<BTreeSet<_>, _>>()
-            .map(Self)
-    }
-
     /// Parses the storage format: scopes separated by whitespace. Blank text is the empty set.
     ///
     /// # Errors
@@ -248,9 +224,8 @@ impl ScopeSet {
     /// The storage format: scopes in stable order separated by single spaces.
     #[must_use]
     pub fn to_space_separated(&self) -> String {
-        self.0
-            .iter()
-            .map(Scope::to_string)
+        self.iter()
+            .map(|scope| scope.to_string())
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -262,9 +237,8 @@ impl ScopeSet {
     /// implied, so an empty set grants nothing.
     #[must_use]
     pub fn grants(&self, needed: Scope) -> bool {
-        self.0.contains(&needed)
-            || (needed.access == Access::Read
-                && self.0.contains(&Scope::new(needed.resource, Access::Write)))
+        self.contains(needed)
+            || (needed.access == Access::Read && self.contains(Scope::write(needed.resource)))
     }
 
     /// The scopes of this set that `holder` does not grant: what a token holding `holder`
@@ -272,41 +246,6 @@ impl ScopeSet {
     #[must_use]
     pub fn not_granted_by(&self, holder: &ScopeSet) -> ScopeSet {
         self.iter().filter(|scope| !holder.grants(*scope)).collect()
-    }
-
-    /// Whether `scope` is literally in the set (no implication).
-    #[must_use]
-    pub fn contains(&self, scope: Scope) -> bool {
-        self.0.contains(&scope)
-    }
-
-    /// Whether the set holds no scopes.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Number of distinct scopes in the set.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// The scopes in stable order.
-    pub fn iter(&self) -> impl Iterator<Item = Scope> + '_ {
-        self.0.iter().copied()
-    }
-}
-
-impl Extend<Scope> for ScopeSet {
-    fn extend<T: IntoIterator<Item = Scope>>(&mut self, scopes: T) {
-        self.0.extend(scopes);
-    }
-}
-
-impl FromIterator<Scope> for ScopeSet {
-    fn from_iter<T: IntoIterator<Item = Scope>>(scopes: T) -> Self {
-        Self(scopes.into_iter().collect())
     }
 }
 
