@@ -57,6 +57,27 @@ pub struct Person {
 }
 
 impl Person {
+    /// A new person the provisioning client owns, still blank: no name, email, phones or roles,
+    /// enabled, created and updated `now`. SCIM fills the fields from the User it creates.
+    #[must_use]
+    pub fn provisioned(account_id: AccountId, now: DateTime<Utc>) -> Self {
+        Self {
+            id: PersonId(uuid::Uuid::now_v7()),
+            account_id,
+            name: String::new(),
+            primary_email: None,
+            job_title: None,
+            employee_number: None,
+            work_phone: None,
+            mobile_phone: None,
+            disabled: false,
+            source: PersonSource::Scim,
+            roles: RoleSet::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// The key that makes a primary email unique within an account: `scim::text::fold`, the
     /// fold of SCIM keys, so a person's email and a SCIM User's email compare alike and
     /// look-alikes (width, case, compatibility forms, surrounding spaces) clash. Folding here

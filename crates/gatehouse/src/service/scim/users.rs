@@ -368,21 +368,7 @@ impl Services {
                 (person, false)
             }
             None => {
-                let mut person = Person {
-                    id: PersonId(Uuid::now_v7()),
-                    account_id: principal.account_id.clone(),
-                    name: String::new(),
-                    primary_email: None,
-                    job_title: None,
-                    employee_number: None,
-                    work_phone: None,
-                    mobile_phone: None,
-                    disabled: false,
-                    source: PersonSource::Scim,
-                    roles: crate::auth::RoleSet::default(),
-                    created_at: now,
-                    updated_at: now,
-                };
+                let mut person = Person::provisioned(principal.account_id.clone(), now);
                 apply_to_person(&mut person, &projection, email.clone(), now);
                 (person, true)
             }
