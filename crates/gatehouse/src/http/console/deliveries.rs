@@ -15,7 +15,9 @@ use uuid::Uuid;
 
 use super::error::{PageResult, parse_id};
 use super::form::Submitted;
-use super::layout::{self, PER_PAGE, Section, badge, csrf, pretty_json, table_wrap, when, when_or};
+use super::layout::{
+    self, DoneParams, PER_PAGE, Section, badge, csrf, pretty_json, table_wrap, when, when_or,
+};
 use super::session::Session;
 use super::webhooks::webhook_choices;
 use crate::domain::{
@@ -282,16 +284,11 @@ fn headers_table(id: &str, headers: &[(String, String)]) -> Markup {
     }
 }
 
-#[derive(Deserialize)]
-struct DetailParams {
-    done: Option<String>,
-}
-
 async fn detail(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
-    Query(params): Query<DetailParams>,
+    Query(params): Query<DoneParams>,
 ) -> PageResult<Response> {
     let id = DeliveryId(parse_id(&id, "Webhook delivery")?);
     let account = session.account(&state).await?;
@@ -310,7 +307,8 @@ async fn detail(
         .as_ref()
         .and_then(|message| serde_json::to_string_pretty(message).ok());
     let last = attempts.last();
-    let flash = (params.done.as_deref() == Some("redelivered"))
+    let flash = params
+        .done("redelivered")
         .then_some("Redelivered: this is the new delivery; it is sent right away.");
     let content = html! {
         p { a href="/console/deliveries" { "← Webhook deliveries" } }

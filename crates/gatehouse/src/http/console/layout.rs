@@ -282,6 +282,19 @@ impl<S: Send + Sync> FromRequestParts<S> for NewestFirst {
     }
 }
 
+/// `?done=` alone, on a record's page: which action just succeeded there, for its flash message.
+#[derive(serde::Deserialize)]
+pub struct DoneParams {
+    done: Option<String>,
+}
+
+impl DoneParams {
+    /// Whether the action that led here was `action`.
+    pub fn done(&self, action: &str) -> bool {
+        self.done.as_deref() == Some(action)
+    }
+}
+
 /// The 1-based page a `?page=` asks for (bad or missing: 1).
 pub fn page_number(raw: Option<&str>) -> u64 {
     raw.and_then(|raw| raw.parse::<u64>().ok())

@@ -9,13 +9,12 @@ use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use maud::{Markup, html};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::editable::{self, Context, Editable};
 use super::error::{PageError, PageResult, parse_id};
 use super::form::{Fields, Submitted};
-use super::layout::{self, Section, badge, csrf, one_time_secret, table_wrap, when};
+use super::layout::{self, DoneParams, Section, badge, csrf, one_time_secret, table_wrap, when};
 use super::session::Session;
 use super::webhooks::webhook_choices;
 use crate::domain::{ClaimExpiry, JwtAlgorithm};
@@ -447,18 +446,13 @@ impl Editable for WebhookPolicyView {
     }
 }
 
-#[derive(Deserialize)]
-struct DetailParams {
-    done: Option<String>,
-}
-
 async fn detail(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
-    Query(params): Query<DetailParams>,
+    Query(params): Query<DoneParams>,
 ) -> PageResult<Response> {
-    let flash = (params.done.as_deref() == Some("saved")).then_some("Changes saved.");
+    let flash = params.done("saved").then_some("Changes saved.");
     editable::show::<WebhookPolicyView>(&state, &session, &id, flash).await
 }
 
