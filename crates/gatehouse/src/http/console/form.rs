@@ -27,11 +27,7 @@ impl Fields {
 
     /// The first value of `name`, trimmed; `None` when absent or blank.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.trim())
-            .filter(|value| !value.is_empty())
+        self.trimmed(name).next().filter(|value| !value.is_empty())
     }
 
     /// The first value of `name` as typed, `""` when absent.
@@ -41,12 +37,17 @@ impl Fields {
 
     /// Every non-blank value of `name` (a list of checkboxes).
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(key, _)| key == name)
-            .map(|(_, value)| value.trim())
+        self.trimmed(name)
             .filter(|value| !value.is_empty())
             .collect()
+    }
+
+    /// Every value of `name` in the order sent, trimmed, blank ones included.
+    fn trimmed<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> {
+        self.0
+            .iter()
+            .filter(move |(key, _)| key == name)
+            .map(|(_, value)| value.trim())
     }
 
     /// A whole number typed in `name`, if any; anything else is refused with `problem` (the
