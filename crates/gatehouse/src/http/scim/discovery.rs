@@ -5,7 +5,10 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use scim::error::ScimError;
-use scim::schema::{self, BulkSettings, PaginationSettings, ServiceProviderConfig};
+use scim::schema::{
+    self, BulkSettings, PaginationSettings, ResourceTypeDefinition, SchemaDefinition,
+    ServiceProviderConfig,
+};
 use serde_json::Value;
 
 use super::response::{ScimFailure, ScimResponse, whole_list_message};
@@ -55,59 +58,81 @@ pub async fn service_provider_config(
     .into_response()
 }
 
-pub async fn resource_types(
-    State(state): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-) -> Response {
-    let base_url = scim_base_url(&state, &uri);
-    let resources: Vec<Value> = schema::resource_types()
-        .iter()
-        .map(|resource_type| resource_type.to_json(&base_url))
-        .collect();
-    ScimResponse(StatusCode::OK, whole_list_message(resources)).into_response()
+/// What discovery serves both as a whole list (`/Schemas`) and one by one (`/Schemas/{id}`):
+/// the schemas and the resource types.
+pub trait Definition: Sync + 'static {
+    /// How a 404 names it: `Schema {id} not found`.
+    const NOUN: &'static str;
+
+    /// Every definition, in the order the list shows them.
+    fn all() -> Vec<&'static Self>;
+
+    /// The definition `id` names, if any.
+    fn find(id: &str) -> Option<&'static Self>;
+
+    /// Its representation, with `meta.location` under `base_url`.
+    fn render(&self, base_url: &str) -> Value;
 }
 
-pub async fn resource_type(
-    State(state): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-    Path(parameters): Path<Vec<(String, String)>>,
-) -> Response {
-    let id = last_parameter(&parameters);
-    match schema::resource_type(id) {
-        Some(resource_type) => ScimResponse(
-            StatusCode::OK,
-            resource_type.to_json(&scim_base_url(&state, &uri)),
-        )
-        .into_response(),
-        None => ScimFailure::from(ScimError::not_found(format!(
-            "Resource type {id} not found"
-        )))
-        .into_response(),
+impl Definition for SchemaDefinition {
+    const NOUN: &'static str = "Schema";
+
+    fn all() -> Vec<&'static Self> {
+        schema::schemas()
+    }
+
+    fn find(id: &str) -> Option<&'static Self> {
+        schema::schema(id)
+    }
+
+    fn render(&self, base_url: &str) -> Value {
+        self.to_json(base_url)
     }
 }
 
-pub async fn schemas(State(state): State<AppState>, OriginalUri(uri): OriginalUri) -> Response {
+impl Definition for ResourceTypeDefinition {
+    const NOUN: &'static str = "Resource type";
+
+    fn all() -> Vec<&'static Self> {
+        schema::resource_types()
+    }
+
+    fn find(id: &str) -> Option<&'static Self> {
+        schema::resource_type(id)
+    }
+
+    fn render(&self, base_url: &str) -> Value {
+        self.to_json(base_url)
+    }
+}
+
+/// `GET /Schemas`, `GET /ResourceTypes`: every definition of the kind, as one whole list.
+pub async fn all<D: Definition>(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
     let base_url = scim_base_url(&state, &uri);
-    let resources: Vec<Value> = schema::schemas()
-        .iter()
-        .map(|definition| definition.to_json(&base_url))
+    let resources: Vec<Value> = D::all()
+        .into_iter()
+        .map(|definition| definition.render(&base_url))
         .collect();
     ScimResponse(StatusCode::OK, whole_list_message(resources)).into_response()
 }
 
-pub async fn schema(
+/// `GET /Schemas/{id}`, `GET /ResourceTypes/{id}`: one definition, or a SCIM 404.
+pub async fn one<D: Definition>(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     Path(parameters): Path<Vec<(String, String)>>,
 ) -> Response {
     let id = last_parameter(&parameters);
-    match schema::schema(id) {
+    match D::find(id) {
         Some(definition) => ScimResponse(
             StatusCode::OK,
-            definition.to_json(&scim_base_url(&state, &uri)),
+            definition.render(&scim_base_url(&state, &uri)),
         )
         .into_response(),
-        None => ScimFailure::from(ScimError::not_found(format!("Schema {id} not found")))
+        None => ScimFailure::from(ScimError::not_found(format!("{} {id} not found", D::NOUN)))
             .into_response(),
     }
 }

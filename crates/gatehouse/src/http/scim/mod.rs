@@ -20,6 +20,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::response::Response;
 use axum::routing::{get, post};
+use scim::schema::{ResourceTypeDefinition, SchemaDefinition};
 use tower::ServiceExt;
 
 use self::groups::Groups;
@@ -32,10 +33,16 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/ServiceProviderConfig",
             get(discovery::service_provider_config),
         )
-        .route("/ResourceTypes", get(discovery::resource_types))
-        .route("/ResourceTypes/{id}", get(discovery::resource_type))
-        .route("/Schemas", get(discovery::schemas))
-        .route("/Schemas/{id}", get(discovery::schema))
+        .route(
+            "/ResourceTypes",
+            get(discovery::all::<ResourceTypeDefinition>),
+        )
+        .route(
+            "/ResourceTypes/{id}",
+            get(discovery::one::<ResourceTypeDefinition>),
+        )
+        .route("/Schemas", get(discovery::all::<SchemaDefinition>))
+        .route("/Schemas/{id}", get(discovery::one::<SchemaDefinition>))
         .route(
             "/Users",
             get(resource::list::<Users>).post(resource::create::<Users>),
