@@ -11,11 +11,9 @@ const ACCOUNT_HEADER: &str = "X-Gatehouse-Account";
 
 async fn me_returns_the_token_owner(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let ada = server
-        .person(&acme, "ada@example.org", &["specialist"])
+    let (_, ada, token) = server
+        .acme_member("ada@example.org", &["specialist"], &["people:read"])
         .await;
-    let token = server.token(&acme, &ada, &["people:read"]).await;
     let response = server
         .get("/v1/me", &token)
         .header(ACCOUNT_HEADER, "acme")
@@ -39,11 +37,9 @@ async fn me_returns_the_token_owner(backend: Backend) {
 
 async fn missing_malformed_and_unknown_tokens_get_rfc6750_challenges(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let ada = server
-        .person(&acme, "ada@example.org", &["specialist"])
+    let (_, _, token) = server
+        .acme_member("ada@example.org", &["specialist"], &["people:read"])
         .await;
-    let token = server.token(&acme, &ada, &["people:read"]).await;
 
     let response = server
         .client
@@ -91,14 +87,10 @@ async fn missing_malformed_and_unknown_tokens_get_rfc6750_challenges(backend: Ba
 
 async fn expired_and_revoked_tokens_are_refused(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let ada = server
-        .person(&acme, "ada@example.org", &["specialist"])
-        .await;
-    let short_lived = server
-        .token(
-            &acme,
-            &ada,
+    let (acme, ada, short_lived) = server
+        .acme_member(
+            "ada@example.org",
+            &["specialist"],
             &["people:read", "personal_access_tokens:write"],
         )
         .await;
@@ -136,11 +128,9 @@ async fn expired_and_revoked_tokens_are_refused(backend: Backend) {
 
 async fn scopes_deny_by_default_and_name_the_missing_scope(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["account_administrator"])
+    let (acme, admin, nothing) = server
+        .acme_member("admin@example.org", &["account_administrator"], &[])
         .await;
-    let nothing = server.token(&acme, &admin, &[]).await;
     let response = server
         .get("/v1/me", &nothing)
         .expect_status(StatusCode::FORBIDDEN)
@@ -205,11 +195,13 @@ async fn a_removed_role_takes_effect_on_the_next_request(backend: Backend) {
 
 async fn only_account_administrators_grant_account_administrator(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let director = server
-        .person(&acme, "director@example.org", &["directory_administrator"])
+    let (_, _, token) = server
+        .acme_member(
+            "director@example.org",
+            &["directory_administrator"],
+            &["people:write"],
+        )
         .await;
-    let token = server.token(&acme, &director, &["people:write"]).await;
     server
         .post("/v1/people", &token)
         .json(&json!({ "name": "Eve", "primary_email": "eve@example.org", "roles": ["account_administrator"] }))
@@ -225,11 +217,13 @@ async fn only_account_administrators_grant_account_administrator(backend: Backen
 
 async fn people_crud_validates_and_reports_conflicts(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["account_administrator"])
+    let (acme, _, token) = server
+        .acme_member(
+            "admin@example.org",
+            &["account_administrator"],
+            &["people:write"],
+        )
         .await;
-    let token = server.token(&acme, &admin, &["people:write"]).await;
 
     let response = server
         .post("/v1/people", &token)
@@ -325,11 +319,13 @@ async fn people_crud_validates_and_reports_conflicts(backend: Backend) {
 
 async fn scim_people_are_read_only_except_roles(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["account_administrator"])
+    let (acme, _, token) = server
+        .acme_member(
+            "admin@example.org",
+            &["account_administrator"],
+            &["people:write"],
+        )
         .await;
-    let token = server.token(&acme, &admin, &["people:write"]).await;
     let provisioned = common::scim_person(&acme.id, "Sam Scim", "sam@example.org");
     let event = NewEvent::new(
         &acme.id,
@@ -769,11 +765,9 @@ async fn rate_limit_headers_and_429(backend: Backend) {
         },
     )
     .await;
-    let acme = server.account("acme").await;
-    let ada = server
-        .person(&acme, "ada@example.org", &["specialist"])
+    let (acme, ada, token) = server
+        .acme_member("ada@example.org", &["specialist"], &["people:read"])
         .await;
-    let token = server.token(&acme, &ada, &["people:read"]).await;
     let other = server.token(&acme, &ada, &["people:read"]).await;
     for remaining in ["2", "1", "0"] {
         let response = server.get("/v1/me", &token).send().await.expect("request");
@@ -792,12 +786,12 @@ async fn rate_limit_headers_and_429(backend: Backend) {
 
 async fn last_used_at_is_recorded_at_most_once_a_minute(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let ada = server
-        .person(&acme, "ada@example.org", &["specialist"])
-        .await;
-    let token = server
-        .token(&acme, &ada, &["personal_access_tokens:read"])
+    let (_, _, token) = server
+        .acme_member(
+            "ada@example.org",
+            &["specialist"],
+            &["personal_access_tokens:read"],
+        )
         .await;
     let last_used = || async {
         let body = server
@@ -843,14 +837,10 @@ async fn postgres_revocation_on_one_node_reaches_the_other_at_once() {
         return;
     }
     let server = TestServer::start(Backend::Postgres).await;
-    let acme = server.account("acme").await;
-    let ada = server
-        .person(&acme, "ada@example.org", &["specialist"])
-        .await;
-    let token = server
-        .token(
-            &acme,
-            &ada,
+    let (_, _, token) = server
+        .acme_member(
+            "ada@example.org",
+            &["specialist"],
             &["people:read", "personal_access_tokens:write"],
         )
         .await;
@@ -903,12 +893,12 @@ async fn postgres_rotation_on_one_node_reaches_the_others_signer_at_once() {
         return;
     }
     let server = TestServer::start(Backend::Postgres).await;
-    let acme = server.account("acme").await;
-    let ada = server
-        .person(&acme, "ada@example.org", &["account_administrator"])
-        .await;
-    let token = server
-        .token(&acme, &ada, &["webhooks:write", "webhooks:read"])
+    let (_, _, token) = server
+        .acme_member(
+            "ada@example.org",
+            &["account_administrator"],
+            &["webhooks:write", "webhooks:read"],
+        )
         .await;
     let other_node = Services::new(server.services.store.clone(), server.clock.clone());
     other_node.follow_credential_changes();
@@ -953,11 +943,9 @@ async fn postgres_rotation_on_one_node_reaches_the_others_signer_at_once() {
 async fn sqlite_unsignalled_revocation_is_seen_within_the_cache_ttl() {
     use gatehouse::service::Services;
     let server = TestServer::start(Backend::Sqlite).await;
-    let acme = server.account("acme").await;
-    let ada = server
-        .person(&acme, "ada@example.org", &["specialist"])
+    let (acme, _, token) = server
+        .acme_member("ada@example.org", &["specialist"], &["people:read"])
         .await;
-    let token = server.token(&acme, &ada, &["people:read"]).await;
     let ttl = std::time::Duration::from_millis(300);
     let running_server = Services::with_credential_cache_ttl(
         server.services.store.clone(),

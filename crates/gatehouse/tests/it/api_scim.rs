@@ -15,11 +15,13 @@ struct Provisioned {
 
 async fn provisioned(backend: Backend) -> Provisioned {
     let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["directory_administrator"])
+    let (acme, admin, writer) = server
+        .acme_member(
+            "admin@example.org",
+            &["directory_administrator"],
+            &["scim:write"],
+        )
         .await;
-    let writer = server.token(&acme, &admin, &["scim:write"]).await;
     let reader = server.token(&acme, &admin, &["scim:read"]).await;
     let mut users = Vec::new();
     for (name, active) in [("ada", true), ("bob", false), ("cy", true)] {

@@ -36,12 +36,12 @@ async fn token_count(server: &TestServer, account: &Account) -> u64 {
 
 async fn a_token_creates_only_tokens_within_its_own_scopes(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let acme = server.account("acme").await;
-    let ada = server
-        .person(&acme, "ada@example.org", &["account_administrator"])
-        .await;
-    let narrow = server
-        .token(&acme, &ada, &["personal_access_tokens:write"])
+    let (acme, _, narrow) = server
+        .acme_member(
+            "ada@example.org",
+            &["account_administrator"],
+            &["personal_access_tokens:write"],
+        )
         .await;
 
     let response = server

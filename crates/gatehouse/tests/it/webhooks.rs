@@ -827,11 +827,13 @@ async fn private_targets_are_refused_unless_allowed(backend: Backend) {
         },
     )
     .await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["account_administrator"])
+    let (_, _, token) = server
+        .acme_member(
+            "admin@example.org",
+            &["account_administrator"],
+            ADMIN_SCOPES,
+        )
         .await;
-    let token = server.token(&acme, &admin, ADMIN_SCOPES).await;
     for uri in [
         "http://127.0.0.1:9/hook",
         "http://localhost:9/hook",
@@ -986,11 +988,13 @@ async fn exception_notices_are_mailed_over_smtp(backend: Backend) {
         },
     )
     .await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["account_administrator"])
+    let (_, _, token) = server
+        .acme_member(
+            "admin@example.org",
+            &["account_administrator"],
+            ADMIN_SCOPES,
+        )
         .await;
-    let token = server.token(&acme, &admin, ADMIN_SCOPES).await;
     let receiver = Receiver::start().await;
     verified_webhook(&server, &token, &receiver, "app.*").await;
     receiver.answer_by_default(Reply::Status(502));

@@ -323,6 +323,21 @@ impl TestServer {
         seed::person(&self.services, account, name, email, roles).await
     }
 
+    /// The account `acme`, a person there (named after the local part of `email`) holding
+    /// `roles`, and a token of theirs with `scopes`, valid for 30 days: the arrange step of
+    /// the tests that act as one person.
+    pub async fn acme_member(
+        &self,
+        email: &str,
+        roles: &[&str],
+        scopes: &[&str],
+    ) -> (Account, Person, String) {
+        let acme = self.account("acme").await;
+        let person = self.person(&acme, email, roles).await;
+        let token = self.token(&acme, &person, scopes).await;
+        (acme, person, token)
+    }
+
     /// A token for `person` with `scopes`, valid for 30 days; returns the secret.
     pub async fn token(&self, account: &Account, person: &Person, scopes: &[&str]) -> String {
         self.token_for_days(account, person, scopes, 30).await
