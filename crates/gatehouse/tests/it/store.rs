@@ -66,6 +66,41 @@ fn event(account: &Account, name: &str, object_id: impl ToString) -> NewEvent {
     )
 }
 
+/// The `limit` items from `offset` on, in `sort` order (the store's own order when empty).
+fn page(offset: u64, limit: u32, sort: &[(SortField, SortDirection)]) -> ListQuery {
+    ListQuery {
+        offset,
+        limit,
+        sort: sort.to_vec(),
+    }
+}
+
+/// Writes `person` to the store with the `person.create` event of `account`.
+async fn insert_person(store: &dyn Store, account: &Account, person: &Person) {
+    store
+        .insert_person(person, &event(account, "person.create", person.id))
+        .await
+        .expect("insert");
+}
+
+/// Writes `token`, whose secret is `secret`, to the store with the
+/// `personal_access_token.create` event of `account`.
+async fn insert_token(
+    store: &dyn Store,
+    account: &Account,
+    token: &PersonalAccessToken,
+    secret: &TokenSecret,
+) {
+    store
+        .insert_token(
+            token,
+            &secret.hash(),
+            &event(account, "personal_access_token.create", token.id),
+        )
+        .await
+        .expect("insert");
+}
+
 async fn seeded(backend: Backend) -> (std::sync::Arc<dyn Store>, common::DatabaseGuard, Account) {
     let (store, guard) = store(backend).await;
     let acme = account("acme");
@@ -108,10 +143,7 @@ async fn person_round_trips_with_roles_and_event(backend: Backend) {
     let (store, _guard, acme) = seeded(backend).await;
     let mut ada = person(&acme, "Ada@Example.org", "Ada", 0);
     ada.roles = RoleSet::parse(["account_administrator", "specialist"]).expect("roles");
-    store
-        .insert_person(&ada, &event(&acme, "person.create", ada.id))
-        .await
-        .expect("insert");
+    insert_person(store.as_ref(), &acme, &ada).await;
     assert_eq!(
         store.person(&acme.id, ada.id).await.expect("read"),
         Some(ada.clone())
@@ -132,10 +164,7 @@ async fn person_round_trips_with_roles_and_event(backend: Backend) {
 async fn duplicate_email_conflicts_case_insensitively_and_appends_nothing(backend: Backend) {
     let (store, _guard, acme) = seeded(backend).await;
     let ada = person(&acme, "ada@example.org", "Ada", 0);
-    store
-        .insert_person(&ada, &event(&acme, "person.create", ada.id))
-        .await
-        .expect("insert");
+    insert_person(store.as_ref(), &acme, &ada).await;
     let twin = person(&acme, "ADA@example.org", "Twin", 1);
     let result = store
         .insert_person(&twin, &event(&acme, "person.create", twin.id))
@@ -155,10 +184,7 @@ async fn same_email_in_another_account_is_allowed(backend: Backend) {
     store.insert_account(&globex).await.expect("insert");
     let ada = person(&acme, "ada@example.org", "Ada", 0);
     let other = person(&globex, "ada@example.org", "Ada", 0);
-    store
-        .insert_person(&ada, &event(&acme, "person.create", ada.id))
-        .await
-        .expect("insert");
+    insert_person(store.as_ref(), &acme, &ada).await;
     store
         .insert_person(&other, &event(&globex, "person.create", other.id))
         .await
@@ -186,10 +212,7 @@ async fn person_in_unknown_account_is_a_missing_reference(backend: Backend) {
 async fn update_person_replaces_fields_and_roles(backend: Backend) {
     let (store, _guard, acme) = seeded(backend).await;
     let ada = person(&acme, "ada@example.org", "Ada", 0);
-    store
-        .insert_person(&ada, &event(&acme, "person.create", ada.id))
-        .await
-        .expect("insert");
+    insert_person(store.as_ref(), &acme, &ada).await;
     let mut changed = ada.clone();
     changed.name = "Ada Lovelace".to_owned();
     changed.job_title = None;
@@ -222,23 +245,13 @@ async fn people_paginate_in_stable_order(backend: Backend) {
             0,
         );
         someone.roles = RoleSet::parse(["specialist", "directory_administrator"]).expect("roles");
-        store
-            .insert_person(&someone, &event(&acme, "person.create", someone.id))
-            .await
-            .expect("insert");
+        insert_person(store.as_ref(), &acme, &someone).await;
         people.push(someone);
     }
     let mut seen = Vec::new();
-    for page in 0..3 {
+    for number in 0..3 {
         let listing = store
-            .people(
-                &acme.id,
-                &ListQuery {
-                    offset: page * 3,
-                    limit: 3,
-                    sort: Vec::new(),
-                },
-            )
+            .people(&acme.id, &page(number * 3, 3, &[]))
             .await
             .expect("page");
         assert_eq!(listing.total, 7);
@@ -257,11 +270,7 @@ async fn people_paginate_in_stable_order(backend: Backend) {
     let by_name = store
         .people(
             &acme.id,
-            &ListQuery {
-                offset: 0,
-                limit: 2,
-                sort: vec![(SortField::Name, SortDirection::Ascending)],
-            },
+            &page(0, 2, &[(SortField::Name, SortDirection::Ascending)]),
         )
         .await
         .expect("sorted");
@@ -276,24 +285,13 @@ async fn people_paginate_in_stable_order(backend: Backend) {
     let descending = store
         .people(
             &acme.id,
-            &ListQuery {
-                offset: 0,
-                limit: 1,
-                sort: vec![(SortField::Name, SortDirection::Descending)],
-            },
+            &page(0, 1, &[(SortField::Name, SortDirection::Descending)]),
         )
         .await
         .expect("sorted");
     assert_eq!(descending.items[0].name, "Person 6");
     let beyond = store
-        .people(
-            &acme.id,
-            &ListQuery {
-                offset: 70,
-                limit: 3,
-                sort: Vec::new(),
-            },
-        )
+        .people(&acme.id, &page(70, 3, &[]))
         .await
         .expect("beyond");
     assert_eq!((beyond.items.len(), beyond.total), (0, 7));
@@ -304,24 +302,14 @@ async fn tokens_round_trip_list_and_filter_by_owner(backend: Backend) {
     let ada = person(&acme, "ada@example.org", "Ada", 0);
     let bob = person(&acme, "bob@example.org", "Bob", 0);
     for someone in [&ada, &bob] {
-        store
-            .insert_person(someone, &event(&acme, "person.create", someone.id))
-            .await
-            .expect("insert");
+        insert_person(store.as_ref(), &acme, someone).await;
     }
     let first = token(&acme, &ada, "first", 1);
     let second = token(&acme, &ada, "second", 2);
     let bobs = token(&acme, &bob, "bobs", 3);
     for each in [&first, &second, &bobs] {
         let secret = TokenSecret::generate();
-        store
-            .insert_token(
-                each,
-                &secret.hash(),
-                &event(&acme, "personal_access_token.create", each.id),
-            )
-            .await
-            .expect("insert");
+        insert_token(store.as_ref(), &acme, each, &secret).await;
     }
     assert_eq!(
         store.token(&acme.id, first.id).await.expect("read"),
@@ -336,15 +324,7 @@ async fn tokens_round_trip_list_and_filter_by_owner(backend: Backend) {
         vec![first.clone(), second.clone(), bobs.clone()]
     );
     let adas = store
-        .tokens(
-            &acme.id,
-            TokenOwnerFilter::Person(ada.id),
-            &ListQuery {
-                offset: 1,
-                limit: 5,
-                sort: Vec::new(),
-            },
-        )
+        .tokens(&acme.id, TokenOwnerFilter::Person(ada.id), &page(1, 5, &[]))
         .await
         .expect("list");
     assert_eq!((adas.items, adas.total), (vec![second], 2));
@@ -352,11 +332,7 @@ async fn tokens_round_trip_list_and_filter_by_owner(backend: Backend) {
         .tokens(
             &acme.id,
             TokenOwnerFilter::Everyone,
-            &ListQuery {
-                offset: 0,
-                limit: 1,
-                sort: vec![(SortField::CreatedAt, SortDirection::Descending)],
-            },
+            &page(0, 1, &[(SortField::CreatedAt, SortDirection::Descending)]),
         )
         .await
         .expect("list");
@@ -367,20 +343,10 @@ async fn credential_reads_token_owner_and_current_roles(backend: Backend) {
     let (store, _guard, acme) = seeded(backend).await;
     let mut ada = person(&acme, "ada@example.org", "Ada", 0);
     ada.roles = RoleSet::parse(["account_administrator", "specialist"]).expect("roles");
-    store
-        .insert_person(&ada, &event(&acme, "person.create", ada.id))
-        .await
-        .expect("insert");
+    insert_person(store.as_ref(), &acme, &ada).await;
     let record = token(&acme, &ada, "cli", 0);
     let secret = TokenSecret::generate();
-    store
-        .insert_token(
-            &record,
-            &secret.hash(),
-            &event(&acme, "personal_access_token.create", record.id),
-        )
-        .await
-        .expect("insert");
+    insert_token(store.as_ref(), &acme, &record, &secret).await;
 
     let credential = store
         .credential(&secret.hash())
@@ -418,19 +384,9 @@ async fn credential_reads_token_owner_and_current_roles(backend: Backend) {
 async fn revoke_token_is_idempotent_and_appends_one_event(backend: Backend) {
     let (store, _guard, acme) = seeded(backend).await;
     let ada = person(&acme, "ada@example.org", "Ada", 0);
-    store
-        .insert_person(&ada, &event(&acme, "person.create", ada.id))
-        .await
-        .expect("insert");
+    insert_person(store.as_ref(), &acme, &ada).await;
     let record = token(&acme, &ada, "cli", 0);
-    store
-        .insert_token(
-            &record,
-            &TokenSecret::generate().hash(),
-            &event(&acme, "personal_access_token.create", record.id),
-        )
-        .await
-        .expect("insert");
+    insert_token(store.as_ref(), &acme, &record, &TokenSecret::generate()).await;
     let at = start_time() + Duration::hours(2);
     let revoke = event(&acme, "personal_access_token.revoke", record.id);
     assert!(
@@ -476,52 +432,32 @@ async fn revoke_token_is_idempotent_and_appends_one_event(backend: Backend) {
 async fn touch_token_writes_at_most_once_per_resolution(backend: Backend) {
     let (store, _guard, acme) = seeded(backend).await;
     let ada = person(&acme, "ada@example.org", "Ada", 0);
-    store
-        .insert_person(&ada, &event(&acme, "person.create", ada.id))
-        .await
-        .expect("insert");
+    insert_person(store.as_ref(), &acme, &ada).await;
     let record = token(&acme, &ada, "cli", 0);
-    store
-        .insert_token(
-            &record,
-            &TokenSecret::generate().hash(),
-            &event(&acme, "personal_access_token.create", record.id),
-        )
-        .await
-        .expect("insert");
+    insert_token(store.as_ref(), &acme, &record, &TokenSecret::generate()).await;
+    // A touch at `at` for a resolution made a minute before.
+    let touch = |at: chrono::DateTime<chrono::Utc>| {
+        store.touch_token(record.id, at, at - Duration::minutes(1))
+    };
     let first_use = start_time() + Duration::minutes(5);
-    store
-        .touch_token(record.id, first_use, first_use - Duration::minutes(1))
-        .await
-        .expect("touch");
-    let soon = first_use + Duration::seconds(30);
-    store
-        .touch_token(record.id, soon, soon - Duration::minutes(1))
-        .await
-        .expect("touch");
-    assert_eq!(
-        store
-            .token(&acme.id, record.id)
-            .await
-            .expect("read")
-            .expect("found")
-            .last_used_at,
-        Some(first_use)
-    );
+    touch(first_use).await.expect("touch");
     let later = first_use + Duration::seconds(61);
-    store
-        .touch_token(record.id, later, later - Duration::minutes(1))
-        .await
-        .expect("touch");
-    assert_eq!(
-        store
-            .token(&acme.id, record.id)
-            .await
-            .expect("read")
-            .expect("found")
-            .last_used_at,
-        Some(later)
-    );
+    for (at, last_used_at) in [
+        (first_use + Duration::seconds(30), first_use),
+        (later, later),
+    ] {
+        touch(at).await.expect("touch");
+        assert_eq!(
+            store
+                .token(&acme.id, record.id)
+                .await
+                .expect("read")
+                .expect("found")
+                .last_used_at,
+            Some(last_used_at),
+            "touched at {at}"
+        );
+    }
 }
 
 async fn events_are_ordered_scoped_and_carry_the_actor(backend: Backend) {
@@ -536,10 +472,7 @@ async fn events_are_ordered_scoped_and_carry_the_actor(backend: Backend) {
     });
     store.insert_person(&ada, &create).await.expect("insert");
     let gus = person(&globex, "gus@example.org", "Gus", 0);
-    store
-        .insert_person(&gus, &event(&globex, "person.create", gus.id))
-        .await
-        .expect("insert");
+    insert_person(store.as_ref(), &globex, &gus).await;
     let mut updated = ada.clone();
     updated.name = "Ada L".to_owned();
     store
