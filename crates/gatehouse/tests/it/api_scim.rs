@@ -228,11 +228,7 @@ async fn scim_records_need_an_administrator_with_scim_read(backend: Backend) {
         users,
         group,
     } = provisioned(backend).await;
-    let acme = server
-        .services
-        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
-        .await
-        .expect("acme");
+    let acme = server.find_account("acme").await;
     // Roles are checked on every request: an administrator's token stops working for SCIM
     // records the moment they become a specialist.
     let demoted = server

@@ -549,11 +549,7 @@ async fn a_session_creates_only_tokens_within_the_token_it_acts_as(backend: Back
 
 async fn role_rules_are_those_of_the_api(backend: Backend) {
     let (server, admin_token) = admin_server(backend, false).await;
-    let acme = server
-        .services
-        .account(&gatehouse::domain::AccountId::parse("acme").unwrap())
-        .await
-        .unwrap();
+    let acme = server.find_account("acme").await;
     let sam = server
         .person(&acme, "sam@example.org", &["specialist"])
         .await;

@@ -279,11 +279,7 @@ async fn limits_and_malformed_requests_are_refused_whole(backend: Backend) {
     let users = server.get("/scim/v2/Users", &token).json_answer().await;
     assert_eq!(users["totalResults"], 0, "nothing ran");
 
-    let acme = server
-        .services
-        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
-        .await
-        .expect("acme");
+    let acme = server.find_account("acme").await;
     let admin = server
         .services
         .person_by_email(&acme.id, "admin@example.org")

@@ -181,11 +181,7 @@ async fn resource_types_and_schemas_are_listed_and_found(backend: Backend) {
 
 async fn scim_refuses_missing_wrong_and_underprivileged_tokens_in_scim_format(backend: Backend) {
     let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
-    let acme = server
-        .services
-        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
-        .await
-        .expect("acme");
+    let acme = server.find_account("acme").await;
     let globex = server.account("globex").await;
     let _ = globex;
 

@@ -2,7 +2,8 @@
 //! create, read, list, replace, patch and delete, and what each does to the linked person.
 
 use crate::common::{Backend, RequestExt, TestServer, json_body, provisioning};
-use gatehouse::domain::{AccountId, PersonId, PersonSource};
+use gatehouse::domain::{AccountId, Person, PersonId, PersonSource};
+use gatehouse::service::ServiceError;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -47,6 +48,26 @@ async fn account_events(server: &TestServer) -> Vec<String> {
         .collect()
 }
 
+/// The person of `acme` whose address is `email`, as the service finds them.
+async fn acme_person(server: &TestServer, email: &str) -> Result<Person, ServiceError> {
+    let acme = AccountId::parse("acme").expect("slug");
+    server.services.person_by_email(&acme, email).await
+}
+
+/// Asserts that the latest events of `acme` are `names`, in that order.
+async fn assert_latest_events(server: &TestServer, names: &[&str]) {
+    let events = account_events(server).await;
+    assert!(
+        events.ends_with(
+            &names
+                .iter()
+                .map(|name| name.to_string())
+                .collect::<Vec<_>>()
+        ),
+        "{events:?}"
+    );
+}
+
 async fn create_returns_the_user_with_meta_and_provisions_a_person(backend: Backend) {
     let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let response = server
@@ -78,10 +99,7 @@ async fn create_returns_the_user_with_meta_and_provisions_a_person(backend: Back
         .await;
     assert_eq!(fetched, user);
 
-    let acme = AccountId::parse("acme").expect("slug");
-    let person = server
-        .services
-        .person_by_email(&acme, "bjensen@example.com")
+    let person = acme_person(&server, "bjensen@example.com")
         .await
         .expect("person");
     assert_eq!(
@@ -90,11 +108,7 @@ async fn create_returns_the_user_with_meta_and_provisions_a_person(backend: Back
     );
     assert_eq!(person.job_title.as_deref(), Some("Tour Guide"));
     assert_eq!(person.employee_number.as_deref(), Some("701984"));
-    assert!(
-        account_events(&server)
-            .await
-            .ends_with(&["scim_user.create".to_owned(), "person.create".to_owned()])
-    );
+    assert_latest_events(&server, &["scim_user.create", "person.create"]).await;
 }
 
 async fn user_name_clashes_are_409_uniqueness_and_change_nothing(backend: Backend) {
@@ -115,13 +129,8 @@ async fn user_name_clashes_are_409_uniqueness_and_change_nothing(backend: Backen
         (Some("409"), Some("uniqueness"))
     );
     assert_eq!(account_events(&server).await.len(), events_before);
-    let acme = AccountId::parse("acme").expect("slug");
     assert!(
-        server
-            .services
-            .person_by_email(&acme, "twin@example.com")
-            .await
-            .is_err(),
+        acme_person(&server, "twin@example.com").await.is_err(),
         "no person was made"
     );
 
@@ -250,10 +259,7 @@ async fn put_replaces_and_if_match_guards_it(backend: Backend) {
         .header("if-none-match", "W/\"2\"")
         .expect_status(StatusCode::NOT_MODIFIED)
         .await;
-    let acme = AccountId::parse("acme").expect("slug");
-    let person = server
-        .services
-        .person_by_email(&acme, "bjensen@example.com")
+    let person = acme_person(&server, "bjensen@example.com")
         .await
         .expect("person");
     assert_eq!(
@@ -283,10 +289,7 @@ async fn entra_style_patch_deactivates_the_person(backend: Backend) {
     let patched = json_body(response).await;
     assert_eq!(patched["active"], false);
     assert_eq!(patched["emails"].as_array().map(Vec::len), Some(2));
-    let acme = AccountId::parse("acme").expect("slug");
-    let person = server
-        .services
-        .person_by_email(&acme, "bjensen@example.com")
+    let person = acme_person(&server, "bjensen@example.com")
         .await
         .expect("person");
     assert!(person.disabled, "active=false disables the person");
@@ -325,27 +328,16 @@ async fn delete_removes_the_user_and_disables_the_person(backend: Backend) {
     let response = server.get(&path, &token).send().await.expect("request");
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(json_body(response).await["status"], "404");
-    let acme = AccountId::parse("acme").expect("slug");
-    let person = server
-        .services
-        .person_by_email(&acme, "bjensen@example.com")
+    let person = acme_person(&server, "bjensen@example.com")
         .await
         .expect("people are never deleted");
     assert!(person.disabled);
-    assert!(
-        account_events(&server)
-            .await
-            .ends_with(&["scim_user.delete".to_owned(), "person.update".to_owned()])
-    );
+    assert_latest_events(&server, &["scim_user.delete", "person.update"]).await;
 }
 
 async fn a_hand_made_person_with_the_same_email_is_taken_over(backend: Backend) {
     let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
-    let acme = server
-        .services
-        .account(&AccountId::parse("acme").expect("slug"))
-        .await
-        .expect("acme");
+    let acme = server.find_account("acme").await;
     let manual = server
         .person(&acme, "bjensen@example.com", &["specialist"])
         .await;
@@ -390,9 +382,7 @@ async fn users_sharing_an_email_each_get_a_person(backend: Backend) {
         "the User keeps it"
     );
 
-    let holder = server
-        .services
-        .person_by_email(&acme, "bjensen@example.com")
+    let holder = acme_person(&server, "bjensen@example.com")
         .await
         .expect("person");
     let first_record = server
@@ -419,9 +409,7 @@ async fn users_sharing_an_email_each_get_a_person(backend: Backend) {
         .json(&moved)
         .expect_status(StatusCode::OK)
         .await;
-    let twin_person = server
-        .services
-        .person_by_email(&acme, "twin@example.com")
+    let twin_person = acme_person(&server, "twin@example.com")
         .await
         .expect("the fresh address is the person's");
     assert_ne!(twin_person.id, holder.id);
@@ -433,11 +421,7 @@ async fn users_sharing_an_email_each_get_a_person(backend: Backend) {
         .expect_status(StatusCode::OK)
         .await;
     assert!(
-        server
-            .services
-            .person_by_email(&acme, "twin@example.com")
-            .await
-            .is_err(),
+        acme_person(&server, "twin@example.com").await.is_err(),
         "the old address left the person"
     );
 }
@@ -453,10 +437,7 @@ async fn work_and_mobile_phones_reach_the_person(backend: Backend) {
         { "value": "+1 555 0142", "type": "home" }
     ]);
     let created = create(&server, &token, &user).await;
-    let acme = AccountId::parse("acme").expect("slug");
-    let person = server
-        .services
-        .person_by_email(&acme, "bjensen@example.com")
+    let person = acme_person(&server, "bjensen@example.com")
         .await
         .expect("person");
     assert_eq!(
@@ -476,9 +457,7 @@ async fn work_and_mobile_phones_reach_the_person(backend: Backend) {
         }))
         .expect_status(StatusCode::OK)
         .await;
-    let person = server
-        .services
-        .person_by_email(&acme, "bjensen@example.com")
+    let person = acme_person(&server, "bjensen@example.com")
         .await
         .expect("person");
     assert_eq!(
@@ -593,11 +572,7 @@ async fn search_takes_parameters_in_the_body(backend: Backend) {
         )
         .await;
     }
-    let acme = server
-        .services
-        .account(&AccountId::parse("acme").expect("slug"))
-        .await
-        .expect("acme");
+    let acme = server.find_account("acme").await;
     let reader = server
         .person(&acme, "reader@example.org", &["directory_administrator"])
         .await;

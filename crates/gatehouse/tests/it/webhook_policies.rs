@@ -678,11 +678,7 @@ async fn only_administrators_of_the_account_see_its_policies(backend: Backend) {
         policy["id"].as_str().expect("id")
     );
 
-    let acme = server
-        .services
-        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
-        .await
-        .expect("acme");
+    let acme = server.find_account("acme").await;
     // (A specialist can't even hold `webhook_policies:*`: tokens never exceed their owner's
     // roles, which tests/it/api.rs checks for every scope.)
 

@@ -572,18 +572,17 @@ async fn idempotency_key_replays_within_24_hours(backend: Backend) {
     assert_eq!(later["replayed"], false);
 }
 
-async fn publishing_checks_names_payloads_and_scopes(backend: Backend) {
-    let (server, token, _receiver) = delivering_server(backend, ADMIN_SCOPES).await;
-    for (body, expected) in [
-        (json!({ "event": "person.create" }), "namespace Gatehouse"),
-        (json!({ "event": "Bad Name" }), "lower-case"),
-        (
-            json!({ "event": "app.x", "payload": [1] }),
-            "payload must be a JSON object",
-        ),
-    ] {
+/// POSTs each body to `path` and asserts that it is refused as unprocessable (422) with an
+/// error that mentions the text beside it.
+async fn assert_each_refused(
+    server: &TestServer,
+    token: &str,
+    path: &str,
+    cases: impl IntoIterator<Item = (Value, &str)>,
+) {
+    for (body, expected) in cases {
         let response = server
-            .post("/v1/events", &token)
+            .post(path, token)
             .json(&body)
             .send()
             .await
@@ -596,11 +595,20 @@ async fn publishing_checks_names_payloads_and_scopes(backend: Backend) {
         let error = json_body(response).await;
         assert!(error.to_string().contains(expected), "{error}");
     }
-    let acme = server
-        .services
-        .account(&gatehouse::domain::AccountId::parse("acme").expect("id"))
-        .await
-        .expect("account");
+}
+
+async fn publishing_checks_names_payloads_and_scopes(backend: Backend) {
+    let (server, token, _receiver) = delivering_server(backend, ADMIN_SCOPES).await;
+    let refused = [
+        (json!({ "event": "person.create" }), "namespace Gatehouse"),
+        (json!({ "event": "Bad Name" }), "lower-case"),
+        (
+            json!({ "event": "app.x", "payload": [1] }),
+            "payload must be a JSON object",
+        ),
+    ];
+    assert_each_refused(&server, &token, "/v1/events", refused).await;
+    let acme = server.find_account("acme").await;
     let specialist = server
         .person(&acme, "spec@example.org", &["specialist"])
         .await;
@@ -626,7 +634,7 @@ async fn publishing_checks_names_payloads_and_scopes(backend: Backend) {
 
 async fn webhooks_refuse_bad_fields(backend: Backend) {
     let (server, token, _receiver) = delivering_server(backend, ADMIN_SCOPES).await;
-    for (body, expected) in [
+    let refused = [
         (
             json!({ "event": "webhook.verify", "uri": "https://example.org/h" }),
             "can't be subscribed",
@@ -647,21 +655,8 @@ async fn webhooks_refuse_bad_fields(backend: Backend) {
             json!({ "event": "app.*", "uri": "https://example.org/h", "webhook_policy_id": "0190c0de-0000-7000-8000-000000000001" }),
             "no webhook policy",
         ),
-    ] {
-        let response = server
-            .post("/v1/webhooks", &token)
-            .json(&body)
-            .send()
-            .await
-            .expect("POST");
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{body}"
-        );
-        let error = json_body(response).await;
-        assert!(error.to_string().contains(expected), "{error}");
-    }
+    ];
+    assert_each_refused(&server, &token, "/v1/webhooks", refused).await;
     let listed = server.get("/v1/webhooks", &token).json_answer().await;
     assert_eq!(listed, json!([]), "nothing was created");
 }

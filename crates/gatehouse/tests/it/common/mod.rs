@@ -317,6 +317,12 @@ impl TestServer {
         seed::account(&self.services, id, &format!("{id} Inc.")).await
     }
 
+    /// The account `id`, made before (by `account` or `provisioning`).
+    pub async fn find_account(&self, id: &str) -> Account {
+        let id = AccountId::parse(id).expect("slug");
+        self.services.account(&id).await.expect("account")
+    }
+
     /// A person named after the local part of `email`.
     pub async fn person(&self, account: &Account, email: &str, roles: &[&str]) -> Person {
         let name = email.split('@').next().unwrap_or(email);
