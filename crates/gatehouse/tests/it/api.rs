@@ -533,17 +533,13 @@ async fn tokens_are_personal_unless_you_administer(backend: Backend) {
         .json_answer()
         .await;
     assert_eq!(all.as_array().expect("array").len(), 4);
-    let adas = json_body(
-        server
-            .get(
-                &format!("/v1/personal_access_tokens?person_id={}", ada.id),
-                &admin_token,
-            )
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let adas = server
+        .get(
+            &format!("/v1/personal_access_tokens?person_id={}", ada.id),
+            &admin_token,
+        )
+        .json_answer()
+        .await;
     assert_eq!(adas.as_array().expect("array").len(), 2);
     server
         .post(

@@ -25,35 +25,27 @@ async fn provisioned(backend: Backend) -> Provisioned {
     let reader = server.token(&acme, &admin, &["scim:read"]).await;
     let mut users = Vec::new();
     for (name, active) in [("ada", true), ("bob", false), ("cy", true)] {
-        let user = json_body(
-            server
-                .post("/scim/v2/Users", &writer)
-                .json(&json!({
-                    "userName": name,
-                    "active": active,
-                    "name": { "givenName": name.to_uppercase(), "familyName": "Lovelace" },
-                    "emails": [{ "value": format!("{name}@example.org"), "primary": true }]
-                }))
-                .send()
-                .await
-                .expect("request"),
-        )
-        .await;
+        let user = server
+            .post("/scim/v2/Users", &writer)
+            .json(&json!({
+                "userName": name,
+                "active": active,
+                "name": { "givenName": name.to_uppercase(), "familyName": "Lovelace" },
+                "emails": [{ "value": format!("{name}@example.org"), "primary": true }]
+            }))
+            .json_answer()
+            .await;
         users.push(user["id"].as_str().expect("id").to_owned());
     }
-    let group = json_body(
-        server
-            .post("/scim/v2/Groups", &writer)
-            .json(&json!({
-                "displayName": "Tour Guides",
-                "externalId": "g-1",
-                "members": [{ "value": users[0] }, { "value": users[2] }]
-            }))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let group = server
+        .post("/scim/v2/Groups", &writer)
+        .json(&json!({
+            "displayName": "Tour Guides",
+            "externalId": "g-1",
+            "members": [{ "value": users[0] }, { "value": users[2] }]
+        }))
+        .json_answer()
+        .await;
     Provisioned {
         server,
         reader,
@@ -114,17 +106,13 @@ async fn scim_users_are_listed_searched_and_read(backend: Backend) {
         .json_answer()
         .await;
     assert_eq!(names(&searched), ["bob"], "q looks in emails too");
-    let filtered = json_body(
-        server
-            .get(
-                "/v1/scim_users?filter=active%20eq%20true&q=lovelace",
-                &reader,
-            )
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let filtered = server
+        .get(
+            "/v1/scim_users?filter=active%20eq%20true&q=lovelace",
+            &reader,
+        )
+        .json_answer()
+        .await;
     assert_eq!(names(&filtered), ["ada", "cy"]);
 
     let one = server
@@ -196,17 +184,13 @@ async fn scim_groups_show_member_counts_and_member_pages(backend: Backend) {
         .expect("request");
     assert_eq!(total(&first_page), 2);
     let first_page = json_body(first_page).await;
-    let second_page = json_body(
-        server
-            .get(
-                &format!("/v1/scim_groups/{group}/members?per_page=1&page=2"),
-                &reader,
-            )
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let second_page = server
+        .get(
+            &format!("/v1/scim_groups/{group}/members?per_page=1&page=2"),
+            &reader,
+        )
+        .json_answer()
+        .await;
     let mut seen = vec![
         first_page[0]["id"].as_str().expect("id").to_owned(),
         second_page[0]["id"].as_str().expect("id").to_owned(),

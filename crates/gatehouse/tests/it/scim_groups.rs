@@ -78,17 +78,13 @@ async fn create_group_with_members_and_group_type(backend: Backend) {
         ada["$ref"],
         format!("{}/scim/v2/Users/{}", server.base_url, users[0])
     );
-    let fetched = json_body(
-        server
-            .get(
-                &format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id")),
-                &token,
-            )
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let fetched = server
+        .get(
+            &format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id")),
+            &token,
+        )
+        .json_answer()
+        .await;
     assert_eq!(fetched, group);
 
     let plain = server
@@ -229,20 +225,16 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
         "members untouched by a rename"
     );
 
-    let by_member = json_body(
-        server
-            .get(
-                &format!(
-                    "/scim/v2/Groups?filter=members%5Bvalue%20eq%20%22{}%22%5D",
-                    users[2]
-                ),
-                &token,
-            )
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let by_member = server
+        .get(
+            &format!(
+                "/scim/v2/Groups?filter=members%5Bvalue%20eq%20%22{}%22%5D",
+                users[2]
+            ),
+            &token,
+        )
+        .json_answer()
+        .await;
     assert_eq!(by_member["totalResults"], 1);
 
     server
@@ -379,18 +371,14 @@ async fn root_search_spans_users_and_groups(backend: Backend) {
 /// groups with `excludedAttributes=members`).
 async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(backend: Backend) {
     let (server, token, users) = provisioning_with_users(backend).await;
-    let group = json_body(
-        server
-            .post("/scim/v2/Groups?excludedAttributes=members", &token)
-            .json(&json!({
-                "displayName": "Tour Guides",
-                "members": [{ "value": users[0] }, { "value": users[1] }]
-            }))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let group = server
+        .post("/scim/v2/Groups?excludedAttributes=members", &token)
+        .json(&json!({
+            "displayName": "Tour Guides",
+            "members": [{ "value": users[0] }, { "value": users[1] }]
+        }))
+        .json_answer()
+        .await;
     assert!(group.get("members").is_none(), "{group}");
     assert_eq!(group["displayName"], "Tour Guides");
     let location = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
@@ -421,36 +409,28 @@ async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(back
     let full = json_body(server.get(&location, &token).send().await.expect("request")).await;
     assert_eq!(full["members"].as_array().map(Vec::len), Some(3));
 
-    let listed = json_body(
-        server
-            .get(
-                "/scim/v2/Groups?excludedAttributes=members,meta.location",
-                &token,
-            )
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let listed = server
+        .get(
+            "/scim/v2/Groups?excludedAttributes=members,meta.location",
+            &token,
+        )
+        .json_answer()
+        .await;
     let listed_group = &listed["Resources"][0];
     assert!(listed_group.get("members").is_none(), "{listed}");
     assert!(listed_group["meta"].get("location").is_none(), "{listed}");
     assert_eq!(listed_group["meta"]["resourceType"], "Group");
 
-    let user = json_body(
-        server
-            .get(
-                &format!(
-                    "/scim/v2/Users/{}?attributes=name.givenName,USERNAME",
-                    users[0]
-                ),
-                &token,
-            )
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let user = server
+        .get(
+            &format!(
+                "/scim/v2/Users/{}?attributes=name.givenName,USERNAME",
+                users[0]
+            ),
+            &token,
+        )
+        .json_answer()
+        .await;
     assert_eq!(user["userName"], "ada");
     assert!(
         user.get("displayName").is_none() && user.get("meta").is_none(),

@@ -95,32 +95,24 @@ async fn cursor_pages_run_to_the_end_and_stay_exact_under_changes(backend: Backe
     assert!(third.get("nextCursor").is_none(), "the last page: {third}");
 
     // Under a sortBy the cursor walks the sorted order; .search takes a cursor too.
-    let sorted = json_body(
-        server
-            .post("/scim/v2/Users/.search", &token)
-            .json(&json!({
-                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
-                "sortBy": "userName", "sortOrder": "descending", "cursor": "", "count": 3
-            }))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let sorted = server
+        .post("/scim/v2/Users/.search", &token)
+        .json(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "sortBy": "userName", "sortOrder": "descending", "cursor": "", "count": 3
+        }))
+        .json_answer()
+        .await;
     assert_eq!(names(&sorted), ["fay", "eve", "dee"]);
-    let rest = json_body(
-        server
-            .post("/scim/v2/Users/.search", &token)
-            .json(&json!({
-                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
-                "sortBy": "userName", "sortOrder": "descending", "count": 3,
-                "cursor": sorted["nextCursor"]
-            }))
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let rest = server
+        .post("/scim/v2/Users/.search", &token)
+        .json(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "sortBy": "userName", "sortOrder": "descending", "count": 3,
+            "cursor": sorted["nextCursor"]
+        }))
+        .json_answer()
+        .await;
     assert_eq!(names(&rest), ["cy", "bob"]);
     assert!(rest.get("nextCursor").is_none());
 

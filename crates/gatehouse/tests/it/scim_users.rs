@@ -293,17 +293,13 @@ async fn entra_style_patch_deactivates_the_person(backend: Backend) {
         .await
         .expect("person");
     assert!(person.disabled, "active=false disables the person");
-    let filtered = json_body(
-        server
-            .get(
-                "/scim/v2/Users?filter=emails.value%20eq%20%22babs@home.example%22",
-                &token,
-            )
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let filtered = server
+        .get(
+            "/scim/v2/Users?filter=emails.value%20eq%20%22babs@home.example%22",
+            &token,
+        )
+        .json_answer()
+        .await;
     assert_eq!(filtered["totalResults"], 1, "filter rows follow the patch");
 
     let bad = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{ "op": "remove" }] });

@@ -8,6 +8,7 @@ use crate::common;
 use crate::common::receiver::{Receiver, Reply};
 use crate::common::{
     Backend, RequestExt, TestServer, TestServerOptions, delivering_server, eventually, json_body,
+    provisioning_with,
 };
 use gatehouse::delivery::retry::RETRY_SCHEDULE_SECS;
 use gatehouse::service::Clock;
@@ -52,6 +53,15 @@ async fn verified_webhook(
         webhook["verified"] == true
     })
     .await
+}
+
+/// A server that delivers, an administrator's token, a receiver, and the id of a verified
+/// webhook sending every `app.*` event to it: the arrange step of most delivery tests.
+async fn delivering_to_one_webhook(backend: Backend) -> (TestServer, String, Receiver, String) {
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
+    let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
+    let id = webhook["id"].as_str().expect("id").to_owned();
+    (server, token, receiver, id)
 }
 
 async fn publish(server: &TestServer, token: &str, event: &str, object_id: &str) -> Value {
@@ -145,17 +155,13 @@ async fn verification_activates_the_webhook_and_messages_follow(backend: Backend
     assert!(messages[0].header("x-gatehouse-delivery").is_some());
 
     // The stored delivery shows the callback without its secret.
-    let deliveries = json_body(
-        server
-            .get(
-                &format!("/v1/webhook_deliveries?webhook_id={id}&event=webhook.verify"),
-                &token,
-            )
-            .send()
-            .await
-            .expect("GET"),
-    )
-    .await;
+    let deliveries = server
+        .get(
+            &format!("/v1/webhook_deliveries?webhook_id={id}&event=webhook.verify"),
+            &token,
+        )
+        .json_answer()
+        .await;
     let shown_callback = deliveries[0]["payload"]["payload"]["callback"]
         .as_str()
         .expect("callback");
@@ -396,17 +402,13 @@ async fn twenty_consecutive_failures_disable_the_webhook(backend: Backend) {
     );
 
     // Disabled: retries wait, parked, and nothing more is sent.
-    let pending = json_body(
-        server
-            .get(
-                &format!("/v1/webhook_deliveries?webhook_id={id}&status=pending&per_page=100"),
-                &token,
-            )
-            .send()
-            .await
-            .expect("GET"),
-    )
-    .await;
+    let pending = server
+        .get(
+            &format!("/v1/webhook_deliveries?webhook_id={id}&status=pending&per_page=100"),
+            &token,
+        )
+        .json_answer()
+        .await;
     assert_eq!(pending.as_array().expect("array").len(), 20);
     assert!(
         pending
@@ -438,9 +440,7 @@ async fn twenty_consecutive_failures_disable_the_webhook(backend: Backend) {
 }
 
 async fn redelivery_sends_the_same_bytes_as_a_linked_delivery(backend: Backend) {
-    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
-    let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
-    let id = webhook["id"].as_str().expect("id");
+    let (server, token, receiver, id) = delivering_to_one_webhook(backend).await;
     publish(&server, &token, "app.invoice.paid", "inv_1").await;
     receiver.wait_for_messages(1).await;
     let list = eventually(
@@ -485,9 +485,7 @@ async fn redelivery_sends_the_same_bytes_as_a_linked_delivery(backend: Backend) 
 }
 
 async fn redeliver_failed_since_repeats_only_failed_deliveries(backend: Backend) {
-    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
-    let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
-    let id = webhook["id"].as_str().expect("id");
+    let (server, token, receiver, id) = delivering_to_one_webhook(backend).await;
     let since = server.clock.now();
     publish(&server, &token, "app.ok.one", "1").await;
     receiver.wait_for_messages(1).await;
@@ -679,9 +677,7 @@ async fn slow_and_broken_receivers_do_not_delay_others(backend: Backend) {
 }
 
 async fn every_kind_of_failure_is_recorded(backend: Backend) {
-    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
-    let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
-    let id = webhook["id"].as_str().expect("id");
+    let (server, token, receiver, id) = delivering_to_one_webhook(backend).await;
     receiver.answer_event("app.a.closed", Reply::CloseMidResponse);
     receiver.answer_event("app.b.limited", Reply::RetryAfter(429, "120".to_owned()));
     receiver.answer_event("app.c.hung", Reply::Hang);
@@ -752,9 +748,7 @@ async fn every_kind_of_failure_is_recorded(backend: Backend) {
 }
 
 async fn ordered_webhooks_deliver_strictly_in_event_order(backend: Backend) {
-    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
-    let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
-    let id = webhook["id"].as_str().expect("id");
+    let (server, token, receiver, id) = delivering_to_one_webhook(backend).await;
     let response = server
         .patch(&format!("/v1/webhooks/{id}"), &token)
         .json(&json!({ "ordered": true }))
@@ -814,21 +808,16 @@ async fn a_webhook_rate_limit_is_enforced(backend: Backend) {
 }
 
 async fn private_targets_are_refused_unless_allowed(backend: Backend) {
-    let server = TestServer::start_with(
+    let (server, token) = provisioning_with(
         backend,
         TestServerOptions {
             refuse_private_targets: true,
             ..TestServerOptions::default()
         },
+        "account_administrator",
+        ADMIN_SCOPES,
     )
     .await;
-    let (_, _, token) = server
-        .acme_member(
-            "admin@example.org",
-            &["account_administrator"],
-            ADMIN_SCOPES,
-        )
-        .await;
     for uri in [
         "http://127.0.0.1:9/hook",
         "http://localhost:9/hook",
@@ -897,9 +886,7 @@ async fn metrics_count_deliveries_and_show_the_queue(backend: Backend) {
 }
 
 async fn another_accounts_webhooks_and_deliveries_are_invisible(backend: Backend) {
-    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
-    let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
-    let id = webhook["id"].as_str().expect("id");
+    let (server, token, receiver, id) = delivering_to_one_webhook(backend).await;
     publish(&server, &token, "app.secret.event", "1").await;
     receiver.wait_for_messages(1).await;
     let deliveries = eventually(
@@ -974,22 +961,17 @@ async fn another_accounts_webhooks_and_deliveries_are_invisible(backend: Backend
 
 async fn exception_notices_are_mailed_over_smtp(backend: Backend) {
     let smtp = common::smtp::SmtpServer::start().await;
-    let server = TestServer::start_with(
+    let (server, token) = provisioning_with(
         backend,
         TestServerOptions {
             deliver: true,
             smtp_url: Some(smtp.url.clone()),
             ..TestServerOptions::default()
         },
+        "account_administrator",
+        ADMIN_SCOPES,
     )
     .await;
-    let (_, _, token) = server
-        .acme_member(
-            "admin@example.org",
-            &["account_administrator"],
-            ADMIN_SCOPES,
-        )
-        .await;
     let receiver = Receiver::start().await;
     verified_webhook(&server, &token, &receiver, "app.*").await;
     receiver.answer_by_default(Reply::Status(502));
