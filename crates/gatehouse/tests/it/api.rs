@@ -548,8 +548,10 @@ async fn tokens_are_personal_unless_you_administer(backend: Backend) {
         )
         .expect_status(StatusCode::OK)
         .await;
-    let response = server.get("/v1/me", &secret).send().await.expect("request");
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    server
+        .get("/v1/me", &secret)
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .await;
 }
 
 async fn token_creation_rules(backend: Backend) {
@@ -766,14 +768,18 @@ async fn rate_limit_headers_and_429(backend: Backend) {
         .await;
     let other = server.token(&acme, &ada, &["people:read"]).await;
     for remaining in ["2", "1", "0"] {
-        let response = server.get("/v1/me", &token).send().await.expect("request");
-        assert_eq!(response.status(), StatusCode::OK);
+        let response = server
+            .get("/v1/me", &token)
+            .expect_status(StatusCode::OK)
+            .await;
         assert_eq!(response.headers()["x-ratelimit-limit"], "3");
         assert_eq!(response.headers()["x-ratelimit-remaining"], remaining);
         assert!(response.headers().contains_key("x-ratelimit-reset"));
     }
-    let response = server.get("/v1/me", &token).send().await.expect("request");
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let response = server
+        .get("/v1/me", &token)
+        .expect_status(StatusCode::TOO_MANY_REQUESTS)
+        .await;
     assert!(response.headers().contains_key("retry-after"));
     assert!(json_body(response).await["message"].is_string());
     let response = server.get("/v1/me", &other).send().await.expect("request");

@@ -406,8 +406,10 @@ async fn the_key_migration_reports_clashes_instead_of_failing(backend: Backend) 
     // Both readable, as sent.
     for (user, name) in [(&bob, "bob"), (&twin, "ｂｏｂ")] {
         let path = format!("/scim/v2/Users/{}", user["id"].as_str().expect("id"));
-        let response = server.get(&path, &token).send().await.expect("request");
-        assert_eq!(response.status(), StatusCode::OK);
+        let response = server
+            .get(&path, &token)
+            .expect_status(StatusCode::OK)
+            .await;
         assert_eq!(json_body(response).await["userName"], name);
     }
     // Lookups find the oldest.

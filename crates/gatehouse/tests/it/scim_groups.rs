@@ -177,8 +177,9 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
     let path = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
     let patch = |operations: Value| json!({ "schemas": [PATCH_OP], "Operations": operations });
 
-    let response = server.patch(&path, &token).json(&patch(json!([{ "op": "Add", "path": "members", "value": [{ "value": users[1] }, { "value": users[2] }] }]))).send().await.expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+    let response = server.patch(&path, &token).json(&patch(json!([{ "op": "Add", "path": "members", "value": [{ "value": users[1] }, { "value": users[2] }] }])))
+.expect_status(StatusCode::OK)
+.await;
     assert_eq!(
         member_ids(&json_body(response).await),
         sorted(&[&users[0], &users[1], &users[2]])

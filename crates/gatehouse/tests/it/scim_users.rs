@@ -321,8 +321,10 @@ async fn delete_removes_the_user_and_disables_the_person(backend: Backend) {
         .bearer_auth(&token)
         .expect_status(StatusCode::NO_CONTENT)
         .await;
-    let response = server.get(&path, &token).send().await.expect("request");
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = server
+        .get(&path, &token)
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
     assert_eq!(json_body(response).await["status"], "404");
     let person = acme_person(&server, "bjensen@example.com")
         .await

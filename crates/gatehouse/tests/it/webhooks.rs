@@ -28,10 +28,8 @@ async fn create_webhook(server: &TestServer, token: &str, body: Value) -> Value 
     let response = server
         .post("/v1/webhooks", token)
         .json(&body)
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     json_body(response).await
 }
 
@@ -68,10 +66,8 @@ async fn publish(server: &TestServer, token: &str, event: &str, object_id: &str)
     let response = server
         .post("/v1/events", token)
         .json(&json!({ "event": event, "object_id": object_id, "payload": { "n": object_id } }))
-        .send()
-        .await
-        .expect("POST /v1/events");
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
+        .expect_status(StatusCode::ACCEPTED)
+        .await;
     json_body(response).await
 }
 
@@ -117,16 +113,17 @@ async fn verification_activates_the_webhook_and_messages_follow(backend: Backend
         0
     );
 
-    let answer = server.client.get(&callback).send().await.expect("callback");
-    assert_eq!(answer.status(), StatusCode::OK);
-    // The secret works once.
-    let again = server
+    server
         .client
         .get(&callback)
-        .send()
-        .await
-        .expect("callback again");
-    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+        .expect_status(StatusCode::OK)
+        .await;
+    // The secret works once.
+    server
+        .client
+        .get(&callback)
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
     let shown = server
         .get(&format!("/v1/webhooks/{id}"), &token)
         .json_answer()
@@ -190,12 +187,10 @@ async fn changing_the_uri_needs_a_new_verification(backend: Backend) {
     );
 
     // Sending the verification again replaces the secret.
-    let resent = server
+    server
         .post(&format!("/v1/webhooks/{id}/verification"), &token)
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(resent.status(), StatusCode::ACCEPTED);
+        .expect_status(StatusCode::ACCEPTED)
+        .await;
     let verifications = second
         .wait_for(2, |request| request.event() == "webhook.verify")
         .await;
@@ -216,12 +211,10 @@ async fn changing_the_uri_needs_a_new_verification(backend: Backend) {
         server.client.get(&new).send().await.expect("new").status(),
         StatusCode::OK
     );
-    let again = server
+    server
         .post(&format!("/v1/webhooks/{id}/verification"), &token)
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(again.status(), StatusCode::CONFLICT);
+        .expect_status(StatusCode::CONFLICT)
+        .await;
 }
 
 async fn events_fan_out_to_every_matching_active_webhook(backend: Backend) {
@@ -231,13 +224,11 @@ async fn events_fan_out_to_every_matching_active_webhook(backend: Backend) {
     verified_webhook(&server, &token, &receiver, "app.order.shipped").await;
     let disabled = verified_webhook(&server, &token, &receiver, "app.*").await;
     let disabled_id = disabled["id"].as_str().expect("id");
-    let response = server
+    server
         .patch(&format!("/v1/webhooks/{disabled_id}"), &token)
         .json(&json!({ "disabled": true }))
-        .send()
-        .await
-        .expect("PATCH");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
 
     let published = publish(&server, &token, "app.invoice.paid", "inv_9").await;
     assert_eq!(published["deliveries"], 2);
@@ -348,13 +339,11 @@ async fn twenty_consecutive_failures_disable_the_webhook(backend: Backend) {
     let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let webhook = verified_webhook(&server, &token, &receiver, "app.*").await;
     let id = webhook["id"].as_str().expect("id");
-    let response = server
+    server
         .patch(&format!("/v1/webhooks/{id}"), &token)
         .json(&json!({ "mail_exceptions_to": "ops@example.org, oncall@example.org" }))
-        .send()
-        .await
-        .expect("PATCH");
-    assert_eq!(response.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     receiver.answer_by_default(Reply::Status(500));
     for n in 0..20 {
         publish(&server, &token, "app.tick.tock", &n.to_string()).await;
@@ -456,10 +445,8 @@ async fn redelivery_sends_the_same_bytes_as_a_linked_delivery(backend: Backend) 
             &format!("/v1/webhook_deliveries/{original}/redeliver"),
             &token,
         )
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(redelivered.status(), StatusCode::ACCEPTED);
+        .expect_status(StatusCode::ACCEPTED)
+        .await;
     let redelivery = json_body(redelivered).await;
     assert_eq!(redelivery["redelivery_of_id"], original.as_str());
     let messages = receiver.wait_for_messages(2).await;
@@ -473,15 +460,13 @@ async fn redelivery_sends_the_same_bytes_as_a_linked_delivery(backend: Backend) 
         .json_answer()
         .await;
     assert_eq!(shown["redelivered_by_id"], redelivery["id"]);
-    let twice = server
+    server
         .post(
             &format!("/v1/webhook_deliveries/{original}/redeliver"),
             &token,
         )
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(twice.status(), StatusCode::CONFLICT);
+        .expect_status(StatusCode::CONFLICT)
+        .await;
 }
 
 async fn redeliver_failed_since_repeats_only_failed_deliveries(backend: Backend) {
@@ -611,15 +596,15 @@ async fn publishing_checks_names_payloads_and_scopes(backend: Backend) {
         .person(&acme, "spec@example.org", &["specialist"])
         .await;
     let weak = server.token(&acme, &specialist, &["people:read"]).await;
-    let refused = server
+    server
         .post("/v1/events", &weak)
         .json(&json!({ "event": "app.x" }))
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let refused = server.get("/v1/webhooks", &weak).send().await.expect("GET");
-    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
+    server
+        .get("/v1/webhooks", &weak)
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
     let catalog = server.get("/v1/events/catalog", &weak).json_answer().await;
     assert!(
         catalog
@@ -843,10 +828,8 @@ async fn private_targets_are_refused_unless_allowed(backend: Backend) {
     let response = server
         .post("/v1/webhooks", &token)
         .json(&json!({ "event": "app.*", "uri": "http://localhost:9/hook" }))
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        .expect_status(StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
     let error = json_body(response).await.to_string();
     assert!(
         error.contains("localhost resolves to an address webhooks may not reach"),

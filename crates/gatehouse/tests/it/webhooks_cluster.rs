@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::common;
 use crate::common::postgres_schema::{PostgresSchema, TemporarySchema};
 use crate::common::receiver::Receiver;
-use crate::common::seed;
+use crate::common::{RequestExt, seed};
 use gatehouse::service::{Services, SystemClock};
 use gatehouse::store::{DatabaseStore, PostgresStore};
 use reqwest::StatusCode;
@@ -149,10 +149,8 @@ async fn verified_webhook(
         .post(node.url("/v1/webhooks"))
         .bearer_auth(token)
         .json(&json!({ "event": "cluster.*", "uri": receiver.url }))
-        .send()
-        .await
-        .expect("POST /v1/webhooks");
-    assert_eq!(created.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     let id = created.json::<Value>().await.expect("webhook")["id"]
         .as_str()
         .expect("id")
