@@ -178,16 +178,48 @@ async fn the_public_key_is_shown_once_and_never_the_private_key(backend: Backend
     }
 }
 
-async fn a_linked_webhook_sends_a_jws_its_public_key_verifies(backend: Backend) {
+/// A delivering server whose receiver is sent every `app.*` event by a verified webhook linked
+/// to a new policy: the arrange step of the signature tests.
+struct Signing {
+    server: TestServer,
+    token: String,
+    receiver: Receiver,
+    /// The policy's create response.
+    policy: Value,
+    /// Its one-time public key.
+    pem: String,
+    /// The webhook's create response.
+    webhook: Value,
+}
+
+/// `Signing` with a policy made of `policy` (its create request).
+async fn signing(backend: Backend, policy: Value) -> Signing {
     let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
-    let policy = create_policy(
-        &server,
-        &token,
-        json!({"name": "A", "jwt_alg": "es256", "jwt_claim_expires_in": 5, "jwt_audience": "https://a.example"}),
-    )
-    .await;
+    let policy = create_policy(&server, &token, policy).await;
     let pem = policy["public_key_pem"].as_str().expect("pem").to_owned();
     let webhook = verified_webhook(&server, &token, &receiver, policy["id"].as_str()).await;
+    Signing {
+        server,
+        token,
+        receiver,
+        policy,
+        pem,
+        webhook,
+    }
+}
+
+async fn a_linked_webhook_sends_a_jws_its_public_key_verifies(backend: Backend) {
+    let policy = json!({
+        "name": "A", "jwt_alg": "es256", "jwt_claim_expires_in": 5, "jwt_audience": "https://a.example"
+    });
+    let Signing {
+        server,
+        token,
+        receiver,
+        policy,
+        pem,
+        webhook,
+    } = signing(backend, policy).await;
     // The verification message itself was signed.
     let verification = &receiver.received()[0];
     assert_eq!(verification.header("content-type"), Some("application/jwt"));
@@ -236,15 +268,17 @@ async fn a_linked_webhook_sends_a_jws_its_public_key_verifies(backend: Backend) 
 }
 
 async fn the_xurrent_format_wraps_the_jws_and_puts_the_message_under_data(backend: Backend) {
-    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
-    let policy = create_policy(
-        &server,
-        &token,
+    let Signing {
+        server,
+        token,
+        receiver,
+        pem,
+        ..
+    } = signing(
+        backend,
         json!({"name": "A", "jwt_alg": "es256", "jwt_format": "xurrent"}),
     )
     .await;
-    let pem = policy["public_key_pem"].as_str().expect("pem").to_owned();
-    verified_webhook(&server, &token, &receiver, policy["id"].as_str()).await;
     publish(&server, &token, "o-1").await;
     receiver
         .wait_for(1, |r| r.event() == "app.thing.done")
@@ -264,15 +298,17 @@ async fn the_xurrent_format_wraps_the_jws_and_puts_the_message_under_data(backen
 }
 
 async fn each_retry_is_signed_afresh_with_the_same_jti(backend: Backend) {
-    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
-    let policy = create_policy(
-        &server,
-        &token,
+    let Signing {
+        server,
+        token,
+        receiver,
+        pem,
+        ..
+    } = signing(
+        backend,
         json!({"name": "A", "jwt_alg": "es256", "jwt_audience": "aud"}),
     )
     .await;
-    let pem = policy["public_key_pem"].as_str().expect("pem").to_owned();
-    verified_webhook(&server, &token, &receiver, policy["id"].as_str()).await;
     receiver.script([Reply::Status(503)]);
     publish(&server, &token, "o-1").await;
     receiver
