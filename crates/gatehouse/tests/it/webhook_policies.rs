@@ -90,6 +90,13 @@ fn verified_es256(received: &Received, pem: &str) -> (Value, Value) {
     (header, received.jwt_claims())
 }
 
+/// Waits until the receiver has had `count` `app.thing.done` messages.
+async fn wait_for_messages(receiver: &Receiver, count: usize) {
+    receiver
+        .wait_for(count, |r| r.event() == "app.thing.done")
+        .await;
+}
+
 fn messages(receiver: &Receiver) -> Vec<Received> {
     receiver
         .received()
@@ -226,9 +233,7 @@ async fn a_linked_webhook_sends_a_jws_its_public_key_verifies(backend: Backend) 
     verified_es256(verification, &pem);
 
     publish(&server, &token, "o-1").await;
-    receiver
-        .wait_for(1, |r| r.event() == "app.thing.done")
-        .await;
+    wait_for_messages(&receiver, 1).await;
     let message = &messages(&receiver)[0];
     assert_eq!(message.header("content-type"), Some("application/jwt"));
     let (header, claims) = verified_es256(message, &pem);
@@ -280,9 +285,7 @@ async fn the_xurrent_format_wraps_the_jws_and_puts_the_message_under_data(backen
     )
     .await;
     publish(&server, &token, "o-1").await;
-    receiver
-        .wait_for(1, |r| r.event() == "app.thing.done")
-        .await;
+    wait_for_messages(&receiver, 1).await;
     let message = &messages(&receiver)[0];
     assert_eq!(message.header("content-type"), Some("application/json"));
     let wrapper = message.json();
@@ -311,9 +314,7 @@ async fn each_retry_is_signed_afresh_with_the_same_jti(backend: Backend) {
     .await;
     receiver.script([Reply::Status(503)]);
     publish(&server, &token, "o-1").await;
-    receiver
-        .wait_for(1, |r| r.event() == "app.thing.done")
-        .await;
+    wait_for_messages(&receiver, 1).await;
     // The failure is recorded (and the retry scheduled) before the clock moves.
     eventually(&server, &token, "/v1/webhook_deliveries", |deliveries| {
         deliveries
@@ -325,9 +326,7 @@ async fn each_retry_is_signed_afresh_with_the_same_jti(backend: Backend) {
     .await;
     server.clock.advance(chrono::Duration::minutes(10));
     server.services.store.deliveries_signal().notify_one();
-    receiver
-        .wait_for(2, |r| r.event() == "app.thing.done")
-        .await;
+    wait_for_messages(&receiver, 2).await;
     let tries = messages(&receiver);
     let (_, first) = verified_es256(&tries[0], &pem);
     let (_, second) = verified_es256(&tries[1], &pem);
@@ -358,9 +357,7 @@ async fn rotation_signs_with_the_new_key_only_after_the_overlap(backend: Backend
     assert_ne!(next["key_id"], policy["key_id"]);
     // During the overlap the old key signs; a second rotation must wait.
     publish(&server, &token, "during").await;
-    receiver
-        .wait_for(1, |r| r.event() == "app.thing.done")
-        .await;
+    wait_for_messages(&receiver, 1).await;
     let (header, _) = verified_es256(&messages(&receiver)[0], &old_pem);
     assert_eq!(header["kid"], policy["key_id"]);
     let busy = send(
@@ -386,9 +383,7 @@ async fn rotation_signs_with_the_new_key_only_after_the_overlap(backend: Backend
     // After the overlap the new key signs, and says so.
     server.clock.advance(chrono::Duration::seconds(3601));
     publish(&server, &token, "after").await;
-    receiver
-        .wait_for(2, |r| r.event() == "app.thing.done")
-        .await;
+    wait_for_messages(&receiver, 2).await;
     let (header, claims) = verified_es256(&messages(&receiver)[1], &new_pem);
     assert_eq!(header["kid"], next["key_id"]);
     assert_eq!(claims["object_id"], "after");
@@ -454,9 +449,7 @@ async fn a_disabled_policy_holds_deliveries_until_enabled(backend: Backend) {
         StatusCode::OK,
     )
     .await;
-    receiver
-        .wait_for(1, |r| r.event() == "app.thing.done")
-        .await;
+    wait_for_messages(&receiver, 1).await;
     assert_eq!(
         messages(&receiver)[0].header("content-type"),
         Some("application/jwt")
@@ -537,9 +530,7 @@ async fn unsigned_webhooks_carry_standard_webhooks_signatures(backend: Backend) 
         )
     };
     publish(&server, &token, "o-1").await;
-    receiver
-        .wait_for(1, |r| r.event() == "app.thing.done")
-        .await;
+    wait_for_messages(&receiver, 1).await;
     let message = &messages(&receiver)[0];
     assert_eq!(message.header("content-type"), Some("application/json"));
     assert_eq!(
@@ -585,9 +576,7 @@ async fn unsigned_webhooks_carry_standard_webhooks_signatures(backend: Backend) 
     let second = WebhookSecret::parse(rotated["signing_secret"].as_str().expect("whsec_"))
         .expect("a whsec_ secret");
     publish(&server, &token, "o-2").await;
-    receiver
-        .wait_for(2, |r| r.event() == "app.thing.done")
-        .await;
+    wait_for_messages(&receiver, 2).await;
     let message = &messages(&receiver)[1];
     assert_eq!(
         message
@@ -601,9 +590,7 @@ async fn unsigned_webhooks_carry_standard_webhooks_signatures(backend: Backend) 
     // After the overlap only the new secret signs.
     server.clock.advance(chrono::Duration::seconds(601));
     publish(&server, &token, "o-3").await;
-    receiver
-        .wait_for(3, |r| r.event() == "app.thing.done")
-        .await;
+    wait_for_messages(&receiver, 3).await;
     let message = &messages(&receiver)[2];
     assert!(check(message, &second) && !check(message, &first));
     // The list of webhooks never shows a secret.
