@@ -1,7 +1,7 @@
 //! REST read access to SCIM records (`/v1/scim_users`, `/v1/scim_groups`, members), on both
 //! backends: what the provisioning client wrote, paginated, searchable, never writable here.
 
-use crate::common::{Backend, RequestExt, TestServer, json_body};
+use crate::common::{Backend, RequestExt, TestServer, header, json_body};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -55,9 +55,7 @@ async fn provisioned(backend: Backend) -> Provisioned {
 }
 
 fn total(response: &reqwest::Response) -> u64 {
-    response.headers()["x-pagination-total-entries"]
-        .to_str()
-        .expect("ascii")
+    header(&response, "x-pagination-total-entries")
         .parse()
         .expect("number")
 }
@@ -74,12 +72,7 @@ async fn scim_users_are_listed_searched_and_read(backend: Backend) {
         .expect_status(StatusCode::OK)
         .await;
     assert_eq!(total(&response), 3);
-    assert!(
-        response.headers()["link"]
-            .to_str()
-            .expect("ascii")
-            .contains("rel=\"next\"")
-    );
+    assert!(header(&response, "link").contains("rel=\"next\""));
     let page = json_body(response).await;
     assert_eq!(page.as_array().map(Vec::len), Some(2));
     assert_eq!(page[0]["user_name"], "ada");
@@ -243,12 +236,7 @@ async fn scim_records_need_an_administrator_with_scim_read(backend: Backend) {
             .get("/v1/scim_users", token)
             .expect_status(StatusCode::FORBIDDEN)
             .await;
-        assert!(
-            response.headers()["www-authenticate"]
-                .to_str()
-                .expect("ascii")
-                .contains("insufficient_scope")
-        );
+        assert!(header(&response, "www-authenticate").contains("insufficient_scope"));
     }
 
     let globex = server.account("globex").await;

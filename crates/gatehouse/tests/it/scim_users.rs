@@ -1,7 +1,7 @@
 //! SCIM `/Users` end to end (RFC 7644 §3.2–3.6) on both backends: the provisioning client's
 //! create, read, list, replace, patch and delete, and what each does to the linked person.
 
-use crate::common::{Backend, RequestExt, TestServer, json_body, provisioning};
+use crate::common::{Backend, RequestExt, TestServer, header, json_body, provisioning};
 use gatehouse::domain::{AccountId, Person, PersonId, PersonSource};
 use gatehouse::service::ServiceError;
 use reqwest::StatusCode;
@@ -77,10 +77,7 @@ async fn create_returns_the_user_with_meta_and_provisions_a_person(backend: Back
         .await;
     assert_eq!(response.headers()["content-type"], "application/scim+json");
     assert_eq!(response.headers()["etag"], "W/\"1\"");
-    let location = response.headers()["location"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let location = header(&response, "location");
     let user = json_body(response).await;
     let id = user["id"].as_str().expect("id");
     assert_eq!(location, format!("{}/scim/v2/Users/{id}", server.base_url));
