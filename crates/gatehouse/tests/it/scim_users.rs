@@ -475,26 +475,16 @@ async fn other_accounts_never_see_or_touch_a_user(backend: Backend) {
         .await;
     let intruder_token = server.token(&globex, &intruder, &["scim:write"]).await;
     let path = format!("/scim/v2/Users/{}", user["id"].as_str().expect("id"));
-    assert_eq!(
-        server
-            .get(&path, &intruder_token)
-            .send()
-            .await
-            .expect("request")
-            .status(),
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        server
-            .client
-            .delete(server.url(&path))
-            .bearer_auth(&intruder_token)
-            .send()
-            .await
-            .expect("request")
-            .status(),
-        StatusCode::NOT_FOUND
-    );
+    server
+        .get(&path, &intruder_token)
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
+    server
+        .client
+        .delete(server.url(&path))
+        .bearer_auth(&intruder_token)
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
     let listed = server
         .get("/scim/v2/Users", &intruder_token)
         .json_answer()
