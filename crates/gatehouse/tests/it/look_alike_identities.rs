@@ -246,7 +246,7 @@ async fn invisible_characters_are_refused_and_nothing_is_stored(backend: Backend
         .expect_status(StatusCode::BAD_REQUEST)
         .await;
     assert_eq!(json_body(response).await["scimType"], "invalidValue");
-    let stored = json_body(server.get(&path, &token).send().await.expect("request")).await;
+    let stored = server.get(&path, &token).json_answer().await;
     assert_eq!(stored["userName"], "bob");
     assert_eq!(stored["meta"]["version"], "W/\"1\"");
 

@@ -177,9 +177,13 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
     let path = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
     let patch = |operations: Value| json!({ "schemas": [PATCH_OP], "Operations": operations });
 
-    let response = server.patch(&path, &token).json(&patch(json!([{ "op": "Add", "path": "members", "value": [{ "value": users[1] }, { "value": users[2] }] }])))
-.expect_status(StatusCode::OK)
-.await;
+    let response = server
+        .patch(&path, &token)
+        .json(&patch(json!([{
+            "op": "Add", "path": "members", "value": [{ "value": users[1] }, { "value": users[2] }]
+        }])))
+        .expect_status(StatusCode::OK)
+        .await;
     assert_eq!(
         member_ids(&json_body(response).await),
         sorted(&[&users[0], &users[1], &users[2]])
@@ -244,7 +248,7 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
         .bearer_auth(&token)
         .expect_status(StatusCode::NO_CONTENT)
         .await;
-    let after = json_body(server.get(&path, &token).send().await.expect("request")).await;
+    let after = server.get(&path, &token).json_answer().await;
     assert_eq!(
         after["members"],
         json!([]),
@@ -402,7 +406,7 @@ async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(back
     let patched = json_body(patched).await;
     assert!(patched.get("members").is_none(), "{patched}");
     assert_eq!(patched["meta"]["version"], "W/\"2\"");
-    let full = json_body(server.get(&location, &token).send().await.expect("request")).await;
+    let full = server.get(&location, &token).json_answer().await;
     assert_eq!(full["members"].as_array().map(Vec::len), Some(3));
 
     let listed = server
@@ -491,7 +495,7 @@ async fn patch_answers_204_when_the_account_asks_for_it(backend: Backend) {
         .await;
     assert_eq!(silent.headers()["etag"], "W/\"3\"");
     assert_eq!(silent.text().await.expect("body"), "");
-    let stored = json_body(server.get(&location, &token).send().await.expect("request")).await;
+    let stored = server.get(&location, &token).json_answer().await;
     assert_eq!(stored["members"].as_array().map(Vec::len), Some(3));
 
     let user = server
@@ -539,7 +543,7 @@ async fn large_memberships_are_written_in_batches(backend: Backend) {
         .expect_status(StatusCode::OK)
         .await;
     let count = |group: Value| group["members"].as_array().map(Vec::len);
-    let full = json_body(server.get(&location, &token).send().await.expect("request")).await;
+    let full = server.get(&location, &token).json_answer().await;
     assert_eq!(count(full), Some(1_101));
 
     let removed: Vec<Value> = ids[..601].iter().map(|id| json!({ "value": id })).collect();
@@ -551,7 +555,7 @@ async fn large_memberships_are_written_in_batches(backend: Backend) {
         }))
         .expect_status(StatusCode::OK)
         .await;
-    let rest = json_body(server.get(&location, &token).send().await.expect("request")).await;
+    let rest = server.get(&location, &token).json_answer().await;
     let mut left = member_ids(&rest);
     left.sort();
     let mut expected = ids[601..].to_vec();

@@ -925,7 +925,7 @@ async fn another_accounts_webhooks_and_deliveries_are_invisible(backend: Backend
         "/v1/webhook_deliveries",
         "/v1/webhook_notifications",
     ] {
-        let listed = json_body(server.get(path, &other_token).send().await.expect("GET")).await;
+        let listed = server.get(path, &other_token).json_answer().await;
         assert_eq!(listed, json!([]), "{path}");
     }
     // Globex's events reach only Globex's webhooks.

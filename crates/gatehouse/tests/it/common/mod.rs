@@ -453,7 +453,7 @@ pub async fn eventually(
 ) -> Value {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let body = json_body(server.get(path, token).send().await.expect("GET")).await;
+        let body = server.get(path, token).json_answer().await;
         if done(&body) {
             return body;
         }
