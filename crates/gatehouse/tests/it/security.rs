@@ -221,6 +221,30 @@ impl Cast {
         );
     }
 
+    /// The id of the first of `person`'s tokens, as Dora lists them.
+    async fn listed_token_id(&self, person: &Person) -> String {
+        let listed = self
+            .server
+            .get(
+                &format!("/v1/personal_access_tokens?person_id={}", person.id),
+                &self.dora_token,
+            )
+            .json_answer()
+            .await;
+        listed[0]["id"].as_str().expect("a token").to_owned()
+    }
+
+    /// Dora revokes the token `id`, which answers `status`.
+    async fn dora_revokes(&self, id: &str, status: StatusCode) -> reqwest::Response {
+        self.server
+            .post(
+                &format!("/v1/personal_access_tokens/{id}/revoke"),
+                &self.dora_token,
+            )
+            .expect_status(status)
+            .await
+    }
+
     async fn provision_ada_herself(&self) -> String {
         let response = self
             .server
@@ -324,25 +348,9 @@ async fn a_directory_administrator_cannot_revoke_an_account_administrators_token
     backend: Backend,
 ) {
     let cast = cast(backend).await;
-    let listed = json_body(
-        cast.server
-            .get(
-                &format!("/v1/personal_access_tokens?person_id={}", cast.ada.id),
-                &cast.dora_token,
-            )
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
-    let ada_token_id = listed[0]["id"].as_str().expect("Ada's token").to_owned();
+    let ada_token_id = cast.listed_token_id(&cast.ada).await;
     let response = cast
-        .server
-        .post(
-            &format!("/v1/personal_access_tokens/{ada_token_id}/revoke"),
-            &cast.dora_token,
-        )
-        .expect_status(StatusCode::FORBIDDEN)
+        .dora_revokes(&ada_token_id, StatusCode::FORBIDDEN)
         .await;
     let message = json_body(response).await["message"]
         .as_str()
@@ -352,35 +360,13 @@ async fn a_directory_administrator_cannot_revoke_an_account_administrators_token
     cast.assert_ada_untouched("revoking her token").await;
 
     // A specialist's token Dora may revoke.
-    let acme = cast
-        .server
-        .services
-        .account(&cast.sam.account_id)
-        .await
-        .expect("acme");
+    let acme = cast.server.find_account("acme").await;
     let sam_token = cast
         .server
         .token(&acme, &cast.sam, &["personal_access_tokens:read"])
         .await;
-    let listed = json_body(
-        cast.server
-            .get(
-                &format!("/v1/personal_access_tokens?person_id={}", cast.sam.id),
-                &cast.dora_token,
-            )
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
-    let sam_token_id = listed[0]["id"].as_str().expect("Sam's token").to_owned();
-    cast.server
-        .post(
-            &format!("/v1/personal_access_tokens/{sam_token_id}/revoke"),
-            &cast.dora_token,
-        )
-        .expect_status(StatusCode::OK)
-        .await;
+    let sam_token_id = cast.listed_token_id(&cast.sam).await;
+    cast.dora_revokes(&sam_token_id, StatusCode::OK).await;
     cast.server
         .get("/v1/personal_access_tokens", &sam_token)
         .expect_status(StatusCode::UNAUTHORIZED)
