@@ -56,16 +56,11 @@ async fn service_provider_config_says_what_is_served(backend: Backend) {
         format!("{}/scim/v2/ServiceProviderConfig", server.base_url)
     );
 
+    // The account may be named in the path.
     let response = server
         .get("/accounts/acme/scim/v2/ServiceProviderConfig", &token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "the account may be named in the path"
-    );
+        .expect_status(StatusCode::OK)
+        .await;
     let config = scim_json(response).await;
     assert_eq!(
         config["meta"]["location"],
@@ -200,16 +195,11 @@ async fn scim_refuses_missing_wrong_and_underprivileged_tokens_in_scim_format(ba
         (Some(ERROR), Some("401"))
     );
 
+    // Another account's path.
     let response = server
         .get("/accounts/globex/scim/v2/Schemas", &token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(
-        response.status(),
-        StatusCode::UNAUTHORIZED,
-        "another account's path"
-    );
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .await;
     assert!(header(&response, "www-authenticate").contains("invalid_token"));
     assert_eq!(scim_json(response).await["status"], "401");
 

@@ -591,32 +591,22 @@ async fn search_takes_parameters_in_the_body(backend: Backend) {
         .expect_status(StatusCode::BAD_REQUEST)
         .await;
     assert_eq!(json_body(response).await["scimType"], "invalidSyntax");
-    let response = server
+    // Creating needs scim:write.
+    server
         .post("/scim/v2/Users", &read_only)
         .json(&json!({ "userName": "carol" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(
-        response.status(),
-        StatusCode::FORBIDDEN,
-        "creating needs scim:write"
-    );
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
 }
 
 /// `/Me` (RFC 7644 §3.11) is the caller's own SCIM User; it is read-only here (501 otherwise).
 async fn me_is_the_callers_own_user(backend: Backend) {
     let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
+    // Not provisioned yet.
     let response = server
         .get("/scim/v2/Me", &token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(
-        response.status(),
-        StatusCode::NOT_FOUND,
-        "not provisioned yet"
-    );
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
     assert_eq!(json_body(response).await["status"], "404");
     let mine = create(&server, &token, &json!({ "userName": "admin", "emails": [{ "value": "admin@example.org", "primary": true }] })).await;
     let response = server
