@@ -74,16 +74,12 @@ async fn bulk_ids_resolve_across_operations_in_any_order(backend: Backend) {
     assert_eq!(operations[5]["method"], "GET");
 
     let group_location = operations[0]["location"].as_str().expect("location");
-    let group = json_body(
-        server
-            .client
-            .get(group_location)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let group = server
+        .client
+        .get(group_location)
+        .bearer_auth(&token)
+        .json_answer()
+        .await;
     let mut members: Vec<&str> = group["members"]
         .as_array()
         .expect("members")
@@ -92,16 +88,12 @@ async fn bulk_ids_resolve_across_operations_in_any_order(backend: Backend) {
         .collect();
     members.sort_unstable();
     assert_eq!(members, ["alice", "bob"]);
-    let alice = json_body(
-        server
-            .client
-            .get(alice_location)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let alice = server
+        .client
+        .get(alice_location)
+        .bearer_auth(&token)
+        .json_answer()
+        .await;
     assert_eq!(alice["active"], false);
 
     // Each operation wrote its own events.

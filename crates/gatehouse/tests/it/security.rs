@@ -395,14 +395,11 @@ async fn a_directory_administrator_cannot_take_over_an_account_administrator_thr
     );
     cast.assert_ada_untouched("a take-over").await;
     assert_eq!(cast.person(&cast.ada).await.source, PersonSource::Manual);
-    let listed = json_body(
-        cast.server
-            .get("/scim/v2/Users", &cast.ada_token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let listed = cast
+        .server
+        .get("/scim/v2/Users", &cast.ada_token)
+        .json_answer()
+        .await;
     assert_eq!(listed["totalResults"], 0, "no SCIM User was made");
 
     // Through /Bulk the same.
@@ -410,15 +407,12 @@ async fn a_directory_administrator_cannot_take_over_an_account_administrator_thr
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
         "Operations": [{"method": "POST", "path": "/Users", "bulkId": "ada", "data": ada_as_scim("Mallory", "Bulk")}]
     });
-    let answer = json_body(
-        cast.server
-            .post("/scim/v2/Bulk", &cast.dora_token)
-            .json(&bulk)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let answer = cast
+        .server
+        .post("/scim/v2/Bulk", &cast.dora_token)
+        .json(&bulk)
+        .json_answer()
+        .await;
     assert_eq!(answer["Operations"][0]["status"], "403", "{answer}");
     cast.assert_ada_untouched("a bulk take-over").await;
 }
