@@ -14,6 +14,17 @@ fn acme() -> AccountId {
     AccountId::parse("acme").expect("slug")
 }
 
+/// A server and an account administrator's token for SCIM and people, who sees both sides
+/// of every identity.
+async fn administrator(backend: Backend) -> (TestServer, String) {
+    provisioning(
+        backend,
+        "account_administrator",
+        &["scim:write", "people:write"],
+    )
+    .await
+}
+
 async fn post_user(server: &TestServer, token: &str, user: &Value) -> reqwest::Response {
     server
         .post("/scim/v2/Users", token)
@@ -47,23 +58,13 @@ async fn filtered(server: &TestServer, token: &str, filter: &str) -> Vec<String>
 }
 
 async fn user_count(server: &TestServer, token: &str) -> u64 {
-    let response = server
-        .get("/scim/v2/Users", token)
-        .send()
-        .await
-        .expect("request");
-    json_body(response).await["totalResults"]
+    server.get("/scim/v2/Users", token).json_answer().await["totalResults"]
         .as_u64()
         .expect("totalResults")
 }
 
 async fn look_alike_user_names_are_409_uniqueness(backend: Backend) {
-    let (server, token) = provisioning(
-        backend,
-        "account_administrator",
-        &["scim:write", "people:write"],
-    )
-    .await;
+    let (server, token) = administrator(backend).await;
     let bob = create_user(&server, &token, &json!({ "userName": "Bob.Strasse" })).await;
     assert_eq!(
         bob["userName"], "Bob.Strasse",
@@ -106,12 +107,7 @@ async fn look_alike_user_names_are_409_uniqueness(backend: Backend) {
 }
 
 async fn filters_find_users_by_their_folded_user_name(backend: Backend) {
-    let (server, token) = provisioning(
-        backend,
-        "account_administrator",
-        &["scim:write", "people:write"],
-    )
-    .await;
+    let (server, token) = administrator(backend).await;
     let bob = create_user(&server, &token, &json!({ "userName": "bob" })).await;
     let bob_id = bob["id"].as_str().expect("id").to_owned();
     let kelvin = create_user(&server, &token, &json!({ "userName": "\u{212A}elvin" })).await;
@@ -144,12 +140,7 @@ async fn filters_find_users_by_their_folded_user_name(backend: Backend) {
 }
 
 async fn look_alike_emails_take_no_other_persons_primary_email(backend: Backend) {
-    let (server, token) = provisioning(
-        backend,
-        "account_administrator",
-        &["scim:write", "people:write"],
-    )
-    .await;
+    let (server, token) = administrator(backend).await;
     let first = create_user(
         &server,
         &token,
@@ -192,12 +183,7 @@ async fn look_alike_emails_take_no_other_persons_primary_email(backend: Backend)
 }
 
 async fn invisible_characters_are_refused_and_nothing_is_stored(backend: Backend) {
-    let (server, token) = provisioning(
-        backend,
-        "account_administrator",
-        &["scim:write", "people:write"],
-    )
-    .await;
+    let (server, token) = administrator(backend).await;
     let events_before = server.event_names("acme", "").await.len();
     for (user, detail) in [
         (
@@ -265,12 +251,7 @@ async fn invisible_characters_are_refused_and_nothing_is_stored(backend: Backend
 }
 
 async fn rest_people_refuse_invisible_characters_with_422(backend: Backend) {
-    let (server, token) = provisioning(
-        backend,
-        "account_administrator",
-        &["scim:write", "people:write"],
-    )
-    .await;
+    let (server, token) = administrator(backend).await;
     let response = server
         .post("/v1/people", &token)
         .json(&json!({ "name": "Dana\u{200E}", "primary_email": "dana\u{200B}@example.org" }))
@@ -317,12 +298,7 @@ async fn rest_people_refuse_invisible_characters_with_422(backend: Backend) {
 /// recomputed by `Store::migrate`: no error, both readable, the clash reported, the oldest
 /// found by a filter, and the later one still updatable under its name.
 async fn the_key_migration_reports_clashes_instead_of_failing(backend: Backend) {
-    let (server, token) = provisioning(
-        backend,
-        "account_administrator",
-        &["scim:write", "people:write"],
-    )
-    .await;
+    let (server, token) = administrator(backend).await;
     let database = server.database();
     let bob = create_user(
         &server,
