@@ -102,8 +102,17 @@ async fn provision(
     record
 }
 
-async fn scim_user_round_trips_with_its_person_and_events(backend: Backend) {
-    let (store, _guard, account) = seeded(backend).await;
+/// `seeded`, with one User provisioned in it: `bjensen` (bjensen@example.com), made at the
+/// start time.
+async fn seeded_with_bjensen(
+    backend: Backend,
+) -> (
+    Arc<dyn Store>,
+    common::DatabaseGuard,
+    AccountId,
+    ScimUserRecord,
+) {
+    let (store, guard, account) = seeded(backend).await;
     let record = provision(
         store.as_ref(),
         &account,
@@ -112,6 +121,11 @@ async fn scim_user_round_trips_with_its_person_and_events(backend: Backend) {
         0,
     )
     .await;
+    (store, guard, account, record)
+}
+
+async fn scim_user_round_trips_with_its_person_and_events(backend: Backend) {
+    let (store, _guard, account, record) = seeded_with_bjensen(backend).await;
     let mut stored = store
         .scim_user(&account, record.id)
         .await
@@ -132,15 +146,7 @@ async fn scim_user_round_trips_with_its_person_and_events(backend: Backend) {
 }
 
 async fn user_name_is_unique_case_insensitively_and_a_clash_writes_nothing(backend: Backend) {
-    let (store, _guard, account) = seeded(backend).await;
-    provision(
-        store.as_ref(),
-        &account,
-        "bjensen@example.com",
-        "bjensen",
-        0,
-    )
-    .await;
+    let (store, _guard, account, _) = seeded_with_bjensen(backend).await;
     let twin = person(&account, "other@example.com");
     let clash = user(&twin, "BJensen", 1);
     let result = store
@@ -160,15 +166,7 @@ async fn user_name_is_unique_case_insensitively_and_a_clash_writes_nothing(backe
 }
 
 async fn replace_and_delete_honour_the_version(backend: Backend) {
-    let (store, _guard, account) = seeded(backend).await;
-    let record = provision(
-        store.as_ref(),
-        &account,
-        "bjensen@example.com",
-        "bjensen",
-        0,
-    )
-    .await;
+    let (store, _guard, account, record) = seeded_with_bjensen(backend).await;
     let mut owner = store
         .person(&account, record.person_id)
         .await
@@ -253,15 +251,7 @@ async fn replace_and_delete_honour_the_version(backend: Backend) {
 }
 
 async fn compiled_filters_select_the_right_users(backend: Backend) {
-    let (store, _guard, account) = seeded(backend).await;
-    let babs = provision(
-        store.as_ref(),
-        &account,
-        "bjensen@example.com",
-        "bjensen",
-        0,
-    )
-    .await;
+    let (store, _guard, account, babs) = seeded_with_bjensen(backend).await;
     let mut jim = user(&person(&account, "jim@example.org"), "jsmith", 10);
     jim.title = Some("Engineer".to_owned());
     jim.active = false;
