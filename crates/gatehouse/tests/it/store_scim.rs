@@ -65,6 +65,11 @@ fn event(account: &AccountId, name: &str) -> NewEvent {
     NewEvent::new(account, name, "x", None, json!({}), start_time())
 }
 
+/// The `userName`s of `users`, in their order.
+fn user_names(users: &[ScimUserRecord]) -> Vec<&str> {
+    users.iter().map(|user| user.user_name.as_str()).collect()
+}
+
 async fn seeded(backend: Backend) -> (Arc<dyn Store>, common::DatabaseGuard, AccountId) {
     let (store, guard) = store(backend).await;
     let id = AccountId::parse("acme").expect("slug");
@@ -311,12 +316,7 @@ async fn compiled_filters_select_the_right_users(backend: Backend) {
             )
             .await
             .unwrap_or_else(|error| panic!("{text}: {error}"));
-        let names: Vec<&str> = listing
-            .items
-            .iter()
-            .map(|user| user.user_name.as_str())
-            .collect();
-        assert_eq!(names, *expected, "{text}");
+        assert_eq!(user_names(&listing.items), *expected, "{text}");
         assert_eq!(listing.total, expected.len() as u64, "{text}");
     }
     let path = AttributePath::parse("userName").expect("path");
@@ -333,14 +333,7 @@ async fn compiled_filters_select_the_right_users(backend: Backend) {
         .await
         .expect("list");
     // Code point order on both backends: "ána…" sorts after "jsmith".
-    assert_eq!(
-        sorted
-            .items
-            .iter()
-            .map(|user| user.user_name.as_str())
-            .collect::<Vec<_>>(),
-        ["Ána.Ñúñez", "jsmith"]
-    );
+    assert_eq!(user_names(&sorted.items), ["Ána.Ñúñez", "jsmith"]);
     assert_eq!(sorted.total, 3);
     assert_eq!(babs.user_name, "bjensen");
 }
