@@ -116,6 +116,16 @@ async fn claim(
         .await
 }
 
+/// `claim` of up to `limit` deliveries due at `now`, leased for a minute, excluding none.
+async fn claim_for_a_minute(
+    store: &dyn Store,
+    worker: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+    limit: u32,
+) -> Result<Vec<gatehouse::store::ClaimedDelivery>, gatehouse::store::StoreError> {
+    claim(store, worker, now, now + Duration::seconds(60), limit, &[]).await
+}
+
 fn outcome(id: DeliveryId, webhook: WebhookId, succeeded: bool, attempt: u32) -> AttemptRecord {
     AttemptRecord {
         delivery_id: id,
@@ -216,16 +226,9 @@ async fn leases_never_overlap_and_expired_ones_are_taken_over(backend: Backend) 
     // outcome is then ignored.
     let later = lease + Duration::seconds(1);
     let third = Uuid::now_v7();
-    let taken = claim(
-        store.as_ref(),
-        third,
-        later,
-        later + Duration::seconds(60),
-        100,
-        &[],
-    )
-    .await
-    .expect("claim");
+    let taken = claim_for_a_minute(store.as_ref(), third, later, 100)
+        .await
+        .expect("claim");
     assert_eq!(taken.len(), 50);
     let (loser, stale) = a
         .first()
@@ -301,16 +304,9 @@ async fn a_failed_attempt_schedules_the_retry_and_counts_the_failure(backend: Ba
     publish(store.as_ref(), &account, "app.x.y", "1").await;
     let worker = Uuid::now_v7();
     let now = start_time() + Duration::seconds(1);
-    let claimed = claim(
-        store.as_ref(),
-        worker,
-        now,
-        now + Duration::seconds(60),
-        10,
-        &[],
-    )
-    .await
-    .expect("claim");
+    let claimed = claim_for_a_minute(store.as_ref(), worker, now, 10)
+        .await
+        .expect("claim");
     let record = outcome(claimed[0].id, hook.id, false, 1);
     store
         .record_attempts(worker, &[record], now)
@@ -450,17 +446,10 @@ async fn disabling_parks_pending_deliveries_and_enabling_resumes_them(backend: B
     let later = start_time() + Duration::hours(1);
     let worker = Uuid::now_v7();
     assert!(
-        claim(
-            store.as_ref(),
-            worker,
-            later,
-            later + Duration::seconds(60),
-            10,
-            &[]
-        )
-        .await
-        .expect("claim")
-        .is_empty()
+        claim_for_a_minute(store.as_ref(), worker, later, 10)
+            .await
+            .expect("claim")
+            .is_empty()
     );
     hook.disabled = false;
     hook.updated_at = later;
@@ -470,16 +459,9 @@ async fn disabling_parks_pending_deliveries_and_enabling_resumes_them(backend: B
             .await
             .expect("update")
     );
-    let claimed = claim(
-        store.as_ref(),
-        worker,
-        later,
-        later + Duration::seconds(60),
-        10,
-        &[],
-    )
-    .await
-    .expect("claim");
+    let claimed = claim_for_a_minute(store.as_ref(), worker, later, 10)
+        .await
+        .expect("claim");
     assert_eq!(claimed.len(), 3);
     let excluded = claim(
         store.as_ref(),
@@ -667,16 +649,9 @@ async fn events_published_at_once_each_get_their_own_answer(backend: Backend) {
         );
     }
     let now = start_time() + Duration::seconds(1);
-    let claimed = claim(
-        store.as_ref(),
-        Uuid::now_v7(),
-        now,
-        now + Duration::seconds(60),
-        1_000,
-        &[],
-    )
-    .await
-    .expect("claim");
+    let claimed = claim_for_a_minute(store.as_ref(), Uuid::now_v7(), now, 1_000)
+        .await
+        .expect("claim");
     assert_eq!(claimed.len(), 196);
     for delivery in &claimed {
         assert_eq!(event_of.get(&delivery.event_id), Some(&delivery.object_id));
