@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::common::receiver::Receiver;
-use crate::common::{Backend, TestServer, TestServerOptions};
+use crate::common::{Backend, RequestExt, TestServer, TestServerOptions};
 use chrono::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
@@ -699,12 +699,8 @@ async fn scim_records_are_searchable_read_only_and_link_members(backend: Backend
             "active": true
         }),
     )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .json_answer()
+    .await;
     let grace_id = grace["id"].as_str().unwrap().to_owned();
     scim("/scim/v2/Users", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "alan@example.org"}))
         .send()
@@ -714,12 +710,8 @@ async fn scim_records_are_searchable_read_only_and_link_members(backend: Backend
         "/scim/v2/Groups",
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineers", "members": [{"value": grace_id}]}),
     )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .json_answer()
+    .await;
 
     let mut browser = Browser::new(&server);
     browser.sign_in(&token).await;
@@ -1017,12 +1009,8 @@ async fn a_signed_verification_message_never_shows_its_callback(backend: Backend
                 ),
                 &token,
             )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .json_answer()
+            .await;
         if deliveries[0]["status"] == "succeeded" {
             break;
         }
