@@ -55,7 +55,7 @@ async fn provisioned(backend: Backend) -> Provisioned {
 }
 
 fn total(response: &reqwest::Response) -> u64 {
-    header(&response, "x-pagination-total-entries")
+    header(response, "x-pagination-total-entries")
         .parse()
         .expect("number")
 }
