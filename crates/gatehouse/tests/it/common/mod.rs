@@ -15,10 +15,9 @@ use std::io::Write;
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use gatehouse::auth::RoleSet;
 use gatehouse::delivery::sender::{SenderSettings, TargetPolicy};
 use gatehouse::delivery::worker::{self, Jitter, WorkerSettings};
-use gatehouse::domain::{Account, AccountId, Person, PersonId, PersonSource};
+use gatehouse::domain::{Account, AccountId, Person};
 use gatehouse::http::{AppState, router};
 use gatehouse::service::{ManualClock, Services};
 use gatehouse::store::{DatabaseStore, PostgresStore, SqliteStore, Store};
@@ -115,19 +114,9 @@ pub async fn store(backend: Backend) -> (Arc<dyn Store>, DatabaseGuard) {
 /// store directly.
 pub fn scim_person(account: &AccountId, name: &str, email: &str) -> Person {
     Person {
-        id: PersonId(uuid::Uuid::now_v7()),
-        account_id: account.clone(),
         name: name.to_owned(),
         primary_email: Some(email.to_owned()),
-        job_title: None,
-        employee_number: None,
-        work_phone: None,
-        mobile_phone: None,
-        disabled: false,
-        source: PersonSource::Scim,
-        roles: RoleSet::default(),
-        created_at: start_time(),
-        updated_at: start_time(),
+        ..Person::provisioned(account.clone(), start_time())
     }
 }
 
