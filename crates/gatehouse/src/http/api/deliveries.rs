@@ -107,7 +107,7 @@ pub(super) async fn delivery_list(
 /// The account's webhook deliveries, filtered by webhook, event, status and creation time.
 /// Needs `webhook_deliveries:read` and an administrator.
 #[utoipa::path(
-    get, path = "/v1/webhook_deliveries", tag = "webhook deliveries", params(DeliveryListParams),
+    get, path = "/v1/webhook_deliveries", tag = "webhook_deliveries", params(DeliveryListParams),
     responses(
         (status = 200, description = "A page of deliveries", body = [DeliveryView]),
         (status = 400, description = "Bad filter, page, per_page, sort or fields", body = ErrorBody),
@@ -125,7 +125,7 @@ async fn list_deliveries(
 
 /// One delivery: the message, the last request and response, and every attempt.
 #[utoipa::path(
-    get, path = "/v1/webhook_deliveries/{id}", tag = "webhook deliveries",
+    get, path = "/v1/webhook_deliveries/{id}", tag = "webhook_deliveries",
     params(("id" = Uuid, Path, description = "Delivery id"), FieldsParams),
     responses(
         (status = 200, description = "The delivery, with its request and attempts", body = DeliveryView),
@@ -153,7 +153,7 @@ async fn get_delivery(
 /// Sends a finished delivery's message again, as a new delivery linked to this one
 /// (`redelivery_of_id` / `redelivered_by_id`).
 #[utoipa::path(
-    post, path = "/v1/webhook_deliveries/{id}/redeliver", tag = "webhook deliveries",
+    post, path = "/v1/webhook_deliveries/{id}/redeliver", tag = "webhook_deliveries",
     params(("id" = Uuid, Path, description = "Delivery id")),
     responses(
         (status = 202, description = "The new delivery, queued", body = DeliveryView),
@@ -177,7 +177,7 @@ async fn redeliver(
 /// Exception and disabled notices about the account's webhooks, newest first, with whether
 /// they were mailed.
 #[utoipa::path(
-    get, path = "/v1/webhook_notifications", tag = "webhook deliveries", params(PageParams),
+    get, path = "/v1/webhook_notifications", tag = "webhook_deliveries", params(PageParams),
     responses(
         (status = 200, description = "A page of notices", body = [NotificationView]),
         (status = 400, description = "Bad page or per_page", body = ErrorBody),
