@@ -48,8 +48,8 @@ pub struct DeliveryListParams {
     pub sort: Option<String>,
     /// Comma-separated fields to return.
     pub fields: Option<String>,
-    /// Only this webhook's deliveries.
-    #[param(format = Uuid)]
+    /// Only this webhook's deliveries (a webhook id; `/v1/webhooks/{id}/deliveries` takes the
+    /// path's instead, so the schema can't promise a format this route checks).
     pub webhook_id: Option<String>,
     /// Only deliveries of this event.
     pub event: Option<String>,
