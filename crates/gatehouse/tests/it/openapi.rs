@@ -181,3 +181,118 @@ async fn the_document_is_what_client_generators_accept() {
     }
     assert!(operations > 30, "only {operations} operations documented");
 }
+
+/// Generated clients name their functions after `operationId`: each operation has its own, and
+/// renaming a handler doesn't rename a client's function (this table changes only on purpose).
+#[tokio::test]
+async fn every_operation_has_its_stable_operation_id() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let document: Value = server
+        .client
+        .get(server.url("/v1/openapi.json"))
+        .json_answer()
+        .await;
+    let expected = [
+        ("GET /v1/events/catalog", "get_event_catalog"),
+        ("POST /v1/events", "publish_event"),
+        ("GET /v1/me", "get_me"),
+        ("GET /v1/people", "list_people"),
+        ("POST /v1/people", "create_person"),
+        ("GET /v1/people/{id}", "get_person"),
+        ("PATCH /v1/people/{id}", "update_person"),
+        (
+            "GET /v1/personal_access_tokens",
+            "list_personal_access_tokens",
+        ),
+        (
+            "POST /v1/personal_access_tokens",
+            "create_personal_access_token",
+        ),
+        (
+            "GET /v1/personal_access_tokens/{id}",
+            "get_personal_access_token",
+        ),
+        (
+            "POST /v1/personal_access_tokens/{id}/revoke",
+            "revoke_personal_access_token",
+        ),
+        ("GET /v1/scim_groups", "list_scim_groups"),
+        ("GET /v1/scim_groups/{id}", "get_scim_group"),
+        (
+            "GET /v1/scim_groups/{id}/members",
+            "list_scim_group_members",
+        ),
+        ("GET /v1/scim_users", "list_scim_users"),
+        ("GET /v1/scim_users/{id}", "get_scim_user"),
+        ("GET /v1/webhook_deliveries", "list_webhook_deliveries"),
+        ("GET /v1/webhook_deliveries/{id}", "get_webhook_delivery"),
+        (
+            "POST /v1/webhook_deliveries/{id}/redeliver",
+            "redeliver_webhook_delivery",
+        ),
+        (
+            "GET /v1/webhook_notifications",
+            "list_webhook_notifications",
+        ),
+        ("GET /v1/webhook_policies", "list_webhook_policies"),
+        ("POST /v1/webhook_policies", "create_webhook_policy"),
+        (
+            "GET /v1/webhook_policies/disabled",
+            "list_disabled_webhook_policies",
+        ),
+        (
+            "GET /v1/webhook_policies/enabled",
+            "list_enabled_webhook_policies",
+        ),
+        ("GET /v1/webhook_policies/{id}", "get_webhook_policy"),
+        ("PATCH /v1/webhook_policies/{id}", "update_webhook_policy"),
+        ("DELETE /v1/webhook_policies/{id}", "delete_webhook_policy"),
+        (
+            "POST /v1/webhook_policies/{id}/rotate",
+            "rotate_webhook_policy_key",
+        ),
+        ("GET /v1/webhook_verifications/{secret}", "verify_webhook"),
+        ("GET /v1/webhooks", "list_webhooks"),
+        ("POST /v1/webhooks", "create_webhook"),
+        ("GET /v1/webhooks/disabled", "list_disabled_webhooks"),
+        ("GET /v1/webhooks/enabled", "list_enabled_webhooks"),
+        ("GET /v1/webhooks/{id}", "get_webhook"),
+        ("PATCH /v1/webhooks/{id}", "update_webhook"),
+        ("DELETE /v1/webhooks/{id}", "delete_webhook"),
+        (
+            "GET /v1/webhooks/{id}/deliveries",
+            "list_deliveries_of_webhook",
+        ),
+        (
+            "POST /v1/webhooks/{id}/redeliver_failed",
+            "redeliver_failed_deliveries_of_webhook",
+        ),
+        (
+            "GET /v1/webhooks/{id}/signing_secret",
+            "get_webhook_signing_secret",
+        ),
+        (
+            "POST /v1/webhooks/{id}/signing_secret/rotate",
+            "rotate_webhook_signing_secret",
+        ),
+        (
+            "POST /v1/webhooks/{id}/verification",
+            "resend_webhook_verification",
+        ),
+    ];
+    let mut documented = std::collections::BTreeMap::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let operation_id = operation["operationId"].as_str().unwrap_or_default();
+            documented.insert(
+                format!("{} {path}", method.to_uppercase()),
+                operation_id.to_owned(),
+            );
+        }
+    }
+    let expected: std::collections::BTreeMap<String, String> = expected
+        .iter()
+        .map(|(operation, id)| ((*operation).to_owned(), (*id).to_owned()))
+        .collect();
+    assert_eq!(documented, expected);
+}

@@ -108,6 +108,7 @@ pub(super) async fn delivery_list(
 /// Needs `webhook_deliveries:read` and an administrator.
 #[utoipa::path(
     get, path = "/v1/webhook_deliveries", tag = "webhook_deliveries", params(DeliveryListParams),
+    operation_id = "list_webhook_deliveries",
     responses(
         (status = 200, description = "A page of deliveries", body = [DeliveryView]),
         (status = 400, description = "Bad filter, page, per_page, sort or fields", body = ErrorBody),
@@ -126,6 +127,7 @@ async fn list_deliveries(
 /// One delivery: the message, the last request and response, and every attempt.
 #[utoipa::path(
     get, path = "/v1/webhook_deliveries/{id}", tag = "webhook_deliveries",
+    operation_id = "get_webhook_delivery",
     params(("id" = Uuid, Path, description = "Delivery id"), FieldsParams),
     responses(
         (status = 200, description = "The delivery, with its request and attempts", body = DeliveryView),
@@ -154,6 +156,7 @@ async fn get_delivery(
 /// (`redelivery_of_id` / `redelivered_by_id`).
 #[utoipa::path(
     post, path = "/v1/webhook_deliveries/{id}/redeliver", tag = "webhook_deliveries",
+    operation_id = "redeliver_webhook_delivery",
     params(("id" = Uuid, Path, description = "Delivery id")),
     responses(
         (status = 202, description = "The new delivery, queued", body = DeliveryView),
@@ -178,6 +181,7 @@ async fn redeliver(
 /// they were mailed.
 #[utoipa::path(
     get, path = "/v1/webhook_notifications", tag = "webhook_deliveries", params(PageParams),
+    operation_id = "list_webhook_notifications",
     responses(
         (status = 200, description = "A page of notices", body = [NotificationView]),
         (status = 400, description = "Bad page or per_page", body = ErrorBody),

@@ -60,6 +60,7 @@ pub struct CatalogEntry {
 /// body is refused with 422.
 #[utoipa::path(
     post, path = "/v1/events", tag = "events", request_body = PublishEventBody,
+    operation_id = "publish_event",
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; honoured for 24 hours")),
     responses(
         (status = 202, description = "Accepted and queued", body = PublishedEvent),
@@ -110,6 +111,7 @@ async fn publish_event(
 /// `namespace.*` and to custom events published with `POST /v1/events`.
 #[utoipa::path(
     get, path = "/v1/events/catalog", tag = "events",
+    operation_id = "get_event_catalog",
     responses(
         (status = 200, description = "The events webhooks may listen to", body = [CatalogEntry]),
     )

@@ -27,6 +27,7 @@ pub struct FieldsQuery {
 /// The caller: the person who owns the bearer token. Needs `people:read`.
 #[utoipa::path(
     get, path = "/v1/me", tag = "people",
+    operation_id = "get_me",
     params(FieldsQuery),
     responses(
         (status = 200, description = "The token's owner", body = PersonView),

@@ -75,6 +75,7 @@ pub struct UpdatePersonBody {
 /// The account's people, oldest first unless `sort` says otherwise.
 #[utoipa::path(
     get, path = "/v1/people", tag = "people", params(ListParams),
+    operation_id = "list_people",
     responses(
         (status = 200, description = "A page of people; see the Link and X-Pagination-* headers", body = [PersonView]),
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
@@ -96,6 +97,7 @@ async fn list_people(
 /// only an account administrator may give the `account_administrator` role.
 #[utoipa::path(
     post, path = "/v1/people", tag = "people", request_body = CreatePersonBody,
+    operation_id = "create_person",
     responses(
         (status = 201, description = "Created", body = PersonView),
         (status = 409, description = "The primary email is taken in this account", body = ErrorBody),
@@ -126,6 +128,7 @@ async fn create_person(
 /// One person of the account.
 #[utoipa::path(
     get, path = "/v1/people/{id}", tag = "people",
+    operation_id = "get_person",
     params(("id" = Uuid, Path, description = "Person id"), FieldsParams),
     responses(
         (status = 200, description = "The person", body = PersonView),
@@ -150,6 +153,7 @@ async fn get_person(
 /// Changes the given fields. People provisioned by SCIM answer 422 for every field but `roles`.
 #[utoipa::path(
     patch, path = "/v1/people/{id}", tag = "people", request_body = UpdatePersonBody,
+    operation_id = "update_person",
     params(("id" = Uuid, Path, description = "Person id")),
     responses(
         (status = 200, description = "The person as updated", body = PersonView),

@@ -100,6 +100,7 @@ impl From<&GroupMember> for ScimGroupMemberView {
 /// display name and external id.
 #[utoipa::path(
     get, path = "/v1/scim_groups", tag = "scim_groups", params(ListParams),
+    operation_id = "list_scim_groups",
     responses(
         (status = 200, description = "A page of SCIM Groups; see the Link and X-Pagination-* headers", body = [ScimGroupView]),
         (status = 400, description = "Bad page, per_page, sort, fields or filter", body = ErrorBody),
@@ -123,6 +124,7 @@ async fn list_scim_groups(
 /// One SCIM Group, with its member count (its members are a list of their own).
 #[utoipa::path(
     get, path = "/v1/scim_groups/{id}", tag = "scim_groups",
+    operation_id = "get_scim_group",
     params(("id" = Uuid, Path, description = "SCIM Group id"), FieldsParams),
     responses(
         (status = 200, description = "The SCIM Group", body = ScimGroupView),
@@ -150,6 +152,7 @@ async fn get_scim_group(
 /// A page of a group's members, in member id order.
 #[utoipa::path(
     get, path = "/v1/scim_groups/{id}/members", tag = "scim_groups",
+    operation_id = "list_scim_group_members",
     params(("id" = Uuid, Path, description = "SCIM Group id"), PageParams),
     responses(
         (status = 200, description = "A page of members; see the Link and X-Pagination-* headers", body = [ScimGroupMemberView]),

@@ -158,6 +158,7 @@ fn browse_query(
 /// The account's SCIM Users, oldest first unless `sort` says otherwise.
 #[utoipa::path(
     get, path = "/v1/scim_users", tag = "scim_users", params(ListParams),
+    operation_id = "list_scim_users",
     responses(
         (status = 200, description = "A page of SCIM Users; see the Link and X-Pagination-* headers", body = [ScimUserView]),
         (status = 400, description = "Bad page, per_page, sort, fields or filter", body = ErrorBody),
@@ -178,6 +179,7 @@ async fn list_scim_users(
 /// One SCIM User: the fields mapped to the person, and the representation the client sent.
 #[utoipa::path(
     get, path = "/v1/scim_users/{id}", tag = "scim_users",
+    operation_id = "get_scim_user",
     params(("id" = Uuid, Path, description = "SCIM User id"), FieldsParams),
     responses(
         (status = 200, description = "The SCIM User", body = ScimUserView),

@@ -86,6 +86,7 @@ pub struct CreatedTokenView {
 /// The caller's tokens; `person_id` (an id or `all`) lets administrators see others'.
 #[utoipa::path(
     get, path = "/v1/personal_access_tokens", tag = "personal_access_tokens", params(ListParams),
+    operation_id = "list_personal_access_tokens",
     responses(
         (status = 200, description = "A page of tokens; see the Link and X-Pagination-* headers", body = [TokenView]),
         (status = 400, description = "Bad page, per_page, sort, fields or person_id", body = ErrorBody),
@@ -118,6 +119,7 @@ async fn list_tokens(
 /// and lifetime, and what the caller's roles permit.
 #[utoipa::path(
     post, path = "/v1/personal_access_tokens", tag = "personal_access_tokens", request_body = CreateTokenBody,
+    operation_id = "create_personal_access_token",
     responses(
         (status = 201, description = "Created; `token_secret` is shown this once", body = CreatedTokenView),
         (status = 422, description = "Invalid fields, an expiry outside the allowed choices, or scopes beyond the caller's roles", body = ErrorBody),
@@ -158,6 +160,7 @@ async fn create_token(
 /// One token: the caller's own, or, for an administrator, anyone's in the account.
 #[utoipa::path(
     get, path = "/v1/personal_access_tokens/{id}", tag = "personal_access_tokens",
+    operation_id = "get_personal_access_token",
     params(("id" = Uuid, Path, description = "Token id"), FieldsParams),
     responses(
         (status = 200, description = "The token (never its secret)", body = TokenView),
@@ -182,6 +185,7 @@ async fn get_token(
 /// Revokes a token at once; revoking a revoked token changes nothing.
 #[utoipa::path(
     post, path = "/v1/personal_access_tokens/{id}/revoke", tag = "personal_access_tokens",
+    operation_id = "revoke_personal_access_token",
     params(("id" = Uuid, Path, description = "Token id")),
     responses(
         (status = 200, description = "The revoked token", body = TokenView),

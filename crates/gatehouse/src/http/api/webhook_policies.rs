@@ -107,6 +107,7 @@ impl FilteredCollection for WebhookPolicies {
 /// administrator.
 #[utoipa::path(
     get, path = "/v1/webhook_policies", tag = "webhook_policies", params(ListParams),
+    operation_id = "list_webhook_policies",
     responses(
         (status = 200, description = "A page of policies", body = [WebhookPolicyView]),
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
@@ -119,6 +120,7 @@ async fn list_policies(request: ListRequest) -> ApiResult<Response> {
 /// The predefined filter `enabled`.
 #[utoipa::path(
     get, path = "/v1/webhook_policies/enabled", tag = "webhook_policies", params(ListParams),
+    operation_id = "list_enabled_webhook_policies",
     responses(
         (status = 200, description = "A page of enabled policies", body = [WebhookPolicyView]),
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
@@ -131,6 +133,7 @@ async fn list_enabled_policies(request: ListRequest) -> ApiResult<Response> {
 /// The predefined filter `disabled`.
 #[utoipa::path(
     get, path = "/v1/webhook_policies/disabled", tag = "webhook_policies", params(ListParams),
+    operation_id = "list_disabled_webhook_policies",
     responses(
         (status = 200, description = "A page of disabled policies", body = [WebhookPolicyView]),
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
@@ -144,6 +147,7 @@ async fn list_disabled_policies(request: ListRequest) -> ApiResult<Response> {
 /// HS algorithms, `secret`): **the only time they are shown** — download them now.
 #[utoipa::path(
     post, path = "/v1/webhook_policies", tag = "webhook_policies", request_body = CreatePolicyBody,
+    operation_id = "create_webhook_policy",
     responses(
         (status = 201, description = "Created, with its one-time public key", body = CreatedPolicyView),
         (status = 422, description = "Invalid fields", body = ErrorBody),
@@ -178,6 +182,7 @@ async fn create_policy(
 /// One webhook policy, with its keys' ids and dates (never their material).
 #[utoipa::path(
     get, path = "/v1/webhook_policies/{id}", tag = "webhook_policies",
+    operation_id = "get_webhook_policy",
     params(("id" = Uuid, Path, description = "Webhook policy id"), FieldsParams),
     responses(
         (status = 200, description = "The policy, without key material", body = WebhookPolicyView),
@@ -201,6 +206,7 @@ async fn get_policy(
 /// Changes a policy. Enabling a disabled policy sends the deliveries that waited for it.
 #[utoipa::path(
     patch, path = "/v1/webhook_policies/{id}", tag = "webhook_policies", request_body = UpdatePolicyBody,
+    operation_id = "update_webhook_policy",
     params(("id" = Uuid, Path, description = "Webhook policy id")),
     responses(
         (status = 200, description = "Updated", body = WebhookPolicyView),
@@ -234,6 +240,7 @@ async fn update_policy(
 /// Deletes a policy no webhook links to.
 #[utoipa::path(
     delete, path = "/v1/webhook_policies/{id}", tag = "webhook_policies",
+    operation_id = "delete_webhook_policy",
     params(("id" = Uuid, Path, description = "Webhook policy id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -259,6 +266,7 @@ async fn delete_policy(
 /// The answer is the only time the new public key is shown.
 #[utoipa::path(
     post, path = "/v1/webhook_policies/{id}/rotate", tag = "webhook_policies",
+    operation_id = "rotate_webhook_policy_key",
     request_body = RotateBody,
     params(("id" = Uuid, Path, description = "Webhook policy id")),
     responses(

@@ -150,6 +150,7 @@ impl FilteredCollection for Webhooks {
 /// The account's webhooks. Needs `webhooks:read` and an administrator.
 #[utoipa::path(
     get, path = "/v1/webhooks", tag = "webhooks", params(ListParams),
+    operation_id = "list_webhooks",
     responses(
         (status = 200, description = "A page of webhooks; see the Link and X-Pagination-* headers", body = [WebhookView]),
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
@@ -162,6 +163,7 @@ async fn list_webhooks(request: ListRequest) -> ApiResult<Response> {
 /// The predefined filter `enabled`.
 #[utoipa::path(
     get, path = "/v1/webhooks/enabled", tag = "webhooks", params(ListParams),
+    operation_id = "list_enabled_webhooks",
     responses(
         (status = 200, description = "A page of enabled webhooks", body = [WebhookView]),
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
@@ -174,6 +176,7 @@ async fn list_enabled_webhooks(request: ListRequest) -> ApiResult<Response> {
 /// The predefined filter `disabled`.
 #[utoipa::path(
     get, path = "/v1/webhooks/disabled", tag = "webhooks", params(ListParams),
+    operation_id = "list_disabled_webhooks",
     responses(
         (status = 200, description = "A page of disabled webhooks", body = [WebhookView]),
         (status = 400, description = "Bad page, per_page, sort or fields", body = ErrorBody),
@@ -187,6 +190,7 @@ async fn list_disabled_webhooks(request: ListRequest) -> ApiResult<Response> {
 /// until the callback in that message is called. Needs `webhooks:write` and an administrator.
 #[utoipa::path(
     post, path = "/v1/webhooks", tag = "webhooks", request_body = CreateWebhookBody,
+    operation_id = "create_webhook",
     responses(
         (status = 201, description = "Created, unverified; with its signing secret, shown in full here", body = CreatedWebhookView),
         (status = 422, description = "Invalid fields, or a URI the SSRF rules refuse", body = ErrorBody),
@@ -235,6 +239,7 @@ struct CreatedWebhookView {
 /// messages.
 #[utoipa::path(
     get, path = "/v1/webhooks/{id}/signing_secret", tag = "webhooks",
+    operation_id = "get_webhook_signing_secret",
     params(("id" = Uuid, Path, description = "Webhook id")),
     responses(
         (status = 200, description = "The live secrets", body = [WebhookSecretView]),
@@ -267,6 +272,7 @@ pub(super) struct RotateBody {
 /// by each live secret, so a receiver holding either verifies it.
 #[utoipa::path(
     post, path = "/v1/webhooks/{id}/signing_secret/rotate", tag = "webhooks",
+    operation_id = "rotate_webhook_signing_secret",
     request_body = RotateBody,
     params(("id" = Uuid, Path, description = "Webhook id")),
     responses(
@@ -297,6 +303,7 @@ async fn rotate_signing_secret(
 /// One webhook (never its verification secret).
 #[utoipa::path(
     get, path = "/v1/webhooks/{id}", tag = "webhooks",
+    operation_id = "get_webhook",
     params(("id" = Uuid, Path, description = "Webhook id"), FieldsParams),
     responses(
         (status = 200, description = "The webhook", body = WebhookView),
@@ -325,6 +332,7 @@ async fn get_webhook(
 /// new `webhook.verify` message.
 #[utoipa::path(
     patch, path = "/v1/webhooks/{id}", tag = "webhooks", request_body = UpdateWebhookBody,
+    operation_id = "update_webhook",
     params(("id" = Uuid, Path, description = "Webhook id")),
     responses(
         (status = 200, description = "The webhook as updated", body = WebhookView),
@@ -362,6 +370,7 @@ async fn update_webhook(
 /// Deletes a webhook with its deliveries.
 #[utoipa::path(
     delete, path = "/v1/webhooks/{id}", tag = "webhooks",
+    operation_id = "delete_webhook",
     params(("id" = Uuid, Path, description = "Webhook id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -384,6 +393,7 @@ async fn delete_webhook(
 /// Sends a new `webhook.verify` message; the previous callback stops working.
 #[utoipa::path(
     post, path = "/v1/webhooks/{id}/verification", tag = "webhooks",
+    operation_id = "resend_webhook_verification",
     params(("id" = Uuid, Path, description = "Webhook id")),
     responses(
         (status = 202, description = "Queued", body = WebhookView),
@@ -407,6 +417,7 @@ async fn resend_verification(
 /// A webhook's deliveries (as `GET /v1/webhook_deliveries?webhook_id=…`).
 #[utoipa::path(
     get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks",
+    operation_id = "list_deliveries_of_webhook",
     params(("id" = Uuid, Path, description = "Webhook id"), DeliveryListParams),
     responses(
         (status = 200, description = "A page of deliveries", body = [DeliveryView]),
@@ -429,6 +440,7 @@ async fn list_webhook_deliveries(
 /// redelivered yet.
 #[utoipa::path(
     post, path = "/v1/webhooks/{id}/redeliver_failed", tag = "webhooks",
+    operation_id = "redeliver_failed_deliveries_of_webhook",
     request_body = RedeliverFailedBody,
     params(("id" = Uuid, Path, description = "Webhook id")),
     responses(
@@ -459,6 +471,7 @@ async fn redeliver_failed(
 /// message, and activates the webhook. Works once; no token needed.
 #[utoipa::path(
     get, path = "/v1/webhook_verifications/{secret}", tag = "webhooks", security(()),
+    operation_id = "verify_webhook",
     params(("secret" = String, Path, description = "The one-time secret from the verification message")),
     responses(
         (status = 200, description = "Verified", body = Verified),
