@@ -12,6 +12,7 @@ mod console;
 mod delivery_sender;
 mod look_alike_identities;
 mod openapi;
+mod openapi_examples;
 mod readme;
 mod scim_bulk;
 mod scim_discovery;

@@ -2,7 +2,7 @@
 //! route `/v1` serves is documented (the router is built from the same `OpenApiRouter` list;
 //! this checks it end to end).
 
-use crate::common::{Backend, RequestExt, TestServer};
+use crate::common::{Backend, RequestExt, TestServer, TestServerOptions};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -295,4 +295,82 @@ async fn every_operation_has_its_stable_operation_id() {
         .map(|(operation, id)| ((*operation).to_owned(), (*id).to_owned()))
         .collect();
     assert_eq!(documented, expected);
+}
+
+/// The headers the document declares are the headers the answers carry: every list sends
+/// `Link` and `X-Pagination-*`, every authenticated answer `X-RateLimit-*`, and a request may
+/// name its account with `X-Gatehouse-Account`.
+#[tokio::test]
+async fn answers_carry_the_headers_the_document_declares() {
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        TestServerOptions {
+            rate_limit_per_minute: 1_000,
+            ..TestServerOptions::default()
+        },
+    )
+    .await;
+    let acme = server.account("acme").await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["account_administrator"])
+        .await;
+    let token = server.token_with_every_scope(&acme, &admin).await;
+    let document: Value = server
+        .client
+        .get(server.url("/v1/openapi.json"))
+        .json_answer()
+        .await;
+    let mut lists = 0;
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let name = format!("{} {path}", method.to_uppercase());
+            let public = operation["security"] == serde_json::json!([{}]);
+            let account_header = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|parameter| parameter["name"] == "X-Gatehouse-Account");
+            match account_header {
+                Some(parameter) => {
+                    assert!(!public, "{name}: public, yet takes an account");
+                    assert_eq!(parameter["in"], "header", "{name}");
+                    assert_eq!(parameter["required"], false, "{name}");
+                }
+                None => assert!(public, "{name}: X-Gatehouse-Account is not declared"),
+            }
+            let ok = &operation["responses"]["200"];
+            let Some(headers) = ok["headers"].as_object() else {
+                continue;
+            };
+            // Lists with a path parameter need a real record; those without are asked for real.
+            if method != "get" || path.contains('{') {
+                continue;
+            }
+            let response = server
+                .client
+                .get(server.url(path))
+                .bearer_auth(&token)
+                .header("X-Gatehouse-Account", "acme")
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status(), StatusCode::OK, "{name}");
+            for header in headers.keys() {
+                assert!(
+                    response.headers().contains_key(header.as_str()),
+                    "{name}: declares {header}, which the answer lacks"
+                );
+            }
+            if headers.contains_key("Link") {
+                lists += 1;
+                for header in ["X-Pagination-Total-Entries", "X-RateLimit-Remaining"] {
+                    assert!(headers.contains_key(header), "{name}: {header} undeclared");
+                }
+            }
+        }
+    }
+    assert!(
+        lists >= 8,
+        "only {lists} lists declare their pagination headers"
+    );
 }

@@ -115,6 +115,149 @@ fn describe(openapi: &mut OpenApi) {
     )]);
     add_common_error_responses(openapi);
     type_pagination_parameters(openapi);
+    declare_headers(openapi);
+    show_examples(openapi);
+}
+
+/// Real requests and answers, per `operationId`, recorded from a live server by the test
+/// `openapi_examples` (which fails when an answer's shape drifts from its example).
+const EXAMPLES: &str = include_str!("examples.json");
+
+/// Puts each operation's recorded example on its JSON request body and its successful answer.
+fn show_examples(openapi: &mut OpenApi) {
+    use utoipa::openapi::RefOr;
+    let examples: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(EXAMPLES).expect("examples.json is a JSON object");
+    for operation in operations_mut(openapi) {
+        let Some(example) = operation
+            .operation_id
+            .as_ref()
+            .and_then(|operation_id| examples.get(operation_id))
+        else {
+            continue;
+        };
+        if let (Some(request), Some(RefOr::T(body))) =
+            (example.get("request"), &mut operation.request_body)
+            && let Some(RefOr::T(content)) = body.content.get_mut("application/json")
+        {
+            content.example = Some(request.clone());
+        }
+        let Some(answer) = example.get("response") else {
+            continue;
+        };
+        let success = operation
+            .responses
+            .responses
+            .iter_mut()
+            .filter(|(status, _)| status.starts_with('2'))
+            .find_map(|(_, response)| match response {
+                RefOr::T(response) => match response.content.get_mut("application/json") {
+                    Some(RefOr::T(content)) => Some(content),
+                    _ => None,
+                },
+                RefOr::Ref(_) => None,
+            });
+        if let Some(content) = success {
+            content.example = Some(answer.clone());
+        }
+    }
+}
+
+/// What a secured operation's request and successful answers carry besides the body: the
+/// optional `X-Gatehouse-Account` request header; the rate limit's `X-RateLimit-*` answer
+/// headers; and on lists (operations that take `page`) the `Link` and `X-Pagination-*` headers
+/// `pagination::pagination_headers` sends. The annotations can't say these once for all.
+fn declare_headers(openapi: &mut OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::header::{Header, HeaderBuilder};
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let typed = |schema_type: Type, description: &str| -> RefOr<Header> {
+        HeaderBuilder::new()
+            .schema(Some(ObjectBuilder::new().schema_type(schema_type).build()))
+            .description(Some(description))
+            .build()
+            .into()
+    };
+    let rate_limit = [
+        (
+            "X-RateLimit-Limit",
+            "Requests the token may make per window (absent when rate limiting is off)",
+        ),
+        (
+            "X-RateLimit-Remaining",
+            "Requests left in the current window",
+        ),
+        ("X-RateLimit-Reset", "Seconds until the window resets"),
+    ];
+    let pagination = [
+        ("X-Pagination-Per-Page", "Records per page, as asked or 25"),
+        ("X-Pagination-Current-Page", "This page's number, from 1"),
+        ("X-Pagination-Total-Pages", "How many pages the list has"),
+        (
+            "X-Pagination-Total-Entries",
+            "How many records the list holds",
+        ),
+    ];
+    let account = ParameterBuilder::new()
+        .name("X-Gatehouse-Account")
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(
+            "The account to act in (its id, such as `acme`). Optional: a token acts only in its \
+             own account, which is the default; naming another answers 401.",
+        ))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).build()))
+        .build();
+    for operation in operations_mut(openapi) {
+        if is_public(operation) {
+            continue;
+        }
+        let is_list =
+            operation.parameters.iter().flatten().any(
+                |parameter| matches!(parameter, RefOr::T(parameter) if parameter.name == "page"),
+            );
+        operation
+            .parameters
+            .get_or_insert_with(Vec::new)
+            .push(account.clone().into());
+        for (status, response) in operation.responses.responses.iter_mut() {
+            let RefOr::T(response) = response else {
+                continue;
+            };
+            if !status.starts_with('2') {
+                continue;
+            }
+            for (name, description) in rate_limit {
+                response
+                    .headers
+                    .insert(name.to_owned(), typed(Type::Integer, description));
+            }
+            if is_list && status == "200" {
+                response.headers.insert(
+                    "Link".to_owned(),
+                    typed(
+                        Type::String,
+                        "RFC 8288 links to the `first`, `prev`, `next` and `last` pages",
+                    ),
+                );
+                for (name, description) in pagination {
+                    response
+                        .headers
+                        .insert(name.to_owned(), typed(Type::Integer, description));
+                }
+            }
+        }
+    }
+}
+
+/// Whether an operation needs no token (`security(())`, the verification callback).
+fn is_public(operation: &utoipa::openapi::path::Operation) -> bool {
+    operation.security.as_ref().is_some_and(|requirements| {
+        requirements
+            .iter()
+            .all(|requirement| *requirement == SecurityRequirement::default())
+    })
 }
 
 /// `page` and `per_page` are read as text (so a bad value gets our own error message), but
@@ -218,12 +361,7 @@ fn add_common_error_responses(openapi: &mut OpenApi) {
             .insert((*name).to_owned(), response.build().into());
     }
     for operation in operations_mut(openapi) {
-        let public = operation.security.as_ref().is_some_and(|requirements| {
-            requirements
-                .iter()
-                .all(|requirement| *requirement == SecurityRequirement::default())
-        });
-        if public {
+        if is_public(operation) {
             continue;
         }
         for (status, name, _, _) in &common {
