@@ -34,7 +34,7 @@ pub struct DeliveryView {
     pub event: String,
     pub event_id: i64,
     /// The message sent (the JSON body), once the first attempt built it.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub payload: Option<serde_json::Value>,
     /// Attempts made so far.
     pub attempt: u32,
@@ -57,10 +57,10 @@ pub struct DeliveryView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
     pub request_headers: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
     pub response_headers: Option<serde_json::Value>,
     /// The first 64 KiB of the last response's body.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -150,7 +150,7 @@ pub struct CreatedPolicyKey {
     /// SPKI PEM (`-----BEGIN PUBLIC KEY-----`); `null` for the HS algorithms.
     pub public_key_pem: Option<String>,
     /// The same key as a JWK (RFC 7517), with `kid`, `alg` and `use`; `null` for HS.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub public_jwk: Option<Value>,
     /// For the HS algorithms only: the shared secret, base64url without padding. Shown once.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -374,3 +374,49 @@ async fn answers_carry_the_headers_the_document_declares() {
         "only {lists} lists declare their pagination headers"
     );
 }
+
+/// A free-form JSON object (an event's payload, a delivered message, headers, a JWK, a SCIM
+/// representation) says what its members may be: a bare `{"type": "object"}` with neither
+/// `properties` nor `additionalProperties` reads as "an object with no members" to TypeScript
+/// generators (`Record<string, never>`), which then refuse every payload a client builds.
+#[tokio::test]
+async fn free_form_objects_say_what_they_hold() {
+    fn walk(schema: &Value, at: &str, bare: &mut Vec<String>) {
+        match schema {
+            Value::Object(object) => {
+                let is_object = match &object.get("type") {
+                    Some(Value::String(kind)) => kind == "object",
+                    Some(Value::Array(kinds)) => kinds.iter().any(|kind| kind == "object"),
+                    _ => false,
+                };
+                if is_object
+                    && !object.contains_key("properties")
+                    && !object.contains_key("additionalProperties")
+                {
+                    bare.push(at.to_owned());
+                }
+                for (key, value) in object {
+                    walk(value, &format!("{at}/{key}"), bare);
+                }
+            }
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    walk(item, &format!("{at}/{index}"), bare);
+                }
+            }
+            _ => {}
+        }
+    }
+    let server = TestServer::start(Backend::Sqlite).await;
+    let document: Value = server
+        .client
+        .get(server.url("/v1/openapi.json"))
+        .json_answer()
+        .await;
+    let mut bare = Vec::new();
+    walk(&document, "#", &mut bare);
+    assert!(
+        bare.is_empty(),
+        "objects that declare no members: {bare:#?}"
+    );
+}

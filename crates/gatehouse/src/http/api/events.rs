@@ -39,7 +39,7 @@ pub struct PublishEventBody {
     pub object_id: String,
     /// The event's data, delivered as the message's `payload` (a JSON object, at most 256 KiB).
     #[serde(default = "empty_object")]
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub payload: serde_json::Value,
 }
 

@@ -74,7 +74,7 @@ pub struct ScimUserView {
     /// The SCIM User id of the manager (enterprise extension `manager.value`).
     pub manager_id: Option<Uuid>,
     /// The SCIM representation (RFC 7643 §4.1), as the provisioning client last sent it.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub scim: serde_json::Value,
     /// Grows by one with every change (the SCIM ETag is `W/"version"`).
     pub version: i64,

@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -80,8 +81,26 @@ pub struct UpdatePolicyBody {
 pub struct CreatedPolicyView {
     #[serde(flatten)]
     pub policy: WebhookPolicyView,
+    /// The new key's `key_id` is the policy's own (the key signs at once), so the document
+    /// lists only the rest: a property in both halves of the `allOf`, nullable in one and not
+    /// in the other, is more than client generators (openapi-python-client) merge.
     #[serde(flatten)]
+    #[schema(value_type = NewPolicyKeyMaterial)]
     pub key: CreatedPolicyKey,
+}
+
+/// What a new policy's answer adds to the policy: its key, this once.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes the answer only; `CreatedPolicyKey` is what is serialized
+struct NewPolicyKeyMaterial {
+    active_from: DateTime<Utc>,
+    /// SPKI PEM (`-----BEGIN PUBLIC KEY-----`); `null` for the HS algorithms.
+    public_key_pem: Option<String>,
+    /// The same key as a JWK (RFC 7517), with `kid`, `alg` and `use`; `null` for HS.
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
+    public_jwk: Option<serde_json::Value>,
+    /// For the HS algorithms only: the shared secret, base64url without padding. Shown once.
+    secret: Option<String>,
 }
 
 /// The account's webhook policies, listed whole or by a predefined filter.
