@@ -2,6 +2,7 @@
 //! service function and map the result; the rules live in `service`.
 
 mod api;
+mod assets;
 mod authenticate;
 mod console;
 mod delivery_filter;
