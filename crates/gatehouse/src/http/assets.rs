@@ -1,5 +1,5 @@
-//! Static files compiled into the binary — the console's stylesheet and scripts — served by one
-//! mechanism: no CDN, no build step, nothing read from disk.
+//! Static files compiled into the binary — the console's stylesheet and scripts, the API
+//! reference's renderer — served by one mechanism: no CDN, no build step, nothing read from disk.
 //! Paths carry the crate version (`versioned_path!`), so a new release is never served a stale
 //! copy and browsers may keep each one for a day.
 
