@@ -6,6 +6,7 @@
 //   SPECIALIST_TOKEN  a specialist's token (Sam, "sam-laptop")
 //   PLAYWRIGHT_DIR    a folder whose node_modules holds playwright-core
 //   SCREENSHOT_DIR    where the screenshots go (docs/screenshots), overwritten on each run
+// Also opens the API reference (/v1/docs) and checks that it renders under its CSP.
 // Starts its own webhook receiver on 127.0.0.1. Prints `ok - …` / `not ok - …` per check and a
 // closing `N passed, N failed`; exits 1 when any check failed.
 
@@ -37,7 +38,7 @@ const CHROMIUM_ARGS = [
 const SCREENSHOTS = [
   'sign-in', 'tokens', 'token-created', 'scim-users', 'scim-user', 'scim-groups', 'webhooks',
   'webhook', 'policy-created', 'webhook-policies', 'deliveries', 'delivery', 'notifications',
-  'deliveries-375',
+  'deliveries-375', 'api-docs',
 ];
 const NAV_LINKS = [
   ['Personal access tokens', '/console/tokens'],
@@ -166,8 +167,8 @@ async function api(method, url, token, body, contentType = 'application/json') {
 // ---- page helpers ----
 
 const shotsTaken = new Set();
-async function shot(name) {
-  await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
+async function shot(name, { fullPage = true } = {}) {
+  await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage });
   shotsTaken.add(name);
 }
 
@@ -806,6 +807,69 @@ try {
     const relevant = browserErrors.filter((text) => !/status of 4\d\d/.test(text)); // 403/404 pages are tested on purpose
     assert(relevant.length === 0, relevant.join(' | '));
   });
+
+  // m. The API reference (/v1/docs): Redoc, embedded, renders the live OpenAPI document under
+  // the page's own CSP, without a session, and asks no other host for anything.
+  const consolePage = page;
+  const docsContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  page = await docsContext.newPage();
+  const docsErrors = [];
+  const foreignRequests = [];
+  page.on('console', (message) => { if (message.type() === 'error') docsErrors.push(message.text()); });
+  page.on('pageerror', (error) => docsErrors.push(String(error)));
+  page.on('request', (request) => {
+    const url = request.url(); // our pages and assets, Redoc's blob: worker, data: URLs
+    if (![`${base}/`, `blob:${base}/`, 'data:'].some((own) => url.startsWith(own))) foreignRequests.push(url);
+  });
+  // Besides the console errors Chromium prints for them: every CSP refusal, as the page saw it.
+  await page.addInitScript(() => {
+    window.cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (event) => {
+      window.cspViolations.push(`${event.violatedDirective} refused ${event.blockedURI || 'inline'}`);
+    });
+  });
+  page.setDefaultTimeout(15000);
+  const summaries = await (async () => {
+    const openapi = await (await fetch(`${base}/v1/openapi.json`)).json();
+    const all = new Map(); // "METHOD path" -> summary, whitespace as the page shows it
+    for (const [route, item] of Object.entries(openapi.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        if (operation?.summary) all.set(`${method.toUpperCase()} ${route}`, operation.summary.replace(/\s+/g, ' ').trim());
+      }
+    }
+    return all;
+  })();
+  await check('GET /v1/docs: Redoc renders the summaries of the document\'s operations', async () => {
+    const answer = await page.goto(`${base}/v1/docs`);
+    assert(answer.status() === 200, `status ${answer.status()}`);
+    assert(/script-src 'self';/.test(answer.headers()['content-security-policy'] || ''), 'no strict CSP');
+    for (const operation of ['GET /v1/me', 'POST /v1/personal_access_tokens', 'POST /v1/webhooks']) {
+      const summary = summaries.get(operation);
+      assert(summary, `${operation} has no summary in /v1/openapi.json`);
+      await page.locator('h2').filter({ hasText: summary }).first().waitFor({ state: 'attached' });
+    }
+    const shown = await page.locator('h2').allInnerTexts();
+    const missing = [...summaries].filter(([, summary]) => !shown.some((text) => text.replace(/\s+/g, ' ').trim() === summary));
+    assert(missing.length === 0, `not on the page: ${missing.map(([operation]) => operation).join(', ')}`);
+    assert(await page.getByText('Gatehouse REST API').first().isVisible(), 'no title');
+  });
+  await check('screenshot api-docs.png', () => shot('api-docs', { fullPage: false }));
+  await check('/v1/docs: the search (a blob: worker under the CSP) finds "revoke"', async () => {
+    await page.getByPlaceholder('Search...').fill('revoke');
+    const results = page.locator('[data-role="search:results"] li');
+    await poll('search results', async () => (await results.count()) > 0);
+    const texts = (await results.allInnerTexts()).join(' | ');
+    assert(texts.includes(summaries.get('POST /v1/personal_access_tokens/{id}/revoke')), `results: ${texts}`);
+  });
+  await check('/v1/docs: no script error, no CSP refusal, nothing asked of another host', async () => {
+    const violations = await page.evaluate(() => window.cspViolations);
+    assert(violations.length === 0, `CSP: ${violations.join(' | ')}`);
+    assert(docsErrors.length === 0, docsErrors.join(' | '));
+    assert(foreignRequests.length === 0, `requests: ${foreignRequests.join(' | ')}`);
+  });
+  await docsContext.close();
+  page = consolePage;
+
   await check('every screenshot was written in this run', async () => {
     const missing = SCREENSHOTS.filter((name) => !shotsTaken.has(name));
     assert(missing.length === 0, `missing: ${missing.join(', ')}`);

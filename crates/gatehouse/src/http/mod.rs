@@ -2,6 +2,8 @@
 //! service function and map the result; the rules live in `service`.
 
 mod api;
+mod api_docs;
+mod assets;
 mod authenticate;
 mod console;
 mod delivery_filter;
@@ -53,7 +55,8 @@ impl AppState {
     }
 }
 
-/// The whole service: health and metrics, the OpenAPI document and REST API v1.
+/// The whole service: health and metrics, the OpenAPI document, its reference page and REST
+/// API v1, SCIM and the console.
 pub fn router(state: AppState) -> Router {
     let (api_router, openapi) = api::router(state.clone());
     let openapi = Arc::new(openapi);
@@ -62,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_router)
         .merge(scim::router(state.clone()))
         .merge(console::router())
+        .merge(api_docs::router())
         .route(
             "/v1/openapi.json",
             axum::routing::get(move || {

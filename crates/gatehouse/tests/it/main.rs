@@ -6,6 +6,7 @@
 mod common;
 
 mod api;
+mod api_docs;
 mod api_scim;
 mod cli;
 mod console;
