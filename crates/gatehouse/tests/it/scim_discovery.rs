@@ -230,8 +230,7 @@ async fn endpoint_names_ignore_case_and_a_trailing_slash(backend: Backend) {
         "/scim/v2/Users/?filter=userName%20eq%20%22ada%22",
         "/accounts/acme/scim/v2/users/?filter=userName%20eq%20%22ada%22",
     ] {
-        let response = server.get(path, &token).send().await.expect("request");
-        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let response = server.get(path, &token).expect_status(StatusCode::OK).await;
         assert_eq!(scim_json(response).await["totalResults"], 1, "{path}");
     }
     server
@@ -258,8 +257,10 @@ async fn a_password_filter_in_the_uri_is_sensitive(backend: Backend) {
         "/scim/v2/Users?filter=password%20eq%20%22t1meMa%24heen%22",
         "/scim/v2/Groups?filter=urn:ietf:params:scim:schemas:core:2.0:User:password%20pr",
     ] {
-        let response = server.get(path, &token).send().await.expect("request");
-        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        let response = server
+            .get(path, &token)
+            .expect_status(StatusCode::FORBIDDEN)
+            .await;
         let error = scim_json(response).await;
         assert_eq!(error["scimType"], "sensitive", "{path}");
         assert!(!error["detail"].as_str().expect("detail").contains("t1meMa"));
