@@ -1,7 +1,7 @@
 //! REST API v1 black-box tests: the real router on 127.0.0.1, over SQLite and PostgreSQL.
 
 use crate::common;
-use crate::common::{Backend, RequestExt, TestServer, TestServerOptions, header, json_body};
+use crate::common::{Backend, RequestExt, TestServer, TestServerOptions, header, json_body, texts};
 use chrono::Duration;
 use gatehouse::domain::NewEvent;
 use reqwest::StatusCode;
@@ -24,13 +24,8 @@ async fn me_returns_the_token_owner(backend: Backend) {
     assert_eq!(body["primary_email"], "ada@example.org");
     assert_eq!(body["roles"], json!(["specialist"]));
     // Without the account header the token's own account is used.
-    let response = server
-        .get("/v1/me?fields=name", &token)
-        .send()
-        .await
-        .expect("request");
     assert_eq!(
-        json_body(response).await,
+        server.get("/v1/me?fields=name", &token).json_answer().await,
         json!({ "id": ada.id, "name": "ada" })
     );
 }
@@ -61,8 +56,10 @@ async fn missing_malformed_and_unknown_tokens_get_rfc6750_challenges(backend: Ba
         (typo.as_str(), "malformed"),
         (unknown.expose(), "not valid"),
     ] {
-        let response = server.get("/v1/me", bad).send().await.expect("request");
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{description}");
+        let response = server
+            .get("/v1/me", bad)
+            .expect_status_for(StatusCode::UNAUTHORIZED, description)
+            .await;
         let challenge = header(&response, "www-authenticate");
         assert!(
             challenge.starts_with(r#"Bearer realm="gatehouse", error="invalid_token""#),
@@ -147,12 +144,10 @@ async fn scopes_deny_by_default_and_name_the_missing_scope(backend: Backend) {
         .await;
     assert!(header(&response, "www-authenticate").contains(r#"scope="people:write""#));
     let writer = server.token(&acme, &admin, &["people:write"]).await;
-    let response = server
+    server
         .get("/v1/people", &writer)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK, "write implies read");
+        .expect_status_for(StatusCode::OK, "write implies read")
+        .await;
 }
 
 async fn a_removed_role_takes_effect_on_the_next_request(backend: Backend) {
@@ -280,8 +275,8 @@ async fn people_crud_validates_and_reports_conflicts(backend: Backend) {
         (json!("Robert"), Value::Null)
     );
 
-    let response = server.get(&bob_path, &token).send().await.expect("request");
-    assert_eq!(json_body(response).await["name"], "Robert");
+    let bob = server.get(&bob_path, &token).json_answer().await;
+    assert_eq!(bob["name"], "Robert");
     server
         .get(&format!("/v1/people/{}", uuid::Uuid::now_v7()), &token)
         .expect_status(StatusCode::NOT_FOUND)
@@ -394,15 +389,8 @@ async fn pagination_headers_and_edges(backend: Backend) {
         server.base_url
     );
     assert!(link.contains(&next), "{link}");
-    let names: Vec<String> = json_body(response)
-        .await
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|person| person["name"].as_str().expect("name").to_owned())
-        .collect();
     assert_eq!(
-        names,
+        texts(&json_body(response).await, "/name"),
         ["p1", "p0"],
         "descending by name: p3 p2 | p1 p0 | admin"
     );
@@ -422,21 +410,15 @@ async fn pagination_headers_and_edges(backend: Backend) {
     ] {
         let response = server
             .get(&format!("/v1/people?{bad}"), &token)
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+            .expect_status(StatusCode::BAD_REQUEST)
+            .await;
         assert!(json_body(response).await["message"].is_string());
     }
-    let response = server
+    let everyone = server
         .get("/v1/people?per_page=100", &token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(
-        json_body(response).await.as_array().expect("array").len(),
-        5
-    );
+        .json_answer()
+        .await;
+    assert_eq!(everyone.as_array().expect("array").len(), 5);
 }
 
 async fn tokens_are_personal_unless_you_administer(backend: Backend) {
@@ -483,12 +465,10 @@ async fn tokens_are_personal_unless_you_administer(backend: Backend) {
     );
     let id = created["id"].as_str().expect("id").to_owned();
 
-    let response = server
+    let shown = server
         .get(&format!("/v1/personal_access_tokens/{id}"), &ada_token)
-        .send()
-        .await
-        .expect("request");
-    let shown = json_body(response).await;
+        .json_answer()
+        .await;
     assert_eq!(shown["name"], "ci");
     assert!(shown.get("token_secret").is_none(), "never shown again");
     let listed = server
@@ -575,14 +555,8 @@ async fn token_creation_rules(backend: Backend) {
         let response = server
             .post("/v1/personal_access_tokens", &token)
             .json(&body)
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{body}"
-        );
+            .expect_status_for(StatusCode::UNPROCESSABLE_ENTITY, &body)
+            .await;
         let text = response.text().await.expect("text");
         assert!(text.contains(expected), "{body}: {text}");
     }
@@ -676,12 +650,7 @@ async fn cross_account_requests_never_reach_another_account(backend: Backend) {
             .json(
                 &json!({ "name": "Mallory", "primary_email": "m@example.org", "expires_in": 30 }),
             );
-        let response = request.send().await.expect("request");
-        assert_eq!(
-            response.status(),
-            StatusCode::UNAUTHORIZED,
-            "{method} {path}"
-        );
+        let response = request.expect_status(StatusCode::UNAUTHORIZED).await;
         assert!(
             header(&response, "www-authenticate")
                 .contains(gatehouse::service::INVALID_TOKEN_MESSAGE),
@@ -695,15 +664,13 @@ async fn cross_account_requests_never_reach_another_account(backend: Backend) {
         {
             continue;
         }
-        let response = server
+        server
             .client
             .request(method.parse().expect("method"), server.url(path))
             .bearer_auth(&acme_token)
             .json(&json!({ "name": "Mallory" }))
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
+            .expect_status(StatusCode::NOT_FOUND)
+            .await;
     }
     let listed = server
         .get("/v1/personal_access_tokens?person_id=all", &acme_token)
@@ -757,8 +724,10 @@ async fn rate_limit_headers_and_429(backend: Backend) {
         .await;
     assert!(response.headers().contains_key("retry-after"));
     assert!(json_body(response).await["message"].is_string());
-    let response = server.get("/v1/me", &other).send().await.expect("request");
-    assert_eq!(response.status(), StatusCode::OK, "limits are per token");
+    server
+        .get("/v1/me", &other)
+        .expect_status_for(StatusCode::OK, "limits are per token")
+        .await;
 }
 
 async fn last_used_at_is_recorded_at_most_once_a_minute(backend: Backend) {

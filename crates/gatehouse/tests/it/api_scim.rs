@@ -1,19 +1,14 @@
 //! REST read access to SCIM records (`/v1/scim_users`, `/v1/scim_groups`, members), on both
 //! backends: what the provisioning client wrote, paginated, searchable, never writable here.
 
-use crate::common::{Backend, RequestExt, TestServer, header, json_body};
+use crate::common::{Backend, RequestExt, TestServer, header, json_body, texts};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-struct Provisioned {
-    server: TestServer,
-    /// `scim:read` for an administrator.
-    reader: String,
-    users: Vec<String>,
-    group: String,
-}
-
-async fn provisioned(backend: Backend) -> Provisioned {
+/// A server where `admin@example.org` provisioned the users ada, bob (inactive) and cy and the
+/// group "Tour Guides" (ada and cy): the server, that administrator's `scim:read` token, the
+/// users' ids and the group's id.
+async fn provisioned(backend: Backend) -> (TestServer, String, Vec<String>, String) {
     let server = TestServer::start(backend).await;
     let (acme, admin, writer) = server
         .acme_member(
@@ -46,12 +41,8 @@ async fn provisioned(backend: Backend) -> Provisioned {
         }))
         .json_answer()
         .await;
-    Provisioned {
-        server,
-        reader,
-        users,
-        group: group["id"].as_str().expect("id").to_owned(),
-    }
+    let group = group["id"].as_str().expect("id").to_owned();
+    (server, reader, users, group)
 }
 
 fn total(response: &reqwest::Response) -> u64 {
@@ -61,12 +52,7 @@ fn total(response: &reqwest::Response) -> u64 {
 }
 
 async fn scim_users_are_listed_searched_and_read(backend: Backend) {
-    let Provisioned {
-        server,
-        reader,
-        users,
-        ..
-    } = provisioned(backend).await;
+    let (server, reader, users, _) = provisioned(backend).await;
     let response = server
         .get("/v1/scim_users?per_page=2", &reader)
         .expect_status(StatusCode::OK)
@@ -80,14 +66,7 @@ async fn scim_users_are_listed_searched_and_read(backend: Backend) {
     assert_eq!(page[0]["scim"]["emails"][0]["value"], "ada@example.org");
     assert!(page[0]["person_id"].is_string());
 
-    let names = |value: &Value| -> Vec<String> {
-        value
-            .as_array()
-            .expect("array")
-            .iter()
-            .map(|user| user["user_name"].as_str().expect("name").to_owned())
-            .collect()
-    };
+    let names = |value: &Value| texts(value, "/user_name");
     let sorted = server
         .get("/v1/scim_users?sort=-user_name&fields=user_name", &reader)
         .json_answer()
@@ -125,10 +104,8 @@ async fn scim_users_are_listed_searched_and_read(backend: Backend) {
     ] {
         let refused = server
             .get(&format!("/v1/scim_users?{query}"), &reader)
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{query}");
+            .expect_status(StatusCode::BAD_REQUEST)
+            .await;
         let body = json_body(refused).await;
         assert!(
             body["message"].as_str().expect("message").contains(message),
@@ -145,12 +122,7 @@ async fn scim_users_are_listed_searched_and_read(backend: Backend) {
 }
 
 async fn scim_groups_show_member_counts_and_member_pages(backend: Backend) {
-    let Provisioned {
-        server,
-        reader,
-        users,
-        group,
-    } = provisioned(backend).await;
+    let (server, reader, users, group) = provisioned(backend).await;
     let groups = server
         .get("/v1/scim_groups?q=guides", &reader)
         .json_answer()
@@ -199,12 +171,7 @@ async fn scim_groups_show_member_counts_and_member_pages(backend: Backend) {
 /// Only administrators with `scim:read` see SCIM records, only their own account's, and
 /// nothing is writable over REST.
 async fn scim_records_need_an_administrator_with_scim_read(backend: Backend) {
-    let Provisioned {
-        server,
-        reader,
-        users,
-        group,
-    } = provisioned(backend).await;
+    let (server, reader, users, group) = provisioned(backend).await;
     let acme = server.find_account("acme").await;
     // Roles are checked on every request: an administrator's token stops working for SCIM
     // records the moment they become a specialist.
@@ -225,12 +192,9 @@ async fn scim_records_need_an_administrator_with_scim_read(backend: Backend) {
         )
         .await
         .expect("demote");
-    let admin = server
-        .services
-        .person_by_email(&acme.id, "admin@example.org")
-        .await
-        .expect("admin");
-    let people_token = server.token(&acme, &admin, &["people:read"]).await;
+    let people_token = server
+        .token_of(&acme, "admin@example.org", &["people:read"])
+        .await;
     for token in [&specialist_token, &people_token] {
         let response = server
             .get("/v1/scim_users", token)
@@ -239,22 +203,16 @@ async fn scim_records_need_an_administrator_with_scim_read(backend: Backend) {
         assert!(header(&response, "www-authenticate").contains("insufficient_scope"));
     }
 
-    let globex = server.account("globex").await;
-    let intruder = server
-        .person(&globex, "admin@globex.example", &["account_administrator"])
-        .await;
-    let intruder_token = server.token(&globex, &intruder, &["scim:read"]).await;
+    let intruder_token = server.globex_admin_token(&["scim:read"]).await;
     for path in [
         format!("/v1/scim_users/{}", users[0]),
         format!("/v1/scim_groups/{group}"),
         format!("/v1/scim_groups/{group}/members"),
     ] {
-        let response = server
+        server
             .get(&path, &intruder_token)
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+            .expect_status(StatusCode::NOT_FOUND)
+            .await;
     }
     let listed = server
         .get("/v1/scim_users", &intruder_token)

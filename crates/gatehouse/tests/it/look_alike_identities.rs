@@ -4,7 +4,7 @@
 //! characters are refused; what the client sent is stored as sent; and the key migration
 //! recomputes keys made the old way, reporting clashes instead of failing.
 
-use crate::common::{Backend, RequestExt, TestServer, json_body, provisioning};
+use crate::common::{Backend, RequestExt, TestServer, json_body, provisioning, texts};
 use gatehouse::domain::AccountId;
 use gatehouse::store::KeyKind;
 use reqwest::StatusCode;
@@ -45,16 +45,9 @@ async fn filtered(server: &TestServer, token: &str, filter: &str) -> Vec<String>
     let encoded: String = form_urlencoded::byte_serialize(filter.as_bytes()).collect();
     let response = server
         .get(&format!("/scim/v2/Users?filter={encoded}"), token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK, "{filter}");
-    json_body(response).await["Resources"]
-        .as_array()
-        .expect("Resources")
-        .iter()
-        .map(|user| user["id"].as_str().expect("id").to_owned())
-        .collect()
+        .expect_status_for(StatusCode::OK, filter)
+        .await;
+    texts(&json_body(response).await["Resources"], "/id")
 }
 
 async fn user_count(server: &TestServer, token: &str) -> u64 {
@@ -88,12 +81,10 @@ async fn look_alike_user_names_are_409_uniqueness(backend: Backend) {
     // Renaming another User onto a look-alike is refused too.
     let alice = create_user(&server, &token, &json!({ "userName": "alice" })).await;
     let response = server
-        .client
-        .put(server.url(&format!(
-            "/scim/v2/Users/{}",
-            alice["id"].as_str().expect("id")
-        )))
-        .bearer_auth(&token)
+        .put(
+            &format!("/scim/v2/Users/{}", alice["id"].as_str().expect("id")),
+            &token,
+        )
         .json(&json!({ "userName": "ＢＯＢ.ＳＴＲＡＳＳＥ" }))
         .expect_status(StatusCode::CONFLICT)
         .await;

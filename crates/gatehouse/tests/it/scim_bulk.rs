@@ -1,7 +1,7 @@
 //! `/Bulk` (RFC 7644 §3.7) end to end on both backends: bulkId references in any order,
 //! per-operation results and errors, failOnErrors, versions, and the advertised limits.
 
-use crate::common::{Backend, RequestExt, TestServer, json_body, provisioning};
+use crate::common::{Backend, RequestExt, TestServer, json_body, provisioning, texts};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -9,13 +9,27 @@ const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-async fn bulk(server: &TestServer, token: &str, request: &Value) -> reqwest::Response {
-    server
-        .post("/scim/v2/Bulk", token)
-        .json(request)
-        .send()
-        .await
-        .expect("request")
+/// A POST of `request` to `/Bulk` with `token`, to send.
+fn bulk(server: &TestServer, token: &str, request: &Value) -> reqwest::RequestBuilder {
+    server.post("/scim/v2/Bulk", token).json(request)
+}
+
+/// POSTs a BulkRequest of `operations` (with `failOnErrors` when given), expecting 200; returns
+/// the BulkResponse.
+async fn bulk_answer(
+    server: &TestServer,
+    token: &str,
+    fail_on_errors: Option<u32>,
+    operations: Value,
+) -> Value {
+    let mut request = json!({ "schemas": [BULK_REQUEST], "Operations": operations });
+    if let Some(errors) = fail_on_errors {
+        request["failOnErrors"] = json!(errors);
+    }
+    let response = bulk(server, token, &request)
+        .expect_status(StatusCode::OK)
+        .await;
+    json_body(response).await
 }
 
 /// §3.7.2: a group may name users created later in the same request; the server runs the
@@ -49,17 +63,16 @@ async fn bulk_ids_resolve_across_operations_in_any_order(backend: Backend) {
             ]
         }),
     )
+    .expect_status(StatusCode::OK)
     .await;
-    assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/scim+json");
     let answer = json_body(response).await;
     assert_eq!(answer["schemas"], json!([BULK_RESPONSE]));
+    assert_eq!(
+        texts(&answer["Operations"], "/status"),
+        ["201", "201", "201", "200", "404", "400"]
+    );
     let operations = answer["Operations"].as_array().expect("operations");
-    let statuses: Vec<&str> = operations
-        .iter()
-        .map(|operation| operation["status"].as_str().expect("status"))
-        .collect();
-    assert_eq!(statuses, ["201", "201", "201", "200", "404", "400"]);
     assert_eq!(operations[0]["bulkId"], "guides");
     assert_eq!(operations[0]["version"], "W/\"1\"");
     let alice_location = operations[1]["location"].as_str().expect("location");
@@ -73,28 +86,20 @@ async fn bulk_ids_resolve_across_operations_in_any_order(backend: Backend) {
     assert_eq!(operations[5]["response"]["scimType"], "invalidSyntax");
     assert_eq!(operations[5]["method"], "GET");
 
-    let group_location = operations[0]["location"].as_str().expect("location");
-    let group = server
-        .client
-        .get(group_location)
-        .bearer_auth(&token)
-        .json_answer()
-        .await;
-    let mut members: Vec<&str> = group["members"]
-        .as_array()
-        .expect("members")
-        .iter()
-        .map(|member| member["display"].as_str().expect("display"))
-        .collect();
+    // The locations answered are where the records are.
+    let read = |location: &Value| {
+        let location = location.as_str().expect("location");
+        server
+            .client
+            .get(location)
+            .bearer_auth(&token)
+            .json_answer()
+    };
+    let group = read(&operations[0]["location"]).await;
+    let mut members = texts(&group["members"], "/display");
     members.sort_unstable();
     assert_eq!(members, ["alice", "bob"]);
-    let alice = server
-        .client
-        .get(alice_location)
-        .bearer_auth(&token)
-        .json_answer()
-        .await;
-    assert_eq!(alice["active"], false);
+    assert_eq!(read(&operations[1]["location"]).await["active"], false);
 
     // Each operation wrote its own events.
     let names = server.event_names("acme", "scim_").await;
@@ -113,20 +118,14 @@ async fn bulk_ids_resolve_across_operations_in_any_order(backend: Backend) {
 /// not done. References to unknown, failed or circular bulkIds are 409 invalidValue.
 async fn fail_on_errors_stops_and_bad_references_are_409(backend: Backend) {
     let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
-    let answer = json_body(
-        bulk(
-            &server,
-            &token,
-            &json!({
-                "schemas": [BULK_REQUEST],
-                "failOnErrors": 1,
-                "Operations": [
-                    { "method": "POST", "path": "/Users", "bulkId": "x", "data": { "displayName": "no userName" } },
-                    { "method": "POST", "path": "/Users", "bulkId": "y", "data": { "userName": "never" } }
-                ]
-            }),
-        )
-        .await,
+    let answer = bulk_answer(
+        &server,
+        &token,
+        Some(1),
+        json!([
+            { "method": "POST", "path": "/Users", "bulkId": "x", "data": { "displayName": "no userName" } },
+            { "method": "POST", "path": "/Users", "bulkId": "y", "data": { "userName": "never" } }
+        ]),
     )
     .await;
     assert_eq!(answer["Operations"].as_array().map(Vec::len), Some(1));
@@ -137,22 +136,17 @@ async fn fail_on_errors_stops_and_bad_references_are_409(backend: Backend) {
         .await;
     assert_eq!(listed["totalResults"], 0, "not run after failOnErrors");
 
-    let answer = json_body(
-        bulk(
-            &server,
-            &token,
-            &json!({
-                "schemas": [BULK_REQUEST],
-                "Operations": [
-                    { "method": "POST", "path": "/Users", "bulkId": "a", "data": { "userName": "a", "x": "bulkId:b" } },
-                    { "method": "POST", "path": "/Users", "bulkId": "b", "data": { "userName": "b", "x": "bulkId:a" } },
-                    { "method": "POST", "path": "/Groups", "bulkId": "g", "data": { "displayName": "G", "members": [{ "value": "bulkId:nobody" }] } },
-                    { "method": "POST", "path": "/Users", "bulkId": "dup", "data": {} },
-                    { "method": "POST", "path": "/Groups", "bulkId": "h", "data": { "displayName": "H", "members": [{ "value": "bulkId:dup" }] } }
-                ]
-            }),
-        )
-        .await,
+    let answer = bulk_answer(
+        &server,
+        &token,
+        None,
+        json!([
+            { "method": "POST", "path": "/Users", "bulkId": "a", "data": { "userName": "a", "x": "bulkId:b" } },
+            { "method": "POST", "path": "/Users", "bulkId": "b", "data": { "userName": "b", "x": "bulkId:a" } },
+            { "method": "POST", "path": "/Groups", "bulkId": "g", "data": { "displayName": "G", "members": [{ "value": "bulkId:nobody" }] } },
+            { "method": "POST", "path": "/Users", "bulkId": "dup", "data": {} },
+            { "method": "POST", "path": "/Groups", "bulkId": "h", "data": { "displayName": "H", "members": [{ "value": "bulkId:dup" }] } }
+        ]),
     )
     .await;
     let operations = answer["Operations"].as_array().expect("operations");
@@ -193,29 +187,21 @@ async fn operation_versions_are_checked(backend: Backend) {
         .json_answer()
         .await;
     let path = format!("/Users/{}", user["id"].as_str().expect("id"));
-    let answer = json_body(
-        bulk(
-            &server,
-            &token,
-            &json!({
-                "schemas": [BULK_REQUEST],
-                "Operations": [
-                    { "method": "PUT", "path": path, "version": "W/\"7\"", "data": { "userName": "ada2" } },
-                    { "method": "PUT", "path": path, "version": "W/\"1\"", "data": { "userName": "ada3" } },
-                    { "method": "DELETE", "path": path, "version": "W/\"2\"" }
-                ]
-            }),
-        )
-        .await,
+    let answer = bulk_answer(
+        &server,
+        &token,
+        None,
+        json!([
+            { "method": "PUT", "path": path, "version": "W/\"7\"", "data": { "userName": "ada2" } },
+            { "method": "PUT", "path": path, "version": "W/\"1\"", "data": { "userName": "ada3" } },
+            { "method": "DELETE", "path": path, "version": "W/\"2\"" }
+        ]),
     )
     .await;
-    let statuses: Vec<&str> = answer["Operations"]
-        .as_array()
-        .expect("operations")
-        .iter()
-        .map(|operation| operation["status"].as_str().expect("status"))
-        .collect();
-    assert_eq!(statuses, ["412", "200", "204"]);
+    assert_eq!(
+        texts(&answer["Operations"], "/status"),
+        ["412", "200", "204"]
+    );
 }
 
 /// §3.7.4: requests over maxOperations or maxPayloadSize are 413, naming the limit, and run
@@ -225,8 +211,9 @@ async fn limits_and_malformed_requests_are_refused_whole(backend: Backend) {
     let operation =
         json!({ "method": "POST", "path": "/Users", "bulkId": "x", "data": { "userName": "u" } });
     let too_many = json!({ "schemas": [BULK_REQUEST], "Operations": vec![operation; 1001] });
-    let response = bulk(&server, &token, &too_many).await;
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let response = bulk(&server, &token, &too_many)
+        .expect_status(StatusCode::PAYLOAD_TOO_LARGE)
+        .await;
     let error = json_body(response).await;
     assert_eq!(error["status"], "413");
     assert!(
@@ -272,19 +259,16 @@ async fn limits_and_malformed_requests_are_refused_whole(backend: Backend) {
     assert_eq!(users["totalResults"], 0, "nothing ran");
 
     let acme = server.find_account("acme").await;
-    let admin = server
-        .services
-        .person_by_email(&acme.id, "admin@example.org")
-        .await
-        .expect("admin");
-    let reader = server.token(&acme, &admin, &["scim:read"]).await;
-    let response = bulk(
+    let reader = server
+        .token_of(&acme, "admin@example.org", &["scim:read"])
+        .await;
+    bulk(
         &server,
         &reader,
         &json!({ "schemas": [BULK_REQUEST], "Operations": [] }),
     )
+    .expect_status(StatusCode::FORBIDDEN)
     .await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
 
 both_backends!(

@@ -1,6 +1,6 @@
 //! SCIM discovery (RFC 7644 §4), authentication and error messages (§3.12), on both backends.
 
-use crate::common::{Backend, RequestExt, header, provisioning};
+use crate::common::{Backend, RequestExt, header, provisioning, texts};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -19,13 +19,27 @@ async fn scim_json(response: reqwest::Response) -> Value {
     response.json().await.expect("JSON")
 }
 
+/// Sends `request` expecting `status`; returns its SCIM JSON body.
+async fn scim_answer(request: reqwest::RequestBuilder, status: StatusCode) -> Value {
+    scim_json(request.expect_status(status).await).await
+}
+
+/// The attribute `name` of a schema.
+fn attribute<'a>(schema: &'a Value, name: &str) -> &'a Value {
+    let attributes = schema["attributes"].as_array().expect("attributes");
+    let attribute = attributes
+        .iter()
+        .find(|attribute| attribute["name"] == name);
+    attribute.unwrap_or_else(|| panic!("no attribute {name}"))
+}
+
 async fn service_provider_config_says_what_is_served(backend: Backend) {
     let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
-    let response = server
-        .get("/scim/v2/ServiceProviderConfig", &token)
-        .expect_status(StatusCode::OK)
-        .await;
-    let config = scim_json(response).await;
+    let config = scim_answer(
+        server.get("/scim/v2/ServiceProviderConfig", &token),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(
         config["schemas"][0],
         "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
@@ -57,11 +71,11 @@ async fn service_provider_config_says_what_is_served(backend: Backend) {
     );
 
     // The account may be named in the path.
-    let response = server
-        .get("/accounts/acme/scim/v2/ServiceProviderConfig", &token)
-        .expect_status(StatusCode::OK)
-        .await;
-    let config = scim_json(response).await;
+    let config = scim_answer(
+        server.get("/accounts/acme/scim/v2/ServiceProviderConfig", &token),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(
         config["meta"]["location"],
         format!(
@@ -73,29 +87,13 @@ async fn service_provider_config_says_what_is_served(backend: Backend) {
 
 async fn resource_types_and_schemas_are_listed_and_found(backend: Backend) {
     let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
-    let types = scim_json(
-        server
-            .get("/scim/v2/ResourceTypes", &token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let types = scim_answer(server.get("/scim/v2/ResourceTypes", &token), StatusCode::OK).await;
     assert_eq!(types["schemas"][0], LIST_RESPONSE);
     assert_eq!(types["totalResults"], 2);
-    let names: Vec<&str> = types["Resources"]
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|item| item["name"].as_str().expect("name"))
-        .collect();
-    assert_eq!(names, ["User", "Group"]);
-    let user = scim_json(
-        server
-            .get("/scim/v2/ResourceTypes/User", &token)
-            .send()
-            .await
-            .expect("request"),
+    assert_eq!(texts(&types["Resources"], "/name"), ["User", "Group"]);
+    let user = scim_answer(
+        server.get("/scim/v2/ResourceTypes/User", &token),
+        StatusCode::OK,
     )
     .await;
     assert_eq!(user["endpoint"], "/Users");
@@ -104,40 +102,20 @@ async fn resource_types_and_schemas_are_listed_and_found(backend: Backend) {
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
     );
 
-    let schemas = scim_json(
-        server
-            .get("/scim/v2/Schemas", &token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let schemas = scim_answer(server.get("/scim/v2/Schemas", &token), StatusCode::OK).await;
     assert_eq!(schemas["totalResults"], 4);
-    let core = scim_json(
-        server
-            .get(
-                "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
-                &token,
-            )
-            .send()
-            .await
-            .expect("request"),
+    let core = scim_answer(
+        server.get(
+            "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+            &token,
+        ),
+        StatusCode::OK,
     )
     .await;
-    let user_name = core["attributes"]
-        .as_array()
-        .expect("attributes")
-        .iter()
-        .find(|attribute| attribute["name"] == "userName")
-        .expect("userName");
+    let user_name = attribute(&core, "userName");
     assert_eq!(user_name["uniqueness"], "server");
     assert_eq!(user_name["caseExact"], false);
-    let password = core["attributes"]
-        .as_array()
-        .expect("attributes")
-        .iter()
-        .find(|attribute| attribute["name"] == "password")
-        .expect("password");
+    let password = attribute(&core, "password");
     assert_eq!(
         (
             password["mutability"].as_str(),
@@ -145,33 +123,31 @@ async fn resource_types_and_schemas_are_listed_and_found(backend: Backend) {
         ),
         (Some("writeOnly"), Some("never"))
     );
-    let group_extension = scim_json(
-        server
-            .get(
-                "/scim/v2/Schemas/urn:gatehouse:params:scim:schemas:extension:2.0:Group",
-                &token,
-            )
-            .send()
-            .await
-            .expect("request"),
+    let group_extension = scim_answer(
+        server.get(
+            "/scim/v2/Schemas/urn:gatehouse:params:scim:schemas:extension:2.0:Group",
+            &token,
+        ),
+        StatusCode::OK,
     )
     .await;
     assert_eq!(group_extension["attributes"][0]["name"], "groupType");
 
-    let response = server
-        .get("/scim/v2/Schemas/urn:nope", &token)
-        .expect_status(StatusCode::NOT_FOUND)
-        .await;
-    let error = scim_json(response).await;
+    let error = scim_answer(
+        server.get("/scim/v2/Schemas/urn:nope", &token),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     assert_eq!(
         (error["schemas"][0].as_str(), error["status"].as_str()),
         (Some(ERROR), Some("404"))
     );
-    let response = server
-        .get("/scim/v2/Nothing", &token)
-        .expect_status(StatusCode::NOT_FOUND)
-        .await;
-    assert_eq!(scim_json(response).await["status"], "404");
+    let nothing = scim_answer(
+        server.get("/scim/v2/Nothing", &token),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_eq!(nothing["status"], "404");
 }
 
 async fn scim_refuses_missing_wrong_and_underprivileged_tokens_in_scim_format(backend: Backend) {
@@ -230,8 +206,7 @@ async fn endpoint_names_ignore_case_and_a_trailing_slash(backend: Backend) {
         "/scim/v2/Users/?filter=userName%20eq%20%22ada%22",
         "/accounts/acme/scim/v2/users/?filter=userName%20eq%20%22ada%22",
     ] {
-        let response = server.get(path, &token).send().await.expect("request");
-        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let response = server.get(path, &token).expect_status(StatusCode::OK).await;
         assert_eq!(scim_json(response).await["totalResults"], 1, "{path}");
     }
     server
@@ -243,11 +218,9 @@ async fn endpoint_names_ignore_case_and_a_trailing_slash(backend: Backend) {
         .get(server.url("/scim/v2/users/"))
         .expect_status(StatusCode::UNAUTHORIZED)
         .await;
-    let unknown = server
-        .get("/scim/v2/serviceConfiguration", &token)
-        .expect_status(StatusCode::NOT_FOUND)
-        .await;
-    assert_eq!(scim_json(unknown).await["status"], "404");
+    let unknown = server.get("/scim/v2/serviceConfiguration", &token);
+    let unknown = scim_answer(unknown, StatusCode::NOT_FOUND).await;
+    assert_eq!(unknown["status"], "404");
 }
 
 /// RFC 7644 §3.12 `sensitive`: a password in a filter in the URI is refused with 403 (it would
@@ -258,21 +231,18 @@ async fn a_password_filter_in_the_uri_is_sensitive(backend: Backend) {
         "/scim/v2/Users?filter=password%20eq%20%22t1meMa%24heen%22",
         "/scim/v2/Groups?filter=urn:ietf:params:scim:schemas:core:2.0:User:password%20pr",
     ] {
-        let response = server.get(path, &token).send().await.expect("request");
-        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
-        let error = scim_json(response).await;
+        let error = scim_answer(server.get(path, &token), StatusCode::FORBIDDEN).await;
         assert_eq!(error["scimType"], "sensitive", "{path}");
         assert!(!error["detail"].as_str().expect("detail").contains("t1meMa"));
     }
-    let searched = server
+    let search = server
         .post("/scim/v2/Users/.search", &token)
         .json(&serde_json::json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
             "filter": "password eq \"x\""
-        }))
-        .expect_status(StatusCode::BAD_REQUEST)
-        .await;
-    assert_eq!(scim_json(searched).await["scimType"], "invalidFilter");
+        }));
+    let refused = scim_answer(search, StatusCode::BAD_REQUEST).await;
+    assert_eq!(refused["scimType"], "invalidFilter");
 }
 
 both_backends!(

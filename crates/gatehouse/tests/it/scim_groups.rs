@@ -1,7 +1,7 @@
 //! SCIM `/Groups` end to end on both backends: display name, group type and members, with
 //! membership changed row by row.
 
-use crate::common::{Backend, RequestExt, TestServer, json_body, provisioning};
+use crate::common::{Backend, RequestExt, TestServer, json_body, provisioning, texts};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -13,31 +13,46 @@ async fn provisioning_with_users(backend: Backend) -> (TestServer, String, Vec<S
     let (server, token) = provisioning(backend, "account_administrator", &["scim:write"]).await;
     let mut users = Vec::new();
     for name in ["ada", "bob", "cy"] {
-        let response = server
+        let user = server
             .post("/scim/v2/Users", &token)
             .json(&json!({ "userName": name, "displayName": name.to_uppercase() }))
-            .send()
-            .await
-            .expect("request");
-        users.push(
-            json_body(response).await["id"]
-                .as_str()
-                .expect("id")
-                .to_owned(),
-        );
+            .json_answer()
+            .await;
+        users.push(user["id"].as_str().expect("id").to_owned());
     }
     (server, token, users)
 }
 
+/// POSTs `group` to `url` (`/Groups`, with a query or not); returns the answer and the
+/// group's path.
+async fn create_group(
+    server: &TestServer,
+    token: &str,
+    url: &str,
+    group: Value,
+) -> (Value, String) {
+    let group = server.post(url, token).json(&group).json_answer().await;
+    let path = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
+    (group, path)
+}
+
+/// A PatchOp request of `operations`.
+fn patch_op(operations: Value) -> Value {
+    json!({ "schemas": [PATCH_OP], "Operations": operations })
+}
+
+/// The ids of a group's members, sorted.
 fn member_ids(group: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = group["members"]
-        .as_array()
-        .expect("members")
-        .iter()
-        .map(|member| member["value"].as_str().expect("value").to_owned())
-        .collect();
+    let mut ids = texts(&group["members"], "/value");
     ids.sort();
     ids
+}
+
+/// The member `id` of a group.
+fn member<'a>(group: &'a Value, id: &str) -> &'a Value {
+    let members = group["members"].as_array().expect("members");
+    let member = members.iter().find(|member| member["value"] == id);
+    member.unwrap_or_else(|| panic!("{id} is no member of {group}"))
 }
 
 fn sorted(ids: &[&String]) -> Vec<String> {
@@ -64,12 +79,7 @@ async fn create_group_with_members_and_group_type(backend: Backend) {
     assert_eq!(group["displayName"], "Tour Guides");
     assert_eq!(group[GATEHOUSE_GROUP]["groupType"], "skill_pool");
     assert_eq!(member_ids(&group), sorted(&[&users[0], &users[1]]));
-    let ada = group["members"]
-        .as_array()
-        .expect("members")
-        .iter()
-        .find(|member| member["value"] == users[0].as_str())
-        .expect("ada");
+    let ada = member(&group, &users[0]);
     assert_eq!(
         (ada["display"].as_str(), ada["type"].as_str()),
         (Some("ADA"), Some("User"))
@@ -109,11 +119,7 @@ async fn create_group_with_members_and_group_type(backend: Backend) {
 
 async fn bad_groups_are_refused_with_scim_errors(backend: Backend) {
     let (server, token, users) = provisioning_with_users(backend).await;
-    let globex = server.account("globex").await;
-    let outsider = server
-        .person(&globex, "admin@globex.example", &["account_administrator"])
-        .await;
-    let outsider_token = server.token(&globex, &outsider, &["scim:write"]).await;
+    let outsider_token = server.globex_admin_token(&["scim:write"]).await;
     let foreign = server
         .post("/scim/v2/Users", &outsider_token)
         .json(&json!({ "userName": "zed" }))
@@ -128,10 +134,8 @@ async fn bad_groups_are_refused_with_scim_errors(backend: Backend) {
         let response = server
             .post("/scim/v2/Groups", &token)
             .json(&bad)
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+            .expect_status_for(StatusCode::BAD_REQUEST, &bad)
+            .await;
         assert_eq!(
             json_body(response).await["scimType"],
             "invalidValue",
@@ -156,30 +160,19 @@ async fn bad_groups_are_refused_with_scim_errors(backend: Backend) {
         .await;
     let twice = json_body(twice).await;
     assert_eq!(member_ids(&twice), sorted(&[&users[0], &users[1]]));
-    let first = twice["members"]
-        .as_array()
-        .expect("members")
-        .iter()
-        .find(|member| member["value"] == users[0].as_str())
-        .expect("member");
-    assert_eq!(first["display"], "First");
+    assert_eq!(member(&twice, &users[0])["display"], "First");
 }
 
 /// Entra ID's membership churn: `Add` with a value array, `Remove` with a value filter, and
 /// `Remove` with a value array (which must remove only those members, not all).
 async fn patch_changes_membership_row_by_row(backend: Backend) {
     let (server, token, users) = provisioning_with_users(backend).await;
-    let group = server
-        .post("/scim/v2/Groups", &token)
-        .json(&json!({ "displayName": "Ops", "members": [{ "value": users[0] }] }))
-        .json_answer()
-        .await;
-    let path = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
-    let patch = |operations: Value| json!({ "schemas": [PATCH_OP], "Operations": operations });
+    let group = json!({ "displayName": "Ops", "members": [{ "value": users[0] }] });
+    let (_, path) = create_group(&server, &token, "/scim/v2/Groups", group).await;
 
     let response = server
         .patch(&path, &token)
-        .json(&patch(json!([{
+        .json(&patch_op(json!([{
             "op": "Add", "path": "members", "value": [{ "value": users[1] }, { "value": users[2] }]
         }])))
         .expect_status(StatusCode::OK)
@@ -193,7 +186,7 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
         json!([{ "op": "Remove", "path": format!("members[value eq \"{}\"]", users[0]) }]);
     let updated = server
         .patch(&path, &token)
-        .json(&patch(remove_by_filter))
+        .json(&patch_op(remove_by_filter))
         .json_answer()
         .await;
     assert_eq!(member_ids(&updated), sorted(&[&users[1], &users[2]]));
@@ -202,7 +195,7 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
         json!([{ "op": "Remove", "path": "members", "value": [{ "value": users[1] }] }]);
     let updated = server
         .patch(&path, &token)
-        .json(&patch(remove_by_value))
+        .json(&patch_op(remove_by_value))
         .json_answer()
         .await;
     assert_eq!(
@@ -214,7 +207,7 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
     let rename = json!([{ "op": "Replace", "path": "displayName", "value": "Operations" }]);
     let renamed = server
         .patch(&path, &token)
-        .json(&patch(rename))
+        .json(&patch_op(rename))
         .json_answer()
         .await;
     assert_eq!(
@@ -243,9 +236,7 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
     assert_eq!(by_member["totalResults"], 1);
 
     server
-        .client
-        .delete(server.url(&format!("/scim/v2/Users/{}", users[2])))
-        .bearer_auth(&token)
+        .delete(&format!("/scim/v2/Users/{}", users[2]), &token)
         .expect_status(StatusCode::NO_CONTENT)
         .await;
     let after = server.get(&path, &token).json_answer().await;
@@ -258,16 +249,10 @@ async fn patch_changes_membership_row_by_row(backend: Backend) {
 
 async fn put_replaces_members_and_delete_removes_the_group(backend: Backend) {
     let (server, token, users) = provisioning_with_users(backend).await;
-    let group = server
-        .post("/scim/v2/Groups", &token)
-        .json(&json!({ "displayName": "Ops", "members": [{ "value": users[0] }] }))
-        .json_answer()
-        .await;
-    let path = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
+    let group = json!({ "displayName": "Ops", "members": [{ "value": users[0] }] });
+    let (_, path) = create_group(&server, &token, "/scim/v2/Groups", group).await;
     let response = server
-        .client
-        .put(server.url(&path))
-        .bearer_auth(&token)
+        .put(&path, &token)
         .header("if-match", "W/\"1\"")
         .json(&json!({ "displayName": "Ops", "members": [{ "value": users[1] }, { "value": users[2] }] }))
         .expect_status(StatusCode::OK)
@@ -287,16 +272,12 @@ async fn put_replaces_members_and_delete_removes_the_group(backend: Backend) {
         "a 304 names the version it confirms"
     );
     server
-        .client
-        .delete(server.url(&path))
-        .bearer_auth(&token)
+        .delete(&path, &token)
         .header("if-match", "W/\"1\"")
         .expect_status(StatusCode::PRECONDITION_FAILED)
         .await;
     server
-        .client
-        .delete(server.url(&path))
-        .bearer_auth(&token)
+        .delete(&path, &token)
         .expect_status(StatusCode::NO_CONTENT)
         .await;
     server
@@ -326,8 +307,10 @@ async fn root_search_spans_users_and_groups(backend: Backend) {
             .expect("request");
     }
     let search = |request: Value| {
-        let call = server.post("/scim/v2/.search", &token).json(&request);
-        async move { json_body(call.send().await.expect("request")).await }
+        server
+            .post("/scim/v2/.search", &token)
+            .json(&request)
+            .json_answer()
     };
     let groups_only = search(json!({ "filter": "displayName eq \"ops\"" })).await;
     assert_eq!(
@@ -347,14 +330,8 @@ async fn root_search_spans_users_and_groups(backend: Backend) {
     );
     let page = search(json!({ "startIndex": 3, "count": 2 })).await;
     assert_eq!(page["totalResults"], 5);
-    let kinds: Vec<&str> = page["Resources"]
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|resource| resource["meta"]["resourceType"].as_str().expect("type"))
-        .collect();
     assert_eq!(
-        kinds,
+        texts(&page["Resources"], "/meta/resourceType"),
         ["User", "Group"],
         "the third User, then the first Group"
     );
@@ -371,17 +348,18 @@ async fn root_search_spans_users_and_groups(backend: Backend) {
 /// groups with `excludedAttributes=members`).
 async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(backend: Backend) {
     let (server, token, users) = provisioning_with_users(backend).await;
-    let group = server
-        .post("/scim/v2/Groups?excludedAttributes=members", &token)
-        .json(&json!({
+    let (group, location) = create_group(
+        &server,
+        &token,
+        "/scim/v2/Groups?excludedAttributes=members",
+        json!({
             "displayName": "Tour Guides",
             "members": [{ "value": users[0] }, { "value": users[1] }]
-        }))
-        .json_answer()
-        .await;
+        }),
+    )
+    .await;
     assert!(group.get("members").is_none(), "{group}");
     assert_eq!(group["displayName"], "Tour Guides");
-    let location = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
 
     let values_only = server
         .get(&format!("{location}?attributes=members.value"), &token)
@@ -397,10 +375,9 @@ async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(back
 
     let patched = server
         .patch(&format!("{location}?excludedAttributes=members"), &token)
-        .json(&json!({
-            "schemas": [PATCH_OP],
-            "Operations": [{ "op": "add", "path": "members", "value": [{ "value": users[2] }] }]
-        }))
+        .json(&patch_op(
+            json!([{ "op": "add", "path": "members", "value": [{ "value": users[2] }] }]),
+        ))
         .expect_status(StatusCode::OK)
         .await;
     let patched = json_body(patched).await;
@@ -452,17 +429,10 @@ async fn attributes_select_sub_attributes_and_excluded_members_are_left_out(back
 /// default (200 with the resource) to that, for Users and Groups alike.
 async fn patch_answers_204_when_the_account_asks_for_it(backend: Backend) {
     let (server, token, users) = provisioning_with_users(backend).await;
-    let group = server
-        .post("/scim/v2/Groups", &token)
-        .json(&json!({ "displayName": "Tour Guides", "members": [{ "value": users[0] }] }))
-        .json_answer()
-        .await;
-    let location = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
+    let group = json!({ "displayName": "Tour Guides", "members": [{ "value": users[0] }] });
+    let (_, location) = create_group(&server, &token, "/scim/v2/Groups", group).await;
     let add = |user: &str| {
-        json!({
-            "schemas": [PATCH_OP],
-            "Operations": [{ "op": "add", "path": "members", "value": [{ "value": user }] }]
-        })
+        patch_op(json!([{ "op": "add", "path": "members", "value": [{ "value": user }] }]))
     };
     // The default answers the resource.
     server
@@ -495,17 +465,16 @@ async fn patch_answers_204_when_the_account_asks_for_it(backend: Backend) {
 
     let user = server
         .patch(&format!("/scim/v2/Users/{}", users[0]), &token)
-        .json(&json!({
-            "schemas": [PATCH_OP],
-            "Operations": [{ "op": "Replace", "path": "active", "value": "False" }]
-        }))
+        .json(&patch_op(
+            json!([{ "op": "Replace", "path": "active", "value": "False" }]),
+        ))
         .expect_status(StatusCode::NO_CONTENT)
         .await;
     assert_eq!(user.headers()["etag"], "W/\"2\"");
     // A refused PATCH still says why, in a SCIM error.
     server
         .patch(&location, &token)
-        .json(&json!({ "schemas": [PATCH_OP], "Operations": [{ "op": "jump" }] }))
+        .json(&patch_op(json!([{ "op": "jump" }])))
         .expect_status(StatusCode::BAD_REQUEST)
         .await;
 }
@@ -524,16 +493,15 @@ async fn large_memberships_are_written_in_batches(backend: Backend) {
         ids.push(user["id"].as_str().expect("id").to_owned());
     }
     let members: Vec<Value> = ids.iter().map(|id| json!({ "value": id })).collect();
-    let group = server
-        .post("/scim/v2/Groups?excludedAttributes=members", &token)
-        .json(&json!({ "displayName": "Everyone" }))
-        .json_answer()
-        .await;
-    let location = format!("/scim/v2/Groups/{}", group["id"].as_str().expect("id"));
+    let (_, location) = create_group(
+        &server,
+        &token,
+        "/scim/v2/Groups?excludedAttributes=members",
+        json!({ "displayName": "Everyone" }),
+    )
+    .await;
     server
-        .client
-        .put(server.url(&format!("{location}?excludedAttributes=members")))
-        .bearer_auth(&token)
+        .put(&format!("{location}?excludedAttributes=members"), &token)
         .json(&json!({ "displayName": "Everyone", "members": members }))
         .expect_status(StatusCode::OK)
         .await;
@@ -544,15 +512,13 @@ async fn large_memberships_are_written_in_batches(backend: Backend) {
     let removed: Vec<Value> = ids[..601].iter().map(|id| json!({ "value": id })).collect();
     server
         .patch(&format!("{location}?excludedAttributes=members"), &token)
-        .json(&json!({
-            "schemas": [PATCH_OP],
-            "Operations": [{ "op": "Remove", "path": "members", "value": removed }]
-        }))
+        .json(&patch_op(
+            json!([{ "op": "Remove", "path": "members", "value": removed }]),
+        ))
         .expect_status(StatusCode::OK)
         .await;
     let rest = server.get(&location, &token).json_answer().await;
-    let mut left = member_ids(&rest);
-    left.sort();
+    let left = member_ids(&rest);
     let mut expected = ids[601..].to_vec();
     expected.sort();
     assert_eq!(left, expected);

@@ -62,9 +62,7 @@ async fn cursor_pages_run_to_the_end_and_stay_exact_under_changes(backend: Backe
     // Deleting a record already seen and adding one shift nothing: the next page starts
     // after "bob", and the new record comes at the end.
     server
-        .client
-        .delete(server.url(&format!("/scim/v2/Users/{}", ids[0])))
-        .bearer_auth(&token)
+        .delete(&format!("/scim/v2/Users/{}", ids[0]), &token)
         .expect_status(StatusCode::NO_CONTENT)
         .await;
     create(&server, &token, "fay").await;

@@ -28,10 +28,8 @@ async fn create(server: &TestServer, token: &str, user: &Value) -> Value {
     let response = server
         .post("/scim/v2/Users", token)
         .json(user)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::CREATED, "{user}");
+        .expect_status_for(StatusCode::CREATED, user)
+        .await;
     json_body(response).await
 }
 
@@ -138,10 +136,8 @@ async fn user_name_clashes_are_409_uniqueness_and_change_nothing(backend: Backen
         let response = server
             .post("/scim/v2/Users", &token)
             .json(&bad)
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+            .expect_status_for(StatusCode::BAD_REQUEST, &bad)
+            .await;
         assert_eq!(json_body(response).await["scimType"], scim_type);
     }
     let response = server
@@ -227,17 +223,13 @@ async fn put_replaces_and_if_match_guards_it(backend: Backend) {
     replacement["title"] = json!("Head of Tours");
     replacement["displayName"] = json!("Barbara Jensen");
     server
-        .client
-        .put(server.url(&path))
-        .bearer_auth(&token)
+        .put(&path, &token)
         .header("if-match", "W/\"7\"")
         .json(&replacement)
         .expect_status(StatusCode::PRECONDITION_FAILED)
         .await;
     let response = server
-        .client
-        .put(server.url(&path))
-        .bearer_auth(&token)
+        .put(&path, &token)
         .header("if-match", "W/\"1\"")
         .json(&replacement)
         .expect_status(StatusCode::OK)
@@ -313,9 +305,7 @@ async fn delete_removes_the_user_and_disables_the_person(backend: Backend) {
     let user = create(&server, &token, &barbara()).await;
     let path = format!("/scim/v2/Users/{}", user["id"].as_str().expect("id"));
     server
-        .client
-        .delete(server.url(&path))
-        .bearer_auth(&token)
+        .delete(&path, &token)
         .expect_status(StatusCode::NO_CONTENT)
         .await;
     let response = server
@@ -398,9 +388,7 @@ async fn users_sharing_an_email_each_get_a_person(backend: Backend) {
     let mut moved = twin.clone();
     moved["emails"] = json!([{ "value": "twin@example.com", "primary": true }]);
     server
-        .client
-        .put(server.url(&path))
-        .bearer_auth(&token)
+        .put(&path, &token)
         .json(&moved)
         .expect_status(StatusCode::OK)
         .await;
@@ -409,9 +397,7 @@ async fn users_sharing_an_email_each_get_a_person(backend: Backend) {
         .expect("the fresh address is the person's");
     assert_ne!(twin_person.id, holder.id);
     server
-        .client
-        .put(server.url(&path))
-        .bearer_auth(&token)
+        .put(&path, &token)
         .json(&twin)
         .expect_status(StatusCode::OK)
         .await;
@@ -469,37 +455,23 @@ async fn work_and_mobile_phones_reach_the_person(backend: Backend) {
 async fn other_accounts_never_see_or_touch_a_user(backend: Backend) {
     let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
     let user = create(&server, &token, &barbara()).await;
-    let globex = server.account("globex").await;
-    let intruder = server
-        .person(&globex, "admin@globex.example", &["account_administrator"])
-        .await;
-    let intruder_token = server.token(&globex, &intruder, &["scim:write"]).await;
+    let intruder_token = server.globex_admin_token(&["scim:write"]).await;
     let path = format!("/scim/v2/Users/{}", user["id"].as_str().expect("id"));
-    server
-        .get(&path, &intruder_token)
-        .expect_status(StatusCode::NOT_FOUND)
-        .await;
-    server
-        .client
-        .delete(server.url(&path))
-        .bearer_auth(&intruder_token)
-        .expect_status(StatusCode::NOT_FOUND)
-        .await;
+    for request in [
+        server.get(&path, &intruder_token),
+        server.delete(&path, &intruder_token),
+    ] {
+        request.expect_status(StatusCode::NOT_FOUND).await;
+    }
     let listed = server
         .get("/scim/v2/Users", &intruder_token)
         .json_answer()
         .await;
     assert_eq!(listed["totalResults"], 0);
-    assert_eq!(
-        server
-            .get(&path, &token)
-            .send()
-            .await
-            .expect("request")
-            .status(),
-        StatusCode::OK,
-        "still there"
-    );
+    server
+        .get(&path, &token)
+        .expect_status_for(StatusCode::OK, "still there")
+        .await;
 }
 
 /// RFC 7643 requires only a userName; such a User still provisions a person, without an email.
@@ -573,10 +545,8 @@ async fn search_takes_parameters_in_the_body(backend: Backend) {
         let response = server
             .post(path, &read_only)
             .json(&request)
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), StatusCode::OK, "{path}");
+            .expect_status(StatusCode::OK)
+            .await;
         let page = json_body(response).await;
         assert_eq!(page["totalResults"], 1, "{path}");
         assert_eq!(page["Resources"][0]["userName"], "bob");

@@ -441,11 +441,7 @@ async fn a_directory_administrator_cannot_change_deactivate_or_delete_an_account
             "PATCH active false",
         ),
         (
-            cast.server
-                .client
-                .put(cast.server.url(&path))
-                .bearer_auth(&cast.dora_token)
-                .json(&replaced),
+            cast.server.put(&path, &cast.dora_token).json(&replaced),
             "PUT active false",
         ),
         (cast.server.delete(&path, &cast.dora_token), "DELETE"),

@@ -7,9 +7,12 @@ use crate::common;
 use crate::common::{Backend, event_names, start_time, store};
 use chrono::{Duration, TimeZone};
 use gatehouse::domain::{
-    Account, AccountId, NewEvent, Person, PersonSource, ScimUserId, ScimUserRecord, ScimValue,
+    Account, AccountId, NewEvent, Person, PersonId, PersonSource, ScimUserId, ScimUserRecord,
+    ScimValue,
 };
-use gatehouse::store::{PersonWrite, ScimPage, ScimUserColumns, Store, StoreError};
+use gatehouse::store::{
+    Listing, PersonWrite, ScimPage, ScimUserColumns, Store, StoreError, StoreResult,
+};
 use scim::filter::{AttributePath, parse_filter};
 use scim_sql::{compile_filter, compile_sort};
 use serde_json::json;
@@ -68,6 +71,34 @@ fn event(account: &AccountId, name: &str) -> NewEvent {
 /// The `userName`s of `users`, in their order.
 fn user_names(users: &[ScimUserRecord]) -> Vec<&str> {
     users.iter().map(|user| user.user_name.as_str()).collect()
+}
+
+/// The Users of `account` (10 at most) that the SCIM filter `text` selects.
+async fn filtered(
+    store: &dyn Store,
+    account: &AccountId,
+    text: &str,
+) -> StoreResult<Listing<ScimUserRecord>> {
+    let filter = parse_filter(text).expect("filter");
+    let fragment = compile_filter(&filter, &ScimUserColumns, store.dialect(), 2).expect("compile");
+    let page = ScimPage {
+        filter: Some(&fragment),
+        limit: 10,
+        ..ScimPage::default()
+    };
+    store.scim_users(account, &page).await
+}
+
+/// The stored User `id` of `account`, which must be there.
+async fn stored_user(store: &dyn Store, account: &AccountId, id: ScimUserId) -> ScimUserRecord {
+    let found = store.scim_user(account, id).await.expect("read");
+    found.unwrap_or_else(|| panic!("no User {id:?}"))
+}
+
+/// The stored person `id` of `account`, which must be there.
+async fn stored_person(store: &dyn Store, account: &AccountId, id: PersonId) -> Person {
+    let found = store.person(account, id).await.expect("read");
+    found.unwrap_or_else(|| panic!("no person {id:?}"))
 }
 
 async fn seeded(backend: Backend) -> (Arc<dyn Store>, common::DatabaseGuard, AccountId) {
@@ -131,18 +162,10 @@ async fn seeded_with_bjensen(
 
 async fn scim_user_round_trips_with_its_person_and_events(backend: Backend) {
     let (store, _guard, account, record) = seeded_with_bjensen(backend).await;
-    let mut stored = store
-        .scim_user(&account, record.id)
-        .await
-        .expect("read")
-        .expect("found");
+    let mut stored = stored_user(store.as_ref(), &account, record.id).await;
     stored.values = record.values.clone();
     assert_eq!(stored, record);
-    let owner = store
-        .person(&account, record.person_id)
-        .await
-        .expect("read")
-        .expect("person");
+    let owner = stored_person(store.as_ref(), &account, record.person_id).await;
     assert_eq!(owner.source, PersonSource::Scim);
     assert_eq!(
         event_names(store.as_ref(), &account).await,
@@ -172,11 +195,7 @@ async fn user_name_is_unique_case_insensitively_and_a_clash_writes_nothing(backe
 
 async fn replace_and_delete_honour_the_version(backend: Backend) {
     let (store, _guard, account, record) = seeded_with_bjensen(backend).await;
-    let mut owner = store
-        .person(&account, record.person_id)
-        .await
-        .expect("read")
-        .expect("person");
+    let mut owner = stored_person(store.as_ref(), &account, record.person_id).await;
     let mut changed = record.clone();
     changed.title = Some("Tour Guide".to_owned());
     changed.version = 2;
@@ -195,34 +214,13 @@ async fn replace_and_delete_honour_the_version(backend: Backend) {
             .await
             .expect("replace")
     );
-    let stored = store
-        .scim_user(&account, record.id)
-        .await
-        .expect("read")
-        .expect("found");
+    let stored = stored_user(store.as_ref(), &account, record.id).await;
     assert_eq!(
         (stored.version, stored.title.as_deref()),
         (2, Some("Tour Guide"))
     );
-    let by_old_email = parse_filter(r#"emails co "example.com""#).expect("filter");
-    let fragment =
-        compile_filter(&by_old_email, &ScimUserColumns, store.dialect(), 2).expect("compile");
-    assert_eq!(
-        store
-            .scim_users(
-                &account,
-                &ScimPage {
-                    filter: Some(&fragment),
-                    limit: 10,
-                    ..ScimPage::default()
-                },
-            )
-            .await
-            .expect("list")
-            .total,
-        0,
-        "old values replaced"
-    );
+    let by_old_email = filtered(store.as_ref(), &account, r#"emails co "example.com""#).await;
+    assert_eq!(by_old_email.expect("list").total, 0, "old values replaced");
 
     owner.disabled = true;
     assert!(
@@ -302,18 +300,7 @@ async fn compiled_filters_select_the_right_users(backend: Backend) {
         (r#"userName co "50%_""#, &[]),
     ];
     for (text, expected) in cases {
-        let filter = parse_filter(text).expect("filter");
-        let fragment =
-            compile_filter(&filter, &ScimUserColumns, store.dialect(), 2).expect("compile");
-        let listing = store
-            .scim_users(
-                &account,
-                &ScimPage {
-                    filter: Some(&fragment),
-                    limit: 10,
-                    ..ScimPage::default()
-                },
-            )
+        let listing = filtered(store.as_ref(), &account, text)
             .await
             .unwrap_or_else(|error| panic!("{text}: {error}"));
         assert_eq!(user_names(&listing.items), *expected, "{text}");
@@ -359,23 +346,10 @@ async fn date_time_filters_compare_instants_at_every_precision(backend: Backend)
             .expect("insert");
     }
     let count = |filter: String| {
-        let store = store.clone();
+        let (store, account) = (store.clone(), account.clone());
         async move {
-            let parsed = parse_filter(&filter).expect("filter");
-            let fragment =
-                compile_filter(&parsed, &ScimUserColumns, store.dialect(), 2).expect("compile");
-            store
-                .scim_users(
-                    &account_for_count(),
-                    &ScimPage {
-                        filter: Some(&fragment),
-                        limit: 10,
-                        ..ScimPage::default()
-                    },
-                )
-                .await
-                .expect("list")
-                .total
+            let listing = filtered(store.as_ref(), &account, &filter).await;
+            listing.expect("list").total
         }
     };
     for instant in [
@@ -410,10 +384,6 @@ async fn date_time_filters_compare_instants_at_every_precision(backend: Backend)
         count(r#"meta.created gt "2026-01-02T03:04:04.999999Z""#.to_owned()).await,
         4
     );
-}
-
-fn account_for_count() -> AccountId {
-    AccountId::parse("acme").expect("slug")
 }
 
 both_backends!(

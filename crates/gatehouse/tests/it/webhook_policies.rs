@@ -24,12 +24,53 @@ const ADMIN_SCOPES: &[&str] = &[
     "events:write",
 ];
 
+/// Sends `request` expecting `expected`; returns the JSON answer (null if none). A wrong status
+/// names the request and shows the answer.
 async fn send(request: reqwest::RequestBuilder, expected: StatusCode) -> Value {
-    let response = request.send().await.expect("request");
+    let (client, request) = request.build_split();
+    let request = request.expect("request");
+    let sent = format!("{} {}", request.method(), request.url());
+    let response = client.execute(request).await.expect("request");
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(status, expected, "{body}");
+    assert_eq!(status, expected, "{sent}: {body}");
     body
+}
+
+/// PATCHes `changes` to `path` with `token` expecting 200; returns the answer.
+async fn patched(server: &TestServer, token: &str, path: &str, changes: Value) -> Value {
+    send(server.patch(path, token).json(&changes), StatusCode::OK).await
+}
+
+/// Asserts that the error answer `refused` has a message containing `text`.
+fn assert_message(refused: &Value, text: &str) {
+    let message = refused["message"].as_str().expect("message");
+    assert!(message.contains(text), "{text}: {refused}");
+}
+
+/// Whether `message` carries a Standard Webhooks signature made with `secret`.
+fn signed_by(message: &Received, secret: &WebhookSecret) -> bool {
+    let timestamp = message.header("webhook-timestamp").expect("timestamp");
+    verify(
+        secret,
+        message.header("webhook-id").expect("webhook-id"),
+        timestamp.parse().expect("seconds"),
+        &message.body,
+        message.header("webhook-signature").expect("signature"),
+    )
+}
+
+/// Whether some delivery of the JSON array `deliveries` matches.
+fn any_delivery(deliveries: &Value, matches: impl Fn(&Value) -> bool) -> bool {
+    deliveries.as_array().into_iter().flatten().any(matches)
+}
+
+/// The path of a policy, from its create response.
+fn policy_path(policy: &Value) -> String {
+    format!(
+        "/v1/webhook_policies/{}",
+        policy["id"].as_str().expect("id")
+    )
 }
 
 async fn create_policy(server: &TestServer, token: &str, body: Value) -> Value {
@@ -122,13 +163,8 @@ async fn the_public_key_is_shown_once_and_never_the_private_key(backend: Backend
     assert_eq!(created["jwt_claim_expires_in"], 10);
     assert_eq!(created["jwt_format"], "jwt");
     assert!(!created.to_string().contains("PRIVATE"), "{created}");
-    let id = created["id"].as_str().expect("id");
 
-    let read = send(
-        server.get(&format!("/v1/webhook_policies/{id}"), &token),
-        StatusCode::OK,
-    )
-    .await;
+    let read = send(server.get(&policy_path(&created), &token), StatusCode::OK).await;
     let listed = send(server.get("/v1/webhook_policies", &token), StatusCode::OK).await;
     for later in [&read, &listed] {
         let text = later.to_string();
@@ -139,18 +175,11 @@ async fn the_public_key_is_shown_once_and_never_the_private_key(backend: Backend
     assert_eq!(read["key_id"], created["key_id"]);
     assert_eq!(read["keys"][0]["signing"], true);
     assert_eq!(listed[0]["id"], created["id"]);
-    let enabled = send(
-        server.get("/v1/webhook_policies/enabled", &token),
-        StatusCode::OK,
-    )
-    .await;
-    let disabled = send(
-        server.get("/v1/webhook_policies/disabled", &token),
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(enabled.as_array().map(Vec::len), Some(1));
-    assert_eq!(disabled.as_array().map(Vec::len), Some(0));
+    for (filter, count) in [("enabled", 1), ("disabled", 0)] {
+        let path = format!("/v1/webhook_policies/{filter}");
+        let listed = send(server.get(&path, &token), StatusCode::OK).await;
+        assert_eq!(listed.as_array().map(Vec::len), Some(count), "{filter}");
+    }
 
     // An HMAC policy has no public half: its shared secret is shown once instead.
     let hmac = create_policy(
@@ -164,14 +193,7 @@ async fn the_public_key_is_shown_once_and_never_the_private_key(backend: Backend
         .decode(hmac["secret"].as_str().expect("secret"))
         .expect("base64url");
     assert_eq!(secret.len(), 32);
-    let read = send(
-        server.get(
-            &format!("/v1/webhook_policies/{}", hmac["id"].as_str().expect("id")),
-            &token,
-        ),
-        StatusCode::OK,
-    )
-    .await;
+    let read = send(server.get(&policy_path(&hmac), &token), StatusCode::OK).await;
     assert!(read.get("secret").is_none(), "{read}");
 
     // A page of policies shows each with its own signing key.
@@ -317,11 +339,9 @@ async fn each_retry_is_signed_afresh_with_the_same_jti(backend: Backend) {
     wait_for_messages(&receiver, 1).await;
     // The failure is recorded (and the retry scheduled) before the clock moves.
     eventually(&server, &token, "/v1/webhook_deliveries", |deliveries| {
-        deliveries
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|delivery| delivery["event"] == "app.thing.done" && delivery["attempt"] == 1)
+        any_delivery(deliveries, |delivery| {
+            delivery["event"] == "app.thing.done" && delivery["attempt"] == 1
+        })
     })
     .await;
     server.clock.advance(chrono::Duration::minutes(10));
@@ -365,12 +385,7 @@ async fn rotation_signs_with_the_new_key_only_after_the_overlap(backend: Backend
         StatusCode::CONFLICT,
     )
     .await;
-    assert!(
-        busy["message"]
-            .as_str()
-            .expect("message")
-            .contains("under way")
-    );
+    assert_message(&busy, "under way");
     let read = send(
         server.get(&format!("/v1/webhook_policies/{id}"), &token),
         StatusCode::OK,
@@ -395,34 +410,20 @@ async fn rotation_signs_with_the_new_key_only_after_the_overlap(backend: Backend
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    assert!(
-        refused["message"]
-            .as_str()
-            .expect("message")
-            .contains("overlap_seconds")
-    );
+    assert_message(&refused, "overlap_seconds");
 }
 
 async fn a_disabled_policy_holds_deliveries_until_enabled(backend: Backend) {
     let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let policy = create_policy(&server, &token, json!({"name": "A", "jwt_alg": "eddsa"})).await;
-    let path = format!(
-        "/v1/webhook_policies/{}",
-        policy["id"].as_str().expect("id")
-    );
+    let path = policy_path(&policy);
     verified_webhook(&server, &token, &receiver, policy["id"].as_str()).await;
-    send(
-        server.patch(&path, &token).json(&json!({"disabled": true})),
-        StatusCode::OK,
-    )
-    .await;
+    patched(&server, &token, &path, json!({"disabled": true})).await;
     publish(&server, &token, "held").await;
     let waiting = eventually(&server, &token, "/v1/webhook_deliveries", |deliveries| {
-        deliveries
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|delivery| delivery["waiting_on"] == "policy_disabled")
+        any_delivery(deliveries, |delivery| {
+            delivery["waiting_on"] == "policy_disabled"
+        })
     })
     .await;
     let held = waiting
@@ -442,13 +443,7 @@ async fn a_disabled_policy_holds_deliveries_until_enabled(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(messages(&receiver).is_empty(), "sent while disabled");
 
-    send(
-        server
-            .patch(&path, &token)
-            .json(&json!({"disabled": false})),
-        StatusCode::OK,
-    )
-    .await;
+    patched(&server, &token, &path, json!({"disabled": false})).await;
     wait_for_messages(&receiver, 1).await;
     assert_eq!(
         messages(&receiver)[0].header("content-type"),
@@ -479,13 +474,7 @@ async fn unlinking_a_disabled_policy_sends_with_standard_webhooks_instead(backen
     .await;
     assert_eq!(waiting[0]["event"], "webhook.verify");
     assert!(receiver.received().is_empty());
-    send(
-        server
-            .patch(&path, &token)
-            .json(&json!({"webhook_policy_id": null})),
-        StatusCode::OK,
-    )
-    .await;
+    patched(&server, &token, &path, json!({"webhook_policy_id": null})).await;
     eventually(&server, &token, &path, |webhook| {
         webhook["verified"] == true
     })
@@ -497,17 +486,7 @@ async fn unlinking_a_disabled_policy_sends_with_standard_webhooks_instead(backen
     );
     let secret =
         WebhookSecret::parse(webhook["signing_secret"].as_str().expect("whsec_")).expect("secret");
-    assert!(verify(
-        &secret,
-        verification.header("webhook-id").expect("id"),
-        verification
-            .header("webhook-timestamp")
-            .expect("timestamp")
-            .parse()
-            .expect("seconds"),
-        &verification.body,
-        verification.header("webhook-signature").expect("signature"),
-    ));
+    assert!(signed_by(verification, &secret));
 }
 
 async fn unsigned_webhooks_carry_standard_webhooks_signatures(backend: Backend) {
@@ -516,19 +495,6 @@ async fn unsigned_webhooks_carry_standard_webhooks_signatures(backend: Backend) 
     let id = created["id"].as_str().expect("id").to_owned();
     let first = WebhookSecret::parse(created["signing_secret"].as_str().expect("whsec_"))
         .expect("a whsec_ secret");
-    let check = |message: &Received, secret: &WebhookSecret| {
-        verify(
-            secret,
-            message.header("webhook-id").expect("webhook-id"),
-            message
-                .header("webhook-timestamp")
-                .expect("timestamp")
-                .parse()
-                .expect("seconds"),
-            &message.body,
-            message.header("webhook-signature").expect("signature"),
-        )
-    };
     publish(&server, &token, "o-1").await;
     wait_for_messages(&receiver, 1).await;
     let message = &messages(&receiver)[0];
@@ -537,8 +503,11 @@ async fn unsigned_webhooks_carry_standard_webhooks_signatures(backend: Backend) 
         message.header("webhook-id"),
         message.header("x-gatehouse-delivery")
     );
-    assert!(check(message, &first));
-    assert!(!check(message, &WebhookSecret::generate().expect("secret")));
+    assert!(signed_by(message, &first));
+    assert!(!signed_by(
+        message,
+        &WebhookSecret::generate().expect("secret")
+    ));
     // The message went as it is: no separate copy of the bytes sent, no signing key.
     let delivery = eventually(
         &server,
@@ -586,13 +555,13 @@ async fn unsigned_webhooks_carry_standard_webhooks_signatures(backend: Backend) 
             .count(),
         2
     );
-    assert!(check(message, &first) && check(message, &second));
+    assert!(signed_by(message, &first) && signed_by(message, &second));
     // After the overlap only the new secret signs.
     server.clock.advance(chrono::Duration::seconds(601));
     publish(&server, &token, "o-3").await;
     wait_for_messages(&receiver, 3).await;
     let message = &messages(&receiver)[2];
-    assert!(check(message, &second) && !check(message, &first));
+    assert!(signed_by(message, &second) && !signed_by(message, &first));
     // The list of webhooks never shows a secret.
     let listed = send(server.get("/v1/webhooks", &token), StatusCode::OK).await;
     assert!(!listed.to_string().contains("whsec_"), "{listed}");
@@ -631,23 +600,12 @@ async fn bad_policies_are_refused_and_change_nothing(backend: Backend) {
     assert_eq!(listed, json!([]));
 
     let policy = create_policy(&server, &token, json!({"name": "A", "jwt_alg": "rs256"})).await;
-    let path = format!(
-        "/v1/webhook_policies/{}",
-        policy["id"].as_str().expect("id")
-    );
-    let refused = send(
-        server
-            .patch(&path, &token)
-            .json(&json!({"jwt_alg": "es256"})),
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
-    assert!(
-        refused["message"]
-            .as_str()
-            .expect("message")
-            .contains("can't change")
-    );
+    let path = policy_path(&policy);
+    let change = server
+        .patch(&path, &token)
+        .json(&json!({"jwt_alg": "es256"}));
+    let refused = send(change, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_message(&refused, "can't change");
     let refused = send(
         server.post("/v1/webhooks", &token).json(&json!({
             "event": "app.*", "uri": receiver.url,
@@ -663,13 +621,8 @@ async fn bad_policies_are_refused_and_change_nothing(backend: Backend) {
 
     // Linking from the policy side; a linked policy can't be deleted.
     let webhook = verified_webhook(&server, &token, &receiver, None).await;
-    let linked = send(
-        server
-            .patch(&path, &token)
-            .json(&json!({"webhook_ids": [webhook["id"]], "name": "B"})),
-        StatusCode::OK,
-    )
-    .await;
+    let linking = json!({"webhook_ids": [webhook["id"]], "name": "B"});
+    let linked = patched(&server, &token, &path, linking).await;
     assert_eq!(linked["webhook_ids"], json!([webhook["id"]]));
     let shown = send(
         server.get(
@@ -681,13 +634,7 @@ async fn bad_policies_are_refused_and_change_nothing(backend: Backend) {
     .await;
     assert_eq!(shown["webhook_policy_id"], policy["id"]);
     send(server.delete(&path, &token), StatusCode::CONFLICT).await;
-    send(
-        server
-            .patch(&path, &token)
-            .json(&json!({"webhook_ids": []})),
-        StatusCode::OK,
-    )
-    .await;
+    patched(&server, &token, &path, json!({"webhook_ids": []})).await;
     server
         .delete(&path, &token)
         .expect_status(StatusCode::NO_CONTENT)
@@ -698,35 +645,24 @@ async fn bad_policies_are_refused_and_change_nothing(backend: Backend) {
 async fn only_administrators_of_the_account_see_its_policies(backend: Backend) {
     let (server, token, _) = delivering_server(backend, ADMIN_SCOPES).await;
     let policy = create_policy(&server, &token, json!({"name": "A", "jwt_alg": "es256"})).await;
-    let path = format!(
-        "/v1/webhook_policies/{}",
-        policy["id"].as_str().expect("id")
-    );
+    let path = policy_path(&policy);
 
     let acme = server.find_account("acme").await;
     // (A specialist can't even hold `webhook_policies:*`: tokens never exceed their owner's
     // roles, which tests/it/api.rs checks for every scope.)
 
-    let other = server.account("other").await;
-    let admin = server
-        .person(&other, "admin@other.example", &["account_administrator"])
-        .await;
-    let other_token = server.token(&other, &admin, ADMIN_SCOPES).await;
-    send(server.get(&path, &other_token), StatusCode::NOT_FOUND).await;
-    send(
+    let other_token = server.globex_admin_token(ADMIN_SCOPES).await;
+    for request in [
+        server.get(&path, &other_token),
         server
             .patch(&path, &other_token)
             .json(&json!({"disabled": true})),
-        StatusCode::NOT_FOUND,
-    )
-    .await;
-    send(
         server
             .post(&format!("{path}/rotate"), &other_token)
             .json(&json!({})),
-        StatusCode::NOT_FOUND,
-    )
-    .await;
+    ] {
+        send(request, StatusCode::NOT_FOUND).await;
+    }
     let listed = send(
         server.get("/v1/webhook_policies", &other_token),
         StatusCode::OK,
@@ -756,13 +692,10 @@ async fn only_administrators_of_the_account_see_its_policies(backend: Backend) {
         )
         .await;
     send(server.get(&path, &read_only), StatusCode::OK).await;
-    send(
-        server
-            .patch(&path, &read_only)
-            .json(&json!({"disabled": true})),
-        StatusCode::FORBIDDEN,
-    )
-    .await;
+    let disable = server
+        .patch(&path, &read_only)
+        .json(&json!({"disabled": true}));
+    send(disable, StatusCode::FORBIDDEN).await;
 }
 
 both_backends!(

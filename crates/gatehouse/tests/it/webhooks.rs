@@ -885,11 +885,7 @@ async fn another_accounts_webhooks_and_deliveries_are_invisible(backend: Backend
     .await;
     let delivery = deliveries[1]["id"].as_str().expect("id");
 
-    let globex = server.account("globex").await;
-    let other = server
-        .person(&globex, "admin@globex.example", &["account_administrator"])
-        .await;
-    let other_token = server.token(&globex, &other, ADMIN_SCOPES).await;
+    let other_token = server.globex_admin_token(ADMIN_SCOPES).await;
     let not_found = [
         server.get(&format!("/v1/webhooks/{id}"), &other_token),
         server

@@ -333,9 +333,27 @@ impl TestServer {
         (acme, person, token)
     }
 
+    /// Makes the account `globex` and its administrator `admin@globex.example`; returns a token
+    /// of theirs with `scopes`, to act from another account than `acme`.
+    pub async fn globex_admin_token(&self, scopes: &[&str]) -> String {
+        let globex = self.account("globex").await;
+        let admin = self
+            .person(&globex, "admin@globex.example", &["account_administrator"])
+            .await;
+        self.token(&globex, &admin, scopes).await
+    }
+
     /// A token for `person` with `scopes`, valid for 30 days; returns the secret.
     pub async fn token(&self, account: &Account, person: &Person, scopes: &[&str]) -> String {
         self.token_for_days(account, person, scopes, 30).await
+    }
+
+    /// Another token, with `scopes` and valid for 30 days, of the person with `email` in
+    /// `account`, both made before; returns the secret.
+    pub async fn token_of(&self, account: &Account, email: &str, scopes: &[&str]) -> String {
+        let person = self.services.person_by_email(&account.id, email).await;
+        let person = person.unwrap_or_else(|error| panic!("{email}: {error:?}"));
+        self.token(account, &person, scopes).await
     }
 
     /// A token for `person` with every scope there is (so only roles stop it), valid for 30
@@ -381,6 +399,10 @@ impl TestServer {
         self.client.post(self.url(path)).bearer_auth(token)
     }
 
+    pub fn put(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client.put(self.url(path)).bearer_auth(token)
+    }
+
     pub fn patch(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
         self.client.patch(self.url(path)).bearer_auth(token)
     }
@@ -399,18 +421,28 @@ pub trait RequestExt {
         status: reqwest::StatusCode,
     ) -> impl std::future::Future<Output = reqwest::Response>;
 
+    /// `expect_status` for one case of a table: a wrong status names `case` besides the request.
+    fn expect_status_for(
+        self,
+        status: reqwest::StatusCode,
+        case: impl std::fmt::Display,
+    ) -> impl std::future::Future<Output = reqwest::Response>;
+
     /// Sends the request and returns the JSON body of its answer, whatever its status.
     fn json_answer(self) -> impl std::future::Future<Output = Value>;
 }
 
 impl RequestExt for reqwest::RequestBuilder {
     async fn expect_status(self, status: reqwest::StatusCode) -> reqwest::Response {
-        let (client, request) = self.build_split();
-        let request = request.expect("request");
-        let sent = format!("{} {}", request.method(), request.url());
-        let response = client.execute(request).await.expect("request");
-        assert_eq!(response.status(), status, "{sent}");
-        response
+        send_expecting(self, status, String::new()).await
+    }
+
+    async fn expect_status_for(
+        self,
+        status: reqwest::StatusCode,
+        case: impl std::fmt::Display,
+    ) -> reqwest::Response {
+        send_expecting(self, status, format!("{case}: ")).await
     }
 
     async fn json_answer(self) -> Value {
@@ -418,9 +450,39 @@ impl RequestExt for reqwest::RequestBuilder {
     }
 }
 
+/// Sends `request` and asserts the status of its answer; a wrong one is reported after `prefix`
+/// with the method and URL.
+async fn send_expecting(
+    request: reqwest::RequestBuilder,
+    status: reqwest::StatusCode,
+    prefix: String,
+) -> reqwest::Response {
+    let (client, request) = request.build_split();
+    let request = request.expect("request");
+    let sent = format!("{prefix}{} {}", request.method(), request.url());
+    let response = client.execute(request).await.expect("request");
+    assert_eq!(response.status(), status, "{sent}");
+    response
+}
+
 /// The JSON body of an answer.
 pub async fn json_body(response: reqwest::Response) -> Value {
     response.json().await.expect("JSON body")
+}
+
+/// The text at `pointer` (a JSON pointer such as `/meta/resourceType`) in each element of the
+/// JSON array `array`.
+pub fn texts(array: &Value, pointer: &str) -> Vec<String> {
+    array
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|element| {
+            let text = element.pointer(pointer).and_then(Value::as_str);
+            text.unwrap_or_else(|| panic!("{pointer} is no text in {element}"))
+                .to_owned()
+        })
+        .collect()
 }
 
 /// A header of an answer as text; empty when the answer has none.
