@@ -150,6 +150,13 @@ async fn the_document_is_what_client_generators_accept() {
             operations += 1;
             let name = format!("{} {path}", method.to_uppercase());
             assert!(operation["summary"].is_string(), "{name}: no summary");
+            if operation.get("requestBody").is_some() {
+                assert_eq!(
+                    operation["responses"]["415"]["$ref"],
+                    "#/components/responses/UnsupportedMediaType",
+                    "{name}: a JSON body's 415 is declared once and referenced"
+                );
+            }
             for (status, response) in operation["responses"].as_object().expect("responses") {
                 assert!(
                     response["description"].is_string() || response["$ref"].is_string(),
@@ -180,6 +187,18 @@ async fn the_document_is_what_client_generators_accept() {
         }
     }
     assert!(operations > 30, "only {operations} operations documented");
+    let per_webhook = &document["paths"]["/v1/webhooks/{id}/deliveries"]["get"]["parameters"];
+    let names: Vec<&str> = per_webhook
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .filter_map(|parameter| parameter["name"].as_str())
+        .collect();
+    assert!(names.contains(&"per_page"), "{names:?}");
+    assert!(
+        !names.contains(&"webhook_id"),
+        "the per-webhook list takes its webhook from the path: {names:?}"
+    );
 }
 
 /// Generated clients name their functions after `operationId`: each operation has its own, and

@@ -65,7 +65,7 @@ pub struct CatalogEntry {
     responses(
         (status = 202, description = "Accepted and queued", body = PublishedEvent),
         (status = 422, description = "Invalid event name, object id, payload or idempotency key, or a key reused with another body", body = ErrorBody),
-        (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 413, description = "The body is too large", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 413, description = "The body is too large", body = ErrorBody),
     )
 )]
 async fn publish_event(

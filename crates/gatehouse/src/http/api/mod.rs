@@ -117,6 +117,23 @@ fn describe(openapi: &mut OpenApi) {
     type_pagination_parameters(openapi);
     declare_headers(openapi);
     show_examples(openapi);
+    drop_path_given_filters(openapi);
+}
+
+/// A webhook's own deliveries (`/v1/webhooks/{id}/deliveries`) share the account-wide list's
+/// parameters, but take the webhook from the path: the `webhook_id` query parameter, which that
+/// route ignores, is not offered there.
+fn drop_path_given_filters(openapi: &mut OpenApi) {
+    for operation in operations_mut(openapi) {
+        if operation.operation_id.as_deref() == Some("list_deliveries_of_webhook")
+            && let Some(parameters) = &mut operation.parameters
+        {
+            parameters.retain(|parameter| {
+                !matches!(parameter, utoipa::openapi::RefOr::T(parameter)
+                    if parameter.name == "webhook_id")
+            });
+        }
+    }
 }
 
 /// Real requests and answers, per `operationId`, recorded from a live server by the test
@@ -303,6 +320,9 @@ fn operations_mut(
     })
 }
 
+/// The answer of every operation with a JSON body to a body of another media type.
+const UNSUPPORTED_MEDIA_TYPE: &str = "UnsupportedMediaType";
+
 /// The error answers every authenticated operation may give (RFC 6750's 401 and 403, and the
 /// rate limit's 429), declared once as components and referenced from each operation that
 /// does not describe its own. Public operations (`security(())`) get none of them.
@@ -349,6 +369,14 @@ fn add_common_error_responses(openapi: &mut OpenApi) {
         ),
     ];
     let components = openapi.components.get_or_insert_with(Default::default);
+    components.responses.insert(
+        UNSUPPORTED_MEDIA_TYPE.to_owned(),
+        utoipa::openapi::ResponseBuilder::new()
+            .description("The body is not `application/json`")
+            .content("application/json", error_body())
+            .build()
+            .into(),
+    );
     for (_, name, description, header_of) in &common {
         let mut response = utoipa::openapi::ResponseBuilder::new()
             .description(*description)
@@ -370,6 +398,12 @@ fn add_common_error_responses(openapi: &mut OpenApi) {
                 .responses
                 .entry((*status).to_owned())
                 .or_insert_with(|| utoipa::openapi::Ref::from_response_name(*name).into());
+        }
+        if operation.request_body.is_some() {
+            operation.responses.responses.insert(
+                "415".to_owned(),
+                utoipa::openapi::Ref::from_response_name(UNSUPPORTED_MEDIA_TYPE).into(),
+            );
         }
     }
 }

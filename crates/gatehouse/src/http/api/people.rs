@@ -102,7 +102,7 @@ async fn list_people(
         (status = 201, description = "Created", body = PersonView),
         (status = 409, description = "The primary email is taken in this account", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
-        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody),
     )
 )]
 async fn create_person(
@@ -160,7 +160,7 @@ async fn get_person(
         (status = 404, description = "No such person in this account", body = ErrorBody),
         (status = 409, description = "The primary email is taken in this account", body = ErrorBody),
         (status = 422, description = "Invalid fields, or a SCIM-provisioned person", body = ErrorBody),
-        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody),
     )
 )]
 async fn update_person(

@@ -124,7 +124,7 @@ async fn list_tokens(
         (status = 201, description = "Created; `token_secret` is shown this once", body = CreatedTokenView),
         (status = 422, description = "Invalid fields, an expiry outside the allowed choices, or scopes beyond the caller's roles", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`: the calling token lacks a scope the new token asks for (named in `scope`), or the new token would outlive it", body = ErrorBody),
-        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 400, description = "Malformed id, query parameter or JSON", body = ErrorBody),
     )
 )]
 async fn create_token(

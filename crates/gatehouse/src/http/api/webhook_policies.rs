@@ -170,7 +170,7 @@ async fn list_disabled_policies(request: ListRequest) -> ApiResult<Response> {
     responses(
         (status = 201, description = "Created, with its one-time public key", body = CreatedPolicyView),
         (status = 422, description = "Invalid fields", body = ErrorBody),
-        (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
     )
 )]
 async fn create_policy(
@@ -231,7 +231,7 @@ async fn get_policy(
         (status = 200, description = "Updated", body = WebhookPolicyView),
         (status = 404, description = "No such webhook policy in this account", body = ErrorBody),
         (status = 422, description = "Invalid fields, a changed algorithm or unknown webhooks", body = ErrorBody),
-        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody),
     )
 )]
 async fn update_policy(
@@ -293,7 +293,7 @@ async fn delete_policy(
         (status = 404, description = "No such webhook policy in this account", body = ErrorBody),
         (status = 409, description = "A rotation is already under way", body = ErrorBody),
         (status = 422, description = "Overlap out of range, or unknown fields", body = ErrorBody),
-        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody),
     )
 )]
 async fn rotate_policy(

@@ -194,7 +194,7 @@ async fn list_disabled_webhooks(request: ListRequest) -> ApiResult<Response> {
     responses(
         (status = 201, description = "Created, unverified; with its signing secret, shown in full here", body = CreatedWebhookView),
         (status = 422, description = "Invalid fields, or a URI the SSRF rules refuse", body = ErrorBody),
-        (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
     )
 )]
 async fn create_webhook(
@@ -279,7 +279,7 @@ pub(super) struct RotateBody {
         (status = 200, description = "The new secret", body = RotatedSecret),
         (status = 404, description = "No such webhook in this account", body = ErrorBody),
         (status = 422, description = "Overlap out of range, or unknown fields", body = ErrorBody),
-        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody),
     )
 )]
 async fn rotate_signing_secret(
@@ -338,7 +338,7 @@ async fn get_webhook(
         (status = 200, description = "The webhook as updated", body = WebhookView),
         (status = 404, description = "No such webhook in this account", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
-        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody),
     )
 )]
 async fn update_webhook(
@@ -447,7 +447,7 @@ async fn list_webhook_deliveries(
         (status = 202, description = "Queued", body = RedeliveredCount),
         (status = 404, description = "No such webhook in this account", body = ErrorBody),
         (status = 422, description = "Unknown fields", body = ErrorBody),
-        (status = 400, description = "Malformed id or JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody),
     )
 )]
 async fn redeliver_failed(
