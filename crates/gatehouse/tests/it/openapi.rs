@@ -12,20 +12,8 @@ const OPERATIONAL_ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics", "/v1/op
 #[tokio::test]
 async fn every_documented_operation_is_served_and_documented_fully() {
     let server = TestServer::start(Backend::Sqlite).await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["account_administrator"])
-        .await;
-    let token = server.token_with_every_scope(&acme, &admin).await;
-    let document: Value = server
-        .client
-        .get(server.url("/v1/openapi.json"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("JSON");
+    let token = acme_admin_token(&server).await;
+    let document = served_document(&server).await;
     assert!(
         document["openapi"]
             .as_str()
@@ -135,11 +123,7 @@ async fn every_documented_operation_is_served_and_documented_fully() {
 #[tokio::test]
 async fn the_document_is_what_client_generators_accept() {
     let server = TestServer::start(Backend::Sqlite).await;
-    let document: Value = server
-        .client
-        .get(server.url("/v1/openapi.json"))
-        .json_answer()
-        .await;
+    let document = served_document(&server).await;
     let methods = ["get", "put", "post", "delete", "patch"];
     let mut operations = 0;
     for (path, item) in document["paths"].as_object().expect("paths") {
@@ -206,11 +190,7 @@ async fn the_document_is_what_client_generators_accept() {
 #[tokio::test]
 async fn every_operation_has_its_stable_operation_id() {
     let server = TestServer::start(Backend::Sqlite).await;
-    let document: Value = server
-        .client
-        .get(server.url("/v1/openapi.json"))
-        .json_answer()
-        .await;
+    let document = served_document(&server).await;
     let expected = [
         ("GET /v1/events/catalog", "get_event_catalog"),
         ("POST /v1/events", "publish_event"),
@@ -329,16 +309,8 @@ async fn answers_carry_the_headers_the_document_declares() {
         },
     )
     .await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["account_administrator"])
-        .await;
-    let token = server.token_with_every_scope(&acme, &admin).await;
-    let document: Value = server
-        .client
-        .get(server.url("/v1/openapi.json"))
-        .json_answer()
-        .await;
+    let token = acme_admin_token(&server).await;
+    let document = served_document(&server).await;
     let mut lists = 0;
     for (path, item) in document["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("path item") {
@@ -427,15 +399,29 @@ async fn free_form_objects_say_what_they_hold() {
         }
     }
     let server = TestServer::start(Backend::Sqlite).await;
-    let document: Value = server
-        .client
-        .get(server.url("/v1/openapi.json"))
-        .json_answer()
-        .await;
+    let document = served_document(&server).await;
     let mut bare = Vec::new();
     walk(&document, "#", &mut bare);
     assert!(
         bare.is_empty(),
         "objects that declare no members: {bare:#?}"
     );
+}
+
+/// The document as `GET /v1/openapi.json` serves it.
+pub async fn served_document(server: &TestServer) -> Value {
+    server
+        .client
+        .get(server.url("/v1/openapi.json"))
+        .json_answer()
+        .await
+}
+
+/// The account `acme` on `server`, and a token with every scope of its administrator.
+pub async fn acme_admin_token(server: &TestServer) -> String {
+    let acme = server.account("acme").await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["account_administrator"])
+        .await;
+    server.token_with_every_scope(&acme, &admin).await
 }

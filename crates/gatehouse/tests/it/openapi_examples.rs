@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::common::receiver::Receiver;
 use crate::common::{Backend, RequestExt, TestServer, TestServerOptions, eventually};
+use crate::openapi::{acme_admin_token, served_document};
 
 const EXAMPLES_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/api/examples.json");
 
@@ -113,11 +114,7 @@ async fn record_every_operation() -> BTreeMap<String, Value> {
         },
     )
     .await;
-    let acme = server.account("acme").await;
-    let admin = server
-        .person(&acme, "admin@example.org", &["account_administrator"])
-        .await;
-    let token = server.token_with_every_scope(&acme, &admin).await;
+    let token = acme_admin_token(&server).await;
     let receiver = Receiver::start().await;
     let mut recorder = Recorder::default();
     let mut call = async |operation_id: &str, method: Method, path: &str, body: Option<Value>| {
@@ -477,15 +474,7 @@ async fn the_examples_are_what_the_service_answers() {
 
     // The document shows them, on the operation they were recorded for.
     let server = TestServer::start(Backend::Sqlite).await;
-    let document: Value = server
-        .client
-        .get(server.url("/v1/openapi.json"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("JSON");
+    let document = served_document(&server).await;
     let mut operations = 0;
     for (path, item) in document["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("path item") {
