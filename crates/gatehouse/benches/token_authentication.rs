@@ -89,7 +89,9 @@ fn authentication(criterion: &mut Criterion) {
     });
     for (name, url) in backends {
         let (services, secret) = runtime.block_on(async {
-            let store = store::connect(&url).await.expect("connect");
+            let store = store::connect(&url, store::SqliteSynchronous::Full)
+                .await
+                .expect("connect");
             seed(store).await
         });
         // Warm the caches, and set last_used_at so the measured requests are pure reads.

@@ -14,6 +14,17 @@ pub struct DatabaseSettings {
     /// `sqlite://PATH` (the embedded default, created if missing) or `postgres://USER@HOST/DB`.
     #[arg(long, env = "GATEHOUSE_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
+    /// SQLite only: `full` (the default) makes every commit wait for the disk, so an event
+    /// answered `202` survives a power loss; `normal` skips that wait (a process crash still
+    /// loses nothing, a power loss may drop the last commits).
+    #[arg(
+        long,
+        env = "GATEHOUSE_SQLITE_SYNCHRONOUS",
+        value_enum,
+        default_value_t = crate::store::SqliteSynchronous::Full,
+        global = true
+    )]
+    pub sqlite_synchronous: crate::store::SqliteSynchronous,
     #[command(flatten)]
     pub secret_key: SecretKeySettings,
 }

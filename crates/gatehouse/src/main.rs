@@ -310,7 +310,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let store = store::connect(&cli.database.database_url)
+    let store = store::connect(&cli.database.database_url, cli.database.sqlite_synchronous)
         .await
         .with_context(|| format!("opening {}", store::redact_url(&cli.database.database_url)))?;
     let migration = store.migrate().await.context("applying migrations")?;

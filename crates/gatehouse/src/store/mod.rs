@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 pub use key_fold::{KeyClash, KeyKind, MigrationReport};
 pub use postgres::PostgresStore;
 pub use scim_columns::{MULTI_VALUED_USER_ATTRIBUTES, ScimGroupColumns, ScimUserColumns};
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, SqliteSynchronous};
 pub use webhooks::{
     AttemptRecord, Claim, ClaimedDelivery, ClaimedPolicy, DeliveryFilter, IdempotencyKey,
     Published, QueueStats, Redelivery, WebhookFilter, WorkerId,
@@ -708,10 +708,13 @@ impl<T> Store for T where
 }
 
 /// Opens the store a database URL names: `sqlite://PATH` (created if missing) or `postgres://…`.
-pub async fn connect(database_url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+pub async fn connect(
+    database_url: &str,
+    sqlite_synchronous: SqliteSynchronous,
+) -> StoreResult<std::sync::Arc<dyn Store>> {
     if database_url.starts_with("sqlite:") {
         Ok(std::sync::Arc::new(
-            SqliteStore::connect(database_url).await?,
+            SqliteStore::connect_synchronous(database_url, sqlite_synchronous).await?,
         ))
     } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
         Ok(std::sync::Arc::new(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Pool, Sqlite, Transaction};
 
 use super::dialect::Dialect;
@@ -34,10 +34,31 @@ type Backend = SqliteStore;
 /// Page cache per connection, in KiB (up to nine connections: eight readers and the writer).
 const CACHE_KIB: u32 = 32 * 1024;
 
+/// When SQLite's commit returns, relative to the disk (its `synchronous` setting, in WAL mode).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SqliteSynchronous {
+    /// Every commit waits for the write-ahead log to reach the disk (`fsync`): what was
+    /// acknowledged survives a power loss or a kernel crash. The default.
+    #[default]
+    Full,
+    /// Commits return once written to the operating system; the log is synced at checkpoints.
+    /// A process crash still loses nothing, but a power loss or kernel crash may drop the last
+    /// commits — events already answered `202` among them. Faster on slow disks.
+    Normal,
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file a `sqlite://PATH` URL names, and the folder
-    /// it lives in.
+    /// it lives in, with the durable default (`synchronous=FULL`).
     pub async fn connect(database_url: &str) -> Result<Self, super::StoreError> {
+        Self::connect_synchronous(database_url, SqliteSynchronous::Full).await
+    }
+
+    /// [`Self::connect`] with the durability `synchronous` chooses.
+    pub async fn connect_synchronous(
+        database_url: &str,
+        synchronous: SqliteSynchronous,
+    ) -> Result<Self, super::StoreError> {
         let options = SqliteConnectOptions::from_str(database_url)?;
         if let Some(folder) = options
             .get_filename()
@@ -46,16 +67,19 @@ impl SqliteStore {
         {
             std::fs::create_dir_all(folder).map_err(sqlx::Error::Io)?;
         }
-        Self::connect_with(options).await
+        Self::connect_with(options.synchronous(match synchronous {
+            SqliteSynchronous::Full => sqlx::sqlite::SqliteSynchronous::Full,
+            SqliteSynchronous::Normal => sqlx::sqlite::SqliteSynchronous::Normal,
+        }))
+        .await
     }
 
+    /// Opens the database `options` name in WAL mode with the store's settings; `options`
+    /// keep their own `synchronous` (sqlx's default is `FULL`).
     pub async fn connect_with(options: SqliteConnectOptions) -> Result<Self, super::StoreError> {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // With WAL, NORMAL still never corrupts the database; a power loss may drop the last
-            // commits, while a process crash (kill -9) loses nothing.
-            .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             // SQLite's own page cache is 2 MiB by default: the delivery queue's working set
@@ -155,3 +179,28 @@ impl Dialect for SqliteStore {
 )]
 #[path = "shared/mod.rs"]
 mod shared;
+
+#[cfg(test)]
+mod tests {
+    use super::{SqliteStore, SqliteSynchronous};
+
+    /// `PRAGMA synchronous` of the reading pool and of the writer: 2 is FULL, 1 is NORMAL.
+    async fn synchronous_of(store: &SqliteStore) -> (i64, i64) {
+        let query = "PRAGMA synchronous";
+        let read = sqlx::query_scalar(query).fetch_one(&store.pool);
+        let written = sqlx::query_scalar(query).fetch_one(&store.writer);
+        (read.await.expect("read"), written.await.expect("writer"))
+    }
+
+    #[tokio::test]
+    async fn commits_wait_for_the_disk_unless_told_otherwise() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let url = format!("sqlite://{}", folder.path().join("g.db").display());
+        let durable = SqliteStore::connect(&url).await.expect("open");
+        assert_eq!(synchronous_of(&durable).await, (2, 2));
+        let fast = SqliteStore::connect_synchronous(&url, SqliteSynchronous::Normal)
+            .await
+            .expect("open");
+        assert_eq!(synchronous_of(&fast).await, (1, 1));
+    }
+}
