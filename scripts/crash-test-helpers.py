@@ -3,16 +3,19 @@
 
 receive  A webhook receiver on 127.0.0.1: completes the verification (GETs the callback a
          `webhook.verify` message carries) and appends one line per other message to a file:
-         object_id, X-Gatehouse-Delivery, X-Gatehouse-Attempt. The line is written when the
-         request arrives, before the answer, so a message counts as received even if the sender
-         dies before it reads the 200.
+         object_id, X-Gatehouse-Delivery, X-Gatehouse-Attempt, arrival (Unix time). The line is
+         written when the request arrives, before the answer, so a message counts as received
+         even if the sender dies before it reads the 200.
 publish  POSTs /v1/events from several keep-alive connections at once and appends the object_id
          of every event answered 202 (acknowledged) to a file. With --kill-pid it sends SIGKILL
          to the server once --kill-after events were acknowledged and the receiver is answering
-         a message, then keeps publishing until each connection fails: whatever was not
-         answered 202 is not acknowledged.
+         a message (writing the moment to --kill-time-file), then keeps publishing until each
+         connection fails: whatever was not answered 202 is not acknowledged.
 verify   Waits (bounded) until every acknowledged object_id was received and the server holds no
          pending delivery, then reports the counts; exits 1 if an acknowledged event is missing.
+         With --takeover-within SECS it also fails unless every message that was in flight at
+         the kill (received before it, its outcome never recorded) was sent again within SECS
+         of the moment in --takeover-since (the kill, or the restart).
 """
 
 import argparse
@@ -70,10 +73,11 @@ def receive(args):
                 threading.Thread(target=verify, args=(callback,), daemon=True).start()
                 self.answer(b"ok")
                 return
-            line = "{} {} {}\n".format(
+            line = "{} {} {} {:.3f}\n".format(
                 message.get("object_id"),
                 self.headers.get("x-gatehouse-delivery"),
                 self.headers.get("x-gatehouse-attempt"),
+                time.time(),
             )
             with lock:
                 log.write(line)
@@ -178,6 +182,9 @@ def publish(args):
             if in_flight > 0:
                 break
         os.kill(args.kill_pid, signal.SIGKILL)
+        if args.kill_time_file:
+            with open(args.kill_time_file, "w", encoding="utf-8") as kill_time:
+                kill_time.write(f"{time.time():.3f}")
         with lock:
             acked = state["acked"]
         print(
@@ -261,8 +268,38 @@ def verify(args):
             file=sys.stderr,
         )
         sys.exit(1)
+    if args.takeover_within is not None:
+        check_takeover(args, received)
     if counts["pending"] != 0:
         print("  deliveries still pending at the deadline", file=sys.stderr)
+        sys.exit(1)
+
+
+def read_time(path):
+    with open(path, encoding="utf-8") as file:
+        return float(file.read().strip())
+
+
+def check_takeover(args, received):
+    """Messages in flight at the kill were received before it and never recorded: each is sent
+    again once its lease is given back (SQLite, at the restart) or runs out (PostgreSQL). The
+    last of those second sends must come within --takeover-within of --takeover-since."""
+    killed_at = read_time(args.kill_time_file)
+    since = read_time(args.takeover_since)
+    before_kill = {line[0] for line in received if float(line[3]) < killed_at}
+    again = [float(line[3]) - since for line in received
+             if float(line[3]) >= killed_at and line[0] in before_kill]
+    if not again:
+        print("  takeover: no message was in flight at the kill, nothing to take over")
+        return
+    last = max(again)
+    # (a negative figure: sent again before the restart was seen to answer /healthz)
+    print(
+        f"  takeover: {len(again)} messages in flight at the kill were sent again, the last "
+        f"{last:.1f} s after the {args.takeover_label} (limit {args.takeover_within:g} s)"
+    )
+    if last > args.takeover_within:
+        print("  takeover too slow", file=sys.stderr)
         sys.exit(1)
 
 
@@ -287,6 +324,7 @@ def main():
     publisher.add_argument("--receiver-port", type=int, default=0)
     publisher.add_argument("--kill-pid", type=int, default=0)
     publisher.add_argument("--kill-after", type=int, default=0)
+    publisher.add_argument("--kill-time-file", default="")
 
     verifier = commands.add_parser("verify")
     verifier.add_argument("--port", type=int, required=True)
@@ -294,6 +332,10 @@ def main():
     verifier.add_argument("--acked", required=True)
     verifier.add_argument("--received", required=True)
     verifier.add_argument("--deadline-secs", type=float, default=120)
+    verifier.add_argument("--kill-time-file", default="")
+    verifier.add_argument("--takeover-since", default="", help="a file holding a Unix time")
+    verifier.add_argument("--takeover-label", default="kill")
+    verifier.add_argument("--takeover-within", type=float, default=None)
 
     args = parser.parse_args()
     {"receive": receive, "publish": publish, "verify": verify}[args.command](args)

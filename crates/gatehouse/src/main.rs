@@ -397,7 +397,6 @@ fn start_delivery(
             max_in_flight: settings.delivery_concurrency.max(1),
             max_in_flight_per_webhook: settings.delivery_concurrency_per_webhook.max(1),
             poll_interval: Duration::from_millis(settings.delivery_poll_interval_ms.max(10)),
-            lease: Duration::from_secs(settings.webhook_timeout_secs.max(1) * 2 + 30),
             instance_name: settings.instance_name.clone(),
             ..WorkerSettings::default()
         };

@@ -41,6 +41,17 @@ pub trait DeliveryQueue: Send + Sync + 'static {
         park: bool,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Extends this worker's leases on `deliveries` to `lease_until` while their attempts run;
+    /// returns how many it still held.
+    async fn renew(
+        &self,
+        worker: WorkerId,
+        deliveries: &[DeliveryId],
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+    /// Gives back the leases of a process that died, where this is the only process that
+    /// delivers (SQLite); elsewhere does nothing. Returns how many.
+    async fn release_orphaned(&self, now: DateTime<Utc>) -> StoreResult<u64>;
     /// Records attempts with their consequences (retry, failure count, notices); returns how
     /// many deliveries changed.
     async fn record(

@@ -3,11 +3,15 @@
 //! than a webhook's rate limit), and records the outcomes in batches — one transaction for many
 //! attempts, with their retries, failure counts and notices.
 //!
-//! Nothing lives only here: a delivery is leased, not taken. If this process dies mid-send the
-//! lease runs out and any worker sends it again (at least once). Wake-ups come from the store's
-//! signal (this process's commits, and on PostgreSQL every process's); polling is the fallback.
+//! Nothing lives only here: a delivery is leased, not taken. Leases are short (`lease`, 6 s by
+//! default) and renewed every quarter of that while the process holds them — waiting to be
+//! sent, in flight, or waiting to be recorded — so an attempt that runs long is never sent
+//! twice, while a process that dies loses its leases within one lease: any worker then sends
+//! them again (at least once). On SQLite, where one process delivers, a starting worker gives
+//! back every lease at once. Wake-ups come from the store's signal (this process's commits, and
+//! on PostgreSQL every process's); polling is the fallback.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,7 +23,7 @@ use super::ports::{DeliveryQueue, SigningMaterial};
 use super::retry::{NextAttempt, next_attempt, random_jitter};
 use super::sender::{AttemptOutcome, OutgoingRequest};
 use super::signer::Signer;
-use crate::domain::{DeliveryAttempt, Event, WebhookId};
+use crate::domain::{DeliveryAttempt, DeliveryId, Event, WebhookId};
 use crate::store::{AttemptRecord, Claim, ClaimedDelivery, WorkerId};
 
 pub const DELIVERIES_TOTAL: &str = "gatehouse_webhook_deliveries_total";
@@ -41,8 +45,9 @@ pub enum Jitter {
 pub struct WorkerSettings {
     /// Deliveries leased per claim.
     pub batch_size: u32,
-    /// How long a lease lasts; must outlast an attempt (the sender's timeout) with room to
-    /// record it.
+    /// How long a lease lasts without renewal: how soon deliveries held by a process that died
+    /// are taken over. Renewed every quarter of it while held, so it need not outlast an
+    /// attempt.
     pub lease: Duration,
     /// How often to look for due deliveries when nothing signals.
     pub poll_interval: Duration,
@@ -61,7 +66,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             batch_size: 256,
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(6),
             poll_interval: Duration::from_secs(1),
             max_in_flight: 512,
             max_in_flight_per_webhook: 32,
@@ -112,7 +117,21 @@ pub async fn run<Backend>(
         slots: Mutex::new(HashMap::new()),
         room: tokio::sync::Notify::new(),
         signer: Signer::new(Arc::new(backend.clone()), backend.base_url()),
+        leased: Mutex::new(HashSet::new()),
     });
+    match worker.queue.release_orphaned(worker.queue.now()).await {
+        Ok(0) => {}
+        Ok(released) => {
+            tracing::info!(
+                released,
+                "gave back the leases of a process that stopped without recording them"
+            );
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not give back leases left by a stopped process; they run out by themselves")
+        }
+    }
+    let renewal = tokio::spawn(renew_leases(worker.clone()));
     let (outcomes, receiver) = mpsc::channel(worker.settings.record_batch_size.max(1) * 2);
     let recorder = tokio::spawn(record_outcomes(worker.clone(), receiver));
     let signal = worker.queue.deliveries_signal();
@@ -148,7 +167,28 @@ pub async fn run<Backend>(
     let all = u32::try_from(held_capacity).unwrap_or(u32::MAX);
     let _ = worker.held.acquire_many(all).await;
     let _ = recorder.await;
+    renewal.abort();
     tracing::info!(worker = %worker.id, "delivery worker stopped");
+}
+
+/// Renews this process's leases every quarter of a lease until the worker stops, so that
+/// none runs out while its delivery waits, is in flight, or waits to be recorded.
+async fn renew_leases(worker: Arc<Worker>) {
+    let lease = worker.settings.lease;
+    let lease_length = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+    let mut ticks = tokio::time::interval(lease / 4);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let held: Vec<DeliveryId> = worker.leased().iter().copied().collect();
+        if held.is_empty() {
+            continue;
+        }
+        let lease_until = worker.queue.now() + lease_length;
+        if let Err(error) = worker.queue.renew(worker.id, &held, lease_until).await {
+            tracing::warn!(%error, leases = held.len(), "renewing leases failed; retrying");
+        }
+    }
 }
 
 struct Worker {
@@ -165,6 +205,8 @@ struct Worker {
     /// skipped it may now lease its next round.
     room: tokio::sync::Notify,
     signer: Signer,
+    /// Deliveries this process leased and has not recorded yet: the leases it renews.
+    leased: Mutex<HashSet<DeliveryId>>,
 }
 
 /// What to do with one claimed delivery.
@@ -193,6 +235,12 @@ const ROOM_LIST_MAX: usize = 128;
 impl Worker {
     fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<WebhookId, Slots>> {
         self.slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn leased(&self) -> std::sync::MutexGuard<'_, HashSet<DeliveryId>> {
+        self.leased
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -339,6 +387,7 @@ impl Worker {
                             }
                         },
                     };
+                    self.leased().insert(delivery.id);
                     let worker = self.clone();
                     let outcomes = outcomes.clone();
                     tokio::spawn(async move {
@@ -547,6 +596,13 @@ async fn record_outcomes(worker: Arc<Worker>, mut receiver: mpsc::Receiver<Attem
                 }
             }
         }
+        // Recorded — or, after ten failures, left for the lease to run out and another
+        // attempt to be made: either way no longer this process's to renew.
+        let mut leased = worker.leased();
+        for record in &batch {
+            leased.remove(&record.delivery_id);
+        }
+        drop(leased);
         batch.clear();
     }
 }

@@ -54,6 +54,21 @@ impl DeliveryQueue for Services {
             .await
     }
 
+    async fn renew(
+        &self,
+        worker: WorkerId,
+        deliveries: &[DeliveryId],
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        self.store
+            .renew_leases(worker, deliveries, lease_until)
+            .await
+    }
+
+    async fn release_orphaned(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.store.release_orphaned_leases(now).await
+    }
+
     async fn record(
         &self,
         worker: WorkerId,

@@ -23,6 +23,10 @@ pub(crate) trait Dialect: Sized + Send + Sync + 'static {
     /// The statement that starts a write transaction (SQLite: `BEGIN IMMEDIATE`, so a writer
     /// waits for the lock up front instead of failing when it upgrades).
     const BEGIN_WRITE: &'static str;
+    /// Whether one process is all that delivers from this database (an embedded SQLite file):
+    /// then a lease held when that process starts was held by a process that died, and can be
+    /// given back at once instead of waiting for it to run out.
+    const ONE_DELIVERING_PROCESS: bool;
 
     /// The backend's migrations.
     fn migrator() -> &'static sqlx::migrate::Migrator;

@@ -649,6 +649,20 @@ pub trait QueueStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<u64>;
 
+    /// Extends `worker`'s leases on `ids` (those it still holds) to `lease_until`; returns how
+    /// many it still held.
+    async fn renew_leases(
+        &self,
+        worker: WorkerId,
+        ids: &[DeliveryId],
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
+    /// Where one process is all that delivers (SQLite), gives back every lease — its holder
+    /// died — so those deliveries are due at `now`; returns how many. Elsewhere (PostgreSQL,
+    /// where other nodes may be alive) changes nothing: leases run out by themselves.
+    async fn release_orphaned_leases(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+
     async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<QueueStats>;
 
     /// Woken when deliveries may have become due (here, or on PostgreSQL in any process).

@@ -112,6 +112,9 @@ impl Dialect for PostgresStore {
     const CLAIM_LOCK: &'static str = "FOR UPDATE OF d SKIP LOCKED";
     const NOTIFICATION_LOCK: &'static str = "FOR UPDATE OF n SKIP LOCKED";
     const BEGIN_WRITE: &'static str = "BEGIN";
+    /// Any number of nodes deliver from one database: a lease is another node's until it runs
+    /// out.
+    const ONE_DELIVERING_PROCESS: bool = false;
 
     fn migrator() -> &'static sqlx::migrate::Migrator {
         &MIGRATOR

@@ -123,6 +123,8 @@ impl Dialect for SqliteStore {
     const CLAIM_LOCK: &'static str = "";
     const NOTIFICATION_LOCK: &'static str = "";
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    /// `serve` is the one process delivering from an SQLite file (the admin CLI never does).
+    const ONE_DELIVERING_PROCESS: bool = true;
 
     fn migrator() -> &'static sqlx::migrate::Migrator {
         &MIGRATOR

@@ -883,7 +883,67 @@ async fn a_policy_is_created_with_its_links_or_not_at_all(backend: Backend) {
     assert_eq!(links, [(created.id, hook.id)]);
 }
 
+/// A worker renews only the leases it still holds; after a restart on SQLite (one delivering
+/// process) every lease left behind is given back at once, while on PostgreSQL (other nodes may
+/// be alive) leases are left to run out.
+async fn leases_are_renewed_by_their_holder_and_orphans_released_on_sqlite(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    add_webhook(store.as_ref(), &webhook(&account, "app.*", true, false)).await;
+    for n in 0..3 {
+        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
+    }
+    let now = start_time() + Duration::seconds(1);
+    let (holder, other) = (Uuid::now_v7(), Uuid::now_v7());
+    let lease = now + Duration::seconds(8);
+    let held = claim(store.as_ref(), holder, now, lease, 2, &[])
+        .await
+        .expect("claim");
+    assert_eq!(held.len(), 2);
+    let ids: Vec<DeliveryId> = held.iter().map(|delivery| delivery.id).collect();
+    // Another worker's renewal changes nothing; the holder's extends both leases.
+    let later = now + Duration::seconds(30);
+    assert_eq!(
+        store.renew_leases(other, &ids, later).await.expect("renew"),
+        0
+    );
+    assert_eq!(
+        store
+            .renew_leases(holder, &ids, later)
+            .await
+            .expect("renew"),
+        2
+    );
+    // Past the first lease, before the renewed one ends: still held, only the third is free.
+    let taken = claim_for_a_minute(store.as_ref(), other, lease + Duration::seconds(1), 10)
+        .await
+        .expect("claim");
+    assert_eq!(taken.len(), 1, "renewed leases are still held");
+    assert!(!ids.contains(&taken[0].id));
+
+    let released = store
+        .release_orphaned_leases(now + Duration::seconds(10))
+        .await
+        .expect("release");
+    let due = claim_for_a_minute(store.as_ref(), other, now + Duration::seconds(10), 10)
+        .await
+        .expect("claim");
+    match backend {
+        Backend::Sqlite => {
+            assert_eq!(released, 3, "every lease left behind");
+            assert_eq!(due.len(), 3, "due again at once");
+        }
+        Backend::Postgres => {
+            assert_eq!(released, 0);
+            assert!(
+                due.is_empty(),
+                "another node's leases run out by themselves"
+            );
+        }
+    }
+}
+
 both_backends!(
+    leases_are_renewed_by_their_holder_and_orphans_released_on_sqlite,
     a_policy_is_created_with_its_links_or_not_at_all,
     rotations_keep_keys_until_their_last_signatures_expire,
     a_secret_rotation_keeps_the_old_secret_until_the_overlap_ends,

@@ -975,7 +975,58 @@ async fn exception_notices_are_mailed_over_smtp(backend: Backend) {
     assert!(mails[0].data.contains("HTTP 502"), "{}", mails[0].data);
 }
 
+/// A lease is short (here 1 s) and renewed while its attempt runs: an attempt that outlasts
+/// many leases is still sent once, not taken over and sent again while in flight.
+async fn an_attempt_longer_than_its_lease_is_sent_once(backend: Backend) {
+    let (server, token) = provisioning_with(
+        backend,
+        TestServerOptions {
+            deliver: true,
+            worker: Some(gatehouse::delivery::worker::WorkerSettings {
+                lease: std::time::Duration::from_secs(1),
+                ..common::test_worker_settings()
+            }),
+            webhook_timeout: Some(std::time::Duration::from_secs(10)),
+            ..TestServerOptions::default()
+        },
+        "account_administrator",
+        ADMIN_SCOPES,
+    )
+    .await;
+    let receiver = Receiver::start().await;
+    verified_webhook(&server, &token, &receiver, "app.*").await;
+    receiver.answer_event(
+        "app.slow.thing",
+        Reply::Slow(std::time::Duration::from_secs(3)),
+    );
+    publish(&server, &token, "app.slow.thing", "1").await;
+    receiver
+        .wait_for(1, |r| r.event() == "app.slow.thing")
+        .await;
+    // While the receiver takes its time, the service's clock passes five leases, half a lease
+    // at a time, with more than one renewal (every 250 ms) between steps; a claim runs every
+    // 20 ms meanwhile.
+    for _ in 0..10 {
+        server.clock.advance(chrono::Duration::milliseconds(500));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    eventually(
+        &server,
+        &token,
+        "/v1/webhook_deliveries?event=app.slow.thing",
+        |list| list[0]["status"] == "succeeded",
+    )
+    .await;
+    let sent = receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.event() == "app.slow.thing")
+        .count();
+    assert_eq!(sent, 1, "the attempt in flight was sent again");
+}
+
 both_backends!(
+    an_attempt_longer_than_its_lease_is_sent_once,
     exception_notices_are_mailed_over_smtp,
     another_accounts_webhooks_and_deliveries_are_invisible,
     ordered_webhooks_deliver_strictly_in_event_order,

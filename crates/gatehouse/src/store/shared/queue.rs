@@ -507,6 +507,44 @@ pub(super) async fn insert_attempt_rows(
     Ok(())
 }
 
+/// Extends `worker`'s leases on `ids` to `lease_until`, moving their `next_attempt_at` with
+/// them (the visibility timeout, see `claim_due_deliveries`); a lease already given up or
+/// taken over is left alone. Returns how many leases were extended.
+pub(super) async fn renew_leases(
+    writer: &Pool<Db>,
+    worker: WorkerId,
+    ids: &[DeliveryId],
+    lease_until: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let worker = worker.to_string();
+    let lease_until = truncate_to_micros(lease_until);
+    let mut renewed = 0;
+    for chunk in ids.chunks(BATCH_ROWS) {
+        let rows = padded(chunk.len());
+        let ids: Vec<String> = (4..rows + 4).map(Backend::param).collect();
+        let sql = format!(
+            "UPDATE webhook_deliveries SET locked_until = {}, next_attempt_at = {} \
+             WHERE locked_by = {} AND id IN ({})",
+            Backend::param(1),
+            Backend::param(2),
+            Backend::param(3),
+            ids.join(", "),
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(lease_until)
+            .bind(lease_until)
+            .bind(&worker);
+        for id in chunk {
+            query = query.bind(id.0);
+        }
+        for _ in chunk.len()..rows {
+            query = query.bind(None::<Uuid>);
+        }
+        renewed += query.execute(writer).await?.rows_affected();
+    }
+    Ok(renewed)
+}
+
 pub(super) async fn queue_stats(pool: &Pool<Db>, now: DateTime<Utc>) -> StoreResult<QueueStats> {
     let (due, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
         "SELECT COUNT(*), MIN(next_attempt_at) FROM webhook_deliveries \
@@ -582,6 +620,30 @@ impl QueueStore for Backend {
             self.deliveries_ready().notify_one();
         }
         Ok(recorded)
+    }
+
+    async fn renew_leases(
+        &self,
+        worker: WorkerId,
+        ids: &[DeliveryId],
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        renew_leases(self.writer(), worker, ids, lease_until).await
+    }
+
+    async fn release_orphaned_leases(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        if !<Backend as Dialect>::ONE_DELIVERING_PROCESS {
+            return Ok(0);
+        }
+        let now = truncate_to_micros(now);
+        let released = sqlx::query(
+            "UPDATE webhook_deliveries SET locked_by = NULL, locked_until = NULL, \
+             next_attempt_at = $1 WHERE status = 'pending' AND locked_by IS NOT NULL",
+        )
+        .bind(now)
+        .execute(self.writer())
+        .await?;
+        Ok(released.rows_affected())
     }
 
     async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<QueueStats> {
