@@ -16,7 +16,9 @@ use super::signing::standard_webhooks::WebhookSecret;
 use crate::domain::{
     DeliveryId, PolicyKey, WebhookId, WebhookNotification, WebhookPolicyId, WebhookSecretRecord,
 };
-use crate::store::{AttemptRecord, Claim, ClaimedDelivery, QueueStats, StoreResult, WorkerId};
+use crate::store::{
+    AttemptRecord, Claim, ClaimedDelivery, QueueStats, QuotaGrant, StoreResult, WorkerId,
+};
 
 /// The delivery queue as the worker and upkeep use it.
 #[async_trait]
@@ -63,6 +65,20 @@ pub trait DeliveryQueue: Send + Sync + 'static {
     async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<QueueStats>;
     /// Forgets idempotency keys too old to replay.
     async fn forget_expired_idempotency_keys(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+    /// Whether other processes deliver from the same database, so that a webhook's
+    /// `rate_limit_per_second` must be counted with them (`reserve_sends`).
+    fn limits_shared(&self) -> bool;
+    /// Reserves up to `want` of the `limit` sends `webhook` may have in the second starting at
+    /// `second` (Unix time), counted with every process.
+    async fn reserve_sends(
+        &self,
+        webhook: WebhookId,
+        second: i64,
+        want: u32,
+        limit: u32,
+    ) -> StoreResult<QuotaGrant>;
+    /// Forgets shared counts of windows that ended before `now`, less a margin.
+    async fn forget_past_limits(&self, now: DateTime<Utc>) -> StoreResult<u64>;
     /// Leases notices waiting to be mailed.
     async fn claim_unsent_notices(
         &self,

@@ -84,6 +84,8 @@ impl Default for WorkerSettings {
 struct Slots {
     claimed: usize,
     sending: Arc<Semaphore>,
+    /// Where other processes deliver too, the webhook's sends counted with theirs.
+    shared_rate: Arc<SharedRate>,
     next_free: Option<Instant>,
     /// Attempt duration, smoothed (exponentially weighted); `None` before the first.
     latency: Option<Duration>,
@@ -118,6 +120,7 @@ pub async fn run<Backend>(
         room: tokio::sync::Notify::new(),
         signer: Signer::new(Arc::new(backend.clone()), backend.base_url()),
         leased: Mutex::new(HashSet::new()),
+        limits_shared: backend.limits_shared(),
     });
     match worker.queue.release_orphaned(worker.queue.now()).await {
         Ok(0) => {}
@@ -207,14 +210,77 @@ struct Worker {
     signer: Signer,
     /// Deliveries this process leased and has not recorded yet: the leases it renews.
     leased: Mutex<HashSet<DeliveryId>>,
+    /// Whether other processes deliver from the same database (rate limits count with them).
+    limits_shared: bool,
+}
+
+/// A webhook's `rate_limit_per_second` counted with every process that delivers: this
+/// process's share of the current second, reserved from the database a tenth of the limit at a
+/// time. Each process also paces its own sends at the rate (`Slots::next_free`); this keeps the
+/// processes together within it. Seconds are the wall clock's, the same on every node.
+#[derive(Default)]
+struct SharedRate {
+    window: tokio::sync::Mutex<SharedWindow>,
+}
+
+#[derive(Default)]
+struct SharedWindow {
+    /// The second (Unix time) `left` belongs to.
+    second: i64,
+    /// Sends reserved and not yet made in `second`.
+    left: u32,
+    /// The second's limit is used up: wait for the next one without asking again.
+    exhausted: bool,
+}
+
+impl SharedRate {
+    /// Waits until this process may make one more send to `webhook` within `rate` per second
+    /// across all processes. If the database can't be asked, the send goes ahead: this
+    /// process's own pacing still holds it to the rate.
+    async fn acquire(&self, queue: &dyn DeliveryQueue, webhook: WebhookId, rate: u32) {
+        loop {
+            let now = Utc::now();
+            let second = now.timestamp();
+            {
+                let mut window = self.window.lock().await;
+                if window.second != second {
+                    *window = SharedWindow {
+                        second,
+                        ..SharedWindow::default()
+                    };
+                }
+                if window.left == 0 && !window.exhausted {
+                    let want = (rate / 10).clamp(1, 100);
+                    match queue.reserve_sends(webhook, second, want, rate).await {
+                        Ok(grant) => {
+                            window.left = grant.granted;
+                            window.exhausted = grant.granted == 0;
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, %webhook, "the shared rate limit could not be read; sending at this process's pace");
+                            return;
+                        }
+                    }
+                }
+                if window.left > 0 {
+                    window.left -= 1;
+                    return;
+                }
+            }
+            let into_second = u64::from(now.timestamp_subsec_millis());
+            tokio::time::sleep(Duration::from_millis(1_000 - into_second.min(999))).await;
+        }
+    }
 }
 
 /// What to do with one claimed delivery.
 enum Plan {
-    /// Send after `delay` (the rate limit), holding one of the webhook's `sending` permits.
+    /// Send after `delay` (the rate limit), holding one of the webhook's `sending` permits;
+    /// where other processes deliver too, only once `shared` grants a send.
     Send {
         delay: Duration,
         sending: Arc<Semaphore>,
+        shared: Option<(Arc<SharedRate>, u32)>,
     },
     /// The webhook can take no more now: give the lease back.
     Release,
@@ -295,6 +361,7 @@ impl Worker {
         let slot = slots.entry(webhook).or_insert_with(|| Slots {
             claimed: 0,
             sending: Arc::new(Semaphore::new(cap)),
+            shared_rate: Arc::new(SharedRate::default()),
             next_free: None,
             latency: None,
             last_used: Instant::now(),
@@ -305,7 +372,8 @@ impl Worker {
         slot.last_used = Instant::now();
         let now = Instant::now();
         let mut delay = Duration::ZERO;
-        if let Some(rate) = rate_limit_per_second.filter(|rate| *rate > 0) {
+        let rate = rate_limit_per_second.filter(|rate| *rate > 0);
+        if let Some(rate) = rate {
             let start = slot.next_free.filter(|at| *at > now).unwrap_or(now);
             delay = start - now;
             if delay > self.settings.lease / 2 {
@@ -317,6 +385,9 @@ impl Worker {
         Plan::Send {
             delay,
             sending: slot.sending.clone(),
+            shared: rate
+                .filter(|_| self.limits_shared)
+                .map(|rate| (slot.shared_rate.clone(), rate)),
         }
     }
 
@@ -375,7 +446,11 @@ impl Worker {
             }
             match self.plan(delivery.webhook_id, delivery.rate_limit_per_second) {
                 Plan::Release => released.push(delivery.id),
-                Plan::Send { delay, sending } => {
+                Plan::Send {
+                    delay,
+                    sending,
+                    shared,
+                } => {
                     let held = match self.held.clone().try_acquire_owned() {
                         Ok(permit) => permit,
                         Err(_) => match self.held.clone().acquire_owned().await {
@@ -396,6 +471,11 @@ impl Worker {
                         };
                         if !delay.is_zero() {
                             tokio::time::sleep(delay).await;
+                        }
+                        if let Some((shared, rate)) = shared {
+                            shared
+                                .acquire(worker.queue.as_ref(), delivery.webhook_id, rate)
+                                .await;
                         }
                         let Ok(in_flight) = worker.permits.clone().acquire_owned().await else {
                             return;
@@ -644,6 +724,9 @@ pub async fn run_upkeep_every(
         if last_purge.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
             if let Err(error) = queue.forget_expired_idempotency_keys(Utc::now()).await {
                 tracing::warn!(%error, "forgetting expired idempotency keys failed");
+            }
+            if let Err(error) = queue.forget_past_limits(Utc::now()).await {
+                tracing::warn!(%error, "forgetting past rate-limit windows failed");
             }
             last_purge = Some(Instant::now());
         }

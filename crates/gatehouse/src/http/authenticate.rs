@@ -36,7 +36,8 @@ pub async fn require_bearer(
     };
     let decision = state
         .rate_limiter
-        .check(principal.token_id.0, Instant::now());
+        .admit(principal.token_id.0, Instant::now())
+        .await;
     if !decision.allowed {
         let mut response = ApiError::too_many_requests(decision.reset_after_secs).into_response();
         response.headers_mut().extend(decision.headers());

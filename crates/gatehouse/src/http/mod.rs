@@ -43,13 +43,15 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(services: Services, base_url: &str, rate_limit_per_minute: u32) -> Self {
+        let rate_limiter = Arc::new(RateLimiter::for_services(
+            rate_limit_per_minute,
+            Duration::from_secs(60),
+            &services,
+        ));
         Self {
             services,
             base_url: Arc::from(base_url.trim_end_matches('/')),
-            rate_limiter: Arc::new(RateLimiter::new(
-                rate_limit_per_minute,
-                Duration::from_secs(60),
-            )),
+            rate_limiter,
             metrics: metrics::install_recorder(),
         }
     }

@@ -1,8 +1,16 @@
-//! Per-token rate limiting, in process: a fixed window per key. A fixed window is the simplest
-//! scheme whose numbers clients can read straight off the headers (limit, remaining, seconds
-//! to reset); its known weakness, up to twice the limit across a window boundary, is fine for
-//! protecting the service from runaway scripts, which is all this is for. State lives in this
-//! process only, so with several replicas each allows the full limit.
+//! Per-token rate limiting: a fixed window per key. A fixed window is the simplest scheme whose
+//! numbers clients can read straight off the headers (limit, remaining, seconds to reset); its
+//! known weakness, up to twice the limit across a window boundary, is fine for protecting the
+//! service from runaway scripts, which is all this is for.
+//!
+//! One process (SQLite) counts in memory, exactly. Processes that share a database
+//! (PostgreSQL) count together: windows are aligned to the clock, and a process spends a
+//! reservation of the window's limit taken from the database (`QuotaStore`), a fiftieth of the
+//! limit at a time, so the nodes together never allow more than the limit and the database
+//! sees one statement per reservation, not per request. A reservation a node does not spend by
+//! the window's end is lost to the others (at most a fiftieth of the limit per node). If the
+//! database can't be reached the request is let through: the limit protects the service, and
+//! the request will meet the same database.
 //!
 //! Keys are spread over sharded mutexes so concurrent requests rarely contend, and locks are
 //! held only for a map lookup (never across an await). Expired windows are swept out every
@@ -16,6 +24,8 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use uuid::Uuid;
+
+use crate::service::Services;
 
 const SHARD_COUNT: usize = 16;
 /// How many checks a shard handles between sweeps: bounds the stale windows a shard can hold
@@ -71,23 +81,58 @@ struct Window {
     used: u32,
 }
 
+/// One key's share of the current clock-aligned window, counted with other processes.
+#[derive(Debug, Clone, Copy)]
+struct Share {
+    /// The window's start, Unix seconds.
+    window_start: i64,
+    /// Reserved by this process in the database.
+    reserved: u32,
+    /// Spent of `reserved`.
+    used: u32,
+    /// Of the limit, reserved by all processes as of this process's last reservation.
+    taken: u32,
+    /// The database granted nothing: refuse until the window ends, without asking again.
+    exhausted: bool,
+}
+
+impl Share {
+    fn new(window_start: i64) -> Self {
+        Self {
+            window_start,
+            reserved: 0,
+            used: 0,
+            taken: 0,
+            exhausted: false,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Shard {
     windows: HashMap<Uuid, Window>,
+    shares: HashMap<Uuid, Share>,
     checks_since_sweep: u32,
 }
 
 /// Counts requests per key (a token id) in fixed windows. Share it through an `Arc`.
-#[derive(Debug)]
 pub struct RateLimiter {
     limit: u32,
     window: Duration,
     shards: Vec<Mutex<Shard>>,
     shard_hasher: RandomState,
+    /// Where the count is shared with other processes (the database's `QuotaStore`), or
+    /// `None` to count in memory.
+    shared: Option<Services>,
 }
 
+/// Reservations are this fraction of the limit (at least 1, at most `MAX_RESERVATION`).
+const RESERVATIONS_PER_WINDOW: u32 = 50;
+const MAX_RESERVATION: u32 = 100;
+
 impl RateLimiter {
-    /// Allows `limit` requests per key per `window`; `limit == 0` disables limiting.
+    /// Allows `limit` requests per key per `window` in this process; `limit == 0` disables
+    /// limiting.
     pub fn new(limit: u32, window: Duration) -> Self {
         Self {
             limit,
@@ -96,7 +141,105 @@ impl RateLimiter {
                 .map(|_| Mutex::new(Shard::default()))
                 .collect(),
             shard_hasher: RandomState::new(),
+            shared: None,
         }
+    }
+
+    /// As `new`, counting with every process of `services`' database when they share one
+    /// (PostgreSQL), in this process otherwise.
+    pub fn for_services(limit: u32, window: Duration, services: &Services) -> Self {
+        Self {
+            shared: services.store.quotas_shared().then(|| services.clone()),
+            ..Self::new(limit, window)
+        }
+    }
+
+    /// Counts one request by `key` and says whether it may proceed: in this process (at `now`)
+    /// or, with a shared count, against the database's window (by the services' clock).
+    pub async fn admit(&self, key: Uuid, now: Instant) -> RateDecision {
+        match &self.shared {
+            Some(services) if self.limit > 0 => self.admit_shared(services, key).await,
+            _ => self.check(key, now),
+        }
+    }
+
+    /// `admit` counted with the other processes: spends this process's reservation of the
+    /// window, reserving more from the database when it runs out.
+    async fn admit_shared(&self, services: &Services, key: Uuid) -> RateDecision {
+        let length = i64::try_from(self.window.as_secs().max(1)).unwrap_or(i64::MAX);
+        let now = services.clock.now().timestamp();
+        let window_start = now - now.rem_euclid(length);
+        let reset_after_secs = u64::try_from(window_start + length - now).unwrap_or(1);
+        if let Some(decision) = self.spend(key, window_start, reset_after_secs, None) {
+            return decision;
+        }
+        let want = (self.limit / RESERVATIONS_PER_WINDOW).clamp(1, MAX_RESERVATION);
+        let reserved = services
+            .store
+            .reserve_quota(&format!("token:{key}"), window_start, want, self.limit)
+            .await;
+        match reserved {
+            Ok(grant) => self
+                .spend(key, window_start, reset_after_secs, Some(grant))
+                .unwrap_or(RateDecision {
+                    allowed: false,
+                    limit: self.limit,
+                    remaining: 0,
+                    reset_after_secs,
+                }),
+            Err(error) => {
+                tracing::warn!(%error, "the shared rate limit could not be read; letting the request through");
+                RateDecision {
+                    allowed: true,
+                    limit: self.limit,
+                    remaining: 0,
+                    reset_after_secs,
+                }
+            }
+        }
+    }
+
+    /// Spends one of `key`'s reservation for the window at `window_start`, first adding
+    /// `grant` to it. `None` when there is nothing to spend and the database should be asked.
+    fn spend(
+        &self,
+        key: Uuid,
+        window_start: i64,
+        reset_after_secs: u64,
+        grant: Option<crate::store::QuotaGrant>,
+    ) -> Option<RateDecision> {
+        let mut shard = self.shard(key);
+        shard.checks_since_sweep += 1;
+        if shard.checks_since_sweep >= SWEEP_EVERY_CHECKS {
+            shard.checks_since_sweep = 0;
+            shard
+                .shares
+                .retain(|_, share| share.window_start >= window_start);
+        }
+        let share = shard
+            .shares
+            .entry(key)
+            .or_insert_with(|| Share::new(window_start));
+        if share.window_start != window_start {
+            *share = Share::new(window_start);
+        }
+        if let Some(grant) = grant {
+            share.reserved += grant.granted;
+            share.taken = share.taken.max(grant.taken_before + grant.granted);
+            share.exhausted = grant.granted == 0;
+        }
+        let allowed = share.used < share.reserved;
+        if allowed {
+            share.used += 1;
+        } else if !share.exhausted && grant.is_none() {
+            return None;
+        }
+        Some(RateDecision {
+            allowed,
+            limit: self.limit,
+            remaining: self.limit.saturating_sub(share.taken) + (share.reserved - share.used),
+            reset_after_secs,
+        })
     }
 
     /// Counts one request by `key` at `now` and says whether it may proceed. Refused requests
@@ -148,7 +291,10 @@ impl RateLimiter {
     pub fn tracked_keys(&self) -> usize {
         self.shards
             .iter()
-            .map(|shard| lock(shard).windows.len())
+            .map(|shard| {
+                let shard = lock(shard);
+                shard.windows.len() + shard.shares.len()
+            })
             .sum()
     }
 

@@ -18,7 +18,9 @@ use crate::delivery::signing::standard_webhooks::WebhookSecret;
 use crate::domain::{
     DeliveryId, PolicyKey, WebhookId, WebhookNotification, WebhookPolicyId, WebhookSecretRecord,
 };
-use crate::store::{AttemptRecord, Claim, ClaimedDelivery, QueueStats, StoreResult, WorkerId};
+use crate::store::{
+    AttemptRecord, Claim, ClaimedDelivery, QueueStats, QuotaGrant, StoreResult, WorkerId,
+};
 
 #[async_trait]
 impl DeliveryQueue for Services {
@@ -85,6 +87,30 @@ impl DeliveryQueue for Services {
     async fn forget_expired_idempotency_keys(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         self.store
             .purge_idempotency_keys(now - Duration::hours(IDEMPOTENCY_KEY_LIFETIME_HOURS))
+            .await
+    }
+
+    fn limits_shared(&self) -> bool {
+        self.store.quotas_shared()
+    }
+
+    async fn reserve_sends(
+        &self,
+        webhook: WebhookId,
+        second: i64,
+        want: u32,
+        limit: u32,
+    ) -> StoreResult<QuotaGrant> {
+        self.store
+            .reserve_quota(&format!("webhook:{webhook}"), second, want, limit)
+            .await
+    }
+
+    /// Windows are a second (webhooks) or a minute (tokens): an hour's margin keeps every
+    /// window still running, whatever the clocks of the nodes say.
+    async fn forget_past_limits(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.store
+            .forget_quota_windows(now.timestamp() - 3600)
             .await
     }
 

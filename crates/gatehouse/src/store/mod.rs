@@ -687,6 +687,49 @@ pub trait QueueStore: Send + Sync + 'static {
 /// Everything the services need of storage: one trait per aggregate (as lldap composes its
 /// backend handler), so a reader finds a method beside its kin and a part of the code can
 /// depend on just the part it uses (the delivery worker on `QueueStore`, say). Both backends
+/// Limits shared by every process of one database, counted in fixed windows.
+#[async_trait]
+pub trait QuotaStore: Send + Sync + 'static {
+    /// Whether other processes may share this store's limits (PostgreSQL). An embedded SQLite
+    /// file has one serving process, which can count in memory.
+    fn quotas_shared(&self) -> bool;
+
+    /// Reserves up to `want` of the `limit` that `key` has in the window starting at
+    /// `window_start` (Unix seconds, aligned the same way by every process): grants what the
+    /// reservations before this one left.
+    async fn reserve_quota(
+        &self,
+        key: &str,
+        window_start: i64,
+        want: u32,
+        limit: u32,
+    ) -> StoreResult<QuotaGrant>;
+
+    /// Forgets the windows that started before `window_start` (Unix seconds); returns how
+    /// many.
+    async fn forget_quota_windows(&self, window_start: i64) -> StoreResult<u64>;
+}
+
+/// What a quota reservation got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuotaGrant {
+    /// How much of what was asked may be spent (0 when the window's limit is used up).
+    pub granted: u32,
+    /// How much of the limit the window's reservations took before this one, up to the limit.
+    pub taken_before: u32,
+}
+
+impl QuotaGrant {
+    /// The grant of asking `want` of `limit` when `asked_before` was asked before.
+    pub fn of(want: u32, limit: u32, asked_before: u64) -> Self {
+        let taken_before = u32::try_from(asked_before.min(u64::from(limit))).unwrap_or(limit);
+        Self {
+            granted: want.min(limit - taken_before),
+            taken_before,
+        }
+    }
+}
+
 /// implement every part; `Store` is all of them. On `dyn Store` every method resolves as it
 /// is; on a backend's own type (`SqliteStore`) the part must be in scope.
 pub trait Store:
@@ -702,6 +745,7 @@ pub trait Store:
     + ConsoleSessionStore
     + DeliveryStore
     + QueueStore
+    + QuotaStore
 {
 }
 
@@ -718,6 +762,7 @@ impl<T> Store for T where
         + ConsoleSessionStore
         + DeliveryStore
         + QueueStore
+        + QuotaStore
 {
 }
 
@@ -760,7 +805,24 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{QuotaGrant, redact_url};
+
+    #[test]
+    fn a_quota_grant_is_what_the_earlier_reservations_left() {
+        let grant = |want, limit, before| {
+            let QuotaGrant {
+                granted,
+                taken_before,
+            } = QuotaGrant::of(want, limit, before);
+            (granted, taken_before)
+        };
+        assert_eq!(grant(3, 10, 0), (3, 0));
+        assert_eq!(grant(3, 10, 8), (2, 8));
+        assert_eq!(grant(3, 10, 10), (0, 10));
+        // Reservations past the limit still add to what was asked; nothing more is granted.
+        assert_eq!(grant(3, 10, 1_000), (0, 10));
+        assert_eq!(grant(0, 10, 4), (0, 4));
+    }
 
     #[test]
     fn redact_url_hides_only_the_password() {

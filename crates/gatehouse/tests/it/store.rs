@@ -500,7 +500,53 @@ async fn events_are_ordered_scoped_and_carry_the_actor(backend: Backend) {
     assert_eq!(after_first[0].name, "person.update");
 }
 
+/// Reservations of a shared limit are granted what the ones before them left, per key and
+/// window, however many processes ask; past windows are forgotten.
+async fn quota_reservations_never_grant_more_than_the_limit(backend: Backend) {
+    let (store, _guard) = store(backend).await;
+    assert_eq!(store.quotas_shared(), backend == Backend::Postgres);
+    // 40 reservations of 3 against a limit of 100, all at once: 33 whole, one of 1, the rest 0.
+    let mut asks = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let store = store.clone();
+        asks.spawn(async move { store.reserve_quota("token:a", 600, 3, 100).await });
+    }
+    let mut grants: Vec<u32> = asks
+        .join_all()
+        .await
+        .into_iter()
+        .map(|grant| grant.expect("reserve").granted)
+        .collect();
+    grants.sort_unstable();
+    assert_eq!(grants.iter().sum::<u32>(), 100);
+    assert_eq!(grants.iter().filter(|granted| **granted == 3).count(), 33);
+    assert_eq!(grants[6], 1, "{grants:?}");
+    let spent = store
+        .reserve_quota("token:a", 600, 3, 100)
+        .await
+        .expect("reserve");
+    assert_eq!((spent.granted, spent.taken_before), (0, 100));
+    // Another window, another key: their own limits.
+    let next = store
+        .reserve_quota("token:a", 660, 3, 100)
+        .await
+        .expect("reserve");
+    assert_eq!((next.granted, next.taken_before), (3, 0));
+    let other = store
+        .reserve_quota("token:b", 600, 5, 100)
+        .await
+        .expect("reserve");
+    assert_eq!((other.granted, other.taken_before), (5, 0));
+    assert_eq!(store.forget_quota_windows(660).await.expect("forget"), 2);
+    let again = store
+        .reserve_quota("token:a", 600, 3, 100)
+        .await
+        .expect("reserve");
+    assert_eq!(again.granted, 3, "a forgotten window starts afresh");
+}
+
 both_backends!(
+    quota_reservations_never_grant_more_than_the_limit,
     migrate_twice_and_ping,
     accounts_round_trip_and_refuse_duplicates,
     person_round_trips_with_roles_and_event,

@@ -1,8 +1,9 @@
-//! Two real `gatehouse serve` processes on one PostgreSQL schema share one delivery queue
-//! (docs/ARCHITECTURE.md, principle 2): events published through both reach one receiver once each — the
-//! lease and `FOR UPDATE SKIP LOCKED` keep the two workers from sending the same delivery — and
-//! both processes take part in sending. Black-box: the processes are the built binary, the
-//! receiver a real HTTP server on 127.0.0.1.
+//! Real `gatehouse serve` processes on one PostgreSQL schema share one delivery queue
+//! (docs/ARCHITECTURE.md, principle 2): events published through both of two reach one receiver
+//! once each — the lease and `FOR UPDATE SKIP LOCKED` keep the two workers from sending the same
+//! delivery — and both processes take part in sending. Three share their limits: a token's
+//! requests per minute and a webhook's attempts per second hold for the three together.
+//! Black-box: the processes are the built binary, the receiver a real HTTP server on 127.0.0.1.
 
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -42,6 +43,16 @@ const CLUSTER_SECRET_KEY: &str = "Z2F0ZWhvdXNlLWNsdXN0ZXItdGVzdC1zZXJ2ZXItayE=";
 
 impl Node {
     async fn start(name: &'static str, database_url: &str, logs: &std::path::Path) -> Self {
+        Self::start_with(name, database_url, logs, "0").await
+    }
+
+    /// A node allowing each token `rate_limit_per_minute` requests a minute.
+    async fn start_with(
+        name: &'static str,
+        database_url: &str,
+        logs: &std::path::Path,
+        rate_limit_per_minute: &str,
+    ) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
@@ -50,7 +61,7 @@ impl Node {
         let output = std::fs::File::create(&log).expect("log file");
         let process = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--rate-limit-per-minute", "0"])
+            .args(["--rate-limit-per-minute", rate_limit_per_minute])
             .args(["--delivery-poll-interval-ms", "100"])
             .args(["--instance-name", name])
             .env("GATEHOUSE_DATABASE_URL", database_url)
@@ -368,4 +379,179 @@ async fn two_processes_on_one_postgres_schema_deliver_each_event_once_between_th
         }
         panic!("the test took longer than {TEST_DEADLINE:?}");
     }
+}
+
+/// Three nodes of one database, each allowing `rate_limit_per_minute` (with the schema, which
+/// drops when dropped, and an administrator's token).
+async fn three_nodes(
+    logs: &std::path::Path,
+    rate_limit_per_minute: &str,
+) -> (TemporarySchema, [Node; 3], String) {
+    gatehouse::delivery::install_crypto_provider();
+    let schema = TemporarySchema(PostgresSchema::create(&common::postgres_url(), "limits").await);
+    let token = administrator_token(&schema).await;
+    let url = schema.url_with_search_path();
+    let nodes = [
+        Node::start_with("node-a", &url, logs, rate_limit_per_minute).await,
+        Node::start_with("node-b", &url, logs, rate_limit_per_minute).await,
+        Node::start_with("node-c", &url, logs, rate_limit_per_minute).await,
+    ];
+    (schema, nodes, token)
+}
+
+/// Sleeps into the next minute of the clock if fewer than 15 s of this one are left, so that a
+/// burst of requests falls in one window.
+async fn early_in_a_minute() {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970");
+    let into_minute = since_epoch.as_millis() % 60_000;
+    if into_minute > 45_000 {
+        let left = 60_000 - into_minute + 100;
+        tokio::time::sleep(Duration::from_millis(left as u64)).await;
+    }
+}
+
+async fn three_processes_share_a_tokens_rate_limit(logs: &std::path::Path) {
+    let (_schema, nodes, token) = three_nodes(logs, "30").await;
+    let client = reqwest::Client::new();
+    early_in_a_minute().await;
+    let mut allowed_by = [0; 3];
+    let mut refused = 0;
+    for request in 0..60 {
+        let node = request % 3;
+        let answer = client
+            .get(nodes[node].url("/v1/webhooks"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("GET /v1/webhooks");
+        match answer.status() {
+            StatusCode::OK => allowed_by[node] += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(answer.headers().contains_key("retry-after"));
+                assert_eq!(answer.headers()["x-ratelimit-remaining"], "0");
+                refused += 1;
+            }
+            status => panic!("{status}: {}", answer.text().await.unwrap_or_default()),
+        }
+    }
+    // A thirtieth of 30 is reserved at a time, so nothing is lost to unspent reservations:
+    // exactly the limit, spread over the three.
+    assert_eq!(
+        allowed_by.iter().sum::<i32>(),
+        30,
+        "allowed by node: {allowed_by:?}"
+    );
+    assert_eq!(allowed_by, [10, 10, 10]);
+    assert_eq!(refused, 30);
+}
+
+async fn three_processes_share_a_webhooks_rate_limit(logs: &std::path::Path) {
+    const RATE: usize = 10;
+    const EVENTS: usize = 60;
+    let (_schema, nodes, token) = three_nodes(logs, "0").await;
+    let client = reqwest::Client::new();
+    let receiver = Receiver::start().await;
+    let created = client
+        .post(nodes[0].url("/v1/webhooks"))
+        .bearer_auth(&token)
+        .json(&json!({ "event": "cluster.*", "uri": receiver.url, "rate_limit_per_second": RATE }))
+        .expect_status(StatusCode::CREATED)
+        .await;
+    let id = created.json::<Value>().await.expect("webhook")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    receiver
+        .wait_for(1, |r| r.event() == "webhook.verify")
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client
+        .get(nodes[0].url(&format!("/v1/webhooks/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("GET webhook")
+        .json::<Value>()
+        .await
+        .expect("webhook")["verified"]
+        != true
+    {
+        assert!(Instant::now() < deadline, "never verified");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for index in 0..EVENTS {
+        client
+            .post(nodes[index % 3].url("/v1/events"))
+            .bearer_auth(&token)
+            .json(
+                &json!({ "event": "cluster.test", "object_id": index.to_string(), "payload": {} }),
+            )
+            .expect_status(StatusCode::ACCEPTED)
+            .await;
+    }
+    let messages = tokio::time::timeout(
+        Duration::from_secs(30),
+        receiver.wait_for(EVENTS, |r| r.event() == "cluster.test"),
+    )
+    .await
+    .expect("every message within 30 s");
+    let times: Vec<Instant> = messages
+        .iter()
+        .filter(|r| r.event() == "cluster.test")
+        .map(|r| Instant::from_std(r.at))
+        .collect();
+    // Each node paces itself at RATE a second; three of them, unshared, would send 60 in
+    // about 2 s. Shared, the seconds of the clock hold RATE each: 60 take at least 5 s.
+    let span = *times.iter().max().expect("last") - *times.iter().min().expect("first");
+    assert!(
+        span >= Duration::from_millis(4_900),
+        "{EVENTS} attempts in {span:?}"
+    );
+    // No second-long stretch holds more than two windows' worth.
+    for (index, first) in times.iter().enumerate() {
+        let within = times[index..]
+            .iter()
+            .filter(|at| **at - *first < Duration::from_secs(1))
+            .count();
+        assert!(within <= 2 * RATE, "{within} attempts within a second");
+    }
+}
+
+/// Runs `test` with a deadline, printing the nodes' logs if it is missed.
+async fn within_deadline(logs: &std::path::Path, test: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(TEST_DEADLINE, test).await.is_err() {
+        for name in ["node-a", "node-b", "node-c"] {
+            let log = std::fs::read_to_string(logs.join(format!("{name}.log")));
+            eprintln!("--- {name}'s log:\n{}", log.unwrap_or_default());
+        }
+        panic!("the test took longer than {TEST_DEADLINE:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_processes_on_one_postgres_schema_hold_a_tokens_rate_limit_together() {
+    if !common::postgres_reachable().await {
+        return;
+    }
+    let logs = tempfile::tempdir().expect("temporary folder");
+    within_deadline(
+        logs.path(),
+        three_processes_share_a_tokens_rate_limit(logs.path()),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_processes_on_one_postgres_schema_hold_a_webhooks_rate_limit_together() {
+    if !common::postgres_reachable().await {
+        return;
+    }
+    let logs = tempfile::tempdir().expect("temporary folder");
+    within_deadline(
+        logs.path(),
+        three_processes_share_a_webhooks_rate_limit(logs.path()),
+    )
+    .await;
 }

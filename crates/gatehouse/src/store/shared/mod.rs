@@ -16,6 +16,7 @@ pub(super) mod people;
 pub(super) mod policies;
 pub(super) mod publishing;
 pub(super) mod queue;
+pub(super) mod quotas;
 pub(super) mod scim_groups;
 pub(super) mod scim_page;
 pub(super) mod scim_users;

@@ -1,0 +1,11 @@
+-- Limits that hold for every process of one database (a token's requests per minute, a
+-- webhook's attempts per second): each process reserves a share of a fixed window's limit
+-- here before it spends it. `asked` sums every reservation, granted or not; a reservation is
+-- granted what was left of the limit before it. Rows of past windows are swept by upkeep.
+-- Unlogged: a crash forgets the counts of the current window, which is harmless.
+CREATE UNLOGGED TABLE quota_windows (
+    key          TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    asked        BIGINT NOT NULL,
+    PRIMARY KEY (key, window_start)
+);
