@@ -69,7 +69,7 @@ pub struct SenderSettings {
     pub targets: TargetPolicy,
     pub user_agent: String,
     /// Idle keep-alive connections kept per receiver host. Below the attempts in flight to one
-    /// webhook, connections are closed after each burst and opened again for the next (the
+    /// host, connections are closed after each burst and opened again for the next (the
     /// benchmark saw 14,479 new connections for 20,000 deliveries with 8 kept for 32 in flight).
     pub max_idle_per_host: usize,
 }

@@ -20,6 +20,9 @@ pub(crate) trait Dialect: Sized + Send + Sync + 'static {
     const CLAIM_LOCK: &'static str;
     /// The same for claiming notices to mail.
     const NOTIFICATION_LOCK: &'static str;
+    /// What a single-table `SELECT` adds to lock its rows unless another transaction holds
+    /// them, which it then skips (`FOR UPDATE SKIP LOCKED`), or nothing with one writer.
+    const SKIP_LOCKED: &'static str;
     /// The statement that starts a write transaction (SQLite: `BEGIN IMMEDIATE`, so a writer
     /// waits for the lock up front instead of failing when it upgrades).
     const BEGIN_WRITE: &'static str;

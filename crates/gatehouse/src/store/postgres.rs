@@ -111,6 +111,7 @@ impl Dialect for PostgresStore {
     /// nodes never lease the same delivery (or notice).
     const CLAIM_LOCK: &'static str = "FOR UPDATE OF d SKIP LOCKED";
     const NOTIFICATION_LOCK: &'static str = "FOR UPDATE OF n SKIP LOCKED";
+    const SKIP_LOCKED: &'static str = "FOR UPDATE SKIP LOCKED";
     const BEGIN_WRITE: &'static str = "BEGIN";
     /// Any number of nodes deliver from one database: a lease is another node's until it runs
     /// out.

@@ -122,6 +122,7 @@ impl Dialect for SqliteStore {
     /// interleave with another; there is nothing to skip.
     const CLAIM_LOCK: &'static str = "";
     const NOTIFICATION_LOCK: &'static str = "";
+    const SKIP_LOCKED: &'static str = "";
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     /// `serve` is the one process delivering from an SQLite file (the admin CLI never does).
     const ONE_DELIVERING_PROCESS: bool = true;

@@ -942,7 +942,40 @@ async fn leases_are_renewed_by_their_holder_and_orphans_released_on_sqlite(backe
     }
 }
 
+/// A success ends a run of failures; on a healthy webhook it only names the last delivery.
+async fn a_success_ends_the_run_of_failures_and_names_the_last_delivery(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    let hook = webhook(&account, "app.*", true, false);
+    add_webhook(store.as_ref(), &hook).await;
+    for n in 0..3 {
+        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
+    }
+    let worker = Uuid::now_v7();
+    let now = start_time() + Duration::seconds(1);
+    let claimed = claim_for_a_minute(store.as_ref(), worker, now, 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 3);
+    let health = || async {
+        let stored = store
+            .webhook(&account.id, hook.id)
+            .await
+            .expect("read")
+            .expect("webhook");
+        (stored.consecutive_failures, stored.last_delivery_id)
+    };
+    for (index, succeeded, expected) in [(0, false, 1), (1, true, 0), (2, true, 0)] {
+        let record = outcome(claimed[index].id, hook.id, succeeded, 1);
+        store
+            .record_attempts(worker, &[record], now)
+            .await
+            .expect("record");
+        assert_eq!(health().await, (expected, Some(claimed[index].id)));
+    }
+}
+
 both_backends!(
+    a_success_ends_the_run_of_failures_and_names_the_last_delivery,
     leases_are_renewed_by_their_holder_and_orphans_released_on_sqlite,
     a_policy_is_created_with_its_links_or_not_at_all,
     rotations_keep_keys_until_their_last_signatures_expire,

@@ -18,6 +18,7 @@ use super::{Backend, Db};
 /// How this backend skips rows another worker holds (`Dialect::NOTIFICATION_LOCK`), for the SQL
 /// text below.
 const NOTIFICATION_LOCK: &str = <Backend as Dialect>::NOTIFICATION_LOCK;
+const SKIP_LOCKED: &str = <Backend as Dialect>::SKIP_LOCKED;
 use super::events::append_event;
 use super::people::administrator_emails;
 use super::webhooks::split_recipients;
@@ -45,6 +46,20 @@ pub(super) async fn count_health(
     let last_success = records.iter().rposition(|record| record.succeeded);
     let failures_after = records.len() - last_success.map_or(0, |index| index + 1);
     let last = records.last().map(|record| record.delivery_id.0);
+    if failures_after == 0 && !failures_in_a_row(connection, webhook_id).await? {
+        // The common case: a healthy webhook that answered. Only `last_delivery_id` changes,
+        // and that is left to whichever node holds the row now — waiting for it made nodes
+        // recording at once queue behind each other on the webhook's row.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE webhooks SET last_delivery_id = $2 WHERE id IN \
+             (SELECT id FROM webhooks WHERE id = $1 {SKIP_LOCKED})"
+        )))
+        .bind(webhook_id.0)
+        .bind(last)
+        .execute(&mut *connection)
+        .await?;
+        return Ok(false);
+    }
     let health: Option<HealthRow> = sqlx::query_as(
         "UPDATE webhooks SET consecutive_failures = \
          CASE WHEN $2 THEN $3 ELSE consecutive_failures + $3 END, last_delivery_id = $4 \
@@ -113,6 +128,19 @@ pub(super) async fn count_health(
         insert_notification(connection, &facts, NotificationKind::Disabled).await?;
     }
     Ok(true)
+}
+
+/// Whether the webhook's run of failed attempts is under way, as last committed (no lock).
+async fn failures_in_a_row(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    webhook_id: WebhookId,
+) -> StoreResult<bool> {
+    let failures: Option<(i32,)> =
+        sqlx::query_as("SELECT consecutive_failures FROM webhooks WHERE id = $1")
+            .bind(webhook_id.0)
+            .fetch_optional(&mut *connection)
+            .await?;
+    Ok(failures.is_some_and(|(failures,)| failures > 0))
 }
 
 pub(super) struct NotificationFacts<'a> {

@@ -330,6 +330,9 @@ pub(super) async fn record_attempts(
             }
         }
     }
+    // In one order on every node, so that two recordings never wait on each other's webhooks
+    // in a cycle (a deadlock PostgreSQL would take a second to find).
+    recorded_by_webhook.sort_by_key(|(id, _)| *id);
     let mut recorded = 0;
     for (webhook_id, list) in &recorded_by_webhook {
         recorded += list.len() as u64;
