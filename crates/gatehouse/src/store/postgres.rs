@@ -43,6 +43,7 @@ impl PostgresStore {
         listen(
             &pool,
             DELIVERIES_CHANNEL,
+            Some(PROCESS.as_str()),
             std::sync::Arc::new(move || signal.notify_one()),
         );
         let publisher = EventPublisher::start(pool.clone(), deliveries_signal.clone());
@@ -58,14 +59,23 @@ impl PostgresStore {
 /// It says a credential (token, role) or a signing key or secret changed.
 const CREDENTIALS_CHANNEL: &str = "gatehouse_credentials";
 
-/// The channel that says deliveries were made due; every process's workers listen.
+/// The channel that says deliveries were made due; every process's workers listen. The payload
+/// names the process that sent it (`PROCESS`).
 const DELIVERIES_CHANNEL: &str = "gatehouse_deliveries";
 
-/// Calls `on_change` for every notification on `channel`, in the background. When the
-/// listening connection is lost, notifications may have been missed, so that counts as one too.
+/// This process, as the sender of its notices that deliveries are due. A process skips its
+/// own: every commit that sends one also wakes this process's workers directly, and the echo
+/// made each message cost a second, empty claim.
+static PROCESS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| uuid::Uuid::now_v7().to_string());
+
+/// Calls `on_change` for every notification on `channel` (except those whose payload is
+/// `skip`), in the background. When the listening connection is lost, notifications may have
+/// been missed, so that counts as one too.
 fn listen(
     pool: &Pool<Postgres>,
     channel: &'static str,
+    skip: Option<&'static str>,
     on_change: std::sync::Arc<dyn Fn() + Send + Sync>,
 ) {
     let pool = pool.clone();
@@ -75,8 +85,13 @@ fn listen(
                 let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
                 listener.listen(channel).await?;
                 loop {
-                    listener.try_recv().await?;
-                    on_change();
+                    let notification = listener.try_recv().await?;
+                    let own = notification
+                        .as_ref()
+                        .is_some_and(|notification| Some(notification.payload()) == skip);
+                    if !own {
+                        on_change();
+                    }
                 }
                 #[allow(unreachable_code)]
                 Ok::<(), sqlx::Error>(())
@@ -93,11 +108,16 @@ fn listen(
     });
 }
 
-/// Queues an empty notification on `channel` in the transaction, so PostgreSQL delivers it
-/// exactly when (and only if) it commits.
-async fn notify(connection: &mut sqlx::PgConnection, channel: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_notify($1, '')")
+/// Queues a notification on `channel` in the transaction, so PostgreSQL delivers it exactly
+/// when (and only if) it commits.
+async fn notify(
+    connection: &mut sqlx::PgConnection,
+    channel: &str,
+    payload: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
         .bind(channel)
+        .bind(payload)
         .execute(connection)
         .await?;
     Ok(())
@@ -145,20 +165,20 @@ impl Dialect for PostgresStore {
     async fn notify_deliveries_ready(
         connection: &mut sqlx::PgConnection,
     ) -> Result<(), sqlx::Error> {
-        notify(connection, DELIVERIES_CHANNEL).await
+        notify(connection, DELIVERIES_CHANNEL, &PROCESS).await
     }
 
     async fn notify_credentials_changed(
         connection: &mut sqlx::PgConnection,
     ) -> Result<(), sqlx::Error> {
-        notify(connection, CREDENTIALS_CHANNEL).await
+        notify(connection, CREDENTIALS_CHANNEL, "").await
     }
 
     fn listen_for_credential_changes(
         pool: &Pool<Postgres>,
         on_change: Arc<dyn Fn() + Send + Sync>,
     ) {
-        listen(pool, CREDENTIALS_CHANNEL, on_change);
+        listen(pool, CREDENTIALS_CHANNEL, None, on_change);
     }
 }
 
