@@ -22,6 +22,7 @@ use super::{Backend, Db};
 /// How this backend skips rows another worker holds (`Dialect::CLAIM_LOCK`), for the SQL
 /// text below.
 const CLAIM_LOCK: &str = <Backend as Dialect>::CLAIM_LOCK;
+const SKIP_LOCKED: &str = <Backend as Dialect>::SKIP_LOCKED;
 use super::notices::{claim_unsent_notifications, count_health, mark_notification};
 use super::policies::stored_algorithm;
 use super::{classify, count_as_u64, parse_account_id};
@@ -536,7 +537,9 @@ pub(super) async fn insert_attempt_rows(
 
 /// Extends `worker`'s leases on `ids` to `lease_until`, moving their `next_attempt_at` with
 /// them (the visibility timeout, see `claim_due_deliveries`); a lease already given up or
-/// taken over is left alone. Returns how many leases were extended.
+/// taken over is left alone, and so is a delivery whose row is locked now — its outcome is
+/// being recorded, which ends the lease (waiting for it deadlocked against the recorder, whose
+/// rows come in another order). Returns how many leases were extended.
 pub(super) async fn renew_leases(
     writer: &Pool<Db>,
     worker: WorkerId,
@@ -551,7 +554,8 @@ pub(super) async fn renew_leases(
         let ids: Vec<String> = (4..rows + 4).map(Backend::param).collect();
         let sql = format!(
             "UPDATE webhook_deliveries SET locked_until = {}, next_attempt_at = {} \
-             WHERE locked_by = {} AND id IN ({})",
+             WHERE id IN (SELECT id FROM webhook_deliveries WHERE locked_by = {} AND id IN ({}) \
+             {SKIP_LOCKED})",
             Backend::param(1),
             Backend::param(2),
             Backend::param(3),
