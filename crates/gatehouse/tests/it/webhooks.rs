@@ -975,15 +975,15 @@ async fn exception_notices_are_mailed_over_smtp(backend: Backend) {
     assert!(mails[0].data.contains("HTTP 502"), "{}", mails[0].data);
 }
 
-/// A lease is short (here 1 s) and renewed while its attempt runs: an attempt that outlasts
-/// many leases is still sent once, not taken over and sent again while in flight.
+/// A lease is short (here 2 s) and renewed while its attempt runs (every 500 ms): an attempt
+/// that outlasts several leases is still sent once, not taken over and sent again in flight.
 async fn an_attempt_longer_than_its_lease_is_sent_once(backend: Backend) {
     let (server, token) = provisioning_with(
         backend,
         TestServerOptions {
             deliver: true,
             worker: Some(gatehouse::delivery::worker::WorkerSettings {
-                lease: std::time::Duration::from_secs(1),
+                lease: std::time::Duration::from_secs(2),
                 ..common::test_worker_settings()
             }),
             webhook_timeout: Some(std::time::Duration::from_secs(10)),
@@ -997,16 +997,16 @@ async fn an_attempt_longer_than_its_lease_is_sent_once(backend: Backend) {
     verified_webhook(&server, &token, &receiver, "app.*").await;
     receiver.answer_event(
         "app.slow.thing",
-        Reply::Slow(std::time::Duration::from_secs(3)),
+        Reply::Slow(std::time::Duration::from_millis(4_500)),
     );
     publish(&server, &token, "app.slow.thing", "1").await;
     receiver
         .wait_for(1, |r| r.event() == "app.slow.thing")
         .await;
-    // While the receiver takes its time, the service's clock passes five leases, half a lease
-    // at a time, with more than one renewal (every 250 ms) between steps; a claim runs every
-    // 20 ms meanwhile.
-    for _ in 0..10 {
+    // While the receiver takes its time, the service's clock passes three leases, a quarter
+    // lease every 300 ms; a claim runs every 20 ms meanwhile. A renewal may come up to 700 ms
+    // late before the lease would run out between two of them.
+    for _ in 0..12 {
         server.clock.advance(chrono::Duration::milliseconds(500));
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
