@@ -365,22 +365,6 @@ async fn two_processes_deliver_each_event_once(logs: &std::path::Path) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_processes_on_one_postgres_schema_deliver_each_event_once_between_them() {
-    if !common::postgres_reachable().await {
-        return;
-    }
-    let logs = tempfile::tempdir().expect("temporary folder");
-    let test = two_processes_deliver_each_event_once(logs.path());
-    if tokio::time::timeout(TEST_DEADLINE, test).await.is_err() {
-        for name in ["node-a", "node-b"] {
-            let log = std::fs::read_to_string(logs.path().join(format!("{name}.log")));
-            eprintln!("--- {name}'s log:\n{}", log.unwrap_or_default());
-        }
-        panic!("the test took longer than {TEST_DEADLINE:?}");
-    }
-}
-
 /// Three nodes of one database, each allowing `rate_limit_per_minute` (with the schema, which
 /// drops when dropped, and an administrator's token).
 async fn three_nodes(
@@ -519,39 +503,46 @@ async fn three_processes_share_a_webhooks_rate_limit(logs: &std::path::Path) {
     }
 }
 
-/// Runs `test` with a deadline, printing the nodes' logs if it is missed.
-async fn within_deadline(logs: &std::path::Path, test: impl std::future::Future<Output = ()>) {
-    if tokio::time::timeout(TEST_DEADLINE, test).await.is_err() {
-        for name in ["node-a", "node-b", "node-c"] {
-            let log = std::fs::read_to_string(logs.join(format!("{name}.log")));
-            eprintln!("--- {name}'s log:\n{}", log.unwrap_or_default());
+/// Runs `test` with a folder for the nodes' logs when PostgreSQL is reachable; if it misses
+/// `TEST_DEADLINE`, prints every log in the folder and fails.
+async fn on_postgres<Test, Run>(test: Test)
+where
+    Test: FnOnce(std::path::PathBuf) -> Run,
+    Run: std::future::Future<Output = ()>,
+{
+    if !common::postgres_reachable().await {
+        return;
+    }
+    let logs = tempfile::tempdir().expect("temporary folder");
+    if tokio::time::timeout(TEST_DEADLINE, test(logs.path().to_owned()))
+        .await
+        .is_err()
+    {
+        let mut files: Vec<_> = std::fs::read_dir(logs.path())
+            .expect("the logs folder")
+            .filter_map(|entry| Some(entry.ok()?.path()))
+            .collect();
+        files.sort();
+        for file in files {
+            let log = std::fs::read_to_string(&file).unwrap_or_default();
+            eprintln!("--- {}:\n{log}", file.display());
         }
         panic!("the test took longer than {TEST_DEADLINE:?}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_on_one_postgres_schema_deliver_each_event_once_between_them() {
+    on_postgres(|logs| async move { two_processes_deliver_each_event_once(&logs).await }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_processes_on_one_postgres_schema_hold_a_tokens_rate_limit_together() {
-    if !common::postgres_reachable().await {
-        return;
-    }
-    let logs = tempfile::tempdir().expect("temporary folder");
-    within_deadline(
-        logs.path(),
-        three_processes_share_a_tokens_rate_limit(logs.path()),
-    )
-    .await;
+    on_postgres(|logs| async move { three_processes_share_a_tokens_rate_limit(&logs).await }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_processes_on_one_postgres_schema_hold_a_webhooks_rate_limit_together() {
-    if !common::postgres_reachable().await {
-        return;
-    }
-    let logs = tempfile::tempdir().expect("temporary folder");
-    within_deadline(
-        logs.path(),
-        three_processes_share_a_webhooks_rate_limit(logs.path()),
-    )
-    .await;
+    on_postgres(|logs| async move { three_processes_share_a_webhooks_rate_limit(&logs).await })
+        .await;
 }

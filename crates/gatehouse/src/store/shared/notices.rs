@@ -46,19 +46,23 @@ pub(super) async fn count_health(
     let last_success = records.iter().rposition(|record| record.succeeded);
     let failures_after = records.len() - last_success.map_or(0, |index| index + 1);
     let last = records.last().map(|record| record.delivery_id.0);
-    if failures_after == 0 && !failures_in_a_row(connection, webhook_id).await? {
+    if failures_after == 0 {
         // The common case: a healthy webhook that answered. Only `last_delivery_id` changes,
         // and that is left to whichever node holds the row now — waiting for it made nodes
-        // recording at once queue behind each other on the webhook's row.
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        // recording at once queue behind each other on the webhook's row. One statement; a
+        // second only when it changed nothing, to tell a held row from a run of failures
+        // (which this success ends, under the lock, below).
+        let named = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE webhooks SET last_delivery_id = $2 WHERE id IN \
-             (SELECT id FROM webhooks WHERE id = $1 {SKIP_LOCKED})"
+             (SELECT id FROM webhooks WHERE id = $1 AND consecutive_failures = 0 {SKIP_LOCKED})"
         )))
         .bind(webhook_id.0)
         .bind(last)
         .execute(&mut *connection)
         .await?;
-        return Ok(false);
+        if named.rows_affected() > 0 || !failures_in_a_row(connection, webhook_id).await? {
+            return Ok(false);
+        }
     }
     let health: Option<HealthRow> = sqlx::query_as(
         "UPDATE webhooks SET consecutive_failures = \
