@@ -288,6 +288,12 @@ fn parse_delivery_status(raw: &str) -> Result<DeliveryStatus, String> {
     DeliveryStatus::parse(raw).ok_or_else(|| "use pending, succeeded or failed".to_owned())
 }
 
+/// mimalloc instead of the C library's allocator: the delivery path allocates and frees many
+/// small buffers across threads, where glibc's malloc spent about a quarter of the server's CPU
+/// (BENCHMARKS.md, "Black-box delivery").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
