@@ -8,10 +8,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::Event;
+use crate::domain::{AccountId, Actor, Event};
 
 /// What a message says beside the event itself.
 #[derive(Clone, Copy, Debug)]
@@ -45,39 +46,113 @@ fn object_type(event_name: &str) -> String {
     }
 }
 
-/// The message for `event` sent through the webhook `envelope` describes.
-pub fn message(envelope: &Envelope<'_>, event: &Event) -> Value {
-    let base_url = envelope.base_url.trim_end_matches('/');
-    let webhook_id = envelope.webhook_id.to_string();
-    json!({
-        "webhook_id": webhook_id,
-        "webhook_nodeID": node_id("Webhook", &webhook_id),
-        "account_id": event.account_id.as_str(),
-        "account": format!("{base_url}/accounts/{}", event.account_id),
-        "custom_url": base_url,
-        "name": envelope.webhook_name,
-        "event": event.name,
-        "object_id": event.object_id,
-        "object_nodeID": node_id(&object_type(&event.name), &event.object_id),
-        "person_id": event.actor.as_ref().map(|actor| actor.person_id.0.to_string()),
-        "person_name": event.actor.as_ref().map(|actor| actor.person_name.clone()),
-        "instance_name": envelope.instance_name,
-        "payload": event.payload,
-    })
+/// The event a message is about, borrowed from wherever it is held: building a message copies
+/// none of it (the payload may be large, and a drain builds thousands of messages a second).
+#[derive(Clone, Copy, Debug)]
+pub struct Subject<'a> {
+    pub account_id: &'a AccountId,
+    pub name: &'a str,
+    pub object_id: &'a str,
+    pub actor: Option<&'a Actor>,
+    pub payload: &'a Value,
 }
 
-/// The message as the bytes every attempt sends.
-pub fn message_body(envelope: &Envelope<'_>, event: &Event) -> Vec<u8> {
-    // Serializing a `Value` cannot fail: its keys are strings and it holds no non-finite floats.
-    serde_json::to_vec(&message(envelope, event)).unwrap_or_default()
+impl<'a> From<&'a Event> for Subject<'a> {
+    fn from(event: &'a Event) -> Self {
+        Self {
+            account_id: &event.account_id,
+            name: &event.name,
+            object_id: &event.object_id,
+            actor: event.actor.as_ref(),
+            payload: &event.payload,
+        }
+    }
+}
+
+/// The message's JSON object. Its keys are in byte order, the order a `serde_json` map writes
+/// them in, so these are the bytes the message had when it was built as a `json!` value (the
+/// tests hold the two together).
+#[derive(Serialize)]
+struct Message<'a> {
+    account: String,
+    account_id: &'a str,
+    custom_url: &'a str,
+    event: &'a str,
+    instance_name: &'a str,
+    name: &'a str,
+    object_id: &'a str,
+    #[serde(rename = "object_nodeID")]
+    object_node_id: String,
+    payload: &'a Value,
+    person_id: Option<String>,
+    person_name: Option<&'a str>,
+    webhook_id: String,
+    #[serde(rename = "webhook_nodeID")]
+    webhook_node_id: String,
+}
+
+/// The message for the event `subject` names, sent through the webhook `envelope` describes,
+/// as the bytes every attempt sends.
+pub fn message_body(envelope: &Envelope<'_>, subject: Subject<'_>) -> Vec<u8> {
+    let base_url = envelope.base_url.trim_end_matches('/');
+    let webhook_id = envelope.webhook_id.to_string();
+    let message = Message {
+        account: format!("{base_url}/accounts/{}", subject.account_id),
+        account_id: subject.account_id.as_str(),
+        custom_url: base_url,
+        event: subject.name,
+        instance_name: envelope.instance_name,
+        name: envelope.webhook_name,
+        object_id: subject.object_id,
+        object_node_id: node_id(&object_type(subject.name), subject.object_id),
+        payload: subject.payload,
+        person_id: subject.actor.map(|actor| actor.person_id.0.to_string()),
+        person_name: subject.actor.map(|actor| actor.person_name.as_str()),
+        webhook_node_id: node_id("Webhook", &webhook_id),
+        webhook_id,
+    };
+    // Serializing cannot fail: every key is a string and a `Value` holds no non-finite float.
+    serde_json::to_vec(&message).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
+    use serde_json::json;
 
     use super::*;
-    use crate::domain::{AccountId, Actor, PersonId};
+    use crate::domain::PersonId;
+
+    /// The message as Xurrent documents it, written as a JSON value: what `message_body` must
+    /// produce, to the byte.
+    fn message(envelope: &Envelope<'_>, event: &Event) -> Value {
+        let base_url = envelope.base_url.trim_end_matches('/');
+        let webhook_id = envelope.webhook_id.to_string();
+        json!({
+            "webhook_id": webhook_id,
+            "webhook_nodeID": node_id("Webhook", &webhook_id),
+            "account_id": event.account_id.as_str(),
+            "account": format!("{base_url}/accounts/{}", event.account_id),
+            "custom_url": base_url,
+            "name": envelope.webhook_name,
+            "event": event.name,
+            "object_id": event.object_id,
+            "object_nodeID": node_id(&object_type(&event.name), &event.object_id),
+            "person_id": event.actor.as_ref().map(|actor| actor.person_id.0.to_string()),
+            "person_name": event.actor.as_ref().map(|actor| actor.person_name.clone()),
+            "instance_name": envelope.instance_name,
+            "payload": event.payload,
+        })
+    }
+
+    fn ada() -> Actor {
+        Actor {
+            person_id: PersonId(
+                Uuid::parse_str("0190c0de-0000-7000-8000-0000000000bb").expect("uuid"),
+            ),
+            person_name: "Ada Lovelace".to_owned(),
+        }
+    }
 
     fn event(actor: Option<Actor>) -> Event {
         Event {
@@ -105,13 +180,7 @@ mod tests {
 
     #[test]
     fn the_message_carries_xurrents_keys() {
-        let ada = Actor {
-            person_id: PersonId(
-                Uuid::parse_str("0190c0de-0000-7000-8000-0000000000bb").expect("uuid"),
-            ),
-            person_name: "Ada Lovelace".to_owned(),
-        };
-        let message = message(&envelope(), &event(Some(ada)));
+        let message = message(&envelope(), &event(Some(ada())));
         assert_eq!(
             message,
             json!({
@@ -163,9 +232,24 @@ mod tests {
 
     #[test]
     fn the_body_is_the_same_bytes_every_time() {
-        let first = message_body(&envelope(), &event(None));
-        assert_eq!(first, message_body(&envelope(), &event(None)));
+        let event = event(None);
+        let first = message_body(&envelope(), Subject::from(&event));
+        assert_eq!(first, message_body(&envelope(), Subject::from(&event)));
         let parsed: Value = serde_json::from_slice(&first).expect("JSON");
         assert_eq!(parsed["event"], "scim_user.create");
+    }
+
+    #[test]
+    fn the_body_is_the_documented_message_to_the_byte() {
+        let mut nested = event(Some(ada()));
+        nested.payload = json!({
+            "z": [1, 2.5, null, "\u{e9}\"\n"], "a": { "y": true, "b": {} }, "m": "<&>",
+        });
+        for event in [event(None), event(Some(ada())), nested] {
+            assert_eq!(
+                message_body(&envelope(), Subject::from(&event)),
+                serde_json::to_vec(&message(&envelope(), &event)).expect("JSON"),
+            );
+        }
     }
 }

@@ -18,12 +18,12 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tokio::sync::{Semaphore, mpsc, watch};
 
-use super::message::{Envelope, message_body};
+use super::message::{Envelope, Subject, message_body};
 use super::ports::{DeliveryQueue, SigningMaterial};
 use super::retry::{NextAttempt, next_attempt, random_jitter};
 use super::sender::{AttemptOutcome, OutgoingRequest};
 use super::signer::Signer;
-use crate::domain::{DeliveryAttempt, DeliveryId, Event, WebhookId};
+use crate::domain::{DeliveryAttempt, DeliveryId, WebhookId};
 use crate::store::{AttemptRecord, Claim, ClaimedDelivery, WorkerId};
 
 pub const DELIVERIES_TOTAL: &str = "gatehouse_webhook_deliveries_total";
@@ -595,14 +595,12 @@ impl Worker {
 
     /// The message bytes, built once: the first attempt's body is stored and resent as is.
     fn message(&self, delivery: &ClaimedDelivery) -> Vec<u8> {
-        let event = Event {
-            id: delivery.event_id,
-            account_id: delivery.account_id.clone(),
-            name: delivery.event.clone(),
-            object_id: delivery.object_id.clone(),
-            actor: delivery.actor.clone(),
-            payload: delivery.payload.clone(),
-            created_at: delivery.event_created_at,
+        let subject = Subject {
+            account_id: &delivery.account_id,
+            name: &delivery.event,
+            object_id: &delivery.object_id,
+            actor: delivery.actor.as_ref(),
+            payload: &delivery.payload,
         };
         let envelope = Envelope {
             webhook_id: delivery.webhook_id.0,
@@ -610,7 +608,7 @@ impl Worker {
             base_url: self.queue.base_url(),
             instance_name: &self.settings.instance_name,
         };
-        message_body(&envelope, &event)
+        message_body(&envelope, subject)
     }
 }
 
