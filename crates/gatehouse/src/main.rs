@@ -290,7 +290,8 @@ fn parse_delivery_status(raw: &str) -> Result<DeliveryStatus, String> {
 
 /// mimalloc instead of the C library's allocator: the delivery path allocates and frees many
 /// small buffers across threads, where glibc's malloc spent about a quarter of the server's CPU
-/// (BENCHMARKS.md, "Black-box delivery").
+/// (BENCHMARKS.md, "Black-box delivery"). Its `override` feature serves SQLite's C allocations
+/// too; `.cargo/config.toml` makes its arenas commit lazily.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

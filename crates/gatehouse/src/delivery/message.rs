@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::{AccountId, Actor, Event};
+use crate::domain::{AccountId, Actor};
 
 /// What a message says beside the event itself.
 #[derive(Clone, Copy, Debug)]
@@ -55,18 +55,6 @@ pub struct Subject<'a> {
     pub object_id: &'a str,
     pub actor: Option<&'a Actor>,
     pub payload: &'a Value,
-}
-
-impl<'a> From<&'a Event> for Subject<'a> {
-    fn from(event: &'a Event) -> Self {
-        Self {
-            account_id: &event.account_id,
-            name: &event.name,
-            object_id: &event.object_id,
-            actor: event.actor.as_ref(),
-            payload: &event.payload,
-        }
-    }
 }
 
 /// The message's JSON object. Its keys are in byte order, the order a `serde_json` map writes
@@ -121,7 +109,19 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::domain::PersonId;
+    use crate::domain::{Event, PersonId};
+
+    impl<'a> From<&'a Event> for Subject<'a> {
+        fn from(event: &'a Event) -> Self {
+            Self {
+                account_id: &event.account_id,
+                name: &event.name,
+                object_id: &event.object_id,
+                actor: event.actor.as_ref(),
+                payload: &event.payload,
+            }
+        }
+    }
 
     /// The message as Xurrent documents it, written as a JSON value: what `message_body` must
     /// produce, to the byte.
