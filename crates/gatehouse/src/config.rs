@@ -150,6 +150,10 @@ pub struct ServeSettings {
     /// after sign-in however active).
     #[arg(long, env = "GATEHOUSE_CONSOLE_IDLE_TIMEOUT_MINS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=720))]
     pub console_idle_timeout_mins: u32,
+    /// How often the server purges what accounts no longer keep (their
+    /// `delivery_retention_days`), in seconds: 10 to 86400.
+    #[arg(long, env = "GATEHOUSE_PURGE_INTERVAL_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(10..=86_400))]
+    pub purge_interval_secs: u64,
     /// How long shutdown waits for requests in flight after SIGTERM/SIGINT.
     #[arg(long, env = "GATEHOUSE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,

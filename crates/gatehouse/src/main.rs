@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use gatehouse::auth::{RoleSet, ScopeSet};
 use gatehouse::config::{DatabaseSettings, DeliverySettings, LogSettings, ServeSettings};
@@ -22,8 +23,8 @@ use gatehouse::domain::{
 use gatehouse::http::{AppState, router};
 use gatehouse::service::{
     AccountChanges, DEFAULT_BASE_URL, DEFAULT_TOKEN_EXPIRY_DAYS, DeliveryView, NewAccount,
-    NewPerson, NewToken, NewWebhook, PersonChanges, ServiceError, Services, SystemClock,
-    TokenExpiry, TokenView, WebhookChanges, WebhookView,
+    NewPerson, NewToken, NewWebhook, Pacing, PersonChanges, PurgeScope, ServiceError, Services,
+    SystemClock, TokenExpiry, TokenView, WebhookChanges, WebhookView,
 };
 use gatehouse::store::{
     self, DeliveryFilter, ListQuery, SortDirection, SortField, TokenOwnerFilter, WebhookFilter,
@@ -63,6 +64,20 @@ enum Command {
     /// Webhooks of an account (`gatehouse serve` sends their messages).
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Delete now what accounts no longer keep, as every server does every ten minutes:
+    /// finished deliveries older than the account's retention with their attempts, the events
+    /// none of whose deliveries are left, old notices, ended console sessions.
+    Purge {
+        /// Only this account (default: every account).
+        #[arg(long)]
+        account: Option<String>,
+        /// Purge what was created before this moment (RFC 3339, e.g. 2026-01-01T00:00:00Z)
+        /// instead of before each account's retention. Pending deliveries stay regardless.
+        #[arg(long)]
+        before: Option<DateTime<Utc>>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -89,6 +104,10 @@ enum AccountCommand {
         /// default) or `no-content` (204, as Entra ID's guide prefers).
         #[arg(long, value_parser = parse_scim_patch_response)]
         scim_patch_response: Option<ScimPatchResponse>,
+        /// Days finished deliveries, their events and notices are kept: 1 to 3650 (default
+        /// 90).
+        #[arg(long)]
+        delivery_retention_days: Option<i64>,
         #[arg(long)]
         json: bool,
     },
@@ -362,7 +381,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Person(command) => person(&cli_services(store)?, command).await,
         Command::Token(command) => token(&cli_services(store)?, command).await,
         Command::Webhook(command) => webhook(cli_services(store)?, command).await,
+        Command::Purge {
+            account,
+            before,
+            json,
+        } => purge(&cli_services(store)?, account, before, json).await,
     }
+}
+
+async fn purge(
+    services: &Services,
+    account: Option<String>,
+    before: Option<DateTime<Utc>>,
+    json: bool,
+) -> anyhow::Result<()> {
+    if let Some(before) = before
+        && before > Utc::now()
+    {
+        anyhow::bail!("--before {before} is in the future: nothing can be older than now");
+    }
+    let scope = PurgeScope {
+        account: account.as_deref().map(account_id).transpose()?,
+        before,
+    };
+    let report = services.purge(&scope, Pacing::AT_ONCE).await?;
+    Output::new(json).purge_report(&report)
 }
 
 /// How webhooks are sent, from the settings.
@@ -421,7 +464,12 @@ fn start_delivery(
 
 async fn serve(services: Services, settings: ServeSettings) -> anyhow::Result<()> {
     let (stop_delivery, delivery_shutdown) = tokio::sync::watch::channel(false);
-    let delivery = start_delivery(&services, &settings.delivery, &delivery_shutdown)?;
+    let mut delivery = start_delivery(&services, &settings.delivery, &delivery_shutdown)?;
+    delivery.push(tokio::spawn(gatehouse::service::run_retention(
+        services.clone(),
+        Duration::from_secs(settings.purge_interval_secs),
+        delivery_shutdown.clone(),
+    )));
     let state = AppState::new(
         services,
         &settings.base_url(),
@@ -500,11 +548,13 @@ async fn account(services: &Services, command: AccountCommand) -> anyhow::Result
             id,
             name,
             scim_patch_response,
+            delivery_retention_days,
             json,
         } => {
             let changes = AccountChanges {
                 name,
                 scim_patch_response,
+                delivery_retention_days,
             };
             let account = services.update_account(&account_id(&id)?, changes).await?;
             Output::new(json).accounts(&[account])

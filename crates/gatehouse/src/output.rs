@@ -3,7 +3,9 @@
 //! and nothing else.
 
 use gatehouse::domain::{Account, DeliveryStatus, Person};
-use gatehouse::service::{DeliveryView, PersonView, TokenView, VERIFICATION_PATH, WebhookView};
+use gatehouse::service::{
+    DeliveryView, PersonView, PurgeReport, TokenView, VERIFICATION_PATH, WebhookView,
+};
 use serde::Serialize;
 
 pub struct Output {
@@ -32,14 +34,51 @@ impl Output {
     pub fn accounts(&self, accounts: &[Account]) -> anyhow::Result<()> {
         self.listing(
             accounts,
-            &["ID", "NAME", "SCIM PATCH RESPONSE", "CREATED"],
+            &[
+                "ID",
+                "NAME",
+                "SCIM PATCH RESPONSE",
+                "RETENTION DAYS",
+                "CREATED",
+            ],
             |account| {
                 vec![
                     account.id.to_string(),
                     account.name.clone(),
                     account.scim_patch_response.as_str().to_owned(),
+                    account.delivery_retention_days.days().to_string(),
                     account.created_at.to_rfc3339(),
                 ]
+            },
+        )
+    }
+
+    pub fn purge_report(&self, report: &PurgeReport) -> anyhow::Result<()> {
+        if self.json {
+            return print_json(report);
+        }
+        self.listing(
+            std::slice::from_ref(report),
+            &[
+                "DELIVERIES",
+                "ATTEMPTS",
+                "EVENTS",
+                "NOTIFICATIONS",
+                "CONSOLE SESSIONS",
+                "PAGES RECLAIMED",
+            ],
+            |report| {
+                [
+                    report.deliveries,
+                    report.attempts,
+                    report.events,
+                    report.notifications,
+                    report.console_sessions,
+                    report.pages_reclaimed,
+                ]
+                .iter()
+                .map(u64::to_string)
+                .collect()
             },
         )
     }

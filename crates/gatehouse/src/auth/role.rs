@@ -131,7 +131,7 @@ impl RoleSet {
 /// A person with no role is permitted nothing. Anyone with a role may read people and manage
 /// personal access tokens (only their own; ownership is checked elsewhere). Everything else —
 /// changing people, webhooks, webhook policies and deliveries, SCIM and events — needs an account
-/// or directory administrator.
+/// or directory administrator; changing the account's settings, an account administrator.
 #[must_use]
 pub fn role_permits(roles: &RoleSet, scope: Scope) -> bool {
     if roles.is_empty() {
@@ -149,6 +149,11 @@ pub fn role_permits(roles: &RoleSet, scope: Scope) -> bool {
         Resource::WebhookDeliveries => administrator,
         Resource::Scim => administrator,
         Resource::Events => administrator,
+        // Anyone may see the account's name and settings; only its administrators change them.
+        Resource::Account => match scope.access {
+            Access::Read => true,
+            Access::Write => roles.contains(Role::AccountAdministrator),
+        },
     }
 }
 
@@ -158,7 +163,7 @@ mod tests {
 
     /// Expected permission per scope for (account administrator, directory administrator,
     /// specialist), written out independently of the implementation.
-    const PERMISSION_TABLE: [(&str, bool, bool, bool); 14] = [
+    const PERMISSION_TABLE: [(&str, bool, bool, bool); 16] = [
         ("people:read", true, true, true),
         ("people:write", true, true, false),
         ("personal_access_tokens:read", true, true, true),
@@ -173,6 +178,8 @@ mod tests {
         ("scim:write", true, true, false),
         ("events:read", true, true, false),
         ("events:write", true, true, false),
+        ("account:read", true, true, true),
+        ("account:write", true, false, false),
     ];
 
     fn only(role: Role) -> RoleSet {
@@ -222,7 +229,17 @@ mod tests {
         let roles: RoleSet = [Role::Specialist, Role::DirectoryAdministrator]
             .into_iter()
             .collect();
-        assert!(Scope::ALL.iter().all(|&scope| role_permits(&roles, scope)));
+        let account_write = Scope::write(Resource::Account);
+        assert!(
+            Scope::ALL
+                .iter()
+                .filter(|&&scope| scope != account_write)
+                .all(|&scope| role_permits(&roles, scope))
+        );
+        assert!(
+            !role_permits(&roles, account_write),
+            "account administrators only"
+        );
     }
 
     #[test]

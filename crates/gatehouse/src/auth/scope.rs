@@ -43,11 +43,13 @@ pub enum Resource {
     Scim,
     /// The account's event log.
     Events,
+    /// The account itself: its name and settings (such as how long deliveries are kept).
+    Account,
 }
 
 impl Resource {
     /// Every resource, in stable order.
-    pub const ALL: [Resource; 7] = [
+    pub const ALL: [Resource; 8] = [
         Resource::People,
         Resource::PersonalAccessTokens,
         Resource::Webhooks,
@@ -55,6 +57,7 @@ impl Resource {
         Resource::WebhookDeliveries,
         Resource::Scim,
         Resource::Events,
+        Resource::Account,
     ];
 
     /// The `snake_case` name, e.g. `personal_access_tokens`.
@@ -68,6 +71,7 @@ impl Resource {
             Resource::WebhookDeliveries => "webhook_deliveries",
             Resource::Scim => "scim",
             Resource::Events => "events",
+            Resource::Account => "account",
         }
     }
 }
@@ -145,8 +149,8 @@ pub struct Scope {
 impl Scope {
     /// Every scope in stable order (resource order, read before write), for the OpenAPI
     /// document and CLI help.
-    pub const ALL: [Scope; 14] = {
-        let mut all = [Scope::new(Resource::People, Access::Read); 14];
+    pub const ALL: [Scope; 16] = {
+        let mut all = [Scope::new(Resource::People, Access::Read); 16];
         let mut index = 0;
         while index < all.len() {
             all[index] = Scope::new(Resource::ALL[index / 2], Access::ALL[index % 2]);
@@ -284,6 +288,8 @@ mod tests {
                 "scim:write",
                 "events:read",
                 "events:write",
+                "account:read",
+                "account:write",
             ]
         );
         let mut sorted = Scope::ALL;

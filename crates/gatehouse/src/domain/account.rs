@@ -64,6 +64,8 @@ pub struct Account {
     pub id: AccountId,
     pub name: String,
     pub scim_patch_response: ScimPatchResponse,
+    /// How long finished deliveries, the events they carried and notices are kept.
+    pub delivery_retention_days: RetentionDays,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -71,7 +73,7 @@ pub struct Account {
 /// What a successful SCIM PATCH answers: the resource (200, RFC 7644 §3.5.2's default, with
 /// `attributes`/`excludedAttributes` honoured) or no content (204, which Entra ID's guide
 /// prefers).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ScimPatchResponse {
     #[default]
@@ -96,9 +98,84 @@ impl ScimPatchResponse {
     }
 }
 
+/// How many days an account keeps its finished deliveries (with their attempts), the events
+/// none of whose deliveries are left, and its notices: 1 to 3,650 (ten years), 90 by default.
+/// Pending deliveries are kept however old they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct RetentionDays(u16);
+
+impl RetentionDays {
+    pub const MIN: i64 = 1;
+    pub const MAX: i64 = 3_650;
+    pub const DEFAULT: Self = Self(90);
+
+    pub fn new(days: i64) -> Result<Self, RetentionDaysError> {
+        if (Self::MIN..=Self::MAX).contains(&days) {
+            Ok(Self(days as u16))
+        } else {
+            Err(RetentionDaysError(days))
+        }
+    }
+
+    pub fn days(self) -> i64 {
+        i64::from(self.0)
+    }
+
+    pub fn get(self) -> u16 {
+        self.0
+    }
+
+    /// The moment before which finished records go, seen at `now`.
+    pub fn cutoff(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::days(self.days())
+    }
+}
+
+impl Default for RetentionDays {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl From<RetentionDays> for i64 {
+    fn from(days: RetentionDays) -> Self {
+        days.days()
+    }
+}
+
+impl TryFrom<i64> for RetentionDays {
+    type Error = RetentionDaysError;
+    fn try_from(days: i64) -> Result<Self, Self::Error> {
+        Self::new(days)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("delivery_retention_days must be a whole number of days from 1 to 3650, not {0}")]
+pub struct RetentionDaysError(pub i64);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retention_is_one_day_to_ten_years() {
+        for days in [1, 90, 3_650] {
+            assert_eq!(RetentionDays::new(days).map(RetentionDays::days), Ok(days));
+        }
+        for days in [0, -1, 3_651, i64::MAX] {
+            assert_eq!(RetentionDays::new(days), Err(RetentionDaysError(days)));
+        }
+        assert_eq!(RetentionDays::default().days(), 90);
+        let now = DateTime::parse_from_rfc3339("2026-12-06T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            RetentionDays::new(2).unwrap().cutoff(now).to_rfc3339(),
+            "2026-12-04T00:00:00+00:00"
+        );
+    }
 
     #[test]
     fn account_id_accepts_lowercase_slugs() {

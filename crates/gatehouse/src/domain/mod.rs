@@ -15,7 +15,10 @@ mod token;
 mod webhook;
 mod webhook_policy;
 
-pub use account::{ACCOUNT_ID_MAX_LENGTH, Account, AccountId, AccountIdError, ScimPatchResponse};
+pub use account::{
+    ACCOUNT_ID_MAX_LENGTH, Account, AccountId, AccountIdError, RetentionDays, RetentionDaysError,
+    ScimPatchResponse,
+};
 pub use event::{Actor, Event, NewEvent};
 pub use event_catalog::{
     CATALOG, CatalogEvent, EVENT_NAME_MAX_LENGTH, EventNameError, EventPattern,

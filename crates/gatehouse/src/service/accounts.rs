@@ -2,8 +2,9 @@
 
 use super::error::OrNotFound;
 use super::validate::{NAME_MAX_CHARS, Problems};
-use super::{ServiceError, ServiceResult, Services};
-use crate::domain::{Account, AccountId, ScimPatchResponse};
+use super::{Principal, ServiceError, ServiceResult, Services};
+use crate::auth::{Resource, Scope};
+use crate::domain::{Account, AccountId, RetentionDays, ScimPatchResponse};
 use crate::store::StoreError;
 
 pub struct NewAccount {
@@ -16,6 +17,8 @@ pub struct NewAccount {
 pub struct AccountChanges {
     pub name: Option<String>,
     pub scim_patch_response: Option<ScimPatchResponse>,
+    /// Days finished deliveries, their events and notices are kept: 1 to 3,650.
+    pub delivery_retention_days: Option<i64>,
 }
 
 impl Services {
@@ -32,6 +35,7 @@ impl Services {
             id: id.map_err(|error| ServiceError::invalid(vec![error.to_string()]))?,
             name: new.name.trim().to_owned(),
             scim_patch_response: ScimPatchResponse::default(),
+            delivery_retention_days: RetentionDays::default(),
             created_at: now,
             updated_at: now,
         };
@@ -56,12 +60,18 @@ impl Services {
         changes: AccountChanges,
     ) -> ServiceResult<Account> {
         let mut account = self.account(id).await?;
+        let mut problems = Problems::default();
         if let Some(name) = &changes.name {
-            let mut problems = Problems::default();
             problems.required_text("name", name, NAME_MAX_CHARS);
-            problems.into_result()?;
             account.name = name.trim().to_owned();
         }
+        if let Some(days) = changes.delivery_retention_days {
+            match RetentionDays::new(days) {
+                Ok(days) => account.delivery_retention_days = days,
+                Err(error) => problems.push(error.to_string()),
+            }
+        }
+        problems.into_result()?;
         if let Some(response) = changes.scim_patch_response {
             account.scim_patch_response = response;
         }
@@ -70,6 +80,23 @@ impl Services {
             return Err(ServiceError::NotFound("Account"));
         }
         Ok(account)
+    }
+
+    /// The caller's account as `GET /v1/account` shows it. Needs `account:read`.
+    pub async fn own_account(&self, principal: &Principal) -> ServiceResult<Account> {
+        principal.require(Scope::read(Resource::Account))?;
+        self.account(&principal.account_id).await
+    }
+
+    /// Changes the caller's account (`PATCH /v1/account`). Needs `account:write`, which only
+    /// account administrators' tokens carry.
+    pub async fn update_own_account(
+        &self,
+        principal: &Principal,
+        changes: AccountChanges,
+    ) -> ServiceResult<Account> {
+        principal.require(Scope::write(Resource::Account))?;
+        self.update_account(&principal.account_id, changes).await
     }
 
     pub async fn accounts(&self) -> ServiceResult<Vec<Account>> {

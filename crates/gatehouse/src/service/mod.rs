@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod people;
 mod policies;
+mod retention;
 pub mod scim;
 mod tokens;
 mod validate;
@@ -36,6 +37,7 @@ pub use policies::{
     CreatedPolicyKey, DEFAULT_CLAIM_EXPIRES_IN_MINUTES, DEFAULT_KEY_OVERLAP_SECONDS,
     MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy, WebhookPolicyChanges, WebhookPolicyView,
 };
+pub use retention::{PURGE_INTERVAL, Pacing, PurgeReport, PurgeScope, run_retention};
 pub use tokens::{
     CreatedToken, DEFAULT_TOKEN_EXPIRY_DAYS, NewToken, TOKEN_EXPIRY_CHOICES_DAYS, TokenExpiry,
     TokenView,

@@ -687,6 +687,70 @@ pub trait QueueStore: Send + Sync + 'static {
 /// Everything the services need of storage: one trait per aggregate (as lldap composes its
 /// backend handler), so a reader finds a method beside its kin and a part of the code can
 /// depend on just the part it uses (the delivery worker on `QueueStore`, say). Both backends
+/// Retention: what accounts no longer keep goes a small batch per transaction.
+#[async_trait]
+pub trait RetentionStore: Send + Sync + 'static {
+    /// Deletes up to `limit` of the account's finished (succeeded or failed) deliveries created
+    /// before `before`, oldest first, with their attempts. Links to them — a redelivery's
+    /// original and the original's redelivery, a webhook's last delivery, a notice's delivery —
+    /// read null afterwards. Pending deliveries are never deleted.
+    async fn purge_deliveries(
+        &self,
+        account: &AccountId,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<PurgedDeliveries>;
+
+    /// Looks at up to `limit` of the account's events after event id `after`, and deletes those
+    /// created before `before` of which no delivery is left.
+    async fn purge_events(
+        &self,
+        account: &AccountId,
+        before: DateTime<Utc>,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<PurgedEvents>;
+
+    /// Deletes up to `limit` of the account's notices created before `before`; returns how many.
+    async fn purge_notifications(
+        &self,
+        account: &AccountId,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<u64>;
+
+    /// Deletes the console sessions that ended: idle since before `idle_before`, or expired at
+    /// `now`.
+    async fn purge_console_sessions(
+        &self,
+        idle_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
+    /// Gives up to `pages` free pages back to the file system (SQLite's incremental vacuum; 0
+    /// gives none back) and says how many free pages are left; PostgreSQL's autovacuum needs no
+    /// help (0).
+    async fn reclaim_space(&self, pages: u32) -> StoreResult<u64>;
+}
+
+/// What one batch of [`RetentionStore::purge_deliveries`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PurgedDeliveries {
+    /// Deliveries the batch selected (fewer than the limit: none are left before the cutoff).
+    pub scanned: u64,
+    pub deliveries: u64,
+    pub attempts: u64,
+}
+
+/// What one batch of [`RetentionStore::purge_events`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PurgedEvents {
+    pub events: u64,
+    /// Where the next batch starts (the last event id looked at), or `None` when the walk
+    /// reached the cutoff or the end.
+    pub next_after: Option<i64>,
+}
+
 /// Limits shared by every process of one database, counted in fixed windows.
 #[async_trait]
 pub trait QuotaStore: Send + Sync + 'static {
@@ -746,6 +810,7 @@ pub trait Store:
     + DeliveryStore
     + QueueStore
     + QuotaStore
+    + RetentionStore
 {
 }
 
@@ -763,6 +828,7 @@ impl<T> Store for T where
         + DeliveryStore
         + QueueStore
         + QuotaStore
+        + RetentionStore
 {
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Pool, Sqlite, Transaction};
 
 use super::dialect::Dialect;
@@ -79,6 +79,10 @@ impl SqliteStore {
     pub async fn connect_with(options: SqliteConnectOptions) -> Result<Self, super::StoreError> {
         let options = options
             .create_if_missing(true)
+            // A new file keeps the pages purges free apart, to give them back to the file
+            // system in small steps (`PRAGMA incremental_vacuum`); older files are converted
+            // once by `migrate`.
+            .auto_vacuum(SqliteAutoVacuum::Incremental)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
@@ -126,6 +130,7 @@ impl Dialect for SqliteStore {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     /// `serve` is the one process delivering from an SQLite file (the admin CLI never does).
     const ONE_DELIVERING_PROCESS: bool = true;
+    const RECLAIMS_FREE_PAGES: bool = true;
 
     fn migrator() -> &'static sqlx::migrate::Migrator {
         &MIGRATOR

@@ -384,6 +384,66 @@ fn account_update_changes_the_scim_patch_response_setting() {
     assert!(!missing.status.success());
 }
 
+/// Retention from the CLI: the setting with its bounds, and `purge` (its report, its scope, and
+/// its refusal of a cutoff in the future).
+#[test]
+fn account_retention_and_purge_from_the_cli() {
+    let (_folder, database_url) = sqlite_database();
+    succeed(
+        &database_url,
+        &["account", "create", "acme", "--name", "Acme"],
+    );
+    let (stdout, _) = succeed(&database_url, &["account", "list"]);
+    assert!(stdout.contains("RETENTION DAYS"), "{stdout}");
+    let (stdout, _) = succeed(
+        &database_url,
+        &[
+            "account",
+            "update",
+            "acme",
+            "--delivery-retention-days",
+            "7",
+            "--json",
+        ],
+    );
+    let updated: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(updated[0]["delivery_retention_days"], 7);
+    fail_saying(
+        &database_url,
+        &[
+            "account",
+            "update",
+            "acme",
+            "--delivery-retention-days",
+            "0",
+        ],
+        "delivery_retention_days must be a whole number of days from 1 to 3650, not 0",
+    );
+    let (stdout, _) = succeed(&database_url, &["account", "list", "--json"]);
+    assert_eq!(
+        json_array(&stdout)[0]["delivery_retention_days"],
+        7,
+        "a refusal changes nothing"
+    );
+
+    // No webhook, so no delivery to purge; a cutoff of now is the latest `--before` takes.
+    let (stdout, _) = succeed(&database_url, &["purge", "--account", "acme", "--json"]);
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(report["deliveries"], 0, "{report}");
+    let now = chrono::Utc::now().to_rfc3339();
+    let (stdout, _) = succeed(&database_url, &["purge", "--before", &now]);
+    assert!(
+        stdout.contains("DELIVERIES") && stdout.contains("PAGES RECLAIMED"),
+        "{stdout}"
+    );
+    fail_saying(
+        &database_url,
+        &["purge", "--before", "2999-01-01T00:00:00Z"],
+        "is in the future",
+    );
+    fail_saying(&database_url, &["purge", "--account", "nobody"], "Account");
+}
+
 /// Runs raw SQL on a SQLite database the binary made, for rows it would no longer write.
 fn sqlite_execute(database_url: &str, sql: &str) {
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -15,6 +15,7 @@ mod look_alike_identities;
 mod openapi;
 mod openapi_examples;
 mod readme;
+mod retention;
 mod scim_bulk;
 mod scim_discovery;
 mod scim_groups;

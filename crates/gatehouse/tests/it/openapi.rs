@@ -278,6 +278,8 @@ async fn every_operation_has_its_stable_operation_id() {
             "POST /v1/webhooks/{id}/verification",
             "resend_webhook_verification",
         ),
+        ("GET /v1/account", "get_account"),
+        ("PATCH /v1/account", "update_account"),
     ];
     let mut documented = std::collections::BTreeMap::new();
     for (path, item) in document["paths"].as_object().expect("paths") {

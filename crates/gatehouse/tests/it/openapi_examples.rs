@@ -124,6 +124,14 @@ async fn record_every_operation() -> BTreeMap<String, Value> {
     };
 
     call("get_me", Method::GET, "/v1/me", None).await;
+    call("get_account", Method::GET, "/v1/account", None).await;
+    call(
+        "update_account",
+        Method::PATCH,
+        "/v1/account",
+        Some(json!({ "settings": { "delivery_retention_days": 30 } })),
+    )
+    .await;
     let person = call(
         "create_person",
         Method::POST,

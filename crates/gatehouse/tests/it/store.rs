@@ -17,6 +17,7 @@ fn account(id: &str) -> Account {
         id: AccountId::parse(id).expect("slug"),
         name: format!("{id} Inc."),
         scim_patch_response: Default::default(),
+        delivery_retention_days: Default::default(),
         created_at: start_time(),
         updated_at: start_time(),
     }

@@ -108,6 +108,7 @@ async fn seeded(backend: Backend) -> (Arc<dyn Store>, common::DatabaseGuard, Acc
         id: id.clone(),
         name: "Acme".to_owned(),
         scim_patch_response: Default::default(),
+        delivery_retention_days: Default::default(),
         created_at: start_time(),
         updated_at: start_time(),
     };

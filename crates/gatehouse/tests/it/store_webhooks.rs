@@ -20,6 +20,7 @@ fn account() -> Account {
         id: AccountId::parse("acme").expect("slug"),
         name: "Acme".to_owned(),
         scim_patch_response: Default::default(),
+        delivery_retention_days: Default::default(),
         created_at: start_time(),
         updated_at: start_time(),
     }

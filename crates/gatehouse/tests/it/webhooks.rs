@@ -15,7 +15,7 @@ use gatehouse::service::Clock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const ADMIN_SCOPES: &[&str] = &[
+pub(crate) const ADMIN_SCOPES: &[&str] = &[
     "webhooks:read",
     "webhooks:write",
     "webhook_deliveries:read",
@@ -24,7 +24,7 @@ const ADMIN_SCOPES: &[&str] = &[
     "people:write",
 ];
 
-async fn create_webhook(server: &TestServer, token: &str, body: Value) -> Value {
+pub(crate) async fn create_webhook(server: &TestServer, token: &str, body: Value) -> Value {
     let response = server
         .post("/v1/webhooks", token)
         .json(&body)
@@ -34,7 +34,7 @@ async fn create_webhook(server: &TestServer, token: &str, body: Value) -> Value 
 }
 
 /// Creates a webhook for `event` at the receiver and waits until it is verified.
-async fn verified_webhook(
+pub(crate) async fn verified_webhook(
     server: &TestServer,
     token: &str,
     receiver: &Receiver,
@@ -62,7 +62,12 @@ async fn delivering_to_one_webhook(backend: Backend) -> (TestServer, String, Rec
     (server, token, receiver, id)
 }
 
-async fn publish(server: &TestServer, token: &str, event: &str, object_id: &str) -> Value {
+pub(crate) async fn publish(
+    server: &TestServer,
+    token: &str,
+    event: &str,
+    object_id: &str,
+) -> Value {
     let response = server
         .post("/v1/events", token)
         .json(&json!({ "event": event, "object_id": object_id, "payload": { "n": object_id } }))
@@ -72,7 +77,7 @@ async fn publish(server: &TestServer, token: &str, event: &str, object_id: &str)
 }
 
 /// Moves the test clock and wakes the worker.
-fn advance(server: &TestServer, seconds: u64) {
+pub(crate) fn advance(server: &TestServer, seconds: u64) {
     server.clock.advance(chrono::Duration::seconds(
         i64::try_from(seconds).expect("seconds"),
     ));

@@ -2,6 +2,7 @@
 //! Every route is registered through `OpenApiRouter`, so the document at `/v1/openapi.json` is
 //! generated from the same list the router serves.
 
+mod account;
 mod deliveries;
 mod events;
 mod me;
@@ -56,6 +57,7 @@ impl FromRequestParts<AppState> for Caller {
 
 pub fn router(state: AppState) -> (axum::Router<AppState>, OpenApi) {
     let (router, mut openapi) = OpenApiRouter::new()
+        .merge(account::router())
         .merge(me::router())
         .merge(people::router())
         .merge(tokens::router())

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use crate::domain::{Account, AccountId, ScimPatchResponse, truncate_to_micros};
+use crate::domain::{Account, AccountId, RetentionDays, ScimPatchResponse, truncate_to_micros};
 use crate::store::dialect::Dialect;
 use crate::store::{AccountStore, StoreError, StoreResult};
 
@@ -16,6 +16,7 @@ pub(super) struct AccountRow {
     id: String,
     name: String,
     scim_patch_response: String,
+    delivery_retention_days: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -33,24 +34,28 @@ impl AccountRow {
                     ))
                 },
             )?,
+            delivery_retention_days: RetentionDays::new(i64::from(self.delivery_retention_days))
+                .map_err(|error| StoreError::Corrupt(error.to_string()))?,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
     }
 }
 
-pub(super) const ACCOUNT_COLUMNS: &str = "id, name, scim_patch_response, created_at, updated_at";
+pub(super) const ACCOUNT_COLUMNS: &str =
+    "id, name, scim_patch_response, delivery_retention_days, created_at, updated_at";
 
 #[async_trait]
 impl AccountStore for Backend {
     async fn insert_account(&self, account: &Account) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO accounts (id, name, scim_patch_response, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO accounts (id, name, scim_patch_response, delivery_retention_days, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(account.id.as_str())
         .bind(&account.name)
         .bind(account.scim_patch_response.as_str())
+        .bind(i32::from(account.delivery_retention_days.get()))
         .bind(truncate_to_micros(account.created_at))
         .bind(truncate_to_micros(account.updated_at))
         .execute(self.writer())
@@ -71,12 +76,13 @@ impl AccountStore for Backend {
 
     async fn update_account(&self, account: &Account) -> StoreResult<bool> {
         let result = sqlx::query(
-            "UPDATE accounts SET name = $2, scim_patch_response = $3, updated_at = $4 WHERE id = \
-             $1",
+            "UPDATE accounts SET name = $2, scim_patch_response = $3, \
+             delivery_retention_days = $4, updated_at = $5 WHERE id = $1",
         )
         .bind(account.id.as_str())
         .bind(&account.name)
         .bind(account.scim_patch_response.as_str())
+        .bind(i32::from(account.delivery_retention_days.get()))
         .bind(truncate_to_micros(account.updated_at))
         .execute(self.writer())
         .await

@@ -17,6 +17,7 @@ pub(super) mod policies;
 pub(super) mod publishing;
 pub(super) mod queue;
 pub(super) mod quotas;
+pub(super) mod retention;
 pub(super) mod scim_groups;
 pub(super) mod scim_page;
 pub(super) mod scim_users;
@@ -95,6 +96,9 @@ pub(super) fn count_as_u64(count: i64) -> u64 {
 impl DatabaseStore for Backend {
     async fn migrate(&self) -> StoreResult<MigrationReport> {
         Backend::migrator().run(self.pool()).await?;
+        if <Backend as Dialect>::RECLAIMS_FREE_PAGES {
+            use_incremental_vacuum(self.writer()).await?;
+        }
         let mut transaction = self.begin_write().await?;
         let report = refold_keys(&mut transaction).await?;
         transaction.commit().await?;
@@ -110,6 +114,29 @@ impl DatabaseStore for Backend {
     fn dialect(&self) -> scim_sql::Dialect {
         Backend::SCIM_DIALECT
     }
+}
+
+/// Converts a SQLite file made before retention (no auto-vacuum) to `auto_vacuum=incremental`,
+/// which only a `VACUUM` does: it rewrites the whole file, once, and needs as much free disk
+/// space again while it runs.
+async fn use_incremental_vacuum(writer: &Pool<Db>) -> StoreResult<()> {
+    const INCREMENTAL: i64 = 2;
+    let (mode,): (i64,) = sqlx::query_as("PRAGMA auto_vacuum")
+        .fetch_one(writer)
+        .await?;
+    if mode == INCREMENTAL {
+        return Ok(());
+    }
+    tracing::info!(
+        "converting the database to auto_vacuum=incremental (a one-time VACUUM; it rewrites \
+         the file and may take a while for a large one)"
+    );
+    let mut connection = writer.acquire().await?;
+    sqlx::query("PRAGMA auto_vacuum = INCREMENTAL")
+        .execute(&mut *connection)
+        .await?;
+    sqlx::query("VACUUM").execute(&mut *connection).await?;
+    Ok(())
 }
 
 /// A table's row as read, and the record it stands for: one implementation per table lets the

@@ -38,6 +38,12 @@ pub struct DatabaseGuard {
 }
 
 impl DatabaseGuard {
+    /// The URL of the test's SQLite file (`None` on PostgreSQL).
+    pub fn sqlite_url(&self) -> Option<String> {
+        let folder = self.sqlite_folder.as_ref()?;
+        Some(format!("sqlite://{}/gatehouse.db", folder.path().display()))
+    }
+
     /// Runs raw SQL on the test's database beside the store, for rows the service would no
     /// longer write (data from before a change, to migrate).
     pub async fn execute(&self, sql: &str) {

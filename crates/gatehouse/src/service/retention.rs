@@ -1,0 +1,245 @@
+//! Retention: each account keeps its finished deliveries (with their attempts), the events they
+//! carried and its notices for `delivery_retention_days`; older ones are purged. Every server
+//! purges by itself every few minutes, in batches small enough that the writer is never held for
+//! long (SQLite has one, which deliveries wait for); `gatehouse purge` runs the same purge at
+//! once. Pending deliveries are never purged, however old.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::watch;
+
+use super::{ServiceResult, Services};
+use crate::domain::{Account, AccountId};
+
+/// Which records a purge looks at: one account or all, and finished before the account's
+/// retention cutoff or before a given moment.
+#[derive(Clone, Debug, Default)]
+pub struct PurgeScope {
+    pub account: Option<AccountId>,
+    /// Overrides every account's retention: purge what finished before this moment.
+    pub before: Option<DateTime<Utc>>,
+}
+
+/// How a purge shares the writer: how long one batch may hold it, and how long the purge
+/// leaves it to others between batches.
+#[derive(Clone, Copy, Debug)]
+pub struct Pacing {
+    /// What a batch should take; batches grow and shrink to stay near it.
+    pub batch_target: Duration,
+    pub pause: Duration,
+}
+
+impl Pacing {
+    /// The server's own purge: batches of about 20 ms (well under the 50 ms a delivery may
+    /// wait for the writer), with as long again between them for deliveries and publishing.
+    pub const BACKGROUND: Self = Self {
+        batch_target: Duration::from_millis(20),
+        pause: Duration::from_millis(20),
+    };
+    /// `gatehouse purge`: the same batches, back to back.
+    pub const AT_ONCE: Self = Self {
+        batch_target: Duration::from_millis(20),
+        pause: Duration::ZERO,
+    };
+}
+
+/// What a purge removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PurgeReport {
+    pub deliveries: u64,
+    pub attempts: u64,
+    pub events: u64,
+    pub notifications: u64,
+    pub console_sessions: u64,
+    /// SQLite: free pages given back to the file system.
+    pub pages_reclaimed: u64,
+}
+
+impl PurgeReport {
+    fn add(&mut self, other: &Self) {
+        self.deliveries += other.deliveries;
+        self.attempts += other.attempts;
+        self.events += other.events;
+        self.notifications += other.notifications;
+        self.console_sessions += other.console_sessions;
+        self.pages_reclaimed += other.pages_reclaimed;
+    }
+
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Rows per batch, adapted to what the last batch took.
+struct BatchSize {
+    rows: u32,
+    target: Duration,
+}
+
+impl BatchSize {
+    const FIRST: u32 = 200;
+    const MIN: u32 = 10;
+    const MAX: u32 = 2_000;
+
+    fn new(target: Duration) -> Self {
+        Self {
+            rows: Self::FIRST,
+            target,
+        }
+    }
+
+    fn get(&self) -> u32 {
+        self.rows
+    }
+
+    /// Halves after a batch that took longer than the target, grows by half after one that
+    /// took less than half of it.
+    fn observe(&mut self, took: Duration) {
+        if took > self.target {
+            self.rows = (self.rows / 2).max(Self::MIN);
+        } else if took < self.target / 2 {
+            self.rows = (self.rows + self.rows / 2).min(Self::MAX);
+        }
+    }
+}
+
+/// SQLite pages (4 KiB) given back per step: a few milliseconds of the writer.
+const RECLAIM_PAGES_PER_STEP: u32 = 2_048;
+
+impl Services {
+    /// Purges what `scope` covers, batch by batch, as `pacing` says.
+    pub async fn purge(&self, scope: &PurgeScope, pacing: Pacing) -> ServiceResult<PurgeReport> {
+        let accounts: Vec<Account> = match &scope.account {
+            Some(id) => vec![self.account(id).await?],
+            None => self.accounts().await?,
+        };
+        let mut report = PurgeReport::default();
+        let mut size = BatchSize::new(pacing.batch_target);
+        for account in &accounts {
+            let now = self.clock.now();
+            let before = scope
+                .before
+                .unwrap_or_else(|| account.delivery_retention_days.cutoff(now));
+            let purged = self
+                .purge_account(&account.id, before, &mut size, pacing)
+                .await?;
+            if !purged.is_empty() {
+                tracing::info!(
+                    account = %account.id,
+                    %before,
+                    deliveries = purged.deliveries,
+                    attempts = purged.attempts,
+                    events = purged.events,
+                    notifications = purged.notifications,
+                    "purged what the account no longer keeps"
+                );
+            }
+            report.add(&purged);
+        }
+        let now = self.clock.now();
+        report.console_sessions = self
+            .store
+            .purge_console_sessions(now - self.console_idle_timeout, now)
+            .await?;
+        if report.deliveries + report.events + report.notifications > 0 {
+            report.pages_reclaimed = self.reclaim_space(pacing).await?;
+        }
+        Ok(report)
+    }
+
+    async fn purge_account(
+        &self,
+        account: &AccountId,
+        before: DateTime<Utc>,
+        size: &mut BatchSize,
+        pacing: Pacing,
+    ) -> ServiceResult<PurgeReport> {
+        let mut report = PurgeReport::default();
+        loop {
+            let (limit, started) = (size.get(), Instant::now());
+            let batch = self.store.purge_deliveries(account, before, limit).await?;
+            size.observe(started.elapsed());
+            report.deliveries += batch.deliveries;
+            report.attempts += batch.attempts;
+            if batch.scanned < u64::from(limit) {
+                break;
+            }
+            pause(pacing).await;
+        }
+        let mut after = 0;
+        loop {
+            let started = Instant::now();
+            let batch = self
+                .store
+                .purge_events(account, before, after, size.get() * 4)
+                .await?;
+            size.observe(started.elapsed());
+            report.events += batch.events;
+            let Some(next) = batch.next_after else { break };
+            after = next;
+            pause(pacing).await;
+        }
+        loop {
+            let (limit, started) = (size.get(), Instant::now());
+            let deleted = self
+                .store
+                .purge_notifications(account, before, limit)
+                .await?;
+            size.observe(started.elapsed());
+            report.notifications += deleted;
+            if deleted < u64::from(limit) {
+                break;
+            }
+            pause(pacing).await;
+        }
+        Ok(report)
+    }
+
+    /// Gives the pages purges freed back to the file system, a few megabytes a step.
+    async fn reclaim_space(&self, pacing: Pacing) -> ServiceResult<u64> {
+        let mut reclaimed = 0;
+        let mut free = self.store.reclaim_space(0).await?;
+        while free > 0 {
+            let left = self.store.reclaim_space(RECLAIM_PAGES_PER_STEP).await?;
+            if left >= free {
+                break;
+            }
+            reclaimed += free - left;
+            free = left;
+            pause(pacing).await;
+        }
+        Ok(reclaimed)
+    }
+}
+
+async fn pause(pacing: Pacing) {
+    if !pacing.pause.is_zero() {
+        tokio::time::sleep(pacing.pause).await;
+    }
+}
+
+/// How often a server purges by itself.
+pub const PURGE_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
+/// Purges every account now and then every `interval`, until `shutdown` turns true. Several
+/// servers on one database may purge at once: each batch deletes only what is still there.
+pub async fn run_retention(
+    services: Services,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        if let Err(error) = services
+            .purge(&PurgeScope::default(), Pacing::BACKGROUND)
+            .await
+        {
+            tracing::warn!(%error, "purging what accounts no longer keep failed");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            changed = shutdown.changed() => if changed.is_err() { break },
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Retention: what an account no longer keeps goes, a small batch per transaction, so that the
+//! writer (SQLite has one) is never held for long. Pending deliveries are never touched.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use crate::domain::{AccountId, truncate_to_micros};
+use crate::store::dialect::Dialect;
+use crate::store::{PurgedDeliveries, PurgedEvents, RetentionStore, StoreResult};
+
+use super::Backend;
+
+/// Locks the batch's rows (PostgreSQL), so that a redelivery made meanwhile from one of them
+/// waits for the purge and then finds it gone, instead of linking to a deleted delivery.
+const SKIP_LOCKED: &str = <Backend as Dialect>::SKIP_LOCKED;
+
+#[derive(FromRow)]
+struct DoomedDelivery {
+    id: Uuid,
+    redelivery_of_id: Option<Uuid>,
+    redelivered_by_id: Option<Uuid>,
+}
+
+#[derive(FromRow)]
+struct EventCandidate {
+    id: i64,
+    created_at: DateTime<Utc>,
+    has_deliveries: bool,
+}
+
+/// `$first, $first+1, …` for `count` values (or `?, ?, …`), written in binding order.
+fn placeholders(first: usize, count: usize) -> String {
+    let params: Vec<String> = (first..first + count).map(Backend::param).collect();
+    params.join(", ")
+}
+
+#[async_trait]
+impl RetentionStore for Backend {
+    async fn purge_deliveries(
+        &self,
+        account: &AccountId,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<PurgedDeliveries> {
+        let mut transaction = self.begin_write().await?;
+        let doomed: Vec<DoomedDelivery> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id, redelivery_of_id, redelivered_by_id FROM webhook_deliveries \
+             WHERE account_id = $1 AND created_at < $2 AND status <> 'pending' \
+             ORDER BY created_at, id LIMIT $3 {SKIP_LOCKED}"
+        )))
+        .bind(account.as_str())
+        .bind(truncate_to_micros(before))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *transaction)
+        .await?;
+        if doomed.is_empty() {
+            return Ok(PurgedDeliveries::default());
+        }
+        let ids: Vec<Uuid> = doomed.iter().map(|row| row.id).collect();
+        let list = placeholders(1, ids.len());
+        // The links that would point at a deleted delivery read null from now on: a redelivery
+        // names its original and the original its redelivery, so both are found by id.
+        let linked: Vec<Uuid> = doomed
+            .iter()
+            .flat_map(|row| [row.redelivery_of_id, row.redelivered_by_id])
+            .flatten()
+            .filter(|id| !ids.contains(id))
+            .collect();
+        if !linked.is_empty() {
+            let again = placeholders(ids.len() + 1, ids.len());
+            let mut unlink = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE webhook_deliveries SET \
+                 redelivery_of_id = CASE WHEN redelivery_of_id IN ({list}) THEN NULL \
+                 ELSE redelivery_of_id END, \
+                 redelivered_by_id = CASE WHEN redelivered_by_id IN ({again}) THEN NULL \
+                 ELSE redelivered_by_id END \
+                 WHERE id IN ({})",
+                placeholders(2 * ids.len() + 1, linked.len())
+            )));
+            for id in ids.iter().chain(&ids).chain(&linked) {
+                unlink = unlink.bind(*id);
+            }
+            unlink.execute(&mut *transaction).await?;
+        }
+        let mut forget_last = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE webhooks SET last_delivery_id = NULL WHERE account_id = {} \
+             AND last_delivery_id IN ({})",
+            Backend::param(1),
+            placeholders(2, ids.len())
+        )))
+        .bind(account.as_str());
+        for id in &ids {
+            forget_last = forget_last.bind(*id);
+        }
+        forget_last.execute(&mut *transaction).await?;
+        let mut unlink_notices = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE webhook_notifications SET delivery_id = NULL WHERE account_id = {} \
+             AND delivery_id IN ({})",
+            Backend::param(1),
+            placeholders(2, ids.len())
+        )))
+        .bind(account.as_str());
+        for id in &ids {
+            unlink_notices = unlink_notices.bind(*id);
+        }
+        unlink_notices.execute(&mut *transaction).await?;
+        let mut attempts = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM webhook_delivery_attempts WHERE delivery_id IN ({list})"
+        )));
+        for id in &ids {
+            attempts = attempts.bind(*id);
+        }
+        let attempts = attempts.execute(&mut *transaction).await?.rows_affected();
+        let mut deliveries = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM webhook_deliveries WHERE id IN ({list}) AND status <> 'pending'"
+        )));
+        for id in &ids {
+            deliveries = deliveries.bind(*id);
+        }
+        let deliveries = deliveries.execute(&mut *transaction).await?.rows_affected();
+        transaction.commit().await?;
+        Ok(PurgedDeliveries {
+            deliveries,
+            attempts,
+            scanned: ids.len() as u64,
+        })
+    }
+
+    async fn purge_events(
+        &self,
+        account: &AccountId,
+        before: DateTime<Utc>,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<PurgedEvents> {
+        // Events are read in id order from where the last batch stopped, so an old event that
+        // still has a pending delivery is passed over once, not in every batch; ids follow
+        // publishing order, so the first event at or after the cutoff ends the walk.
+        let candidates: Vec<EventCandidate> = sqlx::query_as(
+            "SELECT e.id, e.created_at, EXISTS (SELECT 1 FROM webhook_deliveries d \
+             WHERE d.event_id = e.id) AS has_deliveries \
+             FROM events e WHERE e.account_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3",
+        )
+        .bind(account.as_str())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        let full_batch = candidates.len() == limit as usize;
+        let cutoff = truncate_to_micros(before);
+        let old: Vec<&EventCandidate> = candidates
+            .iter()
+            .take_while(|event| event.created_at < cutoff)
+            .collect();
+        let next_after = match old.last() {
+            Some(last) if full_batch && old.len() == candidates.len() => Some(last.id),
+            _ => None,
+        };
+        let doomed: Vec<i64> = old
+            .iter()
+            .filter(|event| !event.has_deliveries)
+            .map(|event| event.id)
+            .collect();
+        if doomed.is_empty() {
+            return Ok(PurgedEvents {
+                events: 0,
+                next_after,
+            });
+        }
+        let mut transaction = self.begin_write().await?;
+        // Checked again in the transaction: a redelivery may have come since the read.
+        let mut delete = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM events WHERE id IN ({}) AND NOT EXISTS \
+             (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = events.id)",
+            placeholders(1, doomed.len())
+        )));
+        for id in &doomed {
+            delete = delete.bind(*id);
+        }
+        let events = delete.execute(&mut *transaction).await?.rows_affected();
+        transaction.commit().await?;
+        Ok(PurgedEvents { events, next_after })
+    }
+
+    async fn purge_notifications(
+        &self,
+        account: &AccountId,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        let mut transaction = self.begin_write().await?;
+        let deleted = sqlx::query(
+            "DELETE FROM webhook_notifications WHERE id IN (SELECT id FROM \
+             webhook_notifications WHERE account_id = $1 AND created_at < $2 \
+             ORDER BY created_at, id LIMIT $3)",
+        )
+        .bind(account.as_str())
+        .bind(truncate_to_micros(before))
+        .bind(i64::from(limit))
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected();
+        transaction.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn purge_console_sessions(
+        &self,
+        idle_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        Ok(
+            sqlx::query("DELETE FROM console_sessions WHERE last_seen_at < $1 OR expires_at <= $2")
+                .bind(truncate_to_micros(idle_before))
+                .bind(truncate_to_micros(now))
+                .execute(self.writer())
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    async fn reclaim_space(&self, pages: u32) -> StoreResult<u64> {
+        if !<Backend as Dialect>::RECLAIMS_FREE_PAGES {
+            return Ok(0);
+        }
+        // `incremental_vacuum(0)` would give back every free page at once.
+        if pages > 0 {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "PRAGMA incremental_vacuum({pages})"
+            )))
+            .execute(self.writer())
+            .await?;
+        }
+        let (free,): (i64,) = sqlx::query_as("PRAGMA freelist_count")
+            .fetch_one(self.writer())
+            .await?;
+        Ok(u64::try_from(free).unwrap_or(0))
+    }
+}
