@@ -64,6 +64,15 @@ enum Command {
     /// Webhooks of an account (`gatehouse serve` sends their messages).
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Copy a SQLite database, consistent as of one moment, while the server keeps running.
+    /// Back up the server key file with it (`secret.key` beside the database unless
+    /// `--secret-key-file` says otherwise): without it the copy's signing secrets can't be read.
+    /// PostgreSQL: use pg_dump (README, Operations).
+    Backup {
+        /// The new file to write; it must not exist.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
     /// Delete now what accounts no longer keep, as every server does every ten minutes:
     /// finished deliveries older than the account's retention with their attempts, the events
     /// none of whose deliveries are left, old notices, ended console sessions.
@@ -339,7 +348,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = store::connect(&cli.database.database_url, cli.database.sqlite_synchronous)
         .await
         .with_context(|| format!("opening {}", store::redact_url(&cli.database.database_url)))?;
-    let migration = store.migrate().await.context("applying migrations")?;
+    // `serve` applies them itself once it listens, so that `/readyz` can say it is migrating.
+    let migration = match cli.command {
+        Command::Serve(_) => store::MigrationReport::default(),
+        _ => store.migrate().await.context("applying migrations")?,
+    };
     let server_key = || -> anyhow::Result<ServerKey> {
         let settings = &cli.database.secret_key;
         match &settings.secret_key {
@@ -374,13 +387,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for clash in &migration.key_clashes {
                 eprintln!("look-alike identities: {clash}");
             }
-            eprintln!("migrations applied");
+            eprintln!(
+                "migrations applied: schema version {}",
+                store.schema_version().await?
+            );
             Ok(())
         }
         Command::Account(command) => account(&cli_services(store)?, command).await,
         Command::Person(command) => person(&cli_services(store)?, command).await,
         Command::Token(command) => token(&cli_services(store)?, command).await,
         Command::Webhook(command) => webhook(cli_services(store)?, command).await,
+        Command::Backup { to } => {
+            if to.exists() {
+                anyhow::bail!("{} exists: choose a new file", to.display());
+            }
+            store
+                .back_up(&to)
+                .await
+                .with_context(|| format!("backing up to {}", to.display()))?;
+            let bytes = std::fs::metadata(&to).map(|meta| meta.len()).unwrap_or(0);
+            let key = match &cli.database.secret_key.secret_key {
+                Some(_) => "the server key (GATEHOUSE_SECRET_KEY)".to_owned(),
+                None => format!(
+                    "the server key file {}",
+                    cli.database
+                        .secret_key
+                        .key_file(&cli.database.database_url)
+                        .display()
+                ),
+            };
+            println!("{}", to.display());
+            eprintln!(
+                "backed up {bytes} bytes to {}; keep {key} with it",
+                to.display()
+            );
+            Ok(())
+        }
         Command::Purge {
             account,
             before,
@@ -462,23 +504,25 @@ fn start_delivery(
     Ok(tasks)
 }
 
+/// Listens first and applies migrations next, so that an orchestrator sees the process up
+/// (`/healthz`) but not ready (`/readyz` 503) while they run; then starts delivering.
 async fn serve(services: Services, settings: ServeSettings) -> anyhow::Result<()> {
-    let (stop_delivery, delivery_shutdown) = tokio::sync::watch::channel(false);
-    let mut delivery = start_delivery(&services, &settings.delivery, &delivery_shutdown)?;
-    delivery.push(tokio::spawn(gatehouse::service::run_retention(
-        services.clone(),
-        Duration::from_secs(settings.purge_interval_secs),
-        delivery_shutdown.clone(),
-    )));
     let state = AppState::new(
-        services,
+        services.clone(),
         &settings.base_url(),
         settings.rate_limit_per_minute,
-    );
+    )
+    .migrating();
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
-    tracing::info!(address = %listener.local_addr()?, base_url = %settings.base_url(), "gatehouse serving");
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        address = %listener.local_addr()?,
+        base_url = %settings.base_url(),
+        "gatehouse listening; applying migrations"
+    );
+    let ready = state.clone();
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
     let (signalled_sender, signalled) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
@@ -487,6 +531,25 @@ async fn serve(services: Services, settings: ServeSettings) -> anyhow::Result<()
         let _ = signalled_sender.send(());
     });
     let server = tokio::spawn(async move { server.await });
+    services
+        .store
+        .migrate()
+        .await
+        .context("applying migrations")?;
+    let schema_version = services.store.schema_version().await?;
+    ready.set_ready();
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        schema_version,
+        "gatehouse serving"
+    );
+    let (stop_delivery, delivery_shutdown) = tokio::sync::watch::channel(false);
+    let mut delivery = start_delivery(&services, &settings.delivery, &delivery_shutdown)?;
+    delivery.push(tokio::spawn(gatehouse::service::run_retention(
+        services.clone(),
+        Duration::from_secs(settings.purge_interval_secs),
+        delivery_shutdown.clone(),
+    )));
     tokio::select! {
         result = server => result.context("server task")?.context("serving")?,
         () = async {

@@ -39,6 +39,9 @@ pub struct AppState {
     pub base_url: Arc<str>,
     pub rate_limiter: Arc<RateLimiter>,
     pub metrics: PrometheusHandle,
+    /// False while `serve` applies migrations: only `/healthz` and `/readyz` answer (the
+    /// latter 503) until they are done.
+    pub ready: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -53,7 +56,24 @@ impl AppState {
             base_url: Arc::from(base_url.trim_end_matches('/')),
             rate_limiter,
             metrics: metrics::install_recorder(),
+            ready: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         }
+    }
+
+    /// The state of a server that listens before its migrations are applied: not ready until
+    /// [`Self::set_ready`].
+    pub fn migrating(self) -> Self {
+        self.ready
+            .store(false, std::sync::atomic::Ordering::Release);
+        self
+    }
+
+    pub fn set_ready(&self) {
+        self.ready.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(std::sync::atomic::Ordering::Acquire)
     }
 }
 
@@ -76,6 +96,10 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            health::wait_for_migrations,
+        ))
         .with_state(state)
         .layer(axum::middleware::from_fn(metrics::track_http_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(request_log::request_span))

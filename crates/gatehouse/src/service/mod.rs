@@ -14,6 +14,7 @@ mod people;
 mod policies;
 mod retention;
 pub mod scim;
+mod status;
 mod tokens;
 mod validate;
 mod webhook_secrets;
@@ -38,6 +39,7 @@ pub use policies::{
     MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy, WebhookPolicyChanges, WebhookPolicyView,
 };
 pub use retention::{PURGE_INTERVAL, Pacing, PurgeReport, PurgeScope, run_retention};
+pub use status::{QueueView, ServerStatus};
 pub use tokens::{
     CreatedToken, DEFAULT_TOKEN_EXPIRY_DAYS, NewToken, TOKEN_EXPIRY_CHOICES_DAYS, TokenExpiry,
     TokenView,

@@ -30,10 +30,11 @@ pub(crate) trait Dialect: Sized + Send + Sync + 'static {
     /// then a lease held when that process starts was held by a process that died, and can be
     /// given back at once instead of waiting for it to run out.
     const ONE_DELIVERING_PROCESS: bool;
-    /// Whether the database file keeps the pages a purge frees until asked to give them back
-    /// (SQLite with `auto_vacuum=incremental`: `PRAGMA incremental_vacuum`). PostgreSQL's
-    /// autovacuum makes freed space reusable by itself.
-    const RECLAIMS_FREE_PAGES: bool;
+    /// Whether the database is one file this process opens (SQLite). Such a file keeps the
+    /// pages a purge frees until asked to give them back (`auto_vacuum=incremental`, `PRAGMA
+    /// incremental_vacuum`) and is backed up by copying it (`VACUUM INTO`); a PostgreSQL
+    /// server has autovacuum and `pg_dump` for those.
+    const EMBEDDED_FILE: bool;
 
     /// The backend's migrations.
     fn migrator() -> &'static sqlx::migrate::Migrator;

@@ -51,6 +51,9 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// The backend does not do this; the text says what to use instead.
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -168,6 +171,18 @@ pub trait DatabaseStore: Send + Sync + 'static {
 
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// The version of the last migration applied (`0015` → 15).
+    async fn schema_version(&self) -> StoreResult<i64>;
+
+    /// The database's size on disk in bytes: the SQLite file (less the pages it holds free),
+    /// or the PostgreSQL database.
+    async fn database_size(&self) -> StoreResult<u64>;
+
+    /// Writes a consistent copy of the whole database to the new file `to` while it is in use
+    /// (SQLite's `VACUUM INTO`: one read transaction, so the copy is the database as of one
+    /// commit). PostgreSQL has `pg_dump` for that: [`StoreError::Unsupported`].
+    async fn back_up(&self, to: &std::path::Path) -> StoreResult<()>;
 
     /// Which SQL dialect this store speaks, for the SCIM filter compiler.
     fn dialect(&self) -> scim_sql::Dialect;
@@ -664,6 +679,13 @@ pub trait QueueStore: Send + Sync + 'static {
     async fn release_orphaned_leases(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 
     async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<QueueStats>;
+
+    /// [`Self::queue_stats`] of one account's deliveries.
+    async fn account_queue_stats(
+        &self,
+        account: &AccountId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<QueueStats>;
 
     /// Woken when deliveries may have become due (here, or on PostgreSQL in any process).
     fn deliveries_signal(&self) -> std::sync::Arc<tokio::sync::Notify>;

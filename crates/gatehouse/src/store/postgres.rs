@@ -136,7 +136,7 @@ impl Dialect for PostgresStore {
     /// Any number of nodes deliver from one database: a lease is another node's until it runs
     /// out.
     const ONE_DELIVERING_PROCESS: bool = false;
-    const RECLAIMS_FREE_PAGES: bool = false;
+    const EMBEDDED_FILE: bool = false;
 
     fn migrator() -> &'static sqlx::migrate::Migrator {
         &MIGRATOR

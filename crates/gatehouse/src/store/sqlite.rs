@@ -130,7 +130,7 @@ impl Dialect for SqliteStore {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     /// `serve` is the one process delivering from an SQLite file (the admin CLI never does).
     const ONE_DELIVERING_PROCESS: bool = true;
-    const RECLAIMS_FREE_PAGES: bool = true;
+    const EMBEDDED_FILE: bool = true;
 
     fn migrator() -> &'static sqlx::migrate::Migrator {
         &MIGRATOR

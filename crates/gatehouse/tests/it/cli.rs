@@ -4,7 +4,7 @@ use std::io::Read;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::common;
 use crate::common::receiver;
@@ -382,6 +382,33 @@ fn account_update_changes_the_scim_patch_response_setting() {
         &["account", "update", "nobody", "--name", "X"],
     );
     assert!(!missing.status.success());
+}
+
+/// `serve` says at start which version runs on which schema.
+#[test]
+fn serve_logs_its_version_and_schema_version() {
+    gatehouse::delivery::install_crypto_provider();
+    let (_folder, database_url) = sqlite_database();
+    let server = Server::start(&database_url);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reqwest::blocking::get(format!("{}/readyz", server.base_url))
+        .map_or(true, |answer| answer.status() != 200)
+    {
+        assert!(Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (stopped, logs) = server.terminate();
+    assert!(stopped);
+    let serving = logs
+        .lines()
+        .find(|line| line.contains("gatehouse serving"))
+        .unwrap_or_else(|| panic!("no start line: {logs}"));
+    assert!(serving.contains(env!("CARGO_PKG_VERSION")), "{serving}");
+    let schema = format!(
+        "schema_version={}",
+        crate::operations::latest_migration("sqlite")
+    );
+    assert!(serving.contains(&schema), "{serving}");
 }
 
 /// Retention from the CLI: the setting with its bounds, and `purge` (its report, its scope, and
@@ -1037,4 +1064,204 @@ fn the_operator_can_always_restore_a_person_from_the_cli() {
     );
     assert!(!both.status.success(), "--enable and --disable conflict");
     drop(server);
+}
+
+/// `gatehouse backup` while `serve` takes events: `serve` started on the copy (with the server
+/// key file copied beside it, as README says) has every event acknowledged before the backup
+/// began, and sends their pending deliveries.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_taken_under_load_keeps_every_acknowledged_event() {
+    gatehouse::delivery::install_crypto_provider();
+    let (folder, database_url) = sqlite_database();
+    let receiver = receiver::Receiver::start().await;
+    let quiet = [
+        ("GATEHOUSE_ALLOW_PRIVATE_TARGETS", "true"),
+        ("GATEHOUSE_DELIVERY_POLL_INTERVAL_MS", "50"),
+        ("GATEHOUSE_LOG_LEVEL", "warn"),
+    ];
+    let (database, receiver_url) = (database_url.clone(), receiver.url.clone());
+    let token = tokio::task::spawn_blocking(move || {
+        succeed(&database, &["account", "create", "acme", "--name", "Acme"]);
+        succeed(
+            &database,
+            &[
+                "person",
+                "create",
+                "--account",
+                "acme",
+                "--email",
+                "ada@example.org",
+                "--name",
+                "Ada",
+                "--role",
+                "account_administrator",
+            ],
+        );
+        let (stdout, _) = succeed(
+            &database,
+            &[
+                "token",
+                "create",
+                "--account",
+                "acme",
+                "--person",
+                "ada@example.org",
+                "--name",
+                "publisher",
+                "--scope",
+                "events:write",
+            ],
+        );
+        // Verified through a delivering server, which then stops.
+        let server = Server::start_with_env(&database, &quiet);
+        succeed(
+            &database,
+            &[
+                "webhook",
+                "create",
+                "--account",
+                "acme",
+                "--event",
+                "app.*",
+                "--uri",
+                &receiver_url,
+                "--base-url",
+                &format!("{}/", server.base_url),
+                "--allow-private-targets",
+                "true",
+            ],
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (stdout, _) = succeed(
+                &database,
+                &["webhook", "list", "--account", "acme", "--json"],
+            );
+            if json_array(&stdout)[0]["verified"] == true {
+                break;
+            }
+            assert!(Instant::now() < deadline, "never verified");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let (stopped, _) = server.terminate();
+        assert!(stopped);
+        stdout.lines().last().expect("secret").trim().to_owned()
+    })
+    .await
+    .expect("CLI");
+
+    // A server that only takes events, so what they are owed stays pending.
+    let mut only_api = quiet.to_vec();
+    only_api.push(("GATEHOUSE_DELIVERY_ENABLED", "false"));
+    let database = database_url.clone();
+    let server = tokio::task::spawn_blocking(move || Server::start_with_env(&database, &only_api))
+        .await
+        .expect("serve");
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut publishers = Vec::new();
+    for publisher in 0..4 {
+        let (url, token) = (format!("{}/v1/events", server.base_url), token.clone());
+        let (acknowledged, stop) = (acknowledged.clone(), stop.clone());
+        publishers.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut sent = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let object_id = format!("{publisher}-{sent}");
+                sent += 1;
+                let answer = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({ "event": "app.tick", "object_id": object_id }))
+                    .send()
+                    .await
+                    .expect("POST");
+                assert_eq!(answer.status(), 202);
+                acknowledged.lock().expect("lock").push(object_id);
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before_backup: Vec<String> = acknowledged.lock().expect("lock").clone();
+    let copy_folder = tempfile::tempdir().expect("temp dir");
+    let copy = copy_folder.path().join("gatehouse.db");
+    let (database, target) = (database_url.clone(), copy.clone());
+    let (stdout, stderr) = tokio::task::spawn_blocking(move || {
+        succeed(
+            &database,
+            &["backup", "--to", target.to_str().expect("path")],
+        )
+    })
+    .await
+    .expect("backup");
+    assert_eq!(stdout.trim(), copy.display().to_string());
+    assert!(
+        stderr.contains("secret.key"),
+        "names the key file: {stderr}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for publisher in publishers {
+        publisher.await.expect("publisher");
+    }
+    let after = acknowledged.lock().expect("lock").len();
+    assert!(
+        before_backup.len() >= 20 && after > before_backup.len(),
+        "published under load: {} before the backup, {after} in all",
+        before_backup.len()
+    );
+    let database = database_url.clone();
+    let target = copy.clone();
+    tokio::task::spawn_blocking(move || {
+        let (stopped, _) = server.terminate();
+        assert!(stopped);
+        fail_saying(
+            &database,
+            &["backup", "--to", target.to_str().expect("path")],
+            "exists",
+        );
+    })
+    .await
+    .expect("stop");
+
+    // The copy, with the key file beside it, delivers what was acknowledged before the backup.
+    std::fs::copy(
+        folder.path().join("secret.key"),
+        copy_folder.path().join("secret.key"),
+    )
+    .expect("copy the key file");
+    let copy_url = format!("sqlite://{}", copy.display());
+    let restored = tokio::task::spawn_blocking(move || Server::start_with_env(&copy_url, &quiet))
+        .await
+        .expect("serve the copy");
+    let owed: std::collections::HashSet<String> = before_backup.iter().cloned().collect();
+    // The copy holds a few events acknowledged during the backup too; wait for the owed ones.
+    let received = receiver
+        .wait_for(owed.len(), |message| {
+            message.event() == "app.tick"
+                && message.json()["object_id"]
+                    .as_str()
+                    .is_some_and(|object_id| owed.contains(object_id))
+        })
+        .await;
+    let delivered: std::collections::HashSet<String> = received
+        .iter()
+        .map(|message| {
+            message.json()["object_id"]
+                .as_str()
+                .expect("object_id")
+                .to_owned()
+        })
+        .collect();
+    let missing: Vec<&String> = before_backup
+        .iter()
+        .filter(|object_id| !delivered.contains(*object_id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged before the backup, not delivered: {missing:?}"
+    );
+    tokio::task::spawn_blocking(move || restored.terminate())
+        .await
+        .expect("stop");
 }

@@ -14,6 +14,7 @@ mod delivery_sender;
 mod look_alike_identities;
 mod openapi;
 mod openapi_examples;
+mod operations;
 mod readme;
 mod retention;
 mod scim_bulk;

@@ -132,6 +132,8 @@ async fn record_every_operation() -> BTreeMap<String, Value> {
         Some(json!({ "settings": { "delivery_retention_days": 30 } })),
     )
     .await;
+    // Before any webhook: an empty queue, so the example's shape never varies.
+    call("get_status", Method::GET, "/v1/status", None).await;
     let person = call(
         "create_person",
         Method::POST,

@@ -467,3 +467,17 @@ async fn sqlite_gives_purged_space_back_to_the_file_system() {
         "the file shrinks: {pages_before} pages before, {pages_after} after"
     );
 }
+
+/// PostgreSQL is backed up with `pg_dump`: `gatehouse backup` says so and writes nothing.
+#[tokio::test]
+async fn postgres_backups_are_pg_dumps_job() {
+    if !crate::common::postgres_reachable().await {
+        return;
+    }
+    let (store, _database) = crate::common::store(Backend::Postgres).await;
+    let folder = tempfile::tempdir().expect("temp dir");
+    let target = folder.path().join("copy.db");
+    let refused = store.back_up(&target).await.expect_err("refused");
+    assert!(refused.to_string().contains("pg_dump"), "{refused}");
+    assert!(!target.exists());
+}

@@ -1,5 +1,6 @@
 //! `/v1/account`: the caller's account, as Xurrent's API shows it — its id, name and settings.
 //! Anyone with `account:read` reads it; account administrators (`account:write`) change it.
+//! `/v1/status`: what runs and how the account's queue stands, for administrators.
 
 use axum::Extension;
 use axum::extract::State;
@@ -14,10 +15,12 @@ use super::{ApiJson, ApiQuery, ErrorBody, FieldsParams, record_response};
 use crate::domain::{Account, ScimPatchResponse};
 use crate::http::AppState;
 use crate::http::error::ApiResult;
-use crate::service::{AccountChanges, Principal};
+use crate::service::{AccountChanges, Principal, ServerStatus};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_account, update_account))
+    OpenApiRouter::new()
+        .routes(routes!(get_account, update_account))
+        .routes(routes!(get_status))
 }
 
 /// An account and its settings.
@@ -128,4 +131,21 @@ async fn update_account(
         .update_own_account(&principal, changes)
         .await?;
     record_response(StatusCode::OK, &AccountView::from(&account), None)
+}
+
+/// The version and schema that run, the database's size, the account's delivery queue and its
+/// retention. Needs `account:read` and an account or directory administrator.
+#[utoipa::path(
+    get, path = "/v1/status", tag = "account",
+    operation_id = "get_status",
+    responses(
+        (status = 200, description = "What runs, and the account's queue", body = ServerStatus),
+    )
+)]
+async fn get_status(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+) -> ApiResult<Response> {
+    let status = state.services.status(&principal).await?;
+    record_response(StatusCode::OK, &status, None)
 }

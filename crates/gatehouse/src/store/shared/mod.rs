@@ -96,7 +96,7 @@ pub(super) fn count_as_u64(count: i64) -> u64 {
 impl DatabaseStore for Backend {
     async fn migrate(&self) -> StoreResult<MigrationReport> {
         Backend::migrator().run(self.pool()).await?;
-        if <Backend as Dialect>::RECLAIMS_FREE_PAGES {
+        if <Backend as Dialect>::EMBEDDED_FILE {
             use_incremental_vacuum(self.writer()).await?;
         }
         let mut transaction = self.begin_write().await?;
@@ -108,6 +108,42 @@ impl DatabaseStore for Backend {
 
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(self.pool()).await?;
+        Ok(())
+    }
+
+    async fn schema_version(&self) -> StoreResult<i64> {
+        let (version,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(self.pool())
+                .await?;
+        Ok(version.unwrap_or(0))
+    }
+
+    async fn database_size(&self) -> StoreResult<u64> {
+        let query = if <Backend as Dialect>::EMBEDDED_FILE {
+            "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count(), \
+             pragma_freelist_count(), pragma_page_size()"
+        } else {
+            "SELECT pg_database_size(current_database())"
+        };
+        let (bytes,): (i64,) = sqlx::query_as(query).fetch_one(self.pool()).await?;
+        Ok(u64::try_from(bytes).unwrap_or(0))
+    }
+
+    async fn back_up(&self, to: &std::path::Path) -> StoreResult<()> {
+        if !<Backend as Dialect>::EMBEDDED_FILE {
+            return Err(StoreError::Unsupported(
+                "gatehouse backup copies SQLite files; back up PostgreSQL with pg_dump \
+                 (see README, Operations)",
+            ));
+        }
+        let to = to.to_str().ok_or_else(|| {
+            StoreError::Corrupt(format!("backup path {} is not UTF-8", to.display()))
+        })?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(to)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 

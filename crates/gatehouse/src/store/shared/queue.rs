@@ -8,8 +8,8 @@ use sqlx::{FromRow, Pool, Transaction, types::Json};
 use uuid::Uuid;
 
 use crate::domain::{
-    Actor, ClaimExpiry, DeliveryId, DeliveryStatus, JwtFormat, PersonId, VERIFY_EVENT, WebhookId,
-    WebhookNotification, WebhookPolicyId, truncate_to_micros,
+    AccountId, Actor, ClaimExpiry, DeliveryId, DeliveryStatus, JwtFormat, PersonId, VERIFY_EVENT,
+    WebhookId, WebhookNotification, WebhookPolicyId, truncate_to_micros,
 };
 use crate::store::dialect::Dialect;
 use crate::store::{
@@ -576,18 +576,36 @@ pub(super) async fn renew_leases(
     Ok(renewed)
 }
 
-pub(super) async fn queue_stats(pool: &Pool<Db>, now: DateTime<Utc>) -> StoreResult<QueueStats> {
-    let (due, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
-        "SELECT COUNT(*), MIN(next_attempt_at) FROM webhook_deliveries \
-         WHERE status = 'pending' AND next_attempt_at IS NOT NULL AND next_attempt_at <= $1",
-    )
-    .bind(truncate_to_micros(now))
-    .fetch_one(pool)
-    .await?;
-    let (pending,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'")
-            .fetch_one(pool)
-            .await?;
+/// The queue's size, of every account or of `account`'s deliveries only.
+pub(super) async fn queue_stats(
+    pool: &Pool<Db>,
+    now: DateTime<Utc>,
+    account: Option<&AccountId>,
+) -> StoreResult<QueueStats> {
+    let of_account = if account.is_some() {
+        "account_id = $2 AND "
+    } else {
+        ""
+    };
+    let mut due = sqlx::query_as::<_, (i64, Option<DateTime<Utc>>)>(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*), MIN(next_attempt_at) FROM webhook_deliveries WHERE {of_account}\
+         status = 'pending' AND next_attempt_at IS NOT NULL AND next_attempt_at <= $1"
+    )))
+    .bind(truncate_to_micros(now));
+    let of_account = if account.is_some() {
+        "account_id = $1 AND "
+    } else {
+        ""
+    };
+    let mut pending = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM webhook_deliveries WHERE {of_account}status = 'pending'"
+    )));
+    if let Some(account) = account {
+        due = due.bind(account.as_str());
+        pending = pending.bind(account.as_str());
+    }
+    let (due, oldest) = due.fetch_one(pool).await?;
+    let (pending,) = pending.fetch_one(pool).await?;
     Ok(QueueStats {
         due: count_as_u64(due),
         pending: count_as_u64(pending),
@@ -678,7 +696,15 @@ impl QueueStore for Backend {
     }
 
     async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<QueueStats> {
-        queue_stats(self.pool(), now).await
+        queue_stats(self.pool(), now, None).await
+    }
+
+    async fn account_queue_stats(
+        &self,
+        account: &AccountId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<QueueStats> {
+        queue_stats(self.pool(), now, Some(account)).await
     }
 
     fn deliveries_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {

@@ -222,7 +222,7 @@ impl RetentionStore for Backend {
     }
 
     async fn reclaim_space(&self, pages: u32) -> StoreResult<u64> {
-        if !<Backend as Dialect>::RECLAIMS_FREE_PAGES {
+        if !<Backend as Dialect>::EMBEDDED_FILE {
             return Ok(0);
         }
         // `incremental_vacuum(0)` would give back every free page at once.

@@ -1,0 +1,120 @@
+//! Knowing what runs: `GET /v1/status` on both backends, `/readyz` while migrations run, and the
+//! version and schema `serve` logs at start.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::receiver::Reply;
+use crate::common::{Backend, RequestExt, TestServer, delivering_server, eventually};
+use crate::webhooks::{ADMIN_SCOPES, publish, verified_webhook};
+
+/// The last migration's number, read from the migrations folder (what `serve` should report).
+pub(crate) fn latest_migration(backend: &str) -> i64 {
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/");
+    std::fs::read_dir(format!("{folder}{backend}"))
+        .expect("migrations")
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.split('_').next()?.parse::<i64>().ok()
+        })
+        .max()
+        .expect("a migration")
+}
+
+async fn status_shows_what_runs_and_the_accounts_queue(backend: Backend) {
+    let mut scopes = ADMIN_SCOPES.to_vec();
+    scopes.push("account:read");
+    let (server, token, receiver) = delivering_server(backend, &scopes).await;
+    verified_webhook(&server, &token, &receiver, "app.*").await;
+    receiver.answer_event("app.fails", Reply::Status(503));
+    publish(&server, &token, "app.fails", "1").await;
+    eventually(
+        &server,
+        &token,
+        "/v1/webhook_deliveries?event=app.fails",
+        |list| list[0]["attempt"] == 1,
+    )
+    .await;
+
+    let status = server.get("/v1/status", &token).json_answer().await;
+    assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
+    let backend_name = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    assert_eq!(status["schema_version"], latest_migration(backend_name));
+    assert!(
+        status["database_bytes"]
+            .as_u64()
+            .is_some_and(|bytes| bytes > 10_000),
+        "{status}"
+    );
+    assert_eq!(
+        status["queue"]["pending"], 1,
+        "the retrying delivery: {status}"
+    );
+    assert_eq!(status["queue"]["due"], 0, "its retry is later: {status}");
+    assert_eq!(status["delivery_retention_days"], 90);
+
+    // Another account's queue is not this one's.
+    let globex = server.account("globex").await;
+    let other_admin = server
+        .person(&globex, "admin@globex.example", &["account_administrator"])
+        .await;
+    let other = server.token(&globex, &other_admin, &["account:read"]).await;
+    let theirs = server.get("/v1/status", &other).json_answer().await;
+    assert_eq!(theirs["queue"]["pending"], 0);
+
+    // Administrators only, and only with the scope.
+    let acme = server.find_account("acme").await;
+    let specialist = server
+        .person(&acme, "sam@example.org", &["specialist"])
+        .await;
+    let sam = server.token(&acme, &specialist, &["account:read"]).await;
+    server
+        .get("/v1/status", &sam)
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
+    let admin = server
+        .person(&acme, "ann@example.org", &["account_administrator"])
+        .await;
+    let narrow = server.token(&acme, &admin, &["webhooks:read"]).await;
+    server
+        .get("/v1/status", &narrow)
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
+}
+
+both_backends!(status_shows_what_runs_and_the_accounts_queue);
+
+/// While `serve` applies migrations it is alive but not ready, and answers nothing else.
+#[tokio::test]
+async fn nothing_but_health_answers_while_migrations_run() {
+    use gatehouse::http::{AppState, router};
+    let server = TestServer::start(Backend::Sqlite).await;
+    let state = AppState::new(server.services.clone(), "http://127.0.0.1", 600).migrating();
+    let (listener, address) = crate::common::listen_locally().await;
+    let app = router(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = reqwest::Client::new();
+    let get = |path: &str| client.get(format!("http://{address}{path}")).send();
+
+    assert_eq!(get("/healthz").await.expect("GET").status(), StatusCode::OK);
+    let readyz = get("/readyz").await.expect("GET");
+    assert_eq!(readyz.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        readyz.json::<serde_json::Value>().await.expect("JSON"),
+        json!({ "status": "applying migrations" })
+    );
+    for path in ["/v1/me", "/scim/v2/Users", "/console", "/v1/openapi.json"] {
+        let answer = get(path).await.expect("GET");
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert_eq!(answer.headers()["retry-after"], "5", "{path}");
+    }
+    state.set_ready();
+    assert_eq!(get("/readyz").await.expect("GET").status(), StatusCode::OK);
+    assert_eq!(
+        get("/v1/me").await.expect("GET").status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
