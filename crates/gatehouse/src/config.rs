@@ -154,6 +154,10 @@ pub struct ServeSettings {
     /// `delivery_retention_days`), in seconds: 10 to 86400.
     #[arg(long, env = "GATEHOUSE_PURGE_INTERVAL_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(10..=86_400))]
     pub purge_interval_secs: u64,
+    /// Benchmarks only (hidden): purge what was created more than this many seconds ago,
+    /// whatever the accounts' retention, so that a run of minutes sees purges.
+    #[arg(long, env = "GATEHOUSE_BENCH_RETENTION_SECS", hide = true)]
+    pub bench_retention_secs: Option<u64>,
     /// How long shutdown waits for requests in flight after SIGTERM/SIGINT.
     #[arg(long, env = "GATEHOUSE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,

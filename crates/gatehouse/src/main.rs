@@ -548,6 +548,7 @@ async fn serve(services: Services, settings: ServeSettings) -> anyhow::Result<()
     delivery.push(tokio::spawn(gatehouse::service::run_retention(
         services.clone(),
         Duration::from_secs(settings.purge_interval_secs),
+        settings.bench_retention_secs.map(Duration::from_secs),
         delivery_shutdown.clone(),
     )));
     tokio::select! {

@@ -66,6 +66,7 @@ impl Output {
                 "NOTIFICATIONS",
                 "CONSOLE SESSIONS",
                 "PAGES RECLAIMED",
+                "LONGEST BATCH MS",
             ],
             |report| {
                 [
@@ -75,6 +76,7 @@ impl Output {
                     report.notifications,
                     report.console_sessions,
                     report.pages_reclaimed,
+                    report.longest_batch_ms,
                 ]
                 .iter()
                 .map(u64::to_string)

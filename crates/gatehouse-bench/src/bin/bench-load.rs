@@ -49,6 +49,9 @@ enum Command {
         rate: Option<u64>,
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
+        /// Pad each event's payload with a string of this many bytes (a real event's size).
+        #[arg(long, default_value_t = 0)]
+        payload_bytes: usize,
     },
     /// POST one message's bytes to the receiver as fast as it takes them.
     Loopback {
@@ -80,6 +83,9 @@ struct Publish {
     late: bool,
 }
 
+/// What pads every payload (`--payload-bytes`).
+static PAD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 async fn publish_one(
     client: &reqwest::Client,
     endpoint: &str,
@@ -89,11 +95,14 @@ async fn publish_one(
 ) -> Publish {
     let sent_ns = gatehouse_bench::now_ns();
     let started = Instant::now();
-    let body = json!({
+    let mut body = json!({
         "event": EVENT,
         "object_id": format!("e{seq}"),
         "payload": { "seq": seq, "sent_ns": sent_ns },
     });
+    if let Some(pad) = PAD.get().filter(|pad| !pad.is_empty()) {
+        body["payload"]["pad"] = json!(pad);
+    }
     let answer = client
         .post(endpoint)
         .bearer_auth(token)
@@ -281,7 +290,11 @@ async fn main() {
             connections,
             rate,
             seconds,
-        } => publish(url, token, account, events, connections, rate, seconds).await,
+            payload_bytes,
+        } => {
+            PAD.set("x".repeat(payload_bytes)).expect("set once");
+            publish(url, token, account, events, connections, rate, seconds).await
+        }
         Command::Loopback {
             url,
             connections,

@@ -55,6 +55,8 @@ pub struct PurgeReport {
     pub console_sessions: u64,
     /// SQLite: free pages given back to the file system.
     pub pages_reclaimed: u64,
+    /// The longest any one batch took (a batch is one write transaction).
+    pub longest_batch_ms: u64,
 }
 
 impl PurgeReport {
@@ -65,17 +67,26 @@ impl PurgeReport {
         self.notifications += other.notifications;
         self.console_sessions += other.console_sessions;
         self.pages_reclaimed += other.pages_reclaimed;
+        self.longest_batch_ms = self.longest_batch_ms.max(other.longest_batch_ms);
     }
 
     fn is_empty(&self) -> bool {
-        *self == Self::default()
+        Self {
+            longest_batch_ms: 0,
+            ..*self
+        } == Self::default()
     }
 }
+
+/// How long a batch may hold the database's writer: deliveries wait for it meanwhile (SQLite).
+/// Batches aim well below; one that takes longer is logged.
+pub const WRITER_HOLD_LIMIT: Duration = Duration::from_millis(50);
 
 /// Rows per batch, adapted to what the last batch took.
 struct BatchSize {
     rows: u32,
     target: Duration,
+    longest: Duration,
 }
 
 impl BatchSize {
@@ -87,7 +98,12 @@ impl BatchSize {
         Self {
             rows: Self::FIRST,
             target,
+            longest: Duration::ZERO,
         }
+    }
+
+    fn longest_ms(&self) -> u64 {
+        u64::try_from(self.longest.as_millis()).unwrap_or(u64::MAX)
     }
 
     fn get(&self) -> u32 {
@@ -97,6 +113,14 @@ impl BatchSize {
     /// Halves after a batch that took longer than the target, grows by half after one that
     /// took less than half of it.
     fn observe(&mut self, took: Duration) {
+        self.longest = self.longest.max(took);
+        if took > WRITER_HOLD_LIMIT {
+            tracing::warn!(
+                took_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+                rows = self.rows,
+                "a purge batch held the database longer than 50 ms"
+            );
+        }
         if took > self.target {
             self.rows = (self.rows / 2).max(Self::MIN);
         } else if took < self.target / 2 {
@@ -105,8 +129,9 @@ impl BatchSize {
     }
 }
 
-/// SQLite pages (4 KiB) given back per step: a few milliseconds of the writer.
-const RECLAIM_PAGES_PER_STEP: u32 = 2_048;
+/// SQLite pages (4 KiB) given back per step, per row a batch of that size would delete: the
+/// first step gives back 2,000 pages (8 MiB), later ones as many as the time target allows.
+const PAGES_PER_ROW: u32 = 10;
 
 impl Services {
     /// Purges what `scope` covers, batch by batch, as `pacing` says.
@@ -143,8 +168,11 @@ impl Services {
             .store
             .purge_console_sessions(now - self.console_idle_timeout, now)
             .await?;
+        report.longest_batch_ms = size.longest_ms();
         if report.deliveries + report.events + report.notifications > 0 {
-            report.pages_reclaimed = self.reclaim_space(pacing).await?;
+            let (pages, longest_ms) = self.reclaim_space(pacing).await?;
+            report.pages_reclaimed = pages;
+            report.longest_batch_ms = report.longest_batch_ms.max(longest_ms);
         }
         Ok(report)
     }
@@ -197,12 +225,15 @@ impl Services {
         Ok(report)
     }
 
-    /// Gives the pages purges freed back to the file system, a few megabytes a step.
-    async fn reclaim_space(&self, pacing: Pacing) -> ServiceResult<u64> {
+    /// Gives the pages purges freed back to the file system, in steps sized like the batches.
+    async fn reclaim_space(&self, pacing: Pacing) -> ServiceResult<(u64, u64)> {
         let mut reclaimed = 0;
+        let mut step = BatchSize::new(pacing.batch_target);
         let mut free = self.store.reclaim_space(0).await?;
         while free > 0 {
-            let left = self.store.reclaim_space(RECLAIM_PAGES_PER_STEP).await?;
+            let (pages, started) = (step.get() * PAGES_PER_ROW, Instant::now());
+            let left = self.store.reclaim_space(pages).await?;
+            step.observe(started.elapsed());
             if left >= free {
                 break;
             }
@@ -210,7 +241,7 @@ impl Services {
             free = left;
             pause(pacing).await;
         }
-        Ok(reclaimed)
+        Ok((reclaimed, step.longest_ms()))
     }
 }
 
@@ -225,16 +256,21 @@ pub const PURGE_INTERVAL: Duration = Duration::from_secs(10 * 60);
 
 /// Purges every account now and then every `interval`, until `shutdown` turns true. Several
 /// servers on one database may purge at once: each batch deletes only what is still there.
+/// `keep` overrides every account's retention (benchmarks: minutes instead of days).
 pub async fn run_retention(
     services: Services,
     interval: Duration,
+    keep: Option<Duration>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     while !*shutdown.borrow() {
-        if let Err(error) = services
-            .purge(&PurgeScope::default(), Pacing::BACKGROUND)
-            .await
-        {
+        let scope = PurgeScope {
+            account: None,
+            before: keep.map(|keep| {
+                services.clock.now() - chrono::Duration::from_std(keep).unwrap_or_default()
+            }),
+        };
+        if let Err(error) = services.purge(&scope, Pacing::BACKGROUND).await {
             tracing::warn!(%error, "purging what accounts no longer keep failed");
         }
         tokio::select! {
