@@ -27,6 +27,7 @@ mod security;
 mod store;
 mod store_scim;
 mod store_webhooks;
+mod upgrade;
 mod webhook_policies;
 mod webhooks;
 mod webhooks_cluster;

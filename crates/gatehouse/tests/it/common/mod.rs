@@ -83,6 +83,54 @@ pub async fn listen_locally() -> (tokio::net::TcpListener, std::net::SocketAddr)
     (listener, address)
 }
 
+/// A store holding a copy of the upgrade fixture in `folder` (`gatehouse.db`, `postgres.sql`:
+/// a release's database, see `scripts/make-upgrade-fixture`), migrated to the current schema.
+pub async fn fixture_store(
+    backend: Backend,
+    folder: &std::path::Path,
+) -> (Arc<dyn Store>, DatabaseGuard) {
+    match backend {
+        Backend::Sqlite => {
+            let copy = tempfile::tempdir().expect("temporary folder");
+            std::fs::copy(
+                folder.join("gatehouse.db"),
+                copy.path().join("gatehouse.db"),
+            )
+            .expect("copy the fixture");
+            let url = format!("sqlite://{}/gatehouse.db", copy.path().display());
+            let store = SqliteStore::connect(&url).await.expect("open SQLite");
+            store.migrate().await.expect("migrate the fixture");
+            let guard = DatabaseGuard {
+                sqlite_folder: Some(copy),
+                postgres_schema: None,
+            };
+            (Arc::new(store), guard)
+        }
+        Backend::Postgres => {
+            let schema = TemporarySchema(PostgresSchema::create(&postgres_url(), "fixture").await);
+            let dump = std::fs::read_to_string(folder.join("postgres.sql")).expect("dump");
+            let dump = dump.replace("public.", &format!("{}.", schema.0.name));
+            let pool = sqlx::PgPool::connect_with(schema.connect_options())
+                .await
+                .expect("open PostgreSQL");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(dump))
+                .execute(&pool)
+                .await
+                .expect("load the fixture");
+            pool.close().await;
+            let store = PostgresStore::connect_with(schema.connect_options())
+                .await
+                .expect("open PostgreSQL");
+            store.migrate().await.expect("migrate the fixture");
+            let guard = DatabaseGuard {
+                sqlite_folder: None,
+                postgres_schema: Some(schema),
+            };
+            (Arc::new(store), guard)
+        }
+    }
+}
+
 /// A migrated, empty store of the given backend, private to the calling test.
 pub async fn store(backend: Backend) -> (Arc<dyn Store>, DatabaseGuard) {
     match backend {
@@ -254,10 +302,24 @@ impl TestServer {
 
     pub async fn start_with(backend: Backend, options: TestServerOptions) -> Self {
         let (store, database) = store(backend).await;
+        Self::start_on(store, database, None, options).await
+    }
+
+    /// A server on a store of the caller's (made with `server_key` when it is given).
+    pub async fn start_on(
+        store: Arc<dyn Store>,
+        database: DatabaseGuard,
+        server_key: Option<gatehouse::delivery::signing::ServerKey>,
+        options: TestServerOptions,
+    ) -> Self {
         let clock = Arc::new(ManualClock::new(start_time()));
         let (listener, address) = listen_locally().await;
         let base_url = format!("http://{address}");
-        let services = Services::new(store, clock.clone())
+        let mut services = Services::new(store, clock.clone());
+        if let Some(key) = server_key {
+            services = services.with_server_key(key);
+        }
+        let services = services
             .with_base_url(&base_url)
             .with_sender(SenderSettings {
                 timeout: options
