@@ -51,6 +51,9 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// The database was migrated by a later release that this binary can't serve.
+    #[error("{0}")]
+    Incompatible(String),
     /// The backend does not do this; the text says what to use instead.
     #[error("{0}")]
     Unsupported(&'static str),

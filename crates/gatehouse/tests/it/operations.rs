@@ -85,7 +85,10 @@ async fn status_shows_what_runs_and_the_accounts_queue(backend: Backend) {
         .await;
 }
 
-both_backends!(status_shows_what_runs_and_the_accounts_queue);
+both_backends!(
+    status_shows_what_runs_and_the_accounts_queue,
+    a_node_starts_on_a_later_schema_only_if_that_schema_allows_it,
+);
 
 /// While `serve` applies migrations it is alive but not ready, and answers nothing else.
 #[tokio::test]
@@ -116,5 +119,39 @@ async fn nothing_but_health_answers_while_migrations_run() {
     assert_eq!(
         get("/v1/me").await.expect("GET").status(),
         StatusCode::UNAUTHORIZED
+    );
+}
+
+/// A rolling upgrade: once a later release migrated the database, a node of this release may
+/// still restart on it as long as that schema says it serves this one (it only grew); when a
+/// release contracts the schema, this one refuses to start and says what it needs.
+async fn a_node_starts_on_a_later_schema_only_if_that_schema_allows_it(backend: Backend) {
+    let (store, database) = crate::common::store(backend).await;
+    let later_release = match backend {
+        Backend::Sqlite => {
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, \
+             execution_time) VALUES (9999, 'a later release', TRUE, X'00', 1)"
+        }
+        Backend::Postgres => {
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, \
+             execution_time) VALUES (9999, 'a later release', TRUE, '\\x00'::bytea, 1)"
+        }
+    };
+    database.execute(later_release).await;
+    store
+        .migrate()
+        .await
+        .expect("starts: the later schema only grew");
+    assert_eq!(store.schema_version().await.expect("version"), 9999);
+    store.ping().await.expect("serves");
+
+    database
+        .execute("UPDATE schema_compatibility SET oldest_code_schema = 9999")
+        .await;
+    let refused = store.migrate().await.expect_err("a contracted schema");
+    let message = refused.to_string();
+    assert!(
+        message.contains("schema 9999") && message.contains("run the newer gatehouse"),
+        "{message}"
     );
 }

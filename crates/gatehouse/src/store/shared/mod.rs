@@ -95,6 +95,9 @@ pub(super) fn count_as_u64(count: i64) -> u64 {
 #[async_trait]
 impl DatabaseStore for Backend {
     async fn migrate(&self) -> StoreResult<MigrationReport> {
+        if schema_is_ahead(self.pool()).await? {
+            return Ok(MigrationReport::default());
+        }
         Backend::migrator().run(self.pool()).await?;
         if <Backend as Dialect>::EMBEDDED_FILE {
             use_incremental_vacuum(self.writer()).await?;
@@ -149,6 +152,52 @@ impl DatabaseStore for Backend {
 
     fn dialect(&self) -> scim_sql::Dialect {
         Backend::SCIM_DIALECT
+    }
+}
+
+/// Whether a later release already migrated this database. It may run on it only if that
+/// schema says code of this binary's schema still may (`schema_compatibility`, which only a
+/// migration that contracts the schema raises): then there is nothing to migrate, and this
+/// node starts — a rolling upgrade may restart a node of the previous release. Otherwise it
+/// must not start, and the error says which release it needs.
+async fn schema_is_ahead(pool: &Pool<Db>) -> StoreResult<bool> {
+    let known = Backend::migrator()
+        .iter()
+        .map(|migration| migration.version)
+        .max()
+        .unwrap_or(0);
+    // A new database has no migrations table yet.
+    let applied: Option<(Option<i64>,)> =
+        sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_optional(pool)
+            .await
+            .unwrap_or(None);
+    let Some(applied) = applied.and_then(|(applied,)| applied) else {
+        return Ok(false);
+    };
+    if applied <= known {
+        return Ok(false);
+    }
+    let oldest: Option<(i64,)> =
+        sqlx::query_as("SELECT oldest_code_schema FROM schema_compatibility WHERE id = 1")
+            .fetch_optional(pool)
+            .await?;
+    match oldest {
+        Some((oldest,)) if known >= oldest => {
+            tracing::warn!(
+                database_schema = applied,
+                binary_schema = known,
+                oldest_code_schema = oldest,
+                "the database was migrated by a later release; its schema still serves this \
+                 one, so this node starts without migrating"
+            );
+            Ok(true)
+        }
+        _ => Err(StoreError::Incompatible(format!(
+            "the database is at schema {applied}, which a later release made, and this binary \
+             knows schema {known}; that schema needs schema {} or later: run the newer gatehouse",
+            oldest.map_or(applied, |(oldest,)| oldest)
+        ))),
     }
 }
 
