@@ -32,11 +32,12 @@ pub struct Pacing {
 }
 
 impl Pacing {
-    /// The server's own purge: batches of about 20 ms (well under the 50 ms a delivery may
-    /// wait for the writer), with as long again between them for deliveries and publishing.
+    /// The server's own purge: batches of about 2 ms of the writer, with four times as long
+    /// between them for deliveries and publishing, so that a delivery waits for a purge batch
+    /// no longer than it waits for another delivery's write.
     pub const BACKGROUND: Self = Self {
-        batch_target: Duration::from_millis(20),
-        pause: Duration::from_millis(20),
+        batch_target: Duration::from_millis(2),
+        pause: Duration::from_millis(8),
     };
     /// `gatehouse purge`: the same batches, back to back.
     pub const AT_ONCE: Self = Self {
@@ -90,7 +91,7 @@ struct BatchSize {
 }
 
 impl BatchSize {
-    const FIRST: u32 = 200;
+    const FIRST: u32 = 50;
     const MIN: u32 = 10;
     const MAX: u32 = 2_000;
 
@@ -130,8 +131,11 @@ impl BatchSize {
 }
 
 /// SQLite pages (4 KiB) given back per step, per row a batch of that size would delete: the
-/// first step gives back 2,000 pages (8 MiB), later ones as many as the time target allows.
+/// first step gives back 500 pages (2 MiB), later ones as many as the time target allows.
 const PAGES_PER_ROW: u32 = 10;
+
+/// The share of a SQLite file kept free after a purge (a quarter) for the rows to come.
+const FREE_RESERVE_DIVISOR: u64 = 4;
 
 impl Services {
     /// Purges what `scope` covers, batch by batch, as `pacing` says.
@@ -186,9 +190,9 @@ impl Services {
     ) -> ServiceResult<PurgeReport> {
         let mut report = PurgeReport::default();
         loop {
-            let (limit, started) = (size.get(), Instant::now());
+            let limit = size.get();
             let batch = self.store.purge_deliveries(account, before, limit).await?;
-            size.observe(started.elapsed());
+            size.observe(batch.held);
             report.deliveries += batch.deliveries;
             report.attempts += batch.attempts;
             if batch.scanned < u64::from(limit) {
@@ -198,26 +202,25 @@ impl Services {
         }
         let mut after = 0;
         loop {
-            let started = Instant::now();
             let batch = self
                 .store
                 .purge_events(account, before, after, size.get() * 4)
                 .await?;
-            size.observe(started.elapsed());
+            size.observe(batch.held);
             report.events += batch.events;
             let Some(next) = batch.next_after else { break };
             after = next;
             pause(pacing).await;
         }
         loop {
-            let (limit, started) = (size.get(), Instant::now());
-            let deleted = self
+            let limit = size.get();
+            let batch = self
                 .store
                 .purge_notifications(account, before, limit)
                 .await?;
-            size.observe(started.elapsed());
-            report.notifications += deleted;
-            if deleted < u64::from(limit) {
+            size.observe(batch.held);
+            report.notifications += batch.notifications;
+            if batch.notifications < u64::from(limit) {
                 break;
             }
             pause(pacing).await;
@@ -225,20 +228,27 @@ impl Services {
         Ok(report)
     }
 
-    /// Gives the pages purges freed back to the file system, in steps sized like the batches.
+    /// Gives the pages purges freed back to the file system, in steps sized like the batches,
+    /// but keeps a quarter of the file free: at a steady rate the next interval's rows fill the
+    /// pages a purge freed, and giving them back only to grow the file again costs the writer
+    /// twice. What a shorter retention or a quieter account leaves free beyond that goes back.
     async fn reclaim_space(&self, pacing: Pacing) -> ServiceResult<(u64, u64)> {
         let mut reclaimed = 0;
         let mut step = BatchSize::new(pacing.batch_target);
-        let mut free = self.store.reclaim_space(0).await?;
-        while free > 0 {
-            let (pages, started) = (step.get() * PAGES_PER_ROW, Instant::now());
-            let left = self.store.reclaim_space(pages).await?;
+        let mut pages = self.store.reclaim_space(0).await?;
+        while pages.free > pages.total / FREE_RESERVE_DIVISOR {
+            let excess = pages.free - pages.total / FREE_RESERVE_DIVISOR;
+            let ask = u32::try_from(excess)
+                .unwrap_or(u32::MAX)
+                .min(step.get() * PAGES_PER_ROW);
+            let started = Instant::now();
+            let left = self.store.reclaim_space(ask).await?;
             step.observe(started.elapsed());
-            if left >= free {
+            if left.free >= pages.free {
                 break;
             }
-            reclaimed += free - left;
-            free = left;
+            reclaimed += pages.free - left.free;
+            pages = left;
             pause(pacing).await;
         }
         Ok((reclaimed, step.longest_ms()))

@@ -736,13 +736,13 @@ pub trait RetentionStore: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<PurgedEvents>;
 
-    /// Deletes up to `limit` of the account's notices created before `before`; returns how many.
+    /// Deletes up to `limit` of the account's notices created before `before`.
     async fn purge_notifications(
         &self,
         account: &AccountId,
         before: DateTime<Utc>,
         limit: u32,
-    ) -> StoreResult<u64>;
+    ) -> StoreResult<PurgedNotices>;
 
     /// Deletes the console sessions that ended: idle since before `idle_before`, or expired at
     /// `now`.
@@ -753,9 +753,9 @@ pub trait RetentionStore: Send + Sync + 'static {
     ) -> StoreResult<u64>;
 
     /// Gives up to `pages` free pages back to the file system (SQLite's incremental vacuum; 0
-    /// gives none back) and says how many free pages are left; PostgreSQL's autovacuum needs no
-    /// help (0).
-    async fn reclaim_space(&self, pages: u32) -> StoreResult<u64>;
+    /// gives none back) and says how many pages the file has, and how many of them are free;
+    /// PostgreSQL's autovacuum needs no help (none).
+    async fn reclaim_space(&self, pages: u32) -> StoreResult<FreePages>;
 }
 
 /// What one batch of [`RetentionStore::purge_deliveries`] did.
@@ -765,6 +765,8 @@ pub struct PurgedDeliveries {
     pub scanned: u64,
     pub deliveries: u64,
     pub attempts: u64,
+    /// How long the batch's transaction held the writer (not counting the wait for it).
+    pub held: std::time::Duration,
 }
 
 /// What one batch of [`RetentionStore::purge_events`] did.
@@ -774,6 +776,23 @@ pub struct PurgedEvents {
     /// Where the next batch starts (the last event id looked at), or `None` when the walk
     /// reached the cutoff or the end.
     pub next_after: Option<i64>,
+    /// How long the batch's transaction held the writer (zero when it deleted nothing).
+    pub held: std::time::Duration,
+}
+
+/// A SQLite file's pages: all of them, and those free for new rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FreePages {
+    pub free: u64,
+    pub total: u64,
+}
+
+/// What one batch of [`RetentionStore::purge_notifications`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PurgedNotices {
+    pub notifications: u64,
+    /// How long the batch's transaction held the writer.
+    pub held: std::time::Duration,
 }
 
 /// Limits shared by every process of one database, counted in fixed windows.

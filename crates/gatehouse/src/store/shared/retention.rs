@@ -1,6 +1,8 @@
 //! Retention: what an account no longer keeps goes, a small batch per transaction, so that the
 //! writer (SQLite has one) is never held for long. Pending deliveries are never touched.
 
+use std::time::{Duration, Instant};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
@@ -8,7 +10,9 @@ use uuid::Uuid;
 
 use crate::domain::{AccountId, truncate_to_micros};
 use crate::store::dialect::Dialect;
-use crate::store::{PurgedDeliveries, PurgedEvents, RetentionStore, StoreResult};
+use crate::store::{
+    FreePages, PurgedDeliveries, PurgedEvents, PurgedNotices, RetentionStore, StoreResult,
+};
 
 use super::Backend;
 
@@ -45,6 +49,7 @@ impl RetentionStore for Backend {
         limit: u32,
     ) -> StoreResult<PurgedDeliveries> {
         let mut transaction = self.begin_write().await?;
+        let held = Instant::now();
         let doomed: Vec<DoomedDelivery> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT id, redelivery_of_id, redelivered_by_id FROM webhook_deliveries \
              WHERE account_id = $1 AND created_at < $2 AND status <> 'pending' \
@@ -56,7 +61,10 @@ impl RetentionStore for Backend {
         .fetch_all(&mut *transaction)
         .await?;
         if doomed.is_empty() {
-            return Ok(PurgedDeliveries::default());
+            return Ok(PurgedDeliveries {
+                held: held.elapsed(),
+                ..PurgedDeliveries::default()
+            });
         }
         let ids: Vec<Uuid> = doomed.iter().map(|row| row.id).collect();
         let list = placeholders(1, ids.len());
@@ -125,6 +133,7 @@ impl RetentionStore for Backend {
             deliveries,
             attempts,
             scanned: ids.len() as u64,
+            held: held.elapsed(),
         })
     }
 
@@ -167,9 +176,11 @@ impl RetentionStore for Backend {
             return Ok(PurgedEvents {
                 events: 0,
                 next_after,
+                held: Duration::ZERO,
             });
         }
         let mut transaction = self.begin_write().await?;
+        let held = Instant::now();
         // Checked again in the transaction: a redelivery may have come since the read.
         let mut delete = sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM events WHERE id IN ({}) AND NOT EXISTS \
@@ -181,7 +192,11 @@ impl RetentionStore for Backend {
         }
         let events = delete.execute(&mut *transaction).await?.rows_affected();
         transaction.commit().await?;
-        Ok(PurgedEvents { events, next_after })
+        Ok(PurgedEvents {
+            events,
+            next_after,
+            held: held.elapsed(),
+        })
     }
 
     async fn purge_notifications(
@@ -189,9 +204,10 @@ impl RetentionStore for Backend {
         account: &AccountId,
         before: DateTime<Utc>,
         limit: u32,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<PurgedNotices> {
         let mut transaction = self.begin_write().await?;
-        let deleted = sqlx::query(
+        let held = Instant::now();
+        let notifications = sqlx::query(
             "DELETE FROM webhook_notifications WHERE id IN (SELECT id FROM \
              webhook_notifications WHERE account_id = $1 AND created_at < $2 \
              ORDER BY created_at, id LIMIT $3)",
@@ -203,7 +219,10 @@ impl RetentionStore for Backend {
         .await?
         .rows_affected();
         transaction.commit().await?;
-        Ok(deleted)
+        Ok(PurgedNotices {
+            notifications,
+            held: held.elapsed(),
+        })
     }
 
     async fn purge_console_sessions(
@@ -221,9 +240,9 @@ impl RetentionStore for Backend {
         )
     }
 
-    async fn reclaim_space(&self, pages: u32) -> StoreResult<u64> {
+    async fn reclaim_space(&self, pages: u32) -> StoreResult<FreePages> {
         if !<Backend as Dialect>::EMBEDDED_FILE {
-            return Ok(0);
+            return Ok(FreePages::default());
         }
         // `incremental_vacuum(0)` would give back every free page at once.
         if pages > 0 {
@@ -233,9 +252,13 @@ impl RetentionStore for Backend {
             .execute(self.writer())
             .await?;
         }
-        let (free,): (i64,) = sqlx::query_as("PRAGMA freelist_count")
-            .fetch_one(self.writer())
-            .await?;
-        Ok(u64::try_from(free).unwrap_or(0))
+        let (free, total): (i64, i64) =
+            sqlx::query_as("SELECT * FROM pragma_freelist_count(), pragma_page_count()")
+                .fetch_one(self.writer())
+                .await?;
+        Ok(FreePages {
+            free: u64::try_from(free).unwrap_or(0),
+            total: u64::try_from(total).unwrap_or(0),
+        })
     }
 }
