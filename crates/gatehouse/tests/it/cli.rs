@@ -801,6 +801,46 @@ fn webhook_cli_refuses_internal_targets_unless_allowed() {
     );
 }
 
+/// `webhook create` for `app.*` at `receiver_url`, its callback on `server`; returns the
+/// webhook (JSON) and the CLI's logs.
+fn create_webhook_at(database: &str, receiver_url: &str, server: &Server) -> (Value, String) {
+    let (stdout, logs) = succeed(
+        database,
+        &[
+            "webhook",
+            "create",
+            "--account",
+            "acme",
+            "--event",
+            "app.*",
+            "--uri",
+            receiver_url,
+            "--base-url",
+            &format!("{}/", server.base_url),
+            "--allow-private-targets",
+            "true",
+            "--json",
+        ],
+    );
+    (json_array(&stdout)[0].clone(), logs)
+}
+
+/// The account's first webhook once it is verified, or as it is after 10 seconds.
+fn first_webhook_once_verified(database: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (stdout, _) = succeed(
+            database,
+            &["webhook", "list", "--account", "acme", "--json"],
+        );
+        let webhook = json_array(&stdout)[0].clone();
+        if webhook["verified"] == true || Instant::now() > deadline {
+            return webhook;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The whole flow an operator follows: `webhook create` from the CLI, `serve` sends the
 /// verification message, the receiver calls the callback (which starts with `--base-url`), and
 /// the webhook is verified.
@@ -820,25 +860,8 @@ async fn webhook_created_with_the_cli_is_verified_through_serve() {
                 ("GATEHOUSE_DELIVERY_POLL_INTERVAL_MS", "50"),
             ],
         );
-        let (stdout, cli_logs) = succeed(
-            &database,
-            &[
-                "webhook",
-                "create",
-                "--account",
-                "acme",
-                "--event",
-                "app.*",
-                "--uri",
-                &receiver_url,
-                "--base-url",
-                &format!("{}/", server.base_url),
-                "--allow-private-targets",
-                "true",
-                "--json",
-            ],
-        );
-        (server, json_array(&stdout)[0].clone(), cli_logs)
+        let (webhook, cli_logs) = create_webhook_at(&database, &receiver_url, &server);
+        (server, webhook, cli_logs)
     })
     .await
     .expect("CLI");
@@ -859,22 +882,9 @@ async fn webhook_created_with_the_cli_is_verified_through_serve() {
     );
 
     let database = database_url.clone();
-    let verified = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let (stdout, _) = succeed(
-                &database,
-                &["webhook", "list", "--account", "acme", "--json"],
-            );
-            let webhook = json_array(&stdout)[0].clone();
-            if webhook["verified"] == true || Instant::now() > deadline {
-                return webhook;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    })
-    .await
-    .expect("CLI");
+    let verified = tokio::task::spawn_blocking(move || first_webhook_once_verified(&database))
+        .await
+        .expect("CLI");
     assert_eq!(verified["state"], "active", "{verified}");
 
     let database = database_url.clone();
@@ -1114,35 +1124,8 @@ async fn a_backup_taken_under_load_keeps_every_acknowledged_event() {
         );
         // Verified through a delivering server, which then stops.
         let server = Server::start_with_env(&database, &quiet);
-        succeed(
-            &database,
-            &[
-                "webhook",
-                "create",
-                "--account",
-                "acme",
-                "--event",
-                "app.*",
-                "--uri",
-                &receiver_url,
-                "--base-url",
-                &format!("{}/", server.base_url),
-                "--allow-private-targets",
-                "true",
-            ],
-        );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let (stdout, _) = succeed(
-                &database,
-                &["webhook", "list", "--account", "acme", "--json"],
-            );
-            if json_array(&stdout)[0]["verified"] == true {
-                break;
-            }
-            assert!(Instant::now() < deadline, "never verified");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        create_webhook_at(&database, &receiver_url, &server);
+        assert_eq!(first_webhook_once_verified(&database)["verified"], true);
         let (stopped, _) = server.terminate();
         assert!(stopped);
         stdout.lines().last().expect("secret").trim().to_owned()
