@@ -293,7 +293,7 @@ def check_takeover(args, received):
         print("  takeover: no message was in flight at the kill, nothing to take over")
         return
     last = max(again)
-    # (a negative figure: sent again before the restart was seen to answer /healthz)
+    # (a negative figure: sent again before the restart was seen to answer /readyz)
     print(
         f"  takeover: {len(again)} messages in flight at the kill were sent again, the last "
         f"{last:.1f} s after the {args.takeover_label} (limit {args.takeover_within:g} s)"

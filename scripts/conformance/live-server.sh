@@ -37,10 +37,10 @@ live_server_start() {
   live_server_pid=$!
   local _
   for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break
+    curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break
     sleep 0.1
   done
-  if ! curl -fs "http://127.0.0.1:$port/healthz" >/dev/null; then
+  if ! curl -fs "http://127.0.0.1:$port/readyz" >/dev/null; then
     echo "gatehouse did not start; its log:" >&2
     cat "$work/serve.log" >&2
     return 1

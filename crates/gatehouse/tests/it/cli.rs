@@ -54,6 +54,20 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Whether `serve` on `port` answers `/readyz` with 200 (plain HTTP/1.0 over a socket).
+fn ready(port: u16) -> bool {
+    use std::io::Write;
+    let Ok(mut socket) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    if socket.write_all(b"GET /readyz HTTP/1.0\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = socket.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200")
+}
+
 struct Server {
     child: Child,
     base_url: String,
@@ -78,9 +92,10 @@ impl Server {
             .expect("spawn serve");
         let base_url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(50));
+        // Listening comes first; ready (migrations applied) follows.
+        while !ready(port) {
+            assert!(Instant::now() < deadline, "server did not become ready");
+            std::thread::sleep(Duration::from_millis(20));
         }
         Self { child, base_url }
     }
