@@ -156,7 +156,6 @@ pub(super) async fn claim_due_deliveries(
     let mut rows = Vec::with_capacity(ids.len());
     for batch in ids.chunks(BATCH_ROWS) {
         let padded_rows = padded(batch.len());
-        let placeholders: Vec<String> = (1..=padded_rows).map(Backend::param).collect();
         let sql = format!(
             "SELECT d.id, d.account_id, d.webhook_id, d.event_id, d.event, d.attempt, \
              d.request_body, \
@@ -170,7 +169,7 @@ pub(super) async fn claim_due_deliveries(
              FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
              LEFT JOIN webhook_policies p ON p.id = w.webhook_policy_id \
              JOIN events ev ON ev.id = d.event_id WHERE d.id IN ({})",
-            placeholders.join(", ")
+            param_list(1, padded_rows)
         );
         let mut select = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(sql));
         for id in batch {
@@ -271,15 +270,18 @@ pub(super) fn padded(rows: usize) -> usize {
         .unwrap_or(BATCH_ROWS)
 }
 
+/// `count` parameters numbered from `first` in the order written: `$3, $4, $5` (or `?, ?, ?`
+/// on SQLite), for an `IN (…)` list or a row of values.
+pub(super) fn param_list(first: usize, count: usize) -> String {
+    let params: Vec<String> = (first..first + count).map(Backend::param).collect();
+    params.join(", ")
+}
+
 /// `rows` parenthesised lists of `columns` parameters, numbered from `first` in the order
 /// written: `($1, $2), ($3, $4)` (or `?` on SQLite).
 pub(super) fn value_rows(first: usize, rows: usize, columns: usize) -> String {
     let rows: Vec<String> = (0..rows)
-        .map(|row| {
-            let start = first + row * columns;
-            let params: Vec<String> = (start..start + columns).map(Backend::param).collect();
-            format!("({})", params.join(", "))
-        })
+        .map(|row| format!("({})", param_list(first + row * columns, columns)))
         .collect();
     rows.join(", ")
 }
@@ -551,7 +553,6 @@ pub(super) async fn renew_leases(
     let mut renewed = 0;
     for chunk in ids.chunks(BATCH_ROWS) {
         let rows = padded(chunk.len());
-        let ids: Vec<String> = (4..rows + 4).map(Backend::param).collect();
         let sql = format!(
             "UPDATE webhook_deliveries SET locked_until = {}, next_attempt_at = {} \
              WHERE id IN (SELECT id FROM webhook_deliveries WHERE locked_by = {} AND id IN ({}) \
@@ -559,7 +560,7 @@ pub(super) async fn renew_leases(
             Backend::param(1),
             Backend::param(2),
             Backend::param(3),
-            ids.join(", "),
+            param_list(4, rows),
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(lease_until)
@@ -629,14 +630,13 @@ impl QueueStore for Backend {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         for chunk in ids.chunks(500) {
-            let placeholders: Vec<String> = (3..chunk.len() + 3).map(Backend::param).collect();
             let sql = format!(
                 "UPDATE webhook_deliveries SET locked_by = NULL, locked_until = NULL, next_attempt_at \
                  = {} \
                  WHERE locked_by = {} AND id IN ({})",
                 Backend::param(1),
                 Backend::param(2),
-                placeholders.join(", ")
+                param_list(3, chunk.len())
             );
             let next_attempt_at = (!park).then(|| truncate_to_micros(now));
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))

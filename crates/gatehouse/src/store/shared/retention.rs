@@ -15,6 +15,7 @@ use crate::store::{
 };
 
 use super::Backend;
+use super::queue::param_list;
 
 /// Locks the batch's rows (PostgreSQL), so that a redelivery made meanwhile from one of them
 /// waits for the purge and then finds it gone, instead of linking to a deleted delivery.
@@ -32,12 +33,6 @@ struct EventCandidate {
     id: i64,
     created_at: DateTime<Utc>,
     has_deliveries: bool,
-}
-
-/// `$first, $first+1, …` for `count` values (or `?, ?, …`), written in binding order.
-fn placeholders(first: usize, count: usize) -> String {
-    let params: Vec<String> = (first..first + count).map(Backend::param).collect();
-    params.join(", ")
 }
 
 #[async_trait]
@@ -67,7 +62,7 @@ impl RetentionStore for Backend {
             });
         }
         let ids: Vec<Uuid> = doomed.iter().map(|row| row.id).collect();
-        let list = placeholders(1, ids.len());
+        let list = param_list(1, ids.len());
         // The links that would point at a deleted delivery read null from now on: a redelivery
         // names its original and the original its redelivery, so both are found by id.
         let linked: Vec<Uuid> = doomed
@@ -77,7 +72,7 @@ impl RetentionStore for Backend {
             .filter(|id| !ids.contains(id))
             .collect();
         if !linked.is_empty() {
-            let again = placeholders(ids.len() + 1, ids.len());
+            let again = param_list(ids.len() + 1, ids.len());
             let mut unlink = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE webhook_deliveries SET \
                  redelivery_of_id = CASE WHEN redelivery_of_id IN ({list}) THEN NULL \
@@ -85,35 +80,29 @@ impl RetentionStore for Backend {
                  redelivered_by_id = CASE WHEN redelivered_by_id IN ({again}) THEN NULL \
                  ELSE redelivered_by_id END \
                  WHERE id IN ({})",
-                placeholders(2 * ids.len() + 1, linked.len())
+                param_list(2 * ids.len() + 1, linked.len())
             )));
             for id in ids.iter().chain(&ids).chain(&linked) {
                 unlink = unlink.bind(*id);
             }
             unlink.execute(&mut *transaction).await?;
         }
-        let mut forget_last = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE webhooks SET last_delivery_id = NULL WHERE account_id = {} \
-             AND last_delivery_id IN ({})",
-            Backend::param(1),
-            placeholders(2, ids.len())
-        )))
-        .bind(account.as_str());
-        for id in &ids {
-            forget_last = forget_last.bind(*id);
+        // A webhook's last delivery and a notice's delivery: found among the account's rows.
+        for (table, column) in [
+            ("webhooks", "last_delivery_id"),
+            ("webhook_notifications", "delivery_id"),
+        ] {
+            let mut unlink = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {table} SET {column} = NULL WHERE account_id = {} AND {column} IN ({})",
+                Backend::param(1),
+                param_list(2, ids.len())
+            )))
+            .bind(account.as_str());
+            for id in &ids {
+                unlink = unlink.bind(*id);
+            }
+            unlink.execute(&mut *transaction).await?;
         }
-        forget_last.execute(&mut *transaction).await?;
-        let mut unlink_notices = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE webhook_notifications SET delivery_id = NULL WHERE account_id = {} \
-             AND delivery_id IN ({})",
-            Backend::param(1),
-            placeholders(2, ids.len())
-        )))
-        .bind(account.as_str());
-        for id in &ids {
-            unlink_notices = unlink_notices.bind(*id);
-        }
-        unlink_notices.execute(&mut *transaction).await?;
         let mut attempts = sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM webhook_delivery_attempts WHERE delivery_id IN ({list})"
         )));
@@ -185,7 +174,7 @@ impl RetentionStore for Backend {
         let mut delete = sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM events WHERE id IN ({}) AND NOT EXISTS \
              (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = events.id)",
-            placeholders(1, doomed.len())
+            param_list(1, doomed.len())
         )));
         for id in &doomed {
             delete = delete.bind(*id);
