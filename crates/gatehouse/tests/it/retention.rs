@@ -385,7 +385,48 @@ async fn a_shorter_retention_and_an_explicit_cutoff_purge_more(backend: Backend)
     assert!(server.event_names("acme", "app.").await.is_empty());
 }
 
+/// What `serve` runs: the purge by itself, now and then every interval, until told to stop.
+async fn the_server_purges_by_itself(backend: Backend) {
+    let (server, token, receiver) = delivering_for_a_year(backend).await;
+    verified_webhook(&server, &token, &receiver, "app.*").await;
+    publish(&server, &token, "app.old", "1").await;
+    let old = eventually(
+        &server,
+        &token,
+        "/v1/webhook_deliveries?event=app.old",
+        |list| list[0]["status"] == "succeeded",
+    )
+    .await;
+    let old = format!(
+        "/v1/webhook_deliveries/{}",
+        old[0]["id"].as_str().expect("id")
+    );
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let purging = tokio::spawn(gatehouse::service::run_retention(
+        server.services.clone(),
+        std::time::Duration::from_millis(20),
+        None,
+        shutdown,
+    ));
+    // Young: the passes so far keep it.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    server.get(&old, &token).expect_status(StatusCode::OK).await;
+    // 91 days on, a later pass takes it, without being asked.
+    advance(&server, 91 * 24 * 3600);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.get(&old, &token).send().await.expect("GET").status() != StatusCode::NOT_FOUND {
+        assert!(tokio::time::Instant::now() < deadline, "never purged");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stop.send(true).expect("stop");
+    tokio::time::timeout(std::time::Duration::from_secs(5), purging)
+        .await
+        .expect("stops when told")
+        .expect("task");
+}
+
 both_backends!(
+    the_server_purges_by_itself,
     account_settings_are_read_by_anyone_and_changed_by_account_administrators,
     the_purge_removes_what_is_old_and_finished_and_nothing_else,
     a_shorter_retention_and_an_explicit_cutoff_purge_more,
