@@ -1,12 +1,11 @@
 //! Webhook delivery: the durable state machine that sends what the outbox holds (docs/ARCHITECTURE.md,
-//! principle 2). Pure parts: the message envelope (`message`), the retry schedule (`retry`),
-//! the SSRF guard's address rules (`ssrf`) and the exception emails' text (`mail`). With I/O:
+//! principle 2); the message it sends is `domain::message`. Pure parts: the retry schedule
+//! (`retry`), the SSRF guard's address rules (`ssrf`) and the exception emails' text (`mail`). With I/O:
 //! the HTTP sender that applies the guard to the address it connects to (`sender`), the signer
 //! that signs each attempt with its policy's key or the webhook's secrets (`signer`, over the
 //! pure `signing`), the mailer (`mail`) and the worker that leases, sends and records (`worker`).
 
 pub mod mail;
-pub mod message;
 pub mod ports;
 pub mod retry;
 pub mod sender;

@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tokio::sync::{Semaphore, mpsc, watch};
 
-use super::message::{Envelope, Subject, message_body};
 use super::ports::{DeliveryQueue, SigningMaterial};
 use super::retry::{NextAttempt, next_attempt, random_jitter};
 use super::sender::{AttemptOutcome, OutgoingRequest};
 use super::signer::Signer;
+use crate::domain::message::{AttemptFacts, EnvelopeFacts, Subject, attempt_headers, message_body};
 use crate::domain::{DeliveryAttempt, DeliveryId, WebhookId};
 use crate::store::{AttemptRecord, Claim, ClaimedDelivery, WorkerId};
 
@@ -507,21 +507,27 @@ impl Worker {
 
     /// Sends one delivery and describes what came of it, and how long it took.
     async fn attempt(&self, mut delivery: ClaimedDelivery) -> (AttemptRecord, Duration) {
-        let body = match delivery.request_body.take() {
-            Some(body) => body,
-            None => self.message(&delivery),
+        let envelope = EnvelopeFacts {
+            webhook_name: delivery.webhook_name.clone(),
+            base_url: self.queue.base_url().to_owned(),
+            instance_name: self.settings.instance_name.clone(),
+        };
+        // The message its first attempt built, built again to the byte (or, for a delivery
+        // stored before schema 17, the bytes kept).
+        let body = match (delivery.request_body.take(), &delivery.message_envelope) {
+            (Some(body), _) => body,
+            (None, Some(first)) => self.message(&delivery, first),
+            (None, None) => self.message(&delivery, &envelope),
         };
         let attempt_number = delivery.attempts_made + 1;
         let sent_at = self.queue.now();
-        let mut headers = vec![
-            ("x-gatehouse-delivery".to_owned(), delivery.id.to_string()),
-            ("x-gatehouse-event".to_owned(), delivery.event.clone()),
-            ("x-gatehouse-attempt".to_owned(), attempt_number.to_string()),
-            (
-                "x-gatehouse-webhook".to_owned(),
-                delivery.webhook_id.to_string(),
-            ),
-        ];
+        let mut headers = attempt_headers(&AttemptFacts {
+            delivery_id: delivery.id.0,
+            webhook_id: delivery.webhook_id.0,
+            event: &delivery.event,
+            attempt: attempt_number,
+            sent_at,
+        });
         let (sent_body, signed_by, outcome) =
             match self.signer.sign(&delivery, &body, sent_at).await {
                 Ok(signed) => {
@@ -571,7 +577,7 @@ impl Worker {
             account_id: delivery.account_id,
             event: delivery.event,
             ordered: delivery.ordered,
-            request_body: body,
+            envelope,
             failure: (!succeeded).then(|| failure_text(&outcome)),
             attempt: DeliveryAttempt {
                 attempt: attempt_number,
@@ -593,8 +599,8 @@ impl Worker {
         (record, took)
     }
 
-    /// The message bytes, built once: the first attempt's body is stored and resent as is.
-    fn message(&self, delivery: &ClaimedDelivery) -> Vec<u8> {
+    /// The message bytes `facts` build for `delivery`.
+    fn message(&self, delivery: &ClaimedDelivery, facts: &EnvelopeFacts) -> Vec<u8> {
         let subject = Subject {
             account_id: &delivery.account_id,
             name: &delivery.event,
@@ -602,12 +608,7 @@ impl Worker {
             actor: delivery.actor.as_ref(),
             payload: &delivery.payload,
         };
-        let envelope = Envelope {
-            webhook_id: delivery.webhook_id.0,
-            webhook_name: &delivery.webhook_name,
-            base_url: self.queue.base_url(),
-            instance_name: &self.settings.instance_name,
-        };
+        let envelope = facts.envelope(delivery.webhook_id.0);
         message_body(&envelope, subject)
     }
 }

@@ -7,6 +7,7 @@ mod account;
 mod event;
 mod event_catalog;
 mod id;
+pub mod message;
 mod person;
 mod policy_signing;
 mod scim_group;

@@ -17,8 +17,8 @@ use super::error::OrNotFound;
 use super::validate::{NAME_MAX_CHARS, Problems, rotation_overlap};
 use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
 use crate::auth::{Resource, Scope};
-use crate::delivery::message::node_id;
 use crate::delivery::signing::SigningKey;
+use crate::domain::message::node_id;
 use crate::domain::{
     Account, JwtFormat, NewEvent, PolicyKey, WebhookId, WebhookPolicy, WebhookPolicyId,
     signing_key_at,

@@ -12,7 +12,7 @@ use super::error::OrNotFound;
 use super::validate::Problems;
 use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
 use crate::auth::{Resource, Scope};
-use crate::delivery::message::node_id;
+use crate::domain::message::node_id;
 use crate::domain::{
     Account, DisabledReason, EventPattern, NewEvent, VERIFY_EVENT, Webhook, WebhookId,
     WebhookPolicyId,

@@ -18,6 +18,8 @@ pub struct PostgresStore {
     pool: Pool<Postgres>,
     deliveries_signal: std::sync::Arc<tokio::sync::Notify>,
     publisher: EventPublisher,
+    /// The message envelopes this process has seen (`shared::envelopes`).
+    envelopes: shared::envelopes::EnvelopeIds,
 }
 
 type Backend = PostgresStore;
@@ -51,6 +53,7 @@ impl PostgresStore {
             pool,
             deliveries_signal,
             publisher,
+            envelopes: Default::default(),
         }
     }
 }

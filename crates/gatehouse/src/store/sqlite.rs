@@ -27,6 +27,8 @@ pub struct SqliteStore {
     writer: Pool<Sqlite>,
     deliveries_signal: Arc<tokio::sync::Notify>,
     publisher: EventPublisher,
+    /// The message envelopes this process has seen (`shared::envelopes`).
+    envelopes: shared::envelopes::EnvelopeIds,
 }
 
 type Backend = SqliteStore;
@@ -114,6 +116,7 @@ impl SqliteStore {
             writer,
             deliveries_signal,
             publisher,
+            envelopes: Default::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::domain::message::EnvelopeFacts;
 use crate::domain::{
     AccountId, Actor, DeliveryAttempt, DeliveryId, DeliveryStatus, JwtFormat, WebhookId,
     WebhookPolicyId,
@@ -54,8 +55,11 @@ pub struct ClaimedDelivery {
     pub event: String,
     /// Attempts made before this one.
     pub attempts_made: u32,
-    /// The bytes earlier attempts sent; `None` before the first attempt.
+    /// The bytes earlier attempts sent, where a delivery made before schema 17 stored them.
     pub request_body: Option<Vec<u8>>,
+    /// What its first attempt built the message with (the message is built again from these,
+    /// to the byte); `None` before the first attempt.
+    pub message_envelope: Option<EnvelopeFacts>,
     pub webhook_name: String,
     pub uri: String,
     /// Whether the webhook may receive this delivery now (enabled and verified, or this is its
@@ -92,8 +96,9 @@ pub struct AttemptRecord {
     pub event: String,
     /// Its webhook delivers in event order (recording it may make the next message due).
     pub ordered: bool,
-    /// The message bytes: kept the first time, unchanged by later attempts.
-    pub request_body: Vec<u8>,
+    /// What this attempt was sent with besides the event (its URI is `attempt.request_uri`):
+    /// the first attempt's builds the message every later attempt sends again.
+    pub envelope: EnvelopeFacts,
     pub attempt: DeliveryAttempt,
     pub succeeded: bool,
     /// When a failed delivery is tried again; `None` once it has had every attempt.

@@ -6,6 +6,7 @@ use crate::common;
 use crate::common::{Backend, start_time, store};
 use chrono::Duration;
 use gatehouse::delivery::signing::{ClaimExpiry, JwtAlgorithm};
+use gatehouse::domain::message::EnvelopeFacts;
 use gatehouse::domain::{
     Account, AccountId, DeliveryAttempt, DeliveryId, DeliveryStatus, JwtFormat, NewEvent,
     NoticeContent, PolicyKey, Webhook, WebhookId, WebhookPolicy, WebhookPolicyId,
@@ -127,6 +128,14 @@ async fn claim_for_a_minute(
     claim(store, worker, now, now + Duration::seconds(60), limit, &[]).await
 }
 
+fn envelope_facts() -> EnvelopeFacts {
+    EnvelopeFacts {
+        webhook_name: "Invoices".to_owned(),
+        base_url: "https://gatehouse.example".to_owned(),
+        instance_name: "Example".to_owned(),
+    }
+}
+
 fn outcome(id: DeliveryId, webhook: WebhookId, succeeded: bool, attempt: u32) -> AttemptRecord {
     AttemptRecord {
         delivery_id: id,
@@ -134,7 +143,7 @@ fn outcome(id: DeliveryId, webhook: WebhookId, succeeded: bool, attempt: u32) ->
         account_id: AccountId::parse("acme").expect("slug"),
         event: "app.x.y".to_owned(),
         ordered: false,
-        request_body: b"{}".to_vec(),
+        envelope: envelope_facts(),
         attempt: DeliveryAttempt {
             attempt,
             request_uri: "http://127.0.0.1:9/hook".to_owned(),
@@ -323,7 +332,24 @@ async fn a_failed_attempt_schedules_the_retry_and_counts_the_failure(backend: Ba
         delivery.next_attempt_at,
         Some(start_time() + Duration::seconds(5))
     );
-    assert_eq!(delivery.request_body.as_deref(), Some(&b"{}"[..]));
+    // The message is not stored: it is built again from the event and the first attempt's
+    // envelope, as that attempt built it.
+    let message: serde_json::Value =
+        serde_json::from_slice(delivery.request_body.as_deref().expect("message")).expect("JSON");
+    assert_eq!(message["name"], "Invoices");
+    assert_eq!(message["custom_url"], "https://gatehouse.example");
+    assert_eq!(message["instance_name"], "Example");
+    assert_eq!(message["event"], "app.x.y");
+    assert_eq!(message["object_id"], "1");
+    let attempts = store
+        .delivery_attempts(&account.id, claimed[0].id)
+        .await
+        .expect("attempts");
+    assert_eq!(attempts[0].request_uri, "http://127.0.0.1:9/hook");
+    assert_eq!(
+        attempts[0].request_headers,
+        vec![("content-type".to_owned(), "application/json".to_owned())]
+    );
     let stored = store
         .webhook(&account.id, hook.id)
         .await
@@ -380,6 +406,14 @@ async fn a_failed_attempt_schedules_the_retry_and_counts_the_failure(backend: Ba
             body: "Old body".to_owned()
         }
     );
+    // When the retry is due, its claim says what the first attempt built the message with,
+    // so the retry sends those bytes again.
+    let retry = claim_for_a_minute(store.as_ref(), worker, now + Duration::seconds(5), 10)
+        .await
+        .expect("claim");
+    assert_eq!(retry[0].id, claimed[0].id);
+    assert_eq!(retry[0].request_body, None);
+    assert_eq!(retry[0].message_envelope, Some(envelope_facts()));
 }
 
 async fn an_ordered_webhook_releases_one_event_at_a_time(backend: Backend) {

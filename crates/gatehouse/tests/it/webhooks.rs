@@ -474,6 +474,75 @@ async fn redelivery_sends_the_same_bytes_as_a_linked_delivery(backend: Backend) 
         .await;
 }
 
+/// A delivery's message and headers are not stored as sent but built again (the event is kept
+/// once, the attempt's envelope once for all that share it): what the views show must still be
+/// exactly what the receiver got, and stay so when the webhook is renamed or moved afterwards.
+async fn a_delivery_shows_what_was_sent_after_its_webhook_changes(backend: Backend) {
+    let (server, token, receiver, id) = delivering_to_one_webhook(backend).await;
+    let original_name = server
+        .get(&format!("/v1/webhooks/{id}"), &token)
+        .json_answer()
+        .await["name"]
+        .clone();
+    publish(&server, &token, "app.invoice.paid", "inv_1").await;
+    let sent = receiver.wait_for_messages(1).await[0].clone();
+    let list = eventually(
+        &server,
+        &token,
+        &format!("/v1/webhooks/{id}/deliveries?event=app.invoice.paid"),
+        |list| list[0]["status"] == "succeeded",
+    )
+    .await;
+    let delivery_id = list[0]["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        list[0]["payload"],
+        sent.json(),
+        "the list shows the message sent"
+    );
+    let moved = Receiver::start().await;
+    moved.complete_verifications(true);
+    server
+        .patch(&format!("/v1/webhooks/{id}"), &token)
+        .json(&json!({ "name": "Renamed", "uri": moved.url }))
+        .expect_status(StatusCode::OK)
+        .await;
+    let shown = server
+        .get(&format!("/v1/webhook_deliveries/{delivery_id}"), &token)
+        .json_answer()
+        .await;
+    assert_eq!(shown["payload"], sent.json());
+    assert_eq!(shown["payload"]["name"], original_name);
+    assert_eq!(
+        shown["request_uri"],
+        receiver.url.as_str(),
+        "the URI it went to"
+    );
+    let headers = shown["attempts"][0]["request_headers"]
+        .as_array()
+        .expect("headers");
+    assert!(headers.len() >= 5, "{headers:?}");
+    for pair in headers {
+        let (name, value) = (
+            pair[0].as_str().expect("name"),
+            pair[1].as_str().expect("value"),
+        );
+        assert_eq!(sent.header(name), Some(value), "header {name}");
+    }
+    assert!(headers.iter().any(|pair| pair[0] == "webhook-signature"));
+    // A redelivery after the rename sends the first message's bytes again.
+    server
+        .post(
+            &format!("/v1/webhook_deliveries/{delivery_id}/redeliver"),
+            &token,
+        )
+        .expect_status(StatusCode::ACCEPTED)
+        .await;
+    let again = moved
+        .wait_for(1, |request| request.event() == "app.invoice.paid")
+        .await;
+    assert_eq!(again[0].body, sent.body);
+}
+
 async fn redeliver_failed_since_repeats_only_failed_deliveries(backend: Backend) {
     let (server, token, receiver, id) = delivering_to_one_webhook(backend).await;
     let since = server.clock.now();
@@ -1044,6 +1113,7 @@ both_backends!(
     failed_attempts_follow_the_retry_schedule_and_notices_are_rate_limited,
     twenty_consecutive_failures_disable_the_webhook,
     redelivery_sends_the_same_bytes_as_a_linked_delivery,
+    a_delivery_shows_what_was_sent_after_its_webhook_changes,
     redeliver_failed_since_repeats_only_failed_deliveries,
     idempotency_key_replays_within_24_hours,
     publishing_checks_names_payloads_and_scopes,

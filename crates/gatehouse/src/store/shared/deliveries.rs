@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, Transaction, types::Json};
 use uuid::Uuid;
 
+use crate::domain::message::{AttemptFacts, EnvelopeFacts, Subject, expand_headers, message_body};
 use crate::domain::{
-    AccountId, Delivery, DeliveryAttempt, DeliveryId, DeliveryStatus, WaitingReason, WebhookId,
-    WebhookNotification, truncate_to_micros,
+    AccountId, Actor, Delivery, DeliveryAttempt, DeliveryId, DeliveryStatus, PersonId,
+    WaitingReason, WebhookId, WebhookNotification, truncate_to_micros,
 };
 use crate::store::dialect::Dialect;
 use crate::store::{
@@ -39,8 +40,18 @@ pub(super) const WAITING_ON: &str = "CASE WHEN d.status = 'pending' AND d.next_a
      WHEN w.disabled THEN 'webhook_disabled' \
      WHEN w.verified_at IS NULL THEN 'webhook_unverified' END END AS waiting_on";
 
-pub(super) const WAITING_JOINS: &str = "JOIN webhooks w ON w.id = d.webhook_id \
-     LEFT JOIN webhook_policies p ON p.id = w.webhook_policy_id";
+/// What a delivery's message is built from (aliases `me` its envelope, `ev` its event), where
+/// it has no stored `request_body`: see `domain::message`.
+pub(super) const MESSAGE_COLUMNS: &str = "me.webhook_name AS envelope_name, me.base_url AS \
+     envelope_base_url, me.instance_name AS envelope_instance_name, ev.object_id, ev.person_id, \
+     ev.person_name, ev.payload";
+
+/// The joins `WAITING_ON` and `MESSAGE_COLUMNS` read (an event only for a message to build).
+pub(super) const DELIVERY_JOINS: &str = "JOIN webhooks w ON w.id = d.webhook_id \
+     LEFT JOIN webhook_policies p ON p.id = w.webhook_policy_id \
+     LEFT JOIN message_envelopes me ON me.id = d.envelope_id \
+     LEFT JOIN events ev ON ev.id = d.event_id AND d.request_body IS NULL \
+     AND d.envelope_id IS NOT NULL";
 
 #[derive(FromRow)]
 pub(super) struct DeliveryRow {
@@ -62,13 +73,26 @@ pub(super) struct DeliveryRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     waiting_on: Option<String>,
+    envelope_name: Option<String>,
+    envelope_base_url: Option<String>,
+    envelope_instance_name: Option<String>,
+    object_id: Option<String>,
+    person_id: Option<Uuid>,
+    person_name: Option<String>,
+    payload: Option<Json<serde_json::Value>>,
 }
 
 impl DeliveryRow {
     fn into_delivery(self) -> StoreResult<Delivery> {
+        let account_id = parse_account_id(&self.account_id)?;
+        let built = match self.request_body {
+            Some(_) => None,
+            None => self.message(&account_id),
+        };
+        let request_body = self.request_body.or(built);
         Ok(Delivery {
             id: DeliveryId(self.id),
-            account_id: parse_account_id(&self.account_id)?,
+            account_id,
             webhook_id: WebhookId(self.webhook_id),
             event_id: self.event_id,
             event: self.event,
@@ -76,7 +100,7 @@ impl DeliveryRow {
                 .ok_or_else(|| StoreError::Corrupt(format!("delivery status {:?}", self.status)))?,
             attempt: u32::try_from(self.attempt).unwrap_or(0),
             next_attempt_at: self.next_attempt_at,
-            request_body: self.request_body,
+            request_body,
             response_status: self
                 .response_status
                 .and_then(|status| u16::try_from(status).ok()),
@@ -91,6 +115,33 @@ impl DeliveryRow {
             updated_at: self.updated_at,
             waiting_on: self.waiting_on.as_deref().and_then(WaitingReason::parse),
         })
+    }
+}
+
+impl DeliveryRow {
+    /// The message its first attempt sent, built again from its envelope and event; `None`
+    /// before the first attempt.
+    fn message(&self, account_id: &AccountId) -> Option<Vec<u8>> {
+        let facts = EnvelopeFacts {
+            webhook_name: self.envelope_name.clone()?,
+            base_url: self.envelope_base_url.clone()?,
+            instance_name: self.envelope_instance_name.clone()?,
+        };
+        let actor = match (self.person_id, &self.person_name) {
+            (Some(person_id), Some(person_name)) => Some(Actor {
+                person_id: PersonId(person_id),
+                person_name: person_name.clone(),
+            }),
+            _ => None,
+        };
+        let subject = Subject {
+            account_id,
+            name: &self.event,
+            object_id: self.object_id.as_deref()?,
+            actor: actor.as_ref(),
+            payload: &self.payload.as_ref()?.0,
+        };
+        Some(message_body(&facts.envelope(self.webhook_id), subject))
     }
 }
 
@@ -174,6 +225,48 @@ pub(super) struct AttemptRow {
     request_body: Option<Vec<u8>>,
     webhook_policy_id: Option<Uuid>,
     signing_key_id: Option<String>,
+    envelope_uri: Option<String>,
+    sent_headers: Option<String>,
+    webhook_id: Uuid,
+    event: String,
+}
+
+impl AttemptRow {
+    fn into_attempt(self, delivery_id: DeliveryId) -> StoreResult<DeliveryAttempt> {
+        let attempt = u32::try_from(self.attempt).unwrap_or(0);
+        let request_headers = match &self.sent_headers {
+            Some(stored) => expand_headers(
+                stored,
+                &AttemptFacts {
+                    delivery_id: delivery_id.0,
+                    webhook_id: self.webhook_id,
+                    event: &self.event,
+                    attempt,
+                    sent_at: self.sent_at,
+                },
+            )
+            .map_err(StoreError::Corrupt)?,
+            None => self.request_headers.0,
+        };
+        Ok(DeliveryAttempt {
+            attempt,
+            request_uri: self.envelope_uri.unwrap_or(self.request_uri),
+            request_headers,
+            response_status: self
+                .response_status
+                .and_then(|status| u16::try_from(status).ok()),
+            response_headers: self.response_headers.0,
+            response_body: self.response_body,
+            duration_ms: u64::try_from(self.duration_ms).unwrap_or(0),
+            error: self.error,
+            sent_at: self.sent_at,
+            request_body: self
+                .request_body
+                .map(|body| String::from_utf8_lossy(&body).into_owned()),
+            webhook_policy_id: self.webhook_policy_id,
+            signing_key_id: self.signing_key_id,
+        })
+    }
 }
 
 /// New pending deliveries repeating `originals` (each must be succeeded or failed and not yet
@@ -190,11 +283,11 @@ pub(super) async fn redeliver(
         let new = DeliveryId(Uuid::now_v7());
         let inserted = sqlx::query(
             "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, ordered, \
-             status, attempt, next_attempt_at, request_body, redelivery_of_id, created_at, \
-             updated_at) \
+             status, attempt, next_attempt_at, request_body, envelope_id, redelivery_of_id, \
+             created_at, updated_at) \
              SELECT $3, d.account_id, d.webhook_id, d.event_id, d.event, d.ordered, 'pending', 0, \
              CASE WHEN w.disabled = FALSE AND w.verified_at IS NOT NULL THEN $4 ELSE NULL END, \
-             d.request_body, d.id, $4, $4 \
+             d.request_body, d.envelope_id, d.id, $4, $4 \
              FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
              WHERE d.account_id = $1 AND d.id = $2 AND d.status <> 'pending' \
              AND d.redelivered_by_id IS NULL",
@@ -241,7 +334,7 @@ impl DeliveryStore for Backend {
         let columns = delivery_columns();
         let limit_placeholder = binds.len() + 2;
         let sql = format!(
-            "SELECT {columns}, {WAITING_ON} FROM webhook_deliveries d {WAITING_JOINS} WHERE \
+            "SELECT {columns}, {WAITING_ON}, {MESSAGE_COLUMNS} FROM webhook_deliveries d {DELIVERY_JOINS} WHERE \
              {conditions} ORDER BY {} \
              LIMIT ${limit_placeholder} OFFSET ${}",
             order_by(&query.sort, "d"),
@@ -296,9 +389,9 @@ impl DeliveryStore for Backend {
         // The page is chosen from the deliveries alone (one index range), then joined for
         // `waiting_on`: the join can't make the planner read more than the page.
         let sql = format!(
-            "SELECT {columns}, {WAITING_ON} FROM (SELECT * FROM webhook_deliveries d WHERE \
+            "SELECT {columns}, {WAITING_ON}, {MESSAGE_COLUMNS} FROM (SELECT * FROM webhook_deliveries d WHERE \
              {conditions} \
-             ORDER BY d.created_at DESC, d.id DESC LIMIT ${}) d {WAITING_JOINS} \
+             ORDER BY d.created_at DESC, d.id DESC LIMIT ${}) d {DELIVERY_JOINS} \
              ORDER BY d.created_at DESC, d.id DESC",
             binds.len() + 2
         );
@@ -336,7 +429,7 @@ impl DeliveryStore for Backend {
 
     async fn delivery(&self, account: &AccountId, id: DeliveryId) -> StoreResult<Option<Delivery>> {
         let row: Option<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {}, {WAITING_ON} FROM webhook_deliveries d {WAITING_JOINS} WHERE d.account_id = $1 \
+            "SELECT {}, {WAITING_ON}, {MESSAGE_COLUMNS} FROM webhook_deliveries d {DELIVERY_JOINS} WHERE d.account_id = $1 \
              AND d.id = $2",
             delivery_columns()
         )))
@@ -355,35 +448,17 @@ impl DeliveryStore for Backend {
         let rows: Vec<AttemptRow> = sqlx::query_as(
             "SELECT a.attempt, a.request_uri, a.request_headers, a.response_status, \
              a.response_headers, a.response_body, a.duration_ms, a.error, a.sent_at, \
-             a.request_body, a.webhook_policy_id, a.signing_key_id \
+             a.request_body, a.webhook_policy_id, a.signing_key_id, me.uri AS envelope_uri, \
+             a.sent_headers, d.webhook_id, d.event \
              FROM webhook_delivery_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id \
+             LEFT JOIN message_envelopes me ON me.id = a.envelope_id \
              WHERE d.account_id = $1 AND a.delivery_id = $2 ORDER BY a.attempt",
         )
         .bind(account.as_str())
         .bind(id.0)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| DeliveryAttempt {
-                attempt: u32::try_from(row.attempt).unwrap_or(0),
-                request_uri: row.request_uri,
-                request_headers: row.request_headers.0,
-                response_status: row
-                    .response_status
-                    .and_then(|status| u16::try_from(status).ok()),
-                response_headers: row.response_headers.0,
-                response_body: row.response_body,
-                duration_ms: u64::try_from(row.duration_ms).unwrap_or(0),
-                error: row.error,
-                sent_at: row.sent_at,
-                request_body: row
-                    .request_body
-                    .map(|body| String::from_utf8_lossy(&body).into_owned()),
-                webhook_policy_id: row.webhook_policy_id,
-                signing_key_id: row.signing_key_id,
-            })
-            .collect())
+        rows.into_iter().map(|row| row.into_attempt(id)).collect()
     }
 
     async fn redeliver(

@@ -8,6 +8,7 @@
 pub(super) mod accounts;
 pub(super) mod console;
 pub(super) mod deliveries;
+pub(super) mod envelopes;
 pub(super) mod events;
 pub(super) mod fan_out;
 pub(super) mod key_fold;

@@ -3,10 +3,13 @@
 //! machine").
 
 use async_trait::async_trait;
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, Pool, Transaction, types::Json};
 use uuid::Uuid;
 
+use crate::domain::message::{AttemptFacts, EnvelopeFacts, compact_headers};
 use crate::domain::{
     AccountId, Actor, ClaimExpiry, DeliveryId, DeliveryStatus, JwtFormat, PersonId, VERIFY_EVENT,
     WebhookId, WebhookNotification, WebhookPolicyId, truncate_to_micros,
@@ -17,6 +20,7 @@ use crate::store::{
     StoreResult, WorkerId,
 };
 
+use super::envelopes::{EnvelopeKey, envelope_ids};
 use super::{Backend, Db};
 
 /// How this backend skips rows another worker holds (`Dialect::CLAIM_LOCK`), for the SQL
@@ -36,6 +40,9 @@ pub(super) struct ClaimedRow {
     event: String,
     attempt: i32,
     request_body: Option<Vec<u8>>,
+    envelope_name: Option<String>,
+    envelope_base_url: Option<String>,
+    envelope_instance_name: Option<String>,
     ordered: bool,
     webhook_name: String,
     uri: String,
@@ -158,8 +165,8 @@ pub(super) async fn claim_due_deliveries(
         let padded_rows = padded(batch.len());
         let sql = format!(
             "SELECT d.id, d.account_id, d.webhook_id, d.event_id, d.event, d.attempt, \
-             d.request_body, \
-             d.ordered, w.name AS webhook_name, w.uri, w.disabled, (w.verified_at IS NOT NULL) AS \
+             d.request_body, me.webhook_name AS envelope_name, me.base_url AS envelope_base_url, \
+             me.instance_name AS envelope_instance_name, d.ordered, w.name AS webhook_name, w.uri, w.disabled, (w.verified_at IS NOT NULL) AS \
              verified, \
              w.rate_limit_per_second, w.webhook_policy_id, p.id AS policy_found, \
              p.disabled AS policy_disabled, p.jwt_alg, p.jwt_claim_expires_in, p.jwt_audience, \
@@ -168,7 +175,8 @@ pub(super) async fn claim_due_deliveries(
              ev.created_at AS event_created_at \
              FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
              LEFT JOIN webhook_policies p ON p.id = w.webhook_policy_id \
-             JOIN events ev ON ev.id = d.event_id WHERE d.id IN ({})",
+             JOIN events ev ON ev.id = d.event_id \
+             LEFT JOIN message_envelopes me ON me.id = d.envelope_id WHERE d.id IN ({})",
             param_list(1, padded_rows)
         );
         let mut select = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(sql));
@@ -199,6 +207,20 @@ pub(super) async fn claim_due_deliveries(
                 event: row.event,
                 attempts_made: u32::try_from(row.attempt).unwrap_or(0),
                 request_body: row.request_body,
+                message_envelope: match (
+                    row.envelope_name,
+                    row.envelope_base_url,
+                    row.envelope_instance_name,
+                ) {
+                    (Some(webhook_name), Some(base_url), Some(instance_name)) => {
+                        Some(EnvelopeFacts {
+                            webhook_name,
+                            base_url,
+                            instance_name,
+                        })
+                    }
+                    _ => None,
+                },
                 webhook_name: row.webhook_name,
                 uri: row.uri,
                 deliverable,
@@ -305,6 +327,7 @@ pub(super) async fn record_attempts(
     records: &[AttemptRecord],
     now: DateTime<Utc>,
     leases: Leases,
+    envelopes: &HashMap<EnvelopeKey, i64>,
 ) -> StoreResult<Recording> {
     const WAKE_HORIZON: chrono::Duration = chrono::Duration::seconds(1);
     let now = truncate_to_micros(now);
@@ -322,7 +345,8 @@ pub(super) async fn record_attempts(
         let recorded: Vec<&AttemptRecord> = match leases {
             Leases::Held => {
                 let changed =
-                    update_recorded_deliveries(&mut transaction, &worker, chunk, now).await?;
+                    update_recorded_deliveries(&mut transaction, &worker, chunk, now, envelopes)
+                        .await?;
                 if changed != chunk.len() as u64 {
                     transaction.rollback().await?;
                     return Ok(Recording::Redo);
@@ -330,9 +354,14 @@ pub(super) async fn record_attempts(
                 chunk.to_vec()
             }
             Leases::Uncertain => {
-                let changed =
-                    update_recorded_deliveries_returning(&mut transaction, &worker, chunk, now)
-                        .await?;
+                let changed = update_recorded_deliveries_returning(
+                    &mut transaction,
+                    &worker,
+                    chunk,
+                    now,
+                    envelopes,
+                )
+                .await?;
                 chunk
                     .iter()
                     .copied()
@@ -346,7 +375,7 @@ pub(super) async fn record_attempts(
                 .next_attempt_at
                 .is_some_and(|at| at <= now + WAKE_HORIZON)
         });
-        insert_attempt_rows(&mut transaction, &recorded).await?;
+        insert_attempt_rows(&mut transaction, &recorded, envelopes).await?;
         for record in recorded {
             match recorded_by_webhook
                 .iter_mut()
@@ -392,6 +421,7 @@ pub(super) fn recorded_deliveries_update<'q>(
     records: &[&'q AttemptRecord],
     now: DateTime<Utc>,
     returning: bool,
+    envelopes: &HashMap<EnvelopeKey, i64>,
 ) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments> {
     const COLUMNS: usize = 9;
     let rows = padded(records.len());
@@ -402,11 +432,11 @@ pub(super) fn recorded_deliveries_update<'q>(
     // `IN` makes SQLite (3.50) look each delivery up by id instead of scanning the table and
     // probing the list.
     let sql = format!(
-        "WITH outcome (delivery, new_status, new_attempt, next_at, body, response, duration, \
+        "WITH outcome (delivery, new_status, new_attempt, next_at, envelope, response, duration, \
          failure, sent) AS (VALUES {values}) \
          UPDATE webhook_deliveries SET status = outcome.new_status, attempt = outcome.new_attempt, \
          next_attempt_at = outcome.next_at, locked_by = NULL, locked_until = NULL, \
-         request_body = COALESCE(request_body, outcome.body), response_status = outcome.response, \
+         envelope_id = COALESCE(envelope_id, outcome.envelope), response_status = outcome.response, \
          duration_ms = outcome.duration, error = outcome.failure, sent_at = outcome.sent, \
          updated_at = {} \
          FROM outcome WHERE id = outcome.delivery AND id IN (SELECT delivery FROM outcome) \
@@ -428,7 +458,7 @@ pub(super) fn recorded_deliveries_update<'q>(
             .bind(status.as_str())
             .bind(i32::try_from(record.attempt.attempt).unwrap_or(i32::MAX))
             .bind(record.next_attempt_at.map(truncate_to_micros))
-            .bind(&record.request_body)
+            .bind(envelopes.get(&EnvelopeKey::of(record)).copied())
             .bind(record.attempt.response_status.map(i32::from))
             .bind(i64::try_from(record.attempt.duration_ms).unwrap_or(i64::MAX))
             .bind(&record.attempt.error)
@@ -440,7 +470,7 @@ pub(super) fn recorded_deliveries_update<'q>(
             .bind(None::<&str>)
             .bind(None::<i32>)
             .bind(None::<DateTime<Utc>>)
-            .bind(None::<&[u8]>)
+            .bind(None::<i64>)
             .bind(None::<i32>)
             .bind(None::<i64>)
             .bind(None::<&str>)
@@ -456,8 +486,9 @@ pub(super) async fn update_recorded_deliveries(
     worker: &str,
     records: &[&AttemptRecord],
     now: DateTime<Utc>,
+    envelopes: &HashMap<EnvelopeKey, i64>,
 ) -> StoreResult<u64> {
-    let update = recorded_deliveries_update(worker, records, now, false);
+    let update = recorded_deliveries_update(worker, records, now, false, envelopes);
     Ok(update.execute(&mut *connection).await?.rows_affected())
 }
 
@@ -467,8 +498,9 @@ pub(super) async fn update_recorded_deliveries_returning(
     worker: &str,
     records: &[&AttemptRecord],
     now: DateTime<Utc>,
+    envelopes: &HashMap<EnvelopeKey, i64>,
 ) -> StoreResult<std::collections::HashSet<Uuid>> {
-    let update = recorded_deliveries_update(worker, records, now, true);
+    let update = recorded_deliveries_update(worker, records, now, true, envelopes);
     let rows = update.fetch_all(&mut *connection).await?;
     use sqlx::Row as _;
     rows.iter()
@@ -477,35 +509,46 @@ pub(super) async fn update_recorded_deliveries_returning(
 }
 
 /// Inserts one attempt row per record, up to `BATCH_ROWS` per statement (padded with NULL
-/// rows, which the `WHERE` drops).
+/// rows, which the `WHERE` drops). The URI is its envelope's and the headers are compact
+/// (`domain::message::compact_headers`); `request_uri` and `request_headers` say '' and `[]`
+/// to code of an earlier schema.
 pub(super) async fn insert_attempt_rows(
     connection: &mut <Db as sqlx::Database>::Connection,
     records: &[&AttemptRecord],
+    envelopes: &HashMap<EnvelopeKey, i64>,
 ) -> StoreResult<()> {
     const COLUMNS: usize = 13;
     type Headers<'a> = Json<&'a Vec<(String, String)>>;
     for batch in records.chunks(BATCH_ROWS) {
         let rows = padded(batch.len());
         let sql = format!(
-            "WITH attempt_row (delivery, number, uri, sent_headers, status, received_headers, \
+            "WITH attempt_row (delivery, number, envelope, headers, status, received_headers, \
              received_body, duration, failure, sent, sent_body, policy, signing_key) AS (VALUES \
              {}) \
              INSERT INTO webhook_delivery_attempts (delivery_id, attempt, request_uri, \
-             request_headers, response_status, response_headers, response_body, duration_ms, \
-             error, sent_at, request_body, webhook_policy_id, signing_key_id) \
-             SELECT delivery, number, uri, sent_headers, status, received_headers, received_body, \
-             duration, failure, sent, sent_body, policy, signing_key FROM attempt_row WHERE \
-             delivery IS NOT NULL \
+             request_headers, envelope_id, sent_headers, response_status, response_headers, \
+             response_body, duration_ms, error, sent_at, request_body, webhook_policy_id, \
+             signing_key_id) \
+             SELECT delivery, number, '', '[]', envelope, headers, status, received_headers, \
+             received_body, duration, failure, sent, sent_body, policy, signing_key \
+             FROM attempt_row WHERE delivery IS NOT NULL \
              ON CONFLICT (delivery_id, attempt) DO NOTHING",
             value_rows(1, rows, COLUMNS)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for record in batch {
+            let facts = AttemptFacts {
+                delivery_id: record.delivery_id.0,
+                webhook_id: record.webhook_id.0,
+                event: &record.event,
+                attempt: record.attempt.attempt,
+                sent_at: record.attempt.sent_at,
+            };
             query = query
                 .bind(record.delivery_id.0)
                 .bind(i32::try_from(record.attempt.attempt).unwrap_or(i32::MAX))
-                .bind(&record.attempt.request_uri)
-                .bind(Json(&record.attempt.request_headers))
+                .bind(envelopes.get(&EnvelopeKey::of(record)).copied())
+                .bind(compact_headers(&record.attempt.request_headers, &facts))
                 .bind(record.attempt.response_status.map(i32::from))
                 .bind(Json(&record.attempt.response_headers))
                 .bind(&record.attempt.response_body)
@@ -520,8 +563,8 @@ pub(super) async fn insert_attempt_rows(
             query = query
                 .bind(None::<Uuid>)
                 .bind(None::<i32>)
-                .bind(None::<&str>)
-                .bind(None::<Headers<'_>>)
+                .bind(None::<i64>)
+                .bind(None::<String>)
                 .bind(None::<i32>)
                 .bind(None::<Headers<'_>>)
                 .bind(None::<&str>)
@@ -657,10 +700,11 @@ impl QueueStore for Backend {
         records: &[AttemptRecord],
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
+        let envelopes = envelope_ids(self, records).await?;
         let mut leases = Leases::Held;
         let (recorded, wake) = loop {
             let transaction = self.begin_write().await?;
-            match record_attempts(transaction, worker, records, now, leases).await? {
+            match record_attempts(transaction, worker, records, now, leases, &envelopes).await? {
                 Recording::Done { recorded, wake } => break (recorded, wake),
                 Recording::Redo => leases = Leases::Uncertain,
             }

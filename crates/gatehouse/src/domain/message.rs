@@ -1,7 +1,13 @@
 //! The JSON message a webhook POSTs, in Xurrent's envelope (docs/PRODUCT.md "Webhooks"):
 //! which webhook and account sent it, the event, its object, who caused it, and the event's
-//! payload. The body is serialized once, when the delivery is created, and those exact bytes
-//! go out on every attempt (a receiver can hash or sign-check them across retries).
+//! payload. The body is built at a delivery's first attempt, and those exact bytes go out on
+//! every attempt (a receiver can hash or sign-check them across retries).
+//!
+//! What a message is built from is kept, not the message: the event (once, however many
+//! webhooks it goes to) and the [`EnvelopeFacts`] of its first attempt (once for every delivery
+//! that shares them). Building is deterministic, so the message read back is the bytes sent.
+//! An attempt's headers are kept the same way ([`compact_headers`]): only what does not follow
+//! from the attempt itself, such as a signature.
 //!
 //! Node IDs are opaque global ids, as Xurrent's GraphQL API has them: URL-safe base64 of
 //! `Type/id`, stable for the life of the record.
@@ -11,6 +17,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
+
+use chrono::{DateTime, Utc};
 
 use crate::domain::{AccountId, Actor};
 
@@ -101,6 +109,127 @@ pub fn message_body(envelope: &Envelope<'_>, subject: Subject<'_>) -> Vec<u8> {
     };
     // Serializing cannot fail: every key is a string and a `Value` holds no non-finite float.
     serde_json::to_vec(&message).unwrap_or_default()
+}
+
+/// What a message says beside its event that may change after it was sent — the webhook's
+/// name, the installation's base URL and name — as they were when it was first built.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EnvelopeFacts {
+    pub webhook_name: String,
+    pub base_url: String,
+    pub instance_name: String,
+}
+
+impl EnvelopeFacts {
+    /// The envelope of a message these facts built for `webhook_id`.
+    pub fn envelope(&self, webhook_id: Uuid) -> Envelope<'_> {
+        Envelope {
+            webhook_id,
+            webhook_name: &self.webhook_name,
+            base_url: &self.base_url,
+            instance_name: &self.instance_name,
+        }
+    }
+}
+
+/// What an attempt's own headers follow from.
+#[derive(Clone, Copy, Debug)]
+pub struct AttemptFacts<'a> {
+    pub delivery_id: Uuid,
+    pub webhook_id: Uuid,
+    pub event: &'a str,
+    pub attempt: u32,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// Headers whose value follows from the attempt: a stored header list names them by their
+/// place here instead of spelling them out. Append only — stored lists refer to these places.
+const DERIVED_HEADERS: [&str; 8] = [
+    "content-type",
+    "content-type",
+    "webhook-id",
+    "webhook-timestamp",
+    "x-gatehouse-delivery",
+    "x-gatehouse-event",
+    "x-gatehouse-attempt",
+    "x-gatehouse-webhook",
+];
+
+/// The value the derived header at `place` has for `facts`.
+fn derived_value(place: usize, facts: &AttemptFacts<'_>) -> Option<String> {
+    Some(match place {
+        0 => "application/json".to_owned(),
+        1 => "application/jwt".to_owned(),
+        2 | 4 => facts.delivery_id.to_string(),
+        3 => facts.sent_at.timestamp().to_string(),
+        5 => facts.event.to_owned(),
+        6 => facts.attempt.to_string(),
+        7 => facts.webhook_id.to_string(),
+        _ => return None,
+    })
+}
+
+/// The headers every attempt sends after those saying how it is signed.
+pub fn attempt_headers(facts: &AttemptFacts<'_>) -> Vec<(String, String)> {
+    (4..DERIVED_HEADERS.len())
+        .filter_map(|place| {
+            Some((
+                DERIVED_HEADERS[place].to_owned(),
+                derived_value(place, facts)?,
+            ))
+        })
+        .collect()
+}
+
+/// One stored header: its place in `DERIVED_HEADERS`, or itself.
+#[derive(serde::Deserialize, Serialize)]
+#[serde(untagged)]
+enum StoredHeader {
+    Derived(usize),
+    Literal(String, String),
+}
+
+/// `headers`, as sent by the attempt `facts` describes, written to be stored: a JSON list in
+/// the order sent, each header either its place among the derived headers (when it has the
+/// value that follows from `facts`) or `[name, value]`. `[0,2,3,["webhook-signature","v1,…"],
+/// 4,5,6,7]` for a Standard Webhooks attempt: a tenth of the headers spelt out.
+pub fn compact_headers(headers: &[(String, String)], facts: &AttemptFacts<'_>) -> String {
+    let stored: Vec<StoredHeader> = headers
+        .iter()
+        .map(|(name, value)| {
+            (0..DERIVED_HEADERS.len())
+                .find(|&place| {
+                    DERIVED_HEADERS[place] == name
+                        && derived_value(place, facts).as_deref() == Some(value.as_str())
+                })
+                .map_or_else(
+                    || StoredHeader::Literal(name.clone(), value.clone()),
+                    StoredHeader::Derived,
+                )
+        })
+        .collect();
+    // Serializing numbers and strings cannot fail.
+    serde_json::to_string(&stored).unwrap_or_default()
+}
+
+/// The headers `compact_headers` wrote for the attempt `facts` describes, as they were sent.
+pub fn expand_headers(
+    stored: &str,
+    facts: &AttemptFacts<'_>,
+) -> Result<Vec<(String, String)>, String> {
+    let stored: Vec<StoredHeader> =
+        serde_json::from_str(stored).map_err(|error| format!("stored headers: {error}"))?;
+    stored
+        .into_iter()
+        .map(|header| match header {
+            StoredHeader::Literal(name, value) => Ok((name, value)),
+            StoredHeader::Derived(place) => DERIVED_HEADERS
+                .get(place)
+                .zip(derived_value(place, facts))
+                .map(|(name, value)| ((*name).to_owned(), value))
+                .ok_or_else(|| format!("stored headers: no derived header {place}")),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -251,5 +380,80 @@ mod tests {
                 serde_json::to_vec(&message(&envelope(), &event)).expect("JSON"),
             );
         }
+    }
+
+    fn facts() -> AttemptFacts<'static> {
+        AttemptFacts {
+            delivery_id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001),
+            webhook_id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0002),
+            event: "scim_user.create",
+            attempt: 3,
+            sent_at: Utc.with_ymd_and_hms(2026, 12, 6, 8, 0, 0).unwrap(),
+        }
+    }
+
+    fn pair(name: &str, value: &str) -> (String, String) {
+        (name.to_owned(), value.to_owned())
+    }
+
+    #[test]
+    fn headers_that_follow_from_the_attempt_are_stored_by_place() {
+        let facts = facts();
+        let mut headers = vec![
+            pair("content-type", "application/json"),
+            pair("webhook-id", &facts.delivery_id.to_string()),
+            pair("webhook-timestamp", &facts.sent_at.timestamp().to_string()),
+            pair("webhook-signature", "v1,abc= v1,def="),
+        ];
+        headers.extend(attempt_headers(&facts));
+        let stored = compact_headers(&headers, &facts);
+        assert_eq!(
+            stored,
+            r#"[0,2,3,["webhook-signature","v1,abc= v1,def="],4,5,6,7]"#
+        );
+        assert_eq!(expand_headers(&stored, &facts).unwrap(), headers);
+    }
+
+    #[test]
+    fn a_header_with_another_value_is_stored_as_sent() {
+        let facts = facts();
+        // A JWT body's type, a timestamp and an attempt number that are not this attempt's:
+        // spelt out, so reading them back can't turn them into what they "should" have been.
+        let headers = vec![
+            pair("content-type", "application/jwt"),
+            pair("webhook-timestamp", "1"),
+            pair("x-gatehouse-attempt", "2"),
+            pair("X-Custom", "x"),
+        ];
+        let stored = compact_headers(&headers, &facts);
+        assert_eq!(
+            stored,
+            r#"[1,["webhook-timestamp","1"],["x-gatehouse-attempt","2"],["X-Custom","x"]]"#
+        );
+        assert_eq!(expand_headers(&stored, &facts).unwrap(), headers);
+        assert_eq!(expand_headers("[]", &facts).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn stored_headers_that_make_no_sense_are_an_error_not_a_guess() {
+        assert!(expand_headers("[99]", &facts()).is_err());
+        assert!(expand_headers("{}", &facts()).is_err());
+    }
+
+    #[test]
+    fn the_same_facts_build_the_same_message_again() {
+        let facts = EnvelopeFacts {
+            webhook_name: "HR sync".to_owned(),
+            base_url: "https://gatehouse.example".to_owned(),
+            instance_name: "Example".to_owned(),
+        };
+        let event = event(Some(ada()));
+        let webhook = Uuid::from_u128(7);
+        let first = message_body(&facts.envelope(webhook), Subject::from(&event));
+        let again = message_body(&facts.clone().envelope(webhook), Subject::from(&event));
+        assert_eq!(first, again);
+        let parsed: Value = serde_json::from_slice(&first).expect("JSON");
+        assert_eq!(parsed["name"], "HR sync");
+        assert_eq!(parsed["custom_url"], "https://gatehouse.example");
     }
 }
