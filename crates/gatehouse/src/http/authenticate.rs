@@ -38,14 +38,15 @@ pub async fn require_bearer(
         .rate_limiter
         .admit(principal.token_id.0, Instant::now())
         .await;
+    let rate_headers = decision.headers(state.services.clock.now().timestamp());
     if !decision.allowed {
         let mut response = ApiError::too_many_requests(decision.reset_after_secs).into_response();
-        response.headers_mut().extend(decision.headers());
+        response.headers_mut().extend(rate_headers);
         return response;
     }
     request.extensions_mut().insert(principal);
     let mut response = next.run(request).await;
-    response.headers_mut().extend(decision.headers());
+    response.headers_mut().extend(rate_headers);
     response
 }
 

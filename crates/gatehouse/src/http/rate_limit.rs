@@ -45,9 +45,11 @@ pub struct RateDecision {
 }
 
 impl RateDecision {
-    /// `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (seconds until the
-    /// window resets) and, when refused, `Retry-After`; nothing when limiting is disabled.
-    pub fn headers(&self) -> HeaderMap {
+    /// `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` and, when refused,
+    /// `Retry-After`; nothing when limiting is disabled. `X-RateLimit-Reset` is the Unix second
+    /// at which the window resets (Xurrent's and GitHub's convention), counted from `now_secs`;
+    /// `Retry-After` is the seconds until then (RFC 9110 §10.2.3).
+    pub fn headers(&self, now_secs: i64) -> HeaderMap {
         let mut headers = HeaderMap::new();
         if self.limit == 0 {
             return headers;
@@ -60,9 +62,10 @@ impl RateDecision {
             HeaderName::from_static("x-ratelimit-remaining"),
             HeaderValue::from(self.remaining),
         );
+        let reset_after = i64::try_from(self.reset_after_secs).unwrap_or(i64::MAX);
         headers.insert(
             HeaderName::from_static("x-ratelimit-reset"),
-            HeaderValue::from(self.reset_after_secs),
+            HeaderValue::from(now_secs.saturating_add(reset_after)),
         );
         if !self.allowed {
             headers.insert(
@@ -329,6 +332,7 @@ mod tests {
     use super::*;
 
     const MINUTE: Duration = Duration::from_secs(60);
+    const NOW_SECS: i64 = 1_800_000_000;
 
     fn key(number: u128) -> Uuid {
         Uuid::from_u128(number)
@@ -420,7 +424,7 @@ mod tests {
         for _ in 0..1_000 {
             assert!(limiter.check(key(1), now).allowed);
         }
-        assert!(limiter.check(key(1), now).headers().is_empty());
+        assert!(limiter.check(key(1), now).headers(NOW_SECS).is_empty());
         assert_eq!(limiter.tracked_keys(), 0);
     }
 
@@ -432,17 +436,17 @@ mod tests {
             remaining: 2,
             reset_after_secs: 42,
         };
-        let headers = allowed.headers();
+        let headers = allowed.headers(NOW_SECS);
         assert_eq!(headers["x-ratelimit-limit"], "3");
         assert_eq!(headers["x-ratelimit-remaining"], "2");
-        assert_eq!(headers["x-ratelimit-reset"], "42");
+        assert_eq!(headers["x-ratelimit-reset"], (NOW_SECS + 42).to_string());
         assert!(!headers.contains_key("retry-after"));
         let refused = RateDecision {
             allowed: false,
             remaining: 0,
             ..allowed
         };
-        assert_eq!(refused.headers()["retry-after"], "42");
+        assert_eq!(refused.headers(NOW_SECS)["retry-after"], "42");
     }
 
     #[test]

@@ -4,6 +4,7 @@ use crate::common;
 use crate::common::{Backend, RequestExt, TestServer, TestServerOptions, header, json_body, texts};
 use chrono::Duration;
 use gatehouse::domain::NewEvent;
+use gatehouse::service::Clock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -716,13 +717,22 @@ async fn rate_limit_headers_and_429(backend: Backend) {
             .await;
         assert_eq!(response.headers()["x-ratelimit-limit"], "3");
         assert_eq!(response.headers()["x-ratelimit-remaining"], remaining);
-        assert!(response.headers().contains_key("x-ratelimit-reset"));
     }
     let response = server
         .get("/v1/me", &token)
         .expect_status(StatusCode::TOO_MANY_REQUESTS)
         .await;
-    assert!(response.headers().contains_key("retry-after"));
+    // The reset is the Unix second the window ends (Xurrent's and GitHub's convention), and
+    // Retry-After the seconds until then.
+    let header_number =
+        |name: &str| -> i64 { response.headers()[name].to_str().unwrap().parse().unwrap() };
+    let now = server.clock.now().timestamp();
+    let reset = header_number("x-ratelimit-reset");
+    assert!(
+        (now + 1..=now + 60).contains(&reset),
+        "reset {reset}, now {now}"
+    );
+    assert_eq!(header_number("retry-after"), reset - now);
     assert!(json_body(response).await["message"].is_string());
     server
         .get("/v1/me", &other)

@@ -207,7 +207,10 @@ fn declare_headers(openapi: &mut OpenApi) {
             "X-RateLimit-Remaining",
             "Requests left in the current window",
         ),
-        ("X-RateLimit-Reset", "Seconds until the window resets"),
+        (
+            "X-RateLimit-Reset",
+            "The Unix time (seconds) at which the window resets",
+        ),
     ];
     let pagination = [
         ("X-Pagination-Per-Page", "Records per page, as asked or 25"),
