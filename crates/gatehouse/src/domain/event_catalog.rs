@@ -139,9 +139,9 @@ impl fmt::Display for EventPattern {
     }
 }
 
-/// Checks the name of a custom event another application publishes (`POST /v1/events`): at
-/// least two dot-separated segments of lower-case letters, digits and underscores, and none of
-/// Gatehouse's own namespaces.
+/// Checks the name of a custom event another application publishes (`POST /v1/events`): one
+/// or more dot-separated segments (Xurrent has `automation_rule` and `request.status-changed`),
+/// none of them in Gatehouse's own namespaces.
 pub fn check_custom_event_name(name: &str) -> Result<(), EventNameError> {
     check_segments(name, name)?;
     if is_reserved(name) {
@@ -172,26 +172,24 @@ fn check_segments(name: &str, as_given: &str) -> Result<(), EventNameError> {
             &format!("is longer than {EVENT_NAME_MAX_LENGTH} characters"),
         ));
     }
-    let segments: Vec<&str> = name.split('.').collect();
-    let well_formed = segments.iter().all(|segment| {
-        !segment.is_empty()
-            && segment
-                .bytes()
-                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
-    });
-    if !well_formed {
+    if !name.split('.').all(is_well_formed_segment) {
         return Err(EventNameError::new(
             as_given,
-            "must be dot-separated segments of lower-case letters, digits and underscores, optionally ending in .*",
-        ));
-    }
-    if segments.len() < 2 && !as_given.ends_with(".*") {
-        return Err(EventNameError::new(
-            as_given,
-            "needs a namespace and a name, such as person.create",
+            "must be dot-separated segments of lower-case letters, digits, underscores and inner hyphens (request.status-changed), optionally ending in .*",
         ));
     }
     Ok(())
+}
+
+/// A segment of an event name: lower-case letters, digits and underscores, with hyphens inside
+/// it as Xurrent writes them (`status-changed`), not at either end.
+fn is_well_formed_segment(segment: &str) -> bool {
+    !segment.is_empty()
+        && !segment.starts_with('-')
+        && !segment.ends_with('-')
+        && segment.bytes().all(|byte| {
+            byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_' || byte == b'-'
+        })
 }
 
 /// Why an event name or pattern is refused; the message quotes it.
@@ -280,10 +278,34 @@ mod tests {
     }
 
     #[test]
+    fn xurrent_event_names_are_valid_custom_events() {
+        for name in [
+            "request.status-changed",
+            "app_instance.secrets-update",
+            "automation_rule",
+            "task.x-1-y",
+        ] {
+            assert_eq!(check_custom_event_name(name), Ok(()), "{name}");
+            assert_eq!(
+                EventPattern::parse(name),
+                Ok(EventPattern::Exact(name.to_owned()))
+            );
+        }
+        assert!(EventPattern::parse("request.*").is_ok());
+        for reserved in ["person", "webhook", "scim_user"] {
+            let error = check_custom_event_name(reserved).expect_err(reserved);
+            assert!(error.to_string().contains("namespace Gatehouse"), "{error}");
+        }
+        for bad in ["request.-changed", "request.changed-", "-request", "a.b--"] {
+            let error = check_custom_event_name(bad).expect_err(bad);
+            assert!(error.to_string().contains("inner hyphens"), "{error}");
+        }
+    }
+
+    #[test]
     fn malformed_names_are_refused_with_the_rule() {
         for bad in [
             "",
-            "person",
             "Person.create",
             "person..create",
             "person.create.",
