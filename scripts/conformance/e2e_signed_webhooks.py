@@ -29,6 +29,12 @@ verified. Every POST is recorded; the checks below then verify the recorded mess
      still carry the (now) old `kid`, which keeps signing until `active_from`.
   d) a disabled policy pauses its webhooks: nothing is sent, the delivery stays `pending` with a
      `waiting_reason`; enabling it again sends the message, signed, and it verifies.
+  e) a policy made with only a name and an algorithm signs as Xurrent does: the body is
+     `{"jwt": "<compact JWS>"}` (`application/json`), the message is the `data` claim, `nbf` =
+     `iat`, no `exp` and no `aud`; PyJWT verifies it requiring `iss`, `sub`, `jti`, `iat`, `nbf`.
+     Setting `jwt_claim_expires_in` as Xurrent writes it (`"00:10"`) adds `exp` = `iat` + 600.
+
+Policies of a) to d) ask for `jwt_format: "jwt"` (the JWS as the body, message keys as claims).
 
 Usage (scripts/webhook-signing-e2e starts the server and a virtualenv, then runs this):
 
@@ -191,6 +197,9 @@ class Received:
                     self.message, self.message_location = claims["data"], "data"
             else:
                 self.message = json.loads(body)
+                if set(self.message) == {"jwt"}:  # Xurrent's body: the message is its `data`
+                    claims = jwt.decode(self.message["jwt"], options={"verify_signature": False})
+                    self.message, self.message_location = claims.get("data"), "xurrent body"
         except Exception:  # an unreadable message matches nothing; checks report it missing
             self.message = None
 
@@ -531,10 +540,11 @@ class Results:
 
 def create_policy(api, name, alg):
     audience = f"https://receiver.example/{name}"
-    body = {"name": name, "jwt_alg": alg, "jwt_claim_expires_in": EXPIRES_IN_MINUTES, "jwt_audience": audience}
+    body = {"name": name, "jwt_alg": alg, "jwt_claim_expires_in": EXPIRES_IN_MINUTES, "jwt_audience": audience,
+            "jwt_format": "jwt"}
     created = api.call("POST", "/v1/webhook_policies", body, expect_status=(201,))
     for field, wanted in [("name", name), ("jwt_alg", alg), ("jwt_claim_expires_in", EXPIRES_IN_MINUTES),
-                          ("jwt_audience", audience), ("disabled", False)]:
+                          ("jwt_audience", audience), ("jwt_format", "jwt"), ("disabled", False)]:
         expect(created.get(field) == wanted, f"POST /v1/webhook_policies ({alg}): {field} is {created.get(field)!r}, expected {wanted!r}")
     policy = Policy(name, alg, created)
     policy.current_kid = created["key_id"]
@@ -805,6 +815,78 @@ def check_disabled_policy(api):
     return f"held while disabled (waiting_reason {reasons[0]!r}); sent and verified once enabled"
 
 
+# e) Xurrent's signed body, the default
+
+
+XURRENT_CLAIMS = ["iss", "iat", "nbf", "jti", "sub"]
+
+
+def verify_xurrent_body(received, key, webhook_id, expires_in_secs=None):
+    """Verifies a message in Xurrent's `{"jwt": …}` body with PyJWT; returns its claims."""
+    name = received.name
+    expect(received.content_type.startswith("application/json"),
+           f"{name}: Xurrent's body is application/json, not {received.content_type!r}")
+    try:
+        body = json.loads(received.body)
+    except ValueError as error:
+        raise CheckFailed(f"{name}: the body is not JSON ({error}): {received.describe()}")
+    expect(isinstance(body, dict) and list(body) == ["jwt"] and isinstance(body["jwt"], str),
+           f"{name}: the body must be exactly {{\"jwt\": \"…\"}}: {received.describe()}")
+    required = XURRENT_CLAIMS + (["exp"] if expires_in_secs else [])
+    try:
+        claims = jwt.decode(body["jwt"], key, algorithms=["ES256"], options={"require": required},
+                            leeway=LEEWAY_SECS)
+    except jwt.PyJWTError as error:
+        raise CheckFailed(f"{name}: PyJWT refused Xurrent's body: {error!r}")
+    expect("aud" not in claims, f"{name}: aud {claims.get('aud')!r} without a jwt_audience")
+    if expires_in_secs:
+        expect(claims["exp"] - claims["iat"] == expires_in_secs,
+               f"{name}: exp - iat = {claims['exp'] - claims['iat']}, expected {expires_in_secs}")
+    else:
+        expect("exp" not in claims, f"{name}: exp {claims.get('exp')!r} without jwt_claim_expires_in")
+    expect(claims["nbf"] == claims["iat"], f"{name}: nbf {claims['nbf']} != iat {claims['iat']}")
+    expect(claims["sub"] == webhook_id, f"{name}: sub {claims['sub']!r} != webhook id {webhook_id!r}")
+    expect(claims["jti"] == received.headers.get("x-gatehouse-delivery"),
+           f"{name}: jti {claims['jti']!r} != x-gatehouse-delivery")
+    expect(isinstance(claims.get("data"), dict), f"{name}: no message under data: {sorted(claims)}")
+    return claims
+
+
+def check_xurrent_default(api):
+    name = "xurrent-default"
+    created = api.call("POST", "/v1/webhook_policies", {"name": name, "jwt_alg": "es256"},
+                       expect_status=(201,))
+    expect(created.get("jwt_format") == "xurrent",
+           f"POST /v1/webhook_policies without jwt_format: jwt_format {created.get('jwt_format')!r}")
+    expect(created.get("jwt_claim_expires_in") is None,
+           f"POST /v1/webhook_policies without an expiry: jwt_claim_expires_in "
+           f"{created.get('jwt_claim_expires_in')!r}, expected null")
+    key = serialization.load_pem_public_key(created["public_key_pem"].encode())
+    webhook = {}
+    made = threading.Event()
+
+    def verify(received):
+        expect(made.wait(WAIT_SECS), f"{name}: the webhook's create answer never came")
+        verify_xurrent_body(received, key, webhook["id"])
+
+    RECEIVER.expect_verifier(name, verify)
+    body = {"event": "e2e.*", "uri": RECEIVER.url(name), "webhook_policy_id": created["id"]}
+    webhook.update(api.call("POST", "/v1/webhooks", body, expect_status=(201,)))
+    made.set()
+    api.wait_verified(webhook["id"], name)
+    api.publish("xurrent-1", 1)
+    claims = verify_xurrent_body(RECEIVER.wait_for(name, "xurrent-1"), key, webhook["id"])
+    check_message(claims["data"], "xurrent-1", 1)
+    path = f"/v1/webhook_policies/{created['id']}"
+    patched = api.call("PATCH", path, {"jwt_claim_expires_in": "00:10"})
+    expect(patched.get("jwt_claim_expires_in") == 10,
+           f"PATCH {path} with \"00:10\": jwt_claim_expires_in {patched.get('jwt_claim_expires_in')!r}")
+    api.publish("xurrent-2", 2)
+    claims = verify_xurrent_body(RECEIVER.wait_for(name, "xurrent-2"), key, webhook["id"], 600)
+    check_message(claims["data"], "xurrent-2", 2)
+    return "{\"jwt\": …}, message under data, no exp; with \"00:10\" exp = iat + 600"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--server", required=True, help="e.g. http://127.0.0.1:8080")
@@ -819,6 +901,7 @@ def main():
     for alg in ("rs256", "es256"):
         results.run(f"rotation {alg}", "rotate", check_rotation, api, alg)
     results.run("disabled policy", "pause+resume", check_disabled_policy, api)
+    results.run("xurrent default", "sign+verify", check_xurrent_default, api)
 
     for name, errors in sorted(RECEIVER.errors.items()):
         for error in errors:  # (also named by the failed wait for verification)

@@ -167,7 +167,7 @@ async fn bench(backend: &str, deliveries: usize, requests: usize) -> Vec<Row> {
             &account,
             None,
             NewWebhookPolicy {
-                name: "bench es256".to_owned(),
+                name: Some("bench es256".to_owned()),
                 jwt_alg: "es256".to_owned(),
                 jwt_audience: Some("bench".to_owned()),
                 ..NewWebhookPolicy::default()

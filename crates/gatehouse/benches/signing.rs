@@ -30,7 +30,7 @@ fn signatures_per_second(key: &SigningKey, threads: usize, seconds: f64) -> f64 
         "0190a0b2-0000-7000-8000-000000000001",
         "0190a0b2-0000-7000-8000-0000000000d1",
         1_700_000_000,
-        ClaimExpiry::from_minutes(5).expect("5 minutes"),
+        ClaimExpiry::from_minutes(5).ok(),
     );
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();

@@ -398,7 +398,7 @@ async fn tenant(services: &Services, receiver: &Receiver, fanout: usize) -> Tena
                     &account,
                     None,
                     NewWebhookPolicy {
-                        name: format!("bench {algorithm}"),
+                        name: Some(format!("bench {algorithm}")),
                         jwt_alg: algorithm,
                         jwt_audience: Some("https://receiver.bench".to_owned()),
                         ..NewWebhookPolicy::default()

@@ -65,6 +65,7 @@ impl Output {
                 "EVENTS",
                 "NOTIFICATIONS",
                 "CONSOLE SESSIONS",
+                "VERIFICATION SECRETS",
                 "PAGES RECLAIMED",
                 "LONGEST BATCH MS",
             ],
@@ -75,6 +76,7 @@ impl Output {
                     report.events,
                     report.notifications,
                     report.console_sessions,
+                    report.verification_secrets,
                     report.pages_reclaimed,
                     report.longest_batch_ms,
                 ]

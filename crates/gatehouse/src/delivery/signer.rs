@@ -112,12 +112,9 @@ impl Signer {
                 policy.id, record.id
             )
         })?;
-        if record.jwt_alg != policy.jwt_alg {
-            return Err(format!(
-                "webhook policy {}'s key {} is for {}, not {}",
-                policy.id, record.id, record.jwt_alg, policy.jwt_alg
-            ));
-        }
+        // A key signs with its own algorithm, which its `kid` and the JWS header name: just
+        // after `jwt_alg` changed, an attempt claimed before may still be signed by the
+        // previous key, as during a rotation.
         let message: serde_json::Value = serde_json::from_slice(message)
             .map_err(|error| format!("the stored message is not JSON: {error}"))?;
         let placement = match policy.format {
@@ -136,7 +133,7 @@ impl Signer {
             policy.expires_in,
         );
         let kid = record.id.clone();
-        let token = if policy.jwt_alg.is_asymmetric() {
+        let token = if record.jwt_alg.is_asymmetric() {
             let key = key.clone();
             let kid = kid.clone();
             self.pool

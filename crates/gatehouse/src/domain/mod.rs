@@ -10,6 +10,7 @@ mod id;
 pub mod message;
 mod person;
 mod policy_signing;
+mod record_source;
 mod scim_group;
 mod scim_user;
 mod token;
@@ -26,7 +27,10 @@ pub use event_catalog::{
     check_custom_event_name,
 };
 pub use person::{Person, PersonId, PersonSource};
-pub use policy_signing::{ClaimExpiry, JwtAlgorithm, KeyFamily, PolicySettingError};
+pub use policy_signing::{
+    ClaimExpiry, ClaimExpiryInput, JwtAlgorithm, KeyFamily, PolicySettingError,
+};
+pub use record_source::{RecordSource, SOURCE_ID_MAX_CHARS, SOURCE_MAX_CHARS};
 pub use scim_group::{
     GroupMember, MemberType, MembershipChange, NewMember, ScimGroupId, ScimGroupRecord,
 };
@@ -35,8 +39,9 @@ pub use token::{PersonalAccessToken, TokenId, TokenStatus};
 pub use webhook::{
     CONSECUTIVE_FAILURES_BEFORE_DISABLE, DISABLED_EVENT, Delivery, DeliveryAttempt, DeliveryId,
     DeliveryStatus, DisabledReason, EXCEPTION_EVENT, EXCEPTION_NOTIFICATION_INTERVAL_MINUTES,
-    FailureConsequences, NoticeContent, NoticeFacts, NotificationKind, VERIFY_EVENT, WaitingReason,
-    Webhook, WebhookHealth, WebhookId, WebhookNotification, failure_consequences,
+    FailureConsequences, NoticeContent, NoticeFacts, NotificationKind, VERIFICATION_VALID_HOURS,
+    VERIFY_EVENT, WaitingReason, Webhook, WebhookHealth, WebhookId, WebhookNotification,
+    failure_consequences,
 };
 pub use webhook_policy::{
     JwtFormat, PolicyKey, WebhookPolicy, WebhookPolicyId, WebhookSecretRecord, signing_key_at,

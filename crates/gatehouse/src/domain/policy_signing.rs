@@ -17,8 +17,15 @@ pub enum PolicySettingError {
     UnknownAlgorithm(String),
     #[error("the JWT algorithm \"none\" is refused: a policy's messages are always signed")]
     AlgorithmNone,
-    #[error("jwt_claim_expires_in must be 1 to 1440 minutes, not {0}")]
+    #[error(
+        "jwt_claim_expires_in must be 1 to 1440 minutes (\"00:01\" to \"24:00\"), not {0} minutes"
+    )]
     ClaimExpiryOutOfRange(i64),
+    #[error(
+        "jwt_claim_expires_in must be whole minutes (15) or a duration \"hhh:mm\" (\"01:30\"), \
+         not {0:?}"
+    )]
+    ClaimExpiryMalformed(String),
 }
 
 /// A JWS algorithm a policy signs with.
@@ -154,10 +161,19 @@ impl fmt::Display for JwtAlgorithm {
 }
 
 /// How long a signed message stays valid (`jwt_claim_expires_in`), in minutes as Xurrent counts
-/// it. The bounds are the issue's 1 second to 86,400 seconds (one day) in whole minutes.
+/// it: 1 minute to a day. A policy without one sends no `exp` claim (Xurrent's default).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClaimExpiry {
     minutes: u16,
+}
+
+/// `jwt_claim_expires_in` as a request writes it: whole minutes (`15`), or Xurrent's duration
+/// input `"hhh:mm"` (`"01:30"`, `"000:15"`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ClaimExpiryInput {
+    Minutes(i64),
+    Duration(String),
 }
 
 impl ClaimExpiry {
@@ -173,6 +189,14 @@ impl ClaimExpiry {
         Ok(ClaimExpiry { minutes })
     }
 
+    /// Reads what a request wrote: whole minutes, as a number or digits, or `"hhh:mm"`.
+    pub fn from_input(input: &ClaimExpiryInput) -> Result<Self, PolicySettingError> {
+        match input {
+            ClaimExpiryInput::Minutes(minutes) => Self::from_minutes(*minutes),
+            ClaimExpiryInput::Duration(text) => Self::from_minutes(duration_minutes(text)?),
+        }
+    }
+
     pub fn minutes(self) -> i64 {
         i64::from(self.minutes)
     }
@@ -182,9 +206,66 @@ impl ClaimExpiry {
     }
 }
 
+/// The minutes of `"hhh:mm"` (one to three digits of hours, two of minutes below 60) or of
+/// plain digits.
+fn duration_minutes(text: &str) -> Result<i64, PolicySettingError> {
+    let malformed = || PolicySettingError::ClaimExpiryMalformed(text.chars().take(20).collect());
+    let digits = |part: &str, most: usize| -> Option<i64> {
+        (!part.is_empty() && part.len() <= most && part.bytes().all(|byte| byte.is_ascii_digit()))
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    let trimmed = text.trim();
+    match trimmed.split_once(':') {
+        None => digits(trimmed, 5).ok_or_else(malformed),
+        Some((hours, minutes)) if minutes.len() == 2 => {
+            let hours = digits(hours, 3).ok_or_else(malformed)?;
+            let minutes = digits(minutes, 2)
+                .filter(|minutes| *minutes < 60)
+                .ok_or_else(malformed)?;
+            Ok(hours * 60 + minutes)
+        }
+        Some(_) => Err(malformed()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claim_expiry_reads_minutes_and_xurrents_hhh_mm() {
+        let read =
+            |input: ClaimExpiryInput| ClaimExpiry::from_input(&input).map(ClaimExpiry::minutes);
+        let text = |text: &str| ClaimExpiryInput::Duration(text.to_owned());
+        assert_eq!(read(ClaimExpiryInput::Minutes(15)), Ok(15));
+        assert_eq!(read(text("15")), Ok(15));
+        assert_eq!(read(text("01:30")), Ok(90));
+        assert_eq!(read(text("000:05")), Ok(5));
+        assert_eq!(read(text("24:00")), Ok(1440));
+        assert_eq!(
+            read(text("24:01")),
+            Err(PolicySettingError::ClaimExpiryOutOfRange(1441))
+        );
+        assert_eq!(
+            read(text("00:00")),
+            Err(PolicySettingError::ClaimExpiryOutOfRange(0))
+        );
+        for bad in [
+            "1:5", "1:60", "1000:00", ":30", "1:", "1h", "-1:00", "01:30:00", "",
+        ] {
+            let error = read(text(bad)).expect_err(bad);
+            assert!(
+                matches!(error, PolicySettingError::ClaimExpiryMalformed(_)),
+                "{bad}: {error}"
+            );
+            assert!(error.to_string().contains("hhh:mm"), "{error}");
+        }
+        let input: ClaimExpiryInput = serde_json::from_str("\"02:00\"").expect("string");
+        assert_eq!(read(input), Ok(120));
+        let input: ClaimExpiryInput = serde_json::from_str("30").expect("number");
+        assert_eq!(read(input), Ok(30));
+    }
 
     #[test]
     fn every_name_parses_back_to_its_algorithm() {

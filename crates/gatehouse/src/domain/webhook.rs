@@ -25,6 +25,9 @@ pub const CONSECUTIVE_FAILURES_BEFORE_DISABLE: u32 = 20;
 /// At most one exception notification per webhook in this many minutes.
 pub const EXCEPTION_NOTIFICATION_INTERVAL_MINUTES: i64 = 20;
 
+/// How long a verification callback works after it was sent (Xurrent: 24 hours).
+pub const VERIFICATION_VALID_HOURS: i64 = 24;
+
 /// The event name of the ownership check sent to a new or changed URI.
 pub const VERIFY_EVENT: &str = "webhook.verify";
 pub const EXCEPTION_EVENT: &str = "webhook.exception";
@@ -75,6 +78,7 @@ pub struct Webhook {
     pub ordered: bool,
     /// At most this many attempts per second to this webhook (per process).
     pub rate_limit_per_second: Option<u32>,
+    pub source: super::RecordSource,
     pub verified_at: Option<DateTime<Utc>>,
     pub verification_sent_at: Option<DateTime<Utc>>,
     pub consecutive_failures: u32,
@@ -88,6 +92,16 @@ impl Webhook {
     /// Whether events fan out to it and its deliveries go out.
     pub fn active(&self) -> bool {
         !self.disabled && self.verified_at.is_some()
+    }
+
+    /// When the verification callback last sent stops working; `None` when none waits.
+    pub fn verification_expires_at(&self) -> Option<DateTime<Utc>> {
+        match (self.verified_at, self.verification_sent_at) {
+            (None, Some(sent_at)) => {
+                Some(sent_at + chrono::Duration::hours(VERIFICATION_VALID_HOURS))
+            }
+            _ => None,
+        }
     }
 }
 

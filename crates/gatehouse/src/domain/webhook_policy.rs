@@ -24,10 +24,10 @@ uuid_id!(
 pub enum JwtFormat {
     /// The body is the compact JWS itself (`Content-Type: application/jwt`); its claims hold
     /// the message's keys at the top level.
-    #[default]
     Jwt,
     /// Xurrent's JSON wrapper: `{"jwt": "<compact JWS>"}` (`Content-Type: application/json`),
-    /// the message under the `data` claim.
+    /// the message under the `data` claim. The default, so a Xurrent receiver works unchanged.
+    #[default]
     Xurrent,
 }
 
@@ -54,10 +54,12 @@ pub struct WebhookPolicy {
     pub account_id: AccountId,
     pub name: String,
     pub jwt_alg: JwtAlgorithm,
-    pub jwt_claim_expires_in: ClaimExpiry,
+    /// The `exp` claim's distance from `iat`; `None` sends no `exp` (Xurrent's default).
+    pub jwt_claim_expires_in: Option<ClaimExpiry>,
     /// The `aud` claim; `None` sends none.
     pub jwt_audience: Option<String>,
     pub jwt_format: JwtFormat,
+    pub source: super::RecordSource,
     /// While disabled, the linked webhooks' deliveries wait: they are never sent unsigned.
     pub disabled: bool,
     pub created_at: DateTime<Utc>,

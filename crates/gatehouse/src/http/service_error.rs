@@ -15,6 +15,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Forbidden(message) => ApiError::forbidden(message),
             ServiceError::NotFound(what) => ApiError::not_found(what),
             ServiceError::Conflict(message) => ApiError::conflict(message),
+            ServiceError::Gone(message) => ApiError::new(axum::http::StatusCode::GONE, message),
             ServiceError::Invalid { message, errors } => ApiError::unprocessable(message, errors),
             ServiceError::Scim(error) => {
                 let status = axum::http::StatusCode::from_u16(error.status)

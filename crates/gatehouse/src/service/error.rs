@@ -21,6 +21,9 @@ pub enum ServiceError {
     /// The record does not exist in the caller's account (or the caller may not see it).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// What the request names existed but has expired for good (410).
+    #[error("{0}")]
+    Gone(String),
     /// The request names a record state that conflicts with what is stored.
     #[error("{0}")]
     Conflict(String),

@@ -35,8 +35,8 @@ pub use error::{ServiceError, ServiceResult};
 pub use events::{IDEMPOTENCY_KEY_LIFETIME_HOURS, PublishEvent, PublishedEvent};
 pub use people::{NewPerson, PersonChanges, PersonView};
 pub use policies::{
-    CreatedPolicyKey, DEFAULT_CLAIM_EXPIRES_IN_MINUTES, DEFAULT_KEY_OVERLAP_SECONDS,
-    MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy, WebhookPolicyChanges, WebhookPolicyView,
+    CreatedPolicyKey, DEFAULT_KEY_OVERLAP_SECONDS, MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy,
+    WebhookPolicyChanges, WebhookPolicyView,
 };
 pub use retention::{PURGE_INTERVAL, Pacing, PurgeReport, PurgeScope, run_retention};
 pub use status::{QueueView, ServerStatus};

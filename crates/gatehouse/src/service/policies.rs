@@ -23,8 +23,8 @@ use crate::domain::{
     Account, JwtFormat, NewEvent, PolicyKey, WebhookId, WebhookPolicy, WebhookPolicyId,
     signing_key_at,
 };
-use crate::domain::{ClaimExpiry, JwtAlgorithm};
-use crate::store::{ListQuery, Listing, WebhookFilter};
+use crate::domain::{ClaimExpiry, ClaimExpiryInput, JwtAlgorithm, RecordSource};
+use crate::store::{ListQuery, Listing, NewPolicyKey, WebhookFilter};
 
 const POLICIES_READ: Scope = Scope::read(Resource::WebhookPolicies);
 const POLICIES_WRITE: Scope = Scope::write(Resource::WebhookPolicies);
@@ -34,35 +34,42 @@ pub const MAX_KEY_OVERLAP_SECONDS: i64 = 30 * 24 * 3600;
 /// The overlap when a rotation names none: one day, for receivers to install the new key.
 pub const DEFAULT_KEY_OVERLAP_SECONDS: i64 = 24 * 3600;
 /// `jwt_claim_expires_in` when a new policy names none, in minutes.
-pub const DEFAULT_CLAIM_EXPIRES_IN_MINUTES: i64 = 5;
 /// The longest audience accepted.
 const AUDIENCE_MAX_CHARS: usize = 2_000;
 
 /// A policy as an administrator describes it.
 #[derive(Clone, Debug, Default)]
 pub struct NewWebhookPolicy {
-    pub name: String,
+    /// `None` (or blank): a name is generated, as Xurrent does (56 hex characters).
+    pub name: Option<String>,
     pub jwt_alg: String,
-    pub jwt_claim_expires_in: Option<i64>,
+    /// `None`: messages carry no `exp` claim (Xurrent's default).
+    pub jwt_claim_expires_in: Option<ClaimExpiryInput>,
     pub jwt_audience: Option<String>,
     pub jwt_format: Option<JwtFormat>,
     pub disabled: bool,
     /// Webhooks to link at once.
     pub webhook_ids: Option<Vec<Uuid>>,
+    pub source: RecordSource,
 }
 
 /// What a change names; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
 pub struct WebhookPolicyChanges {
     pub name: Option<String>,
-    /// Refused unless it names the current algorithm: keys are made for one algorithm.
+    /// Another algorithm makes a new key for it, which signs at once (as a rotation without
+    /// overlap); its public half is in the answer, this once.
     pub jwt_alg: Option<String>,
-    pub jwt_claim_expires_in: Option<i64>,
+    /// `Some(None)` removes the expiry: no `exp` claim.
+    pub jwt_claim_expires_in: Option<Option<ClaimExpiryInput>>,
     pub jwt_audience: Option<Option<String>>,
     pub jwt_format: Option<JwtFormat>,
     pub disabled: Option<bool>,
     /// Exactly these webhooks are linked afterwards.
     pub webhook_ids: Option<Vec<Uuid>>,
+    /// `Some(None)` clears it.
+    pub source: Option<Option<String>>,
+    pub source_id: Option<Option<String>>,
 }
 
 /// One of a policy's keys, without any key material.
@@ -86,11 +93,16 @@ pub struct WebhookPolicyView {
     pub name: String,
     /// `rs256` … `es512`, `eddsa`, `hs256` … `hs512`; receivers must pin it.
     pub jwt_alg: String,
-    /// Minutes from signing until the `exp` claim.
-    pub jwt_claim_expires_in: i64,
+    /// Minutes from signing until the `exp` claim; `null`: messages carry no `exp`.
+    pub jwt_claim_expires_in: Option<i64>,
     pub jwt_audience: Option<String>,
     pub jwt_format: JwtFormat,
     pub disabled: bool,
+    /// The integration that made it (Xurrent's generic field, at most 30 characters).
+    pub source: Option<String>,
+    /// That integration's id for it (at most 128 characters).
+    #[serde(rename = "sourceID")]
+    pub source_id: Option<String>,
     /// The linked webhooks.
     pub webhook_ids: Vec<Uuid>,
     /// The key that signs now (`kid`).
@@ -120,10 +132,12 @@ impl WebhookPolicyView {
             account_id: policy.account_id.to_string(),
             name: policy.name.clone(),
             jwt_alg: policy.jwt_alg.as_str().to_owned(),
-            jwt_claim_expires_in: policy.jwt_claim_expires_in.minutes(),
+            jwt_claim_expires_in: policy.jwt_claim_expires_in.map(ClaimExpiry::minutes),
             jwt_audience: policy.jwt_audience.clone(),
             jwt_format: policy.jwt_format,
             disabled: policy.disabled,
+            source: policy.source.source.clone(),
+            source_id: policy.source.source_id.clone(),
             webhook_ids,
             keys: keys
                 .iter()
@@ -240,30 +254,34 @@ impl Services {
                 None
             }
         };
-        let expires_in = check_policy_fields(
-            &mut problems,
-            &new.name,
-            new.jwt_claim_expires_in
-                .unwrap_or(DEFAULT_CLAIM_EXPIRES_IN_MINUTES),
-            new.jwt_audience.as_deref(),
-        );
+        let name = match new.name.as_deref().map(str::trim) {
+            Some(name) if !name.is_empty() => name.to_owned(),
+            _ => generated_policy_name()?,
+        };
+        check_policy_fields(&mut problems, &name, new.jwt_audience.as_deref());
+        problems.record_source(&new.source);
+        let expires_in = claim_expiry(&mut problems, new.jwt_claim_expires_in.as_ref());
         let links = match &new.webhook_ids {
             Some(ids) => Some(self.linkable(account, ids, &mut problems).await?),
             None => None,
         };
+        if new.disabled && links.as_ref().is_some_and(|links| !links.is_empty()) {
+            problems.push(LINKING_DISABLED.to_owned());
+        }
         problems.into_result()?;
-        let (Some(algorithm), Some(expires_in)) = (algorithm, expires_in) else {
+        let (Some(algorithm), Ok(expires_in)) = (algorithm, expires_in) else {
             return Err(ServiceError::invalid(vec!["invalid policy".to_owned()]));
         };
         let now = self.clock.now();
         let policy = WebhookPolicy {
             id: WebhookPolicyId(Uuid::now_v7()),
             account_id: account.id.clone(),
-            name: new.name.trim().to_owned(),
+            name,
             jwt_alg: algorithm,
             jwt_claim_expires_in: expires_in,
             jwt_audience: normalized_audience(new.jwt_audience),
             jwt_format: new.jwt_format.unwrap_or_default(),
+            source: new.source,
             disabled: new.disabled,
             created_at: now,
             updated_at: now,
@@ -332,22 +350,21 @@ impl Services {
         principal: Option<&Principal>,
         id: WebhookPolicyId,
         changes: WebhookPolicyChanges,
-    ) -> ServiceResult<WebhookPolicyView> {
+    ) -> ServiceResult<(WebhookPolicyView, Option<CreatedPolicyKey>)> {
         require_scope(principal, POLICIES_WRITE)?;
         let before = self.policy_of(account, id).await?;
         let mut policy = before.clone();
         let mut problems = Problems::default();
-        if let Some(algorithm) = &changes.jwt_alg {
-            match algorithm.parse::<JwtAlgorithm>() {
-                Ok(algorithm) if algorithm == policy.jwt_alg => {}
-                Ok(_) => problems.push(format!(
-                    "jwt_alg can't change from {}: a policy's keys are made for its algorithm; \
-                     create a new policy with the other algorithm and link the webhooks to it",
-                    policy.jwt_alg
-                )),
-                Err(error) => problems.push(format!("jwt_alg: {error}")),
+        let new_algorithm = match changes.jwt_alg.as_deref().map(str::parse::<JwtAlgorithm>) {
+            Some(Ok(algorithm)) if algorithm != policy.jwt_alg => Some(algorithm),
+            Some(Err(error)) => {
+                problems.push(format!("jwt_alg: {error}"));
+                None
             }
-        }
+            _ => None,
+        };
+        policy.source = policy.source.changed(changes.source, changes.source_id);
+        problems.record_source(&policy.source);
         if let Some(name) = changes.name {
             policy.name = name.trim().to_owned();
         }
@@ -360,33 +377,42 @@ impl Services {
         if let Some(disabled) = changes.disabled {
             policy.disabled = disabled;
         }
-        let expires_in = check_policy_fields(
-            &mut problems,
-            &policy.name,
-            changes
-                .jwt_claim_expires_in
-                .unwrap_or(policy.jwt_claim_expires_in.minutes()),
-            policy.jwt_audience.as_deref(),
-        );
-        if let Some(expires_in) = expires_in {
+        check_policy_fields(&mut problems, &policy.name, policy.jwt_audience.as_deref());
+        if let Some(input) = &changes.jwt_claim_expires_in
+            && let Ok(expires_in) = claim_expiry(&mut problems, input.as_ref())
+        {
             policy.jwt_claim_expires_in = expires_in;
         }
         let links = match &changes.webhook_ids {
             Some(ids) => Some(self.linkable(account, ids, &mut problems).await?),
             None => None,
         };
-        problems.into_result()?;
-        let now = self.clock.now();
         let current_links = self.links_of(account, &[policy.id]).await?;
         let linked: Vec<Uuid> = match &links {
             Some(links) => links.iter().map(|id| id.0).collect(),
             None => current_links.clone(),
         };
-        if policy == before && linked == current_links {
-            return self.policy_view(&policy, linked, now).await;
+        if policy.disabled && linked.iter().any(|id| !current_links.contains(id)) {
+            problems.push(LINKING_DISABLED.to_owned());
+        }
+        problems.into_result()?;
+        let now = self.clock.now();
+        if policy == before && linked == current_links && new_algorithm.is_none() {
+            return Ok((self.policy_view(&policy, linked, now).await?, None));
         }
         policy.updated_at = now;
-        let keys = self.store.policy_keys(&[policy.id]).await?;
+        let mut keys = self.store.policy_keys(&[policy.id]).await?;
+        // Another algorithm needs another key: made as a rotation without overlap makes one.
+        let new_key = match new_algorithm {
+            Some(algorithm) => {
+                refuse_during_rotation(&keys, now)?;
+                policy.jwt_alg = algorithm;
+                let (key, created) = self.new_policy_key(policy.id, algorithm, now, now).await?;
+                keys.push(key.clone());
+                Some((key, created))
+            }
+            None => None,
+        };
         let view = WebhookPolicyView::new(&policy, linked, &keys, now);
         let event = NewEvent::new(
             &account.id,
@@ -396,14 +422,23 @@ impl Services {
             json!(view),
             now,
         );
-        match self
+        let stored_key = new_key.as_ref().map(|(key, _)| NewPolicyKey {
+            key,
+            retire_before: retire_before(now),
+        });
+        let outcome = self
             .store
-            .update_webhook_policy(&policy, links.as_deref(), &[event])
-            .await?
-        {
+            .update_webhook_policy(&policy, links.as_deref(), stored_key, &[event])
+            .await?;
+        match outcome {
             None => Err(ServiceError::NotFound("Webhook policy")),
             Some(unknown) if !unknown.is_empty() => Err(unknown_webhooks(&unknown)),
-            Some(_) => Ok(view),
+            Some(_) => {
+                if new_key.is_some() {
+                    self.signing_changed();
+                }
+                Ok((view, new_key.map(|(_, created)| created)))
+            }
         }
     }
 
@@ -458,13 +493,7 @@ impl Services {
         let policy = self.policy_of(account, id).await?;
         let now = self.clock.now();
         let keys = self.store.policy_keys(&[policy.id]).await?;
-        if let Some(pending) = keys.iter().find(|key| key.active_from > now) {
-            return Err(ServiceError::Conflict(format!(
-                "a rotation is already under way: key {} starts signing at {}",
-                pending.id,
-                pending.active_from.to_rfc3339()
-            )));
-        }
+        refuse_during_rotation(&keys, now)?;
         let active_from = now + overlap;
         let (key, created) = self
             .new_policy_key(policy.id, policy.jwt_alg, active_from, now)
@@ -481,12 +510,11 @@ impl Services {
             }),
             now,
         );
-        // A superseded key's last messages expire at most one claim expiry after it stopped
-        // signing; keep it that long at least.
-        let retire_before = now - Duration::seconds(ClaimExpiry::MAX_MINUTES * 60);
-        self.store
-            .insert_policy_key(&key, retire_before, &[event])
-            .await?;
+        let new_key = NewPolicyKey {
+            key: &key,
+            retire_before: retire_before(now),
+        };
+        self.store.insert_policy_key(new_key, &[event]).await?;
         self.signing_changed();
         Ok(created)
     }
@@ -567,19 +595,52 @@ impl Services {
 }
 
 /// Checks name, expiry and audience; returns the expiry when valid.
-fn check_policy_fields(
-    problems: &mut Problems,
-    name: &str,
-    expires_in_minutes: i64,
-    audience: Option<&str>,
-) -> Option<ClaimExpiry> {
+/// Refuses a new key while a rotation waits for its key to start signing.
+fn refuse_during_rotation(keys: &[PolicyKey], now: DateTime<Utc>) -> ServiceResult<()> {
+    match keys.iter().find(|key| key.active_from > now) {
+        Some(pending) => Err(ServiceError::Conflict(format!(
+            "a rotation is already under way: key {} starts signing at {}",
+            pending.id,
+            pending.active_from.to_rfc3339()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Before when a key superseded by a new one may go: its last messages expire at most one
+/// claim expiry after it stopped signing, so it is kept that long at least.
+fn retire_before(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - Duration::seconds(ClaimExpiry::MAX_MINUTES * 60)
+}
+
+/// A policy name as Xurrent generates one: 56 hex characters (224 random bits, so unique in
+/// the account, and in the OpenID Connect issuer URLs made of it, without a look-up).
+fn generated_policy_name() -> ServiceResult<String> {
+    let mut bytes = [0u8; 28];
+    getrandom::fill(&mut bytes).map_err(|error| internal(format!("no randomness: {error}")))?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+/// Why new links to a disabled policy are refused (as in Xurrent); webhooks linked before it
+/// was disabled stay linked, their deliveries held back.
+const LINKING_DISABLED: &str =
+    "webhook_ids: a disabled policy can't be linked to more webhooks; enable it first";
+
+fn check_policy_fields(problems: &mut Problems, name: &str, audience: Option<&str>) {
     problems.required_text("name", name.trim(), NAME_MAX_CHARS);
     problems.optional_text("jwt_audience", audience, AUDIENCE_MAX_CHARS);
-    match ClaimExpiry::from_minutes(expires_in_minutes) {
-        Ok(expiry) => Some(expiry),
+}
+
+/// The expiry `input` writes (`None`: no `exp` claim); `Err` once its problem is noted.
+fn claim_expiry(
+    problems: &mut Problems,
+    input: Option<&ClaimExpiryInput>,
+) -> Result<Option<ClaimExpiry>, ()> {
+    match input.map(ClaimExpiry::from_input).transpose() {
+        Ok(expiry) => Ok(expiry),
         Err(error) => {
             problems.push(error.to_string());
-            None
+            Err(())
         }
     }
 }

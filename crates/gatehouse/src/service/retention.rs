@@ -11,7 +11,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use super::{ServiceResult, Services};
-use crate::domain::{Account, AccountId};
+use crate::domain::{Account, AccountId, VERIFICATION_VALID_HOURS};
 
 /// Which records a purge looks at: one account or all, and finished before the account's
 /// retention cutoff or before a given moment.
@@ -54,6 +54,9 @@ pub struct PurgeReport {
     pub events: u64,
     pub notifications: u64,
     pub console_sessions: u64,
+    /// Verification callbacks forgotten a week after they expired (until then they answer
+    /// that they expired, rather than that they are unknown).
+    pub verification_secrets: u64,
     /// SQLite: free pages given back to the file system.
     pub pages_reclaimed: u64,
     /// The longest any one batch took (a batch is one write transaction).
@@ -67,16 +70,27 @@ impl PurgeReport {
         self.events += other.events;
         self.notifications += other.notifications;
         self.console_sessions += other.console_sessions;
+        self.verification_secrets += other.verification_secrets;
         self.pages_reclaimed += other.pages_reclaimed;
         self.longest_batch_ms = self.longest_batch_ms.max(other.longest_batch_ms);
     }
 
     /// Whether it removed nothing (how long that took aside).
     fn is_empty(&self) -> bool {
-        self.deliveries + self.attempts + self.events + self.notifications + self.console_sessions
+        self.deliveries
+            + self.attempts
+            + self.events
+            + self.notifications
+            + self.console_sessions
+            + self.verification_secrets
             == 0
     }
 }
+
+/// How long after its sending a verification secret is kept: its 24 hours and a week in
+/// which the callback answers that it expired.
+const VERIFICATION_SECRETS_KEPT: chrono::Duration =
+    chrono::Duration::hours(VERIFICATION_VALID_HOURS + 7 * 24);
 
 /// How long a batch may hold the database's writer: deliveries wait for it meanwhile (SQLite).
 /// Batches aim well below; one that takes longer is logged.
@@ -170,6 +184,10 @@ impl Services {
         report.console_sessions = self
             .store
             .purge_console_sessions(now - self.console_idle_timeout, now)
+            .await?;
+        report.verification_secrets = self
+            .store
+            .purge_verification_secrets(now - VERIFICATION_SECRETS_KEPT)
             .await?;
         report.longest_batch_ms = size.longest_ms();
         if report.deliveries + report.events + report.notifications > 0 {

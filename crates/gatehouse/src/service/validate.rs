@@ -41,6 +41,13 @@ impl Problems {
         self.multiline_text("description", description, DESCRIPTION_MAX_CHARS);
     }
 
+    /// Xurrent's `source` (30 characters) and `sourceID` (128).
+    pub fn record_source(&mut self, source: &crate::domain::RecordSource) {
+        use crate::domain::{SOURCE_ID_MAX_CHARS, SOURCE_MAX_CHARS};
+        self.optional_text("source", source.source.as_deref(), SOURCE_MAX_CHARS);
+        self.optional_text("sourceID", source.source_id.as_deref(), SOURCE_ID_MAX_CHARS);
+    }
+
     /// A single-line text: names, titles, numbers. No control characters at all.
     pub fn optional_text(&mut self, field: &str, value: Option<&str>, max_chars: usize) {
         self.text(field, value, max_chars, |_| false);

@@ -1,6 +1,8 @@
 //! Webhooks: maintained by account and directory administrators. A new webhook, or one whose
 //! URI changed, is inactive until the owner of the URI calls back the one-time URL its
-//! `webhook.verify` message carries; until then it is sent nothing else.
+//! `webhook.verify` message carries (within 24 hours); until then it is sent nothing else. As in
+//! Xurrent, any change to a webhook still unverified sends a fresh callback, and a URI another
+//! webhook of the account already verified needs no verification.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -14,8 +16,8 @@ use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
 use crate::auth::{Resource, Scope};
 use crate::domain::message::node_id;
 use crate::domain::{
-    Account, DisabledReason, EventPattern, NewEvent, VERIFY_EVENT, Webhook, WebhookId,
-    WebhookPolicyId,
+    Account, DisabledReason, EventPattern, NewEvent, RecordSource, VERIFY_EVENT, Webhook,
+    WebhookId, WebhookPolicyId,
 };
 use crate::store::{ListQuery, Listing, WebhookFilter};
 
@@ -40,6 +42,7 @@ pub struct NewWebhook {
     pub mail_exceptions_to: Option<String>,
     pub ordered: bool,
     pub rate_limit_per_second: Option<u32>,
+    pub source: RecordSource,
 }
 
 /// What a change names; `None` leaves a field as it is, `Some(None)` clears an optional one.
@@ -54,6 +57,8 @@ pub struct WebhookChanges {
     pub mail_exceptions_to: Option<Option<String>>,
     pub ordered: Option<bool>,
     pub rate_limit_per_second: Option<Option<u32>>,
+    pub source: Option<Option<String>>,
+    pub source_id: Option<Option<String>>,
 }
 
 /// Where a webhook stands, derived from its fields.
@@ -87,9 +92,17 @@ pub struct WebhookView {
     pub mail_exceptions_to: String,
     pub ordered: bool,
     pub rate_limit_per_second: Option<u32>,
+    /// The integration that made it (Xurrent's generic field, at most 30 characters).
+    pub source: Option<String>,
+    /// That integration's id for it (at most 128 characters).
+    #[serde(rename = "sourceID")]
+    pub source_id: Option<String>,
     pub verified: bool,
     pub verified_at: Option<DateTime<Utc>>,
     pub verification_sent_at: Option<DateTime<Utc>>,
+    /// While unverified: when the verification callback last sent stops working (24 hours
+    /// after it was sent); send the verification again for a new one.
+    pub verification_expires_at: Option<DateTime<Utc>>,
     pub state: WebhookState,
     pub consecutive_failures: u32,
     pub last_delivery_id: Option<Uuid>,
@@ -122,9 +135,12 @@ impl WebhookView {
             mail_exceptions_to: webhook.mail_exceptions_to.join(", "),
             ordered: webhook.ordered,
             rate_limit_per_second: webhook.rate_limit_per_second,
+            source: webhook.source.source.clone(),
+            source_id: webhook.source.source_id.clone(),
             verified: webhook.verified_at.is_some(),
             verified_at: webhook.verified_at,
             verification_sent_at: webhook.verification_sent_at,
+            verification_expires_at: webhook.verification_expires_at(),
             state,
             consecutive_failures: webhook.consecutive_failures,
             last_delivery_id: webhook.last_delivery_id.map(|id| id.0),
@@ -190,6 +206,7 @@ impl Services {
             mail_exceptions_to: Vec::new(),
             ordered: new.ordered,
             rate_limit_per_second: new.rate_limit_per_second,
+            source: new.source,
             verified_at: None,
             verification_sent_at: Some(now),
             consecutive_failures: 0,
@@ -199,24 +216,29 @@ impl Services {
             updated_at: now,
         };
         webhook.name = new.name.unwrap_or_else(|| webhook.event.clone());
-        self.check_webhook(&mut webhook, new.mail_exceptions_to.as_deref(), true)
+        self.check_webhook(&mut webhook, new.mail_exceptions_to.as_deref(), true, true)
             .await?;
-        let verification = Verification::generate()?;
+        let verification = self.start_verification(&mut webhook, now).await?;
         let actor = principal.map(Principal::actor);
-        let events = [
-            NewEvent::new(
-                &account.id,
-                "webhook.create",
-                webhook.id,
-                actor.as_ref(),
-                json!(WebhookView::new(&webhook)),
-                now,
-            ),
-            self.verification_event(&webhook, &verification, now),
-        ];
+        let mut events = vec![NewEvent::new(
+            &account.id,
+            "webhook.create",
+            webhook.id,
+            actor.as_ref(),
+            json!(WebhookView::new(&webhook)),
+            now,
+        )];
+        events.extend(self.verification_event(&webhook, verification.as_ref()));
         let (secret, secret_record) = self.new_webhook_secret(webhook.id, now)?;
         self.store
-            .insert_webhook(&webhook, &verification.hash, &secret_record, &events)
+            .insert_webhook(
+                &webhook,
+                verification
+                    .as_ref()
+                    .map(|verification| verification.hash.as_slice()),
+                &secret_record,
+                &events,
+            )
             .await?;
         Ok(CreatedWebhook {
             webhook,
@@ -224,13 +246,37 @@ impl Services {
         })
     }
 
+    /// Makes `webhook` wait for a new verification of its URI, or verifies it at once when
+    /// another webhook of the account has verified that URI already. `None`: nothing to send.
+    async fn start_verification(
+        &self,
+        webhook: &mut Webhook,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Option<Verification>> {
+        if self
+            .store
+            .uri_verified(&webhook.account_id, &webhook.uri)
+            .await?
+        {
+            webhook.verified_at = Some(now);
+            webhook.verification_sent_at = None;
+            return Ok(None);
+        }
+        webhook.verified_at = None;
+        webhook.verification_sent_at = Some(now);
+        Verification::generate().map(Some)
+    }
+
+    /// The `webhook.verify` message carrying `verification`'s callback, which works until
+    /// `expires_at` (Xurrent's callback names its expiry too).
     fn verification_event(
         &self,
         webhook: &Webhook,
-        verification: &Verification,
-        now: DateTime<Utc>,
-    ) -> NewEvent {
-        NewEvent::new(
+        verification: Option<&Verification>,
+    ) -> Option<NewEvent> {
+        let verification = verification?;
+        let sent_at = webhook.verification_sent_at?;
+        Some(NewEvent::new(
             &webhook.account_id,
             VERIFY_EVENT,
             webhook.id,
@@ -239,21 +285,25 @@ impl Services {
                 "webhook_id": webhook.id,
                 "uri": webhook.uri,
                 "callback": format!("{}{VERIFICATION_PATH}/{}", self.base_url, verification.secret),
+                "expires_at": webhook.verification_expires_at(),
             }),
-            now,
-        )
+            sent_at,
+        ))
     }
 
     /// Validates and normalises a webhook's fields in place; `check_target` resolves the URI's
-    /// host (at creation and whenever the URI changes).
+    /// host (at creation and whenever the URI changes), and `linking` says the webhook is being
+    /// linked to its policy (which must then be enabled).
     async fn check_webhook(
         &self,
         webhook: &mut Webhook,
         mail_exceptions_to: Option<&str>,
         check_target: bool,
+        linking: bool,
     ) -> ServiceResult<()> {
         let mut problems = Problems::default();
         problems.name_and_description(&webhook.name, webhook.description.as_deref());
+        problems.record_source(&webhook.source);
         if webhook.event == VERIFY_EVENT {
             problems.push(format!(
                 "event {VERIFY_EVENT} is sent only to the webhook being verified; it can't be subscribed to"
@@ -278,16 +328,23 @@ impl Services {
                 }
             }
         }
-        if let Some(policy) = webhook.webhook_policy_id
-            && self
+        if let Some(policy) = webhook.webhook_policy_id {
+            match self
                 .store
                 .webhook_policy(&webhook.account_id, WebhookPolicyId(policy))
                 .await?
-                .is_none()
-        {
-            problems.push(format!(
-                "webhook_policy_id: no webhook policy {policy} exists in this account"
-            ));
+            {
+                None => problems.push(format!(
+                    "webhook_policy_id: no webhook policy {policy} exists in this account"
+                )),
+                // As in Xurrent; a policy disabled once linked holds the deliveries back.
+                Some(found) if found.disabled && linking => problems.push(format!(
+                    "webhook_policy_id: webhook policy {:?} is disabled; enable it before \
+                     linking webhooks to it",
+                    found.name
+                )),
+                Some(_) => {}
+            }
         }
         if let Err(problem) = crate::delivery::sender::check_uri_syntax(&webhook.uri) {
             problems.push(format!("uri: {problem}"));
@@ -332,6 +389,7 @@ impl Services {
         if let Some(rate) = changes.rate_limit_per_second {
             webhook.rate_limit_per_second = rate;
         }
+        webhook.source = webhook.source.changed(changes.source, changes.source_id);
         let mut reset_failures = false;
         if let Some(disabled) = changes.disabled
             && disabled != webhook.disabled
@@ -350,17 +408,19 @@ impl Services {
             }
             None => None,
         };
-        self.check_webhook(&mut webhook, mail, uri_changed).await?;
-        let verification = if uri_changed {
-            webhook.verified_at = None;
-            webhook.verification_sent_at = Some(now);
-            Some(Verification::generate()?)
-        } else {
-            None
-        };
+        let linking = webhook.webhook_policy_id != before.webhook_policy_id;
+        self.check_webhook(&mut webhook, mail, uri_changed, linking)
+            .await?;
         if webhook == before {
             return Ok(webhook);
         }
+        // A new URI must be verified; so must, afresh, one still unverified when anything
+        // changes (Xurrent sends a new callback on any update of an unverified webhook).
+        let verification = if uri_changed || before.verified_at.is_none() {
+            self.start_verification(&mut webhook, now).await?
+        } else {
+            None
+        };
         webhook.updated_at = now;
         let actor = principal.map(Principal::actor);
         let mut events = vec![NewEvent::new(
@@ -371,9 +431,7 @@ impl Services {
             json!(WebhookView::new(&webhook)),
             now,
         )];
-        if let Some(verification) = &verification {
-            events.push(self.verification_event(&webhook, verification, now));
-        }
+        events.extend(self.verification_event(&webhook, verification.as_ref()));
         let updated = self
             .store
             .update_webhook(
@@ -409,13 +467,18 @@ impl Services {
             ));
         }
         let now = self.clock.now();
-        webhook.verification_sent_at = Some(now);
         webhook.updated_at = now;
-        let verification = Verification::generate()?;
-        let events = [self.verification_event(&webhook, &verification, now)];
+        let verification = self.start_verification(&mut webhook, now).await?;
+        let events: Vec<NewEvent> = self
+            .verification_event(&webhook, verification.as_ref())
+            .into_iter()
+            .collect();
+        let hash = verification
+            .as_ref()
+            .map(|verification| verification.hash.as_slice());
         if !self
             .store
-            .update_webhook(&webhook, Some(&verification.hash), false, &events)
+            .update_webhook(&webhook, hash, false, &events)
             .await?
         {
             return Err(ServiceError::NotFound("Webhook"));
@@ -423,7 +486,8 @@ impl Services {
         Ok(webhook)
     }
 
-    /// The verification callback: anyone holding the one-time secret may call it once.
+    /// The verification callback: anyone holding the one-time secret may call it once, within
+    /// 24 hours of its sending.
     pub async fn verify_webhook(&self, secret: &str) -> ServiceResult<Webhook> {
         if !secret.starts_with(VERIFICATION_PREFIX) || secret.len() > 100 {
             return Err(ServiceError::NotFound("Verification"));
@@ -435,6 +499,17 @@ impl Services {
             .await
             .or_not_found("Verification")?;
         let now = self.clock.now();
+        if let Some(expires_at) = webhook.verification_expires_at()
+            && expires_at <= now
+        {
+            return Err(ServiceError::Gone(format!(
+                "this verification callback expired at {}; send the verification again \
+                 (POST /v1/webhooks/{}/verification, or the console's \"Send verification again\") \
+                 for a new one",
+                expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                webhook.id
+            )));
+        }
         webhook.verified_at = Some(now);
         webhook.updated_at = now;
         let event = NewEvent::new(

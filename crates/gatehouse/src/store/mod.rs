@@ -423,12 +423,13 @@ pub trait ScimGroupStore: Send + Sync + 'static {
 /// Webhooks, their verification and their signing secrets.
 #[async_trait]
 pub trait WebhookStore: Send + Sync + 'static {
-    /// Creates a webhook waiting for the owner of its URI to present `verification_hash`'s
-    /// secret, with its events (the `webhook.verify` event fans out to it alone).
+    /// Creates a webhook, waiting for the owner of its URI to present `verification_hash`'s
+    /// secret when there is one, with its events (the `webhook.verify` event fans out to it
+    /// alone).
     async fn insert_webhook(
         &self,
         webhook: &Webhook,
-        verification_hash: &[u8],
+        verification_hash: Option<&[u8]>,
         secret: &WebhookSecretRecord,
         events: &[NewEvent],
     ) -> StoreResult<()>;
@@ -443,6 +444,9 @@ pub trait WebhookStore: Send + Sync + 'static {
         reset_failures: bool,
         events: &[NewEvent],
     ) -> StoreResult<bool>;
+
+    /// Whether a webhook of `account` at exactly `uri` is verified.
+    async fn uri_verified(&self, account: &AccountId, uri: &str) -> StoreResult<bool>;
 
     /// The webhook waiting for the verification secret whose hash is `hash`.
     async fn webhook_awaiting_verification(&self, hash: &[u8]) -> StoreResult<Option<Webhook>>;
@@ -490,6 +494,14 @@ pub trait WebhookStore: Send + Sync + 'static {
     ) -> StoreResult<Listing<Webhook>>;
 }
 
+/// A key a policy gains (by rotation, or because its algorithm changed); the keys superseded
+/// before `retire_before` go at the same time.
+#[derive(Clone, Copy, Debug)]
+pub struct NewPolicyKey<'a> {
+    pub key: &'a PolicyKey,
+    pub retire_before: DateTime<Utc>,
+}
+
 /// Webhook policies, their links and their keys.
 #[async_trait]
 pub trait PolicyStore: Send + Sync + 'static {
@@ -503,14 +515,15 @@ pub trait PolicyStore: Send + Sync + 'static {
         events: &[NewEvent],
     ) -> StoreResult<Vec<WebhookId>>;
 
-    /// Writes a policy's changes (its algorithm never changes) and, with `links`, makes
-    /// exactly those webhooks the linked ones; makes due again what nothing holds back any
-    /// more. `Ok(None)`: no such policy. `Ok(Some(ids))`: the ids in `links` naming no webhook
-    /// of the account — when not empty, nothing was written.
+    /// Writes a policy's changes and, with `links`, makes exactly those webhooks the linked
+    /// ones; with `new_key` (its algorithm changed), adds that key as a rotation does; makes due
+    /// again what nothing holds back any more. `Ok(None)`: no such policy. `Ok(Some(ids))`: the
+    /// ids in `links` naming no webhook of the account — when not empty, nothing was written.
     async fn update_webhook_policy(
         &self,
         policy: &WebhookPolicy,
         links: Option<&[WebhookId]>,
+        new_key: Option<NewPolicyKey<'_>>,
         events: &[NewEvent],
     ) -> StoreResult<Option<Vec<WebhookId>>>;
 
@@ -543,11 +556,10 @@ pub trait PolicyStore: Send + Sync + 'static {
         policies: &[WebhookPolicyId],
     ) -> StoreResult<Vec<(WebhookPolicyId, WebhookId)>>;
 
-    /// Adds a rotation's key; keys superseded before `retire_before` are deleted.
+    /// Adds a rotation's key.
     async fn insert_policy_key(
         &self,
-        key: &PolicyKey,
-        retire_before: DateTime<Utc>,
+        new_key: NewPolicyKey<'_>,
         events: &[NewEvent],
     ) -> StoreResult<()>;
 
@@ -743,6 +755,10 @@ pub trait RetentionStore: Send + Sync + 'static {
         before: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<PurgedNotices>;
+
+    /// Forgets the verification secrets of webhooks whose verification was sent before
+    /// `sent_before` (used ones are forgotten when used); returns how many.
+    async fn purge_verification_secrets(&self, sent_before: DateTime<Utc>) -> StoreResult<u64>;
 
     /// Deletes the console sessions that ended: idle since before `idle_before`, or expired at
     /// `now`.

@@ -82,7 +82,8 @@ pub struct ClaimedDelivery {
 pub struct ClaimedPolicy {
     pub id: WebhookPolicyId,
     pub jwt_alg: JwtAlgorithm,
-    pub expires_in: ClaimExpiry,
+    /// `None`: no `exp` claim.
+    pub expires_in: Option<ClaimExpiry>,
     pub audience: Option<String>,
     pub format: JwtFormat,
 }

@@ -251,6 +251,10 @@ async fn every_operation_has_its_stable_operation_id() {
             "rotate_webhook_policy_key",
         ),
         ("GET /v1/webhook_verifications/{secret}", "verify_webhook"),
+        (
+            "POST /v1/webhook_verifications/{secret}",
+            "verify_webhook_by_post",
+        ),
         ("GET /v1/webhooks", "list_webhooks"),
         ("POST /v1/webhooks", "create_webhook"),
         ("GET /v1/webhooks/disabled", "list_disabled_webhooks"),

@@ -448,6 +448,33 @@ async fn record_every_operation() -> BTreeMap<String, Value> {
             None,
         )
         .await;
+    // The same callback by POST, for a third URI.
+    let third = Receiver::start().await;
+    third.complete_verifications(false);
+    server
+        .post("/v1/webhooks", &token)
+        .json(&json!({ "event": "app.invoice.*", "uri": third.url }))
+        .expect_status(StatusCode::CREATED)
+        .await;
+    let verification = third
+        .wait_for(1, |request| request.event() == "webhook.verify")
+        .await;
+    let callback = verification[0].json()["payload"]["callback"]
+        .as_str()
+        .expect("callback")
+        .to_owned();
+    recorder
+        .call(
+            &server,
+            None,
+            "verify_webhook_by_post",
+            Method::POST,
+            callback
+                .strip_prefix(&server.base_url)
+                .expect("a callback to this server"),
+            None,
+        )
+        .await;
     let mut call = async |operation_id: &str, method: Method, path: &str| {
         recorder
             .call(&server, Some(&token), operation_id, method, path, None)

@@ -213,8 +213,9 @@ async fn the_purge_removes_what_is_old_and_finished_and_nothing_else(backend: Ba
         .await
         .expect("purge");
     assert!(
-        report.deliveries >= 4,
-        "the old delivery and 3 verifications: {report:?}"
+        report.deliveries >= 2,
+        "the old delivery and the first webhook's verification (the others share its verified \
+         URI, so they needed none): {report:?}"
     );
     assert!(
         before

@@ -12,7 +12,7 @@ use gatehouse::domain::{
     NoticeContent, PolicyKey, Webhook, WebhookId, WebhookPolicy, WebhookPolicyId,
     WebhookSecretRecord,
 };
-use gatehouse::store::{AttemptRecord, Claim, DeliveryFilter, ListQuery, Store};
+use gatehouse::store::{AttemptRecord, Claim, DeliveryFilter, ListQuery, NewPolicyKey, Store};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -41,6 +41,7 @@ fn webhook(account: &Account, event: &str, verified: bool, ordered: bool) -> Web
         mail_exceptions_to: Vec::new(),
         ordered,
         rate_limit_per_second: None,
+        source: Default::default(),
         verified_at: verified.then(start_time),
         verification_sent_at: Some(start_time()),
         consecutive_failures: 0,
@@ -77,7 +78,7 @@ async fn add_webhook(store: &dyn Store, webhook: &Webhook) {
     store
         .insert_webhook(
             webhook,
-            Uuid::now_v7().as_bytes(),
+            Some(Uuid::now_v7().as_bytes()),
             &secret_record(webhook.id, b"sealed-1"),
             &[],
         )
@@ -758,9 +759,10 @@ fn policy(account: &Account) -> WebhookPolicy {
         account_id: account.id.clone(),
         name: "Receiver A".to_owned(),
         jwt_alg: JwtAlgorithm::Es256,
-        jwt_claim_expires_in: ClaimExpiry::from_minutes(5).expect("5 minutes"),
+        jwt_claim_expires_in: Some(ClaimExpiry::from_minutes(5).expect("5 minutes")),
         jwt_audience: Some("aud".to_owned()),
         jwt_format: JwtFormat::Jwt,
+        source: Default::default(),
         disabled: false,
         created_at: start_time(),
         updated_at: start_time(),
@@ -793,7 +795,13 @@ async fn rotations_keep_keys_until_their_last_signatures_expire(backend: Backend
     // k2 takes over an hour later; k1 must stay (its messages may still be checked).
     let k2_from = start_time() + Duration::hours(1);
     store
-        .insert_policy_key(&policy_key(&policy, "k2", k2_from), start_time() - day, &[])
+        .insert_policy_key(
+            NewPolicyKey {
+                key: &policy_key(&policy, "k2", k2_from),
+                retire_before: start_time() - day,
+            },
+            &[],
+        )
         .await
         .expect("k2");
     let ids = |keys: Vec<PolicyKey>| keys.into_iter().map(|key| key.id).collect::<Vec<_>>();
@@ -804,7 +812,13 @@ async fn rotations_keep_keys_until_their_last_signatures_expire(backend: Backend
     // Three days on, k1 was superseded more than a day ago: the next rotation retires it.
     let later = start_time() + Duration::days(3);
     store
-        .insert_policy_key(&policy_key(&policy, "k3", later), later - day, &[])
+        .insert_policy_key(
+            NewPolicyKey {
+                key: &policy_key(&policy, "k3", later),
+                retire_before: later - day,
+            },
+            &[],
+        )
         .await
         .expect("k3");
     let kept = store.policy_keys(&[policy.id]).await.expect("keys");

@@ -114,10 +114,21 @@ async fn publish(server: &TestServer, token: &str, object_id: &str) {
     .await;
 }
 
-/// The header and claims of a JWS body, after checking its ES256 signature with `pem`.
+/// The compact JWS a signed message carries: its body (`jwt` format), or the `jwt` of Xurrent's
+/// `{"jwt": …}` body.
+fn signed_token(received: &Received) -> String {
+    if received.header("content-type") == Some("application/jwt") {
+        return String::from_utf8(received.body.clone()).expect("text");
+    }
+    let wrapper: Value = serde_json::from_slice(&received.body).expect("a JSON body");
+    wrapper["jwt"].as_str().expect("a jwt key").to_owned()
+}
+
+/// The header and claims of a signed message's JWS, after checking its ES256 signature with
+/// `pem`.
 fn verified_es256(received: &Received, pem: &str) -> (Value, Value) {
     use p256::ecdsa::signature::Verifier;
-    let token = std::str::from_utf8(&received.body).expect("text");
+    let token = signed_token(received);
     let (signing_input, signature) = token.rsplit_once('.').expect("three parts");
     let key = p256::ecdsa::VerifyingKey::from_public_key_pem(pem).expect("SPKI PEM");
     let signature =
@@ -125,10 +136,12 @@ fn verified_es256(received: &Received, pem: &str) -> (Value, Value) {
             .expect("r || s");
     key.verify(signing_input.as_bytes(), &signature)
         .expect("the signature verifies with the one-time public key");
-    let header = signing_input.split('.').next().expect("header");
-    let header: Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("base64url")).expect("JSON");
-    (header, received.jwt_claims())
+    let mut parts = signing_input.split('.').map(|part| -> Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("JSON")
+    });
+    let header = parts.next().expect("header");
+    let claims = parts.next().expect("claims");
+    (header, claims)
 }
 
 /// Waits until the receiver has had `count` `app.thing.done` messages.
@@ -178,7 +191,10 @@ async fn the_public_key_is_shown_once_and_never_the_private_key(backend: Backend
     assert_eq!(created["public_jwk"]["kid"], created["key_id"]);
     assert_eq!(created["jwt_alg"], "es256");
     assert_eq!(created["jwt_claim_expires_in"], 10);
-    assert_eq!(created["jwt_format"], "jwt");
+    assert_eq!(
+        created["jwt_format"], "xurrent",
+        "Xurrent's format is the default"
+    );
     assert!(!created.to_string().contains("PRIVATE"), "{created}");
 
     let read = send(server.get(&policy_path(&created), &token), StatusCode::OK).await;
@@ -256,7 +272,8 @@ async fn signing(backend: Backend, policy: Value) -> Signing {
 
 async fn a_linked_webhook_sends_a_jws_its_public_key_verifies(backend: Backend) {
     let policy = json!({
-        "name": "A", "jwt_alg": "es256", "jwt_claim_expires_in": 5, "jwt_audience": "https://a.example"
+        "name": "A", "jwt_alg": "es256", "jwt_claim_expires_in": 5, "jwt_audience": "https://a.example",
+        "jwt_format": "jwt"
     });
     let Signing {
         server,
@@ -327,16 +344,235 @@ async fn the_xurrent_format_wraps_the_jws_and_puts_the_message_under_data(backen
     wait_for_messages(&receiver, 1).await;
     let message = &messages(&receiver)[0];
     assert_eq!(message.header("content-type"), Some("application/json"));
-    let wrapper = message.json();
-    let token_text = wrapper["jwt"].as_str().expect("a jwt key");
-    let unwrapped = Received {
-        body: token_text.as_bytes().to_vec(),
-        ..message.clone()
-    };
-    let (_, claims) = verified_es256(&unwrapped, &pem);
+    assert!(message.json()["jwt"].is_string(), "a jwt key");
+    let (_, claims) = verified_es256(message, &pem);
     assert_eq!(claims["data"]["event"], "app.thing.done");
     assert_eq!(claims["data"]["payload"], json!({"n": "o-1"}));
     assert!(claims.get("event").is_none(), "{claims}");
+}
+
+/// A policy made without a format or an expiry signs as Xurrent does: `{"jwt": …}` with the
+/// message under `data`, `nbf` = `iat`, and no `exp` (nor `aud`) until they are set.
+async fn by_default_a_policy_signs_as_xurrent_does(backend: Backend) {
+    let Signing {
+        server,
+        token,
+        receiver,
+        policy,
+        pem,
+        webhook,
+    } = signing(backend, json!({"name": "A", "jwt_alg": "es256"})).await;
+    assert_eq!(policy["jwt_format"], "xurrent");
+    assert_eq!(policy["jwt_claim_expires_in"], Value::Null);
+    publish(&server, &token, "o-1").await;
+    wait_for_messages(&receiver, 1).await;
+    let message = &messages(&receiver)[0];
+    assert_eq!(message.header("content-type"), Some("application/json"));
+    let body = message.json();
+    assert_eq!(
+        body.as_object().map(|body| body.keys().collect::<Vec<_>>()),
+        Some(vec![&"jwt".to_owned()]),
+        "{body}"
+    );
+    let (header, claims) = verified_es256(message, &pem);
+    assert_eq!(header["kid"], policy["key_id"]);
+    let mut names: Vec<&str> = claims
+        .as_object()
+        .expect("claims")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["data", "iat", "iss", "jti", "nbf", "sub"],
+        "{claims}"
+    );
+    assert_eq!(claims["data"]["event"], "app.thing.done");
+    assert_eq!(claims["data"]["payload"], json!({"n": "o-1"}));
+    assert_eq!(claims["sub"], webhook["id"]);
+    assert_eq!(claims["nbf"], claims["iat"]);
+    assert_eq!(
+        claims["jti"].as_str(),
+        message.header("x-gatehouse-delivery")
+    );
+
+    // Xurrent's "hhh:mm" sets an expiry; null takes it away again.
+    let path = policy_path(&policy);
+    let changed = patched(
+        &server,
+        &token,
+        &path,
+        json!({"jwt_claim_expires_in": "01:30", "jwt_audience": "https://a.example"}),
+    )
+    .await;
+    assert_eq!(changed["jwt_claim_expires_in"], 90);
+    publish(&server, &token, "o-2").await;
+    wait_for_messages(&receiver, 2).await;
+    let (_, claims) = verified_es256(&messages(&receiver)[1], &pem);
+    let issued_at = claims["iat"].as_i64().expect("iat");
+    assert_eq!(claims["exp"].as_i64(), Some(issued_at + 90 * 60));
+    assert_eq!(claims["aud"], "https://a.example");
+    let changed = patched(
+        &server,
+        &token,
+        &path,
+        json!({"jwt_claim_expires_in": null}),
+    )
+    .await;
+    assert_eq!(changed["jwt_claim_expires_in"], Value::Null);
+    publish(&server, &token, "o-3").await;
+    wait_for_messages(&receiver, 3).await;
+    let (_, claims) = verified_es256(&messages(&receiver)[2], &pem);
+    assert!(claims.get("exp").is_none(), "{claims}");
+
+    // A policy asked for the other format keeps it, and says so.
+    let jwt = create_policy(
+        &server,
+        &token,
+        json!({"name": "B", "jwt_alg": "es256", "jwt_format": "jwt", "jwt_claim_expires_in": "000:15"}),
+    )
+    .await;
+    assert_eq!(jwt["jwt_format"], "jwt");
+    assert_eq!(jwt["jwt_claim_expires_in"], 15);
+}
+
+/// The header and claims of a signed message's JWS, after checking its ES384 signature.
+fn verified_es384(received: &Received, pem: &str) -> (Value, Value) {
+    use p384::ecdsa::signature::Verifier;
+    let token = signed_token(received);
+    let (signing_input, signature) = token.rsplit_once('.').expect("three parts");
+    let key = p384::ecdsa::VerifyingKey::from_public_key_pem(pem).expect("SPKI PEM");
+    let signature =
+        p384::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).expect("base64url"))
+            .expect("r || s");
+    key.verify(signing_input.as_bytes(), &signature)
+        .expect("the signature verifies with the new public key");
+    let part = |index: usize| -> Value {
+        let text = signing_input.split('.').nth(index).expect("part");
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(text).expect("base64url")).expect("JSON")
+    };
+    (part(0), part(1))
+}
+
+/// Policies as Xurrent has them: a generated name when none is given, `source` and
+/// `sourceID`, and an algorithm that may change (a new key, shown once, that signs at once).
+async fn policy_fields_as_xurrent_has_them(backend: Backend) {
+    let Signing {
+        server,
+        token,
+        receiver,
+        policy,
+        ..
+    } = signing(
+        backend,
+        json!({"jwt_alg": "es256", "source": "crm", "sourceID": "policy-1"}),
+    )
+    .await;
+    let name = policy["name"].as_str().expect("name");
+    assert_eq!(name.len(), 56, "{name}");
+    assert!(
+        name.bytes()
+            .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte)),
+        "{name}"
+    );
+    assert_eq!(policy["source"], "crm");
+    assert_eq!(policy["sourceID"], "policy-1");
+    let other = create_policy(&server, &token, json!({"jwt_alg": "es256", "name": " "})).await;
+    assert_eq!(other["name"].as_str().map(str::len), Some(56));
+    assert_ne!(other["name"], policy["name"]);
+    for (body, text) in [
+        (
+            json!({"jwt_alg": "es256", "source": "x".repeat(31)}),
+            "source",
+        ),
+        (
+            json!({"jwt_alg": "es256", "sourceID": "x".repeat(129)}),
+            "sourceID",
+        ),
+    ] {
+        let refused = send(
+            server.post("/v1/webhook_policies", &token).json(&body),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_message(&refused, text);
+    }
+
+    // Changing the algorithm makes a key for it; the answer shows its public half this once.
+    let path = policy_path(&policy);
+    let changed = patched(
+        &server,
+        &token,
+        &path,
+        json!({"jwt_alg": "es384", "sourceID": null}),
+    )
+    .await;
+    assert_eq!(changed["jwt_alg"], "es384");
+    assert_ne!(changed["key_id"], policy["key_id"]);
+    assert_eq!(changed["source"], "crm");
+    assert_eq!(changed["sourceID"], Value::Null);
+    let pem = changed["public_key_pem"]
+        .as_str()
+        .expect("the new public key")
+        .to_owned();
+    assert_eq!(changed["public_jwk"]["crv"], "P-384");
+    let read = send(server.get(&path, &token), StatusCode::OK).await;
+    assert!(read.get("public_key_pem").is_none(), "{read}");
+    assert_eq!(read["key_id"], changed["key_id"]);
+    publish(&server, &token, "after-change").await;
+    wait_for_messages(&receiver, 1).await;
+    let (header, claims) = verified_es384(&messages(&receiver)[0], &pem);
+    assert_eq!(header["alg"], "ES384");
+    assert_eq!(header["kid"], changed["key_id"]);
+    assert_eq!(claims["data"]["object_id"], "after-change");
+
+    // The same algorithm again changes nothing; during a rotation's overlap no change is made.
+    let same = patched(&server, &token, &path, json!({"jwt_alg": "es384"})).await;
+    assert_eq!(same["key_id"], changed["key_id"]);
+    assert!(same.get("public_key_pem").is_none(), "{same}");
+    send(
+        server
+            .post(&format!("{path}/rotate"), &token)
+            .json(&json!({"overlap_seconds": 3600})),
+        StatusCode::OK,
+    )
+    .await;
+    let refused = send(
+        server
+            .patch(&path, &token)
+            .json(&json!({"jwt_alg": "es256"})),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_message(&refused, "rotation is already under way");
+    let read = send(server.get(&path, &token), StatusCode::OK).await;
+    assert_eq!(read["jwt_alg"], "es384", "nothing changed");
+
+    // Webhooks carry source and sourceID too.
+    let webhook = send(
+        server.post("/v1/webhooks", &token).json(&json!({
+            "event": "app.*", "uri": receiver.url, "source": "crm", "sourceID": "hook-7",
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        (webhook["source"].clone(), webhook["sourceID"].clone()),
+        (json!("crm"), json!("hook-7"))
+    );
+    let webhook_path = format!("/v1/webhooks/{}", webhook["id"].as_str().expect("id"));
+    let changed = patched(&server, &token, &webhook_path, json!({"source": null})).await;
+    assert_eq!(changed["source"], Value::Null);
+    assert_eq!(changed["sourceID"], "hook-7");
+    let refused = send(
+        server
+            .patch(&webhook_path, &token)
+            .json(&json!({"source": "x".repeat(31)})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_message(&refused, "source");
 }
 
 async fn each_retry_is_signed_afresh_with_the_same_jti(backend: Backend) {
@@ -418,7 +654,7 @@ async fn rotation_signs_with_the_new_key_only_after_the_overlap(backend: Backend
     wait_for_messages(&receiver, 2).await;
     let (header, claims) = verified_es256(&messages(&receiver)[1], &new_pem);
     assert_eq!(header["kid"], next["key_id"]);
-    assert_eq!(claims["object_id"], "after");
+    assert_eq!(claims["data"]["object_id"], "after");
 
     let refused = send(
         server
@@ -462,48 +698,71 @@ async fn a_disabled_policy_holds_deliveries_until_enabled(backend: Backend) {
 
     patched(&server, &token, &path, json!({"disabled": false})).await;
     wait_for_messages(&receiver, 1).await;
-    assert_eq!(
-        messages(&receiver)[0].header("content-type"),
-        Some("application/jwt")
-    );
+    let sent = &messages(&receiver)[0];
+    assert_eq!(sent.header("content-type"), Some("application/json"));
+    assert!(sent.json()["jwt"].is_string(), "signed, in Xurrent's body");
 }
 
 async fn unlinking_a_disabled_policy_sends_with_standard_webhooks_instead(backend: Backend) {
     let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
-    let policy = create_policy(
-        &server,
-        &token,
-        json!({"name": "A", "jwt_alg": "es256", "disabled": true}),
+    let policy = create_policy(&server, &token, json!({"name": "A", "jwt_alg": "es256"})).await;
+    let policy_path = policy_path(&policy);
+    let webhook = verified_webhook(&server, &token, &receiver, policy["id"].as_str()).await;
+    let path = format!("/v1/webhooks/{}", webhook["id"].as_str().expect("id"));
+    patched(&server, &token, &policy_path, json!({"disabled": true})).await;
+
+    // As in Xurrent, nothing more is linked to a disabled policy: not from the webhook's side,
+    // not from the policy's.
+    let other = Receiver::start().await;
+    let refused = send(
+        server.post("/v1/webhooks", &token).json(&json!({
+            "event": "app.*", "uri": other.url, "webhook_policy_id": policy["id"],
+        })),
+        StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    let webhook = send(
-        server.post("/v1/webhooks", &token).json(&json!({
-            "event": "app.*", "uri": receiver.url, "webhook_policy_id": policy["id"],
-        })),
+    assert_message(&refused, "is disabled");
+    let unlinked = send(
+        server
+            .post("/v1/webhooks", &token)
+            .json(&json!({ "event": "app.*", "uri": other.url })),
         StatusCode::CREATED,
     )
     .await;
-    let path = format!("/v1/webhooks/{}", webhook["id"].as_str().expect("id"));
-    // Even the verification message waits for the policy.
-    let waiting = eventually(&server, &token, "/v1/webhook_deliveries", |deliveries| {
-        deliveries[0]["waiting_on"] == "policy_disabled"
+    let refused = send(
+        server.patch(&policy_path, &token).json(&json!({
+            "webhook_ids": [webhook["id"], unlinked["id"]],
+        })),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_message(&refused, "disabled policy");
+    let refused = send(
+        server.post("/v1/webhook_policies", &token).json(&json!({
+            "name": "B", "jwt_alg": "es256", "disabled": true, "webhook_ids": [unlinked["id"]],
+        })),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_message(&refused, "disabled policy");
+    // The webhook linked before keeps its link (and other changes) while it waits.
+    patched(&server, &token, &path, json!({"description": "held"})).await;
+
+    publish(&server, &token, "held").await;
+    eventually(&server, &token, "/v1/webhook_deliveries", |deliveries| {
+        any_delivery(deliveries, |delivery| {
+            delivery["waiting_on"] == "policy_disabled"
+        })
     })
     .await;
-    assert_eq!(waiting[0]["event"], "webhook.verify");
-    assert!(receiver.received().is_empty());
+    assert!(messages(&receiver).is_empty(), "sent while disabled");
     patched(&server, &token, &path, json!({"webhook_policy_id": null})).await;
-    eventually(&server, &token, &path, |webhook| {
-        webhook["verified"] == true
-    })
-    .await;
-    let verification = &receiver.received()[0];
-    assert_eq!(
-        verification.header("content-type"),
-        Some("application/json")
-    );
+    wait_for_messages(&receiver, 1).await;
+    let sent = &messages(&receiver)[0];
+    assert_eq!(sent.header("content-type"), Some("application/json"));
     let secret =
         WebhookSecret::parse(webhook["signing_secret"].as_str().expect("whsec_")).expect("secret");
-    assert!(signed_by(verification, &secret));
+    assert!(signed_by(sent, &secret));
 }
 
 async fn unsigned_webhooks_carry_standard_webhooks_signatures(backend: Backend) {
@@ -600,7 +859,15 @@ async fn bad_policies_are_refused_and_change_nothing(backend: Backend) {
             json!({"name": "A", "jwt_alg": "es256", "jwt_claim_expires_in": 1441}),
             "1 to 1440 minutes",
         ),
-        (json!({"name": " ", "jwt_alg": "es256"}), "name"),
+        (
+            json!({"name": "A", "jwt_alg": "es256", "jwt_claim_expires_in": "24:01"}),
+            "1 to 1440 minutes",
+        ),
+        (
+            json!({"name": "A", "jwt_alg": "es256", "jwt_claim_expires_in": "1:5"}),
+            "hhh:mm",
+        ),
+        (json!({"name": "x".repeat(121), "jwt_alg": "es256"}), "name"),
         (
             json!({"name": "A", "jwt_alg": "es256", "webhook_ids": ["01890000-0000-7000-8000-000000000000"]}),
             "no webhook",
@@ -620,9 +887,14 @@ async fn bad_policies_are_refused_and_change_nothing(backend: Backend) {
     let path = policy_path(&policy);
     let change = server
         .patch(&path, &token)
-        .json(&json!({"jwt_alg": "es256"}));
+        .json(&json!({"jwt_alg": "es1024", "name": "changed"}));
     let refused = send(change, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_message(&refused, "can't change");
+    assert_message(&refused, "unknown JWT algorithm");
+    let read = send(server.get(&path, &token), StatusCode::OK).await;
+    assert_eq!(
+        (read["name"].clone(), read["jwt_alg"].clone()),
+        (json!("A"), json!("rs256"))
+    );
     let refused = send(
         server.post("/v1/webhooks", &token).json(&json!({
             "event": "app.*", "uri": receiver.url,
@@ -720,6 +992,8 @@ both_backends!(
     a_linked_webhook_sends_a_jws_its_public_key_verifies,
     each_retry_is_signed_afresh_with_the_same_jti,
     the_xurrent_format_wraps_the_jws_and_puts_the_message_under_data,
+    by_default_a_policy_signs_as_xurrent_does,
+    policy_fields_as_xurrent_has_them,
     rotation_signs_with_the_new_key_only_after_the_overlap,
     a_disabled_policy_holds_deliveries_until_enabled,
     unlinking_a_disabled_policy_sends_with_standard_webhooks_instead,

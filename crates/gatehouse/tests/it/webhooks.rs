@@ -222,6 +222,223 @@ async fn changing_the_uri_needs_a_new_verification(backend: Backend) {
         .await;
 }
 
+/// The callback of a `webhook.verify` message, and its expiry as the message states it.
+fn callback_of(message: &crate::common::receiver::Received) -> (String, Value) {
+    let body = message.json();
+    let callback = body["payload"]["callback"]
+        .as_str()
+        .expect("callback")
+        .to_owned();
+    (callback, body["payload"]["expires_at"].clone())
+}
+
+async fn a_verification_callback_expires_after_24_hours(backend: Backend) {
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
+    receiver.complete_verifications(false);
+    let webhook = create_webhook(
+        &server,
+        &token,
+        json!({ "event": "app.*", "uri": receiver.url }),
+    )
+    .await;
+    let id = webhook["id"].as_str().expect("id").to_owned();
+    let sent_at: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(webhook["verification_sent_at"].clone()).expect("sent at");
+    let expires_at: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(webhook["verification_expires_at"].clone()).expect("expires at");
+    assert_eq!(expires_at - sent_at, chrono::Duration::hours(24));
+    let verify = receiver
+        .wait_for(1, |request| request.event() == "webhook.verify")
+        .await;
+    let (callback, stated_expiry) = callback_of(&verify[0]);
+    assert_eq!(
+        serde_json::from_value::<chrono::DateTime<chrono::Utc>>(stated_expiry).expect("stated"),
+        expires_at,
+        "the message says until when its callback works"
+    );
+    // The clock moves past the attempt's lease only once the attempt is recorded; otherwise the
+    // message would (rightly, at least once) be sent again.
+    eventually(
+        &server,
+        &token,
+        &format!("/v1/webhook_deliveries?webhook_id={id}&event=webhook.verify"),
+        |list| list[0]["status"] == "succeeded",
+    )
+    .await;
+
+    // A day later the callback says it expired, and changes nothing.
+    advance(&server, 24 * 3600);
+    let response = server
+        .client
+        .get(&callback)
+        .expect_status(StatusCode::GONE)
+        .await;
+    let error = json_body(response).await;
+    let message = error["message"].as_str().expect("message");
+    assert!(message.contains("expired"), "{message}");
+    assert!(message.contains("send the verification again"), "{message}");
+    assert!(
+        !error.to_string().contains("ghv_"),
+        "no secret in the error"
+    );
+    let shown = server
+        .get(&format!("/v1/webhooks/{id}"), &token)
+        .json_answer()
+        .await;
+    assert_eq!(shown["state"], "unverified");
+
+    // Sending it again makes a new callback, good for another 24 hours, which POST calls too.
+    server
+        .post(&format!("/v1/webhooks/{id}/verification"), &token)
+        .expect_status(StatusCode::ACCEPTED)
+        .await;
+    let verifications = receiver
+        .wait_for(2, |request| request.event() == "webhook.verify")
+        .await;
+    let (fresh, _) = callback_of(&verifications[1]);
+    advance(&server, 23 * 3600);
+    server
+        .client
+        .post(&fresh)
+        .expect_status(StatusCode::OK)
+        .await;
+    server
+        .client
+        .get(&callback)
+        .expect_status_for(StatusCode::NOT_FOUND, "the expired callback was replaced")
+        .await;
+    let shown = server
+        .get(&format!("/v1/webhooks/{id}"), &token)
+        .json_answer()
+        .await;
+    assert_eq!(shown["verified"], true);
+    assert_eq!(shown["verification_expires_at"], Value::Null);
+}
+
+async fn an_unverified_webhook_gets_a_fresh_callback_on_any_change(backend: Backend) {
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
+    receiver.complete_verifications(false);
+    let webhook = create_webhook(
+        &server,
+        &token,
+        json!({ "event": "app.*", "uri": receiver.url }),
+    )
+    .await;
+    let id = webhook["id"].as_str().expect("id").to_owned();
+    receiver
+        .wait_for(1, |request| request.event() == "webhook.verify")
+        .await;
+    let changed = server
+        .patch(&format!("/v1/webhooks/{id}"), &token)
+        .json(&json!({ "description": "Invoices for the ledger" }))
+        .json_answer()
+        .await;
+    assert_eq!(changed["verified"], false);
+    let verifications = receiver
+        .wait_for(2, |request| request.event() == "webhook.verify")
+        .await;
+    let (first, _) = callback_of(&verifications[0]);
+    let (second, _) = callback_of(&verifications[1]);
+    assert_ne!(first, second);
+    server
+        .client
+        .get(&first)
+        .expect_status_for(StatusCode::NOT_FOUND, "replaced by the update's callback")
+        .await;
+    // A change that changes nothing is no update, and sends nothing.
+    server
+        .patch(&format!("/v1/webhooks/{id}"), &token)
+        .json(&json!({ "description": "Invoices for the ledger" }))
+        .expect_status(StatusCode::OK)
+        .await;
+    server
+        .client
+        .post(&second)
+        .expect_status(StatusCode::OK)
+        .await;
+    let verify_messages = receiver
+        .received()
+        .into_iter()
+        .filter(|request| request.event() == "webhook.verify")
+        .count();
+    assert_eq!(verify_messages, 2);
+
+    // Once verified, changing what it does (not where it sends) needs no new callback.
+    server
+        .patch(&format!("/v1/webhooks/{id}"), &token)
+        .json(&json!({ "description": "Ledger" }))
+        .expect_status(StatusCode::OK)
+        .await;
+    let shown = server
+        .get(&format!("/v1/webhooks/{id}"), &token)
+        .json_answer()
+        .await;
+    assert_eq!(shown["verified"], true);
+}
+
+async fn a_uri_the_account_verified_needs_no_new_verification(backend: Backend) {
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
+    verified_webhook(&server, &token, &receiver, "app.invoice.*").await;
+    receiver.complete_verifications(false);
+
+    // A second webhook at the same URI is active at once, and no message asks again.
+    let second = create_webhook(
+        &server,
+        &token,
+        json!({ "event": "app.order.*", "uri": receiver.url }),
+    )
+    .await;
+    assert_eq!(second["verified"], true);
+    assert_eq!(second["state"], "active");
+    assert_eq!(second["verification_sent_at"], Value::Null);
+
+    // Nor does one moved to it from elsewhere.
+    let elsewhere = Receiver::start().await;
+    elsewhere.complete_verifications(false);
+    let moved = create_webhook(
+        &server,
+        &token,
+        json!({ "event": "app.refund.*", "uri": elsewhere.url }),
+    )
+    .await;
+    assert_eq!(moved["verified"], false);
+    let moved_id = moved["id"].as_str().expect("id");
+    let moved = server
+        .patch(&format!("/v1/webhooks/{moved_id}"), &token)
+        .json(&json!({ "uri": receiver.url }))
+        .json_answer()
+        .await;
+    assert_eq!(moved["verified"], true);
+
+    assert_eq!(
+        publish(&server, &token, "app.order.placed", "o_1").await["deliveries"],
+        1
+    );
+    assert_eq!(
+        publish(&server, &token, "app.refund.paid", "r_1").await["deliveries"],
+        1
+    );
+    receiver
+        .wait_for(2, |request| request.event().starts_with("app."))
+        .await;
+    let verify_messages = receiver
+        .received()
+        .into_iter()
+        .filter(|request| request.event() == "webhook.verify")
+        .count();
+    assert_eq!(verify_messages, 1, "only the first webhook was asked");
+
+    // Another account's verification counts for nothing here.
+    let other_token = server.globex_admin_token(ADMIN_SCOPES).await;
+    let theirs = create_webhook(
+        &server,
+        &other_token,
+        json!({ "event": "app.*", "uri": receiver.url }),
+    )
+    .await;
+    assert_eq!(theirs["verified"], false);
+}
+
 async fn events_fan_out_to_every_matching_active_webhook(backend: Backend) {
     let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     verified_webhook(&server, &token, &receiver, "app.invoice.paid").await;
@@ -1109,6 +1326,9 @@ both_backends!(
     metrics_count_deliveries_and_show_the_queue,
     verification_activates_the_webhook_and_messages_follow,
     changing_the_uri_needs_a_new_verification,
+    a_verification_callback_expires_after_24_hours,
+    an_unverified_webhook_gets_a_fresh_callback_on_any_change,
+    a_uri_the_account_verified_needs_no_new_verification,
     events_fan_out_to_every_matching_active_webhook,
     failed_attempts_follow_the_retry_schedule_and_notices_are_rate_limited,
     twenty_consecutive_failures_disable_the_webhook,

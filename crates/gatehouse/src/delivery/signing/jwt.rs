@@ -1,9 +1,10 @@
 //! The JWT a webhook policy turns a message into (docs/PRODUCT.md "Webhook policies"): a compact
-//! JWS (RFC 7515) whose claims hold the message's keys at the top level (or, in Xurrent's
-//! wrapper format, under `data`), plus `jti` (the delivery id, the
-//! same on every retry), `sub` (the webhook id), `iss` (the account's base URL), `aud` (the
-//! policy's audience), and `iat`/`nbf`/`exp` from the moment of the attempt — each attempt is
-//! signed afresh, so a retry after an hour is not born expired.
+//! JWS (RFC 7515) whose claims hold the message under `data` (Xurrent's wrapper format, the
+//! default) or its keys at the top level, plus `jti` (the delivery id, the same on every
+//! retry), `sub` (the webhook id), `iss` (the account's base URL), `aud` (the policy's
+//! audience, when it has one), and `iat` = `nbf` from the moment of the attempt, with `exp` only
+//! when the policy sets `jwt_claim_expires_in` (as Xurrent does) — each attempt is signed
+//! afresh, so a retry after an hour is not born expired.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -34,7 +35,7 @@ pub fn claims(
     subject: &str,
     jwt_id: &str,
     issued_at_secs: i64,
-    expires_in: ClaimExpiry,
+    expires_in: Option<ClaimExpiry>,
 ) -> Value {
     let mut claims = Map::new();
     match (placement, message) {
@@ -51,10 +52,12 @@ pub fn claims(
     }
     claims.insert("iat".to_owned(), Value::from(issued_at_secs));
     claims.insert("nbf".to_owned(), Value::from(issued_at_secs));
-    claims.insert(
-        "exp".to_owned(),
-        Value::from(issued_at_secs.saturating_add(expires_in.seconds())),
-    );
+    if let Some(expires_in) = expires_in {
+        claims.insert(
+            "exp".to_owned(),
+            Value::from(issued_at_secs.saturating_add(expires_in.seconds())),
+        );
+    }
     Value::Object(claims)
 }
 
@@ -109,7 +112,7 @@ mod tests {
             "0190a0b2-0000-7000-8000-000000000001",
             "0190a0b2-0000-7000-8000-0000000000d1",
             issued_at_secs,
-            ClaimExpiry::from_minutes(5).unwrap(),
+            ClaimExpiry::from_minutes(5).ok(),
         )
     }
 
@@ -137,7 +140,7 @@ mod tests {
 
     #[test]
     fn top_level_claims_hold_the_message_keys_and_registered_claims_win() {
-        let expiry = ClaimExpiry::from_minutes(2).unwrap();
+        let expiry = ClaimExpiry::from_minutes(2).ok();
         let message = json!({"event": "person.create", "payload": {"id": 7}, "jti": "forged"});
         let claims = claims(
             &message,
@@ -158,7 +161,7 @@ mod tests {
 
     #[test]
     fn no_audience_means_no_aud_claim() {
-        let expiry = ClaimExpiry::from_minutes(1).unwrap();
+        let expiry = ClaimExpiry::from_minutes(1).ok();
         for audience in [None, Some("")] {
             let claims = claims(
                 &json!({}),
@@ -172,6 +175,25 @@ mod tests {
             );
             assert!(claims.get("aud").is_none());
         }
+    }
+
+    #[test]
+    fn no_claim_expiry_means_no_exp_claim() {
+        let claims = claims(
+            &json!({"event": "person.create"}),
+            MessagePlacement::UnderData,
+            "iss",
+            None,
+            "sub",
+            "jti",
+            100,
+            None,
+        );
+        assert!(claims.get("exp").is_none(), "{claims}");
+        assert_eq!(
+            (claims["iat"].clone(), claims["nbf"].clone()),
+            (json!(100), json!(100))
+        );
     }
 
     #[test]

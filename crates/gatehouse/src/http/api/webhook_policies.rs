@@ -16,7 +16,7 @@ use super::{
     ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, ListParams, double_option, record_response,
 };
 use super::{Caller, DISABLED, ENABLED, FilteredCollection, ListRequest, filtered_list};
-use crate::domain::{JwtFormat, WebhookPolicyId};
+use crate::domain::{ClaimExpiryInput, JwtFormat, RecordSource, WebhookPolicyId};
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::service::{
@@ -36,24 +36,33 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePolicyBody {
+    /// Absent: a name is generated as Xurrent does (56 hex characters).
     #[schema(max_length = 120)]
-    pub name: String,
+    pub name: Option<String>,
     /// `rs256`, `rs384`, `rs512`, `ps256`, `ps384`, `ps512`, `es256`, `es384`, `es512`,
     /// `eddsa`, `hs256`, `hs384` or `hs512`; `none` is refused.
     #[schema(example = "es256")]
     pub jwt_alg: String,
-    /// Minutes from signing until the `exp` claim, 1 to 1,440 (default 5).
-    #[schema(minimum = 1, maximum = 1440)]
-    pub jwt_claim_expires_in: Option<i64>,
+    /// From signing until the `exp` claim: whole minutes (`15`) or Xurrent's `"hhh:mm"`
+    /// (`"01:30"`), at most 1,440 minutes (`"24:00"`). Absent or `null`: no `exp` claim
+    /// (Xurrent's default).
+    pub jwt_claim_expires_in: Option<ClaimExpiryInput>,
     /// The `aud` claim.
     pub jwt_audience: Option<String>,
-    /// `jwt` (default: the body is the JWS, `application/jwt`, message keys as claims) or
-    /// `xurrent` (`{"jwt": "…"}`, the message under `data`).
+    /// `xurrent` (default, Xurrent's: `{"jwt": "…"}`, `application/json`, the message under
+    /// `data`) or `jwt` (the body is the JWS, `application/jwt`, message keys as claims).
     pub jwt_format: Option<JwtFormat>,
     #[serde(default)]
     pub disabled: bool,
-    /// Webhooks to link to it.
+    /// Webhooks to link to it (not while it is disabled).
     pub webhook_ids: Option<Vec<Uuid>>,
+    /// The integration that made it (Xurrent's generic field).
+    #[schema(max_length = 30)]
+    pub source: Option<String>,
+    /// That integration's id for it.
+    #[serde(rename = "sourceID")]
+    #[schema(max_length = 128)]
+    pub source_id: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -61,10 +70,13 @@ pub struct CreatePolicyBody {
 pub struct UpdatePolicyBody {
     #[schema(max_length = 120)]
     pub name: Option<String>,
-    /// Must be the current algorithm: keys are made for one algorithm.
+    /// Another algorithm makes a new key for it that signs at once; the answer shows its
+    /// public key (or HMAC secret) this once. Refused while a rotation waits to complete.
     pub jwt_alg: Option<String>,
-    #[schema(minimum = 1, maximum = 1440)]
-    pub jwt_claim_expires_in: Option<i64>,
+    /// Minutes or `"hhh:mm"`, at most 1,440 minutes; `null` sends no `exp` claim.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<ClaimExpiryInput>)]
+    pub jwt_claim_expires_in: Option<Option<ClaimExpiryInput>>,
     /// `null` sends no `aud` claim.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -74,6 +86,14 @@ pub struct UpdatePolicyBody {
     pub disabled: Option<bool>,
     /// Exactly these webhooks are linked afterwards (`[]` unlinks all).
     pub webhook_ids: Option<Vec<Uuid>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 30)]
+    pub source: Option<Option<String>>,
+    /// `null` clears it.
+    #[serde(default, rename = "sourceID", deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 128)]
+    pub source_id: Option<Option<String>>,
 }
 
 /// A new policy and, this once, its public key.
@@ -87,6 +107,39 @@ pub struct CreatedPolicyView {
     #[serde(flatten)]
     #[schema(value_type = NewPolicyKeyMaterial)]
     pub key: CreatedPolicyKey,
+}
+
+/// A changed policy; when its algorithm changed, with the new key (its `key_id`, which signs
+/// from now on) shown this once, as a create answer shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UpdatedPolicyView {
+    #[serde(flatten)]
+    pub policy: WebhookPolicyView,
+    /// Only when `jwt_alg` changed to an asymmetric algorithm: the new key, SPKI PEM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key_pem: Option<String>,
+    /// Only when `jwt_alg` changed to an asymmetric algorithm: the new key as a JWK.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
+    pub public_jwk: Option<serde_json::Value>,
+    /// Only when `jwt_alg` changed to an HS algorithm: the new shared secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl UpdatedPolicyView {
+    fn new(policy: WebhookPolicyView, key: Option<CreatedPolicyKey>) -> Self {
+        let (public_key_pem, public_jwk, secret) = match key {
+            Some(key) => (key.public_key_pem, key.public_jwk, key.secret),
+            None => (None, None, None),
+        };
+        Self {
+            policy,
+            public_key_pem,
+            public_jwk,
+            secret,
+        }
+    }
 }
 
 /// What a new policy's answer adds to the policy: its key, this once.
@@ -186,6 +239,7 @@ async fn create_policy(
         jwt_format: body.jwt_format,
         disabled: body.disabled,
         webhook_ids: body.webhook_ids,
+        source: RecordSource::new(body.source, body.source_id),
     };
     let (policy, key) = state
         .services
@@ -228,7 +282,7 @@ async fn get_policy(
     operation_id = "update_webhook_policy",
     params(("id" = Uuid, Path, description = "Webhook policy id")),
     responses(
-        (status = 200, description = "Updated", body = WebhookPolicyView),
+        (status = 200, description = "Updated; with the new key's public half when jwt_alg changed", body = UpdatedPolicyView),
         (status = 404, description = "No such webhook policy in this account", body = ErrorBody),
         (status = 422, description = "Invalid fields, a changed algorithm or unknown webhooks", body = ErrorBody),
         (status = 400, description = "Malformed id or JSON", body = ErrorBody),
@@ -248,12 +302,14 @@ async fn update_policy(
         jwt_format: body.jwt_format,
         disabled: body.disabled,
         webhook_ids: body.webhook_ids,
+        source: body.source,
+        source_id: body.source_id,
     };
-    let policy = state
+    let (policy, key) = state
         .services
         .update_webhook_policy(&account, Some(&principal), WebhookPolicyId(id), changes)
         .await?;
-    record_response(StatusCode::OK, &policy, None)
+    record_response(StatusCode::OK, &UpdatedPolicyView::new(policy, key), None)
 }
 
 /// Deletes a policy no webhook links to.

@@ -18,7 +18,7 @@ use super::{
     ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, ListParams, double_option, record_response,
 };
 use super::{Caller, DISABLED, ENABLED, FilteredCollection, ListRequest, filtered_list};
-use crate::domain::WebhookId;
+use crate::domain::{RecordSource, WebhookId};
 use crate::http::AppState;
 use crate::http::error::ApiResult;
 use crate::service::{
@@ -42,7 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Routes that take no bearer token.
 pub fn public_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(verify_webhook))
+    OpenApiRouter::new().routes(routes!(verify_webhook, verify_webhook_by_post))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -74,6 +74,13 @@ pub struct CreateWebhookBody {
     /// At most this many attempts per second (per server process).
     #[schema(minimum = 1, maximum = 10000)]
     pub rate_limit_per_second: Option<u32>,
+    /// The integration that made it (Xurrent's generic field).
+    #[schema(max_length = 30)]
+    pub source: Option<String>,
+    /// That integration's id for it.
+    #[serde(rename = "sourceID")]
+    #[schema(max_length = 128)]
+    pub source_id: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -106,6 +113,14 @@ pub struct UpdateWebhookBody {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     pub rate_limit_per_second: Option<Option<u32>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 30)]
+    pub source: Option<Option<String>>,
+    /// `null` clears it.
+    #[serde(default, rename = "sourceID", deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 128)]
+    pub source_id: Option<Option<String>>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -212,6 +227,7 @@ async fn create_webhook(
         mail_exceptions_to: body.mail_exceptions_to,
         ordered: body.ordered,
         rate_limit_per_second: body.rate_limit_per_second,
+        source: RecordSource::new(body.source, body.source_id),
     };
     let created = state
         .services
@@ -359,6 +375,8 @@ async fn update_webhook(
             .map(|text| text.filter(|text| !text.trim().is_empty())),
         ordered: body.ordered,
         rate_limit_per_second: body.rate_limit_per_second,
+        source: body.source,
+        source_id: body.source_id,
     };
     let webhook = state
         .services
@@ -468,7 +486,8 @@ async fn redeliver_failed(
 }
 
 /// The callback a `webhook.verify` message carries: calling it proves the caller received the
-/// message, and activates the webhook. Works once; no token needed.
+/// message, and activates the webhook. Works once, within 24 hours of its sending; no token
+/// needed.
 #[utoipa::path(
     get, path = "/v1/webhook_verifications/{secret}", tag = "webhooks", security(()),
     operation_id = "verify_webhook",
@@ -476,9 +495,33 @@ async fn redeliver_failed(
     responses(
         (status = 200, description = "Verified", body = Verified),
         (status = 404, description = "Unknown, already used or replaced", body = ErrorBody),
+        (status = 410, description = "Expired: more than 24 hours old; send the verification again", body = ErrorBody),
     )
 )]
-async fn verify_webhook(
+async fn verify_webhook(state: State<AppState>, secret: ApiPath<String>) -> ApiResult<Response> {
+    verify(state, secret).await
+}
+
+/// The same callback called with POST, as Xurrent accepts it (a receiver may call it either
+/// way; the request's body is ignored).
+#[utoipa::path(
+    post, path = "/v1/webhook_verifications/{secret}", tag = "webhooks", security(()),
+    operation_id = "verify_webhook_by_post",
+    params(("secret" = String, Path, description = "The one-time secret from the verification message")),
+    responses(
+        (status = 200, description = "Verified", body = Verified),
+        (status = 404, description = "Unknown, already used or replaced", body = ErrorBody),
+        (status = 410, description = "Expired: more than 24 hours old; send the verification again", body = ErrorBody),
+    )
+)]
+async fn verify_webhook_by_post(
+    state: State<AppState>,
+    secret: ApiPath<String>,
+) -> ApiResult<Response> {
+    verify(state, secret).await
+}
+
+async fn verify(
     State(state): State<AppState>,
     ApiPath(secret): ApiPath<String>,
 ) -> ApiResult<Response> {

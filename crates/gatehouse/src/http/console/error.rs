@@ -71,6 +71,7 @@ impl From<ServiceError> for PageError {
             ServiceError::Conflict(message) => {
                 Self::new(StatusCode::CONFLICT, "Not possible now", message)
             }
+            ServiceError::Gone(message) => Self::new(StatusCode::GONE, "Expired", message),
             ServiceError::Invalid { message, errors } => Self {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 title: "Please check the form",

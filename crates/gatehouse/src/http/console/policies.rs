@@ -17,13 +17,12 @@ use super::form::{Fields, Submitted};
 use super::layout::{self, DoneParams, Section, badge, csrf, one_time_secret, table_wrap, when};
 use super::session::Session;
 use super::webhooks::webhook_choices;
-use crate::domain::{ClaimExpiry, JwtAlgorithm};
+use crate::domain::{ClaimExpiry, ClaimExpiryInput, JwtAlgorithm};
 use crate::domain::{JwtFormat, Webhook, WebhookPolicyId};
 use crate::http::AppState;
 use crate::service::{
-    CreatedPolicyKey, DEFAULT_CLAIM_EXPIRES_IN_MINUTES, DEFAULT_KEY_OVERLAP_SECONDS,
-    MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy, ServiceError, WebhookPolicyChanges,
-    WebhookPolicyView,
+    CreatedPolicyKey, DEFAULT_KEY_OVERLAP_SECONDS, MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy,
+    ServiceError, WebhookPolicyChanges, WebhookPolicyView,
 };
 use crate::store::{ListQuery, Listing, WebhookFilter};
 
@@ -71,7 +70,10 @@ impl FormValues {
         Self {
             name: policy.name.clone(),
             jwt_alg: policy.jwt_alg.clone(),
-            expires_in: policy.jwt_claim_expires_in.to_string(),
+            expires_in: policy
+                .jwt_claim_expires_in
+                .map(|minutes| minutes.to_string())
+                .unwrap_or_default(),
             audience: policy.jwt_audience.clone().unwrap_or_default(),
             format: policy.jwt_format,
             disabled: policy.disabled,
@@ -101,7 +103,6 @@ impl FormValues {
     fn new_policy() -> Self {
         Self {
             jwt_alg: JwtAlgorithm::Rs256.as_str().to_owned(),
-            expires_in: DEFAULT_CLAIM_EXPIRES_IN_MINUTES.to_string(),
             ..Self::typed(&Fields::default())
         }
     }
@@ -135,20 +136,20 @@ fn policy_form(
             p.hint #policy-alg-hint {
                 "Receivers must pin it (never trust the token's own " code { "alg" } "). RS/PS/ES/EdDSA sign with a private key that never leaves Gatehouse; "
                 "HS256/384/512 use a shared secret shown once instead of a public key. "
-                @if algorithm_fixed { "Keys are made for one algorithm: to change it, create a new policy." }
+                @if algorithm_fixed { "Changing it makes a new key, whose public half is shown once: do it with " code { "PATCH /v1/webhook_policies/{id}" } "." }
             }
-            label for="policy-expires" { "Claim expires in (minutes)" }
-            input #policy-expires type="number" name="jwt_claim_expires_in" min="1" max=(ClaimExpiry::MAX_MINUTES) value=(values.expires_in) aria-describedby="policy-expires-hint";
-            p.hint #policy-expires-hint { "Sets the " code { "exp" } " claim: 1 to 1,440 minutes after signing (default 5). Receivers may allow a couple of minutes of clock skew." }
+            label for="policy-expires" { "Claim expires in" }
+            input #policy-expires type="text" name="jwt_claim_expires_in" inputmode="numeric" pattern="[0-9]{1,3}(:[0-5][0-9])?|[0-9]{1,4}" placeholder="hhh:mm or minutes" value=(values.expires_in) aria-describedby="policy-expires-hint";
+            p.hint #policy-expires-hint { "Sets the " code { "exp" } " claim: minutes (15) or hhh:mm (01:30) after signing, at most " (ClaimExpiry::MAX_MINUTES) " minutes (24:00). Empty: no " code { "exp" } ", as Xurrent's default. Receivers may allow a couple of minutes of clock skew." }
             label for="policy-audience" { "Audience" }
             input #policy-audience type="text" name="jwt_audience" maxlength="2000" value=(values.audience) aria-describedby="policy-audience-hint";
             p.hint #policy-audience-hint { "The " code { "aud" } " claim, which receivers check is theirs." }
             label for="policy-format" { "Format" }
             select #policy-format name="jwt_format" aria-describedby="policy-format-hint" {
+                option value="xurrent" selected[values.format == JwtFormat::Xurrent] { "xurrent: {\"jwt\": …} with the message under data (Xurrent's)" }
                 option value="jwt" selected[values.format == JwtFormat::Jwt] { "jwt: the body is the JWS (application/jwt)" }
-                option value="xurrent" selected[values.format == JwtFormat::Xurrent] { "xurrent: {\"jwt\": …} with the message under data" }
             }
-            p.hint #policy-format-hint { "How signed messages travel; both carry iss, aud, sub (webhook id), jti (delivery id), iat, nbf and exp." }
+            p.hint #policy-format-hint { "How signed messages travel; both carry iss, sub (webhook id), jti (delivery id), iat and nbf, and aud and exp when set." }
             fieldset {
                 legend { "Webhooks" }
                 @if webhooks.is_empty() { p.hint { "No webhooks to link yet." } }
@@ -170,10 +171,12 @@ fn policy_form(
     }
 }
 
-fn parse_minutes(fields: &Fields) -> Result<Option<i64>, PageError> {
-    fields.number("jwt_claim_expires_in", || {
-        "jwt_claim_expires_in must be a whole number of minutes from 1 to 1440".to_owned()
-    })
+/// The form's claim expiry: minutes or `hhh:mm` as typed (the service reads both), `None`
+/// when left empty (no `exp` claim).
+fn claim_expiry_field(fields: &Fields) -> Option<ClaimExpiryInput> {
+    Some(fields.text("jwt_claim_expires_in"))
+        .filter(|text| !text.trim().is_empty())
+        .map(ClaimExpiryInput::Duration)
 }
 
 fn linked_ids(fields: &Fields) -> Result<Vec<Uuid>, PageError> {
@@ -312,13 +315,14 @@ impl Editable for WebhookPolicyView {
 
     async fn create(cx: &Context<'_>, fields: &Fields) -> PageResult<Markup> {
         let new = NewWebhookPolicy {
-            name: fields.text("name"),
+            name: Some(fields.text("name")),
             jwt_alg: fields.text("jwt_alg"),
-            jwt_claim_expires_in: parse_minutes(fields)?,
+            jwt_claim_expires_in: claim_expiry_field(fields),
             jwt_audience: fields.get("jwt_audience").map(str::to_owned),
             jwt_format: fields.get("jwt_format").and_then(JwtFormat::parse),
             disabled: fields.checked("disabled"),
             webhook_ids: Some(linked_ids(fields)?),
+            ..NewWebhookPolicy::default()
         };
         let principal = Some(&cx.session.principal);
         let (policy, key) = cx
@@ -338,11 +342,12 @@ impl Editable for WebhookPolicyView {
         let changes = WebhookPolicyChanges {
             name: Some(fields.text("name")),
             jwt_alg: fields.get("jwt_alg").map(str::to_owned),
-            jwt_claim_expires_in: parse_minutes(fields)?,
+            jwt_claim_expires_in: Some(claim_expiry_field(fields)),
             jwt_audience: Some(fields.get("jwt_audience").map(str::to_owned)),
             jwt_format: fields.get("jwt_format").and_then(JwtFormat::parse),
             disabled: Some(fields.checked("disabled")),
             webhook_ids: Some(linked_ids(fields)?),
+            ..WebhookPolicyChanges::default()
         };
         let principal = Some(&cx.session.principal);
         let services = &cx.state.services;
@@ -395,7 +400,12 @@ impl Editable for WebhookPolicyView {
             dl.card {
                 dt { "Status" } dd { (enabled_badge(policy.disabled)) }
                 dt { "JWT algorithm" } dd { code { (policy.jwt_alg) } }
-                dt { "Claim expires in" } dd { (policy.jwt_claim_expires_in) " minutes" }
+                dt { "Claim expires in" } dd {
+                    @match policy.jwt_claim_expires_in {
+                        Some(minutes) => { (minutes) " minutes" },
+                        None => { span.muted { "never (no exp claim)" } },
+                    }
+                }
                 dt { "Audience" } dd { (policy.jwt_audience.as_deref().unwrap_or("—")) }
                 dt { "Format" } dd { (policy.jwt_format.as_str()) }
                 dt { "Webhooks" } dd {

@@ -306,6 +306,7 @@ impl Editable for Webhook {
             mail_exceptions_to: fields.get("mail_exceptions_to").map(str::to_owned),
             ordered: fields.checked("ordered"),
             rate_limit_per_second: parse_rate_limit(fields)?,
+            ..NewWebhook::default()
         };
         let principal = Some(&cx.session.principal);
         let created = cx
@@ -340,6 +341,7 @@ impl Editable for Webhook {
             mail_exceptions_to: Some(fields.get("mail_exceptions_to").map(str::to_owned)),
             ordered: Some(fields.checked("ordered")),
             rate_limit_per_second: Some(parse_rate_limit(fields)?),
+            ..WebhookChanges::default()
         };
         let principal = Some(&cx.session.principal);
         let services = &cx.state.services;

@@ -6,11 +6,13 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use crate::domain::{
-    AccountId, ClaimExpiry, JwtAlgorithm, JwtFormat, NewEvent, PolicyKey, VERIFY_EVENT, WebhookId,
-    WebhookPolicy, WebhookPolicyId, truncate_to_micros,
+    AccountId, ClaimExpiry, JwtAlgorithm, JwtFormat, NewEvent, PolicyKey, RecordSource,
+    VERIFY_EVENT, WebhookId, WebhookPolicy, WebhookPolicyId, truncate_to_micros,
 };
 use crate::store::dialect::Dialect;
-use crate::store::{ListQuery, Listing, PolicyStore, StoreError, StoreResult, WebhookFilter};
+use crate::store::{
+    ListQuery, Listing, NewPolicyKey, PolicyStore, StoreError, StoreResult, WebhookFilter,
+};
 
 use super::{Backend, Db};
 use super::{
@@ -18,8 +20,25 @@ use super::{
 };
 
 pub(super) const POLICY_COLUMNS: &str = "id, account_id, name, jwt_alg, jwt_claim_expires_in, \
-                                         jwt_audience, \
-     jwt_format, disabled, created_at, updated_at";
+     jwt_audience, jwt_format, disabled, created_at, updated_at, source, source_id";
+
+/// `jwt_claim_expires_in` as its column holds it: minutes, 0 for none (the column predates
+/// policies without an expiry and stays `NOT NULL`, so an older node reading a 0 refuses it
+/// rather than signing without `exp`).
+pub(super) fn claim_expiry_column(expiry: Option<ClaimExpiry>) -> i32 {
+    expiry.map_or(0, |expiry| {
+        i32::try_from(expiry.minutes()).unwrap_or(i32::MAX)
+    })
+}
+
+pub(super) fn stored_claim_expiry(minutes: i32) -> StoreResult<Option<ClaimExpiry>> {
+    if minutes == 0 {
+        return Ok(None);
+    }
+    ClaimExpiry::from_minutes(i64::from(minutes))
+        .map(Some)
+        .map_err(|error| StoreError::Corrupt(error.to_string()))
+}
 
 #[derive(FromRow)]
 pub(super) struct PolicyRow {
@@ -33,6 +52,8 @@ pub(super) struct PolicyRow {
     disabled: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    source: Option<String>,
+    source_id: Option<String>,
 }
 
 pub(super) fn stored_algorithm(raw: &str) -> StoreResult<JwtAlgorithm> {
@@ -52,13 +73,16 @@ impl RecordRow for PolicyRow {
             account_id: parse_account_id(&self.account_id)?,
             name: self.name,
             jwt_alg: stored_algorithm(&self.jwt_alg)?,
-            jwt_claim_expires_in: ClaimExpiry::from_minutes(i64::from(self.jwt_claim_expires_in))
-                .map_err(|error| StoreError::Corrupt(error.to_string()))?,
+            jwt_claim_expires_in: stored_claim_expiry(self.jwt_claim_expires_in)?,
             jwt_audience: self.jwt_audience,
             jwt_format: JwtFormat::parse(&self.jwt_format).ok_or_else(|| {
                 StoreError::Corrupt(format!("unknown jwt_format {:?} stored", self.jwt_format))
             })?,
             disabled: self.disabled,
+            source: RecordSource {
+                source: self.source,
+                source_id: self.source_id,
+            },
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -106,6 +130,28 @@ pub(super) async fn insert_policy_key_row(
     .execute(&mut *connection)
     .await
     .map_err(classify)?;
+    Ok(())
+}
+
+/// Adds a key to its policy, first retiring the keys superseded before `retire_before`, and
+/// tells the other processes to drop the keys they cached (PostgreSQL; SQLite has one process).
+async fn add_policy_key(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    NewPolicyKey { key, retire_before }: NewPolicyKey<'_>,
+) -> StoreResult<()> {
+    // A key is superseded once a later key is active; keep it while its last signatures may
+    // still be checked.
+    sqlx::query(
+        "DELETE FROM webhook_policy_keys WHERE policy_id = $1 AND EXISTS ( \
+           SELECT 1 FROM webhook_policy_keys later WHERE later.policy_id = $1 \
+           AND later.active_from > webhook_policy_keys.active_from AND later.active_from < $2)",
+    )
+    .bind(key.policy_id.0)
+    .bind(truncate_to_micros(retire_before))
+    .execute(&mut *connection)
+    .await?;
+    insert_policy_key_row(&mut *connection, key).await?;
+    Backend::notify_credentials_changed(&mut *connection).await?;
     Ok(())
 }
 
@@ -212,18 +258,20 @@ impl PolicyStore for Backend {
         let mut transaction = self.begin_write().await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO webhook_policies ({POLICY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-             $9, $10)"
+             $9, $10, $11, $12)"
         )))
         .bind(policy.id.0)
         .bind(policy.account_id.as_str())
         .bind(&policy.name)
         .bind(policy.jwt_alg.as_str())
-        .bind(i32::try_from(policy.jwt_claim_expires_in.minutes()).unwrap_or(i32::MAX))
+        .bind(claim_expiry_column(policy.jwt_claim_expires_in))
         .bind(&policy.jwt_audience)
         .bind(policy.jwt_format.as_str())
         .bind(policy.disabled)
         .bind(truncate_to_micros(policy.created_at))
         .bind(truncate_to_micros(policy.updated_at))
+        .bind(&policy.source.source)
+        .bind(&policy.source.source_id)
         .execute(&mut *transaction)
         .await
         .map_err(classify)?;
@@ -247,27 +295,35 @@ impl PolicyStore for Backend {
         &self,
         policy: &WebhookPolicy,
         links: Option<&[WebhookId]>,
+        new_key: Option<NewPolicyKey<'_>>,
         events: &[NewEvent],
     ) -> StoreResult<Option<Vec<WebhookId>>> {
         let mut transaction = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE webhook_policies SET name = $3, jwt_claim_expires_in = $4, jwt_audience = $5, \
-             jwt_format = $6, disabled = $7, updated_at = $8 WHERE account_id = $1 AND id = $2",
+             jwt_format = $6, disabled = $7, updated_at = $8, jwt_alg = $9, source = $10, \
+             source_id = $11 WHERE account_id = $1 AND id = $2",
         )
         .bind(policy.account_id.as_str())
         .bind(policy.id.0)
         .bind(&policy.name)
-        .bind(i32::try_from(policy.jwt_claim_expires_in.minutes()).unwrap_or(i32::MAX))
+        .bind(claim_expiry_column(policy.jwt_claim_expires_in))
         .bind(&policy.jwt_audience)
         .bind(policy.jwt_format.as_str())
         .bind(policy.disabled)
         .bind(truncate_to_micros(policy.updated_at))
+        .bind(policy.jwt_alg.as_str())
+        .bind(&policy.source.source)
+        .bind(&policy.source.source_id)
         .execute(&mut *transaction)
         .await
         .map_err(classify)?
         .rows_affected();
         if updated == 0 {
             return Ok(None);
+        }
+        if let Some(new_key) = new_key {
+            add_policy_key(&mut transaction, new_key).await?;
         }
         let touched = match links {
             Some(links) => match link_webhooks(&mut transaction, policy, links).await? {
@@ -362,25 +418,11 @@ impl PolicyStore for Backend {
     /// receiver may still hold unexpired) go.
     async fn insert_policy_key(
         &self,
-        key: &PolicyKey,
-        retire_before: DateTime<Utc>,
+        new_key: NewPolicyKey<'_>,
         events: &[NewEvent],
     ) -> StoreResult<()> {
         let mut transaction = self.begin_write().await?;
-        // A key is superseded once a later key is active; keep it while its last signatures may
-        // still be checked.
-        sqlx::query(
-            "DELETE FROM webhook_policy_keys WHERE policy_id = $1 AND EXISTS ( \
-               SELECT 1 FROM webhook_policy_keys later WHERE later.policy_id = $1 \
-               AND later.active_from > webhook_policy_keys.active_from AND later.active_from < $2)",
-        )
-        .bind(key.policy_id.0)
-        .bind(truncate_to_micros(retire_before))
-        .execute(&mut *transaction)
-        .await?;
-        insert_policy_key_row(&mut transaction, key).await?;
-        // Other processes drop the keys they cached (PostgreSQL; SQLite has one process).
-        Backend::notify_credentials_changed(&mut transaction).await?;
+        add_policy_key(&mut transaction, new_key).await?;
         self.commit_with_events(transaction, events).await
     }
 

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use crate::domain::message::{AttemptFacts, EnvelopeFacts, compact_headers};
 use crate::domain::{
-    AccountId, Actor, ClaimExpiry, DeliveryId, DeliveryStatus, JwtFormat, PersonId, VERIFY_EVENT,
-    WebhookId, WebhookNotification, WebhookPolicyId, truncate_to_micros,
+    AccountId, Actor, DeliveryId, DeliveryStatus, JwtFormat, PersonId, VERIFY_EVENT, WebhookId,
+    WebhookNotification, WebhookPolicyId, truncate_to_micros,
 };
 use crate::store::dialect::Dialect;
 use crate::store::{
@@ -28,7 +28,7 @@ use super::{Backend, Db};
 const CLAIM_LOCK: &str = <Backend as Dialect>::CLAIM_LOCK;
 const SKIP_LOCKED: &str = <Backend as Dialect>::SKIP_LOCKED;
 use super::notices::{claim_unsent_notifications, count_health, mark_notification};
-use super::policies::stored_algorithm;
+use super::policies::{stored_algorithm, stored_claim_expiry};
 use super::{classify, count_as_u64, parse_account_id};
 
 #[derive(FromRow)]
@@ -258,8 +258,7 @@ pub(super) fn claimed_policy(row: &ClaimedRow) -> StoreResult<Option<ClaimedPoli
     Ok(Some(ClaimedPolicy {
         id: WebhookPolicyId(id),
         jwt_alg: stored_algorithm(jwt_alg)?,
-        expires_in: ClaimExpiry::from_minutes(i64::from(minutes))
-            .map_err(|error| StoreError::Corrupt(error.to_string()))?,
+        expires_in: stored_claim_expiry(minutes)?,
         audience: row.jwt_audience.clone(),
         format: JwtFormat::parse(format)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown jwt_format {format:?} stored")))?,

@@ -214,6 +214,17 @@ impl RetentionStore for Backend {
         })
     }
 
+    async fn purge_verification_secrets(&self, sent_before: DateTime<Utc>) -> StoreResult<u64> {
+        Ok(sqlx::query(
+            "UPDATE webhooks SET verification_hash = NULL WHERE verification_hash IS NOT NULL \
+             AND verification_sent_at < $1",
+        )
+        .bind(truncate_to_micros(sent_before))
+        .execute(self.writer())
+        .await?
+        .rows_affected())
+    }
+
     async fn purge_console_sessions(
         &self,
         idle_before: DateTime<Utc>,

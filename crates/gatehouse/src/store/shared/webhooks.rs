@@ -8,8 +8,8 @@ use sqlx::query::Query;
 use uuid::Uuid;
 
 use crate::domain::{
-    AccountId, DeliveryId, DisabledReason, NewEvent, Webhook, WebhookId, WebhookSecretRecord,
-    truncate_to_micros,
+    AccountId, DeliveryId, DisabledReason, NewEvent, RecordSource, Webhook, WebhookId,
+    WebhookSecretRecord, truncate_to_micros,
 };
 use crate::store::dialect::Dialect;
 use crate::store::{ListQuery, Listing, StoreResult, WebhookFilter, WebhookStore};
@@ -34,6 +34,8 @@ pub(super) struct WebhookRow {
     mail_exceptions_to: String,
     ordered: bool,
     rate_limit_per_second: Option<i32>,
+    source: Option<String>,
+    source_id: Option<String>,
     verified_at: Option<DateTime<Utc>>,
     verification_sent_at: Option<DateTime<Utc>>,
     consecutive_failures: i32,
@@ -49,8 +51,8 @@ impl RecordRow for WebhookRow {
     const ALIAS: &'static str = "w";
     const COLUMNS: &'static str = "id, account_id, name, event, uri, disabled, disabled_reason, \
         description, webhook_policy_id, mail_exceptions_to, ordered, rate_limit_per_second, \
-        verified_at, verification_sent_at, consecutive_failures, last_exception_at, \
-        last_delivery_id, created_at, updated_at";
+        source, source_id, verified_at, verification_sent_at, consecutive_failures, \
+        last_exception_at, last_delivery_id, created_at, updated_at";
 
     fn into_record(self) -> StoreResult<Webhook> {
         Ok(Webhook {
@@ -71,6 +73,10 @@ impl RecordRow for WebhookRow {
             rate_limit_per_second: self
                 .rate_limit_per_second
                 .and_then(|rate| u32::try_from(rate).ok()),
+            source: RecordSource {
+                source: self.source,
+                source_id: self.source_id,
+            },
             verified_at: self.verified_at,
             verification_sent_at: self.verification_sent_at,
             consecutive_failures: u32::try_from(self.consecutive_failures).unwrap_or(0),
@@ -90,7 +96,7 @@ pub(super) fn split_recipients(stored: &str) -> Vec<String> {
         .collect()
 }
 
-/// Binds a webhook's id, account and what an administrator sets on it, as `$1` to `$14`: the
+/// Binds a webhook's id, account and what an administrator sets on it, as `$1` to `$16`: the
 /// INSERT and the UPDATE of a webhook start alike.
 fn bind_settings<'q>(
     query: Query<'q, Db, <Db as sqlx::Database>::Arguments>,
@@ -115,19 +121,22 @@ fn bind_settings<'q>(
         )
         .bind(webhook.verified_at.map(truncate_to_micros))
         .bind(webhook.verification_sent_at.map(truncate_to_micros))
+        .bind(&webhook.source.source)
+        .bind(&webhook.source.source_id)
 }
 
 pub(super) async fn insert_webhook_row(
     connection: &mut <Db as sqlx::Database>::Connection,
     webhook: &Webhook,
-    verification_hash: &[u8],
+    verification_hash: Option<&[u8]>,
 ) -> StoreResult<()> {
     let insert = sqlx::query(
         "INSERT INTO webhooks (id, account_id, name, event, uri, disabled, disabled_reason, \
          description, webhook_policy_id, mail_exceptions_to, ordered, rate_limit_per_second, \
-         verified_at, verification_sent_at, verification_hash, consecutive_failures, created_at, \
-         updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, $16, $16)",
+         verified_at, verification_sent_at, source, source_id, verification_hash, \
+         consecutive_failures, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 0, \
+         $18, $18)",
     );
     bind_settings(insert, webhook)
         .bind(verification_hash)
@@ -149,8 +158,9 @@ pub(super) async fn update_webhook_row(
         "UPDATE webhooks SET name = $3, event = $4, uri = $5, disabled = $6, disabled_reason = $7, \
          description = $8, webhook_policy_id = $9, mail_exceptions_to = $10, ordered = $11, \
          rate_limit_per_second = $12, verified_at = $13, verification_sent_at = $14, \
-         consecutive_failures = CASE WHEN $15 THEN 0 ELSE consecutive_failures END, \
-         updated_at = $16 WHERE id = $1 AND account_id = $2",
+         source = $15, source_id = $16, \
+         consecutive_failures = CASE WHEN $17 THEN 0 ELSE consecutive_failures END, \
+         updated_at = $18 WHERE id = $1 AND account_id = $2",
     );
     let result = bind_settings(update, webhook)
         .bind(reset_failures)
@@ -208,7 +218,7 @@ impl WebhookStore for Backend {
     async fn insert_webhook(
         &self,
         webhook: &Webhook,
-        verification_hash: &[u8],
+        verification_hash: Option<&[u8]>,
         secret: &WebhookSecretRecord,
         events: &[NewEvent],
     ) -> StoreResult<()> {
@@ -235,6 +245,18 @@ impl WebhookStore for Backend {
         reconcile_parking(&mut transaction, webhook, webhook.updated_at).await?;
         self.commit_with_events(transaction, events).await?;
         Ok(true)
+    }
+
+    async fn uri_verified(&self, account: &AccountId, uri: &str) -> StoreResult<bool> {
+        let found: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM webhooks WHERE account_id = $1 AND uri = $2 AND verified_at IS NOT NULL \
+             LIMIT 1",
+        )
+        .bind(account.as_str())
+        .bind(uri)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(found.is_some())
     }
 
     async fn webhook_awaiting_verification(&self, hash: &[u8]) -> StoreResult<Option<Webhook>> {
