@@ -20,19 +20,21 @@ use super::{
 };
 
 pub(super) const POLICY_COLUMNS: &str = "id, account_id, name, jwt_alg, jwt_claim_expires_in, \
-     jwt_audience, jwt_format, disabled, created_at, updated_at, source, source_id";
+     jwt_exp_claim, jwt_audience, jwt_format, disabled, created_at, updated_at, source, source_id";
 
-/// `jwt_claim_expires_in` as its column holds it: minutes, 0 for none (the column predates
-/// policies without an expiry and stays `NOT NULL`, so an older node reading a 0 refuses it
-/// rather than signing without `exp`).
-pub(super) fn claim_expiry_column(expiry: Option<ClaimExpiry>) -> i32 {
-    expiry.map_or(0, |expiry| {
-        i32::try_from(expiry.minutes()).unwrap_or(i32::MAX)
-    })
+/// `jwt_claim_expires_in` and `jwt_exp_claim` as their columns hold them. Without an expiry the
+/// minutes column keeps the longest one, so a node of the previous release, which knows no
+/// `jwt_exp_claim`, still signs (with that `exp`) rather than failing its claims.
+pub(super) fn claim_expiry_columns(expiry: Option<ClaimExpiry>) -> (i32, bool) {
+    let minutes = expiry.map_or(ClaimExpiry::MAX_MINUTES, ClaimExpiry::minutes);
+    (i32::try_from(minutes).unwrap_or(i32::MAX), expiry.is_some())
 }
 
-pub(super) fn stored_claim_expiry(minutes: i32) -> StoreResult<Option<ClaimExpiry>> {
-    if minutes == 0 {
+pub(super) fn stored_claim_expiry(
+    minutes: i32,
+    exp_claim: bool,
+) -> StoreResult<Option<ClaimExpiry>> {
+    if !exp_claim {
         return Ok(None);
     }
     ClaimExpiry::from_minutes(i64::from(minutes))
@@ -47,6 +49,7 @@ pub(super) struct PolicyRow {
     name: String,
     jwt_alg: String,
     jwt_claim_expires_in: i32,
+    jwt_exp_claim: bool,
     jwt_audience: Option<String>,
     jwt_format: String,
     disabled: bool,
@@ -73,7 +76,10 @@ impl RecordRow for PolicyRow {
             account_id: parse_account_id(&self.account_id)?,
             name: self.name,
             jwt_alg: stored_algorithm(&self.jwt_alg)?,
-            jwt_claim_expires_in: stored_claim_expiry(self.jwt_claim_expires_in)?,
+            jwt_claim_expires_in: stored_claim_expiry(
+                self.jwt_claim_expires_in,
+                self.jwt_exp_claim,
+            )?,
             jwt_audience: self.jwt_audience,
             jwt_format: JwtFormat::parse(&self.jwt_format).ok_or_else(|| {
                 StoreError::Corrupt(format!("unknown jwt_format {:?} stored", self.jwt_format))
@@ -255,16 +261,18 @@ impl PolicyStore for Backend {
         links: &[WebhookId],
         events: &[NewEvent],
     ) -> StoreResult<Vec<WebhookId>> {
+        let (expires_in_minutes, exp_claim) = claim_expiry_columns(policy.jwt_claim_expires_in);
         let mut transaction = self.begin_write().await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO webhook_policies ({POLICY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-             $9, $10, $11, $12)"
+             $9, $10, $11, $12, $13)"
         )))
         .bind(policy.id.0)
         .bind(policy.account_id.as_str())
         .bind(&policy.name)
         .bind(policy.jwt_alg.as_str())
-        .bind(claim_expiry_column(policy.jwt_claim_expires_in))
+        .bind(expires_in_minutes)
+        .bind(exp_claim)
         .bind(&policy.jwt_audience)
         .bind(policy.jwt_format.as_str())
         .bind(policy.disabled)
@@ -298,16 +306,17 @@ impl PolicyStore for Backend {
         new_key: Option<NewPolicyKey<'_>>,
         events: &[NewEvent],
     ) -> StoreResult<Option<Vec<WebhookId>>> {
+        let (expires_in_minutes, exp_claim) = claim_expiry_columns(policy.jwt_claim_expires_in);
         let mut transaction = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE webhook_policies SET name = $3, jwt_claim_expires_in = $4, jwt_audience = $5, \
              jwt_format = $6, disabled = $7, updated_at = $8, jwt_alg = $9, source = $10, \
-             source_id = $11 WHERE account_id = $1 AND id = $2",
+             source_id = $11, jwt_exp_claim = $12 WHERE account_id = $1 AND id = $2",
         )
         .bind(policy.account_id.as_str())
         .bind(policy.id.0)
         .bind(&policy.name)
-        .bind(claim_expiry_column(policy.jwt_claim_expires_in))
+        .bind(expires_in_minutes)
         .bind(&policy.jwt_audience)
         .bind(policy.jwt_format.as_str())
         .bind(policy.disabled)
@@ -315,6 +324,7 @@ impl PolicyStore for Backend {
         .bind(policy.jwt_alg.as_str())
         .bind(&policy.source.source)
         .bind(&policy.source.source_id)
+        .bind(exp_claim)
         .execute(&mut *transaction)
         .await
         .map_err(classify)?

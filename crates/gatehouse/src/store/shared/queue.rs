@@ -54,6 +54,7 @@ pub(super) struct ClaimedRow {
     policy_disabled: Option<bool>,
     jwt_alg: Option<String>,
     jwt_claim_expires_in: Option<i32>,
+    jwt_exp_claim: Option<bool>,
     jwt_audience: Option<String>,
     jwt_format: Option<String>,
     object_id: String,
@@ -166,11 +167,11 @@ pub(super) async fn claim_due_deliveries(
         let sql = format!(
             "SELECT d.id, d.account_id, d.webhook_id, d.event_id, d.event, d.attempt, \
              d.request_body, me.webhook_name AS envelope_name, me.base_url AS envelope_base_url, \
-             me.instance_name AS envelope_instance_name, d.ordered, w.name AS webhook_name, w.uri, w.disabled, (w.verified_at IS NOT NULL) AS \
-             verified, \
+             me.instance_name AS envelope_instance_name, d.ordered, w.name AS webhook_name, \
+             w.uri, w.disabled, (w.verified_at IS NOT NULL) AS verified, \
              w.rate_limit_per_second, w.webhook_policy_id, p.id AS policy_found, \
-             p.disabled AS policy_disabled, p.jwt_alg, p.jwt_claim_expires_in, p.jwt_audience, \
-             p.jwt_format, \
+             p.disabled AS policy_disabled, p.jwt_alg, p.jwt_claim_expires_in, p.jwt_exp_claim, \
+             p.jwt_audience, p.jwt_format, \
              ev.object_id, ev.person_id, ev.person_name, ev.payload, \
              ev.created_at AS event_created_at \
              FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
@@ -246,11 +247,12 @@ pub(super) async fn claim_due_deliveries(
 
 /// The enabled policy that signs a claimed row's webhook, if any.
 pub(super) fn claimed_policy(row: &ClaimedRow) -> StoreResult<Option<ClaimedPolicy>> {
-    let (Some(id), Some(false), Some(jwt_alg), Some(minutes), Some(format)) = (
+    let (Some(id), Some(false), Some(jwt_alg), Some(minutes), Some(exp_claim), Some(format)) = (
         row.policy_found,
         row.policy_disabled,
         &row.jwt_alg,
         row.jwt_claim_expires_in,
+        row.jwt_exp_claim,
         &row.jwt_format,
     ) else {
         return Ok(None);
@@ -258,7 +260,7 @@ pub(super) fn claimed_policy(row: &ClaimedRow) -> StoreResult<Option<ClaimedPoli
     Ok(Some(ClaimedPolicy {
         id: WebhookPolicyId(id),
         jwt_alg: stored_algorithm(jwt_alg)?,
-        expires_in: stored_claim_expiry(minutes)?,
+        expires_in: stored_claim_expiry(minutes, exp_claim)?,
         audience: row.jwt_audience.clone(),
         format: JwtFormat::parse(format)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown jwt_format {format:?} stored")))?,

@@ -1,0 +1,11 @@
+-- Xurrent's generic `source` and `sourceID` fields on webhooks and webhook policies: an
+-- integration that creates records sets them to find its records again. And whether a policy's
+-- messages carry an `exp` claim at all (Xurrent's default is none): `jwt_claim_expires_in`
+-- keeps a value nodes of the previous release can sign with (they send an `exp` of that many
+-- minutes), so this stays expand-only.
+
+ALTER TABLE webhooks ADD COLUMN source TEXT;
+ALTER TABLE webhooks ADD COLUMN source_id TEXT;
+ALTER TABLE webhook_policies ADD COLUMN source TEXT;
+ALTER TABLE webhook_policies ADD COLUMN source_id TEXT;
+ALTER TABLE webhook_policies ADD COLUMN jwt_exp_claim INTEGER NOT NULL DEFAULT 1;
