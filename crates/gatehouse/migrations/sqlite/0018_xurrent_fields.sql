@@ -2,10 +2,13 @@
 -- integration that creates records sets them to find its records again. And whether a policy's
 -- messages carry an `exp` claim at all (Xurrent's default is none): `jwt_claim_expires_in`
 -- keeps a value nodes of the previous release can sign with (they send an `exp` of that many
--- minutes), so this stays expand-only.
+-- minutes), so this stays expand-only. A delivery made by `POST /v1/webhooks/{id}/test` is
+-- marked `test_mode` (Xurrent's "Test mode"); nodes of the previous release hold such a
+-- delivery back while its webhook is disabled, as they would any other.
 
 ALTER TABLE webhooks ADD COLUMN source TEXT;
 ALTER TABLE webhooks ADD COLUMN source_id TEXT;
 ALTER TABLE webhook_policies ADD COLUMN source TEXT;
 ALTER TABLE webhook_policies ADD COLUMN source_id TEXT;
 ALTER TABLE webhook_policies ADD COLUMN jwt_exp_claim INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE webhook_deliveries ADD COLUMN test_mode INTEGER NOT NULL DEFAULT 0;

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use uuid::Uuid;
 
 use super::{AccountId, PersonId};
 
@@ -23,6 +24,9 @@ pub struct NewEvent {
     pub actor: Option<Actor>,
     pub payload: serde_json::Value,
     pub created_at: DateTime<Utc>,
+    /// A test send (`POST /v1/webhooks/{id}/test`): the event goes to this webhook alone, in
+    /// test mode, whatever else listens to its name.
+    pub test_for: Option<Uuid>,
 }
 
 impl NewEvent {
@@ -41,6 +45,7 @@ impl NewEvent {
             actor: actor.cloned(),
             payload,
             created_at,
+            test_for: None,
         }
     }
 }

@@ -204,6 +204,8 @@ pub struct Delivery {
     pub error: Option<String>,
     pub redelivery_of_id: Option<DeliveryId>,
     pub redelivered_by_id: Option<DeliveryId>,
+    /// Made by a test send (Xurrent's "Test mode"), not by an event that occurred.
+    pub test_mode: bool,
     pub sent_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

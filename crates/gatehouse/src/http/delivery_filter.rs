@@ -60,6 +60,7 @@ pub struct DeliveryFilterParams {
     pub webhook_id: Option<String>,
     pub event: Option<String>,
     pub status: Option<String>,
+    pub test_mode: Option<String>,
     pub created_after: Option<String>,
     pub created_before: Option<String>,
 }
@@ -93,6 +94,18 @@ impl DeliveryFilterParams {
                 })
                 .transpose()?,
             event: sender.value(self.event.as_deref()).map(str::to_owned),
+            test_mode: sender
+                .value(self.test_mode.as_deref())
+                .map(|raw| match raw {
+                    "true" => Ok(true),
+                    "false" => Ok(false),
+                    _ => Err(match sender {
+                        Sender::Api => "test_mode must be true or false",
+                        Sender::Form => "Test sends must be one of the list",
+                    }
+                    .to_owned()),
+                })
+                .transpose()?,
             created_after: sender
                 .value(self.created_after.as_deref())
                 .map(|raw| sender.time("created_after", "Created after", raw))
@@ -105,11 +118,12 @@ impl DeliveryFilterParams {
     }
 
     /// The parameters as query pairs, blank ones included, for links that keep the filter.
-    pub fn pairs(&self) -> [(&'static str, &str); 5] {
+    pub fn pairs(&self) -> [(&'static str, &str); 6] {
         [
             ("webhook_id", &self.webhook_id),
             ("event", &self.event),
             ("status", &self.status),
+            ("test_mode", &self.test_mode),
             ("created_after", &self.created_after),
             ("created_before", &self.created_before),
         ]
@@ -162,5 +176,18 @@ mod tests {
             "status must be pending, succeeded or failed"
         );
         assert_eq!(params("status=").parse(Sender::Form).unwrap().status, None);
+    }
+
+    #[test]
+    fn test_mode_is_true_false_or_any() {
+        let test_mode = |query, sender| params(query).parse(sender).map(|filter| filter.test_mode);
+        assert_eq!(test_mode("test_mode=true", Sender::Api), Ok(Some(true)));
+        assert_eq!(test_mode("test_mode=false", Sender::Form), Ok(Some(false)));
+        assert_eq!(test_mode("test_mode=", Sender::Form), Ok(None));
+        assert_eq!(test_mode("", Sender::Api), Ok(None));
+        assert_eq!(
+            test_mode("test_mode=yes", Sender::Api),
+            Err("test_mode must be true or false".to_owned())
+        );
     }
 }

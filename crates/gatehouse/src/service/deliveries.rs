@@ -54,6 +54,8 @@ pub struct DeliveryView {
     pub waiting_reason: Option<&'static str>,
     pub redelivery_of_id: Option<Uuid>,
     pub redelivered_by_id: Option<Uuid>,
+    /// Made by a test send (`POST /v1/webhooks/{id}/test`), Xurrent's "Test mode".
+    pub test_mode: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,6 +100,7 @@ impl DeliveryView {
             waiting_reason: delivery.waiting_on.map(WaitingReason::explanation),
             redelivery_of_id: delivery.redelivery_of_id.map(|id| id.0),
             redelivered_by_id: delivery.redelivered_by_id.map(|id| id.0),
+            test_mode: delivery.test_mode,
             request_uri: None,
             request_headers: None,
             response_headers: None,

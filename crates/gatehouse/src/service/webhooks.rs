@@ -16,7 +16,7 @@ use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
 use crate::auth::{Resource, Scope};
 use crate::domain::message::node_id;
 use crate::domain::{
-    Account, DisabledReason, EventPattern, NewEvent, RecordSource, VERIFY_EVENT, Webhook,
+    Account, CATALOG, DisabledReason, EventPattern, NewEvent, RecordSource, VERIFY_EVENT, Webhook,
     WebhookId, WebhookPolicyId,
 };
 use crate::store::{ListQuery, Listing, WebhookFilter};
@@ -173,6 +173,22 @@ impl Verification {
 
 fn verification_hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// The `object_id` of a test send's message, as Xurrent sends it.
+pub const TEST_OBJECT_ID: &str = "12345";
+
+/// The event a test send is for: the webhook's own, or for a namespace wildcard (`person.*`)
+/// the first catalog event of that namespace, else `<namespace>.test`.
+fn test_event_name(pattern: &str) -> String {
+    match pattern.strip_suffix(".*") {
+        None => pattern.to_owned(),
+        Some(namespace) => CATALOG
+            .iter()
+            .map(|event| event.name)
+            .find(|name| EventPattern::Namespace(namespace.to_owned()).matches(name))
+            .map_or_else(|| format!("{namespace}.test"), str::to_owned),
+    }
 }
 
 /// The path of the callback a verification message carries, below the base URL.
@@ -450,6 +466,39 @@ impl Services {
             webhook.consecutive_failures = 0;
         }
         Ok(webhook)
+    }
+
+    /// Sends one message for the webhook's event, with the normal envelope and `object_id`
+    /// `12345`, as Xurrent's "Test" does: also while the webhook is disabled (create it
+    /// disabled, test it, enable it), signed like any other, to this webhook alone. Its
+    /// delivery is in test mode. The URI must be verified first: a test is still a request to
+    /// it.
+    pub async fn send_test_message(
+        &self,
+        account: &Account,
+        principal: Option<&Principal>,
+        id: WebhookId,
+    ) -> ServiceResult<()> {
+        require_scope(principal, WEBHOOKS_WRITE)?;
+        let webhook = self.webhook_of(account, id).await?;
+        if webhook.verified_at.is_none() {
+            return Err(ServiceError::Conflict(
+                "the webhook's URI is not verified yet; call the callback of its webhook.verify \
+                 message first (POST /v1/webhooks/{id}/verification sends it again)"
+                    .to_owned(),
+            ));
+        }
+        let mut event = NewEvent::new(
+            &account.id,
+            &test_event_name(&webhook.event),
+            TEST_OBJECT_ID,
+            principal.map(Principal::actor).as_ref(),
+            json!({}),
+            self.clock.now(),
+        );
+        event.test_for = Some(webhook.id.0);
+        self.store.publish_event(&event, None).await?;
+        Ok(())
     }
 
     /// Sends a new `webhook.verify` message (a new one-time callback; the old one stops working).

@@ -23,6 +23,8 @@ pub struct DeliveryFilter {
     pub webhook_id: Option<WebhookId>,
     pub status: Option<DeliveryStatus>,
     pub event: Option<String>,
+    /// Only test sends (`true`), or only real events (`false`).
+    pub test_mode: Option<bool>,
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
 }

@@ -1197,7 +1197,72 @@ async fn a_webhook_signing_secret_rotates_and_failed_deliveries_are_redelivered_
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// A verified webhook's page sends a test (also while it is disabled); the deliveries page
+/// marks that delivery and filters by it.
+async fn a_webhook_page_sends_a_test_marked_as_such(backend: Backend) {
+    let (server, token) = admin_server(backend, true).await;
+    let receiver = Receiver::start().await;
+    let webhook = json_of(
+        server
+            .post("/v1/webhooks", &token)
+            .json(&json!({"event": "app.invoice.paid", "uri": receiver.url, "disabled": true})),
+    )
+    .await;
+    let id = webhook["id"].as_str().unwrap().to_owned();
+    let path = format!("/console/webhooks/{id}");
+    let mut browser = Browser::new(&server);
+    browser.sign_in(&token).await;
+    let mut page = browser.get(&path).await;
+    for _ in 0..100 {
+        if !page.body.contains("Send verification again") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        page = browser.get(&path).await;
+    }
+    assert!(page.body.contains("Send test"), "{}", page.body);
+
+    let tested = browser.submit(&path, &format!("{path}/test"), &[]).await;
+    assert_eq!(tested.status, StatusCode::SEE_OTHER, "{}", tested.body);
+    assert!(
+        tested.location().ends_with("?done=test"),
+        "{}",
+        tested.location()
+    );
+    assert!(
+        browser
+            .get(tested.location())
+            .await
+            .body
+            .contains("A test message is on its way")
+    );
+    let sent = receiver
+        .wait_for(1, |request| request.event() == "app.invoice.paid")
+        .await;
+    assert_eq!(sent[0].json()["object_id"], "12345");
+
+    let tests = browser.get("/console/deliveries?test_mode=true").await;
+    assert!(
+        tests.body.contains("<code>app.invoice.paid</code>"),
+        "{}",
+        tests.body
+    );
+    assert!(
+        tests.body.contains(">test<"),
+        "the test badge: {}",
+        tests.body
+    );
+    assert!(tests.body.contains("Test sends only"));
+    let without = browser.get("/console/deliveries?test_mode=false").await;
+    assert!(
+        !without.body.contains("<code>app.invoice.paid</code>"),
+        "{}",
+        without.body
+    );
+}
+
 both_backends!(
+    a_webhook_page_sends_a_test_marked_as_such,
     sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_the_session,
     sessions_end_when_idle_too_long_at_twelve_hours_or_when_the_token_is_revoked,
     forms_without_the_csrf_token_or_from_another_origin_change_nothing,

@@ -282,6 +282,7 @@ async fn every_operation_has_its_stable_operation_id() {
             "POST /v1/webhooks/{id}/verification",
             "resend_webhook_verification",
         ),
+        ("POST /v1/webhooks/{id}/test", "send_webhook_test_message"),
         ("GET /v1/account", "get_account"),
         ("PATCH /v1/account", "update_account"),
         ("GET /v1/status", "get_status"),

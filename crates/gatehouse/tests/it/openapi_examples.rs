@@ -405,6 +405,13 @@ async fn record_every_operation() -> BTreeMap<String, Value> {
     )
     .await;
     call(
+        "send_webhook_test_message",
+        Method::POST,
+        &format!("{webhook_path}/test"),
+        None,
+    )
+    .await;
+    call(
         "list_webhook_notifications",
         Method::GET,
         "/v1/webhook_notifications",

@@ -439,6 +439,124 @@ async fn a_uri_the_account_verified_needs_no_new_verification(backend: Backend) 
     assert_eq!(theirs["verified"], false);
 }
 
+/// Xurrent's recommended flow: create the webhook disabled, send a test, enable it.
+async fn a_test_send_reaches_a_disabled_webhook_alone_in_test_mode(backend: Backend) {
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
+    let webhook = create_webhook(
+        &server,
+        &token,
+        json!({ "event": "request.status-changed", "uri": receiver.url, "disabled": true }),
+    )
+    .await;
+    let id = webhook["id"].as_str().expect("id").to_owned();
+    let test_path = format!("/v1/webhooks/{id}/test");
+    // Its URI is verified first (the verification message goes to a disabled webhook too).
+    eventually(&server, &token, &format!("/v1/webhooks/{id}"), |webhook| {
+        webhook["verified"] == true
+    })
+    .await;
+    // Another webhook listening to the same event hears nothing of the test.
+    let other = Receiver::start().await;
+    verified_webhook(&server, &token, &other, "request.*").await;
+
+    server
+        .post(&test_path, &token)
+        .expect_status(StatusCode::NO_CONTENT)
+        .await;
+    let sent = receiver
+        .wait_for(1, |request| request.event() == "request.status-changed")
+        .await;
+    let message = sent[0].json();
+    assert_eq!(message["event"], "request.status-changed");
+    assert_eq!(message["object_id"], "12345");
+    assert_eq!(message["webhook_id"], id.as_str());
+    assert_eq!(message["account_id"], "acme");
+    assert_eq!(message["person_name"], "admin");
+    assert!(message["webhook_nodeID"].is_string() && message["instance_name"].is_string());
+    assert!(
+        sent[0].header("webhook-signature").is_some(),
+        "signed like any other"
+    );
+
+    let tests = eventually(
+        &server,
+        &token,
+        "/v1/webhook_deliveries?test_mode=true",
+        |list| list[0]["status"] == "succeeded",
+    )
+    .await;
+    assert_eq!(tests.as_array().map(Vec::len), Some(1));
+    assert_eq!(tests[0]["test_mode"], true);
+    assert_eq!(tests[0]["webhook_id"], id.as_str());
+    let real = server
+        .get("/v1/webhook_deliveries?test_mode=false", &token)
+        .json_answer()
+        .await;
+    assert!(
+        real.as_array()
+            .expect("array")
+            .iter()
+            .all(|delivery| delivery["test_mode"] == false && delivery["event"] == "webhook.verify"),
+        "{real}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        other
+            .received()
+            .iter()
+            .all(|request| request.event() == "webhook.verify"),
+        "the test went to its webhook alone"
+    );
+    // Still disabled: a real event is not queued for it.
+    assert_eq!(
+        server
+            .get(&format!("/v1/webhooks/{id}"), &token)
+            .json_answer()
+            .await["disabled"],
+        true
+    );
+
+    // A wildcard webhook is tested with its namespace's first event; an unverified one not at all.
+    let wildcard = verified_webhook(&server, &token, &receiver, "scim_user.*").await;
+    server
+        .post(
+            &format!("/v1/webhooks/{}/test", wildcard["id"].as_str().expect("id")),
+            &token,
+        )
+        .expect_status(StatusCode::NO_CONTENT)
+        .await;
+    receiver
+        .wait_for(1, |request| request.event() == "scim_user.create")
+        .await;
+    let elsewhere = Receiver::start().await;
+    elsewhere.complete_verifications(false);
+    let unverified = create_webhook(
+        &server,
+        &token,
+        json!({ "event": "app.*", "uri": elsewhere.url }),
+    )
+    .await;
+    let refused = server
+        .post(
+            &format!(
+                "/v1/webhooks/{}/test",
+                unverified["id"].as_str().expect("id")
+            ),
+            &token,
+        )
+        .expect_status(StatusCode::CONFLICT)
+        .await;
+    assert!(
+        json_body(refused).await["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("not verified"))
+    );
+    server
+        .get("/v1/webhook_deliveries?test_mode=maybe", &token)
+        .expect_status(StatusCode::BAD_REQUEST)
+        .await;
+}
+
 async fn events_fan_out_to_every_matching_active_webhook(backend: Backend) {
     let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     verified_webhook(&server, &token, &receiver, "app.invoice.paid").await;
@@ -1329,6 +1447,7 @@ both_backends!(
     a_verification_callback_expires_after_24_hours,
     an_unverified_webhook_gets_a_fresh_callback_on_any_change,
     a_uri_the_account_verified_needs_no_new_verification,
+    a_test_send_reaches_a_disabled_webhook_alone_in_test_mode,
     events_fan_out_to_every_matching_active_webhook,
     failed_attempts_follow_the_retry_schedule_and_notices_are_rate_limited,
     twenty_consecutive_failures_disable_the_webhook,

@@ -56,6 +56,9 @@ pub struct DeliveryListParams {
     /// `pending`, `succeeded` or `failed`.
     #[param(inline, value_type = Option<DeliveryStatusName>)]
     pub status: Option<String>,
+    /// `true`: only test sends (`POST /v1/webhooks/{id}/test`); `false`: only real events.
+    #[param(value_type = Option<bool>)]
+    pub test_mode: Option<String>,
     /// Only deliveries created at or after this moment (RFC 3339).
     #[param(format = DateTime)]
     pub created_after: Option<String>,
@@ -70,6 +73,7 @@ impl DeliveryListParams {
             webhook_id: self.webhook_id.clone(),
             event: self.event.clone(),
             status: self.status.clone(),
+            test_mode: self.test_mode.clone(),
             created_after: self.created_after.clone(),
             created_before: self.created_before.clone(),
         }

@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_disabled_webhooks))
         .routes(routes!(get_webhook, update_webhook, delete_webhook))
         .routes(routes!(resend_verification))
+        .routes(routes!(send_test_message))
         .routes(routes!(get_signing_secret))
         .routes(routes!(rotate_signing_secret))
         .routes(routes!(list_webhook_deliveries))
@@ -404,6 +405,32 @@ async fn delete_webhook(
     state
         .services
         .delete_webhook(&account, Some(&principal), WebhookId(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends one test message for the webhook's event (Xurrent's "Test"): the normal envelope,
+/// `object_id` `12345`, signed like any other, also while the webhook is disabled. Its delivery
+/// has `test_mode: true`.
+#[utoipa::path(
+    post, path = "/v1/webhooks/{id}/test", tag = "webhooks",
+    operation_id = "send_webhook_test_message",
+    params(("id" = Uuid, Path, description = "Webhook id")),
+    responses(
+        (status = 204, description = "Queued; GET /v1/webhook_deliveries?test_mode=true shows it"),
+        (status = 404, description = "No such webhook in this account", body = ErrorBody),
+        (status = 409, description = "The webhook's URI is not verified yet", body = ErrorBody),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+    )
+)]
+async fn send_test_message(
+    State(state): State<AppState>,
+    Caller { principal, account }: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    state
+        .services
+        .send_test_message(&account, Some(&principal), WebhookId(id))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -34,6 +34,11 @@ pub fn router() -> Router<AppState> {
         .route("/console/deliveries/{id}/redeliver", post(redeliver))
 }
 
+/// Marks a delivery a test send made (Xurrent's "Test mode").
+fn test_badge() -> Markup {
+    badge("test", "neutral")
+}
+
 pub fn status_badge(status: DeliveryStatus) -> Markup {
     match status {
         DeliveryStatus::Pending => badge("pending", "warn"),
@@ -79,6 +84,7 @@ fn parse_cursor(raw: Option<&str>) -> Result<Option<(DateTime<Utc>, DeliveryId)>
 fn filters(params: &DeliveryFilterParams, webhooks: &[Webhook]) -> Markup {
     let chosen = params.webhook_id.as_deref().unwrap_or("");
     let status = params.status.as_deref().unwrap_or("");
+    let test_mode = params.test_mode.as_deref().unwrap_or("");
     html! {
         form.filters.card method="get" action="/console/deliveries"
             hx-get="/console/deliveries" hx-target="#results" hx-select="#results" hx-swap="outerHTML" hx-push-url="true"
@@ -104,6 +110,14 @@ fn filters(params: &DeliveryFilterParams, webhooks: &[Webhook]) -> Markup {
                     @for option in ["pending", "succeeded", "failed"] {
                         option value=(option) selected[status == option] { (option) }
                     }
+                }
+            }
+            div {
+                label for="filter-test-mode" { "Test sends" }
+                select #filter-test-mode name="test_mode" {
+                    option value="" { "With test sends" }
+                    option value="true" selected[test_mode == "true"] { "Test sends only" }
+                    option value="false" selected[test_mode == "false"] { "Without test sends" }
                 }
             }
             div {
@@ -219,6 +233,7 @@ fn results(
                                     td.wrap { (name_of(delivery.webhook_id)) }
                                     td {
                                         (status_badge(delivery.status))
+                                        @if delivery.test_mode { " " (test_badge()) }
                                         @if let Some(waiting) = delivery.waiting_on { br; span.muted { (waiting.explanation()) } }
                                     }
                                     td { (delivery.attempt) }
@@ -316,6 +331,7 @@ async fn detail(
         dl.card {
             dt { "Status" } dd #delivery-status {
                 (status_badge(delivery.status))
+                @if delivery.test_mode { " " (test_badge()) }
                 @if let Some(waiting) = delivery.waiting_on { " " (waiting.explanation()) }
             }
             dt { "Webhook" } dd {

@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
             "/console/webhooks/{id}/verification",
             post(resend_verification),
         )
+        .route("/console/webhooks/{id}/test", post(send_test))
         .route(
             "/console/webhooks/{id}/delete",
             post(editable::delete::<Webhook>),
@@ -418,6 +419,12 @@ impl Editable for Webhook {
                         (csrf(session))
                         button.secondary type="submit" { "Send verification again" }
                     }
+                } @else {
+                    form method="post" action={ (path) "/test" } {
+                        (csrf(session))
+                        button.secondary type="submit" aria-describedby="send-test-hint" { "Send test" }
+                        p.hint #send-test-hint { "One message for this webhook's event with object_id 12345, also while it is disabled; its delivery is marked Test." }
+                    }
                 }
             }
             div.actions {
@@ -479,6 +486,7 @@ async fn detail(
         Some("verification") => {
             Some("A new verification message is on its way; the previous callback no longer works.")
         }
+        Some("test") => Some("A test message is on its way; its delivery is marked Test."),
         Some("redelivered") => {
             redelivered = format!(
                 "{} failed deliveries queued again, each as a new delivery.",
@@ -503,6 +511,20 @@ async fn resend_verification(
         .resend_verification(&account, Some(&form.session.principal), id)
         .await?;
     Ok(Redirect::to(&format!("/console/webhooks/{}?done=verification", id.0)).into_response())
+}
+
+async fn send_test(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Submitted,
+) -> PageResult<Response> {
+    let id = WebhookId(parse_id(&id, "Webhook")?);
+    let account = form.session.account(&state).await?;
+    state
+        .services
+        .send_test_message(&account, Some(&form.session.principal), id)
+        .await?;
+    Ok(Redirect::to(&format!("/console/webhooks/{}?done=test", id.0)).into_response())
 }
 
 /// Queues again every failed delivery of the webhook from the chosen period (after the

@@ -22,9 +22,8 @@ use super::{
 };
 
 pub(super) const DELIVERY_COLUMNS: &str = "id, account_id, webhook_id, event_id, event, status, \
-                                           attempt, \
-     next_attempt_at, request_body, response_status, duration_ms, error, redelivery_of_id, \
-     redelivered_by_id, sent_at, created_at, updated_at";
+     attempt, next_attempt_at, request_body, response_status, duration_ms, error, \
+     redelivery_of_id, redelivered_by_id, test_mode, sent_at, created_at, updated_at";
 
 /// `DELIVERY_COLUMNS` of the deliveries aliased `d`.
 pub(super) fn delivery_columns() -> String {
@@ -69,6 +68,7 @@ pub(super) struct DeliveryRow {
     error: Option<String>,
     redelivery_of_id: Option<Uuid>,
     redelivered_by_id: Option<Uuid>,
+    test_mode: bool,
     sent_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -110,6 +110,7 @@ impl DeliveryRow {
             error: self.error,
             redelivery_of_id: self.redelivery_of_id.map(DeliveryId),
             redelivered_by_id: self.redelivered_by_id.map(DeliveryId),
+            test_mode: self.test_mode,
             sent_at: self.sent_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -174,6 +175,9 @@ pub(super) fn delivery_conditions(filter: &DeliveryFilter) -> (String, Vec<Deliv
     if let Some(event) = &filter.event {
         next(&mut sql, "d.event = ", DeliveryBind::Text(event.clone()));
     }
+    if let Some(test_mode) = filter.test_mode {
+        next(&mut sql, "d.test_mode = ", DeliveryBind::Bool(test_mode));
+    }
     if let Some(after) = filter.created_after {
         next(
             &mut sql,
@@ -192,6 +196,7 @@ pub(super) fn delivery_conditions(filter: &DeliveryFilter) -> (String, Vec<Deliv
 }
 
 pub(super) enum DeliveryBind {
+    Bool(bool),
     Uuid(Uuid),
     Text(String),
     Time(DateTime<Utc>),
@@ -202,6 +207,7 @@ macro_rules! bind_delivery_filter {
         let mut query = $query;
         for bind in $binds {
             query = match bind {
+                DeliveryBind::Bool(value) => query.bind(*value),
                 DeliveryBind::Uuid(value) => query.bind(*value),
                 DeliveryBind::Text(value) => query.bind(value.clone()),
                 DeliveryBind::Time(value) => query.bind(*value),
@@ -283,10 +289,12 @@ pub(super) async fn redeliver(
         let new = DeliveryId(Uuid::now_v7());
         let inserted = sqlx::query(
             "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, ordered, \
-             status, attempt, next_attempt_at, request_body, envelope_id, redelivery_of_id, \
-             created_at, updated_at) \
-             SELECT $3, d.account_id, d.webhook_id, d.event_id, d.event, d.ordered, 'pending', 0, \
-             CASE WHEN w.disabled = FALSE AND w.verified_at IS NOT NULL THEN $4 ELSE NULL END, \
+             test_mode, status, attempt, next_attempt_at, request_body, envelope_id, \
+             redelivery_of_id, created_at, updated_at) \
+             SELECT $3, d.account_id, d.webhook_id, d.event_id, d.event, d.ordered, d.test_mode, \
+             'pending', 0, \
+             CASE WHEN d.test_mode OR (w.disabled = FALSE AND w.verified_at IS NOT NULL) \
+             THEN $4 ELSE NULL END, \
              d.request_body, d.envelope_id, d.id, $4, $4 \
              FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
              WHERE d.account_id = $1 AND d.id = $2 AND d.status <> 'pending' \

@@ -97,7 +97,9 @@ impl EventStore for Backend {
         event: &NewEvent,
         key: Option<&IdempotencyKey>,
     ) -> StoreResult<Published> {
-        if key.is_none() && event.name != VERIFY_EVENT {
+        // The batching publisher fans out to listeners; a verification or a test send goes to
+        // one webhook, which the one-event transaction knows how to do.
+        if key.is_none() && event.name != VERIFY_EVENT && event.test_for.is_none() {
             return self.publisher.publish(event).await;
         }
         let published = publish_event(self.begin_write().await?, event, key).await?;

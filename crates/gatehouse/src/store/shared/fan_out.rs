@@ -17,33 +17,45 @@ use super::{Backend, Db};
 
 /// Fans an appended event out to the deliveries it calls for, in the event's transaction:
 /// every enabled and verified webhook of the account listening to it gets one. A verification
-/// message goes to its own webhook only (verified or not); the notices about a failing webhook
-/// are not sent to that webhook itself. Returns how many deliveries were made.
+/// message goes to its own webhook only (verified or not), and so does a test send (in test
+/// mode); the notices about a failing webhook are not sent to that webhook itself. Returns how
+/// many deliveries were made.
 pub(super) async fn fan_out(
     connection: &mut <Db as sqlx::Database>::Connection,
     event_id: i64,
     event: &NewEvent,
 ) -> StoreResult<u64> {
-    let targets: Vec<(Uuid, bool)> = if event.name == VERIFY_EVENT {
-        let Ok(webhook_id) = Uuid::parse_str(&event.object_id) else {
-            return Ok(0);
-        };
-        sqlx::query_as("SELECT id, ordered FROM webhooks WHERE account_id = $1 AND id = $2")
-            .bind(event.account_id.as_str())
-            .bind(webhook_id)
-            .fetch_all(&mut *connection)
-            .await?
-    } else {
-        let listeners = active_listeners(connection, &event.account_id).await?;
-        listening(&listeners, event).collect()
+    let only = match (event.test_for, event.name == VERIFY_EVENT) {
+        (Some(webhook_id), _) => Some(webhook_id),
+        (None, true) => match Uuid::parse_str(&event.object_id) {
+            Ok(webhook_id) => Some(webhook_id),
+            Err(_) => return Ok(0),
+        },
+        (None, false) => None,
     };
+    let targets: Vec<(Uuid, bool)> = match only {
+        Some(webhook_id) => {
+            sqlx::query_as("SELECT id, ordered FROM webhooks WHERE account_id = $1 AND id = $2")
+                .bind(event.account_id.as_str())
+                .bind(webhook_id)
+                .fetch_all(&mut *connection)
+                .await?
+        }
+        None => {
+            let listeners = active_listeners(connection, &event.account_id).await?;
+            listening(&listeners, event).collect()
+        }
+    };
+    let test_mode = event.test_for.is_some();
     let rows: Vec<NewDelivery<'_>> = targets
         .into_iter()
         .map(|(webhook_id, ordered)| NewDelivery {
             event_id,
             event,
             webhook_id,
-            ordered,
+            // A test send goes at once, not behind the webhook's queue in event order.
+            ordered: ordered && !test_mode,
+            test_mode,
         })
         .collect();
     insert_deliveries(connection, &rows).await?;
@@ -90,6 +102,8 @@ pub(super) struct NewDelivery<'a> {
     pub(super) event: &'a NewEvent,
     pub(super) webhook_id: Uuid,
     pub(super) ordered: bool,
+    /// A test send: delivered even while the webhook is disabled.
+    pub(super) test_mode: bool,
 }
 
 /// Creates pending deliveries, due at their event's time, and tells other processes.
@@ -103,7 +117,7 @@ pub(super) async fn insert_deliveries(
     for chunk in rows.chunks(100) {
         let mut builder = sqlx::QueryBuilder::<Db>::new(
             "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, ordered, \
-             status, attempt, next_attempt_at, created_at, updated_at) ",
+             test_mode, status, attempt, next_attempt_at, created_at, updated_at) ",
         );
         builder.push_values(chunk, |mut values, row| {
             let created_at = truncate_to_micros(row.event.created_at);
@@ -114,6 +128,7 @@ pub(super) async fn insert_deliveries(
                 .push_bind(row.event_id)
                 .push_bind(row.event.name.as_str())
                 .push_bind(row.ordered)
+                .push_bind(row.test_mode)
                 .push_bind(DeliveryStatus::Pending.as_str())
                 .push_bind(0_i32)
                 .push_bind(created_at)
@@ -130,8 +145,8 @@ pub(super) async fn insert_deliveries(
     Ok(())
 }
 
-/// Parks a webhook's pending deliveries when it became inactive (its verification message
-/// excepted), then makes due again whatever nothing holds back any more: every parked delivery
+/// Parks a webhook's pending deliveries when it became inactive (its verification message and
+/// test sends excepted), then makes due again whatever nothing holds back any more: every parked delivery
 /// of an active webhook, the verification message of an unverified one — unless a disabled or
 /// missing policy keeps them (`unpark_signable`).
 pub(super) async fn reconcile_parking(
@@ -143,7 +158,7 @@ pub(super) async fn reconcile_parking(
         sqlx::query(
             "UPDATE webhook_deliveries SET next_attempt_at = NULL, updated_at = $2 \
              WHERE webhook_id = $1 AND status = 'pending' AND next_attempt_at IS NOT NULL \
-             AND event <> $3",
+             AND event <> $3 AND test_mode = FALSE",
         )
         .bind(webhook.id.0)
         .bind(truncate_to_micros(now))

@@ -177,8 +177,8 @@ pub(super) async fn unpark_signable(
              AND EXISTS (SELECT 1 FROM webhooks w LEFT JOIN webhook_policies p ON p.id = \
              w.webhook_policy_id \
                  WHERE w.id = $1 AND (w.webhook_policy_id IS NULL OR p.disabled = FALSE) \
-                 AND (webhook_deliveries.event = $3 OR (w.disabled = FALSE AND w.verified_at IS \
-                 NOT NULL)))",
+                 AND (webhook_deliveries.event = $3 OR webhook_deliveries.test_mode = TRUE \
+                 OR (w.disabled = FALSE AND w.verified_at IS NOT NULL)))",
         )
         .bind(webhook)
         .bind(truncate_to_micros(now))

@@ -218,6 +218,7 @@ pub(super) async fn publish_batch(
                 event,
                 webhook_id,
                 ordered,
+                test_mode: false,
             }),
         );
         appended.push(Appended {

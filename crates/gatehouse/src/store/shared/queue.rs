@@ -44,6 +44,7 @@ pub(super) struct ClaimedRow {
     envelope_base_url: Option<String>,
     envelope_instance_name: Option<String>,
     ordered: bool,
+    test_mode: bool,
     webhook_name: String,
     uri: String,
     disabled: bool,
@@ -167,7 +168,8 @@ pub(super) async fn claim_due_deliveries(
         let sql = format!(
             "SELECT d.id, d.account_id, d.webhook_id, d.event_id, d.event, d.attempt, \
              d.request_body, me.webhook_name AS envelope_name, me.base_url AS envelope_base_url, \
-             me.instance_name AS envelope_instance_name, d.ordered, w.name AS webhook_name, \
+             me.instance_name AS envelope_instance_name, d.ordered, d.test_mode, \
+             w.name AS webhook_name, \
              w.uri, w.disabled, (w.verified_at IS NOT NULL) AS verified, \
              w.rate_limit_per_second, w.webhook_policy_id, p.id AS policy_found, \
              p.disabled AS policy_disabled, p.jwt_alg, p.jwt_claim_expires_in, p.jwt_exp_claim, \
@@ -198,8 +200,9 @@ pub(super) async fn claim_due_deliveries(
             // A webhook a policy signs for is never sent unsigned: while its policy is
             // disabled (or gone) its deliveries wait, the verification message too.
             let signable = row.webhook_policy_id.is_none() || policy.is_some();
-            let deliverable =
-                signable && (row.event == VERIFY_EVENT || (!row.disabled && row.verified));
+            // The verification message and a test send go while the webhook is disabled.
+            let deliverable = signable
+                && (row.event == VERIFY_EVENT || row.test_mode || (!row.disabled && row.verified));
             Ok(ClaimedDelivery {
                 id: DeliveryId(row.id),
                 account_id: parse_account_id(&row.account_id)?,
