@@ -34,6 +34,13 @@ verified. Every POST is recorded; the checks below then verify the recorded mess
      `iat`, no `exp` and no `aud`; PyJWT verifies it requiring `iss`, `sub`, `jti`, `iat`, `nbf`.
      Setting `jwt_claim_expires_in` as Xurrent writes it (`"00:10"`) adds `exp` = `iat` + 600.
 
+  f) OpenID Connect discovery: a webhook with `openid_connect_discovery` and an es256 policy. The
+     receiver knows nothing but the message: it reads `iss`, GETs
+     `<iss>/.well-known/openid-configuration`, and PyJWT's PyJWKClient takes the key its
+     `jwks_uri` lists under the message's `kid` — before a rotation, after one that takes effect
+     at once (a `kid` it has not seen: it fetches again), and during one with an overlap (the
+     JWKS lists the current and the next key).
+
 Policies of a) to d) ask for `jwt_format: "jwt"` (the JWS as the body, message keys as claims).
 
 Usage (scripts/webhook-signing-e2e starts the server and a virtualenv, then runs this):
@@ -887,6 +894,85 @@ def check_xurrent_default(api):
     return "{\"jwt\": …}, message under data, no exp; with \"00:10\" exp = iat + 600"
 
 
+# f) OpenID Connect discovery
+
+
+def verify_by_discovery(received, expected_kid=None):
+    """Verifies Xurrent's body the way a discovery receiver does, from the message's `iss`
+    alone: its openid-configuration, then PyJWKClient on its `jwks_uri` picks the key listed
+    under the message's `kid`. Returns (kid, claims)."""
+    name = received.name
+    token = json.loads(received.body)["jwt"]
+    issuer = jwt.decode(token, options={"verify_signature": False})["iss"]
+    kid = jwt.get_unverified_header(token).get("kid")
+    with urllib.request.urlopen(issuer + "/.well-known/openid-configuration", timeout=10) as answer:
+        cache = answer.headers.get("cache-control", "")
+        configuration = json.load(answer)
+    expect("max-age=3600" in cache, f"{name}: openid-configuration Cache-Control {cache!r}")
+    expect(configuration.get("issuer") == issuer,
+           f"{name}: the configuration's issuer {configuration.get('issuer')!r} is not iss {issuer!r}")
+    expect(configuration.get("jwks_uri") == issuer + "/jwks",
+           f"{name}: jwks_uri {configuration.get('jwks_uri')!r}")
+    try:
+        key = jwt.PyJWKClient(configuration["jwks_uri"]).get_signing_key_from_jwt(token)
+        claims = jwt.decode(token, key.key, algorithms=configuration["id_token_signing_alg_values_supported"],
+                            issuer=issuer, options={"require": XURRENT_CLAIMS}, leeway=LEEWAY_SECS)
+    except jwt.PyJWTError as error:
+        raise CheckFailed(f"{name}: PyJWKClient + PyJWT refused the message of kid {kid} (object "
+                          f"{(received.message or {}).get('object_id')!r}; the JWKS lists "
+                          f"{jwks_kids(issuer)}): {error!r}")
+    if expected_kid is not None:
+        expect(kid == expected_kid, f"{name}: signed by kid {kid!r}, expected {expected_kid!r}")
+    return kid, claims
+
+
+def jwks_kids(issuer):
+    with urllib.request.urlopen(issuer + "/jwks", timeout=10) as answer:
+        return [key.get("kid") for key in json.load(answer).get("keys", [])]
+
+
+def check_discovery(api):
+    name = "discovery"
+    created = api.call("POST", "/v1/webhook_policies", {"jwt_alg": "es256"}, expect_status=(201,))
+    first = created["key_id"]
+    webhook = {}
+    made = threading.Event()
+
+    def verify(received):
+        expect(made.wait(WAIT_SECS), f"{name}: the webhook's create answer never came")
+        verify_by_discovery(received)
+
+    RECEIVER.expect_verifier(name, verify)
+    body = {"event": "e2e.*", "uri": RECEIVER.url(name), "webhook_policy_id": created["id"],
+            "openid_connect_discovery": True}
+    webhook.update(api.call("POST", "/v1/webhooks", body, expect_status=(201,)))
+    made.set()
+    api.wait_verified(webhook["id"], name)
+    # Before a rotation.
+    api.publish("discovery-1", 1)
+    _, claims = verify_by_discovery(RECEIVER.wait_for(name, "discovery-1"), first)
+    check_message(claims["data"], "discovery-1", 1)
+    issuer = claims["iss"]
+    expect(issuer.endswith("/webhook_policies/" + created["name"]), f"{name}: iss {issuer!r}")
+    expect(jwks_kids(issuer) == [first], f"{name}: before the rotation the JWKS lists {jwks_kids(issuer)}")
+    # During a rotation's overlap the JWKS lists the next key too; the current one signs.
+    overlap = 5
+    path = f"/v1/webhook_policies/{created['id']}/rotate"
+    second = api.call("POST", path, {"overlap_seconds": overlap})["key_id"]
+    rotated = time.monotonic()
+    kids = jwks_kids(issuer)
+    expect(kids == [first, second], f"{name}: during the overlap the JWKS lists {kids}, expected {[first, second]}")
+    api.publish("discovery-2", 2)
+    verify_by_discovery(RECEIVER.wait_for(name, "discovery-2"), first)
+    # After it, the next key signs and is the one listed.
+    time.sleep(max(0.0, overlap + 1 - (time.monotonic() - rotated)))
+    api.publish("discovery-3", 3)
+    verify_by_discovery(RECEIVER.wait_for(name, "discovery-3"), second)
+    expect(jwks_kids(issuer) == [second], f"{name}: after the overlap the JWKS lists {jwks_kids(issuer)}")
+    return (f"iss → openid-configuration → jwks_uri → PyJWKClient: kid {first} before, "
+            f"{first} during the overlap (JWKS lists {first} and {second}), {second} after")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--server", required=True, help="e.g. http://127.0.0.1:8080")
@@ -902,6 +988,7 @@ def main():
         results.run(f"rotation {alg}", "rotate", check_rotation, api, alg)
     results.run("disabled policy", "pause+resume", check_disabled_policy, api)
     results.run("xurrent default", "sign+verify", check_xurrent_default, api)
+    results.run("oidc discovery", "rotation", check_discovery, api)
 
     for name, errors in sorted(RECEIVER.errors.items()):
         for error in errors:  # (also named by the failed wait for verification)

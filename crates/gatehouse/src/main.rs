@@ -821,7 +821,7 @@ async fn webhook(services: Services, command: WebhookCommand) -> anyhow::Result<
                 mail_exceptions_to,
                 ordered,
                 rate_limit_per_second,
-                source: Default::default(),
+                ..NewWebhook::default()
             };
             let created = services.create_webhook(&account, None, new).await?;
             Output::new(json).created_webhook(

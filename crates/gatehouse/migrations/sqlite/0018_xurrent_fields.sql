@@ -4,7 +4,9 @@
 -- keeps a value nodes of the previous release can sign with (they send an `exp` of that many
 -- minutes), so this stays expand-only. A delivery made by `POST /v1/webhooks/{id}/test` is
 -- marked `test_mode` (Xurrent's "Test mode"); nodes of the previous release hold such a
--- delivery back while its webhook is disabled, as they would any other.
+-- delivery back while its webhook is disabled, as they would any other. A webhook's
+-- `openid_connect_discovery` makes its policy's messages name an issuer that serves the
+-- policy's keys (nodes of the previous release sign its messages with the account's issuer).
 
 ALTER TABLE webhooks ADD COLUMN source TEXT;
 ALTER TABLE webhooks ADD COLUMN source_id TEXT;
@@ -12,3 +14,4 @@ ALTER TABLE webhook_policies ADD COLUMN source TEXT;
 ALTER TABLE webhook_policies ADD COLUMN source_id TEXT;
 ALTER TABLE webhook_policies ADD COLUMN jwt_exp_claim INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE webhook_deliveries ADD COLUMN test_mode INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE webhooks ADD COLUMN openid_connect_discovery INTEGER NOT NULL DEFAULT 0;

@@ -26,7 +26,10 @@ use uuid::Uuid;
 use super::ports::SigningMaterial;
 use super::signing::standard_webhooks::{self, WebhookSecret};
 use super::signing::{MessagePlacement, SigningKey, claims, sign_compact, signed_body};
-use crate::domain::{JwtFormat, PolicyKey, WebhookId, WebhookPolicyId, signing_key_at};
+use crate::domain::{
+    JwtFormat, PolicyKey, WebhookId, WebhookPolicyId, account_issuer, discovery_issuer,
+    signing_key_at,
+};
 use crate::store::{ClaimedDelivery, ClaimedPolicy};
 
 /// How long keys and secrets read from the store are used before they are read again.
@@ -121,7 +124,12 @@ impl Signer {
             JwtFormat::Jwt => MessagePlacement::TopLevel,
             JwtFormat::Xurrent => MessagePlacement::UnderData,
         };
-        let issuer = format!("{}/accounts/{}", self.base_url, delivery.account_id);
+        // With discovery (asymmetric keys only) the issuer serves the keys that verify.
+        let issuer = if policy.discovery && record.jwt_alg.is_asymmetric() {
+            discovery_issuer(&self.base_url, &delivery.account_id, &policy.name)
+        } else {
+            account_issuer(&self.base_url, &delivery.account_id)
+        };
         let claims = claims(
             &message,
             placement,

@@ -44,7 +44,8 @@ pub use webhook::{
     failure_consequences,
 };
 pub use webhook_policy::{
-    JwtFormat, PolicyKey, WebhookPolicy, WebhookPolicyId, WebhookSecretRecord, signing_key_at,
+    JwtFormat, PolicyKey, WebhookPolicy, WebhookPolicyId, WebhookSecretRecord, account_issuer,
+    discovery_issuer, signing_key_at,
 };
 
 use chrono::{DateTime, SubsecRound, Utc};

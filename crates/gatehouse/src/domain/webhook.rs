@@ -78,6 +78,9 @@ pub struct Webhook {
     pub ordered: bool,
     /// At most this many attempts per second to this webhook (per process).
     pub rate_limit_per_second: Option<u32>,
+    /// Its policy's messages name an issuer that serves the policy's public keys (OpenID
+    /// Connect discovery, as Xurrent has it); only with an asymmetric policy.
+    pub openid_connect_discovery: bool,
     pub source: super::RecordSource,
     pub verified_at: Option<DateTime<Utc>>,
     pub verification_sent_at: Option<DateTime<Utc>>,

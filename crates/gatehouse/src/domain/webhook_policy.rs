@@ -48,6 +48,27 @@ impl JwtFormat {
     }
 }
 
+/// The account's URL, which signed messages name as their `iss` (Xurrent's account URL).
+pub fn account_issuer(base_url: &str, account: &AccountId) -> String {
+    format!("{base_url}/accounts/{account}")
+}
+
+/// The OpenID Connect issuer of a policy's messages when their webhook asks for discovery:
+/// the account's URL, `/webhook_policies/`, and the policy's name (percent-encoded, so any name
+/// makes one path segment). It serves `/.well-known/openid-configuration` and `/jwks`.
+pub fn discovery_issuer(base_url: &str, account: &AccountId, policy_name: &str) -> String {
+    let mut issuer = account_issuer(base_url, account);
+    issuer.push_str("/webhook_policies/");
+    for byte in policy_name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            issuer.push(char::from(byte));
+        } else {
+            issuer.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    issuer
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebhookPolicy {
     pub id: WebhookPolicyId,

@@ -36,7 +36,7 @@ pub use events::{IDEMPOTENCY_KEY_LIFETIME_HOURS, PublishEvent, PublishedEvent};
 pub use people::{NewPerson, PersonChanges, PersonView};
 pub use policies::{
     CreatedPolicyKey, DEFAULT_KEY_OVERLAP_SECONDS, MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy,
-    WebhookPolicyChanges, WebhookPolicyView,
+    PolicyIssuer, WebhookPolicyChanges, WebhookPolicyView,
 };
 pub use retention::{PURGE_INTERVAL, Pacing, PurgeReport, PurgeScope, run_retention};
 pub use status::{QueueView, ServerStatus};

@@ -20,8 +20,8 @@ use crate::auth::{Resource, Scope};
 use crate::delivery::signing::SigningKey;
 use crate::domain::message::node_id;
 use crate::domain::{
-    Account, JwtFormat, NewEvent, PolicyKey, WebhookId, WebhookPolicy, WebhookPolicyId,
-    signing_key_at,
+    Account, AccountId, JwtFormat, NewEvent, PolicyKey, WebhookId, WebhookPolicy, WebhookPolicyId,
+    discovery_issuer, signing_key_at,
 };
 use crate::domain::{ClaimExpiry, ClaimExpiryInput, JwtAlgorithm, RecordSource};
 use crate::store::{ListQuery, Listing, NewPolicyKey, WebhookFilter};
@@ -70,6 +70,16 @@ pub struct WebhookPolicyChanges {
     /// `Some(None)` clears it.
     pub source: Option<Option<String>>,
     pub source_id: Option<Option<String>>,
+}
+
+/// What a policy's OpenID Connect issuer publishes.
+#[derive(Clone, Debug)]
+pub struct PolicyIssuer {
+    /// `<account URL>/webhook_policies/<policy name>`, as its messages' `iss` names it.
+    pub issuer: String,
+    pub algorithm: JwtAlgorithm,
+    /// Public JWKs (`kid`, `kty`, `use`, `alg`): the key that signs now and any next one.
+    pub keys: Vec<Value>,
 }
 
 /// One of a policy's keys, without any key material.
@@ -259,6 +269,8 @@ impl Services {
             _ => generated_policy_name()?,
         };
         check_policy_fields(&mut problems, &name, new.jwt_audience.as_deref());
+        self.check_name_free(account, &name, None, &mut problems)
+            .await?;
         problems.record_source(&new.source);
         let expires_in = claim_expiry(&mut problems, new.jwt_claim_expires_in.as_ref());
         let links = match &new.webhook_ids {
@@ -365,8 +377,22 @@ impl Services {
         };
         policy.source = policy.source.changed(changes.source, changes.source_id);
         problems.record_source(&policy.source);
+        if let Some(algorithm) = new_algorithm
+            && !algorithm.is_asymmetric()
+            && self.publishes_keys(account, &before).await?
+        {
+            problems.push(format!(
+                "jwt_alg: {algorithm} signs with a shared secret, but webhooks linked to this \
+                 policy use OpenID Connect discovery, which publishes public keys; turn it off \
+                 on them first"
+            ));
+        }
         if let Some(name) = changes.name {
             policy.name = name.trim().to_owned();
+        }
+        if policy.name != before.name {
+            self.check_name_free(account, &policy.name, Some(policy.id), &mut problems)
+                .await?;
         }
         if let Some(audience) = changes.jwt_audience {
             policy.jwt_audience = normalized_audience(audience);
@@ -517,6 +543,73 @@ impl Services {
         self.store.insert_policy_key(new_key, &[event]).await?;
         self.signing_changed();
         Ok(created)
+    }
+
+    /// Notes a problem when another policy of the account is named `name`: names are unique
+    /// in an account, as they name the OpenID Connect issuer of the policy's messages.
+    async fn check_name_free(
+        &self,
+        account: &Account,
+        name: &str,
+        except: Option<WebhookPolicyId>,
+        problems: &mut Problems,
+    ) -> ServiceResult<()> {
+        let named = self
+            .store
+            .webhook_policies_named(&account.id, name, false)
+            .await?;
+        if named.iter().any(|policy| Some(policy.id) != except) {
+            problems.push(format!(
+                "name: another webhook policy of this account is named {name:?}; names are \
+                 unique in an account (they name the issuer of its messages)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether a webhook asking for OpenID Connect discovery links to `policy`.
+    async fn publishes_keys(
+        &self,
+        account: &Account,
+        policy: &WebhookPolicy,
+    ) -> ServiceResult<bool> {
+        Ok(self
+            .store
+            .webhook_policies_named(&account.id, &policy.name, true)
+            .await?
+            .iter()
+            .any(|published| published.id == policy.id))
+    }
+
+    /// What the OpenID Connect issuer `<account URL>/webhook_policies/<name>` serves, publicly:
+    /// the policy's key that signs now and, during a rotation, the next. Only for the one
+    /// asymmetric policy of that name a webhook asking for discovery links to; otherwise there
+    /// is no such issuer.
+    pub async fn policy_issuer(&self, account: &str, name: &str) -> ServiceResult<PolicyIssuer> {
+        let account = AccountId::parse(account).map_err(|_| ServiceError::NotFound("Issuer"))?;
+        let mut policies = self
+            .store
+            .webhook_policies_named(&account, name, true)
+            .await?;
+        let policy = match (policies.pop(), policies.is_empty()) {
+            (Some(policy), true) if policy.jwt_alg.is_asymmetric() => policy,
+            _ => return Err(ServiceError::NotFound("Issuer")),
+        };
+        let now = self.clock.now();
+        let records = self.store.policy_keys(&[policy.id]).await?;
+        let signing = signing_key_at(&records, now).map(|key| key.id.clone());
+        let mut keys = Vec::new();
+        for record in records
+            .iter()
+            .filter(|key| Some(&key.id) == signing.as_ref() || key.active_from > now)
+        {
+            keys.extend(self.open_policy_key(record)?.public_jwk(&record.id));
+        }
+        Ok(PolicyIssuer {
+            issuer: discovery_issuer(&self.base_url, &account, &policy.name),
+            algorithm: policy.jwt_alg,
+            keys,
+        })
     }
 
     pub async fn webhook_policy(

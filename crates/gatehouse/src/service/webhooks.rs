@@ -42,6 +42,7 @@ pub struct NewWebhook {
     pub mail_exceptions_to: Option<String>,
     pub ordered: bool,
     pub rate_limit_per_second: Option<u32>,
+    pub openid_connect_discovery: bool,
     pub source: RecordSource,
 }
 
@@ -57,6 +58,7 @@ pub struct WebhookChanges {
     pub mail_exceptions_to: Option<Option<String>>,
     pub ordered: Option<bool>,
     pub rate_limit_per_second: Option<Option<u32>>,
+    pub openid_connect_discovery: Option<bool>,
     pub source: Option<Option<String>>,
     pub source_id: Option<Option<String>>,
 }
@@ -92,6 +94,10 @@ pub struct WebhookView {
     pub mail_exceptions_to: String,
     pub ordered: bool,
     pub rate_limit_per_second: Option<u32>,
+    /// Its policy's messages carry `iss` = the policy's issuer
+    /// (`<account URL>/webhook_policies/<policy name>`), which serves the policy's public keys
+    /// by OpenID Connect discovery, and a `kid` header.
+    pub openid_connect_discovery: bool,
     /// The integration that made it (Xurrent's generic field, at most 30 characters).
     pub source: Option<String>,
     /// That integration's id for it (at most 128 characters).
@@ -135,6 +141,7 @@ impl WebhookView {
             mail_exceptions_to: webhook.mail_exceptions_to.join(", "),
             ordered: webhook.ordered,
             rate_limit_per_second: webhook.rate_limit_per_second,
+            openid_connect_discovery: webhook.openid_connect_discovery,
             source: webhook.source.source.clone(),
             source_id: webhook.source.source_id.clone(),
             verified: webhook.verified_at.is_some(),
@@ -222,6 +229,7 @@ impl Services {
             mail_exceptions_to: Vec::new(),
             ordered: new.ordered,
             rate_limit_per_second: new.rate_limit_per_second,
+            openid_connect_discovery: new.openid_connect_discovery,
             source: new.source,
             verified_at: None,
             verification_sent_at: Some(now),
@@ -344,22 +352,46 @@ impl Services {
                 }
             }
         }
-        if let Some(policy) = webhook.webhook_policy_id {
-            match self
-                .store
-                .webhook_policy(&webhook.account_id, WebhookPolicyId(policy))
-                .await?
-            {
-                None => problems.push(format!(
-                    "webhook_policy_id: no webhook policy {policy} exists in this account"
+        let policy = match webhook.webhook_policy_id {
+            Some(id) => {
+                let found = self
+                    .store
+                    .webhook_policy(&webhook.account_id, WebhookPolicyId(id))
+                    .await?;
+                if found.is_none() {
+                    problems.push(format!(
+                        "webhook_policy_id: no webhook policy {id} exists in this account"
+                    ));
+                }
+                found
+            }
+            None => None,
+        };
+        if let Some(policy) = &policy
+            && policy.disabled
+            && linking
+        {
+            // As in Xurrent; a policy disabled once linked holds the deliveries back.
+            problems.push(format!(
+                "webhook_policy_id: webhook policy {:?} is disabled; enable it before linking \
+                 webhooks to it",
+                policy.name
+            ));
+        }
+        if webhook.openid_connect_discovery {
+            match &policy {
+                Some(policy) if policy.jwt_alg.is_asymmetric() => {}
+                Some(policy) => problems.push(format!(
+                    "openid_connect_discovery: policy {:?} signs with a shared secret ({}); \
+                     discovery publishes public keys, so it needs rs*, ps*, es* or eddsa",
+                    policy.name, policy.jwt_alg
                 )),
-                // As in Xurrent; a policy disabled once linked holds the deliveries back.
-                Some(found) if found.disabled && linking => problems.push(format!(
-                    "webhook_policy_id: webhook policy {:?} is disabled; enable it before \
-                     linking webhooks to it",
-                    found.name
-                )),
-                Some(_) => {}
+                None if webhook.webhook_policy_id.is_none() => problems.push(
+                    "openid_connect_discovery: needs a webhook policy that signs with a public \
+                     key (webhook_policy_id)"
+                        .to_owned(),
+                ),
+                None => {}
             }
         }
         if let Err(problem) = crate::delivery::sender::check_uri_syntax(&webhook.uri) {
@@ -404,6 +436,9 @@ impl Services {
         }
         if let Some(rate) = changes.rate_limit_per_second {
             webhook.rate_limit_per_second = rate;
+        }
+        if let Some(discovery) = changes.openid_connect_discovery {
+            webhook.openid_connect_discovery = discovery;
         }
         webhook.source = webhook.source.changed(changes.source, changes.source_id);
         let mut reset_failures = false;

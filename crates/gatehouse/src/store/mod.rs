@@ -542,6 +542,15 @@ pub trait PolicyStore: Send + Sync + 'static {
         id: WebhookPolicyId,
     ) -> StoreResult<Option<WebhookPolicy>>;
 
+    /// The account's policies named exactly `name`; with `for_discovery`, only those a webhook
+    /// asking for OpenID Connect discovery links to.
+    async fn webhook_policies_named(
+        &self,
+        account: &AccountId,
+        name: &str,
+        for_discovery: bool,
+    ) -> StoreResult<Vec<WebhookPolicy>>;
+
     async fn webhook_policies(
         &self,
         account: &AccountId,

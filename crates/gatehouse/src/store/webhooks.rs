@@ -83,6 +83,11 @@ pub struct ClaimedDelivery {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClaimedPolicy {
     pub id: WebhookPolicyId,
+    /// Names the OpenID Connect issuer, with `discovery`.
+    pub name: String,
+    /// The webhook asks for OpenID Connect discovery: its messages' `iss` is the policy's
+    /// issuer, which serves its keys.
+    pub discovery: bool,
     pub jwt_alg: JwtAlgorithm,
     /// `None`: no `exp` claim.
     pub expires_in: Option<ClaimExpiry>,

@@ -283,6 +283,14 @@ async fn every_operation_has_its_stable_operation_id() {
             "resend_webhook_verification",
         ),
         ("POST /v1/webhooks/{id}/test", "send_webhook_test_message"),
+        (
+            "GET /accounts/{account}/webhook_policies/{name}/.well-known/openid-configuration",
+            "get_policy_openid_configuration",
+        ),
+        (
+            "GET /accounts/{account}/webhook_policies/{name}/jwks",
+            "get_policy_jwks",
+        ),
         ("GET /v1/account", "get_account"),
         ("PATCH /v1/account", "update_account"),
         ("GET /v1/status", "get_status"),

@@ -482,6 +482,43 @@ async fn record_every_operation() -> BTreeMap<String, Value> {
             None,
         )
         .await;
+    // A webhook asking for OpenID Connect discovery gives its policy a public issuer. (At a URI
+    // already verified, it is active at once.)
+    let discovered = server
+        .post("/v1/webhook_policies", &token)
+        .json(&json!({ "name": "erp-discovery", "jwt_alg": "es256" }))
+        .json_answer()
+        .await;
+    server
+        .post("/v1/webhooks", &token)
+        .json(&json!({
+            "event": "app.invoice.*", "uri": receiver.url,
+            "webhook_policy_id": discovered["id"], "openid_connect_discovery": true,
+        }))
+        .expect_status(StatusCode::CREATED)
+        .await;
+    let issuer = "/accounts/acme/webhook_policies/erp-discovery";
+    recorder
+        .call(
+            &server,
+            None,
+            "get_policy_openid_configuration",
+            Method::GET,
+            &format!("{issuer}/.well-known/openid-configuration"),
+            None,
+        )
+        .await;
+    recorder
+        .call(
+            &server,
+            None,
+            "get_policy_jwks",
+            Method::GET,
+            &format!("{issuer}/jwks"),
+            None,
+        )
+        .await;
+
     let mut call = async |operation_id: &str, method: Method, path: &str| {
         recorder
             .call(&server, Some(&token), operation_id, method, path, None)

@@ -41,6 +41,7 @@ fn webhook(account: &Account, event: &str, verified: bool, ordered: bool) -> Web
         mail_exceptions_to: Vec::new(),
         ordered,
         rate_limit_per_second: None,
+        openid_connect_discovery: false,
         source: Default::default(),
         verified_at: verified.then(start_time),
         verification_sent_at: Some(start_time()),

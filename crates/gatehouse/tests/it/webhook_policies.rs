@@ -575,6 +575,149 @@ async fn policy_fields_as_xurrent_has_them(backend: Backend) {
     assert_message(&refused, "source");
 }
 
+/// A GET without a token, expecting `expected`; the answer's JSON and its Cache-Control.
+async fn public_get(server: &TestServer, url: &str, expected: StatusCode) -> (Value, String) {
+    let response = server.client.get(url).send().await.expect("request");
+    assert_eq!(response.status(), expected, "GET {url}");
+    let cache = response
+        .headers()
+        .get("cache-control")
+        .map(|value| value.to_str().expect("text").to_owned())
+        .unwrap_or_default();
+    (response.json().await.unwrap_or(Value::Null), cache)
+}
+
+/// OpenID Connect discovery (Xurrent's): the messages of a webhook that asks for it name their
+/// policy's issuer, which serves, without a token, the keys that verify them, before, during
+/// and after a rotation. (scripts/webhook-signing-e2e checks the same with PyJWT's PyJWKClient.)
+async fn openid_connect_discovery_serves_the_keys_a_message_names(backend: Backend) {
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
+    let policy = create_policy(&server, &token, json!({"jwt_alg": "es256"})).await;
+    let name = policy["name"].as_str().expect("name").to_owned();
+    let issuer = format!("{}/accounts/acme/webhook_policies/{name}", server.base_url);
+    let configuration = format!("{issuer}/.well-known/openid-configuration");
+    // No webhook asks for discovery yet: there is no such issuer.
+    public_get(&server, &configuration, StatusCode::NOT_FOUND).await;
+
+    for (body, text) in [
+        (
+            json!({"event": "app.*", "uri": receiver.url, "openid_connect_discovery": true}),
+            "needs a webhook policy",
+        ),
+        (
+            json!({"event": "app.*", "uri": receiver.url, "openid_connect_discovery": true,
+                   "webhook_policy_id": create_policy(&server, &token, json!({"jwt_alg": "hs256"})).await["id"]}),
+            "shared secret",
+        ),
+    ] {
+        let refused = send(
+            server.post("/v1/webhooks", &token).json(&body),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_message(&refused, text);
+    }
+    let webhook = send(
+        server.post("/v1/webhooks", &token).json(&json!({
+            "event": "app.*", "uri": receiver.url, "webhook_policy_id": policy["id"],
+            "openid_connect_discovery": true,
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(webhook["openid_connect_discovery"], true);
+    let webhook_id = webhook["id"].as_str().expect("id").to_owned();
+    eventually(
+        &server,
+        &token,
+        &format!("/v1/webhooks/{webhook_id}"),
+        |webhook| webhook["verified"] == true,
+    )
+    .await;
+
+    publish(&server, &token, "o-1").await;
+    wait_for_messages(&receiver, 1).await;
+    let pem = policy["public_key_pem"].as_str().expect("pem");
+    let (header, claims) = verified_es256(&messages(&receiver)[0], pem);
+    assert_eq!(claims["iss"], issuer.as_str());
+    assert_eq!(header["kid"], policy["key_id"]);
+
+    // What a receiver does, given only `iss`: the configuration, then its jwks_uri.
+    let (document, cache) = public_get(&server, &configuration, StatusCode::OK).await;
+    assert_eq!(cache, "public, max-age=3600");
+    assert_eq!(document["issuer"], issuer.as_str());
+    assert_eq!(document["jwks_uri"], format!("{issuer}/jwks"));
+    assert_eq!(
+        document["id_token_signing_alg_values_supported"],
+        json!(["ES256"])
+    );
+    let jwks_uri = document["jwks_uri"].as_str().expect("jwks_uri").to_owned();
+    let (jwks, cache) = public_get(&server, &jwks_uri, StatusCode::OK).await;
+    assert_eq!(cache, "public, max-age=3600");
+    assert_eq!(jwks["keys"], json!([policy["public_jwk"]]));
+    assert_eq!(jwks["keys"][0]["use"], "sig");
+    assert_eq!(jwks["keys"][0]["alg"], "ES256");
+
+    // During a rotation's overlap the next key is listed too; after it, only the next key.
+    let next = send(
+        server
+            .post(&format!("{}/rotate", policy_path(&policy)), &token)
+            .json(&json!({"overlap_seconds": 3600})),
+        StatusCode::OK,
+    )
+    .await;
+    let (jwks, _) = public_get(&server, &jwks_uri, StatusCode::OK).await;
+    assert_eq!(
+        jwks["keys"],
+        json!([policy["public_jwk"], next["public_jwk"]])
+    );
+    advance_past_the_lease(&server, &token, 3601).await;
+    let (jwks, _) = public_get(&server, &jwks_uri, StatusCode::OK).await;
+    assert_eq!(jwks["keys"], json!([next["public_jwk"]]));
+    publish(&server, &token, "o-2").await;
+    wait_for_messages(&receiver, 2).await;
+    let next_pem = next["public_key_pem"].as_str().expect("pem");
+    let (header, claims) = verified_es256(&messages(&receiver)[1], next_pem);
+    assert_eq!(header["kid"], next["key_id"]);
+    assert_eq!(claims["iss"], issuer.as_str());
+
+    // The issuer stays unambiguous and public-key only; it is the account's alone.
+    let refused = send(
+        server
+            .patch(&policy_path(&policy), &token)
+            .json(&json!({"jwt_alg": "hs256"})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_message(&refused, "discovery");
+    let refused = send(
+        server
+            .post("/v1/webhook_policies", &token)
+            .json(&json!({"jwt_alg": "es256", "name": name})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_message(&refused, "named");
+    let elsewhere = format!(
+        "{}/accounts/globex/webhook_policies/{name}/.well-known/openid-configuration",
+        server.base_url
+    );
+    public_get(&server, &elsewhere, StatusCode::NOT_FOUND).await;
+    // Turned off, the issuer is gone and messages name the account again.
+    patched(
+        &server,
+        &token,
+        &format!("/v1/webhooks/{webhook_id}"),
+        json!({"openid_connect_discovery": false}),
+    )
+    .await;
+    public_get(&server, &configuration, StatusCode::NOT_FOUND).await;
+    publish(&server, &token, "o-3").await;
+    wait_for_messages(&receiver, 3).await;
+    let (_, claims) = verified_es256(&messages(&receiver)[2], next_pem);
+    assert_eq!(claims["iss"], format!("{}/accounts/acme", server.base_url));
+}
+
 async fn each_retry_is_signed_afresh_with_the_same_jti(backend: Backend) {
     let Signing {
         server,
@@ -994,6 +1137,7 @@ both_backends!(
     the_xurrent_format_wraps_the_jws_and_puts_the_message_under_data,
     by_default_a_policy_signs_as_xurrent_does,
     policy_fields_as_xurrent_has_them,
+    openid_connect_discovery_serves_the_keys_a_message_names,
     rotation_signs_with_the_new_key_only_after_the_overlap,
     a_disabled_policy_holds_deliveries_until_enabled,
     unlinking_a_disabled_policy_sends_with_standard_webhooks_instead,

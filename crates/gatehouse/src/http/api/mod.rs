@@ -4,6 +4,7 @@
 
 mod account;
 mod deliveries;
+mod discovery;
 mod events;
 mod me;
 mod people;
@@ -72,6 +73,7 @@ pub fn router(state: AppState) -> (axum::Router<AppState>, OpenApi) {
             super::authenticate::require_bearer,
         ))
         .merge(webhooks::public_router())
+        .merge(discovery::public_router())
         .split_for_parts();
     describe(&mut openapi);
     (router, openapi)

@@ -75,6 +75,10 @@ pub struct CreateWebhookBody {
     /// At most this many attempts per second (per server process).
     #[schema(minimum = 1, maximum = 10000)]
     pub rate_limit_per_second: Option<u32>,
+    /// OpenID Connect discovery (Xurrent's): its policy's messages name an issuer that serves
+    /// the policy's public keys. Needs a policy with a public key (not hs*).
+    #[serde(default)]
+    pub openid_connect_discovery: bool,
     /// The integration that made it (Xurrent's generic field).
     #[schema(max_length = 30)]
     pub source: Option<String>,
@@ -114,6 +118,7 @@ pub struct UpdateWebhookBody {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     pub rate_limit_per_second: Option<Option<u32>>,
+    pub openid_connect_discovery: Option<bool>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, max_length = 30)]
@@ -228,6 +233,7 @@ async fn create_webhook(
         mail_exceptions_to: body.mail_exceptions_to,
         ordered: body.ordered,
         rate_limit_per_second: body.rate_limit_per_second,
+        openid_connect_discovery: body.openid_connect_discovery,
         source: RecordSource::new(body.source, body.source_id),
     };
     let created = state
@@ -376,6 +382,7 @@ async fn update_webhook(
             .map(|text| text.filter(|text| !text.trim().is_empty())),
         ordered: body.ordered,
         rate_limit_per_second: body.rate_limit_per_second,
+        openid_connect_discovery: body.openid_connect_discovery,
         source: body.source,
         source_id: body.source_id,
     };

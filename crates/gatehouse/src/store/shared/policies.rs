@@ -382,6 +382,29 @@ impl PolicyStore for Backend {
         record_where::<PolicyRow>(self.pool(), account, "id", id.0).await
     }
 
+    async fn webhook_policies_named(
+        &self,
+        account: &AccountId,
+        name: &str,
+        for_discovery: bool,
+    ) -> StoreResult<Vec<WebhookPolicy>> {
+        let discovery = if for_discovery {
+            " AND EXISTS (SELECT 1 FROM webhooks w WHERE w.webhook_policy_id = p.id \
+             AND w.openid_connect_discovery = TRUE)"
+        } else {
+            ""
+        };
+        let rows: Vec<PolicyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM webhook_policies p WHERE p.account_id = $1 AND p.name = $2{discovery}",
+            PolicyRow::select_list()
+        )))
+        .bind(account.as_str())
+        .bind(name)
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter().map(PolicyRow::into_record).collect()
+    }
+
     async fn webhook_policies(
         &self,
         account: &AccountId,

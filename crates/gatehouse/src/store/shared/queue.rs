@@ -45,6 +45,8 @@ pub(super) struct ClaimedRow {
     envelope_instance_name: Option<String>,
     ordered: bool,
     test_mode: bool,
+    openid_connect_discovery: bool,
+    policy_name: Option<String>,
     webhook_name: String,
     uri: String,
     disabled: bool,
@@ -171,6 +173,7 @@ pub(super) async fn claim_due_deliveries(
              me.instance_name AS envelope_instance_name, d.ordered, d.test_mode, \
              w.name AS webhook_name, \
              w.uri, w.disabled, (w.verified_at IS NOT NULL) AS verified, \
+             w.openid_connect_discovery, p.name AS policy_name, \
              w.rate_limit_per_second, w.webhook_policy_id, p.id AS policy_found, \
              p.disabled AS policy_disabled, p.jwt_alg, p.jwt_claim_expires_in, p.jwt_exp_claim, \
              p.jwt_audience, p.jwt_format, \
@@ -250,18 +253,30 @@ pub(super) async fn claim_due_deliveries(
 
 /// The enabled policy that signs a claimed row's webhook, if any.
 pub(super) fn claimed_policy(row: &ClaimedRow) -> StoreResult<Option<ClaimedPolicy>> {
-    let (Some(id), Some(false), Some(jwt_alg), Some(minutes), Some(exp_claim), Some(format)) = (
+    let (
+        Some(id),
+        Some(name),
+        Some(false),
+        Some(jwt_alg),
+        Some(minutes),
+        Some(exp_claim),
+        Some(format),
+    ) = (
         row.policy_found,
+        &row.policy_name,
         row.policy_disabled,
         &row.jwt_alg,
         row.jwt_claim_expires_in,
         row.jwt_exp_claim,
         &row.jwt_format,
-    ) else {
+    )
+    else {
         return Ok(None);
     };
     Ok(Some(ClaimedPolicy {
         id: WebhookPolicyId(id),
+        name: name.clone(),
+        discovery: row.openid_connect_discovery,
         jwt_alg: stored_algorithm(jwt_alg)?,
         expires_in: stored_claim_expiry(minutes, exp_claim)?,
         audience: row.jwt_audience.clone(),

@@ -34,6 +34,7 @@ pub(super) struct WebhookRow {
     mail_exceptions_to: String,
     ordered: bool,
     rate_limit_per_second: Option<i32>,
+    openid_connect_discovery: bool,
     source: Option<String>,
     source_id: Option<String>,
     verified_at: Option<DateTime<Utc>>,
@@ -51,7 +52,8 @@ impl RecordRow for WebhookRow {
     const ALIAS: &'static str = "w";
     const COLUMNS: &'static str = "id, account_id, name, event, uri, disabled, disabled_reason, \
         description, webhook_policy_id, mail_exceptions_to, ordered, rate_limit_per_second, \
-        source, source_id, verified_at, verification_sent_at, consecutive_failures, \
+        openid_connect_discovery, source, source_id, verified_at, verification_sent_at, \
+        consecutive_failures, \
         last_exception_at, last_delivery_id, created_at, updated_at";
 
     fn into_record(self) -> StoreResult<Webhook> {
@@ -73,6 +75,7 @@ impl RecordRow for WebhookRow {
             rate_limit_per_second: self
                 .rate_limit_per_second
                 .and_then(|rate| u32::try_from(rate).ok()),
+            openid_connect_discovery: self.openid_connect_discovery,
             source: RecordSource {
                 source: self.source,
                 source_id: self.source_id,
@@ -96,7 +99,7 @@ pub(super) fn split_recipients(stored: &str) -> Vec<String> {
         .collect()
 }
 
-/// Binds a webhook's id, account and what an administrator sets on it, as `$1` to `$16`: the
+/// Binds a webhook's id, account and what an administrator sets on it, as `$1` to `$17`: the
 /// INSERT and the UPDATE of a webhook start alike.
 fn bind_settings<'q>(
     query: Query<'q, Db, <Db as sqlx::Database>::Arguments>,
@@ -123,6 +126,7 @@ fn bind_settings<'q>(
         .bind(webhook.verification_sent_at.map(truncate_to_micros))
         .bind(&webhook.source.source)
         .bind(&webhook.source.source_id)
+        .bind(webhook.openid_connect_discovery)
 }
 
 pub(super) async fn insert_webhook_row(
@@ -133,10 +137,10 @@ pub(super) async fn insert_webhook_row(
     let insert = sqlx::query(
         "INSERT INTO webhooks (id, account_id, name, event, uri, disabled, disabled_reason, \
          description, webhook_policy_id, mail_exceptions_to, ordered, rate_limit_per_second, \
-         verified_at, verification_sent_at, source, source_id, verification_hash, \
-         consecutive_failures, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 0, \
-         $18, $18)",
+         verified_at, verification_sent_at, source, source_id, openid_connect_discovery, \
+         verification_hash, consecutive_failures, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+         0, $19, $19)",
     );
     bind_settings(insert, webhook)
         .bind(verification_hash)
@@ -158,9 +162,9 @@ pub(super) async fn update_webhook_row(
         "UPDATE webhooks SET name = $3, event = $4, uri = $5, disabled = $6, disabled_reason = $7, \
          description = $8, webhook_policy_id = $9, mail_exceptions_to = $10, ordered = $11, \
          rate_limit_per_second = $12, verified_at = $13, verification_sent_at = $14, \
-         source = $15, source_id = $16, \
-         consecutive_failures = CASE WHEN $17 THEN 0 ELSE consecutive_failures END, \
-         updated_at = $18 WHERE id = $1 AND account_id = $2",
+         source = $15, source_id = $16, openid_connect_discovery = $17, \
+         consecutive_failures = CASE WHEN $18 THEN 0 ELSE consecutive_failures END, \
+         updated_at = $19 WHERE id = $1 AND account_id = $2",
     );
     let result = bind_settings(update, webhook)
         .bind(reset_failures)
