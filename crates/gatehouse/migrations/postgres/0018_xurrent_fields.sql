@@ -7,6 +7,9 @@
 -- delivery back while its webhook is disabled, as they would any other. A webhook's
 -- `openid_connect_discovery` makes its policy's messages name an issuer that serves the
 -- policy's keys (nodes of the previous release sign its messages with the account's issuer).
+-- A URI with basic-authentication credentials (`https://user:password@host/…`) is stored as
+-- every view shows it, `https://user:***@host/…`, and its password apart, sealed by the
+-- server key (nodes of the previous release send such a URI's `***` as the password).
 
 ALTER TABLE webhooks ADD COLUMN source TEXT;
 ALTER TABLE webhooks ADD COLUMN source_id TEXT;
@@ -15,3 +18,4 @@ ALTER TABLE webhook_policies ADD COLUMN source_id TEXT;
 ALTER TABLE webhook_policies ADD COLUMN jwt_exp_claim BOOLEAN NOT NULL DEFAULT TRUE;
 ALTER TABLE webhook_deliveries ADD COLUMN test_mode BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE webhooks ADD COLUMN openid_connect_discovery BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE webhooks ADD COLUMN uri_password BYTEA;

@@ -111,4 +111,10 @@ pub trait SigningMaterial: Send + Sync + 'static {
     fn open_policy_key(&self, key: &PolicyKey) -> Result<SigningKey, String>;
     /// Opens a webhook's sealed signing secret.
     fn open_webhook_secret(&self, record: &WebhookSecretRecord) -> Result<WebhookSecret, String>;
+    /// Opens the sealed basic-authentication password of a webhook's URI.
+    fn open_uri_password(
+        &self,
+        webhook: WebhookId,
+        sealed: &[u8],
+    ) -> Result<zeroize::Zeroizing<String>, String>;
 }

@@ -88,7 +88,10 @@ impl Default for SenderSettings {
 /// One request to send: always a `POST` of `body` with `headers` to `uri`.
 #[derive(Clone, Copy, Debug)]
 pub struct OutgoingRequest<'a> {
+    /// As shown: its user name, if any, is sent as basic authentication with `password`.
     pub uri: &'a str,
+    /// The URI's password, opened (the URI shows `***` in its place).
+    pub password: Option<&'a str>,
     pub headers: &'a [(String, String)],
     pub body: &'a [u8],
 }
@@ -209,12 +212,6 @@ pub enum UriProblem {
     UnsupportedScheme { scheme: String },
     #[error("the URI has no host")]
     MissingHost,
-    #[error(
-        "the URI contains a user name or password; credentials in a URI would be logged and \
-         stored with every attempt, so the receiver should authenticate the webhook signature \
-         instead"
-    )]
-    Credentials,
     #[error("the URI has a fragment (#…), which is never sent to the receiver; remove it")]
     Fragment,
     #[error("{host} could not be resolved: {reason}")]
@@ -242,9 +239,6 @@ pub fn check_uri_syntax(uri: &str) -> Result<Url, UriProblem> {
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(UriProblem::MissingHost);
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(UriProblem::Credentials);
     }
     if url.fragment().is_some() {
         return Err(UriProblem::Fragment);
@@ -393,11 +387,20 @@ impl Sender {
                 .map_err(|_| format!("invalid value for request header {name:?}"))?;
             headers.append(header_name, header_value);
         }
-        Ok(self
-            .client
-            .post(url)
-            .headers(headers)
-            .body(request.body.to_vec()))
+        let mut url = url;
+        let user = percent_encoding::percent_decode_str(url.username())
+            .decode_utf8_lossy()
+            .into_owned();
+        // Credentials go in the Authorization header (RFC 7617), never in the request line.
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        let builder = self.client.post(url).headers(headers);
+        let builder = if user.is_empty() && request.password.is_none() {
+            builder
+        } else {
+            builder.basic_auth(user, request.password)
+        };
+        Ok(builder.body(request.body.to_vec()))
     }
 
     async fn read_response(&self, mut response: reqwest::Response, outcome: &mut AttemptOutcome) {
@@ -654,15 +657,12 @@ mod tests {
     }
 
     #[test]
-    fn credentials_in_a_uri_are_refused() {
+    fn credentials_in_a_uri_are_accepted_for_basic_authentication() {
         for uri in [
-            "https://user:password@hooks.example.com/",
+            "https://user:***@hooks.example.com/",
             "https://user@hooks.example.com/",
-            "https://:password@hooks.example.com/",
         ] {
-            let problem = check_uri_syntax(uri).expect_err(uri);
-            assert!(matches!(problem, UriProblem::Credentials), "{uri}");
-            assert!(!problem.to_string().contains("password@"), "{problem}");
+            assert!(check_uri_syntax(uri).is_ok(), "{uri}");
         }
     }
 

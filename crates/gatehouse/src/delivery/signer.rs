@@ -194,6 +194,19 @@ impl Signer {
         })
     }
 
+    /// The basic-authentication password of the delivery's URI, opened; `None` when it has
+    /// none.
+    pub fn uri_password(
+        &self,
+        delivery: &ClaimedDelivery,
+    ) -> Result<Option<zeroize::Zeroizing<String>>, String> {
+        delivery
+            .uri_password
+            .as_deref()
+            .map(|sealed| self.material.open_uri_password(delivery.webhook_id, sealed))
+            .transpose()
+    }
+
     /// The count of signing changes, read before the store so a change racing the read makes
     /// the next call read again.
     fn generation(&self) -> u64 {

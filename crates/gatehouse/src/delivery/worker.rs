@@ -528,28 +528,36 @@ impl Worker {
             attempt: attempt_number,
             sent_at,
         });
-        let (sent_body, signed_by, outcome) =
-            match self.signer.sign(&delivery, &body, sent_at).await {
-                Ok(signed) => {
-                    headers.splice(0..0, signed.headers);
-                    let outcome = self
-                        .sender
-                        .send(&OutgoingRequest {
-                            uri: &delivery.uri,
-                            headers: &headers,
-                            body: signed.body.as_deref().unwrap_or(&body),
-                        })
-                        .await;
-                    (signed.body, signed.signed_by, outcome)
-                }
-                // Nothing goes out unsigned: the attempt fails without a request, and is
-                // retried on the usual schedule.
-                Err(error) => {
-                    tracing::warn!(delivery = %delivery.id, %error, "could not sign a delivery");
-                    let outcome = AttemptOutcome::not_sent(format!("could not sign: {error}"));
-                    (None, None, outcome)
-                }
-            };
+        let signed = match self.signer.uri_password(&delivery) {
+            Ok(password) => self
+                .signer
+                .sign(&delivery, &body, sent_at)
+                .await
+                .map(|signed| (signed, password)),
+            Err(error) => Err(format!("the URI's password: {error}")),
+        };
+        let (sent_body, signed_by, outcome) = match signed {
+            Ok((signed, password)) => {
+                headers.splice(0..0, signed.headers);
+                let outcome = self
+                    .sender
+                    .send(&OutgoingRequest {
+                        uri: &delivery.uri,
+                        password: password.as_ref().map(|password| password.as_str()),
+                        headers: &headers,
+                        body: signed.body.as_deref().unwrap_or(&body),
+                    })
+                    .await;
+                (signed.body, signed.signed_by, outcome)
+            }
+            // Nothing goes out unsigned: the attempt fails without a request, and is
+            // retried on the usual schedule.
+            Err(error) => {
+                tracing::warn!(delivery = %delivery.id, %error, "could not sign a delivery");
+                let outcome = AttemptOutcome::not_sent(format!("could not sign: {error}"));
+                (None, None, outcome)
+            }
+        };
         // The exact bytes are kept apart only when they are not the message (signed anew on
         // every attempt).
         let sent_body = sent_body.map(|sent| String::from_utf8_lossy(&sent).into_owned());

@@ -39,9 +39,9 @@ pub use token::{PersonalAccessToken, TokenId, TokenStatus};
 pub use webhook::{
     CONSECUTIVE_FAILURES_BEFORE_DISABLE, DISABLED_EVENT, Delivery, DeliveryAttempt, DeliveryId,
     DeliveryStatus, DisabledReason, EXCEPTION_EVENT, EXCEPTION_NOTIFICATION_INTERVAL_MINUTES,
-    FailureConsequences, NoticeContent, NoticeFacts, NotificationKind, VERIFICATION_VALID_HOURS,
-    VERIFY_EVENT, WaitingReason, Webhook, WebhookHealth, WebhookId, WebhookNotification,
-    failure_consequences,
+    FailureConsequences, NoticeContent, NoticeFacts, NotificationKind, URI_PASSWORD_MASK,
+    VERIFICATION_VALID_HOURS, VERIFY_EVENT, WaitingReason, Webhook, WebhookHealth, WebhookId,
+    WebhookNotification, failure_consequences, split_uri_password, uri_masks_password,
 };
 pub use webhook_policy::{
     JwtFormat, PolicyKey, WebhookPolicy, WebhookPolicyId, WebhookSecretRecord, account_issuer,

@@ -33,6 +33,35 @@ pub const VERIFY_EVENT: &str = "webhook.verify";
 pub const EXCEPTION_EVENT: &str = "webhook.exception";
 pub const DISABLED_EVENT: &str = "webhook.disabled";
 
+/// What a password in a webhook URI reads as wherever the URI is shown.
+pub const URI_PASSWORD_MASK: &str = "***";
+
+/// A webhook URI with basic-authentication credentials, as Xurrent documents them
+/// (`https://user:password@host/…`), taken apart: the URI as it is shown and stored, with
+/// [`URI_PASSWORD_MASK`] for the password, and the password (decoded). A URI without a
+/// password, or whose password is the mask already, is returned as it is, without one.
+pub fn split_uri_password(uri: &str) -> (String, Option<String>) {
+    let Ok(mut url) = url::Url::parse(uri) else {
+        return (uri.to_owned(), None);
+    };
+    let password = match url.password() {
+        Some(password) if password != URI_PASSWORD_MASK => password.to_owned(),
+        _ => return (uri.to_owned(), None),
+    };
+    if url.set_password(Some(URI_PASSWORD_MASK)).is_err() {
+        return (uri.to_owned(), None);
+    }
+    let decoded = percent_encoding::percent_decode_str(&password)
+        .decode_utf8_lossy()
+        .into_owned();
+    (url.to_string(), Some(decoded))
+}
+
+/// Whether a shown URI holds the password mask: the stored password stands for it.
+pub fn uri_masks_password(uri: &str) -> bool {
+    url::Url::parse(uri).is_ok_and(|url| url.password() == Some(URI_PASSWORD_MASK))
+}
+
 /// Why a webhook is disabled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -67,7 +96,11 @@ pub struct Webhook {
     pub name: String,
     /// What it listens to: a catalog event, `namespace.*`, or a custom event name.
     pub event: String,
+    /// As every view shows it: a password in it reads `***` ([`URI_PASSWORD_MASK`]).
     pub uri: String,
+    /// The URI's basic-authentication password, sealed by the server key; sent as
+    /// `Authorization: Basic`, never shown.
+    pub uri_password: Option<Vec<u8>>,
     pub disabled: bool,
     pub disabled_reason: Option<DisabledReason>,
     pub description: Option<String>,
@@ -336,6 +369,24 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+
+    #[test]
+    fn a_uri_password_is_taken_apart_and_masked() {
+        let (shown, password) =
+            split_uri_password("https://alice:s3cr%40t@hooks.example.com/in?x=1");
+        assert_eq!(shown, "https://alice:***@hooks.example.com/in?x=1");
+        assert_eq!(password.as_deref(), Some("s3cr@t"));
+        assert!(uri_masks_password(&shown));
+        for unchanged in [
+            "https://hooks.example.com/in",
+            "https://alice@hooks.example.com/in",
+            "https://alice:***@hooks.example.com/in",
+            "not a uri",
+        ] {
+            assert_eq!(split_uri_password(unchanged), (unchanged.to_owned(), None));
+        }
+        assert!(!uri_masks_password("https://alice@hooks.example.com/in"));
+    }
 
     fn at(minute: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 29, 12, minute, 0)

@@ -160,4 +160,12 @@ impl SigningMaterial for Services {
     fn open_webhook_secret(&self, record: &WebhookSecretRecord) -> Result<WebhookSecret, String> {
         Services::open_webhook_secret(self, record).map_err(|error| error.to_string())
     }
+
+    fn open_uri_password(
+        &self,
+        webhook: WebhookId,
+        sealed: &[u8],
+    ) -> Result<zeroize::Zeroizing<String>, String> {
+        Services::open_uri_password(self, webhook, sealed).map_err(|error| error.to_string())
+    }
 }

@@ -47,6 +47,12 @@ pub struct RotatedSecret {
     pub previous_expires_at: DateTime<Utc>,
 }
 
+/// What a URI password is sealed with besides the server key: the webhook it belongs to, so a
+/// sealed value copied to another webhook does not open.
+fn uri_password_data(webhook: WebhookId) -> Vec<u8> {
+    format!("webhook_uri_password:{webhook}").into_bytes()
+}
+
 fn associated_data(id: Uuid) -> Vec<u8> {
     format!("webhook_secret:{id}").into_bytes()
 }
@@ -73,6 +79,34 @@ impl Services {
             expires_at: None,
         };
         Ok((secret, record))
+    }
+
+    /// Seals the basic-authentication password of a webhook's URI, bound to the webhook.
+    pub(super) fn seal_uri_password(
+        &self,
+        webhook: WebhookId,
+        password: &str,
+    ) -> ServiceResult<Vec<u8>> {
+        self.server_key
+            .encrypt(password.as_bytes(), &uri_password_data(webhook))
+            .map_err(|error| ServiceError::Internal(error.to_string()))
+    }
+
+    /// Opens what `seal_uri_password` sealed.
+    pub fn open_uri_password(
+        &self,
+        webhook: WebhookId,
+        sealed: &[u8],
+    ) -> ServiceResult<zeroize::Zeroizing<String>> {
+        let text = self
+            .server_key
+            .decrypt(sealed, &uri_password_data(webhook))
+            .map_err(|error| {
+                ServiceError::Internal(format!("the URI password of webhook {webhook}: {error}"))
+            })?;
+        String::from_utf8(text.to_vec())
+            .map(zeroize::Zeroizing::new)
+            .map_err(|_| ServiceError::Internal(format!("webhook {webhook}'s URI password")))
     }
 
     /// Opens a stored secret.

@@ -16,8 +16,8 @@ use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
 use crate::auth::{Resource, Scope};
 use crate::domain::message::node_id;
 use crate::domain::{
-    Account, CATALOG, DisabledReason, EventPattern, NewEvent, RecordSource, VERIFY_EVENT, Webhook,
-    WebhookId, WebhookPolicyId,
+    Account, CATALOG, DisabledReason, EventPattern, NewEvent, RecordSource, URI_PASSWORD_MASK,
+    VERIFY_EVENT, Webhook, WebhookId, WebhookPolicyId, split_uri_password, uri_masks_password,
 };
 use crate::store::{ListQuery, Listing, WebhookFilter};
 
@@ -221,7 +221,8 @@ impl Services {
             account_id: account.id.clone(),
             name: String::new(),
             event: new.event,
-            uri: new.uri.trim().to_owned(),
+            uri: String::new(),
+            uri_password: None,
             disabled: new.disabled,
             disabled_reason: new.disabled.then_some(DisabledReason::Manual),
             description: new.description,
@@ -240,6 +241,7 @@ impl Services {
             updated_at: now,
         };
         webhook.name = new.name.unwrap_or_else(|| webhook.event.clone());
+        self.set_uri(&mut webhook, &new.uri, None)?;
         self.check_webhook(&mut webhook, new.mail_exceptions_to.as_deref(), true, true)
             .await?;
         let verification = self.start_verification(&mut webhook, now).await?;
@@ -268,6 +270,31 @@ impl Services {
             webhook,
             signing_secret: secret.expose(),
         })
+    }
+
+    /// Sets the URI as given; a password in it (`https://user:password@host/…`, as Xurrent
+    /// documents for receivers that need basic authentication) is sealed apart and the URI
+    /// keeps `***` in its place. A URI given with `***`, as it is shown, keeps `kept`.
+    fn set_uri(
+        &self,
+        webhook: &mut Webhook,
+        given: &str,
+        kept: Option<&[u8]>,
+    ) -> ServiceResult<()> {
+        let (uri, password) = split_uri_password(given.trim());
+        webhook.uri = uri;
+        webhook.uri_password = match (password, kept) {
+            (Some(password), _) => Some(self.seal_uri_password(webhook.id, &password)?),
+            (None, Some(kept)) if uri_masks_password(&webhook.uri) => Some(kept.to_vec()),
+            (None, None) if uri_masks_password(&webhook.uri) => {
+                return Err(ServiceError::invalid(vec![format!(
+                    "uri: {URI_PASSWORD_MASK} stands for a stored password, and this webhook has \
+                     none; give the password itself"
+                )]));
+            }
+            (None, _) => None,
+        };
+        Ok(())
     }
 
     /// Makes `webhook` wait for a new verification of its URI, or verifies it at once when
@@ -423,7 +450,7 @@ impl Services {
             webhook.event = event;
         }
         if let Some(uri) = changes.uri {
-            webhook.uri = uri.trim().to_owned();
+            self.set_uri(&mut webhook, &uri, before.uri_password.as_deref())?;
         }
         if let Some(description) = changes.description {
             webhook.description = description;

@@ -63,7 +63,9 @@ pub struct ClaimedDelivery {
     /// to the byte); `None` before the first attempt.
     pub message_envelope: Option<EnvelopeFacts>,
     pub webhook_name: String,
+    /// As shown: a password in it is `***`, and `uri_password` holds it, sealed.
     pub uri: String,
+    pub uri_password: Option<Vec<u8>>,
     /// Whether the webhook may receive this delivery now (enabled and verified, or this is its
     /// verification message). A claimed delivery that may not is parked again, unsent.
     pub deliverable: bool,

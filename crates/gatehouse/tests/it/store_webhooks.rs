@@ -34,6 +34,7 @@ fn webhook(account: &Account, event: &str, verified: bool, ordered: bool) -> Web
         name: event.to_owned(),
         event: event.to_owned(),
         uri: "http://127.0.0.1:9/hook".to_owned(),
+        uri_password: None,
         disabled: false,
         disabled_reason: None,
         description: None,

@@ -557,6 +557,125 @@ async fn a_test_send_reaches_a_disabled_webhook_alone_in_test_mode(backend: Back
         .await;
 }
 
+/// Xurrent documents `https://user:password@host/…` for receivers that need basic
+/// authentication: the password is sealed, sent as `Authorization: Basic`, and shown nowhere.
+async fn basic_authentication_in_the_uri_is_sent_and_never_shown(backend: Backend) {
+    use base64::Engine;
+    let basic = |credentials: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(credentials)
+        )
+    };
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
+    let given = receiver
+        .url
+        .replacen("http://", "http://alice:s3cr%40t@", 1);
+    let shown = receiver.url.replacen("http://", "http://alice:***@", 1);
+    let webhook = create_webhook(&server, &token, json!({ "event": "app.*", "uri": given })).await;
+    assert_eq!(webhook["uri"], shown.as_str());
+    assert!(!webhook.to_string().contains("s3cr"), "{webhook}");
+    let id = webhook["id"].as_str().expect("id").to_owned();
+    eventually(&server, &token, &format!("/v1/webhooks/{id}"), |webhook| {
+        webhook["verified"] == true
+    })
+    .await;
+    publish(&server, &token, "app.invoice.paid", "inv_1").await;
+    let messages = receiver.wait_for_messages(1).await;
+    assert_eq!(
+        messages[0].header("authorization"),
+        Some(basic("alice:s3cr@t").as_str())
+    );
+    let verification = &receiver.received()[0];
+    assert_eq!(verification.event(), "webhook.verify");
+    assert_eq!(
+        verification.header("authorization"),
+        Some(basic("alice:s3cr@t").as_str()),
+        "the verification message authenticates too"
+    );
+
+    // Every view shows the URI masked, and none holds the password.
+    let delivery = messages[0]
+        .header("x-gatehouse-delivery")
+        .expect("delivery id")
+        .to_owned();
+    eventually(
+        &server,
+        &token,
+        &format!("/v1/webhook_deliveries/{delivery}"),
+        |delivery| delivery["status"] == "succeeded",
+    )
+    .await;
+    for path in [
+        format!("/v1/webhooks/{id}"),
+        "/v1/webhooks".to_owned(),
+        format!("/v1/webhook_deliveries?webhook_id={id}"),
+        format!("/v1/webhook_deliveries/{delivery}"),
+    ] {
+        let text = server.get(&path, &token).json_answer().await.to_string();
+        assert!(!text.contains("s3cr"), "{path}: {text}");
+        assert!(text.contains("alice:***@"), "{path}: {text}");
+    }
+    let stored = server
+        .services
+        .store
+        .webhook(
+            &server.find_account("acme").await.id,
+            gatehouse::domain::WebhookId(id.parse().expect("uuid")),
+        )
+        .await
+        .expect("read")
+        .expect("webhook");
+    let sealed = stored.uri_password.expect("a sealed password");
+    assert!(
+        !sealed.windows(6).any(|window| window == b"s3cr@t"),
+        "sealed at rest"
+    );
+
+    // The URI as shown keeps the password; a new one replaces it, without a new verification.
+    let kept = server
+        .patch(&format!("/v1/webhooks/{id}"), &token)
+        .json(&json!({ "uri": shown, "description": "Ledger" }))
+        .json_answer()
+        .await;
+    assert_eq!(kept["verified"], true);
+    publish(&server, &token, "app.invoice.paid", "inv_2").await;
+    let messages = receiver.wait_for_messages(2).await;
+    assert_eq!(
+        messages[1].header("authorization"),
+        Some(basic("alice:s3cr@t").as_str())
+    );
+    let renewed = server
+        .patch(&format!("/v1/webhooks/{id}"), &token)
+        .json(&json!({ "uri": receiver.url.replacen("http://", "http://alice:n3w@", 1) }))
+        .json_answer()
+        .await;
+    assert_eq!(renewed["uri"], shown.as_str());
+    assert_eq!(
+        renewed["verified"], true,
+        "the same endpoint: no new verification"
+    );
+    publish(&server, &token, "app.invoice.paid", "inv_3").await;
+    let messages = receiver.wait_for_messages(3).await;
+    assert_eq!(
+        messages[2].header("authorization"),
+        Some(basic("alice:n3w").as_str())
+    );
+
+    // `***` stands for a stored password only.
+    let other = Receiver::start().await;
+    let refused = server
+        .post("/v1/webhooks", &token)
+        .json(&json!({ "event": "app.*", "uri": other.url.replacen("http://", "http://bob:***@", 1) }))
+        .expect_status(StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+    assert!(
+        json_body(refused).await["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("give the password itself"))
+    );
+}
+
 async fn events_fan_out_to_every_matching_active_webhook(backend: Backend) {
     let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     verified_webhook(&server, &token, &receiver, "app.invoice.paid").await;
@@ -1448,6 +1567,7 @@ both_backends!(
     an_unverified_webhook_gets_a_fresh_callback_on_any_change,
     a_uri_the_account_verified_needs_no_new_verification,
     a_test_send_reaches_a_disabled_webhook_alone_in_test_mode,
+    basic_authentication_in_the_uri_is_sent_and_never_shown,
     events_fan_out_to_every_matching_active_webhook,
     failed_attempts_follow_the_retry_schedule_and_notices_are_rate_limited,
     twenty_consecutive_failures_disable_the_webhook,

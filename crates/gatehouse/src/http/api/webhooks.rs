@@ -54,7 +54,8 @@ pub struct CreateWebhookBody {
     #[schema(example = "scim_user.create", max_length = 100)]
     pub event: String,
     /// Where messages are POSTed: `http` or `https`, a public address unless the server allows
-    /// private targets.
+    /// private targets. `https://user:password@host/…` sends basic authentication; the password
+    /// is sealed and shown as `***`.
     #[schema(example = "https://example.org/hooks/gatehouse", max_length = 2048)]
     pub uri: String,
     /// Defaults to the event.

@@ -163,7 +163,8 @@ fn webhook_form(
             input #webhook-uri type="url" name="uri" required maxlength="2000" value=(values.uri) aria-describedby="webhook-uri-hint";
             p.hint #webhook-uri-hint {
                 "Where each message is POSTed. When the webhook is created or its URI changes, a " code { "webhook.verify" } " message is sent at once; "
-                "its payload holds a " code { "callback" } " URL the endpoint's owner must call. Until then the webhook is inactive (unverified)."
+                "its payload holds a " code { "callback" } " URL the endpoint's owner must call (within 24 hours). Until then the webhook is inactive (unverified). "
+                "For basic authentication write " code { "https://user:password@host/…" } ": the password is sealed and shown as " code { "***" } "; keep " code { "***" } " to keep it."
             }
             label for="webhook-policy" { "Webhook policy" }
             select #webhook-policy name="webhook_policy_id" aria-describedby="webhook-policy-hint" {

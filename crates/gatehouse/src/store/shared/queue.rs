@@ -49,6 +49,7 @@ pub(super) struct ClaimedRow {
     policy_name: Option<String>,
     webhook_name: String,
     uri: String,
+    uri_password: Option<Vec<u8>>,
     disabled: bool,
     verified: bool,
     rate_limit_per_second: Option<i32>,
@@ -172,7 +173,7 @@ pub(super) async fn claim_due_deliveries(
              d.request_body, me.webhook_name AS envelope_name, me.base_url AS envelope_base_url, \
              me.instance_name AS envelope_instance_name, d.ordered, d.test_mode, \
              w.name AS webhook_name, \
-             w.uri, w.disabled, (w.verified_at IS NOT NULL) AS verified, \
+             w.uri, w.uri_password, w.disabled, (w.verified_at IS NOT NULL) AS verified, \
              w.openid_connect_discovery, p.name AS policy_name, \
              w.rate_limit_per_second, w.webhook_policy_id, p.id AS policy_found, \
              p.disabled AS policy_disabled, p.jwt_alg, p.jwt_claim_expires_in, p.jwt_exp_claim, \
@@ -230,6 +231,7 @@ pub(super) async fn claim_due_deliveries(
                 },
                 webhook_name: row.webhook_name,
                 uri: row.uri,
+                uri_password: row.uri_password,
                 deliverable,
                 ordered: row.ordered,
                 rate_limit_per_second: row

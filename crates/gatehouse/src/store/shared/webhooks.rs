@@ -27,6 +27,7 @@ pub(super) struct WebhookRow {
     name: String,
     event: String,
     uri: String,
+    uri_password: Option<Vec<u8>>,
     disabled: bool,
     disabled_reason: Option<String>,
     description: Option<String>,
@@ -50,7 +51,8 @@ impl RecordRow for WebhookRow {
     type Record = Webhook;
     const TABLE: &'static str = "webhooks";
     const ALIAS: &'static str = "w";
-    const COLUMNS: &'static str = "id, account_id, name, event, uri, disabled, disabled_reason, \
+    const COLUMNS: &'static str = "id, account_id, name, event, uri, uri_password, disabled, \
+        disabled_reason, \
         description, webhook_policy_id, mail_exceptions_to, ordered, rate_limit_per_second, \
         openid_connect_discovery, source, source_id, verified_at, verification_sent_at, \
         consecutive_failures, \
@@ -63,6 +65,7 @@ impl RecordRow for WebhookRow {
             name: self.name,
             event: self.event,
             uri: self.uri,
+            uri_password: self.uri_password,
             disabled: self.disabled,
             disabled_reason: self
                 .disabled_reason
@@ -99,7 +102,7 @@ pub(super) fn split_recipients(stored: &str) -> Vec<String> {
         .collect()
 }
 
-/// Binds a webhook's id, account and what an administrator sets on it, as `$1` to `$17`: the
+/// Binds a webhook's id, account and what an administrator sets on it, as `$1` to `$18`: the
 /// INSERT and the UPDATE of a webhook start alike.
 fn bind_settings<'q>(
     query: Query<'q, Db, <Db as sqlx::Database>::Arguments>,
@@ -127,6 +130,7 @@ fn bind_settings<'q>(
         .bind(&webhook.source.source)
         .bind(&webhook.source.source_id)
         .bind(webhook.openid_connect_discovery)
+        .bind(&webhook.uri_password)
 }
 
 pub(super) async fn insert_webhook_row(
@@ -138,9 +142,9 @@ pub(super) async fn insert_webhook_row(
         "INSERT INTO webhooks (id, account_id, name, event, uri, disabled, disabled_reason, \
          description, webhook_policy_id, mail_exceptions_to, ordered, rate_limit_per_second, \
          verified_at, verification_sent_at, source, source_id, openid_connect_discovery, \
-         verification_hash, consecutive_failures, created_at, updated_at) \
+         uri_password, verification_hash, consecutive_failures, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         0, $19, $19)",
+         $19, 0, $20, $20)",
     );
     bind_settings(insert, webhook)
         .bind(verification_hash)
@@ -162,9 +166,9 @@ pub(super) async fn update_webhook_row(
         "UPDATE webhooks SET name = $3, event = $4, uri = $5, disabled = $6, disabled_reason = $7, \
          description = $8, webhook_policy_id = $9, mail_exceptions_to = $10, ordered = $11, \
          rate_limit_per_second = $12, verified_at = $13, verification_sent_at = $14, \
-         source = $15, source_id = $16, openid_connect_discovery = $17, \
-         consecutive_failures = CASE WHEN $18 THEN 0 ELSE consecutive_failures END, \
-         updated_at = $19 WHERE id = $1 AND account_id = $2",
+         source = $15, source_id = $16, openid_connect_discovery = $17, uri_password = $18, \
+         consecutive_failures = CASE WHEN $19 THEN 0 ELSE consecutive_failures END, \
+         updated_at = $20 WHERE id = $1 AND account_id = $2",
     );
     let result = bind_settings(update, webhook)
         .bind(reset_failures)
