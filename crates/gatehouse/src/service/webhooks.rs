@@ -16,8 +16,9 @@ use super::{Principal, ServiceError, ServiceResult, Services, require_scope};
 use crate::auth::{Resource, Scope};
 use crate::domain::message::node_id;
 use crate::domain::{
-    Account, CATALOG, DisabledReason, EventPattern, NewEvent, RecordSource, URI_PASSWORD_MASK,
-    VERIFY_EVENT, Webhook, WebhookId, WebhookPolicyId, split_uri_password, uri_masks_password,
+    Account, Actor, CATALOG, DisabledReason, EventPattern, NewEvent, RecordSource,
+    URI_PASSWORD_MASK, VERIFY_EVENT, Webhook, WebhookId, WebhookPolicyId, split_uri_password,
+    uri_masks_password,
 };
 use crate::store::{ListQuery, Listing, WebhookFilter};
 
@@ -246,15 +247,12 @@ impl Services {
             .await?;
         let verification = self.start_verification(&mut webhook, now).await?;
         let actor = principal.map(Principal::actor);
-        let mut events = vec![NewEvent::new(
-            &account.id,
+        let events = self.change_events(
             "webhook.create",
-            webhook.id,
+            &webhook,
             actor.as_ref(),
-            json!(WebhookView::new(&webhook)),
-            now,
-        )];
-        events.extend(self.verification_event(&webhook, verification.as_ref()));
+            verification.as_ref(),
+        );
         let (secret, secret_record) = self.new_webhook_secret(webhook.id, now)?;
         self.store
             .insert_webhook(
@@ -316,6 +314,27 @@ impl Services {
         webhook.verified_at = None;
         webhook.verification_sent_at = Some(now);
         Verification::generate().map(Some)
+    }
+
+    /// The events of a change to `webhook` (`webhook.create` or `webhook.update`, showing it
+    /// as it is now), and its verification message when one is due.
+    fn change_events(
+        &self,
+        name: &str,
+        webhook: &Webhook,
+        actor: Option<&Actor>,
+        verification: Option<&Verification>,
+    ) -> Vec<NewEvent> {
+        let mut events = vec![NewEvent::new(
+            &webhook.account_id,
+            name,
+            webhook.id,
+            actor,
+            json!(WebhookView::new(webhook)),
+            webhook.updated_at,
+        )];
+        events.extend(self.verification_event(webhook, verification));
+        events
     }
 
     /// The `webhook.verify` message carrying `verification`'s callback, which works until
@@ -501,15 +520,12 @@ impl Services {
         };
         webhook.updated_at = now;
         let actor = principal.map(Principal::actor);
-        let mut events = vec![NewEvent::new(
-            &account.id,
+        let events = self.change_events(
             "webhook.update",
-            webhook.id,
+            &webhook,
             actor.as_ref(),
-            json!(WebhookView::new(&webhook)),
-            now,
-        )];
-        events.extend(self.verification_event(&webhook, verification.as_ref()));
+            verification.as_ref(),
+        );
         let updated = self
             .store
             .update_webhook(

@@ -124,24 +124,41 @@ fn signed_token(received: &Received) -> String {
     wrapper["jwt"].as_str().expect("a jwt key").to_owned()
 }
 
+/// A signed message's JWS taken apart: the signing input, the signature's bytes, and the
+/// header and claims (unverified).
+struct Jws {
+    signing_input: String,
+    signature: Vec<u8>,
+    header: Value,
+    claims: Value,
+}
+
+impl Jws {
+    fn of(received: &Received) -> Self {
+        let token = signed_token(received);
+        let (signing_input, signature) = token.rsplit_once('.').expect("three parts");
+        let mut parts = signing_input.split('.').map(|part| -> Value {
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("JSON")
+        });
+        Self {
+            header: parts.next().expect("header"),
+            claims: parts.next().expect("claims"),
+            signature: URL_SAFE_NO_PAD.decode(signature).expect("base64url"),
+            signing_input: signing_input.to_owned(),
+        }
+    }
+}
+
 /// The header and claims of a signed message's JWS, after checking its ES256 signature with
 /// `pem`.
 fn verified_es256(received: &Received, pem: &str) -> (Value, Value) {
     use p256::ecdsa::signature::Verifier;
-    let token = signed_token(received);
-    let (signing_input, signature) = token.rsplit_once('.').expect("three parts");
+    let jws = Jws::of(received);
     let key = p256::ecdsa::VerifyingKey::from_public_key_pem(pem).expect("SPKI PEM");
-    let signature =
-        p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).expect("base64url"))
-            .expect("r || s");
-    key.verify(signing_input.as_bytes(), &signature)
+    let signature = p256::ecdsa::Signature::from_slice(&jws.signature).expect("r || s");
+    key.verify(jws.signing_input.as_bytes(), &signature)
         .expect("the signature verifies with the one-time public key");
-    let mut parts = signing_input.split('.').map(|part| -> Value {
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("JSON")
-    });
-    let header = parts.next().expect("header");
-    let claims = parts.next().expect("claims");
-    (header, claims)
+    (jws.header, jws.claims)
 }
 
 /// Waits until the receiver has had `count` `app.thing.done` messages.
@@ -440,19 +457,12 @@ async fn by_default_a_policy_signs_as_xurrent_does(backend: Backend) {
 /// The header and claims of a signed message's JWS, after checking its ES384 signature.
 fn verified_es384(received: &Received, pem: &str) -> (Value, Value) {
     use p384::ecdsa::signature::Verifier;
-    let token = signed_token(received);
-    let (signing_input, signature) = token.rsplit_once('.').expect("three parts");
+    let jws = Jws::of(received);
     let key = p384::ecdsa::VerifyingKey::from_public_key_pem(pem).expect("SPKI PEM");
-    let signature =
-        p384::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).expect("base64url"))
-            .expect("r || s");
-    key.verify(signing_input.as_bytes(), &signature)
+    let signature = p384::ecdsa::Signature::from_slice(&jws.signature).expect("r || s");
+    key.verify(jws.signing_input.as_bytes(), &signature)
         .expect("the signature verifies with the new public key");
-    let part = |index: usize| -> Value {
-        let text = signing_input.split('.').nth(index).expect("part");
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(text).expect("base64url")).expect("JSON")
-    };
-    (part(0), part(1))
+    (jws.header, jws.claims)
 }
 
 /// Policies as Xurrent has them: a generated name when none is given, `source` and

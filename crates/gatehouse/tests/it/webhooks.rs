@@ -84,7 +84,9 @@ pub(crate) fn advance(server: &TestServer, seconds: u64) {
     server.services.store.deliveries_signal().notify_one();
 }
 
-async fn verification_activates_the_webhook_and_messages_follow(backend: Backend) {
+/// A server that delivers, an administrator's token, a receiver that leaves the callback of
+/// its `webhook.verify` messages to the test, and a webhook for `app.*` at it, just created.
+async fn awaiting_verification(backend: Backend) -> (TestServer, String, Receiver, Value) {
     let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     receiver.complete_verifications(false);
     let webhook = create_webhook(
@@ -93,6 +95,11 @@ async fn verification_activates_the_webhook_and_messages_follow(backend: Backend
         json!({ "event": "app.*", "uri": receiver.url }),
     )
     .await;
+    (server, token, receiver, webhook)
+}
+
+async fn verification_activates_the_webhook_and_messages_follow(backend: Backend) {
+    let (server, token, receiver, webhook) = awaiting_verification(backend).await;
     assert_eq!(webhook["state"], "unverified");
     let id = webhook["id"].as_str().expect("id").to_owned();
 
@@ -233,14 +240,7 @@ fn callback_of(message: &crate::common::receiver::Received) -> (String, Value) {
 }
 
 async fn a_verification_callback_expires_after_24_hours(backend: Backend) {
-    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
-    receiver.complete_verifications(false);
-    let webhook = create_webhook(
-        &server,
-        &token,
-        json!({ "event": "app.*", "uri": receiver.url }),
-    )
-    .await;
+    let (server, token, receiver, webhook) = awaiting_verification(backend).await;
     let id = webhook["id"].as_str().expect("id").to_owned();
     let sent_at: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(webhook["verification_sent_at"].clone()).expect("sent at");
@@ -316,14 +316,7 @@ async fn a_verification_callback_expires_after_24_hours(backend: Backend) {
 }
 
 async fn an_unverified_webhook_gets_a_fresh_callback_on_any_change(backend: Backend) {
-    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
-    receiver.complete_verifications(false);
-    let webhook = create_webhook(
-        &server,
-        &token,
-        json!({ "event": "app.*", "uri": receiver.url }),
-    )
-    .await;
+    let (server, token, receiver, webhook) = awaiting_verification(backend).await;
     let id = webhook["id"].as_str().expect("id").to_owned();
     receiver
         .wait_for(1, |request| request.event() == "webhook.verify")
