@@ -1102,10 +1102,12 @@ async fn assert_each_refused(
 }
 
 async fn publishing_checks_names_payloads_and_scopes(backend: Backend) {
-    let (server, token, _receiver) = delivering_server(backend, ADMIN_SCOPES).await;
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
     let refused = [
         (json!({ "event": "person.create" }), "namespace Gatehouse"),
+        (json!({ "event": "person" }), "namespace Gatehouse"),
         (json!({ "event": "Bad Name" }), "lower-case"),
+        (json!({ "event": "request.-changed" }), "inner hyphens"),
         (
             json!({ "event": "app.x", "payload": [1] }),
             "payload must be a JSON object",
@@ -1134,6 +1136,23 @@ async fn publishing_checks_names_payloads_and_scopes(backend: Backend) {
             .iter()
             .any(|event| event["name"] == "scim_user.create")
     );
+
+    // Xurrent's event names are custom events a webhook listens to and receives.
+    for (event, object_id) in [
+        ("request.status-changed", "r1"),
+        ("app_instance.secrets-update", "a1"),
+        ("automation_rule", "ar1"),
+    ] {
+        verified_webhook(&server, &token, &receiver, event).await;
+        assert_eq!(
+            publish(&server, &token, event, object_id).await["deliveries"],
+            1
+        );
+        let received = receiver
+            .wait_for(1, |request| request.event() == event)
+            .await;
+        assert_eq!(received[0].json()["object_id"], object_id);
+    }
 }
 
 async fn webhooks_refuse_bad_fields(backend: Backend) {
