@@ -283,6 +283,7 @@ async fn get_policy(
     params(("id" = Uuid, Path, description = "Webhook policy id")),
     responses(
         (status = 200, description = "Updated; with the new key's public half when jwt_alg changed", body = UpdatedPolicyView),
+        (status = 409, description = "jwt_alg can't change while a rotation waits to complete", body = ErrorBody),
         (status = 404, description = "No such webhook policy in this account", body = ErrorBody),
         (status = 422, description = "Invalid fields, a changed algorithm or unknown webhooks", body = ErrorBody),
         (status = 400, description = "Malformed id or JSON", body = ErrorBody),
