@@ -520,8 +520,10 @@ try {
     await form.getByLabel('Name', { exact: true }).fill('ci policy');
     const alg = form.getByLabel('JWT algorithm', { exact: true });
     assert(await alg.inputValue() === 'rs256', `JWT algorithm defaults to ${await alg.inputValue()}`);
-    const expires = form.getByLabel('Claim expires in (minutes)', { exact: true });
-    assert(await expires.inputValue() === '5', `claim expiry defaults to ${await expires.inputValue()}`);
+    const expires = form.getByLabel('Claim expires in', { exact: true });
+    assert(await expires.inputValue() === '', `claim expiry defaults to "${await expires.inputValue()}", not empty (no exp, Xurrent's default)`);
+    assert(await form.getByLabel('Format', { exact: true }).inputValue() === 'xurrent', 'the format defaults to xurrent');
+    await expires.fill('00:05');
     await form.getByLabel('Audience', { exact: true }).fill('ci-receiver');
     await form.getByLabel('Format', { exact: true }).selectOption('jwt');
     await form.getByLabel('people hook', { exact: true }).check();
