@@ -33,6 +33,10 @@ pub const CATALOG: &[CatalogEvent] = &[
         "A personal access token was created.",
     ),
     event(
+        "personal_access_token.update",
+        "The owner of a personal access token renamed it, described it or narrowed its scopes.",
+    ),
+    event(
         "personal_access_token.revoke",
         "A personal access token was revoked.",
     ),

@@ -41,8 +41,8 @@ pub use policies::{
 pub use retention::{PURGE_INTERVAL, Pacing, PurgeReport, PurgeScope, run_retention};
 pub use status::{QueueView, ServerStatus};
 pub use tokens::{
-    CreatedToken, DEFAULT_TOKEN_EXPIRY_DAYS, NewToken, TOKEN_EXPIRY_CHOICES_DAYS, TokenExpiry,
-    TokenView,
+    CreatedToken, DEFAULT_TOKEN_EXPIRY_DAYS, NewToken, TOKEN_EXPIRY_CHOICES_DAYS, TokenChanges,
+    TokenExpiry, TokenView,
 };
 pub use webhook_secrets::{MAX_SECRET_OVERLAP_SECONDS, RotatedSecret, WebhookSecretView};
 pub use webhooks::{

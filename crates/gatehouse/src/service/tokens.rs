@@ -40,6 +40,16 @@ pub struct NewToken {
     pub expiry: TokenExpiry,
 }
 
+/// What the owner of a token changes; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct TokenChanges {
+    pub name: Option<String>,
+    /// `Some(None)` clears it.
+    pub description: Option<Option<String>>,
+    /// Only narrower: every scope must be one the token holds (write implies read).
+    pub scopes: Option<ScopeSet>,
+}
+
 /// The record and the secret: the only moment the secret exists outside the caller's hands.
 pub struct CreatedToken {
     pub token: PersonalAccessToken,
@@ -270,6 +280,71 @@ impl Services {
             .store
             .tokens(&principal.account_id, owner, query)
             .await?)
+    }
+
+    /// The owner renames, describes or narrows their token. Widening is refused: a token's
+    /// scopes were checked against its creator when it was made, and only less is ever safe.
+    /// Administrators may revoke other people's tokens, not change them.
+    pub async fn update_token(
+        &self,
+        principal: &Principal,
+        id: TokenId,
+        changes: TokenChanges,
+    ) -> ServiceResult<PersonalAccessToken> {
+        principal.require(TOKEN_SCOPE_WRITE)?;
+        let token = self.token(principal, id).await?;
+        if token.person_id != principal.person_id {
+            return Err(ServiceError::Forbidden(
+                "Only its owner changes a personal access token; administrators may revoke it"
+                    .to_owned(),
+            ));
+        }
+        if token.revoked_at.is_some() {
+            return Err(ServiceError::Conflict(
+                "the token is revoked; a revoked token does not change".to_owned(),
+            ));
+        }
+        let mut changed = token.clone();
+        if let Some(name) = changes.name {
+            changed.name = name.trim().to_owned();
+        }
+        if let Some(description) = changes.description {
+            changed.description = description.filter(|text| !text.trim().is_empty());
+        }
+        let mut problems = Problems::default();
+        problems.name_and_description(&changed.name, changed.description.as_deref());
+        if let Some(scopes) = changes.scopes {
+            let wider = scopes.not_granted_by(&token.scopes);
+            if !wider.is_empty() {
+                let names: Vec<String> = wider.iter().map(|scope| scope.to_string()).collect();
+                problems.push(format!(
+                    "scopes can only narrow: the token does not hold {}; create a new token \
+                     for more",
+                    names.join(", ")
+                ));
+            }
+            changed.scopes = scopes;
+        }
+        problems.into_result()?;
+        if changed == token {
+            return Ok(token);
+        }
+        let now = self.clock.now();
+        let event = NewEvent::new(
+            &token.account_id,
+            "personal_access_token.update",
+            token.id,
+            Some(&principal.actor()),
+            token_json(&changed, now),
+            now,
+        );
+        if !self.store.update_token(&changed, &event).await? {
+            return Err(ServiceError::Conflict(
+                "the token was revoked meanwhile; a revoked token does not change".to_owned(),
+            ));
+        }
+        self.credentials_changed();
+        Ok(changed)
     }
 
     /// Revokes a token the principal may see; revoking a revoked token changes nothing.

@@ -256,6 +256,14 @@ pub trait TokenStore: Send + Sync + 'static {
         event: &NewEvent,
     ) -> StoreResult<bool>;
 
+    /// Writes an unrevoked token's `name`, `description` and `scopes`; returns whether it
+    /// changed (a revoked token does not). The event is appended only when it did.
+    async fn update_token(
+        &self,
+        token: &PersonalAccessToken,
+        event: &NewEvent,
+    ) -> StoreResult<bool>;
+
     async fn credential(&self, secret_hash: &TokenHash) -> StoreResult<Option<Credential>>;
 
     /// Records use of a token, unless it was already recorded after `unless_used_after`.

@@ -525,6 +525,98 @@ async fn tokens_are_personal_unless_you_administer(backend: Backend) {
         .await;
 }
 
+/// The owner renames, describes and narrows a token, which takes effect at once; widening,
+/// other people's tokens and revoked ones are refused; DELETE revokes.
+async fn the_owner_edits_and_narrows_a_token_and_delete_revokes_it(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let acme = server.account("acme").await;
+    let ada = server
+        .person(&acme, "ada@example.org", &["specialist"])
+        .await;
+    let admin = server
+        .person(&acme, "admin@example.org", &["account_administrator"])
+        .await;
+    let token = server
+        .token(
+            &acme,
+            &ada,
+            &["people:read", "personal_access_tokens:write"],
+        )
+        .await;
+    let me = server.get("/v1/me", &token).json_answer().await;
+    let listed = server
+        .get("/v1/personal_access_tokens", &token)
+        .json_answer()
+        .await;
+    let id = listed[0]["id"].as_str().expect("id").to_owned();
+    let path = format!("/v1/personal_access_tokens/{id}");
+    assert!(me["id"].is_string());
+
+    let changed = server
+        .patch(&path, &token)
+        .json(&json!({ "name": "CI", "description": "the nightly job", "scopes": ["personal_access_tokens:write"] }))
+        .json_answer()
+        .await;
+    assert_eq!(changed["name"], "CI");
+    assert_eq!(changed["description"], "the nightly job");
+    assert_eq!(changed["scopes"], json!(["personal_access_tokens:write"]));
+    // Narrower at once: people:read is gone.
+    server
+        .get("/v1/people", &token)
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
+    let events = server.event_names("acme", "personal_access_token.").await;
+    assert!(
+        events
+            .iter()
+            .any(|name| name == "personal_access_token.update"),
+        "{events:?}"
+    );
+
+    let refused = server
+        .patch(&path, &token)
+        .json(&json!({ "scopes": ["personal_access_tokens:write", "people:write"] }))
+        .expect_status(StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+    let message = json_body(refused).await["message"].to_string();
+    assert!(
+        message.contains("can only narrow") && message.contains("people:write"),
+        "{message}"
+    );
+    let cleared = server
+        .patch(&path, &token)
+        .json(&json!({ "description": null }))
+        .json_answer()
+        .await;
+    assert_eq!(cleared["description"], Value::Null);
+    assert_eq!(cleared["name"], "CI");
+
+    // An administrator sees the token but changes only by revoking it.
+    let admin_token = server
+        .token(&acme, &admin, &["personal_access_tokens:write"])
+        .await;
+    server
+        .patch(&path, &admin_token)
+        .json(&json!({ "name": "mine now" }))
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
+    server
+        .delete(&path, &admin_token)
+        .expect_status(StatusCode::NO_CONTENT)
+        .await;
+    server
+        .get("/v1/me", &token)
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .await;
+    let shown = server.get(&path, &admin_token).json_answer().await;
+    assert_eq!(shown["status"], "revoked");
+    assert_eq!(shown["name"], "CI", "a refused change changed nothing");
+    server
+        .delete(&path, &admin_token)
+        .expect_status(StatusCode::NO_CONTENT)
+        .await;
+}
+
 async fn token_creation_rules(backend: Backend) {
     let server = TestServer::start(backend).await;
     let acme = server.account("acme").await;
@@ -778,6 +870,7 @@ both_backends!(
     scim_people_are_read_only_except_roles,
     pagination_headers_and_edges,
     tokens_are_personal_unless_you_administer,
+    the_owner_edits_and_narrows_a_token_and_delete_revokes_it,
     token_creation_rules,
     cross_account_requests_never_reach_another_account,
     rate_limit_headers_and_429,

@@ -215,6 +215,14 @@ async fn every_operation_has_its_stable_operation_id() {
             "POST /v1/personal_access_tokens/{id}/revoke",
             "revoke_personal_access_token",
         ),
+        (
+            "PATCH /v1/personal_access_tokens/{id}",
+            "update_personal_access_token",
+        ),
+        (
+            "DELETE /v1/personal_access_tokens/{id}",
+            "delete_personal_access_token",
+        ),
         ("GET /v1/scim_groups", "list_scim_groups"),
         ("GET /v1/scim_groups/{id}", "get_scim_group"),
         (

@@ -181,9 +181,27 @@ async fn record_every_operation() -> BTreeMap<String, Value> {
     )
     .await;
     call(
+        "update_personal_access_token",
+        Method::PATCH,
+        &token_path,
+        Some(json!({
+            "name": "Deploy script (read-only)",
+            "description": "Reads the deliveries of the release webhook",
+            "scopes": ["webhook_deliveries:read"]
+        })),
+    )
+    .await;
+    call(
         "revoke_personal_access_token",
         Method::POST,
         &format!("{token_path}/revoke"),
+        None,
+    )
+    .await;
+    call(
+        "delete_personal_access_token",
+        Method::DELETE,
+        &token_path,
         None,
     )
     .await;

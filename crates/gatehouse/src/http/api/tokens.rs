@@ -12,21 +12,21 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::{
-    ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, ScopeName, SortFields, list_query,
-    list_response, record_response,
+    ApiJson, ApiPath, ApiQuery, ErrorBody, FieldsParams, ScopeName, SortFields, double_option,
+    list_query, list_response, record_response,
 };
 use crate::auth::ScopeSet;
 use crate::domain::{PersonId, TokenId};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::pagination::Page;
-use crate::service::{NewToken, Principal, TokenExpiry, TokenView};
+use crate::service::{NewToken, Principal, TokenChanges, TokenExpiry, TokenView};
 use crate::store::{SortField, TokenOwnerFilter};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_tokens, create_token))
-        .routes(routes!(get_token))
+        .routes(routes!(get_token, update_token, delete_token))
         .routes(routes!(revoke_token))
 }
 
@@ -180,6 +180,82 @@ async fn get_token(
         &TokenView::new(&token, state.services.clock.now()),
         params.fields.as_deref(),
     )
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTokenBody {
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    pub name: Option<String>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// Only narrower than the token's: each one it holds (write implies read).
+    #[schema(value_type = Option<Vec<ScopeName>>)]
+    pub scopes: Option<ScopeSet>,
+}
+
+/// The owner renames, describes or narrows their token (widening is refused: create a new one).
+#[utoipa::path(
+    patch, path = "/v1/personal_access_tokens/{id}", tag = "personal_access_tokens",
+    request_body = UpdateTokenBody,
+    operation_id = "update_personal_access_token",
+    params(("id" = Uuid, Path, description = "Token id")),
+    responses(
+        (status = 200, description = "The token as changed", body = TokenView),
+        (status = 403, description = "Not the token's owner", body = ErrorBody),
+        (status = 404, description = "No such token, or not one the caller may see", body = ErrorBody),
+        (status = 409, description = "The token is revoked", body = ErrorBody),
+        (status = 422, description = "A wider scope, or a bad name or description", body = ErrorBody),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody),
+    )
+)]
+async fn update_token(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<UpdateTokenBody>,
+) -> ApiResult<Response> {
+    let changes = TokenChanges {
+        name: body.name,
+        description: body.description,
+        scopes: body.scopes,
+    };
+    let token = state
+        .services
+        .update_token(&principal, TokenId(id), changes)
+        .await?;
+    record_response(
+        StatusCode::OK,
+        &TokenView::new(&token, state.services.clock.now()),
+        None,
+    )
+}
+
+/// Revokes a token (as `POST …/revoke` does); deleting a revoked token changes nothing. The
+/// record stays, revoked, for the audit trail.
+#[utoipa::path(
+    delete, path = "/v1/personal_access_tokens/{id}", tag = "personal_access_tokens",
+    operation_id = "delete_personal_access_token",
+    params(("id" = Uuid, Path, description = "Token id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such token, or not one the caller may see", body = ErrorBody),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+    )
+)]
+async fn delete_token(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    state.services.revoke_token(&principal, TokenId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Revokes a token at once; revoking a revoked token changes nothing.

@@ -179,6 +179,35 @@ impl TokenStore for Backend {
         Ok(true)
     }
 
+    async fn update_token(
+        &self,
+        token: &PersonalAccessToken,
+        event: &NewEvent,
+    ) -> StoreResult<bool> {
+        let mut transaction = self.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE personal_access_tokens SET name = $3, description = $4, scopes = $5 \
+             WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL",
+        )
+        .bind(token.account_id.as_str())
+        .bind(token.id.0)
+        .bind(&token.name)
+        .bind(&token.description)
+        .bind(token.scopes.to_space_separated())
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected()
+            == 1;
+        if !changed {
+            return Ok(false);
+        }
+        // Narrower scopes take effect at once on every process.
+        Backend::notify_credentials_changed(&mut transaction).await?;
+        self.commit_with_events(transaction, std::slice::from_ref(event))
+            .await?;
+        Ok(true)
+    }
+
     async fn credential(&self, secret_hash: &TokenHash) -> StoreResult<Option<Credential>> {
         let rows: Vec<CredentialRow> = sqlx::query_as(
             "SELECT t.id AS token_id, t.secret_hash, t.account_id, t.person_id, p.name AS \
