@@ -286,6 +286,20 @@ pub(super) async fn redeliver(
     let now = truncate_to_micros(now);
     let mut made = Vec::new();
     for original in originals {
+        // The webhook's row lock first. A redelivery made while its webhook is inactive waits,
+        // parked, for the change that makes it active to make it due; a verification or
+        // enabling that commits meanwhile then either waits for this transaction (and finds
+        // the parked row) or is seen by the insert below. Without it, on PostgreSQL, the two
+        // could pass each other and leave the redelivery parked for good. (SQLite has one
+        // writer: nothing passes.)
+        sqlx::query(
+            "UPDATE webhooks SET updated_at = updated_at WHERE id = (SELECT webhook_id FROM \
+             webhook_deliveries WHERE account_id = $1 AND id = $2)",
+        )
+        .bind(account.as_str())
+        .bind(original.0)
+        .execute(&mut *transaction)
+        .await?;
         let new = DeliveryId(Uuid::now_v7());
         let inserted = sqlx::query(
             "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, ordered, \
