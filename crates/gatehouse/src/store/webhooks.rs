@@ -4,12 +4,12 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::domain::ClaimExpiry;
 use crate::domain::message::EnvelopeFacts;
 use crate::domain::{
     AccountId, Actor, DeliveryAttempt, DeliveryId, DeliveryStatus, JwtFormat, WebhookId,
     WebhookPolicyId,
 };
-use crate::domain::{ClaimExpiry, JwtAlgorithm};
 
 /// Which webhooks a list shows (Xurrent's predefined filters `enabled` and `disabled`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -90,7 +90,6 @@ pub struct ClaimedPolicy {
     /// The webhook asks for OpenID Connect discovery: its messages' `iss` is the policy's
     /// issuer, which serves its keys.
     pub discovery: bool,
-    pub jwt_alg: JwtAlgorithm,
     /// `None`: no `exp` claim.
     pub expires_in: Option<ClaimExpiry>,
     pub audience: Option<String>,

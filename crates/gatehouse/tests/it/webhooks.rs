@@ -315,6 +315,47 @@ async fn a_verification_callback_expires_after_24_hours(backend: Backend) {
     assert_eq!(shown["verification_expires_at"], Value::Null);
 }
 
+/// The purge forgets a verification callback a week after its 24 hours; until then the
+/// callback says it expired, afterwards it is unknown.
+async fn the_purge_forgets_expired_verification_callbacks(backend: Backend) {
+    use gatehouse::service::{Pacing, PurgeScope};
+    let (server, token, receiver, webhook) = awaiting_verification(backend).await;
+    let id = webhook["id"].as_str().expect("id").to_owned();
+    let verify = receiver
+        .wait_for(1, |request| request.event() == "webhook.verify")
+        .await;
+    let (callback, _) = callback_of(&verify[0]);
+    eventually(
+        &server,
+        &token,
+        &format!("/v1/webhook_deliveries?webhook_id={id}&event=webhook.verify"),
+        |list| list[0]["status"] == "succeeded",
+    )
+    .await;
+    let purge = async || {
+        server
+            .services
+            .purge(&PurgeScope::default(), Pacing::AT_ONCE)
+            .await
+            .expect("purge")
+            .verification_secrets
+    };
+    advance(&server, 7 * 24 * 3600);
+    assert_eq!(purge().await, 0, "24 hours and a week are not over");
+    server
+        .client
+        .get(&callback)
+        .expect_status(StatusCode::GONE)
+        .await;
+    advance(&server, 24 * 3600 + 1);
+    assert_eq!(purge().await, 1);
+    server
+        .client
+        .get(&callback)
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
+}
+
 async fn an_unverified_webhook_gets_a_fresh_callback_on_any_change(backend: Backend) {
     let (server, token, receiver, webhook) = awaiting_verification(backend).await;
     let id = webhook["id"].as_str().expect("id").to_owned();
@@ -1591,6 +1632,7 @@ both_backends!(
     verification_activates_the_webhook_and_messages_follow,
     changing_the_uri_needs_a_new_verification,
     a_verification_callback_expires_after_24_hours,
+    the_purge_forgets_expired_verification_callbacks,
     an_unverified_webhook_gets_a_fresh_callback_on_any_change,
     a_uri_the_account_verified_needs_no_new_verification,
     a_test_send_reaches_a_disabled_webhook_alone_in_test_mode,

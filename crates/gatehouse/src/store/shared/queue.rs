@@ -28,7 +28,7 @@ use super::{Backend, Db};
 const CLAIM_LOCK: &str = <Backend as Dialect>::CLAIM_LOCK;
 const SKIP_LOCKED: &str = <Backend as Dialect>::SKIP_LOCKED;
 use super::notices::{claim_unsent_notifications, count_health, mark_notification};
-use super::policies::{stored_algorithm, stored_claim_expiry};
+use super::policies::stored_claim_expiry;
 use super::{classify, count_as_u64, parse_account_id};
 
 #[derive(FromRow)]
@@ -56,7 +56,6 @@ pub(super) struct ClaimedRow {
     webhook_policy_id: Option<Uuid>,
     policy_found: Option<Uuid>,
     policy_disabled: Option<bool>,
-    jwt_alg: Option<String>,
     jwt_claim_expires_in: Option<i32>,
     jwt_exp_claim: Option<bool>,
     jwt_audience: Option<String>,
@@ -176,7 +175,7 @@ pub(super) async fn claim_due_deliveries(
              w.uri, w.uri_password, w.disabled, (w.verified_at IS NOT NULL) AS verified, \
              w.openid_connect_discovery, p.name AS policy_name, \
              w.rate_limit_per_second, w.webhook_policy_id, p.id AS policy_found, \
-             p.disabled AS policy_disabled, p.jwt_alg, p.jwt_claim_expires_in, p.jwt_exp_claim, \
+             p.disabled AS policy_disabled, p.jwt_claim_expires_in, p.jwt_exp_claim, \
              p.jwt_audience, p.jwt_format, \
              ev.object_id, ev.person_id, ev.person_name, ev.payload, \
              ev.created_at AS event_created_at \
@@ -255,31 +254,20 @@ pub(super) async fn claim_due_deliveries(
 
 /// The enabled policy that signs a claimed row's webhook, if any.
 pub(super) fn claimed_policy(row: &ClaimedRow) -> StoreResult<Option<ClaimedPolicy>> {
-    let (
-        Some(id),
-        Some(name),
-        Some(false),
-        Some(jwt_alg),
-        Some(minutes),
-        Some(exp_claim),
-        Some(format),
-    ) = (
+    let (Some(id), Some(name), Some(false), Some(minutes), Some(exp_claim), Some(format)) = (
         row.policy_found,
         &row.policy_name,
         row.policy_disabled,
-        &row.jwt_alg,
         row.jwt_claim_expires_in,
         row.jwt_exp_claim,
         &row.jwt_format,
-    )
-    else {
+    ) else {
         return Ok(None);
     };
     Ok(Some(ClaimedPolicy {
         id: WebhookPolicyId(id),
         name: name.clone(),
         discovery: row.openid_connect_discovery,
-        jwt_alg: stored_algorithm(jwt_alg)?,
         expires_in: stored_claim_expiry(minutes, exp_claim)?,
         audience: row.jwt_audience.clone(),
         format: JwtFormat::parse(format)

@@ -14,8 +14,8 @@ use crate::store::{
     Credential, ListQuery, Listing, StoreError, StoreResult, TokenOwnerFilter, TokenStore,
 };
 
-use super::Backend;
 use super::people::parse_role;
+use super::{Backend, Db};
 use super::{
     RecordRow, classify, count_as_u64, listing, offset_as_i64, order_by, parse_account_id,
     record_where,
@@ -75,6 +75,25 @@ pub(super) struct CredentialRow {
 
 pub(super) fn parse_scopes(raw: &str) -> StoreResult<ScopeSet> {
     ScopeSet::from_space_separated(raw).map_err(|error| StoreError::Corrupt(error.to_string()))
+}
+
+impl Backend {
+    /// Ends a write to a token: when it `changed` anything, tells every process to drop the
+    /// credentials it cached and commits with `event`; otherwise leaves it all unwritten.
+    async fn commit_credential_change(
+        &self,
+        mut transaction: sqlx::Transaction<'static, Db>,
+        changed: bool,
+        event: &NewEvent,
+    ) -> StoreResult<bool> {
+        if !changed {
+            return Ok(false);
+        }
+        Backend::notify_credentials_changed(&mut transaction).await?;
+        self.commit_with_events(transaction, std::slice::from_ref(event))
+            .await?;
+        Ok(true)
+    }
 }
 
 #[async_trait]
@@ -170,13 +189,8 @@ impl TokenStore for Backend {
         .await?
         .rows_affected()
             == 1;
-        if !changed {
-            return Ok(false);
-        }
-        Backend::notify_credentials_changed(&mut transaction).await?;
-        self.commit_with_events(transaction, std::slice::from_ref(event))
-            .await?;
-        Ok(true)
+        self.commit_credential_change(transaction, changed, event)
+            .await
     }
 
     async fn update_token(
@@ -198,14 +212,9 @@ impl TokenStore for Backend {
         .await?
         .rows_affected()
             == 1;
-        if !changed {
-            return Ok(false);
-        }
         // Narrower scopes take effect at once on every process.
-        Backend::notify_credentials_changed(&mut transaction).await?;
-        self.commit_with_events(transaction, std::slice::from_ref(event))
-            .await?;
-        Ok(true)
+        self.commit_credential_change(transaction, changed, event)
+            .await
     }
 
     async fn credential(&self, secret_hash: &TokenHash) -> StoreResult<Option<Credential>> {
