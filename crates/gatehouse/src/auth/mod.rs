@@ -11,5 +11,8 @@ mod set;
 
 pub use role::{Rank, Role, RoleError, RoleSet, role_permits};
 pub use scope::{Access, Resource, Scope, ScopeError, ScopeSet};
-pub use secret::{RandomnessError, TOKEN_PREFIX, TokenFormatError, TokenHash, TokenSecret};
+pub use secret::{
+    PROVISIONING_PREFIX, RandomnessError, TOKEN_PREFIX, TokenFormatError, TokenHash, TokenKind,
+    TokenSecret,
+};
 pub use set::OrderedSet;

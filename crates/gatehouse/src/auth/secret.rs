@@ -1,9 +1,10 @@
-//! Personal access token secrets and their stored hashes. This file owns the token format
-//! (`gth_pat_` + 30 random base62 characters + a 6 character CRC32 checksum), its generation from
-//! the operating system random number generator, its offline validation (so a mistyped token is
-//! rejected before any database lookup), and the SHA-256 hash that is the only form a token is
-//! ever stored in. Secrets never appear in `Debug` output or error messages, and hashes are
-//! compared in constant time.
+//! Bearer secrets and their stored hashes. This file owns the two secret formats — a personal
+//! access token (`gth_pat_`) and an account's SCIM provisioning credential (`gth_scim_`), each
+//! the prefix + 30 random base62 characters + a 6 character CRC32 checksum — their generation
+//! from the operating system random number generator, their offline validation (so a mistyped
+//! secret is rejected before any database lookup), and the SHA-256 hash that is the only form a
+//! secret is ever stored in. Secrets never appear in `Debug` output or error messages, and
+//! hashes are compared in constant time.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -15,14 +16,14 @@ use subtle::ConstantTimeEq;
 /// secret scanners.
 pub const TOKEN_PREFIX: &str = "gth_pat_";
 
+/// Prefix every SCIM provisioning credential starts with, so a scanner tells it from a token.
+pub const PROVISIONING_PREFIX: &str = "gth_scim_";
+
 /// Number of random base62 characters after the prefix (about 178 bits of entropy).
 const RANDOM_LENGTH: usize = 30;
 
 /// Number of base62 characters encoding the CRC32 checksum (62^6 > 2^32).
 const CHECKSUM_LENGTH: usize = 6;
-
-/// Total length of a token in characters (every character is ASCII).
-const TOKEN_LENGTH: usize = TOKEN_PREFIX.len() + RANDOM_LENGTH + CHECKSUM_LENGTH;
 
 /// The base62 alphabet, in the order used for both random characters and checksum digits.
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -31,23 +32,69 @@ const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn
 /// largest multiple of 62 that fits in a byte, so each character has exactly four source values.
 const REJECTION_LIMIT: u8 = 62 * 4;
 
-/// Why a string is not a well-formed personal access token. Messages never include the token.
+/// The two kinds of bearer secret: same alphabet and checksum, told apart by their prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A person's personal access token (`gth_pat_`, 44 characters).
+    Personal,
+    /// An account's SCIM provisioning credential (`gth_scim_`, 45 characters).
+    Provisioning,
+}
+
+impl TokenKind {
+    #[must_use]
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            Self::Personal => TOKEN_PREFIX,
+            Self::Provisioning => PROVISIONING_PREFIX,
+        }
+    }
+
+    /// What the secret is called in messages.
+    #[must_use]
+    pub const fn noun(self) -> &'static str {
+        match self {
+            Self::Personal => "personal access token",
+            Self::Provisioning => "SCIM provisioning credential",
+        }
+    }
+
+    /// The kind whose prefix `candidate` starts with, if any.
+    #[must_use]
+    pub fn of(candidate: &str) -> Option<Self> {
+        [Self::Personal, Self::Provisioning]
+            .into_iter()
+            .find(|kind| candidate.starts_with(kind.prefix()))
+    }
+
+    /// Total length in characters (every character is ASCII).
+    #[must_use]
+    pub const fn length(self) -> usize {
+        self.prefix().len() + RANDOM_LENGTH + CHECKSUM_LENGTH
+    }
+}
+
+impl fmt::Display for TokenKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.noun())
+    }
+}
+
+/// Why a string is not a well-formed secret of a kind. Messages never include the secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenFormatError {
-    /// The string does not start with [`TOKEN_PREFIX`].
-    #[error("personal access token does not start with the expected `gth_pat_` prefix")]
-    MissingPrefix,
-    /// The string is not exactly 44 characters long.
-    #[error("personal access token must be exactly 44 characters long")]
-    WrongLength,
+    /// The string does not start with the kind's prefix.
+    #[error("{0} does not start with the expected `{prefix}` prefix", prefix = .0.prefix())]
+    MissingPrefix(TokenKind),
+    /// The string is not exactly as long as the kind's secrets are.
+    #[error("{0} must be exactly {length} characters long", length = .0.length())]
+    WrongLength(TokenKind),
     /// A character after the prefix is outside `0-9A-Za-z`.
-    #[error(
-        "personal access token may only contain the characters 0-9, A-Z and a-z after its prefix"
-    )]
-    InvalidCharacter,
-    /// The trailing checksum does not match the rest of the token, which usually means a typo.
-    #[error("personal access token checksum does not match; check the token for a typo")]
-    ChecksumMismatch,
+    #[error("{0} may only contain the characters 0-9, A-Z and a-z after its prefix")]
+    InvalidCharacter(TokenKind),
+    /// The trailing checksum does not match the rest of the secret, which usually means a typo.
+    #[error("{0} checksum does not match; check it for a typo")]
+    ChecksumMismatch(TokenKind),
 }
 
 /// The operating system random number generator could not provide randomness.
@@ -55,15 +102,19 @@ pub enum TokenFormatError {
 #[error("the operating system random number generator failed: {0}")]
 pub struct RandomnessError(#[from] getrandom::Error);
 
-/// A personal access token secret in clear text.
+/// A bearer secret in clear text (a personal access token or a provisioning credential).
 ///
 /// It exists only between generation and showing it to its owner once, or between reading it
 /// from a request and hashing it. Read it with [`TokenSecret::expose`]; it deliberately has no
 /// `Display`, and its `Debug` output is redacted.
-pub struct TokenSecret(String);
+pub struct TokenSecret {
+    kind: TokenKind,
+    value: String,
+}
 
 impl TokenSecret {
-    /// Generates a fresh token from the operating system random number generator.
+    /// Generates a fresh personal access token from the operating system random number
+    /// generator.
     ///
     /// # Panics
     ///
@@ -71,21 +122,27 @@ impl TokenSecret {
     /// issue a token. Use [`TokenSecret::try_generate`] to handle that failure instead.
     #[must_use]
     pub fn generate() -> Self {
-        match Self::try_generate() {
+        Self::generate_of(TokenKind::Personal)
+    }
+
+    /// Generates a fresh secret of `kind`; panics as [`TokenSecret::generate`] does.
+    #[must_use]
+    pub fn generate_of(kind: TokenKind) -> Self {
+        match Self::try_generate(kind) {
             Ok(secret) => secret,
-            Err(error) => panic!("cannot generate a personal access token: {error}"),
+            Err(error) => panic!("cannot generate a {kind}: {error}"),
         }
     }
 
-    /// Generates a fresh token, reporting a failure of the operating system random number
-    /// generator instead of panicking.
+    /// Generates a fresh secret of `kind`, reporting a failure of the operating system random
+    /// number generator instead of panicking.
     ///
     /// # Errors
     ///
     /// Returns [`RandomnessError`] when the operating system cannot provide random bytes.
-    pub fn try_generate() -> Result<Self, RandomnessError> {
-        let mut token = String::with_capacity(TOKEN_LENGTH);
-        token.push_str(TOKEN_PREFIX);
+    pub fn try_generate(kind: TokenKind) -> Result<Self, RandomnessError> {
+        let mut token = String::with_capacity(kind.length());
+        token.push_str(kind.prefix());
         let mut random_characters = 0;
         let mut random_bytes = [0_u8; 64];
         while random_characters < RANDOM_LENGTH {
@@ -105,53 +162,70 @@ impl TokenSecret {
         for digit in encode_checksum(crc32fast::hash(token.as_bytes())) {
             token.push(char::from(digit));
         }
-        Ok(Self(token))
+        Ok(Self { kind, value: token })
     }
 
-    /// Checks that `candidate` is a well-formed token: prefix, length, alphabet and checksum, in
-    /// that order. No database is consulted, so a mistyped token is rejected early. Surrounding
-    /// whitespace is not trimmed.
+    /// Checks that `candidate` is a well-formed personal access token: prefix, length, alphabet
+    /// and checksum, in that order. No database is consulted, so a mistyped token is rejected
+    /// early. Surrounding whitespace is not trimmed.
     ///
     /// # Errors
     ///
     /// Returns the first [`TokenFormatError`] found.
     pub fn parse(candidate: &str) -> Result<Self, TokenFormatError> {
-        let Some(after_prefix) = candidate.strip_prefix(TOKEN_PREFIX) else {
-            return Err(TokenFormatError::MissingPrefix);
+        Self::parse_of(TokenKind::Personal, candidate)
+    }
+
+    /// Checks that `candidate` is a well-formed secret of `kind`, as [`TokenSecret::parse`].
+    ///
+    /// # Errors
+    ///
+    /// Returns the first [`TokenFormatError`] found.
+    pub fn parse_of(kind: TokenKind, candidate: &str) -> Result<Self, TokenFormatError> {
+        let Some(after_prefix) = candidate.strip_prefix(kind.prefix()) else {
+            return Err(TokenFormatError::MissingPrefix(kind));
         };
-        if candidate.len() != TOKEN_LENGTH {
-            return Err(TokenFormatError::WrongLength);
+        if candidate.len() != kind.length() {
+            return Err(TokenFormatError::WrongLength(kind));
         }
         if !after_prefix.bytes().all(|byte| ALPHABET.contains(&byte)) {
-            return Err(TokenFormatError::InvalidCharacter);
+            return Err(TokenFormatError::InvalidCharacter(kind));
         }
         // Every byte is ASCII now, so this split lands on a character boundary.
         let (body, checksum) = candidate
-            .split_at_checked(TOKEN_LENGTH - CHECKSUM_LENGTH)
-            .ok_or(TokenFormatError::WrongLength)?;
+            .split_at_checked(kind.length() - CHECKSUM_LENGTH)
+            .ok_or(TokenFormatError::WrongLength(kind))?;
         if encode_checksum(crc32fast::hash(body.as_bytes())).as_slice() != checksum.as_bytes() {
-            return Err(TokenFormatError::ChecksumMismatch);
+            return Err(TokenFormatError::ChecksumMismatch(kind));
         }
-        Ok(Self(candidate.to_owned()))
+        Ok(Self {
+            kind,
+            value: candidate.to_owned(),
+        })
     }
 
-    /// The token in clear text. This is the only way to read it; show it to its owner once and
+    #[must_use]
+    pub fn kind(&self) -> TokenKind {
+        self.kind
+    }
+
+    /// The secret in clear text. This is the only way to read it; show it to its owner once and
     /// never log or store it.
     #[must_use]
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
     }
 
-    /// The SHA-256 hash of the full token string, which is what gets stored and looked up.
+    /// The SHA-256 hash of the full secret string, which is what gets stored and looked up.
     #[must_use]
     pub fn hash(&self) -> TokenHash {
-        TokenHash(Sha256::digest(self.0.as_bytes()).into())
+        TokenHash(Sha256::digest(self.value.as_bytes()).into())
     }
 }
 
 impl fmt::Debug for TokenSecret {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "TokenSecret({TOKEN_PREFIX}…redacted)")
+        write!(formatter, "TokenSecret({}…redacted)", self.kind.prefix())
     }
 }
 
@@ -266,7 +340,7 @@ mod tests {
     #[test]
     fn every_single_character_substitution_after_the_prefix_is_rejected() {
         let token = TokenSecret::generate().expose().to_owned();
-        for position in TOKEN_PREFIX.len()..TOKEN_LENGTH {
+        for position in TOKEN_PREFIX.len()..TokenKind::Personal.length() {
             for &replacement in ALPHABET {
                 if token.as_bytes()[position] == replacement {
                     continue;
@@ -276,7 +350,7 @@ mod tests {
                 let altered = String::from_utf8(altered).expect("ASCII stays UTF-8");
                 assert_eq!(
                     TokenSecret::parse(&altered).err(),
-                    Some(TokenFormatError::ChecksumMismatch),
+                    Some(TokenFormatError::ChecksumMismatch(TokenKind::Personal)),
                     "substitution at position {position} was accepted"
                 );
             }
@@ -288,11 +362,11 @@ mod tests {
         let token = fixed_token().replacen("gth_pat_", "ghp_pat_", 1);
         assert_eq!(
             TokenSecret::parse(&token).err(),
-            Some(TokenFormatError::MissingPrefix)
+            Some(TokenFormatError::MissingPrefix(TokenKind::Personal))
         );
         assert_eq!(
             TokenSecret::parse("").err(),
-            Some(TokenFormatError::MissingPrefix)
+            Some(TokenFormatError::MissingPrefix(TokenKind::Personal))
         );
     }
 
@@ -301,15 +375,15 @@ mod tests {
         let token = fixed_token();
         assert_eq!(
             TokenSecret::parse(&token[..43]).err(),
-            Some(TokenFormatError::WrongLength)
+            Some(TokenFormatError::WrongLength(TokenKind::Personal))
         );
         assert_eq!(
             TokenSecret::parse(&format!("{token}0")).err(),
-            Some(TokenFormatError::WrongLength)
+            Some(TokenFormatError::WrongLength(TokenKind::Personal))
         );
         assert_eq!(
             TokenSecret::parse(TOKEN_PREFIX).err(),
-            Some(TokenFormatError::WrongLength)
+            Some(TokenFormatError::WrongLength(TokenKind::Personal))
         );
     }
 
@@ -319,14 +393,14 @@ mod tests {
         let with_underscore = format!("{}_{}", &token[..20], &token[21..]);
         assert_eq!(
             TokenSecret::parse(&with_underscore).err(),
-            Some(TokenFormatError::InvalidCharacter)
+            Some(TokenFormatError::InvalidCharacter(TokenKind::Personal))
         );
         // A multi-byte character keeping the byte length at 44 must not cause a panic.
         let with_multibyte = format!("{}é{}", &token[..20], &token[22..]);
         assert_eq!(with_multibyte.len(), 44);
         assert_eq!(
             TokenSecret::parse(&with_multibyte).err(),
-            Some(TokenFormatError::InvalidCharacter)
+            Some(TokenFormatError::InvalidCharacter(TokenKind::Personal))
         );
     }
 
@@ -334,10 +408,10 @@ mod tests {
     fn format_error_messages_never_contain_the_token() {
         let token = fixed_token();
         let errors = [
-            TokenFormatError::MissingPrefix,
-            TokenFormatError::WrongLength,
-            TokenFormatError::InvalidCharacter,
-            TokenFormatError::ChecksumMismatch,
+            TokenFormatError::MissingPrefix(TokenKind::Personal),
+            TokenFormatError::WrongLength(TokenKind::Personal),
+            TokenFormatError::InvalidCharacter(TokenKind::Personal),
+            TokenFormatError::ChecksumMismatch(TokenKind::Personal),
         ];
         for error in errors {
             let message = error.to_string();
@@ -349,7 +423,10 @@ mod tests {
     fn hash_is_sha256_of_the_full_token_string() {
         // Independently computed with `printf %s gth_pat_test | sha256sum`.
         let expected = "feb658d37853ec8a4100a7a89658cb57a22676600b8c28584e97d31b047dbda1";
-        let secret = TokenSecret("gth_pat_test".to_owned());
+        let secret = TokenSecret {
+            kind: TokenKind::Personal,
+            value: "gth_pat_test".to_owned(),
+        };
         assert_eq!(hex::encode(secret.hash().as_bytes()), expected);
         assert_eq!(secret.hash(), secret.hash());
     }
@@ -364,7 +441,11 @@ mod tests {
 
     #[test]
     fn hash_debug_output_shows_only_first_four_bytes() {
-        let hash = TokenSecret("gth_pat_test".to_owned()).hash();
+        let hash = TokenSecret {
+            kind: TokenKind::Personal,
+            value: "gth_pat_test".to_owned(),
+        }
+        .hash();
         assert_eq!(format!("{hash:?}"), "TokenHash(feb658d3…)");
     }
 
@@ -416,5 +497,36 @@ mod tests {
         assert_eq!(&encode_checksum(62), b"000010");
         // 4294967295 = 4 * 62^5 + 42 * 62^4 + 41 * 62^3 + 15 * 62^2 + 12 * 62 + 3
         assert_eq!(&encode_checksum(u32::MAX), b"4gfFC3");
+    }
+
+    #[test]
+    fn a_provisioning_credential_has_its_own_prefix_and_is_no_personal_token() {
+        let secret = TokenSecret::generate_of(TokenKind::Provisioning);
+        let credential = secret.expose();
+        assert!(credential.starts_with("gth_scim_"));
+        assert_eq!(credential.len(), 45);
+        assert_eq!(TokenKind::of(credential), Some(TokenKind::Provisioning));
+        assert_eq!(
+            TokenSecret::parse_of(TokenKind::Provisioning, credential)
+                .expect("generated credential parses")
+                .hash(),
+            secret.hash()
+        );
+        assert_eq!(
+            TokenSecret::parse(credential).err(),
+            Some(TokenFormatError::MissingPrefix(TokenKind::Personal))
+        );
+        assert_eq!(format!("{secret:?}"), "TokenSecret(gth_scim_…redacted)");
+        let mut typo = credential.to_owned().into_bytes();
+        typo[12] = if typo[12] == b'a' { b'b' } else { b'a' };
+        let typo = String::from_utf8(typo).expect("ASCII");
+        assert_eq!(
+            TokenSecret::parse_of(TokenKind::Provisioning, &typo).err(),
+            Some(TokenFormatError::ChecksumMismatch(TokenKind::Provisioning))
+        );
+        assert_eq!(
+            TokenFormatError::WrongLength(TokenKind::Provisioning).to_string(),
+            "SCIM provisioning credential must be exactly 45 characters long"
+        );
     }
 }

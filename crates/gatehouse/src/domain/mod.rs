@@ -10,6 +10,7 @@ mod id;
 pub mod message;
 mod person;
 mod policy_signing;
+mod provisioning;
 mod record_source;
 mod scim_group;
 mod scim_user;
@@ -29,6 +30,9 @@ pub use event_catalog::{
 pub use person::{Person, PersonId, PersonSource};
 pub use policy_signing::{
     ClaimExpiry, ClaimExpiryInput, JwtAlgorithm, KeyFamily, PolicySettingError,
+};
+pub use provisioning::{
+    MAX_PROVISIONING_OVERLAP_DAYS, ProvisioningCredential, ProvisioningSecret, ProvisioningSecretId,
 };
 pub use record_source::{RecordSource, SOURCE_ID_MAX_CHARS, SOURCE_MAX_CHARS};
 pub use scim_group::{

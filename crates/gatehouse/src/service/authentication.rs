@@ -8,8 +8,8 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, Utc};
 
 use super::{ServiceError, ServiceResult, Services};
-use crate::auth::{RoleSet, Scope, ScopeSet, TokenHash, TokenSecret, role_permits};
-use crate::domain::{AccountId, Actor, Person, PersonId, TokenId};
+use crate::auth::{Resource, RoleSet, Scope, ScopeSet, TokenHash, TokenSecret, role_permits};
+use crate::domain::{AccountId, Actor, Person, PersonId, ProvisioningSecretId, TokenId};
 use crate::store::Credential;
 
 /// `last_used_at` is written at most this often per token, so reads don't become writes.
@@ -119,6 +119,64 @@ impl Principal {
         Actor {
             person_id: self.person_id,
             person_name: self.person_name.clone(),
+        }
+    }
+}
+
+/// Who calls `/scim/v2`: a person's token, which acts within its owner's rank, or the account's
+/// provisioning credential, which acts for the whole account.
+#[derive(Clone, Debug)]
+pub struct ScimPrincipal {
+    pub account_id: AccountId,
+    pub acting: ScimActing,
+}
+
+#[derive(Clone, Debug)]
+pub enum ScimActing {
+    /// A personal access token with the `scim:*` scopes, within its owner's roles and rank.
+    Person(Principal),
+    /// The account's provisioning credential (this secret of it): it reads and writes SCIM and
+    /// nothing else, and is authoritative for every person, administrators included.
+    Provisioning(ProvisioningSecretId),
+}
+
+impl ScimPrincipal {
+    /// A person's token may do what its scopes and its owner's roles allow; the provisioning
+    /// credential may do anything on SCIM.
+    pub fn require(&self, scope: Scope) -> ServiceResult<()> {
+        match &self.acting {
+            ScimActing::Person(principal) => principal.require(scope),
+            ScimActing::Provisioning(_) if scope.resource == Resource::Scim => Ok(()),
+            ScimActing::Provisioning(_) => Err(ServiceError::insufficient_scope(
+                scope,
+                format!("the SCIM provisioning credential grants SCIM only, not {scope}"),
+            )),
+        }
+    }
+
+    /// A person's token never acts on someone who outranks its owner; the provisioning
+    /// credential is the directory's authority and outranks everyone.
+    pub fn require_rank_over(&self, target: &Person, action: &str) -> ServiceResult<()> {
+        match &self.acting {
+            ScimActing::Person(principal) => principal.require_rank_over(target, action),
+            ScimActing::Provisioning(_) => Ok(()),
+        }
+    }
+
+    /// The person an event names as its actor: none for the provisioning credential.
+    pub fn actor(&self) -> Option<Actor> {
+        match &self.acting {
+            ScimActing::Person(principal) => Some(principal.actor()),
+            ScimActing::Provisioning(_) => None,
+        }
+    }
+}
+
+impl From<Principal> for ScimPrincipal {
+    fn from(principal: Principal) -> Self {
+        Self {
+            account_id: principal.account_id.clone(),
+            acting: ScimActing::Person(principal),
         }
     }
 }

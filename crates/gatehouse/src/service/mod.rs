@@ -24,7 +24,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use accounts::{AccountChanges, NewAccount};
-pub use authentication::{AuthFailure, INVALID_TOKEN_MESSAGE, Principal};
+pub use authentication::{
+    AuthFailure, INVALID_TOKEN_MESSAGE, Principal, ScimActing, ScimPrincipal,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use console_sessions::{
     CONSOLE_SESSION_MAX_HOURS, ConsoleSessionCookie, DEFAULT_CONSOLE_IDLE_TIMEOUT_MINS,

@@ -195,7 +195,7 @@ async fn get_scim_user(
 ) -> ApiResult<Response> {
     let record = state
         .services
-        .scim_user(&principal, &id.to_string())
+        .browse_scim_user(&principal, &id.to_string())
         .await?;
     record_response(
         StatusCode::OK,

@@ -273,7 +273,10 @@ async fn user(
     Path(id): Path<String>,
 ) -> PageResult<Response> {
     parse_id(&id, "SCIM user")?;
-    let user = state.services.scim_user(&session.principal, &id).await?;
+    let user = state
+        .services
+        .browse_scim_user(&session.principal, &id)
+        .await?;
     let resource = serde_json::to_string_pretty(&user.resource).unwrap_or_default();
     let content = html! {
         p { a href="/console/scim/users" { "← SCIM users" } }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use super::response::ScimFailure;
 use crate::auth::{Access, Resource, Scope};
 use crate::http::AppState;
-use crate::service::{AuthFailure, ServiceError};
+use crate::service::{AuthFailure, ScimPrincipal, ServiceError};
 
 pub async fn require_scim_bearer(
     State(state): State<AppState>,
@@ -36,7 +36,7 @@ async fn authenticate(
     path: Option<Path<HashMap<String, String>>>,
     headers: &HeaderMap,
     reading: bool,
-) -> Result<crate::service::Principal, ServiceError> {
+) -> Result<ScimPrincipal, ServiceError> {
     let bearer = bearer_token(headers)?;
     let from_path = path
         .as_ref()
@@ -50,6 +50,7 @@ async fn authenticate(
         .authenticate(bearer, account.as_deref())
         .await?;
     let access = if reading { Access::Read } else { Access::Write };
+    let principal = ScimPrincipal::from(principal);
     principal.require(Scope {
         resource: Resource::Scim,
         access,

@@ -26,13 +26,13 @@ use super::response::{
 use crate::domain::ScimPatchResponse;
 use crate::http::AppState;
 use crate::service::scim::{ListPage, Members, ScimListQuery};
-use crate::service::{Principal, ServiceResult, Services};
+use crate::service::{ScimPrincipal, ServiceResult, Services};
 
 /// The caller of a SCIM endpoint: the services, the principal `require_scim_bearer` resolved,
 /// and the base URL the request came through (every location in the answer starts with it).
 pub(super) struct ScimCaller {
     pub state: AppState,
-    pub principal: Principal,
+    pub principal: ScimPrincipal,
     pub base_url: String,
 }
 
@@ -43,7 +43,8 @@ impl FromRequestParts<AppState> for ScimCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, ExtensionRejection> {
-        let Extension(principal) = Extension::<Principal>::from_request_parts(parts, state).await?;
+        let Extension(principal) =
+            Extension::<ScimPrincipal>::from_request_parts(parts, state).await?;
         let OriginalUri(uri) = match OriginalUri::from_request_parts(parts, state).await {
             Ok(uri) => uri,
             Err(never) => match never {},
@@ -61,7 +62,7 @@ impl FromRequestParts<AppState> for ScimCaller {
 /// them. Users have no members.
 pub(super) struct Command<'a> {
     pub services: &'a Services,
-    pub principal: &'a Principal,
+    pub principal: &'a ScimPrincipal,
     pub expected_version: Option<i64>,
     pub members: Members,
 }

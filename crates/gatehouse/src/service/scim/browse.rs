@@ -6,7 +6,7 @@
 use super::groups::Members;
 use super::users::ScimListQuery;
 use crate::domain::{GroupMember, ScimGroupId, ScimGroupRecord, ScimUserRecord};
-use crate::service::{Principal, ServiceResult, Services};
+use crate::service::{Principal, ScimPrincipal, ServiceResult, Services};
 use crate::store::Listing;
 
 /// A page request over SCIM records: a SCIM filter, a plain search text, one sort attribute.
@@ -84,8 +84,9 @@ impl Services {
         principal: &Principal,
         query: &BrowseQuery,
     ) -> ServiceResult<Listing<ScimUserRecord>> {
+        let principal = ScimPrincipal::from(principal.clone());
         let page = self
-            .scim_users(principal, &list_query(query, USER_SEARCH_ATTRIBUTES))
+            .scim_users(&principal, &list_query(query, USER_SEARCH_ATTRIBUTES))
             .await?;
         Ok(Listing {
             items: page.items,
@@ -98,9 +99,10 @@ impl Services {
         principal: &Principal,
         query: &BrowseQuery,
     ) -> ServiceResult<Listing<GroupSummary>> {
+        let principal = ScimPrincipal::from(principal.clone());
         let listing = self
             .scim_groups(
-                principal,
+                &principal,
                 &list_query(query, GROUP_SEARCH_ATTRIBUTES),
                 Members::Skip,
             )
@@ -130,13 +132,24 @@ impl Services {
         })
     }
 
+    /// One SCIM User, as a person reading the directory sees it.
+    pub async fn browse_scim_user(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> ServiceResult<ScimUserRecord> {
+        self.scim_user(&ScimPrincipal::from(principal.clone()), id)
+            .await
+    }
+
     /// One group with its member count.
     pub async fn browse_scim_group(
         &self,
         principal: &Principal,
         id: &str,
     ) -> ServiceResult<GroupSummary> {
-        let group = self.scim_group(principal, id, Members::Skip).await?.group;
+        let principal = ScimPrincipal::from(principal.clone());
+        let group = self.scim_group(&principal, id, Members::Skip).await?.group;
         let member_count = self
             .store
             .scim_group_member_counts(&principal.account_id, &[group.id])
@@ -157,7 +170,8 @@ impl Services {
         offset: u64,
         limit: u32,
     ) -> ServiceResult<Listing<GroupMember>> {
-        let group = self.scim_group(principal, id, Members::Skip).await?.group;
+        let principal = ScimPrincipal::from(principal.clone());
+        let group = self.scim_group(&principal, id, Members::Skip).await?.group;
         Ok(self
             .store
             .scim_group_member_page(&principal.account_id, group.id, offset, limit)

@@ -13,7 +13,7 @@ use scim::error::{ScimError, ScimType};
 use serde_json::{Map, Value};
 
 use super::groups::Members;
-use crate::service::{Principal, ServiceError, ServiceResult, Services};
+use crate::service::{ScimPrincipal, ServiceError, ServiceResult, Services};
 
 /// What one operation did: the resource's id and version, and the status it answers.
 struct Done {
@@ -55,7 +55,7 @@ impl Services {
     /// Runs a bulk request and answers each operation it ran, in request order.
     pub async fn scim_bulk(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         request: &BulkRequest,
         base_url: &str,
     ) -> ServiceResult<Vec<Value>> {
@@ -95,7 +95,7 @@ impl Services {
 
     async fn run_bulk_operation(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         operation: &BulkOperation,
         created: &HashMap<String, String>,
     ) -> ServiceResult<Done> {

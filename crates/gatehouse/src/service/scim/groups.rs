@@ -20,7 +20,7 @@ use crate::auth::{Resource, Scope};
 use crate::domain::{
     GroupMember, MemberType, MembershipChange, NewEvent, NewMember, ScimGroupId, ScimGroupRecord,
 };
-use crate::service::{Principal, ServiceResult, Services};
+use crate::service::{ScimPrincipal, ServiceResult, Services};
 use crate::store::ScimGroupColumns;
 
 const READ: Scope = Scope::read(Resource::Scim);
@@ -193,7 +193,7 @@ fn check_new_display_name(
 }
 
 fn event(
-    principal: &Principal,
+    principal: &ScimPrincipal,
     name: &str,
     group: &ScimGroupRecord,
     payload: Value,
@@ -203,7 +203,7 @@ fn event(
         &principal.account_id,
         name,
         group.id,
-        Some(&principal.actor()),
+        principal.actor().as_ref(),
         payload,
         at,
     )
@@ -213,7 +213,7 @@ impl Services {
     /// Resolves member ids to Users or Groups of the account; any other id is refused.
     async fn resolve_members(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         references: &[MemberReference],
     ) -> ServiceResult<Vec<NewMember>> {
         // Parse and de-duplicate (a repeated id keeps its first display name), keeping order.
@@ -256,7 +256,7 @@ impl Services {
 
     async fn with_members(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         group: ScimGroupRecord,
         members: Members,
     ) -> ServiceResult<GroupWithMembers> {
@@ -278,7 +278,7 @@ impl Services {
 
     pub async fn create_scim_group(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         body: &Value,
         members: Members,
     ) -> ServiceResult<GroupWithMembers> {
@@ -313,7 +313,7 @@ impl Services {
 
     pub async fn scim_group(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         id: &str,
         members: Members,
     ) -> ServiceResult<GroupWithMembers> {
@@ -326,7 +326,7 @@ impl Services {
     /// SCIM, and the Group is at the version the client last saw (`If-Match`).
     async fn group_to_change(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         id: &str,
         expected_version: Option<i64>,
     ) -> ServiceResult<ScimGroupRecord> {
@@ -338,7 +338,7 @@ impl Services {
 
     async fn stored_group(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         id: &str,
     ) -> ServiceResult<ScimGroupRecord> {
         stored("Group", id, |uuid| {
@@ -350,7 +350,7 @@ impl Services {
 
     pub async fn scim_groups(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         query: &ScimListQuery,
         members: Members,
     ) -> ServiceResult<ListPage<GroupWithMembers>> {
@@ -395,7 +395,7 @@ impl Services {
 
     pub async fn replace_scim_group(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         id: &str,
         body: &Value,
         expected_version: Option<i64>,
@@ -421,7 +421,7 @@ impl Services {
 
     pub async fn patch_scim_group(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         id: &str,
         body: Value,
         expected_version: Option<i64>,
@@ -484,7 +484,7 @@ impl Services {
 
     async fn write_group(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         current: ScimGroupRecord,
         projection: GroupProjection,
         membership: MembershipChange,
@@ -528,7 +528,7 @@ impl Services {
 
     pub async fn delete_scim_group(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         id: &str,
         expected_version: Option<i64>,
     ) -> ServiceResult<()> {

@@ -21,14 +21,14 @@ use scim::error::ScimError;
 use uuid::Uuid;
 
 use crate::domain::ScimPatchResponse;
-use crate::service::{Principal, ServiceError, ServiceResult, Services};
+use crate::service::{ScimPrincipal, ServiceError, ServiceResult, Services};
 use crate::store::StoreResult;
 
 impl Services {
     /// What the caller's account answers to a successful PATCH: the resource or 204.
     pub async fn scim_patch_response(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
     ) -> ServiceResult<ScimPatchResponse> {
         Ok(self
             .account(&principal.account_id)

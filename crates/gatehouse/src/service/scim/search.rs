@@ -8,7 +8,7 @@ use scim::filter::{FilterLimits, parse_filter_with};
 use super::groups::{GroupWithMembers, Members};
 use super::users::{ListPage, ScimListQuery};
 use crate::domain::ScimUserRecord;
-use crate::service::{Principal, ServiceError, ServiceResult, Services};
+use crate::service::{ScimPrincipal, ServiceError, ServiceResult, Services};
 use crate::store::Listing;
 
 pub enum ScimResource {
@@ -37,7 +37,7 @@ fn empty_when_not_applicable<T>(result: ServiceResult<ListPage<T>>) -> ServiceRe
 impl Services {
     pub async fn scim_search_all(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         query: &ScimListQuery,
         members: Members,
     ) -> ServiceResult<ListPage<ScimResource>> {

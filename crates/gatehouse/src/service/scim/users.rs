@@ -19,7 +19,7 @@ use super::{check_version, not_found, scim, stored};
 use crate::auth::{Resource, Scope};
 use crate::domain::{NewEvent, Person, PersonId, PersonSource, ScimUserId, ScimUserRecord};
 use crate::service::people::person_json;
-use crate::service::{Principal, ServiceError, ServiceResult, Services};
+use crate::service::{ScimActing, ScimPrincipal, ServiceError, ServiceResult, Services};
 use crate::store::{Listing, PersonWrite, ScimPage, ScimUserColumns, StoreError};
 
 const READ: Scope = Scope::read(Resource::Scim);
@@ -264,7 +264,7 @@ fn person_email(projection: &UserProjection) -> Option<String> {
 fn record_from(
     projection: UserProjection,
     id: ScimUserId,
-    principal: &Principal,
+    principal: &ScimPrincipal,
     person_id: PersonId,
     version: i64,
     created_at: DateTime<Utc>,
@@ -312,7 +312,7 @@ fn conflict(constraint: &str, record: &ScimUserRecord, email: Option<&str>) -> S
 }
 
 fn event(
-    principal: &Principal,
+    principal: &ScimPrincipal,
     name: &str,
     object_id: impl ToString,
     payload: Value,
@@ -322,7 +322,7 @@ fn event(
         &principal.account_id,
         name,
         object_id,
-        Some(&principal.actor()),
+        principal.actor().as_ref(),
         payload,
         at,
     )
@@ -336,7 +336,7 @@ fn user_event_payload(record: &ScimUserRecord) -> Value {
 impl Services {
     pub async fn create_scim_user(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         body: &Value,
     ) -> ServiceResult<ScimUserRecord> {
         principal.require(WRITE)?;
@@ -423,7 +423,7 @@ impl Services {
     /// SCIM, and the User is at the version the client last saw (`If-Match`).
     async fn user_to_change(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         id: &str,
         expected_version: Option<i64>,
     ) -> ServiceResult<ScimUserRecord> {
@@ -435,7 +435,7 @@ impl Services {
 
     pub async fn scim_user(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         id: &str,
     ) -> ServiceResult<ScimUserRecord> {
         principal.require(READ)?;
@@ -448,7 +448,7 @@ impl Services {
 
     pub async fn scim_users(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         query: &ScimListQuery,
     ) -> ServiceResult<ListPage<ScimUserRecord>> {
         principal.require(READ)?;
@@ -461,16 +461,24 @@ impl Services {
         Ok(plan.page(listing, |user| (user.created_at, user.id.0), now))
     }
 
-    /// `/Me` (RFC 7644 §3.11): the SCIM User provisioned for the token's owner.
-    pub async fn scim_me(&self, principal: &Principal) -> ServiceResult<ScimUserRecord> {
+    /// `/Me` (RFC 7644 §3.11): the SCIM User provisioned for the token's owner. The
+    /// provisioning credential is no one's: it has no User to alias, so `/Me` is a feature it
+    /// lacks and §3.11's 501 is its answer.
+    pub async fn scim_me(&self, principal: &ScimPrincipal) -> ServiceResult<ScimUserRecord> {
         principal.require(READ)?;
+        let ScimActing::Person(person) = &principal.acting else {
+            return Err(scim(ScimError::not_implemented(
+                "/Me aliases the caller's own User, and the SCIM provisioning credential is the \
+                 account's, not a person's: read the User at /Users/{id}",
+            )));
+        };
         self.store
-            .scim_user_of_person(&principal.account_id, principal.person_id)
+            .scim_user_of_person(&principal.account_id, person.person_id)
             .await?
             .ok_or_else(|| {
                 scim(ScimError::not_found(format!(
                     "{} has no SCIM User: the provisioning client has not provisioned them",
-                    principal.person_name
+                    person.person_name
                 )))
             })
     }
@@ -478,7 +486,7 @@ impl Services {
     /// PUT: the representation replaces the stored one.
     pub async fn replace_scim_user(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         id: &str,
         body: &Value,
         expected_version: Option<i64>,
@@ -491,7 +499,7 @@ impl Services {
     /// PATCH (RFC 7644 §3.5.2): the operations apply to the stored representation.
     pub async fn patch_scim_user(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         id: &str,
         body: Value,
         expected_version: Option<i64>,
@@ -516,7 +524,11 @@ impl Services {
     /// is. So a User whose email belongs to another person is still provisioned, its person
     /// simply has no primary email (the SCIM User keeps all its emails); only a hand-made
     /// person with that email, provisioned by no one yet, is taken over.
-    async fn is_provisioned(&self, principal: &Principal, person: PersonId) -> ServiceResult<bool> {
+    async fn is_provisioned(
+        &self,
+        principal: &ScimPrincipal,
+        person: PersonId,
+    ) -> ServiceResult<bool> {
         Ok(self
             .store
             .scim_user_of_person(&principal.account_id, person)
@@ -531,7 +543,7 @@ impl Services {
     /// introduces are checked (`project_user_update`).
     async fn check_manager(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         projection: &UserProjection,
         current: Option<ScimUserId>,
     ) -> ServiceResult<()> {
@@ -551,7 +563,7 @@ impl Services {
 
     async fn write_scim_user(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         current: ScimUserRecord,
         projection: UserProjection,
     ) -> ServiceResult<ScimUserRecord> {
@@ -623,7 +635,7 @@ impl Services {
     /// DELETE: the SCIM User goes, its person stays, disabled.
     pub async fn delete_scim_user(
         &self,
-        principal: &Principal,
+        principal: &ScimPrincipal,
         id: &str,
         expected_version: Option<i64>,
     ) -> ServiceResult<()> {
