@@ -23,8 +23,8 @@ use gatehouse::domain::{
 use gatehouse::http::{AppState, router};
 use gatehouse::service::{
     AccountChanges, DEFAULT_BASE_URL, DEFAULT_TOKEN_EXPIRY_DAYS, DeliveryView, NewAccount,
-    NewPerson, NewToken, NewWebhook, Pacing, PersonChanges, PurgeScope, ServiceError, Services,
-    SystemClock, TokenExpiry, TokenView, WebhookChanges, WebhookView,
+    NewPerson, NewToken, NewWebhook, Pacing, PersonChanges, ProvisioningCredentialView, PurgeScope,
+    ServiceError, Services, SystemClock, TokenExpiry, TokenView, WebhookChanges, WebhookView,
 };
 use gatehouse::store::{
     self, DeliveryFilter, ListQuery, SortDirection, SortField, TokenOwnerFilter, WebhookFilter,
@@ -61,6 +61,9 @@ enum Command {
     /// Personal access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The account's SCIM provisioning credential, which the identity provider holds.
+    #[command(subcommand)]
+    ScimToken(ScimTokenCommand),
     /// Webhooks of an account (`gatehouse serve` sends their messages).
     #[command(subcommand)]
     Webhook(WebhookCommand),
@@ -170,6 +173,41 @@ enum PersonCommand {
         name: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ScimTokenCommand {
+    /// Create the account's SCIM provisioning credential; prints its secret alone on the last
+    /// line of stdout, once.
+    Create {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give the credential a new secret (printed as `create` does); the replaced one keeps
+    /// working for the overlap.
+    Rotate {
+        #[arg(long)]
+        account: String,
+        /// Days the replaced secret keeps working: 0 to 30.
+        #[arg(long, default_value_t = gatehouse::domain::MAX_PROVISIONING_OVERLAP_DAYS)]
+        overlap_days: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the credential (never its secret): made when and by whom, last used.
+    Show {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke the credential: no secret of it works any more.
+    Revoke {
+        #[arg(long)]
+        account: String,
     },
 }
 
@@ -396,6 +434,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Account(command) => account(&cli_services(store)?, command).await,
         Command::Person(command) => person(&cli_services(store)?, command).await,
         Command::Token(command) => token(&cli_services(store)?, command).await,
+        Command::ScimToken(command) => scim_token(&cli_services(store)?, command).await,
         Command::Webhook(command) => webhook(cli_services(store)?, command).await,
         Command::Backup { to } => {
             if to.exists() {
@@ -743,6 +782,51 @@ async fn token(services: &Services, command: TokenCommand) -> anyhow::Result<()>
                 .revoke_token_as_operator(&account, TokenId(id))
                 .await?;
             Output::new(json).tokens(&[TokenView::new(&token, services.clock.now())])
+        }
+    }
+}
+
+async fn scim_token(services: &Services, command: ScimTokenCommand) -> anyhow::Result<()> {
+    match command {
+        ScimTokenCommand::Create { account, json } => {
+            let account = find_account(services, &account).await?;
+            let issued = services
+                .create_provisioning_credential(&account.id, None)
+                .await?;
+            Output::new(json).issued_scim_token(
+                &ProvisioningCredentialView::new(&issued.credential),
+                issued.secret.expose(),
+            )
+        }
+        ScimTokenCommand::Rotate {
+            account,
+            overlap_days,
+            json,
+        } => {
+            let account = find_account(services, &account).await?;
+            let issued = services
+                .rotate_provisioning_credential(&account.id, None, overlap_days)
+                .await?;
+            Output::new(json).issued_scim_token(
+                &ProvisioningCredentialView::new(&issued.credential),
+                issued.secret.expose(),
+            )
+        }
+        ScimTokenCommand::Show { account, json } => {
+            let account = find_account(services, &account).await?;
+            let credential = services.provisioning_credential(&account.id, None).await?;
+            Output::new(json).scim_token(&ProvisioningCredentialView::new(&credential))
+        }
+        ScimTokenCommand::Revoke { account } => {
+            let account = find_account(services, &account).await?;
+            services
+                .revoke_provisioning_credential(&account.id, None)
+                .await?;
+            eprintln!(
+                "Revoked the SCIM provisioning credential of account {}.",
+                account.id
+            );
+            Ok(())
         }
     }
 }

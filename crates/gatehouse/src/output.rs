@@ -4,7 +4,8 @@
 
 use gatehouse::domain::{Account, DeliveryStatus, Person};
 use gatehouse::service::{
-    DeliveryView, PersonView, PurgeReport, TokenView, VERIFICATION_PATH, WebhookView,
+    DeliveryView, PersonView, ProvisioningCredentialView, PurgeReport, TokenView,
+    VERIFICATION_PATH, WebhookView,
 };
 use serde::Serialize;
 
@@ -165,6 +166,79 @@ impl Output {
             token.expires_at.to_rfc3339()
         );
         println!("{secret}");
+        Ok(())
+    }
+
+    /// The provisioning credential's details on stderr (or in the JSON document), its new
+    /// secret alone on the last line of stdout.
+    pub fn issued_scim_token(
+        &self,
+        credential: &ProvisioningCredentialView,
+        secret: &str,
+    ) -> anyhow::Result<()> {
+        if self.json {
+            #[derive(Serialize)]
+            struct Issued<'a> {
+                #[serde(flatten)]
+                credential: &'a ProvisioningCredentialView,
+                secret: &'a str,
+            }
+            return print_json(&Issued { credential, secret });
+        }
+        eprint!(
+            "New SCIM provisioning credential secret {}. Give it to the identity provider now: \
+             it is not shown again.",
+            credential.id
+        );
+        match &credential.previous {
+            Some(previous) => eprintln!(
+                " The previous secret works until {}.",
+                previous.expires_at.to_rfc3339()
+            ),
+            None => eprintln!(),
+        }
+        println!("{secret}");
+        Ok(())
+    }
+
+    /// The credential's current secret and, during an overlap, the previous one, a row each.
+    pub fn scim_token(&self, credential: &ProvisioningCredentialView) -> anyhow::Result<()> {
+        if self.json {
+            return print_json(credential);
+        }
+        let by = |name: &Option<String>| name.clone().unwrap_or_else(|| "command line".to_owned());
+        let used = |at: Option<chrono::DateTime<chrono::Utc>>| {
+            at.map_or_else(|| "never".to_owned(), |at| at.to_rfc3339())
+        };
+        let mut rows = vec![vec![
+            "current".to_owned(),
+            credential.id.to_string(),
+            credential.created_at.to_rfc3339(),
+            by(&credential.created_by),
+            used(credential.last_used_at),
+            "when revoked or rotated".to_owned(),
+        ]];
+        if let Some(previous) = &credential.previous {
+            rows.push(vec![
+                "previous".to_owned(),
+                previous.secret.id.to_string(),
+                previous.secret.created_at.to_rfc3339(),
+                by(&previous.secret.created_by),
+                used(previous.secret.last_used_at),
+                previous.expires_at.to_rfc3339(),
+            ]);
+        }
+        print_table(
+            &[
+                "SECRET",
+                "ID",
+                "CREATED",
+                "BY",
+                "LAST USED",
+                "STOPS WORKING",
+            ],
+            rows,
+        );
         Ok(())
     }
 

@@ -41,6 +41,18 @@ pub const CATALOG: &[CatalogEvent] = &[
         "A personal access token was revoked.",
     ),
     event(
+        "scim_token.create",
+        "An account administrator created the account's SCIM provisioning credential.",
+    ),
+    event(
+        "scim_token.rotate",
+        "The SCIM provisioning credential got a new secret; the old one works for the overlap.",
+    ),
+    event(
+        "scim_token.revoke",
+        "The SCIM provisioning credential was revoked: none of its secrets works any more.",
+    ),
+    event(
         "scim_user.create",
         "The provisioning client created a SCIM User.",
     ),

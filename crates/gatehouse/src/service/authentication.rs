@@ -8,7 +8,9 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, Utc};
 
 use super::{ServiceError, ServiceResult, Services};
-use crate::auth::{Resource, RoleSet, Scope, ScopeSet, TokenHash, TokenSecret, role_permits};
+use crate::auth::{
+    Resource, RoleSet, Scope, ScopeSet, TokenHash, TokenKind, TokenSecret, role_permits,
+};
 use crate::domain::{AccountId, Actor, Person, PersonId, ProvisioningSecretId, TokenId};
 use crate::store::Credential;
 
@@ -189,6 +191,13 @@ impl Services {
         bearer: &str,
         requested_account: Option<&str>,
     ) -> ServiceResult<Principal> {
+        if TokenKind::of(bearer) == Some(TokenKind::Provisioning) {
+            return Err(ServiceError::Unauthenticated(AuthFailure::Malformed(
+                "this is the account's SCIM provisioning credential, which /scim/v2 alone \
+                 accepts; use a personal access token"
+                    .to_owned(),
+            )));
+        }
         let secret = TokenSecret::parse(bearer).map_err(|error| {
             ServiceError::Unauthenticated(AuthFailure::Malformed(error.to_string()))
         })?;
@@ -280,7 +289,7 @@ impl Services {
 }
 
 /// The requested account echoed in an error, limited to characters an account id may have.
-fn sanitize_account(requested: &str) -> String {
+pub(super) fn sanitize_account(requested: &str) -> String {
     requested
         .chars()
         .filter(|character| character.is_ascii_alphanumeric() || *character == '-')

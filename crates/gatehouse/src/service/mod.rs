@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod people;
 mod policies;
+mod provisioning;
 mod retention;
 pub mod scim;
 mod status;
@@ -39,6 +40,10 @@ pub use people::{NewPerson, PersonChanges, PersonView};
 pub use policies::{
     CreatedPolicyKey, DEFAULT_KEY_OVERLAP_SECONDS, MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy,
     PolicyIssuer, WebhookPolicyChanges, WebhookPolicyView,
+};
+pub use provisioning::{
+    IssuedProvisioningCredential, PreviousSecretView, ProvisioningCredentialView,
+    ProvisioningSecretView,
 };
 pub use retention::{PURGE_INTERVAL, Pacing, PurgeReport, PurgeScope, run_retention};
 pub use status::{QueueView, ServerStatus};

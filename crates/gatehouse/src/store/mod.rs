@@ -27,8 +27,8 @@ pub use webhooks::{
 use crate::auth::{RoleSet, ScopeSet, TokenHash};
 use crate::domain::{
     Account, AccountId, Event, GroupMember, MemberType, MembershipChange, NewEvent, NewMember,
-    Person, PersonId, PersonalAccessToken, ScimGroupId, ScimGroupRecord, ScimUserId,
-    ScimUserRecord, TokenId,
+    Person, PersonId, PersonalAccessToken, ProvisioningSecret, ProvisioningSecretId, ScimGroupId,
+    ScimGroupRecord, ScimUserId, ScimUserRecord, TokenId,
 };
 use crate::domain::{
     Delivery, DeliveryAttempt, DeliveryId, PolicyKey, Webhook, WebhookId, WebhookNotification,
@@ -278,6 +278,58 @@ pub trait TokenStore: Send + Sync + 'static {
     /// token, changed a person's roles or disabled them). PostgreSQL uses LISTEN/NOTIFY; an
     /// embedded SQLite database has no such channel, so this does nothing there.
     fn follow_credential_changes(&self, on_change: std::sync::Arc<dyn Fn() + Send + Sync>);
+}
+
+/// An account's SCIM provisioning credential: its secrets, each kept as a hash only.
+#[async_trait]
+pub trait ProvisioningStore: Send + Sync + 'static {
+    /// Inserts the account's first current secret; `Conflict` when it already has one.
+    async fn insert_provisioning_secret(
+        &self,
+        secret: &ProvisioningSecret,
+        secret_hash: &TokenHash,
+        event: &NewEvent,
+    ) -> StoreResult<()>;
+
+    /// Replaces the account's current secret with `secret`: the current one retires at
+    /// `retires_at` (at once when that is not after `secret.created_at`), and a secret an
+    /// earlier rotation left working is revoked, so at most one previous secret works. Returns
+    /// `false`, writing nothing, when the account has no current secret.
+    async fn rotate_provisioning_secret(
+        &self,
+        secret: &ProvisioningSecret,
+        secret_hash: &TokenHash,
+        retires_at: DateTime<Utc>,
+        event: &NewEvent,
+    ) -> StoreResult<bool>;
+
+    /// Revokes every secret of the account that still works; returns whether any did.
+    async fn revoke_provisioning_secrets(
+        &self,
+        account: &AccountId,
+        revoked_at: DateTime<Utc>,
+        event: &NewEvent,
+    ) -> StoreResult<bool>;
+
+    /// The account's unrevoked secrets (retired ones included; the caller knows the time).
+    async fn provisioning_secrets(
+        &self,
+        account: &AccountId,
+    ) -> StoreResult<Vec<ProvisioningSecret>>;
+
+    /// The secret whose hash is `secret_hash`, revoked or not.
+    async fn provisioning_secret(
+        &self,
+        secret_hash: &TokenHash,
+    ) -> StoreResult<Option<ProvisioningSecret>>;
+
+    /// Records use of a secret, unless it was already recorded after `unless_used_after`.
+    async fn touch_provisioning_secret(
+        &self,
+        id: ProvisioningSecretId,
+        used_at: DateTime<Utc>,
+        unless_used_after: DateTime<Utc>,
+    ) -> StoreResult<()>;
 }
 
 /// The outbox: custom events published with their deliveries, and reading events back.
@@ -878,6 +930,7 @@ pub trait Store:
     + AccountStore
     + PeopleStore
     + TokenStore
+    + ProvisioningStore
     + EventStore
     + ScimUserStore
     + ScimGroupStore
@@ -896,6 +949,7 @@ impl<T> Store for T where
         + AccountStore
         + PeopleStore
         + TokenStore
+        + ProvisioningStore
         + EventStore
         + ScimUserStore
         + ScimGroupStore

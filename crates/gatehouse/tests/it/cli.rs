@@ -486,6 +486,122 @@ fn account_retention_and_purge_from_the_cli() {
     fail_saying(&database_url, &["purge", "--account", "nobody"], "Account");
 }
 
+/// The last line of the command's stdout: where a secret goes.
+fn last_line(stdout: &str) -> String {
+    stdout.lines().last().unwrap_or_default().trim().to_owned()
+}
+
+#[test]
+fn the_scim_provisioning_credential_from_the_cli_provisions_through_serve() {
+    let (_folder, database_url) = sqlite_database();
+    succeed(
+        &database_url,
+        &["account", "create", "acme", "--name", "Acme"],
+    );
+    fail_saying(
+        &database_url,
+        &["scim-token", "show", "--account", "acme"],
+        "SCIM provisioning credential not found",
+    );
+    let (stdout, stderr) = succeed(
+        &database_url,
+        &["scim-token", "create", "--account", "acme"],
+    );
+    let first = last_line(&stdout);
+    assert!(
+        first.starts_with("gth_scim_") && first.len() == 45,
+        "{stdout}"
+    );
+    assert!(stderr.contains("not shown again"), "{stderr}");
+    fail_saying(
+        &database_url,
+        &["scim-token", "create", "--account", "acme"],
+        "already has a SCIM provisioning credential",
+    );
+    let (stdout, stderr) = succeed(
+        &database_url,
+        &[
+            "scim-token",
+            "rotate",
+            "--account",
+            "acme",
+            "--overlap-days",
+            "3",
+        ],
+    );
+    let second = last_line(&stdout);
+    assert!(second.starts_with("gth_scim_") && second != first);
+    assert!(
+        stderr.contains("The previous secret works until"),
+        "{stderr}"
+    );
+    fail_saying(
+        &database_url,
+        &[
+            "scim-token",
+            "rotate",
+            "--account",
+            "acme",
+            "--overlap-days",
+            "31",
+        ],
+        "overlap_days must be between 0 and 30",
+    );
+
+    let (stdout, _) = succeed(&database_url, &["scim-token", "show", "--account", "acme"]);
+    assert!(
+        stdout.contains("current")
+            && stdout.contains("previous")
+            && stdout.contains("command line"),
+        "{stdout}"
+    );
+    let (stdout, _) = succeed(
+        &database_url,
+        &["scim-token", "show", "--account", "acme", "--json"],
+    );
+    assert!(!stdout.contains(&first[9..]) && !stdout.contains(&second[9..]));
+    let shown: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(shown["prefix"], "gth_scim_");
+    assert!(shown["previous"]["expires_at"].is_string(), "{shown}");
+
+    // Both secrets provision through `serve`; the server never logs them.
+    let server = Server::start(&database_url);
+    gatehouse::delivery::install_crypto_provider();
+    let client = reqwest::blocking::Client::new();
+    for secret in [&first, &second] {
+        let response = client
+            .post(format!("{}/scim/v2/Users", server.base_url))
+            .bearer_auth(secret)
+            .header("Content-Type", "application/scim+json")
+            .body(
+                json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": format!("user-{}@example.org", &secret[9..14]),
+                })
+                .to_string(),
+            )
+            .send()
+            .expect("response");
+        assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+    }
+    succeed(
+        &database_url,
+        &["scim-token", "revoke", "--account", "acme"],
+    );
+    let response = client
+        .get(format!("{}/scim/v2/Users", server.base_url))
+        .bearer_auth(&second)
+        .send()
+        .expect("response");
+    assert_eq!(response.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let (stopped, logs) = server.terminate();
+    assert!(stopped);
+    assert!(
+        !logs.contains(&first[9..]) && !logs.contains(&second[9..]),
+        "a secret was logged"
+    );
+}
+
 /// Runs raw SQL on a SQLite database the binary made, for rows it would no longer write.
 fn sqlite_execute(database_url: &str, sql: &str) {
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -22,6 +22,7 @@ mod scim_discovery;
 mod scim_groups;
 mod scim_pagination;
 mod scim_recorded_clients;
+mod scim_token;
 mod scim_users;
 mod security;
 mod store;

@@ -206,6 +206,18 @@ async fn record_every_operation() -> BTreeMap<String, Value> {
     )
     .await;
 
+    // The account's SCIM provisioning credential, made, shown, rotated and revoked.
+    call("create_scim_token", Method::POST, "/v1/scim_token", None).await;
+    call("get_scim_token", Method::GET, "/v1/scim_token", None).await;
+    call(
+        "rotate_scim_token",
+        Method::POST,
+        "/v1/scim_token/rotate",
+        Some(json!({ "overlap_days": 7 })),
+    )
+    .await;
+    call("revoke_scim_token", Method::DELETE, "/v1/scim_token", None).await;
+
     // SCIM records come from the provisioning client; REST shows them.
     let user = server
         .client

@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 
-use crate::common::{self, Backend, TestServer};
+use crate::common::{self, Backend, RequestExt, TestServer};
 use gatehouse::domain::AccountId;
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
@@ -59,7 +59,8 @@ struct Expect {
     json: Option<Value>,
 }
 
-/// A provisioning client's connection: the server, a `scim:write` token and the ids captured.
+/// A provisioning client's connection: the server, the account's SCIM provisioning credential
+/// (what README's Entra ID and Okta set-up gives the identity provider) and the ids captured.
 struct Client {
     server: TestServer,
     token: String,
@@ -69,8 +70,15 @@ struct Client {
 
 impl Client {
     async fn connect(backend: Backend) -> Self {
-        let (server, token) =
-            common::provisioning(backend, "account_administrator", &["scim:write"]).await;
+        let (server, admin) =
+            common::provisioning(backend, "account_administrator", &["account:write"]).await;
+        let response = server
+            .post("/v1/scim_token", &admin)
+            .expect_status(StatusCode::CREATED)
+            .await;
+        let credential = common::json_body(response).await;
+        let token = credential["secret"].as_str().expect("secret").to_owned();
+        assert!(token.starts_with("gth_scim_"));
         Self {
             server,
             token,

@@ -9,6 +9,7 @@ mod events;
 mod me;
 mod people;
 mod scim_groups;
+mod scim_token;
 mod scim_users;
 mod tokens;
 mod webhook_policies;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> (axum::Router<AppState>, OpenApi) {
         .merge(me::router())
         .merge(people::router())
         .merge(tokens::router())
+        .merge(scim_token::router())
         .merge(scim_users::router())
         .merge(scim_groups::router())
         .merge(webhooks::router())

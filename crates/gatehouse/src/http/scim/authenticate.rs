@@ -1,7 +1,8 @@
-//! The bearer-token gate in front of `/scim/v2`: the same tokens as REST, acting in the account
-//! the path or the `X-Gatehouse-Account` header names. Which scope a request needs follows its
-//! method: `scim:read` to read (`POST /.search` reads too), `scim:write` to change; both need
-//! an administrator.
+//! The bearer-token gate in front of `/scim/v2`: the account's SCIM provisioning credential
+//! (`gth_scim_…`, accepted here only), or the same personal access tokens as REST, acting in the
+//! account the path or the `X-Gatehouse-Account` header names. Which scope a person's token
+//! needs follows the method: `scim:read` to read (`POST /.search` reads too), `scim:write` to
+//! change; both need an administrator.
 
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, header};
@@ -47,10 +48,9 @@ async fn authenticate(
     let account = from_path.or(from_header);
     let principal = state
         .services
-        .authenticate(bearer, account.as_deref())
+        .authenticate_scim(bearer, account.as_deref())
         .await?;
     let access = if reading { Access::Read } else { Access::Write };
-    let principal = ScimPrincipal::from(principal);
     principal.require(Scope {
         resource: Resource::Scim,
         access,

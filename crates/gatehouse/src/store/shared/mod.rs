@@ -15,6 +15,7 @@ pub(super) mod key_fold;
 pub(super) mod notices;
 pub(super) mod people;
 pub(super) mod policies;
+pub(super) mod provisioning;
 pub(super) mod publishing;
 pub(super) mod queue;
 pub(super) mod quotas;
