@@ -456,6 +456,222 @@ async fn a_token_made_in_the_console_is_shown_once_works_and_can_be_revoked(back
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
 
+/// The owner edits a token's name and description and narrows its scopes on its page; a
+/// wider scope isn't offered and is refused when sent anyway; revoking is a button there too.
+async fn a_token_is_renamed_narrowed_and_revoked_on_its_page(backend: Backend) {
+    let (server, token) = admin_server(backend, false).await;
+    let mut browser = Browser::new(&server);
+    browser.sign_in(&token).await;
+    let created = browser
+        .submit(
+            "/console/tokens",
+            "/console/tokens",
+            &[
+                ("name", "deploy"),
+                ("expires_in", "30"),
+                ("scopes", "people:write"),
+                ("scopes", "webhooks:read"),
+            ],
+        )
+        .await;
+    let secret = created.text_of("new-secret").expect("secret");
+    let tokens: Value = json_of(server.get("/v1/personal_access_tokens", &token)).await;
+    let id = tokens
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|listed| listed["name"] == "deploy")
+        .expect("the new token")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let list = browser.get("/console/tokens").await;
+    assert!(
+        list.body
+            .contains(&format!(r#"href="/console/tokens/{id}""#))
+    );
+
+    let path = format!("/console/tokens/{id}");
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(r#"value="people:read""#),
+        "write offers its read"
+    );
+    assert!(
+        !page.body.contains(r#"value="webhooks:write""#),
+        "nothing wider is offered"
+    );
+    let saved = browser
+        .submit(
+            &path,
+            &path,
+            &[
+                ("name", "deploy (read-only)"),
+                ("description", "reads people"),
+                ("scopes", "people:read"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(saved.location(), format!("{path}?done=saved"));
+    let shown: Value =
+        json_of(server.get(&format!("/v1/personal_access_tokens/{id}"), &token)).await;
+    assert_eq!(shown["name"], "deploy (read-only)");
+    assert_eq!(shown["description"], "reads people");
+    assert_eq!(shown["scopes"], json!(["people:read"]));
+    assert_eq!(
+        server
+            .get("/v1/webhooks", &secret)
+            .send()
+            .await
+            .expect("response")
+            .status(),
+        StatusCode::FORBIDDEN,
+        "the dropped scope stops working at once"
+    );
+
+    let refused = browser
+        .submit(
+            &path,
+            &path,
+            &[("name", "deploy"), ("scopes", "people:write")],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains(r#"role="alert""#));
+    let shown: Value =
+        json_of(server.get(&format!("/v1/personal_access_tokens/{id}"), &token)).await;
+    assert_eq!(
+        shown["scopes"],
+        json!(["people:read"]),
+        "a refusal changes nothing"
+    );
+
+    let revoked = browser.submit(&path, &format!("{path}/revoke"), &[]).await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        server
+            .get("/v1/me", &secret)
+            .send()
+            .await
+            .expect("response")
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let page = browser.get(&path).await;
+    assert!(
+        !page.body.contains("Save token"),
+        "a revoked token is not edited"
+    );
+}
+
+/// The account's SCIM provisioning credential: created with its secret shown once, rotated
+/// with an overlap, revoked; people who may not change the account see no buttons.
+async fn the_scim_credential_is_managed_from_its_page(backend: Backend) {
+    let (server, token) = admin_server(backend, false).await;
+    let mut browser = Browser::new(&server);
+    browser.sign_in(&token).await;
+    let page = browser.get("/console/scim-token").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("has no provisioning credential"));
+    let created = browser
+        .submit("/console/scim-token", "/console/scim-token", &[])
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let first = created.text_of("new-secret").expect("secret");
+    assert!(first.starts_with("gth_scim_"), "{first}");
+    assert_eq!(
+        server
+            .get("/scim/v2/Users", &first)
+            .send()
+            .await
+            .expect("response")
+            .status(),
+        StatusCode::OK
+    );
+    let page = browser.get("/console/scim-token").await;
+    assert!(!page.body.contains(&first), "shown once");
+    assert!(page.body.contains("Rotate secret"));
+
+    let rotated = browser
+        .submit(
+            "/console/scim-token",
+            "/console/scim-token/rotate",
+            &[("overlap_days", "7")],
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    let second = rotated.text_of("new-secret").expect("secret");
+    assert_ne!(first, second);
+    assert!(rotated.body.contains("keeps working until"));
+    let page = browser.get("/console/scim-token").await;
+    assert!(page.body.contains("Previous secret"));
+    for secret in [&first, &second] {
+        assert_eq!(
+            server
+                .get("/scim/v2/Users", secret)
+                .send()
+                .await
+                .expect("response")
+                .status(),
+            StatusCode::OK
+        );
+    }
+
+    let revoked = browser
+        .submit("/console/scim-token", "/console/scim-token/revoke", &[])
+        .await;
+    assert_eq!(revoked.location(), "/console/scim-token?done=revoked");
+    for secret in [&first, &second] {
+        assert_eq!(
+            server
+                .get("/scim/v2/Users", secret)
+                .send()
+                .await
+                .expect("response")
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+
+    // A directory administrator reads the account but may not change it: no buttons, and a
+    // forged form is refused.
+    let acme = server
+        .services
+        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
+        .await
+        .expect("acme");
+    let dora = server
+        .person(&acme, "dora@example.org", &["directory_administrator"])
+        .await;
+    let dora_token = server
+        .token(&acme, &dora, &["account:read", "personal_access_tokens:read"])
+        .await;
+    let mut other = Browser::new(&server);
+    other.sign_in(&dora_token).await;
+    let page = other.get("/console/scim-token").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("Create credential"));
+    let refused = other
+        .submit("/console/scim-token", "/console/scim-token", &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        server
+            .services
+            .provisioning_credential(&acme.id, None)
+            .await
+            .is_err(),
+        "nothing was created"
+    );
+}
+
 /// A session acts as the token it was opened with: it creates only tokens within that token's
 /// scopes and lifetime, and its form offers nothing else.
 async fn a_session_creates_only_tokens_within_the_token_it_acts_as(backend: Backend) {
@@ -1262,6 +1478,8 @@ async fn a_webhook_page_sends_a_test_marked_as_such(backend: Backend) {
 }
 
 both_backends!(
+    a_token_is_renamed_narrowed_and_revoked_on_its_page,
+    the_scim_credential_is_managed_from_its_page,
     a_webhook_page_sends_a_test_marked_as_such,
     sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_the_session,
     sessions_end_when_idle_too_long_at_twelve_hours_or_when_the_token_is_revoked,

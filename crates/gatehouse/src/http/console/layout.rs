@@ -19,6 +19,7 @@ pub enum Section {
     Tokens,
     ScimUsers,
     ScimGroups,
+    ScimToken,
     Webhooks,
     Policies,
     Deliveries,
@@ -29,7 +30,7 @@ pub enum Section {
 /// navigation only when the session may open it — the token carries the scope and the
 /// person's roles permit it (spec: Roles) — so no link leads to a refusal. The pages check
 /// again regardless.
-const SECTIONS: [(Section, &str, &str, Resource); 7] = [
+const SECTIONS: [(Section, &str, &str, Resource); 8] = [
     (
         Section::Tokens,
         "/console/tokens",
@@ -47,6 +48,12 @@ const SECTIONS: [(Section, &str, &str, Resource); 7] = [
         "/console/scim/groups",
         "SCIM groups",
         Resource::Scim,
+    ),
+    (
+        Section::ScimToken,
+        "/console/scim-token",
+        "SCIM credential",
+        Resource::Account,
     ),
     (
         Section::Webhooks,

@@ -16,6 +16,7 @@ mod layout;
 mod notifications;
 mod policies;
 mod scim;
+mod scim_token;
 mod session;
 mod sign_in;
 mod tokens;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(sign_in::router())
         .merge(tokens::router())
         .merge(scim::router())
+        .merge(scim_token::router())
         .merge(webhooks::router())
         .merge(policies::router())
         .merge(deliveries::router())

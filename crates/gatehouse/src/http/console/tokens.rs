@@ -1,5 +1,6 @@
 //! My profile → Personal access tokens: the person's own tokens (administrators may also list
-//! everyone's), creating one — its secret shown once — and revoking.
+//! everyone's), creating one — its secret shown once — editing one's name, description and
+//! scopes (narrower only), and revoking.
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -16,16 +17,18 @@ use super::layout::{self, Section, badge, csrf, page_number, pager, table_wrap, 
 use super::layout::{PER_PAGE, newest_first};
 use super::session::Session;
 use crate::auth::{Scope, ScopeSet, role_permits};
-use crate::domain::{TokenId, TokenStatus};
+use crate::domain::{PersonalAccessToken, TokenId, TokenStatus};
 use crate::http::AppState;
 use crate::service::{
-    DEFAULT_TOKEN_EXPIRY_DAYS, NewToken, ServiceError, TOKEN_EXPIRY_CHOICES_DAYS, TokenExpiry,
+    DEFAULT_TOKEN_EXPIRY_DAYS, NewToken, ServiceError, TOKEN_EXPIRY_CHOICES_DAYS, TokenChanges,
+    TokenExpiry,
 };
 use crate::store::TokenOwnerFilter;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/console/tokens", get(list).post(create))
+        .route("/console/tokens/{id}", get(edit).post(save))
         .route("/console/tokens/{id}/revoke", post(revoke))
 }
 
@@ -108,7 +111,12 @@ async fn tokens_page(
                         @for token in &listing.items {
                             @let status = token.status(now);
                             tr {
-                                td.wrap { (token.name) @if let Some(description) = &token.description { br; span.muted { (description) } } }
+                                td.wrap {
+                                    @if token.person_id == session.principal.person_id {
+                                        a href={ "/console/tokens/" (token.id.0) } { (token.name) }
+                                    } @else { (token.name) }
+                                    @if let Some(description) = &token.description { br; span.muted { (description) } }
+                                }
                                 @if everyone { td { code { (token.person_id.0) } } }
                                 td.wrap { @if token.scopes.is_empty() { span.muted { "none" } } @else { (token.scopes.to_space_separated()) } }
                                 td { (when(token.expires_at)) }
@@ -295,4 +303,154 @@ async fn revoke(
         .revoke_token(&form.session.principal, id)
         .await?;
     Ok(Redirect::to("/console/tokens?done=revoked").into_response())
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(params): Query<ListParams>,
+) -> PageResult<Response> {
+    let id = TokenId(parse_id(&id, "Personal access token")?);
+    let token = state.services.token(&session.principal, id).await?;
+    let flash = match params.done.as_deref() {
+        Some("saved") => Some("Token saved."),
+        _ => None,
+    };
+    let now = state.services.clock.now();
+    Ok(edit_page(&session, &token, &Fields::default(), None, flash, now).into_response())
+}
+
+/// A token's page: its details, and for its owner the form to rename, describe or narrow it
+/// and the button that revokes it.
+fn edit_page(
+    session: &Session,
+    token: &PersonalAccessToken,
+    form: &Fields,
+    error: Option<&PageError>,
+    flash: Option<&str>,
+    now: DateTime<Utc>,
+) -> Markup {
+    let status = token.status(now);
+    let editable = status == TokenStatus::Active && token.person_id == session.principal.person_id;
+    let edited = error.is_some();
+    let name = if edited {
+        form.text("name")
+    } else {
+        token.name.clone()
+    };
+    let description = if edited {
+        form.text("description")
+    } else {
+        token.description.clone().unwrap_or_default()
+    };
+    let content = html! {
+        h1 { "Token " (token.name) }
+        dl.card {
+            dt { "Status" } dd { (status_badge(status)) }
+            dt { "Expires" } dd { (when(token.expires_at)) }
+            dt { "Last used" } dd { (when_or(token.last_used_at, "never")) }
+            dt { "Scopes" } dd { @if token.scopes.is_empty() { span.muted { "none" } } @else { (token.scopes.to_space_separated()) } }
+        }
+        @if editable {
+            section aria-labelledby="edit-token" {
+                h2 #edit-token { "Edit" }
+                @if let Some(error) = error {
+                    div.error role="alert" { p { (error.summary()) } }
+                }
+                form method="post" action={ "/console/tokens/" (token.id.0) } {
+                    (csrf(session))
+                    label for="token-name" { "Name" }
+                    input #token-name type="text" name="name" required maxlength="120" value=(name);
+                    label for="token-description" { "Description" }
+                    textarea #token-description name="description" maxlength="5000" { (description) }
+                    fieldset {
+                        legend { "Scopes" }
+                        p.hint { "A token's scopes can only narrow: untick what it no longer needs. A write scope can become its read scope. To widen, create a new token." }
+                        @for scope in Scope::ALL.into_iter().filter(|scope| token.scopes.grants(*scope)) {
+                            @let name = scope.to_string();
+                            @let id = format!("scope-{name}");
+                            @let checked = if edited { form.all("scopes").contains(&name.as_str()) } else { token.scopes.iter().any(|held| held == scope) };
+                            label.inline for=(id) {
+                                input #(id) type="checkbox" name="scopes" value=(name) checked[checked];
+                                (name)
+                            }
+                        }
+                    }
+                    div.actions { button type="submit" { "Save token" } }
+                }
+            }
+        }
+        @if status == TokenStatus::Active {
+            section aria-labelledby="revoke-token" {
+                h2 #revoke-token { "Revoke" }
+                p { "The token stops working at once, everywhere; its record stays, revoked." }
+                form method="post" action={ "/console/tokens/" (token.id.0) "/revoke" } {
+                    (csrf(session))
+                    div.actions { button.danger type="submit" { "Revoke token" } }
+                }
+            }
+        }
+        p { a href="/console/tokens" { "Back to tokens" } }
+    };
+    layout::page(
+        &format!("Token {}", token.name),
+        session,
+        Section::Tokens,
+        flash,
+        content,
+    )
+}
+
+async fn save(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Submitted,
+) -> PageResult<Response> {
+    let Submitted { session, fields } = form;
+    let id = TokenId(parse_id(&id, "Personal access token")?);
+    let changes = ScopeSet::parse(fields.all("scopes"))
+        .map_err(|error| PageError::from(ServiceError::invalid(vec![error.to_string()])))
+        .map(|scopes| TokenChanges {
+            name: Some(fields.text("name")),
+            description: Some(
+                fields
+                    .get("description")
+                    .map(str::to_owned)
+                    .filter(|text| !text.trim().is_empty()),
+            ),
+            scopes: Some(scopes),
+        });
+    let saved = match changes {
+        Ok(changes) => state
+            .services
+            .update_token(&session.principal, id, changes)
+            .await
+            .map_err(PageError::from),
+        Err(error) => Err(error),
+    };
+    match saved {
+        Ok(token) => {
+            Ok(Redirect::to(&format!("/console/tokens/{}?done=saved", token.id.0)).into_response())
+        }
+        Err(error)
+            if error.status == StatusCode::UNPROCESSABLE_ENTITY
+                || error.status == StatusCode::FORBIDDEN =>
+        {
+            let token = state.services.token(&session.principal, id).await?;
+            Ok((
+                error.status,
+                edit_page(
+                    &session,
+                    &token,
+                    &fields,
+                    Some(&error),
+                    None,
+                    state.services.clock.now(),
+                ),
+            )
+                .into_response())
+        }
+        Err(error) => Err(error),
+    }
 }
