@@ -38,12 +38,13 @@ const CHROMIUM_ARGS = [
 const SCREENSHOTS = [
   'sign-in', 'tokens', 'token-created', 'scim-users', 'scim-user', 'scim-groups', 'webhooks',
   'webhook', 'policy-created', 'webhook-policies', 'deliveries', 'delivery', 'notifications',
-  'deliveries-375', 'api-docs',
+  'deliveries-375', 'api-docs', 'token', 'scim-token',
 ];
 const NAV_LINKS = [
   ['Personal access tokens', '/console/tokens'],
   ['SCIM users', '/console/scim/users'],
   ['SCIM groups', '/console/scim/groups'],
+  ['SCIM credential', '/console/scim-token'],
   ['Webhooks', '/console/webhooks'],
   ['Webhook policies', '/console/webhook-policies'],
   ['Webhook deliveries', '/console/deliveries'],
@@ -401,6 +402,28 @@ try {
     assert(!(await page.content()).includes(secret), 'the secret is in the list page');
   });
   await check('screenshot tokens.png', () => shot('tokens'));
+  await check('"ci token" page: renamed and described there; REST agrees', async () => {
+    const row = page.locator('#tokens tr').filter({ hasText: 'ci token' });
+    await row.getByRole('link', { name: 'ci token', exact: true }).click();
+    await page.waitForLoadState('load');
+    assert(await h1Text() === 'Token ci token', `h1 "${await h1Text()}"`);
+    const form = formWith('Save token');
+    assert(await form.count() === 1, 'no form with a "Save token" button');
+    assert(await form.getByLabel('people:read', { exact: true }).isChecked(), 'people:read is not ticked');
+    assert(await form.getByLabel('webhooks:read', { exact: true }).count() === 0, 'a wider scope is offered');
+    await form.getByLabel('Name', { exact: true }).fill('ci token, renamed');
+    await form.getByLabel('Description', { exact: true }).fill('renamed by the browser test');
+    await form.getByRole('button', { name: 'Save token', exact: true }).click();
+    await page.waitForLoadState('load');
+    assert((await page.locator('.flash').innerText()).includes('Token saved'), 'no "Token saved"');
+    const answer = await api('GET', '/v1/personal_access_tokens', adminToken);
+    const listed = (Array.isArray(answer.json) ? answer.json : []).find((t) => t.name === 'ci token, renamed');
+    assert(listed, 'the new name is not in GET /v1/personal_access_tokens');
+    assert(listed.description === 'renamed by the browser test', `description ${JSON.stringify(listed.description)}`);
+    assert(JSON.stringify(listed.scopes) === '["people:read"]', `scopes ${JSON.stringify(listed.scopes)}`);
+  });
+  await check('screenshot token.png', () => shot('token'));
+  await page.goto(`${base}/console/tokens`);
   await check('Revoke "ci token": its status becomes revoked', async () => {
     const row = page.locator('#tokens tr').filter({ hasText: 'ci token' });
     await row.locator('button', { hasText: 'Revoke' }).click();
@@ -734,6 +757,42 @@ try {
     await h1Text();
   });
 
+  // k2. The account's SCIM provisioning credential.
+  const scimSecret = await check('SCIM credential: "Create credential" shows a gth_scim_ secret once', async () => {
+    await page.goto(`${base}/console/scim-token`);
+    assert(await h1Text() === 'SCIM provisioning credential', `h1 "${await h1Text()}"`);
+    await formWith('Create credential').getByRole('button', { name: 'Create credential', exact: true }).click();
+    await page.waitForLoadState('load');
+    assert(await h1Text() === 'Credential created', `h1 "${await h1Text()}"`);
+    const value = (await page.locator('#new-secret').innerText()).trim();
+    assert(/^gth_scim_\S+$/.test(value), `#new-secret is "${value.slice(0, 12)}…"`);
+    return value;
+  });
+  await check('the credential provisions: GET /scim/v2/Users → 200; REST refuses it', async () => {
+    const scim = await api('GET', '/scim/v2/Users', scimSecret);
+    assert(scim.status === 200, `SCIM status ${scim.status}: ${scim.text.slice(0, 200)}`);
+    const rest = await api('GET', '/v1/me', scimSecret);
+    assert(rest.status === 401, `REST status ${rest.status}`);
+  });
+  await check('rotate with a 7-day overlap: the new secret and the old one both work', async () => {
+    await page.goto(`${base}/console/scim-token`);
+    const form = formWith('Rotate secret');
+    await form.getByLabel('The old secret keeps working for', { exact: true }).selectOption('7');
+    await form.getByRole('button', { name: 'Rotate secret', exact: true }).click();
+    await page.waitForLoadState('load');
+    const value = (await page.locator('#new-secret').innerText()).trim();
+    assert(/^gth_scim_\S+$/.test(value) && value !== scimSecret, 'no new secret');
+    for (const secretValue of [scimSecret, value]) {
+      const answer = await api('GET', '/scim/v2/Users', secretValue);
+      assert(answer.status === 200, `status ${answer.status}`);
+    }
+    await page.goto(`${base}/console/scim-token`);
+    const card = await page.locator('#credential').innerText();
+    assert(card.includes('Previous secret') && card.includes('Last used'), `card: ${card}`);
+    assert(!(await page.content()).includes(value), 'the secret is shown again');
+  });
+  await check('screenshot scim-token.png', () => shot('scim-token'));
+
   // l. Accessibility basics on every main page, then narrow screens.
   const pages = [
     ['tokens page', '/console/tokens'],
@@ -741,6 +800,7 @@ try {
     ['SCIM user page', `/console/scim/users/${ids.user}`],
     ['SCIM groups page', '/console/scim/groups'],
     ['SCIM group page', `/console/scim/groups/${ids.group}`],
+    ['SCIM credential page', '/console/scim-token'],
     ['webhooks page', '/console/webhooks'],
     ['new webhook page', '/console/webhooks/new'],
     ['webhook page', `/console/webhooks/${ids.webhook}`],

@@ -155,13 +155,23 @@ impl Services {
         Ok(IssuedProvisioningCredential { credential, secret })
     }
 
-    /// The account's credential, without any secret; 404 when it has none.
+    /// The account's credential, without any secret; 404 when it has none. For account and
+    /// directory administrators: whoever else may read the account has no business with it.
     pub async fn provisioning_credential(
         &self,
         account: &AccountId,
         principal: Option<&Principal>,
     ) -> ServiceResult<ProvisioningCredential> {
         require_scope(principal, READ)?;
+        if let Some(principal) = principal
+            && !principal.roles.is_administrator()
+        {
+            return Err(ServiceError::Forbidden(format!(
+                "{} may not read the SCIM provisioning credential: it is for account and \
+                 directory administrators",
+                principal.person_name
+            )));
+        }
         let secrets = self.store.provisioning_secrets(account).await?;
         ProvisioningCredential::of(secrets, self.clock.now())
             .ok_or(ServiceError::NotFound("SCIM provisioning credential"))

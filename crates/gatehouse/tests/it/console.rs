@@ -651,7 +651,11 @@ async fn the_scim_credential_is_managed_from_its_page(backend: Backend) {
         .person(&acme, "dora@example.org", &["directory_administrator"])
         .await;
     let dora_token = server
-        .token(&acme, &dora, &["account:read", "personal_access_tokens:read"])
+        .token(
+            &acme,
+            &dora,
+            &["account:read", "personal_access_tokens:read"],
+        )
         .await;
     let mut other = Browser::new(&server);
     other.sign_in(&dora_token).await;

@@ -330,6 +330,20 @@ async fn only_account_administrators_manage_it(backend: Backend) {
         .delete("/v1/scim_token", &directory_admin)
         .expect_status(StatusCode::FORBIDDEN)
         .await;
+    // Reading it is for administrators, even with `account:read`.
+    let acme = server
+        .services
+        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
+        .await
+        .expect("acme");
+    let sam = server
+        .person(&acme, "sam@example.org", &["specialist"])
+        .await;
+    let specialist = server.token(&acme, &sam, &["account:read"]).await;
+    server
+        .get("/v1/scim_token", &specialist)
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
     // People's tokens keep provisioning within their owner's rank.
     server
         .get("/scim/v2/Users", &directory_admin)

@@ -57,12 +57,13 @@ pub struct RotateScimTokenBody {
 
 /// The account's SCIM provisioning credential, without its secret: when it was made and by
 /// whom, when it was last used, and the secret the last rotation replaced while it still
-/// works. Needs `account:read`.
+/// works. Needs `account:read` and an account or directory administrator.
 #[utoipa::path(
     get, path = "/v1/scim_token", tag = "scim_token",
     operation_id = "get_scim_token",
     responses(
         (status = 200, description = "The credential (never its secret)", body = ProvisioningCredentialView),
+        (status = 403, description = "Lacks the scope, or is no administrator", body = ErrorBody),
         (status = 404, description = "The account has no SCIM provisioning credential", body = ErrorBody),
     )
 )]

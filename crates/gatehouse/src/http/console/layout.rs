@@ -81,6 +81,19 @@ const SECTIONS: [(Section, &str, &str, Resource); 8] = [
     ),
 ];
 
+/// Whether the session may open a section's page: its scope, and for the SCIM credential an
+/// administrator (as its service call checks).
+fn may_open(session: &Session, section: Section, resource: Resource) -> bool {
+    let readable = session
+        .principal
+        .require(Scope {
+            resource,
+            access: Access::Read,
+        })
+        .is_ok();
+    readable && (section != Section::ScimToken || session.is_administrator())
+}
+
 fn head(title: &str) -> Markup {
     html! {
         head {
@@ -123,7 +136,7 @@ pub fn page(
                 nav aria-label="Console" {
                     ul {
                         @for (section, href, label, resource) in SECTIONS {
-                            @if section == current || session.principal.require(Scope { resource, access: Access::Read }).is_ok() {
+                            @if section == current || may_open(session, section, resource) {
                             li {
                                 @if section == current {
                                     a href=(href) aria-current="page" { (label) }
