@@ -1,8 +1,8 @@
 # Sourced (not run) by the SCIM conformance scripts, from the repository root, under
 # `set -euo pipefail`: starts a live Gatehouse on a fresh SQLite database in a temporary
-# folder, with account `acme`, a directory administrator admin@example.org and a `scim:write`
-# token. Uses the debug binary the test run built (built here when missing), or
-# $GATEHOUSE_BINARY.
+# folder, with account `acme`, a directory administrator admin@example.org, and the account's
+# SCIM provisioning credential as `$token` (what an identity provider is given). Uses the debug
+# binary the test run built (built here when missing), or $GATEHOUSE_BINARY.
 #
 #   live_server_start NAME   sets $work (temporary folder, removed on exit), $port, $token,
 #                            $scim_url (http://127.0.0.1:$port/scim/v2); the server is
@@ -29,8 +29,7 @@ live_server_start() {
   "$live_server_binary" account create acme --name "Acme Inc." >/dev/null
   "$live_server_binary" person create --account acme --email admin@example.org --name Admin \
     --role directory_administrator >/dev/null
-  token=$("$live_server_binary" token create --account acme --person admin@example.org \
-    --name "$name" --scope scim:write 2>/dev/null)
+  token=$("$live_server_binary" scim-token create --account acme 2>/dev/null | tail -n 1)
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   "$live_server_binary" serve --listen "127.0.0.1:$port" --rate-limit-per-minute 0 \
     >"$work/serve.log" 2>&1 &

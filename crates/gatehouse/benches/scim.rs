@@ -53,7 +53,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use gatehouse::domain::ScimPatchResponse;
 use gatehouse::service::scim::Members;
-use gatehouse::service::{AccountChanges, Principal, Services, SystemClock};
+use gatehouse::service::{AccountChanges, ScimPrincipal, Services, SystemClock};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -163,7 +163,7 @@ fn user_body(index: usize) -> Value {
     })
 }
 
-async fn seed(services: &Services, config: &Config) -> (Seeded, Principal) {
+async fn seed(services: &Services, config: &Config) -> (Seeded, ScimPrincipal) {
     let account_id = format!("bench-{}", Utc::now().timestamp_micros());
     let account = seed::account(services, &account_id, "Bench").await;
     let roles = ["directory_administrator"];
@@ -171,7 +171,7 @@ async fn seed(services: &Services, config: &Config) -> (Seeded, Principal) {
     let scopes = ["scim:read", "scim:write"];
     let token = seed::token(services, &account, &admin, "bench", scopes, 30).await;
     let principal = services
-        .authenticate(&token, None)
+        .authenticate_scim(&token, None)
         .await
         .expect("authenticates");
 
