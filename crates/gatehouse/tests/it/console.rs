@@ -571,6 +571,153 @@ async fn a_token_is_renamed_narrowed_and_revoked_on_its_page(backend: Backend) {
     );
 }
 
+/// The account page shows the settings; an account administrator changes them there (a
+/// refusal shows the reason and changes nothing); others see no form and can't post one.
+async fn account_settings_are_read_and_changed_on_the_account_page(backend: Backend) {
+    let (server, token) = admin_server(backend, false).await;
+    let mut browser = Browser::new(&server);
+    browser.sign_in(&token).await;
+    let page = browser.get("/console/account").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("90 days"), "the default retention");
+    assert!(
+        page.body.contains(r#"href="/console/account""#),
+        "in the navigation"
+    );
+
+    let refused = browser
+        .submit(
+            "/console/account",
+            "/console/account",
+            &[
+                ("name", "Acme"),
+                ("delivery_retention_days", "0"),
+                ("scim_patch_response", "no_content"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("from 1 to 3650"), "{}", refused.body);
+    let account: Value = json_of(server.get("/v1/account", &token)).await;
+    assert_eq!(
+        account["settings"]["scim_patch_response"], "resource",
+        "unchanged"
+    );
+
+    let saved = browser
+        .submit(
+            "/console/account",
+            "/console/account",
+            &[
+                ("name", "Acme Corporation"),
+                ("delivery_retention_days", "7"),
+                ("scim_patch_response", "no_content"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(saved.location(), "/console/account?done=saved");
+    let account: Value = json_of(server.get("/v1/account", &token)).await;
+    assert_eq!(account["name"], "Acme Corporation");
+    assert_eq!(account["settings"]["delivery_retention_days"], 7);
+    assert_eq!(account["settings"]["scim_patch_response"], "no_content");
+
+    let acme = server
+        .services
+        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
+        .await
+        .expect("acme");
+    let dora = server
+        .person(&acme, "dora@example.org", &["directory_administrator"])
+        .await;
+    let dora_token = server
+        .token(
+            &acme,
+            &dora,
+            &["account:read", "personal_access_tokens:read"],
+        )
+        .await;
+    let mut other = Browser::new(&server);
+    other.sign_in(&dora_token).await;
+    let page = other.get("/console/account").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("7 days") && !page.body.contains("Save account"));
+    let refused = other
+        .submit(
+            "/console/account",
+            "/console/account",
+            &[("name", "Mine"), ("delivery_retention_days", "1")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+/// The events page lists the catalogue for anyone and publishes a custom event, which is
+/// delivered to the webhook listening to it; a name from the catalogue is refused.
+async fn a_custom_event_is_published_from_the_events_page(backend: Backend) {
+    let (server, token) = admin_server(backend, true).await;
+    let receiver = Receiver::start().await;
+    crate::webhooks::verified_webhook(&server, &token, &receiver, "app.invoice.paid").await;
+    let mut browser = Browser::new(&server);
+    browser.sign_in(&token).await;
+    let page = browser.get("/console/events").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("person.create") && page.body.contains("scim_token.rotate"));
+
+    let refused = browser
+        .submit(
+            "/console/events",
+            "/console/events",
+            &[
+                ("event", "person.create"),
+                ("object_id", "1"),
+                ("payload", "{}"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains(r#"role="alert""#));
+    let refused = browser
+        .submit(
+            "/console/events",
+            "/console/events",
+            &[
+                ("event", "app.invoice.paid"),
+                ("object_id", "1"),
+                ("payload", "{oops"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("payload is not JSON"),
+        "{}",
+        refused.body
+    );
+
+    let published = browser
+        .submit(
+            "/console/events",
+            "/console/events",
+            &[
+                ("event", "app.invoice.paid"),
+                ("object_id", "INV-7"),
+                ("payload", r#"{"amount": 42}"#),
+            ],
+        )
+        .await;
+    assert_eq!(published.status, StatusCode::OK, "{}", published.body);
+    assert!(
+        published.body.contains("queued for 1 webhook."),
+        "{}",
+        published.body
+    );
+    let message = receiver.wait_for_messages(1).await[0].message();
+    assert_eq!(message["event"], "app.invoice.paid");
+    assert_eq!(message["object_id"], "INV-7");
+    assert_eq!(message["payload"]["amount"], 42);
+}
+
 /// The account's SCIM provisioning credential: created with its secret shown once, rotated
 /// with an overlap, revoked; people who may not change the account see no buttons.
 async fn the_scim_credential_is_managed_from_its_page(backend: Backend) {
@@ -1482,6 +1629,8 @@ async fn a_webhook_page_sends_a_test_marked_as_such(backend: Backend) {
 }
 
 both_backends!(
+    account_settings_are_read_and_changed_on_the_account_page,
+    a_custom_event_is_published_from_the_events_page,
     a_token_is_renamed_narrowed_and_revoked_on_its_page,
     the_scim_credential_is_managed_from_its_page,
     a_webhook_page_sends_a_test_marked_as_such,

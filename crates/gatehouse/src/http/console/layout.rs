@@ -24,13 +24,15 @@ pub enum Section {
     Policies,
     Deliveries,
     Notifications,
+    Events,
+    Account,
 }
 
 /// The console's sections, and the scope each one's page reads with. A section shows in the
 /// navigation only when the session may open it — the token carries the scope and the
 /// person's roles permit it (spec: Roles) — so no link leads to a refusal. The pages check
 /// again regardless.
-const SECTIONS: [(Section, &str, &str, Resource); 8] = [
+const SECTIONS: [(Section, &str, &str, Resource); 10] = [
     (
         Section::Tokens,
         "/console/tokens",
@@ -79,19 +81,37 @@ const SECTIONS: [(Section, &str, &str, Resource); 8] = [
         "Notifications",
         Resource::Webhooks,
     ),
+    (
+        Section::Events,
+        "/console/events",
+        "Events",
+        Resource::Events,
+    ),
+    (
+        Section::Account,
+        "/console/account",
+        "Account",
+        Resource::Account,
+    ),
 ];
 
-/// Whether the session may open a section's page: its scope, and for the SCIM credential an
-/// administrator (as its service call checks).
+/// Whether the session may open a section's page: its scope; for the SCIM credential also an
+/// administrator (as its service call checks); the events catalogue, as any token may read it.
 fn may_open(session: &Session, section: Section, resource: Resource) -> bool {
-    let readable = session
-        .principal
-        .require(Scope {
-            resource,
-            access: Access::Read,
-        })
-        .is_ok();
-    readable && (section != Section::ScimToken || session.is_administrator())
+    let readable = || {
+        session
+            .principal
+            .require(Scope {
+                resource,
+                access: Access::Read,
+            })
+            .is_ok()
+    };
+    match section {
+        Section::Events => true,
+        Section::ScimToken => readable() && session.is_administrator(),
+        _ => readable(),
+    }
 }
 
 fn head(title: &str) -> Markup {

@@ -7,10 +7,12 @@
 //! place. Sessions: `session.rs`; forms and CSRF: `form.rs`; the frame of every page:
 //! `layout.rs`.
 
+mod account;
 mod assets;
 mod deliveries;
 mod editable;
 mod error;
+mod events;
 mod form;
 mod layout;
 mod notifications;
@@ -43,6 +45,8 @@ pub fn router() -> Router<AppState> {
         .merge(tokens::router())
         .merge(scim::router())
         .merge(scim_token::router())
+        .merge(account::router())
+        .merge(events::router())
         .merge(webhooks::router())
         .merge(policies::router())
         .merge(deliveries::router())
