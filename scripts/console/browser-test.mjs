@@ -38,7 +38,7 @@ const CHROMIUM_ARGS = [
 const SCREENSHOTS = [
   'sign-in', 'tokens', 'token-created', 'scim-users', 'scim-user', 'scim-groups', 'webhooks',
   'webhook', 'policy-created', 'webhook-policies', 'deliveries', 'delivery', 'notifications',
-  'deliveries-375', 'api-docs', 'token', 'scim-token',
+  'deliveries-375', 'api-docs', 'token', 'scim-token', 'account', 'events',
 ];
 const NAV_LINKS = [
   ['Personal access tokens', '/console/tokens'],
@@ -49,6 +49,8 @@ const NAV_LINKS = [
   ['Webhook policies', '/console/webhook-policies'],
   ['Webhook deliveries', '/console/deliveries'],
   ['Notifications', '/console/notifications'],
+  ['Events', '/console/events'],
+  ['Account', '/console/account'],
 ];
 
 // ---- reporting ----
@@ -793,6 +795,39 @@ try {
   });
   await check('screenshot scim-token.png', () => shot('scim-token'));
 
+  // k3. The account's settings and the events page.
+  await check('Account page: keep deliveries 30 days, PATCH answers 204; REST agrees', async () => {
+    await page.goto(`${base}/console/account`);
+    assert(await h1Text() === 'Account', `h1 "${await h1Text()}"`);
+    const form = formWith('Save account');
+    await form.getByLabel('Keep finished deliveries for (days)', { exact: true }).fill('30');
+    await form.getByLabel('204 No Content (what Entra ID\'s guide prefers)', { exact: true }).check();
+    await form.getByRole('button', { name: 'Save account', exact: true }).click();
+    await page.waitForLoadState('load');
+    assert((await page.locator('.flash').innerText()).includes('Account saved'), 'no "Account saved"');
+    const answer = await api('GET', '/v1/account', adminToken);
+    assert(answer.json?.settings?.delivery_retention_days === 30, `settings ${JSON.stringify(answer.json?.settings)}`);
+    assert(answer.json?.settings?.scim_patch_response === 'no_content', `settings ${JSON.stringify(answer.json?.settings)}`);
+    const card = await page.locator('#account').innerText();
+    assert(card.includes('30 days') && card.includes('204'), `card: ${card}`);
+  });
+  await check('screenshot account.png', () => shot('account'));
+  await check('Events page: the catalogue, and a published custom event is acknowledged', async () => {
+    await page.goto(`${base}/console/events`);
+    assert(await h1Text() === 'Events', `h1 "${await h1Text()}"`);
+    const catalogue = await page.locator('#event-catalogue').innerText();
+    assert(catalogue.includes('person.create') && catalogue.includes('scim_token.rotate'), 'catalogue rows missing');
+    const form = formWith('Publish event');
+    await form.getByLabel('Event', { exact: true }).fill('app.browser.tested');
+    await form.getByLabel('Object id', { exact: true }).fill('B-1');
+    await form.getByLabel('Payload (a JSON object)', { exact: true }).fill('{"ok": true}');
+    await form.getByRole('button', { name: 'Publish event', exact: true }).click();
+    await page.waitForLoadState('load');
+    const published = await page.locator('#published').innerText();
+    assert(published.includes('app.browser.tested') && published.includes('queued for'), `flash: ${published}`);
+  });
+  await check('screenshot events.png', () => shot('events'));
+
   // l. Accessibility basics on every main page, then narrow screens.
   const pages = [
     ['tokens page', '/console/tokens'],
@@ -801,6 +836,8 @@ try {
     ['SCIM groups page', '/console/scim/groups'],
     ['SCIM group page', `/console/scim/groups/${ids.group}`],
     ['SCIM credential page', '/console/scim-token'],
+    ['account page', '/console/account'],
+    ['events page', '/console/events'],
     ['webhooks page', '/console/webhooks'],
     ['new webhook page', '/console/webhooks/new'],
     ['webhook page', `/console/webhooks/${ids.webhook}`],
