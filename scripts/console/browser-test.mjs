@@ -38,10 +38,11 @@ const CHROMIUM_ARGS = [
 const SCREENSHOTS = [
   'sign-in', 'tokens', 'token-created', 'scim-users', 'scim-user', 'scim-groups', 'webhooks',
   'webhook', 'policy-created', 'webhook-policies', 'deliveries', 'delivery', 'notifications',
-  'deliveries-375', 'api-docs', 'token', 'scim-token', 'account', 'events',
+  'deliveries-375', 'api-docs', 'token', 'scim-token', 'account', 'events', 'people',
 ];
 const NAV_LINKS = [
   ['Personal access tokens', '/console/tokens'],
+  ['People', '/console/people'],
   ['SCIM users', '/console/scim/users'],
   ['SCIM groups', '/console/scim/groups'],
   ['SCIM credential', '/console/scim-token'],
@@ -795,6 +796,30 @@ try {
   });
   await check('screenshot scim-token.png', () => shot('scim-token'));
 
+  // k2b. People: search, then Sam's page (Ada outranks her specialist).
+  await check('People: searching "sam" finds Sam alone; her page disables her; REST agrees', async () => {
+    await page.goto(`${base}/console/people`);
+    assert(await h1Text() === 'People', `h1 "${await h1Text()}"`);
+    await page.getByLabel('Search', { exact: true }).fill('sam');
+    await poll('one row', async () => (await page.locator('#people tbody tr').count()) === 1, 10000);
+    await page.locator('#people').getByRole('link', { name: 'Sam Specialist', exact: true }).click();
+    await page.waitForLoadState('load');
+    assert(await h1Text() === 'Sam Specialist', `h1 "${await h1Text()}"`);
+    await formWith('Disable person').getByRole('button', { name: 'Disable person', exact: true }).click();
+    await page.waitForLoadState('load');
+    assert((await page.locator('#person').innerText()).includes('disabled'), 'not shown disabled');
+    const answer = await api('GET', '/v1/people?q=sam', adminToken);
+    assert(answer.json?.[0]?.disabled === true, `REST ${answer.text.slice(0, 200)}`);
+    await formWith('Enable person').getByRole('button', { name: 'Enable person', exact: true }).click();
+    await page.waitForLoadState('load');
+    const after = await api('GET', '/v1/people?q=sam', adminToken);
+    assert(after.json?.[0]?.disabled === false, 'not enabled again');
+  });
+  await check('screenshot people.png', async () => {
+    await page.goto(`${base}/console/people`);
+    await shot('people');
+  });
+
   // k3. The account's settings and the events page.
   await check('Account page: keep deliveries 30 days, PATCH answers 204; REST agrees', async () => {
     await page.goto(`${base}/console/account`);
@@ -837,6 +862,7 @@ try {
     ['SCIM group page', `/console/scim/groups/${ids.group}`],
     ['SCIM credential page', '/console/scim-token'],
     ['account page', '/console/account'],
+    ['people page', '/console/people'],
     ['events page', '/console/events'],
     ['webhooks page', '/console/webhooks'],
     ['new webhook page', '/console/webhooks/new'],

@@ -312,7 +312,7 @@ impl Services {
         account: &AccountId,
         query: &ListQuery,
     ) -> ServiceResult<Listing<Person>> {
-        Ok(self.store.people(account, query).await?)
+        Ok(self.store.people(account, None, query).await?)
     }
 
     pub async fn person_by_email(&self, account: &AccountId, email: &str) -> ServiceResult<Person> {
@@ -322,13 +322,20 @@ impl Services {
             .or_not_found("Person")
     }
 
+    /// A page of the account's people; `search` narrows them to names and primary emails that
+    /// contain it (blank searches for nothing in particular).
     pub async fn people(
         &self,
         principal: &Principal,
+        search: Option<&str>,
         query: &ListQuery,
     ) -> ServiceResult<Listing<Person>> {
         principal.require(Scope::read(Resource::People))?;
-        Ok(self.store.people(&principal.account_id, query).await?)
+        let search = search.map(str::trim).filter(|text| !text.is_empty());
+        Ok(self
+            .store
+            .people(&principal.account_id, search, query)
+            .await?)
     }
 }
 

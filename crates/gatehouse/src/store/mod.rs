@@ -220,7 +220,14 @@ pub trait PeopleStore: Send + Sync + 'static {
         email: &str,
     ) -> StoreResult<Option<Person>>;
 
-    async fn people(&self, account: &AccountId, query: &ListQuery) -> StoreResult<Listing<Person>>;
+    /// A page of the account's people; with `search`, only those whose name or primary email
+    /// contains it (emails compared as SCIM compares them, names ignoring case).
+    async fn people(
+        &self,
+        account: &AccountId,
+        search: Option<&str>,
+        query: &ListQuery,
+    ) -> StoreResult<Listing<Person>>;
 }
 
 /// Personal access tokens, and the credential a bearer token authenticates as.

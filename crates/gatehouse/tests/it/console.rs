@@ -571,6 +571,122 @@ async fn a_token_is_renamed_narrowed_and_revoked_on_its_page(backend: Backend) {
     );
 }
 
+/// People are listed and searched; a directory administrator disables and enables a
+/// specialist and changes their roles, but neither changes an account administrator nor gives
+/// that role, as in the API.
+async fn people_are_searched_and_managed_within_the_actors_rank(backend: Backend) {
+    let (server, admin_token) = admin_server(backend, false).await;
+    let acme = server
+        .services
+        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
+        .await
+        .expect("acme");
+    let dora = server
+        .person(&acme, "dora@example.org", &["directory_administrator"])
+        .await;
+    let sam = server
+        .person(&acme, "sam@example.org", &["specialist"])
+        .await;
+    let ada_id = json_of(server.get("/v1/me", &admin_token)).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let dora_token = server
+        .token(&acme, &dora, &["people:read", "people:write"])
+        .await;
+    let mut browser = Browser::new(&server);
+    browser.sign_in(&dora_token).await;
+
+    let list = browser.get("/console/people").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("3 people"), "{}", list.body);
+    let found = browser.get("/console/people?search=SAM%40EXAMPLE").await;
+    assert!(found.body.contains("1 person") && found.body.contains("sam@example.org"));
+    let found = browser.get("/console/people?search=dor").await;
+    assert!(found.body.contains("1 person") && found.body.contains("dora@example.org"));
+    let none = browser.get("/console/people?search=%25").await;
+    assert!(
+        none.body.contains("No one matches"),
+        "a LIKE wildcard is text"
+    );
+    let rest: Value = json_of(server.get("/v1/people?q=Sam", &dora_token)).await;
+    assert_eq!(
+        rest.as_array().expect("array").len(),
+        1,
+        "REST searches too"
+    );
+
+    let sam_page = format!("/console/people/{}", sam.id.0);
+    let disabled = browser
+        .submit(
+            &sam_page,
+            &format!("{sam_page}/status"),
+            &[("disabled", "true")],
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::SEE_OTHER);
+    let shown: Value = json_of(server.get(&format!("/v1/people/{}", sam.id.0), &admin_token)).await;
+    assert_eq!(shown["disabled"], true);
+    browser
+        .submit(
+            &sam_page,
+            &format!("{sam_page}/status"),
+            &[("disabled", "false")],
+        )
+        .await;
+    let roles = browser
+        .submit(
+            &sam_page,
+            &format!("{sam_page}/roles"),
+            &[
+                ("roles", "specialist"),
+                ("roles", "directory_administrator"),
+            ],
+        )
+        .await;
+    assert_eq!(roles.status, StatusCode::SEE_OTHER, "{}", roles.body);
+    let shown: Value = json_of(server.get(&format!("/v1/people/{}", sam.id.0), &admin_token)).await;
+    assert_eq!(shown["disabled"], false);
+    assert_eq!(
+        shown["roles"],
+        json!(["directory_administrator", "specialist"])
+    );
+
+    // Giving account_administrator is an account administrator's to do.
+    let refused = browser
+        .submit(
+            &sam_page,
+            &format!("{sam_page}/roles"),
+            &[("roles", "account_administrator")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.body.contains(r#"role="alert""#));
+    // The account administrator outranks Dora: no form on her page, and a forged one fails.
+    let ada_page = format!("/console/people/{ada_id}");
+    let page = browser.get(&ada_page).await;
+    assert!(!page.body.contains("Disable person") && !page.body.contains("Save roles"));
+    let csrf = browser.get(&sam_page).await.csrf();
+    let forged = browser
+        .post(
+            &format!("{ada_page}/status"),
+            &[("csrf_token", csrf.as_str()), ("disabled", "true")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.body.contains("outranks"), "{}", forged.body);
+    assert_eq!(
+        server
+            .get("/v1/me", &admin_token)
+            .send()
+            .await
+            .expect("response")
+            .status(),
+        StatusCode::OK,
+        "the account administrator still works"
+    );
+}
+
 /// The account page shows the settings; an account administrator changes them there (a
 /// refusal shows the reason and changes nothing); others see no form and can't post one.
 async fn account_settings_are_read_and_changed_on_the_account_page(backend: Backend) {
@@ -1629,6 +1745,7 @@ async fn a_webhook_page_sends_a_test_marked_as_such(backend: Backend) {
 }
 
 both_backends!(
+    people_are_searched_and_managed_within_the_actors_rank,
     account_settings_are_read_and_changed_on_the_account_page,
     a_custom_event_is_published_from_the_events_page,
     a_token_is_renamed_narrowed_and_revoked_on_its_page,

@@ -495,6 +495,7 @@ async fn a_user_with_only_a_user_name_is_accepted(backend: Backend) {
         .store
         .people(
             &acme,
+            None,
             &gatehouse::store::ListQuery {
                 offset: 0,
                 limit: 10,

@@ -252,7 +252,7 @@ async fn people_paginate_in_stable_order(backend: Backend) {
     let mut seen = Vec::new();
     for number in 0..3 {
         let listing = store
-            .people(&acme.id, &page(number * 3, 3, &[]))
+            .people(&acme.id, None, &page(number * 3, 3, &[]))
             .await
             .expect("page");
         assert_eq!(listing.total, 7);
@@ -271,6 +271,7 @@ async fn people_paginate_in_stable_order(backend: Backend) {
     let by_name = store
         .people(
             &acme.id,
+            None,
             &page(0, 2, &[(SortField::Name, SortDirection::Ascending)]),
         )
         .await
@@ -286,16 +287,31 @@ async fn people_paginate_in_stable_order(backend: Backend) {
     let descending = store
         .people(
             &acme.id,
+            None,
             &page(0, 1, &[(SortField::Name, SortDirection::Descending)]),
         )
         .await
         .expect("sorted");
     assert_eq!(descending.items[0].name, "Person 6");
     let beyond = store
-        .people(&acme.id, &page(70, 3, &[]))
+        .people(&acme.id, None, &page(70, 3, &[]))
         .await
         .expect("beyond");
     assert_eq!((beyond.items.len(), beyond.total), (0, 7));
+    // A search narrows the page and its total; LIKE's own characters are text.
+    let found = store
+        .people(&acme.id, Some("PERSON 6"), &page(0, 10, &[]))
+        .await
+        .expect("searched");
+    assert_eq!(
+        (found.items.len(), found.total, found.items[0].name.as_str()),
+        (1, 1, "Person 6")
+    );
+    let wildcard = store
+        .people(&acme.id, Some("_"), &page(0, 10, &[]))
+        .await
+        .expect("searched");
+    assert_eq!(wildcard.total, 0);
 }
 
 async fn tokens_round_trip_list_and_filter_by_owner(backend: Backend) {

@@ -72,9 +72,19 @@ pub struct UpdatePersonBody {
     pub roles: Option<RoleSet>,
 }
 
-/// The account's people, oldest first unless `sort` says otherwise.
+/// `q`: only people whose name or primary email contains it.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Text the name or the primary email contains, ignoring case (emails compared as SCIM
+    /// compares them).
+    pub q: Option<String>,
+}
+
+/// The account's people, oldest first unless `sort` says otherwise; `q` searches names and
+/// primary emails.
 #[utoipa::path(
-    get, path = "/v1/people", tag = "people", params(ListParams),
+    get, path = "/v1/people", tag = "people", params(ListParams, SearchParams),
     operation_id = "list_people",
     responses(
         (status = 200, description = "A page of people; see the Link and X-Pagination-* headers", body = [PersonView]),
@@ -85,10 +95,14 @@ async fn list_people(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     ApiQuery(params): ApiQuery<ListParams>,
+    ApiQuery(search): ApiQuery<SearchParams>,
     uri: Uri,
 ) -> ApiResult<Response> {
     let (page, query) = params.page_and_query()?;
-    let listing = state.services.people(&principal, &query).await?;
+    let listing = state
+        .services
+        .people(&principal, search.q.as_deref(), &query)
+        .await?;
     let views = listing.views(PersonView::from);
     list_response(&state, &uri, page, views, params.fields.as_deref())
 }

@@ -17,6 +17,7 @@ use crate::store::{ListQuery, SortDirection, SortField};
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Tokens,
+    People,
     ScimUsers,
     ScimGroups,
     ScimToken,
@@ -32,12 +33,18 @@ pub enum Section {
 /// navigation only when the session may open it — the token carries the scope and the
 /// person's roles permit it (spec: Roles) — so no link leads to a refusal. The pages check
 /// again regardless.
-const SECTIONS: [(Section, &str, &str, Resource); 10] = [
+const SECTIONS: [(Section, &str, &str, Resource); 11] = [
     (
         Section::Tokens,
         "/console/tokens",
         "Personal access tokens",
         Resource::PersonalAccessTokens,
+    ),
+    (
+        Section::People,
+        "/console/people",
+        "People",
+        Resource::People,
     ),
     (
         Section::ScimUsers,

@@ -16,6 +16,7 @@ mod events;
 mod form;
 mod layout;
 mod notifications;
+mod people;
 mod policies;
 mod scim;
 mod scim_token;
@@ -46,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .merge(scim::router())
         .merge(scim_token::router())
         .merge(account::router())
+        .merge(people::router())
         .merge(events::router())
         .merge(webhooks::router())
         .merge(policies::router())

@@ -40,7 +40,7 @@ struct ListParams {
     page: Option<String>,
 }
 
-fn search_form(path: &str, label: &str, search: &str) -> Markup {
+pub(super) fn search_form(path: &str, label: &str, search: &str) -> Markup {
     html! {
         form.filters role="search" method="get" action=(path)
             hx-get=(path) hx-target="#results" hx-select="#results" hx-swap="outerHTML" hx-push-url="true"

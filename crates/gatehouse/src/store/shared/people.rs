@@ -228,21 +228,37 @@ impl PeopleStore for Backend {
         .await
     }
 
-    async fn people(&self, account: &AccountId, query: &ListQuery) -> StoreResult<Listing<Person>> {
-        let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM people WHERE account_id = $1")
-            .bind(account.as_str())
-            .fetch_one(self.pool())
-            .await?;
+    async fn people(
+        &self,
+        account: &AccountId,
+        search: Option<&str>,
+        query: &ListQuery,
+    ) -> StoreResult<Listing<Person>> {
+        // A substring of the folded email key, or of the lower-cased name (Unicode on
+        // PostgreSQL; SQLite's LOWER folds ASCII letters only).
+        let email_pattern = search.map(|text| like_pattern(&scim::text::fold_substring(text)));
+        let name_pattern = search.map(|text| like_pattern(&text.to_lowercase()));
+        const MATCHES: &str = "account_id = $1 AND ($2 IS NULL OR primary_email_key LIKE $2 \
+             ESCAPE '\\' OR LOWER(name) LIKE $3 ESCAPE '\\')";
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM people WHERE {MATCHES}"
+        )))
+        .bind(account.as_str())
+        .bind(&email_pattern)
+        .bind(&name_pattern)
+        .fetch_one(self.pool())
+        .await?;
         // Page the people first, then join their roles, so LIMIT counts people, not role rows.
         let page_order = order_by(&query.sort, "people");
         let outer_order = order_by(&query.sort, "p");
         let rows: Vec<PersonRoleRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {PERSON_COLUMNS} FROM \
-               (SELECT * FROM people WHERE account_id = $1 ORDER BY {page_order} LIMIT $2 OFFSET \
-               $3) p \
+               (SELECT * FROM people WHERE {MATCHES} ORDER BY {page_order} LIMIT $4 OFFSET $5) p \
              LEFT JOIN person_roles r ON r.person_id = p.id ORDER BY {outer_order}, r.role"
         )))
         .bind(account.as_str())
+        .bind(&email_pattern)
+        .bind(&name_pattern)
         .bind(i64::from(query.limit))
         .bind(offset_as_i64(query.offset))
         .fetch_all(self.pool())
@@ -252,4 +268,18 @@ impl PeopleStore for Backend {
             total: count_as_u64(total),
         })
     }
+}
+
+/// `%text%` for LIKE, with LIKE's own characters in `text` escaped by `\`.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for character in text.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push('%');
+    pattern
 }
