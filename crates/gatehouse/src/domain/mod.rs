@@ -14,6 +14,7 @@ mod provisioning;
 mod record_source;
 mod scim_group;
 mod scim_user;
+mod stats;
 mod token;
 mod webhook;
 mod webhook_policy;
@@ -39,6 +40,9 @@ pub use scim_group::{
     GroupMember, MemberType, MembershipChange, NewMember, ScimGroupId, ScimGroupRecord,
 };
 pub use scim_user::{ScimUserId, ScimUserRecord, ScimValue, case_insensitive_key};
+pub use stats::{
+    AttemptCounts, HourlyAttempts, LATENCY_BOUNDS_MS, ScimChanges, day_of, hour_of, latency_bucket,
+};
 pub use token::{PersonalAccessToken, TokenId, TokenStatus};
 pub use webhook::{
     CONSECUTIVE_FAILURES_BEFORE_DISABLE, DISABLED_EVENT, Delivery, DeliveryAttempt, DeliveryId,

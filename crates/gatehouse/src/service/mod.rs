@@ -10,6 +10,7 @@ mod deliveries;
 mod delivery_ports;
 mod error;
 mod events;
+mod overview;
 mod people;
 mod policies;
 mod provisioning;
@@ -36,6 +37,9 @@ pub use credential_cache::{CredentialCache, DEFAULT_CREDENTIAL_CACHE_TTL};
 pub use deliveries::{DeliveryView, MAX_REDELIVERIES_PER_CALL, NotificationView};
 pub use error::{ServiceError, ServiceResult};
 pub use events::{IDEMPOTENCY_KEY_LIFETIME_HOURS, PublishEvent, PublishedEvent};
+pub use overview::{
+    OVERVIEW_DAYS, OVERVIEW_HOURS, Overview, Period, TroubledWebhook, WebhookActivity,
+};
 pub use people::{NewPerson, PersonChanges, PersonView};
 pub use policies::{
     CreatedPolicyKey, DEFAULT_KEY_OVERLAP_SECONDS, MAX_KEY_OVERLAP_SECONDS, NewWebhookPolicy,

@@ -87,6 +87,10 @@ impl PurgeReport {
     }
 }
 
+/// How long the console's hourly and daily aggregates are kept: it charts 30 days, and a day
+/// more keeps the oldest bar whole.
+pub const ROLLUPS_KEPT: chrono::Duration = chrono::Duration::days(31);
+
 /// How long after its sending a verification secret is kept: its 24 hours and a week in
 /// which the callback answers that it expired.
 const VERIFICATION_SECRETS_KEPT: chrono::Duration =
@@ -189,6 +193,7 @@ impl Services {
             .store
             .purge_verification_secrets(now - VERIFICATION_SECRETS_KEPT)
             .await?;
+        self.store.purge_rollups(now - ROLLUPS_KEPT).await?;
         report.longest_batch_ms = size.longest_ms();
         if report.deliveries + report.events + report.notifications > 0 {
             let (pages, longest_ms) = self.reclaim_space(pacing).await?;

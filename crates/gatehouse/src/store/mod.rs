@@ -339,6 +339,29 @@ pub trait ProvisioningStore: Send + Sync + 'static {
     ) -> StoreResult<()>;
 }
 
+/// The console's aggregates: attempts per hour, SCIM changes per day.
+#[async_trait]
+pub trait RollupStore: Send + Sync + 'static {
+    /// The account's attempts per hour from the hour `since` falls in, oldest first (hours
+    /// without attempts are missing); of one webhook, or of all.
+    async fn hourly_attempts(
+        &self,
+        account: &AccountId,
+        since: DateTime<Utc>,
+        webhook: Option<WebhookId>,
+    ) -> StoreResult<Vec<crate::domain::HourlyAttempts>>;
+
+    /// The account's SCIM User changes per day from the day `since` falls in, oldest first.
+    async fn scim_changes(
+        &self,
+        account: &AccountId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<crate::domain::ScimChanges>>;
+
+    /// Forgets the aggregates of hours and days before `before`; returns the rows deleted.
+    async fn purge_rollups(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
 /// The outbox: custom events published with their deliveries, and reading events back.
 #[async_trait]
 pub trait EventStore: Send + Sync + 'static {
@@ -938,6 +961,7 @@ pub trait Store:
     + PeopleStore
     + TokenStore
     + ProvisioningStore
+    + RollupStore
     + EventStore
     + ScimUserStore
     + ScimGroupStore
@@ -957,6 +981,7 @@ impl<T> Store for T where
         + PeopleStore
         + TokenStore
         + ProvisioningStore
+        + RollupStore
         + EventStore
         + ScimUserStore
         + ScimGroupStore

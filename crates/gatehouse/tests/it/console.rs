@@ -687,6 +687,162 @@ async fn people_are_searched_and_managed_within_the_actors_rank(backend: Backend
     );
 }
 
+/// The `<tr>` of a chart's table view for `period`, as the page renders it.
+fn chart_row(page: &Page, chart: &str, period: &str) -> String {
+    let start = page
+        .body
+        .find(&format!(r#"id="{chart}""#))
+        .unwrap_or_else(|| panic!("no chart {chart}"));
+    let figure = &page.body[start..];
+    let figure = &figure[..figure.find("</figure>").expect("the chart's end")];
+    let row_start = figure
+        .find(&format!(r#"<th scope="row">{period}</th>"#))
+        .unwrap_or_else(|| panic!("no row {period} in {chart}"));
+    let row = &figure[row_start..];
+    row[..row.find("</tr>").expect("the row's end")].to_owned()
+}
+
+/// The overview charts what the API reports: attempts per hour and day by outcome, the queue,
+/// the webhook in trouble with its last error, the credential's use and SCIM changes; a
+/// webhook's page charts its own attempts and lists its last deliveries. Specialists are sent
+/// to their tokens instead.
+async fn the_overview_charts_what_the_api_reports(backend: Backend) {
+    let (server, token) = admin_server(backend, true).await;
+    let receiver = Receiver::start().await;
+    let good = crate::webhooks::verified_webhook(&server, &token, &receiver, "app.good").await;
+    crate::webhooks::verified_webhook(&server, &token, &receiver, "app.bad").await;
+    receiver.answer_event("app.bad", crate::common::receiver::Reply::Status(500));
+    for object in ["1", "2", "3"] {
+        crate::webhooks::publish(&server, &token, "app.good", object).await;
+    }
+    crate::webhooks::publish(&server, &token, "app.bad", "4").await;
+    receiver.wait_for_messages(4).await;
+    let credential: Value = json_of(server.post("/v1/scim_token", &token)).await;
+    let secret = credential["secret"].as_str().expect("secret");
+    let user: Value = json_of(server.post("/scim/v2/Users", secret).json(&json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "charted@example.org"
+    })))
+    .await;
+    server
+        .patch(
+            &format!("/scim/v2/Users/{}", user["id"].as_str().expect("id")),
+            secret,
+        )
+        .json(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{ "op": "replace", "path": "active", "value": false }]
+        }))
+        .expect_status(StatusCode::OK)
+        .await;
+
+    let mut browser = Browser::new(&server);
+    let signed_in = browser.sign_in(&token).await;
+    assert_eq!(signed_in.location(), "/console/tokens");
+    let home = browser.get("/console").await;
+    assert_eq!(
+        home.location(),
+        "/console/overview",
+        "administrators start here"
+    );
+    // Every attempt counts, the webhooks' verification messages included: the chart shows
+    // as many successes as REST lists succeeded deliveries (one attempt each), and the one
+    // retrying attempt of the failing webhook.
+    let now = gatehouse::service::Clock::now(server.clock.as_ref());
+    let hour = now.format("%H:00").to_string();
+    let day = now.format("%m-%d").to_string();
+    let mut page = browser.get("/console/overview").await;
+    let mut expected = String::new();
+    for _ in 0..100 {
+        let succeeded: Value =
+            json_of(server.get("/v1/webhook_deliveries?status=succeeded", &token)).await;
+        expected = format!(
+            "<td>{}</td><td>1</td><td>0</td>",
+            succeeded.as_array().expect("array").len()
+        );
+        if chart_row(&page, "chart-hourly", &hour).ends_with(&expected) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        page = browser.get("/console/overview").await;
+    }
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(chart_row(&page, "chart-hourly", &hour).ends_with(&expected));
+    assert!(chart_row(&page, "chart-daily", &day).ends_with(&expected));
+    assert!(page.body.contains("<svg") && page.body.contains("<desc"));
+    let status: Value = json_of(server.get("/v1/status", &token)).await;
+    assert_eq!(
+        page.text_of("queue-depth").expect("queue depth"),
+        status["queue"]["pending"].to_string()
+    );
+    let troubled = &page.body[page.body.find(r#"id="troubled-webhooks""#).expect("table")..];
+    assert!(troubled.contains("HTTP 500"), "{troubled}");
+    assert!(
+        page.text_of("credential-use")
+            .expect("credential")
+            .contains("last used")
+    );
+    assert!(chart_row(&page, "chart-scim", &day).ends_with("<td>1</td><td>1</td><td>1</td>"));
+
+    let good_id = good["id"].as_str().expect("id");
+    let webhook_page = browser.get(&format!("/console/webhooks/{good_id}")).await;
+    let its_successes: Value = json_of(server.get(
+        &format!("/v1/webhooks/{good_id}/deliveries?status=succeeded"),
+        &token,
+    ))
+    .await;
+    assert_eq!(
+        its_successes.as_array().expect("array").len(),
+        4,
+        "three events and the verification message"
+    );
+    assert!(
+        chart_row(&webhook_page, "chart-webhook", &hour)
+            .ends_with("<td>4</td><td>0</td><td>0</td>")
+    );
+    let recent = &webhook_page.body[webhook_page
+        .body
+        .find(r#"id="recent-deliveries""#)
+        .expect("recent deliveries")..];
+    let recent = &recent[..recent.find("</table>").expect("the table's end")];
+    assert_eq!(
+        recent.matches("<code>app.good</code>").count(),
+        3,
+        "{recent}"
+    );
+    assert_eq!(
+        recent.matches("<tr>").count(),
+        5,
+        "a header and 4 deliveries: {recent}"
+    );
+
+    let acme = server
+        .services
+        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
+        .await
+        .expect("acme");
+    let sam = server
+        .person(&acme, "sam@example.org", &["specialist"])
+        .await;
+    let sam_token = server
+        .token(
+            &acme,
+            &sam,
+            &["account:read", "personal_access_tokens:read"],
+        )
+        .await;
+    let mut specialist = Browser::new(&server);
+    specialist.sign_in(&sam_token).await;
+    assert_eq!(
+        specialist.get("/console").await.location(),
+        "/console/tokens"
+    );
+    assert_eq!(
+        specialist.get("/console/overview").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
 /// The account page shows the settings; an account administrator changes them there (a
 /// refusal shows the reason and changes nothing); others see no form and can't post one.
 async fn account_settings_are_read_and_changed_on_the_account_page(backend: Backend) {
@@ -1745,6 +1901,7 @@ async fn a_webhook_page_sends_a_test_marked_as_such(backend: Backend) {
 }
 
 both_backends!(
+    the_overview_charts_what_the_api_reports,
     people_are_searched_and_managed_within_the_actors_rank,
     account_settings_are_read_and_changed_on_the_account_page,
     a_custom_event_is_published_from_the_events_page,

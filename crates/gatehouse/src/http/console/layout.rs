@@ -16,6 +16,7 @@ use crate::store::{ListQuery, SortDirection, SortField};
 /// The sections of the navigation, to mark the current one.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Section {
+    Overview,
     Tokens,
     People,
     ScimUsers,
@@ -33,7 +34,13 @@ pub enum Section {
 /// navigation only when the session may open it — the token carries the scope and the
 /// person's roles permit it (spec: Roles) — so no link leads to a refusal. The pages check
 /// again regardless.
-const SECTIONS: [(Section, &str, &str, Resource); 11] = [
+const SECTIONS: [(Section, &str, &str, Resource); 12] = [
+    (
+        Section::Overview,
+        "/console/overview",
+        "Overview",
+        Resource::Account,
+    ),
     (
         Section::Tokens,
         "/console/tokens",
@@ -102,8 +109,17 @@ const SECTIONS: [(Section, &str, &str, Resource); 11] = [
     ),
 ];
 
-/// Whether the session may open a section's page: its scope; for the SCIM credential also an
-/// administrator (as its service call checks); the events catalogue, as any token may read it.
+/// Whether the session may open a section's page.
+pub fn opens(session: &Session, section: Section) -> bool {
+    SECTIONS
+        .iter()
+        .find(|(candidate, ..)| *candidate == section)
+        .is_some_and(|(_, _, _, resource)| may_open(session, section, *resource))
+}
+
+/// Whether the session may open a section's page: its scope; for the SCIM credential and the
+/// overview also an administrator (as their service calls check); the events catalogue, as any
+/// token may read it.
 fn may_open(session: &Session, section: Section, resource: Resource) -> bool {
     let readable = || {
         session
@@ -116,7 +132,7 @@ fn may_open(session: &Session, section: Section, resource: Resource) -> bool {
     };
     match section {
         Section::Events => true,
-        Section::ScimToken => readable() && session.is_administrator(),
+        Section::ScimToken | Section::Overview => readable() && session.is_administrator(),
         _ => readable(),
     }
 }

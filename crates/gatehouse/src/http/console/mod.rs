@@ -9,6 +9,7 @@
 
 mod account;
 mod assets;
+mod charts;
 mod deliveries;
 mod editable;
 mod error;
@@ -16,6 +17,7 @@ mod events;
 mod form;
 mod layout;
 mod notifications;
+mod overview;
 mod people;
 mod policies;
 mod scim;
@@ -48,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .merge(scim_token::router())
         .merge(account::router())
         .merge(people::router())
+        .merge(overview::router())
         .merge(events::router())
         .merge(webhooks::router())
         .merge(policies::router())
@@ -58,9 +61,13 @@ pub fn router() -> Router<AppState> {
         .layer(axum::middleware::from_fn(security_headers))
 }
 
-/// The start page is the person's own tokens: the one page every signed-in person may use.
+/// The start page: the overview for administrators who may read it, else the person's own
+/// tokens, the one page every signed-in person may use.
 async fn home(session: Option<Session>) -> Redirect {
     match session {
+        Some(session) if layout::opens(&session, layout::Section::Overview) => {
+            Redirect::to(overview::PATH)
+        }
         Some(_) => Redirect::to("/console/tokens"),
         None => Redirect::to("/console/sign-in"),
     }

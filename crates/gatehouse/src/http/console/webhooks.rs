@@ -14,7 +14,7 @@ use super::editable::{self, Context, Editable};
 use super::error::{PageError, PageResult, parse_id};
 use super::form::{Fields, Submitted};
 use super::layout::first_by_name;
-use super::layout::{self, Section, badge, csrf, one_time_secret, when, when_or};
+use super::layout::{self, Section, badge, csrf, one_time_secret, table_wrap, when, when_or};
 use super::session::Session;
 use crate::delivery::retry::MAX_ATTEMPTS;
 use crate::domain::{
@@ -26,7 +26,7 @@ use crate::service::{
     MAX_SECRET_OVERLAP_SECONDS, NewWebhook, ServiceError, WebhookChanges, WebhookPolicyView,
     WebhookState, WebhookView,
 };
-use crate::store::{ListQuery, Listing, WebhookFilter};
+use crate::store::{DeliveryFilter, ListQuery, Listing, WebhookFilter};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -56,6 +56,91 @@ pub fn router() -> Router<AppState> {
             "/console/webhooks/{id}/signing-secret/rotate",
             post(rotate_signing_secret),
         )
+}
+
+/// How many of a webhook's deliveries its page lists.
+const RECENT_DELIVERIES: u32 = 10;
+
+/// A webhook's last 24 hours as a chart (with its latency) and its last deliveries; each part
+/// only when the session may read it (`webhooks:read`, `webhook_deliveries:read`).
+async fn activity(
+    state: &AppState,
+    session: &Session,
+    account: &Account,
+    webhook: &Webhook,
+) -> Markup {
+    let chart = state
+        .services
+        .webhook_activity(&session.principal, webhook.id)
+        .await
+        .ok();
+    let filter = DeliveryFilter {
+        webhook_id: Some(webhook.id),
+        ..DeliveryFilter::default()
+    };
+    let recent = state
+        .services
+        .delivery_page(
+            account,
+            Some(&session.principal),
+            &filter,
+            None,
+            RECENT_DELIVERIES,
+            0,
+        )
+        .await
+        .ok()
+        .map(|(deliveries, _)| deliveries);
+    html! {
+        @if let Some(chart) = &chart {
+            section aria-labelledby="activity-heading" {
+                h2 #activity-heading { "Last 24 hours" }
+                p #webhook-latency {
+                    (chart.last_day.total()) " attempts; latency p50 "
+                    (super::overview::percentile_text(&chart.last_day, 50)) ", p95 "
+                    (super::overview::percentile_text(&chart.last_day, 95)) "."
+                }
+                (super::overview::outcomes_chart(
+                    "chart-webhook",
+                    "Attempts per hour, last 24 hours (UTC)",
+                    &chart.hourly,
+                    |start| start.format("%H:00").to_string(),
+                ))
+            }
+        }
+        @if let Some(recent) = &recent {
+            section aria-labelledby="recent-heading" {
+                h2 #recent-heading { "Last deliveries" }
+                @if recent.is_empty() {
+                    p.muted { "None yet." }
+                } @else {
+                    (table_wrap(html! {
+                        table #recent-deliveries {
+                            thead { tr {
+                                th scope="col" { "Event" } th scope="col" { "Status" }
+                                th scope="col" { "Answer" } th scope="col" { "Created" }
+                            } }
+                            tbody {
+                                @for delivery in recent {
+                                    tr {
+                                        td.wrap { a href={ "/console/deliveries/" (delivery.id.0) } { code { (delivery.event) } } }
+                                        td { (super::deliveries::status_badge(delivery.status)) }
+                                        td { @match (delivery.response_status, &delivery.error) {
+                                            (Some(status), _) => { "HTTP " (status) },
+                                            (None, Some(error)) => (error),
+                                            (None, None) => span.muted { "—" },
+                                        } }
+                                        td { (when(delivery.created_at)) }
+                                    }
+                                }
+                            }
+                        }
+                    }))
+                    p { a href={ "/console/deliveries?webhook_id=" (webhook.id.0) } { "All deliveries of " (webhook.name) } }
+                }
+            }
+        }
+    }
 }
 
 pub fn state_badge(state: WebhookState) -> Markup {
@@ -386,6 +471,7 @@ impl Editable for Webhook {
             .webhook_policy_id
             .and_then(|id| policies.iter().find(|policy| policy.id == id));
         let path = format!("/console/webhooks/{}", webhook.id.0);
+        let activity = activity(state, session, account, webhook).await;
         html! {
             p { a href="/console/webhooks" { "← Webhooks" } }
             h1 { (webhook.name) }
@@ -462,6 +548,7 @@ impl Editable for Webhook {
                     }
                 }
             }
+            (activity)
             h2 { "Edit" }
             (webhook_form(session, &path, "Save changes", values, &policies, error))
         }

@@ -597,11 +597,16 @@ impl Services {
             current.created_at,
             now,
         );
+        let mut payload = user_event_payload(&record);
+        if current.active && !record.active {
+            // Counted as a deactivation by the console's SCIM chart (`scim_changes_daily`).
+            payload["deactivated"] = Value::Bool(true);
+        }
         let mut events = vec![event(
             principal,
             "scim_user.update",
             record.id,
-            user_event_payload(&record),
+            payload,
             now,
         )];
         if person_differs(&person_before, &person) {

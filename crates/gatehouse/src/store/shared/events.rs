@@ -57,6 +57,7 @@ impl Backend {
         for event in events {
             append_event(&mut transaction, event).await?;
         }
+        super::rollups::count_scim_changes(&mut transaction, events).await?;
         transaction.commit().await?;
         self.deliveries_ready().notify_one();
         Ok(())

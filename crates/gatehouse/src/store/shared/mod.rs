@@ -20,6 +20,7 @@ pub(super) mod publishing;
 pub(super) mod queue;
 pub(super) mod quotas;
 pub(super) mod retention;
+pub(super) mod rollups;
 pub(super) mod scim_groups;
 pub(super) mod scim_page;
 pub(super) mod scim_users;

@@ -340,6 +340,7 @@ pub(super) async fn record_attempts(
 ) -> StoreResult<Recording> {
     const WAKE_HORIZON: chrono::Duration = chrono::Duration::seconds(1);
     let now = truncate_to_micros(now);
+    let worker_id = worker;
     let worker = worker.to_string();
     let mut recorded_by_webhook: Vec<(WebhookId, Vec<&AttemptRecord>)> = Vec::new();
     // A delivery's second outcome in one batch (its lease ran out and it was sent again) finds
@@ -403,6 +404,11 @@ pub(super) async fn record_attempts(
         recorded += list.len() as u64;
         wake |= count_health(&mut transaction, *webhook_id, list, now).await?;
     }
+    let all_recorded: Vec<&AttemptRecord> = recorded_by_webhook
+        .iter()
+        .flat_map(|(_, list)| list.iter().copied())
+        .collect();
+    super::rollups::count_attempts(&mut transaction, worker_id, &all_recorded).await?;
     transaction.commit().await?;
     Ok(Recording::Done { recorded, wake })
 }
