@@ -38,7 +38,9 @@ pub use record_source::{RecordSource, SOURCE_ID_MAX_CHARS, SOURCE_MAX_CHARS};
 pub use scim_group::{
     GroupMember, MemberType, MembershipChange, NewMember, ScimGroupId, ScimGroupRecord,
 };
-pub use scim_user::{ScimUserId, ScimUserRecord, ScimValue, case_insensitive_key};
+pub use scim_user::{
+    CustomFieldValue, ScimUserId, ScimUserRecord, ScimValue, case_insensitive_key,
+};
 pub use token::{PersonalAccessToken, TokenId, TokenStatus};
 pub use webhook::{
     CONSECUTIVE_FAILURES_BEFORE_DISABLE, DISABLED_EVENT, Delivery, DeliveryAttempt, DeliveryId,

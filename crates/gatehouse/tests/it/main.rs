@@ -23,6 +23,7 @@ mod scim_groups;
 mod scim_pagination;
 mod scim_recorded_clients;
 mod scim_users;
+mod scim_xurrent;
 mod security;
 mod store;
 mod store_scim;

@@ -49,9 +49,13 @@ fn user(owner: &Person, user_name: &str, minutes: i64) -> ScimUserRecord {
         employee_number: None,
         department: None,
         organization: None,
+        site: None,
+        location: None,
+        support_id: None,
         manager_id: None,
         password_hash: None,
         resource: json!({ "userName": user_name }),
+        custom_fields: Vec::new(),
         values: vec![email(
             0,
             owner.primary_email.as_deref().unwrap_or_default(),

@@ -6,9 +6,9 @@
 
 use chrono::{DateTime, Utc};
 use scim::error::ScimError;
-use scim::filter::{AttributePath, FilterLimits, parse_filter_with};
+use scim::filter::{AttributePath, ComparisonValue, Filter, FilterLimits, parse_filter_with};
 use scim::patch::{apply_operations, parse_patch_request};
-use scim::schema::ResourceKind;
+use scim::schema::{CUSTOM_FIELDS_SCHEMA_URN, ResourceKind};
 use scim_sql::{compile_filter, compile_sort};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -81,6 +81,7 @@ impl ListPlan {
             Some(text) => {
                 let filter = parse_filter_with(text, &FilterLimits::default())
                     .map_err(|error| scim(error.into()))?;
+                let filter = custom_field_literals_as_text(filter).map_err(scim)?;
                 Some(
                     compile_filter(&filter, columns, dialect, 2)
                         .map_err(|error| scim(error.into()))?,
@@ -218,6 +219,47 @@ impl ListPlan {
     }
 }
 
+/// Custom fields keep their JSON type in the representation, but their filter rows hold text
+/// (a string as sent, the JSON text of anything else), so a number or boolean literal compared
+/// with one is compared as its JSON text: `…:year_of_birth eq 1975` finds the number 1975.
+/// Ordering numbers as text would be wrong (`"975" > "1975"`), so `gt`, `ge`, `lt` and `le`
+/// take a string only.
+fn custom_field_literals_as_text(filter: Filter) -> Result<Filter, ScimError> {
+    let recurse = |filter: Box<Filter>| custom_field_literals_as_text(*filter).map(Box::new);
+    Ok(match filter {
+        Filter::Compare {
+            path,
+            operator,
+            value: value @ (ComparisonValue::Number(_) | ComparisonValue::Boolean(_)),
+        } if path
+            .schema_urn
+            .as_deref()
+            .is_some_and(|urn| urn.eq_ignore_ascii_case(CUSTOM_FIELDS_SCHEMA_URN)) =>
+        {
+            let text = match value {
+                ComparisonValue::Number(number) => number.to_string(),
+                ComparisonValue::Boolean(boolean) => boolean.to_string(),
+                ComparisonValue::String(_) | ComparisonValue::Null => String::new(),
+            };
+            if operator.is_ordering() {
+                return Err(ScimError::invalid_filter(format!(
+                    "custom field {path} compares as text: {} needs a string, not {text}",
+                    operator.keyword()
+                )));
+            }
+            Filter::Compare {
+                path,
+                operator,
+                value: ComparisonValue::String(text),
+            }
+        }
+        Filter::And(left, right) => Filter::And(recurse(left)?, recurse(right)?),
+        Filter::Or(left, right) => Filter::Or(recurse(left)?, recurse(right)?),
+        Filter::Not(inner) => Filter::Not(recurse(inner)?),
+        other => other,
+    })
+}
+
 /// A list request (RFC 7644 §3.4.2): filter, sort, and 1-based index or (RFC 9865) cursor
 /// pagination.
 #[derive(Clone, Debug, Default)]
@@ -285,10 +327,14 @@ fn record_from(
         employee_number: projection.employee_number,
         department: projection.department,
         organization: projection.organization,
+        site: projection.site,
+        location: projection.location,
+        support_id: projection.support_id,
         manager_id: projection.manager_id,
         password_hash: None,
         resource: projection.resource,
         values: projection.values,
+        custom_fields: projection.custom_fields,
         version,
         created_at,
         updated_at: now,

@@ -1,7 +1,8 @@
 use super::*;
 use crate::schema::attribute::{AttributeType, Mutability, Returned};
 use crate::schema::{
-    ENTERPRISE_USER_SCHEMA_URN, GATEHOUSE_GROUP_SCHEMA_URN, GROUP_SCHEMA_URN, USER_SCHEMA_URN,
+    CUSTOM_FIELDS_SCHEMA_URN, ENTERPRISE_USER_SCHEMA_URN, GATEHOUSE_GROUP_SCHEMA_URN,
+    GROUP_SCHEMA_URN, USER_SCHEMA_URN,
 };
 
 fn path(text: &str) -> AttributePath {
@@ -30,6 +31,7 @@ fn schemas_are_listed_in_order_and_found_ignoring_case() {
         [
             USER_SCHEMA_URN,
             ENTERPRISE_USER_SCHEMA_URN,
+            CUSTOM_FIELDS_SCHEMA_URN,
             GROUP_SCHEMA_URN,
             GATEHOUSE_GROUP_SCHEMA_URN,
         ]

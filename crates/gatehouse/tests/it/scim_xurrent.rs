@@ -1,0 +1,392 @@
+//! Xurrent's (formerly 4me's) SCIM attributes end to end on both backends: the Enterprise User
+//! additions `site`, `location` and `supportID`, the custom fields extension, `groups` on Users,
+//! a core `groupType`, unique Group names, `userType` VIP, and the pre-RFC member removal.
+
+use crate::common::{Backend, RequestExt, TestServer, json_body, provisioning};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const CUSTOM: &str = "urn:ietf:params:scim:schemas:extension:4me:1.0:custom_fields";
+
+async fn create_user(server: &TestServer, token: &str, user: &Value) -> Value {
+    let response = server
+        .post("/scim/v2/Users", token)
+        .json(user)
+        .expect_status_for(StatusCode::CREATED, user)
+        .await;
+    json_body(response).await
+}
+
+/// The `userName`s a `/Users` list answers with, in order.
+async fn user_names(server: &TestServer, token: &str, query: &str) -> Vec<String> {
+    let response = server
+        .get(&format!("/scim/v2/Users?{query}"), token)
+        .expect_status_for(StatusCode::OK, query)
+        .await;
+    let list = json_body(response).await;
+    list["Resources"]
+        .as_array()
+        .map(|users| {
+            users
+                .iter()
+                .filter_map(|user| user["userName"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Asserts an answer is a SCIM error of `status` with `scim_type` whose detail mentions
+/// `mentions`, and returns the detail.
+async fn assert_scim_error(
+    response: reqwest::Response,
+    status: StatusCode,
+    scim_type: &str,
+    mentions: &str,
+) -> String {
+    assert_eq!(response.status(), status);
+    let error = json_body(response).await;
+    assert_eq!(
+        error["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+    );
+    assert_eq!(error["status"], status.as_str(), "{error}");
+    assert_eq!(error["scimType"], scim_type, "{error}");
+    let detail = error["detail"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        detail.contains(mentions),
+        "{detail:?} should mention {mentions:?}"
+    );
+    detail
+}
+
+fn encoded(filter: &str) -> String {
+    url::form_urlencoded::byte_serialize(filter.as_bytes()).collect()
+}
+
+async fn enterprise_site_location_and_support_id_are_stored_filtered_and_sorted(backend: Backend) {
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
+    for (name, site, location, support) in [
+        ("ada@example.org", "Amsterdam", "Floor 3", "S-200"),
+        ("bob@example.org", "Berlin", "Floor 1", "S-100"),
+        ("cy@example.org", "amsterdam", "Floor 2", "S-300"),
+    ] {
+        let user = create_user(
+            &server,
+            &token,
+            &json!({"schemas": [USER, ENTERPRISE], "userName": name,
+                ENTERPRISE: {"site": site, "location": location, "supportID": support}}),
+        )
+        .await;
+        assert_eq!(user[ENTERPRISE]["site"], site);
+        assert_eq!(user[ENTERPRISE]["supportID"], support);
+        let fetched = server
+            .get(
+                &format!("/scim/v2/Users/{}", user["id"].as_str().unwrap_or_default()),
+                &token,
+            )
+            .json_answer()
+            .await;
+        assert_eq!(fetched[ENTERPRISE]["location"], location);
+    }
+    let site = encoded(&format!("{ENTERPRISE}:site eq \"AMSTERDAM\""));
+    assert_eq!(
+        user_names(&server, &token, &format!("filter={site}&sortBy=userName")).await,
+        ["ada@example.org", "cy@example.org"],
+        "site compares ignoring case"
+    );
+    let support = encoded(&format!("{ENTERPRISE}:supportID sw \"S-1\""));
+    assert_eq!(
+        user_names(&server, &token, &format!("filter={support}")).await,
+        ["bob@example.org"]
+    );
+    let location = encoded(&format!("{ENTERPRISE}:location co \"floor\""));
+    let sort = encoded(&format!("{ENTERPRISE}:location"));
+    assert_eq!(
+        user_names(
+            &server,
+            &token,
+            &format!("filter={location}&sortBy={sort}&sortOrder=descending")
+        )
+        .await,
+        ["ada@example.org", "cy@example.org", "bob@example.org"]
+    );
+    let by_support = encoded(&format!("{ENTERPRISE}:supportID"));
+    assert_eq!(
+        user_names(&server, &token, &format!("sortBy={by_support}")).await,
+        ["bob@example.org", "ada@example.org", "cy@example.org"]
+    );
+
+    // /Schemas declares them in the enterprise extension.
+    let schema = server
+        .get(&format!("/scim/v2/Schemas/{ENTERPRISE}"), &token)
+        .json_answer()
+        .await;
+    let names: Vec<&str> = schema["attributes"]
+        .as_array()
+        .map(|attributes| {
+            attributes
+                .iter()
+                .filter_map(|attribute| attribute["name"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    for name in ["site", "location", "supportID"] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+}
+
+async fn custom_fields_in_both_shapes_are_stored_returned_flat_and_filterable(backend: Backend) {
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
+    // The flat shape, without the URN in `schemas` (Xurrent's clients don't list it).
+    let ada = create_user(
+        &server,
+        &token,
+        &json!({"schemas": [USER], "userName": "ada@example.org",
+            CUSTOM: {"payroll_id": "P-1", "year_of_birth": 1975, "remote": true}}),
+    )
+    .await;
+    assert_eq!(
+        ada[CUSTOM],
+        json!({"payroll_id": "P-1", "year_of_birth": 1975, "remote": true}),
+        "values keep their JSON type"
+    );
+    assert_eq!(ada["schemas"], json!([USER, CUSTOM]));
+    // The list shape.
+    let bob = create_user(
+        &server,
+        &token,
+        &json!({"userName": "bob@example.org", CUSTOM: {"custom_fields": [
+            {"id": "payroll_id", "value": "P-2"}, {"id": "year_of_birth", "value": 1980}
+        ]}}),
+    )
+    .await;
+    assert_eq!(
+        bob[CUSTOM],
+        json!({"payroll_id": "P-2", "year_of_birth": 1980})
+    );
+    let fetched = server
+        .get(
+            &format!("/scim/v2/Users/{}", bob["id"].as_str().unwrap_or_default()),
+            &token,
+        )
+        .json_answer()
+        .await;
+    assert_eq!(fetched[CUSTOM], bob[CUSTOM]);
+    create_user(&server, &token, &json!({"userName": "cy@example.org"})).await;
+
+    for (filter, expected) in [
+        (
+            format!("{CUSTOM}:payroll_id eq \"p-1\""),
+            vec!["ada@example.org"],
+        ),
+        (
+            format!("{CUSTOM}:PAYROLL_ID sw \"P-\""),
+            vec!["ada@example.org", "bob@example.org"],
+        ),
+        (
+            format!("{CUSTOM}:year_of_birth eq 1980"),
+            vec!["bob@example.org"],
+        ),
+        (format!("{CUSTOM}:remote eq true"), vec!["ada@example.org"]),
+        (format!("{CUSTOM}:remote pr"), vec!["ada@example.org"]),
+        (
+            format!("not ({CUSTOM}:payroll_id pr)"),
+            vec!["cy@example.org"],
+        ),
+        (format!("{CUSTOM}:unknown_field eq \"x\""), vec![]),
+    ] {
+        let query = format!("filter={}&sortBy=userName", encoded(&filter));
+        assert_eq!(
+            user_names(&server, &token, &query).await,
+            expected,
+            "{filter}"
+        );
+    }
+    let sort = encoded(&format!("{CUSTOM}:payroll_id"));
+    let present = encoded(&format!("{CUSTOM}:payroll_id pr"));
+    assert_eq!(
+        user_names(
+            &server,
+            &token,
+            &format!("filter={present}&sortBy={sort}&sortOrder=descending")
+        )
+        .await,
+        ["bob@example.org", "ada@example.org"]
+    );
+    // Ordering compares text, so it needs a string; a number is refused, clearly.
+    let ordered = encoded(&format!("{CUSTOM}:year_of_birth gt 1970"));
+    let response = server
+        .get(&format!("/scim/v2/Users?filter={ordered}"), &token)
+        .send()
+        .await
+        .expect("request");
+    assert_scim_error(
+        response,
+        StatusCode::BAD_REQUEST,
+        "invalidFilter",
+        "needs a string",
+    )
+    .await;
+    // An attribute projection can name a custom field.
+    let only = server
+        .get(
+            &format!(
+                "/scim/v2/Users/{}?attributes={}",
+                ada["id"].as_str().unwrap_or_default(),
+                encoded(&format!("{CUSTOM}:payroll_id"))
+            ),
+            &token,
+        )
+        .json_answer()
+        .await;
+    assert_eq!(only[CUSTOM], json!({"payroll_id": "P-1"}));
+}
+
+async fn custom_fields_are_patched_by_path_and_as_a_whole(backend: Backend) {
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
+    let user = create_user(
+        &server,
+        &token,
+        &json!({"userName": "ada@example.org", CUSTOM: {"payroll_id": "P-1", "team": "a"}}),
+    )
+    .await;
+    let location = format!("/scim/v2/Users/{}", user["id"].as_str().unwrap_or_default());
+    let patch = |operations: Value| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations});
+    let patched = |operations: Value| {
+        let server = &server;
+        let token = &token;
+        let location = &location;
+        let body = patch(operations);
+        async move {
+            let response = server
+                .patch(location, token)
+                .json(&body)
+                .expect_status_for(StatusCode::OK, &body)
+                .await;
+            json_body(response).await
+        }
+    };
+    let user = patched(json!([
+        {"op": "replace", "path": format!("{CUSTOM}:payroll_id"), "value": "P-9"},
+        {"op": "add", "path": format!("{CUSTOM}:year_of_birth"), "value": 1975},
+        {"op": "remove", "path": format!("{CUSTOM}:team")}
+    ]))
+    .await;
+    assert_eq!(
+        user[CUSTOM],
+        json!({"payroll_id": "P-9", "year_of_birth": 1975})
+    );
+    let filter = encoded(&format!("{CUSTOM}:payroll_id eq \"P-9\""));
+    assert_eq!(
+        user_names(&server, &token, &format!("filter={filter}")).await,
+        ["ada@example.org"],
+        "the filter rows follow a PATCH"
+    );
+    // The whole extension: the list shape updates the fields it names, in a path-less add too.
+    let user = patched(json!([
+        {"op": "add", "path": CUSTOM, "value": {"custom_fields": [{"id": "payroll_id", "value": "P-10"}]}},
+        {"op": "add", "value": {CUSTOM: {"site_code": "AMS"}}}
+    ]))
+    .await;
+    assert_eq!(
+        user[CUSTOM],
+        json!({"payroll_id": "P-10", "year_of_birth": 1975, "site_code": "AMS"})
+    );
+    // Removing the whole extension drops every field, and the URN from `schemas`.
+    let user = patched(json!([{"op": "remove", "path": CUSTOM}])).await;
+    assert!(user.get(CUSTOM).is_none(), "{user}");
+    assert_eq!(user["schemas"], json!([USER]));
+    assert!(
+        user_names(&server, &token, &format!("filter={filter}"))
+            .await
+            .is_empty()
+    );
+    // PUT replaces them like any attribute.
+    let replaced = server
+        .put(&location, &token)
+        .json(&json!({"userName": "ada@example.org", CUSTOM: {"payroll_id": "P-11"}}))
+        .expect_status(StatusCode::OK)
+        .await;
+    assert_eq!(
+        json_body(replaced).await[CUSTOM],
+        json!({"payroll_id": "P-11"})
+    );
+}
+
+async fn custom_field_limits_are_invalid_values(backend: Backend) {
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
+    let many: serde_json::Map<String, Value> =
+        (0..101).map(|n| (format!("field_{n}"), json!(n))).collect();
+    let hundred: serde_json::Map<String, Value> =
+        (0..100).map(|n| (format!("field_{n}"), json!(n))).collect();
+    for (fields, mentions) in [
+        (Value::Object(many), "at most 100 custom fields"),
+        (json!({"1st": "x"}), "is not a custom field id"),
+        (json!({"a.b": "x"}), "is not a custom field id"),
+        (json!({"a".repeat(65): "x"}), "is not a custom field id"),
+        (json!({"notes": "x".repeat(4095)}), "at most 4096"),
+        (
+            json!({"custom_fields": [{"value": "no id"}]}),
+            "string \"id\"",
+        ),
+        (
+            json!({"custom_fields": [{"id": "a", "value": 1}, {"id": "A", "value": 2}]}),
+            "listed twice",
+        ),
+        (json!("flat text"), "must be an object"),
+    ] {
+        let body = json!({"userName": "ada@example.org", CUSTOM: fields});
+        let response = server
+            .post("/scim/v2/Users", &token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_scim_error(response, StatusCode::BAD_REQUEST, "invalidValue", mentions).await;
+    }
+    // The limits themselves are allowed.
+    let mut fields = hundred;
+    fields.insert("field_0".to_owned(), json!("x".repeat(4094)));
+    fields.insert("a".repeat(64), json!(null));
+    let user = create_user(
+        &server,
+        &token,
+        &json!({"userName": "ada@example.org", CUSTOM: fields}),
+    )
+    .await;
+    assert_eq!(
+        user[CUSTOM].as_object().map(serde_json::Map::len),
+        Some(100)
+    );
+}
+
+async fn discovery_declares_the_custom_fields_extension(backend: Backend) {
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:read"]).await;
+    let resource_type = server
+        .get("/scim/v2/ResourceTypes/User", &token)
+        .json_answer()
+        .await;
+    assert_eq!(
+        resource_type["schemaExtensions"],
+        json!([
+            {"schema": ENTERPRISE, "required": false},
+            {"schema": CUSTOM, "required": false}
+        ])
+    );
+    let schema = server
+        .get(&format!("/scim/v2/Schemas/{CUSTOM}"), &token)
+        .json_answer()
+        .await;
+    assert_eq!(schema["id"], CUSTOM);
+    assert_eq!(schema["attributes"], json!([]));
+}
+
+both_backends!(
+    enterprise_site_location_and_support_id_are_stored_filtered_and_sorted,
+    custom_fields_in_both_shapes_are_stored_returned_flat_and_filterable,
+    custom_fields_are_patched_by_path_and_as_a_whole,
+    custom_field_limits_are_invalid_values,
+    discovery_declares_the_custom_fields_extension,
+);
