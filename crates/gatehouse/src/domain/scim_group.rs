@@ -45,6 +45,13 @@ pub struct GroupMember {
     pub display: Option<String>,
 }
 
+/// A group a User is a direct member of, as the User's `groups` shows it (RFC 7643 §4.1.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserGroup {
+    pub id: ScimGroupId,
+    pub display_name: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScimGroupRecord {
     pub id: ScimGroupId,

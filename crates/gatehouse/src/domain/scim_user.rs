@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::id::uuid_id;
-use super::{AccountId, PersonId};
+use super::{AccountId, PersonId, UserGroup};
 
 uuid_id!(
     /// The id of a SCIM User.
@@ -61,6 +61,9 @@ pub struct ScimUserRecord {
     pub values: Vec<ScimValue>,
     /// Rows for filtering on custom fields; written, never read back, like `values`.
     pub custom_fields: Vec<CustomFieldValue>,
+    /// The groups the User is a direct member of, derived from memberships (never stored
+    /// with the User); read by the SCIM service for the answers that show them.
+    pub groups: Vec<UserGroup>,
     /// Grows by one on every change; the weak ETag is `W/"{version}"`.
     pub version: i64,
     pub created_at: DateTime<Utc>,

@@ -28,7 +28,7 @@ use crate::auth::{RoleSet, ScopeSet, TokenHash};
 use crate::domain::{
     Account, AccountId, Event, GroupMember, MemberType, MembershipChange, NewEvent, NewMember,
     Person, PersonId, PersonalAccessToken, ScimGroupId, ScimGroupRecord, ScimUserId,
-    ScimUserRecord, TokenId,
+    ScimUserRecord, TokenId, UserGroup,
 };
 use crate::domain::{
     Delivery, DeliveryAttempt, DeliveryId, PolicyKey, Webhook, WebhookId, WebhookNotification,
@@ -419,6 +419,14 @@ pub trait ScimGroupStore: Send + Sync + 'static {
         account: &AccountId,
         groups: &[ScimGroupId],
     ) -> StoreResult<Vec<(ScimGroupId, u64)>>;
+
+    /// The groups each of some members (SCIM Users) is a direct member of, as
+    /// `(member id, group)`, ordered by member, then group name: one query for a page of Users.
+    async fn scim_groups_of_members(
+        &self,
+        account: &AccountId,
+        members: &[uuid::Uuid],
+    ) -> StoreResult<Vec<(uuid::Uuid, UserGroup)>>;
 
     /// Which of `ids` are SCIM Users or SCIM Groups of the account, and which kind each is.
     async fn scim_member_kinds(

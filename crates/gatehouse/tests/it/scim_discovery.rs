@@ -103,7 +103,7 @@ async fn resource_types_and_schemas_are_listed_and_found(backend: Backend) {
     );
 
     let schemas = scim_answer(server.get("/scim/v2/Schemas", &token), StatusCode::OK).await;
-    assert_eq!(schemas["totalResults"], 4);
+    assert_eq!(schemas["totalResults"], 5);
     let core = scim_answer(
         server.get(
             "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",

@@ -383,7 +383,134 @@ async fn discovery_declares_the_custom_fields_extension(backend: Backend) {
     assert_eq!(schema["attributes"], json!([]));
 }
 
+async fn create_group(server: &TestServer, token: &str, group: &Value) -> Value {
+    let response = server
+        .post("/scim/v2/Groups", token)
+        .json(group)
+        .expect_status_for(StatusCode::CREATED, group)
+        .await;
+    json_body(response).await
+}
+
+fn id_of(resource: &Value) -> String {
+    resource["id"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn users_show_their_groups_read_only(backend: Backend) {
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
+    // `groups` sent on create is read-only: ignored, not refused.
+    let ada = create_user(
+        &server,
+        &token,
+        &json!({"userName": "ada@example.org", "groups": [{"value": "made-up"}]}),
+    )
+    .await;
+    assert!(ada.get("groups").is_none(), "{ada}");
+    let bob = create_user(&server, &token, &json!({"userName": "bob@example.org"})).await;
+    let (ada_id, bob_id) = (id_of(&ada), id_of(&bob));
+    let writers = create_group(
+        &server,
+        &token,
+        &json!({"displayName": "Writers", "members": [{"value": ada_id}, {"value": bob_id}]}),
+    )
+    .await;
+    let analysts = create_group(
+        &server,
+        &token,
+        &json!({"displayName": "Analysts", "members": [{"value": ada_id}]}),
+    )
+    .await;
+    let group = |group: &Value, name: &str| {
+        json!({
+            "value": id_of(group),
+            "$ref": format!("{}/scim/v2/Groups/{}", server.base_url, id_of(group)),
+            "display": name,
+            "type": "direct",
+        })
+    };
+    let ada_groups = json!([group(&analysts, "Analysts"), group(&writers, "Writers")]);
+    let ada_location = format!("/scim/v2/Users/{ada_id}");
+    let fetched = server.get(&ada_location, &token).json_answer().await;
+    assert_eq!(fetched["groups"], ada_groups, "ordered by name");
+
+    // Lists and searches show them, one page at a time, and projections apply.
+    let list = server
+        .get("/scim/v2/Users?sortBy=userName", &token)
+        .json_answer()
+        .await;
+    assert_eq!(list["Resources"][0]["groups"], ada_groups);
+    assert_eq!(
+        list["Resources"][1]["groups"],
+        json!([group(&writers, "Writers")])
+    );
+    let search = server
+        .post("/scim/v2/Users/.search", &token)
+        .json(
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "userName eq \"bob@example.org\"", "attributes": ["groups"]}),
+        )
+        .json_answer()
+        .await;
+    assert_eq!(
+        search["Resources"][0],
+        json!({"id": bob_id, "schemas": [USER], "groups": [group(&writers, "Writers")]})
+    );
+    let without = server
+        .get(&format!("{ada_location}?excludedAttributes=groups"), &token)
+        .json_answer()
+        .await;
+    assert!(without.get("groups").is_none(), "{without}");
+    let only = server
+        .get(&format!("{ada_location}?attributes=groups.display"), &token)
+        .json_answer()
+        .await;
+    assert_eq!(
+        only["groups"],
+        json!([{"display": "Analysts"}, {"display": "Writers"}])
+    );
+
+    // A PUT that sends other groups changes nothing about them; its answer shows the real ones.
+    let replaced = server
+        .put(&ada_location, &token)
+        .json(&json!({"userName": "ada@example.org", "groups": [{"value": id_of(&writers)}]}))
+        .expect_status(StatusCode::OK)
+        .await;
+    assert_eq!(json_body(replaced).await["groups"], ada_groups);
+    // A PATCH of them is refused: membership changes through the Group.
+    for operation in [
+        json!({"op": "add", "path": "groups", "value": [{"value": id_of(&writers)}]}),
+        json!({"op": "remove", "path": "groups"}),
+        json!({"op": "replace", "value": {"groups": []}}),
+    ] {
+        let response = server
+            .patch(&ada_location, &token)
+            .json(
+                &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [operation]}),
+            )
+            .send()
+            .await
+            .expect("request");
+        assert_scim_error(response, StatusCode::BAD_REQUEST, "mutability", "groups").await;
+    }
+    // A renamed group is shown under its new name.
+    server
+        .patch(&format!("/scim/v2/Groups/{}", id_of(&writers)), &token)
+        .json(
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "displayName", "value": "Authors"}]}),
+        )
+        .expect_status(StatusCode::OK)
+        .await;
+    let bob_now = server
+        .get(&format!("/scim/v2/Users/{bob_id}"), &token)
+        .json_answer()
+        .await;
+    assert_eq!(bob_now["groups"], json!([group(&writers, "Authors")]));
+}
+
 both_backends!(
+    users_show_their_groups_read_only,
     enterprise_site_location_and_support_id_are_stored_filtered_and_sorted,
     custom_fields_in_both_shapes_are_stored_returned_flat_and_filterable,
     custom_fields_are_patched_by_path_and_as_a_whole,

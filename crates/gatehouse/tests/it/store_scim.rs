@@ -56,6 +56,7 @@ fn user(owner: &Person, user_name: &str, minutes: i64) -> ScimUserRecord {
         password_hash: None,
         resource: json!({ "userName": user_name }),
         custom_fields: Vec::new(),
+        groups: Vec::new(),
         values: vec![email(
             0,
             owner.primary_email.as_deref().unwrap_or_default(),

@@ -4,11 +4,13 @@
 //! A provisioning token acts with its owner's rank: it never takes over, changes or deletes
 //! the SCIM User of a person who outranks that owner.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use scim::error::ScimError;
 use scim::filter::{AttributePath, ComparisonValue, Filter, FilterLimits, parse_filter_with};
-use scim::patch::{apply_operations, parse_patch_request};
-use scim::schema::{CUSTOM_FIELDS_SCHEMA_URN, ResourceKind};
+use scim::patch::{PatchOperation, apply_operations, parse_patch_request};
+use scim::schema::{CUSTOM_FIELDS_SCHEMA_URN, ResourceKind, USER_SCHEMA_URN};
 use scim_sql::{compile_filter, compile_sort};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -17,7 +19,9 @@ use super::cursor::{self, Position};
 use super::projection::{UserProjection, project_user, project_user_update};
 use super::{check_version, not_found, scim, stored};
 use crate::auth::{Resource, Scope};
-use crate::domain::{NewEvent, Person, PersonId, PersonSource, ScimUserId, ScimUserRecord};
+use crate::domain::{
+    NewEvent, Person, PersonId, PersonSource, ScimUserId, ScimUserRecord, UserGroup,
+};
 use crate::service::people::person_json;
 use crate::service::{ScimActing, ScimPrincipal, ServiceError, ServiceResult, Services};
 use crate::store::{Listing, PersonWrite, ScimPage, ScimUserColumns, StoreError};
@@ -260,6 +264,42 @@ fn custom_field_literals_as_text(filter: Filter) -> Result<Filter, ScimError> {
     })
 }
 
+/// Whether `path` names the User's core `groups` (or one of its sub-attributes).
+fn names_groups(path: &AttributePath) -> bool {
+    path.attribute.eq_ignore_ascii_case("groups")
+        && path
+            .schema_urn
+            .as_deref()
+            .is_none_or(|urn| urn.eq_ignore_ascii_case(USER_SCHEMA_URN))
+}
+
+/// A User's `groups` are read-only (RFC 7643 §4.1.2): they change through the Groups'
+/// `members`. Not being stored with the User, they are not in the representation a PATCH
+/// applies to, where the PATCH code would take removing them for a removal of nothing; so any
+/// operation that names them is refused here, before it is applied.
+fn refuse_groups(operations: &[PatchOperation]) -> Result<(), ScimError> {
+    for (index, operation) in operations.iter().enumerate() {
+        let in_value = || match &operation.value {
+            Some(Value::Object(object)) if operation.path.is_none() => object
+                .keys()
+                .filter_map(|key| AttributePath::parse(key).ok())
+                .any(|path| names_groups(&path)),
+            _ => false,
+        };
+        let in_path = operation
+            .path
+            .as_ref()
+            .is_some_and(|path| names_groups(&path.attribute));
+        if in_path || in_value() {
+            return Err(ScimError::mutability(format!(
+                "Operations[{index}]: groups is read-only on a User: membership changes \
+                 through the Group's members"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A list request (RFC 7644 §3.4.2): filter, sort, and 1-based index or (RFC 9865) cursor
 /// pagination.
 #[derive(Clone, Debug, Default)]
@@ -335,6 +375,7 @@ fn record_from(
         resource: projection.resource,
         values: projection.values,
         custom_fields: projection.custom_fields,
+        groups: Vec::new(),
         version,
         created_at,
         updated_at: now,
@@ -474,7 +515,13 @@ impl Services {
         expected_version: Option<i64>,
     ) -> ServiceResult<ScimUserRecord> {
         principal.require(WRITE)?;
-        let current = self.scim_user(principal, id).await?;
+        principal.require(READ)?;
+        // As stored, without its groups: the write's answer reads them once it is done.
+        let current = stored("User", id, |uuid| {
+            self.store
+                .scim_user(&principal.account_id, ScimUserId(uuid))
+        })
+        .await?;
         check_version("User", expected_version, current.version)?;
         Ok(current)
     }
@@ -485,11 +532,39 @@ impl Services {
         id: &str,
     ) -> ServiceResult<ScimUserRecord> {
         principal.require(READ)?;
-        stored("User", id, |uuid| {
+        let mut user = stored("User", id, |uuid| {
             self.store
                 .scim_user(&principal.account_id, ScimUserId(uuid))
         })
-        .await
+        .await?;
+        self.with_groups(principal, std::slice::from_mut(&mut user))
+            .await?;
+        Ok(user)
+    }
+
+    /// Fills in the `groups` of `users` (RFC 7643 §4.1.2: derived from the memberships), with
+    /// one query however many Users a page holds.
+    pub(super) async fn with_groups(
+        &self,
+        principal: &ScimPrincipal,
+        users: &mut [ScimUserRecord],
+    ) -> ServiceResult<()> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = users.iter().map(|user| user.id.0).collect();
+        let mut groups: HashMap<Uuid, Vec<UserGroup>> = HashMap::new();
+        for (member, group) in self
+            .store
+            .scim_groups_of_members(&principal.account_id, &ids)
+            .await?
+        {
+            groups.entry(member).or_default().push(group);
+        }
+        for user in users {
+            user.groups = groups.remove(&user.id.0).unwrap_or_default();
+        }
+        Ok(())
     }
 
     pub async fn scim_users(
@@ -504,7 +579,9 @@ impl Services {
             .store
             .scim_users(&principal.account_id, &plan.store_page())
             .await?;
-        Ok(plan.page(listing, |user| (user.created_at, user.id.0), now))
+        let mut page = plan.page(listing, |user| (user.created_at, user.id.0), now);
+        self.with_groups(principal, &mut page.items).await?;
+        Ok(page)
     }
 
     /// `/Me` (RFC 7644 §3.11): the SCIM User provisioned for the token's owner. The
@@ -518,7 +595,8 @@ impl Services {
                  account's, not a person's: read the User at /Users/{id}",
             )));
         };
-        self.store
+        let mut user = self
+            .store
             .scim_user_of_person(&principal.account_id, person.person_id)
             .await?
             .ok_or_else(|| {
@@ -526,7 +604,10 @@ impl Services {
                     "{} has no SCIM User: the provisioning client has not provisioned them",
                     person.person_name
                 )))
-            })
+            })?;
+        self.with_groups(principal, std::slice::from_mut(&mut user))
+            .await?;
+        Ok(user)
     }
 
     /// PUT: the representation replaces the stored one.
@@ -552,6 +633,7 @@ impl Services {
     ) -> ServiceResult<ScimUserRecord> {
         let current = self.user_to_change(principal, id, expected_version).await?;
         let operations = parse_patch_request(body).map_err(scim)?;
+        refuse_groups(&operations).map_err(scim)?;
         let mut resource = current.resource.clone();
         // The id belongs to the resource the operations see, so a client restating it (as
         // Okta does for groups) changes nothing; `project_user` drops it again.
@@ -666,6 +748,10 @@ impl Services {
         {
             Ok(true) => {
                 self.credentials_changed();
+                let mut record = record;
+                // A write keeps the memberships; the answer shows them as a read would.
+                self.with_groups(principal, std::slice::from_mut(&mut record))
+                    .await?;
                 Ok(record)
             }
             Ok(false) => Err(scim(ScimError::precondition_failed(

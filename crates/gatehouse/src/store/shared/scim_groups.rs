@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::domain::{
     AccountId, GroupMember, MemberType, MembershipChange, NewEvent, NewMember, ScimGroupId,
-    ScimGroupRecord, case_insensitive_key, truncate_to_micros,
+    ScimGroupRecord, UserGroup, case_insensitive_key, truncate_to_micros,
 };
 use crate::store::dialect::Dialect;
 use crate::store::{Listing, ScimGroupStore, ScimPage, StoreError, StoreResult};
@@ -362,6 +362,37 @@ impl ScimGroupStore for Backend {
             .into_iter()
             .map(|(group, count)| (ScimGroupId(group), count_as_u64(count)))
             .collect())
+    }
+
+    async fn scim_groups_of_members(
+        &self,
+        account: &AccountId,
+        members: &[Uuid],
+    ) -> StoreResult<Vec<(Uuid, UserGroup)>> {
+        let mut found = Vec::new();
+        // Chunked like every IN list here; a page has at most 200 Users, so this is one query.
+        for chunk in members.chunks(MEMBER_ROWS_PER_STATEMENT) {
+            let mut query = where_in(
+                "SELECT m.member_id, g.id, g.display_name FROM scim_group_members m \
+                 JOIN scim_groups g ON g.id = m.group_id WHERE m.account_id",
+                account.as_str().to_owned(),
+                "m.member_id",
+                chunk.iter().copied(),
+            );
+            query.push(" ORDER BY m.member_id, g.display_name_key, g.id");
+            let rows: Vec<(Uuid, Uuid, String)> =
+                query.build_query_as().fetch_all(self.pool()).await?;
+            found.extend(rows.into_iter().map(|(member, id, display_name)| {
+                (
+                    member,
+                    UserGroup {
+                        id: ScimGroupId(id),
+                        display_name,
+                    },
+                )
+            }));
+        }
+        Ok(found)
     }
 
     async fn scim_member_kinds(

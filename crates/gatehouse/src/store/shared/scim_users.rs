@@ -78,6 +78,7 @@ impl RecordRow for ScimUserRow {
             resource: self.resource.0,
             values: Vec::new(),
             custom_fields: Vec::new(),
+            groups: Vec::new(),
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
