@@ -58,8 +58,13 @@ pub struct ScimGroupRecord {
     pub account_id: AccountId,
     pub display_name: String,
     pub external_id: Option<String>,
-    /// `team`, `organization`, `site`, `skill_pool` or `role`.
+    /// `team`, `organization`, `site`, `skill_pool` or `role`; or, when Xurrent sent a core
+    /// `groupType` that is none of them, that text as sent.
     pub group_type: String,
+    /// Whether the group holds its name's unique key (`unique_name_key`, migration 0020):
+    /// every group does but those that shared a name with another group of the account
+    /// before names were unique, until their name is their own.
+    pub name_claimed: bool,
     /// What the client sent, less `id`, `meta` and `members`.
     pub resource: serde_json::Value,
     pub version: i64,

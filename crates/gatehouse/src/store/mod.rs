@@ -420,6 +420,15 @@ pub trait ScimGroupStore: Send + Sync + 'static {
         groups: &[ScimGroupId],
     ) -> StoreResult<Vec<(ScimGroupId, u64)>>;
 
+    /// Another group of the account (not `except`) whose displayName is `display_name`,
+    /// compared ignoring case (their `display_name_key`s), claimed or not.
+    async fn scim_group_named(
+        &self,
+        account: &AccountId,
+        display_name: &str,
+        except: Option<ScimGroupId>,
+    ) -> StoreResult<Option<ScimGroupId>>;
+
     /// The groups each of some members (SCIM Users) is a direct member of, as
     /// `(member id, group)`, ordered by member, then group name: one query for a page of Users.
     async fn scim_groups_of_members(

@@ -137,6 +137,8 @@ fn custom_field(field: &str) -> Column {
 const CORE_GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const GATEHOUSE_GROUP_SCHEMA: &str = "urn:gatehouse:params:scim:schemas:extension:2.0:Group";
 
+const GROUP_TYPE: &str = "COALESCE(g.group_type_text, g.group_type)";
+
 /// The column map of SCIM Groups; the main table is aliased `g`.
 pub struct ScimGroupColumns;
 
@@ -145,9 +147,11 @@ impl ColumnMap for ScimGroupColumns {
         let attribute = path.attribute.to_ascii_lowercase();
         let sub_attribute = path.sub_attribute.as_deref().map(str::to_ascii_lowercase);
         let schema = path.schema_urn.as_deref();
+        // A type of Xurrent's that is none of ours is in `group_type_text` (migration 0020);
+        // the core `groupType` and the extension's are one value.
+        let group_type = || scalar(GROUP_TYPE, CASE_INSENSITIVE, None);
         if schema.is_some_and(|urn| urn.eq_ignore_ascii_case(GATEHOUSE_GROUP_SCHEMA)) {
-            return (attribute == "grouptype" && sub_attribute.is_none())
-                .then(|| scalar("g.group_type", CASE_INSENSITIVE, None));
+            return (attribute == "grouptype" && sub_attribute.is_none()).then(group_type);
         }
         if !schema.is_none_or(|urn| urn.eq_ignore_ascii_case(CORE_GROUP_SCHEMA)) {
             return None;
@@ -160,6 +164,7 @@ impl ColumnMap for ScimGroupColumns {
                 Some("g.display_name_key"),
             )),
             ("externalid", None) => Some(scalar("g.external_id", CASE_EXACT, None)),
+            ("grouptype", None) => Some(group_type()),
             ("meta", Some("created")) => Some(scalar("g.created_at", ValueKind::DateTime, None)),
             ("meta", Some("lastmodified")) => {
                 Some(scalar("g.updated_at", ValueKind::DateTime, None))

@@ -509,7 +509,367 @@ async fn users_show_their_groups_read_only(backend: Backend) {
     assert_eq!(bob_now["groups"], json!([group(&writers, "Authors")]));
 }
 
+const GATEHOUSE_GROUP: &str = "urn:gatehouse:params:scim:schemas:extension:2.0:Group";
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+fn patch_body(operations: Value) -> Value {
+    json!({"schemas": [PATCH_OP], "Operations": operations})
+}
+
+/// The displayNames a `/Groups` list answers with under `query`, in order.
+async fn group_names(server: &TestServer, token: &str, query: &str) -> Vec<String> {
+    let list = server
+        .get(&format!("/scim/v2/Groups?{query}"), token)
+        .json_answer()
+        .await;
+    list["Resources"]
+        .as_array()
+        .map(|groups| {
+            groups
+                .iter()
+                .filter_map(|group| group["displayName"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn a_core_group_type_is_accepted_normalised_and_filterable(backend: Backend) {
+    let (server, token) = provisioning(
+        backend,
+        "directory_administrator",
+        &["scim:read", "scim:write"],
+    )
+    .await;
+    for (name, sent, stored) in [
+        ("Service Desk", "Team", "team"),
+        ("Acme Corp", "ORGANIZATION", "organization"),
+        ("Network Experts", "Skill Pool", "skill_pool"),
+        ("Head Office", "site", "site"),
+        ("Approvers", "Approval Group", "Approval Group"),
+    ] {
+        let group = create_group(
+            &server,
+            &token,
+            &json!({"displayName": name, "groupType": sent}),
+        )
+        .await;
+        assert_eq!(group["groupType"], stored, "{sent}");
+        let fetched = server
+            .get(&format!("/scim/v2/Groups/{}", id_of(&group)), &token)
+            .json_answer()
+            .await;
+        assert_eq!(fetched["groupType"], stored, "{sent}");
+        let rest = server
+            .get(&format!("/v1/scim_groups/{}", id_of(&group)), &token)
+            .json_answer()
+            .await;
+        assert_eq!(rest["group_type"], stored, "the REST view shows it too");
+    }
+    // The extension keeps working, and filters see one type whichever way it was sent.
+    create_group(
+        &server,
+        &token,
+        &json!({"displayName": "Ops", GATEHOUSE_GROUP: {"groupType": "team"}}),
+    )
+    .await;
+    let teams = encoded("groupType eq \"TEAM\"");
+    assert_eq!(
+        group_names(
+            &server,
+            &token,
+            &format!("filter={teams}&sortBy=displayName")
+        )
+        .await,
+        ["Ops", "Service Desk"]
+    );
+    let teams = encoded(&format!("{GATEHOUSE_GROUP}:groupType eq \"team\""));
+    assert_eq!(
+        group_names(
+            &server,
+            &token,
+            &format!("filter={teams}&sortBy=displayName")
+        )
+        .await,
+        ["Ops", "Service Desk"]
+    );
+    let other = encoded("groupType eq \"approval group\"");
+    assert_eq!(
+        group_names(&server, &token, &format!("filter={other}")).await,
+        ["Approvers"]
+    );
+    // A PATCH may change it; the two spellings may not disagree.
+    let group = create_group(&server, &token, &json!({"displayName": "Field"})).await;
+    let location = format!("/scim/v2/Groups/{}", id_of(&group));
+    let patched = server
+        .patch(&location, &token)
+        .json(&patch_body(
+            json!([{"op": "replace", "path": "groupType", "value": "Site"}]),
+        ))
+        .expect_status(StatusCode::OK)
+        .await;
+    assert_eq!(json_body(patched).await["groupType"], "site");
+    let response = server
+        .post("/scim/v2/Groups", &token)
+        .json(&json!({"displayName": "Mixed", "groupType": "site",
+            GATEHOUSE_GROUP: {"groupType": "team"}}))
+        .send()
+        .await
+        .expect("request");
+    assert_scim_error(
+        response,
+        StatusCode::BAD_REQUEST,
+        "invalidValue",
+        "disagree",
+    )
+    .await;
+    let response = server
+        .post("/scim/v2/Groups", &token)
+        .json(&json!({"displayName": "Numbered", "groupType": 7}))
+        .send()
+        .await
+        .expect("request");
+    assert_scim_error(
+        response,
+        StatusCode::BAD_REQUEST,
+        "invalidValue",
+        "groupType must be a string",
+    )
+    .await;
+}
+
+async fn group_names_are_unique_in_an_account_ignoring_case(backend: Backend) {
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
+    let ops = create_group(&server, &token, &json!({"displayName": "Operations"})).await;
+    let other = create_group(&server, &token, &json!({"displayName": "Finance"})).await;
+    let taken = |response: reqwest::Response| async move {
+        assert_scim_error(
+            response,
+            StatusCode::CONFLICT,
+            "uniqueness",
+            "\"OPERATIONS\"",
+        )
+        .await;
+    };
+    let response = server
+        .post("/scim/v2/Groups", &token)
+        .json(&json!({"displayName": "OPERATIONS"}))
+        .send()
+        .await
+        .expect("request");
+    taken(response).await;
+    let finance = format!("/scim/v2/Groups/{}", id_of(&other));
+    let response = server
+        .put(&finance, &token)
+        .json(&json!({"displayName": "OPERATIONS"}))
+        .send()
+        .await
+        .expect("request");
+    taken(response).await;
+    let response = server
+        .patch(&finance, &token)
+        .json(&patch_body(
+            json!([{"op": "replace", "path": "displayName", "value": "OPERATIONS"}]),
+        ))
+        .send()
+        .await
+        .expect("request");
+    taken(response).await;
+    // A group may restate or re-case its own name; another account may have the name.
+    let ops_location = format!("/scim/v2/Groups/{}", id_of(&ops));
+    let renamed = server
+        .put(&ops_location, &token)
+        .json(&json!({"displayName": "operations"}))
+        .expect_status(StatusCode::OK)
+        .await;
+    assert_eq!(json_body(renamed).await["displayName"], "operations");
+    let globex = server.globex_admin_token(&["scim:write"]).await;
+    create_group(&server, &globex, &json!({"displayName": "Operations"})).await;
+    // /Schemas says so.
+    let schema = server
+        .get(
+            "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group",
+            &token,
+        )
+        .json_answer()
+        .await;
+    let display_name = schema["attributes"]
+        .as_array()
+        .and_then(|attributes| attributes.iter().find(|a| a["name"] == "displayName"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (
+            display_name["uniqueness"].as_str(),
+            display_name["caseExact"].as_bool()
+        ),
+        (Some("server"), Some(false))
+    );
+
+    // Concurrent creates of one name: exactly one wins, the others are 409 (the database's
+    // unique index decides when the checks ran side by side).
+    let mut attempts = tokio::task::JoinSet::new();
+    for n in 0..6 {
+        let request = server
+            .post("/scim/v2/Groups", &token)
+            .json(&json!({"displayName": if n % 2 == 0 { "Racers" } else { "RACERS" }}));
+        attempts.spawn(async move { request.send().await.expect("request").status() });
+    }
+    let statuses = attempts.join_all().await;
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|status| **status == StatusCode::CREATED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|status| [StatusCode::CREATED, StatusCode::CONFLICT].contains(status)),
+        "{statuses:?}"
+    );
+}
+
+async fn groups_that_shared_a_name_before_keep_it_until_renamed(backend: Backend) {
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
+    let first = create_group(&server, &token, &json!({"displayName": "Support"})).await;
+    let second = create_group(&server, &token, &json!({"displayName": "Support 2"})).await;
+    // What a database written before migration 0020 holds: two groups of one name, no claims.
+    server
+        .database()
+        .execute(
+            "UPDATE scim_groups SET display_name = 'support', display_name_key = 'support' \
+             WHERE display_name = 'Support 2'",
+        )
+        .await;
+    server
+        .database()
+        .execute("UPDATE scim_groups SET unique_name_key = NULL")
+        .await;
+    let (first, second) = (
+        format!("/scim/v2/Groups/{}", id_of(&first)),
+        format!("/scim/v2/Groups/{}", id_of(&second)),
+    );
+    // Both stay readable and writable under the shared name.
+    let user = create_user(&server, &token, &json!({"userName": "ada@example.org"})).await;
+    for location in [&first, &second] {
+        server
+            .patch(location, &token)
+            .json(&patch_body(json!([{"op": "add", "path": "members",
+                "value": [{"value": id_of(&user)}]}])))
+            .expect_status(StatusCode::OK)
+            .await;
+    }
+    // No third may join them.
+    let response = server
+        .post("/scim/v2/Groups", &token)
+        .json(&json!({"displayName": "SUPPORT"}))
+        .send()
+        .await
+        .expect("request");
+    assert_scim_error(response, StatusCode::CONFLICT, "uniqueness", "SUPPORT").await;
+    // Once one is renamed, the other's name is its own again and is held by the index.
+    server
+        .put(&second, &token)
+        .json(&json!({"displayName": "Second line"}))
+        .expect_status(StatusCode::OK)
+        .await;
+    server
+        .put(&first, &token)
+        .json(&json!({"displayName": "Support"}))
+        .expect_status(StatusCode::OK)
+        .await;
+    let response = server
+        .put(&second, &token)
+        .json(&json!({"displayName": "support"}))
+        .send()
+        .await
+        .expect("request");
+    assert_scim_error(response, StatusCode::CONFLICT, "uniqueness", "support").await;
+}
+
+async fn xurrent_pre_rfc_member_deletion_removes_members(backend: Backend) {
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:write"]).await;
+    let mut ids = Vec::new();
+    for name in ["ada", "bob", "cy", "dee"] {
+        let user = create_user(
+            &server,
+            &token,
+            &json!({"userName": format!("{name}@example.org")}),
+        )
+        .await;
+        ids.push(id_of(&user));
+    }
+    let members: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+    let group = create_group(
+        &server,
+        &token,
+        &json!({"displayName": "Writers", "members": members}),
+    )
+    .await;
+    let location = format!("/scim/v2/Groups/{}", id_of(&group));
+    let member_ids = |group: &Value| -> Vec<String> {
+        group["members"]
+            .as_array()
+            .map(|members| {
+                members
+                    .iter()
+                    .filter_map(|member| member["value"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut expected: Vec<String> = ids.clone();
+    for (operation, removed) in [
+        (
+            json!({"op": "add", "path": "members", "value": [{"value": ids[0], "operation": "delete"}]}),
+            0,
+        ),
+        (
+            json!({"op": "replace", "path": "members", "value": [{"value": ids[1], "operation": "Delete"}]}),
+            1,
+        ),
+        (
+            json!({"op": "replace", "value": {"members": [{"value": ids[2], "operation": "delete"}]}}),
+            2,
+        ),
+    ] {
+        let response = server
+            .patch(&location, &token)
+            .json(&patch_body(json!([operation])))
+            .expect_status_for(StatusCode::OK, &operation)
+            .await;
+        expected.retain(|id| *id != ids[removed]);
+        let mut members = member_ids(&json_body(response).await);
+        members.sort();
+        let mut sorted = expected.clone();
+        sorted.sort();
+        assert_eq!(members, sorted, "{operation}");
+    }
+    // Mixed: one joins, one leaves, in the SCIM 1.1 way.
+    let response = server
+        .patch(&location, &token)
+        .json(&patch_body(
+            json!([{"op": "add", "path": "members", "value": [
+                {"value": ids[3], "operation": "delete"}, {"value": ids[0]}
+            ]}]),
+        ))
+        .expect_status(StatusCode::OK)
+        .await;
+    assert_eq!(member_ids(&json_body(response).await), [ids[0].clone()]);
+    let ada = server
+        .get(&format!("/scim/v2/Users/{}", ids[3]), &token)
+        .json_answer()
+        .await;
+    assert!(ada.get("groups").is_none(), "dee left the group: {ada}");
+}
+
 both_backends!(
+    a_core_group_type_is_accepted_normalised_and_filterable,
+    group_names_are_unique_in_an_account_ignoring_case,
+    groups_that_shared_a_name_before_keep_it_until_renamed,
+    xurrent_pre_rfc_member_deletion_removes_members,
     users_show_their_groups_read_only,
     enterprise_site_location_and_support_id_are_stored_filtered_and_sorted,
     custom_fields_in_both_shapes_are_stored_returned_flat_and_filterable,

@@ -19,9 +19,10 @@ use super::{check_version, scim, stored};
 use crate::auth::{Resource, Scope};
 use crate::domain::{
     GroupMember, MemberType, MembershipChange, NewEvent, NewMember, ScimGroupId, ScimGroupRecord,
+    case_insensitive_key,
 };
-use crate::service::{ScimPrincipal, ServiceResult, Services};
-use crate::store::ScimGroupColumns;
+use crate::service::{ScimPrincipal, ServiceError, ServiceResult, Services};
+use crate::store::{ScimGroupColumns, StoreError};
 
 const READ: Scope = Scope::read(Resource::Scim);
 const WRITE: Scope = Scope::write(Resource::Scim);
@@ -131,11 +132,11 @@ fn project_group(body: &Value) -> Result<GroupProjection, ScimError> {
         Some(Value::String(id)) => Some(id.clone()).filter(|id| !id.is_empty()),
         Some(_) => return Err(ScimError::invalid_value("externalId must be a string")),
     };
-    let group_type = match get(object, GATEHOUSE_GROUP_SCHEMA_URN) {
-        None | Some(Value::Null) => DEFAULT_GROUP_TYPE.to_owned(),
+    let extension_type = match get(object, GATEHOUSE_GROUP_SCHEMA_URN) {
+        None | Some(Value::Null) => None,
         Some(Value::Object(extension)) => match get(extension, "groupType") {
-            None | Some(Value::Null) => DEFAULT_GROUP_TYPE.to_owned(),
-            Some(Value::String(kind)) if GROUP_TYPES.contains(&kind.as_str()) => kind.clone(),
+            None | Some(Value::Null) => None,
+            Some(Value::String(kind)) if GROUP_TYPES.contains(&kind.as_str()) => Some(kind.clone()),
             Some(other) => {
                 return Err(ScimError::invalid_value(format!(
                     "groupType must be one of {}, not {other}",
@@ -148,6 +149,23 @@ fn project_group(body: &Value) -> Result<GroupProjection, ScimError> {
                 "the Gatehouse Group extension must be an object",
             ));
         }
+    };
+    let core_type = match get(object, "groupType") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(kind)) if kind.trim().is_empty() => None,
+        Some(Value::String(kind)) => Some(normalized_group_type(kind)),
+        Some(_) => return Err(ScimError::invalid_value("groupType must be a string")),
+    };
+    let group_type = match (&core_type, extension_type) {
+        (Some(core), Some(extension)) if *core != extension => {
+            return Err(ScimError::invalid_value(format!(
+                "groupType {core:?} and {GATEHOUSE_GROUP_SCHEMA_URN}:groupType {extension:?} \
+                 disagree: send one of them, or both alike"
+            )));
+        }
+        (Some(core), _) => core.clone(),
+        (None, Some(extension)) => extension,
+        (None, None) => DEFAULT_GROUP_TYPE.to_owned(),
     };
     let members = match get(object, "members") {
         None => None,
@@ -163,6 +181,11 @@ fn project_group(body: &Value) -> Result<GroupProjection, ScimError> {
         })
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
+    // The core groupType is kept as the type it names (`Team` is stored and shown as `team`).
+    resource.retain(|key, _| !key.eq_ignore_ascii_case("groupType"));
+    if let Some(core_type) = core_type {
+        resource.insert("groupType".to_owned(), Value::from(core_type));
+    }
     let mut schemas = vec![Value::from(GROUP_SCHEMA_URN)];
     if resource
         .keys()
@@ -180,6 +203,23 @@ fn project_group(body: &Value) -> Result<GroupProjection, ScimError> {
     })
 }
 
+/// A group type as Xurrent sends it in the core `groupType`: one of ours when it names one
+/// ignoring case, spaces, `-` and `_` (`Team`, `Skill Pool`, `skill-pool` are `team` and
+/// `skill_pool`), else the text as sent.
+fn normalized_group_type(text: &str) -> String {
+    let squeezed = |kind: &str| -> String {
+        kind.chars()
+            .filter(|character| !matches!(character, ' ' | '-' | '_'))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let wanted = squeezed(text);
+    GROUP_TYPES
+        .iter()
+        .find(|known| squeezed(known) == wanted)
+        .map_or_else(|| text.to_owned(), |known| (*known).to_owned())
+}
+
 /// A Group's `displayName` is held to the identifier rule (`check_visible`) when it is new
 /// or changed; a group named before the rule can still be updated under its old name.
 fn check_new_display_name(
@@ -190,6 +230,24 @@ fn check_new_display_name(
         return Ok(());
     }
     check_visible("displayName", &projection.display_name).map_err(scim)
+}
+
+/// 409 for a displayName another group of the account has (compared ignoring case: SCIM's
+/// `displayName` is not caseExact).
+fn name_taken(display_name: &str) -> ServiceError {
+    scim(ScimError::uniqueness(format!(
+        "displayName {display_name:?} is already the name of another Group of this account \
+         (names compare ignoring case)"
+    )))
+}
+
+/// A store error of a group write, with the unique name index's refusal (a concurrent write
+/// took the name between the check and the commit) as the 409 the check would have given.
+fn group_write_error(error: StoreError, display_name: &str) -> ServiceError {
+    match error {
+        StoreError::Conflict(_) => name_taken(display_name),
+        other => other.into(),
+    }
 }
 
 fn event(
@@ -285,6 +343,14 @@ impl Services {
         principal.require(WRITE)?;
         let projection = project_group(body).map_err(scim)?;
         check_visible("displayName", &projection.display_name).map_err(scim)?;
+        if self
+            .store
+            .scim_group_named(&principal.account_id, &projection.display_name, None)
+            .await?
+            .is_some()
+        {
+            return Err(name_taken(&projection.display_name));
+        }
         let new_members = self
             .resolve_members(principal, projection.members.as_deref().unwrap_or_default())
             .await?;
@@ -295,6 +361,7 @@ impl Services {
             display_name: projection.display_name,
             external_id: projection.external_id,
             group_type: projection.group_type,
+            name_claimed: true,
             resource: projection.resource,
             version: 1,
             created_at: now,
@@ -307,7 +374,8 @@ impl Services {
                 &new_members,
                 &[event(principal, "scim_group.create", &group, payload, now)],
             )
-            .await?;
+            .await
+            .map_err(|error| group_write_error(error, &group.display_name))?;
         self.with_members(principal, group, members).await
     }
 
@@ -490,11 +558,29 @@ impl Services {
         membership: MembershipChange,
         members: Members,
     ) -> ServiceResult<GroupWithMembers> {
+        // A new name must be free. A group that shared its name before names were unique keeps
+        // it, unclaimed, until no other group has it (docs: CHANGELOG, schema 20).
+        let renamed = case_insensitive_key(&projection.display_name)
+            != case_insensitive_key(&current.display_name);
+        let name_claimed = match self
+            .store
+            .scim_group_named(
+                &principal.account_id,
+                &projection.display_name,
+                Some(current.id),
+            )
+            .await?
+        {
+            None => true,
+            Some(_) if renamed => return Err(name_taken(&projection.display_name)),
+            Some(_) => current.name_claimed,
+        };
         let now = self.clock.now().max(current.updated_at);
         let group = ScimGroupRecord {
             display_name: projection.display_name,
             external_id: projection.external_id,
             group_type: projection.group_type,
+            name_claimed,
             resource: projection.resource,
             version: current.version + 1,
             updated_at: now,
@@ -517,7 +603,8 @@ impl Services {
         if !self
             .store
             .replace_scim_group(&group, current.version, &membership, &events)
-            .await?
+            .await
+            .map_err(|error| group_write_error(error, &group.display_name))?
         {
             return Err(scim(ScimError::precondition_failed(
                 "the Group was changed by another request; retry",
