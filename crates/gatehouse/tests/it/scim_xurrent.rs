@@ -865,7 +865,78 @@ async fn xurrent_pre_rfc_member_deletion_removes_members(backend: Backend) {
     assert!(ada.get("groups").is_none(), "dee left the group: {ada}");
 }
 
+async fn user_type_vip_makes_the_person_a_vip(backend: Backend) {
+    let (server, token) = provisioning(
+        backend,
+        "directory_administrator",
+        &["scim:write", "people:read"],
+    )
+    .await;
+    let acme = gatehouse::domain::AccountId::parse("acme").expect("slug");
+    let user = create_user(
+        &server,
+        &token,
+        &json!({"userName": "ada@example.org", "userType": "vip"}),
+    )
+    .await;
+    let location = format!("/scim/v2/Users/{}", id_of(&user));
+    let person_id = server
+        .services
+        .person_by_email(&acme, "ada@example.org")
+        .await
+        .expect("person")
+        .id;
+    let vip = || async {
+        let person = server
+            .get(&format!("/v1/people/{}", person_id.0), &token)
+            .json_answer()
+            .await;
+        person["vip"].clone()
+    };
+    assert_eq!(vip().await, json!(true), "VIP in any case");
+    assert_eq!(user["userType"], "vip", "the User keeps what was sent");
+    for (operation, expected) in [
+        (
+            json!({"op": "replace", "path": "userType", "value": "Employee"}),
+            false,
+        ),
+        (
+            json!({"op": "replace", "path": "userType", "value": "VIP"}),
+            true,
+        ),
+        (json!({"op": "remove", "path": "userType"}), false),
+        (json!({"op": "add", "value": {"userType": "Vip"}}), true),
+    ] {
+        server
+            .patch(&location, &token)
+            .json(&patch_body(json!([operation])))
+            .expect_status_for(StatusCode::OK, &operation)
+            .await;
+        assert_eq!(vip().await, json!(expected), "{operation}");
+    }
+    server
+        .put(&location, &token)
+        .json(&json!({"userName": "ada@example.org", "userType": "Contractor"}))
+        .expect_status(StatusCode::OK)
+        .await;
+    assert_eq!(vip().await, json!(false));
+    // The person.update event carries it.
+    let events = server
+        .services
+        .store
+        .events_after(&acme, 0, 100)
+        .await
+        .expect("events");
+    let vips: Vec<bool> = events
+        .iter()
+        .filter(|event| event.name == "person.update")
+        .filter_map(|event| event.payload["vip"].as_bool())
+        .collect();
+    assert_eq!(vips, [false, true, false, true, false]);
+}
+
 both_backends!(
+    user_type_vip_makes_the_person_a_vip,
     a_core_group_type_is_accepted_normalised_and_filterable,
     group_names_are_unique_in_an_account_ignoring_case,
     groups_that_shared_a_name_before_keep_it_until_renamed,

@@ -326,6 +326,12 @@ fn apply_to_person(
     person.employee_number = projection.employee_number.clone();
     person.work_phone = projection.work_phone.clone();
     person.mobile_phone = projection.mobile_phone.clone();
+    // Xurrent's VIP flag travels as the userType: `VIP`, in any case, makes the person one,
+    // any other userType (or none) makes them not.
+    person.vip = projection
+        .user_type
+        .as_deref()
+        .is_some_and(|user_type| user_type.trim().eq_ignore_ascii_case("vip"));
     person.disabled = !projection.active;
     person.source = PersonSource::Scim;
     person.updated_at = now.max(person.updated_at);
