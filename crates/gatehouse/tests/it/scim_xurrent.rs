@@ -242,6 +242,32 @@ async fn custom_fields_in_both_shapes_are_stored_returned_flat_and_filterable(ba
         .json_answer()
         .await;
     assert_eq!(only[CUSTOM], json!({"payroll_id": "P-1"}));
+    let whole = server
+        .get(
+            &format!(
+                "/scim/v2/Users/{}?attributes={}",
+                ada["id"].as_str().unwrap_or_default(),
+                encoded(CUSTOM)
+            ),
+            &token,
+        )
+        .json_answer()
+        .await;
+    assert_eq!(whole[CUSTOM], ada[CUSTOM]);
+    assert!(whole.get("userName").is_none(), "{whole}");
+    let without = server
+        .get(
+            &format!(
+                "/scim/v2/Users/{}?excludedAttributes={}",
+                ada["id"].as_str().unwrap_or_default(),
+                encoded(CUSTOM)
+            ),
+            &token,
+        )
+        .json_answer()
+        .await;
+    assert!(without.get(CUSTOM).is_none(), "{without}");
+    assert_eq!(without["userName"], "ada@example.org");
 }
 
 async fn custom_fields_are_patched_by_path_and_as_a_whole(backend: Backend) {
@@ -303,6 +329,13 @@ async fn custom_fields_are_patched_by_path_and_as_a_whole(backend: Backend) {
             .await
             .is_empty()
     );
+    // A field added by path to a User without the extension brings the extension back.
+    let user = patched(json!([
+        {"op": "add", "path": format!("{CUSTOM}:payroll_id"), "value": "P-12"}
+    ]))
+    .await;
+    assert_eq!(user[CUSTOM], json!({"payroll_id": "P-12"}));
+    assert_eq!(user["schemas"], json!([USER, CUSTOM]));
     // PUT replaces them like any attribute.
     let replaced = server
         .put(&location, &token)
