@@ -25,10 +25,11 @@ pub use webhooks::{
 };
 
 use crate::auth::{RoleSet, ScopeSet, TokenHash};
+use crate::domain::UserGroup;
 use crate::domain::{
     Account, AccountId, Event, GroupMember, MemberType, MembershipChange, NewEvent, NewMember,
     Person, PersonId, PersonalAccessToken, ScimGroupId, ScimGroupRecord, ScimUserId,
-    ScimUserRecord, TokenId, UserGroup,
+    ScimUserRecord, TokenId,
 };
 use crate::domain::{
     Delivery, DeliveryAttempt, DeliveryId, PolicyKey, Webhook, WebhookId, WebhookNotification,
