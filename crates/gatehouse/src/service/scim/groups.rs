@@ -114,24 +114,11 @@ fn get<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
         .map(|(_, value)| value)
 }
 
-fn project_group(body: &Value) -> Result<GroupProjection, ScimError> {
-    let Value::Object(object) = body else {
-        return Err(ScimError::invalid_syntax(
-            "a SCIM Group must be a JSON object",
-        ));
-    };
-    let display_name = match get(object, "displayName") {
-        Some(Value::String(name)) if !name.trim().is_empty() => name.clone(),
-        Some(Value::String(_)) | None | Some(Value::Null) => {
-            return Err(ScimError::invalid_value("displayName is required"));
-        }
-        Some(_) => return Err(ScimError::invalid_value("displayName must be a string")),
-    };
-    let external_id = match get(object, "externalId") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(id)) => Some(id.clone()).filter(|id| !id.is_empty()),
-        Some(_) => return Err(ScimError::invalid_value("externalId must be a string")),
-    };
+/// The group types a representation states: Xurrent's core `groupType` (normalised) and the
+/// Gatehouse extension's.
+fn stated_group_types(
+    object: &Map<String, Value>,
+) -> Result<(Option<String>, Option<String>), ScimError> {
     let extension_type = match get(object, GATEHOUSE_GROUP_SCHEMA_URN) {
         None | Some(Value::Null) => None,
         Some(Value::Object(extension)) => match get(extension, "groupType") {
@@ -156,17 +143,58 @@ fn project_group(body: &Value) -> Result<GroupProjection, ScimError> {
         Some(Value::String(kind)) => Some(normalized_group_type(kind)),
         Some(_) => return Err(ScimError::invalid_value("groupType must be a string")),
     };
-    let group_type = match (&core_type, extension_type) {
-        (Some(core), Some(extension)) if *core != extension => {
-            return Err(ScimError::invalid_value(format!(
-                "groupType {core:?} and {GATEHOUSE_GROUP_SCHEMA_URN}:groupType {extension:?} \
-                 disagree: send one of them, or both alike"
-            )));
-        }
+    Ok((core_type, extension_type))
+}
+
+/// The group's type from the two `groupType`s a representation may state. Each is returned as
+/// sent, but a group has one type: when both are there and differ, the one this write changed
+/// wins (a client that knows only one of them keeps working on a group another client typed
+/// the other way), and Xurrent's core one when the write set both (or created the group).
+/// `before` is the stored representation a write replaces.
+fn resolve_group_type(
+    core: Option<&String>,
+    extension: Option<&String>,
+    before: Option<&Value>,
+) -> String {
+    let before = before
+        .and_then(Value::as_object)
+        .and_then(|object| stated_group_types(object).ok());
+    match (core, extension) {
+        (Some(core), Some(extension)) if core != extension => match before {
+            Some((core_before, extension_before))
+                if core_before.as_ref() == Some(core)
+                    && extension_before.as_ref() != Some(extension) =>
+            {
+                extension.clone()
+            }
+            _ => core.clone(),
+        },
         (Some(core), _) => core.clone(),
-        (None, Some(extension)) => extension,
+        (None, Some(extension)) => extension.clone(),
         (None, None) => DEFAULT_GROUP_TYPE.to_owned(),
+    }
+}
+
+fn project_group(body: &Value, before: Option<&Value>) -> Result<GroupProjection, ScimError> {
+    let Value::Object(object) = body else {
+        return Err(ScimError::invalid_syntax(
+            "a SCIM Group must be a JSON object",
+        ));
     };
+    let display_name = match get(object, "displayName") {
+        Some(Value::String(name)) if !name.trim().is_empty() => name.clone(),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            return Err(ScimError::invalid_value("displayName is required"));
+        }
+        Some(_) => return Err(ScimError::invalid_value("displayName must be a string")),
+    };
+    let external_id = match get(object, "externalId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => Some(id.clone()).filter(|id| !id.is_empty()),
+        Some(_) => return Err(ScimError::invalid_value("externalId must be a string")),
+    };
+    let (core_type, extension_type) = stated_group_types(object)?;
+    let group_type = resolve_group_type(core_type.as_ref(), extension_type.as_ref(), before);
     let members = match get(object, "members") {
         None => None,
         Some(Value::Null) => Some(Vec::new()),
@@ -341,7 +369,7 @@ impl Services {
         members: Members,
     ) -> ServiceResult<GroupWithMembers> {
         principal.require(WRITE)?;
-        let projection = project_group(body).map_err(scim)?;
+        let projection = project_group(body, None).map_err(scim)?;
         check_visible("displayName", &projection.display_name).map_err(scim)?;
         if self
             .store
@@ -472,7 +500,7 @@ impl Services {
         let current = self
             .group_to_change(principal, id, expected_version)
             .await?;
-        let projection = project_group(body).map_err(scim)?;
+        let projection = project_group(body, Some(&current.resource)).map_err(scim)?;
         check_new_display_name(&projection, &current)?;
         let new_members = self
             .resolve_members(principal, projection.members.as_deref().unwrap_or_default())
@@ -513,7 +541,7 @@ impl Services {
             object.insert("id".to_owned(), Value::from(current.id.to_string()));
         }
         apply_operations(&mut resource, &other_operations, &ResourceKind::Group).map_err(scim)?;
-        let projection = project_group(&resource).map_err(scim)?;
+        let projection = project_group(&resource, Some(&current.resource)).map_err(scim)?;
         check_new_display_name(&projection, &current)?;
         let displays = patched_member_displays(&operations);
         let references = |ids: &[String]| -> Vec<MemberReference> {
