@@ -478,7 +478,39 @@ async fn the_key_migration_lets_a_look_alike_group_name_go_unclaimed(backend: Ba
     assert_eq!(json_body(response).await["scimType"], "uniqueness");
 }
 
+/// Custom field values (migration 0020) are keyed like every case-insensitive value, and the
+/// key migration recomputes their keys too.
+async fn the_key_migration_refolds_custom_field_values(backend: Backend) {
+    let (server, token) = administrator(backend).await;
+    let custom = "urn:ietf:params:scim:schemas:extension:4me:1.0:custom_fields";
+    let ada = create_user(
+        &server,
+        &token,
+        &json!({ "userName": "ada", custom: { "payroll_id": "Ｐ-1" } }),
+    )
+    .await;
+    let filter = format!("{custom}:payroll_id eq \"p-1\"");
+    let ada_id = ada["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        filtered(&server, &token, &filter).await,
+        vec![ada_id.clone()]
+    );
+    for sql in [
+        "UPDATE scim_user_custom_fields SET value_key = 'ｐ-1'",
+        "UPDATE key_fold_version SET version = 0",
+    ] {
+        server.database().execute(sql).await;
+    }
+    assert!(
+        filtered(&server, &token, &filter).await.is_empty(),
+        "keyed the old way"
+    );
+    server.services.store.migrate().await.expect("no error");
+    assert_eq!(filtered(&server, &token, &filter).await, vec![ada_id]);
+}
+
 both_backends!(
+    the_key_migration_refolds_custom_field_values,
     the_key_migration_lets_a_look_alike_group_name_go_unclaimed,
     look_alike_user_names_are_409_uniqueness,
     filters_find_users_by_their_folded_user_name,

@@ -40,6 +40,7 @@ pub(super) async fn refold_keys(
     key_clashes.extend(refold_people(transaction).await?);
     key_clashes.extend(refold_scim_groups(transaction).await?);
     refold_scim_user_values(transaction).await?;
+    refold_custom_fields(transaction).await?;
     sqlx::query("UPDATE key_fold_version SET version = $1, refolded_at = $2 WHERE id = 1")
         .bind(version)
         .bind(truncate_to_micros(Utc::now()))
@@ -325,6 +326,57 @@ pub(super) async fn refold_scim_user_values(
                 .bind(row.scim_user_id)
                 .bind(&row.attribute)
                 .bind(row.position)
+                .bind(folded)
+                .execute(&mut **transaction)
+                .await?;
+            }
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub(super) struct CustomFieldKeyRow {
+    scim_user_id: Uuid,
+    field: String,
+    value: String,
+    value_key: String,
+}
+
+/// The keys of custom field values (migration 0020) are not unique either; read in batches in
+/// primary-key order, like `scim_user_values`.
+pub(super) async fn refold_custom_fields(
+    transaction: &mut Transaction<'static, Db>,
+) -> StoreResult<()> {
+    let mut after: Option<(Uuid, String)> = None;
+    loop {
+        let query = match &after {
+            None => sqlx::query_as::<_, CustomFieldKeyRow>(
+                "SELECT scim_user_id, field, value, value_key FROM scim_user_custom_fields \
+                 ORDER BY scim_user_id, field LIMIT $1",
+            )
+            .bind(VALUE_KEY_BATCH),
+            Some((user, field)) => sqlx::query_as::<_, CustomFieldKeyRow>(
+                "SELECT scim_user_id, field, value, value_key FROM scim_user_custom_fields \
+                 WHERE (scim_user_id, field) > ($2, $3) ORDER BY scim_user_id, field LIMIT $1",
+            )
+            .bind(VALUE_KEY_BATCH)
+            .bind(*user)
+            .bind(field.clone()),
+        };
+        let rows = query.fetch_all(&mut **transaction).await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = Some((last.scim_user_id, last.field.clone()));
+        for row in &rows {
+            let folded = case_insensitive_key(&row.value);
+            if folded != row.value_key {
+                sqlx::query(
+                    "UPDATE scim_user_custom_fields SET value_key = $3 \
+                     WHERE scim_user_id = $1 AND field = $2",
+                )
+                .bind(row.scim_user_id)
+                .bind(&row.field)
                 .bind(folded)
                 .execute(&mut **transaction)
                 .await?;
