@@ -588,20 +588,26 @@ impl Services {
     ) -> ServiceResult<GroupWithMembers> {
         // A new name must be free. A group that shared its name before names were unique keeps
         // it, unclaimed, until no other group has it (docs: CHANGELOG, schema 20).
+        // A group keeping a name it holds needs no look-up: that is every write to most groups
+        // (a membership PATCH, say), and the unique index still guards the claim.
         let renamed = case_insensitive_key(&projection.display_name)
             != case_insensitive_key(&current.display_name);
-        let name_claimed = match self
-            .store
-            .scim_group_named(
-                &principal.account_id,
-                &projection.display_name,
-                Some(current.id),
-            )
-            .await?
-        {
-            None => true,
-            Some(_) if renamed => return Err(name_taken(&projection.display_name)),
-            Some(_) => current.name_claimed,
+        let name_claimed = if !renamed && current.name_claimed {
+            true
+        } else {
+            match self
+                .store
+                .scim_group_named(
+                    &principal.account_id,
+                    &projection.display_name,
+                    Some(current.id),
+                )
+                .await?
+            {
+                None => true,
+                Some(_) if renamed => return Err(name_taken(&projection.display_name)),
+                Some(_) => current.name_claimed,
+            }
         };
         let now = self.clock.now().max(current.updated_at);
         let group = ScimGroupRecord {
