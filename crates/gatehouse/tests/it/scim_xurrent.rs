@@ -675,6 +675,19 @@ async fn a_core_group_type_is_accepted_normalised_and_filterable(backend: Backen
     assert_eq!(type_of().await, "team", "the core one changed");
     let response = server
         .post("/scim/v2/Groups", &token)
+        .json(&json!({"displayName": "Long", "groupType": "x".repeat(256)}))
+        .send()
+        .await
+        .expect("request");
+    assert_scim_error(
+        response,
+        StatusCode::BAD_REQUEST,
+        "invalidValue",
+        "at most 255 characters",
+    )
+    .await;
+    let response = server
+        .post("/scim/v2/Groups", &token)
         .json(&json!({"displayName": "Numbered", "groupType": 7}))
         .send()
         .await

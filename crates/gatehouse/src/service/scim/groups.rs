@@ -114,6 +114,9 @@ fn get<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
         .map(|(_, value)| value)
 }
 
+/// The longest core `groupType` kept as text: a label, not a document.
+const MAX_GROUP_TYPE_CHARACTERS: usize = 255;
+
 /// The group types a representation states: Xurrent's core `groupType` (normalised) and the
 /// Gatehouse extension's.
 fn stated_group_types(
@@ -140,6 +143,11 @@ fn stated_group_types(
     let core_type = match get(object, "groupType") {
         None | Some(Value::Null) => None,
         Some(Value::String(kind)) if kind.trim().is_empty() => None,
+        Some(Value::String(kind)) if kind.chars().count() > MAX_GROUP_TYPE_CHARACTERS => {
+            return Err(ScimError::invalid_value(format!(
+                "groupType is at most {MAX_GROUP_TYPE_CHARACTERS} characters"
+            )));
+        }
         Some(Value::String(kind)) => Some(normalized_group_type(kind)),
         Some(_) => return Err(ScimError::invalid_value("groupType must be a string")),
     };

@@ -230,31 +230,35 @@ impl ListPlan {
 /// take a string only.
 fn custom_field_literals_as_text(filter: Filter) -> Result<Filter, ScimError> {
     let recurse = |filter: Box<Filter>| custom_field_literals_as_text(*filter).map(Box::new);
+    let json_text = |value: &ComparisonValue| match value {
+        ComparisonValue::Number(number) => Some(number.to_string()),
+        ComparisonValue::Boolean(boolean) => Some(boolean.to_string()),
+        ComparisonValue::String(_) | ComparisonValue::Null => None,
+    };
     Ok(match filter {
         Filter::Compare {
             path,
             operator,
-            value: value @ (ComparisonValue::Number(_) | ComparisonValue::Boolean(_)),
+            value,
         } if path
             .schema_urn
             .as_deref()
             .is_some_and(|urn| urn.eq_ignore_ascii_case(CUSTOM_FIELDS_SCHEMA_URN)) =>
         {
-            let text = match value {
-                ComparisonValue::Number(number) => number.to_string(),
-                ComparisonValue::Boolean(boolean) => boolean.to_string(),
-                ComparisonValue::String(_) | ComparisonValue::Null => String::new(),
+            let value = match json_text(&value) {
+                None => value,
+                Some(text) if operator.is_ordering() => {
+                    return Err(ScimError::invalid_filter(format!(
+                        "custom field {path} compares as text: {} needs a string, not {text}",
+                        operator.keyword()
+                    )));
+                }
+                Some(text) => ComparisonValue::String(text),
             };
-            if operator.is_ordering() {
-                return Err(ScimError::invalid_filter(format!(
-                    "custom field {path} compares as text: {} needs a string, not {text}",
-                    operator.keyword()
-                )));
-            }
             Filter::Compare {
                 path,
                 operator,
-                value: ComparisonValue::String(text),
+                value,
             }
         }
         Filter::And(left, right) => Filter::And(recurse(left)?, recurse(right)?),
