@@ -11,7 +11,8 @@ ALTER TABLE scim_users ADD COLUMN support_id TEXT;
 -- the representation keeps each field with its JSON type; these rows exist for filters and
 -- sorting. `field` is the field's id in ASCII lower case (ids are ASCII, compared ignoring case
 -- as attribute names are); `value` is a string as sent or the JSON text of any other value,
--- `value_key` its `scim::text::fold`.
+-- `value_key` its `scim::text::fold`. Filters read a field through the primary key, once per
+-- User of the account, as they read `department` (which has no index either).
 CREATE TABLE scim_user_custom_fields (
     scim_user_id    UUID NOT NULL REFERENCES scim_users (id) ON DELETE CASCADE,
     account_id      TEXT NOT NULL,
@@ -20,7 +21,6 @@ CREATE TABLE scim_user_custom_fields (
     value_key       TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (scim_user_id, field)
 );
-CREATE INDEX scim_user_custom_fields_by_value ON scim_user_custom_fields (account_id, field, value_key);
 
 -- A Group's displayName is unique in its account, ignoring case. Groups stored before may share
 -- a name, and no unique index can be built over them, and renaming customer data is not ours to
