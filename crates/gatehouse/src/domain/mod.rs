@@ -37,9 +37,11 @@ pub use provisioning::{
 };
 pub use record_source::{RecordSource, SOURCE_ID_MAX_CHARS, SOURCE_MAX_CHARS};
 pub use scim_group::{
-    GroupMember, MemberType, MembershipChange, NewMember, ScimGroupId, ScimGroupRecord,
+    GroupMember, MemberType, MembershipChange, NewMember, ScimGroupId, ScimGroupRecord, UserGroup,
 };
-pub use scim_user::{ScimUserId, ScimUserRecord, ScimValue, case_insensitive_key};
+pub use scim_user::{
+    CustomFieldValue, ScimUserId, ScimUserRecord, ScimValue, case_insensitive_key,
+};
 pub use stats::{
     AttemptCounts, HourlyAttempts, LATENCY_BOUNDS_MS, ScimChanges, day_of, hour_of, latency_bucket,
 };

@@ -49,6 +49,8 @@ pub struct Person {
     /// Phones come from SCIM provisioning (`phoneNumbers` of type `work` and `mobile`).
     pub work_phone: Option<String>,
     pub mobile_phone: Option<String>,
+    /// A VIP, as Xurrent flags one: set when the person's SCIM User has `userType` `VIP`.
+    pub vip: bool,
     pub disabled: bool,
     pub source: PersonSource,
     pub roles: RoleSet,
@@ -70,6 +72,7 @@ impl Person {
             employee_number: None,
             work_phone: None,
             mobile_phone: None,
+            vip: false,
             disabled: false,
             source: PersonSource::Scim,
             roles: RoleSet::new(),

@@ -45,14 +45,26 @@ pub struct GroupMember {
     pub display: Option<String>,
 }
 
+/// A group a User is a direct member of, as the User's `groups` shows it (RFC 7643 §4.1.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserGroup {
+    pub id: ScimGroupId,
+    pub display_name: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScimGroupRecord {
     pub id: ScimGroupId,
     pub account_id: AccountId,
     pub display_name: String,
     pub external_id: Option<String>,
-    /// `team`, `organization`, `site`, `skill_pool` or `role`.
+    /// `team`, `organization`, `site`, `skill_pool` or `role`; or, when Xurrent sent a core
+    /// `groupType` that is none of them, that text as sent.
     pub group_type: String,
+    /// Whether the group holds its name's unique key (`unique_name_key`, migration 0020):
+    /// every group does but those that shared a name with another group of the account
+    /// before names were unique, until their name is their own.
+    pub name_claimed: bool,
     /// What the client sent, less `id`, `meta` and `members`.
     pub resource: serde_json::Value,
     pub version: i64,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::id::uuid_id;
-use super::{AccountId, PersonId};
+use super::{AccountId, PersonId, UserGroup};
 
 uuid_id!(
     /// The id of a SCIM User.
@@ -23,6 +23,14 @@ pub struct ScimValue {
     pub display: Option<String>,
 }
 
+/// One of Xurrent's custom fields, as a row for filters: the field id in ASCII lower case and
+/// its value as text (a string as sent, else its JSON text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomFieldValue {
+    pub field: String,
+    pub value: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScimUserRecord {
     pub id: ScimUserId,
@@ -39,6 +47,10 @@ pub struct ScimUserRecord {
     pub employee_number: Option<String>,
     pub department: Option<String>,
     pub organization: Option<String>,
+    /// Xurrent's additions to the Enterprise User extension.
+    pub site: Option<String>,
+    pub location: Option<String>,
+    pub support_id: Option<String>,
     pub manager_id: Option<ScimUserId>,
     /// A password hash (never the password); never returned.
     pub password_hash: Option<String>,
@@ -47,6 +59,11 @@ pub struct ScimUserRecord {
     /// Rows for filtering on multi-valued attributes; written, never read back (the
     /// representation is `resource`).
     pub values: Vec<ScimValue>,
+    /// Rows for filtering on custom fields; written, never read back, like `values`.
+    pub custom_fields: Vec<CustomFieldValue>,
+    /// The groups the User is a direct member of, derived from memberships (never stored
+    /// with the User); read by the SCIM service for the answers that show them.
+    pub groups: Vec<UserGroup>,
     /// Grows by one on every change; the weak ETag is `W/"{version}"`.
     pub version: i64,
     pub created_at: DateTime<Utc>,

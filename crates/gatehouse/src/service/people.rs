@@ -64,6 +64,8 @@ pub struct PersonView {
     pub work_phone: Option<String>,
     /// From SCIM provisioning (`phoneNumbers` of type `mobile`).
     pub mobile_phone: Option<String>,
+    /// A VIP (Xurrent's flag): set by SCIM provisioning when the User's `userType` is `VIP`.
+    pub vip: bool,
     pub disabled: bool,
     /// `manual`, or `scim` when the provisioning client owns the record.
     pub source: PersonSource,
@@ -84,6 +86,7 @@ impl From<&Person> for PersonView {
             employee_number: person.employee_number.clone(),
             work_phone: person.work_phone.clone(),
             mobile_phone: person.mobile_phone.clone(),
+            vip: person.vip,
             disabled: person.disabled,
             source: person.source,
             roles: person.roles.clone(),
@@ -186,6 +189,7 @@ impl Services {
             employee_number: new.employee_number.map(|number| number.trim().to_owned()),
             work_phone: None,
             mobile_phone: None,
+            vip: false,
             disabled: new.disabled,
             source: PersonSource::Manual,
             roles: new.roles,

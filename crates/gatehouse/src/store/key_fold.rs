@@ -40,6 +40,8 @@ pub enum KeyKind {
     UserName,
     /// `people.primary_email_key`, unique per account.
     PrimaryEmail,
+    /// `scim_groups.unique_name_key`, unique per account (migration 0020).
+    GroupName,
 }
 
 impl KeyKind {
@@ -47,6 +49,7 @@ impl KeyKind {
         match self {
             Self::UserName => "userName",
             Self::PrimaryEmail => "primary email",
+            Self::GroupName => "displayName",
         }
     }
 
@@ -55,6 +58,7 @@ impl KeyKind {
         match self {
             Self::UserName => "SCIM User",
             Self::PrimaryEmail => "person",
+            Self::GroupName => "SCIM Group",
         }
     }
 }

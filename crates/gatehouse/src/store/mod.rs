@@ -25,6 +25,7 @@ pub use webhooks::{
 };
 
 use crate::auth::{RoleSet, ScopeSet, TokenHash};
+use crate::domain::UserGroup;
 use crate::domain::{
     Account, AccountId, Event, GroupMember, MemberType, MembershipChange, NewEvent, NewMember,
     Person, PersonId, PersonalAccessToken, ProvisioningSecret, ProvisioningSecretId, ScimGroupId,
@@ -501,6 +502,23 @@ pub trait ScimGroupStore: Send + Sync + 'static {
         account: &AccountId,
         groups: &[ScimGroupId],
     ) -> StoreResult<Vec<(ScimGroupId, u64)>>;
+
+    /// Another group of the account (not `except`) whose displayName is `display_name`,
+    /// compared ignoring case (their `display_name_key`s), claimed or not.
+    async fn scim_group_named(
+        &self,
+        account: &AccountId,
+        display_name: &str,
+        except: Option<ScimGroupId>,
+    ) -> StoreResult<Option<ScimGroupId>>;
+
+    /// The groups each of some members (SCIM Users) is a direct member of, as
+    /// `(member id, group)`, ordered by member, then group name: one query for a page of Users.
+    async fn scim_groups_of_members(
+        &self,
+        account: &AccountId,
+        members: &[uuid::Uuid],
+    ) -> StoreResult<Vec<(uuid::Uuid, UserGroup)>>;
 
     /// Which of `ids` are SCIM Users or SCIM Groups of the account, and which kind each is.
     async fn scim_member_kinds(

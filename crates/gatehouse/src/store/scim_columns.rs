@@ -3,6 +3,7 @@
 //! their schema URN.
 
 use scim::filter::AttributePath;
+use scim::schema::{CUSTOM_FIELDS_SCHEMA_URN, is_custom_field_id};
 use scim_sql::{Column, ColumnMap, ValueKind};
 
 const CORE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -52,8 +53,18 @@ impl ColumnMap for ScimUserColumns {
                 }
                 ("department", None) => Some(scalar("u.department", CASE_INSENSITIVE, None)),
                 ("organization", None) => Some(scalar("u.organization", CASE_INSENSITIVE, None)),
+                ("site", None) => Some(scalar("u.site", CASE_INSENSITIVE, None)),
+                ("location", None) => Some(scalar("u.location", CASE_INSENSITIVE, None)),
+                ("supportid", None) => Some(scalar("u.support_id", CASE_INSENSITIVE, None)),
                 _ => None,
             };
+        }
+        if schema
+            .as_deref()
+            .is_some_and(|urn| urn.eq_ignore_ascii_case(CUSTOM_FIELDS_SCHEMA_URN))
+        {
+            return (sub_attribute.is_none() && is_custom_field_id(&attribute))
+                .then(|| custom_field(&attribute));
         }
         if !in_core {
             return None;
@@ -108,8 +119,25 @@ impl ColumnMap for ScimUserColumns {
     }
 }
 
+/// A custom field (`urn:…:4me:1.0:custom_fields:payroll_id`): its row of
+/// `scim_user_custom_fields`, found through the primary key, as a scalar of the User, so `eq`,
+/// `pr`, `ne` and `sortBy` mean what they mean for any single-valued string. `field` is a
+/// lower-cased `is_custom_field_id` (ASCII letters, digits, `_`, `-`), so it is safe to paste
+/// as a literal.
+fn custom_field(field: &str) -> Column {
+    let row = |column: &str| {
+        format!(
+            "(SELECT c.{column} FROM scim_user_custom_fields c \
+             WHERE c.scim_user_id = u.id AND c.field = '{field}')"
+        )
+    };
+    scalar(&row("value"), CASE_INSENSITIVE, Some(&row("value_key")))
+}
+
 const CORE_GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const GATEHOUSE_GROUP_SCHEMA: &str = "urn:gatehouse:params:scim:schemas:extension:2.0:Group";
+
+const GROUP_TYPE: &str = "COALESCE(g.group_type_text, g.group_type)";
 
 /// The column map of SCIM Groups; the main table is aliased `g`.
 pub struct ScimGroupColumns;
@@ -119,9 +147,11 @@ impl ColumnMap for ScimGroupColumns {
         let attribute = path.attribute.to_ascii_lowercase();
         let sub_attribute = path.sub_attribute.as_deref().map(str::to_ascii_lowercase);
         let schema = path.schema_urn.as_deref();
+        // A type of Xurrent's that is none of ours is in `group_type_text` (migration 0020);
+        // the core `groupType` and the extension's are one value.
+        let group_type = || scalar(GROUP_TYPE, CASE_INSENSITIVE, None);
         if schema.is_some_and(|urn| urn.eq_ignore_ascii_case(GATEHOUSE_GROUP_SCHEMA)) {
-            return (attribute == "grouptype" && sub_attribute.is_none())
-                .then(|| scalar("g.group_type", CASE_INSENSITIVE, None));
+            return (attribute == "grouptype" && sub_attribute.is_none()).then(group_type);
         }
         if !schema.is_none_or(|urn| urn.eq_ignore_ascii_case(CORE_GROUP_SCHEMA)) {
             return None;
@@ -134,6 +164,7 @@ impl ColumnMap for ScimGroupColumns {
                 Some("g.display_name_key"),
             )),
             ("externalid", None) => Some(scalar("g.external_id", CASE_EXACT, None)),
+            ("grouptype", None) => Some(group_type()),
             ("meta", Some("created")) => Some(scalar("g.created_at", ValueKind::DateTime, None)),
             ("meta", Some("lastmodified")) => {
                 Some(scalar("g.updated_at", ValueKind::DateTime, None))

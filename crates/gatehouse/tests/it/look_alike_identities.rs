@@ -413,7 +413,105 @@ async fn the_key_migration_reports_clashes_instead_of_failing(backend: Backend) 
     assert_eq!(again, gatehouse::store::MigrationReport::default());
 }
 
+/// Group names are unique through a claim key (migration 0020). When a stronger fold makes two
+/// claimed names look alike, the key migration lets the older keep the claim and the later give
+/// it up, as groups that shared a name before names were unique: reported, both readable, the
+/// later still writable, and no third group may take the name.
+async fn the_key_migration_lets_a_look_alike_group_name_go_unclaimed(backend: Backend) {
+    let (server, token) = administrator(backend).await;
+    let database = server.database();
+    let create_group = |name: &'static str| {
+        let request = server
+            .post("/scim/v2/Groups", &token)
+            .json(&json!({ "displayName": name }));
+        async move { json_body(request.expect_status(StatusCode::CREATED).await).await }
+    };
+    let ops = create_group("Ops").await;
+    database
+        .execute(
+            "UPDATE scim_groups SET display_name_key = 'parked', unique_name_key = 'parked' \
+             WHERE display_name = 'Ops'",
+        )
+        .await;
+    server.clock.advance(chrono::Duration::seconds(1));
+    let twin = create_group("ＯＰＳ").await;
+    // The keys as the old lower-casing made them.
+    for sql in [
+        "UPDATE scim_groups SET display_name_key = 'ｏｐｓ', unique_name_key = 'ｏｐｓ' \
+         WHERE display_name = 'ＯＰＳ'",
+        "UPDATE scim_groups SET display_name_key = 'ops', unique_name_key = 'ops' \
+         WHERE display_name = 'Ops'",
+        "UPDATE key_fold_version SET version = 0",
+    ] {
+        database.execute(sql).await;
+    }
+    let report = server.services.store.migrate().await.expect("no error");
+    let clashes: Vec<(KeyKind, String, String)> = report
+        .key_clashes
+        .iter()
+        .map(|clash| {
+            (
+                clash.kind,
+                clash.kept.to_string(),
+                clash.keyed_apart.to_string(),
+            )
+        })
+        .collect();
+    let id = |group: &Value| group["id"].as_str().expect("id").to_owned();
+    assert_eq!(clashes, [(KeyKind::GroupName, id(&ops), id(&twin))]);
+
+    let twin_path = format!("/scim/v2/Groups/{}", id(&twin));
+    let response = server
+        .patch(&twin_path, &token)
+        .json(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{ "op": "replace", "path": "externalId", "value": "t-1" }]
+        }))
+        .expect_status(StatusCode::OK)
+        .await;
+    assert_eq!(json_body(response).await["displayName"], "ＯＰＳ");
+    let response = server
+        .post("/scim/v2/Groups", &token)
+        .json(&json!({ "displayName": "oPs" }))
+        .expect_status(StatusCode::CONFLICT)
+        .await;
+    assert_eq!(json_body(response).await["scimType"], "uniqueness");
+}
+
+/// Custom field values (migration 0020) are keyed like every case-insensitive value, and the
+/// key migration recomputes their keys too.
+async fn the_key_migration_refolds_custom_field_values(backend: Backend) {
+    let (server, token) = administrator(backend).await;
+    let custom = "urn:ietf:params:scim:schemas:extension:4me:1.0:custom_fields";
+    let ada = create_user(
+        &server,
+        &token,
+        &json!({ "userName": "ada", custom: { "payroll_id": "Ｐ-1" } }),
+    )
+    .await;
+    let filter = format!("{custom}:payroll_id eq \"p-1\"");
+    let ada_id = ada["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        filtered(&server, &token, &filter).await,
+        vec![ada_id.clone()]
+    );
+    for sql in [
+        "UPDATE scim_user_custom_fields SET value_key = 'ｐ-1'",
+        "UPDATE key_fold_version SET version = 0",
+    ] {
+        server.database().execute(sql).await;
+    }
+    assert!(
+        filtered(&server, &token, &filter).await.is_empty(),
+        "keyed the old way"
+    );
+    server.services.store.migrate().await.expect("no error");
+    assert_eq!(filtered(&server, &token, &filter).await, vec![ada_id]);
+}
+
 both_backends!(
+    the_key_migration_refolds_custom_field_values,
+    the_key_migration_lets_a_look_alike_group_name_go_unclaimed,
     look_alike_user_names_are_409_uniqueness,
     filters_find_users_by_their_folded_user_name,
     look_alike_emails_take_no_other_persons_primary_email,

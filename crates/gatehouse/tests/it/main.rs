@@ -24,6 +24,7 @@ mod scim_pagination;
 mod scim_recorded_clients;
 mod scim_token;
 mod scim_users;
+mod scim_xurrent;
 mod security;
 mod store;
 mod store_scim;

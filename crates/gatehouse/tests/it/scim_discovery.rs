@@ -103,7 +103,7 @@ async fn resource_types_and_schemas_are_listed_and_found(backend: Backend) {
     );
 
     let schemas = scim_answer(server.get("/scim/v2/Schemas", &token), StatusCode::OK).await;
-    assert_eq!(schemas["totalResults"], 4);
+    assert_eq!(schemas["totalResults"], 5);
     let core = scim_answer(
         server.get(
             "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
@@ -245,7 +245,118 @@ async fn a_password_filter_in_the_uri_is_sensitive(backend: Backend) {
     assert_eq!(refused["scimType"], "invalidFilter");
 }
 
+/// RFC 7644 §4: on the discovery endpoints a filter is refused with 403 (a client must not
+/// take the whole list for what its filter matched), other query parameters (sorting,
+/// pagination) are ignored, lists are ListResponses, one definition by id is a single object,
+/// and an unknown id is a SCIM 404.
+async fn discovery_refuses_filters_and_ignores_other_parameters(backend: Backend) {
+    let (server, token) = provisioning(backend, "directory_administrator", &["scim:read"]).await;
+    for base in ["/scim/v2", "/accounts/acme/scim/v2"] {
+        for endpoint in [
+            "ServiceProviderConfig",
+            "Schemas",
+            "ResourceTypes",
+            "Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+            "ResourceTypes/User",
+        ] {
+            for query in [
+                "filter=id%20eq%20%22User%22",
+                "Filter=name%20pr&count=1",
+                "filter=",
+            ] {
+                let path = format!("{base}/{endpoint}?{query}");
+                let error = scim_answer(server.get(&path, &token), StatusCode::FORBIDDEN).await;
+                assert_eq!(
+                    (
+                        error["schemas"][0].as_str(),
+                        error["status"].as_str(),
+                        error["scimType"].as_str()
+                    ),
+                    (Some(ERROR), Some("403"), Some("invalidFilter")),
+                    "{path}"
+                );
+                assert!(
+                    error["detail"]
+                        .as_str()
+                        .is_some_and(|detail| detail.contains("RFC 7644 §4")),
+                    "{error}"
+                );
+            }
+        }
+    }
+    // Sorting and pagination are ignored: the whole list, in its own order.
+    for (endpoint, total) in [("Schemas", 5), ("ResourceTypes", 2)] {
+        let plain = scim_answer(
+            server.get(&format!("/scim/v2/{endpoint}"), &token),
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(plain["schemas"][0], LIST_RESPONSE);
+        assert_eq!(
+            (&plain["totalResults"], &plain["startIndex"]),
+            (&Value::from(total), &Value::from(1))
+        );
+        assert_eq!(
+            plain["Resources"].as_array().map(Vec::len),
+            Some(total),
+            "{endpoint}"
+        );
+        let paged = scim_answer(
+            server.get(
+                &format!(
+                    "/scim/v2/{endpoint}?startIndex=2&count=1&sortBy=name&sortOrder=descending"
+                ),
+                &token,
+            ),
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(paged, plain, "{endpoint}: parameters are ignored");
+    }
+    let config = scim_answer(
+        server.get(
+            "/scim/v2/ServiceProviderConfig?count=1&attributes=bulk",
+            &token,
+        ),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(config["patch"]["supported"], true);
+    // One by id: the definition itself, not a list.
+    for (path, schema, id) in [
+        (
+            "/scim/v2/Schemas/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+            "urn:ietf:params:scim:schemas:core:2.0:Schema",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        ),
+        (
+            "/scim/v2/ResourceTypes/Group?startIndex=3",
+            "urn:ietf:params:scim:schemas:core:2.0:ResourceType",
+            "Group",
+        ),
+    ] {
+        let one = scim_answer(server.get(path, &token), StatusCode::OK).await;
+        assert_eq!(
+            (one["schemas"][0].as_str(), one["id"].as_str()),
+            (Some(schema), Some(id))
+        );
+        assert!(one.get("Resources").is_none(), "{path}");
+    }
+    for path in [
+        "/scim/v2/Schemas/urn:nope",
+        "/scim/v2/ResourceTypes/Printer",
+    ] {
+        let error = scim_answer(server.get(path, &token), StatusCode::NOT_FOUND).await;
+        assert_eq!(
+            (error["schemas"][0].as_str(), error["status"].as_str()),
+            (Some(ERROR), Some("404")),
+            "{path}"
+        );
+    }
+}
+
 both_backends!(
+    discovery_refuses_filters_and_ignores_other_parameters,
     a_password_filter_in_the_uri_is_sensitive,
     endpoint_names_ignore_case_and_a_trailing_slash,
     service_provider_config_says_what_is_served,

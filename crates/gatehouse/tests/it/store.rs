@@ -33,6 +33,7 @@ fn person(account: &Account, email: &str, name: &str, minutes: i64) -> Person {
         employee_number: None,
         work_phone: None,
         mobile_phone: None,
+        vip: false,
         disabled: false,
         source: PersonSource::Manual,
         roles: RoleSet::parse(["specialist"]).expect("roles"),

@@ -145,6 +145,12 @@ impl Fold {
                  remove whole members"
             )));
         }
+        if let (PatchOpKind::Add | PatchOpKind::Replace, None, Some(value)) =
+            (op, &path.value_filter, value)
+            && self.pre_rfc(value)?
+        {
+            return Ok(());
+        }
         match (op, &path.value_filter, value) {
             (PatchOpKind::Remove, Some(filter), _) => {
                 let mut ids = Vec::new();
@@ -190,6 +196,9 @@ impl Fold {
                              add or remove whole members"
                         )));
                     }
+                    if self.pre_rfc(value)? {
+                        continue;
+                    }
                     let ids = value_ids(value)?;
                     match op {
                         PatchOpKind::Replace => self.replace(&ids),
@@ -206,6 +215,35 @@ impl Fold {
             path: None,
             value: Some(Value::Object(rest)),
         }))
+    }
+
+    /// SCIM 1.1's member removal, which Xurrent still sends: in an `add` or `replace` of
+    /// `members`, a member marked `"operation": "delete"` leaves the group. A value holding one
+    /// is a SCIM 1.1 PATCH, which merges, so its other members join the group even in a
+    /// `replace` (replacing the list with them would drop every member not named). Folds such
+    /// a value in and says so; a value without one is left to the RFC 7644 rules.
+    fn pre_rfc(&mut self, value: &Value) -> Result<bool, ScimError> {
+        let members = match value {
+            Value::Array(members) => members.as_slice(),
+            member @ Value::Object(_) => std::slice::from_ref(member),
+            _ => return Ok(false),
+        };
+        let is_deletion = |member: &Value| {
+            member
+                .as_object()
+                .and_then(|member| object::get(member, "operation"))
+                .and_then(Value::as_str)
+                .is_some_and(|operation| operation.eq_ignore_ascii_case("delete"))
+        };
+        if !members.iter().any(is_deletion) {
+            return Ok(false);
+        }
+        let (deleted, kept): (Vec<Value>, Vec<Value>) =
+            members.iter().cloned().partition(is_deletion);
+        self.add(&value_ids(&Value::Array(kept))?);
+        let deleted = value_ids(&Value::Array(deleted))?;
+        self.remove(deleted.iter().map(String::as_str));
+        Ok(true)
     }
 
     fn add(&mut self, ids: &[String]) {
@@ -374,6 +412,30 @@ mod tests {
             remove_all: true,
             ..MemberChanges::default()
         }
+    }
+
+    #[test]
+    fn pre_rfc_operation_delete_removes_in_add_replace_and_path_less_forms() {
+        for op in ["add", "replace", "Replace"] {
+            let mixed = changes(json!([{
+                "op": op, "path": "members",
+                "value": [{"value": BABS, "operation": "delete"}, {"value": "other"}]
+            }]));
+            let expected = MemberChanges {
+                added: ids(&["other"]),
+                removed: ids(&[BABS]),
+                ..MemberChanges::default()
+            };
+            assert_eq!(mixed, expected, "{op}");
+            let path_less = changes(json!([{
+                "op": op, "value": {"members": [{"value": BABS, "operation": "DELETE"}]}
+            }]));
+            assert_eq!(path_less, removing(&[BABS]), "{op} without a path");
+        }
+        // Without a deletion, a replace still replaces.
+        let replaced =
+            changes(json!([{"op": "replace", "path": "members", "value": [{"value": BABS}]}]));
+        assert_eq!(replaced, replacing_with(&[BABS]));
     }
 
     #[test]

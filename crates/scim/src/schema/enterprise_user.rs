@@ -1,7 +1,8 @@
 //! The Enterprise User extension, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`
 //! (RFC 7643 §4.3, represented in §8.7.1): the organisational attributes — employee number,
 //! cost centre, organisation, division, department and manager — that HR-driven provisioning
-//! from Entra ID and Okta sends under the extension URN.
+//! from Entra ID and Okta sends under the extension URN — plus Xurrent's `site`, `location`
+//! and `supportID`, which clients migrating from Xurrent send in the same extension.
 
 use super::attribute::{AttributeDefinition, Mutability};
 use super::definition::SchemaDefinition;
@@ -27,6 +28,21 @@ pub fn enterprise_user_schema() -> SchemaDefinition {
             AttributeDefinition::string("division", "Identifies the name of a division."),
             AttributeDefinition::string("department", "Identifies the name of a department."),
             manager(),
+            // Not in RFC 7643: Xurrent (formerly 4me) adds these three to the extension, and
+            // clients migrating from its SCIM API send them there.
+            AttributeDefinition::string(
+                "site",
+                "The site (building or campus) where the User works. Xurrent addition.",
+            ),
+            AttributeDefinition::string(
+                "location",
+                "Where within the site the User can be found, e.g. a floor or room. Xurrent \
+                 addition.",
+            ),
+            AttributeDefinition::string(
+                "supportID",
+                "The identifier the User gives when asking for support. Xurrent addition.",
+            ),
         ],
     }
 }
@@ -82,6 +98,9 @@ mod tests {
                 "division",
                 "department",
                 "manager",
+                "site",
+                "location",
+                "supportID",
             ]
         );
         assert!(

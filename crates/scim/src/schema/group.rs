@@ -3,8 +3,9 @@
 //! provisioning clients mostly send to Groups, so the `members` sub-attributes and their
 //! mutability decide which PATCH operations are accepted.
 
-use super::attribute::{AttributeDefinition, Mutability};
+use super::attribute::{AttributeDefinition, Mutability, Uniqueness};
 use super::definition::SchemaDefinition;
+use super::gatehouse_group::GROUP_TYPES;
 
 /// The URN of the core Group schema.
 pub const GROUP_SCHEMA_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -15,7 +16,7 @@ pub fn group_schema() -> SchemaDefinition {
         id: GROUP_SCHEMA_URN,
         name: "Group",
         description: "Group",
-        attributes: vec![display_name(), members()],
+        attributes: vec![display_name(), members(), group_type()],
     }
 }
 
@@ -23,11 +24,26 @@ fn display_name() -> AttributeDefinition {
     // §4.2 calls displayName REQUIRED, and so does the description in §8.7.1, but the
     // §8.7.1 representation says `required: false` (a known inconsistency of RFC 7643).
     // Gatehouse needs a name for every group, so the flag follows §4.2.
+    // Unique in an account, compared ignoring case (displayName is not caseExact), as Xurrent
+    // keeps team and organization names.
     AttributeDefinition::string(
         "displayName",
         "A human-readable name for the Group. REQUIRED.",
     )
     .required()
+    .uniqueness(Uniqueness::Server)
+}
+
+fn group_type() -> AttributeDefinition {
+    // Not in RFC 7643: Xurrent sends the group type as a core attribute, where Gatehouse's
+    // own clients use the Group extension. Known types are matched ignoring case; any other
+    // text is kept as sent.
+    AttributeDefinition::string(
+        "groupType",
+        "The kind of group, as Xurrent sends it: 'team', 'organization', 'site', \
+         'skill_pool' or 'role' (matched ignoring case), or any other text, kept as given.",
+    )
+    .canonical_values(&GROUP_TYPES)
 }
 
 fn members() -> AttributeDefinition {
@@ -71,7 +87,10 @@ mod tests {
         let schema = group_schema();
         assert_eq!(schema.id, "urn:ietf:params:scim:schemas:core:2.0:Group");
         assert_eq!(schema.name, "Group");
-        assert_eq!(names(&schema.attributes), ["displayName", "members"]);
+        assert_eq!(
+            names(&schema.attributes),
+            ["displayName", "members", "groupType"]
+        );
         let members = schema.attribute("members");
         assert_eq!(
             members.map(|members| names(&members.sub_attributes)),

@@ -8,6 +8,7 @@
 mod attribute;
 mod attribute_rules;
 mod common;
+mod custom_fields;
 mod definition;
 mod enterprise_user;
 mod gatehouse_group;
@@ -20,6 +21,10 @@ mod test_support;
 mod user;
 
 pub use attribute::{AttributeDefinition, AttributeType, Mutability, Returned, Uniqueness};
+pub use custom_fields::{
+    CUSTOM_FIELDS_SCHEMA_URN, MAX_CUSTOM_FIELD_ID_LENGTH, MAX_CUSTOM_FIELD_VALUE_BYTES,
+    MAX_CUSTOM_FIELDS, custom_fields_schema, is_custom_field_id, normalize_custom_fields,
+};
 pub use definition::{SCHEMA_SCHEMA_URN, SchemaDefinition};
 pub use enterprise_user::{ENTERPRISE_USER_SCHEMA_URN, enterprise_user_schema};
 pub use gatehouse_group::{

@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 
 use super::attribute::AttributeDefinition;
 use super::common::common_attributes;
+use super::custom_fields::custom_fields_schema;
 use super::definition::SchemaDefinition;
 use super::enterprise_user::enterprise_user_schema;
 use super::gatehouse_group::gatehouse_group_schema;
@@ -18,16 +19,18 @@ use crate::filter::AttributePath;
 
 static USER_SCHEMA: LazyLock<SchemaDefinition> = LazyLock::new(user_schema);
 static ENTERPRISE_USER_SCHEMA: LazyLock<SchemaDefinition> = LazyLock::new(enterprise_user_schema);
+static CUSTOM_FIELDS_SCHEMA: LazyLock<SchemaDefinition> = LazyLock::new(custom_fields_schema);
 static GROUP_SCHEMA: LazyLock<SchemaDefinition> = LazyLock::new(group_schema);
 static GATEHOUSE_GROUP_SCHEMA: LazyLock<SchemaDefinition> = LazyLock::new(gatehouse_group_schema);
 static COMMON_ATTRIBUTES: LazyLock<Vec<AttributeDefinition>> = LazyLock::new(common_attributes);
 
-/// Every schema, in the order `/Schemas` lists them: User, Enterprise User, Group, and
-/// Gatehouse's Group extension.
+/// Every schema, in the order `/Schemas` lists them: User, Enterprise User, Xurrent's custom
+/// fields, Group, and Gatehouse's Group extension.
 pub fn schemas() -> Vec<&'static SchemaDefinition> {
     vec![
         &USER_SCHEMA,
         &ENTERPRISE_USER_SCHEMA,
+        &CUSTOM_FIELDS_SCHEMA,
         &GROUP_SCHEMA,
         &GATEHOUSE_GROUP_SCHEMA,
     ]

@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 
+use super::custom_fields::CUSTOM_FIELDS_SCHEMA_URN;
 use super::endpoint_location;
 use super::enterprise_user::ENTERPRISE_USER_SCHEMA_URN;
 use super::gatehouse_group::GATEHOUSE_GROUP_SCHEMA_URN;
@@ -58,7 +59,7 @@ pub struct ResourceTypeDefinition {
     pub schema_extensions: &'static [SchemaExtension],
 }
 
-/// Users, with the optional Enterprise User extension.
+/// Users, with the optional Enterprise User extension and Xurrent's optional custom fields.
 pub const USER_RESOURCE_TYPE: ResourceTypeDefinition = ResourceTypeDefinition {
     kind: ResourceKind::User,
     id: "User",
@@ -66,10 +67,16 @@ pub const USER_RESOURCE_TYPE: ResourceTypeDefinition = ResourceTypeDefinition {
     endpoint: "/Users",
     description: "User Account",
     schema: USER_SCHEMA_URN,
-    schema_extensions: &[SchemaExtension {
-        schema: ENTERPRISE_USER_SCHEMA_URN,
-        required: false,
-    }],
+    schema_extensions: &[
+        SchemaExtension {
+            schema: ENTERPRISE_USER_SCHEMA_URN,
+            required: false,
+        },
+        SchemaExtension {
+            schema: CUSTOM_FIELDS_SCHEMA_URN,
+            required: false,
+        },
+    ],
 };
 
 /// Groups, with Gatehouse's optional Group extension.
@@ -141,6 +148,10 @@ mod tests {
                 "schemaExtensions": [
                     {
                         "schema": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                        "required": false
+                    },
+                    {
+                        "schema": "urn:ietf:params:scim:schemas:extension:4me:1.0:custom_fields",
                         "required": false
                     }
                 ],

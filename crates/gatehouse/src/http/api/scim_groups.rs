@@ -51,7 +51,8 @@ pub struct ScimGroupView {
     pub id: Uuid,
     pub display_name: String,
     pub external_id: Option<String>,
-    /// `team`, `organization`, `site`, `skill_pool` or `role`.
+    /// `team`, `organization`, `site`, `skill_pool` or `role`; or, for a group Xurrent typed
+    /// otherwise (its core `groupType`), that text as sent.
     pub group_type: String,
     pub member_count: u64,
     pub version: i64,

@@ -1,10 +1,12 @@
 //! Discovery (RFC 7644 §4): what this service provider supports, its resource types and their
-//! schemas, with `meta.location` under the URL the client used.
+//! schemas, with `meta.location` under the URL the client used. §4: query parameters such as
+//! sorting and pagination are ignored here, and a `filter` is refused with 403, so a client
+//! never takes a whole list for the answer to its filter.
 
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use scim::error::ScimError;
+use scim::error::{ScimError, ScimType};
 use scim::schema::{
     self, BulkSettings, PaginationSettings, ResourceTypeDefinition, SchemaDefinition,
     ServiceProviderConfig,
@@ -47,10 +49,35 @@ fn served_capabilities() -> ServiceProviderConfig {
     }
 }
 
+/// RFC 7644 §4: "If a "filter" is provided, the service provider SHOULD respond with HTTP status
+/// code 403 (Forbidden) to ensure that clients cannot incorrectly assume that any matching
+/// conditions specified in a filter are true." Parameter names are matched ignoring case, as
+/// the list endpoints read them; every other parameter is ignored.
+fn refuse_filter(query: Option<&str>) -> Result<(), ScimFailure> {
+    let filtered = query.is_some_and(|query| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .any(|(name, _)| name.eq_ignore_ascii_case("filter"))
+    });
+    if filtered {
+        return Err(ScimError::with_type(
+            ScimType::InvalidFilter,
+            "the discovery endpoints (/ServiceProviderConfig, /ResourceTypes, /Schemas) take \
+             no filter (RFC 7644 §4): ask without one, every definition is answered",
+        )
+        .with_status(403)
+        .into());
+    }
+    Ok(())
+}
+
 pub async fn service_provider_config(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
+    RawQuery(query): RawQuery,
 ) -> Response {
+    if let Err(failure) = refuse_filter(query.as_deref()) {
+        return failure.into_response();
+    }
     ScimResponse(
         StatusCode::OK,
         served_capabilities().to_json(&scim_base_url(&state, &uri)),
@@ -110,7 +137,11 @@ impl Definition for ResourceTypeDefinition {
 pub async fn all<D: Definition>(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
+    RawQuery(query): RawQuery,
 ) -> Response {
+    if let Err(failure) = refuse_filter(query.as_deref()) {
+        return failure.into_response();
+    }
     let base_url = scim_base_url(&state, &uri);
     let resources: Vec<Value> = D::all()
         .into_iter()
@@ -124,7 +155,11 @@ pub async fn one<D: Definition>(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     Path(parameters): Path<Vec<(String, String)>>,
+    RawQuery(query): RawQuery,
 ) -> Response {
+    if let Err(failure) = refuse_filter(query.as_deref()) {
+        return failure.into_response();
+    }
     let id = last_parameter(&parameters);
     match D::find(id) {
         Some(definition) => ScimResponse(

@@ -12,7 +12,8 @@ use axum::http::{HeaderMap, header};
 use scim::error::ScimError;
 use scim::projection::AttributeSelection;
 use scim::schema::{
-    ENTERPRISE_USER_SCHEMA_URN, GATEHOUSE_GROUP_SCHEMA_URN, GROUP_SCHEMA_URN, USER_SCHEMA_URN,
+    CUSTOM_FIELDS_SCHEMA_URN, ENTERPRISE_USER_SCHEMA_URN, GATEHOUSE_GROUP_SCHEMA_URN,
+    GROUP_SCHEMA_URN, USER_SCHEMA_URN,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -30,7 +31,10 @@ pub enum Kind {
 impl Kind {
     fn schemas(self) -> (&'static str, &'static [&'static str]) {
         match self {
-            Self::User => (USER_SCHEMA_URN, &[ENTERPRISE_USER_SCHEMA_URN]),
+            Self::User => (
+                USER_SCHEMA_URN,
+                &[ENTERPRISE_USER_SCHEMA_URN, CUSTOM_FIELDS_SCHEMA_URN],
+            ),
             Self::Group => (GROUP_SCHEMA_URN, &[GATEHOUSE_GROUP_SCHEMA_URN]),
         }
     }

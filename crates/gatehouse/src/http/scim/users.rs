@@ -4,7 +4,7 @@
 use axum::extract::Query;
 use axum::http::StatusCode;
 use scim::error::ScimError;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::parameters::{Kind, ProjectionParameters};
 use super::resource::{Command, ResourceType, ScimCaller, meta, single, with_id};
@@ -32,6 +32,23 @@ impl ResourceType for Users {
             record.version,
         );
         resource.insert("meta".to_owned(), meta);
+        // Read-only and derived (RFC 7643 §4.1.2): every group the User is a direct member of;
+        // left out, like any empty multi-valued attribute, when there is none.
+        if !record.groups.is_empty() {
+            let groups = record
+                .groups
+                .iter()
+                .map(|group| {
+                    json!({
+                        "value": group.id.to_string(),
+                        "$ref": Kind::Group.location(base_url, group.id),
+                        "display": group.display_name,
+                        "type": "direct",
+                    })
+                })
+                .collect();
+            resource.insert("groups".to_owned(), Value::Array(groups));
+        }
         Value::Object(resource)
     }
 

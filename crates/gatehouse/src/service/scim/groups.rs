@@ -19,9 +19,10 @@ use super::{check_version, scim, stored};
 use crate::auth::{Resource, Scope};
 use crate::domain::{
     GroupMember, MemberType, MembershipChange, NewEvent, NewMember, ScimGroupId, ScimGroupRecord,
+    case_insensitive_key,
 };
-use crate::service::{ScimPrincipal, ServiceResult, Services};
-use crate::store::ScimGroupColumns;
+use crate::service::{ScimPrincipal, ServiceError, ServiceResult, Services};
+use crate::store::{ScimGroupColumns, StoreError};
 
 const READ: Scope = Scope::read(Resource::Scim);
 const WRITE: Scope = Scope::write(Resource::Scim);
@@ -113,7 +114,76 @@ fn get<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
         .map(|(_, value)| value)
 }
 
-fn project_group(body: &Value) -> Result<GroupProjection, ScimError> {
+/// The longest core `groupType` kept as text: a label, not a document.
+const MAX_GROUP_TYPE_CHARACTERS: usize = 255;
+
+/// The group types a representation states: Xurrent's core `groupType` (normalised) and the
+/// Gatehouse extension's.
+fn stated_group_types(
+    object: &Map<String, Value>,
+) -> Result<(Option<String>, Option<String>), ScimError> {
+    let extension_type = match get(object, GATEHOUSE_GROUP_SCHEMA_URN) {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(extension)) => match get(extension, "groupType") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(kind)) if GROUP_TYPES.contains(&kind.as_str()) => Some(kind.clone()),
+            Some(other) => {
+                return Err(ScimError::invalid_value(format!(
+                    "groupType must be one of {}, not {other}",
+                    GROUP_TYPES.join(", ")
+                )));
+            }
+        },
+        Some(_) => {
+            return Err(ScimError::invalid_value(
+                "the Gatehouse Group extension must be an object",
+            ));
+        }
+    };
+    let core_type = match get(object, "groupType") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(kind)) if kind.trim().is_empty() => None,
+        Some(Value::String(kind)) if kind.chars().count() > MAX_GROUP_TYPE_CHARACTERS => {
+            return Err(ScimError::invalid_value(format!(
+                "groupType is at most {MAX_GROUP_TYPE_CHARACTERS} characters"
+            )));
+        }
+        Some(Value::String(kind)) => Some(normalized_group_type(kind)),
+        Some(_) => return Err(ScimError::invalid_value("groupType must be a string")),
+    };
+    Ok((core_type, extension_type))
+}
+
+/// The group's type from the two `groupType`s a representation may state. Each is returned as
+/// sent, but a group has one type: when both are there and differ, the one this write changed
+/// wins (a client that knows only one of them keeps working on a group another client typed
+/// the other way), and Xurrent's core one when the write set both (or created the group).
+/// `before` is the stored representation a write replaces.
+fn resolve_group_type(
+    core: Option<&String>,
+    extension: Option<&String>,
+    before: Option<&Value>,
+) -> String {
+    let before = before
+        .and_then(Value::as_object)
+        .and_then(|object| stated_group_types(object).ok());
+    match (core, extension) {
+        (Some(core), Some(extension)) if core != extension => match before {
+            Some((core_before, extension_before))
+                if core_before.as_ref() == Some(core)
+                    && extension_before.as_ref() != Some(extension) =>
+            {
+                extension.clone()
+            }
+            _ => core.clone(),
+        },
+        (Some(core), _) => core.clone(),
+        (None, Some(extension)) => extension.clone(),
+        (None, None) => DEFAULT_GROUP_TYPE.to_owned(),
+    }
+}
+
+fn project_group(body: &Value, before: Option<&Value>) -> Result<GroupProjection, ScimError> {
     let Value::Object(object) = body else {
         return Err(ScimError::invalid_syntax(
             "a SCIM Group must be a JSON object",
@@ -131,24 +201,8 @@ fn project_group(body: &Value) -> Result<GroupProjection, ScimError> {
         Some(Value::String(id)) => Some(id.clone()).filter(|id| !id.is_empty()),
         Some(_) => return Err(ScimError::invalid_value("externalId must be a string")),
     };
-    let group_type = match get(object, GATEHOUSE_GROUP_SCHEMA_URN) {
-        None | Some(Value::Null) => DEFAULT_GROUP_TYPE.to_owned(),
-        Some(Value::Object(extension)) => match get(extension, "groupType") {
-            None | Some(Value::Null) => DEFAULT_GROUP_TYPE.to_owned(),
-            Some(Value::String(kind)) if GROUP_TYPES.contains(&kind.as_str()) => kind.clone(),
-            Some(other) => {
-                return Err(ScimError::invalid_value(format!(
-                    "groupType must be one of {}, not {other}",
-                    GROUP_TYPES.join(", ")
-                )));
-            }
-        },
-        Some(_) => {
-            return Err(ScimError::invalid_value(
-                "the Gatehouse Group extension must be an object",
-            ));
-        }
-    };
+    let (core_type, extension_type) = stated_group_types(object)?;
+    let group_type = resolve_group_type(core_type.as_ref(), extension_type.as_ref(), before);
     let members = match get(object, "members") {
         None => None,
         Some(Value::Null) => Some(Vec::new()),
@@ -163,6 +217,11 @@ fn project_group(body: &Value) -> Result<GroupProjection, ScimError> {
         })
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
+    // The core groupType is kept as the type it names (`Team` is stored and shown as `team`).
+    resource.retain(|key, _| !key.eq_ignore_ascii_case("groupType"));
+    if let Some(core_type) = core_type {
+        resource.insert("groupType".to_owned(), Value::from(core_type));
+    }
     let mut schemas = vec![Value::from(GROUP_SCHEMA_URN)];
     if resource
         .keys()
@@ -180,6 +239,23 @@ fn project_group(body: &Value) -> Result<GroupProjection, ScimError> {
     })
 }
 
+/// A group type as Xurrent sends it in the core `groupType`: one of ours when it names one
+/// ignoring case, spaces, `-` and `_` (`Team`, `Skill Pool`, `skill-pool` are `team` and
+/// `skill_pool`), else the text as sent.
+fn normalized_group_type(text: &str) -> String {
+    let squeezed = |kind: &str| -> String {
+        kind.chars()
+            .filter(|character| !matches!(character, ' ' | '-' | '_'))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let wanted = squeezed(text);
+    GROUP_TYPES
+        .iter()
+        .find(|known| squeezed(known) == wanted)
+        .map_or_else(|| text.to_owned(), |known| (*known).to_owned())
+}
+
 /// A Group's `displayName` is held to the identifier rule (`check_visible`) when it is new
 /// or changed; a group named before the rule can still be updated under its old name.
 fn check_new_display_name(
@@ -190,6 +266,24 @@ fn check_new_display_name(
         return Ok(());
     }
     check_visible("displayName", &projection.display_name).map_err(scim)
+}
+
+/// 409 for a displayName another group of the account has (compared ignoring case: SCIM's
+/// `displayName` is not caseExact).
+fn name_taken(display_name: &str) -> ServiceError {
+    scim(ScimError::uniqueness(format!(
+        "displayName {display_name:?} is already the name of another Group of this account \
+         (names compare ignoring case)"
+    )))
+}
+
+/// A store error of a group write, with the unique name index's refusal (a concurrent write
+/// took the name between the check and the commit) as the 409 the check would have given.
+fn group_write_error(error: StoreError, display_name: &str) -> ServiceError {
+    match error {
+        StoreError::Conflict(_) => name_taken(display_name),
+        other => other.into(),
+    }
 }
 
 fn event(
@@ -283,8 +377,16 @@ impl Services {
         members: Members,
     ) -> ServiceResult<GroupWithMembers> {
         principal.require(WRITE)?;
-        let projection = project_group(body).map_err(scim)?;
+        let projection = project_group(body, None).map_err(scim)?;
         check_visible("displayName", &projection.display_name).map_err(scim)?;
+        if self
+            .store
+            .scim_group_named(&principal.account_id, &projection.display_name, None)
+            .await?
+            .is_some()
+        {
+            return Err(name_taken(&projection.display_name));
+        }
         let new_members = self
             .resolve_members(principal, projection.members.as_deref().unwrap_or_default())
             .await?;
@@ -295,6 +397,7 @@ impl Services {
             display_name: projection.display_name,
             external_id: projection.external_id,
             group_type: projection.group_type,
+            name_claimed: true,
             resource: projection.resource,
             version: 1,
             created_at: now,
@@ -307,7 +410,8 @@ impl Services {
                 &new_members,
                 &[event(principal, "scim_group.create", &group, payload, now)],
             )
-            .await?;
+            .await
+            .map_err(|error| group_write_error(error, &group.display_name))?;
         self.with_members(principal, group, members).await
     }
 
@@ -404,7 +508,7 @@ impl Services {
         let current = self
             .group_to_change(principal, id, expected_version)
             .await?;
-        let projection = project_group(body).map_err(scim)?;
+        let projection = project_group(body, Some(&current.resource)).map_err(scim)?;
         check_new_display_name(&projection, &current)?;
         let new_members = self
             .resolve_members(principal, projection.members.as_deref().unwrap_or_default())
@@ -445,7 +549,7 @@ impl Services {
             object.insert("id".to_owned(), Value::from(current.id.to_string()));
         }
         apply_operations(&mut resource, &other_operations, &ResourceKind::Group).map_err(scim)?;
-        let projection = project_group(&resource).map_err(scim)?;
+        let projection = project_group(&resource, Some(&current.resource)).map_err(scim)?;
         check_new_display_name(&projection, &current)?;
         let displays = patched_member_displays(&operations);
         let references = |ids: &[String]| -> Vec<MemberReference> {
@@ -490,11 +594,35 @@ impl Services {
         membership: MembershipChange,
         members: Members,
     ) -> ServiceResult<GroupWithMembers> {
+        // A new name must be free. A group that shared its name before names were unique keeps
+        // it, unclaimed, until no other group has it (docs: CHANGELOG, schema 20).
+        // A group keeping a name it holds needs no look-up: that is every write to most groups
+        // (a membership PATCH, say), and the unique index still guards the claim.
+        let renamed = case_insensitive_key(&projection.display_name)
+            != case_insensitive_key(&current.display_name);
+        let name_claimed = if !renamed && current.name_claimed {
+            true
+        } else {
+            match self
+                .store
+                .scim_group_named(
+                    &principal.account_id,
+                    &projection.display_name,
+                    Some(current.id),
+                )
+                .await?
+            {
+                None => true,
+                Some(_) if renamed => return Err(name_taken(&projection.display_name)),
+                Some(_) => current.name_claimed,
+            }
+        };
         let now = self.clock.now().max(current.updated_at);
         let group = ScimGroupRecord {
             display_name: projection.display_name,
             external_id: projection.external_id,
             group_type: projection.group_type,
+            name_claimed,
             resource: projection.resource,
             version: current.version + 1,
             updated_at: now,
@@ -517,7 +645,8 @@ impl Services {
         if !self
             .store
             .replace_scim_group(&group, current.version, &membership, &events)
-            .await?
+            .await
+            .map_err(|error| group_write_error(error, &group.display_name))?
         {
             return Err(scim(ScimError::precondition_failed(
                 "the Group was changed by another request; retry",

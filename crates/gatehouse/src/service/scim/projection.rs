@@ -3,10 +3,12 @@
 //! (docs/PRODUCT.md "SCIM Users"). Pure: no I/O.
 
 use scim::error::ScimError;
-use scim::schema::{ENTERPRISE_USER_SCHEMA_URN, USER_SCHEMA_URN};
+use scim::schema::{
+    CUSTOM_FIELDS_SCHEMA_URN, ENTERPRISE_USER_SCHEMA_URN, USER_SCHEMA_URN, normalize_custom_fields,
+};
 use serde_json::{Map, Value};
 
-use crate::domain::{ScimUserId, ScimValue};
+use crate::domain::{CustomFieldValue, ScimUserId, ScimValue};
 use crate::store::MULTI_VALUED_USER_ATTRIBUTES;
 
 /// Attributes the server owns or never keeps: dropped from what the client sent.
@@ -28,8 +30,12 @@ pub struct UserProjection {
     pub employee_number: Option<String>,
     pub department: Option<String>,
     pub organization: Option<String>,
+    pub site: Option<String>,
+    pub location: Option<String>,
+    pub support_id: Option<String>,
     pub manager_id: Option<ScimUserId>,
     pub values: Vec<ScimValue>,
+    pub custom_fields: Vec<CustomFieldValue>,
     pub primary_email: Option<String>,
     /// The `phoneNumbers` of type `work` (the primary one if several) and `mobile`.
     pub work_phone: Option<String>,
@@ -273,15 +279,30 @@ fn project(body: &Value) -> Result<UserProjection, ScimError> {
     })
     .transpose()?;
     let values = multi_valued_rows(object)?;
+    // Xurrent's custom fields count whenever their key is there, listed in `schemas` or not
+    // (Xurrent's clients don't list it), and are kept in the flat shape under the canonical URN.
+    let custom_fields = match get(object, CUSTOM_FIELDS_SCHEMA_URN) {
+        None | Some(Value::Null) => Map::new(),
+        Some(extension) => normalize_custom_fields(extension)?,
+    };
 
     let mut resource: Map<String, Value> = object
         .iter()
         .filter(|(key, _)| !NOT_STORED.iter().any(|name| key.eq_ignore_ascii_case(name)))
+        .filter(|(key, _)| !key.eq_ignore_ascii_case(CUSTOM_FIELDS_SCHEMA_URN))
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
     let mut schemas = vec![Value::from(USER_SCHEMA_URN)];
     if !enterprise.is_empty() {
         schemas.push(Value::from(ENTERPRISE_USER_SCHEMA_URN));
+    }
+    let custom_field_rows = custom_field_rows(&custom_fields);
+    if !custom_fields.is_empty() {
+        schemas.push(Value::from(CUSTOM_FIELDS_SCHEMA_URN));
+        resource.insert(
+            CUSTOM_FIELDS_SCHEMA_URN.to_owned(),
+            Value::Object(custom_fields),
+        );
     }
     resource.retain(|key, _| !key.eq_ignore_ascii_case("schemas"));
     resource.insert("schemas".to_owned(), Value::Array(schemas));
@@ -306,13 +327,32 @@ fn project(body: &Value) -> Result<UserProjection, ScimError> {
         employee_number: optional_string(&enterprise, "employeeNumber", "")?,
         department: optional_string(&enterprise, "department", "")?,
         organization: optional_string(&enterprise, "organization", "")?,
+        site: optional_string(&enterprise, "site", "")?,
+        location: optional_string(&enterprise, "location", "")?,
+        support_id: optional_string(&enterprise, "supportID", "")?,
         manager_id,
         primary_email: primary_email(&values),
         work_phone: phone(&values, "work"),
         mobile_phone: phone(&values, "mobile"),
         values,
+        custom_fields: custom_field_rows,
         resource: Value::Object(resource),
     })
+}
+
+/// The filter rows of the custom fields: ids in ASCII lower case (they compare ignoring case,
+/// as attribute names do), values as text.
+fn custom_field_rows(fields: &Map<String, Value>) -> Vec<CustomFieldValue> {
+    fields
+        .iter()
+        .map(|(id, value)| CustomFieldValue {
+            field: id.to_ascii_lowercase(),
+            value: match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            },
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -4,11 +4,13 @@
 //! A provisioning token acts with its owner's rank: it never takes over, changes or deletes
 //! the SCIM User of a person who outranks that owner.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use scim::error::ScimError;
-use scim::filter::{AttributePath, FilterLimits, parse_filter_with};
-use scim::patch::{apply_operations, parse_patch_request};
-use scim::schema::ResourceKind;
+use scim::filter::{AttributePath, ComparisonValue, Filter, FilterLimits, parse_filter_with};
+use scim::patch::{PatchOperation, apply_operations, parse_patch_request};
+use scim::schema::{CUSTOM_FIELDS_SCHEMA_URN, ResourceKind, USER_SCHEMA_URN};
 use scim_sql::{compile_filter, compile_sort};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -17,7 +19,9 @@ use super::cursor::{self, Position};
 use super::projection::{UserProjection, project_user, project_user_update};
 use super::{check_version, not_found, scim, stored};
 use crate::auth::{Resource, Scope};
-use crate::domain::{NewEvent, Person, PersonId, PersonSource, ScimUserId, ScimUserRecord};
+use crate::domain::{
+    NewEvent, Person, PersonId, PersonSource, ScimUserId, ScimUserRecord, UserGroup,
+};
 use crate::service::people::person_json;
 use crate::service::{ScimActing, ScimPrincipal, ServiceError, ServiceResult, Services};
 use crate::store::{Listing, PersonWrite, ScimPage, ScimUserColumns, StoreError};
@@ -81,6 +85,7 @@ impl ListPlan {
             Some(text) => {
                 let filter = parse_filter_with(text, &FilterLimits::default())
                     .map_err(|error| scim(error.into()))?;
+                let filter = custom_field_literals_as_text(filter).map_err(scim)?;
                 Some(
                     compile_filter(&filter, columns, dialect, 2)
                         .map_err(|error| scim(error.into()))?,
@@ -218,6 +223,87 @@ impl ListPlan {
     }
 }
 
+/// Custom fields keep their JSON type in the representation, but their filter rows hold text
+/// (a string as sent, the JSON text of anything else), so a number or boolean literal compared
+/// with one is compared as its JSON text: `…:year_of_birth eq 1975` finds the number 1975.
+/// Ordering numbers as text would be wrong (`"975" > "1975"`), so `gt`, `ge`, `lt` and `le`
+/// take a string only.
+fn custom_field_literals_as_text(filter: Filter) -> Result<Filter, ScimError> {
+    let recurse = |filter: Box<Filter>| custom_field_literals_as_text(*filter).map(Box::new);
+    let json_text = |value: &ComparisonValue| match value {
+        ComparisonValue::Number(number) => Some(number.to_string()),
+        ComparisonValue::Boolean(boolean) => Some(boolean.to_string()),
+        ComparisonValue::String(_) | ComparisonValue::Null => None,
+    };
+    Ok(match filter {
+        Filter::Compare {
+            path,
+            operator,
+            value,
+        } if path
+            .schema_urn
+            .as_deref()
+            .is_some_and(|urn| urn.eq_ignore_ascii_case(CUSTOM_FIELDS_SCHEMA_URN)) =>
+        {
+            let value = match json_text(&value) {
+                None => value,
+                Some(text) if operator.is_ordering() => {
+                    return Err(ScimError::invalid_filter(format!(
+                        "custom field {path} compares as text: {} needs a string, not {text}",
+                        operator.keyword()
+                    )));
+                }
+                Some(text) => ComparisonValue::String(text),
+            };
+            Filter::Compare {
+                path,
+                operator,
+                value,
+            }
+        }
+        Filter::And(left, right) => Filter::And(recurse(left)?, recurse(right)?),
+        Filter::Or(left, right) => Filter::Or(recurse(left)?, recurse(right)?),
+        Filter::Not(inner) => Filter::Not(recurse(inner)?),
+        other => other,
+    })
+}
+
+/// Whether `path` names the User's core `groups` (or one of its sub-attributes).
+fn names_groups(path: &AttributePath) -> bool {
+    path.attribute.eq_ignore_ascii_case("groups")
+        && path
+            .schema_urn
+            .as_deref()
+            .is_none_or(|urn| urn.eq_ignore_ascii_case(USER_SCHEMA_URN))
+}
+
+/// A User's `groups` are read-only (RFC 7643 §4.1.2): they change through the Groups'
+/// `members`. Not being stored with the User, they are not in the representation a PATCH
+/// applies to, where the PATCH code would take removing them for a removal of nothing; so any
+/// operation that names them is refused here, before it is applied.
+fn refuse_groups(operations: &[PatchOperation]) -> Result<(), ScimError> {
+    for (index, operation) in operations.iter().enumerate() {
+        let in_value = || match &operation.value {
+            Some(Value::Object(object)) if operation.path.is_none() => object
+                .keys()
+                .filter_map(|key| AttributePath::parse(key).ok())
+                .any(|path| names_groups(&path)),
+            _ => false,
+        };
+        let in_path = operation
+            .path
+            .as_ref()
+            .is_some_and(|path| names_groups(&path.attribute));
+        if in_path || in_value() {
+            return Err(ScimError::mutability(format!(
+                "Operations[{index}]: groups is read-only on a User: membership changes \
+                 through the Group's members"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A list request (RFC 7644 §3.4.2): filter, sort, and 1-based index or (RFC 9865) cursor
 /// pagination.
 #[derive(Clone, Debug, Default)]
@@ -244,6 +330,12 @@ fn apply_to_person(
     person.employee_number = projection.employee_number.clone();
     person.work_phone = projection.work_phone.clone();
     person.mobile_phone = projection.mobile_phone.clone();
+    // Xurrent's VIP flag travels as the userType: `VIP`, in any case, makes the person one,
+    // any other userType (or none) makes them not.
+    person.vip = projection
+        .user_type
+        .as_deref()
+        .is_some_and(|user_type| user_type.trim().eq_ignore_ascii_case("vip"));
     person.disabled = !projection.active;
     person.source = PersonSource::Scim;
     person.updated_at = now.max(person.updated_at);
@@ -285,10 +377,15 @@ fn record_from(
         employee_number: projection.employee_number,
         department: projection.department,
         organization: projection.organization,
+        site: projection.site,
+        location: projection.location,
+        support_id: projection.support_id,
         manager_id: projection.manager_id,
         password_hash: None,
         resource: projection.resource,
         values: projection.values,
+        custom_fields: projection.custom_fields,
+        groups: Vec::new(),
         version,
         created_at,
         updated_at: now,
@@ -428,7 +525,13 @@ impl Services {
         expected_version: Option<i64>,
     ) -> ServiceResult<ScimUserRecord> {
         principal.require(WRITE)?;
-        let current = self.scim_user(principal, id).await?;
+        principal.require(READ)?;
+        // As stored, without its groups: the write's answer reads them once it is done.
+        let current = stored("User", id, |uuid| {
+            self.store
+                .scim_user(&principal.account_id, ScimUserId(uuid))
+        })
+        .await?;
         check_version("User", expected_version, current.version)?;
         Ok(current)
     }
@@ -439,11 +542,39 @@ impl Services {
         id: &str,
     ) -> ServiceResult<ScimUserRecord> {
         principal.require(READ)?;
-        stored("User", id, |uuid| {
+        let mut user = stored("User", id, |uuid| {
             self.store
                 .scim_user(&principal.account_id, ScimUserId(uuid))
         })
-        .await
+        .await?;
+        self.with_groups(principal, std::slice::from_mut(&mut user))
+            .await?;
+        Ok(user)
+    }
+
+    /// Fills in the `groups` of `users` (RFC 7643 §4.1.2: derived from the memberships), with
+    /// one query however many Users a page holds.
+    pub(super) async fn with_groups(
+        &self,
+        principal: &ScimPrincipal,
+        users: &mut [ScimUserRecord],
+    ) -> ServiceResult<()> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = users.iter().map(|user| user.id.0).collect();
+        let mut groups: HashMap<Uuid, Vec<UserGroup>> = HashMap::new();
+        for (member, group) in self
+            .store
+            .scim_groups_of_members(&principal.account_id, &ids)
+            .await?
+        {
+            groups.entry(member).or_default().push(group);
+        }
+        for user in users {
+            user.groups = groups.remove(&user.id.0).unwrap_or_default();
+        }
+        Ok(())
     }
 
     pub async fn scim_users(
@@ -458,7 +589,9 @@ impl Services {
             .store
             .scim_users(&principal.account_id, &plan.store_page())
             .await?;
-        Ok(plan.page(listing, |user| (user.created_at, user.id.0), now))
+        let mut page = plan.page(listing, |user| (user.created_at, user.id.0), now);
+        self.with_groups(principal, &mut page.items).await?;
+        Ok(page)
     }
 
     /// `/Me` (RFC 7644 §3.11): the SCIM User provisioned for the token's owner. The
@@ -472,7 +605,8 @@ impl Services {
                  account's, not a person's: read the User at /Users/{id}",
             )));
         };
-        self.store
+        let mut user = self
+            .store
             .scim_user_of_person(&principal.account_id, person.person_id)
             .await?
             .ok_or_else(|| {
@@ -480,7 +614,10 @@ impl Services {
                     "{} has no SCIM User: the provisioning client has not provisioned them",
                     person.person_name
                 )))
-            })
+            })?;
+        self.with_groups(principal, std::slice::from_mut(&mut user))
+            .await?;
+        Ok(user)
     }
 
     /// PUT: the representation replaces the stored one.
@@ -506,6 +643,7 @@ impl Services {
     ) -> ServiceResult<ScimUserRecord> {
         let current = self.user_to_change(principal, id, expected_version).await?;
         let operations = parse_patch_request(body).map_err(scim)?;
+        refuse_groups(&operations).map_err(scim)?;
         let mut resource = current.resource.clone();
         // The id belongs to the resource the operations see, so a client restating it (as
         // Okta does for groups) changes nothing; `project_user` drops it again.
@@ -625,6 +763,10 @@ impl Services {
         {
             Ok(true) => {
                 self.credentials_changed();
+                let mut record = record;
+                // A write keeps the memberships; the answer shows them as a read would.
+                self.with_groups(principal, std::slice::from_mut(&mut record))
+                    .await?;
                 Ok(record)
             }
             Ok(false) => Err(scim(ScimError::precondition_failed(

@@ -1,6 +1,8 @@
 //! Recomputing the `*_key` columns when `scim::text::FOLD_VERSION` is newer than the stored
 //! keys (see `store/key_fold.rs` for why and how).
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use sqlx::{FromRow, Transaction};
 use uuid::Uuid;
@@ -36,8 +38,9 @@ pub(super) async fn refold_keys(
     }
     let mut key_clashes = refold_scim_users(transaction).await?;
     key_clashes.extend(refold_people(transaction).await?);
-    refold_scim_groups(transaction).await?;
+    key_clashes.extend(refold_scim_groups(transaction).await?);
     refold_scim_user_values(transaction).await?;
+    refold_custom_fields(transaction).await?;
     sqlx::query("UPDATE key_fold_version SET version = $1, refolded_at = $2 WHERE id = 1")
         .bind(version)
         .bind(truncate_to_micros(Utc::now()))
@@ -196,27 +199,84 @@ pub(super) async fn refold_people(
     .await
 }
 
-/// Group display names are not unique, so their keys are simply recomputed.
+#[derive(FromRow)]
+pub(super) struct GroupKeysRow {
+    id: Uuid,
+    account_id: String,
+    display_name: String,
+    display_name_key: String,
+    unique_name_key: Option<String>,
+}
+
+/// Group display names: every `display_name_key` is recomputed, and `unique_name_key` (held by
+/// each group whose name is its own, migration 0020) follows it. When a stronger fold makes two
+/// such groups of an account look alike, the older keeps the claim and the later gives it up
+/// (NULL), like the groups that shared a name before names were unique: it stays readable and
+/// writable under its name, and is reported for the operator to have it renamed.
 pub(super) async fn refold_scim_groups(
     transaction: &mut Transaction<'static, Db>,
-) -> StoreResult<()> {
-    let rows: Vec<(Uuid, String, String)> =
-        sqlx::query_as("SELECT id, display_name, display_name_key FROM scim_groups")
-            .fetch_all(&mut **transaction)
-            .await?;
-    let changes: Vec<(Uuid, String)> = rows
-        .into_iter()
-        .filter_map(|(id, display_name, key)| {
-            let folded = case_insensitive_key(&display_name);
-            (folded != key).then_some((id, folded))
-        })
-        .collect();
+) -> StoreResult<Vec<KeyClash>> {
+    let rows: Vec<GroupKeysRow> = sqlx::query_as(
+        "SELECT id, account_id, display_name, display_name_key, unique_name_key \
+         FROM scim_groups ORDER BY account_id, created_at, id",
+    )
+    .fetch_all(&mut **transaction)
+    .await?;
+    let mut display_keys = Vec::new();
+    let mut claims: Vec<(Uuid, Option<String>)> = Vec::new();
+    let mut holders: HashMap<(String, String), Uuid> = HashMap::new();
+    let mut clashes = Vec::new();
+    for row in rows {
+        let folded = case_insensitive_key(&row.display_name);
+        if folded != row.display_name_key {
+            display_keys.push((row.id, folded.clone()));
+        }
+        let Some(claimed) = row.unique_name_key else {
+            continue;
+        };
+        let claim = match holders.get(&(row.account_id.clone(), folded.clone())) {
+            Some(&kept) => {
+                clashes.push(KeyClash {
+                    account_id: row.account_id.clone(),
+                    kind: KeyKind::GroupName,
+                    kept,
+                    keyed_apart: row.id,
+                });
+                None
+            }
+            None => {
+                holders.insert((row.account_id.clone(), folded.clone()), row.id);
+                Some(folded)
+            }
+        };
+        if claim.as_deref() != Some(claimed.as_str()) {
+            claims.push((row.id, claim));
+        }
+    }
     write_keys(
         transaction,
         "UPDATE scim_groups SET display_name_key = $2 WHERE id = $1",
-        &changes,
+        &display_keys,
     )
-    .await
+    .await?;
+    // Every changing claim is let go first, so no group briefly takes a key another still holds.
+    for (id, _) in &claims {
+        sqlx::query("UPDATE scim_groups SET unique_name_key = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&mut **transaction)
+            .await?;
+    }
+    let claimed: Vec<(Uuid, String)> = claims
+        .into_iter()
+        .filter_map(|(id, claim)| claim.map(|key| (id, key)))
+        .collect();
+    write_keys(
+        transaction,
+        "UPDATE scim_groups SET unique_name_key = $2 WHERE id = $1",
+        &claimed,
+    )
+    .await?;
+    Ok(clashes)
 }
 
 #[derive(FromRow)]
@@ -266,6 +326,57 @@ pub(super) async fn refold_scim_user_values(
                 .bind(row.scim_user_id)
                 .bind(&row.attribute)
                 .bind(row.position)
+                .bind(folded)
+                .execute(&mut **transaction)
+                .await?;
+            }
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub(super) struct CustomFieldKeyRow {
+    scim_user_id: Uuid,
+    field: String,
+    value: String,
+    value_key: String,
+}
+
+/// The keys of custom field values (migration 0020) are not unique either; read in batches in
+/// primary-key order, like `scim_user_values`.
+pub(super) async fn refold_custom_fields(
+    transaction: &mut Transaction<'static, Db>,
+) -> StoreResult<()> {
+    let mut after: Option<(Uuid, String)> = None;
+    loop {
+        let query = match &after {
+            None => sqlx::query_as::<_, CustomFieldKeyRow>(
+                "SELECT scim_user_id, field, value, value_key FROM scim_user_custom_fields \
+                 ORDER BY scim_user_id, field LIMIT $1",
+            )
+            .bind(VALUE_KEY_BATCH),
+            Some((user, field)) => sqlx::query_as::<_, CustomFieldKeyRow>(
+                "SELECT scim_user_id, field, value, value_key FROM scim_user_custom_fields \
+                 WHERE (scim_user_id, field) > ($2, $3) ORDER BY scim_user_id, field LIMIT $1",
+            )
+            .bind(VALUE_KEY_BATCH)
+            .bind(*user)
+            .bind(field.clone()),
+        };
+        let rows = query.fetch_all(&mut **transaction).await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = Some((last.scim_user_id, last.field.clone()));
+        for row in &rows {
+            let folded = case_insensitive_key(&row.value);
+            if folded != row.value_key {
+                sqlx::query(
+                    "UPDATE scim_user_custom_fields SET value_key = $3 \
+                     WHERE scim_user_id = $1 AND field = $2",
+                )
+                .bind(row.scim_user_id)
+                .bind(&row.field)
                 .bind(folded)
                 .execute(&mut **transaction)
                 .await?;

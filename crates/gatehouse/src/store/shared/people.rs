@@ -26,6 +26,7 @@ pub(super) struct PersonRoleRow {
     employee_number: Option<String>,
     work_phone: Option<String>,
     mobile_phone: Option<String>,
+    vip: bool,
     disabled: bool,
     source: String,
     created_at: DateTime<Utc>,
@@ -59,6 +60,7 @@ pub(super) fn fold_people(rows: Vec<PersonRoleRow>) -> StoreResult<Vec<Person>> 
             employee_number: row.employee_number,
             work_phone: row.work_phone,
             mobile_phone: row.mobile_phone,
+            vip: row.vip,
             disabled: row.disabled,
             source,
             roles: role.into_iter().collect::<RoleSet>(),
@@ -70,8 +72,8 @@ pub(super) fn fold_people(rows: Vec<PersonRoleRow>) -> StoreResult<Vec<Person>> 
 }
 
 pub(super) const PERSON_COLUMNS: &str = "p.id, p.account_id, p.name, p.primary_email, p.job_title, \
-     p.employee_number, p.work_phone, p.mobile_phone, p.disabled, p.source, p.created_at, \
-     p.updated_at, r.role";
+     p.employee_number, p.work_phone, p.mobile_phone, p.vip, p.disabled, p.source, \
+     p.created_at, p.updated_at, r.role";
 
 pub(super) async fn insert_roles(
     connection: &mut <Db as sqlx::Database>::Connection,
@@ -89,7 +91,7 @@ pub(super) async fn insert_roles(
     Ok(())
 }
 
-/// Binds a person's id and account, then every field a write sets alike, as `$1` to `$11`: the
+/// Binds a person's id and account, then every field a write sets alike, as `$1` to `$12`: the
 /// INSERT and the UPDATE of a person start the same.
 fn bind_person<'q>(
     query: Query<'q, Db, <Db as sqlx::Database>::Arguments>,
@@ -107,6 +109,7 @@ fn bind_person<'q>(
         .bind(person.source.as_str())
         .bind(&person.work_phone)
         .bind(&person.mobile_phone)
+        .bind(person.vip)
 }
 
 pub(super) async fn insert_person_row(
@@ -115,8 +118,8 @@ pub(super) async fn insert_person_row(
 ) -> StoreResult<()> {
     let insert = sqlx::query(
         "INSERT INTO people (id, account_id, name, primary_email, primary_email_key, job_title, \
-         employee_number, disabled, source, work_phone, mobile_phone, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         employee_number, disabled, source, work_phone, mobile_phone, vip, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     );
     bind_person(insert, person)
         .bind(truncate_to_micros(person.created_at))
@@ -139,7 +142,7 @@ pub(super) async fn update_person_row(
          primary_email_key = CASE WHEN primary_email = $4 THEN primary_email_key ELSE $5 END, \
          job_title = $6, \
          employee_number = $7, disabled = $8, source = $9, work_phone = $10, \
-         mobile_phone = $11, updated_at = $12 WHERE id = $1 AND account_id = $2",
+         mobile_phone = $11, vip = $12, updated_at = $13 WHERE id = $1 AND account_id = $2",
     );
     bind_person(update, person)
         .bind(truncate_to_micros(person.updated_at))

@@ -7,8 +7,10 @@ use uuid::Uuid;
 
 use crate::domain::{
     AccountId, GroupMember, MemberType, MembershipChange, NewEvent, NewMember, ScimGroupId,
-    ScimGroupRecord, case_insensitive_key, truncate_to_micros,
+    ScimGroupRecord, UserGroup, case_insensitive_key, truncate_to_micros,
 };
+use scim::schema::{DEFAULT_GROUP_TYPE, GROUP_TYPES};
+
 use crate::store::dialect::Dialect;
 use crate::store::{Listing, ScimGroupStore, ScimPage, StoreError, StoreResult};
 
@@ -25,6 +27,8 @@ pub(super) struct ScimGroupRow {
     display_name: String,
     external_id: Option<String>,
     group_type: String,
+    group_type_text: Option<String>,
+    unique_name_key: Option<String>,
     resource: Json<serde_json::Value>,
     version: i64,
     created_at: DateTime<Utc>,
@@ -36,7 +40,7 @@ impl RecordRow for ScimGroupRow {
     const TABLE: &'static str = "scim_groups";
     const ALIAS: &'static str = "g";
     const COLUMNS: &'static str = "id, account_id, display_name, external_id, group_type, \
-        resource, version, created_at, updated_at";
+        group_type_text, unique_name_key, resource, version, created_at, updated_at";
 
     fn into_record(self) -> StoreResult<ScimGroupRecord> {
         Ok(ScimGroupRecord {
@@ -44,7 +48,8 @@ impl RecordRow for ScimGroupRow {
             account_id: parse_account_id(&self.account_id)?,
             display_name: self.display_name,
             external_id: self.external_id,
-            group_type: self.group_type,
+            group_type: self.group_type_text.unwrap_or(self.group_type),
+            name_claimed: self.unique_name_key.is_some(),
             resource: self.resource.0,
             version: self.version,
             created_at: self.created_at,
@@ -69,27 +74,40 @@ pub(super) async fn write_scim_group_row(
     let sql = match expected_version {
         None => {
             "INSERT INTO scim_groups (account_id, id, display_name, display_name_key, external_id, \
-             group_type, resource, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+             group_type, resource, version, created_at, updated_at, group_type_text, \
+             unique_name_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13)"
         }
         Some(_) => {
             "UPDATE scim_groups SET display_name = $3, display_name_key = $4, external_id = $5, \
-             group_type = $6, resource = $7, version = $8, created_at = $9, updated_at = $10 \
+             group_type = $6, resource = $7, version = $8, created_at = $9, updated_at = $10, \
+             group_type_text = $12, unique_name_key = $13 \
              WHERE account_id = $1 AND id = $2 AND version = $11"
         }
     };
+    // A type of Xurrent's that is none of ours is kept apart: `group_type` keeps its CHECK
+    // (and `team`, what nodes of the previous release show).
+    let known = GROUP_TYPES.contains(&group.group_type.as_str());
+    let (group_type, group_type_text) = if known {
+        (group.group_type.as_str(), None)
+    } else {
+        (DEFAULT_GROUP_TYPE, Some(group.group_type.as_str()))
+    };
+    let key = case_insensitive_key(&group.display_name);
     let result = sqlx::query(sql)
         .bind(group.account_id.as_str())
         .bind(group.id.0)
         .bind(&group.display_name)
-        .bind(case_insensitive_key(&group.display_name))
+        .bind(&key)
         .bind(&group.external_id)
-        .bind(&group.group_type)
+        .bind(group_type)
         .bind(Json(&group.resource))
         .bind(group.version)
         .bind(truncate_to_micros(group.created_at))
         .bind(truncate_to_micros(group.updated_at))
         .bind(expected_version)
+        .bind(group_type_text)
+        .bind(group.name_claimed.then_some(key.as_str()))
         .execute(&mut *connection)
         .await
         .map_err(classify)?;
@@ -362,6 +380,55 @@ impl ScimGroupStore for Backend {
             .into_iter()
             .map(|(group, count)| (ScimGroupId(group), count_as_u64(count)))
             .collect())
+    }
+
+    async fn scim_group_named(
+        &self,
+        account: &AccountId,
+        display_name: &str,
+        except: Option<ScimGroupId>,
+    ) -> StoreResult<Option<ScimGroupId>> {
+        let found: Option<(Uuid,)> = sqlx::query_as(
+            "SELECT id FROM scim_groups WHERE account_id = $1 AND display_name_key = $2 \
+             AND id <> $3 LIMIT 1",
+        )
+        .bind(account.as_str())
+        .bind(case_insensitive_key(display_name))
+        .bind(except.map_or(Uuid::nil(), |group| group.0))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(found.map(|(id,)| ScimGroupId(id)))
+    }
+
+    async fn scim_groups_of_members(
+        &self,
+        account: &AccountId,
+        members: &[Uuid],
+    ) -> StoreResult<Vec<(Uuid, UserGroup)>> {
+        let mut found = Vec::new();
+        // Chunked like every IN list here; a page has at most 200 Users, so this is one query.
+        for chunk in members.chunks(MEMBER_ROWS_PER_STATEMENT) {
+            let mut query = where_in(
+                "SELECT m.member_id, g.id, g.display_name FROM scim_group_members m \
+                 JOIN scim_groups g ON g.id = m.group_id WHERE m.account_id",
+                account.as_str().to_owned(),
+                "m.member_id",
+                chunk.iter().copied(),
+            );
+            query.push(" ORDER BY m.member_id, g.display_name_key, g.id");
+            let rows: Vec<(Uuid, Uuid, String)> =
+                query.build_query_as().fetch_all(self.pool()).await?;
+            found.extend(rows.into_iter().map(|(member, id, display_name)| {
+                (
+                    member,
+                    UserGroup {
+                        id: ScimGroupId(id),
+                        display_name,
+                    },
+                )
+            }));
+        }
+        Ok(found)
     }
 
     async fn scim_member_kinds(

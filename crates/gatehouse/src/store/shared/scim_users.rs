@@ -34,6 +34,9 @@ pub(super) struct ScimUserRow {
     employee_number: Option<String>,
     department: Option<String>,
     organization: Option<String>,
+    site: Option<String>,
+    location: Option<String>,
+    support_id: Option<String>,
     manager_id: Option<Uuid>,
     password_hash: Option<String>,
     resource: Json<serde_json::Value>,
@@ -48,8 +51,8 @@ impl RecordRow for ScimUserRow {
     const ALIAS: &'static str = "u";
     const COLUMNS: &'static str = "id, account_id, person_id, user_name, external_id, \
         display_name, given_name, family_name, title, user_type, active, employee_number, \
-        department, organization, manager_id, password_hash, resource, version, created_at, \
-        updated_at";
+        department, organization, site, location, support_id, manager_id, password_hash, \
+        resource, version, created_at, updated_at";
 
     fn into_record(self) -> StoreResult<ScimUserRecord> {
         Ok(ScimUserRecord {
@@ -67,10 +70,15 @@ impl RecordRow for ScimUserRow {
             employee_number: self.employee_number,
             department: self.department,
             organization: self.organization,
+            site: self.site,
+            location: self.location,
+            support_id: self.support_id,
             manager_id: self.manager_id.map(ScimUserId),
             password_hash: self.password_hash,
             resource: self.resource.0,
             values: Vec::new(),
+            custom_fields: Vec::new(),
+            groups: Vec::new(),
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -102,9 +110,10 @@ pub(super) async fn write_scim_user_row(
             "INSERT INTO scim_users (account_id, id, person_id, user_name, user_name_key, \
              external_id, display_name, display_name_key, given_name, family_name, \
              family_name_key, title, user_type, active, employee_number, department, \
-             organization, manager_id, password_hash, resource, version, created_at, updated_at) \
+             organization, manager_id, password_hash, resource, version, created_at, updated_at, \
+             site, location, support_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22, $23)"
+             $18, $19, $20, $21, $22, $23, $25, $26, $27)"
         }
         // An unchanged userName keeps its key, so a User the key migration keyed apart from a
         // look-alike (`key_fold.rs`) can still be deactivated or updated; a new one is keyed.
@@ -115,7 +124,8 @@ pub(super) async fn write_scim_user_row(
              family_name = $10, family_name_key = $11, title = $12, user_type = $13, \
              active = $14, employee_number = $15, department = $16, organization = $17, \
              manager_id = $18, password_hash = $19, resource = $20, version = $21, \
-             created_at = $22, updated_at = $23 \
+             created_at = $22, updated_at = $23, site = $25, location = $26, \
+             support_id = $27 \
              WHERE account_id = $1 AND id = $2 AND version = $24"
         }
     };
@@ -144,6 +154,9 @@ pub(super) async fn write_scim_user_row(
         .bind(truncate_to_micros(user.created_at))
         .bind(truncate_to_micros(user.updated_at))
         .bind(expected_version)
+        .bind(&user.site)
+        .bind(&user.location)
+        .bind(&user.support_id)
         .execute(&mut *connection)
         .await
         .map_err(classify)?;
@@ -180,6 +193,32 @@ pub(super) async fn write_scim_values(
     Ok(())
 }
 
+/// Replaces the custom field rows of a SCIM User with those of `user.custom_fields`.
+pub(super) async fn write_custom_fields(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    user: &ScimUserRecord,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM scim_user_custom_fields WHERE scim_user_id = $1")
+        .bind(user.id.0)
+        .execute(&mut *connection)
+        .await?;
+    for field in &user.custom_fields {
+        sqlx::query(
+            "INSERT INTO scim_user_custom_fields (scim_user_id, account_id, field, value, \
+             value_key) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(user.id.0)
+        .bind(user.account_id.as_str())
+        .bind(&field.field)
+        .bind(&field.value)
+        .bind(case_insensitive_key(&field.value))
+        .execute(&mut *connection)
+        .await
+        .map_err(classify)?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl ScimUserStore for Backend {
     async fn insert_scim_user(
@@ -192,6 +231,7 @@ impl ScimUserStore for Backend {
         write_person(&mut transaction, person).await?;
         write_scim_user_row(&mut transaction, user, None).await?;
         write_scim_values(&mut transaction, user).await?;
+        write_custom_fields(&mut transaction, user).await?;
         Backend::notify_credentials_changed(&mut transaction).await?;
         self.commit_with_events(transaction, events).await
     }
@@ -208,6 +248,7 @@ impl ScimUserStore for Backend {
             return Ok(false);
         }
         write_scim_values(&mut transaction, user).await?;
+        write_custom_fields(&mut transaction, user).await?;
         update_person_row(&mut transaction, person).await?;
         Backend::notify_credentials_changed(&mut transaction).await?;
         self.commit_with_events(transaction, events).await?;

@@ -1,7 +1,8 @@
 use super::*;
 use crate::schema::attribute::{AttributeType, Mutability, Returned};
 use crate::schema::{
-    ENTERPRISE_USER_SCHEMA_URN, GATEHOUSE_GROUP_SCHEMA_URN, GROUP_SCHEMA_URN, USER_SCHEMA_URN,
+    CUSTOM_FIELDS_SCHEMA_URN, ENTERPRISE_USER_SCHEMA_URN, GATEHOUSE_GROUP_SCHEMA_URN,
+    GROUP_SCHEMA_URN, USER_SCHEMA_URN,
 };
 
 fn path(text: &str) -> AttributePath {
@@ -30,6 +31,7 @@ fn schemas_are_listed_in_order_and_found_ignoring_case() {
         [
             USER_SCHEMA_URN,
             ENTERPRISE_USER_SCHEMA_URN,
+            CUSTOM_FIELDS_SCHEMA_URN,
             GROUP_SCHEMA_URN,
             GATEHOUSE_GROUP_SCHEMA_URN,
         ]
@@ -175,7 +177,14 @@ fn extension_attributes_need_their_urn_in_any_case() {
     );
     // Unqualified, an extension attribute would be read as a core one, which it is not.
     assert!(missing(ResourceKind::User, "employeeNumber"));
-    assert!(missing(ResourceKind::Group, "groupType"));
+    assert!(missing(ResourceKind::User, "site"));
+    // Xurrent's core `groupType` is a core attribute of its own, beside the extension's.
+    assert_eq!(
+        found(ResourceKind::Group, "groupType")
+            .canonical_values
+            .len(),
+        5
+    );
 }
 
 #[test]
