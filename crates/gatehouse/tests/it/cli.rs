@@ -71,6 +71,30 @@ fn ready(port: u16) -> bool {
 struct Server {
     child: Child,
     base_url: String,
+    /// Everything the server wrote to stderr and stdout, read as it comes: a pipe nobody
+    /// reads fills up (64 KiB), and a server logging at `trace` would then block on its next
+    /// line and stop answering.
+    logs: std::sync::Arc<std::sync::Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Reads `pipe` to its end into `logs`, on a thread of its own.
+fn drain(
+    mut pipe: impl Read + Send + 'static,
+    logs: std::sync::Arc<std::sync::Mutex<String>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut chunk = [0_u8; 8192];
+        while let Ok(read) = pipe.read(&mut chunk) {
+            if read == 0 {
+                break;
+            }
+            let text = String::from_utf8_lossy(&chunk[..read]).into_owned();
+            logs.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push_str(&text);
+        }
+    })
 }
 
 impl Server {
@@ -90,6 +114,12 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn serve");
+        let mut child = child;
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let readers = vec![
+            drain(child.stderr.take().expect("stderr"), logs.clone()),
+            drain(child.stdout.take().expect("stdout"), logs.clone()),
+        ];
         let base_url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         // Listening comes first; ready (migrations applied) follows.
@@ -97,7 +127,12 @@ impl Server {
             assert!(Instant::now() < deadline, "server did not become ready");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Self { child, base_url }
+        Self {
+            child,
+            base_url,
+            logs,
+            readers,
+        }
     }
 
     /// Sends SIGTERM and returns the exit success and everything the server logged.
@@ -108,19 +143,15 @@ impl Server {
             .expect("kill");
         assert!(status.success());
         let exit = self.child.wait().expect("wait");
-        let mut logs = String::new();
-        self.child
-            .stderr
-            .take()
-            .expect("stderr")
-            .read_to_string(&mut logs)
-            .expect("read logs");
-        self.child
-            .stdout
-            .take()
-            .expect("stdout")
-            .read_to_string(&mut logs)
-            .expect("read stdout");
+        for reader in std::mem::take(&mut self.readers) {
+            reader.join().expect("the log reader");
+        }
+        let logs = std::mem::take(
+            &mut *self
+                .logs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         (exit.success(), logs)
     }
 }
