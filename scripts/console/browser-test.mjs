@@ -38,9 +38,10 @@ const CHROMIUM_ARGS = [
 const SCREENSHOTS = [
   'sign-in', 'tokens', 'token-created', 'scim-users', 'scim-user', 'scim-groups', 'webhooks',
   'webhook', 'policy-created', 'webhook-policies', 'deliveries', 'delivery', 'notifications',
-  'deliveries-375', 'api-docs', 'token', 'scim-token', 'account', 'events', 'people',
+  'deliveries-375', 'api-docs', 'token', 'scim-token', 'account', 'events', 'people', 'overview',
 ];
 const NAV_LINKS = [
+  ['Overview', '/console/overview'],
   ['Personal access tokens', '/console/tokens'],
   ['People', '/console/people'],
   ['SCIM users', '/console/scim/users'],
@@ -339,10 +340,10 @@ try {
     assert(cookie.path === '/console', `Path=${cookie.path}`);
     assert(!(await page.evaluate(() => document.cookie)).includes('gatehouse_session'), 'visible to scripts');
   });
-  await check('GET /console with a session answers 303 to /console/tokens', async () => {
+  await check('GET /console with an administrator\'s session answers 303 to /console/overview', async () => {
     const answer = await page.request.get(`${base}/console`, { maxRedirects: 0 });
     assert(answer.status() === 303, `status ${answer.status()}`);
-    assert(pathOf(answer.headers().location || '') === '/console/tokens', `location ${answer.headers().location}`);
+    assert(pathOf(answer.headers().location || '') === '/console/overview', `location ${answer.headers().location}`);
   });
 
   // c. Personal access tokens.
@@ -853,8 +854,40 @@ try {
   });
   await check('screenshot events.png', () => shot('events'));
 
+  // k4. The overview charts what the API reports.
+  await check('Overview: the 24-hour chart\'s successes are REST\'s succeeded deliveries; each chart is an image with a text alternative', async () => {
+    await page.goto(`${base}/console/overview`);
+    assert(await h1Text() === 'Overview', `h1 "${await h1Text()}"`);
+    const rest = await api('GET', '/v1/webhook_deliveries?status=succeeded&per_page=100', adminToken);
+    assert(Array.isArray(rest.json), `REST ${rest.status}`);
+    const rows = await page.locator('#chart-hourly tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => Number(td.textContent))));
+    assert(rows.length === 24, `${rows.length} hourly rows`);
+    const succeeded = rows.reduce((sum, cells) => sum + cells[0], 0);
+    assert(succeeded === rest.json.length, `chart ${succeeded} vs REST ${rest.json.length}`);
+    for (const id of ['chart-hourly', 'chart-daily', 'chart-scim']) {
+      const svg = page.locator(`#${id} svg`);
+      assert(await svg.getAttribute('role') === 'img', `#${id} svg has no role=img`);
+      const desc = await page.locator(`#${id} desc`).textContent();
+      assert(desc && desc.trim().length > 0, `#${id} has no <desc>`);
+    }
+    const attempts = Number(await page.locator('#attempts-24h').innerText());
+    assert(attempts >= succeeded, `attempts ${attempts} < successes ${succeeded}`);
+    const credential = await page.locator('#credential-use').innerText();
+    assert(credential.includes('last used'), `credential: ${credential}`);
+  });
+  await check('screenshot overview.png', () => shot('overview'));
+  await check('the webhook\'s page charts its 24 hours and lists its last deliveries', async () => {
+    await page.goto(`${base}/console/webhooks/${ids.webhook}`);
+    assert(await page.locator('#chart-webhook svg').count() === 1, 'no #chart-webhook');
+    const rows = await page.locator('#recent-deliveries tbody tr').count();
+    const rest = await api('GET', `/v1/webhooks/${ids.webhook}/deliveries?per_page=10`, adminToken);
+    assert(rows === Math.min(10, rest.json?.length ?? -1), `${rows} rows vs REST ${rest.json?.length}`);
+  });
+
   // l. Accessibility basics on every main page, then narrow screens.
   const pages = [
+    ['overview page', '/console/overview'],
     ['tokens page', '/console/tokens'],
     ['SCIM users page', '/console/scim/users'],
     ['SCIM user page', `/console/scim/users/${ids.user}`],
@@ -884,7 +917,7 @@ try {
     if (answer) await pageBasics(name);
   }
   await page.setViewportSize({ width: 375, height: 800 });
-  for (const [name, url] of [['deliveries page', '/console/deliveries'], ['tokens page', '/console/tokens']]) {
+  for (const [name, url] of [['deliveries page', '/console/deliveries'], ['tokens page', '/console/tokens'], ['overview page', '/console/overview']]) {
     await check(`${name} at 375 px: no horizontal overflow`, async () => {
       await page.goto(base + url);
       const width = await page.evaluate(() => document.documentElement.scrollWidth);

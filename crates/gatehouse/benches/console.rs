@@ -52,15 +52,23 @@ struct Receiver {
 }
 
 async fn receive(State(receiver): State<Arc<Receiver>>, body: Bytes) -> &'static str {
-    // A signed message is a compact JWS whose claims hold the message's keys.
-    let message: Value = serde_json::from_slice(&body).unwrap_or_else(|_| {
-        let text = String::from_utf8_lossy(&body);
-        text.split('.')
+    // A signed message is a compact JWS, alone (`jwt_format: jws`) or as Xurrent sends it,
+    // `{"jwt": "<JWS>"}` with the message under the claims' `data`.
+    let claims = |token: &str| -> Value {
+        token
+            .split('.')
             .nth(1)
             .and_then(|claims| URL_SAFE_NO_PAD.decode(claims).ok())
             .and_then(|claims| serde_json::from_slice(&claims).ok())
             .unwrap_or(Value::Null)
-    });
+    };
+    let message = match serde_json::from_slice::<Value>(&body) {
+        Ok(json) => match json.get("jwt").and_then(Value::as_str) {
+            Some(token) => claims(token)["data"].clone(),
+            None => json,
+        },
+        Err(_) => claims(&String::from_utf8_lossy(&body)),
+    };
     if message["event"] == "webhook.verify" {
         let callback = message["payload"]["callback"].as_str().map(str::to_owned);
         if let Some(callback) = callback {
@@ -385,7 +393,15 @@ async fn bench(backend: &str, deliveries: usize, requests: usize) -> Vec<Row> {
         group["id"].as_str().expect("group id")
     );
     let pages: Vec<(String, String)> = vec![
+        ("overview".into(), "/console/overview".into()),
         ("tokens".into(), "/console/tokens".into()),
+        (
+            "people, search".into(),
+            "/console/people?search=admin".into(),
+        ),
+        ("account".into(), "/console/account".into()),
+        ("events".into(), "/console/events".into()),
+        ("SCIM credential".into(), "/console/scim-token".into()),
         ("SCIM users".into(), "/console/scim/users".into()),
         (
             "SCIM users, search".into(),

@@ -175,6 +175,26 @@ async fn admin_server(backend: Backend, deliver: bool) -> (TestServer, String) {
     (server, token)
 }
 
+/// A second person of `acme` (named after `email`) holding `roles`, signed in to the console
+/// with a token of theirs carrying `scopes`: the browser, and the token.
+async fn signed_in_member(
+    server: &TestServer,
+    email: &str,
+    roles: &[&str],
+    scopes: &[&str],
+) -> (Browser, String) {
+    let acme = server
+        .services
+        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
+        .await
+        .expect("acme");
+    let person = server.person(&acme, email, roles).await;
+    let token = server.token(&acme, &person, scopes).await;
+    let mut browser = Browser::new(server);
+    browser.sign_in(&token).await;
+    (browser, token)
+}
+
 async fn sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_the_session(backend: Backend) {
     let (server, token) = admin_server(backend, false).await;
     let mut browser = Browser::new(&server);
@@ -816,23 +836,13 @@ async fn the_overview_charts_what_the_api_reports(backend: Backend) {
         "a header and 4 deliveries: {recent}"
     );
 
-    let acme = server
-        .services
-        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
-        .await
-        .expect("acme");
-    let sam = server
-        .person(&acme, "sam@example.org", &["specialist"])
-        .await;
-    let sam_token = server
-        .token(
-            &acme,
-            &sam,
-            &["account:read", "personal_access_tokens:read"],
-        )
-        .await;
-    let mut specialist = Browser::new(&server);
-    specialist.sign_in(&sam_token).await;
+    let (mut specialist, _) = signed_in_member(
+        &server,
+        "sam@example.org",
+        &["specialist"],
+        &["account:read", "personal_access_tokens:read"],
+    )
+    .await;
     assert_eq!(
         specialist.get("/console").await.location(),
         "/console/tokens"
@@ -894,23 +904,13 @@ async fn account_settings_are_read_and_changed_on_the_account_page(backend: Back
     assert_eq!(account["settings"]["delivery_retention_days"], 7);
     assert_eq!(account["settings"]["scim_patch_response"], "no_content");
 
-    let acme = server
-        .services
-        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
-        .await
-        .expect("acme");
-    let dora = server
-        .person(&acme, "dora@example.org", &["directory_administrator"])
-        .await;
-    let dora_token = server
-        .token(
-            &acme,
-            &dora,
-            &["account:read", "personal_access_tokens:read"],
-        )
-        .await;
-    let mut other = Browser::new(&server);
-    other.sign_in(&dora_token).await;
+    let (mut other, _) = signed_in_member(
+        &server,
+        "dora@example.org",
+        &["directory_administrator"],
+        &["account:read", "personal_access_tokens:read"],
+    )
+    .await;
     let page = other.get("/console/account").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("7 days") && !page.body.contains("Save account"));
@@ -1061,23 +1061,13 @@ async fn the_scim_credential_is_managed_from_its_page(backend: Backend) {
 
     // A directory administrator reads the account but may not change it: no buttons, and a
     // forged form is refused.
-    let acme = server
-        .services
-        .account(&gatehouse::domain::AccountId::parse("acme").expect("slug"))
-        .await
-        .expect("acme");
-    let dora = server
-        .person(&acme, "dora@example.org", &["directory_administrator"])
-        .await;
-    let dora_token = server
-        .token(
-            &acme,
-            &dora,
-            &["account:read", "personal_access_tokens:read"],
-        )
-        .await;
-    let mut other = Browser::new(&server);
-    other.sign_in(&dora_token).await;
+    let (mut other, _) = signed_in_member(
+        &server,
+        "dora@example.org",
+        &["directory_administrator"],
+        &["account:read", "personal_access_tokens:read"],
+    )
+    .await;
     let page = other.get("/console/scim-token").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.body.contains("Create credential"));
@@ -1088,7 +1078,10 @@ async fn the_scim_credential_is_managed_from_its_page(backend: Backend) {
     assert!(
         server
             .services
-            .provisioning_credential(&acme.id, None)
+            .provisioning_credential(
+                &gatehouse::domain::AccountId::parse("acme").expect("slug"),
+                None
+            )
             .await
             .is_err(),
         "nothing was created"
