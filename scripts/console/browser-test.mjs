@@ -266,7 +266,8 @@ async function pageBasics(name, { signedIn = true } = {}) {
     }
     const interactive = /^(A|BUTTON|INPUT|SELECT|TEXTAREA|SUMMARY)\b/;
     assert(focused.every((f) => interactive.test(f)), `focus went to ${focused.join(', ')}`);
-    const goal = signedIn ? /^A "Personal access tokens" in nav$/ : /^INPUT\[password\] .* in form$/;
+    // The first nav link: Overview for administrators (this admin), else Personal access tokens.
+    const goal = signedIn ? /^A "(Overview|Personal access tokens)" in nav$/ : /^INPUT\[password\] .* in form$/;
     assert(focused.some((f) => goal.test(f)),
       `the first ${signedIn ? 'nav link' : 'form control'} is not among the first stops: ${focused.join(', ')}`);
   });
