@@ -334,8 +334,10 @@ async fn record_every_operation() -> BTreeMap<String, Value> {
     .await;
     let webhook_id = webhook["id"].as_str().expect("webhook id").to_owned();
     let webhook_path = format!("/v1/webhooks/{webhook_id}");
+    // Verified once the receiver called back; the verification's delivery is recorded (and
+    // becomes `last_delivery_id`) by the worker just after, so wait for both.
     eventually(&server, &token, &webhook_path, |webhook| {
-        webhook["verified"] == true
+        webhook["verified"] == true && webhook["last_delivery_id"].is_string()
     })
     .await;
     call("get_webhook", Method::GET, &webhook_path, None).await;
