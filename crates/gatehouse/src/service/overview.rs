@@ -135,8 +135,7 @@ impl Services {
                 last_delivery,
             });
         }
-        let credential =
-            ProvisioningCredential::of(self.store.provisioning_secrets(account).await?, now);
+        let credential = self.current_provisioning_credential(account).await?;
         let mut scim_changes: Vec<ScimChanges> = (0..OVERVIEW_DAYS)
             .map(|index| ScimChanges {
                 day: first_day + Duration::days(index),

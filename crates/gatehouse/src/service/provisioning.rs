@@ -172,9 +172,19 @@ impl Services {
                 principal.person_name
             )));
         }
-        let secrets = self.store.provisioning_secrets(account).await?;
-        ProvisioningCredential::of(secrets, self.clock.now())
+        self.current_provisioning_credential(account)
+            .await?
             .ok_or(ServiceError::NotFound("SCIM provisioning credential"))
+    }
+
+    /// The account's credential as its working secrets make it now, if it has one; for callers
+    /// that checked who may read it.
+    pub(super) async fn current_provisioning_credential(
+        &self,
+        account: &AccountId,
+    ) -> ServiceResult<Option<ProvisioningCredential>> {
+        let secrets = self.store.provisioning_secrets(account).await?;
+        Ok(ProvisioningCredential::of(secrets, self.clock.now()))
     }
 
     /// Revokes the credential: its current secret and any previous one stop working at once.

@@ -851,6 +851,48 @@ async fn the_overview_charts_what_the_api_reports(backend: Backend) {
         specialist.get("/console/overview").await.status,
         StatusCode::FORBIDDEN
     );
+
+    // The aggregates live 31 days: a purge after that forgets them.
+    let acme = gatehouse::domain::AccountId::parse("acme").expect("slug");
+    let long_ago = now - chrono::Duration::days(1);
+    let store = &server.services.store;
+    assert!(
+        !store
+            .hourly_attempts(&acme, long_ago, None)
+            .await
+            .expect("hours")
+            .is_empty()
+    );
+    assert!(
+        !store
+            .scim_changes(&acme, long_ago)
+            .await
+            .expect("days")
+            .is_empty()
+    );
+    server.clock.advance(Duration::days(32));
+    server
+        .services
+        .purge(
+            &gatehouse::service::PurgeScope::default(),
+            gatehouse::service::Pacing::AT_ONCE,
+        )
+        .await
+        .expect("purged");
+    assert!(
+        store
+            .hourly_attempts(&acme, long_ago, None)
+            .await
+            .expect("hours")
+            .is_empty()
+    );
+    assert!(
+        store
+            .scim_changes(&acme, long_ago)
+            .await
+            .expect("days")
+            .is_empty()
+    );
 }
 
 /// The account page shows the settings; an account administrator changes them there (a

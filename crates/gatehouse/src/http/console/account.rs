@@ -8,11 +8,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::error::{PageError, PageResult};
 use super::form::{Fields, Submitted};
-use super::layout::{self, Section, csrf, when};
+use super::layout::{self, Done, Section, csrf, when};
 use super::session::Session;
 use crate::auth::{Resource, Scope};
 use crate::domain::{Account, RetentionDays, ScimPatchResponse};
@@ -25,15 +24,10 @@ pub fn router() -> Router<AppState> {
     Router::new().route(PATH, get(show).post(save))
 }
 
-#[derive(Deserialize, Default)]
-pub struct ShowParams {
-    done: Option<String>,
-}
-
 async fn show(
     State(state): State<AppState>,
     session: Session,
-    Query(params): Query<ShowParams>,
+    Query(params): Query<Done>,
 ) -> PageResult<Response> {
     let account = state.services.own_account(&session.principal).await?;
     let flash = (params.done.as_deref() == Some("saved")).then_some("Account saved.");

@@ -359,6 +359,12 @@ impl DoneParams {
 }
 
 /// The 1-based page a `?page=` asks for (bad or missing: 1).
+/// `?done=…`: what a form just did, for the flash of the page it leads back to.
+#[derive(serde::Deserialize, Default)]
+pub struct Done {
+    pub done: Option<String>,
+}
+
 pub fn page_number(raw: Option<&str>) -> u64 {
     raw.and_then(|raw| raw.parse::<u64>().ok())
         .filter(|page| (1..=1_000_000).contains(page))

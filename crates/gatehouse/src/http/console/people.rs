@@ -13,7 +13,9 @@ use serde::Deserialize;
 
 use super::error::{PageError, PageResult, parse_id};
 use super::form::Submitted;
-use super::layout::{self, PER_PAGE, Section, badge, csrf, page_number, pager, table_wrap, when};
+use super::layout::{
+    self, Done, PER_PAGE, Section, badge, csrf, page_number, pager, table_wrap, when,
+};
 use super::scim::search_form;
 use super::session::Session;
 use crate::auth::{Resource, Role, RoleSet, Scope};
@@ -114,16 +116,11 @@ fn status_badge(disabled: bool) -> Markup {
     }
 }
 
-#[derive(Deserialize, Default)]
-pub struct ShowParams {
-    done: Option<String>,
-}
-
 async fn show(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
-    Query(params): Query<ShowParams>,
+    Query(params): Query<Done>,
 ) -> PageResult<Response> {
     let id = PersonId(parse_id(&id, "Person")?);
     let person = state.services.person(&session.principal, id).await?;
@@ -180,9 +177,6 @@ fn person_page(
                                 input #(id) type="checkbox" name="roles" value=(role.as_str())
                                     checked[person.roles.contains(role)] disabled[locked];
                                 (role.as_str().replace('_', " "))
-                            }
-                            @if locked && person.roles.contains(role) {
-                                input type="hidden" name="roles" value=(role.as_str());
                             }
                         }
                     }

@@ -8,11 +8,10 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::error::{PageError, PageResult};
 use super::form::Submitted;
-use super::layout::{self, Section, csrf, when, when_or};
+use super::layout::{self, Done, Section, csrf, when, when_or};
 use super::session::Session;
 use crate::auth::{Resource, Scope};
 use crate::domain::{MAX_PROVISIONING_OVERLAP_DAYS, ProvisioningCredential};
@@ -31,15 +30,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/scim-token/revoke", post(revoke))
 }
 
-#[derive(Deserialize, Default)]
-pub struct ShowParams {
-    done: Option<String>,
-}
-
 async fn show(
     State(state): State<AppState>,
     session: Session,
-    Query(params): Query<ShowParams>,
+    Query(params): Query<Done>,
 ) -> PageResult<Response> {
     let flash = match params.done.as_deref() {
         Some("revoked") => Some("Credential revoked: none of its secrets works any more."),

@@ -45,6 +45,28 @@ pub(super) fn parse_account_id(raw: &str) -> StoreResult<AccountId> {
     AccountId::parse(raw).map_err(|_| StoreError::Corrupt(format!("account id {raw:?}")))
 }
 
+/// Records that the credential `id` of `table` (a token, a SCIM credential secret) was used at
+/// `used_at`, unless that was already recorded after `unless_used_after`: so reads don't
+/// become a write each.
+pub(super) async fn record_use(
+    pool: &Pool<Db>,
+    table: &str,
+    id: Uuid,
+    used_at: chrono::DateTime<chrono::Utc>,
+    unless_used_after: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {table} SET last_used_at = $2 \
+         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)"
+    )))
+    .bind(id)
+    .bind(crate::domain::truncate_to_micros(used_at))
+    .bind(crate::domain::truncate_to_micros(unless_used_after))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Maps constraint failures to the store's own errors; everything else stays a database error.
 pub(super) fn classify(error: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(database_error) = &error {

@@ -12,7 +12,7 @@ use crate::domain::{
 use crate::store::dialect::Dialect;
 use crate::store::{ProvisioningStore, StoreResult};
 
-use super::{Backend, Db, classify, parse_account_id};
+use super::{Backend, Db, classify, parse_account_id, record_use};
 
 const COLUMNS: &str =
     "id, account_id, created_at, created_by, last_used_at, retires_at, revoked_at";
@@ -195,15 +195,13 @@ impl ProvisioningStore for Backend {
         used_at: DateTime<Utc>,
         unless_used_after: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE scim_credentials SET last_used_at = $2 \
-             WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)",
+        record_use(
+            self.writer(),
+            "scim_credentials",
+            id.0,
+            used_at,
+            unless_used_after,
         )
-        .bind(id.0)
-        .bind(truncate_to_micros(used_at))
-        .bind(truncate_to_micros(unless_used_after))
-        .execute(self.writer())
-        .await?;
-        Ok(())
+        .await
     }
 }

@@ -262,16 +262,14 @@ impl TokenStore for Backend {
         used_at: DateTime<Utc>,
         unless_used_after: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE personal_access_tokens SET last_used_at = $2 \
-             WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)",
+        super::record_use(
+            self.writer(),
+            "personal_access_tokens",
+            id.0,
+            used_at,
+            unless_used_after,
         )
-        .bind(id.0)
-        .bind(truncate_to_micros(used_at))
-        .bind(truncate_to_micros(unless_used_after))
-        .execute(self.writer())
-        .await?;
-        Ok(())
+        .await
     }
 
     fn follow_credential_changes(&self, on_change: std::sync::Arc<dyn Fn() + Send + Sync>) {
