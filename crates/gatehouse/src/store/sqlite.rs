@@ -193,7 +193,10 @@ mod shared;
 
 #[cfg(test)]
 mod tests {
+    use super::shared::deliveries::{DeliveryBind, delivery_conditions, page_of_deliveries};
     use super::{SqliteStore, SqliteSynchronous};
+    use crate::domain::{DeliveryStatus, WebhookId};
+    use crate::store::{DatabaseStore, DeliveryFilter};
 
     /// `PRAGMA synchronous` of the reading pool and of the writer: 2 is FULL, 1 is NORMAL.
     async fn synchronous_of(store: &SqliteStore) -> (i64, i64) {
@@ -201,6 +204,84 @@ mod tests {
         let read = sqlx::query_scalar(query).fetch_one(&store.pool);
         let written = sqlx::query_scalar(query).fetch_one(&store.writer);
         (read.await.expect("read"), written.await.expect("writer"))
+    }
+
+    /// How SQLite would read one page of deliveries for `filter`: the plan's detail lines.
+    async fn page_plan(store: &SqliteStore, filter: &DeliveryFilter) -> String {
+        let (conditions, binds) = delivery_conditions(filter);
+        let page = page_of_deliveries(&conditions, binds.len() + 2);
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {page}"
+        )))
+        .bind("acme");
+        for bind in &binds {
+            query = match bind {
+                DeliveryBind::Bool(value) => query.bind(*value),
+                DeliveryBind::Uuid(value) => query.bind(*value),
+                DeliveryBind::Text(value) => query.bind(value.clone()),
+                DeliveryBind::Time(value) => query.bind(*value),
+            };
+        }
+        let rows = query
+            .bind(25_i64)
+            .fetch_all(&store.pool)
+            .await
+            .expect("plan");
+        rows.into_iter()
+            .map(|(.., detail)| detail)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The status indexes hold only deliveries that did not succeed (migration 0022); a page of
+    /// pending or failed deliveries must still be one range of them, not a walk over every
+    /// delivery of the account or webhook. A condition that stopped repeating the indexes'
+    /// predicate would pass every other test and read a million rows for a page of ten.
+    #[tokio::test]
+    async fn pages_of_unsucceeded_deliveries_read_their_own_index() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let url = format!("sqlite://{}", folder.path().join("g.db").display());
+        let store = SqliteStore::connect(&url).await.expect("open");
+        store.migrate().await.expect("migrate");
+        let webhook = WebhookId(uuid::Uuid::now_v7());
+        for (webhook_id, status, index) in [
+            (
+                None,
+                DeliveryStatus::Failed,
+                "webhook_deliveries_unsucceeded_by_account",
+            ),
+            (
+                None,
+                DeliveryStatus::Pending,
+                "webhook_deliveries_unsucceeded_by_account",
+            ),
+            (
+                None,
+                DeliveryStatus::Succeeded,
+                "webhook_deliveries_by_account",
+            ),
+            (
+                Some(webhook),
+                DeliveryStatus::Failed,
+                "webhook_deliveries_unsucceeded_by_webhook",
+            ),
+            (
+                Some(webhook),
+                DeliveryStatus::Succeeded,
+                "webhook_deliveries_by_webhook",
+            ),
+        ] {
+            let filter = DeliveryFilter {
+                webhook_id,
+                status: Some(status),
+                ..DeliveryFilter::default()
+            };
+            let plan = page_plan(&store, &filter).await;
+            assert!(
+                plan.contains(&format!("USING INDEX {index} ")),
+                "{status:?} deliveries (webhook {webhook_id:?}) should be read from {index}:\n{plan}"
+            );
+        }
     }
 
     #[tokio::test]

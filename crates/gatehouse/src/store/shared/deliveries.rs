@@ -147,7 +147,14 @@ impl DeliveryRow {
 }
 
 /// `WHERE` conditions (table alias `d`, `$1` the account) and their values for a delivery list.
-pub(super) fn delivery_conditions(filter: &DeliveryFilter) -> (String, Vec<DeliveryBind>) {
+/// The predicate of the two status indexes (migration 0022), which hold only deliveries that
+/// did not succeed. A condition on `status` repeats it word for word: SQLite's planner uses a
+/// partial index only when the query contains the index's own `WHERE` term.
+const UNSUCCEEDED: &str = " AND d.status <> 'succeeded'";
+
+pub(in crate::store) fn delivery_conditions(
+    filter: &DeliveryFilter,
+) -> (String, Vec<DeliveryBind>) {
     let mut binds = Vec::new();
     // A webhook's deliveries are its account's. Scoped through the webhook (one lookup), a
     // filtered page or count stays inside the (webhook_id, …) indexes instead of reading every
@@ -171,6 +178,9 @@ pub(super) fn delivery_conditions(filter: &DeliveryFilter) -> (String, Vec<Deliv
             "d.status = ",
             DeliveryBind::Text(status.as_str().to_owned()),
         );
+        if status != DeliveryStatus::Succeeded {
+            sql.push_str(UNSUCCEEDED);
+        }
     }
     if let Some(event) = &filter.event {
         next(&mut sql, "d.event = ", DeliveryBind::Text(event.clone()));
@@ -195,7 +205,15 @@ pub(super) fn delivery_conditions(filter: &DeliveryFilter) -> (String, Vec<Deliv
     (sql, binds)
 }
 
-pub(super) enum DeliveryBind {
+/// One page of the deliveries that meet `conditions`, newest first; `$limit` is its size.
+pub(in crate::store) fn page_of_deliveries(conditions: &str, limit: usize) -> String {
+    format!(
+        "SELECT * FROM webhook_deliveries d WHERE {conditions} \
+         ORDER BY d.created_at DESC, d.id DESC LIMIT ${limit}"
+    )
+}
+
+pub(in crate::store) enum DeliveryBind {
     Bool(bool),
     Uuid(Uuid),
     Text(String),
@@ -410,12 +428,10 @@ impl DeliveryStore for Backend {
         let columns = delivery_columns();
         // The page is chosen from the deliveries alone (one index range), then joined for
         // `waiting_on`: the join can't make the planner read more than the page.
+        let page = page_of_deliveries(&conditions, binds.len() + 2);
         let sql = format!(
-            "SELECT {columns}, {WAITING_ON}, {MESSAGE_COLUMNS} FROM (SELECT * FROM webhook_deliveries d WHERE \
-             {conditions} \
-             ORDER BY d.created_at DESC, d.id DESC LIMIT ${}) d {DELIVERY_JOINS} \
-             ORDER BY d.created_at DESC, d.id DESC",
-            binds.len() + 2
+            "SELECT {columns}, {WAITING_ON}, {MESSAGE_COLUMNS} FROM ({page}) d {DELIVERY_JOINS} \
+             ORDER BY d.created_at DESC, d.id DESC"
         );
         let rows: Vec<DeliveryRow> = bind_delivery_filter!(
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account.as_str()),
@@ -505,8 +521,8 @@ impl DeliveryStore for Backend {
     ) -> StoreResult<Vec<DeliveryId>> {
         let ids: Vec<(Uuid,)> = sqlx::query_as(
             "SELECT id FROM webhook_deliveries WHERE account_id = $1 AND webhook_id = $2 \
-             AND status = 'failed' AND redelivered_by_id IS NULL AND created_at >= $3 \
-             ORDER BY created_at, id LIMIT $4",
+             AND status = 'failed' AND status <> 'succeeded' AND redelivered_by_id IS NULL \
+             AND created_at >= $3 ORDER BY created_at, id LIMIT $4",
         )
         .bind(account.as_str())
         .bind(webhook.0)
