@@ -1,5 +1,7 @@
 //! Accounts are created by the admin CLI only: there is no tenant above an account to do it.
 
+use std::time::Instant;
+
 use super::error::OrNotFound;
 use super::validate::{NAME_MAX_CHARS, Problems};
 use super::{Principal, ServiceError, ServiceResult, Services};
@@ -49,8 +51,17 @@ impl Services {
         }
     }
 
+    /// The account `id`, as a request reads it: from the cache when fresh (at most the cache's
+    /// time-to-live old when changed where no notification reaches this process).
     pub async fn account(&self, id: &AccountId) -> ServiceResult<Account> {
-        self.store.account(id).await.or_not_found("Account")
+        if let Some(account) = self.accounts.get(id, Instant::now()) {
+            return Ok(account);
+        }
+        let generation = self.accounts.generation();
+        let account = self.store.account(id).await.or_not_found("Account")?;
+        self.accounts
+            .insert(id.clone(), account.clone(), generation, Instant::now());
+        Ok(account)
     }
 
     /// Changes an account's name or settings (the admin CLI's `account update`).
@@ -59,7 +70,8 @@ impl Services {
         id: &AccountId,
         changes: AccountChanges,
     ) -> ServiceResult<Account> {
-        let mut account = self.account(id).await?;
+        // Read from the store, not the cache: what is written back must be what is there.
+        let mut account = self.store.account(id).await.or_not_found("Account")?;
         let mut problems = Problems::default();
         if let Some(name) = &changes.name {
             problems.required_text("name", name, NAME_MAX_CHARS);
@@ -76,7 +88,9 @@ impl Services {
             account.scim_patch_response = response;
         }
         account.updated_at = self.clock.now().max(account.updated_at);
-        if !self.store.update_account(&account).await? {
+        let updated = self.store.update_account(&account).await;
+        self.accounts.invalidate_all();
+        if !updated? {
             return Err(ServiceError::NotFound("Account"));
         }
         Ok(account)

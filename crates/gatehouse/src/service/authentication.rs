@@ -255,7 +255,7 @@ impl Services {
             let mut touched = Credential::clone(&credential);
             touched.last_used_at = Some(now);
             self.credentials.insert(
-                hash,
+                *hash.as_bytes(),
                 Arc::new(touched),
                 generation_before_touch,
                 Instant::now(),
@@ -274,7 +274,7 @@ impl Services {
 
     /// The credential for a token hash: from the cache when fresh, else from the store.
     async fn credential(&self, hash: &TokenHash) -> ServiceResult<Option<Arc<Credential>>> {
-        if let Some(cached) = self.credentials.get(hash, Instant::now()) {
+        if let Some(cached) = self.credentials.get(hash.as_bytes(), Instant::now()) {
             return Ok(Some(cached));
         }
         let generation = self.credentials.generation();
@@ -282,8 +282,12 @@ impl Services {
             return Ok(None);
         };
         let credential = Arc::new(credential);
-        self.credentials
-            .insert(hash, credential.clone(), generation, Instant::now());
+        self.credentials.insert(
+            *hash.as_bytes(),
+            credential.clone(),
+            generation,
+            Instant::now(),
+        );
         Ok(Some(credential))
     }
 }

@@ -1,103 +1,105 @@
-//! A short-lived, in-process cache of bearer-token credentials, so authenticating a request
-//! usually costs a hash and a map lookup instead of a database round trip.
+//! Short-lived, in-process caches of what nearly every request reads: bearer-token credentials
+//! (so authenticating costs a hash and a map lookup instead of a database round trip) and the
+//! accounts requests act in.
 //!
 //! Correctness rests on invalidation, not on the time-to-live: every command of this process
 //! that can weaken a credential (revoking a token, changing a person's roles or disabling them)
-//! bumps a generation counter, which makes every cached entry stale at once. Other processes
-//! sharing a PostgreSQL database learn of such changes through LISTEN/NOTIFY and bump theirs.
-//! The time-to-live only bounds how long a change made where no notification reaches us (the
-//! admin CLI on a SQLite file, a listener reconnecting) can go unseen.
+//! or change an account bumps a generation counter, which makes every cached entry stale at
+//! once. Other processes sharing a PostgreSQL database learn of such changes through
+//! LISTEN/NOTIFY and bump theirs. The time-to-live only bounds how long a change made where no
+//! notification reaches us (the admin CLI on a SQLite file, a listener reconnecting) can go
+//! unseen.
 
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::auth::TokenHash;
+use crate::domain::{Account, AccountId};
 use crate::store::Credential;
 
 /// The default time-to-live; see the module documentation for why it can be short.
 pub const DEFAULT_CREDENTIAL_CACHE_TTL: Duration = Duration::from_secs(2);
-/// Beyond this many entries the cache is emptied before inserting: a crude bound that keeps
-/// memory flat when many tokens are used at once, at the price of some misses.
+/// Beyond this many entries a shard is emptied before inserting: a crude bound that keeps
+/// memory flat when many keys are used at once, at the price of some misses.
 const MAX_ENTRIES_PER_SHARD: usize = 4_096;
 const SHARDS: usize = 16;
 
-struct Entry {
-    credential: Arc<Credential>,
+/// Credentials by their token's SHA-256.
+pub type CredentialCache = GenerationCache<[u8; 32], Arc<Credential>>;
+/// Accounts by id, as requests read them (never for a read-modify-write).
+pub type AccountCache = GenerationCache<AccountId, Account>;
+
+struct Entry<V> {
+    value: V,
     generation: u64,
     fetched_at: Instant,
 }
 
-pub struct CredentialCache {
-    shards: Vec<Mutex<HashMap<[u8; 32], Entry>>>,
+pub struct GenerationCache<K, V> {
+    shards: Vec<Mutex<HashMap<K, Entry<V>>>>,
+    hasher: RandomState,
     generation: AtomicU64,
     ttl: Duration,
 }
 
-impl CredentialCache {
+impl<K: Hash + Eq, V: Clone> GenerationCache<K, V> {
     /// A cache whose entries live at most `ttl`; `Duration::ZERO` turns caching off.
     pub fn new(ttl: Duration) -> Self {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            hasher: RandomState::new(),
             generation: AtomicU64::new(0),
             ttl,
         }
     }
 
-    fn shard(&self, hash: &TokenHash) -> &Mutex<HashMap<[u8; 32], Entry>> {
-        &self.shards[usize::from(hash.as_bytes()[0]) % SHARDS]
+    fn shard(&self, key: &K) -> std::sync::MutexGuard<'_, HashMap<K, Entry<V>>> {
+        let index = usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0);
+        self.shards[index]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The generation to pass to `insert` for a credential about to be read from the store:
-    /// read it *before* the store, so an invalidation racing the read wins.
+    /// The generation to pass to `insert` for a value about to be read from the store: read it
+    /// *before* the store, so an invalidation racing the read wins.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
-    pub fn get(&self, hash: &TokenHash, now: Instant) -> Option<Arc<Credential>> {
+    pub fn get(&self, key: &K, now: Instant) -> Option<V> {
         if self.ttl.is_zero() {
             return None;
         }
         let generation = self.generation();
-        let shard = self
-            .shard(hash)
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = shard.get(hash.as_bytes())?;
+        let shard = self.shard(key);
+        let entry = shard.get(key)?;
         let fresh = entry.generation == generation
             && now.saturating_duration_since(entry.fetched_at) < self.ttl;
-        fresh.then(|| entry.credential.clone())
+        fresh.then(|| entry.value.clone())
     }
 
-    pub fn insert(
-        &self,
-        hash: &TokenHash,
-        credential: Arc<Credential>,
-        generation: u64,
-        now: Instant,
-    ) {
+    pub fn insert(&self, key: K, value: V, generation: u64, now: Instant) {
         if self.ttl.is_zero() {
             return;
         }
-        let mut shard = self
-            .shard(hash)
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut shard = self.shard(&key);
         if shard.len() >= MAX_ENTRIES_PER_SHARD {
             shard.clear();
         }
         shard.insert(
-            *hash.as_bytes(),
+            key,
             Entry {
-                credential,
+                value,
                 generation,
                 fetched_at: now,
             },
         );
     }
 
-    /// Makes every cached credential stale.
+    /// Makes every cached entry stale.
     pub fn invalidate_all(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
@@ -109,7 +111,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::auth::{RoleSet, ScopeSet, TokenSecret};
+    use crate::auth::{RoleSet, ScopeSet, TokenHash, TokenSecret};
     use crate::domain::{AccountId, PersonId, TokenId};
 
     fn credential(hash: &TokenHash) -> Arc<Credential> {
@@ -137,7 +139,7 @@ mod tests {
     fn holding_one(ttl: Duration, at: Instant) -> (CredentialCache, TokenHash) {
         let cache = CredentialCache::new(ttl);
         let hash = TokenSecret::generate().hash();
-        cache.insert(&hash, credential(&hash), cache.generation(), at);
+        cache.insert(*hash.as_bytes(), credential(&hash), cache.generation(), at);
         (cache, hash)
     }
 
@@ -147,10 +149,14 @@ mod tests {
         let (cache, hash) = holding_one(Duration::from_secs(2), start);
         assert!(
             cache
-                .get(&hash, start + Duration::from_millis(1_999))
+                .get(hash.as_bytes(), start + Duration::from_millis(1_999))
                 .is_some()
         );
-        assert!(cache.get(&hash, start + Duration::from_secs(2)).is_none());
+        assert!(
+            cache
+                .get(hash.as_bytes(), start + Duration::from_secs(2))
+                .is_none()
+        );
     }
 
     #[test]
@@ -158,7 +164,7 @@ mod tests {
         let now = Instant::now();
         let (cache, hash) = holding_one(Duration::from_secs(60), now);
         cache.invalidate_all();
-        assert!(cache.get(&hash, now).is_none());
+        assert!(cache.get(hash.as_bytes(), now).is_none());
     }
 
     #[test]
@@ -168,15 +174,20 @@ mod tests {
         let generation_before_read = cache.generation();
         cache.invalidate_all(); // a revocation commits while the store read is in flight
         let now = Instant::now();
-        cache.insert(&hash, credential(&hash), generation_before_read, now);
-        assert!(cache.get(&hash, now).is_none());
+        cache.insert(
+            *hash.as_bytes(),
+            credential(&hash),
+            generation_before_read,
+            now,
+        );
+        assert!(cache.get(hash.as_bytes(), now).is_none());
     }
 
     #[test]
     fn zero_ttl_disables_caching() {
         let now = Instant::now();
         let (cache, hash) = holding_one(Duration::ZERO, now);
-        assert!(cache.get(&hash, now).is_none());
+        assert!(cache.get(hash.as_bytes(), now).is_none());
     }
 
     #[test]
@@ -185,7 +196,7 @@ mod tests {
         let now = Instant::now();
         for _ in 0..(MAX_ENTRIES_PER_SHARD * SHARDS * 2) {
             let hash = TokenSecret::generate().hash();
-            cache.insert(&hash, credential(&hash), cache.generation(), now);
+            cache.insert(*hash.as_bytes(), credential(&hash), cache.generation(), now);
         }
         let total: usize = cache
             .shards

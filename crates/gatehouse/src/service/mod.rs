@@ -33,7 +33,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use console_sessions::{
     CONSOLE_SESSION_MAX_HOURS, ConsoleSessionCookie, DEFAULT_CONSOLE_IDLE_TIMEOUT_MINS,
 };
-pub use credential_cache::{CredentialCache, DEFAULT_CREDENTIAL_CACHE_TTL};
+pub use credential_cache::{AccountCache, CredentialCache, DEFAULT_CREDENTIAL_CACHE_TTL};
 pub use deliveries::{DeliveryView, MAX_REDELIVERIES_PER_CALL, NotificationView};
 pub use error::{ServiceError, ServiceResult};
 pub use events::{IDEMPOTENCY_KEY_LIFETIME_HOURS, PublishEvent, PublishedEvent};
@@ -74,6 +74,8 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     credentials: Arc<CredentialCache>,
+    /// The accounts requests act in, forgotten on the same signals as credentials.
+    accounts: Arc<AccountCache>,
     /// The public URL, without a trailing slash: verification callbacks and links start with it.
     pub base_url: Arc<str>,
     /// Sends webhook requests, and checks webhook URIs against the SSRF rules.
@@ -92,7 +94,7 @@ impl Services {
         Self::with_credential_cache_ttl(store, clock, DEFAULT_CREDENTIAL_CACHE_TTL)
     }
 
-    /// `ttl` of zero turns the credential cache off.
+    /// `ttl` of zero turns the credential and account caches off.
     pub fn with_credential_cache_ttl(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
@@ -103,6 +105,7 @@ impl Services {
             store,
             clock,
             credentials: Arc::new(CredentialCache::new(ttl)),
+            accounts: Arc::new(AccountCache::new(ttl)),
             base_url: Arc::from(DEFAULT_BASE_URL),
             sender: Arc::new(Sender::new(SenderSettings::default())),
             // A key of this process alone: what it seals, only it can open. `serve` and the
@@ -143,12 +146,14 @@ impl Services {
     /// a token revoked or a role removed on another node stops working here at once too.
     /// `serve` calls this; short-lived CLI commands don't need it.
     /// The same channel carries rotations of signing keys and secrets, so the delivery signer
-    /// drops what it cached at once on every node.
+    /// drops what it cached at once on every node, and changes to accounts.
     pub fn follow_credential_changes(&self) {
         let credentials = self.credentials.clone();
+        let accounts = self.accounts.clone();
         let signing_changes = self.signing_changes.clone();
         self.store.follow_credential_changes(Arc::new(move || {
             credentials.invalidate_all();
+            accounts.invalidate_all();
             signing_changes.fetch_add(1, std::sync::atomic::Ordering::Release);
         }));
     }

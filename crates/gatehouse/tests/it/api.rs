@@ -986,6 +986,152 @@ async fn postgres_rotation_on_one_node_reaches_the_others_signer_at_once() {
     }
 }
 
+/// Two nodes on one PostgreSQL database: an account renamed through one is read renamed by
+/// the other at once, though the other had it cached (the credentials' LISTEN/NOTIFY channel).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_account_change_on_one_node_reaches_the_other_at_once() {
+    use gatehouse::service::{AccountChanges, Services};
+    if !common::postgres_reachable().await {
+        return;
+    }
+    let server = TestServer::start(Backend::Postgres).await;
+    let (acme_account, _, token) = server
+        .acme_member(
+            "ada@example.org",
+            &["account_administrator"],
+            &["account:read", "account:write"],
+        )
+        .await;
+    let acme = acme_account.id;
+    let other_node = Services::with_credential_cache_ttl(
+        server.services.store.clone(),
+        server.clock.clone(),
+        std::time::Duration::from_secs(3_600),
+    );
+    other_node.follow_credential_changes();
+    // The listener connects in the background: a change made before it listens goes unheard,
+    // so rename again until the other node reads a new name (or 5 s pass).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    for round in 0.. {
+        let before = other_node.account(&acme).await.expect("account").name;
+        let name = format!("Acme, renamed {round}");
+        let patched = server
+            .patch("/v1/account", &token)
+            .json(&serde_json::json!({ "name": name }))
+            .json_answer()
+            .await;
+        assert_eq!(patched["name"], name.as_str());
+        let mut read = before.clone();
+        for _ in 0..25 {
+            read = other_node.account(&acme).await.expect("account").name;
+            if read != before {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        if read == name {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other node still reads {read:?} after the account became {name:?}"
+        );
+    }
+    // And a change made through the services themselves, as the admin CLI makes it.
+    server
+        .services
+        .update_account(
+            &acme,
+            AccountChanges {
+                delivery_retention_days: Some(7),
+                ..AccountChanges::default()
+            },
+        )
+        .await
+        .expect("update");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while other_node
+        .account(&acme)
+        .await
+        .expect("account")
+        .delivery_retention_days
+        .get()
+        != 7
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other node never read the new retention"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The account a request reads is cached, but a change made through this process is read back
+/// at once, and one nothing signals (the admin CLI on the SQLite file of a running server)
+/// within the cache's time-to-live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_account_changes_are_read_at_once_here_and_within_the_ttl_elsewhere() {
+    use gatehouse::domain::ScimPatchResponse;
+    use gatehouse::service::{AccountChanges, Services};
+    let server = TestServer::start(Backend::Sqlite).await;
+    let (acme_account, _, token) = server
+        .acme_member(
+            "ada@example.org",
+            &["account_administrator"],
+            &["account:read", "account:write"],
+        )
+        .await;
+    let acme = acme_account.id;
+    // Here: read (and cached), changed through the API, read again.
+    let before = server.get("/v1/account", &token).json_answer().await;
+    assert_ne!(before["name"], "Acme Corp");
+    server
+        .patch("/v1/account", &token)
+        .json(
+            &serde_json::json!({"name": "Acme Corp", "settings": {"delivery_retention_days": 30}}),
+        )
+        .expect_status(StatusCode::OK)
+        .await;
+    let read = server.get("/v1/account", &token).json_answer().await;
+    assert_eq!(read["name"], "Acme Corp");
+    assert_eq!(read["settings"]["delivery_retention_days"], 30);
+
+    // Elsewhere: a running server with its own cache, and a "CLI" writing the same file.
+    let ttl = std::time::Duration::from_millis(300);
+    let running_server = Services::with_credential_cache_ttl(
+        server.services.store.clone(),
+        server.clock.clone(),
+        ttl,
+    );
+    let cached = running_server.account(&acme).await.expect("account");
+    assert_eq!(cached.scim_patch_response, ScimPatchResponse::Resource);
+    server
+        .services
+        .update_account(
+            &acme,
+            AccountChanges {
+                scim_patch_response: Some(ScimPatchResponse::NoContent),
+                ..AccountChanges::default()
+            },
+        )
+        .await
+        .expect("update");
+    let changed_at = std::time::Instant::now();
+    while running_server
+        .account(&acme)
+        .await
+        .expect("account")
+        .scim_patch_response
+        != ScimPatchResponse::NoContent
+    {
+        assert!(
+            changed_at.elapsed() < ttl + std::time::Duration::from_millis(200),
+            "the account was served past the TTL"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// The cache never outlives its TTL, even for a change nothing signals (the admin CLI writing
 /// the SQLite file of a running server).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

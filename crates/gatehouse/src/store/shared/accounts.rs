@@ -75,6 +75,7 @@ impl AccountStore for Backend {
     }
 
     async fn update_account(&self, account: &Account) -> StoreResult<bool> {
+        let mut transaction = self.begin_write().await?;
         let result = sqlx::query(
             "UPDATE accounts SET name = $2, scim_patch_response = $3, \
              delivery_retention_days = $4, updated_at = $5 WHERE id = $1",
@@ -84,9 +85,12 @@ impl AccountStore for Backend {
         .bind(account.scim_patch_response.as_str())
         .bind(i32::from(account.delivery_retention_days.get()))
         .bind(truncate_to_micros(account.updated_at))
-        .execute(self.writer())
+        .execute(&mut *transaction)
         .await
         .map_err(classify)?;
+        // Other nodes forget the account they cached (on the credentials' channel).
+        Backend::notify_credentials_changed(&mut transaction).await?;
+        transaction.commit().await?;
         Ok(result.rows_affected() == 1)
     }
 
