@@ -141,9 +141,10 @@ pub struct ServeSettings {
     /// Requests per minute one token may make; 0 turns rate limiting off.
     #[arg(long, env = "GATEHOUSE_RATE_LIMIT_PER_MINUTE", default_value_t = 1200)]
     pub rate_limit_per_minute: u32,
-    /// How long a token's credential may be served from memory. Changes made through this
-    /// process (or, on PostgreSQL, any process) apply at once regardless; this bounds only what
-    /// nothing signals, such as the admin CLI writing a SQLite file. 0 turns the cache off.
+    /// How long a token's credential, and the account a request acts in, may be served from
+    /// memory. Changes made through this process (or, on PostgreSQL, any process) apply at once
+    /// regardless; this bounds only what nothing signals, such as the admin CLI writing a SQLite
+    /// file. 0 turns both caches off.
     #[arg(long, env = "GATEHOUSE_CREDENTIAL_CACHE_TTL_SECS", default_value_t = 2)]
     pub credential_cache_ttl_secs: u64,
     /// How long a web console session may sit unused before it ends (sessions end 12 hours
