@@ -1,10 +1,10 @@
 //! Short-lived, in-process caches of what nearly every request reads: bearer-token credentials
-//! (so authenticating costs a hash and a map lookup instead of a database round trip) and the
-//! accounts requests act in.
+//! and the account's SCIM provisioning secrets (so authenticating costs a hash and a map lookup
+//! instead of a database round trip), and the accounts requests act in.
 //!
 //! Correctness rests on invalidation, not on the time-to-live: every command of this process
-//! that can weaken a credential (revoking a token, changing a person's roles or disabling them)
-//! or change an account bumps a generation counter, which makes every cached entry stale at
+//! that can weaken a credential (revoking a token or a provisioning secret, rotating one,
+//! changing a person's roles or disabling them) or change an account bumps a generation counter, which makes every cached entry stale at
 //! once. Other processes sharing a PostgreSQL database learn of such changes through
 //! LISTEN/NOTIFY and bump theirs. The time-to-live only bounds how long a change made where no
 //! notification reaches us (the admin CLI on a SQLite file, a listener reconnecting) can go
@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::domain::{Account, AccountId};
+use crate::domain::{Account, AccountId, ProvisioningSecret};
 use crate::store::Credential;
 
 /// The default time-to-live; see the module documentation for why it can be short.
@@ -31,6 +31,8 @@ const SHARDS: usize = 16;
 pub type CredentialCache = GenerationCache<[u8; 32], Arc<Credential>>;
 /// Accounts by id, as requests read them (never for a read-modify-write).
 pub type AccountCache = GenerationCache<AccountId, Account>;
+/// SCIM provisioning secrets by their SHA-256.
+pub type ProvisioningCache = GenerationCache<[u8; 32], Arc<ProvisioningSecret>>;
 
 struct Entry<V> {
     value: V,

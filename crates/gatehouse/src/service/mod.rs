@@ -33,7 +33,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use console_sessions::{
     CONSOLE_SESSION_MAX_HOURS, ConsoleSessionCookie, DEFAULT_CONSOLE_IDLE_TIMEOUT_MINS,
 };
-pub use credential_cache::{AccountCache, CredentialCache, DEFAULT_CREDENTIAL_CACHE_TTL};
+pub use credential_cache::{
+    AccountCache, CredentialCache, DEFAULT_CREDENTIAL_CACHE_TTL, ProvisioningCache,
+};
 pub use deliveries::{DeliveryView, MAX_REDELIVERIES_PER_CALL, NotificationView};
 pub use error::{ServiceError, ServiceResult};
 pub use events::{IDEMPOTENCY_KEY_LIFETIME_HOURS, PublishEvent, PublishedEvent};
@@ -76,6 +78,8 @@ pub struct Services {
     credentials: Arc<CredentialCache>,
     /// The accounts requests act in, forgotten on the same signals as credentials.
     accounts: Arc<AccountCache>,
+    /// SCIM provisioning secrets, forgotten with the credentials.
+    provisioning: Arc<ProvisioningCache>,
     /// The public URL, without a trailing slash: verification callbacks and links start with it.
     pub base_url: Arc<str>,
     /// Sends webhook requests, and checks webhook URIs against the SSRF rules.
@@ -106,6 +110,7 @@ impl Services {
             clock,
             credentials: Arc::new(CredentialCache::new(ttl)),
             accounts: Arc::new(AccountCache::new(ttl)),
+            provisioning: Arc::new(ProvisioningCache::new(ttl)),
             base_url: Arc::from(DEFAULT_BASE_URL),
             sender: Arc::new(Sender::new(SenderSettings::default())),
             // A key of this process alone: what it seals, only it can open. `serve` and the
@@ -150,10 +155,12 @@ impl Services {
     pub fn follow_credential_changes(&self) {
         let credentials = self.credentials.clone();
         let accounts = self.accounts.clone();
+        let provisioning = self.provisioning.clone();
         let signing_changes = self.signing_changes.clone();
         self.store.follow_credential_changes(Arc::new(move || {
             credentials.invalidate_all();
             accounts.invalidate_all();
+            provisioning.invalidate_all();
             signing_changes.fetch_add(1, std::sync::atomic::Ordering::Release);
         }));
     }
@@ -167,6 +174,7 @@ impl Services {
     /// Called by every command that can weaken a credential, after it committed.
     fn credentials_changed(&self) {
         self.credentials.invalidate_all();
+        self.provisioning.invalidate_all();
     }
 }
 

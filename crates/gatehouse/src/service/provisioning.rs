@@ -4,6 +4,9 @@
 //! account. Its secret is shown once and stored as a hash; it never expires by itself; a
 //! rotation keeps the replaced secret working for an overlap of up to 30 days.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -14,7 +17,7 @@ use super::{
     AuthFailure, Principal, ScimActing, ScimPrincipal, ServiceError, ServiceResult, Services,
     require_scope,
 };
-use crate::auth::{PROVISIONING_PREFIX, Resource, Scope, TokenKind, TokenSecret};
+use crate::auth::{PROVISIONING_PREFIX, Resource, Scope, TokenHash, TokenKind, TokenSecret};
 use crate::domain::{
     AccountId, MAX_PROVISIONING_OVERLAP_DAYS, NewEvent, ProvisioningCredential, ProvisioningSecret,
     ProvisioningSecretId,
@@ -151,6 +154,7 @@ impl Services {
         {
             return Err(ServiceError::NotFound("SCIM provisioning credential"));
         }
+        self.credentials_changed();
         let credential = self.provisioning_credential(account, principal).await?;
         Ok(IssuedProvisioningCredential { credential, secret })
     }
@@ -205,6 +209,7 @@ impl Services {
         {
             return Err(ServiceError::NotFound("SCIM provisioning credential"));
         }
+        self.credentials_changed();
         Ok(())
     }
 
@@ -221,7 +226,8 @@ impl Services {
         let secret = TokenSecret::parse_of(TokenKind::Provisioning, bearer).map_err(|error| {
             ServiceError::Unauthenticated(AuthFailure::Malformed(error.to_string()))
         })?;
-        let Some(stored) = self.store.provisioning_secret(&secret.hash()).await? else {
+        let hash = secret.hash();
+        let Some(stored) = self.provisioning_secret(&hash).await? else {
             tracing::info!(reason = "unknown credential", "SCIM credential refused");
             return Err(ServiceError::Unauthenticated(AuthFailure::Unknown));
         };
@@ -249,15 +255,42 @@ impl Services {
             ))));
         }
         let recent = now - Duration::seconds(LAST_USED_RESOLUTION_SECS);
+        let generation_before_touch = self.provisioning.generation();
         if stored.last_used_at.is_none_or(|used| used <= recent) {
             self.store
                 .touch_provisioning_secret(stored.id, now, recent)
                 .await?;
+            let mut touched = ProvisioningSecret::clone(&stored);
+            touched.last_used_at = Some(now);
+            self.provisioning.insert(
+                *hash.as_bytes(),
+                Arc::new(touched),
+                generation_before_touch,
+                Instant::now(),
+            );
         }
         Ok(ScimPrincipal {
-            account_id: stored.account_id,
+            account_id: stored.account_id.clone(),
             acting: ScimActing::Provisioning(stored.id),
         })
+    }
+
+    /// The provisioning secret for a hash: from the cache when fresh, else from the store.
+    async fn provisioning_secret(
+        &self,
+        hash: &TokenHash,
+    ) -> ServiceResult<Option<Arc<ProvisioningSecret>>> {
+        if let Some(cached) = self.provisioning.get(hash.as_bytes(), Instant::now()) {
+            return Ok(Some(cached));
+        }
+        let generation = self.provisioning.generation();
+        let Some(stored) = self.store.provisioning_secret(hash).await? else {
+            return Ok(None);
+        };
+        let stored = Arc::new(stored);
+        self.provisioning
+            .insert(*hash.as_bytes(), stored.clone(), generation, Instant::now());
+        Ok(Some(stored))
     }
 
     fn new_secret(

@@ -357,3 +357,82 @@ both_backends!(
     the_credential_provisions_everyone_and_works_on_scim_only,
     only_account_administrators_manage_it,
 );
+
+/// A process of its own on `server`'s database, caching what it reads for `ttl`.
+fn another_node(server: &TestServer, ttl: std::time::Duration) -> gatehouse::service::Services {
+    gatehouse::service::Services::with_credential_cache_ttl(
+        server.services.store.clone(),
+        server.clock.clone(),
+        ttl,
+    )
+}
+
+/// Two nodes on one PostgreSQL database: a secret that stops through one (a rotation without
+/// overlap) is refused by the other at once, though the other had it cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_stopped_secret_is_refused_by_the_other_node_at_once() {
+    if !crate::common::postgres_reachable().await {
+        return;
+    }
+    let (server, admin, created) = with_credential(Backend::Postgres).await;
+    let other_node = another_node(&server, std::time::Duration::from_secs(3_600));
+    other_node.follow_credential_changes();
+    // The listener connects in the background: a change made before it listens goes unheard,
+    // so rotate again (each rotation without overlap stops the secret before) until one is.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut secret = secret_of(&created);
+    'rotations: loop {
+        other_node
+            .authenticate_scim(&secret, None)
+            .await
+            .expect("the current secret works, and is now cached on the other node");
+        let response = server
+            .post("/v1/scim_token/rotate", &admin)
+            .json(&json!({"overlap_days": 0}))
+            .expect_status(StatusCode::OK)
+            .await;
+        let stopped = std::mem::replace(&mut secret, secret_of(&json_body(response).await));
+        for _ in 0..25 {
+            if other_node.authenticate_scim(&stopped, None).await.is_err() {
+                break 'rotations;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other node still accepts a secret that stopped"
+        );
+    }
+}
+
+/// A revocation nothing signals (`gatehouse scim-token revoke` on the SQLite file of a running
+/// server) is seen by the server within its cache's time-to-live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_an_unsignalled_revocation_is_seen_within_the_cache_ttl() {
+    let (server, _, created) = with_credential(Backend::Sqlite).await;
+    let secret = secret_of(&created);
+    let ttl = std::time::Duration::from_millis(300);
+    let running_server = another_node(&server, ttl);
+    running_server
+        .authenticate_scim(&secret, None)
+        .await
+        .expect("cached");
+    let acme = gatehouse::domain::AccountId::parse("acme").expect("account id");
+    server
+        .services
+        .revoke_provisioning_credential(&acme, None)
+        .await
+        .expect("revoke");
+    let revoked_at = std::time::Instant::now();
+    while running_server
+        .authenticate_scim(&secret, None)
+        .await
+        .is_ok()
+    {
+        assert!(
+            revoked_at.elapsed() < ttl + std::time::Duration::from_millis(200),
+            "a revoked secret was served past the TTL"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

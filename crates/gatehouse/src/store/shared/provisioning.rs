@@ -130,6 +130,8 @@ impl ProvisioningStore for Backend {
             return Ok(false);
         }
         Backend::insert_secret_row(&mut transaction, secret, secret_hash).await?;
+        // Other nodes forget the secrets they cached (the credentials' channel).
+        Backend::notify_credentials_changed(&mut transaction).await?;
         self.commit_with_events(transaction, std::slice::from_ref(event))
             .await?;
         Ok(true)
@@ -155,6 +157,7 @@ impl ProvisioningStore for Backend {
         if revoked == 0 {
             return Ok(false);
         }
+        Backend::notify_credentials_changed(&mut transaction).await?;
         self.commit_with_events(transaction, std::slice::from_ref(event))
             .await?;
         Ok(true)
