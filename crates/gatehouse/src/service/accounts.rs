@@ -1,7 +1,5 @@
 //! Accounts are created by the admin CLI only: there is no tenant above an account to do it.
 
-use std::time::Instant;
-
 use super::error::OrNotFound;
 use super::validate::{NAME_MAX_CHARS, Problems};
 use super::{Principal, ServiceError, ServiceResult, Services};
@@ -54,14 +52,11 @@ impl Services {
     /// The account `id`, as a request reads it: from the cache when fresh (at most the cache's
     /// time-to-live old when changed where no notification reaches this process).
     pub async fn account(&self, id: &AccountId) -> ServiceResult<Account> {
-        if let Some(account) = self.accounts.get(id, Instant::now()) {
-            return Ok(account);
-        }
-        let generation = self.accounts.generation();
-        let account = self.store.account(id).await.or_not_found("Account")?;
+        let load = async { Ok::<_, ServiceError>(self.store.account(id).await?) };
         self.accounts
-            .insert(id.clone(), account.clone(), generation, Instant::now());
-        Ok(account)
+            .get_or_load(id.clone(), load)
+            .await?
+            .ok_or(ServiceError::NotFound("Account"))
     }
 
     /// Changes an account's name or settings (the admin CLI's `account update`).

@@ -274,21 +274,8 @@ impl Services {
 
     /// The credential for a token hash: from the cache when fresh, else from the store.
     async fn credential(&self, hash: &TokenHash) -> ServiceResult<Option<Arc<Credential>>> {
-        if let Some(cached) = self.credentials.get(hash.as_bytes(), Instant::now()) {
-            return Ok(Some(cached));
-        }
-        let generation = self.credentials.generation();
-        let Some(credential) = self.store.credential(hash).await? else {
-            return Ok(None);
-        };
-        let credential = Arc::new(credential);
-        self.credentials.insert(
-            *hash.as_bytes(),
-            credential.clone(),
-            generation,
-            Instant::now(),
-        );
-        Ok(Some(credential))
+        let load = async { Ok(self.store.credential(hash).await?.map(Arc::new)) };
+        self.credentials.get_or_load(*hash.as_bytes(), load).await
     }
 }
 

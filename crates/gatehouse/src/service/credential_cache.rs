@@ -101,6 +101,23 @@ impl<K: Hash + Eq, V: Clone> GenerationCache<K, V> {
         );
     }
 
+    /// The value for `key`: cached when fresh, else what `load` reads (which is then kept;
+    /// `None`, nothing found, is not).
+    pub async fn get_or_load<E, Load>(&self, key: K, load: Load) -> Result<Option<V>, E>
+    where
+        Load: Future<Output = Result<Option<V>, E>>,
+    {
+        if let Some(value) = self.get(&key, Instant::now()) {
+            return Ok(Some(value));
+        }
+        let generation = self.generation();
+        let Some(value) = load.await? else {
+            return Ok(None);
+        };
+        self.insert(key, value.clone(), generation, Instant::now());
+        Ok(Some(value))
+    }
+
     /// Makes every cached entry stale.
     pub fn invalidate_all(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);

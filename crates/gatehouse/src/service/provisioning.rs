@@ -280,17 +280,8 @@ impl Services {
         &self,
         hash: &TokenHash,
     ) -> ServiceResult<Option<Arc<ProvisioningSecret>>> {
-        if let Some(cached) = self.provisioning.get(hash.as_bytes(), Instant::now()) {
-            return Ok(Some(cached));
-        }
-        let generation = self.provisioning.generation();
-        let Some(stored) = self.store.provisioning_secret(hash).await? else {
-            return Ok(None);
-        };
-        let stored = Arc::new(stored);
-        self.provisioning
-            .insert(*hash.as_bytes(), stored.clone(), generation, Instant::now());
-        Ok(Some(stored))
+        let load = async { Ok(self.store.provisioning_secret(hash).await?.map(Arc::new)) };
+        self.provisioning.get_or_load(*hash.as_bytes(), load).await
     }
 
     fn new_secret(

@@ -877,16 +877,6 @@ both_backends!(
     last_used_at_is_recorded_at_most_once_a_minute,
 );
 
-/// Another process on the server's database (another `gatehouse serve` node, or a server the
-/// admin CLI writes under), with its own caches kept for `ttl`.
-fn another_node(server: &TestServer, ttl: std::time::Duration) -> gatehouse::service::Services {
-    gatehouse::service::Services::with_credential_cache_ttl(
-        server.services.store.clone(),
-        server.clock.clone(),
-        ttl,
-    )
-}
-
 /// Two `gatehouse serve` processes on one PostgreSQL database: a token revoked through one is
 /// refused by the other at once, though the other had it cached (LISTEN/NOTIFY).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -903,7 +893,7 @@ async fn postgres_revocation_on_one_node_reaches_the_other_at_once() {
         )
         .await;
     // The second node: same database, its own cache, a long TTL so only a notification helps.
-    let other_node = another_node(&server, std::time::Duration::from_secs(3_600));
+    let other_node = server.another_node(std::time::Duration::from_secs(3_600));
     other_node.follow_credential_changes();
     other_node
         .authenticate(&token, None)
@@ -1008,7 +998,7 @@ async fn postgres_account_change_on_one_node_reaches_the_other_at_once() {
         )
         .await;
     let acme = acme_account.id;
-    let other_node = another_node(&server, std::time::Duration::from_secs(3_600));
+    let other_node = server.another_node(std::time::Duration::from_secs(3_600));
     other_node.follow_credential_changes();
     // The listener connects in the background: a change made before it listens goes unheard,
     // so rename again until the other node reads a new name (or 5 s pass).
@@ -1099,7 +1089,7 @@ async fn sqlite_account_changes_are_read_at_once_here_and_within_the_ttl_elsewhe
 
     // Elsewhere: a running server with its own cache, and a "CLI" writing the same file.
     let ttl = std::time::Duration::from_millis(300);
-    let running_server = another_node(&server, ttl);
+    let running_server = server.another_node(ttl);
     let cached = running_server.account(&acme).await.expect("account");
     assert_eq!(cached.scim_patch_response, ScimPatchResponse::Resource);
     server
@@ -1138,7 +1128,7 @@ async fn sqlite_unsignalled_revocation_is_seen_within_the_cache_ttl() {
         .acme_member("ada@example.org", &["specialist"], &["people:read"])
         .await;
     let ttl = std::time::Duration::from_millis(300);
-    let running_server = another_node(&server, ttl);
+    let running_server = server.another_node(ttl);
     running_server
         .authenticate(&token, None)
         .await

@@ -358,15 +358,6 @@ both_backends!(
     only_account_administrators_manage_it,
 );
 
-/// A process of its own on `server`'s database, caching what it reads for `ttl`.
-fn another_node(server: &TestServer, ttl: std::time::Duration) -> gatehouse::service::Services {
-    gatehouse::service::Services::with_credential_cache_ttl(
-        server.services.store.clone(),
-        server.clock.clone(),
-        ttl,
-    )
-}
-
 /// Two nodes on one PostgreSQL database: a secret that stops through one (a rotation without
 /// overlap) is refused by the other at once, though the other had it cached.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -375,7 +366,7 @@ async fn postgres_a_stopped_secret_is_refused_by_the_other_node_at_once() {
         return;
     }
     let (server, admin, created) = with_credential(Backend::Postgres).await;
-    let other_node = another_node(&server, std::time::Duration::from_secs(3_600));
+    let other_node = server.another_node(std::time::Duration::from_secs(3_600));
     other_node.follow_credential_changes();
     // The listener connects in the background: a change made before it listens goes unheard,
     // so rotate again (each rotation without overlap stops the secret before) until one is.
@@ -412,7 +403,7 @@ async fn sqlite_an_unsignalled_revocation_is_seen_within_the_cache_ttl() {
     let (server, _, created) = with_credential(Backend::Sqlite).await;
     let secret = secret_of(&created);
     let ttl = std::time::Duration::from_millis(300);
-    let running_server = another_node(&server, ttl);
+    let running_server = server.another_node(ttl);
     running_server
         .authenticate_scim(&secret, None)
         .await

@@ -370,6 +370,12 @@ impl TestServer {
         format!("{}{}", self.base_url, path)
     }
 
+    /// Another process on this server's database (another `gatehouse serve` node, or a server
+    /// the admin CLI writes under), with its own caches kept for `ttl`.
+    pub fn another_node(&self, ttl: std::time::Duration) -> Services {
+        Services::with_credential_cache_ttl(self.services.store.clone(), self.clock.clone(), ttl)
+    }
+
     pub async fn account(&self, id: &str) -> Account {
         seed::account(&self.services, id, &format!("{id} Inc.")).await
     }
