@@ -4,11 +4,11 @@
 //!
 //! Correctness rests on invalidation, not on the time-to-live: every command of this process
 //! that can weaken a credential (revoking a token or a provisioning secret, rotating one,
-//! changing a person's roles or disabling them) or change an account bumps a generation counter, which makes every cached entry stale at
-//! once. Other processes sharing a PostgreSQL database learn of such changes through
-//! LISTEN/NOTIFY and bump theirs. The time-to-live only bounds how long a change made where no
-//! notification reaches us (the admin CLI on a SQLite file, a listener reconnecting) can go
-//! unseen.
+//! changing a person's roles or disabling them) or change an account bumps a generation
+//! counter, which makes every cached entry stale at once. Other processes sharing a PostgreSQL
+//! database learn of such changes through LISTEN/NOTIFY and bump theirs. The time-to-live only
+//! bounds how long a change made where no notification reaches us (the admin CLI on a SQLite
+//! file, a listener reconnecting) can go unseen.
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;

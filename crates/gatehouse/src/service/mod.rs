@@ -98,7 +98,7 @@ impl Services {
         Self::with_credential_cache_ttl(store, clock, DEFAULT_CREDENTIAL_CACHE_TTL)
     }
 
-    /// `ttl` of zero turns the credential and account caches off.
+    /// `ttl` of zero turns the caches (credentials, provisioning secrets, accounts) off.
     pub fn with_credential_cache_ttl(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
