@@ -78,7 +78,8 @@ enum Command {
     },
     /// Delete now what accounts no longer keep, as every server does every ten minutes:
     /// finished deliveries older than the account's retention with their attempts, the events
-    /// none of whose deliveries are left, old notices, ended console sessions.
+    /// none of whose deliveries are left, old notices, ended console sessions, SCIM secrets
+    /// stopped 31 days ago.
     Purge {
         /// Only this account (default: every account).
         #[arg(long)]

@@ -67,6 +67,7 @@ impl Output {
                 "NOTIFICATIONS",
                 "CONSOLE SESSIONS",
                 "VERIFICATION SECRETS",
+                "SCIM SECRETS",
                 "PAGES RECLAIMED",
                 "LONGEST BATCH MS",
             ],
@@ -78,6 +79,7 @@ impl Output {
                     report.notifications,
                     report.console_sessions,
                     report.verification_secrets,
+                    report.provisioning_secrets,
                     report.pages_reclaimed,
                     report.longest_batch_ms,
                 ]

@@ -57,6 +57,9 @@ pub struct PurgeReport {
     /// Verification callbacks forgotten a week after they expired (until then they answer
     /// that they expired, rather than that they are unknown).
     pub verification_secrets: u64,
+    /// SCIM provisioning secrets forgotten 31 days after they stopped working (revoked, or
+    /// retired by a rotation); until then the credential's view and `401 revoked` know them.
+    pub provisioning_secrets: u64,
     /// SQLite: free pages given back to the file system.
     pub pages_reclaimed: u64,
     /// The longest any one batch took (a batch is one write transaction).
@@ -71,6 +74,7 @@ impl PurgeReport {
         self.notifications += other.notifications;
         self.console_sessions += other.console_sessions;
         self.verification_secrets += other.verification_secrets;
+        self.provisioning_secrets += other.provisioning_secrets;
         self.pages_reclaimed += other.pages_reclaimed;
         self.longest_batch_ms = self.longest_batch_ms.max(other.longest_batch_ms);
     }
@@ -83,6 +87,7 @@ impl PurgeReport {
             + self.notifications
             + self.console_sessions
             + self.verification_secrets
+            + self.provisioning_secrets
             == 0
     }
 }
@@ -90,6 +95,9 @@ impl PurgeReport {
 /// How long the console's hourly and daily aggregates are kept: it charts 30 days, and a day
 /// more keeps the oldest bar whole.
 pub const ROLLUPS_KEPT: chrono::Duration = chrono::Duration::days(31);
+
+/// How long a SCIM provisioning secret is kept after it stopped working.
+pub const PROVISIONING_SECRETS_KEPT: chrono::Duration = chrono::Duration::days(31);
 
 /// How long after its sending a verification secret is kept: its 24 hours and a week in
 /// which the callback answers that it expired.
@@ -193,6 +201,14 @@ impl Services {
             .store
             .purge_verification_secrets(now - VERIFICATION_SECRETS_KEPT)
             .await?;
+        report.provisioning_secrets = self
+            .store
+            .purge_provisioning_secrets(now - PROVISIONING_SECRETS_KEPT)
+            .await?;
+        if report.provisioning_secrets > 0 {
+            // Cached, a forgotten secret would still be refused as revoked: forget it here too.
+            self.credentials_changed();
+        }
         self.store.purge_rollups(now - ROLLUPS_KEPT).await?;
         report.longest_batch_ms = size.longest_ms();
         if report.deliveries + report.events + report.notifications > 0 {

@@ -338,6 +338,10 @@ pub trait ProvisioningStore: Send + Sync + 'static {
         used_at: DateTime<Utc>,
         unless_used_after: DateTime<Utc>,
     ) -> StoreResult<()>;
+
+    /// Deletes the secrets that stopped working (revoked, or retired by a rotation) before
+    /// `stopped_before`, in every account; returns how many. Current secrets are never touched.
+    async fn purge_provisioning_secrets(&self, stopped_before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 /// The console's aggregates: attempts per hour, SCIM changes per day.

@@ -351,7 +351,65 @@ async fn only_account_administrators_manage_it(backend: Backend) {
         .await;
 }
 
+/// Secrets that stopped working are forgotten by the purge 31 days later; the current secret
+/// and one that stopped recently stay.
+async fn the_purge_forgets_secrets_31_days_after_they_stopped(backend: Backend) {
+    use gatehouse::service::{AuthFailure, Pacing, PurgeScope, ServiceError};
+    let (server, admin, created) = with_credential(backend).await;
+    let rotate = || async {
+        let response = server
+            .post("/v1/scim_token/rotate", &admin)
+            .json(&json!({"overlap_days": 0}))
+            .expect_status(StatusCode::OK)
+            .await;
+        secret_of(&json_body(response).await)
+    };
+    // Why a stopped secret is refused: `Revoked` while it is kept, `Unknown` once forgotten.
+    let refusal = |secret: String| {
+        let services = server.services.clone();
+        async move {
+            match services.authenticate_scim(&secret, None).await {
+                Err(ServiceError::Unauthenticated(failure)) => failure,
+                other => panic!("a stopped secret was not refused: {other:?}"),
+            }
+        }
+    };
+    let purge = || async {
+        server
+            .services
+            .purge(&PurgeScope::default(), Pacing::AT_ONCE)
+            .await
+            .expect("purge")
+            .provisioning_secrets
+    };
+    let first = secret_of(&created);
+    let second = rotate().await; // the first stops now
+    server.clock.advance(Duration::days(32));
+    let current = rotate().await; // the second stops 32 days later
+    assert_eq!(refusal(first.clone()).await, AuthFailure::Revoked);
+    assert_eq!(purge().await, 1);
+    assert_eq!(refusal(first).await, AuthFailure::Unknown, "forgotten");
+    assert_eq!(
+        refusal(second.clone()).await,
+        AuthFailure::Revoked,
+        "young: kept"
+    );
+    assert_eq!(scim_status(&server, &current).await, StatusCode::OK);
+
+    server.clock.advance(Duration::days(30));
+    assert_eq!(purge().await, 0, "31 days are not over for the second");
+    server.clock.advance(Duration::days(2));
+    assert_eq!(purge().await, 1);
+    assert_eq!(refusal(second).await, AuthFailure::Unknown);
+    assert_eq!(
+        scim_status(&server, &current).await,
+        StatusCode::OK,
+        "the current secret is never purged"
+    );
+}
+
 both_backends!(
+    the_purge_forgets_secrets_31_days_after_they_stopped,
     create_show_use_and_revoke,
     a_rotated_out_secret_works_for_the_overlap,
     the_credential_provisions_everyone_and_works_on_scim_only,

@@ -207,4 +207,17 @@ impl ProvisioningStore for Backend {
         )
         .await
     }
+
+    async fn purge_provisioning_secrets(&self, stopped_before: DateTime<Utc>) -> StoreResult<u64> {
+        // A secret stops at the earlier of its revocation and its retirement: one of them is
+        // before the cut-off exactly when that moment is.
+        Ok(sqlx::query(
+            "DELETE FROM scim_credentials WHERE (revoked_at IS NOT NULL AND revoked_at < $1) \
+             OR (retires_at IS NOT NULL AND retires_at < $1)",
+        )
+        .bind(truncate_to_micros(stopped_before))
+        .execute(self.writer())
+        .await?
+        .rows_affected())
+    }
 }
