@@ -54,7 +54,7 @@ impl Services {
     pub async fn account(&self, id: &AccountId) -> ServiceResult<Account> {
         let load = async { Ok::<_, ServiceError>(self.store.account(id).await?) };
         self.accounts
-            .get_or_load(id.clone(), load)
+            .get_or_load(id, load)
             .await?
             .ok_or(ServiceError::NotFound("Account"))
     }

@@ -3,7 +3,6 @@
 //! roles are read on every request, so a role taken away stops working at once.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -252,13 +251,11 @@ impl Services {
             self.store
                 .touch_token(credential.token_id, now, recent)
                 .await?;
-            let mut touched = Credential::clone(&credential);
-            touched.last_used_at = Some(now);
-            self.credentials.insert(
-                *hash.as_bytes(),
-                Arc::new(touched),
+            self.credentials.keep_changed(
+                hash.as_bytes(),
+                &credential,
+                |touched| touched.last_used_at = Some(now),
                 generation_before_touch,
-                Instant::now(),
             );
         }
         Ok(Principal {
@@ -275,7 +272,7 @@ impl Services {
     /// The credential for a token hash: from the cache when fresh, else from the store.
     async fn credential(&self, hash: &TokenHash) -> ServiceResult<Option<Arc<Credential>>> {
         let load = async { Ok(self.store.credential(hash).await?.map(Arc::new)) };
-        self.credentials.get_or_load(*hash.as_bytes(), load).await
+        self.credentials.get_or_load(hash.as_bytes(), load).await
     }
 }
 

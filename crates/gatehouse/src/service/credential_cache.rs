@@ -103,24 +103,35 @@ impl<K: Hash + Eq, V: Clone> GenerationCache<K, V> {
 
     /// The value for `key`: cached when fresh, else what `load` reads (which is then kept;
     /// `None`, nothing found, is not).
-    pub async fn get_or_load<E, Load>(&self, key: K, load: Load) -> Result<Option<V>, E>
+    pub async fn get_or_load<E, Load>(&self, key: &K, load: Load) -> Result<Option<V>, E>
     where
+        K: Clone,
         Load: Future<Output = Result<Option<V>, E>>,
     {
-        if let Some(value) = self.get(&key, Instant::now()) {
+        if let Some(value) = self.get(key, Instant::now()) {
             return Ok(Some(value));
         }
         let generation = self.generation();
         let Some(value) = load.await? else {
             return Ok(None);
         };
-        self.insert(key, value.clone(), generation, Instant::now());
+        self.insert(key.clone(), value.clone(), generation, Instant::now());
         Ok(Some(value))
     }
 
     /// Makes every cached entry stale.
     pub fn invalidate_all(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+impl<K: Hash + Eq + Clone, T: Clone> GenerationCache<K, Arc<T>> {
+    /// Caches `value` as `change` leaves it (a use just recorded), unless the cache was emptied
+    /// since `generation`, read before the change was written.
+    pub fn keep_changed(&self, key: &K, value: &T, change: impl FnOnce(&mut T), generation: u64) {
+        let mut changed = value.clone();
+        change(&mut changed);
+        self.insert(key.clone(), Arc::new(changed), generation, Instant::now());
     }
 }
 

@@ -5,7 +5,6 @@
 //! rotation keeps the replaced secret working for an overlap of up to 30 days.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -260,13 +259,11 @@ impl Services {
             self.store
                 .touch_provisioning_secret(stored.id, now, recent)
                 .await?;
-            let mut touched = ProvisioningSecret::clone(&stored);
-            touched.last_used_at = Some(now);
-            self.provisioning.insert(
-                *hash.as_bytes(),
-                Arc::new(touched),
+            self.provisioning.keep_changed(
+                hash.as_bytes(),
+                &stored,
+                |touched| touched.last_used_at = Some(now),
                 generation_before_touch,
-                Instant::now(),
             );
         }
         Ok(ScimPrincipal {
@@ -281,7 +278,7 @@ impl Services {
         hash: &TokenHash,
     ) -> ServiceResult<Option<Arc<ProvisioningSecret>>> {
         let load = async { Ok(self.store.provisioning_secret(hash).await?.map(Arc::new)) };
-        self.provisioning.get_or_load(*hash.as_bytes(), load).await
+        self.provisioning.get_or_load(hash.as_bytes(), load).await
     }
 
     fn new_secret(

@@ -97,7 +97,7 @@ impl PurgeReport {
 pub const ROLLUPS_KEPT: chrono::Duration = chrono::Duration::days(31);
 
 /// How long a SCIM provisioning secret is kept after it stopped working.
-pub const PROVISIONING_SECRETS_KEPT: chrono::Duration = chrono::Duration::days(31);
+const PROVISIONING_SECRETS_KEPT: chrono::Duration = chrono::Duration::days(31);
 
 /// How long after its sending a verification secret is kept: its 24 hours and a week in
 /// which the callback answers that it expired.

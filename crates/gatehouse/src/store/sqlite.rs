@@ -193,7 +193,9 @@ mod shared;
 
 #[cfg(test)]
 mod tests {
-    use super::shared::deliveries::{DeliveryBind, delivery_conditions, page_of_deliveries};
+    use super::shared::deliveries::{
+        DeliveryBind, bind_delivery_filter, delivery_conditions, page_of_deliveries,
+    };
     use super::{SqliteStore, SqliteSynchronous};
     use crate::domain::{DeliveryStatus, WebhookId};
     use crate::store::{DatabaseStore, DeliveryFilter};
@@ -210,19 +212,10 @@ mod tests {
     async fn page_plan(store: &SqliteStore, filter: &DeliveryFilter) -> String {
         let (conditions, binds) = delivery_conditions(filter);
         let page = page_of_deliveries(&conditions, binds.len() + 2);
-        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(format!(
+        let query = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(format!(
             "EXPLAIN QUERY PLAN {page}"
-        )))
-        .bind("acme");
-        for bind in &binds {
-            query = match bind {
-                DeliveryBind::Bool(value) => query.bind(*value),
-                DeliveryBind::Uuid(value) => query.bind(*value),
-                DeliveryBind::Text(value) => query.bind(value.clone()),
-                DeliveryBind::Time(value) => query.bind(*value),
-            };
-        }
-        let rows = query
+        )));
+        let rows = bind_delivery_filter!(query.bind("acme"), &binds)
             .bind(25_i64)
             .fetch_all(&store.pool)
             .await

@@ -234,6 +234,12 @@ macro_rules! bind_delivery_filter {
         query
     }};
 }
+#[cfg(test)]
+#[allow(
+    unused_imports,
+    reason = "the SQLite store's plan test binds with it; the PostgreSQL copy has no such test"
+)]
+pub(in crate::store) use bind_delivery_filter;
 
 #[derive(FromRow)]
 pub(super) struct AttemptRow {
@@ -519,6 +525,7 @@ impl DeliveryStore for Backend {
         since: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<DeliveryId>> {
+        // `status <> 'succeeded'` repeats the partial index's predicate (see `UNSUCCEEDED`).
         let ids: Vec<(Uuid,)> = sqlx::query_as(
             "SELECT id FROM webhook_deliveries WHERE account_id = $1 AND webhook_id = $2 \
              AND status = 'failed' AND status <> 'succeeded' AND redelivered_by_id IS NULL \
