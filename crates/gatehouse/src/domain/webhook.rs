@@ -2,6 +2,9 @@
 //! health rules Xurrent documents for a failing webhook (one exception notification per 20
 //! minutes, disabled after 20 consecutive failed attempts).
 
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -15,9 +18,51 @@ uuid_id!(
 );
 
 uuid_id!(
-    /// The id of one delivery of an event to a webhook.
+    /// The id of one delivery of an event to a webhook: minted from the time the delivery is
+    /// created at (`DeliveryId::minted_at`), so that ids sort as `created_at` does.
     DeliveryId
 );
+
+impl DeliveryId {
+    /// A new delivery's id for `created_at`: an RFC 9562 UUIDv7 whose 12 bits after the
+    /// millisecond hold the microsecond within it ("increased clock precision", §6.2, method 3),
+    /// so that deliveries created microseconds apart sort apart, in time order. Its last 62 bits
+    /// count up from a random start in each process: unique, and deliveries made at one time
+    /// (an event's, one per webhook) sort in the order they were made. Listings order by id
+    /// alone, and their indexes hold no `created_at` (migration 0023).
+    pub fn minted_at(created_at: DateTime<Utc>) -> Self {
+        /// Starts below 2^61, so that it never wraps within 62 bits.
+        static NEXT: LazyLock<AtomicU64> = LazyLock::new(|| {
+            let start = getrandom::u64().unwrap_or_else(|_| Uuid::now_v7().as_u64_pair().1) >> 3;
+            AtomicU64::new(start)
+        });
+        let sequence = NEXT.fetch_add(1, Ordering::Relaxed) & (u64::MAX >> 2);
+        let mut bytes = Self::earliest_at(created_at).0.into_bytes();
+        bytes[8..].copy_from_slice(&(sequence | 1 << 63).to_be_bytes());
+        Self(Uuid::from_bytes(bytes))
+    }
+
+    /// The lowest id `minted_at` gives for `at` or any later time: bounds an index range by time.
+    pub fn earliest_at(at: DateTime<Utc>) -> Self {
+        const LAST_MILLISECOND: u64 = (1 << 48) - 1;
+        let (millis, fraction) = match u64::try_from(at.timestamp_millis()) {
+            Err(_) => (0, 0),
+            Ok(millis) if millis > LAST_MILLISECOND => (LAST_MILLISECOND, 0xfff),
+            // 0..=999 microseconds scaled to 0..=4091: distinct microseconds stay distinct.
+            Ok(millis) => (
+                millis,
+                u64::from(at.timestamp_subsec_micros() % 1000) * 4096 / 1000,
+            ),
+        };
+        let mut bytes = [0_u8; 16];
+        bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+        let [.., high, low] = fraction.to_be_bytes();
+        bytes[6] = 0x70 | (high & 0x0f);
+        bytes[7] = low;
+        bytes[8] = 0x80;
+        Self(Uuid::from_bytes(bytes))
+    }
+}
 
 /// After this many failed attempts in a row (across messages) a webhook is disabled.
 pub const CONSECUTIVE_FAILURES_BEFORE_DISABLE: u32 = 20;
@@ -369,6 +414,51 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+
+    #[test]
+    fn delivery_ids_sort_as_the_times_they_were_minted_at() {
+        let start = Utc.with_ymd_and_hms(2026, 12, 7, 4, 52, 1).unwrap();
+        let times: Vec<DateTime<Utc>> = [0, 1, 2, 999, 1_000, 1_001, 59_999_999]
+            .into_iter()
+            .map(|micros| start + Duration::microseconds(micros))
+            .collect();
+        let ids: Vec<DeliveryId> = times.iter().map(|at| DeliveryId::minted_at(*at)).collect();
+        for (pair, at) in ids.windows(2).zip(&times) {
+            assert!(pair[0] < pair[1], "{at}: {} !< {}", pair[0], pair[1]);
+        }
+        for (id, at) in ids.iter().zip(&times) {
+            assert_eq!(id.0.get_version_num(), 7);
+            assert_eq!(id.0.get_variant(), uuid::Variant::RFC4122);
+            // The millisecond a UUIDv7 reader sees is the one minted at.
+            let (seconds, nanos) = id.0.get_timestamp().expect("v7").to_unix();
+            assert_eq!(
+                seconds * 1_000 + u64::from(nanos / 1_000_000),
+                u64::try_from(at.timestamp_millis()).unwrap()
+            );
+            let earliest = DeliveryId::earliest_at(*at);
+            assert!(earliest <= *id);
+            assert!(*id < DeliveryId::earliest_at(*at + Duration::microseconds(1)));
+        }
+        // One time, many deliveries (an event to many webhooks): distinct, in the order made.
+        let same: Vec<DeliveryId> = (0..100).map(|_| DeliveryId::minted_at(start)).collect();
+        assert!(same.windows(2).all(|pair| pair[0] < pair[1]));
+    }
+
+    #[test]
+    fn time_bounds_outside_the_uuid_range_clamp() {
+        let before_1970 = Utc.with_ymd_and_hms(1900, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(
+            DeliveryId::earliest_at(before_1970).0.as_bytes()[..8],
+            [0, 0, 0, 0, 0, 0, 0x70, 0]
+        );
+        let far = DateTime::<Utc>::MAX_UTC;
+        let ceiling = DeliveryId::earliest_at(far);
+        assert!(DeliveryId::minted_at(Utc::now()) < ceiling);
+        assert_eq!(
+            ceiling.0.as_bytes()[..8],
+            [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff]
+        );
+    }
 
     #[test]
     fn a_uri_password_is_taken_apart_and_masked() {

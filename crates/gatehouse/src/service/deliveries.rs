@@ -171,7 +171,7 @@ impl Services {
         account: &Account,
         principal: Option<&Principal>,
         filter: &DeliveryFilter,
-        before: Option<(DateTime<Utc>, DeliveryId)>,
+        before: Option<DeliveryId>,
         limit: u32,
         count_up_to: u64,
     ) -> ServiceResult<(Vec<Delivery>, u64)> {

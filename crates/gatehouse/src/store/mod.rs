@@ -724,14 +724,14 @@ pub trait DeliveryStore: Send + Sync + 'static {
         query: &ListQuery,
     ) -> StoreResult<Listing<Delivery>>;
 
-    /// Up to `limit` deliveries matching `filter`, newest first (`created_at`, then `id`,
-    /// descending), older than `before` when given: a keyset page, as cheap far back as at the
-    /// start.
+    /// Up to `limit` deliveries matching `filter`, newest first (by id, which is minted from
+    /// `created_at`), older than the delivery `before` when given: a keyset page, as cheap far
+    /// back as at the start.
     async fn delivery_page(
         &self,
         account: &AccountId,
         filter: &DeliveryFilter,
-        before: Option<(DateTime<Utc>, DeliveryId)>,
+        before: Option<DeliveryId>,
         limit: u32,
     ) -> StoreResult<Vec<Delivery>>;
 

@@ -226,55 +226,86 @@ mod tests {
             .join("\n")
     }
 
-    /// The status indexes hold only deliveries that did not succeed (migration 0022); a page of
-    /// pending or failed deliveries must still be one range of them, not a walk over every
-    /// delivery of the account or webhook. A condition that stopped repeating the indexes'
-    /// predicate would pass every other test and read a million rows for a page of ten.
+    /// A page of deliveries is one range of one index, read in the page's order: the status
+    /// indexes hold only deliveries that did not succeed (migration 0022), so a page of pending
+    /// or failed ones must repeat their predicate; every listing index ends in the id, which
+    /// sorts as `created_at` does (migration 0023), so no page sorts. A condition that stopped
+    /// matching its index would pass every other test and read a million rows for a page of ten.
     #[tokio::test]
-    async fn pages_of_unsucceeded_deliveries_read_their_own_index() {
+    async fn a_page_of_deliveries_is_one_range_of_an_index_in_its_order() {
         let folder = tempfile::tempdir().expect("temporary folder");
         let url = format!("sqlite://{}", folder.path().join("g.db").display());
         let store = SqliteStore::connect(&url).await.expect("open");
         store.migrate().await.expect("migrate");
-        let webhook = WebhookId(uuid::Uuid::now_v7());
-        for (webhook_id, status, index) in [
+        let webhook = Some(WebhookId(uuid::Uuid::now_v7()));
+        let status = |status| DeliveryFilter {
+            status: Some(status),
+            ..DeliveryFilter::default()
+        };
+        let yesterday = chrono::Utc::now() - chrono::TimeDelta::days(1);
+        for (filter, index) in [
+            (DeliveryFilter::default(), "webhook_deliveries_by_account"),
             (
-                None,
-                DeliveryStatus::Failed,
+                status(DeliveryStatus::Failed),
                 "webhook_deliveries_unsucceeded_by_account",
             ),
             (
-                None,
-                DeliveryStatus::Pending,
+                status(DeliveryStatus::Pending),
                 "webhook_deliveries_unsucceeded_by_account",
             ),
             (
-                None,
-                DeliveryStatus::Succeeded,
+                status(DeliveryStatus::Succeeded),
                 "webhook_deliveries_by_account",
             ),
             (
-                Some(webhook),
-                DeliveryStatus::Failed,
+                DeliveryFilter {
+                    webhook_id: webhook,
+                    ..status(DeliveryStatus::Failed)
+                },
                 "webhook_deliveries_unsucceeded_by_webhook",
             ),
             (
-                Some(webhook),
-                DeliveryStatus::Succeeded,
+                DeliveryFilter {
+                    webhook_id: webhook,
+                    ..status(DeliveryStatus::Succeeded)
+                },
                 "webhook_deliveries_by_webhook",
             ),
+            (
+                DeliveryFilter {
+                    event: Some("person.create".to_owned()),
+                    ..DeliveryFilter::default()
+                },
+                "webhook_deliveries_by_event",
+            ),
+            (
+                DeliveryFilter {
+                    created_after: Some(yesterday),
+                    created_before: Some(yesterday + chrono::TimeDelta::hours(1)),
+                    ..DeliveryFilter::default()
+                },
+                "webhook_deliveries_by_account",
+            ),
         ] {
-            let filter = DeliveryFilter {
-                webhook_id,
-                status: Some(status),
-                ..DeliveryFilter::default()
-            };
             let plan = page_plan(&store, &filter).await;
             assert!(
                 plan.contains(&format!("USING INDEX {index} ")),
-                "{status:?} deliveries (webhook {webhook_id:?}) should be read from {index}:\n{plan}"
+                "{filter:?} should be read from {index}:\n{plan}"
+            );
+            assert!(
+                !plan.contains("TEMP B-TREE"),
+                "{filter:?} should be read in the page's order:\n{plan}"
             );
         }
+        let after = page_plan(
+            &store,
+            &DeliveryFilter {
+                created_after: Some(yesterday),
+                ..DeliveryFilter::default()
+            },
+        )
+        .await;
+        assert!(after.contains("(account_id=? AND id>?)"), "{after}");
     }
 
     #[tokio::test]

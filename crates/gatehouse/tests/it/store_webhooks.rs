@@ -1025,7 +1025,187 @@ async fn a_success_ends_the_run_of_failures_and_names_the_last_delivery(backend:
     }
 }
 
+/// Deliveries are listed by id, which is minted from `created_at` (migration 0023): the order of
+/// creation to the microsecond, and time bounds exact on both sides — also for a delivery whose
+/// id was minted a few milliseconds after its `created_at`, as before schema 23.
+async fn deliveries_list_in_creation_order_and_time_bounds_are_exact(backend: Backend) {
+    let (store, guard, account) = seeded(backend).await;
+    add_webhook(store.as_ref(), &webhook(&account, "app.*", true, false)).await;
+    let at = |micros: i64| start_time() + Duration::microseconds(micros);
+    let offsets = [0, 1, 999, 1_000, 2_000_000, 3_000_000];
+    for (index, micros) in offsets.iter().enumerate() {
+        let mut event = event(&account, "app.thing.done", &index.to_string());
+        event.created_at = at(*micros);
+        store.publish_event(&event, None).await.expect("publish");
+    }
+    let list = |filter: DeliveryFilter| {
+        let store = store.clone();
+        let account = account.id.clone();
+        async move {
+            let listing = store
+                .deliveries(&account, &filter, &ListQuery::default())
+                .await
+                .expect("list");
+            listing.items
+        }
+    };
+    let all = list(DeliveryFilter::default()).await;
+    assert_eq!(all.len(), offsets.len());
+    assert!(
+        all.windows(2)
+            .all(|pair| pair[0].created_at < pair[1].created_at),
+        "oldest first by default"
+    );
+    // The last one as a delivery of the previous schema: its id minted 5 ms after its time.
+    let legacy = all.last().expect("six").id;
+    let late = DeliveryId::minted_at(at(3_005_000));
+    let (old, new) = match guard.sqlite_url() {
+        Some(_) => (
+            format!("X'{}'", legacy.0.simple()),
+            format!("X'{}'", late.0.simple()),
+        ),
+        None => (
+            format!("'{}'::uuid", legacy.0),
+            format!("'{}'::uuid", late.0),
+        ),
+    };
+    guard
+        .execute(&format!(
+            "UPDATE webhook_deliveries SET id = {new} WHERE id = {old}"
+        ))
+        .await;
+    let times = |deliveries: Vec<gatehouse::domain::Delivery>| -> Vec<i64> {
+        deliveries
+            .iter()
+            .map(|delivery| {
+                (delivery.created_at - start_time())
+                    .num_microseconds()
+                    .unwrap()
+            })
+            .collect()
+    };
+    for (after, before, expected) in [
+        (Some(1), None, &offsets[1..]),
+        (Some(1_000), None, &offsets[3..]),
+        (Some(3_000_000), None, &offsets[5..]),
+        (None, Some(1_000), &offsets[..3]),
+        (None, Some(999), &offsets[..2]),
+        (None, Some(3_000_001), &offsets[..]),
+        (Some(1), Some(2_000_000), &offsets[1..4]),
+    ] {
+        let filter = DeliveryFilter {
+            created_after: after.map(at),
+            created_before: before.map(at),
+            ..DeliveryFilter::default()
+        };
+        assert_eq!(
+            times(list(filter.clone()).await),
+            expected,
+            "after {after:?}, before {before:?}"
+        );
+        let page = store
+            .delivery_page(&account.id, &filter, None, 10)
+            .await
+            .expect("page");
+        let mut newest_first = expected.to_vec();
+        newest_first.reverse();
+        assert_eq!(
+            times(page),
+            newest_first,
+            "after {after:?}, before {before:?}"
+        );
+    }
+    // Keyset pages of two, newest first, cover every delivery once.
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store
+            .delivery_page(&account.id, &DeliveryFilter::default(), before, 2)
+            .await
+            .expect("page");
+        let Some(last) = page.last() else { break };
+        before = Some(last.id);
+        seen.extend(times(page));
+    }
+    let mut newest_first = offsets.to_vec();
+    newest_first.reverse();
+    assert_eq!(seen, newest_first);
+}
+
+/// A delivery its first attempt finished keeps that attempt in its own row (migration 0024),
+/// whether it succeeded or failed for good; one that needed a second attempt keeps each in an
+/// attempt row. Either way every attempt reads back as it was recorded.
+async fn an_attempt_that_finished_its_delivery_is_kept_in_the_delivery_row(backend: Backend) {
+    let (store, guard, account) = seeded(backend).await;
+    let hook = webhook(&account, "app.*", true, false);
+    add_webhook(store.as_ref(), &hook).await;
+    for n in 0..3 {
+        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
+    }
+    let worker = Uuid::now_v7();
+    let now = start_time() + Duration::seconds(1);
+    let claimed = claim_for_a_minute(store.as_ref(), worker, now, 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 3);
+    let mut signed = outcome(claimed[0].id, hook.id, true, 1);
+    signed.attempt.request_body = Some("eyJhbGciOiJFUzI1NiJ9.e30.c2ln".to_owned());
+    signed.attempt.webhook_policy_id = Some(Uuid::now_v7());
+    signed.attempt.signing_key_id = Some("key-1".to_owned());
+    signed.attempt.response_headers = vec![("x-receipt".to_owned(), "r-1".to_owned())];
+    signed.attempt.response_body = "ok".to_owned();
+    let mut gave_up = outcome(claimed[1].id, hook.id, false, 1);
+    gave_up.next_attempt_at = None;
+    gave_up.attempt.error = Some("connection refused".to_owned());
+    gave_up.attempt.response_status = None;
+    let retried = outcome(claimed[2].id, hook.id, false, 1);
+    store
+        .record_attempts(
+            worker,
+            &[signed.clone(), gave_up.clone(), retried.clone()],
+            now,
+        )
+        .await
+        .expect("record");
+    let attempt_rows = "SELECT COUNT(*) FROM webhook_delivery_attempts";
+    assert_eq!(guard.count(attempt_rows).await, 1, "only the retried one's");
+    let read = |id: DeliveryId| {
+        let store = store.clone();
+        let account = account.id.clone();
+        async move {
+            store
+                .delivery_attempts(&account, id)
+                .await
+                .expect("attempts")
+        }
+    };
+    assert_eq!(read(signed.delivery_id).await, vec![signed.attempt.clone()]);
+    assert_eq!(
+        read(gave_up.delivery_id).await,
+        vec![gave_up.attempt.clone()]
+    );
+
+    let later = now + Duration::seconds(5);
+    let again = claim_for_a_minute(store.as_ref(), worker, later, 10)
+        .await
+        .expect("claim");
+    assert_eq!(again.len(), 1);
+    let mut second = outcome(retried.delivery_id, hook.id, true, 2);
+    second.attempt.sent_at = later;
+    store
+        .record_attempts(worker, std::slice::from_ref(&second), later)
+        .await
+        .expect("record");
+    assert_eq!(guard.count(attempt_rows).await, 2);
+    assert_eq!(
+        read(retried.delivery_id).await,
+        vec![retried.attempt.clone(), second.attempt.clone()]
+    );
+}
+
 both_backends!(
+    an_attempt_that_finished_its_delivery_is_kept_in_the_delivery_row,
+    deliveries_list_in_creation_order_and_time_bounds_are_exact,
     a_success_ends_the_run_of_failures_and_names_the_last_delivery,
     leases_are_renewed_by_their_holder_and_orphans_released_on_sqlite,
     a_policy_is_created_with_its_links_or_not_at_all,

@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -58,27 +57,24 @@ struct ListParams {
 /// Matching deliveries are counted up to here; beyond, the page says "more than 10000".
 const COUNT_UP_TO: u64 = 10_000;
 
+/// The page after `delivery`: deliveries are listed by id, which sorts as `created_at` does.
 fn cursor(delivery: &Delivery) -> String {
-    format!(
-        "{}.{}",
-        delivery.created_at.timestamp_micros(),
-        delivery.id.0
-    )
+    delivery.id.0.to_string()
 }
 
-fn parse_cursor(raw: Option<&str>) -> Result<Option<(DateTime<Utc>, DeliveryId)>, String> {
+fn parse_cursor(raw: Option<&str>) -> Result<Option<DeliveryId>, String> {
     let Some(raw) = raw.map(str::trim).filter(|raw| !raw.is_empty()) else {
         return Ok(None);
     };
     let invalid = || "That page link is malformed; start again from the newest.".to_owned();
-    let (micros, id) = raw.split_once('.').ok_or_else(invalid)?;
-    let at = micros
-        .parse::<i64>()
-        .ok()
-        .and_then(DateTime::from_timestamp_micros)
-        .ok_or_else(invalid)?;
+    // Links made before schema 23 read `{created_at in µs}.{id}`: the id alone places the page.
+    let id = match raw.split_once('.') {
+        Some((micros, id)) if micros.parse::<i64>().is_ok() => id,
+        Some(_) => return Err(invalid()),
+        None => raw,
+    };
     let id = Uuid::parse_str(id).map_err(|_| invalid())?;
-    Ok(Some((at, DeliveryId(id))))
+    Ok(Some(DeliveryId(id)))
 }
 
 fn filters(params: &DeliveryFilterParams, webhooks: &[Webhook]) -> Markup {

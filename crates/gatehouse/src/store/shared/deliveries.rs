@@ -1,7 +1,7 @@
 //! Deliveries as people list and read them, their attempts, and redelivery.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use sqlx::{FromRow, Transaction, types::Json};
 use uuid::Uuid;
 
@@ -12,7 +12,8 @@ use crate::domain::{
 };
 use crate::store::dialect::Dialect;
 use crate::store::{
-    DeliveryFilter, DeliveryStore, ListQuery, Listing, Redelivery, StoreError, StoreResult,
+    DeliveryFilter, DeliveryStore, ListQuery, Listing, Redelivery, SortDirection, SortField,
+    StoreError, StoreResult,
 };
 
 use super::notices::NotificationRow;
@@ -188,7 +189,10 @@ pub(in crate::store) fn delivery_conditions(
     if let Some(test_mode) = filter.test_mode {
         next(&mut sql, "d.test_mode = ", DeliveryBind::Bool(test_mode));
     }
+    // A time bound is said twice: as a range of ids, which the listing indexes hold, and on
+    // `created_at`, which decides.
     if let Some(after) = filter.created_after {
+        next(&mut sql, "d.id >= ", DeliveryBind::Uuid(ids_from(after)));
         next(
             &mut sql,
             "d.created_at >= ",
@@ -196,6 +200,7 @@ pub(in crate::store) fn delivery_conditions(
         );
     }
     if let Some(before) = filter.created_before {
+        next(&mut sql, "d.id < ", DeliveryBind::Uuid(ids_before(before)));
         next(
             &mut sql,
             "d.created_at < ",
@@ -205,11 +210,43 @@ pub(in crate::store) fn delivery_conditions(
     (sql, binds)
 }
 
+/// How long after its `created_at` a delivery written before schema 23 may have had its id
+/// minted: those ids came from `now_v7` when the publishing transaction inserted the row, which
+/// waited at most 30 s for a pooled connection and 10 s for SQLite's writer. Ids minted since
+/// (`DeliveryId::minted_at`) are the time they were created at.
+const LEGACY_MINTING_DELAY: TimeDelta = TimeDelta::minutes(1);
+
+/// The lowest id a delivery created at `at` or later can have, for an index range: from the
+/// start of `at`'s millisecond, since an id minted before schema 23 holds no finer time.
+pub(in crate::store) fn ids_from(at: DateTime<Utc>) -> Uuid {
+    let millisecond = at.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(at);
+    DeliveryId::earliest_at(millisecond).0
+}
+
+/// An id above that of every delivery created before `at`, for an index range (with
+/// `LEGACY_MINTING_DELAY` for ids minted before schema 23).
+pub(in crate::store) fn ids_before(at: DateTime<Utc>) -> Uuid {
+    let later = at
+        .checked_add_signed(LEGACY_MINTING_DELAY)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    DeliveryId::earliest_at(later).0
+}
+
+/// `ORDER BY` for a list of deliveries. Ordered by `created_at` first (the default) is ordered by
+/// id, which is minted from it and unique: the listing indexes give that order as it is.
+fn delivery_order(sort: &[(SortField, SortDirection)]) -> String {
+    match sort.first() {
+        None | Some((SortField::CreatedAt, SortDirection::Ascending)) => "d.id ASC".to_owned(),
+        Some((SortField::CreatedAt, SortDirection::Descending)) => "d.id DESC".to_owned(),
+        Some(_) => order_by(sort, "d"),
+    }
+}
+
 /// One page of the deliveries that meet `conditions`, newest first; `$limit` is its size.
 pub(in crate::store) fn page_of_deliveries(conditions: &str, limit: usize) -> String {
     format!(
         "SELECT * FROM webhook_deliveries d WHERE {conditions} \
-         ORDER BY d.created_at DESC, d.id DESC LIMIT ${limit}"
+         ORDER BY d.id DESC LIMIT ${limit}"
     )
 }
 
@@ -324,7 +361,7 @@ pub(super) async fn redeliver(
         .bind(original.0)
         .execute(&mut *transaction)
         .await?;
-        let new = DeliveryId(Uuid::now_v7());
+        let new = DeliveryId::minted_at(now);
         let inserted = sqlx::query(
             "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, ordered, \
              test_mode, status, attempt, next_attempt_at, request_body, envelope_id, \
@@ -383,7 +420,7 @@ impl DeliveryStore for Backend {
             "SELECT {columns}, {WAITING_ON}, {MESSAGE_COLUMNS} FROM webhook_deliveries d {DELIVERY_JOINS} WHERE \
              {conditions} ORDER BY {} \
              LIMIT ${limit_placeholder} OFFSET ${}",
-            order_by(&query.sort, "d"),
+            delivery_order(&query.sort),
             limit_placeholder + 1
         );
         let rows: Vec<DeliveryRow> = bind_delivery_filter!(
@@ -414,22 +451,13 @@ impl DeliveryStore for Backend {
         &self,
         account: &AccountId,
         filter: &DeliveryFilter,
-        before: Option<(DateTime<Utc>, DeliveryId)>,
+        before: Option<DeliveryId>,
         limit: u32,
     ) -> StoreResult<Vec<Delivery>> {
         let (mut conditions, mut binds) = delivery_conditions(filter);
-        if let Some((at, id)) = before {
-            let at = truncate_to_micros(at);
-            binds.push(DeliveryBind::Time(at));
-            binds.push(DeliveryBind::Time(at));
-            binds.push(DeliveryBind::Uuid(id.0));
-            let first = binds.len() - 1;
-            // `created_at <= x` alone bounds the index range; the rest breaks ties by id.
-            conditions.push_str(&format!(
-                " AND d.created_at <= ${first} AND (d.created_at < ${} OR d.id < ${})",
-                first + 1,
-                first + 2
-            ));
+        if let Some(before) = before {
+            binds.push(DeliveryBind::Uuid(before.0));
+            conditions.push_str(&format!(" AND d.id < ${}", binds.len() + 1));
         }
         let columns = delivery_columns();
         // The page is chosen from the deliveries alone (one index range), then joined for
@@ -437,7 +465,7 @@ impl DeliveryStore for Backend {
         let page = page_of_deliveries(&conditions, binds.len() + 2);
         let sql = format!(
             "SELECT {columns}, {WAITING_ON}, {MESSAGE_COLUMNS} FROM ({page}) d {DELIVERY_JOINS} \
-             ORDER BY d.created_at DESC, d.id DESC"
+             ORDER BY d.id DESC"
         );
         let rows: Vec<DeliveryRow> = bind_delivery_filter!(
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account.as_str()),
@@ -489,6 +517,8 @@ impl DeliveryStore for Backend {
         account: &AccountId,
         id: DeliveryId,
     ) -> StoreResult<Vec<DeliveryAttempt>> {
+        // The attempt rows, and the attempt a delivery finished at its first try, kept in the
+        // delivery's row (migration 0024): a delivery has one or the other for attempt 1.
         let rows: Vec<AttemptRow> = sqlx::query_as(
             "SELECT a.attempt, a.request_uri, a.request_headers, a.response_status, \
              a.response_headers, a.response_body, a.duration_ms, a.error, a.sent_at, \
@@ -496,7 +526,15 @@ impl DeliveryStore for Backend {
              a.sent_headers, d.webhook_id, d.event \
              FROM webhook_delivery_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id \
              LEFT JOIN message_envelopes me ON me.id = a.envelope_id \
-             WHERE d.account_id = $1 AND a.delivery_id = $2 ORDER BY a.attempt",
+             WHERE d.account_id = $1 AND a.delivery_id = $2 \
+             UNION ALL \
+             SELECT d.attempt, '', '[]', d.response_status, \
+             d.attempt_response_headers, d.attempt_response_body, d.duration_ms, d.error, \
+             d.sent_at, d.attempt_request_body, d.attempt_webhook_policy_id, \
+             d.attempt_signing_key_id, me.uri, d.attempt_sent_headers, d.webhook_id, d.event \
+             FROM webhook_deliveries d LEFT JOIN message_envelopes me ON me.id = d.envelope_id \
+             WHERE d.account_id = $1 AND d.id = $2 AND d.attempt_response_headers IS NOT NULL \
+             ORDER BY 1",
         )
         .bind(account.as_str())
         .bind(id.0)
@@ -529,10 +567,11 @@ impl DeliveryStore for Backend {
         let ids: Vec<(Uuid,)> = sqlx::query_as(
             "SELECT id FROM webhook_deliveries WHERE account_id = $1 AND webhook_id = $2 \
              AND status = 'failed' AND status <> 'succeeded' AND redelivered_by_id IS NULL \
-             AND created_at >= $3 ORDER BY created_at, id LIMIT $4",
+             AND id >= $3 AND created_at >= $4 ORDER BY id LIMIT $5",
         )
         .bind(account.as_str())
         .bind(webhook.0)
+        .bind(ids_from(since))
         .bind(truncate_to_micros(since))
         .bind(i64::from(limit))
         .fetch_all(self.pool())

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::{
-    AccountId, DISABLED_EVENT, DeliveryStatus, EXCEPTION_EVENT, EventPattern, NewEvent,
+    AccountId, DISABLED_EVENT, DeliveryId, DeliveryStatus, EXCEPTION_EVENT, EventPattern, NewEvent,
     VERIFY_EVENT, Webhook, truncate_to_micros,
 };
 use crate::store::StoreResult;
@@ -122,7 +122,7 @@ pub(super) async fn insert_deliveries(
         builder.push_values(chunk, |mut values, row| {
             let created_at = truncate_to_micros(row.event.created_at);
             values
-                .push_bind(Uuid::now_v7())
+                .push_bind(DeliveryId::minted_at(created_at).0)
                 .push_bind(row.event.account_id.as_str())
                 .push_bind(row.webhook_id)
                 .push_bind(row.event_id)

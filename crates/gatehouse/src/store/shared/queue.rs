@@ -438,22 +438,28 @@ pub(super) fn recorded_deliveries_update<'q>(
     returning: bool,
     envelopes: &HashMap<EnvelopeKey, i64>,
 ) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments> {
-    const COLUMNS: usize = 9;
+    const COLUMNS: usize = 15;
+    type Headers<'a> = Json<&'a Vec<(String, String)>>;
     let rows = padded(records.len());
     let values = value_rows(1, rows, COLUMNS);
     let after = 1 + rows * COLUMNS;
     let returning = if returning { " RETURNING id" } else { "" };
     // The CTE's column names differ from the table's, so that no reference is ambiguous. The
     // `IN` makes SQLite (3.50) look each delivery up by id instead of scanning the table and
-    // probing the list.
+    // probing the list. The `kept_` columns are NULL unless the attempt is kept in the row.
     let sql = format!(
         "WITH outcome (delivery, new_status, new_attempt, next_at, envelope, response, duration, \
-         failure, sent) AS (VALUES {values}) \
+         failure, sent, kept_headers, kept_response_headers, kept_response_body, kept_body, \
+         kept_policy, kept_key) AS (VALUES {values}) \
          UPDATE webhook_deliveries SET status = outcome.new_status, attempt = outcome.new_attempt, \
          next_attempt_at = outcome.next_at, locked_by = NULL, locked_until = NULL, \
          envelope_id = COALESCE(envelope_id, outcome.envelope), response_status = outcome.response, \
          duration_ms = outcome.duration, error = outcome.failure, sent_at = outcome.sent, \
-         updated_at = {} \
+         attempt_sent_headers = outcome.kept_headers, \
+         attempt_response_headers = outcome.kept_response_headers, \
+         attempt_response_body = outcome.kept_response_body, \
+         attempt_request_body = outcome.kept_body, attempt_webhook_policy_id = outcome.kept_policy, \
+         attempt_signing_key_id = outcome.kept_key, updated_at = {} \
          FROM outcome WHERE id = outcome.delivery AND id IN (SELECT delivery FROM outcome) \
          AND locked_by = {}{returning}",
         Backend::param(after),
@@ -478,6 +484,14 @@ pub(super) fn recorded_deliveries_update<'q>(
             .bind(i64::try_from(record.attempt.duration_ms).unwrap_or(i64::MAX))
             .bind(&record.attempt.error)
             .bind(truncate_to_micros(record.attempt.sent_at));
+        let kept = kept_in_delivery(record).then_some(&record.attempt);
+        query = query
+            .bind(kept.map(|attempt| compact_headers(&attempt.request_headers, &facts(record))))
+            .bind(kept.map(|attempt| Json(&attempt.response_headers)))
+            .bind(kept.map(|attempt| attempt.response_body.as_str()))
+            .bind(kept.and_then(|attempt| attempt.request_body.as_deref().map(str::as_bytes)))
+            .bind(kept.and_then(|attempt| attempt.webhook_policy_id))
+            .bind(kept.and_then(|attempt| attempt.signing_key_id.as_deref()));
     }
     for _ in records.len()..rows {
         query = query
@@ -489,9 +503,34 @@ pub(super) fn recorded_deliveries_update<'q>(
             .bind(None::<i32>)
             .bind(None::<i64>)
             .bind(None::<&str>)
-            .bind(None::<DateTime<Utc>>);
+            .bind(None::<DateTime<Utc>>)
+            .bind(None::<String>)
+            .bind(None::<Headers<'_>>)
+            .bind(None::<&str>)
+            .bind(None::<&[u8]>)
+            .bind(None::<Uuid>)
+            .bind(None::<&str>);
     }
     query.bind(now).bind(worker)
+}
+
+/// Whether an attempt is kept in its delivery's row (migration 0024) rather than in an attempt
+/// row of its own: the first attempt, when it finished the delivery — sent once and answered,
+/// as nearly every delivery is. Its status, duration, error, time and envelope are the
+/// delivery's own; a delivery that needs a second attempt keeps every attempt in rows.
+fn kept_in_delivery(record: &AttemptRecord) -> bool {
+    record.attempt.attempt == 1 && (record.succeeded || record.next_attempt_at.is_none())
+}
+
+/// What a record's request headers are rebuilt from (`domain::message::compact_headers`).
+fn facts<'a>(record: &'a AttemptRecord) -> AttemptFacts<'a> {
+    AttemptFacts {
+        delivery_id: record.delivery_id.0,
+        webhook_id: record.webhook_id.0,
+        event: &record.event,
+        attempt: record.attempt.attempt,
+        sent_at: record.attempt.sent_at,
+    }
 }
 
 /// Sets each delivery's state after its attempt, in one statement; returns how many rows
@@ -523,8 +562,9 @@ pub(super) async fn update_recorded_deliveries_returning(
         .collect()
 }
 
-/// Inserts one attempt row per record, up to `BATCH_ROWS` per statement (padded with NULL
-/// rows, which the `WHERE` drops). The URI is its envelope's and the headers are compact
+/// Inserts one attempt row per record whose attempt its delivery's row does not keep
+/// (`kept_in_delivery`), up to `BATCH_ROWS` per statement (padded with NULL rows, which the
+/// `WHERE` drops). The URI is its envelope's and the headers are compact
 /// (`domain::message::compact_headers`); `request_uri` and `request_headers` say '' and `[]`
 /// to code of an earlier schema.
 pub(super) async fn insert_attempt_rows(
@@ -534,6 +574,11 @@ pub(super) async fn insert_attempt_rows(
 ) -> StoreResult<()> {
     const COLUMNS: usize = 13;
     type Headers<'a> = Json<&'a Vec<(String, String)>>;
+    let records: Vec<&AttemptRecord> = records
+        .iter()
+        .copied()
+        .filter(|record| !kept_in_delivery(record))
+        .collect();
     for batch in records.chunks(BATCH_ROWS) {
         let rows = padded(batch.len());
         let sql = format!(
@@ -552,18 +597,14 @@ pub(super) async fn insert_attempt_rows(
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for record in batch {
-            let facts = AttemptFacts {
-                delivery_id: record.delivery_id.0,
-                webhook_id: record.webhook_id.0,
-                event: &record.event,
-                attempt: record.attempt.attempt,
-                sent_at: record.attempt.sent_at,
-            };
             query = query
                 .bind(record.delivery_id.0)
                 .bind(i32::try_from(record.attempt.attempt).unwrap_or(i32::MAX))
                 .bind(envelopes.get(&EnvelopeKey::of(record)).copied())
-                .bind(compact_headers(&record.attempt.request_headers, &facts))
+                .bind(compact_headers(
+                    &record.attempt.request_headers,
+                    &facts(record),
+                ))
                 .bind(record.attempt.response_status.map(i32::from))
                 .bind(Json(&record.attempt.response_headers))
                 .bind(&record.attempt.response_body)

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use crate::domain::{AccountId, truncate_to_micros};
+use crate::domain::{AccountId, DeliveryId, truncate_to_micros};
 use crate::store::dialect::Dialect;
 use crate::store::{
     FreePages, PurgedDeliveries, PurgedEvents, PurgedNotices, RetentionStore, StoreResult,
@@ -26,6 +26,8 @@ struct DoomedDelivery {
     id: Uuid,
     redelivery_of_id: Option<Uuid>,
     redelivered_by_id: Option<Uuid>,
+    /// Its only attempt is kept in its row (migration 0024), not in an attempt row.
+    keeps_its_attempt: bool,
 }
 
 #[derive(FromRow)]
@@ -45,13 +47,17 @@ impl RetentionStore for Backend {
     ) -> StoreResult<PurgedDeliveries> {
         let mut transaction = self.begin_write().await?;
         let held = Instant::now();
+        // By id, which the (account_id, id) index holds: an id is minted from its delivery's
+        // `created_at` or, before schema 23, a little after it — never before, so nothing goes
+        // early (a delivery of the old kind may stay a few milliseconds longer).
         let doomed: Vec<DoomedDelivery> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT id, redelivery_of_id, redelivered_by_id FROM webhook_deliveries \
-             WHERE account_id = $1 AND created_at < $2 AND status <> 'pending' \
-             ORDER BY created_at, id LIMIT $3 {SKIP_LOCKED}"
+            "SELECT id, redelivery_of_id, redelivered_by_id, \
+             attempt_response_headers IS NOT NULL AS keeps_its_attempt FROM webhook_deliveries \
+             WHERE account_id = $1 AND id < $2 AND status <> 'pending' \
+             ORDER BY id LIMIT $3 {SKIP_LOCKED}"
         )))
         .bind(account.as_str())
-        .bind(truncate_to_micros(before))
+        .bind(DeliveryId::earliest_at(before).0)
         .bind(i64::from(limit))
         .fetch_all(&mut *transaction)
         .await?;
@@ -109,7 +115,8 @@ impl RetentionStore for Backend {
         for id in &ids {
             attempts = attempts.bind(*id);
         }
-        let attempts = attempts.execute(&mut *transaction).await?.rows_affected();
+        let kept_in_rows = doomed.iter().filter(|row| row.keeps_its_attempt).count() as u64;
+        let attempts = attempts.execute(&mut *transaction).await?.rows_affected() + kept_in_rows;
         let mut deliveries = sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM webhook_deliveries WHERE id IN ({list}) AND status <> 'pending'"
         )));

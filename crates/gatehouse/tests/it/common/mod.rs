@@ -63,6 +63,33 @@ impl DatabaseGuard {
     }
 }
 
+impl DatabaseGuard {
+    /// The first column of the first row `sql` returns, as a number: a count of rows the store
+    /// keeps where no API shows them.
+    pub async fn count(&self, sql: &str) -> i64 {
+        if let Some(url) = self.sqlite_url() {
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("open SQLite");
+            let count = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&pool)
+                .await
+                .unwrap_or_else(|error| panic!("{sql}: {error}"));
+            pool.close().await;
+            count
+        } else {
+            let schema = self.postgres_schema.as_ref().expect("one of the two");
+            let pool = sqlx::PgPool::connect_with(schema.connect_options())
+                .await
+                .expect("open PostgreSQL");
+            let count = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&pool)
+                .await
+                .unwrap_or_else(|error| panic!("{sql}: {error}"));
+            pool.close().await;
+            count
+        }
+    }
+}
+
 /// Runs raw SQL on the SQLite database at `url`, beside whatever else has it open.
 pub async fn execute_on_sqlite(url: &str, sql: &str) {
     let pool = sqlx::SqlitePool::connect(url).await.expect("open SQLite");
