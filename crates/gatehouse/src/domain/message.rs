@@ -144,7 +144,8 @@ pub struct AttemptFacts<'a> {
 
 /// Headers whose value follows from the attempt: a stored header list names them by their
 /// place here instead of spelling them out. Append only — stored lists refer to these places.
-const DERIVED_HEADERS: [&str; 8] = [
+/// The places from 8 on are written only in `HeaderForms::DeliveryRow`.
+const DERIVED_HEADERS: [&str; 9] = [
     "content-type",
     "content-type",
     "webhook-id",
@@ -153,7 +154,45 @@ const DERIVED_HEADERS: [&str; 8] = [
     "x-gatehouse-event",
     "x-gatehouse-attempt",
     "x-gatehouse-webhook",
+    // A receiver's answer, dated the second the attempt was sent (RFC 9110 IMF-fixdate).
+    "date",
 ];
+
+/// Header names a stored list may write by their place here, with the value spelt out
+/// (`[place, value]`) — in `HeaderForms::DeliveryRow` only. Append only.
+const KNOWN_NAMES: [&str; 9] = [
+    "webhook-signature",
+    "content-length",
+    "content-type",
+    "date",
+    "server",
+    "connection",
+    "cache-control",
+    "x-request-id",
+    "transfer-encoding",
+];
+
+/// The places in `DERIVED_HEADERS` of the `x-gatehouse-…` headers every attempt sends.
+const SENT_WITH_EVERY_ATTEMPT: std::ops::Range<usize> = 4..8;
+
+/// The forms a stored header list may take. Attempt rows are read by nodes of every release
+/// since schema 17 (an upgrade runs old and new nodes side by side), so they keep that
+/// release's forms; the attempt a delivery's row keeps (schema 24) is read only by nodes that
+/// wrote it, and takes the shorter ones: known names by place, and a receiver's `date`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderForms {
+    AttemptRow,
+    DeliveryRow,
+}
+
+impl HeaderForms {
+    fn derived_places(self) -> std::ops::Range<usize> {
+        match self {
+            Self::AttemptRow => 0..8,
+            Self::DeliveryRow => 0..DERIVED_HEADERS.len(),
+        }
+    }
+}
 
 /// The value the derived header at `place` has for `facts`.
 fn derived_value(place: usize, facts: &AttemptFacts<'_>) -> Option<String> {
@@ -165,13 +204,17 @@ fn derived_value(place: usize, facts: &AttemptFacts<'_>) -> Option<String> {
         5 => facts.event.to_owned(),
         6 => facts.attempt.to_string(),
         7 => facts.webhook_id.to_string(),
+        8 => facts
+            .sent_at
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string(),
         _ => return None,
     })
 }
 
 /// The headers every attempt sends after those saying how it is signed.
 pub fn attempt_headers(facts: &AttemptFacts<'_>) -> Vec<(String, String)> {
-    (4..DERIVED_HEADERS.len())
+    SENT_WITH_EVERY_ATTEMPT
         .filter_map(|place| {
             Some((
                 DERIVED_HEADERS[place].to_owned(),
@@ -181,35 +224,81 @@ pub fn attempt_headers(facts: &AttemptFacts<'_>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// One stored header: its place in `DERIVED_HEADERS`, or itself.
-#[derive(serde::Deserialize, Serialize)]
+/// One stored header: its place in `DERIVED_HEADERS`, itself, or its name's place in
+/// `KNOWN_NAMES` with its value.
+#[derive(Debug, serde::Deserialize, Serialize)]
 #[serde(untagged)]
 enum StoredHeader {
     Derived(usize),
     Literal(String, String),
+    Named(usize, String),
 }
 
-/// `headers`, as sent by the attempt `facts` describes, written to be stored: a JSON list in
-/// the order sent, each header either its place among the derived headers (when it has the
-/// value that follows from `facts`) or `[name, value]`. `[0,2,3,["webhook-signature","v1,…"],
-/// 4,5,6,7]` for a Standard Webhooks attempt: a tenth of the headers spelt out.
-pub fn compact_headers(headers: &[(String, String)], facts: &AttemptFacts<'_>) -> String {
+/// A stored header list (any of the forms), as `compact_header_list` writes it and a JSON
+/// column gives it back, to `expand`.
+#[derive(Debug, serde::Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct StoredHeaders(Vec<StoredHeader>);
+
+impl StoredHeaders {
+    /// The headers as they were sent or received in the attempt `facts` describes.
+    pub fn expand(self, facts: &AttemptFacts<'_>) -> Result<Vec<(String, String)>, String> {
+        self.0
+            .into_iter()
+            .map(|header| match header {
+                StoredHeader::Literal(name, value) => Ok((name, value)),
+                StoredHeader::Derived(place) => DERIVED_HEADERS
+                    .get(place)
+                    .zip(derived_value(place, facts))
+                    .map(|(name, value)| ((*name).to_owned(), value))
+                    .ok_or_else(|| format!("stored headers: no derived header {place}")),
+                StoredHeader::Named(place, value) => KNOWN_NAMES
+                    .get(place)
+                    .map(|name| ((*name).to_owned(), value))
+                    .ok_or_else(|| format!("stored headers: no known name {place}")),
+            })
+            .collect()
+    }
+}
+
+/// `headers`, as sent or received in the attempt `facts` describes, written to be stored: a
+/// JSON list in the order they came, each header its place among the derived headers (when it
+/// has the value that follows from `facts`), `[name, value]`, or — in `forms` that allow it —
+/// `[place of a known name, value]`. `[0,2,3,["webhook-signature","v1,…"],4,5,6,7]` for a
+/// Standard Webhooks attempt in an attempt row, `[0,2,3,[0,"v1,…"],4,5,6,7]` in a delivery's.
+pub fn compact_headers(
+    headers: &[(String, String)],
+    facts: &AttemptFacts<'_>,
+    forms: HeaderForms,
+) -> String {
+    // Serializing numbers and strings cannot fail.
+    serde_json::to_string(&compact_header_list(headers, facts, forms)).unwrap_or_default()
+}
+
+/// `compact_headers` as a value, for a JSON column.
+pub fn compact_header_list(
+    headers: &[(String, String)],
+    facts: &AttemptFacts<'_>,
+    forms: HeaderForms,
+) -> StoredHeaders {
     let stored: Vec<StoredHeader> = headers
         .iter()
         .map(|(name, value)| {
-            (0..DERIVED_HEADERS.len())
-                .find(|&place| {
-                    DERIVED_HEADERS[place] == name
-                        && derived_value(place, facts).as_deref() == Some(value.as_str())
-                })
-                .map_or_else(
-                    || StoredHeader::Literal(name.clone(), value.clone()),
-                    StoredHeader::Derived,
-                )
+            let derived = forms.derived_places().find(|&place| {
+                DERIVED_HEADERS[place] == name
+                    && derived_value(place, facts).as_deref() == Some(value.as_str())
+            });
+            let known = (forms == HeaderForms::DeliveryRow)
+                .then(|| KNOWN_NAMES.iter().position(|known| known == name))
+                .flatten();
+            match (derived, known) {
+                (Some(place), _) => StoredHeader::Derived(place),
+                (None, Some(place)) => StoredHeader::Named(place, value.clone()),
+                (None, None) => StoredHeader::Literal(name.clone(), value.clone()),
+            }
         })
         .collect();
-    // Serializing numbers and strings cannot fail.
-    serde_json::to_string(&stored).unwrap_or_default()
+    StoredHeaders(stored)
 }
 
 /// The headers `compact_headers` wrote for the attempt `facts` describes, as they were sent.
@@ -217,19 +306,9 @@ pub fn expand_headers(
     stored: &str,
     facts: &AttemptFacts<'_>,
 ) -> Result<Vec<(String, String)>, String> {
-    let stored: Vec<StoredHeader> =
-        serde_json::from_str(stored).map_err(|error| format!("stored headers: {error}"))?;
-    stored
-        .into_iter()
-        .map(|header| match header {
-            StoredHeader::Literal(name, value) => Ok((name, value)),
-            StoredHeader::Derived(place) => DERIVED_HEADERS
-                .get(place)
-                .zip(derived_value(place, facts))
-                .map(|(name, value)| ((*name).to_owned(), value))
-                .ok_or_else(|| format!("stored headers: no derived header {place}")),
-        })
-        .collect()
+    serde_json::from_str::<StoredHeaders>(stored)
+        .map_err(|error| format!("stored headers: {error}"))?
+        .expand(facts)
 }
 
 #[cfg(test)]
@@ -406,12 +485,40 @@ mod tests {
             pair("webhook-signature", "v1,abc= v1,def="),
         ];
         headers.extend(attempt_headers(&facts));
-        let stored = compact_headers(&headers, &facts);
+        let stored = compact_headers(&headers, &facts, HeaderForms::AttemptRow);
         assert_eq!(
             stored,
             r#"[0,2,3,["webhook-signature","v1,abc= v1,def="],4,5,6,7]"#
         );
         assert_eq!(expand_headers(&stored, &facts).unwrap(), headers);
+        let kept = compact_headers(&headers, &facts, HeaderForms::DeliveryRow);
+        assert_eq!(kept, r#"[0,2,3,[0,"v1,abc= v1,def="],4,5,6,7]"#);
+        assert_eq!(expand_headers(&kept, &facts).unwrap(), headers);
+    }
+
+    #[test]
+    fn a_delivery_row_keeps_a_receivers_answer_shorter() {
+        let facts = facts();
+        let headers = vec![
+            pair("content-length", "0"),
+            pair("date", "Sun, 06 Dec 2026 08:00:00 GMT"),
+            pair("x-other", "1"),
+            // A clock a second on: spelt out, so it reads back as the receiver sent it.
+            pair("date", "Sun, 06 Dec 2026 08:00:01 GMT"),
+        ];
+        let kept = compact_headers(&headers, &facts, HeaderForms::DeliveryRow);
+        assert_eq!(
+            kept,
+            r#"[[1,"0"],8,["x-other","1"],[3,"Sun, 06 Dec 2026 08:00:01 GMT"]]"#
+        );
+        assert_eq!(expand_headers(&kept, &facts).unwrap(), headers);
+        // What nodes since schema 17 can read: no known names, no derived date.
+        let row = compact_headers(&headers, &facts, HeaderForms::AttemptRow);
+        assert!(
+            row.starts_with(r#"[["content-length","0"],["date","#),
+            "{row}"
+        );
+        assert_eq!(expand_headers(&row, &facts).unwrap(), headers);
     }
 
     #[test]
@@ -425,7 +532,7 @@ mod tests {
             pair("x-gatehouse-attempt", "2"),
             pair("X-Custom", "x"),
         ];
-        let stored = compact_headers(&headers, &facts);
+        let stored = compact_headers(&headers, &facts, HeaderForms::AttemptRow);
         assert_eq!(
             stored,
             r#"[1,["webhook-timestamp","1"],["x-gatehouse-attempt","2"],["X-Custom","x"]]"#
@@ -437,6 +544,7 @@ mod tests {
     #[test]
     fn stored_headers_that_make_no_sense_are_an_error_not_a_guess() {
         assert!(expand_headers("[99]", &facts()).is_err());
+        assert!(expand_headers(r#"[[99,"x"]]"#, &facts()).is_err());
         assert!(expand_headers("{}", &facts()).is_err());
     }
 

@@ -5,7 +5,9 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use sqlx::{FromRow, Transaction, types::Json};
 use uuid::Uuid;
 
-use crate::domain::message::{AttemptFacts, EnvelopeFacts, Subject, expand_headers, message_body};
+use crate::domain::message::{
+    AttemptFacts, EnvelopeFacts, StoredHeaders, Subject, expand_headers, message_body,
+};
 use crate::domain::{
     AccountId, Actor, Delivery, DeliveryAttempt, DeliveryId, DeliveryStatus, PersonId,
     WaitingReason, WebhookId, WebhookNotification, truncate_to_micros,
@@ -284,7 +286,8 @@ pub(super) struct AttemptRow {
     request_uri: String,
     request_headers: Json<Vec<(String, String)>>,
     response_status: Option<i32>,
-    response_headers: Json<Vec<(String, String)>>,
+    /// `[name, value]` pairs in an attempt row, any of the compact forms in a delivery's row.
+    response_headers: Json<StoredHeaders>,
     response_body: String,
     duration_ms: i64,
     error: Option<String>,
@@ -301,20 +304,22 @@ pub(super) struct AttemptRow {
 impl AttemptRow {
     fn into_attempt(self, delivery_id: DeliveryId) -> StoreResult<DeliveryAttempt> {
         let attempt = u32::try_from(self.attempt).unwrap_or(0);
+        let facts = AttemptFacts {
+            delivery_id: delivery_id.0,
+            webhook_id: self.webhook_id,
+            event: &self.event,
+            attempt,
+            sent_at: self.sent_at,
+        };
         let request_headers = match &self.sent_headers {
-            Some(stored) => expand_headers(
-                stored,
-                &AttemptFacts {
-                    delivery_id: delivery_id.0,
-                    webhook_id: self.webhook_id,
-                    event: &self.event,
-                    attempt,
-                    sent_at: self.sent_at,
-                },
-            )
-            .map_err(StoreError::Corrupt)?,
+            Some(stored) => expand_headers(stored, &facts).map_err(StoreError::Corrupt)?,
             None => self.request_headers.0,
         };
+        let response_headers = self
+            .response_headers
+            .0
+            .expand(&facts)
+            .map_err(StoreError::Corrupt)?;
         Ok(DeliveryAttempt {
             attempt,
             request_uri: self.envelope_uri.unwrap_or(self.request_uri),
@@ -322,7 +327,7 @@ impl AttemptRow {
             response_status: self
                 .response_status
                 .and_then(|status| u16::try_from(status).ok()),
-            response_headers: self.response_headers.0,
+            response_headers,
             response_body: self.response_body,
             duration_ms: u64::try_from(self.duration_ms).unwrap_or(0),
             error: self.error,

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, Pool, Transaction, types::Json};
 use uuid::Uuid;
 
-use crate::domain::message::{AttemptFacts, EnvelopeFacts, compact_headers};
+use crate::domain::message::{
+    AttemptFacts, EnvelopeFacts, HeaderForms, StoredHeaders, compact_header_list, compact_headers,
+};
 use crate::domain::{
     AccountId, Actor, DeliveryId, DeliveryStatus, JwtFormat, PersonId, VERIFY_EVENT, WebhookId,
     WebhookNotification, WebhookPolicyId, truncate_to_micros,
@@ -439,7 +441,6 @@ pub(super) fn recorded_deliveries_update<'q>(
     envelopes: &HashMap<EnvelopeKey, i64>,
 ) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments> {
     const COLUMNS: usize = 15;
-    type Headers<'a> = Json<&'a Vec<(String, String)>>;
     let rows = padded(records.len());
     let values = value_rows(1, rows, COLUMNS);
     let after = 1 + rows * COLUMNS;
@@ -485,13 +486,23 @@ pub(super) fn recorded_deliveries_update<'q>(
             .bind(&record.attempt.error)
             .bind(truncate_to_micros(record.attempt.sent_at));
         let kept = kept_in_delivery(record).then_some(&record.attempt);
-        query = query
-            .bind(kept.map(|attempt| compact_headers(&attempt.request_headers, &facts(record))))
-            .bind(kept.map(|attempt| Json(&attempt.response_headers)))
-            .bind(kept.map(|attempt| attempt.response_body.as_str()))
-            .bind(kept.and_then(|attempt| attempt.request_body.as_deref().map(str::as_bytes)))
-            .bind(kept.and_then(|attempt| attempt.webhook_policy_id))
-            .bind(kept.and_then(|attempt| attempt.signing_key_id.as_deref()));
+        let forms = HeaderForms::DeliveryRow;
+        query =
+            query
+                .bind(kept.map(|attempt| {
+                    compact_headers(&attempt.request_headers, &facts(record), forms)
+                }))
+                .bind(kept.map(|attempt| {
+                    Json(compact_header_list(
+                        &attempt.response_headers,
+                        &facts(record),
+                        forms,
+                    ))
+                }))
+                .bind(kept.map(|attempt| attempt.response_body.as_str()))
+                .bind(kept.and_then(|attempt| attempt.request_body.as_deref().map(str::as_bytes)))
+                .bind(kept.and_then(|attempt| attempt.webhook_policy_id))
+                .bind(kept.and_then(|attempt| attempt.signing_key_id.as_deref()));
     }
     for _ in records.len()..rows {
         query = query
@@ -505,7 +516,7 @@ pub(super) fn recorded_deliveries_update<'q>(
             .bind(None::<&str>)
             .bind(None::<DateTime<Utc>>)
             .bind(None::<String>)
-            .bind(None::<Headers<'_>>)
+            .bind(None::<Json<StoredHeaders>>)
             .bind(None::<&str>)
             .bind(None::<&[u8]>)
             .bind(None::<Uuid>)
@@ -604,6 +615,7 @@ pub(super) async fn insert_attempt_rows(
                 .bind(compact_headers(
                     &record.attempt.request_headers,
                     &facts(record),
+                    HeaderForms::AttemptRow,
                 ))
                 .bind(record.attempt.response_status.map(i32::from))
                 .bind(Json(&record.attempt.response_headers))
