@@ -994,8 +994,20 @@ async fn leases_are_renewed_by_their_holder_and_orphans_released_on_sqlite(backe
 }
 
 /// A success ends a run of failures; on a healthy webhook it only names the last delivery.
-async fn a_success_ends_the_run_of_failures_and_names_the_last_delivery(backend: Backend) {
-    let (store, _guard, account) = seeded(backend).await;
+/// One verified webhook, three events for it, and their three deliveries claimed by one worker
+/// a second after they were published.
+struct ThreeClaimed {
+    store: std::sync::Arc<dyn Store>,
+    guard: common::DatabaseGuard,
+    account: Account,
+    hook: Webhook,
+    worker: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+    claimed: Vec<gatehouse::store::ClaimedDelivery>,
+}
+
+async fn three_claimed(backend: Backend) -> ThreeClaimed {
+    let (store, guard, account) = seeded(backend).await;
     let hook = webhook(&account, "app.*", true, false);
     add_webhook(store.as_ref(), &hook).await;
     for n in 0..3 {
@@ -1007,6 +1019,27 @@ async fn a_success_ends_the_run_of_failures_and_names_the_last_delivery(backend:
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 3);
+    ThreeClaimed {
+        store,
+        guard,
+        account,
+        hook,
+        worker,
+        now,
+        claimed,
+    }
+}
+
+async fn a_success_ends_the_run_of_failures_and_names_the_last_delivery(backend: Backend) {
+    let ThreeClaimed {
+        store,
+        guard: _guard,
+        account,
+        hook,
+        worker,
+        now,
+        claimed,
+    } = three_claimed(backend).await;
     let health = || async {
         let stored = store
             .webhook(&account.id, hook.id)
@@ -1136,18 +1169,15 @@ async fn deliveries_list_in_creation_order_and_time_bounds_are_exact(backend: Ba
 /// whether it succeeded or failed for good; one that needed a second attempt keeps each in an
 /// attempt row. Either way every attempt reads back as it was recorded.
 async fn an_attempt_that_finished_its_delivery_is_kept_in_the_delivery_row(backend: Backend) {
-    let (store, guard, account) = seeded(backend).await;
-    let hook = webhook(&account, "app.*", true, false);
-    add_webhook(store.as_ref(), &hook).await;
-    for n in 0..3 {
-        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
-    }
-    let worker = Uuid::now_v7();
-    let now = start_time() + Duration::seconds(1);
-    let claimed = claim_for_a_minute(store.as_ref(), worker, now, 10)
-        .await
-        .expect("claim");
-    assert_eq!(claimed.len(), 3);
+    let ThreeClaimed {
+        store,
+        guard,
+        account,
+        hook,
+        worker,
+        now,
+        claimed,
+    } = three_claimed(backend).await;
     let mut signed = outcome(claimed[0].id, hook.id, true, 1);
     signed.attempt.request_body = Some("eyJhbGciOiJFUzI1NiJ9.e30.c2ln".to_owned());
     signed.attempt.webhook_policy_id = Some(Uuid::now_v7());
