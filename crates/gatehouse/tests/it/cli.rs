@@ -1326,7 +1326,12 @@ async fn a_backup_taken_under_load_keeps_every_acknowledged_event() {
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Under load before the backup starts (however slow this machine is today): 20 events.
+    let count = || acknowledged.lock().expect("lock").len();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while count() < 20 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let before_backup: Vec<String> = acknowledged.lock().expect("lock").clone();
     let copy_folder = tempfile::tempdir().expect("temp dir");
     let copy = copy_folder.path().join("gatehouse.db");
@@ -1344,7 +1349,11 @@ async fn a_backup_taken_under_load_keeps_every_acknowledged_event() {
         stderr.contains("secret.key"),
         "names the key file: {stderr}"
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // And still under load after it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while count() <= before_backup.len() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for publisher in publishers {
         publisher.await.expect("publisher");
