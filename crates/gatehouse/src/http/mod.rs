@@ -102,7 +102,11 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state)
         .layer(axum::middleware::from_fn(metrics::track_http_metrics))
-        .layer(TraceLayer::new_for_http().make_span_with(request_log::request_span))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_log::request_span)
+                .on_failure(request_log::on_failure),
+        )
         .layer(CatchPanicLayer::new())
         // Every answer, a panic's 500 included: no MIME sniffing (a JSON error echoing input
         // must never become HTML), and not stored by caches unless the handler says otherwise

@@ -90,10 +90,53 @@ both_backends!(
     a_node_starts_on_a_later_schema_only_if_that_schema_allows_it,
 );
 
-/// While `serve` applies migrations it is alive but not ready, and answers nothing else.
+/// Everything logged on this thread while it lives (a current-thread runtime runs the server's
+/// tasks here too), as text.
+struct CapturedLogs {
+    text: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl CapturedLogs {
+    fn start() -> Self {
+        let text = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = text.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || LogSink(sink.clone()))
+            .finish();
+        Self {
+            text,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.text.lock().expect("logs")).into_owned()
+    }
+}
+
+struct LogSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("logs").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// While `serve` applies migrations it is alive but not ready, and answers nothing else; those
+/// 503s are what it means to say (an orchestrator's probe meets them at every start), so the
+/// request log does not report them as errors.
 #[tokio::test]
 async fn nothing_but_health_answers_while_migrations_run() {
     use gatehouse::http::{AppState, router};
+    let logs = CapturedLogs::start();
     let server = TestServer::start(Backend::Sqlite).await;
     let state = AppState::new(server.services.clone(), "http://127.0.0.1", 600).migrating();
     let (listener, address) = crate::common::listen_locally().await;
@@ -114,6 +157,9 @@ async fn nothing_but_health_answers_while_migrations_run() {
         assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
         assert_eq!(answer.headers()["retry-after"], "5", "{path}");
     }
+    let logged = logs.text();
+    assert!(logged.contains("answered unavailable"), "{logged}");
+    assert!(!logged.contains("ERROR"), "{logged}");
     state.set_ready();
     assert_eq!(get("/readyz").await.expect("GET").status(), StatusCode::OK);
     assert_eq!(
