@@ -1040,21 +1040,15 @@ async fn postgres_account_change_on_one_node_reaches_the_other_at_once() {
         )
         .await
         .expect("update");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while other_node
-        .account(&acme)
-        .await
-        .expect("account")
-        .delivery_retention_days
-        .get()
-        != 7
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the other node never read the new retention"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    common::wait_until(
+        std::time::Duration::from_secs(5),
+        "the other node never read the new retention",
+        || async {
+            let account = other_node.account(&acme).await.expect("account");
+            account.delivery_retention_days.get() == 7
+        },
+    )
+    .await;
 }
 
 /// The account a request reads is cached, but a change made through this process is read back
@@ -1103,20 +1097,15 @@ async fn sqlite_account_changes_are_read_at_once_here_and_within_the_ttl_elsewhe
         )
         .await
         .expect("update");
-    let changed_at = std::time::Instant::now();
-    while running_server
-        .account(&acme)
-        .await
-        .expect("account")
-        .scim_patch_response
-        != ScimPatchResponse::NoContent
-    {
-        assert!(
-            changed_at.elapsed() < ttl + std::time::Duration::from_millis(200),
-            "the account was served past the TTL"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    common::wait_until(
+        ttl + std::time::Duration::from_millis(200),
+        "the account was served past the TTL",
+        || async {
+            let account = running_server.account(&acme).await.expect("account");
+            account.scim_patch_response == ScimPatchResponse::NoContent
+        },
+    )
+    .await;
 }
 
 /// The cache never outlives its TTL, even for a change nothing signals (the admin CLI writing
@@ -1148,15 +1137,10 @@ async fn sqlite_unsignalled_revocation_is_seen_within_the_cache_ttl() {
         .revoke_token_as_operator(&acme, listing.items[0].id)
         .await
         .expect("revoke");
-    let revoked_at = std::time::Instant::now();
-    loop {
-        match running_server.authenticate(&token, None).await {
-            Err(_) => break,
-            Ok(_) => assert!(
-                revoked_at.elapsed() < ttl + std::time::Duration::from_millis(200),
-                "served past the TTL"
-            ),
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    common::wait_until(
+        ttl + std::time::Duration::from_millis(200),
+        "served past the TTL",
+        || async { running_server.authenticate(&token, None).await.is_err() },
+    )
+    .await;
 }

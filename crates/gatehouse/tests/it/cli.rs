@@ -1328,10 +1328,11 @@ async fn a_backup_taken_under_load_keeps_every_acknowledged_event() {
     }
     // Under load before the backup starts (however slow this machine is today): 20 events.
     let count = || acknowledged.lock().expect("lock").len();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while count() < 20 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let within = Duration::from_secs(30);
+    common::wait_until(within, "20 events before the backup", || async {
+        count() >= 20
+    })
+    .await;
     let before_backup: Vec<String> = acknowledged.lock().expect("lock").clone();
     let copy_folder = tempfile::tempdir().expect("temp dir");
     let copy = copy_folder.path().join("gatehouse.db");
@@ -1350,10 +1351,8 @@ async fn a_backup_taken_under_load_keeps_every_acknowledged_event() {
         "names the key file: {stderr}"
     );
     // And still under load after it.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while count() <= before_backup.len() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let published_after = || async { count() > before_backup.len() };
+    common::wait_until(within, "an event after the backup", published_after).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for publisher in publishers {
         publisher.await.expect("publisher");

@@ -12,7 +12,9 @@ use gatehouse::domain::{
     NoticeContent, PolicyKey, Webhook, WebhookId, WebhookPolicy, WebhookPolicyId,
     WebhookSecretRecord,
 };
-use gatehouse::store::{AttemptRecord, Claim, DeliveryFilter, ListQuery, NewPolicyKey, Store};
+use gatehouse::store::{
+    AttemptRecord, Claim, DeliveryFilter, ListQuery, NewPolicyKey, SortDirection, SortField, Store,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -1089,6 +1091,20 @@ async fn deliveries_list_in_creation_order_and_time_bounds_are_exact(backend: Ba
             .all(|pair| pair[0].created_at < pair[1].created_at),
         "oldest first by default"
     );
+    let newest_first = store
+        .deliveries(
+            &account.id,
+            &DeliveryFilter::default(),
+            &ListQuery {
+                sort: vec![(SortField::CreatedAt, SortDirection::Descending)],
+                ..ListQuery::default()
+            },
+        )
+        .await
+        .expect("list");
+    let mut reversed = all.clone();
+    reversed.reverse();
+    assert_eq!(newest_first.items, reversed, "sort=-created_at");
     // The last one as a delivery of the previous schema: its id minted 5 ms after its time.
     let legacy = all.last().expect("six").id;
     let late = DeliveryId::minted_at(at(3_005_000));

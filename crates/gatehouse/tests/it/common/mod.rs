@@ -595,6 +595,20 @@ pub fn header(response: &reqwest::Response, name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Checks `holds` every 20 ms until it does, failing with `what` once `within` has passed since
+/// the call: for a change another node or a cache is to see in a bounded time.
+pub async fn wait_until<F, Check>(within: std::time::Duration, what: &str, mut holds: F)
+where
+    F: FnMut() -> Check,
+    Check: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while !holds().await {
+        assert!(started.elapsed() < within, "{what} (after {within:?})");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// GETs `path` every 20 ms until `done` holds for its JSON body (which it returns), failing
 /// after 10 seconds.
 pub async fn eventually(
