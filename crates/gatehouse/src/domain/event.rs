@@ -48,6 +48,14 @@ impl NewEvent {
             test_for: None,
         }
     }
+
+    /// The webhook a notice about a failing webhook (`webhook.exception`, `webhook.disabled`)
+    /// is about: that webhook never gets it, whatever it listens to.
+    pub fn notice_about_webhook(&self) -> Option<Uuid> {
+        (self.name == super::EXCEPTION_EVENT || self.name == super::DISABLED_EVENT)
+            .then(|| Uuid::parse_str(&self.object_id).ok())
+            .flatten()
+    }
 }
 
 /// An event as stored: ids grow with commit order within one backend.

@@ -144,6 +144,20 @@ impl EventPattern {
                 .is_some_and(|rest| rest.starts_with('.')),
         }
     }
+
+    /// Every pattern that `matches` `event`, as a webhook's `event` field writes it: the name
+    /// itself and each of its namespaces (`app.invoice.paid`: `app.invoice.paid`,
+    /// `app.invoice.*`, `app.*`). A store finds the webhooks listening for an event by these
+    /// texts, with an index, instead of testing every webhook's pattern.
+    pub fn matching(event: &str) -> Vec<String> {
+        let mut patterns = vec![event.to_owned()];
+        patterns.extend(
+            event
+                .match_indices('.')
+                .map(|(end, _)| format!("{}.*", &event[..end])),
+        );
+        patterns
+    }
 }
 
 impl fmt::Display for EventPattern {
@@ -229,6 +243,38 @@ impl EventNameError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn matching_lists_exactly_the_patterns_that_match() {
+        assert_eq!(
+            EventPattern::matching("app.invoice.paid"),
+            ["app.invoice.paid", "app.*", "app.invoice.*"]
+        );
+        assert_eq!(
+            EventPattern::matching("automation_rule"),
+            ["automation_rule"]
+        );
+        let event = "request.status-changed.v2";
+        let candidates = [
+            "request.status-changed.v2",
+            "request.*",
+            "request.status-changed.*",
+            "request.status-changed.v2.*",
+            "request.status.*",
+            "req.*",
+            "request",
+            "request.status-changed",
+            "automation_rule",
+        ];
+        for candidate in candidates {
+            let pattern = EventPattern::parse(candidate).expect(candidate);
+            assert_eq!(
+                EventPattern::matching(event).contains(&candidate.to_owned()),
+                pattern.matches(event),
+                "{candidate}"
+            );
+        }
+    }
 
     #[test]
     fn the_catalog_holds_every_event_the_service_appends_once() {

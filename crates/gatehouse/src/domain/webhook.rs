@@ -36,10 +36,31 @@ impl DeliveryId {
             let start = getrandom::u64().unwrap_or_else(|_| Uuid::now_v7().as_u64_pair().1) >> 3;
             AtomicU64::new(start)
         });
-        let sequence = NEXT.fetch_add(1, Ordering::Relaxed) & (u64::MAX >> 2);
-        let mut bytes = Self::earliest_at(created_at).0.into_bytes();
-        bytes[8..].copy_from_slice(&(sequence | 1 << 63).to_be_bytes());
-        Self(Uuid::from_bytes(bytes))
+        Self::from_halves(
+            Self::time_half(created_at),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+        )
+    }
+
+    /// The first 64 bits of every id minted for `created_at`: version 7, its millisecond and
+    /// microsecond. A store that counts deliveries with a database sequence of its own
+    /// passes this to the statement that mints their ids (PostgreSQL's published events).
+    pub fn time_half(created_at: DateTime<Utc>) -> i64 {
+        Self::earliest_at(created_at)
+            .0
+            .as_u64_pair()
+            .0
+            .cast_signed()
+    }
+
+    /// The id made of `time_half` and the last 62 bits of `sequence` (with the RFC 9562
+    /// variant before them): what `minted_at` builds from its own count, and what SQL that
+    /// counts with a sequence builds in the same way.
+    pub fn from_halves(time_half: i64, sequence: u64) -> Self {
+        Self(Uuid::from_u64_pair(
+            time_half.cast_unsigned(),
+            sequence & (u64::MAX >> 2) | 1 << 63,
+        ))
     }
 
     /// The lowest id `minted_at` gives for `at` or any later time: bounds an index range by time.
@@ -442,6 +463,14 @@ mod tests {
         // One time, many deliveries (an event to many webhooks): distinct, in the order made.
         let same: Vec<DeliveryId> = (0..100).map(|_| DeliveryId::minted_at(start)).collect();
         assert!(same.windows(2).all(|pair| pair[0] < pair[1]));
+        // Counted by a database sequence instead: any count gives an id of the same time.
+        for sequence in [0, 1, i64::MAX.cast_unsigned(), u64::MAX] {
+            let id = DeliveryId::from_halves(DeliveryId::time_half(start), sequence);
+            assert_eq!(id.0.get_version_num(), 7);
+            assert_eq!(id.0.get_variant(), uuid::Variant::RFC4122);
+            assert!(DeliveryId::earliest_at(start) <= id);
+            assert!(id < DeliveryId::earliest_at(start + Duration::microseconds(1)));
+        }
     }
 
     #[test]

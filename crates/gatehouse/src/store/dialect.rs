@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use sqlx::{Database, Pool, Transaction};
 
+use crate::domain::NewEvent;
+
 pub(crate) trait Dialect: Sized + Send + Sync + 'static {
     type Db: Database;
 
@@ -30,6 +32,10 @@ pub(crate) trait Dialect: Sized + Send + Sync + 'static {
     /// then a lease held when that process starts was held by a process that died, and can be
     /// given back at once instead of waiting for it to run out.
     const ONE_DELIVERING_PROCESS: bool;
+    /// Whether a statement's `WITH` may hold an `UPDATE … RETURNING` whose rows the rest of the
+    /// statement reads (PostgreSQL's data-modifying CTEs): a write and the read of what it wrote
+    /// in one round trip. SQLite has no such `WITH`.
+    const WITH_WRITES: bool;
     /// Whether the database is one file this process opens (SQLite). Such a file keeps the
     /// pages a purge frees until asked to give them back (`auto_vacuum=incremental`, `PRAGMA
     /// incremental_vacuum`) and is backed up by copying it (`VACUUM INTO`); a PostgreSQL
@@ -52,6 +58,15 @@ pub(crate) trait Dialect: Sized + Send + Sync + 'static {
     /// This process's signal that deliveries may have become due.
     fn deliveries_ready(&self) -> &Arc<tokio::sync::Notify>;
 
+    /// Appends events published through the API — each fanned out to the webhooks listening
+    /// for it, and other processes told — in one statement, where that saves round trips to a
+    /// server: each event's id and number of deliveries, in their order. `None` where the
+    /// database is in this process (SQLite) and the shared transaction of several statements
+    /// (`publishing::publish_batch`) costs no more.
+    fn append_published(
+        pool: &Pool<Self::Db>,
+        events: &[&NewEvent],
+    ) -> impl Future<Output = Option<Result<Vec<(i64, u64)>, sqlx::Error>>> + Send;
     /// Tells other processes, when the transaction commits, that deliveries became due.
     fn notify_deliveries_ready(
         connection: &mut <Self::Db as Database>::Connection,

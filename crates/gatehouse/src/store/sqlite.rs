@@ -133,6 +133,7 @@ impl Dialect for SqliteStore {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     /// `serve` is the one process delivering from an SQLite file (the admin CLI never does).
     const ONE_DELIVERING_PROCESS: bool = true;
+    const WITH_WRITES: bool = false;
     const EMBEDDED_FILE: bool = true;
 
     fn migrator() -> &'static sqlx::migrate::Migrator {
@@ -159,6 +160,14 @@ impl Dialect for SqliteStore {
 
     fn deliveries_ready(&self) -> &Arc<tokio::sync::Notify> {
         &self.deliveries_signal
+    }
+
+    /// Statements cost no round trip here: the shared transaction does it.
+    async fn append_published(
+        _pool: &Pool<Sqlite>,
+        _events: &[&crate::domain::NewEvent],
+    ) -> Option<Result<Vec<(i64, u64)>, sqlx::Error>> {
+        None
     }
 
     /// Only this process uses an embedded database; the store's own signal is enough.

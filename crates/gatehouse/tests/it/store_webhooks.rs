@@ -182,9 +182,19 @@ async fn fan_out_reaches_only_active_matching_webhooks(backend: Backend) {
     disabled.disabled = true;
     add_webhook(store.as_ref(), &disabled).await;
     add_webhook(store.as_ref(), &webhook(&account, "other.*", true, false)).await;
+    add_webhook(
+        store.as_ref(),
+        &webhook(&account, "app.invoice.*", true, false),
+    )
+    .await;
+    add_webhook(
+        store.as_ref(),
+        &webhook(&account, "app.invoice", true, false),
+    )
+    .await;
     assert_eq!(
         publish(store.as_ref(), &account, "app.invoice.paid", "1").await,
-        2
+        3
     );
     assert_eq!(
         publish(store.as_ref(), &account, "app.order.new", "2").await,
@@ -194,6 +204,59 @@ async fn fan_out_reaches_only_active_matching_webhooks(backend: Backend) {
         publish(store.as_ref(), &account, "nothing.listens", "3").await,
         0
     );
+    // Published at once, they are appended many per statement or transaction: each publisher
+    // still gets its own event's id and count.
+    let names = [
+        "app.invoice.paid",
+        "app.order.new",
+        "nothing.listens",
+        "app.invoice",
+    ];
+    let publishing: Vec<_> = (0..40)
+        .map(|n| {
+            let store = store.clone();
+            let account = account.clone();
+            tokio::spawn(async move {
+                let name = names[n % names.len()];
+                let event = event(&account, name, &format!("batch-{n}"));
+                match store.publish_event(&event, None).await.expect("publish") {
+                    gatehouse::store::Published::Created {
+                        event_id,
+                        deliveries,
+                    } => (event_id, name, deliveries),
+                    other => panic!("unexpected {other:?}"),
+                }
+            })
+        })
+        .collect();
+    let mut published = Vec::new();
+    for task in publishing {
+        published.push(task.await.expect("publisher"));
+    }
+    for (_, name, deliveries) in &published {
+        let expected = match *name {
+            "app.invoice.paid" => 3,
+            "app.invoice" => 2,
+            "app.order.new" => 1,
+            _ => 0,
+        };
+        assert_eq!(*deliveries, expected, "{name}");
+    }
+    let stored = store
+        .events_after(&account.id, 0, 100)
+        .await
+        .expect("events");
+    for (event_id, name, _) in &published {
+        let event = stored
+            .iter()
+            .find(|event| event.id == *event_id)
+            .expect("its own event");
+        assert_eq!(event.name, *name);
+    }
+    let mut ids: Vec<i64> = published.iter().map(|(id, _, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), published.len(), "distinct ids");
 }
 
 async fn leases_never_overlap_and_expired_ones_are_taken_over(backend: Backend) {
@@ -1086,6 +1149,15 @@ async fn deliveries_list_in_creation_order_and_time_bounds_are_exact(backend: Ba
     };
     let all = list(DeliveryFilter::default()).await;
     assert_eq!(all.len(), offsets.len());
+    // Minted for their time, whoever counts (PostgreSQL's publishing statement, a sequence).
+    for delivery in &all {
+        assert_eq!(delivery.id.0.get_version_num(), 7, "{}", delivery.id);
+        assert_eq!(delivery.id.0.get_variant(), uuid::Variant::RFC4122);
+        assert!(DeliveryId::earliest_at(delivery.created_at) <= delivery.id);
+        assert!(
+            delivery.id < DeliveryId::earliest_at(delivery.created_at + Duration::microseconds(1))
+        );
+    }
     assert!(
         all.windows(2)
             .all(|pair| pair[0].created_at < pair[1].created_at),

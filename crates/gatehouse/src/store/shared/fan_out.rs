@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::{
-    AccountId, DISABLED_EVENT, DeliveryId, DeliveryStatus, EXCEPTION_EVENT, EventPattern, NewEvent,
-    VERIFY_EVENT, Webhook, truncate_to_micros,
+    AccountId, DeliveryId, DeliveryStatus, EventPattern, NewEvent, VERIFY_EVENT, Webhook,
+    truncate_to_micros,
 };
 use crate::store::StoreResult;
 use crate::store::dialect::Dialect;
@@ -84,9 +84,7 @@ pub(super) fn listening<'a>(
     listeners: &'a [Listener],
     event: &'a NewEvent,
 ) -> impl Iterator<Item = (Uuid, bool)> + 'a {
-    let about_webhook = (event.name == EXCEPTION_EVENT || event.name == DISABLED_EVENT)
-        .then(|| Uuid::parse_str(&event.object_id).ok())
-        .flatten();
+    let about_webhook = event.notice_about_webhook();
     listeners
         .iter()
         .filter(move |(id, pattern, _)| {

@@ -192,6 +192,13 @@ pub(super) async fn publish_batch(
     pool: &Pool<Db>,
     events: &[&NewEvent],
 ) -> StoreResult<Vec<Appended>> {
+    if let Some(appended) = Backend::append_published(pool, events).await {
+        return Ok(appended
+            .map_err(classify)?
+            .into_iter()
+            .map(|(id, deliveries)| Appended { id, deliveries })
+            .collect());
+    }
     let mut transaction = pool.begin_with(Backend::BEGIN_WRITE).await?;
     let mut listeners: Vec<(&AccountId, Vec<Listener>)> = Vec::new();
     let mut appended = Vec::with_capacity(events.len());

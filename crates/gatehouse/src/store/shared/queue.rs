@@ -78,8 +78,9 @@ pub(super) struct ClaimedRow {
 /// it may take, and a lease that runs out makes its delivery due again by itself. Recording the
 /// attempt sets the real next attempt.
 ///
-/// The lease is one statement on `writer`, so SQLite's write lock is held for no more than
-/// that; the leased deliveries are then read, with their webhook and event, from `reader`.
+/// The lease is one statement on `writer`. On PostgreSQL it also reads the leased deliveries,
+/// with their webhook and event (`Dialect::WITH_WRITES`); on SQLite, so that the write lock is
+/// held for no more than the lease, they are read after it, from `reader`.
 pub(super) async fn claim_due_deliveries(
     writer: &Pool<Db>,
     reader: &Pool<Db>,
@@ -118,7 +119,7 @@ pub(super) async fn claim_due_deliveries(
     // The innermost scan takes (and on PostgreSQL locks) up to twice the batch in due order;
     // the window keeps each webhook's first `per_webhook` (or `room`) of them; the batch is the
     // earliest of those.
-    let sql = format!(
+    let lease = format!(
         "UPDATE webhook_deliveries SET locked_by = $1, locked_until = $2, next_attempt_at = $2 \
          WHERE id IN ( \
          SELECT ranked.id FROM ( \
@@ -140,61 +141,45 @@ pub(super) async fn claim_due_deliveries(
     // Leased rows are not due, so every row scanned can be taken unless its webhook has no
     // room left: twice the batch leaves room for a few busy webhooks.
     let scan = claim.limit.saturating_mul(2).max(claim.per_webhook);
-    let mut query = sqlx::query_as::<_, (Uuid,)>(sqlx::AssertSqlSafe(sql))
-        .bind(claim.worker.to_string())
-        .bind(truncate_to_micros(claim.lease_until))
-        .bind(truncate_to_micros(claim.now))
-        .bind(i64::from(claim.limit))
-        .bind(i64::from(scan))
-        .bind(i64::from(claim.per_webhook.max(1)));
-    for webhook in claim.excluded {
-        query = query.bind(webhook.0);
-    }
-    for _ in claim.excluded.len()..excluded_rows {
-        query = query.bind(Uuid::nil());
-    }
-    for (webhook, room) in claim.room {
-        query = query.bind(webhook.0).bind(i64::from(*room));
-    }
-    for _ in claim.room.len()..room_rows {
-        query = query.bind(Uuid::nil()).bind(0_i64);
-    }
-    let ids: Vec<Uuid> = query
-        .fetch_all(writer)
-        .await
-        .map_err(classify)?
-        .into_iter()
-        .map(|(id,)| id)
-        .collect();
-    let mut rows = Vec::with_capacity(ids.len());
-    for batch in ids.chunks(BATCH_ROWS) {
-        let padded_rows = padded(batch.len());
+    let mut rows = Vec::new();
+    if Backend::WITH_WRITES {
+        // One round trip: the lease's rows are read, with their webhook and event, by the
+        // statement that leases them.
         let sql = format!(
-            "SELECT d.id, d.account_id, d.webhook_id, d.event_id, d.event, d.attempt, \
-             d.request_body, me.webhook_name AS envelope_name, me.base_url AS envelope_base_url, \
-             me.instance_name AS envelope_instance_name, d.ordered, d.test_mode, \
-             w.name AS webhook_name, \
-             w.uri, w.uri_password, w.disabled, (w.verified_at IS NOT NULL) AS verified, \
-             w.openid_connect_discovery, p.name AS policy_name, \
-             w.rate_limit_per_second, w.webhook_policy_id, p.id AS policy_found, \
-             p.disabled AS policy_disabled, p.jwt_claim_expires_in, p.jwt_exp_claim, \
-             p.jwt_audience, p.jwt_format, \
-             ev.object_id, ev.person_id, ev.person_name, ev.payload, \
-             ev.created_at AS event_created_at \
-             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-             LEFT JOIN webhook_policies p ON p.id = w.webhook_policy_id \
-             JOIN events ev ON ev.id = d.event_id \
-             LEFT JOIN message_envelopes me ON me.id = d.envelope_id WHERE d.id IN ({})",
-            param_list(1, padded_rows)
+            "WITH claimed AS ({lease}, account_id, webhook_id, event_id, event, attempt, \
+             request_body, envelope_id, ordered, test_mode) {}",
+            claimed_rows_from("claimed")
         );
-        let mut select = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(sql));
-        for id in batch {
-            select = select.bind(*id);
+        let query = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(sql));
+        rows = bind_lease(query, claim, scan, excluded_rows, room_rows)
+            .fetch_all(writer)
+            .await
+            .map_err(classify)?;
+    } else {
+        let query = sqlx::query_as::<_, (Uuid,)>(sqlx::AssertSqlSafe(lease));
+        let ids: Vec<Uuid> = bind_lease(query, claim, scan, excluded_rows, room_rows)
+            .fetch_all(writer)
+            .await
+            .map_err(classify)?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect();
+        for batch in ids.chunks(BATCH_ROWS) {
+            let padded_rows = padded(batch.len());
+            let sql = format!(
+                "{} WHERE d.id IN ({})",
+                claimed_rows_from("webhook_deliveries"),
+                param_list(1, padded_rows)
+            );
+            let mut select = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(sql));
+            for id in batch {
+                select = select.bind(*id);
+            }
+            for _ in batch.len()..padded_rows {
+                select = select.bind(None::<Uuid>);
+            }
+            rows.extend(select.fetch_all(reader).await?);
         }
-        for _ in batch.len()..padded_rows {
-            select = select.bind(None::<Uuid>);
-        }
-        rows.extend(select.fetch_all(reader).await?);
     }
     // Every leased delivery now has the same `next_attempt_at` (the lease's end): send in
     // event order.
@@ -252,6 +237,58 @@ pub(super) async fn claim_due_deliveries(
             })
         })
         .collect()
+}
+
+/// Binds the parameters of `claim_due_deliveries`'s lease, in either of its forms.
+fn bind_lease<'q, O>(
+    query: sqlx::query::QueryAs<'q, Db, O, <Db as sqlx::Database>::Arguments>,
+    claim: &Claim<'_>,
+    scan: u32,
+    excluded_rows: usize,
+    room_rows: usize,
+) -> sqlx::query::QueryAs<'q, Db, O, <Db as sqlx::Database>::Arguments> {
+    let mut query = query
+        .bind(claim.worker.to_string())
+        .bind(truncate_to_micros(claim.lease_until))
+        .bind(truncate_to_micros(claim.now))
+        .bind(i64::from(claim.limit))
+        .bind(i64::from(scan))
+        .bind(i64::from(claim.per_webhook.max(1)));
+    for webhook in claim.excluded {
+        query = query.bind(webhook.0);
+    }
+    for _ in claim.excluded.len()..excluded_rows {
+        query = query.bind(Uuid::nil());
+    }
+    for (webhook, room) in claim.room {
+        query = query.bind(webhook.0).bind(i64::from(*room));
+    }
+    for _ in claim.room.len()..room_rows {
+        query = query.bind(Uuid::nil()).bind(0_i64);
+    }
+    query
+}
+
+/// The claimed deliveries `from` holds (the table, or the rows a lease returned) as `d`, with
+/// their webhook, policy, event and envelope.
+fn claimed_rows_from(from: &str) -> String {
+    format!(
+        "SELECT d.id, d.account_id, d.webhook_id, d.event_id, d.event, d.attempt, \
+         d.request_body, me.webhook_name AS envelope_name, me.base_url AS envelope_base_url, \
+         me.instance_name AS envelope_instance_name, d.ordered, d.test_mode, \
+         w.name AS webhook_name, \
+         w.uri, w.uri_password, w.disabled, (w.verified_at IS NOT NULL) AS verified, \
+         w.openid_connect_discovery, p.name AS policy_name, \
+         w.rate_limit_per_second, w.webhook_policy_id, p.id AS policy_found, \
+         p.disabled AS policy_disabled, p.jwt_claim_expires_in, p.jwt_exp_claim, \
+         p.jwt_audience, p.jwt_format, \
+         ev.object_id, ev.person_id, ev.person_name, ev.payload, \
+         ev.created_at AS event_created_at \
+         FROM {from} d JOIN webhooks w ON w.id = d.webhook_id \
+         LEFT JOIN webhook_policies p ON p.id = w.webhook_policy_id \
+         JOIN events ev ON ev.id = d.event_id \
+         LEFT JOIN message_envelopes me ON me.id = d.envelope_id"
+    )
 }
 
 /// The enabled policy that signs a claimed row's webhook, if any.
