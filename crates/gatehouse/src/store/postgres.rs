@@ -34,6 +34,15 @@ impl PostgresStore {
     pub async fn connect_with(options: PgConnectOptions) -> Result<Self, super::StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            .test_before_acquire(false)
+            .before_acquire(|connection, metadata| {
+                Box::pin(async move {
+                    if metadata.idle_for >= PING_AFTER_IDLE {
+                        sqlx::Connection::ping(connection).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         Ok(Self::with_pool(pool))
@@ -59,6 +68,11 @@ impl PostgresStore {
         }
     }
 }
+
+/// A pooled connection idle this long is pinged before it is used, and replaced if the server
+/// does not answer (after a restart, say). One used more recently is not: sqlx's default pings
+/// before every use, a round trip — and a wake-up of the server process — per statement.
+const PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The channel every process listens on; the payload is empty, a wake-up is all it carries.
 /// It says a credential (token, role) or a signing key or secret changed.

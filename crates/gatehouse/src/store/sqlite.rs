@@ -95,14 +95,19 @@ impl SqliteStore {
             // claim reads hundreds, and must not wait for a busy executor while it holds the
             // write lock.
             .row_buffer_size(1024);
+        // No ping before each use (sqlx's default): a connection to a file in this process
+        // does not go away, and the ping was a second trip to the connection's thread for
+        // every statement.
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         Ok(Self::with_pools(pool, writer))
