@@ -35,6 +35,17 @@ pub trait DeliveryQueue: Send + Sync + 'static {
     fn deliveries_signal(&self) -> Arc<tokio::sync::Notify>;
     /// Leases due deliveries.
     async fn claim(&self, claim: &Claim<'_>) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Has deliveries of events published through this process leased to `worker` as they are
+    /// made (while half its `room` is free), their ids sent on the channel returned; `None`
+    /// where the store has no such hand-off (`QueueStore::hand_off_to`).
+    fn hand_off_to(
+        &self,
+        worker: WorkerId,
+        lease: std::time::Duration,
+        room: Arc<tokio::sync::Semaphore>,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryId>>>;
+    /// Reads deliveries handed off to this worker as a claim gives them.
+    async fn read_leased(&self, deliveries: &[DeliveryId]) -> StoreResult<Vec<ClaimedDelivery>>;
     /// Gives leased deliveries back unsent: `park` when their webhook may not be sent to now.
     async fn release(
         &self,

@@ -138,36 +138,52 @@ pub async fn run<Backend>(
     let (outcomes, receiver) = mpsc::channel(worker.settings.record_batch_size.max(1) * 2);
     let recorder = tokio::spawn(record_outcomes(worker.clone(), receiver));
     let signal = worker.queue.deliveries_signal();
+    // Deliveries of events published through this process, leased to this worker as they were
+    // made (PostgreSQL): they need no claim.
+    let mut handed =
+        worker
+            .queue
+            .hand_off_to(worker.id, worker.settings.lease, worker.held.clone());
     tracing::info!(worker = %worker.id, "delivery worker started");
+    let mut claim = true;
     while !*shutdown.borrow() {
-        if worker.held.available_permits() == 0 {
-            // This process holds all it may: wait until one is recorded.
-            tokio::select! {
-                permit = worker.held.acquire() => drop(permit),
-                changed = shutdown.changed() => if changed.is_err() { break } else { continue },
+        if claim {
+            if worker.held.available_permits() == 0 {
+                // This process holds all it may: wait until one is recorded.
+                tokio::select! {
+                    permit = worker.held.acquire() => drop(permit),
+                    changed = shutdown.changed() => if changed.is_err() { break } else { continue },
+                }
+            }
+            let more_due = match worker.claim_and_dispatch(&outcomes).await {
+                Ok(full) => full,
+                Err(error) => {
+                    tracing::warn!(%error, "claiming due deliveries failed; retrying");
+                    false
+                }
+            };
+            // A claim that got less than it asked for took all it could: the next waits for a
+            // signal (a commit, or room for a webhook), which a commit meanwhile has already
+            // given. Claiming again at once cost an empty claim per message at everyday rates.
+            if more_due {
+                continue;
             }
         }
-        let more_due = match worker.claim_and_dispatch(&outcomes).await {
-            Ok(full) => full,
-            Err(error) => {
-                tracing::warn!(%error, "claiming due deliveries failed; retrying");
-                false
-            }
-        };
-        // A claim that got less than it asked for took all it could: the next waits for a
-        // signal (a commit, or room for a webhook), which a commit meanwhile has already
-        // given. Claiming again at once cost an empty claim per message at everyday rates.
-        if more_due {
-            continue;
-        }
+        claim = true;
         tokio::select! {
             () = signal.notified() => {}
             () = worker.room.notified() => {}
+            Some(ids) = next_handed(&mut handed) => {
+                worker.take_handed(ids, &outcomes).await;
+                claim = false;
+            }
             () = tokio::time::sleep(worker.settings.poll_interval) => {}
             // The sender gone counts as the order to stop.
             changed = shutdown.changed() => if changed.is_err() { break },
         }
     }
+    // Nothing more is handed to a stopping worker; what was is in flight.
+    drop(handed);
     drop(outcomes);
     // Leased deliveries hold a permit until they have handed their outcome to the recorder.
     let all = u32::try_from(held_capacity).unwrap_or(u32::MAX);
@@ -175,6 +191,19 @@ pub async fn run<Backend>(
     let _ = recorder.await;
     renewal.abort();
     tracing::info!(worker = %worker.id, "delivery worker stopped");
+}
+
+/// The next deliveries handed over at publishing, with any handed meanwhile; never, where
+/// there is no hand-off.
+async fn next_handed(
+    handed: &mut Option<mpsc::UnboundedReceiver<Vec<DeliveryId>>>,
+) -> Option<Vec<DeliveryId>> {
+    let receiver = handed.as_mut()?;
+    let mut ids = receiver.recv().await?;
+    while let Ok(more) = receiver.try_recv() {
+        ids.extend(more);
+    }
+    Some(ids)
 }
 
 /// Renews this process's leases every quarter of a lease until the worker stops, so that
@@ -440,6 +469,36 @@ impl Worker {
         };
         let claimed = self.queue.claim(&claim).await?;
         let count = claimed.len();
+        self.dispatch(claimed, now, outcomes).await?;
+        Ok(count >= usize::try_from(limit).unwrap_or(usize::MAX))
+    }
+
+    /// Reads deliveries handed to this worker at publishing (and any handed meanwhile) and
+    /// starts sending them. If that fails their leases run out and any worker claims them.
+    async fn take_handed(
+        self: &Arc<Self>,
+        ids: Vec<DeliveryId>,
+        outcomes: &mpsc::Sender<AttemptRecord>,
+    ) {
+        let now = self.queue.now();
+        let read = self.queue.read_leased(&ids).await;
+        let result = match read {
+            Ok(claimed) => self.dispatch(claimed, now, outcomes).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "starting deliveries handed over at publishing failed; their leases run out and they are claimed again");
+        }
+    }
+
+    /// Starts sending leased deliveries: each that may go now is booked on its webhook and
+    /// sent; the rest are given back (parked, if their webhook can't be sent to).
+    async fn dispatch(
+        self: &Arc<Self>,
+        claimed: Vec<ClaimedDelivery>,
+        now: chrono::DateTime<chrono::Utc>,
+        outcomes: &mpsc::Sender<AttemptRecord>,
+    ) -> Result<(), crate::store::StoreError> {
         let mut parked = Vec::new();
         let mut released = Vec::new();
         for delivery in claimed {
@@ -502,7 +561,7 @@ impl Worker {
         if !released.is_empty() {
             self.queue.release(self.id, &released, false, now).await?;
         }
-        Ok(count >= usize::try_from(limit).unwrap_or(usize::MAX))
+        Ok(())
     }
 
     /// Sends one delivery and describes what came of it, and how long it took.

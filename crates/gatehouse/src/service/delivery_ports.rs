@@ -44,6 +44,19 @@ impl DeliveryQueue for Services {
         self.store.claim_due_deliveries(claim).await
     }
 
+    fn hand_off_to(
+        &self,
+        worker: WorkerId,
+        lease: std::time::Duration,
+        room: Arc<tokio::sync::Semaphore>,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryId>>> {
+        self.store.hand_off_to(worker, lease, room)
+    }
+
+    async fn read_leased(&self, deliveries: &[DeliveryId]) -> StoreResult<Vec<ClaimedDelivery>> {
+        self.store.read_leased(deliveries).await
+    }
+
     async fn release(
         &self,
         worker: WorkerId,

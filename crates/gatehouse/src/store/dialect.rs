@@ -10,7 +10,17 @@ use std::sync::Arc;
 
 use sqlx::{Database, Pool, Transaction};
 
-use crate::domain::NewEvent;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{DeliveryId, NewEvent};
+use crate::store::WorkerId;
+
+/// What `Dialect::append_published` appended: each event's id and number of deliveries, in
+/// order, and the deliveries it leased to the worker it was given.
+pub(crate) struct AppendedInOne {
+    pub(crate) events: Vec<(i64, u64)>,
+    pub(crate) leased: Vec<DeliveryId>,
+}
 
 pub(crate) trait Dialect: Sized + Send + Sync + 'static {
     type Db: Database;
@@ -55,6 +65,10 @@ pub(crate) trait Dialect: Sized + Send + Sync + 'static {
     fn begin_write(
         &self,
     ) -> impl Future<Output = Result<Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+    /// Where publishing finds the worker it hands new deliveries to, leased already
+    /// (`QueueStore::hand_off_to`): where a claim is a round trip to a server (PostgreSQL).
+    /// `None` where claims cost no more than the hand-off would (SQLite).
+    fn hand_offs(&self) -> Option<&crate::store::webhooks::HandOffSlot>;
     /// This process's signal that deliveries may have become due.
     fn deliveries_ready(&self) -> &Arc<tokio::sync::Notify>;
 
@@ -63,10 +77,13 @@ pub(crate) trait Dialect: Sized + Send + Sync + 'static {
     /// server: each event's id and number of deliveries, in their order. `None` where the
     /// database is in this process (SQLite) and the shared transaction of several statements
     /// (`publishing::publish_batch`) costs no more.
+    /// With `lease` (a worker and until when), the deliveries a worker may be handed
+    /// (`HandOff`) are made leased to it, and their ids come back too.
     fn append_published(
         pool: &Pool<Self::Db>,
         events: &[&NewEvent],
-    ) -> impl Future<Output = Option<Result<Vec<(i64, u64)>, sqlx::Error>>> + Send;
+        lease: Option<(WorkerId, DateTime<Utc>)>,
+    ) -> impl Future<Output = Option<Result<AppendedInOne, sqlx::Error>>> + Send;
     /// Tells other processes, when the transaction commits, that deliveries became due.
     fn notify_deliveries_ready(
         connection: &mut <Self::Db as Database>::Connection,

@@ -826,6 +826,21 @@ pub trait QueueStore: Send + Sync + 'static {
     /// Woken when deliveries may have become due (here, or on PostgreSQL in any process).
     fn deliveries_signal(&self) -> std::sync::Arc<tokio::sync::Notify>;
 
+    /// Leases the deliveries of events published through this process to `worker` as they are
+    /// made, while at least half of its `room` is free, and sends their ids on the channel
+    /// returned — where that spares a claim per message (PostgreSQL). `None` elsewhere.
+    /// Deliveries of ordered or rate-limited webhooks are never handed off: they wait for a
+    /// claim, which knows their order and the cluster's count.
+    fn hand_off_to(
+        &self,
+        worker: WorkerId,
+        lease: std::time::Duration,
+        room: std::sync::Arc<tokio::sync::Semaphore>,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryId>>>;
+
+    /// Reads deliveries handed off to a worker as a claim gives them (those that exist).
+    async fn read_leased(&self, ids: &[DeliveryId]) -> StoreResult<Vec<ClaimedDelivery>>;
+
     /// Leases notices waiting to be mailed, so that one process mails each.
     async fn claim_unsent_notifications(
         &self,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Pool, Postgres, Transaction};
 
-use super::dialect::Dialect;
+use super::dialect::{AppendedInOne, Dialect};
 use crate::domain::{DeliveryId, EventPattern, NewEvent, truncate_to_micros};
 use shared::publishing::EventPublisher;
 use sqlx::types::Json;
@@ -20,6 +20,8 @@ pub struct PostgresStore {
     pool: Pool<Postgres>,
     deliveries_signal: std::sync::Arc<tokio::sync::Notify>,
     publisher: EventPublisher,
+    /// The worker publishing hands new deliveries to, if one registered.
+    hand_offs: Arc<super::webhooks::HandOffSlot>,
     /// The message envelopes this process has seen (`shared::envelopes`).
     envelopes: shared::envelopes::EnvelopeIds,
 }
@@ -59,11 +61,14 @@ impl PostgresStore {
             Some(PROCESS.as_str()),
             std::sync::Arc::new(move || signal.notify_one()),
         );
-        let publisher = EventPublisher::start(pool.clone(), deliveries_signal.clone());
+        let hand_offs = Arc::new(super::webhooks::HandOffSlot::default());
+        let publisher =
+            EventPublisher::start(pool.clone(), deliveries_signal.clone(), hand_offs.clone());
         Self {
             pool,
             deliveries_signal,
             publisher,
+            hand_offs,
             envelopes: Default::default(),
         }
     }
@@ -147,7 +152,10 @@ async fn notify(
 /// position of an event and a pattern of it), except the webhook a notice is about, and tells
 /// the other processes — one statement, atomic as a transaction. Event ids are drawn first and
 /// given out in the events' order; delivery ids come from `webhook_delivery_sequence`
-/// (`DeliveryId::from_halves`). Returns each event's id and count of deliveries, in order.
+/// (`DeliveryId::from_halves`). With a worker (`$14`) and a lease's end (`$15`), the deliveries
+/// it may be handed (`HandOff`: not to an ordered or rate-limited webhook) are made leased to
+/// it, and only the others are announced. Returns each event's id and count of deliveries, in
+/// order, and on the first row the leased deliveries' ids.
 const APPEND_PUBLISHED: &str = "\
 WITH input AS MATERIALIZED ( \
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::jsonb[], \
@@ -166,7 +174,8 @@ WITH input AS MATERIALIZED ( \
   FROM numbered \
 ), listening AS MATERIALIZED ( \
   SELECT n.position, n.id AS event_id, n.account_id, n.name, n.created_at, n.id_time_half, \
-         w.id AS webhook_id, w.ordered \
+         w.id AS webhook_id, w.ordered, \
+         ($14::text IS NOT NULL AND NOT w.ordered AND w.rate_limit_per_second IS NULL) AS leased \
   FROM numbered n \
   JOIN unnest($10::bigint[], $11::text[]) AS m (position, pattern) ON m.position = n.position \
   JOIN webhooks w ON w.account_id = n.account_id AND w.event = m.pattern \
@@ -175,23 +184,29 @@ WITH input AS MATERIALIZED ( \
   ORDER BY n.position, w.id \
 ), made AS ( \
   INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, ordered, \
-    test_mode, status, attempt, next_attempt_at, created_at, updated_at) \
+    test_mode, status, attempt, next_attempt_at, locked_by, locked_until, created_at, \
+    updated_at) \
   SELECT (lpad(to_hex(id_time_half), 16, '0') || to_hex((nextval('webhook_delivery_sequence') \
             & 4611686018427387903) | -9223372036854775808))::uuid, \
-         account_id, webhook_id, event_id, name, ordered, FALSE, 'pending', 0, created_at, \
+         account_id, webhook_id, event_id, name, ordered, FALSE, 'pending', 0, \
+         CASE WHEN leased THEN $15::timestamptz ELSE created_at END, \
+         CASE WHEN leased THEN $14::text END, CASE WHEN leased THEN $15::timestamptz END, \
          created_at, created_at \
   FROM listening \
+  RETURNING id, locked_by IS NOT NULL AS leased \
 ), announced AS ( \
-  SELECT pg_notify($12, $13) FROM (SELECT 1 FROM listening LIMIT 1) any_delivery \
+  SELECT pg_notify($12, $13) FROM (SELECT 1 FROM listening WHERE NOT leased LIMIT 1) waiting \
 ) \
 SELECT n.id, (SELECT COUNT(*) FROM listening l WHERE l.position = n.position), \
+       CASE WHEN n.position = 1 THEN (SELECT array_agg(id) FROM made WHERE leased) END, \
        (SELECT COUNT(*) FROM announced) \
 FROM numbered n ORDER BY n.position";
 
 async fn append_published(
     pool: &Pool<Postgres>,
     events: &[&NewEvent],
-) -> Result<Vec<(i64, u64)>, sqlx::Error> {
+    lease: Option<(super::WorkerId, chrono::DateTime<chrono::Utc>)>,
+) -> Result<AppendedInOne, sqlx::Error> {
     let mut positions = Vec::new();
     let mut patterns = Vec::new();
     for (position, event) in (1_i64..).zip(events) {
@@ -200,7 +215,7 @@ async fn append_published(
             patterns.push(pattern);
         }
     }
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(APPEND_PUBLISHED)
+    let rows: Vec<(i64, i64, Option<Vec<uuid::Uuid>>, i64)> = sqlx::query_as(APPEND_PUBLISHED)
         .bind(
             events
                 .iter()
@@ -259,12 +274,21 @@ async fn append_published(
         .bind(patterns)
         .bind(DELIVERIES_CHANNEL)
         .bind(PROCESS.as_str())
+        .bind(lease.map(|(worker, _)| worker.to_string()))
+        .bind(lease.map(|(_, until)| truncate_to_micros(until)))
         .fetch_all(pool)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, deliveries, _)| (id, deliveries.cast_unsigned()))
-        .collect())
+    let leased = rows
+        .first()
+        .and_then(|(_, _, leased, _)| leased.clone())
+        .unwrap_or_default();
+    Ok(AppendedInOne {
+        events: rows
+            .into_iter()
+            .map(|(id, deliveries, _, _)| (id, deliveries.cast_unsigned()))
+            .collect(),
+        leased: leased.into_iter().map(DeliveryId).collect(),
+    })
 }
 
 impl Dialect for PostgresStore {
@@ -304,6 +328,10 @@ impl Dialect for PostgresStore {
         self.pool.begin().await
     }
 
+    fn hand_offs(&self) -> Option<&super::webhooks::HandOffSlot> {
+        Some(&self.hand_offs)
+    }
+
     fn deliveries_ready(&self) -> &Arc<tokio::sync::Notify> {
         &self.deliveries_signal
     }
@@ -314,8 +342,9 @@ impl Dialect for PostgresStore {
     async fn append_published(
         pool: &Pool<Postgres>,
         events: &[&NewEvent],
-    ) -> Option<Result<Vec<(i64, u64)>, sqlx::Error>> {
-        Some(append_published(pool, events).await)
+        lease: Option<(super::WorkerId, chrono::DateTime<chrono::Utc>)>,
+    ) -> Option<Result<AppendedInOne, sqlx::Error>> {
+        Some(append_published(pool, events, lease).await)
     }
 
     async fn notify_deliveries_ready(

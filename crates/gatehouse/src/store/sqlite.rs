@@ -115,7 +115,11 @@ impl SqliteStore {
 
     fn with_pools(pool: Pool<Sqlite>, writer: Pool<Sqlite>) -> Self {
         let deliveries_signal = Arc::new(tokio::sync::Notify::new());
-        let publisher = EventPublisher::start(writer.clone(), deliveries_signal.clone());
+        let publisher = EventPublisher::start(
+            writer.clone(),
+            deliveries_signal.clone(),
+            Arc::new(super::webhooks::HandOffSlot::default()),
+        );
         Self {
             pool,
             writer,
@@ -163,6 +167,10 @@ impl Dialect for SqliteStore {
         self.writer.begin_with(Self::BEGIN_WRITE).await
     }
 
+    fn hand_offs(&self) -> Option<&super::webhooks::HandOffSlot> {
+        None
+    }
+
     fn deliveries_ready(&self) -> &Arc<tokio::sync::Notify> {
         &self.deliveries_signal
     }
@@ -171,7 +179,8 @@ impl Dialect for SqliteStore {
     async fn append_published(
         _pool: &Pool<Sqlite>,
         _events: &[&crate::domain::NewEvent],
-    ) -> Option<Result<Vec<(i64, u64)>, sqlx::Error>> {
+        _lease: Option<(super::WorkerId, chrono::DateTime<chrono::Utc>)>,
+    ) -> Option<Result<super::dialect::AppendedInOne, sqlx::Error>> {
         None
     }
 

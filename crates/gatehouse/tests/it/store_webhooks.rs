@@ -1123,6 +1123,59 @@ async fn a_success_ends_the_run_of_failures_and_names_the_last_delivery(backend:
     }
 }
 
+/// On PostgreSQL, publishing leases new deliveries to the worker registered for them and hands
+/// it their ids, so that it needs no claim: never those of an ordered or a rate-limited webhook
+/// (a claim knows their order and the cluster's count), not while the worker has less than half
+/// its room, and not once it stopped listening. SQLite has no hand-off.
+async fn publishing_hands_new_deliveries_to_the_registered_worker(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    let plain = webhook(&account, "app.*", true, false);
+    add_webhook(store.as_ref(), &plain).await;
+    add_webhook(store.as_ref(), &webhook(&account, "app.*", true, true)).await;
+    let mut limited = webhook(&account, "app.*", true, false);
+    limited.rate_limit_per_second = Some(5);
+    add_webhook(store.as_ref(), &limited).await;
+    let worker = Uuid::now_v7();
+    let room = std::sync::Arc::new(tokio::sync::Semaphore::new(10));
+    let lease = std::time::Duration::from_secs(60);
+    let Some(mut handed) = store.hand_off_to(worker, lease, room.clone()) else {
+        assert_eq!(backend, Backend::Sqlite, "PostgreSQL hands off");
+        assert_eq!(publish(store.as_ref(), &account, "app.x.y", "1").await, 3);
+        return;
+    };
+    assert_eq!(publish(store.as_ref(), &account, "app.x.y", "1").await, 3);
+    let ids = handed.try_recv().expect("handed at publishing");
+    assert_eq!(ids.len(), 1, "the plain webhook's only");
+    let read = store.read_leased(&ids).await.expect("read");
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].webhook_id, plain.id);
+    assert!(read[0].deliverable);
+    // Leased to the worker: another claims only the other two.
+    let now = start_time() + Duration::seconds(1);
+    let other = claim_for_a_minute(store.as_ref(), Uuid::now_v7(), now, 10)
+        .await
+        .expect("claim");
+    assert_eq!(other.len(), 2);
+    assert!(other.iter().all(|delivery| delivery.id != ids[0]));
+
+    // Less than half its room free: the delivery waits for a claim.
+    let taken = room.clone().acquire_many_owned(6).await.expect("permits");
+    assert_eq!(publish(store.as_ref(), &account, "app.x.y", "2").await, 3);
+    assert!(handed.try_recv().is_err());
+    drop(taken);
+    // A worker that stopped listening is handed nothing.
+    drop(handed);
+    assert_eq!(publish(store.as_ref(), &account, "app.x.y", "3").await, 3);
+    let rest = claim_for_a_minute(store.as_ref(), Uuid::now_v7(), now, 10)
+        .await
+        .expect("claim");
+    let plain_ones = rest
+        .iter()
+        .filter(|delivery| delivery.webhook_id == plain.id)
+        .count();
+    assert_eq!(plain_ones, 2, "events 2 and 3 went to the queue");
+}
+
 /// Deliveries are listed by id, which is minted from `created_at` (migration 0023): the order of
 /// creation to the microsecond, and time bounds exact on both sides — also for a delivery whose
 /// id was minted a few milliseconds after its `created_at`, as before schema 23.
@@ -1341,6 +1394,7 @@ both_backends!(
     a_claim_takes_at_most_per_webhook_deliveries_of_one_webhook,
     a_webhooks_room_overrides_per_webhook,
     fan_out_reaches_only_active_matching_webhooks,
+    publishing_hands_new_deliveries_to_the_registered_worker,
     leases_never_overlap_and_expired_ones_are_taken_over,
     a_failed_attempt_schedules_the_retry_and_counts_the_failure,
     an_ordered_webhook_releases_one_event_at_a_time,

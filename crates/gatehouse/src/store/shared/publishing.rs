@@ -6,6 +6,7 @@ use sqlx::{Pool, Transaction};
 
 use crate::domain::{AccountId, NewEvent, truncate_to_micros};
 use crate::store::dialect::Dialect;
+use crate::store::webhooks::HandOffSlot;
 use crate::store::{IdempotencyKey, Published, StoreError, StoreResult};
 
 use super::events::{Appended, append_event, insert_event_row};
@@ -114,7 +115,11 @@ pub(crate) struct EventPublisher {
 
 impl EventPublisher {
     /// Starts the tasks that append queued events; they end when the store is dropped.
-    pub(crate) fn start(pool: Pool<Db>, signal: std::sync::Arc<tokio::sync::Notify>) -> Self {
+    pub(crate) fn start(
+        pool: Pool<Db>,
+        signal: std::sync::Arc<tokio::sync::Notify>,
+        hand_offs: std::sync::Arc<HandOffSlot>,
+    ) -> Self {
         let (queue, receiver) =
             tokio::sync::mpsc::channel::<(NewEvent, PublishReply)>(PUBLISH_BATCH * 8);
         let receiver = std::sync::Arc::new(tokio::sync::Mutex::new(receiver));
@@ -122,6 +127,7 @@ impl EventPublisher {
             tokio::spawn(append_queued(
                 pool.clone(),
                 signal.clone(),
+                hand_offs.clone(),
                 receiver.clone(),
             ));
         }
@@ -144,6 +150,7 @@ impl EventPublisher {
 pub(super) async fn append_queued(
     pool: Pool<Db>,
     signal: std::sync::Arc<tokio::sync::Notify>,
+    hand_offs: std::sync::Arc<HandOffSlot>,
     receiver: std::sync::Arc<
         tokio::sync::Mutex<tokio::sync::mpsc::Receiver<(NewEvent, PublishReply)>>,
     >,
@@ -157,9 +164,12 @@ pub(super) async fn append_queued(
         > 0
     {
         let events: Vec<&NewEvent> = batch.iter().map(|(event, _)| event).collect();
-        match publish_batch(&pool, &events).await {
-            Ok(appended) => {
-                signal.notify_one();
+        match publish_batch(&pool, &events, &hand_offs).await {
+            Ok((appended, waiting)) => {
+                // Deliveries handed to this process's worker need no claim to wake it.
+                if waiting {
+                    signal.notify_one();
+                }
                 for ((_, reply), appended) in batch.drain(..).zip(appended) {
                     let _ = reply.send(Ok(Published::Created {
                         event_id: appended.id,
@@ -187,17 +197,30 @@ pub(super) async fn append_queued(
     }
 }
 
-/// Appends `events` and their deliveries in one transaction; the result is in their order.
+/// Appends `events` and their deliveries in one transaction (or statement); the result is in
+/// their order, with whether any delivery waits for a claim (was not handed off).
 pub(super) async fn publish_batch(
     pool: &Pool<Db>,
     events: &[&NewEvent],
-) -> StoreResult<Vec<Appended>> {
-    if let Some(appended) = Backend::append_published(pool, events).await {
-        return Ok(appended
-            .map_err(classify)?
+    hand_offs: &HandOffSlot,
+) -> StoreResult<(Vec<Appended>, bool)> {
+    let latest = events.iter().map(|event| event.created_at).max();
+    let lease = latest.and_then(|now| hand_offs.lease(now));
+    if let Some(appended) = Backend::append_published(pool, events, lease).await {
+        let appended = appended.map_err(classify)?;
+        let made: u64 = appended
+            .events
+            .iter()
+            .map(|(_, deliveries)| deliveries)
+            .sum();
+        let waiting = made > appended.leased.len() as u64;
+        hand_offs.hand(appended.leased);
+        let events = appended
+            .events
             .into_iter()
             .map(|(id, deliveries)| Appended { id, deliveries })
-            .collect());
+            .collect();
+        return Ok((events, waiting));
     }
     let mut transaction = pool.begin_with(Backend::BEGIN_WRITE).await?;
     let mut listeners: Vec<(&AccountId, Vec<Listener>)> = Vec::new();
@@ -235,5 +258,5 @@ pub(super) async fn publish_batch(
     }
     insert_deliveries(&mut transaction, &rows).await?;
     transaction.commit().await?;
-    Ok(appended)
+    Ok((appended, !rows.is_empty()))
 }

@@ -141,8 +141,7 @@ pub(super) async fn claim_due_deliveries(
     // Leased rows are not due, so every row scanned can be taken unless its webhook has no
     // room left: twice the batch leaves room for a few busy webhooks.
     let scan = claim.limit.saturating_mul(2).max(claim.per_webhook);
-    let mut rows = Vec::new();
-    if Backend::WITH_WRITES {
+    let rows = if Backend::WITH_WRITES {
         // One round trip: the lease's rows are read, with their webhook and event, by the
         // statement that leases them.
         let sql = format!(
@@ -151,10 +150,10 @@ pub(super) async fn claim_due_deliveries(
             claimed_rows_from("claimed")
         );
         let query = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(sql));
-        rows = bind_lease(query, claim, scan, excluded_rows, room_rows)
+        bind_lease(query, claim, scan, excluded_rows, room_rows)
             .fetch_all(writer)
             .await
-            .map_err(classify)?;
+            .map_err(classify)?
     } else {
         let query = sqlx::query_as::<_, (Uuid,)>(sqlx::AssertSqlSafe(lease));
         let ids: Vec<Uuid> = bind_lease(query, claim, scan, excluded_rows, room_rows)
@@ -164,23 +163,35 @@ pub(super) async fn claim_due_deliveries(
             .into_iter()
             .map(|(id,)| id)
             .collect();
-        for batch in ids.chunks(BATCH_ROWS) {
-            let padded_rows = padded(batch.len());
-            let sql = format!(
-                "{} WHERE d.id IN ({})",
-                claimed_rows_from("webhook_deliveries"),
-                param_list(1, padded_rows)
-            );
-            let mut select = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(sql));
-            for id in batch {
-                select = select.bind(*id);
-            }
-            for _ in batch.len()..padded_rows {
-                select = select.bind(None::<Uuid>);
-            }
-            rows.extend(select.fetch_all(reader).await?);
+        read_claimed_rows(reader, &ids).await?
+    };
+    claimed_deliveries(rows)
+}
+
+/// Deliveries `ids` as a claim gives them, read from `reader` (those that exist).
+async fn read_claimed_rows(reader: &Pool<Db>, ids: &[Uuid]) -> StoreResult<Vec<ClaimedRow>> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for batch in ids.chunks(BATCH_ROWS) {
+        let padded_rows = padded(batch.len());
+        let sql = format!(
+            "{} WHERE d.id IN ({})",
+            claimed_rows_from("webhook_deliveries"),
+            param_list(1, padded_rows)
+        );
+        let mut select = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(sql));
+        for id in batch {
+            select = select.bind(*id);
         }
+        for _ in batch.len()..padded_rows {
+            select = select.bind(None::<Uuid>);
+        }
+        rows.extend(select.fetch_all(reader).await?);
     }
+    Ok(rows)
+}
+
+/// Claimed rows as the worker takes them, in event order.
+fn claimed_deliveries(mut rows: Vec<ClaimedRow>) -> StoreResult<Vec<ClaimedDelivery>> {
     // Every leased delivery now has the same `next_attempt_at` (the lease's end): send in
     // event order.
     rows.sort_by_key(|row| row.event_id);
@@ -854,6 +865,30 @@ impl QueueStore for Backend {
         now: DateTime<Utc>,
     ) -> StoreResult<QueueStats> {
         queue_stats(self.pool(), now, Some(account)).await
+    }
+
+    fn hand_off_to(
+        &self,
+        worker: WorkerId,
+        lease: std::time::Duration,
+        room: std::sync::Arc<tokio::sync::Semaphore>,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryId>>> {
+        let slot = self.hand_offs()?;
+        let (ids, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let half_room = room.available_permits().div_ceil(2);
+        slot.register(crate::store::webhooks::HandOff {
+            worker,
+            lease,
+            room,
+            half_room,
+            ids,
+        });
+        Some(receiver)
+    }
+
+    async fn read_leased(&self, ids: &[DeliveryId]) -> StoreResult<Vec<ClaimedDelivery>> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
+        claimed_deliveries(read_claimed_rows(self.pool(), &ids).await?)
     }
 
     fn deliveries_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
