@@ -44,8 +44,14 @@ pub trait DeliveryQueue: Send + Sync + 'static {
         lease: std::time::Duration,
         room: Arc<tokio::sync::Semaphore>,
     ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryId>>>;
-    /// Reads deliveries handed off to this worker as a claim gives them.
-    async fn read_leased(&self, deliveries: &[DeliveryId]) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Reads deliveries handed off to `worker` as a claim gives them: those it still holds
+    /// until at least `held_until` (a lease that ran out may be another's already).
+    async fn read_leased(
+        &self,
+        worker: WorkerId,
+        deliveries: &[DeliveryId],
+        held_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
     /// Gives leased deliveries back unsent: `park` when their webhook may not be sent to now.
     async fn release(
         &self,

@@ -481,7 +481,11 @@ impl Worker {
         outcomes: &mpsc::Sender<AttemptRecord>,
     ) {
         let now = self.queue.now();
-        let read = self.queue.read_leased(&ids).await;
+        // Leases are renewed every quarter of a lease once taken: one with less than half
+        // left might run out first.
+        let held_until =
+            now + chrono::Duration::from_std(self.settings.lease / 2).unwrap_or_default();
+        let read = self.queue.read_leased(self.id, &ids, held_until).await;
         let result = match read {
             Ok(claimed) => self.dispatch(claimed, now, outcomes).await,
             Err(error) => Err(error),

@@ -53,8 +53,13 @@ impl DeliveryQueue for Services {
         self.store.hand_off_to(worker, lease, room)
     }
 
-    async fn read_leased(&self, deliveries: &[DeliveryId]) -> StoreResult<Vec<ClaimedDelivery>> {
-        self.store.read_leased(deliveries).await
+    async fn read_leased(
+        &self,
+        worker: WorkerId,
+        deliveries: &[DeliveryId],
+        held_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        self.store.read_leased(worker, deliveries, held_until).await
     }
 
     async fn release(

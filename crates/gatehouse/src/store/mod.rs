@@ -838,8 +838,15 @@ pub trait QueueStore: Send + Sync + 'static {
         room: std::sync::Arc<tokio::sync::Semaphore>,
     ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryId>>>;
 
-    /// Reads deliveries handed off to a worker as a claim gives them (those that exist).
-    async fn read_leased(&self, ids: &[DeliveryId]) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Reads deliveries handed off to `worker` as a claim gives them: those it still holds
+    /// until `held_until` or later. The others' leases ran out or are about to, and another
+    /// worker may have claimed them: sending them too would send them twice.
+    async fn read_leased(
+        &self,
+        worker: WorkerId,
+        ids: &[DeliveryId],
+        held_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
 
     /// Leases notices waiting to be mailed, so that one process mails each.
     async fn claim_unsent_notifications(

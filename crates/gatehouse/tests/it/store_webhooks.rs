@@ -1146,10 +1146,23 @@ async fn publishing_hands_new_deliveries_to_the_registered_worker(backend: Backe
     assert_eq!(publish(store.as_ref(), &account, "app.x.y", "1").await, 3);
     let ids = handed.try_recv().expect("handed at publishing");
     assert_eq!(ids.len(), 1, "the plain webhook's only");
-    let read = store.read_leased(&ids).await.expect("read");
+    let held_until = start_time() + Duration::seconds(30);
+    let read = store
+        .read_leased(worker, &ids, held_until)
+        .await
+        .expect("read");
     assert_eq!(read.len(), 1);
     assert_eq!(read[0].webhook_id, plain.id);
     assert!(read[0].deliverable);
+    // Not to another worker, nor once the lease may run out before it is renewed: another
+    // worker may have claimed it by then.
+    for (holder, until) in [
+        (Uuid::now_v7(), held_until),
+        (worker, start_time() + Duration::seconds(61)),
+    ] {
+        let read = store.read_leased(holder, &ids, until).await.expect("read");
+        assert!(read.is_empty());
+    }
     // Leased to the worker: another claims only the other two.
     let now = start_time() + Duration::seconds(1);
     let other = claim_for_a_minute(store.as_ref(), Uuid::now_v7(), now, 10)

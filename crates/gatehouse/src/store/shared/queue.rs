@@ -163,18 +163,31 @@ pub(super) async fn claim_due_deliveries(
             .into_iter()
             .map(|(id,)| id)
             .collect();
-        read_claimed_rows(reader, &ids).await?
+        read_claimed_rows(reader, &ids, None).await?
     };
     claimed_deliveries(rows)
 }
 
-/// Deliveries `ids` as a claim gives them, read from `reader` (those that exist).
-async fn read_claimed_rows(reader: &Pool<Db>, ids: &[Uuid]) -> StoreResult<Vec<ClaimedRow>> {
+/// Deliveries `ids` as a claim gives them, read from `reader` (those that exist) — with
+/// `held`, only those a worker still holds until a time or later.
+async fn read_claimed_rows(
+    reader: &Pool<Db>,
+    ids: &[Uuid],
+    held: Option<(WorkerId, DateTime<Utc>)>,
+) -> StoreResult<Vec<ClaimedRow>> {
     let mut rows = Vec::with_capacity(ids.len());
     for batch in ids.chunks(BATCH_ROWS) {
         let padded_rows = padded(batch.len());
+        let holder = match held {
+            Some(_) => format!(
+                " AND d.locked_by = ${} AND d.locked_until >= ${}",
+                padded_rows + 1,
+                padded_rows + 2
+            ),
+            None => String::new(),
+        };
         let sql = format!(
-            "{} WHERE d.id IN ({})",
+            "{} WHERE d.id IN ({}){holder}",
             claimed_rows_from("webhook_deliveries"),
             param_list(1, padded_rows)
         );
@@ -184,6 +197,9 @@ async fn read_claimed_rows(reader: &Pool<Db>, ids: &[Uuid]) -> StoreResult<Vec<C
         }
         for _ in batch.len()..padded_rows {
             select = select.bind(None::<Uuid>);
+        }
+        if let Some((worker, until)) = held {
+            select = select.bind(worker.to_string()).bind(until);
         }
         rows.extend(select.fetch_all(reader).await?);
     }
@@ -886,9 +902,15 @@ impl QueueStore for Backend {
         Some(receiver)
     }
 
-    async fn read_leased(&self, ids: &[DeliveryId]) -> StoreResult<Vec<ClaimedDelivery>> {
+    async fn read_leased(
+        &self,
+        worker: WorkerId,
+        ids: &[DeliveryId],
+        held_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
         let ids: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
-        claimed_deliveries(read_claimed_rows(self.pool(), &ids).await?)
+        let held = (worker, truncate_to_micros(held_until));
+        claimed_deliveries(read_claimed_rows(self.pool(), &ids, Some(held)).await?)
     }
 
     fn deliveries_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
