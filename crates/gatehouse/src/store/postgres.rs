@@ -216,60 +216,21 @@ async fn append_published(
         }
     }
     let rows: Vec<(i64, i64, Option<Vec<uuid::Uuid>>, i64)> = sqlx::query_as(APPEND_PUBLISHED)
-        .bind(
-            events
-                .iter()
-                .map(|event| event.account_id.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            events
-                .iter()
-                .map(|event| event.name.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            events
-                .iter()
-                .map(|event| event.object_id.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            events
-                .iter()
-                .map(|event| event.actor.as_ref().map(|actor| actor.person_id.0))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            events
-                .iter()
-                .map(|event| event.actor.as_ref().map(|actor| actor.person_name.as_str()))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            events
-                .iter()
-                .map(|event| Json(&event.payload))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            events
-                .iter()
-                .map(|event| truncate_to_micros(event.created_at))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            events
-                .iter()
-                .map(|event| DeliveryId::time_half(truncate_to_micros(event.created_at)))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            events
-                .iter()
-                .map(|event| event.notice_about_webhook())
-                .collect::<Vec<_>>(),
-        )
+        .bind(column(events, |event| event.account_id.as_str()))
+        .bind(column(events, |event| event.name.as_str()))
+        .bind(column(events, |event| event.object_id.as_str()))
+        .bind(column(events, |event| {
+            event.actor.as_ref().map(|actor| actor.person_id.0)
+        }))
+        .bind(column(events, |event| {
+            event.actor.as_ref().map(|actor| actor.person_name.as_str())
+        }))
+        .bind(column(events, |event| Json(&event.payload)))
+        .bind(column(events, |event| truncate_to_micros(event.created_at)))
+        .bind(column(events, |event| {
+            DeliveryId::time_half(truncate_to_micros(event.created_at))
+        }))
+        .bind(column(events, NewEvent::notice_about_webhook))
         .bind(positions)
         .bind(patterns)
         .bind(DELIVERIES_CHANNEL)
@@ -289,6 +250,11 @@ async fn append_published(
             .collect(),
         leased: leased.into_iter().map(DeliveryId).collect(),
     })
+}
+
+/// One value of each event: a column of `APPEND_PUBLISHED`'s input, bound as an array.
+fn column<'a, T>(events: &[&'a NewEvent], value: impl Fn(&'a NewEvent) -> T) -> Vec<T> {
+    events.iter().map(|event| value(event)).collect()
 }
 
 impl Dialect for PostgresStore {
