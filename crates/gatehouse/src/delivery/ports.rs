@@ -36,13 +36,15 @@ pub trait DeliveryQueue: Send + Sync + 'static {
     /// Leases due deliveries.
     async fn claim(&self, claim: &Claim<'_>) -> StoreResult<Vec<ClaimedDelivery>>;
     /// Has deliveries of events published through this process leased to `worker` as they are
-    /// made (while half its `room` is free), their ids sent on the channel returned; `None`
+    /// made (while half its `room` is free; not for webhooks it says are `full`), their ids
+    /// sent on the channel returned; `None`
     /// where the store has no such hand-off (`QueueStore::hand_off_to`).
     fn hand_off_to(
         &self,
         worker: WorkerId,
         lease: std::time::Duration,
         room: Arc<tokio::sync::Semaphore>,
+        full: crate::store::webhooks::FullWebhooks,
     ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryId>>>;
     /// Reads deliveries handed off to `worker` as a claim gives them: those it still holds
     /// until at least `held_until` (a lease that ran out may be another's already).

@@ -140,10 +140,18 @@ pub async fn run<Backend>(
     let signal = worker.queue.deliveries_signal();
     // Deliveries of events published through this process, leased to this worker as they were
     // made (PostgreSQL): they need no claim.
+    let full: crate::store::webhooks::FullWebhooks = {
+        let worker = Arc::downgrade(&worker);
+        Arc::new(move || {
+            worker
+                .upgrade()
+                .map_or_else(Vec::new, |worker| worker.full_webhooks())
+        })
+    };
     let mut handed =
         worker
             .queue
-            .hand_off_to(worker.id, worker.settings.lease, worker.held.clone());
+            .hand_off_to(worker.id, worker.settings.lease, worker.held.clone(), full);
     tracing::info!(worker = %worker.id, "delivery worker started");
     let mut claim = true;
     while !*shutdown.borrow() {
@@ -354,6 +362,17 @@ impl Worker {
             (quarter_lease / latency.as_secs_f64().max(0.000_1)) as usize
         });
         self.settings.max_in_flight_per_webhook.max(1) * rounds.clamp(2, MAX_ROUNDS)
+    }
+
+    /// The webhooks with less than a round of room: deliveries handed to this worker for
+    /// them would only be given back.
+    fn full_webhooks(&self) -> Vec<WebhookId> {
+        let round = self.settings.max_in_flight_per_webhook.max(1);
+        self.slots()
+            .iter()
+            .filter(|(_, slot)| self.budget(Some(slot)).saturating_sub(slot.claimed) < round)
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// What the next claim may take, webhook by webhook.

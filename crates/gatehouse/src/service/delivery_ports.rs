@@ -49,8 +49,9 @@ impl DeliveryQueue for Services {
         worker: WorkerId,
         lease: std::time::Duration,
         room: Arc<tokio::sync::Semaphore>,
+        full: crate::store::webhooks::FullWebhooks,
     ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryId>>> {
-        self.store.hand_off_to(worker, lease, room)
+        self.store.hand_off_to(worker, lease, room, full)
     }
 
     async fn read_leased(

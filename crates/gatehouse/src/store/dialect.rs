@@ -10,10 +10,8 @@ use std::sync::Arc;
 
 use sqlx::{Database, Pool, Transaction};
 
-use chrono::{DateTime, Utc};
-
 use crate::domain::{DeliveryId, NewEvent};
-use crate::store::WorkerId;
+use crate::store::webhooks::HandOffLease;
 
 /// What `Dialect::append_published` appended: each event's id and number of deliveries, in
 /// order, and the deliveries it leased to the worker it was given.
@@ -77,12 +75,12 @@ pub(crate) trait Dialect: Sized + Send + Sync + 'static {
     /// server: each event's id and number of deliveries, in their order. `None` where the
     /// database is in this process (SQLite) and the shared transaction of several statements
     /// (`publishing::publish_batch`) costs no more.
-    /// With `lease` (a worker and until when), the deliveries a worker may be handed
-    /// (`HandOff`) are made leased to it, and their ids come back too.
+    /// With `lease` (a worker, until when, and the webhooks it takes none of), the deliveries
+    /// it may be handed (`HandOff`) are made leased to it, and their ids come back too.
     fn append_published(
         pool: &Pool<Self::Db>,
         events: &[&NewEvent],
-        lease: Option<(WorkerId, DateTime<Utc>)>,
+        lease: Option<HandOffLease>,
     ) -> impl Future<Output = Option<Result<AppendedInOne, sqlx::Error>>> + Send;
     /// Tells other processes, when the transaction commits, that deliveries became due.
     fn notify_deliveries_ready(

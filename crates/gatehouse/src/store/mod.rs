@@ -829,13 +829,15 @@ pub trait QueueStore: Send + Sync + 'static {
     /// Leases the deliveries of events published through this process to `worker` as they are
     /// made, while at least half of its `room` is free, and sends their ids on the channel
     /// returned — where that spares a claim per message (PostgreSQL). `None` elsewhere.
-    /// Deliveries of ordered or rate-limited webhooks are never handed off: they wait for a
-    /// claim, which knows their order and the cluster's count.
+    /// Deliveries of ordered or rate-limited webhooks, and of those the worker says are `full`,
+    /// are never handed off: they wait for a claim, which knows their order, the cluster's
+    /// count and the worker's room.
     fn hand_off_to(
         &self,
         worker: WorkerId,
         lease: std::time::Duration,
         room: std::sync::Arc<tokio::sync::Semaphore>,
+        full: webhooks::FullWebhooks,
     ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryId>>>;
 
     /// Reads deliveries handed off to `worker` as a claim gives them: those it still holds

@@ -153,8 +153,8 @@ async fn notify(
 /// the other processes — one statement, atomic as a transaction. Event ids are drawn first and
 /// given out in the events' order; delivery ids come from `webhook_delivery_sequence`
 /// (`DeliveryId::from_halves`). With a worker (`$14`) and a lease's end (`$15`), the deliveries
-/// it may be handed (`HandOff`: not to an ordered or rate-limited webhook) are made leased to
-/// it, and only the others are announced. Returns each event's id and count of deliveries, in
+/// it may be handed (`HandOff`: not to an ordered or rate-limited webhook, nor to one it has no
+/// room for, `$16`) are made leased to it, and only the others are announced. Returns each event's id and count of deliveries, in
 /// order, and on the first row the leased deliveries' ids.
 const APPEND_PUBLISHED: &str = "\
 WITH input AS MATERIALIZED ( \
@@ -175,7 +175,8 @@ WITH input AS MATERIALIZED ( \
 ), listening AS MATERIALIZED ( \
   SELECT n.position, n.id AS event_id, n.account_id, n.name, n.created_at, n.id_time_half, \
          w.id AS webhook_id, w.ordered, \
-         ($14::text IS NOT NULL AND NOT w.ordered AND w.rate_limit_per_second IS NULL) AS leased \
+         ($14::text IS NOT NULL AND NOT w.ordered AND w.rate_limit_per_second IS NULL \
+          AND w.id <> ALL ($16::uuid[])) AS leased \
   FROM numbered n \
   JOIN unnest($10::bigint[], $11::text[]) AS m (position, pattern) ON m.position = n.position \
   JOIN webhooks w ON w.account_id = n.account_id AND w.event = m.pattern \
@@ -205,7 +206,7 @@ FROM numbered n ORDER BY n.position";
 async fn append_published(
     pool: &Pool<Postgres>,
     events: &[&NewEvent],
-    lease: Option<(super::WorkerId, chrono::DateTime<chrono::Utc>)>,
+    lease: Option<super::webhooks::HandOffLease>,
 ) -> Result<AppendedInOne, sqlx::Error> {
     let mut positions = Vec::new();
     let mut patterns = Vec::new();
@@ -235,8 +236,11 @@ async fn append_published(
         .bind(patterns)
         .bind(DELIVERIES_CHANNEL)
         .bind(PROCESS.as_str())
-        .bind(lease.map(|(worker, _)| worker.to_string()))
-        .bind(lease.map(|(_, until)| truncate_to_micros(until)))
+        .bind(lease.as_ref().map(|lease| lease.worker.to_string()))
+        .bind(lease.as_ref().map(|lease| truncate_to_micros(lease.until)))
+        .bind(lease.as_ref().map_or_else(Vec::new, |lease| {
+            lease.full.iter().map(|webhook| webhook.0).collect()
+        }))
         .fetch_all(pool)
         .await?;
     let leased = rows
@@ -308,7 +312,7 @@ impl Dialect for PostgresStore {
     async fn append_published(
         pool: &Pool<Postgres>,
         events: &[&NewEvent],
-        lease: Option<(super::WorkerId, chrono::DateTime<chrono::Utc>)>,
+        lease: Option<super::webhooks::HandOffLease>,
     ) -> Option<Result<AppendedInOne, sqlx::Error>> {
         Some(append_published(pool, events, lease).await)
     }

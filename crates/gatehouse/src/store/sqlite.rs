@@ -179,7 +179,7 @@ impl Dialect for SqliteStore {
     async fn append_published(
         _pool: &Pool<Sqlite>,
         _events: &[&crate::domain::NewEvent],
-        _lease: Option<(super::WorkerId, chrono::DateTime<chrono::Utc>)>,
+        _lease: Option<super::webhooks::HandOffLease>,
     ) -> Option<Result<super::dialect::AppendedInOne, sqlx::Error>> {
         None
     }

@@ -167,7 +167,21 @@ pub(crate) struct HandOff {
     /// half of it is free, and they are claimed like any others otherwise.
     pub(crate) room: std::sync::Arc<tokio::sync::Semaphore>,
     pub(crate) half_room: usize,
+    /// The webhooks the worker has no room for now: their deliveries wait for a claim, which
+    /// the worker makes when it has room again (handed, they would be given straight back).
+    pub(crate) full: FullWebhooks,
     pub(crate) ids: tokio::sync::mpsc::UnboundedSender<Vec<DeliveryId>>,
+}
+
+/// Asks a worker which webhooks it has no room for.
+pub type FullWebhooks = std::sync::Arc<dyn Fn() -> Vec<WebhookId> + Send + Sync>;
+
+/// Whom `HandOffSlot::lease` leases new deliveries to: a worker, until when, and the webhooks
+/// it takes none of now.
+pub(crate) struct HandOffLease {
+    pub(crate) worker: WorkerId,
+    pub(crate) until: DateTime<Utc>,
+    pub(crate) full: Vec<WebhookId>,
 }
 
 /// Where a store keeps its `HandOff`, if a worker registered one.
@@ -179,16 +193,23 @@ impl HandOffSlot {
         *self.lock() = Some(hand_off);
     }
 
-    /// The worker to lease new deliveries to and until when, if one is registered, listening,
-    /// and has room.
-    pub(crate) fn lease(&self, now: DateTime<Utc>) -> Option<(WorkerId, DateTime<Utc>)> {
-        let slot = self.lock();
-        let hand_off = slot.as_ref()?;
-        if hand_off.ids.is_closed() || hand_off.room.available_permits() < hand_off.half_room {
-            return None;
-        }
-        let lease = chrono::Duration::from_std(hand_off.lease).ok()?;
-        Some((hand_off.worker, now + lease))
+    /// The worker to lease new deliveries to, until when and but for which webhooks, if one
+    /// is registered, listening, and has room.
+    pub(crate) fn lease(&self, now: DateTime<Utc>) -> Option<HandOffLease> {
+        let (worker, lease, full) = {
+            let slot = self.lock();
+            let hand_off = slot.as_ref()?;
+            if hand_off.ids.is_closed() || hand_off.room.available_permits() < hand_off.half_room {
+                return None;
+            }
+            (hand_off.worker, hand_off.lease, hand_off.full.clone())
+        };
+        Some(HandOffLease {
+            worker,
+            until: now + chrono::Duration::from_std(lease).ok()?,
+            // Asked with this slot unlocked: the worker takes its own lock to answer.
+            full: full(),
+        })
     }
 
     /// Hands leased deliveries to the worker. If it stopped meanwhile, their leases run out

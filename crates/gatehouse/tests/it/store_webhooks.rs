@@ -1125,8 +1125,9 @@ async fn a_success_ends_the_run_of_failures_and_names_the_last_delivery(backend:
 
 /// On PostgreSQL, publishing leases new deliveries to the worker registered for them and hands
 /// it their ids, so that it needs no claim: never those of an ordered or a rate-limited webhook
-/// (a claim knows their order and the cluster's count), not while the worker has less than half
-/// its room, and not once it stopped listening. SQLite has no hand-off.
+/// (a claim knows their order and the cluster's count), nor of one the worker says it has no
+/// room for, not while the worker has less than half its room, and not once it stopped
+/// listening. SQLite has no hand-off.
 async fn publishing_hands_new_deliveries_to_the_registered_worker(backend: Backend) {
     let (store, _guard, account) = seeded(backend).await;
     let plain = webhook(&account, "app.*", true, false);
@@ -1138,7 +1139,12 @@ async fn publishing_hands_new_deliveries_to_the_registered_worker(backend: Backe
     let worker = Uuid::now_v7();
     let room = std::sync::Arc::new(tokio::sync::Semaphore::new(10));
     let lease = std::time::Duration::from_secs(60);
-    let Some(mut handed) = store.hand_off_to(worker, lease, room.clone()) else {
+    let full_now = std::sync::Arc::new(std::sync::Mutex::new(Vec::<WebhookId>::new()));
+    let full = {
+        let full_now = full_now.clone();
+        std::sync::Arc::new(move || full_now.lock().unwrap().clone())
+    };
+    let Some(mut handed) = store.hand_off_to(worker, lease, room.clone(), full) else {
         assert_eq!(backend, Backend::Sqlite, "PostgreSQL hands off");
         assert_eq!(publish(store.as_ref(), &account, "app.x.y", "1").await, 3);
         return;
@@ -1176,6 +1182,11 @@ async fn publishing_hands_new_deliveries_to_the_registered_worker(backend: Backe
     assert_eq!(publish(store.as_ref(), &account, "app.x.y", "2").await, 3);
     assert!(handed.try_recv().is_err());
     drop(taken);
+    // No room for the webhook itself: the same.
+    full_now.lock().unwrap().push(plain.id);
+    assert_eq!(publish(store.as_ref(), &account, "app.x.y", "2b").await, 3);
+    assert!(handed.try_recv().is_err());
+    full_now.lock().unwrap().clear();
     // A worker that stopped listening is handed nothing.
     drop(handed);
     assert_eq!(publish(store.as_ref(), &account, "app.x.y", "3").await, 3);
@@ -1186,7 +1197,7 @@ async fn publishing_hands_new_deliveries_to_the_registered_worker(backend: Backe
         .iter()
         .filter(|delivery| delivery.webhook_id == plain.id)
         .count();
-    assert_eq!(plain_ones, 2, "events 2 and 3 went to the queue");
+    assert_eq!(plain_ones, 3, "events 2, 2b and 3 went to the queue");
 }
 
 /// Deliveries are listed by id, which is minted from `created_at` (migration 0023): the order of

@@ -888,6 +888,7 @@ impl QueueStore for Backend {
         worker: WorkerId,
         lease: std::time::Duration,
         room: std::sync::Arc<tokio::sync::Semaphore>,
+        full: crate::store::webhooks::FullWebhooks,
     ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryId>>> {
         let slot = self.hand_offs()?;
         let (ids, receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -897,6 +898,7 @@ impl QueueStore for Backend {
             lease,
             room,
             half_room,
+            full,
             ids,
         });
         Some(receiver)
