@@ -139,13 +139,14 @@ pub async fn run<Backend>(
     let recorder = tokio::spawn(record_outcomes(worker.clone(), receiver));
     let signal = worker.queue.deliveries_signal();
     // Deliveries of events published through this process, leased to this worker as they were
-    // made (PostgreSQL): they need no claim.
+    // made (PostgreSQL): they need no claim. Not those of a webhook the next claim would
+    // exclude for want of room: handed, they would only be given back.
     let full: crate::store::webhooks::FullWebhooks = {
         let worker = Arc::downgrade(&worker);
         Arc::new(move || {
             worker
                 .upgrade()
-                .map_or_else(Vec::new, |worker| worker.full_webhooks())
+                .map_or_else(Vec::new, |worker| worker.room().excluded)
         })
     };
     let mut handed =
@@ -364,17 +365,6 @@ impl Worker {
         self.settings.max_in_flight_per_webhook.max(1) * rounds.clamp(2, MAX_ROUNDS)
     }
 
-    /// The webhooks with less than a round of room: deliveries handed to this worker for
-    /// them would only be given back.
-    fn full_webhooks(&self) -> Vec<WebhookId> {
-        let round = self.settings.max_in_flight_per_webhook.max(1);
-        self.slots()
-            .iter()
-            .filter(|(_, slot)| self.budget(Some(slot)).saturating_sub(slot.claimed) < round)
-            .map(|(id, _)| *id)
-            .collect()
-    }
-
     /// What the next claim may take, webhook by webhook.
     fn room(&self) -> Room {
         let now = Instant::now();
@@ -504,12 +494,11 @@ impl Worker {
         // left might run out first.
         let held_until =
             now + chrono::Duration::from_std(self.settings.lease / 2).unwrap_or_default();
-        let read = self.queue.read_leased(self.id, &ids, held_until).await;
-        let result = match read {
-            Ok(claimed) => self.dispatch(claimed, now, outcomes).await,
-            Err(error) => Err(error),
+        let taken = async {
+            let claimed = self.queue.read_leased(self.id, &ids, held_until).await?;
+            self.dispatch(claimed, now, outcomes).await
         };
-        if let Err(error) = result {
+        if let Err(error) = taken.await {
             tracing::warn!(%error, "starting deliveries handed over at publishing failed; their leases run out and they are claimed again");
         }
     }

@@ -154,8 +154,9 @@ async fn notify(
 /// given out in the events' order; delivery ids come from `webhook_delivery_sequence`
 /// (`DeliveryId::from_halves`). With a worker (`$14`) and a lease's end (`$15`), the deliveries
 /// it may be handed (`HandOff`: not to an ordered or rate-limited webhook, nor to one it has no
-/// room for, `$16`) are made leased to it, and only the others are announced. Returns each event's id and count of deliveries, in
-/// order, and on the first row the leased deliveries' ids.
+/// room for, `$16`) are made leased to it, and only the others are announced. Returns each
+/// event's id and count of deliveries, in order, and on the first row the leased deliveries'
+/// ids; the last column is there so that `announced` runs.
 const APPEND_PUBLISHED: &str = "\
 WITH input AS MATERIALIZED ( \
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::jsonb[], \
