@@ -17,7 +17,7 @@ use crate::domain::{
     DeliveryId, PolicyKey, WebhookId, WebhookNotification, WebhookPolicyId, WebhookSecretRecord,
 };
 use crate::store::{
-    AttemptRecord, Claim, ClaimedDelivery, QueueStats, QuotaGrant, StoreResult, WorkerId,
+    AttemptRecord, Claim, ClaimedDelivery, Handed, QueueStats, QuotaGrant, StoreResult, WorkerId,
 };
 
 /// The delivery queue as the worker and upkeep use it.
@@ -37,7 +37,7 @@ pub trait DeliveryQueue: Send + Sync + 'static {
     async fn claim(&self, claim: &Claim<'_>) -> StoreResult<Vec<ClaimedDelivery>>;
     /// Has deliveries of events published through this process leased to `worker` as they are
     /// made (while half its `room` is free; not for webhooks it says are `full`), their ids
-    /// sent on the channel returned; `None` where the store has no such hand-off
+    /// sent, as a claim reads them, on the channel returned; `None` where the store has no such hand-off
     /// (`QueueStore::hand_off_to`).
     fn hand_off_to(
         &self,
@@ -45,15 +45,7 @@ pub trait DeliveryQueue: Send + Sync + 'static {
         lease: std::time::Duration,
         room: Arc<tokio::sync::Semaphore>,
         full: crate::store::webhooks::FullWebhooks,
-    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryId>>>;
-    /// Reads deliveries handed off to `worker` as a claim gives them: those it still holds
-    /// until at least `held_until` (a lease that ran out may be another's already).
-    async fn read_leased(
-        &self,
-        worker: WorkerId,
-        deliveries: &[DeliveryId],
-        held_until: DateTime<Utc>,
-    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Handed>>;
     /// Gives leased deliveries back unsent: `park` when their webhook may not be sent to now.
     async fn release(
         &self,

@@ -24,7 +24,7 @@ use super::sender::{AttemptOutcome, OutgoingRequest};
 use super::signer::Signer;
 use crate::domain::message::{AttemptFacts, EnvelopeFacts, Subject, attempt_headers, message_body};
 use crate::domain::{DeliveryAttempt, DeliveryId, WebhookId};
-use crate::store::{AttemptRecord, Claim, ClaimedDelivery, WorkerId};
+use crate::store::{AttemptRecord, Claim, ClaimedDelivery, Handed, WorkerId};
 
 pub const DELIVERIES_TOTAL: &str = "gatehouse_webhook_deliveries_total";
 pub const ATTEMPT_DURATION_SECONDS: &str = "gatehouse_webhook_attempt_duration_seconds";
@@ -182,8 +182,8 @@ pub async fn run<Backend>(
         tokio::select! {
             () = signal.notified() => {}
             () = worker.room.notified() => {}
-            Some(ids) = next_handed(&mut handed) => {
-                worker.take_handed(ids, &outcomes).await;
+            Some(batches) = next_handed(&mut handed) => {
+                worker.take_handed(batches, &outcomes).await;
                 claim = false;
             }
             () = tokio::time::sleep(worker.settings.poll_interval) => {}
@@ -204,15 +204,30 @@ pub async fn run<Backend>(
 
 /// The next deliveries handed over at publishing, with any handed meanwhile; never, where
 /// there is no hand-off.
-async fn next_handed(
-    handed: &mut Option<mpsc::UnboundedReceiver<Vec<DeliveryId>>>,
-) -> Option<Vec<DeliveryId>> {
+async fn next_handed(handed: &mut Option<mpsc::UnboundedReceiver<Handed>>) -> Option<Vec<Handed>> {
     let receiver = handed.as_mut()?;
-    let mut ids = receiver.recv().await?;
+    let mut batches = vec![receiver.recv().await?];
     while let Ok(more) = receiver.try_recv() {
-        ids.extend(more);
+        batches.push(more);
     }
-    Some(ids)
+    Some(batches)
+}
+
+/// The handed deliveries whose lease lasts until `held_until` or later, in the order handed,
+/// and how many others there were.
+fn held_until_at_least(
+    batches: Vec<Handed>,
+    held_until: chrono::DateTime<chrono::Utc>,
+) -> (Vec<ClaimedDelivery>, usize) {
+    let (held, running_out): (Vec<Handed>, Vec<Handed>) = batches
+        .into_iter()
+        .partition(|batch| batch.held_until >= held_until);
+    let running_out = running_out.iter().map(|batch| batch.deliveries.len()).sum();
+    let held = held
+        .into_iter()
+        .flat_map(|batch| batch.deliveries)
+        .collect();
+    (held, running_out)
 }
 
 /// Renews this process's leases every quarter of a lease until the worker stops, so that
@@ -482,23 +497,27 @@ impl Worker {
         Ok(count >= usize::try_from(limit).unwrap_or(usize::MAX))
     }
 
-    /// Reads deliveries handed to this worker at publishing (and any handed meanwhile) and
-    /// starts sending them. If that fails their leases run out and any worker claims them.
+    /// Starts sending the deliveries handed to this worker at publishing (and any handed
+    /// meanwhile). If that fails their leases run out and any worker claims them.
     async fn take_handed(
         self: &Arc<Self>,
-        ids: Vec<DeliveryId>,
+        batches: Vec<Handed>,
         outcomes: &mpsc::Sender<AttemptRecord>,
     ) {
         let now = self.queue.now();
         // Leases are renewed every quarter of a lease once taken: one with less than half
-        // left might run out first.
+        // left might run out first, and another worker claim it while it is in flight. Such
+        // a delivery is left to run out, and any worker claims it then.
         let held_until =
             now + chrono::Duration::from_std(self.settings.lease / 2).unwrap_or_default();
-        let taken = async {
-            let claimed = self.queue.read_leased(self.id, &ids, held_until).await?;
-            self.dispatch(claimed, now, outcomes).await
-        };
-        if let Err(error) = taken.await {
+        let (claimed, running_out) = held_until_at_least(batches, held_until);
+        if running_out > 0 {
+            tracing::warn!(
+                deliveries = running_out,
+                "deliveries handed over at publishing waited too long to be sent under their lease; they are claimed when it runs out"
+            );
+        }
+        if let Err(error) = self.dispatch(claimed, now, outcomes).await {
             tracing::warn!(%error, "starting deliveries handed over at publishing failed; their leases run out and they are claimed again");
         }
     }
@@ -855,5 +874,53 @@ async fn mail_notifications(queue: &impl DeliveryQueue, mailer: &super::mail::Ma
         if let Err(error) = queue.mark_notice(notification.id, sent_at, error).await {
             tracing::warn!(%error, "recording a mailed notice failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AccountId, DeliveryId, WebhookId};
+
+    fn delivery(event_id: i64) -> ClaimedDelivery {
+        ClaimedDelivery {
+            id: DeliveryId(uuid::Uuid::now_v7()),
+            account_id: AccountId::parse("acme").expect("account id"),
+            webhook_id: WebhookId(uuid::Uuid::now_v7()),
+            event_id,
+            event: "request.created".to_owned(),
+            attempts_made: 0,
+            request_body: None,
+            message_envelope: None,
+            webhook_name: "hook".to_owned(),
+            uri: "https://example.com/hook".to_owned(),
+            uri_password: None,
+            deliverable: true,
+            ordered: false,
+            rate_limit_per_second: None,
+            policy: None,
+            object_id: event_id.to_string(),
+            actor: None,
+            payload: serde_json::json!({}),
+            event_created_at: Utc::now(),
+        }
+    }
+
+    /// A handed lease that may run out before the worker's first renewal is not sent: another
+    /// worker may claim it then, and the delivery would go twice.
+    #[test]
+    fn handed_deliveries_go_only_while_their_lease_lasts_long_enough() {
+        let at = Utc::now();
+        let batch = |seconds: i64, events: &[i64]| Handed {
+            deliveries: events.iter().map(|event| delivery(*event)).collect(),
+            held_until: at + chrono::Duration::seconds(seconds),
+        };
+        let (held, running_out) = held_until_at_least(
+            vec![batch(30, &[1, 2]), batch(10, &[3]), batch(15, &[4, 5, 6])],
+            at + chrono::Duration::seconds(15),
+        );
+        let events: Vec<i64> = held.iter().map(|delivery| delivery.event_id).collect();
+        assert_eq!(events, [1, 2, 4, 5, 6], "in the order handed");
+        assert_eq!(running_out, 1);
     }
 }

@@ -50,17 +50,8 @@ impl DeliveryQueue for Services {
         lease: std::time::Duration,
         room: Arc<tokio::sync::Semaphore>,
         full: crate::store::webhooks::FullWebhooks,
-    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryId>>> {
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<crate::store::Handed>> {
         self.store.hand_off_to(worker, lease, room, full)
-    }
-
-    async fn read_leased(
-        &self,
-        worker: WorkerId,
-        deliveries: &[DeliveryId],
-        held_until: DateTime<Utc>,
-    ) -> StoreResult<Vec<ClaimedDelivery>> {
-        self.store.read_leased(worker, deliveries, held_until).await
     }
 
     async fn release(

@@ -10,14 +10,15 @@ use std::sync::Arc;
 
 use sqlx::{Database, Pool, Transaction};
 
-use crate::domain::{DeliveryId, NewEvent};
-use crate::store::webhooks::HandOffLease;
+use crate::domain::NewEvent;
+use crate::store::StoreResult;
+use crate::store::webhooks::{ClaimedDelivery, HandOffLease};
 
 /// What `Dialect::append_published` appended: each event's id and number of deliveries, in
-/// order, and the deliveries it leased to the worker it was given.
+/// order, and the deliveries it leased to the worker it was given, read as a claim reads them.
 pub(crate) struct AppendedInOne {
     pub(crate) events: Vec<(i64, u64)>,
-    pub(crate) leased: Vec<DeliveryId>,
+    pub(crate) handed: Vec<ClaimedDelivery>,
 }
 
 pub(crate) trait Dialect: Sized + Send + Sync + 'static {
@@ -76,12 +77,12 @@ pub(crate) trait Dialect: Sized + Send + Sync + 'static {
     /// database is in this process (SQLite) and the shared transaction of several statements
     /// (`publishing::publish_batch`) costs no more.
     /// With `lease` (a worker, until when, and the webhooks it takes none of), the deliveries
-    /// it may be handed (`HandOff`) are made leased to it, and their ids come back too.
+    /// it may be handed (`HandOff`) are made leased to it, and come back as a claim reads them.
     fn append_published(
         pool: &Pool<Self::Db>,
         events: &[&NewEvent],
         lease: Option<HandOffLease>,
-    ) -> impl Future<Output = Option<Result<AppendedInOne, sqlx::Error>>> + Send;
+    ) -> impl Future<Output = Option<StoreResult<AppendedInOne>>> + Send;
     /// Tells other processes, when the transaction commits, that deliveries became due.
     fn notify_deliveries_ready(
         connection: &mut <Self::Db as Database>::Connection,

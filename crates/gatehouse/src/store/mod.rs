@@ -20,7 +20,7 @@ pub use postgres::PostgresStore;
 pub use scim_columns::{MULTI_VALUED_USER_ATTRIBUTES, ScimGroupColumns, ScimUserColumns};
 pub use sqlite::{SqliteStore, SqliteSynchronous};
 pub use webhooks::{
-    AttemptRecord, Claim, ClaimedDelivery, ClaimedPolicy, DeliveryFilter, IdempotencyKey,
+    AttemptRecord, Claim, ClaimedDelivery, ClaimedPolicy, DeliveryFilter, Handed, IdempotencyKey,
     Published, QueueStats, Redelivery, WebhookFilter, WorkerId,
 };
 
@@ -827,8 +827,9 @@ pub trait QueueStore: Send + Sync + 'static {
     fn deliveries_signal(&self) -> std::sync::Arc<tokio::sync::Notify>;
 
     /// Leases the deliveries of events published through this process to `worker` as they are
-    /// made, while at least half of its `room` is free, and sends their ids on the channel
-    /// returned — where that spares a claim per message (PostgreSQL). `None` elsewhere.
+    /// made, while at least half of its `room` is free, and sends them, read as a claim reads
+    /// them, on the channel returned — where that spares a claim and a read per message
+    /// (PostgreSQL). `None` elsewhere.
     /// Deliveries of ordered or rate-limited webhooks, and of those the worker says are `full`,
     /// are never handed off: they wait for a claim, which knows their order, the cluster's
     /// count and the worker's room.
@@ -838,17 +839,7 @@ pub trait QueueStore: Send + Sync + 'static {
         lease: std::time::Duration,
         room: std::sync::Arc<tokio::sync::Semaphore>,
         full: webhooks::FullWebhooks,
-    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryId>>>;
-
-    /// Reads deliveries handed off to `worker` as a claim gives them: those it still holds
-    /// until `held_until` or later. The others' leases ran out or are about to, and another
-    /// worker may have claimed them: sending them too would send them twice.
-    async fn read_leased(
-        &self,
-        worker: WorkerId,
-        ids: &[DeliveryId],
-        held_until: DateTime<Utc>,
-    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Handed>>;
 
     /// Leases notices waiting to be mailed, so that one process mails each.
     async fn claim_unsent_notifications(

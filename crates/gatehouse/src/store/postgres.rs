@@ -7,10 +7,12 @@ use std::sync::Arc;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Pool, Postgres, Transaction};
 
+use super::StoreResult;
 use super::dialect::{AppendedInOne, Dialect};
 use crate::domain::{DeliveryId, EventPattern, NewEvent, truncate_to_micros};
 use shared::publishing::EventPublisher;
 use sqlx::types::Json;
+use sqlx::{FromRow, Row};
 
 type Db = Postgres;
 
@@ -155,9 +157,23 @@ async fn notify(
 /// (`DeliveryId::from_halves`). With a worker (`$14`) and a lease's end (`$15`), the deliveries
 /// it may be handed (`HandOff`: not to an ordered or rate-limited webhook, nor to one it has no
 /// room for, `$16`) are made leased to it, and only the others are announced. Returns each
-/// event's id and count of deliveries, in order, and on the first row the leased deliveries'
-/// ids; the last column is there so that `announced` runs.
-const APPEND_PUBLISHED: &str = "\
+/// event's id and count of deliveries, in order, once per delivery handed (with that delivery
+/// as a claim reads it, `claimed_rows_from`) or once with NULLs if none was; `announced` is
+/// there so that the notice is sent.
+static APPEND_PUBLISHED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{APPEND_PUBLISHED_WITH}, handed AS ({}) \
+         SELECT n.id AS published_id, \
+           (SELECT COUNT(*) FROM listening l WHERE l.position = n.position) AS published_deliveries, \
+           (SELECT COUNT(*) FROM announced) AS announced, handed.* \
+         FROM numbered n LEFT JOIN handed ON handed.event_id = n.id \
+         ORDER BY n.position",
+        shared::queue::claimed_rows_from("(SELECT * FROM made WHERE leased)", "numbered")
+    )
+});
+
+/// `APPEND_PUBLISHED`'s `WITH` but its last query.
+const APPEND_PUBLISHED_WITH: &str = "\
 WITH input AS MATERIALIZED ( \
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::jsonb[], \
                        $7::timestamptz[], $8::bigint[], $9::uuid[]) WITH ORDINALITY \
@@ -195,20 +211,17 @@ WITH input AS MATERIALIZED ( \
          CASE WHEN leased THEN $14::text END, CASE WHEN leased THEN $15::timestamptz END, \
          created_at, created_at \
   FROM listening \
-  RETURNING id, locked_by IS NOT NULL AS leased \
+  RETURNING id, account_id, webhook_id, event_id, event, attempt, request_body, envelope_id, \
+            ordered, test_mode, locked_by IS NOT NULL AS leased \
 ), announced AS ( \
   SELECT pg_notify($12, $13) FROM (SELECT 1 FROM listening WHERE NOT leased LIMIT 1) waiting \
-) \
-SELECT n.id, (SELECT COUNT(*) FROM listening l WHERE l.position = n.position), \
-       CASE WHEN n.position = 1 THEN (SELECT array_agg(id) FROM made WHERE leased) END, \
-       (SELECT COUNT(*) FROM announced) \
-FROM numbered n ORDER BY n.position";
+)";
 
 async fn append_published(
     pool: &Pool<Postgres>,
     events: &[&NewEvent],
     lease: Option<super::webhooks::HandOffLease>,
-) -> Result<AppendedInOne, sqlx::Error> {
+) -> StoreResult<AppendedInOne> {
     let mut positions = Vec::new();
     let mut patterns = Vec::new();
     for (position, event) in (1_i64..).zip(events) {
@@ -217,7 +230,7 @@ async fn append_published(
             patterns.push(pattern);
         }
     }
-    let rows: Vec<(i64, i64, Option<Vec<uuid::Uuid>>, i64)> = sqlx::query_as(APPEND_PUBLISHED)
+    let rows = sqlx::query(sqlx::AssertSqlSafe(APPEND_PUBLISHED.as_str()))
         .bind(column(events, |event| event.account_id.as_str()))
         .bind(column(events, |event| event.name.as_str()))
         .bind(column(events, |event| event.object_id.as_str()))
@@ -243,17 +256,23 @@ async fn append_published(
             lease.full.iter().map(|webhook| webhook.0).collect()
         }))
         .fetch_all(pool)
-        .await?;
-    let leased = rows
-        .first()
-        .and_then(|(_, _, leased, _)| leased.clone())
-        .unwrap_or_default();
+        .await
+        .map_err(shared::classify)?;
+    let mut appended: Vec<(i64, u64)> = Vec::with_capacity(events.len());
+    let mut handed = Vec::new();
+    for row in &rows {
+        let event_id: i64 = row.try_get("published_id")?;
+        if appended.last().is_none_or(|(last, _)| *last != event_id) {
+            let deliveries: i64 = row.try_get("published_deliveries")?;
+            appended.push((event_id, deliveries.cast_unsigned()));
+        }
+        if row.try_get::<Option<uuid::Uuid>, _>("id")?.is_some() {
+            handed.push(shared::queue::ClaimedRow::from_row(row)?);
+        }
+    }
     Ok(AppendedInOne {
-        events: rows
-            .into_iter()
-            .map(|(id, deliveries, _, _)| (id, deliveries.cast_unsigned()))
-            .collect(),
-        leased: leased.into_iter().map(DeliveryId).collect(),
+        events: appended,
+        handed: shared::queue::claimed_deliveries(handed)?,
     })
 }
 
@@ -314,7 +333,7 @@ impl Dialect for PostgresStore {
         pool: &Pool<Postgres>,
         events: &[&NewEvent],
         lease: Option<super::webhooks::HandOffLease>,
-    ) -> Option<Result<AppendedInOne, sqlx::Error>> {
+    ) -> Option<StoreResult<AppendedInOne>> {
         Some(append_published(pool, events, lease).await)
     }
 

@@ -180,7 +180,7 @@ impl Dialect for SqliteStore {
         _pool: &Pool<Sqlite>,
         _events: &[&crate::domain::NewEvent],
         _lease: Option<super::webhooks::HandOffLease>,
-    ) -> Option<Result<super::dialect::AppendedInOne, sqlx::Error>> {
+    ) -> Option<super::StoreResult<super::dialect::AppendedInOne>> {
         None
     }
 

@@ -170,7 +170,16 @@ pub(crate) struct HandOff {
     /// The webhooks the worker has no room for now: their deliveries wait for a claim, which
     /// the worker makes when it has room again (handed, they would be given straight back).
     pub(crate) full: FullWebhooks,
-    pub(crate) ids: tokio::sync::mpsc::UnboundedSender<Vec<DeliveryId>>,
+    pub(crate) handed: tokio::sync::mpsc::UnboundedSender<Handed>,
+}
+
+/// Deliveries made leased to a worker by the statement that published their events, read as a
+/// claim would have read them: the worker sends them without a round trip of its own.
+#[derive(Debug)]
+pub struct Handed {
+    pub deliveries: Vec<ClaimedDelivery>,
+    /// When their lease runs out unless the worker renews it.
+    pub held_until: DateTime<Utc>,
 }
 
 /// Asks a worker which webhooks it has no room for.
@@ -199,7 +208,8 @@ impl HandOffSlot {
         let (worker, lease, full) = {
             let slot = self.lock();
             let hand_off = slot.as_ref()?;
-            if hand_off.ids.is_closed() || hand_off.room.available_permits() < hand_off.half_room {
+            if hand_off.handed.is_closed() || hand_off.room.available_permits() < hand_off.half_room
+            {
                 return None;
             }
             (hand_off.worker, hand_off.lease, hand_off.full.clone())
@@ -214,12 +224,12 @@ impl HandOffSlot {
 
     /// Hands leased deliveries to the worker. If it stopped meanwhile, their leases run out
     /// and any worker claims them.
-    pub(crate) fn hand(&self, ids: Vec<DeliveryId>) {
-        if ids.is_empty() {
+    pub(crate) fn hand(&self, handed: Handed) {
+        if handed.deliveries.is_empty() {
             return;
         }
         if let Some(hand_off) = self.lock().as_ref() {
-            let _ = hand_off.ids.send(ids);
+            let _ = hand_off.handed.send(handed);
         }
     }
 

@@ -1123,11 +1123,122 @@ async fn a_success_ends_the_run_of_failures_and_names_the_last_delivery(backend:
     }
 }
 
+/// A batch of first-attempt successes (on PostgreSQL one statement, `record_first_successes`)
+/// records only the deliveries whose lease the worker still holds, and counts, names and resets
+/// for those alone: the console's hourly counts and latency buckets, each webhook's last
+/// delivery, and the run of failures a success ends.
+async fn a_batch_of_successes_counts_and_names_only_what_it_recorded(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    let a = webhook(&account, "app.*", true, false);
+    let b = webhook(&account, "app.*", true, false);
+    add_webhook(store.as_ref(), &a).await;
+    add_webhook(store.as_ref(), &b).await;
+    for n in 0..4 {
+        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
+    }
+    let now = start_time() + Duration::seconds(1);
+    let first = Uuid::now_v7();
+    let claimed = claim_for_a_minute(store.as_ref(), first, now, 100)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 8);
+    // One of b's fails: a run of one failure, retried in 5 s.
+    let failed = claimed
+        .iter()
+        .find(|delivery| delivery.webhook_id == b.id)
+        .expect("b's");
+    store
+        .record_attempts(first, &[outcome(failed.id, b.id, false, 1)], now)
+        .await
+        .expect("record the failure");
+    // Another worker takes the retry and one delivery whose lease ran out.
+    let later = now + Duration::seconds(61);
+    let taken = claim(
+        store.as_ref(),
+        Uuid::now_v7(),
+        later,
+        later + Duration::seconds(60),
+        2,
+        &[],
+    )
+    .await
+    .expect("claim");
+    assert_eq!(taken.len(), 2);
+    assert!(taken.iter().any(|delivery| delivery.id == failed.id));
+    let lost = taken
+        .iter()
+        .find(|delivery| delivery.id != failed.id)
+        .expect("one taken over")
+        .id;
+
+    let durations = [1_u64, 20, 40, 80, 200, 400, 20_000];
+    let batch: Vec<AttemptRecord> = claimed
+        .iter()
+        .filter(|delivery| delivery.id != failed.id)
+        .zip(durations)
+        .map(|(delivery, duration)| {
+            let mut record = outcome(delivery.id, delivery.webhook_id, true, 1);
+            record.attempt.duration_ms = duration;
+            record
+        })
+        .collect();
+    let recorded = store
+        .record_attempts(first, &batch, later)
+        .await
+        .expect("record");
+    assert_eq!(recorded, 6, "all but the delivery taken over");
+
+    let kept: Vec<&AttemptRecord> = batch
+        .iter()
+        .filter(|record| record.delivery_id != lost)
+        .collect();
+    let hours = store
+        .hourly_attempts(&account.id, start_time() - Duration::days(1), None)
+        .await
+        .expect("hours");
+    assert_eq!(hours.len(), 1);
+    let counts = &hours[0].counts;
+    assert_eq!(
+        (counts.succeeded, counts.retrying, counts.failed),
+        (6, 1, 0)
+    );
+    let mut latency = [0_u64; gatehouse::domain::LATENCY_BOUNDS_MS.len() + 1];
+    latency[gatehouse::domain::latency_bucket(1)] += 1; // the failure's
+    for record in &kept {
+        latency[gatehouse::domain::latency_bucket(record.attempt.duration_ms)] += 1;
+    }
+    assert_eq!(counts.latency, latency);
+
+    for hook in [&a, &b] {
+        let stored = store
+            .webhook(&account.id, hook.id)
+            .await
+            .expect("read")
+            .expect("webhook");
+        let last = kept
+            .iter()
+            .rev()
+            .find(|record| record.webhook_id == hook.id)
+            .map(|record| record.delivery_id);
+        assert_eq!(
+            (stored.consecutive_failures, stored.last_delivery_id),
+            (0, last),
+            "b's run of failures ended"
+        );
+    }
+    let untouched = store
+        .delivery(&account.id, lost)
+        .await
+        .expect("read")
+        .expect("delivery");
+    assert_eq!(untouched.status, DeliveryStatus::Pending);
+}
+
 /// On PostgreSQL, publishing leases new deliveries to the worker registered for them and hands
-/// it their ids, so that it needs no claim: never those of an ordered or a rate-limited webhook
-/// (a claim knows their order and the cluster's count), nor of one the worker says it has no
-/// room for, not while the worker has less than half its room, and not once it stopped
-/// listening. SQLite has no hand-off.
+/// them over as a claim would read them, so that it needs no claim nor read: never those of an
+/// ordered or a rate-limited webhook (a claim knows their order and the cluster's count), nor
+/// of one the worker says it has no room for, not while the worker has less than half its
+/// room, and not once it stopped listening. SQLite has no hand-off.
 async fn publishing_hands_new_deliveries_to_the_registered_worker(backend: Backend) {
     let (store, _guard, account) = seeded(backend).await;
     let plain = webhook(&account, "app.*", true, false);
@@ -1149,33 +1260,40 @@ async fn publishing_hands_new_deliveries_to_the_registered_worker(backend: Backe
         assert_eq!(publish(store.as_ref(), &account, "app.x.y", "1").await, 3);
         return;
     };
-    assert_eq!(publish(store.as_ref(), &account, "app.x.y", "1").await, 3);
-    let ids = handed.try_recv().expect("handed at publishing");
-    assert_eq!(ids.len(), 1, "the plain webhook's only");
-    let held_until = start_time() + Duration::seconds(30);
-    let read = store
-        .read_leased(worker, &ids, held_until)
-        .await
-        .expect("read");
-    assert_eq!(read.len(), 1);
-    assert_eq!(read[0].webhook_id, plain.id);
-    assert!(read[0].deliverable);
-    // Not to another worker, nor once the lease may run out before it is renewed: another
-    // worker may have claimed it by then.
-    for (holder, until) in [
-        (Uuid::now_v7(), held_until),
-        (worker, start_time() + Duration::seconds(61)),
-    ] {
-        let read = store.read_leased(holder, &ids, until).await.expect("read");
-        assert!(read.is_empty());
-    }
+    let payload = json!({"request": {"id": 7, "tags": ["a", "b"]}, "note": "é"});
+    let first = NewEvent::new(
+        &account.id,
+        "app.x.y",
+        "1",
+        None,
+        payload.clone(),
+        start_time(),
+    );
+    let gatehouse::store::Published::Created { event_id, .. } =
+        store.publish_event(&first, None).await.expect("publish")
+    else {
+        panic!("created")
+    };
+    let first_handed = handed.try_recv().expect("handed at publishing");
+    assert_eq!(first_handed.deliveries.len(), 1, "the plain webhook's only");
+    let given = first_handed.deliveries[0].clone();
+    assert_eq!(
+        (given.webhook_id, given.event_id, given.attempts_made),
+        (plain.id, event_id, 0)
+    );
+    assert!(given.deliverable);
+    assert_eq!((given.object_id.as_str(), &given.payload), ("1", &payload));
+    // The lease's end (a lease from the event's time), which the worker checks before it
+    // sends (`take_handed`).
+    let lease_end = first_handed.held_until;
+    assert_eq!(lease_end, start_time() + Duration::seconds(60));
     // Leased to the worker: another claims only the other two.
     let now = start_time() + Duration::seconds(1);
     let other = claim_for_a_minute(store.as_ref(), Uuid::now_v7(), now, 10)
         .await
         .expect("claim");
     assert_eq!(other.len(), 2);
-    assert!(other.iter().all(|delivery| delivery.id != ids[0]));
+    assert!(other.iter().all(|delivery| delivery.id != given.id));
 
     // Less than half its room free: the delivery waits for a claim.
     let taken = room.clone().acquire_many_owned(6).await.expect("permits");
@@ -1198,6 +1316,16 @@ async fn publishing_hands_new_deliveries_to_the_registered_worker(backend: Backe
         .filter(|delivery| delivery.webhook_id == plain.id)
         .count();
     assert_eq!(plain_ones, 3, "events 2, 2b and 3 went to the queue");
+    // Once its lease ran out, a claim reads the handed delivery exactly as it was handed.
+    let later = lease_end + Duration::seconds(1);
+    let everything = claim_for_a_minute(store.as_ref(), Uuid::now_v7(), later, 100)
+        .await
+        .expect("claim");
+    let claimed = everything
+        .iter()
+        .find(|delivery| delivery.id == given.id)
+        .expect("claimed again once the lease ran out");
+    assert_eq!(claimed, &given);
 }
 
 /// Deliveries are listed by id, which is minted from `created_at` (migration 0023): the order of
@@ -1409,6 +1537,7 @@ both_backends!(
     an_attempt_that_finished_its_delivery_is_kept_in_the_delivery_row,
     deliveries_list_in_creation_order_and_time_bounds_are_exact,
     a_success_ends_the_run_of_failures_and_names_the_last_delivery,
+    a_batch_of_successes_counts_and_names_only_what_it_recorded,
     leases_are_renewed_by_their_holder_and_orphans_released_on_sqlite,
     a_policy_is_created_with_its_links_or_not_at_all,
     rotations_keep_keys_until_their_last_signatures_expire,

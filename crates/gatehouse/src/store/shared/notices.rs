@@ -24,6 +24,30 @@ use super::people::administrator_emails;
 use super::webhooks::split_recipients;
 use super::{RecordRow, parse_account_id};
 
+/// `count_health` for webhooks whose recorded attempts all succeeded, as the statements of a
+/// `WITH` that writes (PostgreSQL, `Dialect::WITH_WRITES`): each webhook's last delivery, which
+/// `last` holds (columns `webhook_id`, `id`), is named on the webhook — where no other
+/// recording holds its row, as `count_health` does, unless the success ends a run of failures:
+/// then the run is reset under the row's lock, taken in id order.
+pub(super) fn successes_named(last: &str) -> [String; 2] {
+    let named = |set: &str, failures: &str, lock: &str| {
+        format!(
+            "UPDATE webhooks SET {set}last_delivery_id = newest.id FROM {last} newest \
+             WHERE webhooks.id = newest.webhook_id AND webhooks.id IN (SELECT id FROM webhooks \
+             WHERE id IN (SELECT webhook_id FROM {last}) AND consecutive_failures {failures} \
+             {lock})"
+        )
+    };
+    [
+        named("", "= 0", SKIP_LOCKED),
+        named(
+            "consecutive_failures = 0, ",
+            "> 0",
+            "ORDER BY id FOR UPDATE",
+        ),
+    ]
+}
+
 #[derive(FromRow)]
 pub(super) struct HealthRow {
     account_id: String,

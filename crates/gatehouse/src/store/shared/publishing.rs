@@ -6,7 +6,7 @@ use sqlx::{Pool, Transaction};
 
 use crate::domain::{AccountId, NewEvent, truncate_to_micros};
 use crate::store::dialect::Dialect;
-use crate::store::webhooks::HandOffSlot;
+use crate::store::webhooks::{HandOffSlot, Handed};
 use crate::store::{IdempotencyKey, Published, StoreError, StoreResult};
 
 use super::events::{Appended, append_event, insert_event_row};
@@ -206,15 +206,21 @@ pub(super) async fn publish_batch(
 ) -> StoreResult<(Vec<Appended>, bool)> {
     let latest = events.iter().map(|event| event.created_at).max();
     let lease = latest.and_then(|now| hand_offs.lease(now));
+    let held_until = lease.as_ref().map(|lease| lease.until);
     if let Some(appended) = Backend::append_published(pool, events, lease).await {
-        let appended = appended.map_err(classify)?;
+        let appended = appended?;
         let made: u64 = appended
             .events
             .iter()
             .map(|(_, deliveries)| deliveries)
             .sum();
-        let waiting = made > appended.leased.len() as u64;
-        hand_offs.hand(appended.leased);
+        let waiting = made > appended.handed.len() as u64;
+        if let Some(held_until) = held_until {
+            hand_offs.hand(Handed {
+                deliveries: appended.handed,
+                held_until,
+            });
+        }
         let events = appended
             .events
             .into_iter()

@@ -24,6 +24,47 @@ const LATENCY_COLUMNS: [&str; LATENCY_BOUNDS_MS.len() + 1] = [
     "ms_10000", "ms_more",
 ];
 
+/// The `INSERT` of `delivery_stats` rows, all columns in order, but its rows.
+static STATS_INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO delivery_stats (account_id, hour, webhook_id, recorder, succeeded, retrying, \
+         failed, {})",
+        LATENCY_COLUMNS.join(", ")
+    )
+});
+
+/// What adds a row's counts to its hour's row where there is one already.
+static ADDED_TO_THE_HOUR: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let additions: Vec<String> = ["succeeded", "retrying", "failed"]
+        .iter()
+        .chain(LATENCY_COLUMNS.iter())
+        .map(|column| format!("{column} = delivery_stats.{column} + excluded.{column}"))
+        .collect();
+    format!(
+        "ON CONFLICT (account_id, hour, webhook_id, recorder) DO UPDATE SET {}",
+        additions.join(", ")
+    )
+});
+
+/// `count_attempts` for attempts that all succeeded, as SQL for a `WITH` that writes
+/// (PostgreSQL, `Dialect::WITH_WRITES`): adds the attempts `recorded` holds (columns
+/// `account_id`, `hour`, `webhook_id` and `bucket`, the index of its latency bucket) to the
+/// hours of the recording process `recorder` (a parameter), in key order as `count_attempts`
+/// writes them (`COLLATE "C"`: by bytes, as Rust orders strings).
+pub(super) fn successes_counted(recorded: &str, recorder: &str) -> String {
+    let buckets: Vec<String> = (0..LATENCY_COLUMNS.len())
+        .map(|bucket| format!("COUNT(*) FILTER (WHERE bucket = {bucket})"))
+        .collect();
+    format!(
+        "{} SELECT account_id, hour, webhook_id, {recorder}, COUNT(*), 0, 0, {} FROM {recorded} \
+         GROUP BY account_id, hour, webhook_id \
+         ORDER BY account_id COLLATE \"C\", hour, webhook_id {}",
+        STATS_INSERT.as_str(),
+        buckets.join(", "),
+        ADDED_TO_THE_HOUR.as_str()
+    )
+}
+
 /// Adds the recorded attempts to their hours' rows of this recording process: one statement,
 /// its rows in key order so that two recordings of one process never lock them in a cycle.
 pub(super) async fn count_attempts(
@@ -60,18 +101,11 @@ pub(super) async fn count_attempts(
             format!("({})", params.join(", "))
         })
         .collect();
-    let latency_list = LATENCY_COLUMNS.join(", ");
-    let additions: Vec<String> = ["succeeded", "retrying", "failed"]
-        .iter()
-        .chain(LATENCY_COLUMNS.iter())
-        .map(|column| format!("{column} = delivery_stats.{column} + excluded.{column}"))
-        .collect();
     let sql = format!(
-        "INSERT INTO delivery_stats (account_id, hour, webhook_id, recorder, succeeded, retrying, \
-         failed, {latency_list}) VALUES {} \
-         ON CONFLICT (account_id, hour, webhook_id, recorder) DO UPDATE SET {}",
+        "{} VALUES {} {}",
+        STATS_INSERT.as_str(),
         values.join(", "),
-        additions.join(", ")
+        ADDED_TO_THE_HOUR.as_str()
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for ((account, hour, webhook), counts) in &rows {
