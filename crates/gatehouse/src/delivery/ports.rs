@@ -36,9 +36,9 @@ pub trait DeliveryQueue: Send + Sync + 'static {
     /// Leases due deliveries.
     async fn claim(&self, claim: &Claim<'_>) -> StoreResult<Vec<ClaimedDelivery>>;
     /// Has deliveries of events published through this process leased to `worker` as they are
-    /// made (while half its `room` is free; not for webhooks it says are `full`), their ids
-    /// sent, as a claim reads them, on the channel returned; `None` where the store has no such hand-off
-    /// (`QueueStore::hand_off_to`).
+    /// made (while half its `room` is free; not for webhooks it says are `full`), and sent, as
+    /// a claim reads them, on the channel returned; `None` where the store has no such
+    /// hand-off (`QueueStore::hand_off_to`).
     fn hand_off_to(
         &self,
         worker: WorkerId,

@@ -139,8 +139,8 @@ pub async fn run<Backend>(
     let recorder = tokio::spawn(record_outcomes(worker.clone(), receiver));
     let signal = worker.queue.deliveries_signal();
     // Deliveries of events published through this process, leased to this worker as they were
-    // made (PostgreSQL): they need no claim. Not those of a webhook the next claim would
-    // exclude for want of room: handed, they would only be given back.
+    // made: they need no claim. Not those of a webhook the next claim would exclude for want of
+    // room: handed, they would only be given back.
     let full: crate::store::webhooks::FullWebhooks = {
         let worker = Arc::downgrade(&worker);
         Arc::new(move || {

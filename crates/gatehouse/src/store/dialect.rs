@@ -65,8 +65,8 @@ pub(crate) trait Dialect: Sized + Send + Sync + 'static {
         &self,
     ) -> impl Future<Output = Result<Transaction<'static, Self::Db>, sqlx::Error>> + Send;
     /// Where publishing finds the worker it hands new deliveries to, leased already
-    /// (`QueueStore::hand_off_to`): where a claim is a round trip to a server (PostgreSQL).
-    /// `None` where claims cost no more than the hand-off would (SQLite).
+    /// (`QueueStore::hand_off_to`): a claim spared per message — a round trip to a server on
+    /// PostgreSQL, two statements through the writer's thread on SQLite.
     fn hand_offs(&self) -> Option<&crate::store::webhooks::HandOffSlot>;
     /// This process's signal that deliveries may have become due.
     fn deliveries_ready(&self) -> &Arc<tokio::sync::Notify>;
@@ -81,7 +81,7 @@ pub(crate) trait Dialect: Sized + Send + Sync + 'static {
     fn append_published(
         pool: &Pool<Self::Db>,
         events: &[&NewEvent],
-        lease: Option<HandOffLease>,
+        lease: Option<&HandOffLease>,
     ) -> impl Future<Output = Option<StoreResult<AppendedInOne>>> + Send;
     /// Tells other processes, when the transaction commits, that deliveries became due.
     fn notify_deliveries_ready(

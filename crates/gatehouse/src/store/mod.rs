@@ -828,8 +828,8 @@ pub trait QueueStore: Send + Sync + 'static {
 
     /// Leases the deliveries of events published through this process to `worker` as they are
     /// made, while at least half of its `room` is free, and sends them, read as a claim reads
-    /// them, on the channel returned — where that spares a claim and a read per message
-    /// (PostgreSQL). `None` elsewhere.
+    /// them, on the channel returned: a claim and a read spared per message. `None` where the
+    /// store has no hand-off.
     /// Deliveries of ordered or rate-limited webhooks, and of those the worker says are `full`,
     /// are never handed off: they wait for a claim, which knows their order, the cluster's
     /// count and the worker's room.

@@ -220,7 +220,7 @@ WITH input AS MATERIALIZED ( \
 async fn append_published(
     pool: &Pool<Postgres>,
     events: &[&NewEvent],
-    lease: Option<super::webhooks::HandOffLease>,
+    lease: Option<&super::webhooks::HandOffLease>,
 ) -> StoreResult<AppendedInOne> {
     let mut positions = Vec::new();
     let mut patterns = Vec::new();
@@ -250,9 +250,9 @@ async fn append_published(
         .bind(patterns)
         .bind(DELIVERIES_CHANNEL)
         .bind(PROCESS.as_str())
-        .bind(lease.as_ref().map(|lease| lease.worker.to_string()))
-        .bind(lease.as_ref().map(|lease| truncate_to_micros(lease.until)))
-        .bind(lease.as_ref().map_or_else(Vec::new, |lease| {
+        .bind(lease.map(|lease| lease.worker.to_string()))
+        .bind(lease.map(|lease| truncate_to_micros(lease.until)))
+        .bind(lease.map_or_else(Vec::new, |lease| {
             lease.full.iter().map(|webhook| webhook.0).collect()
         }))
         .fetch_all(pool)
@@ -332,7 +332,7 @@ impl Dialect for PostgresStore {
     async fn append_published(
         pool: &Pool<Postgres>,
         events: &[&NewEvent],
-        lease: Option<super::webhooks::HandOffLease>,
+        lease: Option<&super::webhooks::HandOffLease>,
     ) -> Option<StoreResult<AppendedInOne>> {
         Some(append_published(pool, events, lease).await)
     }

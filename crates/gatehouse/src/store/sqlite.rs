@@ -27,6 +27,8 @@ pub struct SqliteStore {
     writer: Pool<Sqlite>,
     deliveries_signal: Arc<tokio::sync::Notify>,
     publisher: EventPublisher,
+    /// The worker publishing hands new deliveries to, if one registered.
+    hand_offs: Arc<super::webhooks::HandOffSlot>,
     /// The message envelopes this process has seen (`shared::envelopes`).
     envelopes: shared::envelopes::EnvelopeIds,
 }
@@ -115,16 +117,15 @@ impl SqliteStore {
 
     fn with_pools(pool: Pool<Sqlite>, writer: Pool<Sqlite>) -> Self {
         let deliveries_signal = Arc::new(tokio::sync::Notify::new());
-        let publisher = EventPublisher::start(
-            writer.clone(),
-            deliveries_signal.clone(),
-            Arc::new(super::webhooks::HandOffSlot::default()),
-        );
+        let hand_offs = Arc::new(super::webhooks::HandOffSlot::default());
+        let publisher =
+            EventPublisher::start(writer.clone(), deliveries_signal.clone(), hand_offs.clone());
         Self {
             pool,
             writer,
             deliveries_signal,
             publisher,
+            hand_offs,
             envelopes: Default::default(),
         }
     }
@@ -168,7 +169,7 @@ impl Dialect for SqliteStore {
     }
 
     fn hand_offs(&self) -> Option<&super::webhooks::HandOffSlot> {
-        None
+        Some(&self.hand_offs)
     }
 
     fn deliveries_ready(&self) -> &Arc<tokio::sync::Notify> {
@@ -179,7 +180,7 @@ impl Dialect for SqliteStore {
     async fn append_published(
         _pool: &Pool<Sqlite>,
         _events: &[&crate::domain::NewEvent],
-        _lease: Option<super::webhooks::HandOffLease>,
+        _lease: Option<&super::webhooks::HandOffLease>,
     ) -> Option<super::StoreResult<super::dialect::AppendedInOne>> {
         None
     }

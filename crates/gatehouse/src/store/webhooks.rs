@@ -159,7 +159,8 @@ pub type WorkerId = Uuid;
 /// A worker that takes the deliveries of events published through this process leased to it
 /// already, so that it need not claim them: at everyday rates, a claim per message (a write of
 /// the delivery's row in every one of its indexes) spared. Registered with
-/// `QueueStore::hand_off_to`; PostgreSQL's publishing statement leases to it.
+/// `QueueStore::hand_off_to`; the publishing statement (PostgreSQL) or transaction (SQLite)
+/// leases to it.
 pub(crate) struct HandOff {
     pub(crate) worker: WorkerId,
     pub(crate) lease: std::time::Duration,

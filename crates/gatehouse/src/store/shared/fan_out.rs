@@ -43,34 +43,38 @@ pub(super) async fn fan_out(
         }
         None => {
             let listeners = active_listeners(connection, &event.account_id).await?;
-            listening(&listeners, event).collect()
+            listening(&listeners, event)
+                .map(|listener| (listener.0, listener.2))
+                .collect()
         }
     };
     let test_mode = event.test_for.is_some();
     let rows: Vec<NewDelivery<'_>> = targets
         .into_iter()
         .map(|(webhook_id, ordered)| NewDelivery {
+            id: DeliveryId::minted_at(truncate_to_micros(event.created_at)),
             event_id,
             event,
             webhook_id,
             // A test send goes at once, not behind the webhook's queue in event order.
             ordered: ordered && !test_mode,
             test_mode,
+            leased: None,
         })
         .collect();
     insert_deliveries(connection, &rows).await?;
     Ok(rows.len() as u64)
 }
 
-/// An account's enabled, verified webhooks: id, event pattern, ordered.
-pub(super) type Listener = (Uuid, String, bool);
+/// An account's enabled, verified webhooks: id, event pattern, ordered, rate-limited.
+pub(super) type Listener = (Uuid, String, bool, bool);
 
 pub(super) async fn active_listeners(
     connection: &mut <Db as sqlx::Database>::Connection,
     account: &AccountId,
 ) -> StoreResult<Vec<Listener>> {
     Ok(sqlx::query_as(
-        "SELECT id, event, ordered FROM webhooks \
+        "SELECT id, event, ordered, rate_limit_per_second IS NOT NULL FROM webhooks \
          WHERE account_id = $1 AND disabled = FALSE AND verified_at IS NOT NULL",
     )
     .bind(account.as_str())
@@ -83,25 +87,25 @@ pub(super) async fn active_listeners(
 pub(super) fn listening<'a>(
     listeners: &'a [Listener],
     event: &'a NewEvent,
-) -> impl Iterator<Item = (Uuid, bool)> + 'a {
+) -> impl Iterator<Item = &'a Listener> + 'a {
     let about_webhook = event.notice_about_webhook();
-    listeners
-        .iter()
-        .filter(move |(id, pattern, _)| {
-            Some(*id) != about_webhook
-                && EventPattern::parse(pattern).is_ok_and(|pattern| pattern.matches(&event.name))
-        })
-        .map(|(id, _, ordered)| (*id, *ordered))
+    listeners.iter().filter(move |(id, pattern, _, _)| {
+        Some(*id) != about_webhook
+            && EventPattern::parse(pattern).is_ok_and(|pattern| pattern.matches(&event.name))
+    })
 }
 
 /// One delivery to create: `event` (appended as `event_id`) for a webhook.
 pub(super) struct NewDelivery<'a> {
+    pub(super) id: DeliveryId,
     pub(super) event_id: i64,
     pub(super) event: &'a NewEvent,
     pub(super) webhook_id: Uuid,
     pub(super) ordered: bool,
     /// A test send: delivered even while the webhook is disabled.
     pub(super) test_mode: bool,
+    /// Made leased to a worker (`HandOff`), until then: not due before.
+    pub(super) leased: Option<(&'a str, DateTime<Utc>)>,
 }
 
 /// Creates pending deliveries, due at their event's time, and tells other processes.
@@ -115,12 +119,14 @@ pub(super) async fn insert_deliveries(
     for chunk in rows.chunks(100) {
         let mut builder = sqlx::QueryBuilder::<Db>::new(
             "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, ordered, \
-             test_mode, status, attempt, next_attempt_at, created_at, updated_at) ",
+             test_mode, status, attempt, next_attempt_at, locked_by, locked_until, created_at, \
+             updated_at) ",
         );
         builder.push_values(chunk, |mut values, row| {
             let created_at = truncate_to_micros(row.event.created_at);
+            let leased_until = row.leased.map(|(_, until)| truncate_to_micros(until));
             values
-                .push_bind(DeliveryId::minted_at(created_at).0)
+                .push_bind(row.id.0)
                 .push_bind(row.event.account_id.as_str())
                 .push_bind(row.webhook_id)
                 .push_bind(row.event_id)
@@ -129,7 +135,9 @@ pub(super) async fn insert_deliveries(
                 .push_bind(row.test_mode)
                 .push_bind(DeliveryStatus::Pending.as_str())
                 .push_bind(0_i32)
-                .push_bind(created_at)
+                .push_bind(leased_until.unwrap_or(created_at))
+                .push_bind(row.leased.map(|(worker, _)| worker))
+                .push_bind(leased_until)
                 .push_bind(created_at)
                 .push_bind(created_at);
         });

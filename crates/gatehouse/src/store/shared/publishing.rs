@@ -4,13 +4,14 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Pool, Transaction};
 
-use crate::domain::{AccountId, NewEvent, truncate_to_micros};
+use crate::domain::{AccountId, DeliveryId, NewEvent, WebhookId, truncate_to_micros};
 use crate::store::dialect::Dialect;
 use crate::store::webhooks::{HandOffSlot, Handed};
 use crate::store::{IdempotencyKey, Published, StoreError, StoreResult};
 
 use super::events::{Appended, append_event, insert_event_row};
 use super::fan_out::{Listener, NewDelivery, active_listeners, insert_deliveries, listening};
+use super::queue::{claimed_deliveries, read_claimed_rows};
 use super::{Backend, Db};
 use super::{classify, count_as_u64};
 
@@ -206,8 +207,7 @@ pub(super) async fn publish_batch(
 ) -> StoreResult<(Vec<Appended>, bool)> {
     let latest = events.iter().map(|event| event.created_at).max();
     let lease = latest.and_then(|now| hand_offs.lease(now));
-    let held_until = lease.as_ref().map(|lease| lease.until);
-    if let Some(appended) = Backend::append_published(pool, events, lease).await {
+    if let Some(appended) = Backend::append_published(pool, events, lease.as_ref()).await {
         let appended = appended?;
         let made: u64 = appended
             .events
@@ -215,10 +215,10 @@ pub(super) async fn publish_batch(
             .map(|(_, deliveries)| deliveries)
             .sum();
         let waiting = made > appended.handed.len() as u64;
-        if let Some(held_until) = held_until {
+        if let Some(lease) = lease {
             hand_offs.hand(Handed {
                 deliveries: appended.handed,
-                held_until,
+                held_until: lease.until,
             });
         }
         let events = appended
@@ -228,6 +228,11 @@ pub(super) async fn publish_batch(
             .collect();
         return Ok((events, waiting));
     }
+    let worker = lease.as_ref().map(|lease| lease.worker.to_string());
+    let handed_lease = match (&lease, &worker) {
+        (Some(lease), Some(worker)) => Some((lease, worker.as_str())),
+        _ => None,
+    };
     let mut transaction = pool.begin_with(Backend::BEGIN_WRITE).await?;
     let mut listeners: Vec<(&AccountId, Vec<Listener>)> = Vec::new();
     let mut appended = Vec::with_capacity(events.len());
@@ -248,21 +253,49 @@ pub(super) async fn publish_batch(
             }
         };
         let before = rows.len();
-        rows.extend(
-            listening(&listeners[index].1, event).map(|(webhook_id, ordered)| NewDelivery {
-                event_id,
-                event,
-                webhook_id,
-                ordered,
-                test_mode: false,
-            }),
-        );
+        rows.extend(listening(&listeners[index].1, event).map(
+            |(webhook_id, _, ordered, rate_limited)| {
+                NewDelivery {
+                    id: DeliveryId::minted_at(truncate_to_micros(event.created_at)),
+                    event_id,
+                    event,
+                    webhook_id: *webhook_id,
+                    ordered: *ordered,
+                    test_mode: false,
+                    // As `APPEND_PUBLISHED` leases them (`HandOff`).
+                    leased: handed_lease
+                        .filter(|(lease, _)| {
+                            !ordered
+                                && !rate_limited
+                                && !lease.full.contains(&WebhookId(*webhook_id))
+                        })
+                        .map(|(lease, worker)| (worker, lease.until)),
+                }
+            },
+        ));
         appended.push(Appended {
             id: event_id,
             deliveries: (rows.len() - before) as u64,
         });
     }
     insert_deliveries(&mut transaction, &rows).await?;
+    let leased: Vec<uuid::Uuid> = rows
+        .iter()
+        .filter(|row| row.leased.is_some())
+        .map(|row| row.id.0)
+        .collect();
+    let handed = if leased.is_empty() {
+        Vec::new()
+    } else {
+        claimed_deliveries(read_claimed_rows(&mut transaction, &leased).await?)?
+    };
     transaction.commit().await?;
-    Ok((appended, !rows.is_empty()))
+    let waiting = rows.len() > handed.len();
+    if let Some(lease) = lease {
+        hand_offs.hand(Handed {
+            deliveries: handed,
+            held_until: lease.until,
+        });
+    }
+    Ok((appended, waiting))
 }

@@ -163,13 +163,16 @@ pub(super) async fn claim_due_deliveries(
             .into_iter()
             .map(|(id,)| id)
             .collect();
-        read_claimed_rows(reader, &ids).await?
+        read_claimed_rows(&mut *reader.acquire().await?, &ids).await?
     };
     claimed_deliveries(rows)
 }
 
-/// Deliveries `ids` as a claim gives them, read from `reader` (those that exist).
-async fn read_claimed_rows(reader: &Pool<Db>, ids: &[Uuid]) -> StoreResult<Vec<ClaimedRow>> {
+/// Deliveries `ids` as a claim gives them, read on `connection` (those that exist).
+pub(super) async fn read_claimed_rows(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    ids: &[Uuid],
+) -> StoreResult<Vec<ClaimedRow>> {
     let mut rows = Vec::with_capacity(ids.len());
     for batch in ids.chunks(BATCH_ROWS) {
         let padded_rows = padded(batch.len());
@@ -185,7 +188,7 @@ async fn read_claimed_rows(reader: &Pool<Db>, ids: &[Uuid]) -> StoreResult<Vec<C
         for _ in batch.len()..padded_rows {
             select = select.bind(None::<Uuid>);
         }
-        rows.extend(select.fetch_all(reader).await?);
+        rows.extend(select.fetch_all(&mut *connection).await?);
     }
     Ok(rows)
 }
