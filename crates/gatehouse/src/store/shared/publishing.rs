@@ -229,10 +229,7 @@ pub(super) async fn publish_batch(
         return Ok((events, waiting));
     }
     let worker = lease.as_ref().map(|lease| lease.worker.to_string());
-    let handed_lease = match (&lease, &worker) {
-        (Some(lease), Some(worker)) => Some((lease, worker.as_str())),
-        _ => None,
-    };
+    let handed_lease = lease.as_ref().zip(worker.as_deref());
     let mut transaction = pool.begin_with(Backend::BEGIN_WRITE).await?;
     let mut listeners: Vec<(&AccountId, Vec<Listener>)> = Vec::new();
     let mut appended = Vec::with_capacity(events.len());
