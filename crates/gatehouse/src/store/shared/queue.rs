@@ -400,13 +400,7 @@ pub(super) async fn record_attempts(
     let worker_id = worker;
     let worker = worker.to_string();
     let mut recorded_by_webhook: Vec<(WebhookId, Vec<&AttemptRecord>)> = Vec::new();
-    // A delivery's second outcome in one batch (its lease ran out and it was sent again) finds
-    // the lease cleared by the first, as it would one statement later.
-    let mut seen = std::collections::HashSet::new();
-    let records: Vec<&AttemptRecord> = records
-        .iter()
-        .filter(|record| seen.insert(record.delivery_id))
-        .collect();
+    let records = one_outcome_each(records);
     let mut wake = false;
     for chunk in records.chunks(BATCH_ROWS) {
         let recorded: Vec<&AttemptRecord> = match leases {
@@ -470,16 +464,22 @@ pub(super) async fn record_attempts(
     Ok(Recording::Done { recorded, wake })
 }
 
-/// The attempts of a batch to record (a delivery's second outcome in one batch — its lease ran
-/// out and it was sent again — dropped: it finds the lease cleared by the first, as it would
-/// one statement later), if each is a delivery's first attempt and succeeded: nearly every
-/// delivery, which `record_first_successes` records in one statement.
-fn first_successes(records: &[AttemptRecord]) -> Option<Vec<&AttemptRecord>> {
+/// A batch's outcomes, one per delivery: a delivery's second outcome in one batch (its lease
+/// ran out and it was sent again) would find the lease cleared by the first, as it would one
+/// statement later, and is dropped.
+fn one_outcome_each(records: &[AttemptRecord]) -> Vec<&AttemptRecord> {
     let mut seen = std::collections::HashSet::new();
-    let firsts: Vec<&AttemptRecord> = records
+    records
         .iter()
         .filter(|record| seen.insert(record.delivery_id))
-        .collect();
+        .collect()
+}
+
+/// The outcomes of a batch to record (`one_outcome_each`), if each is a delivery's first
+/// attempt and succeeded: nearly every batch, which `record_first_successes` records in one
+/// statement.
+fn first_successes(records: &[AttemptRecord]) -> Option<Vec<&AttemptRecord>> {
+    let firsts = one_outcome_each(records);
     let all = firsts.len() <= BATCH_ROWS
         && firsts
             .iter()
@@ -506,11 +506,17 @@ async fn record_first_successes(
     let rows = padded(records.len());
     let [named, reset] = super::notices::successes_named("last_recorded");
     let counted = super::rollups::successes_counted(
-        "(SELECT r.account_id, o.hour, r.webhook_id, o.bucket FROM recorded r          JOIN outcome o ON o.delivery = r.id) tallied",
+        "(SELECT r.account_id, o.hour, r.webhook_id, o.bucket FROM recorded r \
+         JOIN outcome o ON o.delivery = r.id) tallied",
         &Backend::param(1 + rows * (OUTCOME_COLUMNS.len() + EXTRA.len()) + 2),
     );
     let sql = format!(
-        "WITH {}, recorded AS ({} RETURNING id, account_id, webhook_id),          last_recorded AS (SELECT DISTINCT ON (r.webhook_id) r.webhook_id, r.id            FROM recorded r JOIN outcome o ON o.delivery = r.id            ORDER BY r.webhook_id, o.position DESC),          named AS ({named}), reset AS ({reset}), counted AS ({counted})          SELECT COUNT(*) FROM recorded",
+        "WITH {}, recorded AS ({} RETURNING id, account_id, webhook_id), \
+         last_recorded AS (SELECT DISTINCT ON (r.webhook_id) r.webhook_id, r.id \
+           FROM recorded r JOIN outcome o ON o.delivery = r.id \
+           ORDER BY r.webhook_id, o.position DESC), \
+         named AS ({named}), reset AS ({reset}), counted AS ({counted}) \
+         SELECT COUNT(*) FROM recorded",
         outcome_values(rows, &EXTRA),
         recorded_update(rows, EXTRA.len()),
     );
@@ -618,14 +624,16 @@ fn outcome_values(rows: usize, extra: &[&str]) -> String {
 fn recorded_update(rows: usize, extra: usize) -> String {
     let after = 1 + rows * (OUTCOME_COLUMNS.len() + extra);
     format!(
-        "UPDATE webhook_deliveries SET status = outcome.new_status, attempt = outcome.new_attempt, \
-         next_attempt_at = outcome.next_at, locked_by = NULL, locked_until = NULL, \
-         envelope_id = COALESCE(envelope_id, outcome.envelope), response_status = outcome.response, \
-         duration_ms = outcome.duration, error = outcome.failure, sent_at = outcome.sent, \
+        "UPDATE webhook_deliveries SET status = outcome.new_status, \
+         attempt = outcome.new_attempt, next_attempt_at = outcome.next_at, locked_by = NULL, \
+         locked_until = NULL, envelope_id = COALESCE(envelope_id, outcome.envelope), \
+         response_status = outcome.response, duration_ms = outcome.duration, \
+         error = outcome.failure, sent_at = outcome.sent, \
          attempt_sent_headers = outcome.kept_headers, \
          attempt_response_headers = outcome.kept_response_headers, \
          attempt_response_body = outcome.kept_response_body, \
-         attempt_request_body = outcome.kept_body, attempt_webhook_policy_id = outcome.kept_policy, \
+         attempt_request_body = outcome.kept_body, \
+         attempt_webhook_policy_id = outcome.kept_policy, \
          attempt_signing_key_id = outcome.kept_key, updated_at = {} \
          FROM outcome WHERE id = outcome.delivery AND id IN (SELECT delivery FROM outcome) \
          AND locked_by = {}",
