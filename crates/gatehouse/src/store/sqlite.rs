@@ -217,9 +217,11 @@ mod shared;
 
 #[cfg(test)]
 mod tests {
+    use super::shared::PENDING_OF_WEBHOOK;
     use super::shared::deliveries::{
         DeliveryBind, bind_delivery_filter, delivery_conditions, page_of_deliveries,
     };
+    use super::shared::queue::AN_EARLIER_ORDERED_PENDS;
     use super::{SqliteStore, SqliteSynchronous};
     use crate::domain::{DeliveryStatus, WebhookId};
     use crate::store::{DatabaseStore, DeliveryFilter};
@@ -330,6 +332,72 @@ mod tests {
         )
         .await;
         assert!(after.contains("(account_id=? AND id>?)"), "{after}");
+    }
+
+    /// The plan's detail lines for `sql`, whose placeholders are all text.
+    async fn plan_of(store: &SqliteStore, sql: &str, placeholders: usize) -> String {
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {sql}"
+        )));
+        for _ in 0..placeholders {
+            query = query.bind("x");
+        }
+        let rows = query.fetch_all(&store.pool).await.expect("plan");
+        rows.into_iter()
+            .map(|(.., detail)| detail)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Only ordered deliveries are written to the index the claim's ordering check reads
+    /// (migration 0026), and the other lookups of a webhook's pending deliveries — parking,
+    /// unparking — read the index of unsucceeded ones: SQLite uses a partial index only when the
+    /// query repeats its condition, so a reworded query would scan every delivery of the webhook.
+    #[tokio::test]
+    async fn a_webhooks_pending_deliveries_are_read_from_partial_indexes() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let url = format!("sqlite://{}", folder.path().join("g.db").display());
+        let store = SqliteStore::connect(&url).await.expect("open");
+        store.migrate().await.expect("migrate");
+        let ordering = plan_of(
+            &store,
+            &format!(
+                "SELECT d.id FROM webhook_deliveries d WHERE d.id = $1 AND d.ordered = TRUE \
+                 AND NOT {AN_EARLIER_ORDERED_PENDS}"
+            ),
+            1,
+        )
+        .await;
+        assert!(
+            ordering.contains(
+                "USING COVERING INDEX webhook_deliveries_ordered_pending (webhook_id=? AND \
+                 event_id<?)"
+            ),
+            "{ordering}"
+        );
+        let parked = plan_of(
+            &store,
+            &format!(
+                "SELECT id FROM webhook_deliveries WHERE {PENDING_OF_WEBHOOK} \
+                 AND next_attempt_at IS NULL"
+            ),
+            1,
+        )
+        .await;
+        assert!(
+            parked.contains(
+                "USING INDEX webhook_deliveries_unsucceeded_by_webhook (webhook_id=? AND status=?)"
+            ),
+            "{parked}"
+        );
+        let indexes: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'index' \
+             AND tbl_name = 'webhook_deliveries' AND name LIKE '%pending%'",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .expect("indexes");
+        assert_eq!(indexes, ["webhook_deliveries_ordered_pending"]);
     }
 
     #[tokio::test]

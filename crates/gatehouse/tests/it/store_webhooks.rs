@@ -516,6 +516,40 @@ async fn an_ordered_webhook_releases_one_event_at_a_time(backend: Backend) {
     assert_eq!(second[0].object_id, "1");
 }
 
+/// Order is kept among a webhook's ordered deliveries: one switched to ordered orders what it
+/// queues from then on and does not wait for what it queued before, unordered (the claim's check
+/// reads an index of pending ordered deliveries alone, migration 0026).
+async fn a_webhook_switched_to_ordered_orders_what_it_queues_from_then_on(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    let mut hook = webhook(&account, "app.*", true, false);
+    add_webhook(store.as_ref(), &hook).await;
+    for n in 0..2 {
+        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
+    }
+    hook.ordered = true;
+    hook.updated_at = start_time() + Duration::seconds(1);
+    assert!(
+        store
+            .update_webhook(&hook, None, false, &[])
+            .await
+            .expect("update")
+    );
+    for n in 2..4 {
+        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
+    }
+    let worker = Uuid::now_v7();
+    let now = start_time() + Duration::seconds(2);
+    let lease = now + Duration::seconds(60);
+    let mut claimed: Vec<String> = claim(store.as_ref(), worker, now, lease, 10, &[])
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|delivery| delivery.object_id)
+        .collect();
+    claimed.sort();
+    assert_eq!(claimed, ["0", "1", "2"]);
+}
+
 async fn disabling_parks_pending_deliveries_and_enabling_resumes_them(backend: Backend) {
     let (store, _guard, account) = seeded(backend).await;
     let mut hook = webhook(&account, "app.*", true, false);
@@ -1549,6 +1583,7 @@ both_backends!(
     leases_never_overlap_and_expired_ones_are_taken_over,
     a_failed_attempt_schedules_the_retry_and_counts_the_failure,
     an_ordered_webhook_releases_one_event_at_a_time,
+    a_webhook_switched_to_ordered_orders_what_it_queues_from_then_on,
     disabling_parks_pending_deliveries_and_enabling_resumes_them,
     idempotency_keys_replay_conflict_and_expire,
 );

@@ -13,7 +13,7 @@ use crate::store::dialect::Dialect;
 
 use super::classify;
 use super::policies::unpark_signable;
-use super::{Backend, Db};
+use super::{Backend, Db, PENDING_OF_WEBHOOK};
 
 /// Fans an appended event out to the deliveries it calls for, in the event's transaction:
 /// every enabled and verified webhook of the account listening to it gets one. A verification
@@ -161,11 +161,11 @@ pub(super) async fn reconcile_parking(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     if !webhook.active() {
-        sqlx::query(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE webhook_deliveries SET next_attempt_at = NULL, updated_at = $2 \
-             WHERE webhook_id = $1 AND status = 'pending' AND next_attempt_at IS NOT NULL \
-             AND event <> $3 AND test_mode = FALSE",
-        )
+             WHERE {PENDING_OF_WEBHOOK} AND next_attempt_at IS NOT NULL \
+             AND event <> $3 AND test_mode = FALSE"
+        )))
         .bind(webhook.id.0)
         .bind(truncate_to_micros(now))
         .bind(VERIFY_EVENT)

@@ -41,6 +41,13 @@ use crate::store::{
 use super::{Backend, Db};
 use key_fold::{log_migration_report, refold_keys};
 
+/// The pending deliveries of webhook `$1`, in words both planners read from
+/// `webhook_deliveries_unsucceeded_by_webhook` (migration 0026): PostgreSQL proves that
+/// `= 'pending'` implies the index's `<> 'succeeded'`; SQLite uses a partial index only when the
+/// query repeats its condition.
+pub(in crate::store) const PENDING_OF_WEBHOOK: &str =
+    "webhook_id = $1 AND status = 'pending' AND status <> 'succeeded'";
+
 pub(super) fn parse_account_id(raw: &str) -> StoreResult<AccountId> {
     AccountId::parse(raw).map_err(|_| StoreError::Corrupt(format!("account id {raw:?}")))
 }

@@ -13,7 +13,7 @@ use crate::domain::{
 use crate::store::dialect::Dialect;
 use crate::store::{AttemptRecord, StoreError, StoreResult, redact_url};
 
-use super::{Backend, Db};
+use super::{Backend, Db, PENDING_OF_WEBHOOK};
 
 /// How this backend skips rows another worker holds (`Dialect::NOTIFICATION_LOCK`), for the SQL
 /// text below.
@@ -145,10 +145,10 @@ pub(super) async fn count_health(
         .bind(now)
         .execute(&mut *connection)
         .await?;
-        sqlx::query(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE webhook_deliveries SET next_attempt_at = NULL, updated_at = $2 \
-             WHERE webhook_id = $1 AND status = 'pending' AND next_attempt_at IS NOT NULL",
-        )
+             WHERE {PENDING_OF_WEBHOOK} AND next_attempt_at IS NOT NULL"
+        )))
         .bind(webhook_id.0)
         .bind(now)
         .execute(&mut *connection)

@@ -14,7 +14,7 @@ use crate::store::{
     ListQuery, Listing, NewPolicyKey, PolicyStore, StoreError, StoreResult, WebhookFilter,
 };
 
-use super::{Backend, Db};
+use super::{Backend, Db, PENDING_OF_WEBHOOK};
 use super::{
     RecordRow, classify, delete_record, enabled_or_disabled_page, parse_account_id, record_where,
 };
@@ -171,15 +171,15 @@ pub(super) async fn unpark_signable(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     for webhook in webhooks {
-        sqlx::query(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE webhook_deliveries SET next_attempt_at = $2, updated_at = $2 \
-             WHERE webhook_id = $1 AND status = 'pending' AND next_attempt_at IS NULL \
+             WHERE {PENDING_OF_WEBHOOK} AND next_attempt_at IS NULL \
              AND EXISTS (SELECT 1 FROM webhooks w LEFT JOIN webhook_policies p ON p.id = \
              w.webhook_policy_id \
                  WHERE w.id = $1 AND (w.webhook_policy_id IS NULL OR p.disabled = FALSE) \
                  AND (webhook_deliveries.event = $3 OR webhook_deliveries.test_mode = TRUE \
-                 OR (w.disabled = FALSE AND w.verified_at IS NOT NULL)))",
-        )
+                 OR (w.disabled = FALSE AND w.verified_at IS NOT NULL)))"
+        )))
         .bind(webhook)
         .bind(truncate_to_micros(now))
         .bind(VERIFY_EVENT)

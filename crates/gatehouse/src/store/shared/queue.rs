@@ -33,6 +33,12 @@ use super::notices::{claim_unsent_notifications, count_health, mark_notification
 use super::policies::stored_claim_expiry;
 use super::{classify, count_as_u64, parse_account_id};
 
+/// Delivery `d` of an ordered webhook waits while an earlier ordered delivery of that webhook
+/// is pending: one probe of `webhook_deliveries_ordered_pending` (migration 0026), the index of
+/// pending ordered deliveries alone, so that no other delivery writes to it.
+pub(in crate::store) const AN_EARLIER_ORDERED_PENDS: &str = "EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id \
+     AND e.status = 'pending' AND e.ordered = TRUE AND e.event_id < d.event_id)";
+
 #[derive(FromRow)]
 pub(in crate::store) struct ClaimedRow {
     id: Uuid,
@@ -130,9 +136,7 @@ pub(super) async fn claim_due_deliveries(
              WHERE d.status = 'pending' AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= \
              $3 \
              AND (d.locked_until IS NULL OR d.locked_until < $3){exclusion} \
-             AND (d.ordered = FALSE OR NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
-                  WHERE e.webhook_id = d.webhook_id AND e.status = 'pending' AND e.event_id < \
-                  d.event_id)) \
+             AND (d.ordered = FALSE OR NOT {AN_EARLIER_ORDERED_PENDS}) \
              ORDER BY d.next_attempt_at LIMIT $5 {CLAIM_LOCK} \
            ) due \
          ) ranked WHERE ranked.position <= {cap} ORDER BY ranked.next_attempt_at LIMIT $4) \
