@@ -734,12 +734,13 @@ fn observe(outcome: &AttemptOutcome, succeeded: bool, retrying: bool) {
 }
 
 /// A batch of fewer outcomes than this waits `RECORD_LINGER` for more before it is recorded.
-/// 10 ms rather than 2: at 300 deliveries a second a transaction then records three or four
-/// outcomes instead of one or two, and PostgreSQL spent 13–25 % less CPU per message, the
-/// server 20 % less, with publish → receipt no slower (BENCHMARKS.md, "Recording lingers").
-/// A receipt does not wait for its record; only a delivery's status is shown 10 ms later.
+/// 50 ms: at 300 deliveries a second a statement then records about fifteen outcomes instead of
+/// three or four (10 ms) or one or two (2 ms); each step cut PostgreSQL's CPU per message by an
+/// eighth or more, with publish → receipt no slower (BENCHMARKS.md, "Recording lingers" and
+/// "Recording lingers 50 ms"). A receipt does not wait for its record; only a delivery's status
+/// is shown up to 50 ms later, and a batch that may hold up an ordered webhook is not held.
 const RECORD_LINGER_BELOW: usize = 32;
-const RECORD_LINGER: Duration = Duration::from_millis(10);
+const RECORD_LINGER: Duration = Duration::from_millis(50);
 
 /// Records outcomes as they come, many per transaction. A failed write is retried: the
 /// attempts happened and the leases are still held, so giving up would only resend them.
@@ -757,7 +758,7 @@ async fn record_outcomes(worker: Arc<Worker>, mut receiver: mpsc::Receiver<Attem
         // transaction: at 1,700 signed deliveries a second SQLite spent four times as much per
         // delivery as at full speed (BENCHMARKS.md). A short wait lets a few more join. It
         // can't cap throughput: the wait takes in whatever arrived meanwhile, and a batch still
-        // under the threshold after it means outcomes arrive slower than 3,200 a second; and it
+        // under the threshold after it means outcomes arrive slower than 640 a second; and it
         // is skipped when the batch may hold up an ordered webhook's next message.
         if batch.len() < RECORD_LINGER_BELOW && !batch.iter().any(|record| record.ordered) {
             tokio::time::sleep(RECORD_LINGER).await;

@@ -1049,22 +1049,31 @@ async fn webhook_created_with_the_cli_is_verified_through_serve() {
         .expect("CLI");
     assert_eq!(verified["state"], "active", "{verified}");
 
+    // The attempt is recorded shortly after the receiver answered (outcomes are recorded in
+    // batches), so the listing may need a moment to show it succeeded.
     let database = database_url.clone();
     let deliveries = tokio::task::spawn_blocking(move || {
-        let (stdout, _) = succeed(
-            &database,
-            &[
-                "webhook",
-                "deliveries",
-                "--account",
-                "acme",
-                &id,
-                "--status",
-                "succeeded",
-                "--json",
-            ],
-        );
-        json_array(&stdout)
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (stdout, _) = succeed(
+                &database,
+                &[
+                    "webhook",
+                    "deliveries",
+                    "--account",
+                    "acme",
+                    &id,
+                    "--status",
+                    "succeeded",
+                    "--json",
+                ],
+            );
+            let deliveries = json_array(&stdout);
+            if !deliveries.is_empty() || Instant::now() > deadline {
+                return deliveries;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     })
     .await
     .expect("CLI");
