@@ -1890,6 +1890,59 @@ async fn a_webhook_signing_secret_rotates_and_failed_deliveries_are_redelivered_
 
 /// A verified webhook's page sends a test (also while it is disabled); the deliveries page
 /// marks that delivery and filters by it.
+/// A part of a webhook's page the database could not give says so (the failure is logged); it is
+/// not shown as "no activity", nor does it take the rest of the page with it.
+async fn a_webhook_page_says_when_a_part_could_not_be_read(backend: Backend) {
+    let (server, token) = admin_server(backend, false).await;
+    let webhook = json_of(
+        server
+            .post("/v1/webhooks", &token)
+            .json(&json!({"event": "app.invoice.paid", "uri": "http://127.0.0.1:9/hook"})),
+    )
+    .await;
+    let path = format!("/console/webhooks/{}", webhook["id"].as_str().unwrap());
+    let mut browser = Browser::new(&server);
+    browser.sign_in(&token).await;
+    let page = browser.get(&path).await;
+    assert_eq!(
+        page.text_of("webhook-latency").as_deref(),
+        Some("0 attempts; latency p50 –, p95 –.")
+    );
+    assert!(
+        page.body.contains(r#"id="recent-deliveries""#),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("could not be completed"),
+        "{}",
+        page.body
+    );
+
+    server
+        .database()
+        .execute("ALTER TABLE delivery_stats RENAME TO delivery_stats_away")
+        .await;
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let activity = page
+        .body
+        .split(r#"aria-labelledby="activity-heading""#)
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .expect("the activity section");
+    assert!(
+        activity.contains("The request could not be completed; it was logged."),
+        "{activity}"
+    );
+    assert!(page.text_of("webhook-latency").is_none(), "{}", page.body);
+    assert!(
+        page.body.contains(r#"id="recent-deliveries""#),
+        "the deliveries are still listed: {}",
+        page.body
+    );
+}
+
 async fn a_webhook_page_sends_a_test_marked_as_such(backend: Backend) {
     let (server, token) = admin_server(backend, true).await;
     let receiver = Receiver::start().await;
@@ -1960,6 +2013,7 @@ both_backends!(
     a_token_is_renamed_narrowed_and_revoked_on_its_page,
     the_scim_credential_is_managed_from_its_page,
     a_webhook_page_sends_a_test_marked_as_such,
+    a_webhook_page_says_when_a_part_could_not_be_read,
     sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_the_session,
     sessions_end_when_idle_too_long_at_twelve_hours_or_when_the_token_is_revoked,
     forms_without_the_csrf_token_or_from_another_origin_change_nothing,

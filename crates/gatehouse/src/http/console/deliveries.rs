@@ -12,7 +12,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::error::{PageResult, parse_id};
+use super::error::{PageResult, if_allowed, parse_id};
 use super::form::Submitted;
 use super::layout::{
     self, DoneParams, PER_PAGE, Section, badge, csrf, pretty_json, table_wrap, when, when_or,
@@ -307,11 +307,12 @@ async fn detail(
         .services
         .delivery(&account, Some(&session.principal), id)
         .await?;
-    let webhook = state
-        .services
-        .webhook(&account, Some(&session.principal), delivery.webhook_id)
-        .await
-        .ok();
+    let webhook = if_allowed(
+        state
+            .services
+            .webhook(&account, Some(&session.principal), delivery.webhook_id)
+            .await,
+    )?;
     let view = DeliveryView::new(&delivery);
     let message = view
         .payload

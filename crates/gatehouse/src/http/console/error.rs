@@ -129,6 +129,18 @@ impl IntoResponse for PageError {
 
 pub type PageResult<T> = Result<T, PageError>;
 
+/// A part of a page the session may not be allowed to read: `Ok(None)` when its scopes or roles
+/// don't allow it (the page leaves the part out); any other failure — the database's, say — is
+/// the part's error (logged as every page error is), for the page to show instead of passing
+/// it off as "nothing to show".
+pub fn if_allowed<T>(result: Result<T, ServiceError>) -> PageResult<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(ServiceError::InsufficientScope { .. } | ServiceError::Forbidden(_)) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// An id from a path; a malformed one names nothing, so it is "not found" like a missing one.
 pub fn parse_id(raw: &str, what: &str) -> PageResult<uuid::Uuid> {
     uuid::Uuid::parse_str(raw).map_err(|_| PageError::not_found(what))

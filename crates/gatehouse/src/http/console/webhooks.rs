@@ -11,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::editable::{self, Context, Editable};
-use super::error::{PageError, PageResult, parse_id};
+use super::error::{PageError, PageResult, if_allowed, parse_id};
 use super::form::{Fields, Submitted};
 use super::layout::first_by_name;
 use super::layout::{self, Section, badge, csrf, one_time_secret, table_wrap, when, when_or};
@@ -69,30 +69,43 @@ async fn activity(
     account: &Account,
     webhook: &Webhook,
 ) -> Markup {
-    let chart = state
-        .services
-        .webhook_activity(&session.principal, webhook.id)
-        .await
-        .ok();
+    let chart = if_allowed(
+        state
+            .services
+            .webhook_activity(&session.principal, webhook.id)
+            .await,
+    );
     let filter = DeliveryFilter {
         webhook_id: Some(webhook.id),
         ..DeliveryFilter::default()
     };
-    let recent = state
-        .services
-        .delivery_page(
-            account,
-            Some(&session.principal),
-            &filter,
-            None,
-            RECENT_DELIVERIES,
-            0,
-        )
-        .await
-        .ok()
-        .map(|(deliveries, _)| deliveries);
+    let recent = if_allowed(
+        state
+            .services
+            .delivery_page(
+                account,
+                Some(&session.principal),
+                &filter,
+                None,
+                RECENT_DELIVERIES,
+                0,
+            )
+            .await,
+    )
+    .map(|page| page.map(|(deliveries, _)| deliveries));
+    let unreadable = |id: &str, title: &str, error: &PageError| {
+        html! {
+            section aria-labelledby=(id) {
+                h2 id=(id) { (title) }
+                div.error role="alert" { p { (error.summary()) } }
+            }
+        }
+    };
     html! {
-        @if let Some(chart) = &chart {
+        @if let Err(error) = &chart {
+            (unreadable("activity-heading", "Last 24 hours", error))
+        }
+        @if let Ok(Some(chart)) = &chart {
             section aria-labelledby="activity-heading" {
                 h2 #activity-heading { "Last 24 hours" }
                 p #webhook-latency {
@@ -108,7 +121,10 @@ async fn activity(
                 ))
             }
         }
-        @if let Some(recent) = &recent {
+        @if let Err(error) = &recent {
+            (unreadable("recent-heading", "Last deliveries", error))
+        }
+        @if let Ok(Some(recent)) = &recent {
             section aria-labelledby="recent-heading" {
                 h2 #recent-heading { "Last deliveries" }
                 @if recent.is_empty() {
