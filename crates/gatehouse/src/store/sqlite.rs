@@ -246,6 +246,11 @@ mod tests {
             .fetch_all(&store.pool)
             .await
             .expect("plan");
+        details(rows)
+    }
+
+    /// The detail lines of `EXPLAIN QUERY PLAN`'s rows, one per line.
+    fn details(rows: Vec<(i64, i64, i64, String)>) -> String {
         rows.into_iter()
             .map(|(.., detail)| detail)
             .collect::<Vec<_>>()
@@ -342,11 +347,7 @@ mod tests {
         for _ in 0..placeholders {
             query = query.bind("x");
         }
-        let rows = query.fetch_all(&store.pool).await.expect("plan");
-        rows.into_iter()
-            .map(|(.., detail)| detail)
-            .collect::<Vec<_>>()
-            .join("\n")
+        details(query.fetch_all(&store.pool).await.expect("plan"))
     }
 
     /// Only ordered deliveries are written to the index the claim's ordering check reads

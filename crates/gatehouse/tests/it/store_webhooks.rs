@@ -78,6 +78,29 @@ fn secret_record(webhook: WebhookId, sealed: &[u8]) -> WebhookSecretRecord {
     }
 }
 
+/// Publishes `app.x.y` events whose object ids are the numbers of `ids`, in order.
+async fn publish_numbered(store: &dyn Store, account: &Account, ids: std::ops::Range<u32>) {
+    for n in ids {
+        publish(store, account, "app.x.y", &n.to_string()).await;
+    }
+}
+
+/// Stores `webhook`'s changed fields as of `at` (`verified`: whether its verification stands).
+async fn change_webhook(
+    store: &dyn Store,
+    webhook: &mut Webhook,
+    at: chrono::DateTime<chrono::Utc>,
+    verified: bool,
+) {
+    webhook.updated_at = at;
+    assert!(
+        store
+            .update_webhook(webhook, None, verified, &[])
+            .await
+            .expect("update")
+    );
+}
+
 async fn add_webhook(store: &dyn Store, webhook: &Webhook) {
     store
         .insert_webhook(
@@ -262,9 +285,7 @@ async fn fan_out_reaches_only_active_matching_webhooks(backend: Backend) {
 async fn leases_never_overlap_and_expired_ones_are_taken_over(backend: Backend) {
     let (store, _guard, account) = seeded(backend).await;
     add_webhook(store.as_ref(), &webhook(&account, "app.*", true, false)).await;
-    for n in 0..50 {
-        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
-    }
+    publish_numbered(store.as_ref(), &account, 0..50).await;
     let now = start_time() + Duration::seconds(1);
     let lease = now + Duration::seconds(60);
     let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
@@ -488,9 +509,7 @@ async fn an_ordered_webhook_releases_one_event_at_a_time(backend: Backend) {
     let (store, _guard, account) = seeded(backend).await;
     let hook = webhook(&account, "app.*", true, true);
     add_webhook(store.as_ref(), &hook).await;
-    for n in 0..3 {
-        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
-    }
+    publish_numbered(store.as_ref(), &account, 0..3).await;
     let worker = Uuid::now_v7();
     let now = start_time() + Duration::seconds(1);
     let lease = now + Duration::seconds(60);
@@ -523,20 +542,16 @@ async fn a_webhook_switched_to_ordered_orders_what_it_queues_from_then_on(backen
     let (store, _guard, account) = seeded(backend).await;
     let mut hook = webhook(&account, "app.*", true, false);
     add_webhook(store.as_ref(), &hook).await;
-    for n in 0..2 {
-        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
-    }
+    publish_numbered(store.as_ref(), &account, 0..2).await;
     hook.ordered = true;
-    hook.updated_at = start_time() + Duration::seconds(1);
-    assert!(
-        store
-            .update_webhook(&hook, None, false, &[])
-            .await
-            .expect("update")
-    );
-    for n in 2..4 {
-        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
-    }
+    change_webhook(
+        store.as_ref(),
+        &mut hook,
+        start_time() + Duration::seconds(1),
+        false,
+    )
+    .await;
+    publish_numbered(store.as_ref(), &account, 2..4).await;
     let worker = Uuid::now_v7();
     let now = start_time() + Duration::seconds(2);
     let lease = now + Duration::seconds(60);
@@ -554,17 +569,15 @@ async fn disabling_parks_pending_deliveries_and_enabling_resumes_them(backend: B
     let (store, _guard, account) = seeded(backend).await;
     let mut hook = webhook(&account, "app.*", true, false);
     add_webhook(store.as_ref(), &hook).await;
-    for n in 0..3 {
-        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
-    }
+    publish_numbered(store.as_ref(), &account, 0..3).await;
     hook.disabled = true;
-    hook.updated_at = start_time() + Duration::seconds(1);
-    assert!(
-        store
-            .update_webhook(&hook, None, false, &[])
-            .await
-            .expect("update")
-    );
+    change_webhook(
+        store.as_ref(),
+        &mut hook,
+        start_time() + Duration::seconds(1),
+        false,
+    )
+    .await;
     let pending = DeliveryFilter {
         status: Some(DeliveryStatus::Pending),
         ..DeliveryFilter::default()
@@ -589,13 +602,7 @@ async fn disabling_parks_pending_deliveries_and_enabling_resumes_them(backend: B
             .is_empty()
     );
     hook.disabled = false;
-    hook.updated_at = later;
-    assert!(
-        store
-            .update_webhook(&hook, None, true, &[])
-            .await
-            .expect("update")
-    );
+    change_webhook(store.as_ref(), &mut hook, later, true).await;
     let claimed = claim_for_a_minute(store.as_ref(), worker, later, 10)
         .await
         .expect("claim");
@@ -800,9 +807,7 @@ async fn events_published_at_once_each_get_their_own_answer(backend: Backend) {
 async fn a_lease_is_a_visibility_timeout_and_release_gives_it_back(backend: Backend) {
     let (store, _guard, account) = seeded(backend).await;
     add_webhook(store.as_ref(), &webhook(&account, "app.*", true, false)).await;
-    for n in 0..2 {
-        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
-    }
+    publish_numbered(store.as_ref(), &account, 0..2).await;
     let now = start_time() + Duration::seconds(1);
     let lease = now + Duration::seconds(60);
     let worker = Uuid::now_v7();
@@ -1039,9 +1044,7 @@ async fn a_policy_is_created_with_its_links_or_not_at_all(backend: Backend) {
 async fn leases_are_renewed_by_their_holder_and_orphans_released_on_sqlite(backend: Backend) {
     let (store, _guard, account) = seeded(backend).await;
     add_webhook(store.as_ref(), &webhook(&account, "app.*", true, false)).await;
-    for n in 0..3 {
-        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
-    }
+    publish_numbered(store.as_ref(), &account, 0..3).await;
     let now = start_time() + Duration::seconds(1);
     let (holder, other) = (Uuid::now_v7(), Uuid::now_v7());
     let lease = now + Duration::seconds(8);
@@ -1109,9 +1112,7 @@ async fn three_claimed(backend: Backend) -> ThreeClaimed {
     let (store, guard, account) = seeded(backend).await;
     let hook = webhook(&account, "app.*", true, false);
     add_webhook(store.as_ref(), &hook).await;
-    for n in 0..3 {
-        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
-    }
+    publish_numbered(store.as_ref(), &account, 0..3).await;
     let worker = Uuid::now_v7();
     let now = start_time() + Duration::seconds(1);
     let claimed = claim_for_a_minute(store.as_ref(), worker, now, 10)
@@ -1167,9 +1168,7 @@ async fn a_batch_of_successes_counts_and_names_only_what_it_recorded(backend: Ba
     let b = webhook(&account, "app.*", true, false);
     add_webhook(store.as_ref(), &a).await;
     add_webhook(store.as_ref(), &b).await;
-    for n in 0..4 {
-        publish(store.as_ref(), &account, "app.x.y", &n.to_string()).await;
-    }
+    publish_numbered(store.as_ref(), &account, 0..4).await;
     let now = start_time() + Duration::seconds(1);
     let first = Uuid::now_v7();
     let claimed = claim_for_a_minute(store.as_ref(), first, now, 100)
