@@ -36,19 +36,7 @@ impl PostgresStore {
     }
 
     pub async fn connect_with(options: PgConnectOptions) -> Result<Self, super::StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .test_before_acquire(false)
-            .before_acquire(|connection, metadata| {
-                Box::pin(async move {
-                    if metadata.idle_for >= PING_AFTER_IDLE {
-                        sqlx::Connection::ping(connection).await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .connect_with(options)
-            .await?;
+        let pool = pool_options(16).connect_with(options).await?;
         Ok(Self::with_pool(pool))
     }
 
@@ -64,8 +52,13 @@ impl PostgresStore {
             std::sync::Arc::new(move || signal.notify_one()),
         );
         let hand_offs = Arc::new(super::webhooks::HandOffSlot::default());
+        // The publishing tasks' own connections, one each: at everyday rates every event is a
+        // statement of its own, and on the shared pool (which hands out its idle connections
+        // in turn) each would run on the next of several server processes.
+        let publishing = pool_options(shared::publishing::PUBLISH_TASKS as u32)
+            .connect_lazy_with((*pool.connect_options()).clone());
         let publisher =
-            EventPublisher::start(pool.clone(), deliveries_signal.clone(), hand_offs.clone());
+            EventPublisher::start(publishing, deliveries_signal.clone(), hand_offs.clone());
         Self {
             pool,
             deliveries_signal,
@@ -74,6 +67,21 @@ impl PostgresStore {
             envelopes: Default::default(),
         }
     }
+}
+
+/// A pool of at most `connections`, each pinged before use only after `PING_AFTER_IDLE`.
+fn pool_options(connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(connections)
+        .test_before_acquire(false)
+        .before_acquire(|connection, metadata| {
+            Box::pin(async move {
+                if metadata.idle_for >= PING_AFTER_IDLE {
+                    sqlx::Connection::ping(connection).await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
 /// A pooled connection idle this long is pinged before it is used, and replaced if the server

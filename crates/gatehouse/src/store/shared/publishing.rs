@@ -100,7 +100,7 @@ pub(super) const PUBLISH_BATCH: usize = 128;
 /// Batches in progress at once: one writing, one gathered and waiting for the write lock, so
 /// that the writer is not idle while a committed batch's publishers are answered and send
 /// their next events. (Four made batches smaller and the 1,000 events/s p99 worse.)
-pub(super) const PUBLISH_TASKS: usize = 2;
+pub(in crate::store) const PUBLISH_TASKS: usize = 2;
 
 pub(super) type PublishReply = tokio::sync::oneshot::Sender<StoreResult<Published>>;
 
