@@ -194,6 +194,15 @@ pub(crate) struct HandOffLease {
     pub(crate) full: Vec<WebhookId>,
 }
 
+impl HandOffLease {
+    /// Whether a new delivery to `webhook` is made leased to the worker: not for an ordered or
+    /// a rate-limited webhook, nor for one the worker has no room for. (PostgreSQL's
+    /// `APPEND_PUBLISHED` says the same in SQL.)
+    pub(crate) fn takes(&self, webhook: WebhookId, ordered: bool, rate_limited: bool) -> bool {
+        !ordered && !rate_limited && !self.full.contains(&webhook)
+    }
+}
+
 /// Where a store keeps its `HandOff`, if a worker registered one.
 #[derive(Default)]
 pub(crate) struct HandOffSlot(std::sync::Mutex<Option<HandOff>>);

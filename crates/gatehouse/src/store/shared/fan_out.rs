@@ -44,7 +44,7 @@ pub(super) async fn fan_out(
         None => {
             let listeners = active_listeners(connection, &event.account_id).await?;
             listening(&listeners, event)
-                .map(|listener| (listener.0, listener.2))
+                .map(|listener| (listener.id, listener.ordered))
                 .collect()
         }
     };
@@ -66,15 +66,24 @@ pub(super) async fn fan_out(
     Ok(rows.len() as u64)
 }
 
-/// An account's enabled, verified webhooks: id, event pattern, ordered, rate-limited.
-pub(super) type Listener = (Uuid, String, bool, bool);
+/// One of an account's enabled, verified webhooks, as fan-out and the hand-off need it.
+#[derive(sqlx::FromRow)]
+pub(super) struct Listener {
+    pub(super) id: Uuid,
+    /// Its `event` pattern.
+    pub(super) event: String,
+    pub(super) ordered: bool,
+    /// Whether it has a `rate_limit_per_second`.
+    pub(super) rate_limited: bool,
+}
 
 pub(super) async fn active_listeners(
     connection: &mut <Db as sqlx::Database>::Connection,
     account: &AccountId,
 ) -> StoreResult<Vec<Listener>> {
     Ok(sqlx::query_as(
-        "SELECT id, event, ordered, rate_limit_per_second IS NOT NULL FROM webhooks \
+        "SELECT id, event, ordered, rate_limit_per_second IS NOT NULL AS rate_limited \
+         FROM webhooks \
          WHERE account_id = $1 AND disabled = FALSE AND verified_at IS NOT NULL",
     )
     .bind(account.as_str())
@@ -89,9 +98,10 @@ pub(super) fn listening<'a>(
     event: &'a NewEvent,
 ) -> impl Iterator<Item = &'a Listener> + 'a {
     let about_webhook = event.notice_about_webhook();
-    listeners.iter().filter(move |(id, pattern, _, _)| {
-        Some(*id) != about_webhook
-            && EventPattern::parse(pattern).is_ok_and(|pattern| pattern.matches(&event.name))
+    listeners.iter().filter(move |listener| {
+        Some(listener.id) != about_webhook
+            && EventPattern::parse(&listener.event)
+                .is_ok_and(|pattern| pattern.matches(&event.name))
     })
 }
 

@@ -250,26 +250,25 @@ pub(super) async fn publish_batch(
             }
         };
         let before = rows.len();
-        rows.extend(listening(&listeners[index].1, event).map(
-            |(webhook_id, _, ordered, rate_limited)| {
-                NewDelivery {
-                    id: DeliveryId::minted_at(truncate_to_micros(event.created_at)),
-                    event_id,
-                    event,
-                    webhook_id: *webhook_id,
-                    ordered: *ordered,
-                    test_mode: false,
-                    // As `APPEND_PUBLISHED` leases them (`HandOff`).
-                    leased: handed_lease
-                        .filter(|(lease, _)| {
-                            !ordered
-                                && !rate_limited
-                                && !lease.full.contains(&WebhookId(*webhook_id))
-                        })
-                        .map(|(lease, worker)| (worker, lease.until)),
-                }
-            },
-        ));
+        rows.extend(listening(&listeners[index].1, event).map(|listener| {
+            NewDelivery {
+                id: DeliveryId::minted_at(truncate_to_micros(event.created_at)),
+                event_id,
+                event,
+                webhook_id: listener.id,
+                ordered: listener.ordered,
+                test_mode: false,
+                leased: handed_lease
+                    .filter(|(lease, _)| {
+                        lease.takes(
+                            WebhookId(listener.id),
+                            listener.ordered,
+                            listener.rate_limited,
+                        )
+                    })
+                    .map(|(lease, worker)| (worker, lease.until)),
+            }
+        }));
         appended.push(Appended {
             id: event_id,
             deliveries: (rows.len() - before) as u64,

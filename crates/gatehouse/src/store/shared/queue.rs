@@ -36,8 +36,9 @@ use super::{classify, count_as_u64, parse_account_id};
 /// Delivery `d` of an ordered webhook waits while an earlier ordered delivery of that webhook
 /// is pending: one probe of `webhook_deliveries_ordered_pending` (migration 0026), the index of
 /// pending ordered deliveries alone, so that no other delivery writes to it.
-pub(in crate::store) const AN_EARLIER_ORDERED_PENDS: &str = "EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id \
-     AND e.status = 'pending' AND e.ordered = TRUE AND e.event_id < d.event_id)";
+pub(in crate::store) const AN_EARLIER_ORDERED_PENDS: &str = "EXISTS (SELECT 1 \
+     FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id AND e.status = 'pending' \
+     AND e.ordered = TRUE AND e.event_id < d.event_id)";
 
 #[derive(FromRow)]
 pub(in crate::store) struct ClaimedRow {
