@@ -2005,7 +2005,230 @@ async fn a_webhook_page_sends_a_test_marked_as_such(backend: Backend) {
     );
 }
 
+/// The webhook form never unlinks a policy it could not offer: not for a session that can't
+/// read policies, not when they could not be listed, not beyond the picker's first policies by
+/// name. Choosing "None" still unlinks.
+async fn a_webhook_form_keeps_a_policy_it_cannot_offer(backend: Backend) {
+    let (server, token) = admin_server(backend, false).await;
+    let policy: Value = json_of(
+        server
+            .post("/v1/webhook_policies", &token)
+            .json(&json!({"name": "zz signing", "jwt_alg": "es256"})),
+    )
+    .await;
+    let policy_id = policy["id"].as_str().unwrap().to_owned();
+    let webhook: Value = json_of(server.post("/v1/webhooks", &token).json(&json!({
+        "event": "app.invoice.paid",
+        "uri": "http://127.0.0.1:9/hook",
+        "webhook_policy_id": policy_id,
+    })))
+    .await;
+    let id = webhook["id"].as_str().unwrap().to_owned();
+    let path = format!("/console/webhooks/{id}");
+    let rest_path = format!("/v1/webhooks/{id}");
+    let fields = |name: &'static str| {
+        [
+            ("name", name),
+            ("event", "app.invoice.paid"),
+            ("uri", "http://127.0.0.1:9/hook"),
+        ]
+    };
+
+    // A session whose token may change webhooks but not read policies.
+    let (mut member, _) = signed_in_member(
+        &server,
+        "bo@example.org",
+        &["directory_administrator"],
+        &["webhooks:read", "webhooks:write"],
+    )
+    .await;
+    let page = member.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        !page.body.contains(r#"name="webhook_policy_id""#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("webhook_policies:read"), "{}", page.body);
+    let saved = member.submit(&path, &path, &fields("renamed")).await;
+    assert!(saved.status.is_redirection(), "{}", saved.body);
+    let shown: Value = server.get(&rest_path, &token).json_answer().await;
+    assert_eq!(shown["name"], "renamed");
+    assert_eq!(
+        shown["webhook_policy_id"],
+        policy_id.as_str(),
+        "the policy stays"
+    );
+
+    // The linked policy beyond the first 100 by name is offered as it is.
+    for number in 0..100 {
+        let made = server
+            .post("/v1/webhook_policies", &token)
+            .json(&json!({"name": format!("a {number:03}"), "jwt_alg": "hs256"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(made.status(), StatusCode::CREATED);
+    }
+    let mut admin = Browser::new(&server);
+    admin.sign_in(&token).await;
+    let page = admin.get(&path).await;
+    assert!(
+        !page.body.contains(">zz signing ("),
+        "past the picker's limit"
+    );
+    assert!(
+        page.body.contains(&format!(
+            r#"<option value="{policy_id}" selected>The current policy"#
+        )),
+        "{}",
+        page.body
+    );
+
+    // Policies that could not be listed: said so, and the form does not offer the field.
+    server
+        .database()
+        .execute("ALTER TABLE webhook_policy_keys RENAME TO webhook_policy_keys_away")
+        .await;
+    let page = admin.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let kept = page
+        .body
+        .split(r#"id="webhook-policy-kept""#)
+        .nth(1)
+        .expect("the policy part says why it is kept");
+    assert!(
+        kept.starts_with(r#" role="alert"><p>The webhook policies could not be listed"#),
+        "{kept}"
+    );
+    assert!(
+        !page.body.contains(r#"name="webhook_policy_id""#),
+        "{}",
+        page.body
+    );
+    server
+        .database()
+        .execute("ALTER TABLE webhook_policy_keys_away RENAME TO webhook_policy_keys")
+        .await;
+
+    // "None", chosen, unlinks.
+    let mut none = fields("renamed").to_vec();
+    none.push(("webhook_policy_id", ""));
+    let saved = admin.submit(&path, &path, &none).await;
+    assert!(saved.status.is_redirection(), "{}", saved.body);
+    let shown: Value = server.get(&rest_path, &token).json_answer().await;
+    assert_eq!(shown["webhook_policy_id"], Value::Null);
+}
+
+/// The policy form never unlinks webhooks it could not offer: not for a session that can't
+/// read webhooks, not when they could not be listed, not beyond the picker's first webhooks by
+/// name. Unchecking every offered webhook still unlinks them.
+async fn a_policy_form_keeps_links_it_cannot_offer(backend: Backend) {
+    let (server, token) = admin_server(backend, false).await;
+    let webhook: Value = json_of(server.post("/v1/webhooks", &token).json(&json!({
+        "name": "zz last",
+        "event": "app.invoice.paid",
+        "uri": "http://127.0.0.1:9/hook",
+    })))
+    .await;
+    let webhook_id = webhook["id"].as_str().unwrap().to_owned();
+    let policy: Value = json_of(server.post("/v1/webhook_policies", &token).json(&json!({
+        "name": "signing",
+        "jwt_alg": "es256",
+        "webhook_ids": [webhook_id],
+    })))
+    .await;
+    let path = format!(
+        "/console/webhook-policies/{}",
+        policy["id"].as_str().unwrap()
+    );
+    let rest_path = format!("/v1/webhook_policies/{}", policy["id"].as_str().unwrap());
+    let fields = |name: &'static str| {
+        [
+            ("name", name),
+            ("jwt_alg", "es256"),
+            ("jwt_format", "xurrent"),
+        ]
+    };
+
+    // A session whose token may change policies but not read webhooks.
+    let (mut member, _) = signed_in_member(
+        &server,
+        "bo@example.org",
+        &["directory_administrator"],
+        &["webhook_policies:read", "webhook_policies:write"],
+    )
+    .await;
+    let page = member.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(!page.body.contains("webhook_ids"), "{}", page.body);
+    assert!(page.body.contains("webhooks:read"), "{}", page.body);
+    let saved = member.submit(&path, &path, &fields("renamed")).await;
+    assert!(saved.status.is_redirection(), "{}", saved.body);
+    let shown: Value = server.get(&rest_path, &token).json_answer().await;
+    assert_eq!(shown["name"], "renamed");
+    assert_eq!(shown["webhook_ids"], json!([webhook_id]), "the link stays");
+
+    // A linked webhook beyond the first 100 by name is offered, checked.
+    for number in 0..100 {
+        let made = server
+            .post("/v1/webhooks", &token)
+            .json(&json!({
+                "name": format!("a {number:03}"),
+                "event": "app.invoice.paid",
+                "uri": "http://127.0.0.1:9/hook",
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(made.status(), StatusCode::CREATED);
+    }
+    let mut admin = Browser::new(&server);
+    admin.sign_in(&token).await;
+    let page = admin.get(&path).await;
+    assert!(!page.body.contains(">zz last<"), "past the picker's limit");
+    assert!(
+        page.body.contains(&format!(
+            r#"name="webhook_ids" value="{webhook_id}" checked>Webhook {webhook_id}"#
+        )),
+        "{}",
+        page.body
+    );
+
+    // Webhooks that could not be listed: said so, and no checkboxes.
+    server
+        .database()
+        .execute("ALTER TABLE webhooks RENAME COLUMN description TO description_away")
+        .await;
+    let page = admin.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let kept = page
+        .body
+        .split(r#"id="policy-links-kept""#)
+        .nth(1)
+        .expect("the webhooks part says why the links stay");
+    assert!(
+        kept.starts_with(r#" role="alert"><p>The webhooks could not be listed"#),
+        "{kept}"
+    );
+    assert!(!page.body.contains("webhook_ids"), "{}", page.body);
+    server
+        .database()
+        .execute("ALTER TABLE webhooks RENAME COLUMN description_away TO description")
+        .await;
+
+    // Offered and none checked: every link goes.
+    let mut none = fields("renamed").to_vec();
+    none.push(("webhook_ids_offered", "true"));
+    let saved = admin.submit(&path, &path, &none).await;
+    assert!(saved.status.is_redirection(), "{}", saved.body);
+    let shown: Value = server.get(&rest_path, &token).json_answer().await;
+    assert_eq!(shown["webhook_ids"], json!([]));
+}
+
 both_backends!(
+    a_webhook_form_keeps_a_policy_it_cannot_offer,
+    a_policy_form_keeps_links_it_cannot_offer,
     the_overview_charts_what_the_api_reports,
     people_are_searched_and_managed_within_the_actors_rank,
     account_settings_are_read_and_changed_on_the_account_page,

@@ -30,6 +30,12 @@ impl Fields {
         self.trimmed(name).next().filter(|value| !value.is_empty())
     }
 
+    /// Whether the form sent `name` at all, blank or not (a select left at "None" sends it
+    /// blank; a form that did not offer the field does not send it).
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(key, _)| key == name)
+    }
+
     /// The first value of `name` as typed, `""` when absent.
     pub fn text(&self, name: &str) -> String {
         self.get(name).unwrap_or_default().to_owned()

@@ -113,7 +113,7 @@ fn policy_form(
     action: &str,
     submit: &str,
     values: &FormValues,
-    webhooks: &[Webhook],
+    webhooks: &PageResult<Option<Vec<Webhook>>>,
     algorithm_fixed: bool,
     error: Option<&PageError>,
 ) -> Markup {
@@ -152,15 +152,40 @@ fn policy_form(
             p.hint #policy-format-hint { "How signed messages travel; both carry iss, sub (webhook id), jti (delivery id), iat and nbf, and aud and exp when set." }
             fieldset {
                 legend { "Webhooks" }
-                @if webhooks.is_empty() { p.hint { "No webhooks to link yet." } }
-                @for webhook in webhooks {
-                    @let id = format!("link-{}", webhook.id.0);
-                    label.inline for=(id) {
-                        input #(id) type="checkbox" name="webhook_ids" value=(webhook.id.0) checked[values.webhook_ids.contains(&webhook.id.0)];
-                        (webhook.name)
+                @match webhooks {
+                    Ok(Some(webhooks)) => {
+                        // Says the checkboxes were offered: none checked then unlinks them all.
+                        input type="hidden" name=(LINKS_OFFERED) value="true";
+                        @if webhooks.is_empty() && values.webhook_ids.is_empty() { p.hint { "No webhooks to link yet." } }
+                        @for webhook in webhooks {
+                            @let id = format!("link-{}", webhook.id.0);
+                            label.inline for=(id) {
+                                input #(id) type="checkbox" name="webhook_ids" value=(webhook.id.0) checked[values.webhook_ids.contains(&webhook.id.0)];
+                                (webhook.name)
+                            }
+                        }
+                        // Linked beyond the picker's first webhooks by name: offered as they
+                        // are, so that saving keeps them.
+                        @for linked in values.webhook_ids.iter().filter(|id| webhooks.iter().all(|webhook| webhook.id.0 != **id)) {
+                            @let id = format!("link-{linked}");
+                            label.inline for=(id) {
+                                input #(id) type="checkbox" name="webhook_ids" value=(linked) checked;
+                                "Webhook " (linked)
+                            }
+                        }
+                        p.hint { "Linked webhooks' messages are signed by this policy. While the policy is disabled they wait, never sent unsigned." }
+                    }
+                    Ok(None) => {
+                        p.hint #policy-links-kept {
+                            "This session can't read webhooks (that needs " code { "webhooks:read" } "), so the form leaves the linked webhooks as they are."
+                        }
+                    }
+                    Err(error) => {
+                        div.error #policy-links-kept role="alert" {
+                            p { "The webhooks could not be listed: " (error.summary()) " The form leaves the linked webhooks as they are." }
+                        }
                     }
                 }
-                p.hint { "Linked webhooks' messages are signed by this policy. While the policy is disabled they wait, never sent unsigned." }
             }
             label.inline for="policy-disabled" {
                 input #policy-disabled type="checkbox" name="disabled" value="true" checked[values.disabled];
@@ -179,12 +204,25 @@ fn claim_expiry_field(fields: &Fields) -> Option<ClaimExpiryInput> {
         .map(ClaimExpiryInput::Duration)
 }
 
-fn linked_ids(fields: &Fields) -> Result<Vec<Uuid>, PageError> {
+/// The hidden field a form carries when it offered the webhooks to link.
+const LINKS_OFFERED: &str = "webhook_ids_offered";
+
+/// The webhooks checked.
+fn checked_ids(fields: &Fields) -> Result<Vec<Uuid>, PageError> {
     fields
         .all("webhook_ids")
         .into_iter()
         .map(|raw| Uuid::parse_str(raw).map_err(|_| PageError::not_found("Webhook")))
         .collect()
+}
+
+/// A saved policy's links: the webhooks checked, when the form offered them; `None` (the links
+/// stay) when it could not.
+fn linked_ids(fields: &Fields) -> Result<Option<Vec<Uuid>>, PageError> {
+    fields
+        .has(LINKS_OFFERED)
+        .then(|| checked_ids(fields))
+        .transpose()
 }
 
 /// The one-time key: PEM and JWK with download links, or the HS secret.
@@ -321,7 +359,7 @@ impl Editable for WebhookPolicyView {
             jwt_audience: fields.get("jwt_audience").map(str::to_owned),
             jwt_format: fields.get("jwt_format").and_then(JwtFormat::parse),
             disabled: fields.checked("disabled"),
-            webhook_ids: Some(linked_ids(fields)?),
+            webhook_ids: Some(checked_ids(fields)?),
             ..NewWebhookPolicy::default()
         };
         let principal = Some(&cx.session.principal);
@@ -346,7 +384,7 @@ impl Editable for WebhookPolicyView {
             jwt_audience: Some(fields.get("jwt_audience").map(str::to_owned)),
             jwt_format: fields.get("jwt_format").and_then(JwtFormat::parse),
             disabled: Some(fields.checked("disabled")),
-            webhook_ids: Some(linked_ids(fields)?),
+            webhook_ids: linked_ids(fields)?,
             ..WebhookPolicyChanges::default()
         };
         let principal = Some(&cx.session.principal);
@@ -411,7 +449,8 @@ impl Editable for WebhookPolicyView {
                 dt { "Webhooks" } dd {
                     @if policy.webhook_ids.is_empty() { span.muted { "none linked" } }
                     @for id in &policy.webhook_ids {
-                        @let name = webhooks.iter().find(|webhook| webhook.id.0 == *id).map_or_else(|| id.to_string(), |webhook| webhook.name.clone());
+                        @let listed = webhooks.as_ref().ok().and_then(Option::as_ref);
+                        @let name = listed.and_then(|webhooks| webhooks.iter().find(|webhook| webhook.id.0 == *id)).map_or_else(|| id.to_string(), |webhook| webhook.name.clone());
                         a href={ "/console/webhooks/" (id) } { (name) } br;
                     }
                 }

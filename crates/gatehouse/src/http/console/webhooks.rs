@@ -168,24 +168,28 @@ pub fn state_badge(state: WebhookState) -> Markup {
     }
 }
 
-/// The account's policies for the select, or none when the token can't read them.
+/// The account's policies for the form's select: `Ok(None)` when the session can't read them,
+/// the error when they could not be read. Either way the form then sends no
+/// `webhook_policy_id`, and saving leaves the webhook's policy as it is — a form that offered
+/// only "None" would unlink a policy its user can't even see.
 async fn policies(
     state: &AppState,
     session: &Session,
     account: &Account,
-) -> Vec<WebhookPolicyView> {
+) -> PageResult<Option<Vec<WebhookPolicyView>>> {
     let query = first_by_name();
-    state
-        .services
-        .webhook_policies(
-            account,
-            Some(&session.principal),
-            WebhookFilter::default(),
-            &query,
-        )
-        .await
-        .map(|listing| listing.items)
-        .unwrap_or_default()
+    if_allowed(
+        state
+            .services
+            .webhook_policies(
+                account,
+                Some(&session.principal),
+                WebhookFilter::default(),
+                &query,
+            )
+            .await
+            .map(|listing| listing.items),
+    )
 }
 
 /// What the form shows: a webhook's values, or what was typed when a submit was refused.
@@ -241,7 +245,7 @@ fn webhook_form(
     action: &str,
     submit: &str,
     values: &FormValues,
-    policies: &[WebhookPolicyView],
+    policies: &PageResult<Option<Vec<WebhookPolicyView>>>,
     error: Option<&PageError>,
 ) -> Markup {
     html! {
@@ -267,16 +271,35 @@ fn webhook_form(
                 "its payload holds a " code { "callback" } " URL the endpoint's owner must call (within 24 hours). Until then the webhook is inactive (unverified). "
                 "For basic authentication write " code { "https://user:password@host/…" } ": the password is sealed and shown as " code { "***" } "; keep " code { "***" } " to keep it."
             }
-            label for="webhook-policy" { "Webhook policy" }
-            select #webhook-policy name="webhook_policy_id" aria-describedby="webhook-policy-hint" {
-                option value="" { "None" }
-                @for policy in policies {
-                    option value=(policy.id) selected[values.policy == Some(policy.id)] { (policy.name) " (" (policy.jwt_alg) ")" }
+            @match policies {
+                Ok(Some(policies)) => {
+                    label for="webhook-policy" { "Webhook policy" }
+                    select #webhook-policy name="webhook_policy_id" aria-describedby="webhook-policy-hint" {
+                        option value="" { "None" }
+                        @for policy in policies {
+                            option value=(policy.id) selected[values.policy == Some(policy.id)] { (policy.name) " (" (policy.jwt_alg) ")" }
+                        }
+                        // Beyond the picker's first policies by name: offered as it is, so that
+                        // saving keeps it.
+                        @if let Some(current) = values.policy.filter(|id| policies.iter().all(|policy| policy.id != *id)) {
+                            option value=(current) selected { "The current policy (" (current) ")" }
+                        }
+                    }
+                    p.hint #webhook-policy-hint {
+                        "With a policy, every message is a JWT signed with the policy's key, which receivers verify with its public key. "
+                        "Without one, messages carry a Standard Webhooks HMAC signature (" code { "webhook-signature" } ") made with this webhook's signing secret."
+                    }
                 }
-            }
-            p.hint #webhook-policy-hint {
-                "With a policy, every message is a JWT signed with the policy's key, which receivers verify with its public key. "
-                "Without one, messages carry a Standard Webhooks HMAC signature (" code { "webhook-signature" } ") made with this webhook's signing secret."
+                Ok(None) => {
+                    p.hint #webhook-policy-kept {
+                        "Webhook policy: this session can't read policies (that needs " code { "webhook_policies:read" } "), so the form leaves the policy as it is."
+                    }
+                }
+                Err(error) => {
+                    div.error #webhook-policy-kept role="alert" {
+                        p { "The webhook policies could not be listed: " (error.summary()) " The form leaves the policy as it is." }
+                    }
+                }
             }
             label for="webhook-description" { "Description" }
             textarea #webhook-description name="description" maxlength="5000" { (values.description) }
@@ -440,7 +463,11 @@ impl Editable for Webhook {
             uri: Some(fields.text("uri")),
             disabled: Some(fields.checked("disabled")),
             description: Some(fields.get("description").map(str::to_owned)),
-            webhook_policy_id: Some(parse_policy(fields)?),
+            // Absent when the form could not offer the policies: the policy stays.
+            webhook_policy_id: fields
+                .has("webhook_policy_id")
+                .then(|| parse_policy(fields))
+                .transpose()?,
             mail_exceptions_to: Some(fields.get("mail_exceptions_to").map(str::to_owned)),
             ordered: Some(fields.checked("ordered")),
             rate_limit_per_second: Some(parse_rate_limit(fields)?),
@@ -483,9 +510,10 @@ impl Editable for Webhook {
         let webhook = self;
         let view = WebhookView::new(webhook);
         let policies = policies(state, session, account).await;
-        let policy_name = webhook
-            .webhook_policy_id
-            .and_then(|id| policies.iter().find(|policy| policy.id == id));
+        let policy_name = webhook.webhook_policy_id.and_then(|id| {
+            let listed = policies.as_ref().ok().and_then(Option::as_ref)?;
+            listed.iter().find(|policy| policy.id == id)
+        });
         let path = format!("/console/webhooks/{}", webhook.id.0);
         let activity = activity(state, session, account, webhook).await;
         html! {
@@ -699,22 +727,24 @@ async fn rotate_signing_secret(
     .into_response())
 }
 
-/// The account's webhooks to pick from (the first 100 by name; none when the token can't
-/// read webhooks: a picker then offers nothing and a list shows webhook ids).
+/// The account's webhooks for a policy's checkboxes: `Ok(None)` when the session can't read
+/// them, the error when they could not be read (see `policies`: a form that could not offer
+/// them leaves the links as they are).
 pub(super) async fn webhook_choices(
     state: &AppState,
     session: &Session,
     account: &Account,
-) -> Vec<Webhook> {
-    state
-        .services
-        .webhooks(
-            account,
-            Some(&session.principal),
-            WebhookFilter::default(),
-            &first_by_name(),
-        )
-        .await
-        .map(|listing| listing.items)
-        .unwrap_or_default()
+) -> PageResult<Option<Vec<Webhook>>> {
+    if_allowed(
+        state
+            .services
+            .webhooks(
+                account,
+                Some(&session.principal),
+                WebhookFilter::default(),
+                &first_by_name(),
+            )
+            .await
+            .map(|listing| listing.items),
+    )
 }
