@@ -11,7 +11,7 @@
 //! back every lease at once. Wake-ups come from the store's signal (this process's commits, and
 //! on PostgreSQL every process's); polling is the fallback.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -119,7 +119,7 @@ pub async fn run<Backend>(
         slots: Mutex::new(HashMap::new()),
         room: tokio::sync::Notify::new(),
         signer: Signer::new(Arc::new(backend.clone()), backend.base_url()),
-        leased: Mutex::new(HashSet::new()),
+        leased: Mutex::new(HashMap::new()),
         limits_shared: backend.limits_shared(),
     });
     match worker.queue.release_orphaned(worker.queue.now()).await {
@@ -218,20 +218,26 @@ async fn next_handed(handed: &mut Option<mpsc::UnboundedReceiver<Handed>>) -> Op
 fn held_until_at_least(
     batches: Vec<Handed>,
     held_until: chrono::DateTime<chrono::Utc>,
-) -> (Vec<ClaimedDelivery>, usize) {
+) -> (Vec<ClaimedDelivery>, chrono::DateTime<chrono::Utc>, usize) {
     let (held, running_out): (Vec<Handed>, Vec<Handed>) = batches
         .into_iter()
         .partition(|batch| batch.held_until >= held_until);
     let running_out = running_out.iter().map(|batch| batch.deliveries.len()).sum();
+    let earliest_end = held
+        .iter()
+        .map(|batch| batch.held_until)
+        .min()
+        .unwrap_or(held_until);
     let held = held
         .into_iter()
         .flat_map(|batch| batch.deliveries)
         .collect();
-    (held, running_out)
+    (held, earliest_end, running_out)
 }
 
-/// Renews this process's leases every quarter of a lease until the worker stops, so that
-/// none runs out while its delivery waits, is in flight, or waits to be recorded.
+/// Every quarter of a lease until the worker stops, renews this process's leases that are
+/// older than an eighth of a lease (`due_for_renewal`), so that none runs out while its
+/// delivery waits, is in flight, or waits to be recorded.
 async fn renew_leases(worker: Arc<Worker>) {
     let lease = worker.settings.lease;
     let lease_length = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
@@ -239,15 +245,44 @@ async fn renew_leases(worker: Arc<Worker>) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let held: Vec<DeliveryId> = worker.leased().iter().copied().collect();
-        if held.is_empty() {
+        let now = worker.queue.now();
+        let due = due_for_renewal(&worker.leased(), now, lease_length);
+        if due.is_empty() {
             continue;
         }
-        let lease_until = worker.queue.now() + lease_length;
-        if let Err(error) = worker.queue.renew(worker.id, &held, lease_until).await {
-            tracing::warn!(%error, leases = held.len(), "renewing leases failed; retrying");
+        let lease_until = now + lease_length;
+        match worker.queue.renew(worker.id, &due, lease_until).await {
+            Ok(_) => {
+                let mut leased = worker.leased();
+                for id in &due {
+                    if let Some(until) = leased.get_mut(id) {
+                        *until = lease_until;
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, leases = due.len(), "renewing leases failed; retrying");
+            }
         }
     }
+}
+
+/// The leases to renew at a tick: those with less than seven eighths of `lease` left. Ticks
+/// come every quarter lease, so a lease is renewed with at least five eighths left (3.75 s of
+/// the default 6 s), and one taken within the last eighth of a lease waits for the next tick —
+/// by then most deliveries of a backlog have been sent and recorded, and their rows are not
+/// written a third time for a renewal (three nodes draining renewed 3 deliveries in 4).
+fn due_for_renewal(
+    leased: &HashMap<DeliveryId, chrono::DateTime<Utc>>,
+    now: chrono::DateTime<Utc>,
+    lease: chrono::Duration,
+) -> Vec<DeliveryId> {
+    let renew_below = lease - lease / 8;
+    leased
+        .iter()
+        .filter(|(_, until)| **until - now < renew_below)
+        .map(|(id, _)| *id)
+        .collect()
 }
 
 struct Worker {
@@ -264,8 +299,9 @@ struct Worker {
     /// skipped it may now lease its next round.
     room: tokio::sync::Notify,
     signer: Signer,
-    /// Deliveries this process leased and has not recorded yet: the leases it renews.
-    leased: Mutex<HashSet<DeliveryId>>,
+    /// Deliveries this process leased and has not recorded yet, with the end of each lease as
+    /// last set: the leases it renews.
+    leased: Mutex<HashMap<DeliveryId, chrono::DateTime<Utc>>>,
     /// Whether other processes deliver from the same database (rate limits count with them).
     limits_shared: bool,
 }
@@ -361,7 +397,7 @@ impl Worker {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn leased(&self) -> std::sync::MutexGuard<'_, HashSet<DeliveryId>> {
+    fn leased(&self) -> std::sync::MutexGuard<'_, HashMap<DeliveryId, chrono::DateTime<Utc>>> {
         self.leased
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -493,7 +529,7 @@ impl Worker {
         };
         let claimed = self.queue.claim(&claim).await?;
         let count = claimed.len();
-        self.dispatch(claimed, now, outcomes).await?;
+        self.dispatch(claimed, lease_until, now, outcomes).await?;
         Ok(count >= usize::try_from(limit).unwrap_or(usize::MAX))
     }
 
@@ -510,23 +546,25 @@ impl Worker {
         // a delivery is left to run out, and any worker claims it then.
         let held_until =
             now + chrono::Duration::from_std(self.settings.lease / 2).unwrap_or_default();
-        let (claimed, running_out) = held_until_at_least(batches, held_until);
+        let (claimed, lease_until, running_out) = held_until_at_least(batches, held_until);
         if running_out > 0 {
             tracing::warn!(
                 deliveries = running_out,
                 "deliveries handed over at publishing waited too long to be sent under their lease; they are claimed when it runs out"
             );
         }
-        if let Err(error) = self.dispatch(claimed, now, outcomes).await {
+        if let Err(error) = self.dispatch(claimed, lease_until, now, outcomes).await {
             tracing::warn!(%error, "starting deliveries handed over at publishing failed; their leases run out and they are claimed again");
         }
     }
 
-    /// Starts sending leased deliveries: each that may go now is booked on its webhook and
-    /// sent; the rest are given back (parked, if their webhook can't be sent to).
+    /// Starts sending deliveries leased until `lease_until` (at least): each that may go now is
+    /// booked on its webhook and sent; the rest are given back (parked, if their webhook can't
+    /// be sent to).
     async fn dispatch(
         self: &Arc<Self>,
         claimed: Vec<ClaimedDelivery>,
+        lease_until: chrono::DateTime<chrono::Utc>,
         now: chrono::DateTime<chrono::Utc>,
         outcomes: &mpsc::Sender<AttemptRecord>,
     ) -> Result<(), crate::store::StoreError> {
@@ -555,7 +593,7 @@ impl Worker {
                             }
                         },
                     };
-                    self.leased().insert(delivery.id);
+                    self.leased().insert(delivery.id, lease_until);
                     let worker = self.clone();
                     let outcomes = outcomes.clone();
                     tokio::spawn(async move {
@@ -916,12 +954,37 @@ mod tests {
             deliveries: events.iter().map(|event| delivery(*event)).collect(),
             held_until: at + chrono::Duration::seconds(seconds),
         };
-        let (held, running_out) = held_until_at_least(
+        let (held, earliest_end, running_out) = held_until_at_least(
             vec![batch(30, &[1, 2]), batch(10, &[3]), batch(15, &[4, 5, 6])],
             at + chrono::Duration::seconds(15),
         );
         let events: Vec<i64> = held.iter().map(|delivery| delivery.event_id).collect();
         assert_eq!(events, [1, 2, 4, 5, 6], "in the order handed");
+        assert_eq!(earliest_end, at + chrono::Duration::seconds(15));
         assert_eq!(running_out, 1);
+    }
+
+    /// A lease younger than an eighth of a lease is left for the next tick; every older one is
+    /// renewed, so none is renewed with less than five eighths of a lease left.
+    #[test]
+    fn only_leases_older_than_an_eighth_of_a_lease_are_renewed() {
+        let now = Utc::now();
+        let lease = chrono::Duration::seconds(8);
+        let fresh = DeliveryId(uuid::Uuid::now_v7());
+        let older = DeliveryId(uuid::Uuid::now_v7());
+        let short = DeliveryId(uuid::Uuid::now_v7());
+        let leased = HashMap::from([
+            (fresh, now + chrono::Duration::milliseconds(7_500)),
+            (older, now + chrono::Duration::milliseconds(6_999)),
+            (short, now + chrono::Duration::seconds(1)),
+        ]);
+        let mut due = due_for_renewal(&leased, now, lease);
+        due.sort_by_key(|id| id.0);
+        let mut expected = vec![older, short];
+        expected.sort_by_key(|id| id.0);
+        assert_eq!(due, expected);
+        // A quarter lease later, at the next tick, the fresh one is due too.
+        let next_tick = now + lease / 4;
+        assert!(due_for_renewal(&leased, next_tick, lease).contains(&fresh));
     }
 }
