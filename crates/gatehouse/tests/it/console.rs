@@ -2005,6 +2005,63 @@ async fn a_webhook_page_sends_a_test_marked_as_such(backend: Backend) {
     );
 }
 
+/// Saves the form at `path` (also its action) as a member whose token holds only `scopes`,
+/// after checking that the page offers no `field` and says why (`kept`, the part's id, naming
+/// `needed`); returns the record at `rest_path` as the administrator's `token` reads it.
+async fn save_as_a_member_who_cannot_read_the_choices(
+    server: &TestServer,
+    token: &str,
+    (path, rest_path): (&str, &str),
+    scopes: &[&str],
+    (field, kept, needed): (&str, &str, &str),
+    fields: &[(&str, &str)],
+) -> Value {
+    let (mut member, _) = signed_in_member(
+        server,
+        "bo@example.org",
+        &["directory_administrator"],
+        scopes,
+    )
+    .await;
+    let page = member.get(path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(!page.body.contains(field), "{}", page.body);
+    let part = page
+        .body
+        .split(&format!(r#"id="{kept}""#))
+        .nth(1)
+        .expect("the part says why the form leaves it");
+    assert!(part.contains(needed), "{part}");
+    let saved = member.submit(path, path, fields).await;
+    assert!(saved.status.is_redirection(), "{}", saved.body);
+    server.get(rest_path, token).json_answer().await
+}
+
+/// With `table` renamed for a moment (`rename` and back), the page at `path` says in its part
+/// `kept` that the choices `could_not` be listed, and offers no `field`.
+async fn unreadable_choices_are_said_and_not_offered(
+    server: &TestServer,
+    browser: &mut Browser,
+    path: &str,
+    (rename, back): (&str, &str),
+    (field, kept, could_not): (&str, &str, &str),
+) {
+    server.database().execute(rename).await;
+    let page = browser.get(path).await;
+    server.database().execute(back).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let part = page
+        .body
+        .split(&format!(r#"id="{kept}""#))
+        .nth(1)
+        .expect("the part says why the form leaves it");
+    assert!(
+        part.starts_with(&format!(r#" role="alert"><p>{could_not}"#)),
+        "{part}"
+    );
+    assert!(!page.body.contains(field), "{}", page.body);
+}
+
 /// The webhook form never unlinks a policy it could not offer: not for a session that can't
 /// read policies, not when they could not be listed, not beyond the picker's first policies by
 /// name. Choosing "None" still unlinks.
@@ -2023,36 +2080,24 @@ async fn a_webhook_form_keeps_a_policy_it_cannot_offer(backend: Backend) {
         "webhook_policy_id": policy_id,
     })))
     .await;
-    let id = webhook["id"].as_str().unwrap().to_owned();
-    let path = format!("/console/webhooks/{id}");
-    let rest_path = format!("/v1/webhooks/{id}");
-    let fields = |name: &'static str| {
-        [
-            ("name", name),
-            ("event", "app.invoice.paid"),
-            ("uri", "http://127.0.0.1:9/hook"),
-        ]
-    };
+    let path = format!("/console/webhooks/{}", webhook["id"].as_str().unwrap());
+    let rest_path = format!("/v1/webhooks/{}", webhook["id"].as_str().unwrap());
+    let mut fields = vec![
+        ("name", "renamed"),
+        ("event", "app.invoice.paid"),
+        ("uri", "http://127.0.0.1:9/hook"),
+    ];
+    let field = r#"name="webhook_policy_id""#;
 
-    // A session whose token may change webhooks but not read policies.
-    let (mut member, _) = signed_in_member(
+    let shown = save_as_a_member_who_cannot_read_the_choices(
         &server,
-        "bo@example.org",
-        &["directory_administrator"],
+        &token,
+        (&path, &rest_path),
         &["webhooks:read", "webhooks:write"],
+        (field, "webhook-policy-kept", "webhook_policies:read"),
+        &fields,
     )
     .await;
-    let page = member.get(&path).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(
-        !page.body.contains(r#"name="webhook_policy_id""#),
-        "{}",
-        page.body
-    );
-    assert!(page.body.contains("webhook_policies:read"), "{}", page.body);
-    let saved = member.submit(&path, &path, &fields("renamed")).await;
-    assert!(saved.status.is_redirection(), "{}", saved.body);
-    let shown: Value = server.get(&rest_path, &token).json_answer().await;
     assert_eq!(shown["name"], "renamed");
     assert_eq!(
         shown["webhook_policy_id"],
@@ -2085,36 +2130,25 @@ async fn a_webhook_form_keeps_a_policy_it_cannot_offer(backend: Backend) {
         page.body
     );
 
-    // Policies that could not be listed: said so, and the form does not offer the field.
-    server
-        .database()
-        .execute("ALTER TABLE webhook_policy_keys RENAME TO webhook_policy_keys_away")
-        .await;
-    let page = admin.get(&path).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    let kept = page
-        .body
-        .split(r#"id="webhook-policy-kept""#)
-        .nth(1)
-        .expect("the policy part says why it is kept");
-    assert!(
-        kept.starts_with(r#" role="alert"><p>The webhook policies could not be listed"#),
-        "{kept}"
-    );
-    assert!(
-        !page.body.contains(r#"name="webhook_policy_id""#),
-        "{}",
-        page.body
-    );
-    server
-        .database()
-        .execute("ALTER TABLE webhook_policy_keys_away RENAME TO webhook_policy_keys")
-        .await;
+    unreadable_choices_are_said_and_not_offered(
+        &server,
+        &mut admin,
+        &path,
+        (
+            "ALTER TABLE webhook_policy_keys RENAME TO webhook_policy_keys_away",
+            "ALTER TABLE webhook_policy_keys_away RENAME TO webhook_policy_keys",
+        ),
+        (
+            field,
+            "webhook-policy-kept",
+            "The webhook policies could not be listed",
+        ),
+    )
+    .await;
 
     // "None", chosen, unlinks.
-    let mut none = fields("renamed").to_vec();
-    none.push(("webhook_policy_id", ""));
-    let saved = admin.submit(&path, &path, &none).await;
+    fields.push(("webhook_policy_id", ""));
+    let saved = admin.submit(&path, &path, &fields).await;
     assert!(saved.status.is_redirection(), "{}", saved.body);
     let shown: Value = server.get(&rest_path, &token).json_answer().await;
     assert_eq!(shown["webhook_policy_id"], Value::Null);
@@ -2143,29 +2177,21 @@ async fn a_policy_form_keeps_links_it_cannot_offer(backend: Backend) {
         policy["id"].as_str().unwrap()
     );
     let rest_path = format!("/v1/webhook_policies/{}", policy["id"].as_str().unwrap());
-    let fields = |name: &'static str| {
-        [
-            ("name", name),
-            ("jwt_alg", "es256"),
-            ("jwt_format", "xurrent"),
-        ]
-    };
+    let mut fields = vec![
+        ("name", "renamed"),
+        ("jwt_alg", "es256"),
+        ("jwt_format", "xurrent"),
+    ];
 
-    // A session whose token may change policies but not read webhooks.
-    let (mut member, _) = signed_in_member(
+    let shown = save_as_a_member_who_cannot_read_the_choices(
         &server,
-        "bo@example.org",
-        &["directory_administrator"],
+        &token,
+        (&path, &rest_path),
         &["webhook_policies:read", "webhook_policies:write"],
+        ("webhook_ids", "policy-links-kept", "webhooks:read"),
+        &fields,
     )
     .await;
-    let page = member.get(&path).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(!page.body.contains("webhook_ids"), "{}", page.body);
-    assert!(page.body.contains("webhooks:read"), "{}", page.body);
-    let saved = member.submit(&path, &path, &fields("renamed")).await;
-    assert!(saved.status.is_redirection(), "{}", saved.body);
-    let shown: Value = server.get(&rest_path, &token).json_answer().await;
     assert_eq!(shown["name"], "renamed");
     assert_eq!(shown["webhook_ids"], json!([webhook_id]), "the link stays");
 
@@ -2195,32 +2221,25 @@ async fn a_policy_form_keeps_links_it_cannot_offer(backend: Backend) {
         page.body
     );
 
-    // Webhooks that could not be listed: said so, and no checkboxes.
-    server
-        .database()
-        .execute("ALTER TABLE webhooks RENAME COLUMN description TO description_away")
-        .await;
-    let page = admin.get(&path).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    let kept = page
-        .body
-        .split(r#"id="policy-links-kept""#)
-        .nth(1)
-        .expect("the webhooks part says why the links stay");
-    assert!(
-        kept.starts_with(r#" role="alert"><p>The webhooks could not be listed"#),
-        "{kept}"
-    );
-    assert!(!page.body.contains("webhook_ids"), "{}", page.body);
-    server
-        .database()
-        .execute("ALTER TABLE webhooks RENAME COLUMN description_away TO description")
-        .await;
+    unreadable_choices_are_said_and_not_offered(
+        &server,
+        &mut admin,
+        &path,
+        (
+            "ALTER TABLE webhooks RENAME COLUMN description TO description_away",
+            "ALTER TABLE webhooks RENAME COLUMN description_away TO description",
+        ),
+        (
+            "webhook_ids",
+            "policy-links-kept",
+            "The webhooks could not be listed",
+        ),
+    )
+    .await;
 
     // Offered and none checked: every link goes.
-    let mut none = fields("renamed").to_vec();
-    none.push(("webhook_ids_offered", "true"));
-    let saved = admin.submit(&path, &path, &none).await;
+    fields.push(("webhook_ids_offered", "true"));
+    let saved = admin.submit(&path, &path, &fields).await;
     assert!(saved.status.is_redirection(), "{}", saved.body);
     let shown: Value = server.get(&rest_path, &token).json_answer().await;
     assert_eq!(shown["webhook_ids"], json!([]));
