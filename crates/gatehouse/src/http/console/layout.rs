@@ -371,6 +371,28 @@ pub fn page_number(raw: Option<&str>) -> u64 {
         .unwrap_or(1)
 }
 
+/// A form's part whose choices (`what`, e.g. "webhooks") could not be offered — the session
+/// lacks `needed`, or reading them failed with `error` — so the form sends no field for it and
+/// saving leaves `kept` (e.g. "the linked webhooks as they are") unchanged. `id` names the part.
+pub fn choices_not_offered(
+    id: &str,
+    what: &str,
+    needed: Scope,
+    kept: &str,
+    error: Option<&super::error::PageError>,
+) -> Markup {
+    html! {
+        @match error {
+            None => p.hint id=(id) {
+                "This session can't read " (what) " (that needs " code { (needed) } "), so the form leaves " (kept) "."
+            },
+            Some(error) => div.error id=(id) role="alert" {
+                p { "The " (what) " could not be listed: " (error.summary()) " The form leaves " (kept) "." }
+            },
+        }
+    }
+}
+
 /// Text for a secret shown once: the value, a copy button, the warning.
 pub fn one_time_secret(label: &str, value: &str, warning: &str) -> Markup {
     html! {

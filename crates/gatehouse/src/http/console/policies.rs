@@ -17,6 +17,7 @@ use super::form::{Fields, Submitted};
 use super::layout::{self, DoneParams, Section, badge, csrf, one_time_secret, table_wrap, when};
 use super::session::Session;
 use super::webhooks::webhook_choices;
+use crate::auth::{Resource, Scope};
 use crate::domain::{ClaimExpiry, ClaimExpiryInput, JwtAlgorithm};
 use crate::domain::{JwtFormat, Webhook, WebhookPolicyId};
 use crate::http::AppState;
@@ -175,16 +176,13 @@ fn policy_form(
                         }
                         p.hint { "Linked webhooks' messages are signed by this policy. While the policy is disabled they wait, never sent unsigned." }
                     }
-                    Ok(None) => {
-                        p.hint #policy-links-kept {
-                            "This session can't read webhooks (that needs " code { "webhooks:read" } "), so the form leaves the linked webhooks as they are."
-                        }
-                    }
-                    Err(error) => {
-                        div.error #policy-links-kept role="alert" {
-                            p { "The webhooks could not be listed: " (error.summary()) " The form leaves the linked webhooks as they are." }
-                        }
-                    }
+                    _ => (layout::choices_not_offered(
+                        "policy-links-kept",
+                        "webhooks",
+                        Scope::read(Resource::Webhooks),
+                        "the linked webhooks as they are",
+                        webhooks.as_ref().err(),
+                    )),
                 }
             }
             label.inline for="policy-disabled" {

@@ -16,6 +16,7 @@ use super::form::{Fields, Submitted};
 use super::layout::first_by_name;
 use super::layout::{self, Section, badge, csrf, one_time_secret, table_wrap, when, when_or};
 use super::session::Session;
+use crate::auth::{Resource, Scope};
 use crate::delivery::retry::MAX_ATTEMPTS;
 use crate::domain::{
     Account, CATALOG, CONSECUTIVE_FAILURES_BEFORE_DISABLE, EXCEPTION_NOTIFICATION_INTERVAL_MINUTES,
@@ -290,16 +291,13 @@ fn webhook_form(
                         "Without one, messages carry a Standard Webhooks HMAC signature (" code { "webhook-signature" } ") made with this webhook's signing secret."
                     }
                 }
-                Ok(None) => {
-                    p.hint #webhook-policy-kept {
-                        "Webhook policy: this session can't read policies (that needs " code { "webhook_policies:read" } "), so the form leaves the policy as it is."
-                    }
-                }
-                Err(error) => {
-                    div.error #webhook-policy-kept role="alert" {
-                        p { "The webhook policies could not be listed: " (error.summary()) " The form leaves the policy as it is." }
-                    }
-                }
+                _ => (layout::choices_not_offered(
+                    "webhook-policy-kept",
+                    "webhook policies",
+                    Scope::read(Resource::WebhookPolicies),
+                    "the policy as it is",
+                    policies.as_ref().err(),
+                )),
             }
             label for="webhook-description" { "Description" }
             textarea #webhook-description name="description" maxlength="5000" { (values.description) }
