@@ -2032,9 +2032,40 @@ async fn save_as_a_member_who_cannot_read_the_choices(
         .nth(1)
         .expect("the part says why the form leaves it");
     assert!(part.contains(needed), "{part}");
-    let saved = member.submit(path, path, fields).await;
+    save_and_read_back(server, token, &mut member, (path, rest_path), fields).await
+}
+
+/// Submits `fields` to the form at `path` (also its action) in `browser`, and returns the record
+/// at `rest_path` as the administrator's `token` reads it after the save.
+async fn save_and_read_back(
+    server: &TestServer,
+    token: &str,
+    browser: &mut Browser,
+    (path, rest_path): (&str, &str),
+    fields: &[(&str, &str)],
+) -> Value {
+    let saved = browser.submit(path, path, fields).await;
     assert!(saved.status.is_redirection(), "{}", saved.body);
     server.get(rest_path, token).json_answer().await
+}
+
+/// Creates a picker's worth (100) of records through `collection` with the bodies `body` makes
+/// of 0 to 99, all named to sort before the test's own.
+async fn fill_the_picker(
+    server: &TestServer,
+    token: &str,
+    collection: &str,
+    body: impl Fn(u32) -> Value,
+) {
+    for number in 0..100 {
+        let made = server
+            .post(collection, token)
+            .json(&body(number))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(made.status(), StatusCode::CREATED);
+    }
 }
 
 /// With `table` renamed for a moment (`rename` and back), the page at `path` says in its part
@@ -2106,15 +2137,13 @@ async fn a_webhook_form_keeps_a_policy_it_cannot_offer(backend: Backend) {
     );
 
     // The linked policy beyond the first 100 by name is offered as it is.
-    for number in 0..100 {
-        let made = server
-            .post("/v1/webhook_policies", &token)
-            .json(&json!({"name": format!("a {number:03}"), "jwt_alg": "hs256"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(made.status(), StatusCode::CREATED);
-    }
+    fill_the_picker(
+        &server,
+        &token,
+        "/v1/webhook_policies",
+        |number| json!({"name": format!("a {number:03}"), "jwt_alg": "hs256"}),
+    )
+    .await;
     let mut admin = Browser::new(&server);
     admin.sign_in(&token).await;
     let page = admin.get(&path).await;
@@ -2148,9 +2177,7 @@ async fn a_webhook_form_keeps_a_policy_it_cannot_offer(backend: Backend) {
 
     // "None", chosen, unlinks.
     fields.push(("webhook_policy_id", ""));
-    let saved = admin.submit(&path, &path, &fields).await;
-    assert!(saved.status.is_redirection(), "{}", saved.body);
-    let shown: Value = server.get(&rest_path, &token).json_answer().await;
+    let shown = save_and_read_back(&server, &token, &mut admin, (&path, &rest_path), &fields).await;
     assert_eq!(shown["webhook_policy_id"], Value::Null);
 }
 
@@ -2196,19 +2223,14 @@ async fn a_policy_form_keeps_links_it_cannot_offer(backend: Backend) {
     assert_eq!(shown["webhook_ids"], json!([webhook_id]), "the link stays");
 
     // A linked webhook beyond the first 100 by name is offered, checked.
-    for number in 0..100 {
-        let made = server
-            .post("/v1/webhooks", &token)
-            .json(&json!({
-                "name": format!("a {number:03}"),
-                "event": "app.invoice.paid",
-                "uri": "http://127.0.0.1:9/hook",
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(made.status(), StatusCode::CREATED);
-    }
+    fill_the_picker(&server, &token, "/v1/webhooks", |number| {
+        json!({
+            "name": format!("a {number:03}"),
+            "event": "app.invoice.paid",
+            "uri": "http://127.0.0.1:9/hook",
+        })
+    })
+    .await;
     let mut admin = Browser::new(&server);
     admin.sign_in(&token).await;
     let page = admin.get(&path).await;
@@ -2239,9 +2261,7 @@ async fn a_policy_form_keeps_links_it_cannot_offer(backend: Backend) {
 
     // Offered and none checked: every link goes.
     fields.push(("webhook_ids_offered", "true"));
-    let saved = admin.submit(&path, &path, &fields).await;
-    assert!(saved.status.is_redirection(), "{}", saved.body);
-    let shown: Value = server.get(&rest_path, &token).json_answer().await;
+    let shown = save_and_read_back(&server, &token, &mut admin, (&path, &rest_path), &fields).await;
     assert_eq!(shown["webhook_ids"], json!([]));
 }
 

@@ -101,6 +101,33 @@ async fn change_webhook(
     );
 }
 
+/// A store with one verified, unordered `app.*` webhook that got the events numbered `published`,
+/// and was then changed by `change` a second after the start.
+async fn changed_after_publishing(
+    backend: Backend,
+    published: std::ops::Range<u32>,
+    change: impl FnOnce(&mut Webhook),
+) -> (
+    std::sync::Arc<dyn Store>,
+    common::DatabaseGuard,
+    Account,
+    Webhook,
+) {
+    let (store, guard, account) = seeded(backend).await;
+    let mut hook = webhook(&account, "app.*", true, false);
+    add_webhook(store.as_ref(), &hook).await;
+    publish_numbered(store.as_ref(), &account, published).await;
+    change(&mut hook);
+    change_webhook(
+        store.as_ref(),
+        &mut hook,
+        start_time() + Duration::seconds(1),
+        false,
+    )
+    .await;
+    (store, guard, account, hook)
+}
+
 async fn add_webhook(store: &dyn Store, webhook: &Webhook) {
     store
         .insert_webhook(
@@ -539,18 +566,8 @@ async fn an_ordered_webhook_releases_one_event_at_a_time(backend: Backend) {
 /// queues from then on and does not wait for what it queued before, unordered (the claim's check
 /// reads an index of pending ordered deliveries alone, migration 0026).
 async fn a_webhook_switched_to_ordered_orders_what_it_queues_from_then_on(backend: Backend) {
-    let (store, _guard, account) = seeded(backend).await;
-    let mut hook = webhook(&account, "app.*", true, false);
-    add_webhook(store.as_ref(), &hook).await;
-    publish_numbered(store.as_ref(), &account, 0..2).await;
-    hook.ordered = true;
-    change_webhook(
-        store.as_ref(),
-        &mut hook,
-        start_time() + Duration::seconds(1),
-        false,
-    )
-    .await;
+    let (store, _guard, account, _hook) =
+        changed_after_publishing(backend, 0..2, |hook| hook.ordered = true).await;
     publish_numbered(store.as_ref(), &account, 2..4).await;
     let worker = Uuid::now_v7();
     let now = start_time() + Duration::seconds(2);
@@ -566,18 +583,8 @@ async fn a_webhook_switched_to_ordered_orders_what_it_queues_from_then_on(backen
 }
 
 async fn disabling_parks_pending_deliveries_and_enabling_resumes_them(backend: Backend) {
-    let (store, _guard, account) = seeded(backend).await;
-    let mut hook = webhook(&account, "app.*", true, false);
-    add_webhook(store.as_ref(), &hook).await;
-    publish_numbered(store.as_ref(), &account, 0..3).await;
-    hook.disabled = true;
-    change_webhook(
-        store.as_ref(),
-        &mut hook,
-        start_time() + Duration::seconds(1),
-        false,
-    )
-    .await;
+    let (store, _guard, account, mut hook) =
+        changed_after_publishing(backend, 0..3, |hook| hook.disabled = true).await;
     let pending = DeliveryFilter {
         status: Some(DeliveryStatus::Pending),
         ..DeliveryFilter::default()
