@@ -65,6 +65,8 @@ pub trait DeliveryQueue: Send + Sync + 'static {
     /// Gives back the leases of a process that died, where this is the only process that
     /// delivers (SQLite); elsewhere does nothing. Returns how many.
     async fn release_orphaned(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+    /// Moves into the queue what a node of an earlier release scheduled; returns how many.
+    async fn queue_unqueued(&self, now: DateTime<Utc>) -> StoreResult<u64>;
     /// Records attempts with their consequences (retry, failure count, notices); returns how
     /// many deliveries changed.
     async fn record(

@@ -853,6 +853,13 @@ pub async fn run_upkeep_every(
     let mut last_purge: Option<Instant> = None;
     while !*shutdown.borrow() {
         let now = queue.now();
+        match queue.queue_unqueued(now).await {
+            Ok(0) => {}
+            Ok(moved) => tracing::info!(moved, "queued deliveries an earlier release scheduled"),
+            Err(error) => {
+                tracing::warn!(%error, "queueing what an earlier release scheduled failed")
+            }
+        }
         match queue.queue_stats(now).await {
             Ok(stats) => {
                 metrics::gauge!(QUEUE_DUE).set(stats.due as f64);

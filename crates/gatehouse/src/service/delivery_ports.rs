@@ -81,6 +81,10 @@ impl DeliveryQueue for Services {
         self.store.release_orphaned_leases(now).await
     }
 
+    async fn queue_unqueued(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.store.queue_unqueued(now).await
+    }
+
     async fn record(
         &self,
         worker: WorkerId,

@@ -814,6 +814,11 @@ pub trait QueueStore: Send + Sync + 'static {
     /// where other nodes may be alive) changes nothing: leases run out by themselves.
     async fn release_orphaned_leases(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 
+    /// Moves into the queue the due deliveries a node of an earlier release made or scheduled
+    /// its way (migration 0027) that no lease holds now, so that they are sent once nodes of
+    /// that release stop; returns how many.
+    async fn queue_unqueued(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+
     async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<QueueStats>;
 
     /// [`Self::queue_stats`] of one account's deliveries.

@@ -167,7 +167,8 @@ async fn notify(
 /// room for, `$16`) are made leased to it, and only the others are announced. Returns each
 /// event's id and count of deliveries, in order, once per delivery handed (with that delivery
 /// as a claim reads it, `claimed_rows_from`) or once with NULLs if none was; `announced` is
-/// there so that the notice is sent.
+/// there so that the notice is sent. Each delivery is scheduled in `webhook_delivery_queue`
+/// (its wide row fenced with `queue::QUEUED`, `$17`).
 static APPEND_PUBLISHED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "{APPEND_PUBLISHED_WITH}, handed AS ({}) \
@@ -176,7 +177,10 @@ static APPEND_PUBLISHED: std::sync::LazyLock<String> = std::sync::LazyLock::new(
            (SELECT COUNT(*) FROM announced) AS announced, handed.* \
          FROM numbered n LEFT JOIN handed ON handed.event_id = n.id \
          ORDER BY n.position",
-        shared::queue::claimed_rows_from("(SELECT * FROM made WHERE leased)", "numbered")
+        shared::queue::claimed_rows_from(
+            "(SELECT m.* FROM made m JOIN queued q ON q.delivery_id = m.id WHERE q.leased)",
+            "numbered"
+        )
     )
 });
 
@@ -214,13 +218,19 @@ WITH input AS MATERIALIZED ( \
     updated_at) \
   SELECT (lpad(to_hex(id_time_half), 16, '0') || to_hex((nextval('webhook_delivery_sequence') \
             & 4611686018427387903) | -9223372036854775808))::uuid, \
-         account_id, webhook_id, event_id, name, ordered, FALSE, 'pending', 0, \
-         CASE WHEN leased THEN $15::timestamptz ELSE created_at END, \
-         CASE WHEN leased THEN $14::text END, CASE WHEN leased THEN $15::timestamptz END, \
-         created_at, created_at \
+         account_id, webhook_id, event_id, name, ordered, FALSE, 'pending', 0, NULL, NULL, \
+         $17::timestamptz, created_at, created_at \
   FROM listening \
   RETURNING id, account_id, webhook_id, event_id, event, attempt, request_body, envelope_id, \
-            ordered, test_mode, locked_by IS NOT NULL AS leased \
+            ordered, test_mode \
+), queued AS ( \
+  INSERT INTO webhook_delivery_queue (delivery_id, webhook_id, event_id, ordered, due_at, \
+    locked_by) \
+  SELECT m.id, m.webhook_id, m.event_id, m.ordered, \
+         CASE WHEN l.leased THEN $15::timestamptz ELSE l.created_at END, \
+         CASE WHEN l.leased THEN $14::text END \
+  FROM made m JOIN listening l ON l.event_id = m.event_id AND l.webhook_id = m.webhook_id \
+  RETURNING delivery_id, locked_by IS NOT NULL AS leased \
 ), announced AS ( \
   SELECT pg_notify($12, $13) FROM (SELECT 1 FROM listening WHERE NOT leased LIMIT 1) waiting \
 )";
@@ -263,6 +273,7 @@ async fn append_published(
         .bind(lease.map_or_else(Vec::new, |lease| {
             lease.full.iter().map(|webhook| webhook.0).collect()
         }))
+        .bind(shared::queue::QUEUED)
         .fetch_all(pool)
         .await
         .map_err(shared::classify)?;

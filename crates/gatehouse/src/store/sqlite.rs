@@ -391,6 +391,31 @@ mod tests {
             ),
             "{parked}"
         );
+        // The queue (migration 0027): a claim reads due rows in order from the due index, parking
+        // and unparking a webhook's rows from the index by webhook.
+        let due = plan_of(
+            &store,
+            "SELECT d.delivery_id FROM webhook_delivery_queue d \
+             WHERE d.due_at IS NOT NULL AND d.due_at <= $1 ORDER BY d.due_at LIMIT 512",
+            1,
+        )
+        .await;
+        assert!(
+            due.contains("INDEX webhook_delivery_queue_due (due_at>? AND due_at<?)")
+                && !due.contains("TEMP B-TREE"),
+            "{due}"
+        );
+        let of_webhook = plan_of(
+            &store,
+            "SELECT delivery_id FROM webhook_delivery_queue WHERE webhook_id = $1 \
+             AND due_at IS NULL",
+            1,
+        )
+        .await;
+        assert!(
+            of_webhook.contains("USING INDEX webhook_delivery_queue_by_webhook (webhook_id=?)"),
+            "{of_webhook}"
+        );
         let indexes: Vec<String> = sqlx::query_scalar(
             "SELECT name FROM sqlite_master WHERE type = 'index' \
              AND tbl_name = 'webhook_deliveries' AND name LIKE '%pending%'",

@@ -866,6 +866,121 @@ async fn a_lease_is_a_visibility_timeout_and_release_gives_it_back(backend: Back
     );
 }
 
+/// How many pending deliveries a node of the release before migration 0027 would lease at
+/// `now` (its claim's condition, word for word): it reads the wide row's `next_attempt_at` and
+/// `locked_until`.
+async fn claimable_by_the_previous_release(guard: &common::DatabaseGuard, now: &str) -> i64 {
+    guard
+        .count(&format!(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending' \
+             AND next_attempt_at IS NOT NULL AND next_attempt_at <= '{now}' \
+             AND (locked_until IS NULL OR locked_until < '{now}')"
+        ))
+        .await
+}
+
+/// During a rolling upgrade, nodes of the previous release share the database: they never
+/// lease what the queue schedules (the fence, migration 0027), and what they schedule their
+/// way — published, or retried — is moved into the queue once no lease of theirs holds it, so
+/// it is sent exactly once, also after the last old node stops.
+async fn a_node_of_the_previous_release_and_the_queue_never_share_a_delivery(backend: Backend) {
+    let (store, guard, account) = seeded(backend).await;
+    add_webhook(store.as_ref(), &webhook(&account, "app.*", true, false)).await;
+    publish_numbered(store.as_ref(), &account, 0..3).await;
+    let far = "2999-01-01T00:00:00+00:00";
+    assert_eq!(
+        claimable_by_the_previous_release(&guard, far).await,
+        0,
+        "an old node's claim finds nothing the queue schedules"
+    );
+    // An old node unparks a webhook's deliveries (its statement): they stay fenced.
+    guard
+        .execute(
+            "UPDATE webhook_deliveries SET next_attempt_at = created_at \
+             WHERE status = 'pending' AND next_attempt_at IS NULL",
+        )
+        .await;
+    assert_eq!(
+        claimable_by_the_previous_release(&guard, far).await,
+        0,
+        "nor after an old node made them due its way"
+    );
+
+    // What an old node made: event 0 published its way (due, unleased), event 1 leased by it
+    // until 2999. Neither is in the queue.
+    let of = |object_id: &str| {
+        format!("event_id = (SELECT id FROM events WHERE object_id = '{object_id}')")
+    };
+    guard
+        .execute(&format!(
+            "DELETE FROM webhook_delivery_queue WHERE delivery_id IN \
+             (SELECT id FROM webhook_deliveries WHERE {} OR {})",
+            of("0"),
+            of("1")
+        ))
+        .await;
+    guard
+        .execute(&format!(
+            "UPDATE webhook_deliveries SET next_attempt_at = created_at, locked_until = NULL \
+             WHERE {}",
+            of("0")
+        ))
+        .await;
+    guard
+        .execute(&format!(
+            "UPDATE webhook_deliveries SET next_attempt_at = '{far}', locked_by = 'old node', \
+             locked_until = '{far}' WHERE {}",
+            of("1")
+        ))
+        .await;
+    let now = start_time() + Duration::seconds(1);
+    assert_eq!(store.queue_unqueued(now).await.expect("queue"), 1);
+    assert_eq!(store.queue_unqueued(now).await.expect("queue"), 0, "once");
+    let worker = Uuid::now_v7();
+    let claimed = claim_for_a_minute(store.as_ref(), worker, now, 10)
+        .await
+        .expect("claim");
+    let mut objects: Vec<&str> = claimed
+        .iter()
+        .map(|delivery| delivery.object_id.as_str())
+        .collect();
+    objects.sort_unstable();
+    assert_eq!(objects, ["0", "2"], "the old node's lease is its own");
+    let successes: Vec<AttemptRecord> = claimed
+        .iter()
+        .map(|delivery| outcome(delivery.id, delivery.webhook_id, true, 1))
+        .collect();
+    assert_eq!(
+        store
+            .record_attempts(worker, &successes, now)
+            .await
+            .expect("record"),
+        2
+    );
+    assert_eq!(
+        claimable_by_the_previous_release(&guard, far).await,
+        0,
+        "nor does an old node take back what the queue took"
+    );
+
+    // The old node stopped: once its lease ran out, its delivery is queued and sent.
+    let after = chrono::DateTime::parse_from_rfc3339("2999-01-01T00:00:01Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    assert_eq!(store.queue_unqueued(after).await.expect("queue"), 1);
+    let taken_over = claim_for_a_minute(store.as_ref(), Uuid::now_v7(), after, 10)
+        .await
+        .expect("claim");
+    assert_eq!(
+        taken_over
+            .iter()
+            .map(|delivery| delivery.object_id.as_str())
+            .collect::<Vec<_>>(),
+        ["1"],
+        "what the first claim took was recorded: {taken_over:?}"
+    );
+}
+
 fn policy(account: &Account) -> WebhookPolicy {
     WebhookPolicy {
         id: WebhookPolicyId(Uuid::now_v7()),
@@ -1572,6 +1687,7 @@ async fn an_attempt_that_finished_its_delivery_is_kept_in_the_delivery_row(backe
 }
 
 both_backends!(
+    a_node_of_the_previous_release_and_the_queue_never_share_a_delivery,
     an_attempt_that_finished_its_delivery_is_kept_in_the_delivery_row,
     deliveries_list_in_creation_order_and_time_bounds_are_exact,
     a_success_ends_the_run_of_failures_and_names_the_last_delivery,

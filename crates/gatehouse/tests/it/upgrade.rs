@@ -183,6 +183,19 @@ async fn a_v0_1_0_database_migrates_and_reads_back(backend: Backend) {
         3
     );
     assert!(events.contains(&"app.signed".to_owned()) && events.contains(&"app.fail".to_owned()));
+    // The retry the release scheduled moved into the delivery queue (migration 0027) with its
+    // time: still pending, still due then, not parked.
+    let retrying = deliveries
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|delivery| delivery["event"] == "app.fail")
+        .expect("the failing delivery");
+    assert_eq!(retrying["status"], "pending", "{retrying}");
+    assert!(
+        retrying["next_attempt_at"].as_str().is_some() && retrying["waiting_on"].is_null(),
+        "{retrying}"
+    );
     let redelivery = deliveries
         .as_array()
         .expect("array")

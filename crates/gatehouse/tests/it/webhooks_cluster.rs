@@ -236,8 +236,7 @@ struct StoredDelivery {
     status: Option<String>,
     attempt: Option<i32>,
     locked_by: Option<String>,
-    locked_until: Option<String>,
-    next_attempt_at: Option<String>,
+    due_at: Option<String>,
 }
 
 /// The stored state of the deliveries of events never received, for the failure message.
@@ -248,9 +247,10 @@ async fn describe_missing(schema: &PostgresSchema, missing: &[String]) -> String
     };
     let first: Vec<&str> = missing.iter().take(10).map(String::as_str).collect();
     let stored: Result<Vec<StoredDelivery>, _> = sqlx::query_as(
-        "SELECT e.object_id, d.status, d.attempt, d.locked_by, \
-         d.locked_until::text AS locked_until, d.next_attempt_at::text AS next_attempt_at \
+        "SELECT e.object_id, d.status, d.attempt, q.locked_by, \
+         q.due_at::text AS due_at \
          FROM events e LEFT JOIN webhook_deliveries d ON d.event_id = e.id \
+         LEFT JOIN webhook_delivery_queue q ON q.delivery_id = d.id \
          WHERE e.object_id = ANY($1) ORDER BY e.object_id",
     )
     .bind(first)

@@ -30,13 +30,19 @@ pub(super) const DELIVERY_COLUMNS: &str = "id, account_id, webhook_id, event_id,
 
 /// `DELIVERY_COLUMNS` of the deliveries aliased `d`.
 pub(super) fn delivery_columns() -> String {
-    qualified("d", DELIVERY_COLUMNS)
+    qualified("d", DELIVERY_COLUMNS).replace("d.next_attempt_at", NEXT_ATTEMPT_AT)
 }
 
-/// Why a parked delivery waits (aliases `d` delivery, `w` webhook, `p` its policy), as
+/// When a pending delivery is tried next (alias `q` its row in `webhook_delivery_queue`, joined
+/// by `DELIVERY_JOINS`): its queue row's `due_at`, or for one a node of an earlier release
+/// schedules (migration 0027), the delivery's own `next_attempt_at`. NULL while it is parked.
+const NEXT_ATTEMPT_AT: &str = "COALESCE(q.due_at, d.next_attempt_at) AS next_attempt_at";
+
+/// Why a parked delivery waits (aliases `d` delivery, `q` its queue row, `w` webhook, `p` its
+/// policy), as
 /// `WaitingReason::as_str` spells it; NULL when it does not wait.
-pub(super) const WAITING_ON: &str = "CASE WHEN d.status = 'pending' AND d.next_attempt_at IS NULL \
-                                     THEN \
+pub(super) const WAITING_ON: &str = "CASE WHEN d.status = 'pending' AND q.due_at IS NULL \
+     AND d.next_attempt_at IS NULL THEN \
      CASE WHEN w.webhook_policy_id IS NOT NULL AND p.id IS NULL THEN 'policy_missing' \
      WHEN p.disabled THEN 'policy_disabled' \
      WHEN w.disabled THEN 'webhook_disabled' \
@@ -48,8 +54,10 @@ pub(super) const MESSAGE_COLUMNS: &str = "me.webhook_name AS envelope_name, me.b
      envelope_base_url, me.instance_name AS envelope_instance_name, ev.object_id, ev.person_id, \
      ev.person_name, ev.payload";
 
-/// The joins `WAITING_ON` and `MESSAGE_COLUMNS` read (an event only for a message to build).
+/// The joins `NEXT_ATTEMPT_AT`, `WAITING_ON` and `MESSAGE_COLUMNS` read (an event only for a
+/// message to build).
 pub(super) const DELIVERY_JOINS: &str = "JOIN webhooks w ON w.id = d.webhook_id \
+     LEFT JOIN webhook_delivery_queue q ON q.delivery_id = d.id \
      LEFT JOIN webhook_policies p ON p.id = w.webhook_policy_id \
      LEFT JOIN message_envelopes me ON me.id = d.envelope_id \
      LEFT JOIN events ev ON ev.id = d.event_id AND d.request_body IS NULL \
@@ -369,14 +377,11 @@ pub(super) async fn redeliver(
         let new = DeliveryId::minted_at(now);
         let inserted = sqlx::query(
             "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, ordered, \
-             test_mode, status, attempt, next_attempt_at, request_body, envelope_id, \
+             test_mode, status, attempt, locked_until, request_body, envelope_id, \
              redelivery_of_id, created_at, updated_at) \
              SELECT $3, d.account_id, d.webhook_id, d.event_id, d.event, d.ordered, d.test_mode, \
-             'pending', 0, \
-             CASE WHEN d.test_mode OR (w.disabled = FALSE AND w.verified_at IS NOT NULL) \
-             THEN $4 ELSE NULL END, \
-             d.request_body, d.envelope_id, d.id, $4, $4 \
-             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+             'pending', 0, $5, d.request_body, d.envelope_id, d.id, $4, $4 \
+             FROM webhook_deliveries d \
              WHERE d.account_id = $1 AND d.id = $2 AND d.status <> 'pending' \
              AND d.redelivered_by_id IS NULL",
         )
@@ -384,6 +389,7 @@ pub(super) async fn redeliver(
         .bind(original.0)
         .bind(new.0)
         .bind(now)
+        .bind(super::queue::QUEUED)
         .execute(&mut *transaction)
         .await
         .map_err(classify)?
@@ -391,6 +397,18 @@ pub(super) async fn redeliver(
         if inserted == 0 {
             continue;
         }
+        sqlx::query(
+            "INSERT INTO webhook_delivery_queue (delivery_id, webhook_id, event_id, ordered, \
+             due_at) \
+             SELECT d.id, d.webhook_id, d.event_id, d.ordered, \
+             CASE WHEN d.test_mode OR (w.disabled = FALSE AND w.verified_at IS NOT NULL) \
+             THEN $2 ELSE NULL END \
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1",
+        )
+        .bind(new.0)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
         sqlx::query(
             "UPDATE webhook_deliveries SET redelivered_by_id = $2, updated_at = $3 WHERE id = $1",
         )

@@ -134,7 +134,6 @@ pub(super) async fn insert_deliveries(
         );
         builder.push_values(chunk, |mut values, row| {
             let created_at = truncate_to_micros(row.event.created_at);
-            let leased_until = row.leased.map(|(_, until)| truncate_to_micros(until));
             values
                 .push_bind(row.id.0)
                 .push_bind(row.event.account_id.as_str())
@@ -145,13 +144,35 @@ pub(super) async fn insert_deliveries(
                 .push_bind(row.test_mode)
                 .push_bind(DeliveryStatus::Pending.as_str())
                 .push_bind(0_i32)
-                .push_bind(leased_until.unwrap_or(created_at))
-                .push_bind(row.leased.map(|(worker, _)| worker))
-                .push_bind(leased_until)
+                .push_bind(None::<DateTime<Utc>>)
+                .push_bind(None::<&str>)
+                .push_bind(super::queue::QUEUED)
                 .push_bind(created_at)
                 .push_bind(created_at);
         });
         builder
+            .build()
+            .execute(&mut *connection)
+            .await
+            .map_err(classify)?;
+        let mut queued = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO webhook_delivery_queue (delivery_id, webhook_id, event_id, ordered, \
+             due_at, locked_by) ",
+        );
+        queued.push_values(chunk, |mut values, row| {
+            let due_at = match row.leased {
+                Some((_, until)) => until,
+                None => row.event.created_at,
+            };
+            values
+                .push_bind(row.id.0)
+                .push_bind(row.webhook_id)
+                .push_bind(row.event_id)
+                .push_bind(row.ordered)
+                .push_bind(truncate_to_micros(due_at))
+                .push_bind(row.leased.map(|(worker, _)| worker));
+        });
+        queued
             .build()
             .execute(&mut *connection)
             .await
@@ -172,12 +193,12 @@ pub(super) async fn reconcile_parking(
 ) -> StoreResult<()> {
     if !webhook.active() {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE webhook_deliveries SET next_attempt_at = NULL, updated_at = $2 \
-             WHERE {PENDING_OF_WEBHOOK} AND next_attempt_at IS NOT NULL \
-             AND event <> $3 AND test_mode = FALSE"
+            "UPDATE webhook_delivery_queue SET due_at = NULL \
+             WHERE webhook_id = $1 AND due_at IS NOT NULL AND delivery_id IN ( \
+               SELECT id FROM webhook_deliveries WHERE {PENDING_OF_WEBHOOK} \
+               AND event <> $2 AND test_mode = FALSE)"
         )))
         .bind(webhook.id.0)
-        .bind(truncate_to_micros(now))
         .bind(VERIFY_EVENT)
         .execute(&mut *connection)
         .await?;

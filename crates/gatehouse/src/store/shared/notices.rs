@@ -13,7 +13,7 @@ use crate::domain::{
 use crate::store::dialect::Dialect;
 use crate::store::{AttemptRecord, StoreError, StoreResult, redact_url};
 
-use super::{Backend, Db, PENDING_OF_WEBHOOK};
+use super::{Backend, Db};
 
 /// How this backend skips rows another worker holds (`Dialect::NOTIFICATION_LOCK`), for the SQL
 /// text below.
@@ -145,12 +145,11 @@ pub(super) async fn count_health(
         .bind(now)
         .execute(&mut *connection)
         .await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE webhook_deliveries SET next_attempt_at = NULL, updated_at = $2 \
-             WHERE {PENDING_OF_WEBHOOK} AND next_attempt_at IS NOT NULL"
-        )))
+        sqlx::query(
+            "UPDATE webhook_delivery_queue SET due_at = NULL \
+             WHERE webhook_id = $1 AND due_at IS NOT NULL",
+        )
         .bind(webhook_id.0)
-        .bind(now)
         .execute(&mut *connection)
         .await?;
         insert_notification(connection, &facts, NotificationKind::Disabled).await?;

@@ -170,15 +170,30 @@ pub(super) async fn unpark_signable(
     webhooks: &[Uuid],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    // A delivery is sent once nothing holds it back: the webhook has no policy or an enabled
+    // one, and it is active — or the delivery is its verification message or a test send.
+    let signable = "EXISTS (SELECT 1 FROM webhooks w LEFT JOIN webhook_policies p \
+         ON p.id = w.webhook_policy_id \
+         WHERE w.id = $1 AND (w.webhook_policy_id IS NULL OR p.disabled = FALSE) \
+         AND (webhook_deliveries.event = $3 OR webhook_deliveries.test_mode = TRUE \
+         OR (w.disabled = FALSE AND w.verified_at IS NOT NULL)))";
     for webhook in webhooks {
         sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE webhook_delivery_queue SET due_at = $2 \
+             WHERE webhook_id = $1 AND due_at IS NULL AND delivery_id IN ( \
+               SELECT id FROM webhook_deliveries WHERE {PENDING_OF_WEBHOOK} AND {signable})"
+        )))
+        .bind(webhook)
+        .bind(truncate_to_micros(now))
+        .bind(VERIFY_EVENT)
+        .execute(&mut *connection)
+        .await?;
+        // What a node of an earlier release parked (migration 0027) is made due its way; a
+        // node of this release then moves it into the queue (`queue_unqueued`).
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE webhook_deliveries SET next_attempt_at = $2, updated_at = $2 \
-             WHERE {PENDING_OF_WEBHOOK} AND next_attempt_at IS NULL \
-             AND EXISTS (SELECT 1 FROM webhooks w LEFT JOIN webhook_policies p ON p.id = \
-             w.webhook_policy_id \
-                 WHERE w.id = $1 AND (w.webhook_policy_id IS NULL OR p.disabled = FALSE) \
-                 AND (webhook_deliveries.event = $3 OR webhook_deliveries.test_mode = TRUE \
-                 OR (w.disabled = FALSE AND w.verified_at IS NOT NULL)))"
+             WHERE {PENDING_OF_WEBHOOK} AND next_attempt_at IS NULL AND locked_until IS NULL \
+             AND {signable}"
         )))
         .bind(webhook)
         .bind(truncate_to_micros(now))

@@ -40,6 +40,20 @@ pub(in crate::store) const AN_EARLIER_ORDERED_PENDS: &str = "EXISTS (SELECT 1 \
      FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id AND e.status = 'pending' \
      AND e.ordered = TRUE AND e.event_id < d.event_id)";
 
+/// `locked_until` of the wide row of every delivery `webhook_delivery_queue` schedules
+/// (migration 0027): a lease that never ends, so that a node of an earlier release, whose
+/// claims read the wide row, never takes it. Its `next_attempt_at` stays NULL.
+pub(in crate::store) const QUEUED: DateTime<Utc> = DateTime::from_naive_utc_and_offset(
+    match chrono::NaiveDate::from_ymd_opt(9999, 12, 31) {
+        Some(day) => match day.and_hms_opt(0, 0, 0) {
+            Some(midnight) => midnight,
+            None => unreachable!(),
+        },
+        None => unreachable!(),
+    },
+    Utc,
+);
+
 #[derive(FromRow)]
 pub(in crate::store) struct ClaimedRow {
     id: Uuid,
@@ -80,10 +94,11 @@ pub(in crate::store) struct ClaimedRow {
 /// no earlier event's delivery to it is pending. At most `claim.per_webhook` (or the webhook's
 /// `claim.room`) go to one webhook, so a backlog for one receiver is not leased only to wait.
 ///
-/// A lease also moves the delivery's `next_attempt_at` to the lease's end (a visibility
-/// timeout): deliveries in flight leave the head of the due index, so a claim reads only rows
-/// it may take, and a lease that runs out makes its delivery due again by itself. Recording the
-/// attempt sets the real next attempt.
+/// The lease is written to the delivery's row in `webhook_delivery_queue` (migration 0027),
+/// never to the wide delivery row. It also moves the row's `due_at` to the lease's end (a
+/// visibility timeout): deliveries in flight leave the head of the due index, so a claim reads
+/// only rows it may take, and a lease that runs out makes its delivery due again by itself.
+/// Recording the attempt deletes the row, or sets the retry's time.
 ///
 /// The lease is one statement on `writer`. On PostgreSQL it also reads the leased deliveries,
 /// with their webhook and event (`Dialect::WITH_WRITES`); on SQLite, so that the write lock is
@@ -127,21 +142,20 @@ pub(super) async fn claim_due_deliveries(
     // the window keeps each webhook's first `per_webhook` (or `room`) of them; the batch is the
     // earliest of those.
     let lease = format!(
-        "UPDATE webhook_deliveries SET locked_by = $1, locked_until = $2, next_attempt_at = $2 \
-         WHERE id IN ( \
-         SELECT ranked.id FROM ( \
-           SELECT due.id, due.webhook_id, due.next_attempt_at, ROW_NUMBER() OVER ( \
-             PARTITION BY due.webhook_id ORDER BY due.next_attempt_at, due.event_id) AS position \
+        "UPDATE webhook_delivery_queue SET locked_by = $1, due_at = $2 \
+         WHERE delivery_id IN ( \
+         SELECT ranked.delivery_id FROM ( \
+           SELECT due.delivery_id, due.webhook_id, due.due_at, ROW_NUMBER() OVER ( \
+             PARTITION BY due.webhook_id ORDER BY due.due_at, due.event_id) AS position \
            FROM ( \
-             SELECT d.id, d.webhook_id, d.next_attempt_at, d.event_id FROM webhook_deliveries d \
-             WHERE d.status = 'pending' AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= \
-             $3 \
-             AND (d.locked_until IS NULL OR d.locked_until < $3){exclusion} \
+             SELECT d.delivery_id, d.webhook_id, d.due_at, d.event_id \
+             FROM webhook_delivery_queue d \
+             WHERE d.due_at IS NOT NULL AND d.due_at <= $3{exclusion} \
              AND (d.ordered = FALSE OR NOT {AN_EARLIER_ORDERED_PENDS}) \
-             ORDER BY d.next_attempt_at LIMIT $5 {CLAIM_LOCK} \
+             ORDER BY d.due_at LIMIT $5 {CLAIM_LOCK} \
            ) due \
-         ) ranked WHERE ranked.position <= {cap} ORDER BY ranked.next_attempt_at LIMIT $4) \
-         RETURNING id"
+         ) ranked WHERE ranked.position <= {cap} ORDER BY ranked.due_at LIMIT $4) \
+         RETURNING delivery_id"
     );
     // Leased rows are not due, so every row scanned can be taken unless its webhook has no
     // room left: twice the batch leaves room for a few busy webhooks.
@@ -150,9 +164,8 @@ pub(super) async fn claim_due_deliveries(
         // One round trip: the lease's rows are read, with their webhook and event, by the
         // statement that leases them.
         let sql = format!(
-            "WITH claimed AS ({lease}, account_id, webhook_id, event_id, event, attempt, \
-             request_body, envelope_id, ordered, test_mode) {}",
-            claimed_rows_from("claimed", "events")
+            "WITH claimed AS ({lease}) {} WHERE d.id IN (SELECT delivery_id FROM claimed)",
+            claimed_rows_from("webhook_deliveries", "events")
         );
         let query = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(sql));
         bind_lease(query, claim, scan, excluded_rows, room_rows)
@@ -379,27 +392,21 @@ pub(super) fn value_rows(first: usize, rows: usize, columns: usize) -> String {
     rows.join(", ")
 }
 
-/// Records attempts in one transaction: each delivery's new state (only while `worker` still
+/// Records attempts in one transaction: each delivery's new state (only where `worker` still
 /// holds the lease: a taken-over delivery is the new holder's to record), an attempt row for
 /// each of those, and each webhook's failure count — with the notices and events Xurrent's
-/// rules call for. A chunk of attempts is two statements, whatever its size.
+/// rules call for.
 ///
 /// Returns how many were recorded, and whether that may have made deliveries due soon (a retry
 /// due within `WAKE_HORIZON`, an ordered webhook's next message, a notice's event), which the
 /// worker should look for now rather than at its next poll.
-///
-/// Normally every lease is still held, and a statement's count of changed rows says so; the
-/// rows need not come back. When a count falls short (a lease was taken over) this returns
-/// `Recording::Redo` having changed nothing, and the caller records again with
-/// `Leases::Uncertain`, which reads back which deliveries changed.
 pub(super) async fn record_attempts(
     mut transaction: Transaction<'static, Db>,
     worker: WorkerId,
     records: &[AttemptRecord],
     now: DateTime<Utc>,
-    leases: Leases,
     envelopes: &HashMap<EnvelopeKey, i64>,
-) -> StoreResult<Recording> {
+) -> StoreResult<(u64, bool)> {
     const WAKE_HORIZON: chrono::Duration = chrono::Duration::seconds(1);
     let now = truncate_to_micros(now);
     let worker_id = worker;
@@ -408,33 +415,19 @@ pub(super) async fn record_attempts(
     let records = one_outcome_each(records);
     let mut wake = false;
     for chunk in records.chunks(BATCH_ROWS) {
-        let recorded: Vec<&AttemptRecord> = match leases {
-            Leases::Held => {
-                let changed =
-                    update_recorded_deliveries(&mut transaction, &worker, chunk, now, envelopes)
-                        .await?;
-                if changed != chunk.len() as u64 {
-                    transaction.rollback().await?;
-                    return Ok(Recording::Redo);
-                }
-                chunk.to_vec()
-            }
-            Leases::Uncertain => {
-                let changed = update_recorded_deliveries_returning(
-                    &mut transaction,
-                    &worker,
-                    chunk,
-                    now,
-                    envelopes,
-                )
-                .await?;
-                chunk
-                    .iter()
-                    .copied()
-                    .filter(|record| changed.contains(&record.delivery_id.0))
-                    .collect()
-            }
-        };
+        let held = end_leases(&mut transaction, &worker, chunk).await?;
+        let recorded: Vec<&AttemptRecord> = chunk
+            .iter()
+            .copied()
+            .filter(|record| held.contains(&record.delivery_id.0))
+            .collect();
+        if recorded.is_empty() {
+            continue;
+        }
+        recorded_deliveries_update(&recorded, now, envelopes)
+            .execute(&mut *transaction)
+            .await?;
+        schedule_retries(&mut transaction, &recorded).await?;
         wake |= recorded.iter().any(|record| record.ordered);
         wake |= recorded.iter().any(|record| {
             record
@@ -466,7 +459,68 @@ pub(super) async fn record_attempts(
         .collect();
     super::rollups::count_attempts(&mut transaction, worker_id, &all_recorded).await?;
     transaction.commit().await?;
-    Ok(Recording::Done { recorded, wake })
+    Ok((recorded, wake))
+}
+
+/// Ends `worker`'s leases on the deliveries of `records` (at most `BATCH_ROWS`) by deleting
+/// their queue rows; returns the deliveries whose lease it still held. The others were taken
+/// over (their lease ran out): their outcome is the new holder's to record.
+async fn end_leases(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    worker: &str,
+    records: &[&AttemptRecord],
+) -> StoreResult<std::collections::HashSet<Uuid>> {
+    let rows = padded(records.len());
+    let sql = format!(
+        "DELETE FROM webhook_delivery_queue WHERE locked_by = {} AND delivery_id IN ({}) \
+         RETURNING delivery_id",
+        Backend::param(1),
+        param_list(2, rows)
+    );
+    let mut query = sqlx::query_as::<_, (Uuid,)>(sqlx::AssertSqlSafe(sql)).bind(worker);
+    for record in records {
+        query = query.bind(record.delivery_id.0);
+    }
+    for _ in records.len()..rows {
+        query = query.bind(None::<Uuid>);
+    }
+    let held = query.fetch_all(&mut *connection).await?;
+    Ok(held.into_iter().map(|(id,)| id).collect())
+}
+
+/// Puts the deliveries of `records` that will be tried again back in the queue, due at their
+/// next attempt and leased to no one.
+async fn schedule_retries(
+    connection: &mut <Db as sqlx::Database>::Connection,
+    records: &[&AttemptRecord],
+) -> StoreResult<()> {
+    let retries: Vec<(Uuid, DateTime<Utc>)> = records
+        .iter()
+        .filter_map(|record| {
+            let at = record.next_attempt_at.filter(|_| !record.succeeded)?;
+            Some((record.delivery_id.0, truncate_to_micros(at)))
+        })
+        .collect();
+    if retries.is_empty() {
+        return Ok(());
+    }
+    let rows = padded(retries.len());
+    let sql = format!(
+        "WITH retry (delivery, due) AS (VALUES {}) \
+         INSERT INTO webhook_delivery_queue (delivery_id, webhook_id, event_id, ordered, due_at) \
+         SELECT d.id, d.webhook_id, d.event_id, d.ordered, retry.due \
+         FROM retry JOIN webhook_deliveries d ON d.id = retry.delivery",
+        value_rows(1, rows, 2)
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (delivery, due) in &retries {
+        query = query.bind(*delivery).bind(*due);
+    }
+    for _ in retries.len()..rows {
+        query = query.bind(None::<Uuid>).bind(None::<DateTime<Utc>>);
+    }
+    query.execute(&mut *connection).await?;
+    Ok(())
 }
 
 /// A batch's outcomes, one per delivery: a delivery's second outcome in one batch (its lease
@@ -516,13 +570,17 @@ async fn record_first_successes(
         &Backend::param(1 + rows * (OUTCOME_COLUMNS.len() + EXTRA.len()) + 2),
     );
     let sql = format!(
-        "WITH {}, recorded AS ({} RETURNING id, account_id, webhook_id), \
+        "WITH {}, done AS (DELETE FROM webhook_delivery_queue WHERE locked_by = {} \
+         AND delivery_id IN (SELECT delivery FROM outcome) RETURNING delivery_id), \
+         recorded AS ({} AND id IN (SELECT delivery_id FROM done) \
+         RETURNING id, account_id, webhook_id), \
          last_recorded AS (SELECT DISTINCT ON (r.webhook_id) r.webhook_id, r.id \
            FROM recorded r JOIN outcome o ON o.delivery = r.id \
            ORDER BY r.webhook_id, o.position DESC), \
          named AS ({named}), reset AS ({reset}), counted AS ({counted}) \
          SELECT COUNT(*) FROM recorded",
         outcome_values(rows, &EXTRA),
+        Backend::param(1 + rows * (OUTCOME_COLUMNS.len() + EXTRA.len()) + 1),
         recorded_update(rows, EXTRA.len()),
     );
     let worker_text = worker.to_string();
@@ -549,35 +607,16 @@ async fn record_first_successes(
     Ok(count_as_u64(row.try_get::<i64, _>(0)?))
 }
 
-/// Whether a recording may assume its worker still holds every lease.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Leases {
-    Held,
-    Uncertain,
-}
-
-pub(super) enum Recording {
-    Done {
-        recorded: u64,
-        wake: bool,
-    },
-    /// A lease was lost: nothing was recorded; record again with `Leases::Uncertain`.
-    Redo,
-}
-
-/// The statement that sets each delivery's state after its attempt, while `worker` holds its
-/// lease, with its parameters bound; `returning` adds the changed rows' ids.
+/// The statement that sets each delivery's state after its attempt, with its parameters bound
+/// (for deliveries whose lease the worker held: `end_leases`).
 pub(super) fn recorded_deliveries_update<'q>(
-    worker: &'q str,
     records: &[&'q AttemptRecord],
     now: DateTime<Utc>,
-    returning: bool,
     envelopes: &HashMap<EnvelopeKey, i64>,
 ) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments> {
     let rows = padded(records.len());
-    let returning = if returning { " RETURNING id" } else { "" };
     let sql = format!(
-        "WITH {} {}{returning}",
+        "WITH {} {}",
         outcome_values(rows, &[]),
         recorded_update(rows, 0)
     );
@@ -588,15 +627,14 @@ pub(super) fn recorded_deliveries_update<'q>(
     for _ in records.len()..rows {
         query = bind_outcome(query, None, envelopes);
     }
-    query.bind(now).bind(worker)
+    query.bind(now)
 }
 
 /// The columns of an attempt's outcome, as `bind_outcome` binds them.
-const OUTCOME_COLUMNS: [&str; 15] = [
+const OUTCOME_COLUMNS: [&str; 14] = [
     "delivery",
     "new_status",
     "new_attempt",
-    "next_at",
     "envelope",
     "response",
     "duration",
@@ -622,16 +660,15 @@ fn outcome_values(rows: usize, extra: &[&str]) -> String {
 }
 
 /// The `UPDATE` of the deliveries `outcome` holds (`rows` rows of `extra` columns more than
-/// `OUTCOME_COLUMNS`), while the worker bound after them (the parameter after the time of
-/// the change) holds their lease. The `IN` makes SQLite (3.50) look each delivery up by id
-/// instead of scanning the table and probing the list. The `kept_` columns are NULL unless the
-/// attempt is kept in the row.
+/// `OUTCOME_COLUMNS`), at the time bound after them. The `IN` makes SQLite (3.50) look each
+/// delivery up by id instead of scanning the table and probing the list. The `kept_` columns
+/// are NULL unless the attempt is kept in the row. The schedule and the lease are the queue's
+/// (`end_leases`, `schedule_retries`): the row's `next_attempt_at` stays NULL.
 fn recorded_update(rows: usize, extra: usize) -> String {
     let after = 1 + rows * (OUTCOME_COLUMNS.len() + extra);
     format!(
         "UPDATE webhook_deliveries SET status = outcome.new_status, \
-         attempt = outcome.new_attempt, next_attempt_at = outcome.next_at, locked_by = NULL, \
-         locked_until = NULL, envelope_id = COALESCE(envelope_id, outcome.envelope), \
+         attempt = outcome.new_attempt, envelope_id = COALESCE(envelope_id, outcome.envelope), \
          response_status = outcome.response, duration_ms = outcome.duration, \
          error = outcome.failure, sent_at = outcome.sent, \
          attempt_sent_headers = outcome.kept_headers, \
@@ -640,10 +677,8 @@ fn recorded_update(rows: usize, extra: usize) -> String {
          attempt_request_body = outcome.kept_body, \
          attempt_webhook_policy_id = outcome.kept_policy, \
          attempt_signing_key_id = outcome.kept_key, updated_at = {} \
-         FROM outcome WHERE id = outcome.delivery AND id IN (SELECT delivery FROM outcome) \
-         AND locked_by = {}",
+         FROM outcome WHERE id = outcome.delivery AND id IN (SELECT delivery FROM outcome)",
         Backend::param(after),
-        Backend::param(after + 1),
     )
 }
 
@@ -659,7 +694,6 @@ fn bind_outcome<'q>(
             .bind(None::<Uuid>)
             .bind(None::<&str>)
             .bind(None::<i32>)
-            .bind(None::<DateTime<Utc>>)
             .bind(None::<i64>)
             .bind(None::<i32>)
             .bind(None::<i64>)
@@ -685,7 +719,6 @@ fn bind_outcome<'q>(
         .bind(record.delivery_id.0)
         .bind(status.as_str())
         .bind(i32::try_from(record.attempt.attempt).unwrap_or(i32::MAX))
-        .bind(record.next_attempt_at.map(truncate_to_micros))
         .bind(envelopes.get(&EnvelopeKey::of(record)).copied())
         .bind(record.attempt.response_status.map(i32::from))
         .bind(i64::try_from(record.attempt.duration_ms).unwrap_or(i64::MAX))
@@ -722,35 +755,6 @@ fn facts<'a>(record: &'a AttemptRecord) -> AttemptFacts<'a> {
         attempt: record.attempt.attempt,
         sent_at: record.attempt.sent_at,
     }
-}
-
-/// Sets each delivery's state after its attempt, in one statement; returns how many rows
-/// changed (those whose lease `worker` still held).
-pub(super) async fn update_recorded_deliveries(
-    connection: &mut <Db as sqlx::Database>::Connection,
-    worker: &str,
-    records: &[&AttemptRecord],
-    now: DateTime<Utc>,
-    envelopes: &HashMap<EnvelopeKey, i64>,
-) -> StoreResult<u64> {
-    let update = recorded_deliveries_update(worker, records, now, false, envelopes);
-    Ok(update.execute(&mut *connection).await?.rows_affected())
-}
-
-/// As `update_recorded_deliveries`, saying which deliveries changed.
-pub(super) async fn update_recorded_deliveries_returning(
-    connection: &mut <Db as sqlx::Database>::Connection,
-    worker: &str,
-    records: &[&AttemptRecord],
-    now: DateTime<Utc>,
-    envelopes: &HashMap<EnvelopeKey, i64>,
-) -> StoreResult<std::collections::HashSet<Uuid>> {
-    let update = recorded_deliveries_update(worker, records, now, true, envelopes);
-    let rows = update.fetch_all(&mut *connection).await?;
-    use sqlx::Row as _;
-    rows.iter()
-        .map(|row| Ok(row.try_get::<Uuid, _>(0)?))
-        .collect()
 }
 
 /// Inserts one attempt row per record whose attempt its delivery's row does not keep
@@ -828,11 +832,11 @@ pub(super) async fn insert_attempt_rows(
     Ok(())
 }
 
-/// Extends `worker`'s leases on `ids` to `lease_until`, moving their `next_attempt_at` with
-/// them (the visibility timeout, see `claim_due_deliveries`); a lease already given up or
-/// taken over is left alone, and so is a delivery whose row is locked now — its outcome is
-/// being recorded, which ends the lease (waiting for it deadlocked against the recorder, whose
-/// rows come in another order). Returns how many leases were extended.
+/// Extends `worker`'s leases on `ids` to `lease_until`, moving their `due_at` with them (the
+/// visibility timeout, see `claim_due_deliveries`); a lease already given up or taken over is
+/// left alone, and so is a delivery whose queue row is locked now — its outcome is being
+/// recorded, which ends the lease (waiting for it deadlocked against the recorder, whose rows
+/// come in another order). Returns how many leases were extended.
 pub(super) async fn renew_leases(
     writer: &Pool<Db>,
     worker: WorkerId,
@@ -845,16 +849,14 @@ pub(super) async fn renew_leases(
     for chunk in ids.chunks(BATCH_ROWS) {
         let rows = padded(chunk.len());
         let sql = format!(
-            "UPDATE webhook_deliveries SET locked_until = {}, next_attempt_at = {} \
-             WHERE id IN (SELECT id FROM webhook_deliveries WHERE locked_by = {} AND id IN ({}) \
-             {SKIP_LOCKED})",
+            "UPDATE webhook_delivery_queue SET due_at = {} \
+             WHERE delivery_id IN (SELECT delivery_id FROM webhook_delivery_queue \
+             WHERE locked_by = {} AND delivery_id IN ({}) {SKIP_LOCKED})",
             Backend::param(1),
             Backend::param(2),
-            Backend::param(3),
-            param_list(4, rows),
+            param_list(3, rows),
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(lease_until)
             .bind(lease_until)
             .bind(&worker);
         for id in chunk {
@@ -875,13 +877,13 @@ pub(super) async fn queue_stats(
     account: Option<&AccountId>,
 ) -> StoreResult<QueueStats> {
     let of_account = if account.is_some() {
-        "account_id = $2 AND "
+        "JOIN webhooks w ON w.id = q.webhook_id AND w.account_id = $2 "
     } else {
         ""
     };
     let mut due = sqlx::query_as::<_, (i64, Option<DateTime<Utc>>)>(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*), MIN(next_attempt_at) FROM webhook_deliveries WHERE {of_account}\
-         status = 'pending' AND next_attempt_at IS NOT NULL AND next_attempt_at <= $1"
+        "SELECT COUNT(*), MIN(q.due_at) FROM webhook_delivery_queue q {of_account}\
+         WHERE q.due_at IS NOT NULL AND q.due_at <= $1"
     )))
     .bind(truncate_to_micros(now));
     let of_account = if account.is_some() {
@@ -922,9 +924,8 @@ impl QueueStore for Backend {
     ) -> StoreResult<()> {
         for chunk in ids.chunks(500) {
             let sql = format!(
-                "UPDATE webhook_deliveries SET locked_by = NULL, locked_until = NULL, next_attempt_at \
-                 = {} \
-                 WHERE locked_by = {} AND id IN ({})",
+                "UPDATE webhook_delivery_queue SET locked_by = NULL, due_at = {} \
+                 WHERE locked_by = {} AND delivery_id IN ({})",
                 Backend::param(1),
                 Backend::param(2),
                 param_list(3, chunk.len())
@@ -961,14 +962,9 @@ impl QueueStore for Backend {
             }
             return Ok(recorded);
         }
-        let mut leases = Leases::Held;
-        let (recorded, wake) = loop {
-            let transaction = self.begin_write().await?;
-            match record_attempts(transaction, worker, records, now, leases, &envelopes).await? {
-                Recording::Done { recorded, wake } => break (recorded, wake),
-                Recording::Redo => leases = Leases::Uncertain,
-            }
-        };
+        let transaction = self.begin_write().await?;
+        let (recorded, wake) =
+            record_attempts(transaction, worker, records, now, &envelopes).await?;
         if wake {
             self.deliveries_ready().notify_one();
         }
@@ -990,13 +986,63 @@ impl QueueStore for Backend {
         }
         let now = truncate_to_micros(now);
         let released = sqlx::query(
-            "UPDATE webhook_deliveries SET locked_by = NULL, locked_until = NULL, \
-             next_attempt_at = $1 WHERE status = 'pending' AND locked_by IS NOT NULL",
+            "UPDATE webhook_delivery_queue SET locked_by = NULL, due_at = $1 \
+             WHERE locked_by IS NOT NULL",
         )
         .bind(now)
         .execute(self.writer())
         .await?;
         Ok(released.rows_affected())
+    }
+
+    async fn queue_unqueued(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let now = truncate_to_micros(now);
+        let mut moved = 0;
+        loop {
+            let mut transaction = self.begin_write().await?;
+            let ids: Vec<(Uuid,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT d.id FROM webhook_deliveries d WHERE d.status = 'pending' \
+                 AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= $1 \
+                 AND (d.locked_until IS NULL OR d.locked_until < $1) \
+                 ORDER BY d.next_attempt_at LIMIT {BATCH_ROWS} {CLAIM_LOCK}"
+            )))
+            .bind(now)
+            .fetch_all(&mut *transaction)
+            .await?;
+            if ids.is_empty() {
+                break;
+            }
+            let mut queue = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO webhook_delivery_queue (delivery_id, webhook_id, event_id, ordered, \
+                 due_at) SELECT id, webhook_id, event_id, ordered, next_attempt_at \
+                 FROM webhook_deliveries WHERE id IN ({})",
+                param_list(1, ids.len())
+            )))
+            .persistent(false);
+            let mut fence = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE webhook_deliveries SET next_attempt_at = NULL, locked_by = NULL, \
+                 locked_until = {} WHERE id IN ({})",
+                Backend::param(1),
+                param_list(2, ids.len())
+            )))
+            .persistent(false)
+            .bind(QUEUED);
+            for (id,) in &ids {
+                queue = queue.bind(*id);
+                fence = fence.bind(*id);
+            }
+            queue.execute(&mut *transaction).await?;
+            fence.execute(&mut *transaction).await?;
+            transaction.commit().await?;
+            moved += ids.len() as u64;
+            if ids.len() < BATCH_ROWS {
+                break;
+            }
+        }
+        if moved > 0 {
+            self.deliveries_ready().notify_one();
+        }
+        Ok(moved)
     }
 
     async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<QueueStats> {
