@@ -26,7 +26,9 @@ CREATE TABLE webhook_delivery_queue (
 );
 CREATE INDEX webhook_delivery_queue_due ON webhook_delivery_queue (due_at)
     WHERE due_at IS NOT NULL;
-CREATE INDEX webhook_delivery_queue_by_webhook ON webhook_delivery_queue (webhook_id);
+-- No index by webhook: parking and unparking, rare, find a webhook's pending deliveries in
+-- `webhook_deliveries_unsucceeded_by_webhook` and their queue rows by key; a webhook's deletion
+-- reads the whole queue. Every delivery made and sent writes one index fewer.
 
 -- Every pending delivery no lease holds now, parked or due, moves into the queue. The rows are
 -- locked before they are read, so a lease an old node takes meanwhile keeps its delivery out.

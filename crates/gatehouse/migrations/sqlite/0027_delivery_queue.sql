@@ -24,7 +24,9 @@ CREATE TABLE webhook_delivery_queue (
 ) WITHOUT ROWID;
 CREATE INDEX webhook_delivery_queue_due ON webhook_delivery_queue (due_at)
     WHERE due_at IS NOT NULL;
-CREATE INDEX webhook_delivery_queue_by_webhook ON webhook_delivery_queue (webhook_id);
+-- No index by webhook: parking and unparking, rare, find a webhook's pending deliveries in
+-- `webhook_deliveries_unsucceeded_by_webhook` and their queue rows by key; a webhook's deletion
+-- reads the whole queue. Every delivery made and sent writes one index fewer.
 
 INSERT INTO webhook_delivery_queue (delivery_id, webhook_id, event_id, ordered, due_at)
 SELECT id, webhook_id, event_id, ordered, next_attempt_at FROM webhook_deliveries

@@ -391,8 +391,9 @@ mod tests {
             ),
             "{parked}"
         );
-        // The queue (migration 0027): a claim reads due rows in order from the due index, parking
-        // and unparking a webhook's rows from the index by webhook.
+        // The queue (migration 0027): a claim reads due rows in order from the due index; parking
+        // and unparking find a webhook's pending deliveries in the unsucceeded index and their
+        // queue rows by key (the queue has no index by webhook).
         let due = plan_of(
             &store,
             "SELECT d.delivery_id FROM webhook_delivery_queue d \
@@ -407,13 +408,17 @@ mod tests {
         );
         let of_webhook = plan_of(
             &store,
-            "SELECT delivery_id FROM webhook_delivery_queue WHERE webhook_id = $1 \
-             AND due_at IS NULL",
+            &format!(
+                "SELECT delivery_id FROM webhook_delivery_queue WHERE delivery_id IN ( \
+                 SELECT id FROM webhook_deliveries WHERE {PENDING_OF_WEBHOOK}) AND due_at IS NULL"
+            ),
             1,
         )
         .await;
         assert!(
-            of_webhook.contains("USING INDEX webhook_delivery_queue_by_webhook (webhook_id=?)"),
+            of_webhook.contains(
+                "INDEX webhook_deliveries_unsucceeded_by_webhook (webhook_id=? AND status=?)"
+            ) && of_webhook.contains("USING PRIMARY KEY (delivery_id=?)"),
             "{of_webhook}"
         );
         let indexes: Vec<String> = sqlx::query_scalar(

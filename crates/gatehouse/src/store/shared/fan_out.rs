@@ -193,10 +193,9 @@ pub(super) async fn reconcile_parking(
 ) -> StoreResult<()> {
     if !webhook.active() {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE webhook_delivery_queue SET due_at = NULL \
-             WHERE webhook_id = $1 AND due_at IS NOT NULL AND delivery_id IN ( \
+            "UPDATE webhook_delivery_queue SET due_at = NULL WHERE delivery_id IN ( \
                SELECT id FROM webhook_deliveries WHERE {PENDING_OF_WEBHOOK} \
-               AND event <> $2 AND test_mode = FALSE)"
+               AND event <> $2 AND test_mode = FALSE) AND due_at IS NOT NULL"
         )))
         .bind(webhook.id.0)
         .bind(VERIFY_EVENT)

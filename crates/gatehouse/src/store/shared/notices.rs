@@ -13,7 +13,7 @@ use crate::domain::{
 use crate::store::dialect::Dialect;
 use crate::store::{AttemptRecord, StoreError, StoreResult, redact_url};
 
-use super::{Backend, Db};
+use super::{Backend, Db, PENDING_OF_WEBHOOK};
 
 /// How this backend skips rows another worker holds (`Dialect::NOTIFICATION_LOCK`), for the SQL
 /// text below.
@@ -145,10 +145,10 @@ pub(super) async fn count_health(
         .bind(now)
         .execute(&mut *connection)
         .await?;
-        sqlx::query(
-            "UPDATE webhook_delivery_queue SET due_at = NULL \
-             WHERE webhook_id = $1 AND due_at IS NOT NULL",
-        )
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE webhook_delivery_queue SET due_at = NULL WHERE delivery_id IN ( \
+             SELECT id FROM webhook_deliveries WHERE {PENDING_OF_WEBHOOK}) AND due_at IS NOT NULL"
+        )))
         .bind(webhook_id.0)
         .execute(&mut *connection)
         .await?;

@@ -179,9 +179,9 @@ pub(super) async fn unpark_signable(
          OR (w.disabled = FALSE AND w.verified_at IS NOT NULL)))";
     for webhook in webhooks {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE webhook_delivery_queue SET due_at = $2 \
-             WHERE webhook_id = $1 AND due_at IS NULL AND delivery_id IN ( \
-               SELECT id FROM webhook_deliveries WHERE {PENDING_OF_WEBHOOK} AND {signable})"
+            "UPDATE webhook_delivery_queue SET due_at = $2 WHERE delivery_id IN ( \
+               SELECT id FROM webhook_deliveries WHERE {PENDING_OF_WEBHOOK} AND {signable}) \
+             AND due_at IS NULL"
         )))
         .bind(webhook)
         .bind(truncate_to_micros(now))
