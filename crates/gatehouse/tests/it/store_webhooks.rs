@@ -981,6 +981,100 @@ async fn a_node_of_the_previous_release_and_the_queue_never_share_a_delivery(bac
     );
 }
 
+/// Deleting a webhook takes its pending deliveries' queue rows with them: no claim meets a row
+/// whose delivery is gone.
+async fn a_deleted_webhooks_deliveries_leave_the_queue(backend: Backend) {
+    let (store, guard, account) = seeded(backend).await;
+    let gone = webhook(&account, "app.*", true, false);
+    add_webhook(store.as_ref(), &gone).await;
+    add_webhook(store.as_ref(), &webhook(&account, "app.x.*", true, false)).await;
+    publish_numbered(store.as_ref(), &account, 0..3).await;
+    let queued = "SELECT COUNT(*) FROM webhook_delivery_queue";
+    assert_eq!(guard.count(queued).await, 6);
+    assert!(
+        store
+            .delete_webhook(&account.id, gone.id, &[])
+            .await
+            .expect("delete")
+    );
+    assert_eq!(guard.count(queued).await, 3);
+    let claimed = claim_for_a_minute(store.as_ref(), Uuid::now_v7(), start_time(), 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 3);
+    assert!(
+        claimed
+            .iter()
+            .all(|delivery| delivery.webhook_id != gone.id)
+    );
+}
+
+/// The queue's size, of all accounts and of one: due deliveries count until they are leased,
+/// parked ones never; pending counts them all.
+async fn the_queue_counts_what_is_due_per_account(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    let other = Account {
+        id: AccountId::parse("globex").expect("slug"),
+        name: "Globex".to_owned(),
+        ..account.clone()
+    };
+    store.insert_account(&other).await.expect("account");
+    add_webhook(store.as_ref(), &webhook(&account, "app.*", true, false)).await;
+    publish_numbered(store.as_ref(), &account, 0..3).await;
+    let now = start_time() + Duration::seconds(1);
+    let stats = store.queue_stats(now).await.expect("stats");
+    assert_eq!((stats.due, stats.pending), (3, 3));
+    assert_eq!(stats.oldest_due_at, Some(start_time()));
+    let ours = store
+        .account_queue_stats(&account.id, now)
+        .await
+        .expect("stats");
+    assert_eq!((ours.due, ours.pending), (3, 3));
+    let theirs = store
+        .account_queue_stats(&other.id, now)
+        .await
+        .expect("stats");
+    assert_eq!(
+        (theirs.due, theirs.pending, theirs.oldest_due_at),
+        (0, 0, None)
+    );
+
+    let worker = Uuid::now_v7();
+    let claimed = claim(
+        store.as_ref(),
+        worker,
+        now,
+        now + Duration::seconds(60),
+        1,
+        &[],
+    )
+    .await
+    .expect("claim");
+    store
+        .release_deliveries(worker, &[claimed[0].id], true, now)
+        .await
+        .expect("park");
+    claim(
+        store.as_ref(),
+        worker,
+        now,
+        now + Duration::seconds(60),
+        1,
+        &[],
+    )
+    .await
+    .expect("claim");
+    let ours = store
+        .account_queue_stats(&account.id, now)
+        .await
+        .expect("stats");
+    assert_eq!(
+        (ours.due, ours.pending),
+        (1, 3),
+        "one parked, one leased, one due"
+    );
+}
+
 fn policy(account: &Account) -> WebhookPolicy {
     WebhookPolicy {
         id: WebhookPolicyId(Uuid::now_v7()),
@@ -1687,6 +1781,8 @@ async fn an_attempt_that_finished_its_delivery_is_kept_in_the_delivery_row(backe
 }
 
 both_backends!(
+    the_queue_counts_what_is_due_per_account,
+    a_deleted_webhooks_deliveries_leave_the_queue,
     a_node_of_the_previous_release_and_the_queue_never_share_a_delivery,
     an_attempt_that_finished_its_delivery_is_kept_in_the_delivery_row,
     deliveries_list_in_creation_order_and_time_bounds_are_exact,
