@@ -1040,30 +1040,17 @@ async fn the_queue_counts_what_is_due_per_account(backend: Backend) {
     );
 
     let worker = Uuid::now_v7();
-    let claimed = claim(
-        store.as_ref(),
-        worker,
-        now,
-        now + Duration::seconds(60),
-        1,
-        &[],
-    )
-    .await
-    .expect("claim");
-    store
-        .release_deliveries(worker, &[claimed[0].id], true, now)
-        .await
-        .expect("park");
-    claim(
-        store.as_ref(),
-        worker,
-        now,
-        now + Duration::seconds(60),
-        1,
-        &[],
-    )
-    .await
-    .expect("claim");
+    for park in [true, false] {
+        let claimed = claim_for_a_minute(store.as_ref(), worker, now, 1)
+            .await
+            .expect("claim");
+        if park {
+            store
+                .release_deliveries(worker, &[claimed[0].id], true, now)
+                .await
+                .expect("park");
+        }
+    }
     let ours = store
         .account_queue_stats(&account.id, now)
         .await
