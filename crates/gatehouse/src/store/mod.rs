@@ -816,7 +816,8 @@ pub trait QueueStore: Send + Sync + 'static {
 
     /// Moves into the queue the due deliveries a node of an earlier release made or scheduled
     /// its way (migration 0027) that no lease holds now, so that they are sent once nodes of
-    /// that release stop; returns how many.
+    /// that release stop, and makes due the queued deliveries such a node unparked (it writes
+    /// the wide row only); returns how many.
     async fn queue_unqueued(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 
     async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<QueueStats>;

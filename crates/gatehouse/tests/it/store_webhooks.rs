@@ -1062,6 +1062,121 @@ async fn the_queue_counts_what_is_due_per_account(backend: Backend) {
     );
 }
 
+/// Disabling a webhook while one of its deliveries is in flight and enabling it again before
+/// the attempt is recorded does not make that delivery due a second time: parking leaves a
+/// leased delivery to its holder (the claim parks it if it comes due while the webhook is
+/// inactive), and unparking touches only what parking parked.
+async fn disabling_and_enabling_again_leaves_a_delivery_in_flight_to_its_holder(backend: Backend) {
+    let (store, _guard, account) = seeded(backend).await;
+    let mut hook = webhook(&account, "app.*", true, false);
+    add_webhook(store.as_ref(), &hook).await;
+    publish_numbered(store.as_ref(), &account, 0..1).await;
+    let now = start_time() + Duration::seconds(1);
+    let holder = Uuid::now_v7();
+    let in_flight = claim_for_a_minute(store.as_ref(), holder, now, 10)
+        .await
+        .expect("claim");
+    assert_eq!(in_flight.len(), 1);
+    hook.disabled = true;
+    change_webhook(store.as_ref(), &mut hook, now, true).await;
+    hook.disabled = false;
+    change_webhook(store.as_ref(), &mut hook, now, true).await;
+    assert!(
+        claim_for_a_minute(store.as_ref(), Uuid::now_v7(), now, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "sent once: still its holder's"
+    );
+    let success = outcome(in_flight[0].id, hook.id, true, 1);
+    assert_eq!(
+        store
+            .record_attempts(holder, &[success], now)
+            .await
+            .expect("record"),
+        1,
+        "the holder's outcome is recorded"
+    );
+}
+
+/// What a node of the previous release parks or unparks during a rolling upgrade reaches the
+/// queue: a delivery it parked while leasing it, once a node of this release makes its webhook
+/// active again; and a queued delivery this release parked, once an old node makes the webhook
+/// active again (its unparking writes the wide row only).
+async fn parking_by_either_release_is_undone_by_either(backend: Backend) {
+    let (store, guard, _account, mut hook) =
+        changed_after_publishing(backend, 0..2, |hook| hook.disabled = true).await;
+    // Delivery 0: parked in the queue by this release (above). Delivery 1: parked by an old node
+    // while its lease, since lapsed, held it — out of the queue.
+    guard
+        .execute(
+            "DELETE FROM webhook_delivery_queue WHERE delivery_id IN (SELECT id FROM \
+             webhook_deliveries WHERE event_id = (SELECT id FROM events WHERE object_id = '1'))",
+        )
+        .await;
+    guard
+        .execute(
+            "UPDATE webhook_deliveries SET next_attempt_at = NULL, locked_by = 'old node', \
+             locked_until = created_at \
+             WHERE event_id = (SELECT id FROM events WHERE object_id = '1')",
+        )
+        .await;
+    let later = start_time() + Duration::minutes(1);
+    hook.disabled = false;
+    change_webhook(store.as_ref(), &mut hook, later, true).await;
+    assert_eq!(store.queue_unqueued(later).await.expect("queue"), 1);
+    let claimed = claim_for_a_minute(store.as_ref(), Uuid::now_v7(), later, 10)
+        .await
+        .expect("claim");
+    let mut objects: Vec<&str> = claimed
+        .iter()
+        .map(|delivery| delivery.object_id.as_str())
+        .collect();
+    objects.sort_unstable();
+    assert_eq!(objects, ["0", "1"]);
+
+    // The webhook is disabled while both are in flight; their holder stopped. Once their leases
+    // ran out a claim meets them undeliverable and parks them, as the worker does. Then an old
+    // node makes the webhook active again (its statements).
+    let much_later = later + Duration::hours(1);
+    hook.disabled = true;
+    change_webhook(store.as_ref(), &mut hook, much_later, true).await;
+    let worker = Uuid::now_v7();
+    let undeliverable = claim_for_a_minute(store.as_ref(), worker, much_later, 10)
+        .await
+        .expect("claim");
+    assert!(
+        undeliverable.len() == 2 && undeliverable.iter().all(|delivery| !delivery.deliverable),
+        "{undeliverable:?}"
+    );
+    let ids: Vec<DeliveryId> = undeliverable.iter().map(|delivery| delivery.id).collect();
+    store
+        .release_deliveries(worker, &ids, true, much_later)
+        .await
+        .expect("park");
+    assert!(
+        claim_for_a_minute(store.as_ref(), worker, much_later, 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    guard.execute("UPDATE webhooks SET disabled = FALSE").await;
+    guard
+        .execute(
+            "UPDATE webhook_deliveries SET next_attempt_at = updated_at \
+             WHERE status = 'pending' AND next_attempt_at IS NULL",
+        )
+        .await;
+    assert_eq!(store.queue_unqueued(much_later).await.expect("queue"), 2);
+    let resumed = claim_for_a_minute(store.as_ref(), Uuid::now_v7(), much_later, 10)
+        .await
+        .expect("claim");
+    assert!(
+        resumed.len() == 2 && resumed.iter().all(|delivery| delivery.deliverable),
+        "{resumed:?}"
+    );
+}
+
 fn policy(account: &Account) -> WebhookPolicy {
     WebhookPolicy {
         id: WebhookPolicyId(Uuid::now_v7()),
@@ -1768,6 +1883,8 @@ async fn an_attempt_that_finished_its_delivery_is_kept_in_the_delivery_row(backe
 }
 
 both_backends!(
+    disabling_and_enabling_again_leaves_a_delivery_in_flight_to_its_holder,
+    parking_by_either_release_is_undone_by_either,
     the_queue_counts_what_is_due_per_account,
     a_deleted_webhooks_deliveries_leave_the_queue,
     a_node_of_the_previous_release_and_the_queue_never_share_a_delivery,

@@ -183,7 +183,8 @@ pub(super) async fn insert_deliveries(
 }
 
 /// Parks a webhook's pending deliveries when it became inactive (its verification message and
-/// test sends excepted), then makes due again whatever nothing holds back any more: every parked delivery
+/// test sends excepted; those in flight are parked by the claim when they are due again — a
+/// parked row is never leased, so unparking can't make a delivery in flight due twice), then makes due again whatever nothing holds back any more: every parked delivery
 /// of an active webhook, the verification message of an unverified one — unless a disabled or
 /// missing policy keeps them (`unpark_signable`).
 pub(super) async fn reconcile_parking(
@@ -195,7 +196,8 @@ pub(super) async fn reconcile_parking(
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE webhook_delivery_queue SET due_at = NULL WHERE delivery_id IN ( \
                SELECT id FROM webhook_deliveries WHERE {PENDING_OF_WEBHOOK} \
-               AND event <> $2 AND test_mode = FALSE) AND due_at IS NOT NULL"
+               AND event <> $2 AND test_mode = FALSE) AND due_at IS NOT NULL \
+             AND locked_by IS NULL"
         )))
         .bind(webhook.id.0)
         .bind(VERIFY_EVENT)

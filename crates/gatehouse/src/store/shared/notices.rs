@@ -147,7 +147,8 @@ pub(super) async fn count_health(
         .await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE webhook_delivery_queue SET due_at = NULL WHERE delivery_id IN ( \
-             SELECT id FROM webhook_deliveries WHERE {PENDING_OF_WEBHOOK}) AND due_at IS NOT NULL"
+             SELECT id FROM webhook_deliveries WHERE {PENDING_OF_WEBHOOK}) AND due_at IS NOT NULL \
+             AND locked_by IS NULL"
         )))
         .bind(webhook_id.0)
         .execute(&mut *connection)

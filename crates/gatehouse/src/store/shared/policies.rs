@@ -188,16 +188,18 @@ pub(super) async fn unpark_signable(
         .bind(VERIFY_EVENT)
         .execute(&mut *connection)
         .await?;
-        // What a node of an earlier release parked (migration 0027) is made due its way; a
-        // node of this release then moves it into the queue (`queue_unqueued`).
+        // What a node of an earlier release parked (migration 0027), leased or not, is made due
+        // its way; a node of this release moves it into the queue once no lease holds it
+        // (`queue_unqueued`). The queue's own rows carry the fence.
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE webhook_deliveries SET next_attempt_at = $2, updated_at = $2 \
-             WHERE {PENDING_OF_WEBHOOK} AND next_attempt_at IS NULL AND locked_until IS NULL \
-             AND {signable}"
+             WHERE {PENDING_OF_WEBHOOK} AND next_attempt_at IS NULL \
+             AND (locked_until IS NULL OR locked_until < $4) AND {signable}"
         )))
         .bind(webhook)
         .bind(truncate_to_micros(now))
         .bind(VERIFY_EVENT)
+        .bind(super::queue::QUEUED)
         .execute(&mut *connection)
         .await?;
     }

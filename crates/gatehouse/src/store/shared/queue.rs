@@ -907,6 +907,51 @@ pub(super) async fn queue_stats(
     })
 }
 
+/// Makes due the parked queue rows whose webhook a node of an earlier release made active
+/// again: its unparking sets the wide row's `next_attempt_at`, fenced or not (migration 0027).
+/// Clears that `next_attempt_at` on every queued delivery it is found on; returns how many were
+/// made due.
+async fn unparked_by_an_earlier_release(store: &Backend, now: DateTime<Utc>) -> StoreResult<u64> {
+    let mut unparked = 0;
+    loop {
+        let mut transaction = store.begin_write().await?;
+        let ids: Vec<(Uuid,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT d.id FROM webhook_deliveries d WHERE d.status = 'pending' \
+             AND d.next_attempt_at IS NOT NULL AND d.locked_until >= $1 \
+             ORDER BY d.next_attempt_at LIMIT {BATCH_ROWS} {CLAIM_LOCK}"
+        )))
+        .bind(QUEUED)
+        .fetch_all(&mut *transaction)
+        .await?;
+        if ids.is_empty() {
+            return Ok(unparked);
+        }
+        let mut due = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE webhook_delivery_queue SET due_at = {} \
+             WHERE due_at IS NULL AND locked_by IS NULL AND delivery_id IN ({})",
+            Backend::param(1),
+            param_list(2, ids.len())
+        )))
+        .persistent(false)
+        .bind(now);
+        let mut cleared = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE webhook_deliveries SET next_attempt_at = NULL WHERE id IN ({})",
+            param_list(1, ids.len())
+        )))
+        .persistent(false);
+        for (id,) in &ids {
+            due = due.bind(*id);
+            cleared = cleared.bind(*id);
+        }
+        unparked += due.execute(&mut *transaction).await?.rows_affected();
+        cleared.execute(&mut *transaction).await?;
+        transaction.commit().await?;
+        if ids.len() < BATCH_ROWS {
+            return Ok(unparked);
+        }
+    }
+}
+
 #[async_trait]
 impl QueueStore for Backend {
     async fn claim_due_deliveries(&self, claim: &Claim<'_>) -> StoreResult<Vec<ClaimedDelivery>> {
@@ -997,7 +1042,7 @@ impl QueueStore for Backend {
 
     async fn queue_unqueued(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         let now = truncate_to_micros(now);
-        let mut moved = 0;
+        let mut moved = unparked_by_an_earlier_release(self, now).await?;
         loop {
             let mut transaction = self.begin_write().await?;
             let ids: Vec<(Uuid,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
