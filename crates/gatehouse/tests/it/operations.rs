@@ -85,7 +85,32 @@ async fn status_shows_what_runs_and_the_accounts_queue(backend: Backend) {
         .await;
 }
 
+/// During a rolling upgrade a node of the previous release schedules deliveries in the wide
+/// row (migration 0027). A serving node's upkeep moves such a delivery into the queue, and its
+/// worker sends it: nothing an old node scheduled stays behind when the last one stops.
+async fn a_delivery_scheduled_the_previous_releases_way_is_sent(backend: Backend) {
+    let (server, token, receiver) = delivering_server(backend, ADMIN_SCOPES).await;
+    verified_webhook(&server, &token, &receiver, "app.*").await;
+    publish(&server, &token, "app.old.style", "1").await;
+    let recorded = |list: &serde_json::Value| list[0]["status"] == "succeeded";
+    let path = "/v1/webhook_deliveries?event=app.old.style";
+    eventually(&server, &token, path, recorded).await;
+    // As an old node leaves it: pending, due, unleased, not in the queue.
+    server
+        .database()
+        .execute(
+            "UPDATE webhook_deliveries SET status = 'pending', attempt = 0, \
+             next_attempt_at = created_at, locked_until = NULL WHERE event = 'app.old.style'",
+        )
+        .await;
+    receiver
+        .wait_for(2, |message| message.event() == "app.old.style")
+        .await;
+    eventually(&server, &token, path, recorded).await;
+}
+
 both_backends!(
+    a_delivery_scheduled_the_previous_releases_way_is_sent,
     status_shows_what_runs_and_the_accounts_queue,
     a_node_starts_on_a_later_schema_only_if_that_schema_allows_it,
 );
