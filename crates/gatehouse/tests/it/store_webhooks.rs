@@ -101,6 +101,34 @@ async fn change_webhook(
     );
 }
 
+/// A store with one verified, unordered `app.*` webhook that got the events numbered
+/// `published` (object ids "0", "1", …).
+async fn published_to_one_webhook(
+    backend: Backend,
+    published: std::ops::Range<u32>,
+) -> (
+    std::sync::Arc<dyn Store>,
+    common::DatabaseGuard,
+    Account,
+    Webhook,
+) {
+    let (store, guard, account) = seeded(backend).await;
+    let hook = webhook(&account, "app.*", true, false);
+    add_webhook(store.as_ref(), &hook).await;
+    publish_numbered(store.as_ref(), &account, published).await;
+    (store, guard, account, hook)
+}
+
+/// The object ids of claimed deliveries' events, sorted.
+fn object_ids(claimed: &[gatehouse::store::ClaimedDelivery]) -> Vec<&str> {
+    let mut objects: Vec<&str> = claimed
+        .iter()
+        .map(|delivery| delivery.object_id.as_str())
+        .collect();
+    objects.sort_unstable();
+    objects
+}
+
 /// A store with one verified, unordered `app.*` webhook that got the events numbered `published`,
 /// and was then changed by `change` a second after the start.
 async fn changed_after_publishing(
@@ -113,10 +141,7 @@ async fn changed_after_publishing(
     Account,
     Webhook,
 ) {
-    let (store, guard, account) = seeded(backend).await;
-    let mut hook = webhook(&account, "app.*", true, false);
-    add_webhook(store.as_ref(), &hook).await;
-    publish_numbered(store.as_ref(), &account, published).await;
+    let (store, guard, account, mut hook) = published_to_one_webhook(backend, published).await;
     change(&mut hook);
     change_webhook(
         store.as_ref(),
@@ -884,9 +909,7 @@ async fn claimable_by_the_previous_release(guard: &common::DatabaseGuard, now: &
 /// way — published, or retried — is moved into the queue once no lease of theirs holds it, so
 /// it is sent exactly once, also after the last old node stops.
 async fn a_node_of_the_previous_release_and_the_queue_never_share_a_delivery(backend: Backend) {
-    let (store, guard, account) = seeded(backend).await;
-    add_webhook(store.as_ref(), &webhook(&account, "app.*", true, false)).await;
-    publish_numbered(store.as_ref(), &account, 0..3).await;
+    let (store, guard, _account, _hook) = published_to_one_webhook(backend, 0..3).await;
     let far = "2999-01-01T00:00:00+00:00";
     assert_eq!(
         claimable_by_the_previous_release(&guard, far).await,
@@ -940,12 +963,11 @@ async fn a_node_of_the_previous_release_and_the_queue_never_share_a_delivery(bac
     let claimed = claim_for_a_minute(store.as_ref(), worker, now, 10)
         .await
         .expect("claim");
-    let mut objects: Vec<&str> = claimed
-        .iter()
-        .map(|delivery| delivery.object_id.as_str())
-        .collect();
-    objects.sort_unstable();
-    assert_eq!(objects, ["0", "2"], "the old node's lease is its own");
+    assert_eq!(
+        object_ids(&claimed),
+        ["0", "2"],
+        "the old node's lease is its own"
+    );
     let successes: Vec<AttemptRecord> = claimed
         .iter()
         .map(|delivery| outcome(delivery.id, delivery.webhook_id, true, 1))
@@ -972,10 +994,7 @@ async fn a_node_of_the_previous_release_and_the_queue_never_share_a_delivery(bac
         .await
         .expect("claim");
     assert_eq!(
-        taken_over
-            .iter()
-            .map(|delivery| delivery.object_id.as_str())
-            .collect::<Vec<_>>(),
+        object_ids(&taken_over),
         ["1"],
         "what the first claim took was recorded: {taken_over:?}"
     );
@@ -1012,15 +1031,13 @@ async fn a_deleted_webhooks_deliveries_leave_the_queue(backend: Backend) {
 /// The queue's size, of all accounts and of one: due deliveries count until they are leased,
 /// parked ones never; pending counts them all.
 async fn the_queue_counts_what_is_due_per_account(backend: Backend) {
-    let (store, _guard, account) = seeded(backend).await;
+    let (store, _guard, account, _hook) = published_to_one_webhook(backend, 0..3).await;
     let other = Account {
         id: AccountId::parse("globex").expect("slug"),
         name: "Globex".to_owned(),
         ..account.clone()
     };
     store.insert_account(&other).await.expect("account");
-    add_webhook(store.as_ref(), &webhook(&account, "app.*", true, false)).await;
-    publish_numbered(store.as_ref(), &account, 0..3).await;
     let now = start_time() + Duration::seconds(1);
     let stats = store.queue_stats(now).await.expect("stats");
     assert_eq!((stats.due, stats.pending), (3, 3));
@@ -1067,10 +1084,7 @@ async fn the_queue_counts_what_is_due_per_account(backend: Backend) {
 /// leased delivery to its holder (the claim parks it if it comes due while the webhook is
 /// inactive), and unparking touches only what parking parked.
 async fn disabling_and_enabling_again_leaves_a_delivery_in_flight_to_its_holder(backend: Backend) {
-    let (store, _guard, account) = seeded(backend).await;
-    let mut hook = webhook(&account, "app.*", true, false);
-    add_webhook(store.as_ref(), &hook).await;
-    publish_numbered(store.as_ref(), &account, 0..1).await;
+    let (store, _guard, _account, mut hook) = published_to_one_webhook(backend, 0..1).await;
     let now = start_time() + Duration::seconds(1);
     let holder = Uuid::now_v7();
     let in_flight = claim_for_a_minute(store.as_ref(), holder, now, 10)
@@ -1128,12 +1142,7 @@ async fn parking_by_either_release_is_undone_by_either(backend: Backend) {
     let claimed = claim_for_a_minute(store.as_ref(), Uuid::now_v7(), later, 10)
         .await
         .expect("claim");
-    let mut objects: Vec<&str> = claimed
-        .iter()
-        .map(|delivery| delivery.object_id.as_str())
-        .collect();
-    objects.sort_unstable();
-    assert_eq!(objects, ["0", "1"]);
+    assert_eq!(object_ids(&claimed), ["0", "1"]);
 
     // The webhook is disabled while both are in flight; their holder stopped. Once their leases
     // ran out a claim meets them undeliverable and parks them, as the worker does. Then an old

@@ -44,13 +44,10 @@ pub(in crate::store) const AN_EARLIER_ORDERED_PENDS: &str = "EXISTS (SELECT 1 \
 /// (migration 0027): a lease that never ends, so that a node of an earlier release, whose
 /// claims read the wide row, never takes it. Its `next_attempt_at` stays NULL.
 pub(in crate::store) const QUEUED: DateTime<Utc> = DateTime::from_naive_utc_and_offset(
-    match chrono::NaiveDate::from_ymd_opt(9999, 12, 31) {
-        Some(day) => match day.and_hms_opt(0, 0, 0) {
-            Some(midnight) => midnight,
-            None => unreachable!(),
-        },
-        None => unreachable!(),
-    },
+    chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        .expect("a date")
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight"),
     Utc,
 );
 
